@@ -1,0 +1,230 @@
+import { COMPATIBILITY, SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
+import { canonicalHash, canonicalJson } from './canonical.js';
+import { fetchVerified, type BlobStore } from './claim-check.js';
+import type { EventDraft } from './chain.js';
+import { eventSchemas, isBlobRef, wireEventSchemas, type WardenEvent, type WireEnvelope } from './envelope.js';
+import {
+  EventValidationError,
+  MalformedEventError,
+  RegistryUnavailableError,
+  SchemaIncompatibleError,
+  UnknownEventTypeError,
+  WardenError,
+  isWardenError,
+} from './errors.js';
+import { eventTypes, isEventType, type EventType } from './events.js';
+import { eventJsonSchema, type JsonSchemaDocument } from './json-schema.js';
+import { Redactor } from './redact.js';
+import { issuesOf, validateWireEnvelope } from './validate.js';
+
+/** Default size above which an event's data goes to the blob store: 256 KiB of canonical JSON. */
+export const DEFAULT_CLAIM_CHECK_THRESHOLD_BYTES = 256 * 1024;
+
+/** Options of an EventCodec. */
+export interface EventCodecOptions {
+  /** The Confluent-compatible registry client (`new SchemaRegistry({ host })`), or its URL. */
+  readonly registry: SchemaRegistry | string;
+  /** Where large payloads go; without it an oversize event is refused. */
+  readonly blobs?: BlobStore;
+  /** Canonical data size above which data is claim-checked. */
+  readonly claimCheckThresholdBytes?: number;
+  /** Redacts secrets before encoding. A default Redactor when absent. */
+  readonly redactor?: Redactor;
+  /** Subject name prefix: subject = prefix + event type. Default "warden.". */
+  readonly subjectPrefix?: string;
+}
+
+/** An encoded event: the bytes for Kafka, the wire envelope and its hash. */
+export interface EncodedEvent {
+  readonly bytes: Buffer;
+  readonly envelope: WireEnvelope;
+  readonly hash: string;
+  /** Secrets replaced before encoding. */
+  readonly redactions: number;
+}
+
+/** A decoded event: typed and resolved, with the wire envelope it came as and that envelope's hash. */
+export interface DecodedEvent {
+  readonly event: WardenEvent;
+  readonly envelope: WireEnvelope;
+  readonly hash: string;
+  readonly schemaId: number;
+}
+
+function isNetworkError(error: unknown): boolean {
+  const e = error as { code?: unknown; status?: unknown; message?: unknown };
+  if (typeof e.status === 'number') return e.status >= 500;
+  return typeof e.code === 'string' && /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EAI_AGAIN|ENOTFOUND|EPIPE)$/.test(e.code);
+}
+
+function registryFailure(action: string, error: unknown): WardenError {
+  if (isWardenError(error)) return error;
+  const message = (error as Error).message ?? String(error);
+  if (isNetworkError(error) || /ECONNREFUSED|ECONNRESET|socket hang up|timeout/i.test(message)) {
+    return new RegistryUnavailableError(`schema registry unavailable while ${action}: ${message}`, { cause: error });
+  }
+  return new MalformedEventError(`schema registry refused ${action}: ${message}`, { cause: error });
+}
+
+/**
+ * Every produce and consume goes through this codec: it redacts secrets, validates with zod, claim-checks large
+ * data, frames the JSON in the registry wire format (magic byte, schema id) with the type's registered schema,
+ * and on the way back checks the frame, the schema, zod and the claim-check. Every failure is a typed WardenError.
+ */
+export class EventCodec {
+  private readonly registry: SchemaRegistry;
+  private readonly blobs: BlobStore | undefined;
+  private readonly thresholdBytes: number;
+  private readonly redactor: Redactor;
+  private readonly subjectPrefix: string;
+  private readonly ids = new Map<EventType, number>();
+  private readonly typeById = new Map<number, EventType>();
+
+  constructor(options: EventCodecOptions) {
+    this.registry =
+      typeof options.registry === 'string'
+        ? new SchemaRegistry({ host: options.registry }, { [SchemaType.JSON]: { strict: false } })
+        : options.registry;
+    this.blobs = options.blobs;
+    this.thresholdBytes = options.claimCheckThresholdBytes ?? DEFAULT_CLAIM_CHECK_THRESHOLD_BYTES;
+    this.redactor = options.redactor ?? new Redactor();
+    this.subjectPrefix = options.subjectPrefix ?? 'warden.';
+  }
+
+  /** The registry subject of an event type. */
+  subjectOf(type: EventType): string {
+    return `${this.subjectPrefix}${type}`;
+  }
+
+  /** Registers every event type's schema (BACKWARD compatibility) and caches the ids. Idempotent. */
+  async registerAll(): Promise<void> {
+    for (const type of eventTypes) await this.schemaIdOf(type);
+  }
+
+  /** The registry id of an event type's current schema, registering it on first use. */
+  async schemaIdOf(type: EventType): Promise<number> {
+    const cached = this.ids.get(type);
+    if (cached !== undefined) return cached;
+    const id = await registerJsonSchema(this.registry, this.subjectOf(type), eventJsonSchema(type));
+    this.ids.set(type, id);
+    this.typeById.set(id, type);
+    return id;
+  }
+
+  /** Redacts, validates, claim-checks and frames one event. */
+  async encode(draft: EventDraft): Promise<EncodedEvent> {
+    if (!isEventType(draft.type)) throw new UnknownEventTypeError(`unknown event type ${String(draft.type)}`);
+    const redacted = this.redactor.redact(draft);
+    const parsed = eventSchemas[draft.type].safeParse(redacted.value);
+    if (!parsed.success) {
+      throw new EventValidationError(`invalid ${draft.type} event`, issuesOf(parsed.error), {
+        details: { type: draft.type, eventId: draft.id },
+      });
+    }
+    const envelope = parsed.data as WireEnvelope;
+    const dataJson = canonicalJson(envelope.data);
+    let wire: WireEnvelope = envelope;
+    if (Buffer.byteLength(dataJson) > this.thresholdBytes) {
+      if (this.blobs === undefined) {
+        throw new EventValidationError(`invalid ${draft.type} event`, [
+          { path: 'data', message: `data exceeds ${this.thresholdBytes} bytes and no blob store is configured` },
+        ]);
+      }
+      const pointer = await this.blobs.put(Buffer.from(dataJson), 'application/json');
+      wire = { ...envelope, data: { $claimCheck: pointer } };
+    }
+    const schemaId = await this.schemaIdOf(draft.type);
+    let bytes: Buffer;
+    try {
+      bytes = await this.registry.encode(schemaId, wire);
+    } catch (error) {
+      if ((error as Error).name === 'ConfluentSchemaRegistryValidationError') {
+        throw new EventValidationError(`invalid ${draft.type} event against its registered schema`, [
+          { path: '', message: (error as Error).message },
+        ]);
+      }
+      throw registryFailure(`encoding ${draft.type}`, error);
+    }
+    return { bytes, envelope: wire, hash: canonicalHash(wire), redactions: redacted.count };
+  }
+
+  /** Checks the frame and the schemas, resolves a claim-check, and returns the typed event and its hash. */
+  async decode(bytes: Buffer | null): Promise<DecodedEvent> {
+    if (bytes === null || bytes.length < 6 || bytes[0] !== 0) {
+      throw new MalformedEventError('message is not in the schema registry wire format (magic byte 0, 4-byte id)', {
+        details: { length: bytes?.length ?? 0 },
+      });
+    }
+    const schemaId = bytes.readInt32BE(1);
+    let raw: unknown;
+    try {
+      raw = await this.registry.decode(bytes);
+    } catch (error) {
+      const name = (error as Error).name;
+      if (name === 'ConfluentSchemaRegistryValidationError') {
+        throw new EventValidationError('event does not match its registered schema', [
+          { path: '', message: (error as Error).message },
+        ], { cause: error, details: { schemaId } });
+      }
+      if (error instanceof SyntaxError) {
+        throw new MalformedEventError(`event body is not JSON: ${error.message}`, { cause: error, details: { schemaId } });
+      }
+      const status = (error as { status?: unknown }).status;
+      if (status === 404) {
+        throw new UnknownEventTypeError(`schema id ${schemaId} is not in the registry`, { details: { schemaId } });
+      }
+      throw registryFailure(`decoding schema id ${schemaId}`, error);
+    }
+    const envelope = validateWireEnvelope(raw);
+    const type = envelope.type as EventType;
+    const hash = canonicalHash(envelope);
+    let resolved: unknown = envelope;
+    if (isBlobRef(envelope.data)) {
+      if (this.blobs === undefined) {
+        throw new EventValidationError(`invalid ${type} event`, [
+          { path: 'data', message: 'data is claim-checked but no blob store is configured' },
+        ]);
+      }
+      const blob = await fetchVerified(this.blobs, envelope.data.$claimCheck);
+      let data: unknown;
+      try {
+        data = JSON.parse(Buffer.from(blob).toString('utf8'));
+      } catch (error) {
+        throw new MalformedEventError(`claim-checked data of ${type} is not JSON`, { cause: error });
+      }
+      resolved = { ...envelope, data };
+    }
+    const parsed = eventSchemas[type].safeParse(resolved);
+    if (!parsed.success) {
+      throw new EventValidationError(`invalid ${type} event`, issuesOf(parsed.error), { details: { schemaId } });
+    }
+    return { event: parsed.data as WardenEvent, envelope, hash, schemaId };
+  }
+}
+
+/**
+ * Registers a JSON Schema under a subject with BACKWARD compatibility and returns its id. An incompatible schema
+ * is refused with SchemaIncompatibleError naming the subject.
+ */
+export async function registerJsonSchema(
+  registry: SchemaRegistry,
+  subject: string,
+  schema: JsonSchemaDocument,
+): Promise<number> {
+  try {
+    const { id } = await registry.register(
+      { type: SchemaType.JSON, schema: JSON.stringify(schema) },
+      { subject, compatibility: COMPATIBILITY.BACKWARD },
+    );
+    return id;
+  } catch (error) {
+    const e = error as { status?: unknown; message?: unknown; name?: unknown };
+    if (e.status === 409 || e.name === 'ConfluentSchemaRegistryCompatibilityError') {
+      throw new SchemaIncompatibleError(
+        `schema for subject ${subject} is not BACKWARD compatible with its registered versions: ${String(e.message)}`,
+        { cause: error, details: { subject } },
+      );
+    }
+    throw registryFailure(`registering ${subject}`, error);
+  }
+}

@@ -1,0 +1,185 @@
+import { z } from 'zod';
+
+/** A sha256 digest in lower-case hex. */
+export const Sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'expected a lower-case hex sha256');
+
+/** A short, non-empty identifier (task ids, tenant ids, tool names). */
+export const Identifier = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._:@/-]*$/, 'expected letters, digits and . _ : @ / -');
+
+/** Any JSON value (objects, arrays, strings, finite numbers, booleans, null). */
+export const JsonValue: z.ZodType<JsonValue> = z.lazy(() =>
+  z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(JsonValue), z.record(z.string(), JsonValue)]),
+);
+/** Any JSON value. */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+/** A JSON object. */
+export const JsonObject = z.record(z.string(), JsonValue);
+/** A JSON object. */
+export type JsonObject = z.infer<typeof JsonObject>;
+
+/** Token counts of one model call or a running total. */
+export const TokenUsage = z.object({
+  promptTokens: z.number().int().nonnegative(),
+  completionTokens: z.number().int().nonnegative(),
+  totalTokens: z.number().int().nonnegative(),
+});
+export type TokenUsage = z.infer<typeof TokenUsage>;
+
+/** Where a confidence figure came from. */
+export const ConfidenceSource = z.enum(['structured', 'logprobs', 'combined', 'default']);
+
+/** A proposal's confidence in [0, 1], raw and, when a calibration map applies, calibrated. */
+export const Confidence = z.object({
+  value: z.number().min(0).max(1),
+  source: ConfidenceSource,
+  calibrated: z.number().min(0).max(1).optional(),
+  calibrationVersion: z.string().optional(),
+});
+export type Confidence = z.infer<typeof Confidence>;
+
+/** Where a claim's evidence is: the task input, an earlier tool result, or the retrieval store. */
+export const EvidenceRef = z.object({
+  kind: z.enum(['task_input', 'tool_result', 'retrieval']),
+  /** A JSON pointer into the task input, an actionId of an earlier result, or a fact's source id. */
+  ref: z.string().min(1).max(500),
+});
+
+/** A factual statement a proposal rests on, with where it came from. */
+export const Claim = z.object({
+  text: z.string().min(1).max(2000),
+  evidence: z.array(EvidenceRef).max(20),
+});
+export type Claim = z.infer<typeof Claim>;
+
+/** The kinds of resource a scope may name. */
+export const ResourceKinds = ['collections', 'paths', 'hosts', 'recipients'] as const;
+
+/** The task's declared scope: the tools it may use and glob patterns of the resources they may touch. */
+export const Scope = z.object({
+  tools: z.array(Identifier).min(1).max(100),
+  resources: z
+    .object({
+      collections: z.array(z.string().min(1).max(200)).max(100).default([]),
+      paths: z.array(z.string().min(1).max(500)).max(100).default([]),
+      hosts: z.array(z.string().min(1).max(200)).max(100).default([]),
+      recipients: z.array(z.string().min(1).max(320)).max(100).default([]),
+    })
+    .strict(),
+});
+export type Scope = z.infer<typeof Scope>;
+
+/**
+ * A limit: a positive, finite number no larger than `max`. Zero, negatives, NaN, Infinity and absurd values are
+ * refused at submission; a limit is never read as "unbounded".
+ */
+export function limit(max: number, integer = true): z.ZodNumber {
+  const base = z.number().positive().max(max).finite();
+  return integer ? base.int() : base;
+}
+
+/** Magnitude limits per action and summed over the task. */
+export const MagnitudeLimits = z
+  .object({
+    maxRowsPerAction: limit(1_000_000),
+    maxRowsPerTask: limit(10_000_000),
+    maxFilesPerAction: limit(100_000),
+    maxFilesPerTask: limit(1_000_000),
+    maxRecipientsPerAction: limit(100_000),
+    maxRecipientsPerTask: limit(1_000_000),
+    maxMoneyUsdPerAction: limit(10_000_000, false),
+    maxMoneyUsdPerTask: limit(100_000_000, false),
+  })
+  .strict();
+export type MagnitudeLimits = z.infer<typeof MagnitudeLimits>;
+
+/** Hard budgets of one task. */
+export const Budgets = z
+  .object({
+    maxTokens: limit(100_000_000),
+    maxCostUsd: limit(100_000, false),
+    maxSteps: limit(10_000),
+    maxWallTimeMs: limit(7 * 24 * 3_600_000),
+  })
+  .strict();
+export type Budgets = z.infer<typeof Budgets>;
+
+/** Risk settings of one task, bounded by the tenant's own limits at submission. */
+export const RiskSettings = z
+  .object({
+    /** Over a magnitude limit: deny outright, or ask a person. */
+    onMagnitudeExceeded: z.enum(['deny', 'escalate']),
+    /** Consecutive failures that open the per-task breaker. */
+    maxConsecutiveFailures: limit(100),
+    /** Optional per-task confidence floor on top of the policy's thresholds. */
+    minConfidence: z.number().min(0).max(1).optional(),
+  })
+  .strict();
+export type RiskSettings = z.infer<typeof RiskSettings>;
+
+/** Who asked for something or decided something. */
+export const Actor = z.object({
+  id: z.string().min(1).max(200),
+  kind: z.enum(['user', 'service', 'system']),
+  role: z.string().min(1).max(100).optional(),
+});
+export type Actor = z.infer<typeof Actor>;
+
+/** A guard rule's outcome. */
+export const RuleOutcome = z.enum(['allow', 'deny', 'escalate', 'skip']);
+
+/** How a rule is enforced: log-only records what it would do, warn records and alerts, enforce blocks. */
+export const RuleMode = z.enum(['log_only', 'warn', 'enforce']);
+
+/** One rule evaluated by the guard. */
+export const RuleEvaluation = z.object({
+  rule: z.string().min(1).max(200),
+  mode: RuleMode,
+  outcome: RuleOutcome,
+  code: z.string().max(200).optional(),
+  detail: z.string().max(2000).optional(),
+});
+export type RuleEvaluation = z.infer<typeof RuleEvaluation>;
+
+/** The record every guard verdict carries. */
+export const VerdictRecord = z.object({
+  proposalEventId: z.uuid(),
+  proposalKind: z.enum(['action', 'answer']),
+  actionId: z.string().min(1).max(200),
+  rulesEvaluated: z.array(RuleEvaluation),
+  ruleFired: z.string().max(200).nullable(),
+  reasonCode: z.string().min(1).max(200),
+  policyVersion: z.string().min(1).max(200),
+  inputHashes: z.object({ proposal: Sha256Hex, state: Sha256Hex, policy: Sha256Hex }),
+});
+
+/** Estimated impact of a destructive action, from the tool's dry run. */
+export const Impact = z.object({
+  rows: z.number().int().nonnegative().default(0),
+  files: z.number().int().nonnegative().default(0),
+  recipients: z.number().int().nonnegative().default(0),
+  moneyUsd: z.number().nonnegative().default(0),
+});
+export type Impact = z.infer<typeof Impact>;
+
+/** A message of the conversation sent to the model. */
+export const ChatMessage = z.object({
+  role: z.enum(['system', 'user', 'assistant', 'tool']),
+  content: z.string().nullable(),
+  name: z.string().optional(),
+  toolCallId: z.string().optional(),
+  toolCalls: z.array(z.object({ id: z.string(), name: z.string(), arguments: z.string() })).optional(),
+});
+export type ChatMessage = z.infer<typeof ChatMessage>;
+
+/** A reference to a claim-checked payload in the blob store. */
+export const BlobRef = z
+  .object({
+    $claimCheck: z.object({ sha256: Sha256Hex, sizeBytes: z.number().int().nonnegative(), contentType: z.string() }),
+  })
+  .strict();
+export type BlobRef = z.infer<typeof BlobRef>;

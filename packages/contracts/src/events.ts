@@ -1,0 +1,348 @@
+import { z } from 'zod';
+import {
+  Actor,
+  Budgets,
+  ChatMessage,
+  Claim,
+  Confidence,
+  Identifier,
+  Impact,
+  JsonObject,
+  JsonValue,
+  MagnitudeLimits,
+  RiskSettings,
+  Scope,
+  Sha256Hex,
+  TokenUsage,
+  VerdictRecord,
+} from './common-schemas.js';
+
+const Text = (max: number) => z.string().max(max);
+const ActionId = z.string().min(1).max(200);
+const DurationMs = z.number().nonnegative().finite();
+const CostUsd = z.number().nonnegative().finite();
+
+/** A person's or system's reason for an end, with what was done and what was not. */
+const PartialResult = z.object({
+  done: z.array(Text(2000)),
+  notDone: z.array(Text(2000)),
+  why: Text(4000),
+  lastOutput: JsonValue.optional(),
+});
+
+/** A task as the requester submits it: goal, input, scope, limits, budgets and risk settings. */
+export const TaskSubmitted = z.object({
+  goal: Text(20_000).min(1),
+  input: JsonObject,
+  requester: Actor,
+  scope: Scope,
+  limits: MagnitudeLimits,
+  budgets: Budgets,
+  risk: RiskSettings,
+  /** Model to use, when the tenant allows a choice; otherwise the planner's default. */
+  model: z.string().min(1).max(200).optional(),
+});
+
+/** The planner is about to call the model: the full prompt, the tools offered and the reservation made. */
+export const ModelCalled = z.object({
+  callId: z.string().min(1).max(200),
+  model: z.string().min(1).max(200),
+  messages: z.array(ChatMessage),
+  toolsOffered: z.array(Identifier),
+  maxTokens: z.number().int().positive(),
+  promptTokens: z.number().int().nonnegative(),
+  reservedTokens: z.number().int().nonnegative(),
+  reservedCostUsd: CostUsd,
+});
+
+/** The model answered: its reasoning, content, tool calls, token usage and cost. */
+export const ModelResponded = z.object({
+  callId: z.string().min(1).max(200),
+  model: z.string().min(1).max(200),
+  content: z.string().nullable(),
+  reasoning: z.string().nullable(),
+  toolCalls: z.array(z.object({ id: z.string(), name: z.string(), arguments: z.string() })),
+  finishReason: z.string().nullable(),
+  usage: TokenUsage,
+  costUsd: CostUsd,
+  durationMs: DurationMs,
+  attempts: z.number().int().positive(),
+  logprobConfidence: z.number().min(0).max(1).nullable(),
+});
+
+/** The model call failed after its retries, or its output was unusable. */
+export const ModelFailed = z.object({
+  callId: z.string().min(1).max(200),
+  model: z.string().min(1).max(200),
+  errorClass: z.enum([
+    'rate_limited',
+    'server_error',
+    'timeout',
+    'breaker_open',
+    'malformed_arguments',
+    'unknown_tool',
+    'missing_fields',
+    'empty_answer',
+    'price_unknown',
+    'other',
+  ]),
+  message: Text(4000),
+  attempts: z.number().int().nonnegative(),
+  usage: TokenUsage.optional(),
+  costUsd: CostUsd.optional(),
+});
+
+/** The planner proposes one tool call. */
+export const ActionProposed = z.object({
+  actionId: ActionId,
+  step: z.number().int().nonnegative(),
+  tool: Identifier,
+  args: JsonObject,
+  argsHash: Sha256Hex,
+  reasoning: Text(20_000),
+  confidence: Confidence,
+  claims: z.array(Claim).max(50),
+});
+
+/** The planner proposes the final answer. */
+export const AnswerProposed = z.object({
+  actionId: ActionId,
+  step: z.number().int().nonnegative(),
+  answer: Text(200_000),
+  output: JsonValue.optional(),
+  reasoning: Text(20_000),
+  confidence: Confidence,
+  claims: z.array(Claim).max(50),
+});
+
+/** The guard allowed an action (or an answer): the approved tool, args and the args hash it is bound to. */
+export const ActionApproved = VerdictRecord.extend({
+  tool: Identifier.nullable(),
+  args: JsonObject.nullable(),
+  argsHash: Sha256Hex,
+  impact: Impact.optional(),
+});
+
+/** The guard denied an action or an answer. */
+export const ActionRejected = VerdictRecord.extend({
+  tool: Identifier.nullable(),
+  argsHash: Sha256Hex,
+  message: Text(4000),
+});
+
+/** Somebody (the guard, the planner, the executor) asks a person to decide. */
+export const EscalationRequested = z.object({
+  escalationId: z.string().min(1).max(200),
+  source: z.enum(['guard', 'planner', 'executor', 'auditor']),
+  reasonCode: z.string().min(1).max(200),
+  reason: Text(4000),
+  /** The action a person may approve, bound by its args hash; null when there is nothing to approve. */
+  action: z
+    .object({ actionId: ActionId, tool: Identifier, args: JsonObject, argsHash: Sha256Hex, impact: Impact.optional() })
+    .nullable(),
+  verdict: VerdictRecord.optional(),
+  policyVersion: z.string().min(1).max(200),
+  expiresAt: z.iso.datetime(),
+});
+
+const HumanDecision = z.object({
+  escalationId: z.string().min(1).max(200),
+  actionId: ActionId,
+  decidedBy: Actor,
+  argsHash: Sha256Hex,
+  policyVersion: z.string().min(1).max(200),
+  expiresAt: z.iso.datetime(),
+  comment: Text(4000).optional(),
+});
+
+/** A person approved exactly this action (tool, args, args hash), under a policy version, until an expiry. */
+export const HumanApproved = HumanDecision.extend({ tool: Identifier, args: JsonObject });
+
+/** A person denied the action. */
+export const HumanDenied = HumanDecision;
+
+/** A tool ran and its output passed validation. */
+export const ToolSucceeded = z.object({
+  actionId: ActionId,
+  tool: Identifier,
+  effectKey: z.string().min(1).max(400),
+  result: JsonValue,
+  durationMs: DurationMs,
+});
+
+/** A tool did not run or did not succeed. */
+export const ToolFailed = z.object({
+  actionId: ActionId,
+  tool: Identifier,
+  effectKey: z.string().min(1).max(400),
+  errorClass: z.enum([
+    'timeout',
+    'breaker_open',
+    'invalid_output',
+    'invalid_args',
+    'tool_error',
+    'outcome_unknown',
+    'refused',
+  ]),
+  message: Text(4000),
+  retryable: z.boolean(),
+  durationMs: DurationMs,
+});
+
+const BreakerSubject = z.object({
+  scope: z.enum(['tool', 'task']),
+  name: z.string().min(1).max(200),
+});
+
+/** A breaker opened: the tool (or the task) fails fast until a probe succeeds. */
+export const BreakerOpened = BreakerSubject.extend({
+  reason: Text(2000),
+  consecutiveFailures: z.number().int().nonnegative(),
+  errorRate: z.number().min(0).max(1).optional(),
+});
+
+/** A breaker closed again after a successful probe. */
+export const BreakerClosed = BreakerSubject.extend({ reason: Text(2000) });
+
+/** Budget set aside before a model call. */
+export const BudgetReserved = z.object({
+  reservationId: z.string().min(1).max(200),
+  callId: z.string().min(1).max(200),
+  tokens: z.number().int().nonnegative(),
+  costUsd: CostUsd,
+  taskUsed: z.object({ tokens: z.number().int().nonnegative(), costUsd: CostUsd }),
+});
+
+/** A budget ran out: the task halts and a person is asked. */
+export const BudgetExhausted = z.object({
+  budget: z.enum(['tokens', 'cost', 'steps', 'wall_time', 'tenant_tokens', 'tenant_cost']),
+  limit: z.number().nonnegative(),
+  used: z.number().nonnegative(),
+  requested: z.number().nonnegative(),
+});
+
+/** The planner found the task going round in circles. */
+export const LoopDetected = z.object({
+  kind: z.enum(['repeated_failure', 'repeated_success', 'oscillation', 'no_progress']),
+  tool: Identifier.optional(),
+  argsHash: Sha256Hex.optional(),
+  count: z.number().int().positive(),
+  message: Text(2000),
+});
+
+const TaskTotals = z.object({
+  steps: z.number().int().nonnegative(),
+  usage: TokenUsage,
+  costUsd: CostUsd,
+});
+
+/** The task ended with an approved answer. */
+export const TaskCompleted = z.object({
+  answer: Text(200_000),
+  output: JsonValue.optional(),
+  totals: TaskTotals,
+});
+
+/** The task ended in failure. */
+export const TaskFailed = z.object({
+  reasonCode: z.string().min(1).max(200),
+  message: Text(4000),
+  partial: PartialResult,
+  totals: TaskTotals,
+});
+
+/** The task was stopped by a defence (breaker, budget, loop) and waits for a person; its partial result. */
+export const TaskHalted = z.object({
+  reasonCode: z.string().min(1).max(200),
+  message: Text(4000),
+  partial: PartialResult,
+  totals: TaskTotals,
+  escalationId: z.string().max(200).optional(),
+});
+
+/** Something needs an operator's attention. */
+export const AlertRaised = z.object({
+  alertId: z.string().min(1).max(200),
+  code: z.enum([
+    'breaker_open',
+    'task_breaker_open',
+    'budget_exhausted',
+    'loop_detected',
+    'audit_chain_broken',
+    'escalation_expired',
+    'outcome_unknown',
+    'policy_warn',
+    'dead_lettered',
+  ]),
+  severity: z.enum(['info', 'warning', 'critical']),
+  message: Text(4000),
+  subject: z.record(z.string(), z.string()),
+});
+
+/** An event that could not be handled, with the original bytes and why. Never part of a task's chain. */
+export const DeadLettered = z.object({
+  worker: z.string().min(1).max(200),
+  originalTopic: z.string().min(1).max(300),
+  partition: z.number().int().nonnegative(),
+  offset: z.string().min(1).max(40),
+  keyBase64: z.string().nullable(),
+  valueBase64: z.string().nullable(),
+  headers: z.record(z.string(), z.string()),
+  errorCode: z.string().min(1).max(200),
+  errorMessage: Text(8000),
+  stack: Text(16_000).nullable(),
+  attempts: z.number().int().nonnegative(),
+});
+
+/**
+ * Every Warden event type and the zod schema of its data. The single source of truth: TypeScript types are
+ * inferred from it and the JSON Schemas in schemas/ are generated from it.
+ */
+export const eventDataSchemas = {
+  TaskSubmitted,
+  ModelCalled,
+  ModelResponded,
+  ModelFailed,
+  ActionProposed,
+  AnswerProposed,
+  ActionApproved,
+  ActionRejected,
+  EscalationRequested,
+  HumanApproved,
+  HumanDenied,
+  ToolSucceeded,
+  ToolFailed,
+  BreakerOpened,
+  BreakerClosed,
+  BudgetReserved,
+  BudgetExhausted,
+  LoopDetected,
+  TaskCompleted,
+  TaskFailed,
+  TaskHalted,
+  AlertRaised,
+  DeadLettered,
+} as const;
+
+/** The name of a Warden event type (past tense). */
+export type EventType = keyof typeof eventDataSchemas;
+
+/** The data of one event type. */
+export type EventData<T extends EventType> = z.infer<(typeof eventDataSchemas)[T]>;
+
+/** The data of one event type as a producer writes it (before defaults apply). */
+export type EventDataInput<T extends EventType> = z.input<(typeof eventDataSchemas)[T]>;
+
+/** Every event type, in a stable order. */
+export const eventTypes = Object.keys(eventDataSchemas) as EventType[];
+
+/** True when `value` names a Warden event type. */
+export function isEventType(value: unknown): value is EventType {
+  return typeof value === 'string' && Object.hasOwn(eventDataSchemas, value);
+}
+
+/** Event types that are not links of a task's hash chain (they describe the pipeline, not the task's steps). */
+export const outOfChainEventTypes: ReadonlySet<EventType> = new Set<EventType>(['DeadLettered']);
+
+/** Event types that end a task. */
+export const terminalEventTypes: ReadonlySet<EventType> = new Set<EventType>(['TaskCompleted', 'TaskFailed', 'TaskHalted']);

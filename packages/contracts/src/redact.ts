@@ -1,0 +1,120 @@
+/** A named secret pattern. Matches are replaced by `[REDACTED:<name>]`. */
+export interface SecretPattern {
+  readonly name: string;
+  readonly pattern: RegExp;
+}
+
+/**
+ * Patterns redacted by default: provider API keys, cloud keys, private keys, bearer tokens, JWTs and
+ * `password=...`-style assignments.
+ */
+export const defaultSecretPatterns: readonly SecretPattern[] = [
+  { name: 'openai_key', pattern: /\bsk-(?:proj-|live-|test-)?[A-Za-z0-9_-]{16,}/g },
+  { name: 'aws_access_key', pattern: /\b(?:AKIA|ASIA)[A-Z0-9]{16}\b/g },
+  { name: 'github_token', pattern: /\bgh[pousr]_[A-Za-z0-9]{30,}\b/g },
+  { name: 'slack_token', pattern: /\bxox[abprs]-[A-Za-z0-9-]{10,}/g },
+  { name: 'private_key', pattern: /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----/g },
+  { name: 'bearer_token', pattern: /\bBearer\s+[A-Za-z0-9._~+/=-]{16,}/g },
+  { name: 'jwt', pattern: /\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/g },
+  {
+    name: 'assignment',
+    pattern: /\b(password|passwd|secret|api[_-]?key|access[_-]?token|client[_-]?secret)(\s*[:=]\s*)(?!\[REDACTED)("[^"]*"|'[^']*'|[^\s,;]+)/gi,
+  },
+];
+
+/** Object keys whose values are always redacted, whatever they hold. */
+export const defaultSecretKeys: readonly string[] = [
+  'password',
+  'passwd',
+  'secret',
+  'apikey',
+  'api_key',
+  'accesstoken',
+  'access_token',
+  'clientsecret',
+  'client_secret',
+  'authorization',
+  'privatekey',
+  'private_key',
+];
+
+/** Options of a Redactor. */
+export interface RedactorOptions {
+  /** Extra patterns on top of the defaults (e.g. from configuration). */
+  readonly patterns?: readonly SecretPattern[];
+  /** Extra object keys (case-insensitive) whose values are replaced. */
+  readonly keys?: readonly string[];
+  /** Literal secrets known to this process (its own API keys); any occurrence is redacted. */
+  readonly literals?: readonly string[];
+}
+
+/** The result of redacting a value. */
+export interface Redacted<T> {
+  readonly value: T;
+  /** How many secrets were replaced. */
+  readonly count: number;
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/**
+ * Replaces configured secret patterns in every string of a JSON value, and the values of secret-named keys, before
+ * anything is produced. Redaction is idempotent: redacting a redacted value changes nothing.
+ */
+export class Redactor {
+  private readonly patterns: readonly SecretPattern[];
+  private readonly keys: ReadonlySet<string>;
+
+  constructor(options: RedactorOptions = {}) {
+    const literals = (options.literals ?? [])
+      .filter((l) => l.length >= 8)
+      .map((l, i) => ({ name: `literal_${i}`, pattern: new RegExp(escapeRegExp(l), 'g') }));
+    this.patterns = [...literals, ...defaultSecretPatterns, ...(options.patterns ?? [])].map((p) => ({
+      name: p.name,
+      pattern: p.pattern.global ? p.pattern : new RegExp(p.pattern.source, `${p.pattern.flags}g`),
+    }));
+    this.keys = new Set([...defaultSecretKeys, ...(options.keys ?? [])].map((k) => k.toLowerCase()));
+  }
+
+  /** Redacts one string. */
+  redactString(text: string): Redacted<string> {
+    let count = 0;
+    let out = text;
+    for (const { name, pattern } of this.patterns) {
+      out = out.replace(pattern, (...args: unknown[]) => {
+        count++;
+        if (name === 'assignment') return `${String(args[1])}${String(args[2])}[REDACTED:${name}]`;
+        return `[REDACTED:${name}]`;
+      });
+    }
+    return { value: out, count };
+  }
+
+  /** Redacts every string of a JSON value and every secret-named key's value. Returns a copy. */
+  redact<T>(value: T): Redacted<T> {
+    let count = 0;
+    const walk = (v: unknown): unknown => {
+      if (typeof v === 'string') {
+        const r = this.redactString(v);
+        count += r.count;
+        return r.value;
+      }
+      if (Array.isArray(v)) return v.map(walk);
+      if (v !== null && typeof v === 'object') {
+        const out: Record<string, unknown> = {};
+        for (const [k, child] of Object.entries(v)) {
+          if (this.keys.has(k.toLowerCase()) && typeof child === 'string' && !child.startsWith('[REDACTED')) {
+            count++;
+            out[k] = '[REDACTED:key]';
+          } else out[k] = walk(child);
+        }
+        return out;
+      }
+      return v;
+    };
+    const redacted = walk(value) as T;
+    return { value: redacted, count };
+  }
+}

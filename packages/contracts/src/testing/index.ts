@@ -1,0 +1,60 @@
+import { follow, newTask, type ChainLink, type EventDraft } from '../chain.js';
+import { canonicalHash } from '../canonical.js';
+import type { EventDataInput } from '../events.js';
+import type { WireEnvelope } from '../envelope.js';
+
+/** A valid TaskSubmitted payload with small, sane limits, for tests. Override any field. */
+export function sampleTask(overrides: Partial<EventDataInput<'TaskSubmitted'>> = {}): EventDataInput<'TaskSubmitted'> {
+  return {
+    goal: 'Refund order 1001 for customer c-42',
+    input: { orderId: '1001', customerId: 'c-42', amountUsd: 25 },
+    requester: { id: 'alice', kind: 'user' },
+    scope: { tools: ['customers.query', 'customers.update'], resources: { collections: ['customers'] } },
+    limits: {
+      maxRowsPerAction: 10,
+      maxRowsPerTask: 50,
+      maxFilesPerAction: 5,
+      maxFilesPerTask: 20,
+      maxRecipientsPerAction: 5,
+      maxRecipientsPerTask: 20,
+      maxMoneyUsdPerAction: 100,
+      maxMoneyUsdPerTask: 500,
+    },
+    budgets: { maxTokens: 50_000, maxCostUsd: 1, maxSteps: 20, maxWallTimeMs: 600_000 },
+    risk: { onMagnitudeExceeded: 'escalate', maxConsecutiveFailures: 3 },
+    ...overrides,
+  };
+}
+
+/**
+ * Builds a linear chain of `length` wire envelopes (TaskSubmitted, then ToolFailed-free planner/guard/executor
+ * steps) without a registry, for chain tests. Deterministic given the seed time.
+ */
+export function sampleChain(length: number, taskId = 'task-sample', now = new Date('2026-01-01T00:00:00Z')): WireEnvelope[] {
+  const out: WireEnvelope[] = [];
+  const first = newTask(sampleTask(), { tenantId: 'tenant-a', taskId, producer: 'test', now, id: uuidAt(taskId, 0) });
+  out.push(asWire(first));
+  let link: ChainLink = { envelope: out[0]!, hash: canonicalHash(out[0]) };
+  for (let i = 1; i < length; i++) {
+    const draft: EventDraft = follow(
+      link,
+      'ToolSucceeded',
+      { actionId: `a-${i}`, tool: 'customers.query', effectKey: `${taskId}:a-${i}`, result: { rows: i }, durationMs: i },
+      { producer: 'test', now: new Date(now.getTime() + i), id: uuidAt(taskId, i) },
+    );
+    const env = asWire(draft);
+    out.push(env);
+    link = { envelope: env, hash: canonicalHash(env) };
+  }
+  return out;
+}
+
+function asWire(draft: EventDraft): WireEnvelope {
+  return { ...draft, prevHashes: [...draft.prevHashes], data: draft.data };
+}
+
+/** A deterministic UUID (version 4 shape) from a key and an index. */
+export function uuidAt(key: string, index: number): string {
+  const h = canonicalHash([key, index]);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}

@@ -1,0 +1,41 @@
+import type { z } from 'zod';
+import { eventSchemas, wireEventSchemas, type WardenEvent, type WireEnvelope } from './envelope.js';
+import { EventValidationError, UnknownEventTypeError, type ValidationIssue } from './errors.js';
+import { isEventType } from './events.js';
+
+/** zod issues as ValidationIssues (path joined with dots). */
+export function issuesOf(error: z.ZodError): ValidationIssue[] {
+  return error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message }));
+}
+
+function typeOf(raw: unknown): ReturnType<typeof checkType> {
+  return checkType((raw as { type?: unknown } | null | undefined)?.type);
+}
+
+function checkType(type: unknown): Parameters<typeof isEventType>[0] & keyof typeof eventSchemas {
+  if (!isEventType(type)) {
+    throw new UnknownEventTypeError(`unknown event type ${JSON.stringify(type) ?? String(type)}`, {
+      details: { type: typeof type === 'string' ? type.slice(0, 100) : typeof type },
+    });
+  }
+  return type;
+}
+
+/**
+ * Validates any value as a Warden event with its data inline. Returns the typed event (defaults applied), or
+ * throws UnknownEventTypeError or EventValidationError; nothing else.
+ */
+export function validateEvent(raw: unknown): WardenEvent {
+  const type = typeOf(raw);
+  const parsed = eventSchemas[type].safeParse(raw);
+  if (!parsed.success) throw new EventValidationError(`invalid ${type} event`, issuesOf(parsed.error));
+  return parsed.data as WardenEvent;
+}
+
+/** Validates any value as a wire envelope (data inline or a claim-check). Same errors as validateEvent. */
+export function validateWireEnvelope(raw: unknown): WireEnvelope {
+  const type = typeOf(raw);
+  const parsed = wireEventSchemas[type].safeParse(raw);
+  if (!parsed.success) throw new EventValidationError(`invalid ${type} event`, issuesOf(parsed.error));
+  return parsed.data as WireEnvelope;
+}

@@ -1,0 +1,37 @@
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { CanonicalFormError, canonicalHash, canonicalJson, canonicalVectors, sha256Hex } from '@warden/contracts';
+
+describe('canonical JSON', () => {
+  it('sorts keys, drops whitespace and writes numbers in shortest form', () => {
+    expect(canonicalJson({ b: 1, a: [1.0, 1e21, 0.1], c: { y: null, x: 'é' } })).toBe(
+      '{"a":[1,1e+21,0.1],"b":1,"c":{"x":"é","y":null}}',
+    );
+  });
+
+  it('gives equal hashes for equal values written in another key order', () => {
+    expect(canonicalHash({ a: 1, b: { c: 2, d: 3 } })).toBe(canonicalHash({ b: { d: 3, c: 2 }, a: 1 }));
+    expect(canonicalHash({ a: 1 })).not.toBe(canonicalHash({ a: 2 }));
+  });
+
+  it.each([
+    ['NaN', Number.NaN],
+    ['Infinity', Number.POSITIVE_INFINITY],
+    ['a lone surrogate', '\ud800'],
+    ['undefined', undefined],
+  ])('refuses %s with a typed error', (_name, value) => {
+    expect(() => canonicalJson({ v: value === undefined ? value : [value] }.v)).toThrow(CanonicalFormError);
+  });
+
+  it('matches the vectors checked into schemas/test-vectors', async () => {
+    const file = resolve(import.meta.dirname, '../../../schemas/test-vectors/canonical.json');
+    const stored = JSON.parse(await readFile(file, 'utf8')) as ReturnType<typeof canonicalVectors>;
+    expect(stored.length).toBeGreaterThanOrEqual(7);
+    for (const vector of stored) {
+      const canonical = canonicalJson(JSON.parse(vector.inputJson));
+      expect(canonical, vector.name).toBe(vector.canonical);
+      expect(sha256Hex(canonical), vector.name).toBe(vector.sha256);
+    }
+  });
+});
