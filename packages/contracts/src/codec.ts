@@ -1,20 +1,21 @@
-import { COMPATIBILITY, SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
+import { COMPATIBILITY, SchemaType, type SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { canonicalHash, canonicalJson } from './canonical.js';
 import { fetchVerified, type BlobStore } from './claim-check.js';
 import type { EventDraft } from './chain.js';
-import { eventSchemas, isBlobRef, wireEventSchemas, type WardenEvent, type WireEnvelope } from './envelope.js';
+import { eventSchemas, isBlobRef, type WardenEvent, type WireEnvelope } from './envelope.js';
 import {
   EventValidationError,
   MalformedEventError,
   RegistryUnavailableError,
   SchemaIncompatibleError,
   UnknownEventTypeError,
-  WardenError,
   isWardenError,
+  type WardenError,
 } from './errors.js';
 import { eventTypes, isEventType, type EventType } from './events.js';
 import { eventJsonSchema, type JsonSchemaDocument } from './json-schema.js';
 import { Redactor } from './redact.js';
+import { createRegistryClient } from './registry.js';
 import { issuesOf, validateWireEnvelope } from './validate.js';
 
 /** Default size above which an event's data goes to the blob store: 256 KiB of canonical JSON. */
@@ -82,9 +83,7 @@ export class EventCodec {
 
   constructor(options: EventCodecOptions) {
     this.registry =
-      typeof options.registry === 'string'
-        ? new SchemaRegistry({ host: options.registry }, { [SchemaType.JSON]: { strict: false } })
-        : options.registry;
+      typeof options.registry === 'string' ? createRegistryClient(options.registry) : options.registry;
     this.blobs = options.blobs;
     this.thresholdBytes = options.claimCheckThresholdBytes ?? DEFAULT_CLAIM_CHECK_THRESHOLD_BYTES;
     this.redactor = options.redactor ?? new Redactor();

@@ -77,3 +77,4 @@ export { Redactor, defaultSecretKeys, defaultSecretPatterns, type Redacted, type
 export { ChainBreakKinds, verifyChain, type ChainBreak, type ChainBreakKind, type ChainVerdict } from './verify.js';
 export { canonicalVectors, chainVector, type CanonicalVector, type ChainVector } from './test-vectors.js';
 export { issuesOf, validateEvent, validateWireEnvelope } from './validate.js';
+export { createRegistryClient } from './registry.js';

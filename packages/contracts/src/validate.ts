@@ -1,18 +1,18 @@
 import type { z } from 'zod';
 import { eventSchemas, wireEventSchemas, type WardenEvent, type WireEnvelope } from './envelope.js';
 import { EventValidationError, UnknownEventTypeError, type ValidationIssue } from './errors.js';
-import { isEventType } from './events.js';
+import { isEventType, type EventType } from './events.js';
 
 /** zod issues as ValidationIssues (path joined with dots). */
 export function issuesOf(error: z.ZodError): ValidationIssue[] {
   return error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message }));
 }
 
-function typeOf(raw: unknown): ReturnType<typeof checkType> {
+function typeOf(raw: unknown): EventType {
   return checkType((raw as { type?: unknown } | null | undefined)?.type);
 }
 
-function checkType(type: unknown): Parameters<typeof isEventType>[0] & keyof typeof eventSchemas {
+function checkType(type: unknown): EventType {
   if (!isEventType(type)) {
     throw new UnknownEventTypeError(`unknown event type ${JSON.stringify(type) ?? String(type)}`, {
       details: { type: typeof type === 'string' ? type.slice(0, 100) : typeof type },

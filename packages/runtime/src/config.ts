@@ -1,0 +1,61 @@
+import { z } from 'zod';
+import { ConfigError } from './errors.js';
+
+const csv = z
+  .string()
+  .min(1)
+  .transform((s) => s.split(',').map((x) => x.trim()).filter((x) => x.length > 0))
+  .pipe(z.array(z.string().regex(/^[^:\s]+:\d+$/, 'expected host:port')).min(1));
+
+const intFrom = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+/**
+ * The environment every worker reads (services extend it). Values come from process.env in the service's
+ * config.ts; this package never reads process.env itself.
+ */
+export const WorkerEnv = z.object({
+  KAFKA_BROKERS: csv.default(['127.0.0.1:9092']),
+  SCHEMA_REGISTRY_URL: z.url().default('http://127.0.0.1:8081/apis/ccompat/v7'),
+  MONGO_URL: z.string().regex(/^mongodb(\+srv)?:\/\//, 'expected a mongodb:// URL').default('mongodb://127.0.0.1:27017/'),
+  MONGO_DB: z.string().min(1).max(60).default('warden'),
+  WARDEN_TOPIC_PREFIX: z.string().regex(/^[a-z0-9._-]+$/).default('warden'),
+  WARDEN_GROUP_ID: z.string().min(1).optional(),
+  WARDEN_CONCURRENCY: intFrom(1, 256).default(3),
+  WARDEN_MAX_ATTEMPTS: intFrom(1, 50).default(5),
+  WARDEN_RETRY_BASE_MS: intFrom(1, 60_000).default(100),
+  WARDEN_RETRY_MAX_MS: intFrom(1, 600_000).default(5_000),
+  WARDEN_SHUTDOWN_GRACE_MS: intFrom(0, 600_000).default(20_000),
+  WARDEN_HTTP_PORT: intFrom(0, 65_535).default(0),
+  WARDEN_HTTP_HOST: z.string().default('127.0.0.1'),
+  WARDEN_CLAIM_CHECK_BYTES: intFrom(1024, 64 * 1024 * 1024).default(256 * 1024),
+  WARDEN_PROCESSED_TTL_MS: intFrom(60_000, 30 * 24 * 3_600_000).default(7 * 24 * 3_600_000),
+  WARDEN_REDACT_PATTERNS: z
+    .string()
+    .optional()
+    .transform((s, ctx) => {
+      if (s === undefined || s.trim() === '') return [];
+      const out: RegExp[] = [];
+      for (const source of s.split(';;').map((p) => p.trim()).filter(Boolean)) {
+        try {
+          out.push(new RegExp(source, 'g'));
+        } catch (error) {
+          ctx.addIssue({ code: 'custom', message: `not a regular expression: ${source}: ${(error as Error).message}` });
+        }
+      }
+      return out;
+    }),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+export type WorkerEnv = z.infer<typeof WorkerEnv>;
+
+/**
+ * Parses an environment with a zod schema. Unknown variables are ignored; bad or missing ones throw a ConfigError
+ * listing every problem by variable name.
+ */
+export function loadConfig<S extends z.ZodType>(schema: S, env: Readonly<Record<string, string | undefined>>): z.infer<S> {
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = schema.safeParse(cleaned);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`);
+  throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`, { details: { problems } });
+}

@@ -1,0 +1,97 @@
+import { EventCodec, createRegistryClient, MongoBlobStore, Redactor, type BlobStore } from '@warden/contracts';
+import type { Kafka } from 'kafkajs';
+import { MongoClient, type Db } from 'mongodb';
+import { pino, type Logger } from 'pino';
+import type { WorkerEnv } from './config.js';
+import { createKafka } from './kafka.js';
+import { Topics } from './topics.js';
+
+/** What a worker needs to run, derived from WorkerEnv (or built by hand in tests). */
+export interface WorkerRuntimeConfig {
+  readonly brokers: readonly string[];
+  readonly registryUrl: string;
+  readonly mongoUrl: string;
+  readonly mongoDb: string;
+  readonly topicPrefix: string;
+  /** Consumer group; defaults to `<topicPrefix>.<worker name>`. */
+  readonly groupId?: string;
+  readonly concurrency: number;
+  readonly maxAttempts: number;
+  readonly retryBaseMs: number;
+  readonly retryMaxMs: number;
+  readonly shutdownGraceMs: number;
+  readonly httpPort: number;
+  readonly httpHost: string;
+  readonly claimCheckBytes: number;
+  readonly processedTtlMs: number;
+  readonly redactPatterns: readonly RegExp[];
+  /** Literal secrets of this process (API keys) that must never appear in an event. */
+  readonly secretLiterals?: readonly string[];
+  readonly logLevel: string;
+  /** Messages handled between offset commits and outbox writes. */
+  readonly batchSize?: number;
+}
+
+/** The runtime part of a service's configuration, from the parsed environment. */
+export function runtimeConfigFrom(env: WorkerEnv): WorkerRuntimeConfig {
+  return {
+    brokers: env.KAFKA_BROKERS,
+    registryUrl: env.SCHEMA_REGISTRY_URL,
+    mongoUrl: env.MONGO_URL,
+    mongoDb: env.MONGO_DB,
+    topicPrefix: env.WARDEN_TOPIC_PREFIX,
+    ...(env.WARDEN_GROUP_ID === undefined ? {} : { groupId: env.WARDEN_GROUP_ID }),
+    concurrency: env.WARDEN_CONCURRENCY,
+    maxAttempts: env.WARDEN_MAX_ATTEMPTS,
+    retryBaseMs: env.WARDEN_RETRY_BASE_MS,
+    retryMaxMs: env.WARDEN_RETRY_MAX_MS,
+    shutdownGraceMs: env.WARDEN_SHUTDOWN_GRACE_MS,
+    httpPort: env.WARDEN_HTTP_PORT,
+    httpHost: env.WARDEN_HTTP_HOST,
+    claimCheckBytes: env.WARDEN_CLAIM_CHECK_BYTES,
+    processedTtlMs: env.WARDEN_PROCESSED_TTL_MS,
+    redactPatterns: env.WARDEN_REDACT_PATTERNS,
+    logLevel: env.LOG_LEVEL,
+  };
+}
+
+/** Connections and helpers shared by a worker and its handlers. */
+export interface RuntimeDeps {
+  readonly logger: Logger;
+  readonly kafka: Kafka;
+  readonly codec: EventCodec;
+  readonly mongo: MongoClient;
+  readonly db: Db;
+  readonly blobs: BlobStore;
+  readonly topics: Topics;
+  readonly config: WorkerRuntimeConfig;
+}
+
+/** Opens the connections a worker needs. The caller closes `mongo`. */
+export async function connectRuntime(name: string, config: WorkerRuntimeConfig, logger?: Logger): Promise<RuntimeDeps> {
+  const log = logger ?? pino({ name, level: config.logLevel });
+  const mongo = new MongoClient(config.mongoUrl, { serverSelectionTimeoutMS: 10_000 });
+  await mongo.connect();
+  const db = mongo.db(config.mongoDb);
+  const blobs = new MongoBlobStore(db);
+  const registry = createRegistryClient(config.registryUrl);
+  const codec = new EventCodec({
+    registry,
+    blobs,
+    claimCheckThresholdBytes: config.claimCheckBytes,
+    redactor: new Redactor({
+      patterns: config.redactPatterns.map((pattern, i) => ({ name: `configured_${i}`, pattern })),
+      literals: config.secretLiterals ?? [],
+    }),
+  });
+  return {
+    logger: log,
+    kafka: createKafka(config.brokers, name, log),
+    codec,
+    mongo,
+    db,
+    blobs,
+    topics: new Topics(config.topicPrefix),
+    config,
+  };
+}

@@ -1,0 +1,48 @@
+import { WardenError, type WardenErrorOptions } from '@warden/contracts';
+
+/** A handler failed in a way that may pass on a later attempt (a timeout, a busy dependency). */
+export class RetryableHandlerError extends WardenError {
+  readonly code: string;
+  readonly retryable = true;
+  constructor(message: string, options: WardenErrorOptions & { code?: string } = {}) {
+    super(message, options);
+    this.code = options.code ?? 'WARDEN_RUNTIME_HANDLER_RETRYABLE';
+  }
+}
+
+/** A handler failed in a way that will never pass for this event: it goes to the DLQ at once. */
+export class TerminalHandlerError extends WardenError {
+  readonly code: string;
+  readonly retryable = false;
+  constructor(message: string, options: WardenErrorOptions & { code?: string } = {}) {
+    super(message, options);
+    this.code = options.code ?? 'WARDEN_RUNTIME_HANDLER_TERMINAL';
+  }
+}
+
+/** A produce to Kafka failed. Retryable: the outbox re-sends the same bytes. */
+export class PublishError extends WardenError {
+  readonly code = 'WARDEN_RUNTIME_PUBLISH';
+  readonly retryable = true;
+}
+
+/** Configuration is missing or invalid. Terminal: the worker refuses to start. */
+export class ConfigError extends WardenError {
+  readonly code = 'WARDEN_RUNTIME_CONFIG';
+  readonly retryable = false;
+}
+
+/** A lifecycle call came in the wrong state (start twice, start after close). */
+export class LifecycleError extends WardenError {
+  readonly code = 'WARDEN_RUNTIME_LIFECYCLE';
+  readonly retryable = false;
+}
+
+/** Draining did not finish within the grace period; the worker was stopped by force. */
+export class ShutdownTimeoutError extends WardenError {
+  readonly code = 'WARDEN_RUNTIME_SHUTDOWN_TIMEOUT';
+  readonly retryable = false;
+}
+
+/** The code an unknown (non-Warden) handler error gets; such errors are treated as retryable. */
+export const UNCLASSIFIED_ERROR_CODE = 'WARDEN_RUNTIME_UNCLASSIFIED';

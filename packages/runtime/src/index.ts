@@ -1,0 +1,37 @@
+export { WorkerEnv, loadConfig } from './config.js';
+export { connectRuntime, runtimeConfigFrom, type RuntimeDeps, type WorkerRuntimeConfig } from './deps.js';
+export {
+  ConfigError,
+  LifecycleError,
+  PublishError,
+  RetryableHandlerError,
+  ShutdownTimeoutError,
+  TerminalHandlerError,
+  UNCLASSIFIED_ERROR_CODE,
+} from './errors.js';
+export { createKafka, ensureTopics, type EnsureTopicsOptions } from './kafka.js';
+export { ProcessedStore, type OutgoingMessage, type ProcessedState } from './processed-store.js';
+export { EVENT_CONTENT_TYPE, Publisher, WardenHeaders, producerConfig, sendAll, toOutgoing } from './publisher.js';
+export { runUntilSignal } from './signals.js';
+export {
+  RuntimeMetricNames,
+  RuntimeSpanAttributes,
+  createRuntimeMetrics,
+  extractTraceContext,
+  injectTraceHeaders,
+  registerPropagator,
+  runtimeTracer,
+  traceIdOf,
+  type RuntimeMetrics,
+} from './telemetry.js';
+export { TopicKinds, Topics, auditTopicConfig, topicKindOf, type TopicKind } from './topics.js';
+export {
+  WorkerStates,
+  defineWorker,
+  type Handler,
+  type HandlerContext,
+  type Handlers,
+  type Worker,
+  type WorkerDefinition,
+  type WorkerState,
+} from './worker.js';

@@ -1,0 +1,76 @@
+import { context, type Context } from '@opentelemetry/api';
+import type { EncodedEvent, EventCodec, EventDraft } from '@warden/contracts';
+import { CompressionTypes, type Producer } from 'kafkajs';
+import { PublishError } from './errors.js';
+import type { OutgoingMessage } from './processed-store.js';
+import { injectTraceHeaders } from './telemetry.js';
+import type { Topics } from './topics.js';
+
+/** Header names Warden writes on every message. */
+export const WardenHeaders = {
+  eventType: 'warden-event-type',
+  eventId: 'warden-event-id',
+  taskId: 'warden-task-id',
+  tenantId: 'warden-tenant-id',
+  producer: 'warden-producer',
+  contentType: 'content-type',
+} as const;
+
+/** The content type of Warden's registry-framed JSON events. */
+export const EVENT_CONTENT_TYPE = 'application/vnd.warden.event+json; framing=confluent';
+
+/** The Kafka message of an encoded event: keyed by taskId, metadata and trace context in headers. */
+export function toOutgoing(encoded: EncodedEvent, topics: Topics, traceContext: Context = context.active()): OutgoingMessage {
+  const env = encoded.envelope;
+  const headers: Record<string, string> = {
+    [WardenHeaders.eventType]: env.type,
+    [WardenHeaders.eventId]: env.id,
+    [WardenHeaders.taskId]: env.taskId,
+    [WardenHeaders.tenantId]: env.tenantId,
+    [WardenHeaders.producer]: env.producer,
+    [WardenHeaders.contentType]: EVENT_CONTENT_TYPE,
+  };
+  injectTraceHeaders(traceContext, headers);
+  return { topic: topics.forType(env.type as Parameters<Topics['forType']>[0]), key: env.taskId, value: encoded.bytes, headers };
+}
+
+/** Producer settings Warden always uses: idempotent, acks=all, one request in flight (kafkajs's rule for idempotence). */
+export const producerConfig = { idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false } as const;
+
+/** Sends messages with acks=all; a failure surfaces as PublishError, never swallowed. */
+export async function sendAll(producer: Producer, messages: readonly OutgoingMessage[]): Promise<void> {
+  if (messages.length === 0) return;
+  const byTopic = new Map<string, OutgoingMessage[]>();
+  for (const m of messages) byTopic.set(m.topic, [...(byTopic.get(m.topic) ?? []), m]);
+  try {
+    await producer.sendBatch({
+      acks: -1,
+      compression: CompressionTypes.None,
+      topicMessages: [...byTopic].map(([topic, ms]) => ({
+        topic,
+        messages: ms.map((m) => ({ key: m.key, value: m.value, headers: { ...m.headers } })),
+      })),
+    });
+  } catch (error) {
+    throw new PublishError(`failed to publish ${messages.length} message(s): ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/**
+ * Publishes events that are not a handler's response (a new task, an operator's action): encodes each draft
+ * through the codec and sends it. Returns the encoded events (with their hashes, to chain follow-ups).
+ */
+export class Publisher {
+  constructor(
+    private readonly producer: Producer,
+    private readonly codec: EventCodec,
+    private readonly topics: Topics,
+  ) {}
+
+  async publish(...drafts: EventDraft[]): Promise<EncodedEvent[]> {
+    const encoded: EncodedEvent[] = [];
+    for (const d of drafts) encoded.push(await this.codec.encode(d));
+    await sendAll(this.producer, encoded.map((e) => toOutgoing(e, this.topics)));
+    return encoded;
+  }
+}

@@ -1,0 +1,122 @@
+import { context, propagation, trace, type Context, type Span, type Tracer } from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+/** Telemetry names used by the runtime: one place, prefixed warden_. */
+export const RuntimeMetricNames = {
+  messagesIn: 'warden_messages_in',
+  messagesOut: 'warden_messages_out',
+  handlerDuration: 'warden_handler_duration_seconds',
+  errors: 'warden_handler_errors',
+  deadLettered: 'warden_dead_lettered',
+  duplicates: 'warden_duplicates_skipped',
+  consumerLag: 'warden_consumer_lag',
+  inFlight: 'warden_in_flight',
+} as const;
+
+/** Span and attribute names (OpenTelemetry messaging conventions plus Warden's own). */
+export const RuntimeSpanAttributes = {
+  system: 'messaging.system',
+  destination: 'messaging.destination.name',
+  operation: 'messaging.operation.type',
+  partition: 'messaging.destination.partition.id',
+  offset: 'messaging.kafka.offset',
+  messageKey: 'messaging.kafka.message.key',
+  consumerGroup: 'messaging.consumer.group.name',
+  eventType: 'warden.event.type',
+  eventId: 'warden.event.id',
+  taskId: 'warden.task.id',
+  tenantId: 'warden.tenant.id',
+  worker: 'warden.worker',
+} as const;
+
+/** The instruments one worker records into. */
+export interface RuntimeMetrics {
+  readonly messagesIn: ReturnType<ReturnType<MeterProvider['getMeter']>['createCounter']>;
+  readonly messagesOut: ReturnType<ReturnType<MeterProvider['getMeter']>['createCounter']>;
+  readonly handlerDuration: ReturnType<ReturnType<MeterProvider['getMeter']>['createHistogram']>;
+  readonly errors: ReturnType<ReturnType<MeterProvider['getMeter']>['createCounter']>;
+  readonly deadLettered: ReturnType<ReturnType<MeterProvider['getMeter']>['createCounter']>;
+  readonly duplicates: ReturnType<ReturnType<MeterProvider['getMeter']>['createCounter']>;
+  readonly inFlight: ReturnType<ReturnType<MeterProvider['getMeter']>['createUpDownCounter']>;
+  /** Sets the lag of one partition (reported by an observable gauge). */
+  setLag(topic: string, partition: number, lag: number): void;
+  /** The meter, for a service's own instruments. */
+  readonly meter: ReturnType<MeterProvider['getMeter']>;
+  /** Serves the Prometheus text format. */
+  handle(req: IncomingMessage, res: ServerResponse): void;
+  shutdown(): Promise<void>;
+}
+
+/**
+ * A worker's own MeterProvider (not the global one, so several workers can share a process in tests) with a
+ * Prometheus exporter served by the worker's HTTP server.
+ */
+export function createRuntimeMetrics(worker: string): RuntimeMetrics {
+  const exporter = new PrometheusExporter({ preventServerStart: true });
+  const provider = new MeterProvider({ readers: [exporter] });
+  const meter = provider.getMeter('@warden/runtime');
+  const attrs = { worker };
+  const lag = new Map<string, { topic: string; partition: number; lag: number }>();
+  meter
+    .createObservableGauge(RuntimeMetricNames.consumerLag, { description: 'Messages behind the high watermark' })
+    .addCallback((result) => {
+      for (const l of lag.values()) result.observe(l.lag, { ...attrs, topic: l.topic, partition: l.partition });
+    });
+  return {
+    meter,
+    messagesIn: meter.createCounter(RuntimeMetricNames.messagesIn, { description: 'Messages consumed' }),
+    messagesOut: meter.createCounter(RuntimeMetricNames.messagesOut, { description: 'Events produced' }),
+    handlerDuration: meter.createHistogram(RuntimeMetricNames.handlerDuration, {
+      unit: 's',
+      description: 'Handler duration, retries included',
+      advice: { explicitBucketBoundaries: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] },
+    }),
+    errors: meter.createCounter(RuntimeMetricNames.errors, { description: 'Handler errors by code' }),
+    deadLettered: meter.createCounter(RuntimeMetricNames.deadLettered, { description: 'Messages sent to the DLQ' }),
+    duplicates: meter.createCounter(RuntimeMetricNames.duplicates, { description: 'Redelivered events recognised and skipped' }),
+    inFlight: meter.createUpDownCounter(RuntimeMetricNames.inFlight, { description: 'Messages being handled' }),
+    setLag(topic, partition, value) {
+      lag.set(`${topic}/${partition}`, { topic, partition, lag: value });
+    },
+    handle(req, res) {
+      exporter.getMetricsRequestHandler(req, res);
+    },
+    shutdown: () => provider.shutdown(),
+  };
+}
+
+const propagator = new W3CTraceContextPropagator();
+
+/** Writes the current trace context into Kafka headers (traceparent, tracestate). */
+export function injectTraceHeaders(ctx: Context, headers: Record<string, string>): void {
+  propagator.inject(ctx, headers, {
+    set: (carrier: Record<string, string>, key: string, value: string) => void (carrier[key] = value),
+  });
+}
+
+/** Reads a trace context from Kafka headers. */
+export function extractTraceContext(headers: Readonly<Record<string, string | undefined>>): Context {
+  return propagator.extract(context.active(), headers, {
+    get: (carrier: Readonly<Record<string, string | undefined>>, key: string) => carrier[key],
+    keys: (carrier: Readonly<Record<string, string | undefined>>) => Object.keys(carrier),
+  });
+}
+
+/** The tracer of the runtime (no-op until a service registers an SDK). */
+export function runtimeTracer(): Tracer {
+  return trace.getTracer('@warden/runtime');
+}
+
+/** The trace id of a span, or undefined when it is not recording a real trace. */
+export function traceIdOf(span: Span): string | undefined {
+  const id = span.spanContext().traceId;
+  return /^0+$/.test(id) ? undefined : id;
+}
+
+/** Global propagation also uses W3C trace context (for libraries that read the global propagator). */
+export function registerPropagator(): void {
+  propagation.setGlobalPropagator(propagator);
+}

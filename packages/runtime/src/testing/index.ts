@@ -1,0 +1,145 @@
+import { randomBytes } from 'node:crypto';
+import { EventCodec, createRegistryClient, MongoBlobStore, type DecodedEvent, type WardenEvent } from '@warden/contracts';
+import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
+import { MongoClient } from 'mongodb';
+import { pino } from 'pino';
+import type { WorkerRuntimeConfig } from '../deps.js';
+import { createKafka, ensureTopics } from '../kafka.js';
+import { Topics } from '../topics.js';
+
+/** Endpoints of the servers a test runs against. */
+export interface TestEndpoints {
+  readonly kafkaBrokers: string;
+  readonly schemaRegistryUrl: string;
+  readonly mongoUrl: string;
+}
+
+/** A short random suffix for unique names. */
+export function randomSuffix(): string {
+  return randomBytes(5).toString('hex');
+}
+
+/**
+ * A worker configuration for one test: unique topic prefix, consumer group and database, short retries and grace.
+ * Pass the same `topicPrefix` and `mongoDb` to several workers that must see each other.
+ */
+export function testWorkerConfig(endpoints: TestEndpoints, overrides: Partial<WorkerRuntimeConfig> = {}): WorkerRuntimeConfig {
+  const suffix = randomSuffix();
+  return {
+    brokers: endpoints.kafkaBrokers.split(','),
+    registryUrl: endpoints.schemaRegistryUrl,
+    mongoUrl: endpoints.mongoUrl,
+    mongoDb: `t_${suffix}`,
+    topicPrefix: `t-${suffix}`,
+    concurrency: 3,
+    maxAttempts: 3,
+    retryBaseMs: 10,
+    retryMaxMs: 50,
+    shutdownGraceMs: 10_000,
+    httpPort: 0,
+    httpHost: '127.0.0.1',
+    claimCheckBytes: 256 * 1024,
+    processedTtlMs: 3_600_000,
+    redactPatterns: [],
+    logLevel: 'warn',
+    ...overrides,
+  };
+}
+
+/** Polls `condition` until it returns a value other than undefined/false, or throws after `timeoutMs`. */
+export async function waitUntil<T>(
+  condition: () => T | undefined | false | Promise<T | undefined | false>,
+  options: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
+): Promise<T> {
+  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+  for (;;) {
+    const value = await condition();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${options.timeoutMs ?? 30_000} ms waiting for ${options.what ?? 'a condition'}`);
+    await new Promise((r) => setTimeout(r, options.intervalMs ?? 50));
+  }
+}
+
+/** A Kafka message seen by a collector, decoded when it could be. */
+export interface CollectedMessage {
+  readonly topic: string;
+  readonly partition: number;
+  readonly message: KafkaMessage;
+  readonly decoded?: DecodedEvent;
+}
+
+/**
+ * Reads topics from the beginning with its own group and keeps every message (decoded through the codec), so a
+ * test can wait for the events a worker produced.
+ */
+export class EventCollector {
+  readonly messages: CollectedMessage[] = [];
+  private consumer: Consumer | undefined;
+
+  private constructor(
+    private readonly kafka: Kafka,
+    private readonly codec: EventCodec,
+    private readonly mongo: MongoClient,
+  ) {}
+
+  /** Starts collecting from the given topics. */
+  static async start(endpoints: TestEndpoints, topics: readonly string[], mongoDb = `t_${randomSuffix()}`): Promise<EventCollector> {
+    const kafka = createKafka(endpoints.kafkaBrokers.split(','), `collector-${randomSuffix()}`, pino({ level: 'error' }));
+    const mongo = new MongoClient(endpoints.mongoUrl);
+    await mongo.connect();
+    const registry = createRegistryClient(endpoints.schemaRegistryUrl);
+    const codec = new EventCodec({ registry, blobs: new MongoBlobStore(mongo.db(mongoDb)) });
+    const collector = new EventCollector(kafka, codec, mongo);
+    const admin = kafka.admin();
+    await admin.connect();
+    await ensureTopics(admin, topics);
+    await admin.disconnect();
+    const consumer = kafka.consumer({ groupId: `collector-${randomSuffix()}` });
+    collector.consumer = consumer;
+    await consumer.connect();
+    await consumer.subscribe({ topics: [...topics], fromBeginning: true });
+    const joined = new Promise<void>((r) => consumer.on(consumer.events.GROUP_JOIN, () => r()));
+    await consumer.run({
+      eachMessage: async ({ topic, partition, message }) => {
+        let decoded: DecodedEvent | undefined;
+        try {
+          decoded = await codec.decode(message.value);
+        } catch {
+          decoded = undefined; // kept undecoded: tests of bad input look at the raw message
+        }
+        collector.messages.push({ topic, partition, message, ...(decoded === undefined ? {} : { decoded }) });
+      },
+    });
+    await joined;
+    return collector;
+  }
+
+  /** The decoded events seen so far. */
+  events(): WardenEvent[] {
+    return this.messages.flatMap((m) => (m.decoded === undefined ? [] : [m.decoded.event]));
+  }
+
+  /** Waits until `predicate` holds over the events seen, and returns them. */
+  async waitFor(predicate: (events: WardenEvent[]) => boolean, timeoutMs = 30_000, what = 'events'): Promise<WardenEvent[]> {
+    return waitUntil(() => (predicate(this.events()) ? this.events() : undefined), { timeoutMs, what });
+  }
+
+  async close(): Promise<void> {
+    await this.consumer?.disconnect();
+    await this.mongo.close();
+  }
+}
+
+/** Creates Warden's topics under a prefix (audit settings) and returns them. */
+export async function createTestTopics(endpoints: TestEndpoints, prefix: string): Promise<Topics> {
+  const topics = new Topics(prefix);
+  const kafka = createKafka(endpoints.kafkaBrokers.split(','), `setup-${randomSuffix()}`, pino({ level: 'error' }));
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await ensureTopics(admin, topics.all());
+  } finally {
+    await admin.disconnect();
+  }
+  return topics;
+}

@@ -1,0 +1,511 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { SpanKind, SpanStatusCode, context, trace, type Span } from '@opentelemetry/api';
+import {
+  follow,
+  isWardenError,
+  type ChainLink,
+  type DecodedEvent,
+  type EncodedEvent,
+  type EventDataInput,
+  type EventOf,
+  type EventType,
+  type WardenError,
+} from '@warden/contracts';
+import type { Consumer, EachBatchPayload, KafkaMessage, Producer } from 'kafkajs';
+import pRetry, { AbortError } from 'p-retry';
+import type { Logger } from 'pino';
+import { connectRuntime, type RuntimeDeps, type WorkerRuntimeConfig } from './deps.js';
+import { LifecycleError, UNCLASSIFIED_ERROR_CODE } from './errors.js';
+import { ensureTopics } from './kafka.js';
+import { ProcessedStore, type OutgoingMessage } from './processed-store.js';
+import { Publisher, WardenHeaders, producerConfig, sendAll, toOutgoing } from './publisher.js';
+import {
+  RuntimeSpanAttributes as A,
+  createRuntimeMetrics,
+  extractTraceContext,
+  runtimeTracer,
+  traceIdOf,
+  type RuntimeMetrics,
+} from './telemetry.js';
+
+/** The states of a worker. starting → running → draining → stopped; failed after a crash. */
+export const WorkerStates = ['created', 'starting', 'running', 'draining', 'stopped', 'failed'] as const;
+export type WorkerState = (typeof WorkerStates)[number];
+
+/** What a handler gets besides its event. */
+export interface HandlerContext {
+  /** A child logger carrying eventId, type, taskId and traceId. */
+  readonly logger: Logger;
+  /** Aborted when the worker is forced to stop. */
+  readonly signal: AbortSignal;
+  /** The span of this handling. */
+  readonly span: Span;
+  /** 1 on the first attempt, then 2, 3, ... on retries. */
+  readonly attempt: number;
+  /** The consumed event's hash (what a response names in prevHashes). */
+  readonly hash: string;
+  /** Where the event came from. */
+  readonly source: { readonly topic: string; readonly partition: number; readonly offset: string };
+  /**
+   * Publishes an event in response: the next seq, chained to the consumed event (or to the previous event
+   * published in this handling). Nothing is sent until the handler returns; then all outputs go out together,
+   * or none do. Returns the encoded event (its id and hash).
+   */
+  publish<T extends EventType>(type: T, data: EventDataInput<T>, options?: { policyVersion?: string }): Promise<EncodedEvent>;
+}
+
+/** A handler of one event type. */
+export type Handler<T extends EventType> = (event: EventOf<T>, ctx: HandlerContext) => Promise<void>;
+
+/** One handler per consumed event type. */
+export type Handlers<C extends EventType> = { readonly [T in C]: Handler<T> };
+
+/** A worker's definition: its name, what it consumes and its handlers. */
+export interface WorkerDefinition<C extends EventType> {
+  /** Worker name, used in the consumer group, logs and the producer field. */
+  readonly name: string;
+  readonly version?: string;
+  /** The event types it consumes; every event on those topics of another type is skipped (and counted). */
+  readonly consumes: readonly C[];
+  /** Handlers, or a factory given the runtime's connections (for handlers built by createHandlers(deps)). */
+  readonly handlers: Handlers<C> | ((deps: RuntimeDeps) => Handlers<C> | Promise<Handlers<C>>);
+  readonly config: WorkerRuntimeConfig;
+  /** Connections to reuse (tests); otherwise the worker opens and closes its own. */
+  readonly deps?: RuntimeDeps;
+  /** Creates missing Warden topics at start (default true). */
+  readonly createTopics?: boolean;
+  /** Called once after start, with the runtime's connections (e.g. to start a background loop). */
+  readonly onStarted?: (deps: RuntimeDeps) => Promise<void> | void;
+  /** Called at close, before connections close. */
+  readonly onClosing?: () => Promise<void> | void;
+}
+
+/** A running (or runnable) worker. */
+export interface Worker {
+  readonly name: string;
+  /** Connects, subscribes and starts consuming; resolves when the consumer has joined its group. */
+  start(): Promise<void>;
+  /** Drains in-flight work within the grace period, then forces; idempotent. */
+  close(): Promise<{ forced: boolean }>;
+  state(): WorkerState;
+  /** Messages being handled now. */
+  inFlight(): number;
+  /** The health/metrics HTTP address once started. */
+  httpAddress(): { host: string; port: number } | undefined;
+  /** The runtime's connections once started. */
+  deps(): RuntimeDeps;
+  /** A publisher for events that are not responses (new tasks). */
+  publisher(): Publisher;
+  /** Registers a callback for a crash (the consumer stopped for good). */
+  onCrash(listener: (error: Error) => void): void;
+}
+
+interface Item {
+  readonly message: KafkaMessage;
+  readonly key: string;
+  readonly decoded?: DecodedEvent;
+  readonly decodeError?: WardenError;
+}
+
+const headerText = (v: Buffer | string | (Buffer | string)[] | undefined): string | undefined =>
+  v === undefined ? undefined : Array.isArray(v) ? headerText(v[0]) : v.toString();
+
+function headersOf(message: KafkaMessage): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(message.headers ?? {})) {
+    const t = headerText(v);
+    if (t !== undefined) out[k] = t;
+  }
+  return out;
+}
+
+function errorCode(error: unknown): string {
+  return isWardenError(error) ? error.code : UNCLASSIFIED_ERROR_CODE;
+}
+
+function isRetryable(error: unknown): boolean {
+  return isWardenError(error) ? error.retryable : true;
+}
+
+const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,199}$/;
+
+/** Defines a worker: the shared consume → decode → dedupe → handle → publish → commit loop. */
+export function defineWorker<C extends EventType>(definition: WorkerDefinition<C>): Worker {
+  const cfg = definition.config;
+  const producerName = `${definition.name}@${definition.version ?? '0.1.0'}`;
+  const consumed = new Set<EventType>(definition.consumes);
+  const abort = new AbortController();
+  const crashListeners: Array<(e: Error) => void> = [];
+  let state: WorkerState = 'created';
+  let deps: RuntimeDeps | undefined;
+  let ownsDeps = false;
+  let handlers: Handlers<C> | undefined;
+  let consumer: Consumer | undefined;
+  let producer: Producer | undefined;
+  let store: ProcessedStore | undefined;
+  let metrics: RuntimeMetrics | undefined;
+  let server: Server | undefined;
+  let sweeper: NodeJS.Timeout | undefined;
+  let joined = false;
+  let inFlight = 0;
+  let closing: Promise<{ forced: boolean }> | undefined;
+  const groupId = cfg.groupId ?? `${cfg.topicPrefix}.${definition.name}`;
+  const batchSize = cfg.batchSize ?? 200;
+
+  const need = <T>(value: T | undefined, what: string): T => {
+    if (value === undefined) throw new LifecycleError(`${definition.name}: ${what} is not available before start()`);
+    return value;
+  };
+
+  async function decodeOne(topic: string, partition: number, message: KafkaMessage): Promise<Item> {
+    const codec = need(deps, 'deps').codec;
+    const fallbackKey = `${groupId}|${topic}|${partition}|${message.offset}`;
+    try {
+      const decoded = await pRetry(() => codec.decode(message.value), {
+        retries: cfg.maxAttempts - 1,
+        minTimeout: cfg.retryBaseMs,
+        maxTimeout: cfg.retryMaxMs,
+        randomize: true,
+        signal: abort.signal,
+        shouldRetry: ({ error }) => isRetryable(error) && state === 'running',
+      });
+      return { message, key: `${groupId}|${decoded.envelope.id}`, decoded };
+    } catch (error) {
+      if (isRetryable(error)) throw error; // the registry or blob store is down: retry the batch, never DLQ good data
+      return { message, key: fallbackKey, decodeError: error as WardenError };
+    }
+  }
+
+  async function deadLetter(
+    topic: string,
+    partition: number,
+    item: Item,
+    error: unknown,
+    attempts: number,
+  ): Promise<OutgoingMessage> {
+    const d = need(deps, 'deps');
+    const headers = headersOf(item.message);
+    const env = item.decoded?.envelope;
+    const candidateTask = env?.taskId ?? headers[WardenHeaders.taskId] ?? item.message.key?.toString() ?? '';
+    const taskId = SAFE_ID.test(candidateTask) ? candidateTask : 'unknown';
+    const tenant = env?.tenantId ?? headers[WardenHeaders.tenantId] ?? '';
+    const err = error as Error;
+    const encoded = await d.codec.encode({
+      id: crypto.randomUUID(),
+      type: 'DeadLettered',
+      taskId,
+      tenantId: SAFE_ID.test(tenant) ? tenant : 'unknown',
+      seq: 0,
+      prevHashes: [],
+      causationId: env?.id ?? null,
+      correlationId: env?.correlationId ?? taskId,
+      occurredAt: new Date().toISOString(),
+      producer: producerName,
+      policyVersion: env?.policyVersion ?? 'none',
+      data: {
+        worker: definition.name,
+        originalTopic: topic,
+        partition,
+        offset: item.message.offset,
+        keyBase64: item.message.key === null ? null : item.message.key.toString('base64'),
+        valueBase64: item.message.value === null ? null : item.message.value.toString('base64'),
+        headers,
+        errorCode: errorCode(error),
+        errorMessage: String(err?.message ?? error).slice(0, 8000),
+        stack: typeof err?.stack === 'string' ? err.stack.slice(0, 16_000) : null,
+        attempts,
+      },
+    });
+    need(metrics, 'metrics').deadLettered.add(1, { worker: definition.name, code: errorCode(error) });
+    return toOutgoing(encoded, d.topics);
+  }
+
+  async function handle(topic: string, partition: number, item: Item): Promise<OutgoingMessage[]> {
+    const d = need(deps, 'deps');
+    const m = need(metrics, 'metrics');
+    const decoded = item.decoded;
+    if (decoded === undefined) {
+      m.errors.add(1, { worker: definition.name, code: errorCode(item.decodeError) });
+      d.logger.warn({ topic, partition, offset: item.message.offset, err: item.decodeError }, 'undecodable message sent to the DLQ');
+      return [await deadLetter(topic, partition, item, item.decodeError, 1)];
+    }
+    const type = decoded.event.type;
+    if (!consumed.has(type)) return [];
+    const handler = need(handlers, 'handlers')[type as C] as Handler<EventType> | undefined;
+    if (handler === undefined) return [];
+    const parent = extractTraceContext(headersOf(item.message));
+    const parentSpanContext = trace.getSpanContext(parent);
+    const span = runtimeTracer().startSpan(
+      `process ${type}`,
+      {
+        kind: SpanKind.CONSUMER,
+        attributes: {
+          [A.system]: 'kafka',
+          [A.operation]: 'process',
+          [A.destination]: topic,
+          [A.partition]: String(partition),
+          [A.offset]: item.message.offset,
+          [A.consumerGroup]: groupId,
+          [A.eventType]: type,
+          [A.eventId]: decoded.envelope.id,
+          [A.taskId]: decoded.envelope.taskId,
+          [A.tenantId]: decoded.envelope.tenantId,
+          [A.worker]: definition.name,
+        },
+        links: parentSpanContext === undefined ? [] : [{ context: parentSpanContext }],
+      },
+      parent,
+    );
+    const spanCtx = trace.setSpan(parent, span);
+    const logger = d.logger.child({
+      eventId: decoded.envelope.id,
+      type,
+      taskId: decoded.envelope.taskId,
+      tenantId: decoded.envelope.tenantId,
+      traceId: traceIdOf(span),
+    });
+    const started = performance.now();
+    m.inFlight.add(1, { worker: definition.name });
+    inFlight++;
+    let attempts = 0;
+    try {
+      const outputs = await pRetry(
+        async (attempt) => {
+          attempts = attempt;
+          const out: OutgoingMessage[] = [];
+          let link: ChainLink = { envelope: decoded.envelope, hash: decoded.hash };
+          const ctx: HandlerContext = {
+            logger,
+            signal: abort.signal,
+            span,
+            attempt,
+            hash: decoded.hash,
+            source: { topic, partition, offset: item.message.offset },
+            publish: async (outType, data, options) => {
+              const draft = follow(link, outType, data, {
+                producer: producerName,
+                ...(options?.policyVersion === undefined ? {} : { policyVersion: options.policyVersion }),
+              });
+              const encoded = await d.codec.encode(draft);
+              link = { envelope: encoded.envelope, hash: encoded.hash };
+              out.push(toOutgoing(encoded, d.topics, spanCtx));
+              return encoded;
+            },
+          };
+          await context.with(spanCtx, () => handler(decoded.event, ctx));
+          return out;
+        },
+        {
+          retries: cfg.maxAttempts - 1,
+          minTimeout: cfg.retryBaseMs,
+          maxTimeout: cfg.retryMaxMs,
+          factor: 2,
+          randomize: true,
+          signal: abort.signal,
+          shouldRetry: ({ error }) => isRetryable(error) && state === 'running',
+          onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => {
+            m.errors.add(1, { worker: definition.name, code: errorCode(error) });
+            logger.warn({ err: error, attempt: attemptNumber, retriesLeft }, 'handler failed');
+          },
+        },
+      );
+      span.setStatus({ code: SpanStatusCode.OK });
+      return outputs;
+    } catch (error) {
+      if (error instanceof AbortError || abort.signal.aborted) throw error;
+      if (isRetryable(error) && state !== 'running') throw error; // draining: leave it uncommitted for the next owner
+      span.recordException(error as Error);
+      span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
+      logger.error({ err: error, attempts }, 'handler gave up: event sent to the DLQ');
+      return [await deadLetter(topic, partition, item, error, attempts)];
+    } finally {
+      inFlight--;
+      m.inFlight.add(-1, { worker: definition.name });
+      m.handlerDuration.record((performance.now() - started) / 1000, { worker: definition.name, type });
+      span.end();
+    }
+  }
+
+  async function eachBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch } = payload;
+    const resolveOffset = (offset: string): void => payload.resolveOffset(offset);
+    const heartbeat = (): Promise<void> => payload.heartbeat();
+    const commitOffsetsIfNecessary = (): Promise<void> => payload.commitOffsetsIfNecessary();
+    const isRunning = (): boolean => payload.isRunning();
+    const isStale = (): boolean => payload.isStale();
+    const m = need(metrics, 'metrics');
+    const s = need(store, 'store');
+    const p = need(producer, 'producer');
+    m.setLag(batch.topic, batch.partition, Number(batch.offsetLag()));
+    for (let i = 0; i < batch.messages.length; i += batchSize) {
+      if (!isRunning() || isStale() || state !== 'running') return;
+      const chunk = batch.messages.slice(i, i + batchSize);
+      m.messagesIn.add(chunk.length, { worker: definition.name, topic: batch.topic });
+      const items = await Promise.all(chunk.map((msg) => decodeOne(batch.topic, batch.partition, msg)));
+      const known = await s.lookup(items.map((it) => it.key));
+      const fresh: Array<{ key: string; outputs: readonly OutgoingMessage[] }> = [];
+      const replayed: Array<{ key: string; outputs: readonly OutgoingMessage[] }> = [];
+      const seen = new Set<string>();
+      for (const item of items) {
+        const prior = known.get(item.key);
+        if (prior?.status === 'published' || seen.has(item.key)) {
+          m.duplicates.add(1, { worker: definition.name });
+          continue;
+        }
+        seen.add(item.key);
+        if (prior?.status === 'pending') {
+          replayed.push({ key: item.key, outputs: prior.outputs });
+          continue;
+        }
+        fresh.push({ key: item.key, outputs: await handle(batch.topic, batch.partition, item) });
+        await heartbeat();
+      }
+      const saved = await s.savePending(fresh, new Date());
+      const toSend = [...replayed.flatMap((r) => r.outputs), ...fresh.flatMap((f) => saved.get(f.key) ?? [])];
+      await sendAll(p, toSend);
+      m.messagesOut.add(toSend.length, { worker: definition.name });
+      await s.markPublished([...replayed, ...fresh].map((r) => r.key));
+      const last = chunk.at(-1);
+      if (last !== undefined) resolveOffset(last.offset);
+      await commitOffsetsIfNecessary();
+      await heartbeat();
+    }
+  }
+
+  function startHttp(): Promise<void> {
+    server = createServer((req, res) => {
+      const url = req.url ?? '/';
+      if (url.startsWith('/healthz') || url.startsWith('/health/live')) {
+        const ok = state === 'starting' || state === 'running' || state === 'draining';
+        res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ status: state, worker: definition.name }));
+      } else if (url.startsWith('/readyz') || url.startsWith('/health/ready')) {
+        const ok = state === 'running' && joined;
+        res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ ready: ok, status: state, joined, inFlight }));
+      } else if (url.startsWith('/metrics')) {
+        need(metrics, 'metrics').handle(req, res);
+      } else {
+        res.writeHead(404).end();
+      }
+    });
+    const srv = server;
+    return new Promise((resolve, reject) => {
+      srv.once('error', reject);
+      srv.listen(cfg.httpPort, cfg.httpHost, () => resolve());
+    });
+  }
+
+  const worker: Worker = {
+    name: definition.name,
+    state: () => state,
+    inFlight: () => inFlight,
+    deps: () => need(deps, 'deps'),
+    httpAddress: () => {
+      const a = server?.address() as AddressInfo | null | undefined;
+      return a ? { host: a.address, port: a.port } : undefined;
+    },
+    publisher: () => new Publisher(need(producer, 'producer'), need(deps, 'deps').codec, need(deps, 'deps').topics),
+    onCrash: (listener) => void crashListeners.push(listener),
+
+    async start() {
+      if (state !== 'created') throw new LifecycleError(`${definition.name}: start() called in state ${state}`);
+      state = 'starting';
+      ownsDeps = definition.deps === undefined;
+      deps = definition.deps ?? (await connectRuntime(definition.name, cfg));
+      const d = deps;
+      metrics = createRuntimeMetrics(definition.name);
+      await startHttp();
+      store = new ProcessedStore(d.db, cfg.processedTtlMs);
+      await store.init();
+      await d.codec.registerAll();
+      handlers = typeof definition.handlers === 'function' ? await definition.handlers(d) : definition.handlers;
+      const admin = d.kafka.admin();
+      await admin.connect();
+      try {
+        if (definition.createTopics !== false) await ensureTopics(admin, d.topics.all());
+      } finally {
+        await admin.disconnect();
+      }
+      producer = d.kafka.producer(producerConfig);
+      await producer.connect();
+      consumer = d.kafka.consumer({ groupId, sessionTimeout: 30_000, heartbeatInterval: 3_000, maxBytesPerPartition: 1024 * 1024 });
+      const c = consumer;
+      const joinedOnce = new Promise<void>((resolve) => {
+        c.on(c.events.GROUP_JOIN, () => {
+          joined = true;
+          resolve();
+        });
+      });
+      c.on(c.events.CRASH, ({ payload }) => {
+        d.logger.error({ err: payload.error, restart: payload.restart }, 'consumer crashed');
+        if (!payload.restart && state !== 'draining' && state !== 'stopped') {
+          state = 'failed';
+          for (const l of crashListeners) l(payload.error);
+        }
+      });
+      await c.connect();
+      await c.subscribe({ topics: d.topics.forTypes([...consumed]), fromBeginning: true });
+      await c.run({ partitionsConsumedConcurrently: cfg.concurrency, eachBatchAutoResolve: false, eachBatch });
+      state = 'running';
+      sweeper = setInterval(() => {
+        store?.sweep(new Date()).catch((error: unknown) => d.logger.warn({ err: error }, 'processed-store sweep failed'));
+      }, 60_000);
+      sweeper.unref();
+      await joinedOnce;
+      await definition.onStarted?.(d);
+      d.logger.info({ groupId, topics: d.topics.forTypes([...consumed]), http: worker.httpAddress() }, `${definition.name} running`);
+    },
+
+    close() {
+      closing ??= (async () => {
+        const previous = state;
+        if (previous === 'created') {
+          state = 'stopped';
+          return { forced: false };
+        }
+        state = 'draining';
+        if (sweeper !== undefined) clearInterval(sweeper);
+        const log = deps?.logger;
+        log?.info({ inFlight }, `${definition.name} draining`);
+        let forced = false;
+        let timer: NodeJS.Timeout | undefined;
+        const deadline = new Promise<'timeout'>((resolve) => {
+          timer = setTimeout(() => resolve('timeout'), cfg.shutdownGraceMs);
+        });
+        try {
+          await definition.onClosing?.();
+          const drained = await Promise.race([consumer?.stop().then(() => 'drained' as const) ?? Promise.resolve('drained' as const), deadline]);
+          if (drained === 'timeout') {
+            forced = true;
+            abort.abort(new Error('shutdown grace period expired'));
+            log?.error({ inFlight, graceMs: cfg.shutdownGraceMs }, 'drain timed out: forcing');
+          }
+        } finally {
+          clearTimeout(timer);
+        }
+        const steps: Array<[string, (() => Promise<unknown>) | undefined]> = [
+          ['consumer', consumer === undefined ? undefined : () => consumer!.disconnect()],
+          ['producer', producer === undefined ? undefined : () => producer!.disconnect()],
+          ['http', server === undefined ? undefined : () => new Promise<void>((r) => server!.close(() => r()))],
+          ['metrics', metrics === undefined ? undefined : () => metrics!.shutdown()],
+          ['mongo', ownsDeps && deps !== undefined ? () => deps!.mongo.close() : undefined],
+        ];
+        for (const [name, step] of steps) {
+          if (step === undefined) continue;
+          try {
+            await step();
+          } catch (error) {
+            log?.warn({ err: error, step: name }, 'error while closing');
+          }
+        }
+        state = previous === 'failed' ? 'failed' : 'stopped';
+        log?.info({ forced }, `${definition.name} stopped`);
+        return { forced };
+      })();
+      return closing;
+    },
+  };
+  return worker;
+}

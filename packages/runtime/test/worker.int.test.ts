@@ -1,0 +1,254 @@
+import { resolve } from 'node:path';
+import { newTask, type WardenEvent } from '@warden/contracts';
+import { sampleTask } from '@warden/contracts/testing';
+import {
+  defineWorker,
+  producerConfig,
+  RuntimeMetricNames,
+  TerminalHandlerError,
+  type Worker,
+  type WorkerRuntimeConfig,
+} from '@warden/runtime';
+import { EventCollector, testWorkerConfig, waitUntil } from '@warden/runtime/testing';
+import { MongoClient } from 'mongodb';
+import { afterEach, describe, expect, it } from 'vitest';
+import { stack } from '../../../test/support/index.js';
+import { startChildWorker, type ChildWorker } from './support.js';
+
+const echoScript = resolve(import.meta.dirname, 'fixtures/echo-worker.ts');
+const cleanups: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
+});
+
+function task(taskId: string, input: Record<string, unknown> = {}) {
+  return newTask(sampleTask({ input }), { tenantId: 'tenant-a', taskId, producer: 'test' });
+}
+
+function completedByTask(events: WardenEvent[]): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  for (const e of events) if (e.type === 'TaskCompleted') out.set(e.taskId, (out.get(e.taskId) ?? new Set()).add(e.id));
+  return out;
+}
+
+/** An in-process worker that echoes TaskSubmitted into TaskCompleted; records the order it saw. */
+function echoWorker(config: WorkerRuntimeConfig, seen: string[] = [], hook?: (e: WardenEvent) => Promise<void>): Worker {
+  return defineWorker({
+    name: 'echo',
+    consumes: ['TaskSubmitted'],
+    config,
+    handlers: {
+      TaskSubmitted: async (event, ctx) => {
+        seen.push(`${event.taskId}#${String((event.data.input as { n?: number }).n)}`);
+        await hook?.(event);
+        await ctx.publish('TaskCompleted', {
+          answer: 'ok',
+          totals: { steps: 1, usage: { promptTokens: 0, completionTokens: 0, totalTokens: 0 }, costUsd: 0 },
+        });
+      },
+    },
+  });
+}
+
+async function started(worker: Worker): Promise<Worker> {
+  cleanups.push(() => worker.close());
+  await worker.start();
+  return worker;
+}
+
+async function collector(config: WorkerRuntimeConfig, kinds: Array<'outcomes' | 'dlq' | 'tasks'>): Promise<EventCollector> {
+  const c = await EventCollector.start(stack(), kinds.map((k) => `${config.topicPrefix}.${k}.v1`), config.mongoDb);
+  cleanups.push(() => c.close());
+  return c;
+}
+
+describe('defineWorker on the real broker', () => {
+  it('keeps order per key and answers every event once', async () => {
+    const config = testWorkerConfig(stack());
+    const seen: string[] = [];
+    const worker = await started(echoWorker(config, seen));
+    const out = await collector(config, ['outcomes']);
+    const drafts = [];
+    // 4 keys (taskIds), 15 events each with distinct ids, interleaved.
+    for (let n = 0; n < 15; n++) for (const t of ['k1', 'k2', 'k3', 'k4']) drafts.push(task(t, { n }));
+    await worker.publisher().publish(...drafts);
+    await out.waitFor((events) => events.filter((e) => e.type === 'TaskCompleted').length === drafts.length);
+    for (const key of ['k1', 'k2', 'k3', 'k4']) {
+      const order = seen.filter((s) => s.startsWith(`${key}#`)).map((s) => Number(s.split('#')[1]));
+      expect(order).toEqual([...Array(15).keys()]);
+    }
+    const outputs = out.events().filter((e) => e.type === 'TaskCompleted');
+    expect(new Set(outputs.map((e) => e.causationId)).size).toBe(drafts.length);
+    expect(outputs.every((e) => e.seq === 1 && e.prevHashes.length === 1)).toBe(true);
+  });
+
+  it('sends malformed bytes, schema-invalid events and a handler that always fails to the DLQ, and moves on', async () => {
+    const config = testWorkerConfig(stack());
+    const worker = await started(
+      defineWorker({
+        name: 'picky',
+        consumes: ['TaskSubmitted'],
+        config,
+        handlers: {
+          TaskSubmitted: async (event, ctx) => {
+            const fail = (event.data.input as { fail?: string }).fail;
+            if (fail === 'always') throw new Error('boom: always fails');
+            if (fail === 'terminal') throw new TerminalHandlerError('never valid');
+            await ctx.publish('TaskCompleted', {
+              answer: 'ok',
+              totals: { steps: 1, usage: { promptTokens: 0, completionTokens: 0, totalTokens: 0 }, costUsd: 0 },
+            });
+          },
+        },
+      }),
+    );
+    const out = await collector(config, ['outcomes', 'dlq']);
+    const { kafka, codec } = worker.deps();
+    const producer = kafka.producer(producerConfig);
+    await producer.connect();
+    cleanups.push(() => producer.disconnect());
+    const tasksTopic = `${config.topicPrefix}.tasks.v1`;
+    const schemaId = await codec.schemaIdOf('TaskSubmitted');
+    const invalid = Buffer.concat([
+      Buffer.from([0, 0, 0, 0, 0]),
+      Buffer.from(JSON.stringify({ ...task('bad-schema'), data: { goal: 42 } })),
+    ]);
+    invalid.writeInt32BE(schemaId, 1);
+    await producer.send({ topic: tasksTopic, messages: [{ key: 'poison', value: Buffer.from('not an event at all') }] });
+    await producer.send({ topic: tasksTopic, messages: [{ key: 'bad-schema', value: invalid }] });
+    await worker.publisher().publish(task('always', { fail: 'always' }), task('terminal', { fail: 'terminal' }), task('good'));
+    const events = await out.waitFor(
+      (es) => es.filter((e) => e.type === 'DeadLettered').length === 4 && es.some((e) => e.type === 'TaskCompleted'),
+    );
+    const dead = events.flatMap((e) => (e.type === 'DeadLettered' ? [e] : []));
+    const byCode = Object.fromEntries(dead.map((d) => [d.taskId, d.data]));
+    expect(byCode.poison).toMatchObject({ errorCode: 'WARDEN_CONTRACTS_MALFORMED', attempts: 1, worker: 'picky' });
+    expect(Buffer.from(byCode.poison!.valueBase64!, 'base64').toString()).toBe('not an event at all');
+    expect(byCode['bad-schema']).toMatchObject({ errorCode: 'WARDEN_CONTRACTS_VALIDATION' });
+    expect(byCode['bad-schema']!.errorMessage).toMatch(/goal/);
+    expect(byCode.always).toMatchObject({ errorCode: 'WARDEN_RUNTIME_UNCLASSIFIED', attempts: config.maxAttempts });
+    expect(byCode.always!.stack).toContain('boom: always fails');
+    expect(byCode.terminal).toMatchObject({ errorCode: 'WARDEN_RUNTIME_HANDLER_TERMINAL', attempts: 1 });
+    expect(events.filter((e) => e.type === 'TaskCompleted').map((e) => e.taskId)).toEqual(['good']);
+  });
+
+  it('recognises a redelivered event by id and publishes nothing twice', async () => {
+    const config = testWorkerConfig(stack());
+    const seen: string[] = [];
+    const worker = await started(echoWorker(config, seen));
+    const out = await collector(config, ['outcomes']);
+    const draft = task('dup', { n: 1 });
+    await worker.publisher().publish(draft);
+    await worker.publisher().publish(draft); // the same event again (a producer retry after a lost ack)
+    await worker.publisher().publish(task('after', { n: 2 }));
+    await out.waitFor((es) => es.some((e) => e.taskId === 'after'));
+    expect(seen.filter((s) => s.startsWith('dup#'))).toHaveLength(1);
+    expect(out.events().filter((e) => e.taskId === 'dup')).toHaveLength(1);
+  });
+
+  it('loses nothing across a rebalance between two workers of one group', async () => {
+    const config = testWorkerConfig(stack(), { batchSize: 5 });
+    const slow = async (): Promise<void> => new Promise((r) => setTimeout(r, 5));
+    const a = await started(echoWorker(config, [], slow));
+    const out = await collector(config, ['outcomes']);
+    const drafts = Array.from({ length: 120 }, (_, i) => task(`r-${i}`, { n: i }));
+    await a.publisher().publish(...drafts.slice(0, 60));
+    await waitUntil(() => out.events().length >= 10, { what: 'first outputs' });
+    const b = await started(echoWorker(config, [], slow));
+    await b.publisher().publish(...drafts.slice(60));
+    await out.waitFor((es) => completedByTask(es).size === drafts.length, 60_000, 'all outputs');
+    const byTask = completedByTask(out.events());
+    expect([...byTask.values()].every((ids) => ids.size === 1)).toBe(true);
+  });
+
+  it('serves health, readiness and Prometheus metrics', async () => {
+    const config = testWorkerConfig(stack());
+    const worker = await started(echoWorker(config));
+    const out = await collector(config, ['outcomes']);
+    await worker.publisher().publish(task('m1'), task('m2'));
+    await out.waitFor((es) => es.length === 2);
+    const { host, port } = worker.httpAddress()!;
+    const base = `http://${host}:${port}`;
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    expect((await fetch(`${base}/readyz`)).status).toBe(200);
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toContain(RuntimeMetricNames.messagesIn);
+    expect(metrics).toMatch(new RegExp(`${RuntimeMetricNames.messagesOut}(_total)?\\{[^}]*worker="echo"[^}]*\\} 2`));
+    expect(metrics).toContain(`${RuntimeMetricNames.handlerDuration}_bucket`);
+    await worker.close();
+    expect(worker.state()).toBe('stopped');
+    await expect(worker.close()).resolves.toEqual({ forced: false });
+  });
+
+  it('carries trace context from the consumed event to what it publishes', async () => {
+    const config = testWorkerConfig(stack());
+    const worker = await started(echoWorker(config));
+    const out = await collector(config, ['outcomes']);
+    const { kafka, codec } = worker.deps();
+    const producer = kafka.producer(producerConfig);
+    await producer.connect();
+    cleanups.push(() => producer.disconnect());
+    const encoded = await codec.encode(task('traced'));
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    await producer.send({
+      topic: `${config.topicPrefix}.tasks.v1`,
+      messages: [{ key: 'traced', value: encoded.bytes, headers: { traceparent: `00-${traceId}-00f067aa0ba902b7-01` } }],
+    });
+    await out.waitFor((es) => es.length === 1);
+    const headers = out.messages[0]!.message.headers ?? {};
+    expect(String(headers.traceparent)).toContain(traceId);
+    expect(String(headers['warden-task-id'])).toBe('traced');
+  });
+});
+
+describe('workers as processes', () => {
+  const kill = (w: ChildWorker): void => void w.child.kill('SIGKILL');
+
+  it('loses nothing and publishes nothing twice when a worker is killed mid-batch', async () => {
+    const config = testWorkerConfig(stack(), { batchSize: 10, concurrency: 3 });
+    const first = await startChildWorker(echoScript, config);
+    cleanups.push(async () => kill(first));
+    const out = await collector(config, ['outcomes']);
+    const mongo = new MongoClient(stack().mongoUrl);
+    cleanups.push(() => mongo.close());
+    const runs = mongo.db(config.mongoDb).collection<{ _id: string; count: number }>('runs');
+    const drafts = Array.from({ length: 60 }, (_, i) => task(`kill-${i}`, { delayMs: 40 }));
+    const publisher = (await started(echoWorker({ ...config, groupId: `${config.topicPrefix}.unused` }))).publisher();
+    await publisher.publish(...drafts);
+    await waitUntil(async () => (await runs.countDocuments()) >= 15, { what: 'the first handled events' });
+    first.child.kill('SIGKILL');
+    expect((await first.exited).signal).toBe('SIGKILL');
+    const handledBeforeKill = await runs.countDocuments();
+    expect(handledBeforeKill).toBeLessThan(drafts.length);
+    const second = await startChildWorker(echoScript, config);
+    cleanups.push(async () => kill(second));
+    await out.waitFor((es) => completedByTask(es).size === drafts.length, 90_000, 'every task answered');
+    const byTask = completedByTask(out.events());
+    expect([...byTask.values()].every((ids) => ids.size === 1)).toBe(true);
+    expect(await runs.countDocuments()).toBe(drafts.length);
+  });
+
+  it('drains an in-flight event on SIGTERM and exits 0', async () => {
+    const config = testWorkerConfig(stack());
+    const child = await startChildWorker(echoScript, config);
+    cleanups.push(async () => kill(child));
+    const out = await collector(config, ['outcomes']);
+    const mongo = new MongoClient(stack().mongoUrl);
+    cleanups.push(() => mongo.close());
+    const runs = mongo.db(config.mongoDb).collection<{ _id: string; count: number }>('runs');
+    const publisher = (await started(echoWorker({ ...config, groupId: `${config.topicPrefix}.unused` }))).publisher();
+    await publisher.publish(task('slow', { delayMs: 2500 }));
+    await waitUntil(() => runs.findOne({ _id: 'slow' }).then((d) => d ?? undefined), { what: 'the handler to start' });
+    child.child.kill('SIGTERM');
+    const exit = await child.exited;
+    expect(exit.code, child.output()).toBe(0);
+    await out.waitFor((es) => es.some((e) => e.taskId === 'slow'), 10_000);
+    // A new worker in the same group finds the offset committed: nothing is handled again.
+    const again = await startChildWorker(echoScript, config);
+    cleanups.push(async () => kill(again));
+    await publisher.publish(task('marker'));
+    await out.waitFor((es) => es.some((e) => e.taskId === 'marker'));
+    expect((await runs.findOne({ _id: 'slow' }))?.count).toBe(1);
+    expect(out.events().filter((e) => e.taskId === 'slow')).toHaveLength(1);
+  });
+});
