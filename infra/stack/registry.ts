@@ -92,7 +92,8 @@ export function registryServer(config: StackConfig, paths: StackPaths): ServerDe
         // Persist schemas next to Kafka's data: records in Kafka carry schema ids, so a registry
         // that forgot them on restart would make old records undecodable.
         `-Dapicurio.datasource.url=jdbc:h2:file:${path.join(dataDir, 'registry')};DB_CLOSE_ON_EXIT=FALSE`,
-        // Apicurio 3 refuses deletes by default; tests clean up subjects with DELETE.
+        // Deletes through Apicurio's own v3 API are off by default (ccompat DELETE works regardless);
+        // on here so tests and tools can clean up through either API.
         '-Dapicurio.rest.deletion.group.enabled=true',
         '-Dapicurio.rest.deletion.artifact.enabled=true',
         '-Dapicurio.rest.deletion.artifact-version.enabled=true',

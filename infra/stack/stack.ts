@@ -66,6 +66,12 @@ const PORT_ENV: Record<ServerId, string> = {
   mongo: 'MONGO_PORT',
 };
 
+const ENDPOINT_ENV: Record<ServerId, string> = {
+  kafka: 'KAFKA_BROKERS',
+  registry: 'SCHEMA_REGISTRY_URL',
+  mongo: 'MONGO_URL',
+};
+
 const LOG_LINES = 40;
 const CHECK_TIMEOUT_MS = 5000;
 
@@ -115,8 +121,7 @@ async function portProblems(server: ServerDefinition): Promise<string[]> {
     problems.push(
       `port ${port} on 127.0.0.1 is already in use${bindError !== undefined ? ` (${bindError})` : ''}` +
         ` by a process this stack did not start${owner !== undefined ? `:\n    ${owner}` : ''}\n` +
-        `  stop it, or choose another port with ${PORT_ENV[server.id]}, or point ` +
-        `${server.id === 'kafka' ? 'KAFKA_BROKERS' : server.id === 'registry' ? 'SCHEMA_REGISTRY_URL' : 'MONGO_URL'} at it`,
+        `  stop it, choose another port with ${PORT_ENV[server.id]}, or use it by setting ${ENDPOINT_ENV[server.id]}`,
     );
   }
   return problems;
@@ -339,32 +344,35 @@ async function down(stack: Stack): Promise<number> {
 
 async function status(stack: Stack): Promise<number> {
   const state = readState(stack.paths.stateFile);
-  const healthy = await Promise.all(
-    stack.servers.map(async (server): Promise<boolean> => {
+  const rows = await Promise.all(
+    stack.servers.map(async (server): Promise<{ healthy: boolean; line: string }> => {
       if (server.external !== undefined) {
         const problem = await checkOnce(server, server.external);
-        say(server.id, `external ${server.external}: ${problem === undefined ? 'healthy' : `NOT healthy: ${problem}`}`);
-        return problem === undefined;
+        const health = problem === undefined ? 'healthy' : `NOT healthy: ${problem}`;
+        return { healthy: problem === undefined, line: `external ${server.external}: ${health}` };
       }
       const pid = runningPid(stack, server, state);
       if (pid === undefined) {
         const stale = fs.existsSync(pidFile(stack.paths, server.id)) ? ' (stale pid file)' : '';
-        say(server.id, `stopped${stale}`);
-        return false;
+        return { healthy: false, line: `stopped${stale}` };
       }
       const endpoint = state?.[ENDPOINT_KEY[server.id]] ?? server.endpoint;
       const problem = await checkOnce(server, endpoint);
-      say(
-        server.id,
-        problem === undefined
-          ? `running, healthy: pid ${pid}, ${endpoint}`
-          : `running, NOT healthy: pid ${pid}, ${endpoint}: ${problem} (log: ${logFile(stack.paths, server.id)})`,
-      );
-      return problem === undefined;
+      return {
+        healthy: problem === undefined,
+        line:
+          problem === undefined
+            ? `running, healthy: pid ${pid}, ${endpoint}`
+            : `running, NOT healthy: pid ${pid}, ${endpoint}: ${problem} (log: ${logFile(stack.paths, server.id)})`,
+      };
     }),
   );
+  stack.servers.forEach((server, index) => {
+    const row = rows[index];
+    if (row !== undefined) say(server.id, row.line);
+  });
   if (state !== undefined) say('stack', `started ${state.startedAt}; state in ${stack.paths.stateFile}`);
-  return healthy.every(Boolean) ? 0 : 1;
+  return rows.every((row) => row.healthy) ? 0 : 1;
 }
 
 async function main(argv: readonly string[]): Promise<number> {

@@ -161,9 +161,19 @@ export class EventCodec {
     } catch (error) {
       const name = (error as Error).name;
       if (name === 'ConfluentSchemaRegistryValidationError') {
-        throw new EventValidationError('event does not match its registered schema', [
-          { path: '', message: (error as Error).message },
-        ], { cause: error, details: { schemaId } });
+        // The registry's validator names no field; zod does. Re-check the body to report which one.
+        let body: unknown;
+        try {
+          body = JSON.parse(bytes.subarray(5).toString('utf8'));
+        } catch (parseError) {
+          throw new MalformedEventError('event body is not JSON', { cause: parseError, details: { schemaId } });
+        }
+        validateWireEnvelope(body);
+        const paths = ((error as { paths?: string[][] }).paths ?? []).map((p) => ({ path: p.join('.'), message: 'does not match the registered schema' }));
+        throw new EventValidationError('event does not match its registered schema', paths.length > 0 ? paths : [{ path: '', message: (error as Error).message }], {
+          cause: error,
+          details: { schemaId },
+        });
       }
       if (error instanceof SyntaxError) {
         throw new MalformedEventError(`event body is not JSON: ${error.message}`, { cause: error, details: { schemaId } });

@@ -6,7 +6,7 @@ import { eventTypes, type EventType } from './events.js';
 export type JsonSchemaDocument = Record<string, unknown>;
 
 function generate(schema: z.ZodType, title: string): JsonSchemaDocument {
-  const doc = z.toJSONSchema(schema, { target: 'draft-7', unrepresentable: 'any', io: 'input' }) as JsonSchemaDocument;
+  const doc = z.toJSONSchema(schema, { target: 'draft-7', unrepresentable: 'any', io: 'output' }) as JsonSchemaDocument;
   return { $schema: 'http://json-schema.org/draft-07/schema#', title, ...doc };
 }
 

@@ -9,7 +9,7 @@ import {
   type Worker,
   type WorkerRuntimeConfig,
 } from '@warden/runtime';
-import { EventCollector, testWorkerConfig, waitUntil } from '@warden/runtime/testing';
+import { EventCollector, startTestPublisher, testWorkerConfig, waitUntil, type TestPublisher } from '@warden/runtime/testing';
 import { MongoClient } from 'mongodb';
 import { afterEach, describe, expect, it } from 'vitest';
 import { stack } from '../../../test/support/index.js';
@@ -54,6 +54,12 @@ async function started(worker: Worker): Promise<Worker> {
   cleanups.push(() => worker.close());
   await worker.start();
   return worker;
+}
+
+async function testPublisher(config: WorkerRuntimeConfig): Promise<TestPublisher> {
+  const p = await startTestPublisher(config);
+  cleanups.push(() => p.close());
+  return p;
 }
 
 async function collector(config: WorkerRuntimeConfig, kinds: Array<'outcomes' | 'dlq' | 'tasks'>): Promise<EventCollector> {
@@ -213,7 +219,7 @@ describe('workers as processes', () => {
     cleanups.push(() => mongo.close());
     const runs = mongo.db(config.mongoDb).collection<{ _id: string; count: number }>('runs');
     const drafts = Array.from({ length: 60 }, (_, i) => task(`kill-${i}`, { delayMs: 40 }));
-    const publisher = (await started(echoWorker({ ...config, groupId: `${config.topicPrefix}.unused` }))).publisher();
+    const publisher = await testPublisher(config);
     await publisher.publish(...drafts);
     await waitUntil(async () => (await runs.countDocuments()) >= 15, { what: 'the first handled events' });
     first.child.kill('SIGKILL');
@@ -236,7 +242,7 @@ describe('workers as processes', () => {
     const mongo = new MongoClient(stack().mongoUrl);
     cleanups.push(() => mongo.close());
     const runs = mongo.db(config.mongoDb).collection<{ _id: string; count: number }>('runs');
-    const publisher = (await started(echoWorker({ ...config, groupId: `${config.topicPrefix}.unused` }))).publisher();
+    const publisher = await testPublisher(config);
     await publisher.publish(task('slow', { delayMs: 2500 }));
     await waitUntil(() => runs.findOne({ _id: 'slow' }).then((d) => d ?? undefined), { what: 'the handler to start' });
     child.child.kill('SIGTERM');

@@ -1,9 +1,18 @@
 import { randomBytes } from 'node:crypto';
-import { EventCodec, createRegistryClient, MongoBlobStore, type DecodedEvent, type WardenEvent } from '@warden/contracts';
+import {
+  EventCodec,
+  createRegistryClient,
+  MongoBlobStore,
+  type DecodedEvent,
+  type EncodedEvent,
+  type EventDraft,
+  type WardenEvent,
+} from '@warden/contracts';
 import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import { MongoClient } from 'mongodb';
 import { pino } from 'pino';
-import type { WorkerRuntimeConfig } from '../deps.js';
+import { connectRuntime, type WorkerRuntimeConfig } from '../deps.js';
+import { Publisher, producerConfig } from '../publisher.js';
 import { createKafka, ensureTopics } from '../kafka.js';
 import { Topics } from '../topics.js';
 
@@ -142,4 +151,32 @@ export async function createTestTopics(endpoints: TestEndpoints, prefix: string)
     await admin.disconnect();
   }
   return topics;
+}
+
+/** A publisher of drafts for tests (its own producer and codec); close() when done. */
+export interface TestPublisher {
+  publish(...drafts: EventDraft[]): Promise<EncodedEvent[]>;
+  /** Sends raw bytes (malformed input) to a topic. */
+  sendRaw(topic: string, key: string, value: Buffer, headers?: Record<string, string>): Promise<void>;
+  readonly codec: EventCodec;
+  close(): Promise<void>;
+}
+
+/** Starts a TestPublisher for a worker configuration (same topics and blob store). */
+export async function startTestPublisher(config: WorkerRuntimeConfig): Promise<TestPublisher> {
+  const deps = await connectRuntime(`publisher-${randomSuffix()}`, config, pino({ level: 'error' }));
+  const producer = deps.kafka.producer(producerConfig);
+  await producer.connect();
+  const publisher = new Publisher(producer, deps.codec, deps.topics);
+  return {
+    codec: deps.codec,
+    publish: (...drafts) => publisher.publish(...drafts),
+    sendRaw: async (topic, key, value, headers = {}) => {
+      await producer.send({ topic, acks: -1, messages: [{ key, value, headers }] });
+    },
+    close: async () => {
+      await producer.disconnect();
+      await deps.mongo.close();
+    },
+  };
 }

@@ -1,0 +1,97 @@
+import type { Claim } from '@warden/contracts';
+import { buildCorpus, corpusHas, salientLiterals, type Corpus } from './corpus.js';
+import { show, truncate } from './format.js';
+import { resolvePointer, valuesAt } from './paths.js';
+import { GuardReasonCodes } from './reason-codes.js';
+import type { CheckContext, CheckResult, GuardState } from './types.js';
+
+/** The leaf literals (strings and numbers) of a value, with where they are below it. */
+function leafLiterals(value: unknown, where: string, out: { where: string; value: string | number }[]): void {
+  if (typeof value === 'string') {
+    if (value.trim() !== '') out.push({ where, value });
+  } else if (typeof value === 'number') {
+    out.push({ where, value });
+  } else if (Array.isArray(value)) {
+    value.forEach((item: unknown, i) => leafLiterals(item, `${where}[${i}]`, out));
+  } else if (typeof value === 'object' && value !== null) {
+    for (const [key, item] of Object.entries(value)) leafLiterals(item, `${where}.${key}`, out);
+  }
+  // Booleans and null state no fact worth grounding.
+}
+
+/** The corpus of everything a literal may be grounded in: the goal, the task input, tool results, confirmed facts. */
+export function groundingCorpus(state: GuardState): Corpus {
+  const values: unknown[] = [state.task.goal, state.task.input];
+  for (const r of state.toolResults) values.push(r.result);
+  for (const f of state.facts) values.push(f.text, f.value);
+  return buildCorpus(values);
+}
+
+function quote(text: string): string {
+  return JSON.stringify(text.length > 80 ? `${text.slice(0, 79)}…` : text);
+}
+
+/** Why a claim is not grounded, or null when every evidence ref resolves and holds every literal of the claim. */
+export function claimProblem(claim: Claim, index: number, state: GuardState): string | null {
+  const label = `claims[${index}] ${quote(claim.text)}`;
+  if (claim.evidence.length === 0) return `${label} has no evidence`;
+  const evidence: unknown[] = [];
+  for (const [j, ref] of claim.evidence.entries()) {
+    const where = `${label} evidence[${j}] ${ref.kind} ${show(ref.ref)}`;
+    if (ref.kind === 'task_input') {
+      const found = resolvePointer(state.task.input, ref.ref);
+      if (!found.found) return `${where} does not exist in the task input`;
+      evidence.push(found.value);
+    } else if (ref.kind === 'tool_result') {
+      const results = state.toolResults.filter((r) => r.actionId === ref.ref);
+      if (results.length === 0) return `${where} is not an earlier tool result of this task`;
+      for (const r of results) evidence.push(r.result);
+    } else {
+      const facts = state.facts.filter((f) => f.sourceId === ref.ref);
+      if (facts.length === 0) return `${where} is not a confirmed retrieval fact`;
+      for (const f of facts) evidence.push(f.text, f.value);
+    }
+  }
+  const corpus = buildCorpus(evidence);
+  const missing = salientLiterals(claim.text).filter((literal) => !corpusHas(corpus, literal));
+  if (missing.length === 0) return null;
+  return `${label} states ${missing.map((m) => show(m)).join(', ')} not found in its evidence`;
+}
+
+/**
+ * Grounding and fact-check. Every critical literal of an action's args (the tool's criticalFields: ids, amounts,
+ * addresses, paths) must appear in the task's goal or input, an earlier tool result or a retrieval-confirmed fact
+ * (numbers compared numerically, strings normalised for case and whitespace, matched as whole tokens). Every claim
+ * must cite evidence that resolves, and that evidence must hold the claim's literals. Otherwise escalate, naming
+ * the literal or the claim. The proposal's own text (reasoning, claims) never grounds anything.
+ */
+export function checkGrounding(ctx: CheckContext): CheckResult {
+  const { state, proposal, tool } = ctx;
+  let code: string | undefined;
+  const details: string[] = [];
+  if (proposal.kind === 'action' && tool && tool.criticalPaths.length > 0) {
+    let corpus: Corpus | undefined;
+    for (const path of tool.criticalPaths) {
+      for (const located of valuesAt(proposal.args, path)) {
+        const literals: { where: string; value: string | number }[] = [];
+        leafLiterals(located.value, `args.${located.where}`, literals);
+        for (const literal of literals) {
+          corpus ??= groundingCorpus(state);
+          if (corpusHas(corpus, literal.value)) continue;
+          code ??= GuardReasonCodes.ungroundedLiteral;
+          details.push(
+            `${literal.where}=${show(literal.value)} is not in the task input, an earlier tool result or a confirmed fact`,
+          );
+        }
+      }
+    }
+  }
+  proposal.claims.forEach((claim, i) => {
+    const problem = claimProblem(claim, i, state);
+    if (problem === null) return;
+    code ??= GuardReasonCodes.ungroundedClaim;
+    details.push(problem);
+  });
+  if (code === undefined) return { outcome: 'allow' };
+  return { outcome: 'escalate', code, detail: truncate(details.join('; ')) };
+}
