@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { eventSchemas, wireEventSchemas, type WardenEvent, type WireEnvelope } from './envelope.js';
+import { eventSchemas, isBlobRef, wireEventSchemas, type WardenEvent, type WireEnvelope } from './envelope.js';
 import { EventValidationError, UnknownEventTypeError, type ValidationIssue } from './errors.js';
 import { isEventType, type EventType } from './events.js';
 
@@ -35,7 +35,9 @@ export function validateEvent(raw: unknown): WardenEvent {
 /** Validates any value as a wire envelope (data inline or a claim-check). Same errors as validateEvent. */
 export function validateWireEnvelope(raw: unknown): WireEnvelope {
   const type = typeOf(raw);
-  const parsed = wireEventSchemas[type].safeParse(raw);
+  // Inline data is checked against the type's own schema, so that issues name the exact field.
+  const schema = isBlobRef((raw as { data?: unknown }).data) ? wireEventSchemas[type] : eventSchemas[type];
+  const parsed = schema.safeParse(raw);
   if (!parsed.success) throw new EventValidationError(`invalid ${type} event`, issuesOf(parsed.error));
   return parsed.data as WireEnvelope;
 }

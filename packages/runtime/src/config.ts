@@ -19,6 +19,7 @@ export const WorkerEnv = z.object({
   MONGO_URL: z.string().regex(/^mongodb(\+srv)?:\/\//, 'expected a mongodb:// URL').default('mongodb://127.0.0.1:27017/'),
   MONGO_DB: z.string().min(1).max(60).default('warden'),
   WARDEN_TOPIC_PREFIX: z.string().regex(/^[a-z0-9._-]+$/).default('warden'),
+  WARDEN_SUBJECT_PREFIX: z.string().regex(/^[A-Za-z0-9._-]*$/).default('warden.'),
   WARDEN_GROUP_ID: z.string().min(1).optional(),
   WARDEN_CONCURRENCY: intFrom(1, 256).default(3),
   WARDEN_MAX_ATTEMPTS: intFrom(1, 50).default(5),

@@ -30,6 +30,8 @@ export interface WorkerRuntimeConfig {
   readonly logLevel: string;
   /** Messages handled between offset commits and outbox writes. */
   readonly batchSize?: number;
+  /** Registry subject prefix (subject = prefix + event type). Default "warden.". */
+  readonly subjectPrefix?: string;
 }
 
 /** The runtime part of a service's configuration, from the parsed environment. */
@@ -40,6 +42,7 @@ export function runtimeConfigFrom(env: WorkerEnv): WorkerRuntimeConfig {
     mongoUrl: env.MONGO_URL,
     mongoDb: env.MONGO_DB,
     topicPrefix: env.WARDEN_TOPIC_PREFIX,
+    subjectPrefix: env.WARDEN_SUBJECT_PREFIX,
     ...(env.WARDEN_GROUP_ID === undefined ? {} : { groupId: env.WARDEN_GROUP_ID }),
     concurrency: env.WARDEN_CONCURRENCY,
     maxAttempts: env.WARDEN_MAX_ATTEMPTS,
@@ -79,6 +82,7 @@ export async function connectRuntime(name: string, config: WorkerRuntimeConfig, 
     registry,
     blobs,
     claimCheckThresholdBytes: config.claimCheckBytes,
+    subjectPrefix: config.subjectPrefix ?? 'warden.',
     redactor: new Redactor({
       patterns: config.redactPatterns.map((pattern, i) => ({ name: `configured_${i}`, pattern })),
       literals: config.secretLiterals ?? [],

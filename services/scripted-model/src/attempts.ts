@@ -18,7 +18,7 @@ export class AttemptCounter {
   next(key: string): { attempt: number; evicted: boolean } {
     const seen = this.#counts.get(key);
     if (seen !== undefined) {
-      this.#counts.set(key, seen + 1);
+      this.#counts.set(key, seen);
       return { attempt: seen, evicted: false };
     }
     let evicted = false;

@@ -19,7 +19,7 @@ const MAX_DELAY_MS = 10 * 60_000;
 const MAX_REPEAT = 1_000_000;
 
 const FailureSchema = z.strictObject({
-  status: z.union(FAILURE_STATUSES.map((s) => z.literal(s))),
+  status: z.literal(FAILURE_STATUSES, `expected one of ${FAILURE_STATUSES.join(', ')}`),
   times: z.int().min(1).max(10_000),
   retryAfterMs: z.int().min(0).max(MAX_DELAY_MS).optional(),
   message: z.string().min(1).optional(),
@@ -76,6 +76,19 @@ const AnswerStepInput = z.strictObject({
 });
 
 const StepInput = z.discriminatedUnion('kind', [ToolCallsStepInput, ToolCallStepInput, AnswerStepInput]);
+type StepInput = z.infer<typeof StepInput>;
+const AlternativesInput = z.array(StepInput).min(1);
+
+/**
+ * One position of the script: a step, or an array of alternatives. Validated with the schema its shape calls for
+ * (not a union), so a bad step reports its own problem and path rather than a bare "Invalid input".
+ */
+const SlotInput = z.unknown().transform((value, ctx): StepInput | StepInput[] => {
+  const parsed = Array.isArray(value) ? AlternativesInput.safeParse(value) : StepInput.safeParse(value);
+  if (parsed.success) return parsed.data;
+  for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path });
+  return z.NEVER;
+});
 
 const ScenarioInputSchema = z
   .strictObject({
@@ -87,7 +100,7 @@ const ScenarioInputSchema = z
       .optional(),
     onExhausted: z.enum(ON_EXHAUSTED).default('repeat_last'),
     contextWindowTokens: z.int().min(1).optional(),
-    steps: z.array(z.union([StepInput, z.array(StepInput).min(1)])).min(1),
+    steps: z.array(SlotInput).min(1),
   })
   .superRefine((scenario, ctx) => {
     scenario.steps.forEach((slot, index) => {
@@ -123,7 +136,7 @@ const ScenarioInputSchema = z
     });
   });
 
-function checkToolCallIds(step: z.infer<typeof StepInput>, path: (string | number)[], ctx: z.RefinementCtx): void {
+function checkToolCallIds(step: StepInput, path: (string | number)[], ctx: z.RefinementCtx): void {
   if (step.kind !== 'tool_calls') return;
   const seen = new Set<string>();
   step.calls.forEach((call, i) => {
@@ -206,7 +219,7 @@ export interface Scenario {
   readonly source: string;
 }
 
-function normalizeStep(step: z.infer<typeof StepInput>): ScriptStep {
+function normalizeStep(step: StepInput): ScriptStep {
   if (step.kind === 'tool_call') {
     const { kind: _kind, id, name, arguments: args, ...common } = step;
     return { kind: 'tool_calls', calls: [{ id, name, arguments: args }], ...common };

@@ -63,6 +63,8 @@ export interface ScriptedModelServer {
   readonly baseURL: string;
   /** The current lifecycle state. */
   readonly state: ServerState;
+  /** Chat completion requests being handled now (including those waiting out a scripted delay). */
+  readonly inFlight: number;
   /** Forgets every attempt count, so scripted failures fail again. */
   resetAttempts(): void;
 }
@@ -73,6 +75,7 @@ interface Context {
   readonly attempts: AttemptCounter;
   readonly now: () => number;
   readonly closing: AbortSignal;
+  inFlight: number;
 }
 
 /**
@@ -98,6 +101,7 @@ export function createScriptedModelServer(options: ScriptedModelServerOptions): 
     attempts: new AttemptCounter(options.maxTrackedAttempts ?? DEFAULT_MAX_TRACKED_ATTEMPTS),
     now: options.now ?? Date.now,
     closing: closingController.signal,
+    inFlight: 0,
   };
 
   let state: ServerState = 'created';
@@ -149,6 +153,9 @@ export function createScriptedModelServer(options: ScriptedModelServerOptions): 
     },
     get state() {
       return state;
+    },
+    get inFlight() {
+      return ctx.inFlight;
     },
     resetAttempts() {
       ctx.attempts.clear();
@@ -202,7 +209,14 @@ function registerRoutes(app: FastifyInstance, ctx: Context, state: () => ServerS
     return modelObject(id);
   });
 
-  app.post('/v1/chat/completions', (request, reply) => handleChatCompletion(ctx, request, reply));
+  app.post('/v1/chat/completions', async (request, reply) => {
+    ctx.inFlight += 1;
+    try {
+      return await handleChatCompletion(ctx, request, reply);
+    } finally {
+      ctx.inFlight -= 1;
+    }
+  });
 }
 
 function modelNotFound(model: string) {

@@ -23,6 +23,12 @@ export interface TestEndpoints {
   readonly mongoUrl: string;
 }
 
+/**
+ * The registry subject prefix of this test process: schemas registered by tests never touch the `warden.` subjects
+ * that real workers use, so a schema change under development cannot poison them.
+ */
+const testSubjectPrefix = `test-${randomBytes(4).toString('hex')}.`;
+
 /** A short random suffix for unique names. */
 export function randomSuffix(): string {
   return randomBytes(5).toString('hex');
@@ -51,6 +57,7 @@ export function testWorkerConfig(endpoints: TestEndpoints, overrides: Partial<Wo
     processedTtlMs: 3_600_000,
     redactPatterns: [],
     logLevel: 'warn',
+    subjectPrefix: testSubjectPrefix,
     ...overrides,
   };
 }
