@@ -121,29 +121,26 @@ export class EventCodec {
       });
     }
     const envelope = parsed.data as WireEnvelope;
-    const dataJson = canonicalJson(envelope.data);
     let wire: WireEnvelope = envelope;
-    if (Buffer.byteLength(dataJson) > this.thresholdBytes) {
+    // JSON.stringify and the canonical form have the same length (JCS only orders keys), and stringify is cheaper.
+    if (Buffer.byteLength(JSON.stringify(envelope.data)) > this.thresholdBytes) {
       if (this.blobs === undefined) {
         throw new EventValidationError(`invalid ${draft.type} event`, [
           { path: 'data', message: `data exceeds ${this.thresholdBytes} bytes and no blob store is configured` },
         ]);
       }
-      const pointer = await this.blobs.put(Buffer.from(dataJson), 'application/json');
+      const pointer = await this.blobs.put(Buffer.from(canonicalJson(envelope.data)), 'application/json');
       wire = { ...envelope, data: { $claimCheck: pointer } };
     }
     const schemaId = await this.schemaIdOf(draft.type);
-    let bytes: Buffer;
-    try {
-      bytes = await this.registry.encode(schemaId, wire);
-    } catch (error) {
-      if ((error as Error).name === 'ConfluentSchemaRegistryValidationError') {
-        throw new EventValidationError(`invalid ${draft.type} event against its registered schema`, [
-          { path: '', message: (error as Error).message },
-        ]);
-      }
-      throw registryFailure(`encoding ${draft.type}`, error);
-    }
+    // The registry wire format: magic byte 0, the 4-byte schema id, then the JSON. zod has just validated the event
+    // against the schema the registered JSON Schema is generated from, so the registry client's second (Ajv) check
+    // is skipped on the way out; decode keeps it, against the writer's schema.
+    const json = JSON.stringify(wire);
+    const bytes = Buffer.allocUnsafe(5 + Buffer.byteLength(json));
+    bytes[0] = 0;
+    bytes.writeInt32BE(schemaId, 1);
+    bytes.write(json, 5, 'utf8');
     return { bytes, envelope: wire, hash: canonicalHash(wire), redactions: redacted.count };
   }
 

@@ -66,6 +66,8 @@ function escapeRegExp(text: string): string {
 export class Redactor {
   private readonly patterns: readonly SecretPattern[];
   private readonly keys: ReadonlySet<string>;
+  /** One regex that matches wherever any pattern could: a cheap first test before the replacements. */
+  private readonly any: RegExp;
 
   constructor(options: RedactorOptions = {}) {
     const literals = (options.literals ?? [])
@@ -76,10 +78,13 @@ export class Redactor {
       pattern: p.pattern.global ? p.pattern : new RegExp(p.pattern.source, `${p.pattern.flags}g`),
     }));
     this.keys = new Set([...defaultSecretKeys, ...(options.keys ?? [])].map((k) => k.toLowerCase()));
+    const flags = new Set(this.patterns.flatMap((p) => [...p.pattern.flags]).filter((f) => f === 'i' || f === 's'));
+    this.any = new RegExp(this.patterns.map((p) => `(?:${p.pattern.source})`).join('|'), [...flags].join(''));
   }
 
   /** Redacts one string. */
   redactString(text: string): Redacted<string> {
+    if (!this.any.test(text)) return { value: text, count: 0 };
     let count = 0;
     let out = text;
     for (const { name, pattern } of this.patterns) {

@@ -1,4 +1,4 @@
-import { Binary, type Collection, type Db } from 'mongodb';
+import { Binary, MongoBulkWriteError, type Collection, type Db } from 'mongodb';
 
 /** One message to produce: where, keyed how, the bytes and headers. */
 export interface OutgoingMessage {
@@ -15,18 +15,19 @@ interface StoredMessage {
   headers: Record<string, string>;
 }
 
-interface ProcessedRecord {
+interface ClaimRecord {
   _id: string;
-  status: 'pending' | 'published';
+  expiresAt: Date;
+}
+
+interface OutboxRecord {
+  _id: string;
   outputs: StoredMessage[];
   createdAt: Date;
   expiresAt: Date;
 }
 
-/** What the store knows of one consumed event. */
-export type ProcessedState =
-  | { readonly status: 'published' }
-  | { readonly status: 'pending'; readonly outputs: readonly OutgoingMessage[] };
+const DUPLICATE_KEY = 11000;
 
 function toStored(m: OutgoingMessage): StoredMessage {
   return { topic: m.topic, key: m.key, value: new Binary(m.value), headers: { ...m.headers } };
@@ -36,84 +37,108 @@ function fromStored(m: StoredMessage): OutgoingMessage {
   return { topic: m.topic, key: m.key, value: Buffer.from(m.value.buffer), headers: m.headers };
 }
 
+/** Inserts documents, ignoring duplicate keys; returns the ids that already existed. */
+async function insertNew<T extends { _id: string }>(collection: Collection<T>, docs: readonly T[]): Promise<Set<string>> {
+  const existing = new Set<string>();
+  if (docs.length === 0) return existing;
+  try {
+    await collection.insertMany(docs as never, { ordered: false });
+  } catch (error) {
+    if (!(error instanceof MongoBulkWriteError)) throw error;
+    const writeErrors = Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors];
+    for (const we of writeErrors) {
+      if (we.code !== DUPLICATE_KEY) throw error;
+      const doc = docs[we.index];
+      if (doc !== undefined) existing.add(doc._id);
+    }
+  }
+  return existing;
+}
+
 /**
- * The processed-events store with its outbox, in MongoDB. Before a handler's outputs are produced they are saved
- * under the consumed event's key (pending); after the produce succeeds the record is marked published. A
- * redelivery of a published event is skipped; a redelivery of a pending one re-sends the very same bytes, so a
- * crash anywhere in between neither loses nor changes an output. Records expire by `expiresAt`, deleted by
- * sweep(), since the MongoDB-wire server has no TTL indexes.
+ * The processed-events store and outbox, in MongoDB, built on inserts only (fast on every MongoDB-wire server; the
+ * unique `_id` does the deduplication, so no lookup scans on the hot path):
+ *
+ * 1. claim(keys) before handling: an insert per consumed event; a duplicate key means the event was seen before.
+ * 2. saveOutputs() after handling, before producing: the exact output bytes under the same key.
+ * 3. markPublished() after the produce succeeded.
+ * 4. On a redelivery: a published event is skipped; one with stored but unpublished outputs has those exact bytes
+ *    sent (never new ones); one claimed without stored outputs (a crash before they were saved, so nothing was
+ *    produced) is handled again. These lookups scan, but only on the rare redelivery path.
+ *
+ * Records expire by `expiresAt`, deleted by sweep(), since the MongoDB-wire server has no TTL indexes.
  */
 export class ProcessedStore {
-  private readonly collection: Collection<ProcessedRecord>;
+  private readonly claims: Collection<ClaimRecord>;
+  private readonly outbox: Collection<OutboxRecord>;
+  private readonly published: Collection<ClaimRecord>;
 
   constructor(
     db: Db,
     private readonly ttlMs: number,
-    collectionName = 'warden_processed',
+    collectionPrefix = 'warden_processed',
   ) {
-    this.collection = db.collection<ProcessedRecord>(collectionName);
+    this.claims = db.collection<ClaimRecord>(`${collectionPrefix}_claims`);
+    this.outbox = db.collection<OutboxRecord>(`${collectionPrefix}_outbox`);
+    this.published = db.collection<ClaimRecord>(`${collectionPrefix}_published`);
   }
 
-  /** Creates the index sweep() uses. */
+  /** Creates the indexes sweep() uses. */
   async init(): Promise<void> {
-    await this.collection.createIndex({ expiresAt: 1 });
+    await this.claims.createIndex({ expiresAt: 1 });
+    await this.outbox.createIndex({ expiresAt: 1 });
+    await this.published.createIndex({ expiresAt: 1 });
   }
 
-  /** The state of each known key. */
-  async lookup(keys: readonly string[]): Promise<Map<string, ProcessedState>> {
-    const out = new Map<string, ProcessedState>();
+  /** Claims keys; returns those claimed before (redeliveries or duplicates). */
+  async claim(keys: readonly string[], now: Date): Promise<Set<string>> {
+    const expiresAt = new Date(now.getTime() + this.ttlMs);
+    return insertNew(this.claims, [...new Set(keys)].map((_id) => ({ _id, expiresAt })));
+  }
+
+  /** The stored outputs of keys that have them. */
+  async outputsOf(keys: readonly string[]): Promise<Map<string, readonly OutgoingMessage[]>> {
+    const out = new Map<string, readonly OutgoingMessage[]>();
     if (keys.length === 0) return out;
-    const found = await this.collection.find({ _id: { $in: [...keys] } }).toArray();
-    for (const r of found) {
-      out.set(r._id, r.status === 'published' ? { status: 'published' } : { status: 'pending', outputs: r.outputs.map(fromStored) });
-    }
+    for (const r of await this.outbox.find({ _id: { $in: [...keys] } }).toArray()) out.set(r._id, r.outputs.map(fromStored));
     return out;
   }
 
   /**
-   * Saves pending outputs for keys not seen before. For a key another consumer saved first, returns that
-   * consumer's outputs, which must be sent instead of ours so that one event never yields two different outcomes.
+   * Saves each key's outputs. For a key another consumer saved first, returns that consumer's outputs, which must
+   * be sent instead of ours so that one event never yields two different outcomes.
    */
-  async savePending(
+  async saveOutputs(
     entries: ReadonlyArray<{ key: string; outputs: readonly OutgoingMessage[] }>,
     now: Date,
   ): Promise<Map<string, readonly OutgoingMessage[]>> {
-    const result = new Map<string, readonly OutgoingMessage[]>();
-    if (entries.length === 0) return result;
     const expiresAt = new Date(now.getTime() + this.ttlMs);
-    const write = await this.collection.bulkWrite(
-      entries.map((e) => ({
-        updateOne: {
-          filter: { _id: e.key },
-          update: { $setOnInsert: { status: 'pending' as const, outputs: e.outputs.map(toStored), createdAt: now, expiresAt } },
-          upsert: true,
-        },
-      })),
-      { ordered: true },
+    const raced = await insertNew(
+      this.outbox,
+      entries.map((e) => ({ _id: e.key, outputs: e.outputs.map(toStored), createdAt: now, expiresAt })),
     );
-    const inserted = new Set(Object.values(write.upsertedIds).map(String));
-    const raced = entries.filter((e) => !inserted.has(e.key)).map((e) => e.key);
-    const theirs = await this.lookup(raced);
-    for (const e of entries) {
-      if (inserted.has(e.key)) {
-        result.set(e.key, e.outputs);
-        continue;
-      }
-      const state = theirs.get(e.key);
-      result.set(e.key, state?.status === 'pending' ? state.outputs : []);
-    }
-    return result;
+    const theirs = await this.outputsOf([...raced]);
+    return new Map(entries.map((e) => [e.key, raced.has(e.key) ? (theirs.get(e.key) ?? []) : e.outputs]));
   }
 
-  /** Marks keys published and drops their stored outputs. */
-  async markPublished(keys: readonly string[]): Promise<void> {
-    if (keys.length === 0) return;
-    await this.collection.updateMany({ _id: { $in: [...keys] } }, { $set: { status: 'published', outputs: [] } });
+  /** Records that the outputs of these keys were produced (an insert each). */
+  async markPublished(keys: readonly string[], now: Date): Promise<void> {
+    const expiresAt = new Date(now.getTime() + this.ttlMs);
+    await insertNew(this.published, [...new Set(keys)].map((_id) => ({ _id, expiresAt })));
+  }
+
+  /** Which of these keys had their outputs produced. */
+  async publishedOf(keys: readonly string[]): Promise<Set<string>> {
+    if (keys.length === 0) return new Set();
+    const found = await this.published.find({ _id: { $in: [...keys] } }, { projection: { _id: 1 } }).toArray();
+    return new Set(found.map((r) => r._id));
   }
 
   /** Deletes records past their expiry; returns how many. */
   async sweep(now: Date): Promise<number> {
-    const { deletedCount } = await this.collection.deleteMany({ expiresAt: { $lt: now } });
-    return deletedCount;
+    const a = await this.claims.deleteMany({ expiresAt: { $lt: now } });
+    const b = await this.outbox.deleteMany({ expiresAt: { $lt: now } });
+    const c = await this.published.deleteMany({ expiresAt: { $lt: now } });
+    return a.deletedCount + b.deletedCount + c.deletedCount;
   }
 }

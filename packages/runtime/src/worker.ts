@@ -343,29 +343,37 @@ export function defineWorker<C extends EventType>(definition: WorkerDefinition<C
       const chunk = batch.messages.slice(i, i + batchSize);
       m.messagesIn.add(chunk.length, { worker: definition.name, topic: batch.topic });
       const items = await Promise.all(chunk.map((msg) => decodeOne(batch.topic, batch.partition, msg)));
-      const known = await s.lookup(items.map((it) => it.key));
+      const now = new Date();
+      const claimedBefore = await s.claim(items.map((it) => it.key), now);
+      const alreadyPublished = await s.publishedOf([...claimedBefore]);
+      const prior = await s.outputsOf([...claimedBefore].filter((k) => !alreadyPublished.has(k)));
       const fresh: Array<{ key: string; outputs: readonly OutgoingMessage[] }> = [];
       const replayed: Array<{ key: string; outputs: readonly OutgoingMessage[] }> = [];
       const seen = new Set<string>();
       for (const item of items) {
-        const prior = known.get(item.key);
-        if (prior?.status === 'published' || seen.has(item.key)) {
+        if (seen.has(item.key)) {
           m.duplicates.add(1, { worker: definition.name });
           continue;
         }
         seen.add(item.key);
-        if (prior?.status === 'pending') {
-          replayed.push({ key: item.key, outputs: prior.outputs });
+        if (alreadyPublished.has(item.key)) {
+          m.duplicates.add(1, { worker: definition.name });
+          continue;
+        }
+        const stored = prior.get(item.key);
+        if (stored !== undefined) {
+          // Answered before a crash, never confirmed produced: re-send the very same bytes.
+          replayed.push({ key: item.key, outputs: stored });
           continue;
         }
         fresh.push({ key: item.key, outputs: await handle(batch.topic, batch.partition, item) });
         await heartbeat();
       }
-      const saved = await s.savePending(fresh, new Date());
+      const saved = await s.saveOutputs(fresh, now);
       const toSend = [...replayed.flatMap((r) => r.outputs), ...fresh.flatMap((f) => saved.get(f.key) ?? [])];
       await sendAll(p, toSend);
+      await s.markPublished([...replayed, ...fresh].map((r) => r.key), now);
       m.messagesOut.add(toSend.length, { worker: definition.name });
-      await s.markPublished([...replayed, ...fresh].map((r) => r.key));
       const last = chunk.at(-1);
       if (last !== undefined) resolveOffset(last.offset);
       await commitOffsetsIfNecessary();

@@ -10,7 +10,8 @@ export class AttemptCounter {
 
   /** @param maxKeys how many keys to remember; the oldest is forgotten (and counted) past this. */
   constructor(maxKeys: number) {
-    if (!Number.isInteger(maxKeys) || maxKeys < 1) throw new RangeError(`maxKeys must be a positive integer, got ${maxKeys}`);
+    if (!Number.isInteger(maxKeys) || maxKeys < 1)
+      throw new RangeError(`maxKeys must be a positive integer, got ${maxKeys}`);
     this.#maxKeys = maxKeys;
   }
 
@@ -18,7 +19,7 @@ export class AttemptCounter {
   next(key: string): { attempt: number; evicted: boolean } {
     const seen = this.#counts.get(key);
     if (seen !== undefined) {
-      this.#counts.set(key, seen);
+      this.#counts.set(key, seen + 1);
       return { attempt: seen, evicted: false };
     }
     let evicted = false;

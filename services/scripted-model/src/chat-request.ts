@@ -44,5 +44,7 @@ export type RequestMessage = z.infer<typeof RequestMessageSchema>;
 export function messageText(content: RequestMessage['content']): string {
   if (content === undefined || content === null) return '';
   if (typeof content === 'string') return content;
-  return content.map((part) => (part.type === 'text' && part.text !== undefined ? part.text : JSON.stringify(part))).join('');
+  return content
+    .map((part) => (part.type === 'text' && part.text !== undefined ? part.text : JSON.stringify(part)))
+    .join('');
 }

@@ -25,14 +25,17 @@ export const MIN_LOGPROB_CONFIDENCE = 1e-9;
  * "retrieval" the id of a document returned by the retrieval tool. `quote`, when present, is the exact text in that
  * source the claim rests on, so a checker can look for it.
  */
-export const EvidenceSchema = z.strictObject({
+export const EvidenceSchema = z.object({
   kind: z.enum(EVIDENCE_KINDS),
   ref: z.string().min(1),
   quote: z.string().min(1).optional(),
 });
 
-/** A factual claim and the evidence it rests on (an empty evidence list means "ungrounded"). */
-export const ClaimSchema = z.strictObject({
+/**
+ * A factual claim and the evidence it rests on (an empty evidence list means "ungrounded"). Like the envelopes, claims
+ * and evidence accept (and drop) extra keys when decoding; scenario files use strict copies of these schemas.
+ */
+export const ClaimSchema = z.object({
   text: z.string().min(1),
   evidence: z.array(EvidenceSchema),
 });
@@ -96,7 +99,8 @@ export function confidenceToLogprob(confidenceValue: number): number {
 }
 
 /** The result of reading a content envelope: the envelope, or why there is none. */
-export type DecodedEnvelope<T> = { readonly ok: true; readonly envelope: T } | { readonly ok: false; readonly reason: string };
+export type DecodedEnvelope<T> =
+  { readonly ok: true; readonly envelope: T } | { readonly ok: false; readonly reason: string };
 
 function decode<T>(content: string | null, schema: z.ZodType<T>): DecodedEnvelope<T> {
   if (content === null || content.trim() === '') return { ok: false, reason: 'empty content' };
@@ -108,7 +112,10 @@ function decode<T>(content: string | null, schema: z.ZodType<T>): DecodedEnvelop
   }
   const parsed = schema.safeParse(json);
   if (!parsed.success) {
-    return { ok: false, reason: parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ') };
+    return {
+      ok: false,
+      reason: parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; '),
+    };
   }
   return { ok: true, envelope: parsed.data };
 }

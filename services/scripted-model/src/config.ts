@@ -36,7 +36,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): S
   const parsed = ScriptedModelEnv.safeParse(cleaned);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`);
-    throw new ConfigError(`invalid scripted-model configuration:\n  ${problems.join('\n  ')}`, { details: { problems } });
+    throw new ConfigError(`invalid scripted-model configuration:\n  ${problems.join('\n  ')}`, {
+      details: { problems },
+    });
   }
   const e = parsed.data;
   return {

@@ -1,4 +1,8 @@
-import type { ChatCompletion, ChatCompletionChunk, ChatCompletionTokenLogprob } from 'openai/resources/chat/completions';
+import type {
+  ChatCompletion,
+  ChatCompletionChunk,
+  ChatCompletionTokenLogprob,
+} from 'openai/resources/chat/completions';
 import type { CompletionUsage } from 'openai/resources/completions';
 import type { PlayedLogprob, PlayedTurn } from './play.js';
 import { tokenPieces } from './tokens.js';
@@ -24,7 +28,11 @@ export interface ResponseMeta {
 
 function usageOf(turn: PlayedTurn): CompletionUsage {
   const { promptTokens, completionTokens } = turn.usage;
-  return { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens };
+  return {
+    prompt_tokens: promptTokens,
+    completion_tokens: completionTokens,
+    total_tokens: promptTokens + completionTokens,
+  };
 }
 
 function logprobEntry(entry: PlayedLogprob, topLogprobs: number): ChatCompletionTokenLogprob {
@@ -36,9 +44,15 @@ function logprobEntry(entry: PlayedLogprob, topLogprobs: number): ChatCompletion
   };
 }
 
-function logprobsOf(turn: PlayedTurn, entries: readonly PlayedLogprob[] | null | undefined): ChatCompletion.Choice.Logprobs | null {
+function logprobsOf(
+  turn: PlayedTurn,
+  entries: readonly PlayedLogprob[] | null | undefined,
+): ChatCompletion.Choice.Logprobs | null {
   if (turn.logprobs === undefined) return null;
-  return { content: entries === null || entries === undefined ? null : entries.map((e) => logprobEntry(e, turn.topLogprobs)), refusal: null };
+  return {
+    content: entries === null || entries === undefined ? null : entries.map((e) => logprobEntry(e, turn.topLogprobs)),
+    refusal: null,
+  };
 }
 
 /** The `chat.completion` response body of a turn. */
@@ -108,7 +122,10 @@ export function toChunks(turn: PlayedTurn, meta: ResponseMeta, includeUsage: boo
         finish_reason: null,
       };
       if (withLogprobs) {
-        choice.logprobs = { content: entries.slice(cursor, cursor + group.length).map((e) => logprobEntry(e, turn.topLogprobs)), refusal: null };
+        choice.logprobs = {
+          content: entries.slice(cursor, cursor + group.length).map((e) => logprobEntry(e, turn.topLogprobs)),
+          refusal: null,
+        };
       }
       cursor += group.length;
       chunks.push(chunk(choice));
@@ -159,7 +176,12 @@ export interface OpenAiErrorBody {
 }
 
 /** Builds an OpenAI-style error body. */
-export function errorBody(message: string, type: string, code: string | null, param: string | null = null): OpenAiErrorBody {
+export function errorBody(
+  message: string,
+  type: string,
+  code: string | null,
+  param: string | null = null,
+): OpenAiErrorBody {
   return { error: { message, type, param, code } };
 }
 
@@ -167,7 +189,11 @@ export function errorBody(message: string, type: string, code: string | null, pa
 export function failureBody(status: 429 | 500 | 503, message: string | undefined): OpenAiErrorBody {
   switch (status) {
     case 429:
-      return errorBody(message ?? 'Rate limit reached for requests (scripted).', ERROR_TYPES.rateLimit, 'rate_limit_exceeded');
+      return errorBody(
+        message ?? 'Rate limit reached for requests (scripted).',
+        ERROR_TYPES.rateLimit,
+        'rate_limit_exceeded',
+      );
     case 500:
       return errorBody(
         message ?? 'The server had an error while processing your request (scripted).',
@@ -175,7 +201,11 @@ export function failureBody(status: 429 | 500 | 503, message: string | undefined
         'server_error',
       );
     case 503:
-      return errorBody(message ?? 'The engine is currently overloaded (scripted).', ERROR_TYPES.server, 'service_unavailable');
+      return errorBody(
+        message ?? 'The engine is currently overloaded (scripted).',
+        ERROR_TYPES.server,
+        'service_unavailable',
+      );
     default: {
       const unreachable: never = status;
       throw new Error(`unknown failure status ${String(unreachable)}`);

@@ -27,7 +27,9 @@ export function modelNameOf(scenarioId: string): string {
 
 /** Hex sha256 of the request's model and messages: the identity of one conversation state. */
 export function requestFingerprint(request: Pick<ChatRequest, 'model' | 'messages'>): string {
-  return createHash('sha256').update(JSON.stringify([request.model, request.messages])).digest('hex');
+  return createHash('sha256')
+    .update(JSON.stringify([request.model, request.messages]))
+    .digest('hex');
 }
 
 /** The number of assistant messages in a request: the index of the turn to play. */
@@ -58,7 +60,10 @@ export function selectStep(scenario: Scenario, messages: readonly RequestMessage
   const step = turn.alternatives.find((alt) => {
     if (alt.when === undefined) return true;
     const needles = alt.when.lastToolResultContains;
-    return lastToolText !== undefined && (typeof needles === 'string' ? [needles] : needles).some((n) => lastToolText.includes(n));
+    return (
+      lastToolText !== undefined &&
+      (typeof needles === 'string' ? [needles] : needles).some((n) => lastToolText.includes(n))
+    );
   });
   if (step === undefined) return { kind: 'no_match', turnIndex, stepIndex };
   return { kind: 'step', turnIndex, stepIndex, step };
@@ -101,8 +106,15 @@ export interface PlayedTurn {
   readonly usage: { readonly promptTokens: number; readonly completionTokens: number };
 }
 
-function toolCallId(scenario: Scenario, fingerprint: string, selection: { turnIndex: number; stepIndex: number }, index: number, explicit: string | undefined): string {
-  if (explicit !== undefined) return selection.turnIndex === selection.stepIndex ? explicit : `${explicit}_t${selection.turnIndex}`;
+function toolCallId(
+  scenario: Scenario,
+  fingerprint: string,
+  selection: { turnIndex: number; stepIndex: number },
+  index: number,
+  explicit: string | undefined,
+): string {
+  if (explicit !== undefined)
+    return selection.turnIndex === selection.stepIndex ? explicit : `${explicit}_t${selection.turnIndex}`;
   const digest = createHash('sha256').update(`${scenario.id}:${fingerprint}:${index}`).digest('hex');
   return `call_${digest.slice(0, 24)}`;
 }

@@ -3,7 +3,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { ClaimSchema, type Claim } from './confidence-protocol.js';
+import { ClaimSchema, EvidenceSchema, type Claim } from './confidence-protocol.js';
 import { ScenarioError } from './errors.js';
 
 /** The folder of scenario files shipped with this service (services/scripted-model/scenarios). */
@@ -18,6 +18,12 @@ export const ON_EXHAUSTED = ['repeat_last', 'error'] as const;
 const MAX_DELAY_MS = 10 * 60_000;
 const MAX_REPEAT = 1_000_000;
 
+/** Claims in a scenario file are strict: an unknown key is a typo, not an extension. */
+const StrictClaimSchema = z.strictObject({
+  ...ClaimSchema.shape,
+  evidence: z.array(z.strictObject(EvidenceSchema.shape)),
+});
+
 const FailureSchema = z.strictObject({
   status: z.literal(FAILURE_STATUSES, `expected one of ${FAILURE_STATUSES.join(', ')}`),
   times: z.int().min(1).max(10_000),
@@ -30,9 +36,7 @@ const WhenSchema = z.strictObject({
   lastToolResultContains: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
 });
 
-const toolCallId = z
-  .string()
-  .regex(/^[A-Za-z0-9_-]{1,64}$/, 'expected 1 to 64 letters, digits, "_" or "-"');
+const toolCallId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'expected 1 to 64 letters, digits, "_" or "-"');
 
 const toolName = z.string().min(1).max(128);
 
@@ -48,7 +52,7 @@ const stepCommon = {
   when: WhenSchema.optional(),
   confidence: z.number().min(0).max(1),
   reasoning: z.string(),
-  claims: z.array(ClaimSchema).optional(),
+  claims: z.array(StrictClaimSchema).optional(),
   delayMs: z.int().min(0).max(MAX_DELAY_MS).optional(),
   failures: z.array(FailureSchema).optional(),
   envelope: z.enum(['json', 'none']).default('json'),
@@ -207,7 +211,8 @@ export interface Scenario {
   readonly id: string;
   readonly description: string;
   /** An example task this script answers, for demos and docs; the server never reads it. */
-  readonly task?: { readonly instruction: string; readonly input?: Readonly<Record<string, unknown>> | undefined } | undefined;
+  readonly task?:
+    { readonly instruction: string; readonly input?: Readonly<Record<string, unknown>> | undefined } | undefined;
   readonly onExhausted: (typeof ON_EXHAUSTED)[number];
   /** When set, prompts over this many tokens are refused with context_length_exceeded. */
   readonly contextWindowTokens?: number | undefined;
@@ -315,7 +320,10 @@ export async function loadScenarioFile(path: string): Promise<Scenario> {
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new ScenarioError(`${path}: not valid JSON: ${(error as Error).message}`, { cause: error, details: { path } });
+    throw new ScenarioError(`${path}: not valid JSON: ${(error as Error).message}`, {
+      cause: error,
+      details: { path },
+    });
   }
   return parseScenario(json, path);
 }

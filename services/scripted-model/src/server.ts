@@ -7,7 +7,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { pino, type Logger } from 'pino';
 import { AttemptCounter } from './attempts.js';
 import { ChatRequestSchema, type ChatRequest } from './chat-request.js';
-import { LifecycleError } from './errors.js';
+import { LifecycleError, ScenarioError } from './errors.js';
 import { errorBody, ERROR_TYPES, failureBody, toChatCompletion, toChunks, type ResponseMeta } from './openai-shapes.js';
 import {
   failureForAttempt,
@@ -87,7 +87,7 @@ export function createScriptedModelServer(options: ScriptedModelServerOptions): 
   for (const scenario of options.scenarios) {
     const existing = scenarios.get(scenario.id);
     if (existing !== undefined) {
-      throw new LifecycleError(`duplicate scenario id "${scenario.id}" (${existing.source} and ${scenario.source})`, {
+      throw new ScenarioError(`duplicate scenario id "${scenario.id}" (${existing.source} and ${scenario.source})`, {
         details: { id: scenario.id },
       });
     }
@@ -145,7 +145,8 @@ export function createScriptedModelServer(options: ScriptedModelServerOptions): 
       return closePromise;
     },
     get url() {
-      if (origin === undefined) throw new LifecycleError(`no url in state ${state}: call listen() first`, { details: { state } });
+      if (origin === undefined)
+        throw new LifecycleError(`no url in state ${state}: call listen() first`, { details: { state } });
       return origin;
     },
     get baseURL() {
@@ -173,7 +174,9 @@ function registerRoutes(app: FastifyInstance, ctx: Context, state: () => ServerS
   app.setNotFoundHandler((request, reply) =>
     reply
       .code(404)
-      .send(errorBody(`Unknown request URL: ${request.method} ${request.url}.`, ERROR_TYPES.invalidRequest, 'unknown_url')),
+      .send(
+        errorBody(`Unknown request URL: ${request.method} ${request.url}.`, ERROR_TYPES.invalidRequest, 'unknown_url'),
+      ),
   );
 
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
@@ -185,28 +188,33 @@ function registerRoutes(app: FastifyInstance, ctx: Context, state: () => ServerS
     return reply.code(status).send(errorBody(message, type, error.code ?? null));
   });
 
-  app.addHook('onRequest', async (request, reply) => {
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
+    done();
   });
 
-  app.get('/healthz', async () => ({ status: 'ok', scenarios: ctx.scenarios.size }));
+  app.get('/healthz', (_request, reply) => reply.send({ status: 'ok', scenarios: ctx.scenarios.size }));
 
-  app.get('/readyz', async (_request, reply) =>
-    state() === 'running' ? { status: 'ready' } : reply.code(503).send({ status: state() }),
+  app.get('/readyz', (_request, reply) =>
+    state() === 'running' ? reply.send({ status: 'ready' }) : reply.code(503).send({ status: state() }),
   );
 
-  const modelObject = (id: string) => ({ id: modelNameOf(id), object: 'model' as const, created: 0, owned_by: 'warden-scripted' });
+  const modelObject = (id: string) => ({
+    id: modelNameOf(id),
+    object: 'model' as const,
+    created: 0,
+    owned_by: 'warden-scripted',
+  });
 
-  app.get('/v1/models', async () => ({
-    object: 'list' as const,
-    data: [...ctx.scenarios.keys()].sort().map(modelObject),
-  }));
+  app.get('/v1/models', (_request, reply) =>
+    reply.send({ object: 'list' as const, data: [...ctx.scenarios.keys()].sort().map(modelObject) }),
+  );
 
-  app.get('/v1/models/*', async (request, reply) => {
+  app.get('/v1/models/*', (request, reply) => {
     const model = (request.params as { '*': string })['*'];
     const id = scenarioIdOf(model);
     if (id === undefined || !ctx.scenarios.has(id)) return reply.code(404).send(modelNotFound(model));
-    return modelObject(id);
+    return reply.send(modelObject(id));
   });
 
   app.post('/v1/chat/completions', async (request, reply) => {
@@ -242,13 +250,20 @@ async function handleChatCompletion(ctx: Context, request: FastifyRequest, reply
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const param = issue === undefined ? null : issue.path.map(String).join('.');
-    const message = parsed.error.issues.map((i) => `${i.path.map(String).join('.') || '(body)'}: ${i.message}`).join('; ');
-    return reply.code(400).send(errorBody(`Invalid request: ${message}`, ERROR_TYPES.invalidRequest, 'invalid_request', param));
+    const message = parsed.error.issues
+      .map((i) => `${i.path.map(String).join('.') || '(body)'}: ${i.message}`)
+      .join('; ');
+    return reply
+      .code(400)
+      .send(errorBody(`Invalid request: ${message}`, ERROR_TYPES.invalidRequest, 'invalid_request', param));
   }
   const body = parsed.data;
   const scenarioId = scenarioIdOf(body.model);
   const scenario = scenarioId === undefined ? undefined : ctx.scenarios.get(scenarioId);
-  if (scenario === undefined) return reply.code(404).send(modelNotFound(body.model));
+  if (scenario === undefined) {
+    ctx.logger.info({ reqId: request.id, model: body.model }, 'unknown model');
+    return reply.code(404).send(modelNotFound(body.model));
+  }
 
   const selection = selectStep(scenario, body.messages);
   const log = ctx.logger.child({ reqId: request.id, scenario: scenario.id, turn: selection.turnIndex });
@@ -304,7 +319,13 @@ async function handleChatCompletion(ctx: Context, request: FastifyRequest, reply
     stepLog.info('delay aborted (client gone or server closing)');
     return reply
       .code(503)
-      .send(errorBody('The scripted model is shutting down or the client went away.', ERROR_TYPES.server, 'service_unavailable'));
+      .send(
+        errorBody(
+          'The scripted model is shutting down or the client went away.',
+          ERROR_TYPES.server,
+          'service_unavailable',
+        ),
+      );
   }
 
   const failure = failureForAttempt(selection.step, attempt);
@@ -325,7 +346,12 @@ async function handleChatCompletion(ctx: Context, request: FastifyRequest, reply
     systemFingerprint: `fp_${scenario.fingerprint.slice(0, 10)}`,
   };
   stepLog.info(
-    { kind: selection.step.kind, finishReason: turn.finishReason, promptTokens, completionTokens: turn.usage.completionTokens },
+    {
+      kind: selection.step.kind,
+      finishReason: turn.finishReason,
+      promptTokens,
+      completionTokens: turn.usage.completionTokens,
+    },
     'played step',
   );
   if (body.stream === true) return streamTurn(reply, turn, meta, body, ctx.closing);

@@ -87,7 +87,8 @@ export function countPromptTokens(messages: readonly RequestMessage[], tools: re
     if (message.name !== undefined) total += TOKENS_PER_NAME + countTokens(message.name);
     if (message.tool_call_id !== undefined) total += countTokens(message.tool_call_id);
     for (const call of message.tool_calls ?? []) {
-      total += TOKENS_PER_TOOL_CALL + countTokens(call.function?.name ?? '') + countTokens(call.function?.arguments ?? '');
+      total +=
+        TOKENS_PER_TOOL_CALL + countTokens(call.function?.name ?? '') + countTokens(call.function?.arguments ?? '');
     }
   }
   if (tools !== undefined && tools.length > 0) total += countTokens(JSON.stringify(tools));

@@ -13,7 +13,12 @@ describe('loadConfig', () => {
 
   it('reads the variables', () => {
     expect(
-      loadConfig({ SCRIPTED_MODEL_PORT: '0', SCRIPTED_MODEL_HOST: '0.0.0.0', SCRIPTED_MODEL_SCENARIOS_DIR: '/s', LOG_LEVEL: 'debug' }),
+      loadConfig({
+        SCRIPTED_MODEL_PORT: '0',
+        SCRIPTED_MODEL_HOST: '0.0.0.0',
+        SCRIPTED_MODEL_SCENARIOS_DIR: '/s',
+        LOG_LEVEL: 'debug',
+      }),
     ).toMatchObject({ port: 0, host: '0.0.0.0', scenariosDir: '/s', logLevel: 'debug' });
   });
 

@@ -24,14 +24,24 @@ const scenario = parseScenario({
   steps: [
     { kind: 'tool_call', name: 'http.get', arguments: { url: 'https://x' }, confidence: 0.7, reasoning: 'fetch' },
     [
-      { when: { lastToolResultContains: ['timeout', 'error'] }, kind: 'answer', content: 'failed', confidence: 0.2, reasoning: 'r' },
+      {
+        when: { lastToolResultContains: ['timeout', 'error'] },
+        kind: 'answer',
+        content: 'failed',
+        confidence: 0.2,
+        reasoning: 'r',
+      },
       { kind: 'answer', content: 'fetched', confidence: 0.9, reasoning: 'r' },
     ],
   ],
 });
 
 const user: RequestMessage = { role: 'user', content: 'go' };
-const assistant: RequestMessage = { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'http.get', arguments: '{}' } }] };
+const assistant: RequestMessage = {
+  role: 'assistant',
+  content: null,
+  tool_calls: [{ id: 'c1', type: 'function', function: { name: 'http.get', arguments: '{}' } }],
+};
 const tool = (content: string): RequestMessage => ({ role: 'tool', tool_call_id: 'c1', content });
 
 describe('step selection', () => {
@@ -45,7 +55,11 @@ describe('step selection', () => {
   it('plays step i when the request holds i assistant messages', () => {
     expect(assistantTurns([user, assistant, tool('ok'), assistant])).toBe(2);
     expect(selectStep(scenario, [user])).toMatchObject({ kind: 'step', turnIndex: 0, stepIndex: 0 });
-    expect(selectStep(scenario, [user, assistant, tool('ok')])).toMatchObject({ kind: 'step', turnIndex: 1, stepIndex: 1 });
+    expect(selectStep(scenario, [user, assistant, tool('ok')])).toMatchObject({
+      kind: 'step',
+      turnIndex: 1,
+      stepIndex: 1,
+    });
   });
 
   it('branches on the last tool message (any needle), falling back to the last alternative', () => {
@@ -64,7 +78,11 @@ describe('step selection', () => {
   it('repeats the last step past the end, or reports exhaustion', () => {
     const long = [user, assistant, tool('ok'), assistant, tool('ok'), assistant];
     expect(selectStep(scenario, long)).toMatchObject({ kind: 'step', turnIndex: 3, stepIndex: 1 });
-    expect(selectStep({ ...scenario, onExhausted: 'error' }, long)).toEqual({ kind: 'exhausted', turnIndex: 3, steps: 2 });
+    expect(selectStep({ ...scenario, onExhausted: 'error' }, long)).toEqual({
+      kind: 'exhausted',
+      turnIndex: 3,
+      steps: 2,
+    });
   });
 });
 
@@ -86,7 +104,15 @@ describe('scripted failures', () => {
         },
       ],
     }).turns[0]!.alternatives[0]!;
-    expect([0, 1, 2, 3, 4, 5, 6].map((a) => failureForAttempt(step, a)?.status)).toEqual([429, 429, 429, 500, 500, undefined, undefined]);
+    expect([0, 1, 2, 3, 4, 5, 6].map((a) => failureForAttempt(step, a)?.status)).toEqual([
+      429,
+      429,
+      429,
+      500,
+      500,
+      undefined,
+      undefined,
+    ]);
   });
 
   it('counts attempts per key, bounded, forgetting the oldest', () => {
@@ -101,14 +127,24 @@ describe('scripted failures', () => {
 });
 
 describe('played turns', () => {
-  const request = (messages: RequestMessage[], extra: Partial<ChatRequest> = {}): ChatRequest => ({ model: 'scripted:branchy', messages, ...extra });
+  const request = (messages: RequestMessage[], extra: Partial<ChatRequest> = {}): ChatRequest => ({
+    model: 'scripted:branchy',
+    messages,
+    ...extra,
+  });
 
   it('is deterministic, with tool call ids that differ per conversation', () => {
     const play = (messages: RequestMessage[]) => {
       const r = request(messages);
       const selection = selectStep(scenario, messages);
       if (selection.kind !== 'step') throw new Error('no step');
-      return playStep({ scenario, selection, request: r, fingerprint: requestFingerprint(r), promptTokens: countPromptTokens(messages, undefined) });
+      return playStep({
+        scenario,
+        selection,
+        request: r,
+        fingerprint: requestFingerprint(r),
+        promptTokens: countPromptTokens(messages, undefined),
+      });
     };
     expect(play([user])).toEqual(play([user]));
     expect(play([user]).toolCalls[0]!.id).not.toBe(play([{ role: 'user', content: 'other' }]).toolCalls[0]!.id);
@@ -118,7 +154,9 @@ describe('played turns', () => {
 
 describe('the confidence protocol', () => {
   it('encodes tool turns as {reasoning, confidence, claims?} and answers as {answer, reasoning, confidence, claims}', () => {
-    expect(encodeToolTurnContent({ reasoning: 'look it up', confidence: 0.82 })).toBe('{"reasoning":"look it up","confidence":0.82}');
+    expect(encodeToolTurnContent({ reasoning: 'look it up', confidence: 0.82 })).toBe(
+      '{"reasoning":"look it up","confidence":0.82}',
+    );
     const claims = [{ text: 't', evidence: [{ kind: 'task_input' as const, ref: 'customerId' }] }];
     expect(encodeToolTurnContent({ reasoning: 'r', confidence: 0.5, claims })).toBe(
       '{"reasoning":"r","confidence":0.5,"claims":[{"text":"t","evidence":[{"kind":"task_input","ref":"customerId"}]}]}',
@@ -134,7 +172,15 @@ describe('the confidence protocol', () => {
       envelope: { reasoning: 'r', confidence: 0.3 },
     });
     expect(decodeToolTurnContent(null)).toEqual({ ok: false, reason: 'empty content' });
-    expect(decodeAnswerContent('Sure! Here it is.')).toMatchObject({ ok: false, reason: expect.stringContaining('not JSON') });
+    expect(
+      decodeToolTurnContent(
+        '{"reasoning":"r","confidence":0.4,"model_notes":"x","claims":[{"text":"t","evidence":[],"weight":1}]}',
+      ),
+    ).toEqual({ ok: true, envelope: { reasoning: 'r', confidence: 0.4, claims: [{ text: 't', evidence: [] }] } });
+    expect(decodeAnswerContent('Sure! Here it is.')).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('not JSON'),
+    });
     expect(decodeAnswerContent('{"answer":"x","reasoning":"r","confidence":2,"claims":[]}')).toMatchObject({
       ok: false,
       reason: expect.stringContaining('confidence'),

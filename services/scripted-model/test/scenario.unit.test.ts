@@ -80,13 +80,18 @@ describe('scenario loader', () => {
     expect(error.message).toMatch(/steps\[0\]\.name: .*>=1 character/);
     expect(error.message).toMatch(/steps\[0\]\.confidence: .*<=1/);
     expect(error.message).toContain('steps[1].failures[0].status: expected one of 429, 500, 503');
-    expect(error.message).toContain("steps[2].kind: Invalid discriminator value. Expected 'tool_calls' | 'tool_call' | 'answer'");
+    expect(error.message).toContain(
+      "steps[2].kind: Invalid discriminator value. Expected 'tool_calls' | 'tool_call' | 'answer'",
+    );
   });
 
   it('rejects unknown fields, so a typo does not silently change a script', () => {
     expect(() => parseScenario({ ...good, stepz: [] })).toThrow(/Unrecognized key.*stepz/);
     expect(() =>
-      parseScenario({ ...good, steps: [{ kind: 'answer', content: 'x', confidence: 0.5, reasoning: 'r', confidnce: 1 }] }),
+      parseScenario({
+        ...good,
+        steps: [{ kind: 'answer', content: 'x', confidence: 0.5, reasoning: 'r', confidnce: 1 }],
+      }),
     ).toThrow(/steps\[0\].*confidnce/);
   });
 
@@ -96,7 +101,9 @@ describe('scenario loader', () => {
     expect(() => parseScenario({ ...good, steps: [[answer, { ...answer, when }]] })).toThrow(
       /steps\[0\]\[0\]\.when: every alternative but the last needs a "when"[\s\S]*steps\[0\]\[1\]\.when: the last alternative/,
     );
-    expect(() => parseScenario({ ...good, steps: [{ ...answer, when }] })).toThrow(/steps\[0\]\.when: "when" is only allowed/);
+    expect(() => parseScenario({ ...good, steps: [{ ...answer, when }] })).toThrow(
+      /steps\[0\]\.when: "when" is only allowed/,
+    );
     expect(parseScenario({ ...good, steps: [[{ ...answer, when }, answer]] }).turns[0]?.alternatives).toHaveLength(2);
   });
 

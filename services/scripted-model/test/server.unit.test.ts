@@ -64,7 +64,11 @@ function conversation(text = 'Please help.'): ChatCompletionMessageParam[] {
 }
 
 /** Appends the assistant turn and one tool result per tool call, as a planner would. */
-function continueWith(messages: ChatCompletionMessageParam[], completion: ChatCompletion, toolResult: string): ChatCompletionMessageParam[] {
+function continueWith(
+  messages: ChatCompletionMessageParam[],
+  completion: ChatCompletion,
+  toolResult: string,
+): ChatCompletionMessageParam[] {
   const message = completion.choices[0]!.message;
   const next: ChatCompletionMessageParam[] = [...messages, message];
   for (const call of message.tool_calls ?? []) next.push({ role: 'tool', tool_call_id: call.id, content: toolResult });
@@ -100,7 +104,11 @@ describe('chat completions with the openai client', () => {
       envelope: { answer: 'Refunded 42.50 USD for order ord_7731 to customer cus_1042.', confidence: 0.93 },
     });
     if (!decoded.ok) throw new Error(decoded.reason);
-    expect(decoded.envelope.claims[0]?.evidence[0]).toEqual({ kind: 'tool_result', ref: 'call_refund_update', quote: 'cus_1042' });
+    expect(decoded.envelope.claims[0]?.evidence[0]).toEqual({
+      kind: 'tool_result',
+      ref: 'call_refund_update',
+      quote: 'cus_1042',
+    });
   });
 
   it('returns the exact chat.completion shape, with the confidence envelope next to tool_calls', async () => {
@@ -122,7 +130,10 @@ describe('chat completions with the openai client', () => {
       {
         id: expect.stringMatching(/^call_dupe_lookup$/),
         type: 'function',
-        function: { name: 'customers.query', arguments: '{"collection":"customers","filter":{"email":"j.doe@example.com"}}' },
+        function: {
+          name: 'customers.query',
+          arguments: '{"collection":"customers","filter":{"email":"j.doe@example.com"}}',
+        },
       },
     ]);
     expect(decodeToolTurnContent(choice.message.content)).toEqual({
@@ -142,7 +153,10 @@ describe('chat completions with the openai client', () => {
     messages = continueWith(messages, lookup, '[{"id":"cus_2291"},{"id":"cus_1187"}]');
     const del = await client.chat.completions.create({ model: 'scripted:low-confidence-delete', messages });
     expect(functionCall(del).name).toBe('customers.delete');
-    expect(decodeToolTurnContent(del.choices[0]!.message.content)).toMatchObject({ ok: true, envelope: { confidence: 0.3 } });
+    expect(decodeToolTurnContent(del.choices[0]!.message.content)).toMatchObject({
+      ok: true,
+      envelope: { confidence: 0.3 },
+    });
   });
 
   it('passes malformed arguments through as the raw string, then branches on the tool result', async () => {
@@ -154,7 +168,11 @@ describe('chat completions with the openai client', () => {
 
     const onError = continueWith(messages, first, '{"error":"arguments are not valid JSON"}');
     const corrected = await client.chat.completions.create({ model: 'scripted:malformed-args', messages: onError });
-    expect(JSON.parse(functionCall(corrected).arguments)).toEqual({ collection: 'customers', id: 'cus_1042', set: { plan: 'pro' } });
+    expect(JSON.parse(functionCall(corrected).arguments)).toEqual({
+      collection: 'customers',
+      id: 'cus_1042',
+      set: { plan: 'pro' },
+    });
 
     const onSuccess = continueWith(messages, first, '{"matched":1,"modified":1}');
     const answered = await client.chat.completions.create({ model: 'scripted:malformed-args', messages: onSuccess });
@@ -162,11 +180,13 @@ describe('chat completions with the openai client', () => {
   });
 
   it('sends parallel tool calls in one turn', async () => {
-    const completion = await client.chat.completions.create({ model: 'scripted:support-digest', messages: conversation() });
-    expect(completion.choices[0]!.message.tool_calls?.map((c) => (c.type === 'function' ? c.function.name : c.type))).toEqual([
-      'knowledge.search',
-      'files.read',
-    ]);
+    const completion = await client.chat.completions.create({
+      model: 'scripted:support-digest',
+      messages: conversation(),
+    });
+    expect(
+      completion.choices[0]!.message.tool_calls?.map((c) => (c.type === 'function' ? c.function.name : c.type)),
+    ).toEqual(['knowledge.search', 'files.read']);
   });
 
   it('repeats the last step forever by default, with fresh tool call ids and identical arguments', async () => {
@@ -187,13 +207,18 @@ describe('chat completions with the openai client', () => {
     const messages = conversation();
     const answer = await client.chat.completions.create({ model: 'scripted:strict-end', messages });
     const next = [...messages, answer.choices[0]!.message, { role: 'user' as const, content: 'and?' }];
-    const error = await client.chat.completions.create({ model: 'scripted:strict-end', messages: next }).catch((e: unknown) => e);
+    const error = await client.chat.completions
+      .create({ model: 'scripted:strict-end', messages: next })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(OpenAI.BadRequestError);
     expect((error as InstanceType<typeof OpenAI.BadRequestError>).code).toBe('scenario_exhausted');
   });
 
   it('returns empty content without an envelope for the empty-answer script', async () => {
-    const completion = await client.chat.completions.create({ model: 'scripted:empty-answer', messages: conversation() });
+    const completion = await client.chat.completions.create({
+      model: 'scripted:empty-answer',
+      messages: conversation(),
+    });
     expect(completion.choices[0]!.message.content).toBe('');
     expect(completion.choices[0]!.finish_reason).toBe('stop');
     expect(completion.usage?.completion_tokens).toBe(0);
@@ -208,7 +233,11 @@ describe('chat completions with the openai client', () => {
     expect(huge.choices[0]!.message.content!.length).toBeGreaterThan(300_000);
     expect(huge.usage!.completion_tokens).toBeGreaterThan(50_000);
 
-    const cut = await client.chat.completions.create({ model: 'scripted:huge-output', messages, max_completion_tokens: 100 });
+    const cut = await client.chat.completions.create({
+      model: 'scripted:huge-output',
+      messages,
+      max_completion_tokens: 100,
+    });
     expect(cut.choices[0]!.finish_reason).toBe('length');
     expect(cut.usage!.completion_tokens).toBeLessThanOrEqual(100);
     expect(huge.choices[0]!.message.content!.startsWith(cut.choices[0]!.message.content!)).toBe(true);
@@ -240,12 +269,16 @@ describe('scripted failures', () => {
       .create({ model: 'scripted:rate-limit-storm', messages: conversation() })
       .withResponse();
     expect(response.headers.get('x-scripted-attempt')).toBe('5');
-    expect(decodeAnswerContent(data.choices[0]!.message.content)).toMatchObject({ ok: true, envelope: { confidence: 0.9 } });
+    expect(decodeAnswerContent(data.choices[0]!.message.content)).toMatchObject({
+      ok: true,
+      envelope: { confidence: 0.9 },
+    });
   });
 
   it('fails the same request in order without client retries, each error OpenAI-shaped, then succeeds', async () => {
     const messages = conversation();
-    const call = () => client.chat.completions.create({ model: 'scripted:rate-limit-storm', messages }).catch((e: unknown) => e);
+    const call = () =>
+      client.chat.completions.create({ model: 'scripted:rate-limit-storm', messages }).catch((e: unknown) => e);
     for (let i = 0; i < 3; i += 1) {
       const error = await call();
       expect(error).toBeInstanceOf(OpenAI.RateLimitError);
@@ -269,7 +302,9 @@ describe('scripted failures', () => {
   });
 
   it('sends 503 without retry-after when the script gives none', async () => {
-    const error = await client.chat.completions.create({ model: 'scripted:plain-503', messages: conversation() }).catch((e: unknown) => e);
+    const error = await client.chat.completions
+      .create({ model: 'scripted:plain-503', messages: conversation() })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(OpenAI.InternalServerError);
     const apiError = error as InstanceType<typeof OpenAI.InternalServerError>;
     expect(apiError.status).toBe(503);
@@ -279,7 +314,9 @@ describe('scripted failures', () => {
   it('holds a delayed step past the client timeout and lets go when the client gives up', async () => {
     const impatient = new OpenAI({ baseURL: server.baseURL, apiKey: 'scripted', maxRetries: 0, timeout: 200 });
     const started = Date.now();
-    const error = await impatient.chat.completions.create({ model: 'scripted:slow', messages: conversation() }).catch((e: unknown) => e);
+    const error = await impatient.chat.completions
+      .create({ model: 'scripted:slow', messages: conversation() })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(OpenAI.APIConnectionTimeoutError);
     expect(Date.now() - started).toBeLessThan(5_000);
   });
@@ -303,7 +340,9 @@ describe('streaming', () => {
     expect(chunks[0]!.choices[0]!.delta.role).toBe('assistant');
     const content = chunks.map((c) => c.choices[0]?.delta.content ?? '').join('');
     expect(content).toBe(plain.choices[0]!.message.content);
-    const finish = chunks.filter((c) => c.choices[0]?.finish_reason !== null && c.choices[0]?.finish_reason !== undefined);
+    const finish = chunks.filter(
+      (c) => c.choices[0]?.finish_reason !== null && c.choices[0]?.finish_reason !== undefined,
+    );
     expect(finish.map((c) => c.choices[0]!.finish_reason)).toEqual(['tool_calls']);
     const last = chunks.at(-1)!;
     expect(last.choices).toEqual([]);
@@ -312,7 +351,11 @@ describe('streaming', () => {
   });
 
   it('omits usage without include_usage', async () => {
-    const stream = await client.chat.completions.create({ model: 'scripted:refund-happy', messages: conversation(), stream: true });
+    const stream = await client.chat.completions.create({
+      model: 'scripted:refund-happy',
+      messages: conversation(),
+      stream: true,
+    });
     const chunks = [];
     for await (const chunk of stream) chunks.push(chunk);
     expect(chunks.every((c) => c.usage === undefined && c.choices.length === 1)).toBe(true);
@@ -378,7 +421,12 @@ describe('logprobs', () => {
       expect(entries.map((e) => e.token).join('')).toBe(plain.choices[0]!.message.content);
       expect(entries.every((e) => !e.token.includes('\uFFFD') && e.top_logprobs.length === 0)).toBe(true);
 
-      const stream = await c.chat.completions.create({ model: 'scripted:unicode', messages, logprobs: true, stream: true });
+      const stream = await c.chat.completions.create({
+        model: 'scripted:unicode',
+        messages,
+        logprobs: true,
+        stream: true,
+      });
       const streamed = [];
       for await (const chunk of stream) streamed.push(...(chunk.choices[0]?.logprobs?.content ?? []));
       expect(streamed).toEqual(entries);
@@ -393,7 +441,16 @@ describe('logprobs', () => {
         parseScenario({
           id: 'bare-call',
           description: 'tool call without envelope',
-          steps: [{ kind: 'tool_call', name: 'files.read', arguments: { path: '/a' }, envelope: 'none', confidence: 0.5, reasoning: '' }],
+          steps: [
+            {
+              kind: 'tool_call',
+              name: 'files.read',
+              arguments: { path: '/a' },
+              envelope: 'none',
+              confidence: 0.5,
+              reasoning: '',
+            },
+          ],
         }),
       ],
     });
@@ -425,7 +482,9 @@ describe('usage', () => {
 
   it('is deterministic: the same request gets the same body; more context costs more tokens', async () => {
     const messages = conversation('Refund order ord_7731 of customer cus_1042.');
-    const tools = [{ type: 'function' as const, function: { name: 'customers.query', parameters: { type: 'object' } } }];
+    const tools = [
+      { type: 'function' as const, function: { name: 'customers.query', parameters: { type: 'object' } } },
+    ];
     const a = await client.chat.completions.create({ model: 'scripted:refund-happy', messages, tools });
     const b = await client.chat.completions.create({ model: 'scripted:refund-happy', messages, tools });
     expect(b).toEqual(a);
@@ -445,7 +504,10 @@ describe('other routes and lifecycle', () => {
     for await (const model of client.models.list()) ids.push(model.id);
     expect(ids).toContain('scripted:refund-happy');
     expect(ids).toContain('scripted:empty-answer');
-    expect(await client.models.retrieve('scripted:retry-loop')).toMatchObject({ id: 'scripted:retry-loop', object: 'model' });
+    expect(await client.models.retrieve('scripted:retry-loop')).toMatchObject({
+      id: 'scripted:retry-loop',
+      object: 'model',
+    });
     await expect(client.models.retrieve('scripted:nope')).rejects.toBeInstanceOf(OpenAI.NotFoundError);
   });
 
@@ -480,7 +542,9 @@ describe('other routes and lifecycle', () => {
     await local.listen();
     await expect(local.listen()).rejects.toBeInstanceOf(LifecycleError);
     const c = new OpenAI({ baseURL: local.baseURL, apiKey: 'scripted', maxRetries: 0 });
-    const pending = c.chat.completions.create({ model: 'scripted:slow', messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);
+    const pending = c.chat.completions
+      .create({ model: 'scripted:slow', messages: [{ role: 'user', content: 'hi' }] })
+      .catch((e: unknown) => e);
     // Wait until the request is in the server (its delay has started) before closing.
     await expect.poll(() => local.inFlight).toBe(1);
     const started = Date.now();

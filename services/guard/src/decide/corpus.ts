@@ -32,6 +32,8 @@ export function extractNumbers(text: string): number[] {
   return out;
 }
 
+const ISO_DATE_TIME = /^(\d{4}-\d{2}-\d{2})t\d{2}:\d{2}/;
+
 /** Builds the corpus of some JSON values (walked iteratively: depth cannot overflow the stack). */
 export function buildCorpus(values: Iterable<unknown>): Corpus {
   const strings: string[] = [];
@@ -39,6 +41,9 @@ export function buildCorpus(values: Iterable<unknown>): Corpus {
   const addString = (text: string): void => {
     const normalised = normaliseText(text);
     if (normalised !== '') strings.push(normalised);
+    // An ISO timestamp also states its date: "2024-05-11T09:30:00Z" grounds "2024-05-11".
+    const date = ISO_DATE_TIME.exec(normalised);
+    if (date?.[1] !== undefined) strings.push(date[1]);
     for (const n of extractNumbers(text)) numbers.add(n);
   };
   const stack: unknown[] = [...values];
