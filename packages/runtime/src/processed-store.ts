@@ -57,19 +57,17 @@ async function insertNew<T extends { _id: string }>(collection: Collection<T>, d
 
 /**
  * The processed-events store and outbox, in MongoDB, built on inserts only (fast on every MongoDB-wire server; the
- * unique `_id` does the deduplication, so no lookup scans on the hot path):
+ * unique `_id` does the deduplication, so the hot path has no lookup scans):
  *
- * 1. claim(keys) before handling: an insert per consumed event; a duplicate key means the event was seen before.
- * 2. saveOutputs() after handling, before producing: the exact output bytes under the same key.
- * 3. markPublished() after the produce succeeded.
- * 4. On a redelivery: a published event is skipped; one with stored but unpublished outputs has those exact bytes
- *    sent (never new ones); one claimed without stored outputs (a crash before they were saved, so nothing was
- *    produced) is handled again. These lookups scan, but only on the rare redelivery path.
+ * 1. saveOutputs() after handling, before producing: the exact output bytes under the consumed event's key. A key
+ *    saved before means the event was handled before (a redelivery after a crash, or a racing replica): the stored
+ *    outputs win, and our own are dropped, so one event never yields two different outcomes.
+ * 2. markPublished() after the produce succeeded; publishedOf() tells a redelivery whether to send at all.
  *
- * Records expire by `expiresAt`, deleted by sweep(), since the MongoDB-wire server has no TTL indexes.
+ * A redelivered event is therefore handled again (handlers are idempotent, invariant 4) but never changes what was
+ * published. Records expire by `expiresAt`, deleted by sweep(), since the MongoDB-wire server has no TTL indexes.
  */
 export class ProcessedStore {
-  private readonly claims: Collection<ClaimRecord>;
   private readonly outbox: Collection<OutboxRecord>;
   private readonly published: Collection<ClaimRecord>;
 
@@ -78,22 +76,14 @@ export class ProcessedStore {
     private readonly ttlMs: number,
     collectionPrefix = 'warden_processed',
   ) {
-    this.claims = db.collection<ClaimRecord>(`${collectionPrefix}_claims`);
     this.outbox = db.collection<OutboxRecord>(`${collectionPrefix}_outbox`);
     this.published = db.collection<ClaimRecord>(`${collectionPrefix}_published`);
   }
 
   /** Creates the indexes sweep() uses. */
   async init(): Promise<void> {
-    await this.claims.createIndex({ expiresAt: 1 });
     await this.outbox.createIndex({ expiresAt: 1 });
     await this.published.createIndex({ expiresAt: 1 });
-  }
-
-  /** Claims keys; returns those claimed before (redeliveries or duplicates). */
-  async claim(keys: readonly string[], now: Date): Promise<Set<string>> {
-    const expiresAt = new Date(now.getTime() + this.ttlMs);
-    return insertNew(this.claims, [...new Set(keys)].map((_id) => ({ _id, expiresAt })));
   }
 
   /** The stored outputs of keys that have them. */
@@ -105,20 +95,24 @@ export class ProcessedStore {
   }
 
   /**
-   * Saves each key's outputs. For a key another consumer saved first, returns that consumer's outputs, which must
-   * be sent instead of ours so that one event never yields two different outcomes.
+   * Saves each key's outputs (inserts; the unique `_id` deduplicates). For a key saved before (a redelivery, or
+   * another replica racing us), the stored outputs win, so one event never yields two different outcomes; those
+   * keys are listed in racedKeys so the caller can check whether they were already produced.
    */
   async saveOutputs(
     entries: ReadonlyArray<{ key: string; outputs: readonly OutgoingMessage[] }>,
     now: Date,
-  ): Promise<Map<string, readonly OutgoingMessage[]>> {
+  ): Promise<{ outputs: Map<string, readonly OutgoingMessage[]>; racedKeys: string[] }> {
     const expiresAt = new Date(now.getTime() + this.ttlMs);
     const raced = await insertNew(
       this.outbox,
       entries.map((e) => ({ _id: e.key, outputs: e.outputs.map(toStored), createdAt: now, expiresAt })),
     );
     const theirs = await this.outputsOf([...raced]);
-    return new Map(entries.map((e) => [e.key, raced.has(e.key) ? (theirs.get(e.key) ?? []) : e.outputs]));
+    return {
+      outputs: new Map(entries.map((e) => [e.key, raced.has(e.key) ? (theirs.get(e.key) ?? []) : e.outputs])),
+      racedKeys: [...raced],
+    };
   }
 
   /** Records that the outputs of these keys were produced (an insert each). */
@@ -136,9 +130,8 @@ export class ProcessedStore {
 
   /** Deletes records past their expiry; returns how many. */
   async sweep(now: Date): Promise<number> {
-    const a = await this.claims.deleteMany({ expiresAt: { $lt: now } });
     const b = await this.outbox.deleteMany({ expiresAt: { $lt: now } });
     const c = await this.published.deleteMany({ expiresAt: { $lt: now } });
-    return a.deletedCount + b.deletedCount + c.deletedCount;
+    return b.deletedCount + c.deletedCount;
   }
 }

@@ -128,6 +128,22 @@ function isRetryable(error: unknown): boolean {
   return isWardenError(error) ? error.retryable : true;
 }
 
+/** A bounded set of recently handled keys (insertion order eviction). */
+class RecentKeys {
+  private readonly keys = new Set<string>();
+  constructor(private readonly max: number) {}
+  has(key: string): boolean {
+    return this.keys.has(key);
+  }
+  add(key: string): void {
+    this.keys.add(key);
+    if (this.keys.size > this.max) {
+      const oldest = this.keys.values().next();
+      if (oldest.done !== true) this.keys.delete(oldest.value);
+    }
+  }
+}
+
 const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,199}$/;
 
 /** Defines a worker: the shared consume → decode → dedupe → handle → publish → commit loop. */
@@ -148,6 +164,8 @@ export function defineWorker<C extends EventType>(definition: WorkerDefinition<C
   let server: Server | undefined;
   let sweeper: NodeJS.Timeout | undefined;
   let joined = false;
+  let pendingMarks: Promise<void> = Promise.resolve();
+  const recent = new RecentKeys(50_000);
   let inFlight = 0;
   let closing: Promise<{ forced: boolean }> | undefined;
   const groupId = cfg.groupId ?? `${cfg.topicPrefix}.${definition.name}`;
@@ -344,36 +362,36 @@ export function defineWorker<C extends EventType>(definition: WorkerDefinition<C
       m.messagesIn.add(chunk.length, { worker: definition.name, topic: batch.topic });
       const items = await Promise.all(chunk.map((msg) => decodeOne(batch.topic, batch.partition, msg)));
       const now = new Date();
-      const claimedBefore = await s.claim(items.map((it) => it.key), now);
-      const alreadyPublished = await s.publishedOf([...claimedBefore]);
-      const prior = await s.outputsOf([...claimedBefore].filter((k) => !alreadyPublished.has(k)));
       const fresh: Array<{ key: string; outputs: readonly OutgoingMessage[] }> = [];
-      const replayed: Array<{ key: string; outputs: readonly OutgoingMessage[] }> = [];
-      const seen = new Set<string>();
       for (const item of items) {
-        if (seen.has(item.key)) {
+        // The in-memory window catches the common duplicates (a producer's retry, the same event published twice)
+        // without a database round trip; the outbox below catches the rest, across crashes and replicas.
+        if (recent.has(item.key)) {
           m.duplicates.add(1, { worker: definition.name });
           continue;
         }
-        seen.add(item.key);
-        if (alreadyPublished.has(item.key)) {
-          m.duplicates.add(1, { worker: definition.name });
-          continue;
-        }
-        const stored = prior.get(item.key);
-        if (stored !== undefined) {
-          // Answered before a crash, never confirmed produced: re-send the very same bytes.
-          replayed.push({ key: item.key, outputs: stored });
-          continue;
-        }
+        recent.add(item.key);
         fresh.push({ key: item.key, outputs: await handle(batch.topic, batch.partition, item) });
         await heartbeat();
       }
       const saved = await s.saveOutputs(fresh, now);
-      const toSend = [...replayed.flatMap((r) => r.outputs), ...fresh.flatMap((f) => saved.get(f.key) ?? [])];
+      const toSend: OutgoingMessage[] = [];
+      const sentKeys: string[] = [];
+      const published = saved.racedKeys.length === 0 ? new Set<string>() : await s.publishedOf(saved.racedKeys);
+      for (const f of fresh) {
+        if (published.has(f.key)) {
+          m.duplicates.add(1, { worker: definition.name }); // handled and produced before a crash: nothing to send
+          continue;
+        }
+        toSend.push(...(saved.outputs.get(f.key) ?? []));
+        sentKeys.push(f.key);
+      }
       await sendAll(p, toSend);
-      await s.markPublished([...replayed, ...fresh].map((r) => r.key), now);
       m.messagesOut.add(toSend.length, { worker: definition.name });
+      // Off the critical path: losing this marker only means a later redelivery re-sends identical bytes.
+      pendingMarks = pendingMarks
+        .then(() => s.markPublished(sentKeys, now))
+        .catch((error: unknown) => need(deps, 'deps').logger.warn({ err: error }, 'could not record published outputs'));
       const last = chunk.at(-1);
       if (last !== undefined) resolveOffset(last.offset);
       await commitOffsetsIfNecessary();
@@ -484,6 +502,7 @@ export function defineWorker<C extends EventType>(definition: WorkerDefinition<C
         });
         try {
           await definition.onClosing?.();
+          await pendingMarks;
           const drained = await Promise.race([consumer?.stop().then(() => 'drained' as const) ?? Promise.resolve('drained' as const), deadline]);
           if (drained === 'timeout') {
             forced = true;
