@@ -19,7 +19,14 @@ export default tseslint.config(
     },
   },
   {
-    files: ['infra/**/*.ts', 'bench/**/*.ts', '**/scripts/**/*.ts', 'test/**/*.ts', '**/test/**/*.ts', 'services/*/src/main.ts'],
+    files: [
+      'infra/**/*.ts',
+      'bench/**/*.ts',
+      '**/scripts/**/*.ts',
+      'test/**/*.ts',
+      '**/test/**/*.ts',
+      'services/*/src/main.ts',
+    ],
     rules: { 'no-console': 'off' },
   },
   {

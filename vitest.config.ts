@@ -2,7 +2,9 @@ import { defineConfig } from 'vitest/config';
 
 /** Workspace packages resolve to their TypeScript sources through the "@warden/source" export condition. */
 const resolve = { conditions: ['@warden/source', 'node', 'import', 'default'] };
-const ssr = { resolve: { conditions: ['@warden/source', 'node', 'import', 'default'], externalConditions: ['@warden/source'] } };
+const ssr = {
+  resolve: { conditions: ['@warden/source', 'node', 'import', 'default'], externalConditions: ['@warden/source'] },
+};
 
 export default defineConfig({
   resolve,

@@ -24,29 +24,49 @@ const N = Number(process.env.BENCH_EVENTS ?? 5000);
 function makeEvents(n: number): EventDraft[] {
   const out: EventDraft[] = [];
   for (let i = 0; i < n; i++) {
-    const root = newTask(sampleTask({ goal: `Refund order ${i}` }), { tenantId: 'tenant-a', taskId: `task-${i}`, producer: 'bench' });
+    const root = newTask(sampleTask({ goal: `Refund order ${i}` }), {
+      tenantId: 'tenant-a',
+      taskId: `task-${i}`,
+      producer: 'bench',
+    });
     const link = { envelope: root, hash: canonicalHash(root) };
     out.push(
       i % 3 === 0
         ? root
         : i % 3 === 1
-          ? follow(link, 'ActionProposed', {
-              actionId: `a-${i}`,
-              step: 1,
-              tool: 'customers.update',
-              args: { collection: 'customers', id: `c-${i}`, set: { status: 'refunded', amountUsd: 25 } },
-              argsHash: canonicalHash({ i }),
-              reasoning: 'The order is eligible for a refund under policy R-12; the customer confirmed the amount.',
-              confidence: { value: 0.91, source: 'structured' },
-              claims: [{ text: 'order 1001 belongs to c-42', evidence: [{ kind: 'task_input', ref: '/orderId' }] }],
-            }, { producer: 'bench' })
-          : follow(link, 'ToolSucceeded', {
-              actionId: `a-${i}`,
-              tool: 'customers.query',
-              effectKey: `task-${i}:a-${i}`,
-              result: { rows: Array.from({ length: 5 }, (_, r) => ({ id: `c-${r}`, name: `Customer ${r}`, balanceUsd: r * 10.5 })) },
-              durationMs: 3.2,
-            }, { producer: 'bench' }),
+          ? follow(
+              link,
+              'ActionProposed',
+              {
+                actionId: `a-${i}`,
+                step: 1,
+                tool: 'customers.update',
+                args: { collection: 'customers', id: `c-${i}`, set: { status: 'refunded', amountUsd: 25 } },
+                argsHash: canonicalHash({ i }),
+                reasoning: 'The order is eligible for a refund under policy R-12; the customer confirmed the amount.',
+                confidence: { value: 0.91, source: 'structured' },
+                claims: [{ text: 'order 1001 belongs to c-42', evidence: [{ kind: 'task_input', ref: '/orderId' }] }],
+              },
+              { producer: 'bench' },
+            )
+          : follow(
+              link,
+              'ToolSucceeded',
+              {
+                actionId: `a-${i}`,
+                tool: 'customers.query',
+                effectKey: `task-${i}:a-${i}`,
+                result: {
+                  rows: Array.from({ length: 5 }, (_, r) => ({
+                    id: `c-${r}`,
+                    name: `Customer ${r}`,
+                    balanceUsd: r * 10.5,
+                  })),
+                },
+                durationMs: 3.2,
+              },
+              { producer: 'bench' },
+            ),
     );
   }
   return out;
@@ -54,12 +74,30 @@ function makeEvents(n: number): EventDraft[] {
 
 const events = makeEvents(N);
 console.log(`contracts bench: ${N} events (TaskSubmitted, ActionProposed, ToolSucceeded), Node ${process.version}`);
-for (let w = 0; w < 2; w++) for (const e of events) validateEvent(e), canonicalHash(e), JSON.stringify(e);
+for (let w = 0; w < 2; w++) {
+  for (const e of events) {
+    validateEvent(e);
+    canonicalHash(e);
+    JSON.stringify(e);
+  }
+}
 
-const baseline = report('baseline: JSON.stringify', timeEach(N, (i) => void JSON.stringify(events[i])));
-const validate = report('zod validate', timeEach(N, (i) => void validateEvent(events[i])));
-const hashed = report('canonical form + sha256', timeEach(N, (i) => void canonicalHash(events[i])));
-const both = report('validate + canonical hash', timeEach(N, (i) => void canonicalHash(validateEvent(events[i]))));
+const baseline = report(
+  'baseline: JSON.stringify',
+  timeEach(N, (i) => void JSON.stringify(events[i])),
+);
+const validate = report(
+  'zod validate',
+  timeEach(N, (i) => void validateEvent(events[i])),
+);
+const hashed = report(
+  'canonical form + sha256',
+  timeEach(N, (i) => void canonicalHash(events[i])),
+);
+const both = report(
+  'validate + canonical hash',
+  timeEach(N, (i) => void canonicalHash(validateEvent(events[i]))),
+);
 console.log(`ratio validate+hash / JSON.stringify (mean): ${(both.mean / baseline.mean).toFixed(1)}x`);
 void validate;
 void hashed;
@@ -68,11 +106,22 @@ const endpoints = readStackEndpoints();
 if (endpoints === undefined) {
   console.log('registry not reachable: skipping the full codec (run `npm run stack -- up` to include it)');
 } else {
-  const codec = new EventCodec({ registry: createRegistryClient(endpoints.schemaRegistryUrl), blobs: new MemoryBlobStore() });
+  const codec = new EventCodec({
+    registry: createRegistryClient(endpoints.schemaRegistryUrl),
+    blobs: new MemoryBlobStore(),
+  });
   await codec.registerAll();
   for (const e of events.slice(0, 500)) await codec.decode((await codec.encode(e)).bytes);
   const encoded: EncodedEvent[] = [];
-  const enc = report('codec.encode (redact+zod+hash+registry frame)', await timeEachAsync(N, async (i) => encoded.push(await codec.encode(events[i]!))));
-  const dec = report('codec.decode (frame+schema+zod+hash)', await timeEachAsync(N, (i) => codec.decode(encoded[i]!.bytes)));
-  console.log(`ratio codec.encode / JSON.stringify (mean): ${(enc.mean / baseline.mean).toFixed(1)}x; decode: ${(dec.mean / baseline.mean).toFixed(1)}x`);
+  const enc = report(
+    'codec.encode (redact+zod+hash+registry frame)',
+    await timeEachAsync(N, async (i) => encoded.push(await codec.encode(events[i]!))),
+  );
+  const dec = report(
+    'codec.decode (frame+schema+zod+hash)',
+    await timeEachAsync(N, (i) => codec.decode(encoded[i]!.bytes)),
+  );
+  console.log(
+    `ratio codec.encode / JSON.stringify (mean): ${(enc.mean / baseline.mean).toFixed(1)}x; decode: ${(dec.mean / baseline.mean).toFixed(1)}x`,
+  );
 }

@@ -5,7 +5,9 @@ import { readStackEndpoints, type StackEndpoints } from '../infra/stack/endpoint
 export function benchEndpoints(): StackEndpoints {
   const endpoints = readStackEndpoints();
   if (endpoints === undefined) {
-    console.error('bench: no stack endpoints. Run `npm run stack -- up` first (or set KAFKA_BROKERS, SCHEMA_REGISTRY_URL, MONGO_URL).');
+    console.error(
+      'bench: no stack endpoints. Run `npm run stack -- up` first (or set KAFKA_BROKERS, SCHEMA_REGISTRY_URL, MONGO_URL).',
+    );
     process.exit(2);
   }
   return endpoints;
@@ -45,7 +47,9 @@ export function report(name: string, samplesUs: readonly number[]): { p50: numbe
   const p50 = percentile(samplesUs, 50);
   const p99 = percentile(samplesUs, 99);
   const mean = samplesUs.reduce((a, b) => a + b, 0) / samplesUs.length;
-  console.log(`${name.padEnd(44)} p50 ${p50.toFixed(1).padStart(9)} us   p99 ${p99.toFixed(1).padStart(9)} us   mean ${mean.toFixed(1).padStart(9)} us`);
+  console.log(
+    `${name.padEnd(44)} p50 ${p50.toFixed(1).padStart(9)} us   p99 ${p99.toFixed(1).padStart(9)} us   mean ${mean.toFixed(1).padStart(9)} us`,
+  );
   return { p50, p99, mean };
 }
 

@@ -5,7 +5,14 @@
  */
 import { newTask } from '@warden/contracts';
 import { sampleTask } from '@warden/contracts/testing';
-import { createKafka, defineWorker, ensureTopics, producerConfig, sendAll, type OutgoingMessage } from '@warden/runtime';
+import {
+  createKafka,
+  defineWorker,
+  ensureTopics,
+  producerConfig,
+  sendAll,
+  type OutgoingMessage,
+} from '@warden/runtime';
 import { startTestPublisher, testWorkerConfig, waitUntil } from '@warden/runtime/testing';
 import { pino } from 'pino';
 import { benchEndpoints, target } from './support.js';
@@ -31,7 +38,9 @@ async function written(topic: string): Promise<number> {
   const offsets = await offsetsAdmin.fetchTopicOffsets(topic);
   return offsets.reduce((sum, o) => sum + Number(o.high), 0);
 }
-const drafts = Array.from({ length: N }, (_, i) => newTask(sampleTask(), { tenantId: 'tenant-a', taskId: `bench-${i}`, producer: 'bench' }));
+const drafts = Array.from({ length: N }, (_, i) =>
+  newTask(sampleTask(), { tenantId: 'tenant-a', taskId: `bench-${i}`, producer: 'bench' }),
+);
 for (let i = 0; i < N; i += 1000) await publisher.publish(...drafts.slice(i, i + 1000));
 await publisher.close();
 
@@ -48,12 +57,21 @@ async function rawRun(): Promise<number> {
     partitionsConsumedConcurrently: config.concurrency,
     eachBatch: async ({ batch }) => {
       if (started === 0) started = performance.now();
-      const out: OutgoingMessage[] = batch.messages.map((m) => ({ topic: rawOut, key: String(m.key), value: m.value ?? Buffer.alloc(0), headers: {} }));
+      const out: OutgoingMessage[] = batch.messages.map((m) => ({
+        topic: rawOut,
+        key: String(m.key),
+        value: m.value ?? Buffer.alloc(0),
+        headers: {},
+      }));
       await sendAll(producer, out);
       seen += batch.messages.length;
     },
   });
-  await waitUntil(async () => seen >= N && (await written(rawOut)) >= N, { timeoutMs: 300_000, intervalMs: 5, what: 'raw consume-produce' });
+  await waitUntil(async () => seen >= N && (await written(rawOut)) >= N, {
+    timeoutMs: 300_000,
+    intervalMs: 5,
+    what: 'raw consume-produce',
+  });
   const seconds = (performance.now() - started) / 1000;
   await consumer.disconnect();
   await producer.disconnect();
@@ -80,7 +98,11 @@ async function workerRun(): Promise<number> {
   });
   await worker.start();
   const outcomes = `${config.topicPrefix}.outcomes.v1`;
-  await waitUntil(async () => handled >= N && (await written(outcomes)) >= N, { timeoutMs: 300_000, intervalMs: 5, what: 'worker outputs' });
+  await waitUntil(async () => handled >= N && (await written(outcomes)) >= N, {
+    timeoutMs: 300_000,
+    intervalMs: 5,
+    what: 'worker outputs',
+  });
   const seconds = (performance.now() - started) / 1000;
   await worker.close();
   return N / seconds;

@@ -18,7 +18,10 @@ const root = resolve(import.meta.dirname, '..');
 const say = (line: string): void => void process.stdout.write(`${line}\n`);
 
 say('== Warden demo: bringing the local stack up (first run downloads and builds; later runs reuse ~/.cache/warden)');
-const up = spawnSync(process.execPath, ['--import', 'tsx', resolve(root, 'infra/stack/stack.ts'), 'up'], { cwd: root, stdio: 'inherit' });
+const up = spawnSync(process.execPath, ['--import', 'tsx', resolve(root, 'infra/stack/stack.ts'), 'up'], {
+  cwd: root,
+  stdio: 'inherit',
+});
 if (up.status !== 0) {
   process.stderr.write('demo: the local stack did not come up; see above, or run `npm run stack -- status`\n');
   process.exit(1);
@@ -30,7 +33,11 @@ if (endpoints === undefined) {
 }
 say(`kafka ${endpoints.kafkaBrokers} | registry ${endpoints.schemaRegistryUrl} | mongodb ${endpoints.mongoUrl}`);
 
-const config = testWorkerConfig(endpoints, { topicPrefix: `demo-${Date.now()}`, mongoDb: 'warden_demo', logLevel: 'warn' });
+const config = testWorkerConfig(endpoints, {
+  topicPrefix: `demo-${Date.now()}`,
+  mongoDb: 'warden_demo',
+  logLevel: 'warn',
+});
 const worker = defineWorker({
   name: 'demo-echo',
   consumes: ['TaskSubmitted'],
@@ -47,7 +54,11 @@ const worker = defineWorker({
 });
 
 await worker.start();
-const collector = await EventCollector.start(endpoints, [`${config.topicPrefix}.tasks.v1`, `${config.topicPrefix}.outcomes.v1`], config.mongoDb);
+const collector = await EventCollector.start(
+  endpoints,
+  [`${config.topicPrefix}.tasks.v1`, `${config.topicPrefix}.outcomes.v1`],
+  config.mongoDb,
+);
 const publisher = await startTestPublisher(config);
 try {
   const task = newTask(
@@ -55,16 +66,25 @@ try {
     { tenantId: 'tenant-demo', producer: 'demo' },
   );
   const [sent] = await publisher.publish(task);
-  say(`\n-> TaskSubmitted ${task.taskId} (${sent?.bytes.length} bytes, ${sent?.redactions} secret(s) redacted before produce)`);
-  const events = await collector.waitFor((es) => es.some((e) => e.type === 'TaskCompleted' && e.taskId === task.taskId), 60_000);
+  say(
+    `\n-> TaskSubmitted ${task.taskId} (${sent?.bytes.length} bytes, ${sent?.redactions} secret(s) redacted before produce)`,
+  );
+  const events = await collector.waitFor(
+    (es) => es.some((e) => e.type === 'TaskCompleted' && e.taskId === task.taskId),
+    60_000,
+  );
   const mine = collector.messages.filter((m) => m.decoded?.event.taskId === task.taskId).map((m) => m.decoded!);
   for (const d of mine.sort((a, b) => a.event.seq - b.event.seq)) {
-    say(`   seq ${d.event.seq}  ${d.event.type.padEnd(14)} hash ${d.hash.slice(0, 16)}…  prev [${d.envelope.prevHashes.map((h) => h.slice(0, 8)).join(', ')}]`);
+    say(
+      `   seq ${d.event.seq}  ${d.event.type.padEnd(14)} hash ${d.hash.slice(0, 16)}…  prev [${d.envelope.prevHashes.map((h) => h.slice(0, 8)).join(', ')}]`,
+    );
   }
   const completed = events.find((e) => e.type === 'TaskCompleted' && e.taskId === task.taskId);
   if (completed?.type === 'TaskCompleted') say(`<- ${completed.data.answer}`);
   const verdict = verifyChain(mine.map((d) => d.envelope));
-  say(`\naudit chain: ${verdict.ok ? `ok (${verdict.count} events, head seq ${verdict.head?.seq})` : `BROKEN: ${verdict.firstBreak.detail}`}`);
+  say(
+    `\naudit chain: ${verdict.ok ? `ok (${verdict.count} events, head seq ${verdict.head?.seq})` : `BROKEN: ${verdict.firstBreak.detail}`}`,
+  );
   const secretLeaked = collector.messages.some((m) => m.message.value?.toString().includes('sk-demoSECRET'));
   say(`secret in the log: ${secretLeaked ? 'LEAKED' : 'no (redacted)'}`);
   say('\nThe stack keeps running for the next demo or test run; stop it with: npm run stack -- down');

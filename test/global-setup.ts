@@ -36,7 +36,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
       teardown = started.stop;
     } else {
       process.stdout.write('[global-setup] no endpoints configured and no stack running: starting the local stack\n');
-      if (!stackCommand('up')) throw new Error('the local stack did not start; see the output above (npm run stack -- status)');
+      if (!stackCommand('up'))
+        throw new Error('the local stack did not start; see the output above (npm run stack -- status)');
       endpoints = readStackEndpoints();
       teardown = async () => void stackCommand('down');
     }

@@ -8,7 +8,11 @@ describe('the real stack, over the wire', () => {
   const endpoints = stack();
 
   it('kafka: produces and consumes a round trip on a fresh topic', async () => {
-    const kafka = new Kafka({ clientId: unique('smoke'), brokers: endpoints.kafkaBrokers.split(','), logLevel: logLevel.NOTHING });
+    const kafka = new Kafka({
+      clientId: unique('smoke'),
+      brokers: endpoints.kafkaBrokers.split(','),
+      logLevel: logLevel.NOTHING,
+    });
     const topic = unique('smoke-topic');
     const admin = kafka.admin();
     await admin.connect();
@@ -33,7 +37,10 @@ describe('the real stack, over the wire', () => {
   });
 
   it('schema registry: registers a JSON schema and encodes/decodes through the Confluent API', async () => {
-    const registry = new SchemaRegistry({ host: endpoints.schemaRegistryUrl }, { [SchemaType.JSON]: { strict: false } });
+    const registry = new SchemaRegistry(
+      { host: endpoints.schemaRegistryUrl },
+      { [SchemaType.JSON]: { strict: false } },
+    );
     const schema = {
       $schema: 'http://json-schema.org/draft-07/schema#',
       type: 'object',
@@ -67,9 +74,20 @@ describe('the real stack, over the wire', () => {
       ]);
       expect(await col.findOne({ _id: 'b' })).toEqual({ _id: 'b', n: 2, tag: 'y' });
       await col.updateOne({ _id: 'a' }, { $inc: { n: 10 } });
-      const up = await col.findOneAndUpdate({ _id: 'c' }, { $setOnInsert: { n: 0, tag: 'z' } }, { upsert: true, returnDocument: 'after' });
+      const up = await col.findOneAndUpdate(
+        { _id: 'c' },
+        { $setOnInsert: { n: 0, tag: 'z' } },
+        { upsert: true, returnDocument: 'after' },
+      );
       expect(up?.tag).toBe('z');
-      expect((await col.find({ n: { $gte: 2 } }).sort({ n: 1 }).toArray()).map((d) => d._id)).toEqual(['b', 'a']);
+      expect(
+        (
+          await col
+            .find({ n: { $gte: 2 } })
+            .sort({ n: 1 })
+            .toArray()
+        ).map((d) => d._id),
+      ).toEqual(['b', 'a']);
       await expect(col.insertOne({ _id: 'd', n: 4, tag: 'x' })).rejects.toThrow(/duplicate key|E11000/i);
       const indexes = await col.indexes();
       expect(indexes.some((i) => i.unique === true && i.key.tag === 1)).toBe(true);

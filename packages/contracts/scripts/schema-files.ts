@@ -30,6 +30,8 @@ export async function syncFiles(
     }
   }
   const events = await readdir(join(root, 'events')).catch(() => [] as string[]);
-  drift.push(...events.filter((f) => f.endsWith('.json') && !expected.has(`events/${f}`)).map((f) => `events/${f} (stray)`));
+  drift.push(
+    ...events.filter((f) => f.endsWith('.json') && !expected.has(`events/${f}`)).map((f) => `events/${f} (stray)`),
+  );
   return { drift, total: expected.size };
 }

@@ -83,8 +83,7 @@ export class EventCodec {
   private readonly knownIds = new Set<number>();
 
   constructor(options: EventCodecOptions) {
-    this.registry =
-      typeof options.registry === 'string' ? createRegistryClient(options.registry) : options.registry;
+    this.registry = typeof options.registry === 'string' ? createRegistryClient(options.registry) : options.registry;
     this.blobs = options.blobs;
     this.thresholdBytes = options.claimCheckThresholdBytes ?? DEFAULT_CLAIM_CHECK_THRESHOLD_BYTES;
     this.redactor = options.redactor ?? new Redactor();
@@ -175,7 +174,10 @@ export class EventCodec {
     try {
       raw = JSON.parse(bytes.subarray(5).toString('utf8'));
     } catch (error) {
-      throw new MalformedEventError(`event body is not JSON: ${(error as Error).message}`, { cause: error, details: { schemaId } });
+      throw new MalformedEventError(`event body is not JSON: ${(error as Error).message}`, {
+        cause: error,
+        details: { schemaId },
+      });
     }
     const envelope = validateWireEnvelope(raw);
     const type = envelope.type as EventType;

@@ -34,7 +34,13 @@ export abstract class WardenError extends Error {
 
   /** JSON form for logs: name, code, retryable, message and details. */
   toJSON(): Record<string, unknown> {
-    return { name: this.name, code: this.code, retryable: this.retryable, message: this.message, details: this.details };
+    return {
+      name: this.name,
+      code: this.code,
+      retryable: this.retryable,
+      message: this.message,
+      details: this.details,
+    };
   }
 }
 

@@ -345,4 +345,8 @@ export function isEventType(value: unknown): value is EventType {
 export const outOfChainEventTypes: ReadonlySet<EventType> = new Set<EventType>(['DeadLettered']);
 
 /** Event types that end a task. */
-export const terminalEventTypes: ReadonlySet<EventType> = new Set<EventType>(['TaskCompleted', 'TaskFailed', 'TaskHalted']);
+export const terminalEventTypes: ReadonlySet<EventType> = new Set<EventType>([
+  'TaskCompleted',
+  'TaskFailed',
+  'TaskHalted',
+]);

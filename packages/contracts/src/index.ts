@@ -1,12 +1,6 @@
 export { canonicalJson, canonicalHash, sha256Hex } from './canonical.js';
 export { follow, newTask, type ChainLink, type EventDraft, type NewTaskOptions, type ProducerMeta } from './chain.js';
-export {
-  MemoryBlobStore,
-  MongoBlobStore,
-  fetchVerified,
-  type BlobPointer,
-  type BlobStore,
-} from './claim-check.js';
+export { MemoryBlobStore, MongoBlobStore, fetchVerified, type BlobPointer, type BlobStore } from './claim-check.js';
 export {
   DEFAULT_CLAIM_CHECK_THRESHOLD_BYTES,
   EventCodec,
@@ -72,8 +66,21 @@ export {
   type EventDataInput,
   type EventType,
 } from './events.js';
-export { allJsonSchemas, envelopeJsonSchema, eventJsonSchema, schemaFileText, type JsonSchemaDocument } from './json-schema.js';
-export { Redactor, defaultSecretKeys, defaultSecretPatterns, type Redacted, type RedactorOptions, type SecretPattern } from './redact.js';
+export {
+  allJsonSchemas,
+  envelopeJsonSchema,
+  eventJsonSchema,
+  schemaFileText,
+  type JsonSchemaDocument,
+} from './json-schema.js';
+export {
+  Redactor,
+  defaultSecretKeys,
+  defaultSecretPatterns,
+  type Redacted,
+  type RedactorOptions,
+  type SecretPattern,
+} from './redact.js';
 export { ChainBreakKinds, verifyChain, type ChainBreak, type ChainBreakKind, type ChainVerdict } from './verify.js';
 export { canonicalVectors, chainVector, type CanonicalVector, type ChainVector } from './test-vectors.js';
 export { issuesOf, validateEvent, validateWireEnvelope } from './validate.js';

@@ -18,7 +18,8 @@ export const defaultSecretPatterns: readonly SecretPattern[] = [
   { name: 'jwt', pattern: /\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/g },
   {
     name: 'assignment',
-    pattern: /\b(password|passwd|secret|api[_-]?key|access[_-]?token|client[_-]?secret)(\s*[:=]\s*)(?!\[REDACTED)("[^"]*"|'[^']*'|[^\s,;]+)/gi,
+    pattern:
+      /\b(password|passwd|secret|api[_-]?key|access[_-]?token|client[_-]?secret)(\s*[:=]\s*)(?!\[REDACTED)("[^"]*"|'[^']*'|[^\s,;]+)/gi,
   },
 ];
 

@@ -31,8 +31,18 @@ export interface ChainBreak {
 
 /** The result of verifying one task's chain. */
 export type ChainVerdict =
-  | { readonly ok: true; readonly taskId: string; readonly count: number; readonly head: { seq: number; hash: string } | null }
-  | { readonly ok: false; readonly taskId: string; readonly firstBreak: ChainBreak; readonly breaks: readonly ChainBreak[] };
+  | {
+      readonly ok: true;
+      readonly taskId: string;
+      readonly count: number;
+      readonly head: { seq: number; hash: string } | null;
+    }
+  | {
+      readonly ok: false;
+      readonly taskId: string;
+      readonly firstBreak: ChainBreak;
+      readonly breaks: readonly ChainBreak[];
+    };
 
 interface Node {
   readonly env: WireEnvelope;
@@ -86,12 +96,22 @@ export function verifyChain(events: Iterable<WireEnvelope>, expectedTaskId?: str
   for (const { env } of nodes) {
     if (env.seq === 0) {
       if (env.prevHashes.length > 0 || env.type !== 'TaskSubmitted') {
-        breaks.push({ kind: 'reordered', eventId: env.id, seq: 0, detail: `seq 0 must be TaskSubmitted with no prevHashes, got ${env.type}` });
+        breaks.push({
+          kind: 'reordered',
+          eventId: env.id,
+          seq: 0,
+          detail: `seq 0 must be TaskSubmitted with no prevHashes, got ${env.type}`,
+        });
       }
       continue;
     }
     if (env.prevHashes.length === 0) {
-      breaks.push({ kind: 'altered', eventId: env.id, seq: env.seq, detail: `${env.type} at seq ${env.seq} names no cause` });
+      breaks.push({
+        kind: 'altered',
+        eventId: env.id,
+        seq: env.seq,
+        detail: `${env.type} at seq ${env.seq} names no cause`,
+      });
       continue;
     }
     let maxPrevSeq = -1;
@@ -138,7 +158,14 @@ export function verifyChain(events: Iterable<WireEnvelope>, expectedTaskId?: str
       head: last === undefined ? null : { seq: last.env.seq, hash: last.hash },
     };
   }
-  const order: Record<ChainBreakKind, number> = { conflicting_id: 0, altered: 1, missing: 2, reordered: 3, forked: 4, foreign: 5 };
+  const order: Record<ChainBreakKind, number> = {
+    conflicting_id: 0,
+    altered: 1,
+    missing: 2,
+    reordered: 3,
+    forked: 4,
+    foreign: 5,
+  };
   breaks.sort((a, b) => a.seq - b.seq || order[a.kind] - order[b.kind]);
   return { ok: false, taskId: resolvedTaskId, firstBreak: breaks[0]!, breaks };
 }

@@ -79,8 +79,15 @@ describe('EventCodec against the real registry and MongoDB', () => {
 
   it('refuses a claim-checked payload whose blob was altered', async () => {
     const blobs = new MemoryBlobStore();
-    const small = new EventCodec({ registry, blobs, claimCheckThresholdBytes: 1024, subjectPrefix: `${unique('cc')}.` });
-    const encoded = await small.encode(newTask(sampleTask({ goal: 'g'.repeat(4000) }), { tenantId: 't', producer: 'test' }));
+    const small = new EventCodec({
+      registry,
+      blobs,
+      claimCheckThresholdBytes: 1024,
+      subjectPrefix: `${unique('cc')}.`,
+    });
+    const encoded = await small.encode(
+      newTask(sampleTask({ goal: 'g'.repeat(4000) }), { tenantId: 't', producer: 'test' }),
+    );
     const pointer = (encoded.envelope.data as { $claimCheck: { sha256: string } }).$claimCheck;
     blobs.tamper(pointer.sha256, Buffer.from('{"goal":"evil"}'));
     await expect(small.decode(encoded.bytes)).rejects.toBeInstanceOf(BlobCorruptError);
@@ -98,7 +105,11 @@ describe('EventCodec against the real registry and MongoDB', () => {
     await registerJsonSchema(registry, subject, v1);
     const compatible = { ...v1, properties: { ...v1.properties, b: { type: 'string' } } };
     await expect(registerJsonSchema(registry, subject, compatible)).resolves.toBeGreaterThan(0);
-    const incompatible = { ...compatible, properties: { ...compatible.properties, c: { type: 'integer' } }, required: ['a', 'c'] };
+    const incompatible = {
+      ...compatible,
+      properties: { ...compatible.properties, c: { type: 'integer' } },
+      required: ['a', 'c'],
+    };
     const failure = registerJsonSchema(registry, subject, incompatible);
     await expect(failure).rejects.toBeInstanceOf(SchemaIncompatibleError);
     await expect(registerJsonSchema(registry, subject, incompatible)).rejects.toThrow(
@@ -130,14 +141,21 @@ describe('EventCodec against the real registry and MongoDB', () => {
   });
 
   it('never lets a canary secret reach a topic', async () => {
-    const kafka = new Kafka({ clientId: unique('canary'), brokers: endpoints.kafkaBrokers.split(','), logLevel: logLevel.NOTHING });
+    const kafka = new Kafka({
+      clientId: unique('canary'),
+      brokers: endpoints.kafkaBrokers.split(','),
+      logLevel: logLevel.NOTHING,
+    });
     const topic = unique('canary-topic');
     const admin = kafka.admin();
     await admin.connect();
     await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
     await admin.disconnect();
     const draft = newTask(
-      sampleTask({ goal: `Call the API with ${CANARY}`, input: { note: `key=${CANARY}`, apiKey: CANARY, nested: [CANARY] } }),
+      sampleTask({
+        goal: `Call the API with ${CANARY}`,
+        input: { note: `key=${CANARY}`, apiKey: CANARY, nested: [CANARY] },
+      }),
       { tenantId: 'tenant-a', producer: 'test' },
     );
     const encoded = await codec.encode(draft);

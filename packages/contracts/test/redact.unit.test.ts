@@ -4,7 +4,10 @@ import { Redactor } from '@warden/contracts';
 const CANARY = 'sk-proj-CANARYcanary0123456789abcdefXYZ';
 
 describe('Redactor', () => {
-  const redactor = new Redactor({ patterns: [{ name: 'internal', pattern: /INT-[0-9]{6}/ }], literals: ['hunter2-literal'] });
+  const redactor = new Redactor({
+    patterns: [{ name: 'internal', pattern: /INT-[0-9]{6}/ }],
+    literals: ['hunter2-literal'],
+  });
 
   it('replaces secrets in nested strings and counts them', () => {
     const { value, count } = redactor.redact({

@@ -77,7 +77,10 @@ describe('event validation', () => {
         prevHashes: fc.array(fc.oneof(fc.stringMatching(/^[0-9a-f]{64}$/), fc.string())),
         causationId: fc.oneof(fc.constant(null), fc.uuid()),
         correlationId: fc.string(),
-        occurredAt: fc.oneof(fc.date({ noInvalidDate: true }).map((d) => d.toISOString()), fc.string()),
+        occurredAt: fc.oneof(
+          fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+          fc.string(),
+        ),
         producer: fc.string(),
         policyVersion: fc.string(),
         data: fc.oneof(fc.object(), fc.anything(), fc.constant(valid.data)),

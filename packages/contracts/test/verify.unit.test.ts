@@ -26,7 +26,9 @@ describe('verifyChain', () => {
   });
 
   it('names an altered event', () => {
-    const tampered = chain.map((e) => (e.seq === 3 ? { ...e, data: { ...(e.data as object), result: { rows: 999 } } } : e));
+    const tampered = chain.map((e) =>
+      e.seq === 3 ? { ...e, data: { ...(e.data as object), result: { rows: 999 } } } : e,
+    );
     const verdict = verifyChain(tampered);
     expect(verdict.ok).toBe(false);
     if (verdict.ok) return;
@@ -52,7 +54,15 @@ describe('verifyChain', () => {
     const late = follow(
       { envelope: cause, hash: canonicalHash(cause) },
       'ToolFailed',
-      { actionId: 'x', tool: 't', effectKey: 'k', errorClass: 'tool_error', message: 'm', retryable: false, durationMs: 1 },
+      {
+        actionId: 'x',
+        tool: 't',
+        effectKey: 'k',
+        errorClass: 'tool_error',
+        message: 'm',
+        retryable: false,
+        durationMs: 1,
+      },
       { producer: 'test', id: uuidAt('late', 0), now: new Date('2026-01-01T00:00:01Z') },
     );
     const reordered: WireEnvelope = { ...late, seq: 2, prevHashes: [...late.prevHashes] };

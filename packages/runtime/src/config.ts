@@ -4,7 +4,12 @@ import { ConfigError } from './errors.js';
 const csv = z
   .string()
   .min(1)
-  .transform((s) => s.split(',').map((x) => x.trim()).filter((x) => x.length > 0))
+  .transform((s) =>
+    s
+      .split(',')
+      .map((x) => x.trim())
+      .filter((x) => x.length > 0),
+  )
   .pipe(z.array(z.string().regex(/^[^:\s]+:\d+$/, 'expected host:port')).min(1));
 
 const intFrom = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -16,10 +21,19 @@ const intFrom = (min: number, max: number) => z.coerce.number().int().min(min).m
 export const WorkerEnv = z.object({
   KAFKA_BROKERS: csv.default(['127.0.0.1:9092']),
   SCHEMA_REGISTRY_URL: z.url().default('http://127.0.0.1:8081/apis/ccompat/v7'),
-  MONGO_URL: z.string().regex(/^mongodb(\+srv)?:\/\//, 'expected a mongodb:// URL').default('mongodb://127.0.0.1:27017/'),
+  MONGO_URL: z
+    .string()
+    .regex(/^mongodb(\+srv)?:\/\//, 'expected a mongodb:// URL')
+    .default('mongodb://127.0.0.1:27017/'),
   MONGO_DB: z.string().min(1).max(60).default('warden'),
-  WARDEN_TOPIC_PREFIX: z.string().regex(/^[a-z0-9._-]+$/).default('warden'),
-  WARDEN_SUBJECT_PREFIX: z.string().regex(/^[A-Za-z0-9._-]*$/).default('warden.'),
+  WARDEN_TOPIC_PREFIX: z
+    .string()
+    .regex(/^[a-z0-9._-]+$/)
+    .default('warden'),
+  WARDEN_SUBJECT_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]*$/)
+    .default('warden.'),
   WARDEN_GROUP_ID: z.string().min(1).optional(),
   WARDEN_CONCURRENCY: intFrom(1, 256).default(3),
   WARDEN_MAX_ATTEMPTS: intFrom(1, 50).default(5),
@@ -36,7 +50,10 @@ export const WorkerEnv = z.object({
     .transform((s, ctx) => {
       if (s === undefined || s.trim() === '') return [];
       const out: RegExp[] = [];
-      for (const source of s.split(';;').map((p) => p.trim()).filter(Boolean)) {
+      for (const source of s
+        .split(';;')
+        .map((p) => p.trim())
+        .filter(Boolean)) {
         try {
           out.push(new RegExp(source, 'g'));
         } catch (error) {
@@ -53,7 +70,10 @@ export type WorkerEnv = z.infer<typeof WorkerEnv>;
  * Parses an environment with a zod schema. Unknown variables are ignored; bad or missing ones throw a ConfigError
  * listing every problem by variable name.
  */
-export function loadConfig<S extends z.ZodType>(schema: S, env: Readonly<Record<string, string | undefined>>): z.infer<S> {
+export function loadConfig<S extends z.ZodType>(
+  schema: S,
+  env: Readonly<Record<string, string | undefined>>,
+): z.infer<S> {
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = schema.safeParse(cleaned);
   if (parsed.success) return parsed.data;

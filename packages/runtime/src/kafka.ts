@@ -30,7 +30,11 @@ export interface EnsureTopicsOptions {
 }
 
 /** Creates the topics that do not exist yet and waits until their leaders are known. */
-export async function ensureTopics(admin: Admin, topics: readonly string[], options: EnsureTopicsOptions = {}): Promise<void> {
+export async function ensureTopics(
+  admin: Admin,
+  topics: readonly string[],
+  options: EnsureTopicsOptions = {},
+): Promise<void> {
   const existing = new Set(await admin.listTopics());
   const configs = { ...auditTopicConfig, ...options.configs };
   const missing: ITopicConfig[] = topics

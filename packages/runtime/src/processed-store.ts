@@ -38,14 +38,18 @@ function fromStored(m: StoredMessage): OutgoingMessage {
 }
 
 /** Inserts documents, ignoring duplicate keys; returns the ids that already existed. */
-async function insertNew<T extends { _id: string }>(collection: Collection<T>, docs: readonly T[]): Promise<Set<string>> {
+async function insertNew<T extends { _id: string }>(
+  collection: Collection<T>,
+  docs: readonly T[],
+): Promise<Set<string>> {
   const existing = new Set<string>();
   if (docs.length === 0) return existing;
   try {
     await collection.insertMany(docs as never, { ordered: false });
   } catch (error) {
     if (!(error instanceof MongoBulkWriteError)) throw error;
-    const writeErrors = Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors];
+    const raw: unknown = error.writeErrors;
+    const writeErrors = (Array.isArray(raw) ? raw : [raw]) as Array<{ code: number; index: number }>;
     for (const we of writeErrors) {
       if (we.code !== DUPLICATE_KEY) throw error;
       const doc = docs[we.index];
@@ -90,7 +94,8 @@ export class ProcessedStore {
   async outputsOf(keys: readonly string[]): Promise<Map<string, readonly OutgoingMessage[]>> {
     const out = new Map<string, readonly OutgoingMessage[]>();
     if (keys.length === 0) return out;
-    for (const r of await this.outbox.find({ _id: { $in: [...keys] } }).toArray()) out.set(r._id, r.outputs.map(fromStored));
+    for (const r of await this.outbox.find({ _id: { $in: [...keys] } }).toArray())
+      out.set(r._id, r.outputs.map(fromStored));
     return out;
   }
 
@@ -118,7 +123,10 @@ export class ProcessedStore {
   /** Records that the outputs of these keys were produced (an insert each). */
   async markPublished(keys: readonly string[], now: Date): Promise<void> {
     const expiresAt = new Date(now.getTime() + this.ttlMs);
-    await insertNew(this.published, [...new Set(keys)].map((_id) => ({ _id, expiresAt })));
+    await insertNew(
+      this.published,
+      [...new Set(keys)].map((_id) => ({ _id, expiresAt })),
+    );
   }
 
   /** Which of these keys had their outputs produced. */

@@ -20,7 +20,11 @@ export const WardenHeaders = {
 export const EVENT_CONTENT_TYPE = 'application/vnd.warden.event+json; framing=confluent';
 
 /** The Kafka message of an encoded event: keyed by taskId, metadata and trace context in headers. */
-export function toOutgoing(encoded: EncodedEvent, topics: Topics, traceContext: Context = context.active()): OutgoingMessage {
+export function toOutgoing(
+  encoded: EncodedEvent,
+  topics: Topics,
+  traceContext: Context = context.active(),
+): OutgoingMessage {
   const env = encoded.envelope;
   const headers: Record<string, string> = {
     [WardenHeaders.eventType]: env.type,
@@ -31,7 +35,12 @@ export function toOutgoing(encoded: EncodedEvent, topics: Topics, traceContext: 
     [WardenHeaders.contentType]: EVENT_CONTENT_TYPE,
   };
   injectTraceHeaders(traceContext, headers);
-  return { topic: topics.forType(env.type as Parameters<Topics['forType']>[0]), key: env.taskId, value: encoded.bytes, headers };
+  return {
+    topic: topics.forType(env.type as Parameters<Topics['forType']>[0]),
+    key: env.taskId,
+    value: encoded.bytes,
+    headers,
+  };
 }
 
 /** Producer settings Warden always uses: idempotent, acks=all, one request in flight (kafkajs's rule for idempotence). */
@@ -52,7 +61,9 @@ export async function sendAll(producer: Producer, messages: readonly OutgoingMes
       })),
     });
   } catch (error) {
-    throw new PublishError(`failed to publish ${messages.length} message(s): ${(error as Error).message}`, { cause: error });
+    throw new PublishError(`failed to publish ${messages.length} message(s): ${(error as Error).message}`, {
+      cause: error,
+    });
   }
 }
 
@@ -70,7 +81,10 @@ export class Publisher {
   async publish(...drafts: EventDraft[]): Promise<EncodedEvent[]> {
     const encoded: EncodedEvent[] = [];
     for (const d of drafts) encoded.push(await this.codec.encode(d));
-    await sendAll(this.producer, encoded.map((e) => toOutgoing(e, this.topics)));
+    await sendAll(
+      this.producer,
+      encoded.map((e) => toOutgoing(e, this.topics)),
+    );
     return encoded;
   }
 }

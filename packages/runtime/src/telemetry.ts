@@ -72,11 +72,15 @@ export function createRuntimeMetrics(worker: string): RuntimeMetrics {
     handlerDuration: meter.createHistogram(RuntimeMetricNames.handlerDuration, {
       unit: 's',
       description: 'Handler duration, retries included',
-      advice: { explicitBucketBoundaries: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] },
+      advice: {
+        explicitBucketBoundaries: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      },
     }),
     errors: meter.createCounter(RuntimeMetricNames.errors, { description: 'Handler errors by code' }),
     deadLettered: meter.createCounter(RuntimeMetricNames.deadLettered, { description: 'Messages sent to the DLQ' }),
-    duplicates: meter.createCounter(RuntimeMetricNames.duplicates, { description: 'Redelivered events recognised and skipped' }),
+    duplicates: meter.createCounter(RuntimeMetricNames.duplicates, {
+      description: 'Redelivered events recognised and skipped',
+    }),
     inFlight: meter.createUpDownCounter(RuntimeMetricNames.inFlight, { description: 'Messages being handled' }),
     setLag(topic, partition, value) {
       lag.set(`${topic}/${partition}`, { topic, partition, lag: value });

@@ -1,7 +1,16 @@
 import type { EventType } from '@warden/contracts';
 
 /** The logical topics of Warden. Few, versioned, keyed by taskId. */
-export const TopicKinds = ['tasks', 'planning', 'proposals', 'verdicts', 'results', 'outcomes', 'alerts', 'dlq'] as const;
+export const TopicKinds = [
+  'tasks',
+  'planning',
+  'proposals',
+  'verdicts',
+  'results',
+  'outcomes',
+  'alerts',
+  'dlq',
+] as const;
 export type TopicKind = (typeof TopicKinds)[number];
 
 /** Which topic each event type travels on. */

@@ -52,7 +52,11 @@ export interface HandlerContext {
    * published in this handling). Nothing is sent until the handler returns; then all outputs go out together,
    * or none do. Returns the encoded event (its id and hash).
    */
-  publish<T extends EventType>(type: T, data: EventDataInput<T>, options?: { policyVersion?: string }): Promise<EncodedEvent>;
+  publish<T extends EventType>(
+    type: T,
+    data: EventDataInput<T>,
+    options?: { policyVersion?: string },
+  ): Promise<EncodedEvent>;
 }
 
 /** A handler of one event type. */
@@ -245,7 +249,10 @@ export function defineWorker<C extends EventType>(definition: WorkerDefinition<C
     const decoded = item.decoded;
     if (decoded === undefined) {
       m.errors.add(1, { worker: definition.name, code: errorCode(item.decodeError) });
-      d.logger.warn({ topic, partition, offset: item.message.offset, err: item.decodeError }, 'undecodable message sent to the DLQ');
+      d.logger.warn(
+        { topic, partition, offset: item.message.offset, err: item.decodeError },
+        'undecodable message sent to the DLQ',
+      );
       return [await deadLetter(topic, partition, item, item.decodeError, 1)];
     }
     const type = decoded.event.type;
@@ -391,7 +398,9 @@ export function defineWorker<C extends EventType>(definition: WorkerDefinition<C
       // Off the critical path: losing this marker only means a later redelivery re-sends identical bytes.
       pendingMarks = pendingMarks
         .then(() => s.markPublished(sentKeys, now))
-        .catch((error: unknown) => need(deps, 'deps').logger.warn({ err: error }, 'could not record published outputs'));
+        .catch((error: unknown) =>
+          need(deps, 'deps').logger.warn({ err: error }, 'could not record published outputs'),
+        );
       const last = chunk.at(-1);
       if (last !== undefined) resolveOffset(last.offset);
       await commitOffsetsIfNecessary();
@@ -456,7 +465,12 @@ export function defineWorker<C extends EventType>(definition: WorkerDefinition<C
       }
       producer = d.kafka.producer(producerConfig);
       await producer.connect();
-      consumer = d.kafka.consumer({ groupId, sessionTimeout: 30_000, heartbeatInterval: 3_000, maxBytesPerPartition: 1024 * 1024 });
+      consumer = d.kafka.consumer({
+        groupId,
+        sessionTimeout: 30_000,
+        heartbeatInterval: 3_000,
+        maxBytesPerPartition: 1024 * 1024,
+      });
       const c = consumer;
       const joinedOnce = new Promise<void>((resolve) => {
         c.on(c.events.GROUP_JOIN, () => {
@@ -476,12 +490,17 @@ export function defineWorker<C extends EventType>(definition: WorkerDefinition<C
       await c.run({ partitionsConsumedConcurrently: cfg.concurrency, eachBatchAutoResolve: false, eachBatch });
       state = 'running';
       sweeper = setInterval(() => {
-        store?.sweep(new Date()).catch((error: unknown) => d.logger.warn({ err: error }, 'processed-store sweep failed'));
+        store
+          ?.sweep(new Date())
+          .catch((error: unknown) => d.logger.warn({ err: error }, 'processed-store sweep failed'));
       }, 60_000);
       sweeper.unref();
       await joinedOnce;
       await definition.onStarted?.(d);
-      d.logger.info({ groupId, topics: d.topics.forTypes([...consumed]), http: worker.httpAddress() }, `${definition.name} running`);
+      d.logger.info(
+        { groupId, topics: d.topics.forTypes([...consumed]), http: worker.httpAddress() },
+        `${definition.name} running`,
+      );
     },
 
     close() {
@@ -503,7 +522,10 @@ export function defineWorker<C extends EventType>(definition: WorkerDefinition<C
         try {
           await definition.onClosing?.();
           await pendingMarks;
-          const drained = await Promise.race([consumer?.stop().then(() => 'drained' as const) ?? Promise.resolve('drained' as const), deadline]);
+          const drained = await Promise.race([
+            consumer?.stop().then(() => 'drained' as const) ?? Promise.resolve('drained' as const),
+            deadline,
+          ]);
           if (drained === 'timeout') {
             forced = true;
             abort.abort(new Error('shutdown grace period expired'));

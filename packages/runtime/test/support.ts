@@ -12,7 +12,11 @@ export interface ChildWorker {
 }
 
 /** Starts a fixture worker as a process (tsx, sources resolved through the @warden/source condition). */
-export async function startChildWorker(script: string, config: WorkerRuntimeConfig, readyTimeoutMs = 60_000): Promise<ChildWorker> {
+export async function startChildWorker(
+  script: string,
+  config: WorkerRuntimeConfig,
+  readyTimeoutMs = 60_000,
+): Promise<ChildWorker> {
   const child = spawn(process.execPath, ['--conditions=@warden/source', '--import', 'tsx', script], {
     cwd: root,
     env: { ...process.env, FIXTURE_CONFIG: JSON.stringify(config) },

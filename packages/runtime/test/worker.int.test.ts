@@ -9,7 +9,13 @@ import {
   type Worker,
   type WorkerRuntimeConfig,
 } from '@warden/runtime';
-import { EventCollector, startTestPublisher, testWorkerConfig, waitUntil, type TestPublisher } from '@warden/runtime/testing';
+import {
+  EventCollector,
+  startTestPublisher,
+  testWorkerConfig,
+  waitUntil,
+  type TestPublisher,
+} from '@warden/runtime/testing';
 import { MongoClient } from 'mongodb';
 import { afterEach, describe, expect, it } from 'vitest';
 import { stack } from '../../../test/support/index.js';
@@ -32,7 +38,11 @@ function completedByTask(events: WardenEvent[]): Map<string, Set<string>> {
 }
 
 /** An in-process worker that echoes TaskSubmitted into TaskCompleted; records the order it saw. */
-function echoWorker(config: WorkerRuntimeConfig, seen: string[] = [], hook?: (e: WardenEvent) => Promise<void>): Worker {
+function echoWorker(
+  config: WorkerRuntimeConfig,
+  seen: string[] = [],
+  hook?: (e: WardenEvent) => Promise<void>,
+): Worker {
   return defineWorker({
     name: 'echo',
     consumes: ['TaskSubmitted'],
@@ -62,8 +72,15 @@ async function testPublisher(config: WorkerRuntimeConfig): Promise<TestPublisher
   return p;
 }
 
-async function collector(config: WorkerRuntimeConfig, kinds: Array<'outcomes' | 'dlq' | 'tasks'>): Promise<EventCollector> {
-  const c = await EventCollector.start(stack(), kinds.map((k) => `${config.topicPrefix}.${k}.v1`), config.mongoDb);
+async function collector(
+  config: WorkerRuntimeConfig,
+  kinds: Array<'outcomes' | 'dlq' | 'tasks'>,
+): Promise<EventCollector> {
+  const c = await EventCollector.start(
+    stack(),
+    kinds.map((k) => `${config.topicPrefix}.${k}.v1`),
+    config.mongoDb,
+  );
   cleanups.push(() => c.close());
   return c;
 }
@@ -120,9 +137,14 @@ describe('defineWorker on the real broker', () => {
       Buffer.from(JSON.stringify({ ...task('bad-schema'), data: { goal: 42 } })),
     ]);
     invalid.writeInt32BE(schemaId, 1);
-    await producer.send({ topic: tasksTopic, messages: [{ key: 'poison', value: Buffer.from('not an event at all') }] });
+    await producer.send({
+      topic: tasksTopic,
+      messages: [{ key: 'poison', value: Buffer.from('not an event at all') }],
+    });
     await producer.send({ topic: tasksTopic, messages: [{ key: 'bad-schema', value: invalid }] });
-    await worker.publisher().publish(task('always', { fail: 'always' }), task('terminal', { fail: 'terminal' }), task('good'));
+    await worker
+      .publisher()
+      .publish(task('always', { fail: 'always' }), task('terminal', { fail: 'terminal' }), task('good'));
     const events = await out.waitFor(
       (es) => es.filter((e) => e.type === 'DeadLettered').length === 4 && es.some((e) => e.type === 'TaskCompleted'),
     );
@@ -198,7 +220,9 @@ describe('defineWorker on the real broker', () => {
     const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
     await producer.send({
       topic: `${config.topicPrefix}.tasks.v1`,
-      messages: [{ key: 'traced', value: encoded.bytes, headers: { traceparent: `00-${traceId}-00f067aa0ba902b7-01` } }],
+      messages: [
+        { key: 'traced', value: encoded.bytes, headers: { traceparent: `00-${traceId}-00f067aa0ba902b7-01` } },
+      ],
     });
     await out.waitFor((es) => es.length === 1);
     const headers = out.messages[0]!.message.headers ?? {};

@@ -24,6 +24,7 @@ export {
 export { PolicyDocument, loadPolicy, type LoadPolicyOptions } from './decide/load-policy.js';
 export { validateTaskLimits, type TaskLimitsValidation, type TenantCaps } from './decide/limits.js';
 export { proposalFromEvent } from './decide/proposal.js';
+export { deepFreeze, fastCanonicalHash, fastCanonicalJson } from './decide/fast-canonical.js';
 export { createToolRegistry, defineTool } from './decide/tool-registry.js';
 export { parseArgPath, resolvePointer, valuesAt, type ArgPath, type Located } from './decide/paths.js';
 export { CheckNames, GuardReasonCodes, checkOrder, type CheckName, type GuardReasonCode } from './decide/reason-codes.js';

@@ -30,7 +30,11 @@ export function sampleTask(overrides: Partial<EventDataInput<'TaskSubmitted'>> =
  * Builds a linear chain of `length` wire envelopes (TaskSubmitted, then ToolFailed-free planner/guard/executor
  * steps) without a registry, for chain tests. Deterministic given the seed time.
  */
-export function sampleChain(length: number, taskId = 'task-sample', now = new Date('2026-01-01T00:00:00Z')): WireEnvelope[] {
+export function sampleChain(
+  length: number,
+  taskId = 'task-sample',
+  now = new Date('2026-01-01T00:00:00Z'),
+): WireEnvelope[] {
   const out: WireEnvelope[] = [];
   const first = newTask(sampleTask(), { tenantId: 'tenant-a', taskId, producer: 'test', now, id: uuidAt(taskId, 0) });
   out.push(asWire(first));
@@ -39,7 +43,13 @@ export function sampleChain(length: number, taskId = 'task-sample', now = new Da
     const draft: EventDraft = follow(
       link,
       'ToolSucceeded',
-      { actionId: `a-${i}`, tool: 'customers.query', effectKey: `${taskId}:a-${i}`, result: { rows: i }, durationMs: i },
+      {
+        actionId: `a-${i}`,
+        tool: 'customers.query',
+        effectKey: `${taskId}:a-${i}`,
+        result: { rows: i },
+        durationMs: i,
+      },
       { producer: 'test', now: new Date(now.getTime() + i), id: uuidAt(taskId, i) },
     );
     const env = asWire(draft);

@@ -38,7 +38,10 @@ export function randomSuffix(): string {
  * A worker configuration for one test: unique topic prefix, consumer group and database, short retries and grace.
  * Pass the same `topicPrefix` and `mongoDb` to several workers that must see each other.
  */
-export function testWorkerConfig(endpoints: TestEndpoints, overrides: Partial<WorkerRuntimeConfig> = {}): WorkerRuntimeConfig {
+export function testWorkerConfig(
+  endpoints: TestEndpoints,
+  overrides: Partial<WorkerRuntimeConfig> = {},
+): WorkerRuntimeConfig {
   const suffix = randomSuffix();
   return {
     brokers: endpoints.kafkaBrokers.split(','),
@@ -71,7 +74,8 @@ export async function waitUntil<T>(
   for (;;) {
     const value = await condition();
     if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${options.timeoutMs ?? 30_000} ms waiting for ${options.what ?? 'a condition'}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${options.timeoutMs ?? 30_000} ms waiting for ${options.what ?? 'a condition'}`);
     await new Promise((r) => setTimeout(r, options.intervalMs ?? 50));
   }
 }
@@ -99,8 +103,16 @@ export class EventCollector {
   ) {}
 
   /** Starts collecting from the given topics. */
-  static async start(endpoints: TestEndpoints, topics: readonly string[], mongoDb = `t_${randomSuffix()}`): Promise<EventCollector> {
-    const kafka = createKafka(endpoints.kafkaBrokers.split(','), `collector-${randomSuffix()}`, pino({ level: 'error' }));
+  static async start(
+    endpoints: TestEndpoints,
+    topics: readonly string[],
+    mongoDb = `t_${randomSuffix()}`,
+  ): Promise<EventCollector> {
+    const kafka = createKafka(
+      endpoints.kafkaBrokers.split(','),
+      `collector-${randomSuffix()}`,
+      pino({ level: 'error' }),
+    );
     const mongo = new MongoClient(endpoints.mongoUrl);
     await mongo.connect();
     const registry = createRegistryClient(endpoints.schemaRegistryUrl);
@@ -136,7 +148,11 @@ export class EventCollector {
   }
 
   /** Waits until `predicate` holds over the events seen, and returns them. */
-  async waitFor(predicate: (events: WardenEvent[]) => boolean, timeoutMs = 30_000, what = 'events'): Promise<WardenEvent[]> {
+  async waitFor(
+    predicate: (events: WardenEvent[]) => boolean,
+    timeoutMs = 30_000,
+    what = 'events',
+  ): Promise<WardenEvent[]> {
     return waitUntil(() => (predicate(this.events()) ? this.events() : undefined), { timeoutMs, what });
   }
 

@@ -1,6 +1,7 @@
-import { canonicalHash, type RuleEvaluation } from '@warden/contracts';
+import type { RuleEvaluation } from '@warden/contracts';
 import { assessConfidence, checkConfidence, type ConfidenceAssessment } from './confidence.js';
 import { GuardInputError } from './errors.js';
+import { fastCanonicalHash } from './fast-canonical.js';
 import { truncate } from './format.js';
 import { checkGrounding } from './grounding.js';
 import { addImpact, checkMagnitude, impactProblem } from './magnitude.js';
@@ -22,7 +23,7 @@ import type {
 
 function hashInput(what: string, value: unknown): string {
   try {
-    return canonicalHash(value);
+    return fastCanonicalHash(value);
   } catch (error) {
     throw new GuardInputError(`the ${what} has no canonical JSON form`, { cause: error });
   }
@@ -33,7 +34,7 @@ export function buildCheckContext(state: GuardState, proposal: Proposal, policy:
   if (proposal.kind === 'answer') return { state, proposal, policy, tool: undefined, computedArgsHash: null };
   let computedArgsHash: string | null;
   try {
-    computedArgsHash = canonicalHash(proposal.args);
+    computedArgsHash = fastCanonicalHash(proposal.args);
   } catch {
     computedArgsHash = null; // the schema check denies such args as invalid_args
   }
