@@ -121,3 +121,8 @@ const j2 = fastCanonicalJson(ws2);
 t('sha256Hex(j2)', () => sha256Hex(j2));
 t('fastCanonicalJson(task)', () => fastCanonicalJson(ws2.task));
 console.log(Object.isFrozen(ws2.task), Object.isFrozen(ws2.task.scope.resources.collections));
+import { createHash } from 'node:crypto';
+t('createHash small', () => createHash('sha256').update('abc').digest('hex'));
+t('hash fresh state json', () => sha256Hex(fastCanonicalJson(ws2)));
+t('hash fresh state json (buffer)', () => createHash('sha256').update(Buffer.from(fastCanonicalJson(ws2), 'utf8')).digest('hex'));
+t('flatten only', () => { const x = fastCanonicalJson(ws2); return x.charCodeAt(x.length >> 1); });

@@ -87,7 +87,10 @@ function write(value: unknown, walk: Walk): string {
       }
       walk.ancestors.pop();
       const deeplyFrozen = frozen && walk.deeplyFrozen;
-      if (deeplyFrozen) frozenForms.set(value, out);
+      if (deeplyFrozen) {
+        void out.charCodeAt(0); // flattens the rope in place, so later concatenations stay cheap to hash
+        frozenForms.set(value, out);
+      }
       walk.deeplyFrozen = outer && deeplyFrozen;
       return out;
     }

@@ -1,0 +1,82 @@
+import { eventTypes } from '@warden/contracts';
+import {
+  ConfigError,
+  TopicKinds,
+  Topics,
+  WorkerEnv,
+  auditTopicConfig,
+  loadConfig,
+  runtimeConfigFrom,
+  topicKindOf,
+} from '@warden/runtime';
+import { describe, expect, it } from 'vitest';
+
+describe('loadConfig', () => {
+  it('gives sane defaults for an empty environment', () => {
+    const env = loadConfig(WorkerEnv, {});
+    expect(env.KAFKA_BROKERS).toEqual(['127.0.0.1:9092']);
+    expect(env.WARDEN_MAX_ATTEMPTS).toBe(5);
+    const runtime = runtimeConfigFrom(env);
+    expect(runtime).toMatchObject({
+      topicPrefix: 'warden',
+      subjectPrefix: 'warden.',
+      concurrency: 3,
+      httpHost: '127.0.0.1',
+    });
+  });
+
+  it('parses lists, numbers and regular expressions', () => {
+    const env = loadConfig(WorkerEnv, {
+      KAFKA_BROKERS: 'a:1, b:2',
+      WARDEN_CONCURRENCY: '8',
+      WARDEN_REDACT_PATTERNS: 'INT-[0-9]+;;acct_[a-z]+',
+      UNRELATED: 'ignored',
+    });
+    expect(env.KAFKA_BROKERS).toEqual(['a:1', 'b:2']);
+    expect(env.WARDEN_CONCURRENCY).toBe(8);
+    expect(env.WARDEN_REDACT_PATTERNS.map((r) => r.source)).toEqual(['INT-[0-9]+', 'acct_[a-z]+']);
+  });
+
+  it('names every bad variable in one ConfigError', () => {
+    let error: unknown;
+    try {
+      loadConfig(WorkerEnv, {
+        KAFKA_BROKERS: 'no-port',
+        WARDEN_CONCURRENCY: '0',
+        MONGO_URL: 'postgres://x',
+        WARDEN_REDACT_PATTERNS: '([',
+        LOG_LEVEL: 'loud',
+      });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as ConfigError).message;
+    for (const name of ['KAFKA_BROKERS', 'WARDEN_CONCURRENCY', 'MONGO_URL', 'WARDEN_REDACT_PATTERNS', 'LOG_LEVEL']) {
+      expect(message).toContain(name);
+    }
+    expect((error as ConfigError).code).toBe('WARDEN_RUNTIME_CONFIG');
+    expect((error as ConfigError).retryable).toBe(false);
+  });
+
+  it('treats empty strings as unset', () => {
+    expect(loadConfig(WorkerEnv, { WARDEN_CONCURRENCY: '' }).WARDEN_CONCURRENCY).toBe(3);
+  });
+});
+
+describe('Topics', () => {
+  it('routes every event type to one of the few versioned topics', () => {
+    const topics = new Topics('warden');
+    for (const type of eventTypes) {
+      expect(TopicKinds).toContain(topicKindOf[type]);
+      expect(topics.forType(type)).toMatch(/^warden\.[a-z]+\.v1$/);
+    }
+    expect(topics.all()).toHaveLength(TopicKinds.length);
+    expect(topics.forType('DeadLettered')).toBe('warden.dlq.v1');
+    expect(topics.forTypes(['ActionProposed', 'AnswerProposed'])).toEqual(['warden.proposals.v1']);
+  });
+
+  it('keeps audit topics forever and never compacts them', () => {
+    expect(auditTopicConfig).toEqual({ 'cleanup.policy': 'delete', 'retention.ms': '-1', 'retention.bytes': '-1' });
+  });
+});
