@@ -7,7 +7,14 @@
  */
 import { readFileSync } from 'node:fs';
 import { canonicalHash, canonicalJson, eventDataSchemas } from '@warden/contracts';
-import { customersDelete, decide, deepFreeze, loadPolicy, type ActionProposal, type GuardState } from '@warden/guard-service';
+import {
+  customersDelete,
+  decide,
+  deepFreeze,
+  loadPolicy,
+  type ActionProposal,
+  type GuardState,
+} from '@warden/guard-service';
 
 const TARGET_P50_US = 50;
 const TARGET_P99_US = 500;
@@ -85,7 +92,11 @@ const proposal: ActionProposal = {
 };
 
 /** Times `fn` per call; `prepare` (untimed) builds each call's input. */
-function measure<T>(label: string, prepare: (i: number) => T, fn: (input: T) => unknown): { p50: number; p99: number; mean: number } {
+function measure<T>(
+  label: string,
+  prepare: (i: number) => T,
+  fn: (input: T) => unknown,
+): { p50: number; p99: number; mean: number } {
   for (let i = 0; i < warmup; i += 1) fn(prepare(i));
   const samples = new Float64Array(iterations);
   for (let i = 0; i < iterations; i += 1) {
@@ -115,18 +126,43 @@ if (check.outcome !== 'allow') {
  * frozen, so their canonical form is computed once per task; each proposal brings a new state object with its own
  * impact and approved totals, and a new proposal.
  */
-const kept = deepFreeze({ task: structuredClone(state.task), toolResults: structuredClone(state.toolResults), facts: structuredClone(state.facts) });
+const kept = deepFreeze({
+  task: structuredClone(state.task),
+  toolResults: structuredClone(state.toolResults),
+  facts: structuredClone(state.facts),
+});
 const warmInput = (i: number): { s: GuardState; p: ActionProposal } => ({
-  s: { ...kept, taskId: state.taskId, tenantId: state.tenantId, approvedImpact: { ...state.approvedImpact }, impact: { rows: 2, files: 0, recipients: 0, moneyUsd: 0 } },
+  s: {
+    ...kept,
+    taskId: state.taskId,
+    tenantId: state.tenantId,
+    approvedImpact: { ...state.approvedImpact },
+    impact: { rows: 2, files: 0, recipients: 0, moneyUsd: 0 },
+  },
   p: { ...proposal, actionId: `a${i}` },
 });
 /** Cold: every input is a fresh, unfrozen copy, so nothing is remembered between calls. */
-const coldInput = (): { s: GuardState; p: ActionProposal } => ({ s: structuredClone(state), p: structuredClone(proposal) });
+const coldInput = (): { s: GuardState; p: ActionProposal } => ({
+  s: structuredClone(state),
+  p: structuredClone(proposal),
+});
 
-console.log(`guard decide() bench: ${iterations} iterations after ${warmup} warm-up, node ${process.version}, policy ${policy.version}`);
-console.log(`state: canonical JSON ${canonicalJson(state).length} bytes, ${state.toolResults.length} tool result(s) of 20 rows, ${policy.rules.length} policy rules`);
-const baseline = measure('baseline: zod parse of the args', () => args, (a) => customersDelete.argsSchema.safeParse(a));
-const hashes = measure('baseline: contracts canonicalHash(state)', () => state, (s) => canonicalHash(s));
+console.log(
+  `guard decide() bench: ${iterations} iterations after ${warmup} warm-up, node ${process.version}, policy ${policy.version}`,
+);
+console.log(
+  `state: canonical JSON ${canonicalJson(state).length} bytes, ${state.toolResults.length} tool result(s) of 20 rows, ${policy.rules.length} policy rules`,
+);
+const baseline = measure(
+  'baseline: zod parse of the args',
+  () => args,
+  (a) => customersDelete.argsSchema.safeParse(a),
+);
+const hashes = measure(
+  'baseline: contracts canonicalHash(state)',
+  () => state,
+  (s) => canonicalHash(s),
+);
 const warm = measure('decide(), handler-kept frozen task data', warmInput, ({ s, p }) => decide(s, p, policy));
 const cold = measure('decide(), cold (fresh unfrozen copies)', coldInput, ({ s, p }) => decide(s, p, policy));
 console.log(
@@ -138,5 +174,7 @@ const verdict = (r: { p50: number; p99: number }): string =>
 console.log(`warm: ${verdict(warm)}`);
 console.log(`cold: ${verdict(cold)}`);
 const pass = warm.p50 <= TARGET_P50_US && warm.p99 <= TARGET_P99_US;
-console.log(pass ? 'PASS: decide() meets its targets in the handler\'s steady state' : 'FAIL: decide() misses its targets');
+console.log(
+  pass ? "PASS: decide() meets its targets in the handler's steady state" : 'FAIL: decide() misses its targets',
+);
 process.exitCode = pass ? 0 : 1;

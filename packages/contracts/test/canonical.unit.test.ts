@@ -1,5 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import canonicalize from 'canonicalize';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CanonicalFormError, canonicalHash, canonicalJson, sha256Hex, type CanonicalVector } from '@warden/contracts';
 
@@ -33,5 +35,28 @@ describe('canonical JSON', () => {
       expect(canonical, vector.name).toBe(vector.canonical);
       expect(sha256Hex(canonical), vector.name).toBe(vector.sha256);
     }
+  });
+});
+
+describe('canonical JSON against the reference implementation (the canonicalize package)', () => {
+  it('writes the same text for any JSON value', () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), (value) => {
+        expect(canonicalJson(value)).toBe(canonicalize(value));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('writes the same text for objects with undefined members, dates and unicode keys', () => {
+    const value = { z: undefined, é: [undefined, 1], '\u20ac': new Date(0), '😀': 'x', a: { b: -0, c: 1e-7 } };
+    expect(canonicalJson(value)).toBe(canonicalize(value));
+  });
+
+  it('refuses cycles and BigInt', () => {
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    expect(() => canonicalJson(cyclic)).toThrow(CanonicalFormError);
+    expect(() => canonicalJson({ n: 1n })).toThrow(CanonicalFormError);
   });
 });

@@ -4,10 +4,24 @@
  */
 export { decide, buildCheckContext } from './decide/decide.js';
 export { checkSchema, validateToolOutput, type OutputValidation } from './decide/schema.js';
-export { checkScope, normaliseHost, normalisePath, normaliseRecipient, normaliseResource, type NormalisedResource } from './decide/scope.js';
+export {
+  checkScope,
+  normaliseHost,
+  normalisePath,
+  normaliseRecipient,
+  normaliseResource,
+  type NormalisedResource,
+} from './decide/scope.js';
 export { addImpact, checkMagnitude, impactDimensions, impactProblem, isLargeImpact } from './decide/magnitude.js';
 export { checkGrounding, claimProblem, groundingCorpus } from './decide/grounding.js';
-export { buildCorpus, corpusHas, extractNumbers, normaliseText, salientLiterals, type Corpus } from './decide/corpus.js';
+export {
+  buildCorpus,
+  corpusHas,
+  extractNumbers,
+  normaliseText,
+  salientLiterals,
+  type Corpus,
+} from './decide/corpus.js';
 export { assessConfidence, calibrate, checkConfidence, type ConfidenceAssessment } from './decide/confidence.js';
 export {
   ConditionSchema,
@@ -27,7 +41,13 @@ export { proposalFromEvent } from './decide/proposal.js';
 export { deepFreeze, fastCanonicalHash, fastCanonicalJson } from './decide/fast-canonical.js';
 export { createToolRegistry, defineTool } from './decide/tool-registry.js';
 export { parseArgPath, resolvePointer, valuesAt, type ArgPath, type Located } from './decide/paths.js';
-export { CheckNames, GuardReasonCodes, checkOrder, type CheckName, type GuardReasonCode } from './decide/reason-codes.js';
+export {
+  CheckNames,
+  GuardReasonCodes,
+  checkOrder,
+  type CheckName,
+  type GuardReasonCode,
+} from './decide/reason-codes.js';
 export {
   GuardError,
   GuardErrorCodes,

@@ -22,7 +22,11 @@ export const customersQuery = defineTool({
   description: 'Read customers of a collection matching an equality filter',
   destructive: false,
   argsSchema: z
-    .object({ collection: Collection, filter: z.record(FieldName, Scalar), limit: z.number().int().min(1).max(1_000).optional() })
+    .object({
+      collection: Collection,
+      filter: z.record(FieldName, Scalar),
+      limit: z.number().int().min(1).max(1_000).optional(),
+    })
     .strict(),
   outputSchema: z.object({ rows: z.array(z.record(z.string(), JsonValue)), total: Count }),
   resources: { collections: ['collection'] },
@@ -41,7 +45,10 @@ export const customersUpdate = defineTool({
       set: z
         .object({
           email: Email.optional(),
-          phone: z.string().regex(/^\+?[0-9 ()-]{5,30}$/, 'expected a phone number').optional(),
+          phone: z
+            .string()
+            .regex(/^\+?[0-9 ()-]{5,30}$/, 'expected a phone number')
+            .optional(),
           name: z.string().min(1).max(200).optional(),
           status: z.enum(['active', 'inactive', 'suspended']).optional(),
           creditLimitUsd: z.number().nonnegative().max(10_000_000).optional(),
@@ -100,7 +107,9 @@ export const filesWrite = defineTool({
   name: 'files.write',
   description: 'Write a file',
   destructive: true,
-  argsSchema: z.object({ path: FilePath, content: z.string().max(10_000_000), overwrite: z.boolean().optional() }).strict(),
+  argsSchema: z
+    .object({ path: FilePath, content: z.string().max(10_000_000), overwrite: z.boolean().optional() })
+    .strict(),
   outputSchema: z.object({ sizeBytes: Count }),
   resources: { paths: ['path'] },
   criticalFields: ['path'],
@@ -122,7 +131,9 @@ export const knowledgeSearch = defineTool({
   name: 'knowledge.search',
   description: 'Search the ground-truth store',
   destructive: false,
-  argsSchema: z.object({ query: z.string().min(1).max(2_000), topK: z.number().int().min(1).max(50).optional() }).strict(),
+  argsSchema: z
+    .object({ query: z.string().min(1).max(2_000), topK: z.number().int().min(1).max(50).optional() })
+    .strict(),
   outputSchema: z.object({
     hits: z.array(z.object({ sourceId: z.string().min(1), text: z.string(), score: z.number().finite() })),
   }),
@@ -137,7 +148,10 @@ export const httpGet = defineTool({
   destructive: false,
   argsSchema: z
     .object({
-      url: z.url({ protocol: /^https?$/ }).max(2_000).refine((u) => !/^[a-z]+:\/\/[^/]*@/i.test(u), 'credentials in URLs are refused'),
+      url: z
+        .url({ protocol: /^https?$/ })
+        .max(2_000)
+        .refine((u) => !/^[a-z]+:\/\/[^/]*@/i.test(u), 'credentials in URLs are refused'),
       headers: z.record(z.string().max(100), z.string().max(2_000)).optional(),
     })
     .strict(),

@@ -1,22 +1,38 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { canonicalHash } from '@warden/contracts';
-import { createToolRegistry, customersQuery, decide, defineTool, demoTools, loadPolicy, type GuardState } from '../src/index.js';
+import {
+  createToolRegistry,
+  customersQuery,
+  decide,
+  defineTool,
+  demoTools,
+  loadPolicy,
+  type GuardState,
+} from '../src/index.js';
 import { act, baseState, defaultPolicy, defaultPolicyDocument, impact, policyWith } from './helpers.js';
 
 /** Rebuilds a value with every object's keys in reverse order. */
 function reverseKeys<T>(value: T): T {
   if (Array.isArray(value)) return value.map(reverseKeys) as T;
   if (typeof value === 'object' && value !== null) {
-    return Object.fromEntries(Object.entries(value).reverse().map(([k, v]) => [k, reverseKeys(v)])) as T;
+    return Object.fromEntries(
+      Object.entries(value)
+        .reverse()
+        .map(([k, v]) => [k, reverseKeys(v)]),
+    ) as T;
   }
   return value;
 }
 
 const state = baseState({ impact: impact({ rows: 2 }) });
-const proposal = act('customers.delete', { collection: 'crm_customers', ids: ['C-1001', 'C-1002'] }, {
-  claims: [{ text: 'C-1001 is inactive', evidence: [{ kind: 'tool_result', ref: 'a1' }] }],
-});
+const proposal = act(
+  'customers.delete',
+  { collection: 'crm_customers', ids: ['C-1001', 'C-1002'] },
+  {
+    claims: [{ text: 'C-1001 is inactive', evidence: [{ kind: 'tool_result', ref: 'a1' }] }],
+  },
+);
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -36,7 +52,11 @@ describe('decide() is deterministic', () => {
   });
 
   it('does not depend on key order in the state, the proposal or the policy file', () => {
-    const reordered = decide(reverseKeys(state), reverseKeys(proposal), loadPolicy(reverseKeys(defaultPolicyDocument())));
+    const reordered = decide(
+      reverseKeys(state),
+      reverseKeys(proposal),
+      loadPolicy(reverseKeys(defaultPolicyDocument())),
+    );
     expect(reordered).toEqual(decide(state, proposal, defaultPolicy));
   });
 
@@ -74,8 +94,11 @@ describe('decide() is deterministic', () => {
     expect(decide(state, proposal, otherRule).inputHashes.policy).not.toBe(base.policy);
   });
 
-  it('the policy hash covers the tools\' argument schemas, not only the file', () => {
-    const looser = defineTool({ ...customersQuery, argsSchema: z.object({ collection: z.string(), filter: z.record(z.string(), z.unknown()) }) });
+  it("the policy hash covers the tools' argument schemas, not only the file", () => {
+    const looser = defineTool({
+      ...customersQuery,
+      argsSchema: z.object({ collection: z.string(), filter: z.record(z.string(), z.unknown()) }),
+    });
     const tools = createToolRegistry([...[...demoTools.values()].filter((t) => t.name !== 'customers.query'), looser]);
     expect(loadPolicy(defaultPolicyDocument(), { tools }).hash).not.toBe(defaultPolicy.hash);
     expect(loadPolicy(defaultPolicyDocument()).hash).toBe(defaultPolicy.hash);

@@ -12,7 +12,7 @@ function outcome(fn: () => string): { ok: string } | { error: string } {
   }
 }
 
-describe('fastCanonicalJson is the contracts\' canonicalJson, faster', () => {
+describe("fastCanonicalJson is the contracts' canonicalJson, faster", () => {
   it('matches every contracts test vector', () => {
     for (const vector of canonicalVectors()) {
       expect(fastCanonicalJson(JSON.parse(vector.inputJson))).toBe(vector.canonical);
@@ -21,7 +21,10 @@ describe('fastCanonicalJson is the contracts\' canonicalJson, faster', () => {
   });
 
   it('matches on random JSON, unicode and integer-like keys included', () => {
-    const key = fc.oneof(fc.string({ unit: 'binary' }), fc.constantFrom('1', '10', '9', '__proto__', 'a', 'A', '\u00e9', '\ud83d\ude00'));
+    const key = fc.oneof(
+      fc.string({ unit: 'binary' }),
+      fc.constantFrom('1', '10', '9', '__proto__', 'a', 'A', '\u00e9', '\ud83d\ude00'),
+    );
     const json = fc.letrec((tie) => ({
       value: fc.oneof(
         { depthSize: 'small' },

@@ -1,7 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { Claim, JsonValue } from '@warden/contracts';
-import { buildCheckContext, checkGrounding, checkSchema, type GuardState, type RetrievalFact, type ToolResultRecord } from '../src/index.js';
+import {
+  buildCheckContext,
+  checkGrounding,
+  checkSchema,
+  type GuardState,
+  type RetrievalFact,
+  type ToolResultRecord,
+} from '../src/index.js';
 import { act, baseState, defaultPolicy, taskWith } from './helpers.js';
 
 interface World {
@@ -77,7 +84,9 @@ describe('grounding precision and recall on a labelled fixture set', () => {
       else if (positive) fn += 1;
       else tn += 1;
       if (flagged !== positive) {
-        wrong.push(`  ${flagged ? 'FP' : 'FN'} ${c.id}${c.hard ? ' (hard)' : ''}: ${c.why}${grounding.detail ? ` -> ${grounding.detail}` : ''}`);
+        wrong.push(
+          `  ${flagged ? 'FP' : 'FN'} ${c.id}${c.hard ? ' (hard)' : ''}: ${c.why}${grounding.detail ? ` -> ${grounding.detail}` : ''}`,
+        );
       }
     }
     const precision = tp / (tp + fp);
@@ -91,7 +100,9 @@ describe('grounding precision and recall on a labelled fixture set', () => {
   });
 
   it('every miss is one of the documented hard cases', () => {
-    const misses = results.filter(({ c, grounding }) => (grounding.outcome === 'escalate') !== (c.label === 'ungrounded'));
+    const misses = results.filter(
+      ({ c, grounding }) => (grounding.outcome === 'escalate') !== (c.label === 'ungrounded'),
+    );
     expect(misses.filter((m) => !m.c.hard).map((m) => m.c.id)).toEqual([]);
   });
 

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { canonicalHash, eventDataSchemas, type Claim, type Impact, type JsonObject, type JsonValue } from '@warden/contracts';
+import { canonicalHash, eventDataSchemas, type Claim, type Impact, type JsonValue } from '@warden/contracts';
 import {
   loadPolicy,
   type ActionProposal,
@@ -12,7 +12,10 @@ import {
 
 /** The default policy file, parsed (not loaded). */
 export function defaultPolicyDocument(): Record<string, unknown> {
-  return JSON.parse(readFileSync(new URL('../policies/default.v1.json', import.meta.url), 'utf8')) as Record<string, unknown>;
+  return JSON.parse(readFileSync(new URL('../policies/default.v1.json', import.meta.url), 'utf8')) as Record<
+    string,
+    unknown
+  >;
 }
 
 /** The default policy, loaded. */
@@ -116,7 +119,9 @@ export function baseState(overrides: Partial<GuardState> = {}): GuardState {
       {
         actionId: 'a2',
         tool: 'knowledge.search',
-        result: { hits: [{ sourceId: 'kb:refunds', text: 'Refunds up to $200 are approved automatically', score: 0.9 }] },
+        result: {
+          hits: [{ sourceId: 'kb:refunds', text: 'Refunds up to $200 are approved automatically', score: 0.9 }],
+        },
       },
     ],
     facts: [{ sourceId: 'kb:refunds', text: 'Refunds up to $200 are approved automatically.' }],
@@ -144,7 +149,7 @@ export function act(tool: string, args: Record<string, JsonValue>, options: Prop
     tenantId: options.tenantId ?? TENANT_ID,
     actionId: options.actionId ?? 'a10',
     tool,
-    args: args as JsonObject,
+    args,
     argsHash: options.argsHash ?? canonicalHash(args),
     confidence: {
       value: options.confidence ?? 0.97,

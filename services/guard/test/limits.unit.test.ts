@@ -53,7 +53,11 @@ describe('validateTaskLimits', () => {
   it('refuses a limit above the tenant cap, and accepts one exactly at it', () => {
     const over = validateTaskLimits(withLimit('maxMoneyUsdPerAction', 500.01), caps);
     expect(over.ok).toBe(false);
-    if (!over.ok) expect(over.issues).toContainEqual({ path: 'limits.maxMoneyUsdPerAction', message: "500.01 is above the tenant's cap 500" });
+    if (!over.ok)
+      expect(over.issues).toContainEqual({
+        path: 'limits.maxMoneyUsdPerAction',
+        message: "500.01 is above the tenant's cap 500",
+      });
     const atCap = baseTaskInput();
     Object.assign(atCap.limits as object, { maxMoneyUsdPerAction: 500, maxMoneyUsdPerTask: 5_000 });
     expect(validateTaskLimits(atCap, caps).ok).toBe(true);
@@ -64,7 +68,11 @@ describe('validateTaskLimits', () => {
     Object.assign(task.limits as object, { maxRowsPerAction: 600, maxRowsPerTask: 500 });
     const result = validateTaskLimits(task, caps);
     expect(result.ok).toBe(false);
-    if (!result.ok) expect(result.issues).toContainEqual({ path: 'limits.maxRowsPerAction', message: '600 is above limits.maxRowsPerTask=500' });
+    if (!result.ok)
+      expect(result.issues).toContainEqual({
+        path: 'limits.maxRowsPerAction',
+        message: '600 is above limits.maxRowsPerTask=500',
+      });
   });
 
   it('refuses a budget above the tenant budget cap', () => {

@@ -7,11 +7,23 @@ import { act, allTools, answer, baseState, defaultPolicy, impact, policyWith } f
 const pool: { state: GuardState; proposal: Proposal }[] = [
   { state: baseState(), proposal: act('customers.query', { collection: 'crm_customers', filter: {} }) },
   { state: baseState(), proposal: act('customers.query', { collection: 'orders', filter: {} }) },
-  { state: baseState({ impact: impact({ rows: 3 }) }), proposal: act('customers.delete', { collection: 'crm_customers', ids: ['C-1001'] }) },
-  { state: baseState({ impact: impact({ rows: 300 }) }), proposal: act('customers.delete', { collection: 'crm_customers', ids: ['C-1001'] }) },
-  { state: baseState({ impact: impact({ rows: 1 }) }), proposal: act('customers.delete', { collection: 'crm_customers', ids: ['C-4242'] }) },
+  {
+    state: baseState({ impact: impact({ rows: 3 }) }),
+    proposal: act('customers.delete', { collection: 'crm_customers', ids: ['C-1001'] }),
+  },
+  {
+    state: baseState({ impact: impact({ rows: 300 }) }),
+    proposal: act('customers.delete', { collection: 'crm_customers', ids: ['C-1001'] }),
+  },
+  {
+    state: baseState({ impact: impact({ rows: 1 }) }),
+    proposal: act('customers.delete', { collection: 'crm_customers', ids: ['C-4242'] }),
+  },
   { state: baseState(), proposal: act('customers.delete', { collection: 'crm_customers', ids: ['C-1001'] }) },
-  { state: baseState({ impact: impact({ recipients: 1 }) }), proposal: act('email.send', { to: ['ops@example.com'], subject: 's', body: 'b' }) },
+  {
+    state: baseState({ impact: impact({ recipients: 1 }) }),
+    proposal: act('email.send', { to: ['ops@example.com'], subject: 's', body: 'b' }),
+  },
   { state: baseState(), proposal: act('http.get', { url: 'https://api.example.com/' }, { confidence: 0.2 }) },
   { state: baseState(), proposal: answer('All done.') },
   { state: baseState(), proposal: answer('password: hunter2hunter2') },
@@ -21,12 +33,19 @@ const figure = fc.integer({ min: 0, max: 400 });
 const leaf: fc.Arbitrary<ConditionDoc> = fc.oneof(
   fc.constantFrom<ConditionDoc>({ kind: 'action' }, { kind: 'answer' }, { destructive: true }, { destructive: false }),
   fc.subarray(allTools, { minLength: 1 }).map((tool): ConditionDoc => ({ tool })),
-  fc.subarray(['low', 'medium', 'high', 'critical'] as const, { minLength: 1 }).map((tierIn): ConditionDoc => ({ tierIn: [...tierIn] })),
+  fc
+    .subarray(['low', 'medium', 'high', 'critical'] as const, { minLength: 1 })
+    .map((tierIn): ConditionDoc => ({ tierIn: [...tierIn] })),
   fc.double({ min: 0, max: 1, noNaN: true }).map((confidenceBelow): ConditionDoc => ({ confidenceBelow })),
   fc.integer({ min: 1, max: 3 }).map((claimsFewerThan): ConditionDoc => ({ claimsFewerThan })),
   figure.map((rows): ConditionDoc => ({ impactAbove: { rows } })),
   figure.map((rows): ConditionDoc => ({ cumulativeImpactAbove: { rows } })),
-  fc.constantFrom<ConditionDoc>({ answerMatches: '.' }, { argExists: ['collection'] }, { argMatches: { collection: '^crm_' } }, { argEquals: { collection: 'crm_customers' } }),
+  fc.constantFrom<ConditionDoc>(
+    { answerMatches: '.' },
+    { argExists: ['collection'] },
+    { argMatches: { collection: '^crm_' } },
+    { argEquals: { collection: 'crm_customers' } },
+  ),
 );
 const condition: fc.Arbitrary<ConditionDoc> = fc.oneof(
   { weight: 3, arbitrary: leaf },
@@ -36,7 +55,9 @@ const condition: fc.Arbitrary<ConditionDoc> = fc.oneof(
 );
 const rules = (mode: 'log_only' | 'warn' | 'enforce') =>
   fc.array(
-    fc.record({ when: condition, effect: fc.constantFrom('deny' as const, 'escalate' as const) }).map((r, ) => ({ ...r, mode })),
+    fc
+      .record({ when: condition, effect: fc.constantFrom('deny' as const, 'escalate' as const) })
+      .map((r) => ({ ...r, mode })),
     { minLength: 1, maxLength: 5 },
   );
 
@@ -44,12 +65,23 @@ function withExtraRules(extra: { when: ConditionDoc; effect: 'deny' | 'escalate'
   return policyWith((doc) => {
     doc.rules = [
       ...(doc.rules as unknown[]),
-      ...extra.map((r, i) => ({ id: `generated-${i}`, description: 'generated', mode: r.mode, when: r.when, effect: r.effect, code: `generated_${i}` })),
+      ...extra.map((r, i) => ({
+        id: `generated-${i}`,
+        description: 'generated',
+        mode: r.mode,
+        when: r.when,
+        effect: r.effect,
+        code: `generated_${i}`,
+      })),
     ];
   });
 }
 
-const core = (v: ReturnType<typeof decide>) => ({ outcome: v.outcome, reasonCode: v.reasonCode, ruleFired: v.ruleFired });
+const core = (v: ReturnType<typeof decide>) => ({
+  outcome: v.outcome,
+  reasonCode: v.reasonCode,
+  ruleFired: v.ruleFired,
+});
 
 describe('log_only and warn rules never block', () => {
   it('adding log_only rules never changes a verdict, though they record what they would do', () => {
@@ -79,7 +111,9 @@ describe('log_only and warn rules never block', () => {
         const wouldBlock = verdict.rulesEvaluated.filter(
           (r) => r.rule.startsWith('generated-') && (r.outcome === 'deny' || r.outcome === 'escalate'),
         );
-        expect(verdict.warnings.filter((w) => w.rule.startsWith('generated-')).map((w) => w.rule)).toEqual(wouldBlock.map((r) => r.rule));
+        expect(verdict.warnings.filter((w) => w.rule.startsWith('generated-')).map((w) => w.rule)).toEqual(
+          wouldBlock.map((r) => r.rule),
+        );
       }),
       { numRuns: 400 },
     );

@@ -58,7 +58,13 @@ describe('resource normalisation', () => {
 
 describe('literal search', () => {
   const corpus = buildCorpus([
-    { note: 'Customer C-4711 owes $1,250.00 since 2024-01-15.', id: 4711, mail: 'Bob@Example.com', ver: 'v2', ip: '10.0.0.1' },
+    {
+      note: 'Customer C-4711 owes $1,250.00 since 2024-01-15.',
+      id: 4711,
+      mail: 'Bob@Example.com',
+      ver: 'v2',
+      ip: '10.0.0.1',
+    },
   ]);
   it.each([
     ['C-4711', true],
@@ -79,18 +85,17 @@ describe('literal search', () => {
   });
 
   it('extracts numbers only where they stand alone', () => {
-    expect(extractNumbers('INV-2024-0042 v2 10.0.0.1 -3 15% $1,250.00 17,23 4711. 42.5 a42')).toEqual([-3, 15, 1250, 17, 23, 4711, 42.5]);
+    expect(extractNumbers('INV-2024-0042 v2 10.0.0.1 -3 15% $1,250.00 17,23 4711. 42.5 a42')).toEqual([
+      -3, 15, 1250, 17, 23, 4711, 42.5,
+    ]);
   });
 
   it('finds the literals a claim commits to', () => {
-    expect(salientLiterals('Customer C-4711 (bob42@x.com) has 3 orders totalling $1,250.00 since 2024-01-15, name "Acme Corp".')).toEqual([
-      'bob42@x.com',
-      'Acme Corp',
-      3,
-      1250,
-      'C-4711',
-      '2024-01-15',
-    ]);
+    expect(
+      salientLiterals(
+        'Customer C-4711 (bob42@x.com) has 3 orders totalling $1,250.00 since 2024-01-15, name "Acme Corp".',
+      ),
+    ).toEqual(['bob42@x.com', 'Acme Corp', 3, 1250, 'C-4711', '2024-01-15']);
   });
 });
 
@@ -113,7 +118,14 @@ describe('paths and pointers', () => {
 });
 
 describe('calibration', () => {
-  const map = { version: 'v', points: [[0, 0], [0.5, 0.4], [1, 0.9]] as const };
+  const map = {
+    version: 'v',
+    points: [
+      [0, 0],
+      [0.5, 0.4],
+      [1, 0.9],
+    ] as const,
+  };
   it.each([
     [0, 0],
     [0.25, 0.2],
@@ -143,7 +155,14 @@ describe('validateToolOutput', () => {
     expect(validateToolOutput('db.dump', {}, defaultPolicy)).toMatchObject({ ok: false, code: 'unknown_tool' });
   });
   it('accepts anything from a tool without an output schema', () => {
-    const bare = defineTool({ name: 'noop', description: 'does nothing', destructive: false, argsSchema: z.object({}).strict(), resources: {}, criticalFields: [] });
+    const bare = defineTool({
+      name: 'noop',
+      description: 'does nothing',
+      destructive: false,
+      argsSchema: z.object({}).strict(),
+      resources: {},
+      criticalFields: [],
+    });
     const doc = defaultPolicyDocument();
     doc.tools = { noop: { riskTier: 'low' } };
     doc.rules = [];
@@ -170,10 +189,41 @@ describe('proposalFromEvent', () => {
     const proposal = proposalFromEvent({
       ...envelope,
       type: 'ActionProposed',
-      data: { actionId: 'a1', step: 1, tool: 'files.read', args: { path: '/x' }, argsHash: 'a'.repeat(64), reasoning: 'because', confidence, claims: [] },
+      data: {
+        actionId: 'a1',
+        step: 1,
+        tool: 'files.read',
+        args: { path: '/x' },
+        argsHash: 'a'.repeat(64),
+        reasoning: 'because',
+        confidence,
+        claims: [],
+      },
     });
-    expect(proposal).toEqual({ kind: 'action', taskId: 't1', tenantId: 'ten', actionId: 'a1', tool: 'files.read', args: { path: '/x' }, argsHash: 'a'.repeat(64), confidence, claims: [] });
-    const answer = proposalFromEvent({ ...envelope, type: 'AnswerProposed', data: { actionId: 'a2', step: 2, answer: 'done', reasoning: 'r', confidence, claims: [] } });
-    expect(answer).toEqual({ kind: 'answer', taskId: 't1', tenantId: 'ten', actionId: 'a2', answer: 'done', confidence, claims: [] });
+    expect(proposal).toEqual({
+      kind: 'action',
+      taskId: 't1',
+      tenantId: 'ten',
+      actionId: 'a1',
+      tool: 'files.read',
+      args: { path: '/x' },
+      argsHash: 'a'.repeat(64),
+      confidence,
+      claims: [],
+    });
+    const answer = proposalFromEvent({
+      ...envelope,
+      type: 'AnswerProposed',
+      data: { actionId: 'a2', step: 2, answer: 'done', reasoning: 'r', confidence, claims: [] },
+    });
+    expect(answer).toEqual({
+      kind: 'answer',
+      taskId: 't1',
+      tenantId: 'ten',
+      actionId: 'a2',
+      answer: 'done',
+      confidence,
+      claims: [],
+    });
   });
 });

@@ -12,6 +12,7 @@ export interface Corpus {
   has(literal: string | number): boolean;
 }
 
+// eslint-disable-next-line no-control-regex -- "is this text all ASCII" spans the control characters too
 const ASCII = /^[\x00-\x7f]*$/;
 const NEEDS_WHITESPACE_FIX = /\s\s|[\t\n\r\f\v]|^\s|\s$/;
 
@@ -28,9 +29,11 @@ export function normaliseText(text: string): string {
  * Numbers written in text: "1,250.00" (1250), "$120.50" (120.5), "15%" (15), "-3". Digits glued to letters or
  * to other digits by "-", "." or "/" ("INV-2024-0042", "v2", "2024-01-15", "10.0.0.1") are not numbers.
  */
-const NUMBER_IN_TEXT = /(?<![\p{L}\p{N}_.@/-])-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?![\p{L}\p{N}_@/]|[.-][\p{L}\p{N}])/gu;
+const NUMBER_IN_TEXT =
+  /(?<![\p{L}\p{N}_.@/-])-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?![\p{L}\p{N}_@/]|[.-][\p{L}\p{N}])/gu;
 /** The same for ASCII text, without Unicode property classes (several times faster). */
-const NUMBER_IN_ASCII = /(?<![A-Za-z0-9_.@/-])-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?![A-Za-z0-9_@/]|[.-][A-Za-z0-9])/g;
+const NUMBER_IN_ASCII =
+  /(?<![A-Za-z0-9_.@/-])-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?![A-Za-z0-9_@/]|[.-][A-Za-z0-9])/g;
 const DIGIT = /\d/;
 
 /** Every number written in `text`. */
@@ -38,8 +41,9 @@ export function extractNumbers(text: string): number[] {
   if (!DIGIT.test(text)) return [];
   const pattern = ASCII.test(text) ? NUMBER_IN_ASCII : NUMBER_IN_TEXT;
   const out: number[] = [];
-  for (const match of text.matchAll(pattern)) {
-    const value = Number(match[0].replace(/,/g, ''));
+  pattern.lastIndex = 0;
+  for (let match = pattern.exec(text); match !== null; match = pattern.exec(text)) {
+    const value = Number(match[0].includes(',') ? match[0].replace(/,/g, '') : match[0]);
     if (Number.isFinite(value)) out.push(value);
   }
   return out;
@@ -102,7 +106,6 @@ export function buildCorpus(values: Iterable<unknown>): Corpus {
   const strings: string[] = [];
   const numbers = new Set<number>();
   const pending: unknown[] = [...values].reverse();
-  let keyed = 0;
 
   const matchesFrom = (needle: Needle, firstString: number): boolean => {
     if (needle.number !== null && numbers.has(needle.number)) return true;
@@ -117,8 +120,10 @@ export function buildCorpus(values: Iterable<unknown>): Corpus {
     const normalised = normaliseText(text);
     if (normalised !== '') strings.push(normalised);
     // An ISO timestamp also states its date: "2024-05-11T09:30:00Z" grounds "2024-05-11".
-    const date = ISO_DATE_TIME.exec(normalised);
-    if (date?.[1] !== undefined) strings.push(date[1]);
+    if (normalised.length >= 16 && normalised[10] === 't') {
+      const date = ISO_DATE_TIME.exec(normalised);
+      if (date?.[1] !== undefined) strings.push(date[1]);
+    }
     for (const n of extractNumbers(text)) numbers.add(n);
   };
 
@@ -137,11 +142,12 @@ export function buildCorpus(values: Iterable<unknown>): Corpus {
       if (Array.isArray(value)) {
         for (let i = value.length - 1; i >= 0; i -= 1) pending.push(value[i]);
       } else if (typeof value === 'object' && value !== null) {
-        const entries = Object.entries(value);
+        const entries = Object.entries(value as Record<string, unknown>);
         for (let i = entries.length - 1; i >= 0; i -= 1) {
-          const [key, item] = entries[i] ?? ['', undefined];
-          pending.push(item);
-          if (KEY_WORTH_INDEXING.test(key)) pending.push(key);
+          const entry = entries[i];
+          if (entry === undefined) continue;
+          pending.push(entry[1]);
+          if (KEY_WORTH_INDEXING.test(entry[0])) pending.push(entry[0]);
         }
       }
       // booleans, null and undefined state nothing searchable

@@ -1,7 +1,7 @@
-import type { RuleEvaluation } from '@warden/contracts';
+import { sha256Hex, type RuleEvaluation } from '@warden/contracts';
 import { assessConfidence, checkConfidence, type ConfidenceAssessment } from './confidence.js';
 import { GuardInputError } from './errors.js';
-import { fastCanonicalHash } from './fast-canonical.js';
+import { fastCanonicalJson } from './fast-canonical.js';
 import { truncate } from './format.js';
 import { checkGrounding } from './grounding.js';
 import { addImpact, checkMagnitude, impactProblem } from './magnitude.js';
@@ -21,29 +21,45 @@ import type {
   Verdict,
 } from './types.js';
 
-function hashInput(what: string, value: unknown): string {
+function canonicalOf(what: string, value: unknown, known?: ReadonlyMap<object, string>): string {
   try {
-    return fastCanonicalHash(value);
+    return fastCanonicalJson(value, known);
   } catch (error) {
     throw new GuardInputError(`the ${what} has no canonical JSON form`, { cause: error });
   }
 }
 
-/** Derives what every check needs once: the proposal's tool in the policy and the guard's own args hash. */
-export function buildCheckContext(state: GuardState, proposal: Proposal, policy: Policy): CheckContext {
-  if (proposal.kind === 'answer') return { state, proposal, policy, tool: undefined, computedArgsHash: null };
-  let computedArgsHash: string | null;
+function argsCanonical(proposal: Proposal): string | null {
+  if (proposal.kind === 'answer') return null;
   try {
-    computedArgsHash = fastCanonicalHash(proposal.args);
+    return fastCanonicalJson(proposal.args);
   } catch {
-    computedArgsHash = null; // the schema check denies such args as invalid_args
+    return null; // the schema check denies such args as invalid_args
   }
-  return { state, proposal, policy, tool: policy.tools.get(proposal.tool), computedArgsHash };
+}
+
+/**
+ * Derives what every check needs once: the proposal's tool in the policy and the guard's own args hash
+ * (canonicalHash(args), computed here unless the caller passes it).
+ */
+export function buildCheckContext(
+  state: GuardState,
+  proposal: Proposal,
+  policy: Policy,
+  computedArgsHash: string | null = proposal.kind === 'action' ? hashOrNull(argsCanonical(proposal)) : null,
+): CheckContext {
+  const tool = proposal.kind === 'action' ? policy.tools.get(proposal.tool) : undefined;
+  return { state, proposal, policy, tool, computedArgsHash };
+}
+
+function hashOrNull(json: string | null): string | null {
+  return json === null ? null : sha256Hex(json);
 }
 
 function ruleInput(ctx: CheckContext, confidence: ConfidenceAssessment): RuleInput {
   const { proposal, tool, state } = ctx;
-  const impact = proposal.kind === 'action' && state.impact !== null && impactProblem(state.impact) === null ? state.impact : null;
+  const impact =
+    proposal.kind === 'action' && state.impact !== null && impactProblem(state.impact) === null ? state.impact : null;
   return {
     kind: proposal.kind,
     tool: proposal.kind === 'action' ? proposal.tool : null,
@@ -84,12 +100,15 @@ interface Fired {
  * canonical hashes of its three inputs. Throws a GuardInputError only when an input has no canonical JSON form.
  */
 export function decide(state: GuardState, proposal: Proposal, policy: Policy): Verdict {
+  const argsJson = argsCanonical(proposal);
+  const known =
+    argsJson !== null && proposal.kind === 'action' ? new Map<object, string>([[proposal.args, argsJson]]) : undefined;
   const inputHashes = {
-    proposal: hashInput('proposal', proposal),
-    state: hashInput('state', state),
+    proposal: sha256Hex(canonicalOf('proposal', proposal, known)),
+    state: sha256Hex(canonicalOf('state', state)),
     policy: policy.hash,
   };
-  const ctx = buildCheckContext(state, proposal, policy);
+  const ctx = buildCheckContext(state, proposal, policy, hashOrNull(argsJson));
   let confidence: ConfidenceAssessment | undefined;
   const assess = (): ConfidenceAssessment => (confidence ??= assessConfidence(ctx));
   let input: RuleInput | undefined;
@@ -99,9 +118,11 @@ export function decide(state: GuardState, proposal: Proposal, policy: Policy): V
     { rule: CheckNames.magnitude, mode: 'enforce', run: () => checkMagnitude(ctx) },
     { rule: CheckNames.grounding, mode: policy.checkModes.grounding, run: () => checkGrounding(ctx) },
     { rule: CheckNames.confidence, mode: policy.checkModes.confidence, run: () => checkConfidence(ctx, assess()) },
-    ...policy.rules.map(
-      (rule): Step => ({ rule: rule.id, mode: rule.mode, run: () => evaluateRule(rule, (input ??= ruleInput(ctx, assess()))) }),
-    ),
+    ...policy.rules.map((rule): Step => ({
+      rule: rule.id,
+      mode: rule.mode,
+      run: () => evaluateRule(rule, (input ??= ruleInput(ctx, assess()))),
+    })),
   ];
 
   const rulesEvaluated: RuleEvaluation[] = [];
@@ -110,7 +131,12 @@ export function decide(state: GuardState, proposal: Proposal, policy: Policy): V
   let escalated: Fired | undefined;
   for (const step of steps) {
     if (denied) {
-      rulesEvaluated.push({ rule: step.rule, mode: step.mode, outcome: 'skip', detail: `not evaluated: denied by ${denied.rule}` });
+      rulesEvaluated.push({
+        rule: step.rule,
+        mode: step.mode,
+        outcome: 'skip',
+        detail: `not evaluated: denied by ${denied.rule}`,
+      });
       continue;
     }
     const result = step.run();
@@ -133,7 +159,7 @@ export function decide(state: GuardState, proposal: Proposal, policy: Policy): V
   const argsHash =
     proposal.kind === 'action'
       ? proposal.argsHash
-      : hashInput('answer', { answer: proposal.answer, output: proposal.output ?? null });
+      : sha256Hex(canonicalOf('answer', { answer: proposal.answer, output: proposal.output ?? null }));
   const message = fired
     ? truncate(`${fired.rule}: ${fired.code}${fired.detail ? ` (${fired.detail})` : ''}`, 4_000)
     : `allowed by policy ${policy.version}${warnings.length > 0 ? ` with ${warnings.length} warning(s)` : ''}`;
@@ -161,4 +187,3 @@ export function decide(state: GuardState, proposal: Proposal, policy: Policy): V
   };
   return verdict;
 }
-

@@ -1,5 +1,5 @@
 import type { Claim } from '@warden/contracts';
-import { buildCorpus, corpusHas, salientLiterals, type Corpus } from './corpus.js';
+import { buildCorpus, salientLiterals, type Corpus } from './corpus.js';
 import { show, truncate } from './format.js';
 import { resolvePointer, valuesAt } from './paths.js';
 import { GuardReasonCodes } from './reason-codes.js';
@@ -33,29 +33,31 @@ function quote(text: string): string {
 
 /** Why a claim is not grounded, or null when every evidence ref resolves and holds every literal of the claim. */
 export function claimProblem(claim: Claim, index: number, state: GuardState): string | null {
-  const label = `claims[${index}] ${quote(claim.text)}`;
-  if (claim.evidence.length === 0) return `${label} has no evidence`;
+  const label = (): string => `claims[${index}] ${quote(claim.text)}`;
+  if (claim.evidence.length === 0) return `${label()} has no evidence`;
   const evidence: unknown[] = [];
   for (const [j, ref] of claim.evidence.entries()) {
-    const where = `${label} evidence[${j}] ${ref.kind} ${show(ref.ref)}`;
+    const where = (): string => `${label()} evidence[${j}] ${ref.kind} ${show(ref.ref)}`;
     if (ref.kind === 'task_input') {
       const found = resolvePointer(state.task.input, ref.ref);
-      if (!found.found) return `${where} does not exist in the task input`;
+      if (!found.found) return `${where()} does not exist in the task input`;
       evidence.push(found.value);
     } else if (ref.kind === 'tool_result') {
-      const results = state.toolResults.filter((r) => r.actionId === ref.ref);
-      if (results.length === 0) return `${where} is not an earlier tool result of this task`;
-      for (const r of results) evidence.push(r.result);
+      const before = evidence.length;
+      for (const r of state.toolResults) if (r.actionId === ref.ref) evidence.push(r.result);
+      if (evidence.length === before) return `${where()} is not an earlier tool result of this task`;
     } else {
-      const facts = state.facts.filter((f) => f.sourceId === ref.ref);
-      if (facts.length === 0) return `${where} is not a confirmed retrieval fact`;
-      for (const f of facts) evidence.push(f.text, f.value);
+      const before = evidence.length;
+      for (const f of state.facts) if (f.sourceId === ref.ref) evidence.push(f.text, f.value);
+      if (evidence.length === before) return `${where()} is not a confirmed retrieval fact`;
     }
   }
+  const literals = salientLiterals(claim.text);
+  if (literals.length === 0) return null;
   const corpus = buildCorpus(evidence);
-  const missing = salientLiterals(claim.text).filter((literal) => !corpusHas(corpus, literal));
+  const missing = literals.filter((literal) => !corpus.has(literal));
   if (missing.length === 0) return null;
-  return `${label} states ${missing.map((m) => show(m)).join(', ')} not found in its evidence`;
+  return `${label()} states ${missing.map((m) => show(m)).join(', ')} not found in its evidence`;
 }
 
 /**
@@ -77,7 +79,7 @@ export function checkGrounding(ctx: CheckContext): CheckResult {
         leafLiterals(located.value, `args.${located.where}`, literals);
         for (const literal of literals) {
           corpus ??= groundingCorpus(state);
-          if (corpusHas(corpus, literal.value)) continue;
+          if (corpus.has(literal.value)) continue;
           code ??= GuardReasonCodes.ungroundedLiteral;
           details.push(
             `${literal.where}=${show(literal.value)} is not in the task input, an earlier tool result or a confirmed fact`,

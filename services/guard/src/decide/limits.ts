@@ -33,7 +33,8 @@ export function validateTaskLimits(task: unknown, caps: TenantCaps): TaskLimitsV
 
   const capsParsed = MagnitudeLimits.safeParse(caps.limits);
   if (!capsParsed.success) {
-    for (const i of capsParsed.error.issues) issues.push({ path: formatPath('tenantCaps.limits', i.path), message: i.message });
+    for (const i of capsParsed.error.issues)
+      issues.push({ path: formatPath('tenantCaps.limits', i.path), message: i.message });
     return refuse();
   }
   const parsed = eventDataSchemas.TaskSubmitted.safeParse(task);

@@ -39,16 +39,16 @@ export const PolicyDocument = z
     /** Final answers: their risk tier and an optional length limit. */
     answer: z.object({ riskTier: RiskTier, maxChars: z.number().int().positive().max(200_000).optional() }).strict(),
     /** Modes of the built-in checks that may be softened while tuned. Schema, scope and magnitude always enforce. */
-    checks: z
-      .object({ grounding: RuleMode.optional(), confidence: RuleMode.optional() })
-      .strict()
-      .optional(),
+    checks: z.object({ grounding: RuleMode.optional(), confidence: RuleMode.optional() }).strict().optional(),
     confidence: z
       .object({
         calibration: z
           .object({
             version: z.string().min(1).max(200),
-            points: z.array(z.tuple([Unit, Unit])).min(2).max(1_000),
+            points: z
+              .array(z.tuple([Unit, Unit]))
+              .min(2)
+              .max(1_000),
           })
           .strict(),
         thresholds: z.object({ low: Unit, medium: Unit, high: Unit, critical: Unit }).strict(),
@@ -73,7 +73,11 @@ export interface LoadPolicyOptions {
   readonly answerOutputSchema?: z.ZodType;
 }
 
-function toolNamesIn(condition: ConditionDoc, out: { path: PropertyKey[]; pattern: string }[], path: PropertyKey[]): void {
+function toolNamesIn(
+  condition: ConditionDoc,
+  out: { path: PropertyKey[]; pattern: string }[],
+  path: PropertyKey[],
+): void {
   condition.tool?.forEach((pattern, i) => out.push({ path: [...path, 'tool', i], pattern }));
   condition.all?.forEach((c, i) => toolNamesIn(c, out, [...path, 'all', i]));
   condition.any?.forEach((c, i) => toolNamesIn(c, out, [...path, 'any', i]));
@@ -90,25 +94,36 @@ function coherenceIssues(doc: PolicyDocument, tools: ToolRegistry): ValidationIs
   const first = points[0];
   const last = points[points.length - 1];
   if (first?.[0] !== 0 || last?.[0] !== 1) {
-    issue(['confidence', 'calibration', 'points'], 'the first point must have raw 0 and the last raw 1, so every raw value maps');
+    issue(
+      ['confidence', 'calibration', 'points'],
+      'the first point must have raw 0 and the last raw 1, so every raw value maps',
+    );
   }
   for (let i = 1; i < points.length; i += 1) {
     const [x0, y0] = points[i - 1] ?? [0, 0];
     const [x1, y1] = points[i] ?? [0, 0];
-    if (x1 <= x0) issue(['confidence', 'calibration', 'points', i], `raw ${x1} must be greater than the previous raw ${x0}`);
+    if (x1 <= x0)
+      issue(['confidence', 'calibration', 'points', i], `raw ${x1} must be greater than the previous raw ${x0}`);
     if (y1 < y0) {
-      issue(['confidence', 'calibration', 'points', i], `calibrated ${y1} is below the previous ${y0}: the map must not decrease`);
+      issue(
+        ['confidence', 'calibration', 'points', i],
+        `calibrated ${y1} is below the previous ${y0}: the map must not decrease`,
+      );
     }
   }
   const t = doc.confidence.thresholds;
   RiskTiers.forEach((tier, i) => {
     const previous = RiskTiers[i - 1];
     if (previous !== undefined && t[tier] < t[previous]) {
-      issue(['confidence', 'thresholds', tier], `${tier} ${t[tier]} is below ${previous} ${t[previous]}: a riskier tier needs more confidence`);
+      issue(
+        ['confidence', 'thresholds', tier],
+        `${tier} ${t[tier]} is below ${previous} ${t[previous]}: a riskier tier needs more confidence`,
+      );
     }
   });
   for (const name of Object.keys(doc.tools)) {
-    if (!tools.has(name)) issue(['tools', name], `unknown tool "${name}": the code defines ${[...tools.keys()].join(', ')}`);
+    if (!tools.has(name))
+      issue(['tools', name], `unknown tool "${name}": the code defines ${[...tools.keys()].join(', ')}`);
   }
   const seen = new Set<string>();
   doc.rules.forEach((rule, i) => {
@@ -158,7 +173,9 @@ export function loadPolicy(source: unknown, options: LoadPolicyOptions = {}): Po
     try {
       value = JSON.parse(source) as unknown;
     } catch (error) {
-      throw new PolicyInvalidError('policy is not valid JSON', [{ path: '', message: (error as Error).message }], { cause: error });
+      throw new PolicyInvalidError('policy is not valid JSON', [{ path: '', message: (error as Error).message }], {
+        cause: error,
+      });
     }
   }
   const parsed = PolicyDocument.safeParse(value);
@@ -185,7 +202,11 @@ export function loadPolicy(source: unknown, options: LoadPolicyOptions = {}): Po
       outputSchema: schemaFingerprint(spec.outputSchema),
     });
   }
-  const hash = canonicalHash({ document: doc, tools: fingerprints, answerOutputSchema: schemaFingerprint(options.answerOutputSchema) });
+  const hash = canonicalHash({
+    document: doc,
+    tools: fingerprints,
+    answerOutputSchema: schemaFingerprint(options.answerOutputSchema),
+  });
   return {
     version: doc.version,
     hash,

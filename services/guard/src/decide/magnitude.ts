@@ -27,7 +27,9 @@ function units(dimension: Dimension, value: number): number {
 }
 
 function validAmount(dimension: Dimension, value: unknown): value is number {
-  return typeof value === 'number' && Number.isFinite(value) && value >= 0 && (!dimension.integer || Number.isInteger(value));
+  return (
+    typeof value === 'number' && Number.isFinite(value) && value >= 0 && (!dimension.integer || Number.isInteger(value))
+  );
 }
 
 function validLimit(value: unknown): value is number {
@@ -93,7 +95,11 @@ export function checkMagnitude(ctx: CheckContext): CheckResult {
   for (const d of impactDimensions) {
     for (const name of [d.perAction, d.perTask]) {
       if (!validLimit(limits[name])) {
-        return { outcome: 'deny', code: GuardReasonCodes.limitsInvalid, detail: `limits.${name} is missing or not positive` };
+        return {
+          outcome: 'deny',
+          code: GuardReasonCodes.limitsInvalid,
+          detail: `limits.${name} is missing or not positive`,
+        };
       }
     }
   }
@@ -115,7 +121,8 @@ export function checkMagnitude(ctx: CheckContext): CheckResult {
     }
   }
   if (overAction.length === 0 && overTask.length === 0) return { outcome: 'allow' };
-  const code = overAction.length > 0 ? GuardReasonCodes.magnitudePerActionExceeded : GuardReasonCodes.magnitudePerTaskExceeded;
+  const code =
+    overAction.length > 0 ? GuardReasonCodes.magnitudePerActionExceeded : GuardReasonCodes.magnitudePerTaskExceeded;
   const outcome = state.task.risk.onMagnitudeExceeded === 'escalate' ? 'escalate' : 'deny';
   return { outcome, code, detail: truncate([...overAction, ...overTask].join('; ')) };
 }

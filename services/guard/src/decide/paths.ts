@@ -38,8 +38,10 @@ export function valuesAt(root: unknown, path: ArgPath): Located[] {
     const next: Located[] = [];
     for (const { where, value } of level) {
       if (segment === '*') {
-        if (Array.isArray(value)) value.forEach((v: unknown, i) => next.push({ where: childWhere(where, i), value: v }));
-        else if (isRecord(value)) for (const k of Object.keys(value)) next.push({ where: childWhere(where, k), value: value[k] });
+        if (Array.isArray(value))
+          value.forEach((v: unknown, i) => next.push({ where: childWhere(where, i), value: v }));
+        else if (isRecord(value))
+          for (const k of Object.keys(value)) next.push({ where: childWhere(where, k), value: value[k] });
       } else if (Array.isArray(value) && /^(?:0|[1-9]\d*)$/.test(segment)) {
         const i = Number(segment);
         if (i < value.length) next.push({ where: childWhere(where, i), value: value[i] });

@@ -184,7 +184,9 @@ function jsonEqual(a: unknown, b: unknown): boolean {
 }
 
 function figuresTest(figures: ImpactFiguresDoc, pick: (input: RuleInput) => RuleInput['impact']): Test {
-  const entries = Object.entries(figures).filter((e): e is ['rows' | 'files' | 'recipients' | 'moneyUsd', number] => e[1] !== undefined);
+  const entries = Object.entries(figures).filter(
+    (e): e is ['rows' | 'files' | 'recipients' | 'moneyUsd', number] => e[1] !== undefined,
+  );
   return (input) => {
     const impact = pick(input);
     return impact !== null && entries.some(([key, figure]) => impact[key] > figure);
@@ -234,7 +236,9 @@ export function compileCondition(c: ConditionDoc): Test {
   if (c.argMatches) {
     for (const [path, pattern] of pathEntries(c.argMatches)) {
       const re = compilePattern(pattern);
-      tests.push((i) => i.args !== null && valuesAt(i.args, path).some((v) => typeof v.value === 'string' && re.test(v.value)));
+      tests.push(
+        (i) => i.args !== null && valuesAt(i.args, path).some((v) => typeof v.value === 'string' && re.test(v.value)),
+      );
     }
   }
   if (c.argExists) {

@@ -56,9 +56,12 @@ export type OutputValidation =
  */
 export function validateToolOutput(tool: string, result: unknown, policy: Policy): OutputValidation {
   const spec = policy.tools.get(tool);
-  if (!spec) return { ok: false, code: 'unknown_tool', detail: `tool ${tool} is not defined in policy ${policy.version}` };
+  if (!spec)
+    return { ok: false, code: 'unknown_tool', detail: `tool ${tool} is not defined in policy ${policy.version}` };
   const schema: z.ZodType | undefined = spec.outputSchema;
   if (!schema) return { ok: true };
   const parsed = schema.safeParse(result);
-  return parsed.success ? { ok: true } : { ok: false, code: 'invalid_output', detail: formatZodError('result', parsed.error) };
+  return parsed.success
+    ? { ok: true }
+    : { ok: false, code: 'invalid_output', detail: formatZodError('result', parsed.error) };
 }

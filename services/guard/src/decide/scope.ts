@@ -37,7 +37,8 @@ export function normalisePath(raw: string): NormalisedResource {
         return invalid(`has malformed percent-encoding (${(error as Error).message})`);
       }
     }
-    if (decoded === '..' || segment === '..') return { ok: false, code: 'path_traversal', reason: 'has a ".." segment' };
+    if (decoded === '..' || segment === '..')
+      return { ok: false, code: 'path_traversal', reason: 'has a ".." segment' };
     if (decoded.includes('/') || decoded.includes('\\')) return invalid('has an encoded separator');
     if (segment === '' || decoded === '.') continue;
     kept.push(segment);
@@ -108,7 +109,11 @@ const caseInsensitiveKinds: ReadonlySet<ResourceKind> = new Set<ResourceKind>(['
 export function checkScope(ctx: CheckContext): CheckResult {
   const { state, proposal, tool } = ctx;
   if (proposal.taskId !== state.taskId) {
-    return { outcome: 'deny', code: GuardReasonCodes.taskMismatch, detail: truncate(`proposal.taskId=${show(proposal.taskId)} is not the task ${state.taskId}`) };
+    return {
+      outcome: 'deny',
+      code: GuardReasonCodes.taskMismatch,
+      detail: truncate(`proposal.taskId=${show(proposal.taskId)} is not the task ${state.taskId}`),
+    };
   }
   if (proposal.tenantId !== state.tenantId) {
     return {
@@ -119,9 +124,18 @@ export function checkScope(ctx: CheckContext): CheckResult {
   }
   if (proposal.kind === 'answer') return { outcome: 'allow' };
   const scope = state.task.scope;
-  if (!tool) return { outcome: 'deny', code: GuardReasonCodes.unknownTool, detail: `tool ${show(proposal.tool)} is not defined` };
+  if (!tool)
+    return {
+      outcome: 'deny',
+      code: GuardReasonCodes.unknownTool,
+      detail: `tool ${show(proposal.tool)} is not defined`,
+    };
   if (!scope.tools.includes(proposal.tool)) {
-    return { outcome: 'deny', code: GuardReasonCodes.toolOutOfScope, detail: `tool ${show(proposal.tool)} is outside scope.tools` };
+    return {
+      outcome: 'deny',
+      code: GuardReasonCodes.toolOutOfScope,
+      detail: `tool ${show(proposal.tool)} is outside scope.tools`,
+    };
   }
   let code: string | undefined;
   const details: string[] = [];
@@ -134,7 +148,8 @@ export function checkScope(ctx: CheckContext): CheckResult {
         details.push(`args.${where}=${show(value)} ${normalised.reason}`);
       } else if (!matchesAny(normalised.value, patterns, caseInsensitiveKinds.has(kind))) {
         code ??= GuardReasonCodes.resourceOutOfScope;
-        const shown = normalised.value === value ? show(value) : `${show(value)} (normalised ${show(normalised.value)})`;
+        const shown =
+          normalised.value === value ? show(value) : `${show(value)} (normalised ${show(normalised.value)})`;
         details.push(`args.${where}=${shown} is outside scope.resources.${kind}`);
       }
     }

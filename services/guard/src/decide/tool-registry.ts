@@ -16,13 +16,17 @@ export function defineTool<T extends ToolSpec>(spec: T): T {
     }
     for (const path of paths ?? []) {
       if (parseArgPath(path) === null) {
-        throw new ToolDefinitionError(`tool ${spec.name}: resources.${kind} has a malformed arg path ${JSON.stringify(path)}`);
+        throw new ToolDefinitionError(
+          `tool ${spec.name}: resources.${kind} has a malformed arg path ${JSON.stringify(path)}`,
+        );
       }
     }
   }
   for (const path of spec.criticalFields) {
     if (parseArgPath(path) === null) {
-      throw new ToolDefinitionError(`tool ${spec.name}: criticalFields has a malformed arg path ${JSON.stringify(path)}`);
+      throw new ToolDefinitionError(
+        `tool ${spec.name}: criticalFields has a malformed arg path ${JSON.stringify(path)}`,
+      );
     }
   }
   return spec;

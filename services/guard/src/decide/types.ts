@@ -75,9 +75,7 @@ export interface ConfidencePolicy {
   /** Minimum calibrated confidence per risk tier. */
   readonly thresholds: Readonly<Record<RiskTier, number>>;
   /** A higher threshold when the impact is large relative to the task's per-action limits. */
-  readonly largeMagnitude:
-    | { readonly fractionOfActionLimit: number; readonly threshold: number }
-    | undefined;
+  readonly largeMagnitude: { readonly fractionOfActionLimit: number; readonly threshold: number } | undefined;
 }
 
 /** Which built-in checks a policy may run in a softer mode while they are tuned. */
