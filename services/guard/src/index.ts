@@ -39,7 +39,7 @@ export { PolicyDocument, loadPolicy, type LoadPolicyOptions } from './decide/loa
 export { validateTaskLimits, type TaskLimitsValidation, type TenantCaps } from './decide/limits.js';
 export { proposalFromEvent } from './decide/proposal.js';
 export { deepFreeze, fastCanonicalHash, fastCanonicalJson } from './decide/fast-canonical.js';
-export { createToolRegistry, defineTool } from './decide/tool-registry.js';
+export { ToolDefinitionError, createToolRegistry, defineTool } from '@warden/tools';
 export { parseArgPath, resolvePointer, valuesAt, type ArgPath, type Located } from './decide/paths.js';
 export {
   CheckNames,
@@ -54,7 +54,6 @@ export {
   GuardInputError,
   PolicyInvalidError,
   TaskLimitsInvalidError,
-  ToolDefinitionError,
   type GuardErrorCode,
 } from './decide/errors.js';
 export {

@@ -663,6 +663,22 @@ const cases: Case[] = [
     ruleFired: 'http-no-internal-hosts',
   },
   {
+    name: 'rule (enforce): an obfuscated loopback address is normalised and denied',
+    proposal: act('http.get', { url: 'http://0x7f.1/admin' }),
+    state: withHosts(['*']),
+    outcome: 'deny',
+    reasonCode: 'internal_host',
+    ruleFired: 'http-no-internal-hosts',
+  },
+  {
+    name: 'rule (enforce): a cloud metadata host is denied under a wide scope',
+    proposal: act('http.get', { url: 'http://metadata.google.internal/computeMetadata/v1/' }),
+    state: withHosts(['*', '*.*', '*.*.*']),
+    outcome: 'deny',
+    reasonCode: 'internal_host',
+    ruleFired: 'http-no-internal-hosts',
+  },
+  {
     name: 'rule (enforce): public host in scope passes the internal-host rule',
     proposal: act('http.get', { url: 'https://api.example.com/' }),
     outcome: 'allow',

@@ -50,19 +50,21 @@ export function assessConfidence(ctx: CheckContext): ConfidenceAssessment {
   const raw = proposal.confidence.value;
   const calibrated = calibrate(raw, calibration);
   const tier: RiskTier = proposal.kind === 'answer' || !tool ? policy.answer.riskTier : tool.riskTier;
-  let threshold = thresholds[tier];
-  const basis = [`tier ${tier} ${thresholds[tier]}`];
-  const raise = (floor: number | undefined, why: string): void => {
-    if (floor === undefined) return;
-    if (floor > threshold) threshold = floor;
-    basis.push(`${why} ${floor}`);
-  };
-  if (proposal.kind === 'action' && tool) raise(tool.minConfidence, `tool ${tool.name}`);
-  raise(state.task.risk.minConfidence, 'task risk.minConfidence');
+  const floors: [number | undefined, string][] = [
+    [proposal.kind === 'action' && tool ? tool.minConfidence : undefined, `tool ${tool?.name ?? ''}`],
+    [state.task.risk.minConfidence, 'task risk.minConfidence'],
+  ];
   if (largeMagnitude && proposal.kind === 'action' && state.impact !== null) {
     if (isLargeImpact(state.impact, state.task.limits, largeMagnitude.fractionOfActionLimit)) {
-      raise(largeMagnitude.threshold, 'large magnitude');
+      floors.push([largeMagnitude.threshold, 'large magnitude']);
     }
+  }
+  let threshold = thresholds[tier];
+  const basis = [`tier ${tier} ${thresholds[tier]}`];
+  for (const [floor, why] of floors) {
+    if (floor === undefined) continue;
+    if (floor > threshold) threshold = floor;
+    basis.push(`${why} ${floor}`);
   }
   return { raw, calibrated, threshold, calibrationVersion: calibration.version, tier, basis };
 }

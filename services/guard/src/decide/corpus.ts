@@ -102,41 +102,57 @@ function needleOf(literal: string | number): Needle {
  * so a literal from the goal or the input costs little however many tool results there are. Walked iteratively:
  * depth cannot overflow the stack.
  */
-export function buildCorpus(values: Iterable<unknown>): Corpus {
-  const strings: string[] = [];
-  const numbers = new Set<number>();
-  const pending: unknown[] = [...values].reverse();
+class LazyCorpus implements Corpus {
+  private readonly strings: string[] = [];
+  private readonly numbers = new Set<number>();
+  private readonly pending: unknown[];
 
-  const matchesFrom = (needle: Needle, firstString: number): boolean => {
-    if (needle.number !== null && numbers.has(needle.number)) return true;
+  constructor(values: Iterable<unknown>) {
+    this.pending = [...values].reverse();
+  }
+
+  has(literal: string | number): boolean {
+    const needle = needleOf(literal);
+    if (needle.text === '') return true;
+    if (this.matchesFrom(needle, 0)) return true;
+    for (;;) {
+      const firstNew = this.strings.length;
+      if (!this.step()) return false;
+      if (this.matchesFrom(needle, firstNew)) return true;
+    }
+  }
+
+  private matchesFrom(needle: Needle, firstString: number): boolean {
+    if (needle.number !== null && this.numbers.has(needle.number)) return true;
     if (needle.text === null) return false;
-    for (let i = firstString; i < strings.length; i += 1) {
-      if (containsToken(strings[i] ?? '', needle.text)) return true;
+    for (let i = firstString; i < this.strings.length; i += 1) {
+      if (containsToken(this.strings[i] ?? '', needle.text)) return true;
     }
     return false;
-  };
+  }
 
-  const indexString = (text: string): void => {
+  private indexString(text: string): void {
     const normalised = normaliseText(text);
-    if (normalised !== '') strings.push(normalised);
+    if (normalised !== '') this.strings.push(normalised);
     // An ISO timestamp also states its date: "2024-05-11T09:30:00Z" grounds "2024-05-11".
     if (normalised.length >= 16 && normalised[10] === 't') {
       const date = ISO_DATE_TIME.exec(normalised);
-      if (date?.[1] !== undefined) strings.push(date[1]);
+      if (date?.[1] !== undefined) this.strings.push(date[1]);
     }
-    for (const n of extractNumbers(text)) numbers.add(n);
-  };
+    for (const n of extractNumbers(text)) this.numbers.add(n);
+  }
 
   /** Indexes the next primitive; false when everything is indexed. */
-  const step = (): boolean => {
+  private step(): boolean {
+    const pending = this.pending;
     while (pending.length > 0) {
       const value = pending.pop();
       if (typeof value === 'string') {
-        indexString(value);
+        this.indexString(value);
         return true;
       }
       if (typeof value === 'number') {
-        if (Number.isFinite(value)) numbers.add(value);
+        if (Number.isFinite(value)) this.numbers.add(value);
         return true;
       }
       if (Array.isArray(value)) {
@@ -153,20 +169,12 @@ export function buildCorpus(values: Iterable<unknown>): Corpus {
       // booleans, null and undefined state nothing searchable
     }
     return false;
-  };
+  }
+}
 
-  return {
-    has(literal) {
-      const needle = needleOf(literal);
-      if (needle.text === '') return true;
-      if (matchesFrom(needle, 0)) return true;
-      for (;;) {
-        const firstNew = strings.length;
-        if (!step()) return false;
-        if (matchesFrom(needle, firstNew)) return true;
-      }
-    },
-  };
+/** A lazily indexed corpus over some JSON values (searched in the order given). */
+export function buildCorpus(values: Iterable<unknown>): Corpus {
+  return new LazyCorpus(values);
 }
 
 /** True when the corpus holds the literal (see Corpus.has). */
@@ -190,21 +198,29 @@ const NUMBER_TOKEN = /^-?[\d,]+(?:\.\d+)?$/;
 export function salientLiterals(text: string): (string | number)[] {
   const out: (string | number)[] = [];
   let rest = text;
-  const take = (pattern: RegExp, pick: (m: RegExpMatchArray) => string | undefined): void => {
-    for (const match of rest.matchAll(pattern)) {
-      const literal = pick(match);
-      if (literal !== undefined) out.push(literal.replace(/[.,;:!?)]+$/u, ''));
-    }
-    rest = rest.replace(pattern, ' ');
-  };
-  if (rest.includes('://')) take(URL_TEXT, (m) => m[0]);
-  if (rest.includes('@')) take(EMAIL, (m) => m[0]);
-  if (rest.includes('"') || rest.includes('“')) take(QUOTED, (m) => m[1] ?? m[2]);
-  out.push(...extractNumbers(rest));
-  if (!HAS_DIGIT.test(rest)) return [...new Set(out)];
-  for (const match of rest.matchAll(ASCII.test(rest) ? ASCII_TOKEN : TOKEN)) {
+  if (rest.includes('://')) rest = takeLiterals(rest, URL_TEXT, out);
+  if (rest.includes('@')) rest = takeLiterals(rest, EMAIL, out);
+  if (rest.includes('"') || rest.includes('“')) rest = takeLiterals(rest, QUOTED, out);
+  for (const n of extractNumbers(rest)) addUnique(out, n);
+  if (!HAS_DIGIT.test(rest)) return out;
+  const tokens = ASCII.test(rest) ? ASCII_TOKEN : TOKEN;
+  tokens.lastIndex = 0;
+  for (let match = tokens.exec(rest); match !== null; match = tokens.exec(rest)) {
     const token = match[0].replace(/[-./:#]+$/u, '');
-    if (HAS_DIGIT.test(token) && !NUMBER_TOKEN.test(token)) out.push(token);
+    if (HAS_DIGIT.test(token) && !NUMBER_TOKEN.test(token)) addUnique(out, token);
   }
-  return [...new Set(out)];
+  return out;
+}
+
+function addUnique(out: (string | number)[], literal: string | number): void {
+  if (!out.includes(literal)) out.push(literal);
+}
+
+/** Collects the matches of a global pattern (group 1 or 2 when it has them) and blanks them out of the text. */
+function takeLiterals(text: string, pattern: RegExp, out: (string | number)[]): string {
+  for (const match of text.matchAll(pattern)) {
+    const literal = match[1] ?? match[2] ?? match[0];
+    addUnique(out, literal.replace(/[.,;:!?)]+$/u, ''));
+  }
+  return text.replace(pattern, ' ');
 }

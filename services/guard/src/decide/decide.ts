@@ -6,9 +6,9 @@ import { truncate } from './format.js';
 import { checkGrounding } from './grounding.js';
 import { addImpact, checkMagnitude, impactProblem } from './magnitude.js';
 import { evaluateRule } from './policy.js';
-import { CheckNames, GuardReasonCodes } from './reason-codes.js';
+import { GuardReasonCodes, checkOrder, type CheckName } from './reason-codes.js';
 import { checkSchema } from './schema.js';
-import { checkScope } from './scope.js';
+import { checkScope, resourcesOf } from './scope.js';
 import type {
   CheckContext,
   CheckResult,
@@ -66,6 +66,7 @@ function ruleInput(ctx: CheckContext, confidence: ConfidenceAssessment): RuleInp
     tier: confidence.tier,
     destructive: tool?.destructive ?? false,
     args: proposal.kind === 'action' ? proposal.args : null,
+    resources: resourcesOf(tool, proposal.kind === 'action' ? proposal.args : null),
     impact,
     cumulativeImpact: impact === null ? null : addImpact(state.approvedImpact, impact),
     answer: proposal.kind === 'answer' ? proposal.answer : null,
@@ -74,16 +75,67 @@ function ruleInput(ctx: CheckContext, confidence: ConfidenceAssessment): RuleInp
   };
 }
 
-interface Step {
-  readonly rule: string;
-  readonly mode: RuleMode;
-  readonly run: () => CheckResult;
-}
-
 interface Fired {
   readonly rule: string;
   readonly code: string;
   readonly detail: string;
+}
+
+/** Records evaluations in order and applies modes: what blocks, what warns, what is only logged. */
+class Evaluation {
+  readonly rulesEvaluated: RuleEvaluation[] = [];
+  readonly warnings: GuardWarning[] = [];
+  denied: Fired | undefined;
+  escalated: Fired | undefined;
+
+  skip(rule: string, mode: RuleMode): void {
+    this.rulesEvaluated.push({
+      rule,
+      mode,
+      outcome: 'skip',
+      detail: `not evaluated: denied by ${this.denied?.rule ?? ''}`,
+    });
+  }
+
+  record(rule: string, mode: RuleMode, result: CheckResult): void {
+    const evaluation: RuleEvaluation = { rule, mode, outcome: result.outcome };
+    if (result.code !== undefined) evaluation.code = result.code;
+    if (result.detail !== undefined) evaluation.detail = truncate(result.detail);
+    this.rulesEvaluated.push(evaluation);
+    if (result.outcome !== 'deny' && result.outcome !== 'escalate') return;
+    const fired: Fired = { rule, code: result.code ?? rule, detail: result.detail ?? '' };
+    if (mode === 'warn') {
+      this.warnings.push({ rule, wouldBe: result.outcome, code: fired.code, detail: fired.detail });
+    } else if (mode === 'enforce') {
+      if (result.outcome === 'deny') this.denied = fired;
+      else this.escalated ??= fired;
+    }
+  }
+}
+
+function runCheck(name: CheckName, ctx: CheckContext, confidence: () => ConfidenceAssessment): CheckResult {
+  switch (name) {
+    case 'schema':
+      return checkSchema(ctx);
+    case 'scope':
+      return checkScope(ctx);
+    case 'magnitude':
+      return checkMagnitude(ctx);
+    case 'grounding':
+      return checkGrounding(ctx);
+    case 'confidence':
+      return checkConfidence(ctx, confidence());
+    default: {
+      const unreachable: never = name;
+      throw new GuardInputError(`unknown check ${String(unreachable)}`);
+    }
+  }
+}
+
+function modeOf(name: CheckName, policy: Policy): RuleMode {
+  if (name === 'grounding') return policy.checkModes.grounding;
+  if (name === 'confidence') return policy.checkModes.confidence;
+  return 'enforce';
 }
 
 /**
@@ -97,7 +149,10 @@ interface Fired {
  * - A log_only rule that would block is recorded with mode log_only; it blocks nothing and warns nobody.
  *
  * The verdict names the rule that fired (the first deny, else the first escalate), the policy version and the
- * canonical hashes of its three inputs. Throws a GuardInputError only when an input has no canonical JSON form.
+ * canonical hashes of its three inputs (canonicalHash from @warden/contracts, computed by fastCanonicalJson).
+ * Inputs are read, never changed; task data, tool results and facts that the caller keeps deeply frozen (see
+ * deepFreeze) are serialised once and remembered. Throws a GuardInputError only when an input has no canonical
+ * JSON form.
  */
 export function decide(state: GuardState, proposal: Proposal, policy: Policy): Verdict {
   const argsJson = argsCanonical(proposal);
@@ -111,48 +166,23 @@ export function decide(state: GuardState, proposal: Proposal, policy: Policy): V
   const ctx = buildCheckContext(state, proposal, policy, hashOrNull(argsJson));
   let confidence: ConfidenceAssessment | undefined;
   const assess = (): ConfidenceAssessment => (confidence ??= assessConfidence(ctx));
-  let input: RuleInput | undefined;
-  const steps: Step[] = [
-    { rule: CheckNames.schema, mode: 'enforce', run: () => checkSchema(ctx) },
-    { rule: CheckNames.scope, mode: 'enforce', run: () => checkScope(ctx) },
-    { rule: CheckNames.magnitude, mode: 'enforce', run: () => checkMagnitude(ctx) },
-    { rule: CheckNames.grounding, mode: policy.checkModes.grounding, run: () => checkGrounding(ctx) },
-    { rule: CheckNames.confidence, mode: policy.checkModes.confidence, run: () => checkConfidence(ctx, assess()) },
-    ...policy.rules.map((rule): Step => ({
-      rule: rule.id,
-      mode: rule.mode,
-      run: () => evaluateRule(rule, (input ??= ruleInput(ctx, assess()))),
-    })),
-  ];
 
-  const rulesEvaluated: RuleEvaluation[] = [];
-  const warnings: GuardWarning[] = [];
-  let denied: Fired | undefined;
-  let escalated: Fired | undefined;
-  for (const step of steps) {
-    if (denied) {
-      rulesEvaluated.push({
-        rule: step.rule,
-        mode: step.mode,
-        outcome: 'skip',
-        detail: `not evaluated: denied by ${denied.rule}`,
-      });
+  const evaluation = new Evaluation();
+  for (const name of checkOrder) {
+    const mode = modeOf(name, policy);
+    if (evaluation.denied) evaluation.skip(name, mode);
+    else evaluation.record(name, mode, runCheck(name, ctx, assess));
+  }
+  let input: RuleInput | undefined;
+  for (const rule of policy.rules) {
+    if (evaluation.denied) {
+      evaluation.skip(rule.id, rule.mode);
       continue;
     }
-    const result = step.run();
-    const evaluation: RuleEvaluation = { rule: step.rule, mode: step.mode, outcome: result.outcome };
-    if (result.code !== undefined) evaluation.code = result.code;
-    if (result.detail !== undefined) evaluation.detail = truncate(result.detail);
-    rulesEvaluated.push(evaluation);
-    if (result.outcome !== 'deny' && result.outcome !== 'escalate') continue;
-    const fired: Fired = { rule: step.rule, code: result.code ?? step.rule, detail: result.detail ?? '' };
-    if (step.mode === 'warn') {
-      warnings.push({ rule: fired.rule, wouldBe: result.outcome, code: fired.code, detail: fired.detail });
-    } else if (step.mode === 'enforce') {
-      if (result.outcome === 'deny') denied = fired;
-      else escalated ??= fired;
-    }
+    input ??= ruleInput(ctx, assess());
+    evaluation.record(rule.id, rule.mode, evaluateRule(rule, input));
   }
+  const { rulesEvaluated, warnings, denied, escalated } = evaluation;
 
   const fired = denied ?? escalated;
   const outcome = denied ? 'deny' : escalated ? 'escalate' : 'allow';

@@ -8,7 +8,6 @@ import { WardenError, type ValidationIssue, type WardenErrorOptions } from '@war
 /** Every guard error code. */
 export const GuardErrorCodes = {
   policyInvalid: 'WARDEN_GUARD_POLICY_INVALID',
-  toolInvalid: 'WARDEN_GUARD_TOOL_INVALID',
   inputInvalid: 'WARDEN_GUARD_INPUT_INVALID',
   limitsInvalid: 'WARDEN_GUARD_LIMITS_INVALID',
 } as const;
@@ -36,12 +35,6 @@ export class PolicyInvalidError extends GuardError {
     super(withIssues(message, issues), { ...options, details: { ...options.details, issues } });
     this.issues = issues;
   }
-}
-
-/** A tool definition in code is malformed (a bad resource or critical-field path). Terminal. */
-export class ToolDefinitionError extends GuardError {
-  readonly code = GuardErrorCodes.toolInvalid;
-  readonly retryable = false;
 }
 
 /** decide() was given an input with no canonical JSON form (NaN, a cycle). Terminal: the same input never works. */

@@ -40,6 +40,11 @@ interface Walk {
   readonly known: ReadonlyMap<object, string> | undefined;
 }
 
+function isSorted(keys: readonly string[]): boolean {
+  for (let i = 1; i < keys.length; i += 1) if ((keys[i - 1] ?? '') > (keys[i] ?? '')) return false;
+  return true;
+}
+
 function write(value: unknown, walk: Walk): string {
   switch (typeof value) {
     case 'string':
@@ -81,7 +86,8 @@ function write(value: unknown, walk: Walk): string {
         out += ']';
       } else {
         const record = value as Record<string, unknown>;
-        const keys = Object.keys(record).sort();
+        const keys = Object.keys(record);
+        if (!isSorted(keys)) keys.sort(); // UTF-16 code-unit order, as RFC 8785 wants
         out = '{';
         let first = true;
         for (const key of keys) {

@@ -33,23 +33,22 @@ function quote(text: string): string {
 
 /** Why a claim is not grounded, or null when every evidence ref resolves and holds every literal of the claim. */
 export function claimProblem(claim: Claim, index: number, state: GuardState): string | null {
-  const label = (): string => `claims[${index}] ${quote(claim.text)}`;
-  if (claim.evidence.length === 0) return `${label()} has no evidence`;
+  if (claim.evidence.length === 0) return `${claimLabel(claim, index)} has no evidence`;
   const evidence: unknown[] = [];
-  for (const [j, ref] of claim.evidence.entries()) {
-    const where = (): string => `${label()} evidence[${j}] ${ref.kind} ${show(ref.ref)}`;
+  for (let j = 0; j < claim.evidence.length; j += 1) {
+    const ref = claim.evidence[j];
+    if (!ref) continue;
+    const before = evidence.length;
     if (ref.kind === 'task_input') {
       const found = resolvePointer(state.task.input, ref.ref);
-      if (!found.found) return `${where()} does not exist in the task input`;
+      if (!found.found) return `${refLabel(claim, index, j)} does not exist in the task input`;
       evidence.push(found.value);
     } else if (ref.kind === 'tool_result') {
-      const before = evidence.length;
       for (const r of state.toolResults) if (r.actionId === ref.ref) evidence.push(r.result);
-      if (evidence.length === before) return `${where()} is not an earlier tool result of this task`;
+      if (evidence.length === before) return `${refLabel(claim, index, j)} is not an earlier tool result of this task`;
     } else {
-      const before = evidence.length;
       for (const f of state.facts) if (f.sourceId === ref.ref) evidence.push(f.text, f.value);
-      if (evidence.length === before) return `${where()} is not a confirmed retrieval fact`;
+      if (evidence.length === before) return `${refLabel(claim, index, j)} is not a confirmed retrieval fact`;
     }
   }
   const literals = salientLiterals(claim.text);
@@ -57,7 +56,16 @@ export function claimProblem(claim: Claim, index: number, state: GuardState): st
   const corpus = buildCorpus(evidence);
   const missing = literals.filter((literal) => !corpus.has(literal));
   if (missing.length === 0) return null;
-  return `${label()} states ${missing.map((m) => show(m)).join(', ')} not found in its evidence`;
+  return `${claimLabel(claim, index)} states ${missing.map((m) => show(m)).join(', ')} not found in its evidence`;
+}
+
+function claimLabel(claim: Claim, index: number): string {
+  return `claims[${index}] ${quote(claim.text)}`;
+}
+
+function refLabel(claim: Claim, index: number, j: number): string {
+  const ref = claim.evidence[j];
+  return `${claimLabel(claim, index)} evidence[${j}] ${ref?.kind ?? ''} ${show(ref?.ref ?? '')}`;
 }
 
 /**
@@ -88,12 +96,13 @@ export function checkGrounding(ctx: CheckContext): CheckResult {
       }
     }
   }
-  proposal.claims.forEach((claim, i) => {
-    const problem = claimProblem(claim, i, state);
-    if (problem === null) return;
+  for (let i = 0; i < proposal.claims.length; i += 1) {
+    const claim = proposal.claims[i];
+    const problem = claim ? claimProblem(claim, i, state) : null;
+    if (problem === null) continue;
     code ??= GuardReasonCodes.ungroundedClaim;
     details.push(problem);
-  });
+  }
   if (code === undefined) return { outcome: 'allow' };
   return { outcome: 'escalate', code, detail: truncate(details.join('; ')) };
 }

@@ -3,16 +3,8 @@
  * that a key such as "__proto__" or "constructor" never reaches Object.prototype.
  */
 
-/** A parsed arg path: keys, with "*" for every element of an array or every value of an object. */
-export type ArgPath = readonly string[];
-
-const SEGMENT = /^(?:\*|[A-Za-z0-9_$-]+)$/;
-
-/** Parses "a.b.*" into ["a", "b", "*"]; null when a segment is empty or has other characters. */
-export function parseArgPath(path: string): ArgPath | null {
-  const segments = path.split('.');
-  return segments.every((s) => SEGMENT.test(s)) ? segments : null;
-}
+import type { ArgPath } from '@warden/tools';
+export { parseArgPath, type ArgPath } from '@warden/tools';
 
 /** A value found at an arg path, with where it was ("to[1]", "set.email"). */
 export interface Located {

@@ -8,7 +8,15 @@ import { JsonValue, RuleMode, canonicalJson } from '@warden/contracts';
 import { matchesAny } from './glob.js';
 import { parseArgPath, valuesAt, type ArgPath } from './paths.js';
 import { GuardReasonCodes, checkOrder } from './reason-codes.js';
-import { RiskTiers, type CheckResult, type CompiledRule, type RiskTier, type RuleInput } from './types.js';
+import { caseInsensitiveKinds } from './scope.js';
+import {
+  ResourceKindNames,
+  RiskTiers,
+  type CheckResult,
+  type CompiledRule,
+  type RiskTier,
+  type RuleInput,
+} from './types.js';
 
 /** A regular expression in a policy file: a source string, or { pattern, flags } with flags among i, m, s, u. */
 export type PatternDoc = string | { pattern: string; flags?: string | undefined };
@@ -46,6 +54,11 @@ export interface ConditionDoc {
   argMatches?: Record<string, PatternDoc> | undefined;
   /** Each path has at least one value. */
   argExists?: string[] | undefined;
+  /**
+   * Some resource of a named kind, normalised as the scope check sees it (a URL's host name, lower case), matches
+   * one of the globs. Sturdier than a regular expression over raw args: "http://0x7f.1/" is host 127.0.0.1.
+   */
+  resourceIn?: ResourceGlobsDoc | undefined;
   /** This action's impact is strictly above one of the figures (false when the impact is unknown). */
   impactAbove?: ImpactFiguresDoc | undefined;
   /** Approved impact plus this action's is strictly above one of the figures (false when unknown). */
@@ -56,6 +69,14 @@ export interface ConditionDoc {
   confidenceBelow?: number | undefined;
   /** The proposal rests on fewer claims than this. */
   claimsFewerThan?: number | undefined;
+}
+
+/** Glob patterns per resource kind. */
+export interface ResourceGlobsDoc {
+  collections?: string[] | undefined;
+  paths?: string[] | undefined;
+  hosts?: string[] | undefined;
+  recipients?: string[] | undefined;
 }
 
 /** A rule as written in a policy file. */
@@ -120,6 +141,12 @@ const ImpactFigures = z
   .strict()
   .refine((f) => Object.keys(f).length > 0, 'name at least one of rows, files, recipients, moneyUsd');
 
+const Globs = z.array(z.string().min(1).max(500)).min(1).max(100).optional();
+const ResourceGlobs = z
+  .object({ collections: Globs, paths: Globs, hosts: Globs, recipients: Globs })
+  .strict()
+  .refine((r) => Object.values(r).some((v) => v !== undefined), 'name at least one resource kind');
+
 const ToolPattern = z
   .string()
   .min(1)
@@ -140,6 +167,7 @@ export const ConditionSchema: z.ZodType<ConditionDoc> = z.lazy(() =>
       argEquals: z.record(ArgPathString, JsonValue).optional(),
       argMatches: z.record(ArgPathString, PatternSchema).optional(),
       argExists: z.array(ArgPathString).min(1).max(50).optional(),
+      resourceIn: ResourceGlobs.optional(),
       impactAbove: ImpactFigures.optional(),
       cumulativeImpactAbove: ImpactFigures.optional(),
       answerMatches: PatternSchema.optional(),
@@ -244,6 +272,14 @@ export function compileCondition(c: ConditionDoc): Test {
   if (c.argExists) {
     const paths = c.argExists.map((p) => parseArgPath(p) ?? [p]);
     tests.push((i) => i.args !== null && paths.every((p) => valuesAt(i.args, p).length > 0));
+  }
+  if (c.resourceIn) {
+    for (const kind of ResourceKindNames) {
+      const globs = c.resourceIn[kind];
+      if (globs === undefined) continue;
+      const caseInsensitive = caseInsensitiveKinds.has(kind);
+      tests.push((i) => i.resources[kind].some((value) => matchesAny(value, globs, caseInsensitive)));
+    }
   }
   if (c.impactAbove) tests.push(figuresTest(c.impactAbove, (i) => i.impact));
   if (c.cumulativeImpactAbove) tests.push(figuresTest(c.cumulativeImpactAbove, (i) => i.cumulativeImpact));

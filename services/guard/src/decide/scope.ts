@@ -2,7 +2,8 @@ import { matchesAny } from './glob.js';
 import { show, truncate } from './format.js';
 import { valuesAt } from './paths.js';
 import { GuardReasonCodes } from './reason-codes.js';
-import type { CheckContext, CheckResult, ResourceKind } from './types.js';
+import type { JsonObject } from '@warden/contracts';
+import type { CheckContext, CheckResult, PolicyTool, ResourceKind } from './types.js';
 
 /** A resource value after normalisation, or why it was refused. */
 export type NormalisedResource =
@@ -99,7 +100,20 @@ export function normaliseResource(kind: ResourceKind, value: unknown): Normalise
 }
 
 /** Whether values of a kind compare without case (host names and e-mail addresses). */
-const caseInsensitiveKinds: ReadonlySet<ResourceKind> = new Set<ResourceKind>(['hosts', 'recipients']);
+export const caseInsensitiveKinds: ReadonlySet<ResourceKind> = new Set<ResourceKind>(['hosts', 'recipients']);
+
+/** The resources an action touches, normalised, by kind; values that do not normalise are left out (scope denies them). */
+export function resourcesOf(tool: PolicyTool | undefined, args: JsonObject | null): Record<ResourceKind, string[]> {
+  const out: Record<ResourceKind, string[]> = { collections: [], paths: [], hosts: [], recipients: [] };
+  if (!tool || args === null) return out;
+  for (const { kind, path } of tool.resourcePaths) {
+    for (const { value } of valuesAt(args, path)) {
+      const normalised = normaliseResource(kind, value);
+      if (normalised.ok) out[kind].push(normalised.value);
+    }
+  }
+  return out;
+}
 
 /**
  * Scope check: the proposal's task and tenant are the task's; the tool is in scope.tools; every resource value

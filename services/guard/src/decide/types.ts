@@ -19,34 +19,11 @@ export const RiskTiers = ['low', 'medium', 'high', 'critical'] as const;
 /** A risk tier. */
 export type RiskTier = (typeof RiskTiers)[number];
 
-/** The kinds of resource a scope names (same list as the contracts' Scope). */
-export const ResourceKindNames = ['collections', 'paths', 'hosts', 'recipients'] as const;
-/** A kind of resource. */
-export type ResourceKind = (typeof ResourceKindNames)[number];
+import type { ResourceKind, ToolSpec } from '@warden/tools';
+export { ResourceKindNames, type ResourceKind, type ToolRegistry, type ToolSpec } from '@warden/tools';
 
 /** The data of a TaskSubmitted event, as parsed (scope resources defaulted). */
 export type TaskData = EventData<'TaskSubmitted'>;
-
-/** A tool as the code defines it: its argument schema, output schema, resources and critical fields. */
-export interface ToolSpec {
-  /** Tool name, e.g. "customers.delete". */
-  readonly name: string;
-  /** One line for people. */
-  readonly description: string;
-  /** True when the tool changes the world (writes, deletes, sends, pays): it must declare its impact. */
-  readonly destructive: boolean;
-  /** Zod schema of the arguments. Must not transform: the guard checks the args exactly as the executor runs them. */
-  readonly argsSchema: z.ZodType;
-  /** Zod schema of the tool's result, checked before a result reaches the model. */
-  readonly outputSchema?: z.ZodType;
-  /** Arg paths (dot separated, `*` for every element) holding resources of each kind. */
-  readonly resources: Readonly<Partial<Record<ResourceKind, readonly string[]>>>;
-  /** Arg paths whose literal values (ids, amounts, addresses, paths) must be grounded. */
-  readonly criticalFields: readonly string[];
-}
-
-/** The tools the code knows, by name. */
-export type ToolRegistry = ReadonlyMap<string, ToolSpec>;
 
 /** A tool as the compiled policy sees it: the code's spec plus the policy's tier and parsed paths. */
 export interface PolicyTool extends ToolSpec {
@@ -98,6 +75,8 @@ export interface RuleInput {
   readonly destructive: boolean;
   /** The proposed arguments, or null for an answer. */
   readonly args: JsonObject | null;
+  /** The resources the action touches, normalised as the scope check sees them (hosts from URLs, lower case). */
+  readonly resources: Readonly<Record<ResourceKind, readonly string[]>>;
   /** This action's impact estimate, or null when there is none. */
   readonly impact: Impact | null;
   /** Approved impact so far plus this action's, or null when this action's is unknown. */

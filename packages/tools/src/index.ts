@@ -1,0 +1,25 @@
+export {
+  customersDelete,
+  customersQuery,
+  customersUpdate,
+  demoTools,
+  emailSend,
+  filesDelete,
+  filesRead,
+  filesWrite,
+  httpGet,
+  knowledgeSearch,
+  paymentsRefund,
+} from './demo-tools.js';
+export {
+  ResourceKindNames,
+  ToolDefinitionError,
+  createToolRegistry,
+  defineTool,
+  parseArgPath,
+  toolParametersJsonSchema,
+  type ArgPath,
+  type ResourceKind,
+  type ToolRegistry,
+  type ToolSpec,
+} from './spec.js';
