@@ -97,3 +97,8 @@ export {
   knowledgeSearch,
   paymentsRefund,
 } from './tools.js';
+export { GuardEnv, DEFAULT_POLICY_FILE, loadGuardConfig, type GuardConfig } from './config.js';
+export { createHandlers, guardConsumes, type GuardHandlerDeps } from './handlers/index.js';
+export { argsImpactEstimator, type ImpactEstimator } from './impact.js';
+export { GuardTaskStore, factsFromResult } from './task-store.js';
+export { createGuardWorker, type GuardWorkerOptions } from './worker.js';

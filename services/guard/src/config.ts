@@ -1,0 +1,39 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { loadConfig, runtimeConfigFrom, WorkerEnv, type WorkerRuntimeConfig } from '@warden/runtime';
+import { z } from 'zod';
+
+/** The guard's environment: the worker's plus its policy file and escalation expiry. */
+export const GuardEnv = WorkerEnv.extend({
+  GUARD_POLICY_FILE: z.string().min(1).optional(),
+  GUARD_ESCALATION_TTL_MS: z.coerce
+    .number()
+    .int()
+    .min(60_000)
+    .max(30 * 24 * 3_600_000)
+    .default(24 * 3_600_000),
+});
+
+/** The guard's configuration. */
+export interface GuardConfig {
+  readonly runtime: WorkerRuntimeConfig;
+  /** The policy document (parsed JSON), from GUARD_POLICY_FILE or the bundled default. */
+  readonly policySource: unknown;
+  readonly policyFile: string;
+  readonly escalationTtlMs: number;
+}
+
+/** The bundled default policy file. */
+export const DEFAULT_POLICY_FILE = resolve(import.meta.dirname, '../policies/default.v1.json');
+
+/** Reads the guard's configuration from the environment (the only place the guard reads process.env). */
+export function loadGuardConfig(env: Readonly<Record<string, string | undefined>> = process.env): GuardConfig {
+  const parsed = loadConfig(GuardEnv, env);
+  const policyFile = parsed.GUARD_POLICY_FILE ?? DEFAULT_POLICY_FILE;
+  return {
+    runtime: runtimeConfigFrom(parsed),
+    policySource: JSON.parse(readFileSync(policyFile, 'utf8')) as unknown,
+    policyFile,
+    escalationTtlMs: parsed.GUARD_ESCALATION_TTL_MS,
+  };
+}

@@ -1,0 +1,194 @@
+import { canonicalHash, type EventOf, type VerdictRecord } from '@warden/contracts';
+import type { Handlers, HandlerContext } from '@warden/runtime';
+import type { z } from 'zod';
+import { decide } from '../decide/decide.js';
+import { proposalFromEvent } from '../decide/proposal.js';
+import { validateToolOutput } from '../decide/schema.js';
+import type { GuardState, Policy, Verdict } from '../decide/types.js';
+import type { ImpactEstimator } from '../impact.js';
+import { factsFromResult, type GuardTaskStore } from '../task-store.js';
+
+/** What the guard's handlers need. */
+export interface GuardHandlerDeps {
+  readonly store: GuardTaskStore;
+  readonly policy: Policy;
+  readonly estimateImpact: ImpactEstimator;
+  readonly escalationTtlMs: number;
+  /** The clock (tests pass a fixed one). */
+  readonly now: () => Date;
+  /**
+   * How long a proposal waits for the events it rests on (its task's TaskSubmitted, the tool results its claims
+   * cite), which travel on other topics and may be consumed a moment later. After that it is judged on what is
+   * known, which can only make the verdict stricter (unknown task: deny; missing evidence: escalate).
+   */
+  readonly causeWaitMs?: number;
+}
+
+/** The event types the guard consumes. */
+export const guardConsumes = ['TaskSubmitted', 'ToolSucceeded', 'ActionProposed', 'AnswerProposed'] as const;
+type Consumed = (typeof guardConsumes)[number];
+
+function record(
+  event: EventOf<'ActionProposed'> | EventOf<'AnswerProposed'>,
+  verdict: Verdict,
+): z.input<typeof VerdictRecord> {
+  return {
+    proposalEventId: event.id,
+    proposalKind: event.type === 'ActionProposed' ? 'action' : 'answer',
+    actionId: event.data.actionId,
+    rulesEvaluated: verdict.rulesEvaluated,
+    ruleFired: verdict.ruleFired,
+    reasonCode: verdict.reasonCode,
+    policyVersion: verdict.policyVersion,
+    inputHashes: verdict.inputHashes,
+  };
+}
+
+function isComplete(state: GuardState | undefined, cited: ReadonlySet<string>): boolean {
+  if (state === undefined) return false;
+  if (cited.size === 0) return true;
+  const have = new Set(state.toolResults.map((r) => r.actionId));
+  return [...cited].every((id) => have.has(id));
+}
+
+async function judge(
+  deps: GuardHandlerDeps,
+  event: EventOf<'ActionProposed'> | EventOf<'AnswerProposed'>,
+  ctx: HandlerContext,
+): Promise<void> {
+  const proposal = proposalFromEvent(event);
+  const impact = proposal.kind === 'action' ? await deps.estimateImpact(proposal.tool, proposal.args) : null;
+  const cited = new Set(
+    proposal.claims.flatMap((c) => c.evidence.filter((e) => e.kind === 'tool_result').map((e) => e.ref)),
+  );
+  const deadline = Date.now() + (deps.causeWaitMs ?? 3_000);
+  let state = await deps.store.stateFor(event.taskId, impact);
+  while (!isComplete(state, cited) && Date.now() < deadline && !ctx.signal.aborted) {
+    await new Promise((r) => setTimeout(r, 50));
+    state = await deps.store.stateFor(event.taskId, impact);
+  }
+  const policyVersion = deps.policy.version;
+  if (state === undefined) {
+    // No TaskSubmitted seen for this task: nothing defines its scope, so nothing is allowed.
+    await ctx.publish(
+      'ActionRejected',
+      {
+        proposalEventId: event.id,
+        proposalKind: proposal.kind,
+        actionId: proposal.actionId,
+        rulesEvaluated: [{ rule: 'task', mode: 'enforce', outcome: 'deny', code: 'task_unknown' }],
+        ruleFired: 'task',
+        reasonCode: 'task_unknown',
+        policyVersion,
+        inputHashes: { proposal: canonicalHash(proposal), state: canonicalHash(null), policy: deps.policy.hash },
+        tool: proposal.kind === 'action' ? proposal.tool : null,
+        argsHash:
+          proposal.kind === 'action'
+            ? proposal.argsHash
+            : canonicalHash({ answer: proposal.answer, output: proposal.output }),
+        message: `no TaskSubmitted is known for task ${event.taskId}: its scope is undefined`,
+      },
+      { policyVersion },
+    );
+    return;
+  }
+  const verdict = decide(state, proposal, deps.policy);
+  ctx.span.setAttribute('warden.guard.outcome', verdict.outcome);
+  ctx.span.setAttribute('warden.guard.reason', verdict.reasonCode);
+  for (const w of verdict.warnings) {
+    await ctx.publish(
+      'AlertRaised',
+      {
+        alertId: `${event.taskId}:${proposal.actionId}:warn:${w.rule}`,
+        code: 'policy_warn',
+        severity: 'warning',
+        message: `rule ${w.rule} would ${w.wouldBe}: ${w.detail}`,
+        subject: { taskId: event.taskId, actionId: proposal.actionId, rule: w.rule, code: w.code },
+      },
+      { policyVersion },
+    );
+  }
+  const base = record(event, verdict);
+  const tool = proposal.kind === 'action' ? proposal.tool : null;
+  switch (verdict.outcome) {
+    case 'allow':
+      if (proposal.kind === 'action' && verdict.impact !== undefined) {
+        await deps.store.recordApproval(event.taskId, proposal.actionId, verdict.impact);
+      }
+      await ctx.publish(
+        'ActionApproved',
+        {
+          ...base,
+          tool,
+          args: proposal.kind === 'action' ? proposal.args : null,
+          argsHash: verdict.argsHash,
+          ...(verdict.impact === undefined ? {} : { impact: verdict.impact }),
+        },
+        { policyVersion },
+      );
+      return;
+    case 'deny':
+      await ctx.publish(
+        'ActionRejected',
+        { ...base, tool, argsHash: verdict.argsHash, message: verdict.message },
+        { policyVersion },
+      );
+      return;
+    case 'escalate':
+      await ctx.publish(
+        'EscalationRequested',
+        {
+          escalationId: `${event.taskId}:${proposal.actionId}:guard`,
+          source: 'guard',
+          reasonCode: verdict.reasonCode,
+          reason: verdict.message,
+          action:
+            proposal.kind === 'action'
+              ? {
+                  actionId: proposal.actionId,
+                  tool: proposal.tool,
+                  args: proposal.args,
+                  argsHash: verdict.argsHash,
+                  ...(verdict.impact === undefined ? {} : { impact: verdict.impact }),
+                }
+              : null,
+          verdict: base,
+          policyVersion,
+          expiresAt: new Date(deps.now().getTime() + deps.escalationTtlMs).toISOString(),
+        },
+        { policyVersion },
+      );
+      return;
+    default: {
+      const never: never = verdict.outcome;
+      throw new Error(`unknown verdict outcome ${String(never)}`);
+    }
+  }
+}
+
+/** The guard's handlers: it records what defines a task's bounds and judges every proposal. */
+export function createHandlers(deps: GuardHandlerDeps): Handlers<Consumed> {
+  return {
+    TaskSubmitted: async (event) => {
+      await deps.store.recordTask(event.taskId, event.tenantId, event.data);
+    },
+    ToolSucceeded: async (event, ctx) => {
+      const checked = validateToolOutput(event.data.tool, event.data.result, deps.policy);
+      if (!checked.ok) {
+        // An invalid result never becomes evidence for grounding.
+        ctx.logger.warn(
+          { tool: event.data.tool, problem: checked },
+          'tool result failed output validation: not recorded',
+        );
+        return;
+      }
+      await deps.store.recordResult(
+        event.taskId,
+        { actionId: event.data.actionId, tool: event.data.tool, result: event.data.result },
+        factsFromResult(event.data.tool, event.data.result),
+      );
+    },
+    ActionProposed: (event, ctx) => judge(deps, event, ctx),
+    AnswerProposed: (event, ctx) => judge(deps, event, ctx),
+  };
+}

@@ -1,0 +1,15 @@
+import { pino } from 'pino';
+import { runUntilSignal } from '@warden/runtime';
+import { loadGuardConfig } from './config.js';
+import { createGuardWorker } from './worker.js';
+
+const config = loadGuardConfig(process.env);
+const logger = pino({ name: 'guard', level: config.runtime.logLevel });
+const worker = createGuardWorker({
+  runtime: config.runtime,
+  policySource: config.policySource,
+  escalationTtlMs: config.escalationTtlMs,
+});
+runUntilSignal(worker, logger);
+await worker.start();
+logger.info({ policyFile: config.policyFile }, 'guard ready');

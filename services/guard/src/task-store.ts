@@ -1,0 +1,88 @@
+import type { EventData, Impact, JsonValue } from '@warden/contracts';
+import type { Collection, Db } from 'mongodb';
+import { deepFreeze } from './decide/fast-canonical.js';
+import type { GuardState, RetrievalFact, ToolResultRecord } from './decide/types.js';
+
+interface TaskDoc {
+  _id: string;
+  tenantId: string;
+  task?: EventData<'TaskSubmitted'>;
+  /** Absent until the first record of each kind ($setOnInsert is not relied upon). */
+  results?: ToolResultRecord[];
+  facts?: RetrievalFact[];
+  approved?: Array<{ actionId: string; impact: Impact }>;
+}
+
+const ZERO: Impact = { rows: 0, files: 0, recipients: 0, moneyUsd: 0 };
+
+/**
+ * The guard's own view of each task, in MongoDB, built from the task's events: the TaskSubmitted data (the only
+ * source of scope and limits), earlier tool results and retrieved facts (for grounding), and the impact of what
+ * the guard approved. Every write is idempotent ($addToSet of whole records, $set of the task), so a redelivered
+ * event changes nothing.
+ */
+export class GuardTaskStore {
+  private readonly tasks: Collection<TaskDoc>;
+
+  constructor(db: Db) {
+    this.tasks = db.collection<TaskDoc>('guard_tasks');
+  }
+
+  /** Records the submitted task. */
+  async recordTask(taskId: string, tenantId: string, task: EventData<'TaskSubmitted'>): Promise<void> {
+    await this.tasks.updateOne({ _id: taskId }, { $set: { tenantId, task } }, { upsert: true });
+  }
+
+  /** Records a validated tool result, and the facts a retrieval result confirms. */
+  async recordResult(taskId: string, record: ToolResultRecord, facts: readonly RetrievalFact[]): Promise<void> {
+    await this.tasks.updateOne(
+      { _id: taskId },
+      {
+        $addToSet: { results: record, facts: { $each: [...facts] } },
+      },
+      { upsert: true },
+    );
+  }
+
+  /** Records an approval's impact (once per action). */
+  async recordApproval(taskId: string, actionId: string, impact: Impact): Promise<void> {
+    await this.tasks.updateOne({ _id: taskId }, { $addToSet: { approved: { actionId, impact } } }, { upsert: true });
+  }
+
+  /** The state decide() needs, frozen (so the canonical hash of unchanged parts is computed once); undefined when the task is unknown. */
+  async stateFor(taskId: string, impact: Impact | null): Promise<GuardState | undefined> {
+    const doc = await this.tasks.findOne({ _id: taskId });
+    if (doc?.task === undefined) return undefined;
+    const approvedImpact = (doc.approved ?? []).reduce<Impact>(
+      (sum, a) => ({
+        rows: sum.rows + a.impact.rows,
+        files: sum.files + a.impact.files,
+        recipients: sum.recipients + a.impact.recipients,
+        moneyUsd: sum.moneyUsd + a.impact.moneyUsd,
+      }),
+      ZERO,
+    );
+    return deepFreeze({
+      taskId,
+      tenantId: doc.tenantId,
+      task: doc.task,
+      approvedImpact,
+      toolResults: doc.results ?? [],
+      facts: doc.facts ?? [],
+      impact,
+    });
+  }
+}
+
+/** Facts confirmed by a knowledge.search result: each hit with its source id. */
+export function factsFromResult(tool: string, result: JsonValue): RetrievalFact[] {
+  if (tool !== 'knowledge.search' || typeof result !== 'object' || result === null || Array.isArray(result)) return [];
+  const hits = (result as { hits?: unknown }).hits;
+  if (!Array.isArray(hits)) return [];
+  return hits.flatMap((h: unknown) => {
+    const hit = h as { sourceId?: unknown; text?: unknown };
+    return typeof hit.sourceId === 'string' && typeof hit.text === 'string'
+      ? [{ sourceId: hit.sourceId, text: hit.text }]
+      : [];
+  });
+}

@@ -1,0 +1,37 @@
+import { defineWorker, type Worker, type WorkerRuntimeConfig } from '@warden/runtime';
+import { loadPolicy } from './decide/load-policy.js';
+import { createHandlers, guardConsumes } from './handlers/index.js';
+import { argsImpactEstimator, type ImpactEstimator } from './impact.js';
+import { GuardTaskStore } from './task-store.js';
+
+/** Options of the guard worker. */
+export interface GuardWorkerOptions {
+  readonly runtime: WorkerRuntimeConfig;
+  /** The policy document (parsed JSON); loaded and checked at start. */
+  readonly policySource: unknown;
+  readonly escalationTtlMs: number;
+  readonly estimateImpact?: ImpactEstimator;
+  readonly now?: () => Date;
+}
+
+/**
+ * The guard as a worker: records each task's bounds and tool results, judges every ActionProposed and
+ * AnswerProposed with decide(), and publishes ActionApproved, ActionRejected or EscalationRequested (after an
+ * AlertRaised for each warn-mode rule that matched). A bad policy file stops it at start with every problem listed.
+ */
+export function createGuardWorker(options: GuardWorkerOptions): Worker {
+  const policy = loadPolicy(options.policySource);
+  return defineWorker({
+    name: 'guard',
+    consumes: [...guardConsumes],
+    config: options.runtime,
+    handlers: (deps) =>
+      createHandlers({
+        store: new GuardTaskStore(deps.db),
+        policy,
+        estimateImpact: options.estimateImpact ?? argsImpactEstimator,
+        escalationTtlMs: options.escalationTtlMs,
+        now: options.now ?? (() => new Date()),
+      }),
+  });
+}

@@ -1,0 +1,161 @@
+import {
+  canonicalHash,
+  follow,
+  newTask,
+  type DecodedEvent,
+  type EventDataInput,
+  type WardenEvent,
+} from '@warden/contracts';
+import { sampleTask } from '@warden/contracts/testing';
+import { EventCollector, startTestPublisher, testWorkerConfig, type TestPublisher } from '@warden/runtime/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createGuardWorker, DEFAULT_POLICY_FILE } from '@warden/guard-service';
+import { readFileSync } from 'node:fs';
+import type { Worker } from '@warden/runtime';
+import { stack } from '../../../test/support/index.js';
+
+describe('the guard as a worker on the real stack', () => {
+  const config = testWorkerConfig(stack());
+  let worker: Worker;
+  let publisher: TestPublisher;
+  let out: EventCollector;
+
+  beforeAll(async () => {
+    worker = createGuardWorker({
+      runtime: config,
+      policySource: JSON.parse(readFileSync(DEFAULT_POLICY_FILE, 'utf8')) as unknown,
+      escalationTtlMs: 3_600_000,
+    });
+    await worker.start();
+    publisher = await startTestPublisher(config);
+    out = await EventCollector.start(
+      stack(),
+      [`${config.topicPrefix}.verdicts.v1`, `${config.topicPrefix}.alerts.v1`, `${config.topicPrefix}.dlq.v1`],
+      config.mongoDb,
+    );
+  });
+  afterAll(async () => {
+    await out.close();
+    await publisher.close();
+    await worker.close();
+  });
+
+  /** Submits a task and returns its encoded TaskSubmitted (to chain proposals onto). */
+  async function submit(taskId: string): Promise<{ envelope: DecodedEvent['envelope']; hash: string }> {
+    const task = newTask(sampleTask({ input: { orderId: '1001', customerId: 'c-42', amountUsd: 25 } }), {
+      tenantId: 'tenant-a',
+      taskId,
+      producer: 'test',
+    });
+    const [encoded] = await publisher.publish(task);
+    return { envelope: encoded!.envelope, hash: encoded!.hash };
+  }
+
+  async function propose(
+    cause: { envelope: DecodedEvent['envelope']; hash: string },
+    data: Partial<EventDataInput<'ActionProposed'>> & { args: Record<string, unknown> },
+  ): Promise<WardenEvent> {
+    const draft = follow(
+      cause,
+      'ActionProposed',
+      {
+        actionId: data.actionId ?? 'a1',
+        step: 1,
+        tool: data.tool ?? 'customers.update',
+        args: data.args as EventDataInput<'ActionProposed'>['args'],
+        argsHash: canonicalHash(data.args),
+        reasoning: 'the customer asked',
+        confidence: data.confidence ?? { value: 0.97, source: 'structured' },
+        claims: data.claims ?? [],
+      },
+      { producer: 'test' },
+    );
+    await publisher.publish(draft);
+    const events = await out.waitFor(
+      (es) => es.some((e) => e.causationId === draft.id),
+      30_000,
+      `a verdict on ${draft.id}`,
+    );
+    return events.find((e) => e.causationId === draft.id)!;
+  }
+
+  it('approves an in-scope, grounded, confident action, bound to its args hash', async () => {
+    const task = await submit('guard-allow');
+    const args = { collection: 'customers', id: 'c-42', set: { status: 'inactive' } };
+    const verdict = await propose(task, { args });
+    expect(verdict.type).toBe('ActionApproved');
+    if (verdict.type !== 'ActionApproved') return;
+    expect(verdict.data).toMatchObject({
+      tool: 'customers.update',
+      args,
+      argsHash: canonicalHash(args),
+      reasonCode: 'allowed',
+    });
+    expect(verdict.data.impact).toMatchObject({ rows: 1 });
+    expect(verdict.data.rulesEvaluated.length).toBeGreaterThanOrEqual(6);
+    expect(verdict.policyVersion).toBe('default.v1');
+    expect(verdict.seq).toBe(2);
+  });
+
+  it('denies an action outside the task scope, naming the field', async () => {
+    const task = await submit('guard-scope');
+    const verdict = await propose(task, { args: { collection: 'orders', id: 'c-42', set: { status: 'inactive' } } });
+    expect(verdict.type).toBe('ActionRejected');
+    if (verdict.type === 'ActionRejected') expect(verdict.data.message).toMatch(/collection/);
+  });
+
+  it('escalates a low-confidence action and an ungrounded id, binding the escalation to the args hash', async () => {
+    const low = await propose(await submit('guard-low'), {
+      args: { collection: 'customers', id: 'c-42', set: { status: 'inactive' } },
+      confidence: { value: 0.3, source: 'structured' },
+    });
+    expect(low.type, JSON.stringify(low.data)).toBe('EscalationRequested');
+    if (low.type === 'EscalationRequested') expect(low.data.reasonCode).toMatch(/confidence/);
+    const args = { collection: 'customers', id: 'c-999', set: { status: 'inactive' } };
+    const made = await propose(await submit('guard-ungrounded'), { args });
+    expect(made.type).toBe('EscalationRequested');
+    if (made.type === 'EscalationRequested') {
+      expect(made.data.reasonCode).toMatch(/ground/);
+      expect(made.data.action).toMatchObject({ tool: 'customers.update', argsHash: canonicalHash(args) });
+      expect(made.data.reason).toContain('c-999');
+    }
+  });
+
+  it('grounds an id on an earlier tool result cited as evidence', async () => {
+    const task = await submit('guard-grounded-result');
+    const result = follow(
+      task,
+      'ToolSucceeded',
+      {
+        actionId: 'q1',
+        tool: 'customers.query',
+        effectKey: 'guard-grounded-result:q1',
+        result: { rows: [{ id: 'c-777', name: 'Ada' }], total: 1 },
+        durationMs: 3,
+      },
+      { producer: 'test' },
+    );
+    const [encoded] = await publisher.publish(result);
+    const verdict = await propose(
+      { envelope: encoded!.envelope, hash: encoded!.hash },
+      {
+        actionId: 'a2',
+        args: { collection: 'customers', id: 'c-777', set: { status: 'inactive' } },
+        claims: [{ text: 'customer c-777 was found by the query', evidence: [{ kind: 'tool_result', ref: 'q1' }] }],
+      },
+    );
+    expect(verdict.type, JSON.stringify(verdict.data)).toBe('ActionApproved');
+  });
+
+  it('rejects a proposal for a task it never saw', async () => {
+    const orphan = {
+      envelope: { ...(await submit('guard-known')).envelope, taskId: 'never-submitted' },
+      hash: 'f'.repeat(64),
+    };
+    const verdict = await propose(orphan, {
+      args: { collection: 'customers', id: 'c-42', set: { status: 'inactive' } },
+    });
+    expect(verdict.type).toBe('ActionRejected');
+    if (verdict.type === 'ActionRejected') expect(verdict.data.reasonCode).toBe('task_unknown');
+  });
+});
