@@ -62,7 +62,7 @@ describe('the guard as a worker on the real stack', () => {
         actionId: data.actionId ?? 'a1',
         step: 1,
         tool: data.tool ?? 'customers.update',
-        args: data.args as EventDataInput<'ActionProposed'>['args'],
+        args: data.args,
         argsHash: canonicalHash(data.args),
         reasoning: 'the customer asked',
         confidence: data.confidence ?? { value: 0.97, source: 'structured' },
