@@ -10,6 +10,7 @@ const benches: Record<string, string> = {
   contracts: 'contracts-codec.ts',
   worker: 'worker-throughput.ts',
   guard: 'guard-decide.ts',
+  'guard-kafka': 'guard-kafka.ts',
 };
 const wanted = process.argv[2] ?? 'all';
 const names = wanted === 'all' ? Object.keys(benches) : [wanted];

@@ -1,0 +1,95 @@
+/**
+ * Guard bench through Kafka: proposal-to-verdict latency (publish an ActionProposed, the guard worker decodes,
+ * judges and publishes its verdict, a consumer decodes it), against a baseline in the same run: the raw kafkajs
+ * produce-to-consume round trip of the same bytes on the same broker. Needs the stack: npm run stack -- up.
+ */
+import { readFileSync } from 'node:fs';
+import { canonicalHash, follow, newTask } from '@warden/contracts';
+import { sampleTask } from '@warden/contracts/testing';
+import { createGuardWorker, DEFAULT_POLICY_FILE } from '@warden/guard-service';
+import { createKafka, ensureTopics } from '@warden/runtime';
+import { EventCollector, startTestPublisher, testWorkerConfig, waitUntil } from '@warden/runtime/testing';
+import { pino } from 'pino';
+import { benchEndpoints, report } from './support.js';
+
+const N = Number(process.env.BENCH_PROPOSALS ?? 200);
+const endpoints = benchEndpoints();
+const config = testWorkerConfig(endpoints, { logLevel: 'error' });
+const guard = createGuardWorker({
+  runtime: config,
+  policySource: JSON.parse(readFileSync(DEFAULT_POLICY_FILE, 'utf8')) as unknown,
+  escalationTtlMs: 3_600_000,
+});
+await guard.start();
+const publisher = await startTestPublisher(config);
+const verdicts = await EventCollector.start(endpoints, [`${config.topicPrefix}.verdicts.v1`], config.mongoDb);
+console.log(`guard kafka bench: ${N} proposals, one at a time, Node ${process.version}`);
+
+const samplesUs: number[] = [];
+for (let i = 0; i < N + 20; i++) {
+  const taskId = `bench-${i}`;
+  const [task] = await publisher.publish(
+    newTask(sampleTask({ input: { customerId: 'c-42' } }), { tenantId: 'tenant-a', taskId, producer: 'bench' }),
+  );
+  const args = { collection: 'customers', id: 'c-42', set: { status: 'inactive' } };
+  const proposal = follow(
+    task!,
+    'ActionProposed',
+    {
+      actionId: 'a1',
+      step: 1,
+      tool: 'customers.update',
+      args,
+      argsHash: canonicalHash(args),
+      reasoning: 'bench',
+      confidence: { value: 0.97, source: 'structured' },
+      claims: [],
+    },
+    { producer: 'bench' },
+  );
+  const started = process.hrtime.bigint();
+  await publisher.publish(proposal);
+  await waitUntil(() => verdicts.messages.some((m) => m.decoded?.event.causationId === proposal.id), { intervalMs: 1 });
+  if (i >= 20) samplesUs.push(Number(process.hrtime.bigint() - started) / 1000); // the first 20 warm up
+}
+const guardStats = report('proposal -> verdict (guard worker)', samplesUs);
+
+// Baseline: raw produce -> consume of a message of the same size, one at a time.
+const kafka = createKafka(config.brokers, 'bench-raw', pino({ level: 'error' }));
+const rawTopic = `${config.topicPrefix}.raw-rtt`;
+const admin = kafka.admin();
+await admin.connect();
+await ensureTopics(admin, [rawTopic]);
+await admin.disconnect();
+const producer = kafka.producer();
+await producer.connect();
+const consumer = kafka.consumer({ groupId: `${config.topicPrefix}.raw-rtt` });
+await consumer.connect();
+await consumer.subscribe({ topic: rawTopic, fromBeginning: true });
+const seen = new Set<string>();
+const joined = new Promise<void>((r) => consumer.on(consumer.events.GROUP_JOIN, () => r()));
+await consumer.run({
+  eachMessage: ({ message }) => {
+    seen.add(String(message.key));
+    return Promise.resolve();
+  },
+});
+await joined;
+const payload = Buffer.alloc(1200, 1);
+const rawUs: number[] = [];
+for (let i = 0; i < N + 20; i++) {
+  const started = process.hrtime.bigint();
+  await producer.send({ topic: rawTopic, acks: -1, messages: [{ key: `k${i}`, value: payload }] });
+  await waitUntil(() => seen.has(`k${i}`), { intervalMs: 1 });
+  if (i >= 20) rawUs.push(Number(process.hrtime.bigint() - started) / 1000);
+}
+const rawStats = report('baseline: raw kafkajs produce -> consume', rawUs);
+console.log(
+  `ratio p50 guard/raw: ${(guardStats.p50 / rawStats.p50).toFixed(1)}x; p99: ${(guardStats.p99 / rawStats.p99).toFixed(1)}x`,
+);
+await consumer.disconnect();
+await producer.disconnect();
+await verdicts.close();
+await publisher.close();
+await guard.close();
+process.exit(0);
