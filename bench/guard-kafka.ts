@@ -25,15 +25,24 @@ const publisher = await startTestPublisher(config);
 const verdicts = await EventCollector.start(endpoints, [`${config.topicPrefix}.verdicts.v1`], config.mongoDb);
 console.log(`guard kafka bench: ${N} proposals, one at a time, Node ${process.version}`);
 
+// Tasks first (the guard records their scope), so that the loop measures judging, not the cross-topic race.
+const tasks = [];
+for (let i = 0; i < N + 20; i++) {
+  const draft = newTask(sampleTask({ input: { customerId: 'c-42' } }), {
+    tenantId: 'tenant-a',
+    taskId: `bench-${i}`,
+    producer: 'bench',
+  });
+  tasks.push((await publisher.publish(draft))[0]!);
+}
+const recorded = guard.deps().db.collection('guard_tasks');
+await waitUntil(async () => (await recorded.countDocuments()) >= N + 20, { timeoutMs: 60_000, what: 'tasks recorded' });
+
 const samplesUs: number[] = [];
 for (let i = 0; i < N + 20; i++) {
-  const taskId = `bench-${i}`;
-  const [task] = await publisher.publish(
-    newTask(sampleTask({ input: { customerId: 'c-42' } }), { tenantId: 'tenant-a', taskId, producer: 'bench' }),
-  );
   const args = { collection: 'customers', id: 'c-42', set: { status: 'inactive' } };
   const proposal = follow(
-    task!,
+    tasks[i]!,
     'ActionProposed',
     {
       actionId: 'a1',
