@@ -7,14 +7,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { canonicalHash, canonicalJson, eventDataSchemas } from '@warden/contracts';
-import {
-  customersDelete,
-  decide,
-  deepFreeze,
-  loadPolicy,
-  type ActionProposal,
-  type GuardState,
-} from '@warden/guard-service';
+import { decide, deepFreeze, loadPolicy, type ActionProposal, type GuardState } from '@warden/guard-service';
+import { customersDelete } from '@warden/tools';
 
 const TARGET_P50_US = 50;
 const TARGET_P99_US = 500;

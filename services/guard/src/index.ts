@@ -84,19 +84,6 @@ export {
   type ToolSpec,
   type Verdict,
 } from './decide/types.js';
-export {
-  customersDelete,
-  customersQuery,
-  customersUpdate,
-  demoTools,
-  emailSend,
-  filesDelete,
-  filesRead,
-  filesWrite,
-  httpGet,
-  knowledgeSearch,
-  paymentsRefund,
-} from './tools.js';
 export { GuardEnv, DEFAULT_POLICY_FILE, loadGuardConfig, type GuardConfig } from './config.js';
 export { createHandlers, guardConsumes, type GuardHandlerDeps } from './handlers/index.js';
 export { argsImpactEstimator, type ImpactEstimator } from './impact.js';

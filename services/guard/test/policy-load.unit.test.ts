@@ -6,10 +6,10 @@ import {
   PolicyInvalidError,
   ToolDefinitionError,
   createToolRegistry,
-  customersQuery,
   defineTool,
   loadPolicy,
 } from '../src/index.js';
+import { customersQuery } from '@warden/tools';
 import { defaultPolicyDocument } from './helpers.js';
 
 function loadError(change: (doc: Record<string, unknown>) => void): PolicyInvalidError {

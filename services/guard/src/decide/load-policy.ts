@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { RuleMode, canonicalHash, type ValidationIssue } from '@warden/contracts';
-import { demoTools } from '../tools.js';
+import { demoTools } from '@warden/tools';
 import { PolicyInvalidError } from './errors.js';
 import { formatPath } from './format.js';
 import { globMatcher } from './glob.js';
