@@ -1,4 +1,6 @@
 import { resolve } from 'node:path';
+import { trace } from '@opentelemetry/api';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { newTask, type WardenEvent } from '@warden/contracts';
 import { sampleTask } from '@warden/contracts/testing';
 import {
@@ -208,7 +210,14 @@ describe('defineWorker on the real broker', () => {
     await expect(worker.close()).resolves.toEqual({ forced: false });
   });
 
-  it('carries trace context from the consumed event to what it publishes', async () => {
+  it('handles each event in a span linked to its producer, and carries the trace to what it publishes', async () => {
+    const exporter = new InMemorySpanExporter();
+    const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+    trace.setGlobalTracerProvider(provider);
+    cleanups.push(async () => {
+      trace.disable();
+      await provider.shutdown();
+    });
     const config = testWorkerConfig(stack());
     const worker = await started(echoWorker(config));
     const out = await collector(config, ['outcomes']);
@@ -218,15 +227,22 @@ describe('defineWorker on the real broker', () => {
     cleanups.push(() => producer.disconnect());
     const encoded = await codec.encode(task('traced'));
     const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const producerSpanId = '00f067aa0ba902b7';
     await producer.send({
       topic: `${config.topicPrefix}.tasks.v1`,
       messages: [
-        { key: 'traced', value: encoded.bytes, headers: { traceparent: `00-${traceId}-00f067aa0ba902b7-01` } },
+        { key: 'traced', value: encoded.bytes, headers: { traceparent: `00-${traceId}-${producerSpanId}-01` } },
       ],
     });
     await out.waitFor((es) => es.length === 1);
+    const span = exporter.getFinishedSpans().find((s) => s.name === 'process TaskSubmitted');
+    expect(span).toBeDefined();
+    expect(span!.spanContext().traceId).toBe(traceId);
+    expect(span!.parentSpanContext?.spanId).toBe(producerSpanId);
+    expect(span!.links.map((l) => l.context.spanId)).toEqual([producerSpanId]);
+    expect(span!.attributes['warden.task.id']).toBe('traced');
     const headers = out.messages[0]!.message.headers ?? {};
-    expect(String(headers.traceparent)).toContain(traceId);
+    expect(String(headers.traceparent)).toBe(`00-${traceId}-${span!.spanContext().spanId}-01`);
     expect(String(headers['warden-task-id'])).toBe('traced');
   });
 });
