@@ -11,6 +11,7 @@ const benches: Record<string, string> = {
   worker: 'worker-throughput.ts',
   guard: 'guard-decide.ts',
   'guard-kafka': 'guard-kafka.ts',
+  executor: 'executor-overhead.ts',
 };
 const wanted = process.argv[2] ?? 'all';
 const names = wanted === 'all' ? Object.keys(benches) : [wanted];

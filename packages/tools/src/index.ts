@@ -23,3 +23,15 @@ export {
   type ToolRegistry,
   type ToolSpec,
 } from './spec.js';
+export {
+  RiskTiers,
+  createRunnableToolRegistry,
+  defineRunnableTool,
+  toolName,
+  type RiskTier,
+  type RunnableTool,
+  type RunnableToolRegistry,
+  type ToolLogger,
+  type ToolRunContext,
+  type VerifyOutcome,
+} from './runnable.js';

@@ -1,0 +1,133 @@
+/**
+ * Executor overhead per call, without the tool's own time (a no-op tool), and the effect ledger's cost per effect
+ * on the local MongoDB-wire server. Baselines measured in the same run: a bare call of the tool, and one raw
+ * insertOne (the ledger writes three: intent, dispatch, outcome).
+ */
+import { randomUUID } from 'node:crypto';
+import { canonicalHash, MongoBlobStore } from '@warden/contracts';
+import type { HandlerContext } from '@warden/runtime';
+import { createRunnableToolRegistry, defineRunnableTool, defineTool } from '@warden/tools';
+import { MongoClient } from 'mongodb';
+import { pino } from 'pino';
+import { z } from 'zod';
+import {
+  callTool,
+  checkApproval,
+  EffectLedger,
+  executeApproval,
+  ToolBreakers,
+  type Approval,
+  type ExecutorHandlerDeps,
+} from '../services/executor/src/index.js';
+import { benchEndpoints, report, timeEachAsync } from './support.js';
+
+const N = Number(process.env.BENCH_N ?? 300);
+const logger = pino({ level: 'silent' });
+const noop = defineRunnableTool({
+  spec: defineTool({
+    name: 'bench.noop',
+    description: 'does nothing',
+    destructive: true,
+    argsSchema: z.object({ id: z.string(), amountUsd: z.number() }).strict(),
+    outputSchema: z.object({ ok: z.boolean(), id: z.string() }),
+    resources: {},
+    criticalFields: [],
+  }),
+  riskTier: 'low',
+  estimateImpact: () => Promise.resolve({ rows: 0, files: 0, recipients: 0, moneyUsd: 0 }),
+  run: (args) => Promise.resolve({ ok: true, id: args.id }),
+});
+const tools = createRunnableToolRegistry([noop]);
+const breakerSettings = {
+  errorThresholdPercent: 50,
+  rollingWindowMs: 60_000,
+  rollingBuckets: 10,
+  volumeThreshold: 5,
+  consecutiveFailures: 5,
+  resetTimeoutMs: 30_000,
+};
+const signal = new AbortController().signal;
+
+function approval(i: number, run: string): Approval {
+  const args = { id: `r-${i}`, amountUsd: 12.5 };
+  return {
+    kind: 'ActionApproved',
+    eventId: randomUUID(),
+    taskId: `bench-${run}-${i}`,
+    actionId: 'a1',
+    tool: 'bench.noop',
+    args,
+    argsHash: canonicalHash(args),
+    policyVersion: 'v1',
+  };
+}
+
+const stubCtx = (): HandlerContext =>
+  ({
+    logger,
+    signal,
+    span: { setAttribute: () => undefined },
+    attempt: 1,
+    hash: 'a'.repeat(64),
+    source: { topic: 't', partition: 0, offset: '0' },
+    publish: () => Promise.resolve({}),
+  }) as unknown as HandlerContext;
+
+const endpoints = benchEndpoints();
+const mongo = new MongoClient(endpoints.mongoUrl);
+await mongo.connect();
+const db = mongo.db(`bench_executor_${Date.now()}`);
+try {
+  console.log(`executor overhead, ${N} calls each (no-op tool: everything measured is the executor's own work)`);
+  const bare = await timeEachAsync(N, (i) =>
+    noop.run({ id: `r-${i}`, amountUsd: 1 }, { idempotencyKey: `bare:${i}`, signal, logger }),
+  );
+  const bareR = report('baseline: the tool called directly', bare);
+  const breakers = new ToolBreakers(breakerSettings, 'bench', logger);
+  const core = await timeEachAsync(N, async (i) => {
+    const a = approval(i, 'core');
+    const check = checkApproval(a, tools, new Date());
+    if (!check.ok) throw new Error(check.message);
+    await breakers.fire('bench.noop', () =>
+      callTool(check.tool, check.args, { idempotencyKey: `${a.taskId}:a1`, timeoutMs: 10_000, logger, signal }),
+    );
+  });
+  const coreR = report('checks + breaker + cancelling timeout + output', core);
+
+  const rawCol = db.collection<{ _id: string; at: Date }>('bench_raw');
+  const raw = await timeEachAsync(N, (i) => rawCol.insertOne({ _id: `raw-${i}`, at: new Date() }));
+  const rawR = report('baseline: one raw insertOne', raw);
+  const ledger = new EffectLedger(db, { blobs: new MongoBlobStore(db) });
+  const perEffect = await timeEachAsync(N, async (i) => {
+    const key = `ledger-${i}:a1`;
+    await ledger.recordIntent(key, { tool: 'bench.noop', argsHash: 'h', approvalEventId: 'e' });
+    await ledger.dispatch(key, 1, 'bench', new Date(Date.now() + 10_000));
+    await ledger.finish(key, { status: 'committed', result: { ok: true }, durationMs: 0, approvalEventId: 'e' });
+  });
+  const ledgerR = report('effect ledger: intent + dispatch + outcome', perEffect);
+
+  const deps: ExecutorHandlerDeps = {
+    tools,
+    ledger,
+    breakers: new ToolBreakers(breakerSettings, 'bench', logger),
+    replicaId: 'bench',
+    defaultTimeoutMs: 10_000,
+    leaseGraceMs: 1_000,
+    maxDispatches: 3,
+    escalationTtlMs: 3_600_000,
+    now: () => new Date(),
+  };
+  const full = await timeEachAsync(N, (i) => executeApproval(deps, approval(i, 'full'), stubCtx()));
+  const fullR = report('executeApproval end to end (no Kafka)', full);
+  const redelivered = await timeEachAsync(N, (i) => executeApproval(deps, approval(i, 'full'), stubCtx()));
+  report('a duplicate approval (ledger lookup, nothing run)', redelivered);
+
+  console.log(
+    `overhead without the ledger: ${(coreR.p50 - bareR.p50).toFixed(1)} us p50; ledger per effect: ${(ledgerR.p50 / 1000).toFixed(2)} ms p50 = ${(ledgerR.p50 / rawR.p50).toFixed(2)} raw inserts; end to end ${(fullR.p50 / 1000).toFixed(2)} ms p50`,
+  );
+  breakers.shutdown();
+  deps.breakers.shutdown();
+} finally {
+  await db.dropDatabase().catch(() => undefined);
+  await mongo.close();
+}

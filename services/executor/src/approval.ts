@@ -1,0 +1,85 @@
+import { canonicalHash, type EventOf, type JsonObject } from '@warden/contracts';
+import type { RunnableTool, RunnableToolRegistry } from '@warden/tools';
+
+/** An approval the executor acts on, from either the guard or a person. */
+export interface Approval {
+  readonly kind: 'ActionApproved' | 'HumanApproved';
+  readonly eventId: string;
+  readonly taskId: string;
+  readonly actionId: string;
+  /** Null for an approved answer (nothing to run). */
+  readonly tool: string | null;
+  readonly args: JsonObject | null;
+  readonly argsHash: string;
+  /** A person's approval holds until then. */
+  readonly expiresAt?: string;
+  readonly policyVersion: string;
+}
+
+/** The approval carried by an ActionApproved or HumanApproved event. */
+export function approvalOf(event: EventOf<'ActionApproved'> | EventOf<'HumanApproved'>): Approval {
+  const base = {
+    eventId: event.id,
+    taskId: event.taskId,
+    actionId: event.data.actionId,
+    argsHash: event.data.argsHash,
+    policyVersion: event.data.policyVersion,
+  };
+  return event.type === 'ActionApproved'
+    ? { kind: 'ActionApproved', ...base, tool: event.data.tool, args: event.data.args }
+    : { kind: 'HumanApproved', ...base, tool: event.data.tool, args: event.data.args, expiresAt: event.data.expiresAt };
+}
+
+/** Why an approval is not run. */
+export const RefusalCodes = {
+  unknownTool: 'unknown_tool',
+  argsHashMismatch: 'args_hash_mismatch',
+  approvalExpired: 'approval_expired',
+  invalidArgs: 'invalid_args',
+  missingArgs: 'missing_args',
+  ledgerMismatch: 'ledger_args_mismatch',
+} as const;
+/** A refusal code. */
+export type RefusalCode = (typeof RefusalCodes)[keyof typeof RefusalCodes];
+
+/** The verdict on an approval: run this tool with these args, or refuse. */
+export type ApprovalCheck =
+  | { readonly ok: true; readonly tool: RunnableTool; readonly args: JsonObject }
+  | { readonly ok: false; readonly code: RefusalCode; readonly message: string };
+
+/**
+ * Checks an approval before anything runs (pure): the tool is known, the args are present and hash to the approved
+ * argsHash (an approval binds exactly those args), a person's approval has not expired, and the args pass the
+ * tool's schema.
+ */
+export function checkApproval(approval: Approval, tools: RunnableToolRegistry, now: Date): ApprovalCheck {
+  const name = approval.tool ?? '';
+  const tool = tools.get(name);
+  if (tool === undefined) {
+    return { ok: false, code: RefusalCodes.unknownTool, message: `tool ${JSON.stringify(name)} is not registered` };
+  }
+  if (approval.args === null) {
+    return { ok: false, code: RefusalCodes.missingArgs, message: `the approval of ${name} carries no args` };
+  }
+  const actual = canonicalHash(approval.args);
+  if (actual !== approval.argsHash) {
+    return {
+      ok: false,
+      code: RefusalCodes.argsHashMismatch,
+      message: `args hash to ${actual} but the approval is bound to ${approval.argsHash}`,
+    };
+  }
+  if (approval.expiresAt !== undefined && Date.parse(approval.expiresAt) <= now.getTime()) {
+    return {
+      ok: false,
+      code: RefusalCodes.approvalExpired,
+      message: `the approval expired at ${approval.expiresAt}`,
+    };
+  }
+  const parsed = tool.spec.argsSchema.safeParse(approval.args);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(args)'}: ${i.message}`).join('; ');
+    return { ok: false, code: RefusalCodes.invalidArgs, message: `args do not match ${name}: ${issues}` };
+  }
+  return { ok: true, tool, args: approval.args };
+}

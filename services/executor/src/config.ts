@@ -1,0 +1,91 @@
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+import { loadConfig, runtimeConfigFrom, WorkerEnv, type WorkerRuntimeConfig } from '@warden/runtime';
+import { z } from 'zod';
+import type { BreakerSettings } from './breakers.js';
+import type { DemoToolStores } from './tools/index.js';
+
+const ms = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const list = z
+  .string()
+  .transform((s) =>
+    s
+      .split(',')
+      .map((x) => x.trim())
+      .filter((x) => x.length > 0),
+  )
+  .pipe(z.array(z.string().min(1)));
+
+/** The executor's environment: the worker's plus tool timeouts, breaker thresholds and the tools' stores. */
+export const ExecutorEnv = WorkerEnv.extend({
+  EXECUTOR_REPLICA_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,100}$/)
+    .optional(),
+  EXECUTOR_TOOL_TIMEOUT_MS: ms(1, 600_000).default(10_000),
+  EXECUTOR_LEASE_GRACE_MS: ms(0, 600_000).default(2_000),
+  EXECUTOR_MAX_DISPATCHES: ms(1, 20).default(3),
+  EXECUTOR_ESCALATION_TTL_MS: ms(60_000, 30 * 24 * 3_600_000).default(24 * 3_600_000),
+  EXECUTOR_BREAKER_ERROR_PERCENT: ms(1, 100).default(50),
+  EXECUTOR_BREAKER_WINDOW_MS: ms(1_000, 3_600_000).default(60_000),
+  EXECUTOR_BREAKER_BUCKETS: ms(1, 600).default(10),
+  EXECUTOR_BREAKER_VOLUME: ms(1, 100_000).default(5),
+  EXECUTOR_BREAKER_CONSECUTIVE: ms(1, 100_000).default(5),
+  EXECUTOR_BREAKER_RESET_MS: ms(100, 3_600_000).default(30_000),
+  EXECUTOR_TOOLS: list.optional(),
+  EXECUTOR_CUSTOMER_COLLECTIONS: list.default(['customers']),
+  EXECUTOR_KNOWLEDGE_COLLECTION: z.string().min(1).max(120).default('knowledge'),
+  EXECUTOR_WORKSPACE_ROOT: z.string().min(1).default('./workspace'),
+  EXECUTOR_HTTP_ALLOWLIST: list.default(['127.0.0.1', 'localhost', '::1']),
+  EXECUTOR_HTTP_MAX_BYTES: ms(1, 64 * 1024 * 1024).default(1024 * 1024),
+});
+
+/** Settings of the executor itself (besides the runtime's and the tools' stores). */
+export interface ExecutorSettings {
+  readonly replicaId: string;
+  readonly defaultTimeoutMs: number;
+  readonly leaseGraceMs: number;
+  readonly maxDispatches: number;
+  readonly escalationTtlMs: number;
+  readonly breakers: BreakerSettings;
+  /** Names of the tools to load; all demo tools when absent. */
+  readonly enabledTools?: readonly string[];
+}
+
+/** The executor's configuration. */
+export interface ExecutorConfig {
+  readonly runtime: WorkerRuntimeConfig;
+  readonly settings: ExecutorSettings;
+  readonly stores: Omit<DemoToolStores, 'db'>;
+}
+
+/** Reads the executor's configuration from the environment (the only place the executor reads process.env). */
+export function loadExecutorConfig(env: Readonly<Record<string, string | undefined>> = process.env): ExecutorConfig {
+  const e = loadConfig(ExecutorEnv, env);
+  return {
+    runtime: runtimeConfigFrom(e),
+    settings: {
+      replicaId: e.EXECUTOR_REPLICA_ID ?? `${hostname()}-${process.pid}`,
+      defaultTimeoutMs: e.EXECUTOR_TOOL_TIMEOUT_MS,
+      leaseGraceMs: e.EXECUTOR_LEASE_GRACE_MS,
+      maxDispatches: e.EXECUTOR_MAX_DISPATCHES,
+      escalationTtlMs: e.EXECUTOR_ESCALATION_TTL_MS,
+      breakers: {
+        errorThresholdPercent: e.EXECUTOR_BREAKER_ERROR_PERCENT,
+        rollingWindowMs: e.EXECUTOR_BREAKER_WINDOW_MS,
+        rollingBuckets: e.EXECUTOR_BREAKER_BUCKETS,
+        volumeThreshold: e.EXECUTOR_BREAKER_VOLUME,
+        consecutiveFailures: e.EXECUTOR_BREAKER_CONSECUTIVE,
+        resetTimeoutMs: e.EXECUTOR_BREAKER_RESET_MS,
+      },
+      ...(e.EXECUTOR_TOOLS === undefined ? {} : { enabledTools: e.EXECUTOR_TOOLS }),
+    },
+    stores: {
+      customerCollections: e.EXECUTOR_CUSTOMER_COLLECTIONS,
+      knowledgeCollection: e.EXECUTOR_KNOWLEDGE_COLLECTION,
+      workspaceRoot: resolve(e.EXECUTOR_WORKSPACE_ROOT),
+      httpAllowlist: e.EXECUTOR_HTTP_ALLOWLIST,
+      httpMaxBytes: e.EXECUTOR_HTTP_MAX_BYTES,
+    },
+  };
+}

@@ -1,0 +1,365 @@
+import { isWardenError, type JsonObject } from '@warden/contracts';
+import type { HandlerContext } from '@warden/runtime';
+import type { RunnableTool, RunnableToolRegistry } from '@warden/tools';
+import { checkApproval, RefusalCodes, type Approval, type RefusalCode } from '../approval.js';
+import type { BreakerTransition, ToolBreakers } from '../breakers.js';
+import { callTool, checkOutput } from '../call.js';
+import { InvalidToolOutputError, LedgerConflictError, ToolRefusedError, ToolTimeoutError } from '../errors.js';
+import type { EffectLedger, EffectState, FailureClass, OutcomeRecord } from '../ledger.js';
+
+/** Test hooks at the two moments a crash matters (the SIGKILL test pauses the process there). */
+export interface ExecutorHooks {
+  /** After the dispatch is recorded, before the tool runs. */
+  readonly afterDispatch?: (key: string) => Promise<void>;
+  /** After the tool returned, before its outcome is recorded. */
+  readonly beforeCommit?: (key: string) => Promise<void>;
+}
+
+/** What the executor's handlers need. */
+export interface ExecutorHandlerDeps {
+  readonly tools: RunnableToolRegistry;
+  readonly ledger: EffectLedger;
+  readonly breakers: ToolBreakers;
+  readonly replicaId: string;
+  /** Timeout of a tool without its own. */
+  readonly defaultTimeoutMs: number;
+  /** Added to a dispatch's timeout to form its lease: nobody reconciles an effect before its lease expires. */
+  readonly leaseGraceMs: number;
+  /** Dispatches of one effect before it is declared outcome_unknown. */
+  readonly maxDispatches: number;
+  /** How long a person has to answer the executor's escalations. */
+  readonly escalationTtlMs: number;
+  readonly now: () => Date;
+  readonly hooks?: ExecutorHooks;
+}
+
+const MESSAGE_MAX = 4000;
+const clip = (s: string): string => (s.length > MESSAGE_MAX ? `${s.slice(0, MESSAGE_MAX - 1)}…` : s);
+
+/** The effect's idempotency key. */
+export const effectKeyOf = (approval: Pick<Approval, 'taskId' | 'actionId'>): string =>
+  `${approval.taskId}:${approval.actionId}`;
+
+/**
+ * Handles one approval: refuse it, or run its effect exactly once through the ledger (intent → dispatch →
+ * committed / failed) and the tool's breaker, and publish the outcome. A redelivered approval republishes the
+ * recorded outcome; an effect dispatched but never finished is reconciled through the tool's verify() or
+ * escalated as outcome_unknown, never blindly re-run.
+ */
+export async function executeApproval(
+  deps: ExecutorHandlerDeps,
+  approval: Approval,
+  ctx: HandlerContext,
+): Promise<void> {
+  if (approval.kind === 'ActionApproved' && approval.tool === null) return; // an approved answer: nothing to run
+  const key = effectKeyOf(approval);
+  ctx.span.setAttribute('warden.executor.effect_key', key);
+  const check = checkApproval(approval, deps.tools, deps.now());
+  if (!check.ok) {
+    await refuse(deps, approval, ctx, check.code, check.message);
+    return;
+  }
+  const { tool, args } = check;
+  const intent = await deps.ledger.recordIntent(key, {
+    tool: tool.spec.name,
+    argsHash: approval.argsHash,
+    approvalEventId: approval.eventId,
+  });
+  if (!intent.created) {
+    const state = intent.state;
+    if (state.intent !== undefined && state.intent.argsHash !== approval.argsHash) {
+      await refuse(
+        deps,
+        approval,
+        ctx,
+        RefusalCodes.ledgerMismatch,
+        `effect ${key} was recorded with args hash ${state.intent.argsHash}, not ${approval.argsHash}`,
+      );
+      return;
+    }
+    if (state.outcome !== undefined) {
+      if (state.outcome.approvalEventId === approval.eventId) {
+        await publishOutcome(approval, tool, key, state.outcome, ctx); // redelivered: the same outcome again
+      } else {
+        ctx.logger.warn({ key }, 'another approval of an effect already done: not run again');
+      }
+      return;
+    }
+    if (state.dispatches.length > 0) {
+      await reconcile(deps, approval, tool, args, key, state, ctx);
+      return;
+    }
+  }
+  await dispatchAndRun(deps, approval, tool, args, key, 1, ctx);
+}
+
+async function dispatchAndRun(
+  deps: ExecutorHandlerDeps,
+  approval: Approval,
+  tool: RunnableTool,
+  args: JsonObject,
+  key: string,
+  attempt: number,
+  ctx: HandlerContext,
+): Promise<void> {
+  const name = tool.spec.name;
+  if (!deps.breakers.allows(name)) {
+    await breakerOpen(deps, approval, tool, key, ctx);
+    return;
+  }
+  if (attempt > deps.maxDispatches) {
+    await outcomeUnknown(deps, approval, tool, key, `dispatched ${attempt - 1} times without an outcome`, ctx);
+    return;
+  }
+  const timeoutMs = tool.timeoutMs ?? deps.defaultTimeoutMs;
+  const leaseUntil = new Date(deps.now().getTime() + timeoutMs + deps.leaseGraceMs);
+  if (!(await deps.ledger.dispatch(key, attempt, deps.replicaId, leaseUntil))) {
+    throw new LedgerConflictError(`effect ${key} dispatch ${attempt} is held by another executor`, {
+      details: { key },
+    });
+  }
+  await deps.hooks?.afterDispatch?.(key);
+  const started = performance.now();
+  const call = await deps.breakers.fire(name, () =>
+    callTool(tool, args, { idempotencyKey: key, timeoutMs, logger: ctx.logger, signal: ctx.signal }),
+  );
+  const durationMs = Math.round((performance.now() - started) * 1000) / 1000;
+  if (!call.ok && call.rejected) {
+    // The breaker opened between the check and the call: the tool never ran. No outcome is recorded; a later
+    // approval reconciles this dispatch (verify() finds nothing) and runs it.
+    await breakerOpen(deps, approval, tool, key, ctx);
+    return;
+  }
+  await deps.hooks?.beforeCommit?.(key);
+  const outcome: OutcomeRecord = call.ok
+    ? { status: 'committed', result: call.value, durationMs, approvalEventId: approval.eventId }
+    : { status: 'failed', ...classify(call.error), durationMs, approvalEventId: approval.eventId };
+  const recorded = await deps.ledger.finish(key, outcome);
+  await publishOutcome(approval, tool, key, recorded, ctx);
+  if (call.transition !== undefined) await publishTransition(approval, name, call.transition, ctx);
+}
+
+async function reconcile(
+  deps: ExecutorHandlerDeps,
+  approval: Approval,
+  tool: RunnableTool,
+  args: JsonObject,
+  key: string,
+  state: EffectState,
+  ctx: HandlerContext,
+): Promise<void> {
+  const last = state.dispatches.at(-1)!;
+  // Until the lease expires the dispatching executor may still be running the call (its timeout cancels it).
+  const waitMs = last.leaseUntil.getTime() - deps.now().getTime();
+  if (waitMs > 0) await sleep(waitMs, ctx.signal);
+  const next = last.attempt + 1;
+  if (!tool.spec.destructive) {
+    ctx.logger.info({ key, attempt: next }, 'read-only effect without an outcome: running it again');
+    await dispatchAndRun(deps, approval, tool, args, key, next, ctx);
+    return;
+  }
+  if (tool.verify === undefined) {
+    await outcomeUnknown(deps, approval, tool, key, `${tool.spec.name} cannot verify its effects`, ctx);
+    return;
+  }
+  const timeoutMs = tool.timeoutMs ?? deps.defaultTimeoutMs;
+  let verdict;
+  try {
+    verdict = await tool.verify(args, { idempotencyKey: key, signal: AbortSignal.timeout(timeoutMs) });
+  } catch (error) {
+    verdict = { status: 'unknown' as const, reason: `verify failed: ${(error as Error).message}` };
+  }
+  ctx.logger.warn({ key, verdict: verdict.status }, 'reconciled an effect dispatched before a crash');
+  switch (verdict.status) {
+    case 'applied': {
+      let outcome: OutcomeRecord;
+      try {
+        outcome = {
+          status: 'committed',
+          result: checkOutput(tool, verdict.output),
+          durationMs: 0,
+          approvalEventId: approval.eventId,
+        };
+      } catch (error) {
+        outcome = { status: 'failed', ...classify(error), durationMs: 0, approvalEventId: approval.eventId };
+      }
+      await publishOutcome(approval, tool, key, await deps.ledger.finish(key, outcome), ctx);
+      return;
+    }
+    case 'not_applied':
+      await dispatchAndRun(deps, approval, tool, args, key, next, ctx);
+      return;
+    case 'unknown':
+      await outcomeUnknown(deps, approval, tool, key, verdict.reason, ctx);
+      return;
+    default: {
+      const never: never = verdict;
+      throw new Error(`unknown verify outcome ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+function classify(error: unknown): { errorClass: FailureClass; message: string; retryable: boolean } {
+  const message = clip((error as Error)?.message ?? String(error));
+  if (error instanceof ToolTimeoutError) return { errorClass: 'timeout', message, retryable: true };
+  if (error instanceof InvalidToolOutputError) return { errorClass: 'invalid_output', message, retryable: false };
+  if (error instanceof ToolRefusedError) return { errorClass: 'refused', message, retryable: false };
+  return { errorClass: 'tool_error', message, retryable: isWardenError(error) ? error.retryable : true };
+}
+
+async function publishOutcome(
+  approval: Approval,
+  tool: RunnableTool,
+  key: string,
+  outcome: OutcomeRecord,
+  ctx: HandlerContext,
+): Promise<void> {
+  const base = { actionId: approval.actionId, tool: tool.spec.name, effectKey: key, durationMs: outcome.durationMs };
+  if (outcome.status === 'committed') {
+    await ctx.publish('ToolSucceeded', { ...base, result: outcome.result });
+    return;
+  }
+  await ctx.publish('ToolFailed', {
+    ...base,
+    errorClass: outcome.errorClass,
+    message: clip(outcome.message),
+    retryable: outcome.retryable,
+  });
+}
+
+async function publishTransition(
+  approval: Approval,
+  tool: string,
+  transition: BreakerTransition,
+  ctx: HandlerContext,
+): Promise<void> {
+  if (transition.kind === 'closed') {
+    await ctx.publish('BreakerClosed', { scope: 'tool', name: tool, reason: transition.reason });
+    return;
+  }
+  await ctx.publish('BreakerOpened', {
+    scope: 'tool',
+    name: tool,
+    reason: clip(transition.reason),
+    consecutiveFailures: transition.consecutiveFailures,
+    errorRate: transition.errorRate,
+  });
+  await ctx.publish('AlertRaised', {
+    alertId: `${approval.taskId}:${approval.actionId}:breaker:${tool}`,
+    code: 'breaker_open',
+    severity: 'critical',
+    message: clip(`breaker of ${tool} opened: ${transition.reason}`),
+    subject: { tool, taskId: approval.taskId, actionId: approval.actionId },
+  });
+}
+
+async function breakerOpen(
+  deps: ExecutorHandlerDeps,
+  approval: Approval,
+  tool: RunnableTool,
+  key: string,
+  ctx: HandlerContext,
+): Promise<void> {
+  const name = tool.spec.name;
+  await ctx.publish('ToolFailed', {
+    actionId: approval.actionId,
+    tool: name,
+    effectKey: key,
+    errorClass: 'breaker_open',
+    message: `the breaker of ${name} is open: the call was not made`,
+    retryable: true,
+    durationMs: 0,
+  });
+  await ctx.publish('EscalationRequested', {
+    escalationId: `${key}:executor:breaker_open`,
+    source: 'executor',
+    reasonCode: 'breaker_open',
+    reason: `the breaker of ${name} is open; a person may approve the action again once the tool is healthy`,
+    action: { actionId: approval.actionId, tool: name, args: approval.args ?? {}, argsHash: approval.argsHash },
+    policyVersion: approval.policyVersion,
+    expiresAt: new Date(deps.now().getTime() + deps.escalationTtlMs).toISOString(),
+  });
+}
+
+async function outcomeUnknown(
+  deps: ExecutorHandlerDeps,
+  approval: Approval,
+  tool: RunnableTool,
+  key: string,
+  why: string,
+  ctx: HandlerContext,
+): Promise<void> {
+  const message = clip(`effect ${key} of ${tool.spec.name} was dispatched but its outcome is unknown: ${why}`);
+  const recorded = await deps.ledger.finish(key, {
+    status: 'failed',
+    errorClass: 'outcome_unknown',
+    message,
+    retryable: false,
+    durationMs: 0,
+    approvalEventId: approval.eventId,
+  });
+  await publishOutcome(approval, tool, key, recorded, ctx);
+  if (recorded.status !== 'failed' || recorded.errorClass !== 'outcome_unknown') return;
+  await ctx.publish('AlertRaised', {
+    alertId: `${key}:outcome_unknown`,
+    code: 'outcome_unknown',
+    severity: 'critical',
+    message,
+    subject: { tool: tool.spec.name, taskId: approval.taskId, actionId: approval.actionId, effectKey: key },
+  });
+  await ctx.publish('EscalationRequested', {
+    escalationId: `${key}:executor:outcome_unknown`,
+    source: 'executor',
+    reasonCode: 'outcome_unknown',
+    reason: `${message}; check the tool's store and tell the task what happened`,
+    action: null,
+    policyVersion: approval.policyVersion,
+    expiresAt: new Date(deps.now().getTime() + deps.escalationTtlMs).toISOString(),
+  });
+}
+
+async function refuse(
+  _deps: ExecutorHandlerDeps,
+  approval: Approval,
+  ctx: HandlerContext,
+  code: RefusalCode,
+  message: string,
+): Promise<void> {
+  const tool = approval.tool ?? 'unknown';
+  const key = effectKeyOf(approval);
+  ctx.logger.warn({ key, code, message }, 'approval refused');
+  await ctx.publish('ToolFailed', {
+    actionId: approval.actionId,
+    tool: /^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,199}$/.test(tool) ? tool : 'unknown',
+    effectKey: key,
+    errorClass: code === RefusalCodes.invalidArgs ? 'invalid_args' : 'refused',
+    message: clip(`${code}: ${message}`),
+    retryable: false,
+    durationMs: 0,
+  });
+  await ctx.publish('AlertRaised', {
+    alertId: `${approval.eventId}:refused`,
+    code: 'policy_warn',
+    severity: code === RefusalCodes.invalidArgs || code === RefusalCodes.approvalExpired ? 'warning' : 'critical',
+    message: clip(`executor refused ${approval.kind} of ${tool} (${code}): ${message}`),
+    subject: { taskId: approval.taskId, actionId: approval.actionId, tool, reason: code, approval: approval.eventId },
+  });
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) {
+      reject(signal.reason as Error);
+      return;
+    }
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal.reason as Error);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}

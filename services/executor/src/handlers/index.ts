@@ -1,0 +1,15 @@
+import type { Handlers } from '@warden/runtime';
+import { approvalOf } from '../approval.js';
+import { executeApproval, type ExecutorHandlerDeps } from './execute.js';
+
+/** The event types the executor consumes. */
+export const executorConsumes = ['ActionApproved', 'HumanApproved'] as const;
+type Consumed = (typeof executorConsumes)[number];
+
+/** The executor's handlers: both kinds of approval go through the same ledger, breakers and checks. */
+export function createHandlers(deps: ExecutorHandlerDeps): Handlers<Consumed> {
+  return {
+    ActionApproved: (event, ctx) => executeApproval(deps, approvalOf(event), ctx),
+    HumanApproved: (event, ctx) => executeApproval(deps, approvalOf(event), ctx),
+  };
+}

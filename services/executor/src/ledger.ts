@@ -1,0 +1,245 @@
+import { fetchVerified, type BlobPointer, type BlobStore, type JsonValue } from '@warden/contracts';
+import { MongoServerError, type Collection, type Db } from 'mongodb';
+import { LedgerUnavailableError } from './errors.js';
+
+/** The error classes a recorded failure may carry (those of ToolFailed that end an effect). */
+export type FailureClass = 'timeout' | 'invalid_output' | 'tool_error' | 'outcome_unknown' | 'refused';
+
+/** The approval an effect was first recorded under. */
+export interface IntentRecord {
+  readonly tool: string;
+  readonly argsHash: string;
+  readonly approvalEventId: string;
+  readonly at: Date;
+}
+
+/** One dispatch of an effect to its tool: nobody else may dispatch it again before the lease expires. */
+export interface DispatchRecord {
+  readonly attempt: number;
+  readonly replicaId: string;
+  readonly at: Date;
+  readonly leaseUntil: Date;
+}
+
+/** The recorded end of an effect. */
+export type OutcomeRecord =
+  | {
+      readonly status: 'committed';
+      readonly result: JsonValue;
+      readonly durationMs: number;
+      readonly approvalEventId: string;
+    }
+  | {
+      readonly status: 'failed';
+      readonly errorClass: FailureClass;
+      readonly message: string;
+      readonly retryable: boolean;
+      readonly durationMs: number;
+      readonly approvalEventId: string;
+    };
+
+/** What the ledger knows about one effect. */
+export interface EffectState {
+  readonly intent?: IntentRecord;
+  readonly dispatches: readonly DispatchRecord[];
+  readonly outcome?: OutcomeRecord;
+}
+
+type Phase = 'intent' | 'dispatch' | 'outcome';
+
+interface LedgerDoc {
+  _id: string;
+  key: string;
+  phase: Phase;
+  at: Date;
+  tool?: string;
+  argsHash?: string;
+  approvalEventId?: string;
+  attempt?: number;
+  replicaId?: string;
+  leaseUntil?: Date;
+  status?: 'committed' | 'failed';
+  result?: JsonValue;
+  resultBlob?: BlobPointer;
+  errorClass?: FailureClass;
+  message?: string;
+  retryable?: boolean;
+  durationMs?: number;
+}
+
+/** Options of the effect ledger. */
+export interface EffectLedgerOptions {
+  /** Collection name (default "executor_effects"). */
+  readonly collection?: string;
+  /** Large results are kept here by reference rather than in the ledger document. */
+  readonly blobs: BlobStore;
+  /** Results whose JSON is larger than this go to the blob store (default 256 KiB). */
+  readonly claimCheckBytes?: number;
+}
+
+const isDuplicateKey = (error: unknown): boolean => error instanceof MongoServerError && error.code === 11000;
+
+/**
+ * The effect ledger (invariant 4): every effect, under its idempotency key `taskId:actionId`, goes through intent,
+ * dispatch, then a committed or failed outcome. Each phase is its own document with a unique `_id`
+ * (`key#intent`, `key#dispatch#n`, `key#outcome`), so every transition is one atomic insert and a duplicate-key
+ * error means somebody got there first. FerretDB needs no transactions for this and inserts are its fast path.
+ */
+export class EffectLedger {
+  private readonly effects: Collection<LedgerDoc>;
+  private readonly blobs: BlobStore;
+  private readonly claimCheckBytes: number;
+
+  constructor(db: Db, options: EffectLedgerOptions) {
+    this.effects = db.collection<LedgerDoc>(options.collection ?? 'executor_effects');
+    this.blobs = options.blobs;
+    this.claimCheckBytes = options.claimCheckBytes ?? 256 * 1024;
+  }
+
+  /** Records the intent; when one exists already, returns what the ledger knows instead. */
+  async recordIntent(
+    key: string,
+    intent: Omit<IntentRecord, 'at'>,
+    now = new Date(),
+  ): Promise<{ readonly created: true } | { readonly created: false; readonly state: EffectState }> {
+    try {
+      await this.effects.insertOne({ _id: `${key}#intent`, key, phase: 'intent', at: now, ...intent });
+      return { created: true };
+    } catch (error) {
+      if (!isDuplicateKey(error)) throw unavailable('record the intent of', key, error);
+      return { created: false, state: await this.state(key) };
+    }
+  }
+
+  /** Everything recorded under a key. */
+  async state(key: string): Promise<EffectState> {
+    let docs: LedgerDoc[];
+    try {
+      docs = await this.effects.find({ key }).toArray();
+    } catch (error) {
+      throw unavailable('read', key, error);
+    }
+    let intent: IntentRecord | undefined;
+    let outcome: OutcomeRecord | undefined;
+    const dispatches: DispatchRecord[] = [];
+    for (const d of docs) {
+      if (d.phase === 'intent') {
+        intent = { tool: d.tool ?? '', argsHash: d.argsHash ?? '', approvalEventId: d.approvalEventId ?? '', at: d.at };
+      } else if (d.phase === 'dispatch') {
+        dispatches.push({
+          attempt: d.attempt ?? 0,
+          replicaId: d.replicaId ?? '',
+          at: d.at,
+          leaseUntil: d.leaseUntil ?? d.at,
+        });
+      } else {
+        outcome = await this.outcomeOf(d);
+      }
+    }
+    dispatches.sort((a, b) => a.attempt - b.attempt);
+    return {
+      ...(intent === undefined ? {} : { intent }),
+      dispatches,
+      ...(outcome === undefined ? {} : { outcome }),
+    };
+  }
+
+  /**
+   * Claims dispatch number `attempt` of the effect. False when it was claimed already (another replica, or this
+   * one before a crash): the caller must reconcile instead of running the tool.
+   */
+  async dispatch(
+    key: string,
+    attempt: number,
+    replicaId: string,
+    leaseUntil: Date,
+    now = new Date(),
+  ): Promise<boolean> {
+    try {
+      await this.effects.insertOne({
+        _id: `${key}#dispatch#${attempt}`,
+        key,
+        phase: 'dispatch',
+        at: now,
+        attempt,
+        replicaId,
+        leaseUntil,
+      });
+      return true;
+    } catch (error) {
+      if (isDuplicateKey(error)) return false;
+      throw unavailable('record the dispatch of', key, error);
+    }
+  }
+
+  /**
+   * Records the outcome. Exactly one outcome is ever recorded per key: when one exists already, that one is
+   * returned and the given one is dropped.
+   */
+  async finish(key: string, outcome: OutcomeRecord, now = new Date()): Promise<OutcomeRecord> {
+    const doc: LedgerDoc = { _id: `${key}#outcome`, key, phase: 'outcome', at: now, ...flatten(outcome) };
+    if (outcome.status === 'committed') {
+      const bytes = Buffer.from(JSON.stringify(outcome.result));
+      if (bytes.byteLength > this.claimCheckBytes) {
+        try {
+          doc.resultBlob = await this.blobs.put(bytes, 'application/json');
+        } catch (error) {
+          throw unavailable('store the result of', key, error);
+        }
+        delete doc.result;
+      }
+    }
+    try {
+      await this.effects.insertOne(doc);
+      return outcome;
+    } catch (error) {
+      if (!isDuplicateKey(error)) throw unavailable('record the outcome of', key, error);
+      const existing = (await this.state(key)).outcome;
+      if (existing === undefined) throw unavailable('read back the outcome of', key, error);
+      return existing;
+    }
+  }
+
+  private async outcomeOf(d: LedgerDoc): Promise<OutcomeRecord> {
+    const base = { durationMs: d.durationMs ?? 0, approvalEventId: d.approvalEventId ?? '' };
+    if (d.status === 'committed') {
+      let result = d.result ?? null;
+      if (d.resultBlob !== undefined) {
+        result = JSON.parse(Buffer.from(await fetchVerified(this.blobs, d.resultBlob)).toString('utf8')) as JsonValue;
+      }
+      return { status: 'committed', result, ...base };
+    }
+    return {
+      status: 'failed',
+      errorClass: d.errorClass ?? 'tool_error',
+      message: d.message ?? '',
+      retryable: d.retryable ?? false,
+      ...base,
+    };
+  }
+}
+
+function flatten(outcome: OutcomeRecord): Partial<LedgerDoc> {
+  return outcome.status === 'committed'
+    ? {
+        status: 'committed',
+        result: outcome.result,
+        durationMs: outcome.durationMs,
+        approvalEventId: outcome.approvalEventId,
+      }
+    : {
+        status: 'failed',
+        errorClass: outcome.errorClass,
+        message: outcome.message,
+        retryable: outcome.retryable,
+        durationMs: outcome.durationMs,
+        approvalEventId: outcome.approvalEventId,
+      };
+}
+
+function unavailable(what: string, key: string, cause: unknown): LedgerUnavailableError {
+  return new LedgerUnavailableError(`effect ledger: could not ${what} effect ${key}: ${(cause as Error).message}`, {
+    cause,
+    details: { key },
+  });
+}

@@ -1,0 +1,16 @@
+import { pino } from 'pino';
+import { runUntilSignal } from '@warden/runtime';
+import { loadExecutorConfig } from './config.js';
+import { createDemoTools } from './tools/index.js';
+import { createExecutorWorker } from './worker.js';
+
+const config = loadExecutorConfig(process.env);
+const logger = pino({ name: 'executor', level: config.runtime.logLevel });
+const worker = createExecutorWorker({
+  runtime: config.runtime,
+  settings: config.settings,
+  tools: (deps) => createDemoTools({ db: deps.db, ...config.stores }),
+});
+runUntilSignal(worker, logger);
+await worker.start();
+logger.info({ replica: config.settings.replicaId, workspace: config.stores.workspaceRoot }, 'executor ready');

@@ -1,0 +1,58 @@
+import type { JsonValue } from '@warden/contracts';
+import type { Collection, Db, Document } from 'mongodb';
+import { ToolRefusedError } from '../errors.js';
+
+/** The field of a customer record listing the effect keys applied to it (for verify and idempotent re-runs). */
+export const EFFECTS_FIELD = '_effects';
+
+/** A customer record as stored: `_id` is the customer id. */
+export interface CustomerDoc {
+  _id: string;
+  _effects?: string[];
+}
+
+/** Customer collections the tools may touch; anything else (the ledger, the outbox) is refused. */
+export class CustomerCollections {
+  constructor(
+    private readonly db: Db,
+    private readonly allowed: ReadonlySet<string>,
+  ) {}
+
+  /** The collection, or ToolRefusedError when it is not a customer collection. */
+  get(name: string): Collection<CustomerDoc> {
+    if (!this.allowed.has(name)) {
+      throw new ToolRefusedError(`collection ${JSON.stringify(name)} is not a customer collection`, {
+        details: { collection: name, allowed: [...this.allowed] },
+      });
+    }
+    return this.db.collection<CustomerDoc>(name);
+  }
+
+  /** The archive of deleted records of a collection. */
+  tombstones(name: string): Collection<TombstoneDoc> {
+    this.get(name);
+    return this.db.collection<TombstoneDoc>(`${name}_deleted`);
+  }
+}
+
+/** A deleted record kept with the effect that deleted it. */
+export interface TombstoneDoc extends Document {
+  _id: string;
+  effectKey: string;
+  customerId: string;
+  record: Document;
+  deletedAt: Date;
+}
+
+/** A stored record as the model sees it: `id` for `_id`, no internal fields, plain JSON. */
+export function publicRecord(doc: Document): Record<string, JsonValue> {
+  const { _id, [EFFECTS_FIELD]: _effects, ...rest } = doc;
+  return JSON.parse(JSON.stringify({ id: String(_id), ...rest })) as Record<string, JsonValue>;
+}
+
+/** An equality filter with `id` meaning `_id`. */
+export function storeFilter(filter: Readonly<Record<string, string | number | boolean | null>>): Document {
+  const out: Document = {};
+  for (const [k, v] of Object.entries(filter)) out[k === 'id' ? '_id' : k] = v;
+  return out;
+}

@@ -1,0 +1,258 @@
+import { mkdtemp, mkdir, symlink, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { canonicalHash } from '@warden/contracts';
+import { createRunnableToolRegistry, defineRunnableTool, defineTool, type RunnableTool } from '@warden/tools';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import {
+  callTool,
+  checkApproval,
+  hostAllowed,
+  InvalidToolOutputError,
+  ToolBreakers,
+  ToolRefusedError,
+  ToolTimeoutError,
+  Workspace,
+  type Approval,
+  type BreakerSettings,
+  type SharedBreakerState,
+} from '../src/index.js';
+import { filesReadTool } from '../src/tools/files-read.js';
+import { filesWriteTool } from '../src/tools/files-write.js';
+import { httpGetTool } from '../src/tools/http-get.js';
+
+const logger = pino({ level: 'silent' });
+const settings: BreakerSettings = {
+  errorThresholdPercent: 50,
+  rollingWindowMs: 60_000,
+  rollingBuckets: 10,
+  volumeThreshold: 5,
+  consecutiveFailures: 3,
+  resetTimeoutMs: 200,
+};
+const ok = () => Promise.resolve('ok');
+const boom = () => Promise.reject(new Error('boom'));
+
+function echoTool(run: RunnableTool['run'], timeoutMs?: number): RunnableTool {
+  return defineRunnableTool({
+    spec: defineTool({
+      name: 'test.echo',
+      description: 'echo',
+      destructive: false,
+      argsSchema: z.object({ n: z.number() }).strict(),
+      outputSchema: z.object({ n: z.number() }),
+      resources: {},
+      criticalFields: [],
+    }),
+    riskTier: 'low',
+    ...(timeoutMs === undefined ? {} : { timeoutMs }),
+    estimateImpact: () => Promise.resolve({ rows: 0, files: 0, recipients: 0, moneyUsd: 0 }),
+    run: run as (args: { n: number }, ctx: Parameters<RunnableTool['run']>[1]) => Promise<{ n: number }>,
+  });
+}
+
+describe('tool breakers', () => {
+  it('open after consecutive failures and publish the change', async () => {
+    const shared: SharedBreakerState[] = [];
+    const b = new ToolBreakers(settings, 'r1', logger, { publish: async (s) => void shared.push(s) });
+    expect((await b.fire('t', boom)).ok).toBe(false);
+    expect((await b.fire('t', boom)).ok).toBe(false);
+    const third = await b.fire('t', boom);
+    expect(third.transition).toMatchObject({ kind: 'opened', consecutiveFailures: 3 });
+    expect(b.state('t')).toBe('open');
+    const rejected = await b.fire('t', ok);
+    expect(rejected).toMatchObject({ ok: false, rejected: true });
+    expect(shared).toMatchObject([{ tool: 't', state: 'open', replicaId: 'r1' }]);
+    b.shutdown();
+  });
+
+  it('a success ends a run of failures but not the evidence of the window: a flapping tool opens on its rate', async () => {
+    const b = new ToolBreakers(settings, 'r1', logger);
+    const pattern = [boom, boom, ok, boom, boom, ok, boom]; // never 3 in a row; 5 of 7 failed
+    const results = [];
+    for (const call of pattern) results.push(await b.fire('flappy', call));
+    expect(b.state('flappy')).toBe('open');
+    expect(results.find((r) => r.transition?.kind === 'opened')?.transition).toMatchObject({ kind: 'opened' });
+    b.shutdown();
+  });
+
+  it('lets one half-open probe through after the reset timeout; its success closes the breaker', async () => {
+    const b = new ToolBreakers({ ...settings, resetTimeoutMs: 100 }, 'r1', logger);
+    for (let i = 0; i < 3; i++) await b.fire('t', boom);
+    expect(b.allows('t')).toBe(false);
+    await expect.poll(() => b.state('t'), { timeout: 10_000 }).toBe('halfOpen');
+    expect(b.allows('t')).toBe(true);
+    const probe = await b.fire('t', ok);
+    expect(probe.transition).toMatchObject({ kind: 'closed' });
+    expect(b.state('t')).toBe('closed');
+    b.shutdown();
+  });
+
+  it('a failed probe opens it again', async () => {
+    const b = new ToolBreakers({ ...settings, resetTimeoutMs: 100 }, 'r1', logger);
+    for (let i = 0; i < 3; i++) await b.fire('t', boom);
+    await expect.poll(() => b.state('t'), { timeout: 10_000 }).toBe('halfOpen');
+    await b.fire('t', boom);
+    expect(b.state('t')).toBe('open');
+    b.shutdown();
+  });
+
+  it('follows a peer: open and close from another replica, and ignores its own echo', async () => {
+    const b = new ToolBreakers(settings, 'r1', logger);
+    const at = new Date().toISOString();
+    b.applyRemote({ tool: 't', state: 'open', replicaId: 'r1', at, reason: 'mine' });
+    expect(b.state('t')).toBe('closed');
+    b.applyRemote({ tool: 't', state: 'open', replicaId: 'r2', at, reason: 'peer' });
+    expect(b.state('t')).toBe('open');
+    b.applyRemote({ tool: 't', state: 'closed', replicaId: 'r2', at, reason: 'peer' });
+    expect(b.state('t')).toBe('closed');
+    b.shutdown();
+  });
+
+  it('does not count refusals against the tool', async () => {
+    const b = new ToolBreakers(settings, 'r1', logger);
+    for (let i = 0; i < 5; i++) await b.fire('t', () => Promise.reject(new ToolRefusedError('no')));
+    expect(b.state('t')).toBe('closed');
+    b.shutdown();
+  });
+});
+
+describe('approval checks', () => {
+  const tools = createRunnableToolRegistry([echoTool(() => Promise.resolve({ n: 1 }))]);
+  const args = { n: 1 };
+  const base: Approval = {
+    kind: 'ActionApproved',
+    eventId: 'e1',
+    taskId: 't1',
+    actionId: 'a1',
+    tool: 'test.echo',
+    args,
+    argsHash: canonicalHash(args),
+    policyVersion: 'v1',
+  };
+  const now = new Date('2030-01-01T00:00:00Z');
+
+  it('runs an approval whose args hash to its argsHash', () => {
+    expect(checkApproval(base, tools, now)).toMatchObject({ ok: true });
+  });
+  it('refuses args that do not match the approved hash', () => {
+    expect(checkApproval({ ...base, args: { n: 2 } }, tools, now)).toMatchObject({
+      ok: false,
+      code: 'args_hash_mismatch',
+    });
+  });
+  it('refuses an expired human approval, an unknown tool and args outside the schema', () => {
+    expect(
+      checkApproval({ ...base, kind: 'HumanApproved', expiresAt: '2029-12-31T23:59:59Z' }, tools, now),
+    ).toMatchObject({ ok: false, code: 'approval_expired' });
+    expect(checkApproval({ ...base, tool: 'nope' }, tools, now)).toMatchObject({ ok: false, code: 'unknown_tool' });
+    const bad = { n: 'x' };
+    expect(checkApproval({ ...base, args: bad, argsHash: canonicalHash(bad) }, tools, now)).toMatchObject({
+      ok: false,
+      code: 'invalid_args',
+    });
+  });
+});
+
+describe('a tool call', () => {
+  const signal = new AbortController().signal;
+  it('is cancelled at its timeout through its signal', async () => {
+    let sawAbort = false;
+    const tool = echoTool(
+      (_args, ctx) =>
+        new Promise((_resolve, reject) => {
+          ctx.signal.addEventListener('abort', () => {
+            sawAbort = true;
+            reject(new Error('aborted'));
+          });
+        }),
+    );
+    const started = Date.now();
+    await expect(
+      callTool(tool, { n: 1 }, { idempotencyKey: 'k', timeoutMs: 100, logger, signal }),
+    ).rejects.toBeInstanceOf(ToolTimeoutError);
+    expect(sawAbort).toBe(true);
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+  it('gives up at the timeout even when the tool ignores its signal', async () => {
+    const tool = echoTool(() => new Promise(() => {}));
+    await expect(
+      callTool(tool, { n: 1 }, { idempotencyKey: 'k', timeoutMs: 50, logger, signal }),
+    ).rejects.toBeInstanceOf(ToolTimeoutError);
+  });
+  it('fails on an output that does not match the output schema', async () => {
+    const tool = echoTool(() => Promise.resolve({ n: 'not a number' }));
+    await expect(
+      callTool(tool, { n: 1 }, { idempotencyKey: 'k', timeoutMs: 1_000, logger, signal }),
+    ).rejects.toBeInstanceOf(InvalidToolOutputError);
+  });
+});
+
+describe('the file workspace', () => {
+  let root: string;
+  beforeAll(async () => {
+    const base = await mkdtemp(join(tmpdir(), 'warden-ws-'));
+    root = join(base, 'root');
+    await mkdir(root);
+    await writeFile(join(base, 'secret.txt'), 'outside');
+    await writeFile(join(root, 'hello.txt'), 'hello');
+    await symlink(base, join(root, 'escape'));
+  });
+  const ctx = { idempotencyKey: 't:a', signal: new AbortController().signal, logger };
+
+  it('refuses paths that leave the root: .., absolute, through a link', async () => {
+    const ws = new Workspace(root);
+    for (const p of ['../secret.txt', 'a/../../secret.txt', '/etc/passwd', 'escape/secret.txt', '.']) {
+      await expect(ws.resolve(p), p).rejects.toBeInstanceOf(ToolRefusedError);
+    }
+    await expect(ws.resolve('sub/new.txt')).resolves.toBe(join(root, 'sub/new.txt'));
+  });
+
+  it('reads, writes (atomically, idempotently) and verifies inside the root', async () => {
+    const ws = new Workspace(root);
+    await expect(filesReadTool(ws).run({ path: 'hello.txt' }, ctx)).resolves.toEqual({
+      content: 'hello',
+      sizeBytes: 5,
+    });
+    const write = filesWriteTool(ws);
+    const args = { path: 'out/report.txt', content: 'report' };
+    expect(await write.verify!(args, ctx)).toEqual({ status: 'not_applied' });
+    await expect(write.run(args, ctx)).resolves.toEqual({ sizeBytes: 6 });
+    await expect(write.run(args, ctx)).resolves.toEqual({ sizeBytes: 6 });
+    expect(await write.verify!(args, ctx)).toEqual({ status: 'applied', output: { sizeBytes: 6 } });
+    await expect(filesReadTool(ws).run({ path: '../secret.txt' }, ctx)).rejects.toBeInstanceOf(ToolRefusedError);
+  });
+});
+
+describe('http.get', () => {
+  let server: Server;
+  let port: number;
+  beforeAll(async () => {
+    server = createServer((_req, res) => res.end('pong'));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    port = (server.address() as AddressInfo).port;
+  });
+  afterAll(async () => new Promise<void>((r) => server.close(() => r())));
+  const ctx = { idempotencyKey: 't:a', signal: new AbortController().signal, logger };
+
+  it('matches hosts and host:port entries', () => {
+    expect(hostAllowed(new URL('http://127.0.0.1:9/x'), ['127.0.0.1'])).toBe(true);
+    expect(hostAllowed(new URL('http://127.0.0.1:9/x'), ['127.0.0.1:10'])).toBe(false);
+    expect(hostAllowed(new URL('http://[::1]:9/x'), ['::1'])).toBe(true);
+    expect(hostAllowed(new URL('http://example.com/'), ['127.0.0.1', 'localhost'])).toBe(false);
+    expect(hostAllowed(new URL('http://127.0.0.1.nip.io/'), ['127.0.0.1'])).toBe(false);
+  });
+
+  it('fetches from an allowed host and refuses others before connecting', async () => {
+    const tool = httpGetTool({ hosts: ['127.0.0.1'], maxBytes: 1024 });
+    await expect(tool.run({ url: `http://127.0.0.1:${port}/ping` }, ctx)).resolves.toEqual({
+      status: 200,
+      body: 'pong',
+    });
+    await expect(tool.run({ url: 'http://example.com/' }, ctx)).rejects.toBeInstanceOf(ToolRefusedError);
+  });
+});

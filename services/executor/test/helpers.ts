@@ -1,0 +1,161 @@
+import { randomUUID } from 'node:crypto';
+import {
+  canonicalHash,
+  follow,
+  type ChainLink,
+  type EventDraft,
+  type JsonObject,
+  type WardenEvent,
+} from '@warden/contracts';
+import { defineRunnableTool, defineTool, type RunnableTool } from '@warden/tools';
+import type { EventCollector } from '@warden/runtime/testing';
+import { z } from 'zod';
+import type { BreakerSettings, ExecutorSettings } from '../src/index.js';
+
+const HASH = 'a'.repeat(64);
+
+/** A fake cause (a task's proposal) to chain approvals onto. */
+export function causeOf(taskId: string): ChainLink {
+  return {
+    envelope: {
+      id: randomUUID(),
+      taskId,
+      tenantId: 'tenant-a',
+      seq: 1,
+      correlationId: taskId,
+      policyVersion: 'default.v1',
+    },
+    hash: HASH,
+  };
+}
+
+/** An ActionApproved draft for a tool call (argsHash from the args unless given). */
+export function actionApproved(
+  taskId: string,
+  actionId: string,
+  tool: string,
+  args: JsonObject,
+  argsHash = canonicalHash(args),
+): EventDraft<'ActionApproved'> {
+  return follow(
+    causeOf(taskId),
+    'ActionApproved',
+    {
+      proposalEventId: randomUUID(),
+      proposalKind: 'action',
+      actionId,
+      rulesEvaluated: [],
+      ruleFired: null,
+      reasonCode: 'allowed',
+      policyVersion: 'default.v1',
+      inputHashes: { proposal: HASH, state: HASH, policy: HASH },
+      tool,
+      args,
+      argsHash,
+    },
+    { producer: 'test' },
+  );
+}
+
+/** A HumanApproved draft for a tool call. */
+export function humanApproved(
+  taskId: string,
+  actionId: string,
+  tool: string,
+  args: JsonObject,
+  expiresAt: Date,
+  argsHash = canonicalHash(args),
+): EventDraft<'HumanApproved'> {
+  return follow(
+    causeOf(taskId),
+    'HumanApproved',
+    {
+      escalationId: `${taskId}:${actionId}:guard`,
+      actionId,
+      decidedBy: { id: 'ops-1', kind: 'user', role: 'operator' },
+      argsHash,
+      policyVersion: 'default.v1',
+      expiresAt: expiresAt.toISOString(),
+      tool,
+      args,
+    },
+    { producer: 'test' },
+  );
+}
+
+/** Events caused by an event. */
+export const causedBy = (events: WardenEvent[], id: string): WardenEvent[] =>
+  events.filter((e) => e.causationId === id);
+
+/** Events published in response to an event: caused by it, or by one of those (a handler's outputs form a chain). */
+export function responsesTo(events: WardenEvent[], id: string): WardenEvent[] {
+  const ids = new Set([id]);
+  const out: WardenEvent[] = [];
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const e of events) {
+      if (e.causationId !== null && ids.has(e.causationId) && !ids.has(e.id)) {
+        ids.add(e.id);
+        out.push(e);
+        grew = true;
+      }
+    }
+  }
+  return out;
+}
+
+/** The ToolSucceeded or ToolFailed caused by an approval, waiting for it. */
+export async function resultOf(out: EventCollector, approvalId: string, timeoutMs = 60_000): Promise<WardenEvent> {
+  const events = await out.waitFor(
+    (es) => causedBy(es, approvalId).some((e) => e.type === 'ToolSucceeded' || e.type === 'ToolFailed'),
+    timeoutMs,
+    `the result of approval ${approvalId}`,
+  );
+  return causedBy(events, approvalId).find((e) => e.type === 'ToolSucceeded' || e.type === 'ToolFailed')!;
+}
+
+/** Breaker thresholds for tests. */
+export const testBreakers: BreakerSettings = {
+  errorThresholdPercent: 50,
+  rollingWindowMs: 120_000,
+  rollingBuckets: 10,
+  volumeThreshold: 5,
+  consecutiveFailures: 3,
+  resetTimeoutMs: 120_000,
+};
+
+/** Executor settings for tests. */
+export function testSettings(overrides: Partial<ExecutorSettings> = {}): ExecutorSettings {
+  return {
+    replicaId: 'test',
+    defaultTimeoutMs: 10_000,
+    leaseGraceMs: 500,
+    maxDispatches: 3,
+    escalationTtlMs: 3_600_000,
+    breakers: testBreakers,
+    ...overrides,
+  };
+}
+
+/** A test tool: { n } in, { n } out, with the given run(). */
+export function testTool(
+  name: string,
+  run: (args: { n: number }, ctx: { signal: AbortSignal }) => Promise<unknown>,
+  timeoutMs?: number,
+): RunnableTool {
+  return defineRunnableTool({
+    spec: defineTool({
+      name,
+      description: `test tool ${name}`,
+      destructive: false,
+      argsSchema: z.object({ n: z.number().int() }).strict(),
+      outputSchema: z.object({ n: z.number().int() }),
+      resources: {},
+      criticalFields: [],
+    }),
+    riskTier: 'low',
+    ...(timeoutMs === undefined ? {} : { timeoutMs }),
+    estimateImpact: () => Promise.resolve({ rows: 0, files: 0, recipients: 0, moneyUsd: 0 }),
+    run: run as (args: { n: number }, ctx: { signal: AbortSignal }) => Promise<{ n: number }>,
+  });
+}
