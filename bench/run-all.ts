@@ -12,6 +12,7 @@ const benches: Record<string, string> = {
   guard: 'guard-decide.ts',
   'guard-kafka': 'guard-kafka.ts',
   executor: 'executor-overhead.ts',
+  auditor: 'auditor-chain.ts',
 };
 const wanted = process.argv[2] ?? 'all';
 const names = wanted === 'all' ? Object.keys(benches) : [wanted];

@@ -1,0 +1,176 @@
+import { connectRuntime, producerConfig, type RuntimeDeps } from '@warden/runtime';
+import type { FastifyInstance } from 'fastify';
+import type { Producer } from 'kafkajs';
+import { AlertRaiser } from './alerts.js';
+import { buildQueryApi } from './api/server.js';
+import { checkpointTopic, writeCheckpoints } from './checkpoints/checkpointer.js';
+import type { AuditorConfig } from './config.js';
+import { AuditorLifecycleError } from './errors.js';
+import { ProjectorConsumer, Serial } from './projector/consumer.js';
+import { Projection, type ProjectedInput } from './projector/projection.js';
+import { AuditStore } from './projector/store.js';
+import { ensureAuditTopics } from './topics/topic-settings.js';
+
+/** The auditor's name and version, stamped on its alerts and checkpoints. */
+export const AUDITOR_NAME = 'auditor';
+export const AUDITOR_VERSION = '0.1.0';
+
+/** The states of the auditor. */
+export type AuditorState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
+
+/** Options of an auditor beyond its configuration (tests and benches). */
+export interface AuditorOptions {
+  readonly config: AuditorConfig;
+  /** Connections to reuse; otherwise the auditor opens and closes its own. */
+  readonly deps?: RuntimeDeps;
+  /** Collection prefix of the projection. Default `audit_`. */
+  readonly collectionPrefix?: string;
+  /** Consumer group. Default `<topicPrefix>.auditor`. */
+  readonly groupId?: string;
+  /** Called after each projected batch (lag measurement). */
+  readonly onProjected?: (inputs: readonly ProjectedInput[]) => void;
+}
+
+/** A running auditor: projection, verification, alerts, checkpoints and the query API. */
+export interface Auditor {
+  start(): Promise<void>;
+  /** Stops consuming, writes a last checkpoint round and closes; idempotent. */
+  close(): Promise<void>;
+  state(): AuditorState;
+  /** The query API's address once started. */
+  apiAddress(): { host: string; port: number } | undefined;
+  readonly store: () => AuditStore;
+  /** Runs the periodic work now: settle quiet tasks, alert, write checkpoints. */
+  tick(): Promise<void>;
+  onCrash(listener: (error: Error) => void): void;
+}
+
+/** Builds the auditor. */
+export function createAuditor(options: AuditorOptions): Auditor {
+  const cfg = options.config;
+  const producerName = `${AUDITOR_NAME}@${AUDITOR_VERSION}`;
+  let state: AuditorState = 'created';
+  let deps: RuntimeDeps | undefined;
+  let store: AuditStore | undefined;
+  let projection: Projection | undefined;
+  let consumer: ProjectorConsumer | undefined;
+  let producer: Producer | undefined;
+  let api: FastifyInstance | undefined;
+  let alerts: AlertRaiser | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let closing: Promise<void> | undefined;
+  const serial = new Serial();
+  const crashListeners: Array<(e: Error) => void> = [];
+
+  const need = <T>(v: T | undefined, what: string): T => {
+    if (v === undefined) throw new AuditorLifecycleError(`auditor: ${what} is not available before start()`);
+    return v;
+  };
+
+  const tick = (): Promise<void> =>
+    serial.run(async () => {
+      const p = need(projection, 'projection');
+      await need(alerts, 'alerts').raise(await p.settle());
+      await writeCheckpoints(
+        p,
+        need(store, 'store'),
+        need(producer, 'producer'),
+        checkpointTopic(cfg.runtime.topicPrefix),
+        cfg.checkpointKey,
+        producerName,
+      );
+    });
+
+  const crash = (error: Error): void => {
+    state = 'failed';
+    for (const l of crashListeners) l(error);
+  };
+
+  const auditor: Auditor = {
+    state: () => state,
+    store: () => need(store, 'store'),
+    onCrash: (l) => void crashListeners.push(l),
+    tick,
+    apiAddress: () => {
+      const a = api?.server.address();
+      return a !== null && typeof a === 'object' && a !== undefined ? { host: a.address, port: a.port } : undefined;
+    },
+
+    async start() {
+      if (state !== 'created') throw new AuditorLifecycleError(`auditor: start() called in state ${state}`);
+      state = 'starting';
+      try {
+        deps = options.deps ?? (await connectRuntime(AUDITOR_NAME, cfg.runtime));
+        const d = deps;
+        const topics = [...d.topics.all(), checkpointTopic(cfg.runtime.topicPrefix)];
+        const admin = d.kafka.admin();
+        await admin.connect();
+        try {
+          await ensureAuditTopics(admin, topics);
+        } finally {
+          await admin.disconnect();
+        }
+        store = new AuditStore(d.db, options.collectionPrefix);
+        projection = new Projection(store, { settleMs: cfg.settleMs, maxTasksInMemory: cfg.maxTasksInMemory });
+        await projection.init();
+        await d.codec.registerAll();
+        producer = d.kafka.producer(producerConfig);
+        await producer.connect();
+        alerts = new AlertRaiser(store, d.codec, producer, d.topics, producerName, d.logger);
+        await alerts.republishPending();
+        const raiser = alerts;
+        consumer = new ProjectorConsumer({
+          kafka: d.kafka,
+          codec: d.codec,
+          projection,
+          topics: d.topics.all(),
+          groupId: options.groupId ?? cfg.runtime.groupId ?? `${cfg.runtime.topicPrefix}.${AUDITOR_NAME}`,
+          logger: d.logger,
+          serial,
+          onFindings: async (findings) => void (await raiser.raise(findings)),
+          ...(options.onProjected === undefined ? {} : { onProjected: options.onProjected }),
+        });
+        await consumer.start(crash);
+        api = buildQueryApi({ store, blobs: d.blobs, keys: cfg.apiKeys, checkpointKey: cfg.checkpointKey });
+        await api.listen({ port: cfg.apiPort, host: cfg.apiHost });
+        timer = setInterval(() => {
+          tick().catch((error: unknown) => d.logger.warn({ err: error }, 'auditor tick failed'));
+        }, cfg.checkpointIntervalMs);
+        timer.unref();
+        state = 'running';
+        d.logger.info({ api: auditor.apiAddress(), topics }, 'auditor running');
+      } catch (error) {
+        await auditor.close().catch(() => undefined);
+        state = 'failed';
+        throw error;
+      }
+    },
+
+    close() {
+      closing ??= (async () => {
+        const previous = state;
+        state = 'stopping';
+        if (timer !== undefined) clearInterval(timer);
+        const log = deps?.logger;
+        const steps: Array<[string, (() => Promise<unknown>) | undefined]> = [
+          ['consumer', consumer === undefined ? undefined : () => consumer!.stop()],
+          ['tick', previous === 'running' ? () => tick() : undefined],
+          ['api', api === undefined ? undefined : () => api!.close()],
+          ['producer', producer === undefined ? undefined : () => producer!.disconnect()],
+          ['mongo', options.deps === undefined && deps !== undefined ? () => deps!.mongo.close() : undefined],
+        ];
+        for (const [name, step] of steps) {
+          if (step === undefined) continue;
+          try {
+            await step();
+          } catch (error) {
+            log?.warn({ err: error, step: name }, 'error while closing the auditor');
+          }
+        }
+        state = previous === 'failed' ? 'failed' : 'stopped';
+      })();
+      return closing;
+    },
+  };
+  return auditor;
+}

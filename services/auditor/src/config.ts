@@ -1,0 +1,66 @@
+import { WorkerEnv, loadConfig, runtimeConfigFrom, type WorkerRuntimeConfig } from '@warden/runtime';
+import { z } from 'zod';
+
+const apiKeys = z
+  .string()
+  .min(1)
+  .transform((s, ctx) => {
+    const out: Array<{ tenantId: string; key: string }> = [];
+    for (const pair of s
+      .split(',')
+      .map((p) => p.trim())
+      .filter(Boolean)) {
+      const at = pair.indexOf(':');
+      const tenantId = pair.slice(0, at).trim();
+      const key = pair.slice(at + 1).trim();
+      if (at <= 0 || key.length < 16) {
+        ctx.addIssue({ code: 'custom', message: 'expected tenant:key pairs, each key at least 16 characters' });
+        return z.NEVER;
+      }
+      out.push({ tenantId, key });
+    }
+    return out;
+  });
+
+/** The auditor's environment: the worker settings plus the query API, checkpoints and verification timing. */
+export const AuditorEnv = WorkerEnv.extend({
+  /** `tenantA:key1,tenantB:key2`: one API key (at least 16 characters) per tenant. */
+  AUDITOR_API_KEYS: apiKeys,
+  AUDITOR_API_PORT: z.coerce.number().int().min(0).max(65_535).default(8090),
+  AUDITOR_API_HOST: z.string().default('127.0.0.1'),
+  /** HMAC-SHA256 key that signs checkpoints (at least 32 characters). */
+  AUDITOR_CHECKPOINT_KEY: z.string().min(32),
+  AUDITOR_CHECKPOINT_INTERVAL_MS: z.coerce.number().int().min(100).max(3_600_000).default(30_000),
+  /** A task quiet for this long with a referenced-but-absent event is reported as missing (alert). */
+  AUDITOR_SETTLE_MS: z.coerce.number().int().min(0).max(86_400_000).default(60_000),
+  /** Tasks kept in memory for incremental verification; older settled ones reload from MongoDB when they move. */
+  AUDITOR_MAX_TASKS_IN_MEMORY: z.coerce.number().int().min(10).max(10_000_000).default(20_000),
+});
+export type AuditorEnv = z.infer<typeof AuditorEnv>;
+
+/** Everything the auditor needs, parsed and checked. */
+export interface AuditorConfig {
+  readonly runtime: WorkerRuntimeConfig;
+  readonly apiKeys: ReadonlyArray<{ readonly tenantId: string; readonly key: string }>;
+  readonly apiPort: number;
+  readonly apiHost: string;
+  readonly checkpointKey: string;
+  readonly checkpointIntervalMs: number;
+  readonly settleMs: number;
+  readonly maxTasksInMemory: number;
+}
+
+/** The auditor's configuration from an environment (the only reader of process.env is main.ts via this). */
+export function auditorConfigFrom(env: Readonly<Record<string, string | undefined>> = process.env): AuditorConfig {
+  const parsed = loadConfig(AuditorEnv, env);
+  return {
+    runtime: runtimeConfigFrom(parsed),
+    apiKeys: parsed.AUDITOR_API_KEYS,
+    apiPort: parsed.AUDITOR_API_PORT,
+    apiHost: parsed.AUDITOR_API_HOST,
+    checkpointKey: parsed.AUDITOR_CHECKPOINT_KEY,
+    checkpointIntervalMs: parsed.AUDITOR_CHECKPOINT_INTERVAL_MS,
+    settleMs: parsed.AUDITOR_SETTLE_MS,
+    maxTasksInMemory: parsed.AUDITOR_MAX_TASKS_IN_MEMORY,
+  };
+}

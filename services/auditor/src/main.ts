@@ -1,0 +1,65 @@
+/**
+ * The auditor process: `node dist/main.js` runs it; `node dist/main.js rebuild` drops the projection and rebuilds
+ * it from the log, then exits. Wiring and signals only.
+ */
+import { connectRuntime } from '@warden/runtime';
+import { pino } from 'pino';
+import { AUDITOR_NAME, createAuditor } from './auditor.js';
+import { auditorConfigFrom } from './config.js';
+import { rebuildProjection } from './rebuild.js';
+
+const config = auditorConfigFrom(process.env);
+const logger = pino({ name: AUDITOR_NAME, level: config.runtime.logLevel });
+
+async function rebuild(): Promise<void> {
+  const deps = await connectRuntime(AUDITOR_NAME, config.runtime, logger);
+  try {
+    const report = await rebuildProjection({ deps });
+    logger.info(report, 'projection rebuilt from the log');
+  } finally {
+    await deps.mongo.close();
+  }
+}
+
+async function run(): Promise<void> {
+  const auditor = createAuditor({ config });
+  let stopping = false;
+  const stop = (reason: string, code: number): void => {
+    if (stopping) process.exit(code === 0 ? 130 : code);
+    stopping = true;
+    logger.info({ reason }, 'stopping');
+    const force = setTimeout(() => {
+      logger.error({ graceMs: config.runtime.shutdownGraceMs }, 'shutdown grace period expired: forcing');
+      process.exit(1);
+    }, config.runtime.shutdownGraceMs);
+    force.unref();
+    auditor.close().then(
+      () => process.exit(code),
+      (error: unknown) => {
+        logger.fatal({ err: error }, 'close failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM', 0));
+  process.on('SIGINT', () => stop('SIGINT', 0));
+  process.on('uncaughtException', (error) => {
+    logger.fatal({ err: error }, 'uncaught exception');
+    stop('uncaughtException', 1);
+  });
+  process.on('unhandledRejection', (reason) => {
+    logger.fatal({ err: reason }, 'unhandled rejection');
+    stop('unhandledRejection', 1);
+  });
+  auditor.onCrash((error) => {
+    logger.fatal({ err: error }, 'auditor crashed');
+    stop('crash', 1);
+  });
+  await auditor.start();
+}
+
+const command = process.argv[2] ?? 'run';
+(command === 'rebuild' ? rebuild() : run()).catch((error: unknown) => {
+  logger.fatal({ err: error }, command === 'rebuild' ? 'rebuild failed' : 'auditor failed to start');
+  process.exit(1);
+});

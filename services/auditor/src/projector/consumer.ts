@@ -1,0 +1,129 @@
+import { isWardenError, type EventCodec } from '@warden/contracts';
+import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+import type { Logger } from 'pino';
+import type { ChainFinding, ProjectedInput, Projection } from './projection.js';
+import type { UndecodableDoc } from './store.js';
+
+/** Runs async work one piece at a time (the batch loop and the periodic tick share the in-memory projection). */
+export class Serial {
+  private tail: Promise<unknown> = Promise.resolve();
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.tail.then(fn, fn);
+    this.tail = next.catch(() => undefined);
+    return next;
+  }
+}
+
+/** Options of a projector consumer. */
+export interface ProjectorConsumerOptions {
+  readonly kafka: Kafka;
+  readonly codec: EventCodec;
+  readonly projection: Projection;
+  readonly topics: readonly string[];
+  readonly groupId: string;
+  readonly logger: Logger;
+  readonly serial: Serial;
+  /** Called with the findings of each batch (to raise alerts) before its offsets are committed. */
+  readonly onFindings: (findings: readonly ChainFinding[]) => Promise<void>;
+  /** Called after each batch is projected (lag measurement). */
+  readonly onProjected?: (inputs: readonly ProjectedInput[]) => void;
+}
+
+const b64 = (b: Buffer | null): string | null => (b === null ? null : b.toString('base64'));
+
+/**
+ * Reads every audit topic from the beginning with its own consumer group and projects each batch. Decoding comes
+ * first: a registry or blob store outage throws before anything is applied, nothing is committed and kafkajs retries
+ * the batch. A message that can never decode is recorded (never published anywhere: the auditor writes no task
+ * events except its alerts) and skipped.
+ */
+export class ProjectorConsumer {
+  private consumer: Consumer | undefined;
+  private readonly positions = new Map<string, bigint>();
+
+  constructor(private readonly o: ProjectorConsumerOptions) {}
+
+  /** Next offset to read per `topic|partition` (what has been projected). */
+  position(topic: string, partition: number): bigint | undefined {
+    return this.positions.get(`${topic}|${partition}`);
+  }
+
+  /** Joins the group and starts consuming; resolves once joined. */
+  async start(onCrash: (error: Error) => void): Promise<void> {
+    const consumer = this.o.kafka.consumer({
+      groupId: this.o.groupId,
+      sessionTimeout: 30_000,
+      heartbeatInterval: 3_000,
+      maxBytesPerPartition: 4 * 1024 * 1024,
+    });
+    this.consumer = consumer;
+    const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      this.o.logger.error({ err: payload.error, restart: payload.restart }, 'auditor consumer crashed');
+      if (!payload.restart) onCrash(payload.error);
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topics: [...this.o.topics], fromBeginning: true });
+    await consumer.run({ eachBatchAutoResolve: false, eachBatch: (p) => this.eachBatch(p) });
+    await joined;
+  }
+
+  /** Stops consuming (finishing the batch in hand) and disconnects. Idempotent. */
+  async stop(): Promise<void> {
+    const c = this.consumer;
+    this.consumer = undefined;
+    await c?.disconnect();
+  }
+
+  private async decode(
+    topic: string,
+    partition: number,
+    message: KafkaMessage,
+  ): Promise<ProjectedInput | UndecodableDoc> {
+    const source = { topic, partition, offset: message.offset };
+    try {
+      return { decoded: await this.o.codec.decode(message.value), source };
+    } catch (error) {
+      if (!isWardenError(error) || error.retryable) throw error;
+      return {
+        _id: `${topic}|${partition}|${message.offset}`,
+        source,
+        errorCode: error.code,
+        message: error.message.slice(0, 8000),
+        keyBase64: b64(message.key),
+        valueBase64: b64(message.value),
+      };
+    }
+  }
+
+  private async eachBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch } = payload;
+    const chunkSize = 500;
+    for (let i = 0; i < batch.messages.length; i += chunkSize) {
+      if (!payload.isRunning() || payload.isStale()) return;
+      const chunk = batch.messages.slice(i, i + chunkSize);
+      const decoded = await Promise.all(chunk.map((m) => this.decode(batch.topic, batch.partition, m)));
+      const inputs = decoded.filter((d): d is ProjectedInput => 'decoded' in d);
+      const bad = decoded.filter((d): d is UndecodableDoc => !('decoded' in d));
+      await this.o.serial.run(async () => {
+        if (bad.length > 0) {
+          this.o.logger.warn(
+            { topic: batch.topic, count: bad.length, first: bad[0]?._id },
+            'undecodable audit messages recorded',
+          );
+          await this.o.projection.store.insertNew(this.o.projection.store.undecodable, bad);
+        }
+        const findings = await this.o.projection.apply(inputs);
+        await this.o.onFindings(findings);
+      });
+      this.o.onProjected?.(inputs);
+      const last = chunk.at(-1);
+      if (last !== undefined) {
+        payload.resolveOffset(last.offset);
+        this.positions.set(`${batch.topic}|${batch.partition}`, BigInt(last.offset) + 1n);
+      }
+      await payload.commitOffsetsIfNecessary();
+      await payload.heartbeat();
+    }
+  }
+}

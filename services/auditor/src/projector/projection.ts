@@ -1,0 +1,261 @@
+import {
+  isBlobRef,
+  isEventType,
+  outOfChainEventTypes,
+  sha256Hex,
+  type ChainBreak,
+  type DecodedEvent,
+  type WireEnvelope,
+} from '@warden/contracts';
+import { TaskChain } from '../verify/task-chain.js';
+import { factsOf, type EventFacts } from './facts.js';
+import type { AuditStore, EventDoc, EventSource, TaskDoc } from './store.js';
+import { TaskSummaryFold } from './task-summary.js';
+
+/** A break found in a task's chain, to alert on. */
+export interface ChainFinding {
+  readonly alertId: string;
+  readonly taskId: string;
+  readonly tenantId: string;
+  readonly break: ChainBreak;
+}
+
+/** A task's chain position, for a checkpoint. */
+export interface TaskHead {
+  readonly taskId: string;
+  readonly tenantId: string;
+  readonly count: number;
+  readonly head: { readonly seq: number; readonly hash: string };
+  readonly terminal: boolean;
+}
+
+/** Options of a Projection. */
+export interface ProjectionOptions {
+  /** A task quiet this long with an absent cause has it declared missing. */
+  readonly settleMs: number;
+  /** Tasks kept in memory; the least recently moved are reloaded from MongoDB when they move again. */
+  readonly maxTasksInMemory: number;
+  /** At most this many alerts per task (the first breaks by seq). */
+  readonly maxAlertsPerTask?: number;
+  readonly now?: () => number;
+}
+
+interface TaskState {
+  readonly taskId: string;
+  readonly tenantId: string;
+  readonly chain: TaskChain;
+  readonly fold: TaskSummaryFold;
+  readonly alerts: Set<string>;
+  lastMovedMs: number;
+  checkpointed: string | null;
+}
+
+/** One decoded event and where it was read. */
+export interface ProjectedInput {
+  readonly decoded: DecodedEvent;
+  readonly source: EventSource;
+}
+
+/** The auditor's own findings travel under `audit.<taskId>` and are not tasks. */
+export const AUDIT_TASK_PREFIX = 'audit.';
+
+/** The deterministic id of the alert for one break (the same in a rebuild, so it is raised once). */
+export function alertIdOf(taskId: string, b: ChainBreak): string {
+  return `audit-${sha256Hex(`${taskId}|${b.kind}|${b.seq}|${b.eventId}`).slice(0, 32)}`;
+}
+
+/** The projection document of one event (pure). */
+export function eventDocOf(env: WireEnvelope, hash: string, facts: EventFacts, source: EventSource): EventDoc {
+  const ref = isBlobRef(env.data) ? env.data.$claimCheck : null;
+  return {
+    _id: hash,
+    eventId: env.id,
+    taskId: env.taskId,
+    tenantId: env.tenantId,
+    seq: env.seq,
+    type: env.type,
+    occurredAt: env.occurredAt,
+    producer: env.producer,
+    policyVersion: env.policyVersion,
+    causationId: env.causationId,
+    source: { topic: source.topic, partition: source.partition, offset: source.offset },
+    facts,
+    claimCheck: ref === null ? null : { sha256: ref.sha256, sizeBytes: ref.sizeBytes },
+    wire: JSON.stringify(env),
+  };
+}
+
+/**
+ * The live projection: every task's chain tracker and summary in memory (bounded), written to MongoDB after each
+ * batch with inserts keyed by event hash and one whole-document upsert per task moved. Everything it writes is a
+ * function of the set of events read, so replaying the log (a redelivery, a rebuild) writes the same documents.
+ */
+export class Projection {
+  private readonly tasks = new Map<string, TaskState>();
+  private onDisk = new Set<string>();
+  private readonly now: () => number;
+  private readonly maxAlerts: number;
+
+  constructor(
+    readonly store: AuditStore,
+    private readonly options: ProjectionOptions,
+  ) {
+    this.now = options.now ?? Date.now;
+    this.maxAlerts = options.maxAlertsPerTask ?? 20;
+  }
+
+  /** Reads which tasks the projection already has (once, at start). */
+  async init(): Promise<void> {
+    await this.store.init();
+    this.onDisk = await this.store.taskIds();
+  }
+
+  /** Tasks in memory now. */
+  tasksInMemory(): number {
+    return this.tasks.size;
+  }
+
+  /** Projects a batch and returns the new chain breaks. Idempotent: replaying a batch finds nothing new. */
+  async apply(batch: readonly ProjectedInput[]): Promise<ChainFinding[]> {
+    const inputs = batch.filter((b) => !this.isAuditorFinding(b.decoded.envelope));
+    await this.load(inputs.map((b) => b.decoded.envelope.taskId));
+    const docs: EventDoc[] = [];
+    const moved = new Set<TaskState>();
+    const findings: ChainFinding[] = [];
+    for (const { decoded, source } of inputs) {
+      const env = decoded.envelope;
+      const facts = factsOf(decoded.event);
+      docs.push(eventDocOf(env, decoded.hash, facts, source));
+      const state = this.stateOf(env);
+      findings.push(...this.applyOne(state, env, decoded.hash, facts));
+      moved.add(state);
+    }
+    await this.store.insertNew(this.store.events, docs);
+    await this.save(moved);
+    this.evict();
+    return findings;
+  }
+
+  /** Declares absent causes missing for tasks quiet for settleMs (all tasks when `all`); returns new breaks. */
+  async settle(all = false): Promise<ChainFinding[]> {
+    const t = this.now();
+    const moved = new Set<TaskState>();
+    const findings: ChainFinding[] = [];
+    for (const state of this.tasks.values()) {
+      if (!state.chain.isPending() || (!all && t - state.lastMovedMs < this.options.settleMs)) continue;
+      findings.push(...this.findingsOf(state, state.chain.settle()));
+      moved.add(state);
+    }
+    await this.save(moved);
+    return findings;
+  }
+
+  /** The heads of tasks that moved since their last checkpoint; marks them checkpointed. */
+  headsToCheckpoint(): TaskHead[] {
+    const out: TaskHead[] = [];
+    for (const s of this.tasks.values()) {
+      const c = s.chain.state();
+      if (c.head === null) continue;
+      const mark = `${c.count}|${c.head.hash}`;
+      if (mark === s.checkpointed) continue;
+      s.checkpointed = mark;
+      out.push({
+        taskId: s.taskId,
+        tenantId: s.tenantId,
+        count: c.count,
+        head: c.head,
+        terminal: s.fold.summary().final !== null,
+      });
+    }
+    return out;
+  }
+
+  private isAuditorFinding(env: WireEnvelope): boolean {
+    return (
+      env.type === 'AlertRaised' && env.taskId.startsWith(AUDIT_TASK_PREFIX) && env.producer.startsWith('auditor@')
+    );
+  }
+
+  private stateOf(env: Pick<WireEnvelope, 'taskId' | 'tenantId'>): TaskState {
+    let state = this.tasks.get(env.taskId);
+    if (state === undefined) {
+      state = {
+        taskId: env.taskId,
+        tenantId: env.tenantId,
+        chain: new TaskChain(env.taskId),
+        fold: new TaskSummaryFold(env.tenantId),
+        alerts: new Set(),
+        lastMovedMs: this.now(),
+        checkpointed: null,
+      };
+    }
+    // Map order is recency order: the least recently moved task is evicted first.
+    this.tasks.delete(env.taskId);
+    this.tasks.set(env.taskId, state);
+    return state;
+  }
+
+  private applyOne(state: TaskState, env: WireEnvelope, hash: string, facts: EventFacts): ChainFinding[] {
+    state.lastMovedMs = this.now();
+    state.fold.add({ eventId: env.id, type: env.type, seq: env.seq, occurredAt: env.occurredAt, facts });
+    if (isEventType(env.type) && outOfChainEventTypes.has(env.type)) return [];
+    const breaks = state.chain.add(env, hash);
+    if (env.tenantId !== state.tenantId) {
+      breaks.push({
+        kind: 'foreign',
+        eventId: env.id,
+        seq: env.seq,
+        detail: `event claims tenant ${env.tenantId}, but task ${state.taskId} belongs to ${state.tenantId}`,
+      });
+    }
+    return this.findingsOf(state, breaks);
+  }
+
+  private findingsOf(state: TaskState, breaks: readonly ChainBreak[]): ChainFinding[] {
+    const out: ChainFinding[] = [];
+    for (const b of breaks) {
+      if (state.alerts.size >= this.maxAlerts) break;
+      const alertId = alertIdOf(state.taskId, b);
+      if (state.alerts.has(alertId)) continue;
+      state.alerts.add(alertId);
+      out.push({ alertId, taskId: state.taskId, tenantId: state.tenantId, break: b });
+    }
+    return out;
+  }
+
+  /** Reloads tasks that are in MongoDB but not in memory (after a restart or an eviction). */
+  private async load(taskIds: readonly string[]): Promise<void> {
+    const wanted = [...new Set(taskIds)].filter((id) => !this.tasks.has(id) && this.onDisk.has(id));
+    if (wanted.length === 0) return;
+    const docs = await this.store.eventsOf(wanted);
+    docs.sort(
+      (a, b) => a.taskId.localeCompare(b.taskId) || a.seq - b.seq || a.source.offset.localeCompare(b.source.offset),
+    );
+    for (const doc of docs) {
+      const env = JSON.parse(doc.wire) as WireEnvelope;
+      this.applyOne(this.stateOf(env), env, doc._id, doc.facts);
+    }
+  }
+
+  private async save(moved: ReadonlySet<TaskState>): Promise<void> {
+    const docs: TaskDoc[] = [...moved].map((s) => {
+      const chain = s.chain.state();
+      return {
+        _id: s.taskId,
+        ...s.fold.summary(),
+        chain: { ...chain, breaks: chain.breaks.slice(0, 50) },
+        alerts: [...s.alerts].sort(),
+      };
+    });
+    await this.store.saveTasks(docs);
+    for (const s of moved) this.onDisk.add(s.taskId);
+  }
+
+  private evict(): void {
+    for (const [taskId, state] of this.tasks) {
+      if (this.tasks.size <= this.options.maxTasksInMemory) return;
+      if (state.chain.isPending() && this.tasks.size <= this.options.maxTasksInMemory * 2) continue;
+      this.tasks.delete(taskId);
+    }
+  }
+}
