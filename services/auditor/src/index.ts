@@ -70,3 +70,11 @@ export {
 } from './topics/topic-settings.js';
 export { auditTask, type CompletenessProblem, type TaskAudit } from './verify/audit-task.js';
 export { TaskChain, type ChainState, type ChainStatus } from './verify/task-chain.js';
+export {
+  backtestProjection,
+  backtestTask,
+  taskEvents,
+  type BacktestReport,
+  type Outcome,
+  type VerdictChange,
+} from './backtest.js';

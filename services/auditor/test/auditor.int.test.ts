@@ -1,4 +1,13 @@
-import { canonicalHash, verifyChain, type EncodedEvent, type EventDraft, type WireEnvelope } from '@warden/contracts';
+import { readFileSync } from 'node:fs';
+import { DEFAULT_POLICY_FILE, loadPolicy } from '@warden/guard-service';
+import {
+  canonicalHash,
+  follow,
+  verifyChain,
+  type EncodedEvent,
+  type EventDraft,
+  type WireEnvelope,
+} from '@warden/contracts';
 import { createKafka, ensureTopics } from '@warden/runtime';
 import { EventCollector, testWorkerConfig, waitUntil } from '@warden/runtime/testing';
 import { pino } from 'pino';
@@ -7,6 +16,7 @@ import { stack } from '../../../test/support/index.js';
 import {
   AuditStore,
   AuditorErrorCodes,
+  backtestProjection,
   createAuditor,
   rebuildProjection,
   type Auditor,
@@ -298,6 +308,68 @@ describe('auditor on the real stack', () => {
     );
     expect(projected).toBeGreaterThanOrEqual(2_000);
   }, 90_000);
+
+  it('backtests the recorded proposals of the projection against a candidate policy, with no side effects', async () => {
+    const s = await setup();
+    const args = { collection: 'customers', id: 'c-42', set: { status: 'inactive' } };
+    const hash = canonicalHash({});
+    const chain = await encodeChain(s.wire.deps.codec, 'task-bt', 'tenant-a', [
+      [
+        'ActionProposed',
+        {
+          actionId: 'a1',
+          step: 1,
+          tool: 'customers.update',
+          args,
+          argsHash: canonicalHash(args),
+          reasoning: 'r',
+          confidence: { value: 0.97, source: 'structured' },
+          claims: [],
+        },
+      ],
+    ]);
+    const proposal = chain.at(-1)!;
+    chain.push(
+      await s.wire.deps.codec.encode(
+        follow(
+          proposal,
+          'ActionApproved',
+          {
+            proposalEventId: proposal.envelope.id,
+            proposalKind: 'action',
+            actionId: 'a1',
+            rulesEvaluated: [],
+            ruleFired: null,
+            reasonCode: 'allowed',
+            policyVersion: 'default.v1',
+            inputHashes: { proposal: hash, state: hash, policy: hash },
+            tool: 'customers.update',
+            args,
+            argsHash: canonicalHash(args),
+            impact: { rows: 1, files: 0, recipients: 0, moneyUsd: 0 },
+          },
+          { producer: 'guard' },
+        ),
+      ),
+    );
+    await s.wire.send(chain);
+    await s.waitTask('task-bt', (t) => t.eventCount === 3, 'the task projected');
+    const doc = JSON.parse(readFileSync(DEFAULT_POLICY_FILE, 'utf8')) as { rules: Array<{ id: string; mode: string }> };
+    const candidate = loadPolicy({
+      ...doc,
+      version: 'candidate',
+      rules: doc.rules.map((r) => (r.id === 'destructive-without-claims' ? { ...r, mode: 'enforce' } : r)),
+    });
+    const eventsBefore = await s.auditor.store().events.countDocuments();
+    const report = await backtestProjection(s.auditor.store(), s.wire.deps.blobs, candidate, { tenantId: 'tenant-a' });
+    expect(report).toMatchObject({ policyVersion: 'candidate', tasks: 1, proposals: 1, unjudged: 0 });
+    expect(report.changed).toHaveLength(1);
+    expect(report.changed[0]).toMatchObject({
+      actionId: 'a1',
+      candidate: { outcome: 'escalate', ruleFired: 'destructive-without-claims' },
+    });
+    expect(await s.auditor.store().events.countDocuments()).toBe(eventsBefore);
+  });
 
   it('refuses to start, naming the topic and setting, when a topic would lose audit data', async () => {
     const runtime = testWorkerConfig(stack());

@@ -1,0 +1,194 @@
+import {
+  fetchVerified,
+  isBlobRef,
+  validateEvent,
+  type BlobStore,
+  type EventOf,
+  type Impact,
+  type WardenEvent,
+  type WireEnvelope,
+} from '@warden/contracts';
+import {
+  argsImpactEstimator,
+  decide,
+  deepFreeze,
+  factsFromResult,
+  proposalFromEvent,
+  validateToolOutput,
+  type GuardState,
+  type ImpactEstimator,
+  type Policy,
+  type RetrievalFact,
+  type ToolResultRecord,
+} from '@warden/guard-service';
+import type { AuditStore } from './projector/store.js';
+
+/** A verdict outcome. */
+export type Outcome = 'allow' | 'deny' | 'escalate';
+
+/** One proposal whose verdict the candidate policy would change. */
+export interface VerdictChange {
+  readonly taskId: string;
+  readonly tenantId: string;
+  readonly actionId: string;
+  readonly tool: string | null;
+  readonly recorded: { readonly outcome: Outcome; readonly reasonCode: string; readonly policyVersion: string };
+  readonly candidate: { readonly outcome: Outcome; readonly reasonCode: string; readonly ruleFired: string | null };
+}
+
+/** What a backtest found. */
+export interface BacktestReport {
+  readonly policyVersion: string;
+  readonly tasks: number;
+  readonly proposals: number;
+  /** Proposals with no recorded verdict (still in flight, or lost): judged, not compared. */
+  readonly unjudged: number;
+  readonly changed: VerdictChange[];
+  /** Recorded outcome → candidate outcome → count. */
+  readonly matrix: Record<Outcome, Record<Outcome, number>>;
+}
+
+const ZERO: Impact = { rows: 0, files: 0, recipients: 0, moneyUsd: 0 };
+
+function outcomeOf(event: WardenEvent): { outcome: Outcome; reasonCode: string } | undefined {
+  switch (event.type) {
+    case 'ActionApproved':
+      return { outcome: 'allow', reasonCode: event.data.reasonCode };
+    case 'ActionRejected':
+      return { outcome: 'deny', reasonCode: event.data.reasonCode };
+    case 'EscalationRequested':
+      return event.data.source === 'guard' ? { outcome: 'escalate', reasonCode: event.data.reasonCode } : undefined;
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Replays one task's recorded proposals through a candidate policy, offline and without side effects: the guard's
+ * state at each proposal is rebuilt from the task's own events before it (the task, the validated tool results,
+ * retrieved facts, the impact approved so far; the impact the recorded verdict was made on, else the estimator's),
+ * decide() judges it, and the verdict is compared with the one recorded.
+ */
+export async function backtestTask(
+  events: readonly WardenEvent[],
+  policy: Policy,
+  estimateImpact: ImpactEstimator = argsImpactEstimator,
+): Promise<Omit<BacktestReport, 'policyVersion' | 'tasks'>> {
+  const ordered = [...events].sort((a, b) => a.seq - b.seq);
+  const verdictOf = new Map<string, WardenEvent>();
+  for (const e of ordered) if (e.causationId !== null && outcomeOf(e) !== undefined) verdictOf.set(e.causationId, e);
+  let task: EventOf<'TaskSubmitted'> | undefined;
+  const results: ToolResultRecord[] = [];
+  const facts: RetrievalFact[] = [];
+  let approved: Impact = ZERO;
+  const changed: VerdictChange[] = [];
+  const matrix: BacktestReport['matrix'] = {
+    allow: { allow: 0, deny: 0, escalate: 0 },
+    deny: { allow: 0, deny: 0, escalate: 0 },
+    escalate: { allow: 0, deny: 0, escalate: 0 },
+  };
+  let proposals = 0;
+  let unjudged = 0;
+  for (const e of ordered) {
+    if (e.type === 'TaskSubmitted') task = e;
+    else if (e.type === 'ToolSucceeded' && validateToolOutput(e.data.tool, e.data.result, policy).ok) {
+      results.push({ actionId: e.data.actionId, tool: e.data.tool, result: e.data.result });
+      facts.push(...factsFromResult(e.data.tool, e.data.result));
+    } else if (e.type === 'ActionApproved' && e.data.impact !== undefined) {
+      const i = e.data.impact;
+      approved = {
+        rows: approved.rows + i.rows,
+        files: approved.files + i.files,
+        recipients: approved.recipients + i.recipients,
+        moneyUsd: approved.moneyUsd + i.moneyUsd,
+      };
+    } else if ((e.type === 'ActionProposed' || e.type === 'AnswerProposed') && task !== undefined) {
+      proposals++;
+      const proposal = proposalFromEvent(e);
+      const recordedEvent = verdictOf.get(e.id);
+      const recorded = recordedEvent === undefined ? undefined : outcomeOf(recordedEvent);
+      const recordedImpact =
+        recordedEvent?.type === 'ActionApproved'
+          ? recordedEvent.data.impact
+          : recordedEvent?.type === 'EscalationRequested'
+            ? recordedEvent.data.action?.impact
+            : undefined;
+      const state: GuardState = deepFreeze({
+        taskId: e.taskId,
+        tenantId: task.tenantId,
+        task: task.data,
+        approvedImpact: approved,
+        toolResults: [...results],
+        facts: [...facts],
+        impact:
+          recordedImpact ?? (proposal.kind === 'action' ? await estimateImpact(proposal.tool, proposal.args) : null),
+      });
+      const verdict = decide(state, proposal, policy);
+      if (recorded === undefined || recordedEvent === undefined) {
+        unjudged++;
+        continue;
+      }
+      matrix[recorded.outcome][verdict.outcome]++;
+      if (recorded.outcome !== verdict.outcome || recorded.reasonCode !== verdict.reasonCode) {
+        changed.push({
+          taskId: e.taskId,
+          tenantId: e.tenantId,
+          actionId: proposal.actionId,
+          tool: proposal.kind === 'action' ? proposal.tool : null,
+          recorded: { ...recorded, policyVersion: recordedEvent.policyVersion },
+          candidate: { outcome: verdict.outcome, reasonCode: verdict.reasonCode, ruleFired: verdict.ruleFired },
+        });
+      }
+    }
+  }
+  return { proposals, unjudged, changed, matrix };
+}
+
+/** The resolved events of one task from the projection (claim-checks fetched and verified). */
+export async function taskEvents(store: AuditStore, blobs: BlobStore, taskId: string): Promise<WardenEvent[]> {
+  const docs = await store.events.find({ taskId }).toArray();
+  const out: WardenEvent[] = [];
+  for (const doc of docs) {
+    const wire = JSON.parse(doc.wire) as WireEnvelope;
+    const data = isBlobRef(wire.data)
+      ? (JSON.parse(Buffer.from(await fetchVerified(blobs, wire.data.$claimCheck)).toString('utf8')) as unknown)
+      : wire.data;
+    out.push(validateEvent({ ...wire, data }));
+  }
+  return out;
+}
+
+/** Backtests every projected task (optionally one tenant's) against a candidate policy. */
+export async function backtestProjection(
+  store: AuditStore,
+  blobs: BlobStore,
+  policy: Policy,
+  options: { readonly tenantId?: string } = {},
+): Promise<BacktestReport> {
+  const tasks = await store.tasks
+    .find(options.tenantId === undefined ? {} : { tenantId: options.tenantId }, { projection: { _id: 1 } })
+    .toArray();
+  const report: BacktestReport = {
+    policyVersion: policy.version,
+    tasks: 0,
+    proposals: 0,
+    unjudged: 0,
+    changed: [],
+    matrix: {
+      allow: { allow: 0, deny: 0, escalate: 0 },
+      deny: { allow: 0, deny: 0, escalate: 0 },
+      escalate: { allow: 0, deny: 0, escalate: 0 },
+    },
+  };
+  let proposals = 0;
+  let unjudged = 0;
+  for (const { _id } of tasks) {
+    const one = await backtestTask(await taskEvents(store, blobs, _id), policy);
+    proposals += one.proposals;
+    unjudged += one.unjudged;
+    report.changed.push(...one.changed);
+    for (const r of ['allow', 'deny', 'escalate'] as const)
+      for (const c of ['allow', 'deny', 'escalate'] as const) report.matrix[r][c] += one.matrix[r][c];
+  }
+  return { ...report, tasks: tasks.length, proposals, unjudged };
+}

@@ -1,0 +1,113 @@
+import { readFileSync } from 'node:fs';
+import {
+  canonicalHash,
+  follow,
+  newTask,
+  validateEvent,
+  type ChainLink,
+  type EventDraft,
+  type WardenEvent,
+} from '@warden/contracts';
+import { sampleTask } from '@warden/contracts/testing';
+import { DEFAULT_POLICY_FILE, loadPolicy } from '@warden/guard-service';
+import { describe, expect, it } from 'vitest';
+import { backtestTask } from '../src/index.js';
+
+const policyDoc = JSON.parse(readFileSync(DEFAULT_POLICY_FILE, 'utf8')) as {
+  version: string;
+  rules: Array<{ id: string; mode: string }>;
+};
+const current = loadPolicy(policyDoc);
+/** The candidate: the shadow rule "destructive-without-claims" promoted from log_only to enforce. */
+const candidate = loadPolicy({
+  ...policyDoc,
+  version: 'default.v2-candidate',
+  rules: policyDoc.rules.map((r) => (r.id === 'destructive-without-claims' ? { ...r, mode: 'enforce' } : r)),
+});
+
+function chain(): WardenEvent[] {
+  const drafts: EventDraft[] = [];
+  const link = (d: EventDraft): ChainLink => ({ envelope: d, hash: canonicalHash(d) });
+  const task = newTask(sampleTask(), {
+    tenantId: 'tenant-a',
+    taskId: 'bt-1',
+    producer: 'test',
+    policyVersion: 'default.v1',
+  });
+  drafts.push(task);
+  const args = { collection: 'customers', id: 'c-42', set: { status: 'inactive' } };
+  const proposal = follow(
+    link(task),
+    'ActionProposed',
+    {
+      actionId: 'a1',
+      step: 1,
+      tool: 'customers.update',
+      args,
+      argsHash: canonicalHash(args),
+      reasoning: 'deactivate the customer the task names',
+      confidence: { value: 0.97, source: 'structured' },
+      claims: [],
+    },
+    { producer: 'planner' },
+  );
+  drafts.push(proposal);
+  const hash = canonicalHash({});
+  drafts.push(
+    follow(
+      link(proposal),
+      'ActionApproved',
+      {
+        proposalEventId: proposal.id,
+        proposalKind: 'action',
+        actionId: 'a1',
+        rulesEvaluated: [],
+        ruleFired: null,
+        reasonCode: 'allowed',
+        policyVersion: 'default.v1',
+        inputHashes: { proposal: hash, state: hash, policy: hash },
+        tool: 'customers.update',
+        args,
+        argsHash: canonicalHash(args),
+        impact: { rows: 1, files: 0, recipients: 0, moneyUsd: 0 },
+      },
+      { producer: 'guard' },
+    ),
+  );
+  return drafts.map((d) => validateEvent(d));
+}
+
+describe('backtest', () => {
+  it('replays a recorded approval through the policy it was made under and finds no change', async () => {
+    const report = await backtestTask(chain(), current);
+    expect(report).toMatchObject({ proposals: 1, unjudged: 0, changed: [] });
+    expect(report.matrix.allow.allow).toBe(1);
+  });
+
+  it('reports the approval a candidate policy would have escalated, with the rule that fired', async () => {
+    const report = await backtestTask(chain(), candidate);
+    expect(report.changed).toEqual([
+      {
+        taskId: 'bt-1',
+        tenantId: 'tenant-a',
+        actionId: 'a1',
+        tool: 'customers.update',
+        recorded: { outcome: 'allow', reasonCode: 'allowed', policyVersion: 'default.v1' },
+        candidate: {
+          outcome: 'escalate',
+          reasonCode: 'destructive_without_claims',
+          ruleFired: 'destructive-without-claims',
+        },
+      },
+    ]);
+    expect(report.matrix.allow.escalate).toBe(1);
+  });
+
+  it('counts a proposal without a recorded verdict as unjudged, not as a change', async () => {
+    const report = await backtestTask(
+      chain().filter((e) => e.type !== 'ActionApproved'),
+      candidate,
+    );
+    expect(report).toMatchObject({ proposals: 1, unjudged: 1, changed: [] });
+  });
+});
