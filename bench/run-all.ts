@@ -13,6 +13,7 @@ const benches: Record<string, string> = {
   'guard-kafka': 'guard-kafka.ts',
   executor: 'executor-overhead.ts',
   auditor: 'auditor-chain.ts',
+  'auditor-lag': 'auditor-lag.ts',
 };
 const wanted = process.argv[2] ?? 'all';
 const names = wanted === 'all' ? Object.keys(benches) : [wanted];
