@@ -61,15 +61,25 @@ export const customersUpdate = defineTool({
   criticalFields: ['id', 'set.email', 'set.phone', 'set.name', 'set.creditLimitUsd'],
 });
 
-/** customers.delete: delete customers by id. */
+/**
+ * customers.delete: delete customers by id or by an equality filter. A filter's reach is only known by a dry run
+ * against the store (estimateImpact), which is how a "clean up the data" delete of half the table is caught.
+ */
 export const customersDelete = defineTool({
   name: 'customers.delete',
-  description: 'Delete customers by id',
+  description: 'Delete customers by id, or every customer matching an equality filter',
   destructive: true,
-  argsSchema: z.object({ collection: Collection, ids: z.array(RecordId).min(1).max(1_000) }).strict(),
+  argsSchema: z
+    .object({
+      collection: Collection,
+      ids: z.array(RecordId).min(1).max(1_000).optional(),
+      filter: z.record(FieldName, Scalar).optional(),
+    })
+    .strict()
+    .refine((a) => (a.ids === undefined) !== (a.filter === undefined), 'give either ids or filter, not both'),
   outputSchema: z.object({ deleted: Count }),
   resources: { collections: ['collection'] },
-  criticalFields: ['ids.*'],
+  criticalFields: ['ids.*', 'filter.*'],
 });
 
 /** email.send: send one e-mail. */
