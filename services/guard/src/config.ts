@@ -6,6 +6,15 @@ import { z } from 'zod';
 /** The guard's environment: the worker's plus its policy file and escalation expiry. */
 export const GuardEnv = WorkerEnv.extend({
   GUARD_POLICY_FILE: z.string().min(1).optional(),
+  GUARD_CUSTOMER_COLLECTIONS: z
+    .string()
+    .default('customers')
+    .transform((s) =>
+      s
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean),
+    ),
   GUARD_ESCALATION_TTL_MS: z.coerce
     .number()
     .int()
@@ -21,6 +30,7 @@ export interface GuardConfig {
   readonly policySource: unknown;
   readonly policyFile: string;
   readonly escalationTtlMs: number;
+  readonly customerCollections: readonly string[];
 }
 
 /** The bundled default policy file. */
@@ -35,5 +45,6 @@ export function loadGuardConfig(env: Readonly<Record<string, string | undefined>
     policySource: JSON.parse(readFileSync(policyFile, 'utf8')) as unknown,
     policyFile,
     escalationTtlMs: parsed.GUARD_ESCALATION_TTL_MS,
+    customerCollections: parsed.GUARD_CUSTOMER_COLLECTIONS,
   };
 }

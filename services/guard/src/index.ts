@@ -86,6 +86,6 @@ export {
 } from './decide/types.js';
 export { GuardEnv, DEFAULT_POLICY_FILE, loadGuardConfig, type GuardConfig } from './config.js';
 export { createHandlers, guardConsumes, type GuardHandlerDeps } from './handlers/index.js';
-export { argsImpactEstimator, type ImpactEstimator } from './impact.js';
+export { argsImpactEstimator, storeImpactEstimator, type ImpactEstimator } from './impact.js';
 export { GuardTaskStore, factsFromResult } from './task-store.js';
 export { createGuardWorker, type GuardWorkerOptions } from './worker.js';

@@ -9,6 +9,7 @@ const worker = createGuardWorker({
   runtime: config.runtime,
   policySource: config.policySource,
   escalationTtlMs: config.escalationTtlMs,
+  customerCollections: config.customerCollections,
 });
 runUntilSignal(worker, logger);
 await worker.start();

@@ -1,7 +1,7 @@
 import { defineWorker, type Worker, type WorkerRuntimeConfig } from '@warden/runtime';
 import { loadPolicy } from './decide/load-policy.js';
 import { createHandlers, guardConsumes } from './handlers/index.js';
-import { argsImpactEstimator, type ImpactEstimator } from './impact.js';
+import { storeImpactEstimator, type ImpactEstimator } from './impact.js';
 import { GuardTaskStore } from './task-store.js';
 
 /** Options of the guard worker. */
@@ -10,7 +10,10 @@ export interface GuardWorkerOptions {
   /** The policy document (parsed JSON); loaded and checked at start. */
   readonly policySource: unknown;
   readonly escalationTtlMs: number;
+  /** The impact estimator; by default a dry run against `customerCollections` in the worker's database. */
   readonly estimateImpact?: ImpactEstimator;
+  /** Customer collections a delete's dry run counts in (default ["customers"]). */
+  readonly customerCollections?: readonly string[];
   readonly now?: () => Date;
 }
 
@@ -29,7 +32,8 @@ export function createGuardWorker(options: GuardWorkerOptions): Worker {
       createHandlers({
         store: new GuardTaskStore(deps.db),
         policy,
-        estimateImpact: options.estimateImpact ?? argsImpactEstimator,
+        estimateImpact:
+          options.estimateImpact ?? storeImpactEstimator(deps.db, options.customerCollections ?? ['customers']),
         escalationTtlMs: options.escalationTtlMs,
         now: options.now ?? (() => new Date()),
       }),

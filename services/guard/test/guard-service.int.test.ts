@@ -41,8 +41,11 @@ describe('the guard as a worker on the real stack', () => {
   });
 
   /** Submits a task and returns its encoded TaskSubmitted (to chain proposals onto). */
-  async function submit(taskId: string): Promise<{ envelope: DecodedEvent['envelope']; hash: string }> {
-    const task = newTask(sampleTask({ input: { orderId: '1001', customerId: 'c-42', amountUsd: 25 } }), {
+  async function submit(
+    taskId: string,
+    overrides: Parameters<typeof sampleTask>[0] = {},
+  ): Promise<{ envelope: DecodedEvent['envelope']; hash: string }> {
+    const task = newTask(sampleTask({ input: { orderId: '1001', customerId: 'c-42', amountUsd: 25 }, ...overrides }), {
       tenantId: 'tenant-a',
       taskId,
       producer: 'test',
@@ -145,6 +148,24 @@ describe('the guard as a worker on the real stack', () => {
       },
     );
     expect(verdict.type, JSON.stringify(verdict.data)).toBe('ActionApproved');
+  });
+
+  it('sizes a delete by filter with a dry run against the store and escalates it over the row limit', async () => {
+    const customers = worker.deps().db.collection('customers');
+    await customers.insertMany(
+      Array.from({ length: 30 }, (_, i) => ({ _id: `dry-${i}`, status: i < 25 ? 'inactive' : 'active' })) as never[],
+    );
+    const task = await submit('guard-dry-run', {
+      goal: 'Clean up the inactive customers',
+      input: { status: 'inactive' },
+      scope: { tools: ['customers.query', 'customers.delete'], resources: { collections: ['customers'] } },
+    });
+    const args = { collection: 'customers', filter: { status: 'inactive' } };
+    const verdict = await propose(task, { tool: 'customers.delete', args });
+    expect(verdict.type, JSON.stringify(verdict.data)).toBe('EscalationRequested');
+    if (verdict.type !== 'EscalationRequested') return;
+    expect(verdict.data.reasonCode).toMatch(/magnitude|rows/);
+    expect(verdict.data.action?.impact).toMatchObject({ rows: 25 });
   });
 
   it('rejects a proposal for a task it never saw', async () => {
