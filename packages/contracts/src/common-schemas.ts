@@ -45,7 +45,10 @@ export type Confidence = z.infer<typeof Confidence>;
 /** Where a claim's evidence is: the task input, an earlier tool result, or the retrieval store. */
 export const EvidenceRef = z.object({
   kind: z.enum(['task_input', 'tool_result', 'retrieval']),
-  /** A JSON pointer into the task input, an actionId of an earlier result, or a fact's source id. */
+  /**
+   * task_input: a JSON pointer ("/a/b") or dot path ("a.b"; "." for all) into TaskSubmitted.input; tool_result: the
+   * actionId of an earlier result; retrieval: a fact's source id.
+   */
   ref: z.string().min(1).max(500),
 });
 

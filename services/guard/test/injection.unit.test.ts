@@ -156,3 +156,17 @@ describe('injection never widens scope, lifts a limit or approves anything', () 
     expect(core(baseState(overrides), proposal).outcome).toBe('allow');
   });
 });
+
+describe('task-input evidence refs', () => {
+  it('resolves JSON pointers and the dot paths models write', async () => {
+    const { resolveInputRef } = await import('../src/decide/grounding.js');
+    const input = { customerId: 'c-42', order: { lines: [{ sku: 'A1' }] } };
+    expect(resolveInputRef(input, '/customerId')).toEqual({ found: true, value: 'c-42' });
+    expect(resolveInputRef(input, 'customerId')).toEqual({ found: true, value: 'c-42' });
+    expect(resolveInputRef(input, 'order.lines.0.sku')).toEqual({ found: true, value: 'A1' });
+    expect(resolveInputRef(input, '.')).toEqual({ found: true, value: input });
+    expect(resolveInputRef(input, 'order.*')).toEqual({ found: false });
+    expect(resolveInputRef(input, 'missing')).toEqual({ found: false });
+    expect(resolveInputRef(input, '__proto__')).toEqual({ found: false });
+  });
+});

@@ -1,7 +1,7 @@
 import type { Claim } from '@warden/contracts';
 import { buildCorpus, salientLiterals, type Corpus } from './corpus.js';
 import { show, truncate } from './format.js';
-import { resolvePointer, valuesAt } from './paths.js';
+import { parseArgPath, resolvePointer, valuesAt } from './paths.js';
 import { GuardReasonCodes } from './reason-codes.js';
 import type { CheckContext, CheckResult, GuardState } from './types.js';
 
@@ -31,6 +31,19 @@ function quote(text: string): string {
   return JSON.stringify(text.length > 80 ? `${text.slice(0, 79)}…` : text);
 }
 
+/**
+ * Resolves a task-input evidence ref: an RFC 6901 JSON pointer ("/order/lines/0"), or the dot path models write
+ * ("order.lines.0"; "." for the whole input).
+ */
+export function resolveInputRef(input: unknown, ref: string): { found: true; value: unknown } | { found: false } {
+  if (ref === '.' || ref === '') return { found: true, value: input };
+  if (ref.startsWith('/')) return resolvePointer(input, ref);
+  const path = parseArgPath(ref);
+  if (path === null || path.includes('*')) return { found: false };
+  const at = valuesAt(input, path);
+  return at.length === 1 ? { found: true, value: at[0]!.value } : { found: false };
+}
+
 /** Why a claim is not grounded, or null when every evidence ref resolves and holds every literal of the claim. */
 export function claimProblem(claim: Claim, index: number, state: GuardState): string | null {
   if (claim.evidence.length === 0) return `${claimLabel(claim, index)} has no evidence`;
@@ -40,7 +53,7 @@ export function claimProblem(claim: Claim, index: number, state: GuardState): st
     if (!ref) continue;
     const before = evidence.length;
     if (ref.kind === 'task_input') {
-      const found = resolvePointer(state.task.input, ref.ref);
+      const found = resolveInputRef(state.task.input, ref.ref);
       if (!found.found) return `${refLabel(claim, index, j)} does not exist in the task input`;
       evidence.push(found.value);
     } else if (ref.kind === 'tool_result') {
