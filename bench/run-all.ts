@@ -12,6 +12,7 @@ const benches: Record<string, string> = {
   guard: 'guard-decide.ts',
   'guard-kafka': 'guard-kafka.ts',
   executor: 'executor-overhead.ts',
+  planner: 'planner-overhead.ts',
   auditor: 'auditor-chain.ts',
   'auditor-lag': 'auditor-lag.ts',
 };

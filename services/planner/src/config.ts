@@ -1,0 +1,168 @@
+import { loadConfig, runtimeConfigFrom, WorkerEnv, type WorkerRuntimeConfig } from '@warden/runtime';
+import { z } from 'zod';
+import type { ModelPrice, TaskCeilings } from './decide/budget.js';
+import type { LoopSettings, WindowSettings } from './decide/types.js';
+import type { OpenAiModelSettings } from './model/openai-model.js';
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const num = (min: number, max: number) => z.coerce.number().min(min).max(max);
+
+const json = <T extends z.ZodType>(schema: T) =>
+  z.string().transform((s, ctx): z.infer<T> => {
+    let value: unknown;
+    try {
+      value = JSON.parse(s);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: `not JSON: ${(error as Error).message}` });
+      return z.NEVER;
+    }
+    const parsed = schema.safeParse(value);
+    if (!parsed.success) {
+      ctx.addIssue({
+        code: 'custom',
+        message: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
+      });
+      return z.NEVER;
+    }
+    return parsed.data;
+  });
+
+const Price = z.object({
+  model: z.string().min(1).max(200),
+  inputUsdPerMTok: z.number().nonnegative().finite(),
+  outputUsdPerMTok: z.number().nonnegative().finite(),
+});
+const TenantLimit = z.object({ tokens: z.number().int().positive(), costUsd: z.number().positive().finite() });
+
+/** The default price table: the scripted model is priced like a small hosted model, so budgets are exercised. */
+export const DEFAULT_PRICES: readonly ModelPrice[] = [
+  { model: 'scripted:*', inputUsdPerMTok: 0.15, outputUsdPerMTok: 0.6 },
+  { model: 'scripted/*', inputUsdPerMTok: 0.15, outputUsdPerMTok: 0.6 },
+  { model: 'gpt-4o-mini', inputUsdPerMTok: 0.15, outputUsdPerMTok: 0.6 },
+  { model: 'gpt-4o', inputUsdPerMTok: 2.5, outputUsdPerMTok: 10 },
+  { model: 'gpt-4.1-mini', inputUsdPerMTok: 0.4, outputUsdPerMTok: 1.6 },
+  { model: 'gpt-4.1', inputUsdPerMTok: 2, outputUsdPerMTok: 8 },
+];
+
+/**
+ * The planner's environment: the worker's, the model endpoint, the price table, and finite defaults for the model
+ * breaker, retries, loops, the context window, task ceilings and tenant budgets.
+ */
+export const PlannerEnv = WorkerEnv.extend({
+  /** Any OpenAI-compatible endpoint; the bundled scripted model by default. */
+  OPENAI_BASE_URL: z.url().default('http://127.0.0.1:8787/v1'),
+  /** With no key the scripted model is assumed (it accepts any). */
+  OPENAI_API_KEY: z.string().min(1).default('scripted'),
+  PLANNER_MODEL: z.string().min(1).max(200).default('scripted:refund-happy'),
+  /** JSON array of {model, inputUsdPerMTok, outputUsdPerMTok}; "prefix*" matches by prefix. Unknown model: no call. */
+  PLANNER_PRICES: json(z.array(Price).min(1)).optional(),
+  PLANNER_MODEL_TIMEOUT_MS: int(100, 600_000).default(60_000),
+  PLANNER_MODEL_MAX_RETRIES: int(0, 20).default(5),
+  PLANNER_MODEL_RETRY_BASE_MS: int(1, 60_000).default(250),
+  PLANNER_MODEL_RETRY_MAX_MS: int(1, 600_000).default(10_000),
+  PLANNER_MODEL_LOGPROBS: z.enum(['true', 'false']).default('true'),
+  PLANNER_MODEL_BREAKER_ERROR_PERCENT: int(1, 100).default(50),
+  PLANNER_MODEL_BREAKER_VOLUME: int(1, 10_000).default(5),
+  PLANNER_MODEL_BREAKER_WINDOW_MS: int(1_000, 3_600_000).default(60_000),
+  PLANNER_MODEL_BREAKER_RESET_MS: int(100, 3_600_000).default(30_000),
+  PLANNER_MAX_COMPLETION_TOKENS: int(16, 1_000_000).default(4_096),
+  PLANNER_WINDOW_TURNS: int(1, 1_000).default(8),
+  PLANNER_TOOL_OUTPUT_MAX_TOKENS: int(64, 1_000_000).default(1_000),
+  PLANNER_SUMMARY_MAX_TOKENS: int(64, 1_000_000).default(800),
+  PLANNER_LOOP_REPEATED_FAILURES: int(2, 100).default(2),
+  PLANNER_LOOP_REPEATED_SUCCESSES: int(2, 100).default(3),
+  PLANNER_LOOP_OSCILLATION_CYCLES: int(2, 100).default(3),
+  PLANNER_LOOP_NO_PROGRESS_STEPS: int(2, 1_000).default(6),
+  PLANNER_TASK_MAX_TOKENS: int(1, 100_000_000).default(200_000),
+  PLANNER_TASK_MAX_COST_USD: num(0.000001, 100_000).default(5),
+  PLANNER_TASK_MAX_STEPS: int(1, 10_000).default(50),
+  PLANNER_TASK_MAX_WALL_TIME_MS: int(1_000, 7 * 24 * 3_600_000).default(3_600_000),
+  PLANNER_TASK_MAX_CONSECUTIVE_FAILURES: int(1, 100).default(5),
+  PLANNER_TENANT_MAX_TOKENS: int(1, 10_000_000_000).default(10_000_000),
+  PLANNER_TENANT_MAX_COST_USD: num(0.000001, 10_000_000).default(100),
+  /** JSON object tenantId → {tokens, costUsd}, overriding the tenant defaults. */
+  PLANNER_TENANT_LIMITS: json(z.record(z.string(), TenantLimit)).optional(),
+  PLANNER_TOOL_BREAKER_TTL_MS: int(1_000, 24 * 3_600_000).default(30_000),
+  PLANNER_ESCALATION_TTL_MS: int(60_000, 30 * 24 * 3_600_000).default(24 * 3_600_000),
+  PLANNER_POLICY_VERSION: z.string().min(1).max(200).default('planner.v1'),
+});
+
+/** The planner's own settings (besides the runtime's). */
+export interface PlannerSettings {
+  readonly defaultModel: string;
+  readonly model: OpenAiModelSettings;
+  readonly prices: readonly ModelPrice[];
+  readonly maxCompletionTokens: number;
+  readonly window: WindowSettings;
+  readonly loops: LoopSettings;
+  readonly ceilings: TaskCeilings;
+  readonly tenantDefault: { readonly tokens: number; readonly costUsd: number };
+  readonly tenantOverrides: Readonly<Record<string, { readonly tokens: number; readonly costUsd: number }>>;
+  readonly toolBreakerTtlMs: number;
+  readonly escalationTtlMs: number;
+  readonly policyVersion: string;
+}
+
+/** The planner's configuration. */
+export interface PlannerConfig {
+  readonly runtime: WorkerRuntimeConfig;
+  readonly settings: PlannerSettings;
+}
+
+/** Reads the planner's configuration (the only place the planner reads process.env). */
+export function loadPlannerConfig(env: Readonly<Record<string, string | undefined>>): PlannerConfig {
+  const e = loadConfig(PlannerEnv, env);
+  const runtime = runtimeConfigFrom(e);
+  return {
+    runtime: {
+      ...runtime,
+      secretLiterals: [
+        ...(runtime.secretLiterals ?? []),
+        ...(e.OPENAI_API_KEY === 'scripted' ? [] : [e.OPENAI_API_KEY]),
+      ],
+    },
+    settings: {
+      defaultModel: e.PLANNER_MODEL,
+      model: {
+        baseURL: e.OPENAI_BASE_URL,
+        apiKey: e.OPENAI_API_KEY,
+        timeoutMs: e.PLANNER_MODEL_TIMEOUT_MS,
+        maxRetries: e.PLANNER_MODEL_MAX_RETRIES,
+        retryBaseMs: e.PLANNER_MODEL_RETRY_BASE_MS,
+        retryMaxMs: e.PLANNER_MODEL_RETRY_MAX_MS,
+        logprobs: e.PLANNER_MODEL_LOGPROBS === 'true',
+        breaker: {
+          errorThresholdPercent: e.PLANNER_MODEL_BREAKER_ERROR_PERCENT,
+          volumeThreshold: e.PLANNER_MODEL_BREAKER_VOLUME,
+          rollingWindowMs: e.PLANNER_MODEL_BREAKER_WINDOW_MS,
+          resetTimeoutMs: e.PLANNER_MODEL_BREAKER_RESET_MS,
+        },
+      },
+      prices: e.PLANNER_PRICES ?? DEFAULT_PRICES,
+      maxCompletionTokens: e.PLANNER_MAX_COMPLETION_TOKENS,
+      window: {
+        lastTurns: e.PLANNER_WINDOW_TURNS,
+        toolOutputMaxTokens: e.PLANNER_TOOL_OUTPUT_MAX_TOKENS,
+        summaryMaxTokens: e.PLANNER_SUMMARY_MAX_TOKENS,
+      },
+      loops: {
+        maxRepeatedFailures: e.PLANNER_LOOP_REPEATED_FAILURES,
+        maxRepeatedSuccesses: e.PLANNER_LOOP_REPEATED_SUCCESSES,
+        oscillationCycles: e.PLANNER_LOOP_OSCILLATION_CYCLES,
+        maxStepsWithoutNewInfo: e.PLANNER_LOOP_NO_PROGRESS_STEPS,
+      },
+      ceilings: {
+        maxTokens: e.PLANNER_TASK_MAX_TOKENS,
+        maxCostUsd: e.PLANNER_TASK_MAX_COST_USD,
+        maxSteps: e.PLANNER_TASK_MAX_STEPS,
+        maxWallTimeMs: e.PLANNER_TASK_MAX_WALL_TIME_MS,
+        maxConsecutiveFailures: e.PLANNER_TASK_MAX_CONSECUTIVE_FAILURES,
+      },
+      tenantDefault: { tokens: e.PLANNER_TENANT_MAX_TOKENS, costUsd: e.PLANNER_TENANT_MAX_COST_USD },
+      tenantOverrides: e.PLANNER_TENANT_LIMITS ?? {},
+      toolBreakerTtlMs: e.PLANNER_TOOL_BREAKER_TTL_MS,
+      escalationTtlMs: e.PLANNER_ESCALATION_TTL_MS,
+      policyVersion: e.PLANNER_POLICY_VERSION,
+    },
+  };
+}

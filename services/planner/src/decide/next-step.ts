@@ -1,0 +1,59 @@
+import type { EventData } from '@warden/contracts';
+import { detectLoop, type LoopFinding } from './loops.js';
+import type { LoopSettings, RawToolCall, TaskState } from './types.js';
+
+/** Why a task must stop now. */
+export type HaltReason =
+  | { readonly kind: 'loop'; readonly loop: LoopFinding }
+  | { readonly kind: 'breaker'; readonly consecutiveFailures: number; readonly limit: number }
+  | {
+      readonly kind: 'budget';
+      readonly budget: EventData<'BudgetExhausted'>['budget'];
+      readonly limit: number;
+      readonly used: number;
+      readonly requested: number;
+    };
+
+/** What the planner does next for a task. */
+export type NextStep =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'halt'; readonly reason: HaltReason }
+  | { readonly kind: 'propose_queued'; readonly call: RawToolCall }
+  | { readonly kind: 'call_model' };
+
+/**
+ * The next step of a task, from its state and the time. Pure. Only a task that is planning (its last proposal
+ * answered) moves. In order: the wall-time limit, the per-task breaker (N consecutive failures), a loop, then the
+ * step limit; then a queued call of the last turn is proposed, or the model is called.
+ */
+export function decideNext(state: TaskState, nowMs: number, loops: LoopSettings): NextStep {
+  if (state.status !== 'planning') return { kind: 'none' };
+  const elapsed = nowMs - state.startedAtMs;
+  if (elapsed > state.limits.maxWallTimeMs) {
+    return {
+      kind: 'halt',
+      reason: { kind: 'budget', budget: 'wall_time', limit: state.limits.maxWallTimeMs, used: elapsed, requested: 0 },
+    };
+  }
+  if (state.consecutiveFailures >= state.limits.maxConsecutiveFailures) {
+    return {
+      kind: 'halt',
+      reason: {
+        kind: 'breaker',
+        consecutiveFailures: state.consecutiveFailures,
+        limit: state.limits.maxConsecutiveFailures,
+      },
+    };
+  }
+  const loop = detectLoop(state.history, loops);
+  if (loop !== null) return { kind: 'halt', reason: { kind: 'loop', loop } };
+  if (state.steps >= state.limits.maxSteps) {
+    return {
+      kind: 'halt',
+      reason: { kind: 'budget', budget: 'steps', limit: state.limits.maxSteps, used: state.steps, requested: 1 },
+    };
+  }
+  const queued = state.queue[0];
+  if (queued !== undefined) return { kind: 'propose_queued', call: queued };
+  return { kind: 'call_model' };
+}

@@ -1,0 +1,42 @@
+import type { WardenEvent } from '@warden/contracts';
+import type { HandlerContext } from '@warden/runtime';
+import { evolve } from '../decide/state.js';
+import type { TaskState } from '../decide/types.js';
+import { advance, complete, type PlannerDeps } from '../planning.js';
+import type { TaskStore } from '../task-store.js';
+
+/** What the handlers share: the planner's dependencies, its task store and the open-tools view. */
+export interface HandlerDeps extends PlannerDeps {
+  readonly store: TaskStore;
+  readonly markToolOpen: (tool: string, atMs: number) => void;
+  readonly markToolClosed: (tool: string) => void;
+}
+
+/**
+ * Loads the task's state, folds the event in and, when it answered the pending proposal, moves the task on
+ * (`then`: plan the next step, or complete). A task the planner never saw is skipped with a warning; an event
+ * already folded in (a redelivery) changes nothing.
+ */
+export async function onTaskEvent(
+  deps: HandlerDeps,
+  event: WardenEvent,
+  ctx: HandlerContext,
+  then: 'advance' | 'complete',
+): Promise<void> {
+  const loaded = await deps.store.load(event.taskId);
+  if (loaded === null) {
+    ctx.logger.warn('event for a task this planner has no state for: skipped');
+    return;
+  }
+  if (loaded.state.applied.includes(event.id)) return;
+  const before = loaded.state;
+  let state: TaskState = evolve(before, event, { tokens: deps.tokens, window: deps.window });
+  if (then === 'complete') {
+    const actionId = (event.data as { actionId?: string }).actionId;
+    if (state.pending?.kind === 'answer' && state.pending.actionId === actionId)
+      state = await complete(state, deps, (type, data, options) => ctx.publish(type, data, options));
+  } else if (before.status === 'waiting' && state.status === 'planning') {
+    state = await advance(state, deps, ctx);
+  }
+  await deps.store.save(state, loaded.version);
+}

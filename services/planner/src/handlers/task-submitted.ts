@@ -1,0 +1,29 @@
+import type { EventOf } from '@warden/contracts';
+import type { HandlerContext } from '@warden/runtime';
+import { resolveLimits, type TaskCeilings } from '../decide/budget.js';
+import { initialState } from '../decide/state.js';
+import { advance } from '../planning.js';
+import type { HandlerDeps } from './outcome.js';
+
+/** Settings TaskSubmitted needs: the default model and the per-task ceilings. */
+export interface SubmitSettings {
+  readonly defaultModel: string;
+  readonly ceilings: TaskCeilings;
+}
+
+/** TaskSubmitted: a new task's state (its budgets capped by the ceilings), then the first model call. */
+export function taskSubmitted(deps: HandlerDeps, settings: SubmitSettings) {
+  return async (event: EventOf<'TaskSubmitted'>, ctx: HandlerContext): Promise<void> => {
+    if ((await deps.store.load(event.taskId)) !== null) return; // redelivered: the task is already planned
+    const state = initialState({
+      eventId: event.id,
+      taskId: event.taskId,
+      tenantId: event.tenantId,
+      model: event.data.model ?? settings.defaultModel,
+      task: event.data,
+      startedAtMs: Date.parse(event.occurredAt),
+      limits: resolveLimits(event.data.budgets, event.data.risk, settings.ceilings),
+    });
+    await deps.store.save(await advance(state, deps, ctx), 0);
+  };
+}

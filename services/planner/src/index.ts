@@ -1,0 +1,77 @@
+/**
+ * @warden/planner: calls the model through the openai package and turns its output into proposals, with budgets
+ * reserved before each call, a bounded context window, loop detection and a per-task breaker. decide/ is pure.
+ */
+export {
+  BudgetStore,
+  type BudgetLimit,
+  type BudgetRefusal,
+  type Reservation,
+  type ReserveOutcome,
+} from './budget-store.js';
+export { DEFAULT_PRICES, PlannerEnv, loadPlannerConfig, type PlannerConfig, type PlannerSettings } from './config.js';
+export {
+  costOf,
+  priceOf,
+  reservationFor,
+  resolveLimits,
+  toMicroUsd,
+  type ModelPrice,
+  type TaskCeilings,
+} from './decide/budget.js';
+export {
+  combineConfidence,
+  logprobConfidence,
+  parseEnvelope,
+  AnswerEnvelope,
+  ToolTurnEnvelope,
+} from './decide/confidence.js';
+export { SYSTEM_PROMPT, buildContext, summariseTurns, taskMessage } from './decide/context-window.js';
+export {
+  checkToolCall,
+  functionNameOf,
+  interpretQueuedCall,
+  interpretReply,
+  toolOfFunctionName,
+  type ReplyView,
+} from './decide/interpret.js';
+export { detectLoop, type LoopFinding } from './decide/loops.js';
+export { decideNext, type HaltReason, type NextStep } from './decide/next-step.js';
+export { partialResult, totalsOf } from './decide/partial.js';
+export { APPLIED_MEMORY, evolve, initialState, type EvolveOptions, type Fact } from './decide/state.js';
+export { renderToolOutput } from './decide/tool-output.js';
+export {
+  BadOutputClasses,
+  TaskStatuses,
+  type ActionRecord,
+  type BadOutputClass,
+  type Interpretation,
+  type LoopSettings,
+  type PendingProposal,
+  type RawToolCall,
+  type TaskLimits,
+  type TaskState,
+  type TaskStatus,
+  type TokenCounter,
+  type Totals,
+  type Turn,
+  type WindowSettings,
+} from './decide/types.js';
+export {
+  BudgetStoreError,
+  ModelCallError,
+  ModelCallFailureClasses,
+  PlannerErrorCodes,
+  StateConflictError,
+  TaskUnknownError,
+  type ModelCallFailureClass,
+} from './errors.js';
+export { createHandlers, plannerConsumes } from './handlers/index.js';
+export type { HandlerDeps } from './handlers/outcome.js';
+export type { ModelClient, ModelReply, ModelRequest, OfferedTool } from './model/model-client.js';
+export { classifyModelError, createOpenAiModel, type OpenAiModelSettings } from './model/openai-model.js';
+export { countCompletionTokens, countPromptTokens, o200kCounter } from './model/tokens.js';
+export { OpenTools } from './open-tools.js';
+export { advance, complete, type PlannerDeps } from './planning.js';
+export { TaskStore } from './task-store.js';
+export { createPlannerWorker, type PlannerWorkerOptions } from './worker.js';

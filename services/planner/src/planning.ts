@@ -1,0 +1,385 @@
+import { randomUUID } from 'node:crypto';
+import { canonicalHash, type EventData, type EventDataInput, type EventType } from '@warden/contracts';
+import type { HandlerContext } from '@warden/runtime';
+import { toolParametersJsonSchema, type ToolRegistry, type ToolSpec } from '@warden/tools';
+import type { BudgetStore } from './budget-store.js';
+import { costOf, priceOf, reservationFor, toMicroUsd, type ModelPrice } from './decide/budget.js';
+import { buildContext } from './decide/context-window.js';
+import { functionNameOf, interpretQueuedCall, interpretReply } from './decide/interpret.js';
+import { parseEnvelope, ToolTurnEnvelope, AnswerEnvelope } from './decide/confidence.js';
+import { decideNext, type HaltReason } from './decide/next-step.js';
+import { partialResult, totalsOf } from './decide/partial.js';
+import { evolve, type EvolveOptions, type Fact } from './decide/state.js';
+import type { Interpretation, LoopSettings, TaskState, TokenCounter, WindowSettings } from './decide/types.js';
+import { ModelCallError } from './errors.js';
+import type { ModelClient, OfferedTool } from './model/model-client.js';
+import { countCompletionTokens, countPromptTokens } from './model/tokens.js';
+
+/** Everything the planner's handlers need; built once by the worker, faked in tests. */
+export interface PlannerDeps {
+  readonly model: ModelClient;
+  readonly tools: ToolRegistry;
+  readonly budgets: Pick<BudgetStore, 'reserve' | 'settle'>;
+  readonly tokens: TokenCounter;
+  readonly prices: readonly ModelPrice[];
+  readonly loops: LoopSettings;
+  readonly window: WindowSettings;
+  /** Largest completion per call (the reservation's bound). */
+  readonly maxCompletionTokens: number;
+  /** Per-tenant budgets (same for every tenant unless overridden). */
+  readonly tenantLimit: (tenantId: string) => { tokens: number; costUsd: number };
+  /** Tools whose executor breaker is open now: not offered to the model. */
+  readonly openTools: () => ReadonlySet<string>;
+  readonly escalationTtlMs: number;
+  readonly policyVersion: string;
+  readonly now: () => Date;
+}
+
+type Publish = HandlerContext['publish'];
+
+/** Publishes an event and folds it into the state: the state is always what the task's events say. */
+class Emitter {
+  constructor(
+    private state: TaskState,
+    private readonly publish: Publish,
+    private readonly options: EvolveOptions,
+  ) {}
+
+  get current(): TaskState {
+    return this.state;
+  }
+
+  async emit<T extends EventType>(type: T, data: EventData<T>): Promise<void> {
+    const encoded = await this.publish(type, data as EventDataInput<T>);
+    this.state = evolve(this.state, { id: encoded.envelope.id, type, data } as Fact, this.options);
+  }
+}
+
+const schemaCache = new WeakMap<object, Record<string, unknown>>();
+const parametersOf = (spec: ToolSpec): Record<string, unknown> => {
+  let schema = schemaCache.get(spec);
+  if (schema === undefined) schemaCache.set(spec, (schema = toolParametersJsonSchema(spec)));
+  return schema;
+};
+
+function offeredTools(state: TaskState, deps: PlannerDeps): { names: string[]; tools: OfferedTool[] } {
+  const open = deps.openTools();
+  const names = state.scopeTools.filter((t) => deps.tools.has(t) && !open.has(t));
+  const tools = names.map((name): OfferedTool => {
+    const spec = deps.tools.get(name)!;
+    return {
+      type: 'function',
+      function: {
+        name: functionNameOf(name),
+        description: spec.description,
+        parameters: parametersOf(spec),
+      },
+    };
+  });
+  return { names, tools };
+}
+
+function actionIdFor(state: TaskState, toolCallId: string): string {
+  const used = new Set(state.history.map((r) => r.actionId));
+  if (state.pending !== null) used.add(state.pending.actionId);
+  const base = /^[A-Za-z0-9._:@/-]{1,180}$/.test(toolCallId) ? toolCallId : `step-${state.steps + 1}`;
+  return used.has(base) ? `${base}-s${state.steps + 1}` : base;
+}
+
+async function propose(e: Emitter, interpretation: Interpretation & { kind: 'action' | 'answer' }): Promise<void> {
+  const state = e.current;
+  if (interpretation.kind === 'action') {
+    await e.emit('ActionProposed', {
+      actionId: actionIdFor(state, interpretation.toolCallId),
+      step: state.steps + 1,
+      tool: interpretation.tool,
+      args: interpretation.args,
+      argsHash: canonicalHash(interpretation.args),
+      reasoning: interpretation.reasoning.slice(0, 20_000),
+      confidence: interpretation.confidence,
+      claims: interpretation.claims.slice(0, 50),
+    });
+    return;
+  }
+  await e.emit('AnswerProposed', {
+    actionId: `answer-${state.steps + 1}`,
+    step: state.steps + 1,
+    answer: interpretation.answer.slice(0, 200_000),
+    reasoning: interpretation.reasoning.slice(0, 20_000),
+    confidence: interpretation.confidence,
+    claims: interpretation.claims.slice(0, 50),
+  });
+}
+
+/** Halts a task: the defence's own event, an alert, a request to a person, then TaskHalted with its partial result. */
+async function halt(e: Emitter, reason: HaltReason, deps: PlannerDeps): Promise<void> {
+  const s = e.current;
+  const escalationId = `${s.taskId}:planner:${s.steps}:${reason.kind}`;
+  let reasonCode: string;
+  let message: string;
+  let alertCode: EventData<'AlertRaised'>['code'];
+  switch (reason.kind) {
+    case 'loop':
+      reasonCode = 'loop_detected';
+      alertCode = 'loop_detected';
+      message = `loop detected (${reason.loop.kind}): ${reason.loop.message}`;
+      await e.emit('LoopDetected', {
+        kind: reason.loop.kind,
+        ...(reason.loop.tool === undefined ? {} : { tool: reason.loop.tool }),
+        ...(reason.loop.argsHash === undefined ? {} : { argsHash: reason.loop.argsHash }),
+        count: reason.loop.count,
+        message: reason.loop.message.slice(0, 2000),
+      });
+      break;
+    case 'breaker':
+      reasonCode = 'task_breaker_open';
+      alertCode = 'task_breaker_open';
+      message = `${reason.consecutiveFailures} consecutive failures (limit ${reason.limit}): the task's breaker opened`;
+      await e.emit('BreakerOpened', {
+        scope: 'task',
+        name: s.taskId,
+        reason: message,
+        consecutiveFailures: reason.consecutiveFailures,
+      });
+      break;
+    case 'budget':
+      reasonCode = 'budget_exhausted';
+      alertCode = 'budget_exhausted';
+      message = `budget ${reason.budget} exhausted: limit ${reason.limit}, used ${reason.used}, requested ${reason.requested}`;
+      await e.emit('BudgetExhausted', {
+        budget: reason.budget,
+        limit: reason.limit,
+        used: reason.used,
+        requested: reason.requested,
+      });
+      break;
+  }
+  await e.emit('AlertRaised', {
+    alertId: `${escalationId}:alert`,
+    code: alertCode,
+    severity: 'critical',
+    message: message.slice(0, 4000),
+    subject: { taskId: s.taskId, tenantId: s.tenantId, reason: reasonCode },
+  });
+  await e.emit('EscalationRequested', {
+    escalationId,
+    source: 'planner',
+    reasonCode,
+    reason: message.slice(0, 4000),
+    action: null,
+    policyVersion: deps.policyVersion,
+    expiresAt: new Date(deps.now().getTime() + deps.escalationTtlMs).toISOString(),
+  });
+  await e.emit('TaskHalted', {
+    reasonCode,
+    message: message.slice(0, 4000),
+    partial: partialResult(e.current, message),
+    totals: totalsOf(e.current),
+    escalationId,
+  });
+}
+
+/** Budget refusal → halt with BudgetExhausted of that budget. */
+function budgetHalt(refusal: {
+  budget: EventData<'BudgetExhausted'>['budget'];
+  limit: number;
+  used: number;
+  requested: number;
+}): HaltReason {
+  return {
+    kind: 'budget',
+    budget: refusal.budget,
+    limit: refusal.limit,
+    used: refusal.used,
+    requested: refusal.requested,
+  };
+}
+
+/**
+ * One model call: context, price (unknown: fail closed), reservation (refused: halt), ModelCalled and
+ * BudgetReserved, the call, settlement, ModelResponded or ModelFailed. Returns the interpretation of a usable reply,
+ * or null when the call failed or its output was bad (recorded; the caller decides again) or the task ended.
+ */
+async function callModel(e: Emitter, deps: PlannerDeps, signal: AbortSignal): Promise<Interpretation | null> {
+  const s = e.current;
+  const callId = randomUUID();
+  const price = priceOf(s.model, deps.prices);
+  if (price === undefined) {
+    const message = `no price is configured for model ${s.model}: the planner does not call a model it cannot cost`;
+    await e.emit('ModelFailed', { callId, model: s.model, errorClass: 'price_unknown', message, attempts: 0 });
+    await e.emit('TaskFailed', {
+      reasonCode: 'price_unknown',
+      message,
+      partial: partialResult(e.current, message),
+      totals: totalsOf(e.current),
+    });
+    return null;
+  }
+  const messages = buildContext(s, deps.window, deps.tokens);
+  const offered = offeredTools(s, deps);
+  const promptTokens = countPromptTokens(messages, offered.tools, deps.tokens);
+  const maxTokens = deps.maxCompletionTokens;
+  const wanted = reservationFor(promptTokens, maxTokens, price);
+  const tenant = deps.tenantLimit(s.tenantId);
+  const reserved = await deps.budgets.reserve({
+    reservationId: callId,
+    taskId: s.taskId,
+    tenantId: s.tenantId,
+    tokens: wanted.tokens,
+    microUsd: wanted.costMicroUsd,
+    taskLimit: { tokens: s.limits.maxTokens, microUsd: toMicroUsd(s.limits.maxCostUsd) },
+    tenantLimit: { tokens: tenant.tokens, microUsd: toMicroUsd(tenant.costUsd) },
+  });
+  if (!reserved.ok) {
+    await halt(e, budgetHalt(reserved.refusal), deps);
+    return null;
+  }
+  const reservation = reserved.reservation;
+  let settled = false;
+  const settle = async (tokens: number, costUsd: number): Promise<void> => {
+    if (settled) return;
+    settled = true;
+    await deps.budgets.settle(reservation, { tokens, microUsd: toMicroUsd(costUsd) });
+  };
+  try {
+    await e.emit('ModelCalled', {
+      callId,
+      model: s.model,
+      messages,
+      toolsOffered: offered.names,
+      maxTokens,
+      promptTokens,
+      reservedTokens: wanted.tokens,
+      reservedCostUsd: wanted.costMicroUsd / 1_000_000,
+    });
+    await e.emit('BudgetReserved', {
+      reservationId: callId,
+      callId,
+      tokens: wanted.tokens,
+      costUsd: wanted.costMicroUsd / 1_000_000,
+      taskUsed: { tokens: reserved.taskCommitted.tokens, costUsd: reserved.taskCommitted.microUsd / 1_000_000 },
+    });
+    let reply;
+    try {
+      reply = await deps.model.complete({ model: s.model, messages, tools: offered.tools, maxTokens, signal });
+    } catch (error) {
+      if (!(error instanceof ModelCallError)) throw error;
+      await settle(0, 0);
+      await e.emit('ModelFailed', {
+        callId,
+        model: s.model,
+        errorClass: error.errorClass,
+        message: error.message.slice(0, 4000),
+        attempts: error.attempts,
+      });
+      return null;
+    }
+    const usage = reply.usage ?? {
+      promptTokens,
+      completionTokens: countCompletionTokens(reply.content, reply.toolCalls, deps.tokens),
+      totalTokens: 0,
+    };
+    const fullUsage = { ...usage, totalTokens: usage.promptTokens + usage.completionTokens };
+    const costUsd = costOf(fullUsage, price);
+    await settle(fullUsage.totalTokens, costUsd);
+    const envelope =
+      reply.toolCalls.length > 0
+        ? parseEnvelope(reply.content, ToolTurnEnvelope)
+        : parseEnvelope(reply.content, AnswerEnvelope);
+    await e.emit('ModelResponded', {
+      callId,
+      model: s.model,
+      content: reply.content,
+      reasoning: reply.reasoning ?? (envelope.ok ? envelope.value.reasoning : null),
+      toolCalls: reply.toolCalls.map((c) => ({ ...c })),
+      finishReason: reply.finishReason,
+      usage: fullUsage,
+      costUsd,
+      durationMs: reply.durationMs,
+      attempts: reply.attempts,
+      logprobConfidence: reply.logprobConfidence,
+    });
+    const interpretation = interpretReply(reply, offered.names, deps.tools);
+    if (interpretation.kind === 'bad_output') {
+      await e.emit('ModelFailed', {
+        callId,
+        model: s.model,
+        errorClass: interpretation.errorClass,
+        message: interpretation.message.slice(0, 4000),
+        attempts: reply.attempts,
+      });
+      return null;
+    }
+    return interpretation;
+  } finally {
+    // a call that threw (publish, encode) still gives its reservation back: an idle task never blocks others
+    await settle(0, 0);
+  }
+}
+
+/**
+ * Moves a task forward from its state until it waits for an outcome or ends: proposes a queued call, calls the
+ * model (again after a failure or bad output, each counting toward the task's breaker), or halts. Side events
+ * (ModelCalled, BudgetReserved, ModelResponded, ModelFailed, alerts) are published before the proposal or end
+ * event, so that the main output is the head of the chain the next worker responds to.
+ */
+export async function advance(
+  state: TaskState,
+  deps: PlannerDeps,
+  ctx: Pick<HandlerContext, 'publish' | 'signal'>,
+): Promise<TaskState> {
+  const e = new Emitter(state, ctx.publish, { tokens: deps.tokens, window: deps.window });
+  for (;;) {
+    const next = decideNext(e.current, deps.now().getTime(), deps.loops);
+    switch (next.kind) {
+      case 'none':
+        return e.current;
+      case 'halt':
+        await halt(e, next.reason, deps);
+        return e.current;
+      case 'propose_queued': {
+        const last = e.current.turns.at(-1);
+        const interpretation = interpretQueuedCall(
+          { content: last?.assistant.content ?? null, logprobConfidence: last?.logprobConfidence ?? null },
+          next.call,
+          offeredTools(e.current, deps).names,
+          deps.tools,
+        );
+        if (interpretation.kind === 'bad_output') {
+          // the tool left the offer (its breaker opened) since the turn was checked
+          await e.emit('ModelFailed', {
+            callId: randomUUID(),
+            model: e.current.model,
+            errorClass: interpretation.errorClass,
+            message: interpretation.message,
+            attempts: 0,
+          });
+          continue;
+        }
+        await propose(e, interpretation);
+        return e.current;
+      }
+      case 'call_model': {
+        const interpretation = await callModel(e, deps, ctx.signal);
+        if (interpretation === null || interpretation.kind === 'bad_output') continue;
+        if (interpretation.kind === 'answer') {
+          await propose(e, interpretation);
+          return e.current;
+        }
+        continue; // the turn's calls are queued: the next round proposes the first
+      }
+    }
+  }
+}
+
+/** Ends a task whose answer was approved: TaskCompleted with the answer and the totals. */
+export async function complete(state: TaskState, deps: PlannerDeps, publish: Publish): Promise<TaskState> {
+  if (state.pending?.kind !== 'answer') return state;
+  const e = new Emitter(state, publish, { tokens: deps.tokens, window: deps.window });
+  await e.emit('TaskCompleted', {
+    answer: state.pending.answer,
+    ...(state.pending.output === undefined ? {} : { output: state.pending.output }),
+    totals: totalsOf(state),
+  });
+  return e.current;
+}

@@ -1,0 +1,62 @@
+import { defineWorker, type Worker, type WorkerRuntimeConfig } from '@warden/runtime';
+import { demoTools, type ToolRegistry } from '@warden/tools';
+import { BudgetStore } from './budget-store.js';
+import type { PlannerSettings } from './config.js';
+import { createHandlers, plannerConsumes } from './handlers/index.js';
+import type { ModelClient } from './model/model-client.js';
+import { createOpenAiModel } from './model/openai-model.js';
+import { o200kCounter } from './model/tokens.js';
+import { OpenTools } from './open-tools.js';
+import { TaskStore } from './task-store.js';
+
+/** Options of the planner worker. */
+export interface PlannerWorkerOptions {
+  readonly runtime: WorkerRuntimeConfig;
+  readonly settings: PlannerSettings;
+  /** The model; an openai-package adapter over settings.model by default. */
+  readonly model?: ModelClient;
+  /** The tools the model may be offered; the demo tool set by default. */
+  readonly tools?: ToolRegistry;
+  readonly now?: () => Date;
+}
+
+/**
+ * The planner as a worker: consumes TaskSubmitted and every step outcome, keeps per-task state and budgets in
+ * MongoDB, calls the model and publishes proposals or the task's end.
+ */
+export function createPlannerWorker(options: PlannerWorkerOptions): Worker {
+  const s = options.settings;
+  const model = options.model ?? createOpenAiModel(s.model);
+  const now = options.now ?? (() => new Date());
+  const openTools = new OpenTools(s.toolBreakerTtlMs);
+  return defineWorker({
+    name: 'planner',
+    consumes: [...plannerConsumes],
+    config: options.runtime,
+    handlers: (deps) =>
+      createHandlers(
+        {
+          model,
+          tools: options.tools ?? demoTools,
+          budgets: new BudgetStore(deps.db),
+          store: new TaskStore(deps.db),
+          tokens: o200kCounter,
+          prices: s.prices,
+          loops: s.loops,
+          window: s.window,
+          maxCompletionTokens: s.maxCompletionTokens,
+          tenantLimit: (tenantId) => s.tenantOverrides[tenantId] ?? s.tenantDefault,
+          openTools: () => openTools.current(now().getTime()),
+          markToolOpen: (tool, atMs) => openTools.opened(tool, atMs),
+          markToolClosed: (tool) => openTools.closed(tool),
+          escalationTtlMs: s.escalationTtlMs,
+          policyVersion: s.policyVersion,
+          now,
+        },
+        { defaultModel: s.defaultModel, ceilings: s.ceilings },
+      ),
+    onClosing: () => {
+      if (options.model === undefined) model.close();
+    },
+  });
+}

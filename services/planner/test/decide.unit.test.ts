@@ -1,0 +1,572 @@
+import { canonicalHash, type EventData } from '@warden/contracts';
+import { sampleTask } from '@warden/contracts/testing';
+import { demoTools } from '@warden/tools';
+import { describe, expect, it } from 'vitest';
+import {
+  buildContext,
+  combineConfidence,
+  decideNext,
+  detectLoop,
+  evolve,
+  initialState,
+  interpretReply,
+  logprobConfidence,
+  partialResult,
+  priceOf,
+  renderToolOutput,
+  reservationFor,
+  resolveLimits,
+  summariseTurns,
+  toMicroUsd,
+  o200kCounter,
+  type ActionRecord,
+  type Fact,
+  type LoopSettings,
+  type TaskState,
+  type WindowSettings,
+} from '../src/index.js';
+
+const loops: LoopSettings = {
+  maxRepeatedFailures: 2,
+  maxRepeatedSuccesses: 3,
+  oscillationCycles: 3,
+  maxStepsWithoutNewInfo: 4,
+};
+const window: WindowSettings = { lastTurns: 2, toolOutputMaxTokens: 100, summaryMaxTokens: 200 };
+const opts = { tokens: o200kCounter, window };
+const limits = { maxTokens: 10_000, maxCostUsd: 1, maxSteps: 5, maxWallTimeMs: 60_000, maxConsecutiveFailures: 3 };
+const T0 = Date.parse('2026-01-01T00:00:00Z');
+let n = 0;
+const id = (): string => `ev-${++n}`;
+
+function fresh(overrides: Partial<TaskState> = {}): TaskState {
+  const task = sampleTask({
+    scope: {
+      tools: ['customers.query', 'customers.update', 'http.get'],
+      resources: { collections: ['customers'], paths: [], hosts: [], recipients: [] },
+    },
+  });
+  return {
+    ...initialState({
+      eventId: 'submitted',
+      taskId: 't1',
+      tenantId: 'ten',
+      model: 'scripted:x',
+      task: task as EventData<'TaskSubmitted'>,
+      startedAtMs: T0,
+      limits,
+    }),
+    ...overrides,
+  };
+}
+
+const fact = <T extends Fact['type']>(type: T, data: EventData<T>): Fact => ({ id: id(), type, data }) as Fact;
+
+const responded = (
+  toolCalls: { id: string; name: string; arguments: string }[],
+  content: string | null = '{"reasoning":"r","confidence":0.8}',
+) =>
+  fact('ModelResponded', {
+    callId: 'c',
+    model: 'm',
+    content,
+    reasoning: null,
+    toolCalls,
+    finishReason: toolCalls.length > 0 ? 'tool_calls' : 'stop',
+    usage: { promptTokens: 10, completionTokens: 5, totalTokens: 15 },
+    costUsd: 0.001,
+    durationMs: 1,
+    attempts: 1,
+    logprobConfidence: null,
+  });
+
+const queryArgs = { collection: 'customers', filter: { id: 'c-1' } };
+const proposed = (actionId: string, args: Record<string, unknown> = queryArgs, tool = 'customers.query') =>
+  fact('ActionProposed', {
+    actionId,
+    step: 1,
+    tool,
+    args: args as never,
+    argsHash: canonicalHash(args),
+    reasoning: 'r',
+    confidence: { value: 0.8, source: 'structured' },
+    claims: [],
+  });
+const succeeded = (actionId: string, result: unknown = { rows: [], total: 0 }) =>
+  fact('ToolSucceeded', {
+    actionId,
+    tool: 'customers.query',
+    effectKey: `t1:${actionId}`,
+    result: result as never,
+    durationMs: 1,
+  });
+const failed = (actionId: string, message = 'boom') =>
+  fact('ToolFailed', {
+    actionId,
+    tool: 'customers.query',
+    effectKey: `t1:${actionId}`,
+    errorClass: 'tool_error',
+    message,
+    retryable: true,
+    durationMs: 1,
+  });
+
+/** One step: model asks for a call, it is proposed, the outcome comes back. */
+function step(
+  state: TaskState,
+  callId: string,
+  outcome: (actionId: string) => Fact,
+  args: Record<string, unknown> = queryArgs,
+): TaskState {
+  let s = evolve(state, responded([{ id: callId, name: 'customers.query', arguments: JSON.stringify(args) }]), opts);
+  s = evolve(s, proposed(callId, args), opts);
+  return evolve(s, outcome(callId), opts);
+}
+
+const rec = (tool: string, args: string, outcome: ActionRecord['outcome'], result: string): ActionRecord => ({
+  actionId: `${tool}-${args}-${result}`,
+  tool,
+  argsHash: args,
+  outcome,
+  resultHash: result,
+  note: '',
+});
+
+describe('decideNext', () => {
+  it('calls the model for a new task', () => {
+    expect(decideNext(fresh(), T0, loops)).toEqual({ kind: 'call_model' });
+  });
+  it('does nothing while a proposal waits, or once the task ended', () => {
+    expect(decideNext(fresh({ status: 'waiting' }), T0, loops).kind).toBe('none');
+    expect(decideNext(fresh({ status: 'halted' }), T0, loops).kind).toBe('none');
+    expect(decideNext(fresh({ status: 'completed' }), T0, loops).kind).toBe('none');
+  });
+  it('halts past the wall time', () => {
+    const next = decideNext(fresh(), T0 + 60_001, loops);
+    expect(next).toMatchObject({ kind: 'halt', reason: { kind: 'budget', budget: 'wall_time', limit: 60_000 } });
+  });
+  it('opens the task breaker after N consecutive failures', () => {
+    const next = decideNext(fresh({ consecutiveFailures: 3 }), T0, loops);
+    expect(next).toMatchObject({ kind: 'halt', reason: { kind: 'breaker', consecutiveFailures: 3, limit: 3 } });
+  });
+  it('halts on a loop', () => {
+    const history = [rec('a', 'h', 'failed', 'e'), rec('a', 'h', 'failed', 'e')];
+    expect(decideNext(fresh({ history }), T0, loops)).toMatchObject({ kind: 'halt', reason: { kind: 'loop' } });
+  });
+  it('halts at the step limit', () => {
+    expect(decideNext(fresh({ steps: 5 }), T0, loops)).toMatchObject({
+      kind: 'halt',
+      reason: { kind: 'budget', budget: 'steps' },
+    });
+  });
+  it('proposes a queued call before calling the model again', () => {
+    const call = { id: 'c2', name: 'customers.query', arguments: '{}' };
+    expect(decideNext(fresh({ queue: [call] }), T0, loops)).toEqual({ kind: 'propose_queued', call });
+  });
+});
+
+describe('detectLoop', () => {
+  it('finds nothing in an empty or varied history', () => {
+    expect(detectLoop([], loops)).toBeNull();
+    expect(detectLoop([rec('a', '1', 'succeeded', 'r1'), rec('b', '2', 'succeeded', 'r2')], loops)).toBeNull();
+  });
+  it('finds the same call failing again', () => {
+    const found = detectLoop(
+      [rec('a', 'h', 'failed', 'e1'), rec('b', 'x', 'succeeded', 'r'), rec('a', 'h', 'failed', 'e2')],
+      loops,
+    );
+    expect(found).toMatchObject({ kind: 'repeated_failure', tool: 'a', argsHash: 'h', count: 2 });
+  });
+  it('does not count a failure of other args', () => {
+    expect(detectLoop([rec('a', 'h', 'failed', 'e1'), rec('a', 'k', 'failed', 'e2')], loops)).toBeNull();
+  });
+  it('finds the same successful call with the same result repeated', () => {
+    const r = rec('a', 'h', 'succeeded', 'r');
+    expect(detectLoop([r, r], loops)).toBeNull();
+    expect(detectLoop([r, r, r], loops)).toMatchObject({ kind: 'repeated_success', count: 3 });
+  });
+  it('finds an oscillation between two or three calls', () => {
+    const a = rec('a', '1', 'succeeded', 'ra');
+    const b = rec('b', '2', 'succeeded', 'rb');
+    const c = rec('c', '3', 'succeeded', 'rc');
+    const relaxed = { ...loops, maxRepeatedSuccesses: 100, maxStepsWithoutNewInfo: 100 };
+    expect(detectLoop([a, b, a, b, a], relaxed)).toBeNull();
+    expect(detectLoop([a, b, a, b, a, b], relaxed)).toMatchObject({ kind: 'oscillation', count: 3 });
+    expect(detectLoop([a, b, c, a, b, c, a, b, c], relaxed)).toMatchObject({ kind: 'oscillation' });
+  });
+  it('finds K steps without new information', () => {
+    const h = [
+      rec('a', '1', 'succeeded', 'x'),
+      rec('b', '2', 'succeeded', 'x'),
+      rec('c', '3', 'succeeded', 'x'),
+      rec('d', '4', 'succeeded', 'x'),
+    ];
+    expect(detectLoop(h, loops)).toBeNull(); // 3 stale results after the first
+    expect(detectLoop([...h, rec('e', '5', 'succeeded', 'x')], loops)).toMatchObject({ kind: 'no_progress', count: 4 });
+  });
+});
+
+describe('interpretReply', () => {
+  const offered = ['customers.query', 'customers.update'];
+  const view = (over: Partial<Parameters<typeof interpretReply>[0]>) => ({
+    content: null,
+    toolCalls: [],
+    finishReason: 'stop',
+    logprobConfidence: null,
+    ...over,
+  });
+
+  it('turns a valid tool call into an action with the envelope confidence and claims', () => {
+    const content = JSON.stringify({
+      reasoning: 'look up',
+      confidence: 0.9,
+      claims: [{ text: 'c-1 named', evidence: [{ kind: 'task_input', ref: 'customerId', quote: 'c-1' }] }],
+    });
+    const r = interpretReply(
+      view({
+        content,
+        toolCalls: [{ id: 'call_1', name: 'customers.query', arguments: JSON.stringify(queryArgs) }],
+        finishReason: 'tool_calls',
+      }),
+      offered,
+      demoTools,
+    );
+    expect(r).toEqual({
+      kind: 'action',
+      toolCallId: 'call_1',
+      tool: 'customers.query',
+      args: queryArgs,
+      reasoning: 'look up',
+      confidence: { value: 0.9, source: 'structured' },
+      claims: [{ text: 'c-1 named', evidence: [{ kind: 'task_input', ref: 'customerId' }] }],
+    });
+  });
+  it('accepts the sanitised function name', () => {
+    const r = interpretReply(
+      view({ toolCalls: [{ id: 'c', name: 'customers__query', arguments: JSON.stringify(queryArgs) }] }),
+      offered,
+      demoTools,
+    );
+    expect(r).toMatchObject({ kind: 'action', tool: 'customers.query', confidence: { value: 0, source: 'default' } });
+  });
+  it('uses the logprob confidence when the envelope is absent', () => {
+    const r = interpretReply(
+      view({
+        toolCalls: [{ id: 'c', name: 'customers.query', arguments: JSON.stringify(queryArgs) }],
+        logprobConfidence: 0.4,
+      }),
+      offered,
+      demoTools,
+    );
+    expect(r).toMatchObject({ kind: 'action', confidence: { value: 0.4, source: 'logprobs' } });
+  });
+  it('calls malformed JSON arguments bad output', () => {
+    const r = interpretReply(
+      view({ toolCalls: [{ id: 'c', name: 'customers.query', arguments: '{"collection": "cu' }] }),
+      offered,
+      demoTools,
+    );
+    expect(r).toMatchObject({ kind: 'bad_output', errorClass: 'malformed_arguments' });
+  });
+  it('calls arguments that fail the tool schema, or are not an object, bad output', () => {
+    expect(
+      interpretReply(
+        view({ toolCalls: [{ id: 'c', name: 'customers.query', arguments: '{"collection":"customers"}' }] }),
+        offered,
+        demoTools,
+      ),
+    ).toMatchObject({ kind: 'bad_output', errorClass: 'malformed_arguments' });
+    expect(
+      interpretReply(view({ toolCalls: [{ id: 'c', name: 'customers.query', arguments: '[1]' }] }), offered, demoTools),
+    ).toMatchObject({ kind: 'bad_output', errorClass: 'malformed_arguments' });
+  });
+  it('calls an unknown or unoffered tool bad output, even next to a valid call', () => {
+    expect(
+      interpretReply(view({ toolCalls: [{ id: 'c', name: 'shell.exec', arguments: '{}' }] }), offered, demoTools),
+    ).toMatchObject({ kind: 'bad_output', errorClass: 'unknown_tool' });
+    const both = [
+      { id: 'a', name: 'customers.query', arguments: JSON.stringify(queryArgs) },
+      { id: 'b', name: 'files.read', arguments: '{"path":"/x"}' },
+    ];
+    expect(interpretReply(view({ toolCalls: both }), offered, demoTools)).toMatchObject({
+      kind: 'bad_output',
+      errorClass: 'unknown_tool',
+    });
+  });
+  it('turns a valid answer envelope into an answer, combining logprobs as a second opinion', () => {
+    const content = JSON.stringify({ answer: 'done', reasoning: 'r', confidence: 0.9, claims: [] });
+    expect(interpretReply(view({ content, logprobConfidence: 0.7 }), offered, demoTools)).toEqual({
+      kind: 'answer',
+      answer: 'done',
+      reasoning: 'r',
+      confidence: { value: 0.7, source: 'combined' },
+      claims: [],
+    });
+  });
+  it('calls empty content, an empty answer, a missing envelope and a cut reply bad output', () => {
+    expect(interpretReply(view({ content: '' }), offered, demoTools)).toMatchObject({ errorClass: 'empty_answer' });
+    expect(
+      interpretReply(
+        view({ content: JSON.stringify({ answer: ' ', reasoning: 'r', confidence: 1, claims: [] }) }),
+        offered,
+        demoTools,
+      ),
+    ).toMatchObject({ errorClass: 'empty_answer' });
+    expect(interpretReply(view({ content: 'Sure! Done.' }), offered, demoTools)).toMatchObject({
+      errorClass: 'missing_fields',
+    });
+    expect(
+      interpretReply(view({ content: JSON.stringify({ answer: 'x', confidence: 1 }) }), offered, demoTools),
+    ).toMatchObject({ errorClass: 'missing_fields' });
+    expect(
+      interpretReply(view({ content: '{"answer": "x", "reas', finishReason: 'length' }), offered, demoTools),
+    ).toMatchObject({ errorClass: 'missing_fields' });
+  });
+});
+
+describe('confidence', () => {
+  it('reads exp(mean(logprob)) and never treats absence as 1', () => {
+    expect(logprobConfidence(null)).toBeNull();
+    expect(logprobConfidence([])).toBeNull();
+    expect(logprobConfidence([Math.log(0.5), Math.log(0.5)])).toBeCloseTo(0.5, 10);
+    expect(combineConfidence(null, null)).toEqual({ value: 0, source: 'default' });
+    expect(combineConfidence(0.3, null)).toEqual({ value: 0.3, source: 'structured' });
+    expect(combineConfidence(0.9, 0.95)).toEqual({ value: 0.9, source: 'combined' });
+  });
+});
+
+describe('evolve', () => {
+  it('folds a step: response, proposal, success', () => {
+    const s = step(fresh(), 'call_1', (a) => succeeded(a, { rows: [{ id: 'c-1' }], total: 1 }));
+    expect(s.status).toBe('planning');
+    expect(s.steps).toBe(1);
+    expect(s.history).toHaveLength(1);
+    expect(s.history[0]).toMatchObject({ actionId: 'call_1', tool: 'customers.query', outcome: 'succeeded' });
+    expect(s.turns[0]!.replies[0]).toMatchObject({ role: 'tool', toolCallId: 'call_1' });
+    expect(s.totals.usage.totalTokens).toBe(15);
+    expect(s.consecutiveFailures).toBe(0);
+  });
+  it('counts failures, resets them on success, and skips the rest of a failed turn', () => {
+    let s = evolve(
+      fresh(),
+      responded([
+        { id: 'a', name: 'customers.query', arguments: JSON.stringify(queryArgs) },
+        { id: 'b', name: 'customers.query', arguments: JSON.stringify(queryArgs) },
+      ]),
+      opts,
+    );
+    s = evolve(s, proposed('a'), opts);
+    expect(s.queue.map((c) => c.id)).toEqual(['b']);
+    s = evolve(s, failed('a'), opts);
+    expect(s.consecutiveFailures).toBe(1);
+    expect(s.queue).toEqual([]);
+    expect(s.turns[0]!.replies.map((r) => r.toolCallId)).toEqual(['a', 'b']);
+    s = step(s, 'c', (x) => succeeded(x));
+    expect(s.consecutiveFailures).toBe(0);
+  });
+  it('ignores an outcome that does not answer the pending proposal, and a redelivered event', () => {
+    let s = evolve(
+      fresh(),
+      responded([{ id: 'a', name: 'customers.query', arguments: JSON.stringify(queryArgs) }]),
+      opts,
+    );
+    s = evolve(s, proposed('a'), opts);
+    const stale = evolve(s, succeeded('zzz'), opts);
+    expect(stale.status).toBe('waiting');
+    const ok = succeeded('a');
+    const once = evolve(s, ok, opts);
+    expect(evolve(once, ok, opts)).toBe(once);
+  });
+  it('feeds rejections and denials back and counts them as failures', () => {
+    let s = evolve(
+      fresh(),
+      responded([{ id: 'a', name: 'customers.query', arguments: JSON.stringify(queryArgs) }]),
+      opts,
+    );
+    s = evolve(s, proposed('a'), opts);
+    const h = 'a'.repeat(64);
+    s = evolve(
+      s,
+      fact('ActionRejected', {
+        proposalEventId: '00000000-0000-4000-8000-000000000000',
+        proposalKind: 'action',
+        actionId: 'a',
+        rulesEvaluated: [],
+        ruleFired: 'scope',
+        reasonCode: 'out_of_scope',
+        policyVersion: 'p',
+        inputHashes: { proposal: h, state: h, policy: h },
+        tool: 'customers.query',
+        argsHash: h,
+        message: 'no',
+      }),
+      opts,
+    );
+    expect(s).toMatchObject({ status: 'planning', consecutiveFailures: 1 });
+    expect(s.history[0]!.outcome).toBe('rejected');
+    expect(s.turns[0]!.replies[0]!.content).toContain('rejected_by_guard');
+    s = evolve(
+      s,
+      fact('AnswerProposed', {
+        actionId: 'answer-2',
+        step: 2,
+        answer: 'x',
+        reasoning: 'r',
+        confidence: { value: 1, source: 'structured' },
+        claims: [],
+      }),
+      opts,
+    );
+    s = evolve(
+      s,
+      fact('HumanDenied', {
+        escalationId: 'e',
+        actionId: 'answer-2',
+        decidedBy: { id: 'ops', kind: 'user' },
+        argsHash: h,
+        policyVersion: 'p',
+        expiresAt: '2026-01-02T00:00:00.000Z',
+        comment: 'wrong',
+      }),
+      opts,
+    );
+    expect(s).toMatchObject({ status: 'planning', consecutiveFailures: 2, pending: null });
+    expect(s.turns.at(-1)!.replies.at(-1)).toMatchObject({ role: 'user' });
+  });
+  it('answers bad output with error replies for each call, or a user message, and counts it', () => {
+    let s = evolve(fresh(), responded([{ id: 'a', name: 'customers.query', arguments: '{bad' }]), opts);
+    s = evolve(
+      s,
+      fact('ModelFailed', {
+        callId: 'c',
+        model: 'm',
+        errorClass: 'malformed_arguments',
+        message: 'not JSON',
+        attempts: 1,
+      }),
+      opts,
+    );
+    expect(s.turns[0]!.replies).toEqual([
+      { role: 'tool', toolCallId: 'a', content: expect.stringContaining('malformed_arguments') as string },
+    ]);
+    expect(s).toMatchObject({ consecutiveFailures: 1, queue: [] });
+    s = evolve(s, responded([], ''), opts);
+    s = evolve(
+      s,
+      fact('ModelFailed', { callId: 'c', model: 'm', errorClass: 'empty_answer', message: 'empty', attempts: 1 }),
+      opts,
+    );
+    expect(s.turns[1]!.replies[0]).toMatchObject({ role: 'user' });
+    s = evolve(
+      s,
+      fact('ModelFailed', { callId: 'c', model: 'm', errorClass: 'rate_limited', message: '429', attempts: 6 }),
+      opts,
+    );
+    expect(s.turns).toHaveLength(2);
+    expect(s.consecutiveFailures).toBe(3);
+  });
+  it('ends on TaskCompleted, TaskFailed and TaskHalted', () => {
+    const totals = { steps: 0, usage: { promptTokens: 0, completionTokens: 0, totalTokens: 0 }, costUsd: 0 };
+    const partial = { done: [], notDone: [], why: 'x' };
+    expect(evolve(fresh(), fact('TaskCompleted', { answer: 'a', totals }), opts).status).toBe('completed');
+    expect(evolve(fresh(), fact('TaskFailed', { reasonCode: 'r', message: 'm', partial, totals }), opts).status).toBe(
+      'failed',
+    );
+    expect(
+      evolve(fresh(), fact('TaskHalted', { reasonCode: 'loop_detected', message: 'm', partial, totals }), opts),
+    ).toMatchObject({ status: 'halted', endReason: 'loop_detected' });
+  });
+});
+
+describe('context window and tool outputs', () => {
+  it('keeps a huge tool output within its budget, with a note of what was cut', () => {
+    const small = renderToolOutput({ content: 'x y '.repeat(20) }, 100, o200kCounter);
+    expect(small).toBe(JSON.stringify({ content: 'x y '.repeat(20) }));
+    const huge = renderToolOutput({ content: 'line of text number '.repeat(50_000) }, 100, o200kCounter);
+    expect(o200kCounter.count(huge)).toBeLessThanOrEqual(200);
+    expect(huge).toContain('output truncated');
+    expect(huge).toContain('content: string(1000000 chars)');
+  });
+  it('keeps the system prompt, the task, a summary and the last N turns; the prompt stops growing', () => {
+    let s = fresh({ limits: { ...limits, maxSteps: 100 } });
+    const sizes: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      s = step(s, `call_${i}`, (a) => succeeded(a, { rows: [{ id: `c-${i}`, note: 'n'.repeat(50) }], total: 1 }), {
+        collection: 'customers',
+        filter: { id: `c-${i}` },
+      });
+      const messages = buildContext(s, window, o200kCounter);
+      sizes.push(
+        messages.reduce(
+          (t, m) =>
+            t +
+            o200kCounter.count(m.content ?? '') +
+            (m.toolCalls ?? []).reduce((x, c) => x + o200kCounter.count(c.arguments), 0),
+          0,
+        ),
+      );
+      if (i >= 2) {
+        expect(messages[0]!.role).toBe('system');
+        expect(messages[1]!.content).toContain('Task:');
+        expect(messages[2]!.content).toContain('Summary of the');
+        expect(messages.filter((m) => m.role === 'assistant')).toHaveLength(2);
+      }
+    }
+    const late = sizes.slice(6);
+    expect(Math.max(...late) - Math.min(...late)).toBeLessThan(sizes[0]! / 2 + 220);
+    expect(Math.max(...late)).toBeLessThan(window.summaryMaxTokens + sizes[1]! + 100);
+  });
+  it('summarises within its budget, newest turns first to stay', () => {
+    let s = fresh({ limits: { ...limits, maxSteps: 100 } });
+    for (let i = 0; i < 40; i++)
+      s = step(s, `k${i}`, (a) => succeeded(a, { i }), { collection: 'customers', filter: { id: `c-${i}` } });
+    const summary = summariseTurns(s.turns, 120, o200kCounter);
+    expect(o200kCounter.count(summary)).toBeLessThanOrEqual(120);
+    expect(summary).toContain('older turns omitted');
+    expect(summary).toContain('c-39');
+  });
+});
+
+describe('budgets, prices and partial results', () => {
+  it('prices exact names first, then the longest prefix; unknown is undefined (fail closed)', () => {
+    const table = [
+      { model: 'gpt-*', inputUsdPerMTok: 1, outputUsdPerMTok: 1 },
+      { model: 'gpt-4o*', inputUsdPerMTok: 2, outputUsdPerMTok: 2 },
+      { model: 'gpt-4o-mini', inputUsdPerMTok: 3, outputUsdPerMTok: 3 },
+    ];
+    expect(priceOf('gpt-4o-mini', table)?.inputUsdPerMTok).toBe(3);
+    expect(priceOf('gpt-4o-2024', table)?.inputUsdPerMTok).toBe(2);
+    expect(priceOf('gpt-3.5', table)?.inputUsdPerMTok).toBe(1);
+    expect(priceOf('claude', table)).toBeUndefined();
+  });
+  it('reserves the prompt plus max tokens, in whole micro-dollars rounded up', () => {
+    expect(reservationFor(1000, 500, { model: 'm', inputUsdPerMTok: 1, outputUsdPerMTok: 2 })).toEqual({
+      tokens: 1500,
+      costMicroUsd: 2000,
+    });
+    expect(toMicroUsd(0.0000001)).toBe(1);
+  });
+  it('caps a task budget by the ceilings', () => {
+    const l = resolveLimits(
+      { maxTokens: 1e6, maxCostUsd: 0.5, maxSteps: 3, maxWallTimeMs: 1e9 },
+      { onMagnitudeExceeded: 'deny', maxConsecutiveFailures: 50 },
+      limits,
+    );
+    expect(l).toEqual({
+      maxTokens: 10_000,
+      maxCostUsd: 0.5,
+      maxSteps: 3,
+      maxWallTimeMs: 60_000,
+      maxConsecutiveFailures: 3,
+    });
+  });
+  it('says what was done, what was not, and why', () => {
+    let s = step(fresh(), 'a', (x) => succeeded(x));
+    s = step(s, 'b', (x) => failed(x), { collection: 'customers', filter: { id: 'c-2' } });
+    const p = partialResult(s, 'loop');
+    expect(p.done).toHaveLength(1);
+    expect(p.notDone.some((x) => x.includes('failed'))).toBe(true);
+    expect(p.notDone.at(-1)).toContain('the goal was not reached');
+    expect(p.why).toBe('loop');
+  });
+});

@@ -1,0 +1,294 @@
+import { verifyChain, type WardenEvent } from '@warden/contracts';
+import { MongoClient } from 'mongodb';
+import { afterEach, describe, expect, it } from 'vitest';
+import { stack, unique } from '../../../test/support/index.js';
+import { BudgetStore } from '../src/index.js';
+import { approveAnswer, fail, ofType, startHarness, succeed, type Harness } from './harness.js';
+
+const harnesses: Harness[] = [];
+afterEach(async () => {
+  for (const h of harnesses.splice(0)) await h.close();
+});
+async function harness(options: Parameters<typeof startHarness>[0]): Promise<Harness> {
+  const h = await startHarness(options);
+  harnesses.push(h);
+  return h;
+}
+
+/** The task ended and every event of its chain has arrived (topics are read independently). */
+const ended = (events: WardenEvent[]): boolean =>
+  events.some((e) => e.type === 'TaskCompleted' || e.type === 'TaskFailed' || e.type === 'TaskHalted') &&
+  events.length === Math.max(...events.map((e) => e.seq)) + 1;
+
+const multiStep = {
+  id: 'planner-multi',
+  description: 'query, update, answer: argument shapes of @warden/tools',
+  steps: [
+    {
+      kind: 'tool_call',
+      id: 'call_q',
+      name: 'customers.query',
+      arguments: { collection: 'customers', filter: { id: 'c-42' } },
+      confidence: 0.95,
+      reasoning: 'Look the customer up.',
+      claims: [{ text: 'The task names c-42', evidence: [{ kind: 'task_input', ref: 'customerId' }] }],
+    },
+    {
+      kind: 'tool_call',
+      id: 'call_u',
+      name: 'customers.update',
+      arguments: { collection: 'customers', id: 'c-42', set: { status: 'active' } },
+      confidence: 0.88,
+      reasoning: 'Reactivate the customer.',
+    },
+    {
+      kind: 'answer',
+      content: 'Customer c-42 is active again.',
+      confidence: 0.9,
+      reasoning: 'The update went through.',
+    },
+  ],
+};
+
+const readThenAnswer = {
+  id: 'planner-read',
+  description: 'read a file, then answer',
+  steps: [
+    {
+      kind: 'tool_call',
+      name: 'files.read',
+      arguments: { path: '/exports/orders.csv' },
+      confidence: 0.9,
+      reasoning: 'Read it.',
+    },
+    { kind: 'answer', content: 'Summarised.', confidence: 0.8, reasoning: 'Read.' },
+  ],
+};
+
+const manyQueries = {
+  id: 'planner-many',
+  description: 'five different queries, then an answer',
+  steps: [1, 2, 3, 4, 5].map((i) => ({
+    kind: 'tool_call',
+    name: 'customers.query',
+    arguments: { collection: 'customers', filter: { id: `c-${i}` } },
+    confidence: 0.9,
+    reasoning: `Query ${i}.`,
+  })),
+};
+
+const answerAtOnce = {
+  id: 'planner-answer',
+  description: 'answers at once',
+  steps: [{ kind: 'answer', content: 'Forty-two. '.repeat(20), confidence: 0.9, reasoning: 'Known.' }],
+};
+
+describe('budget reservations on FerretDB', () => {
+  it('grants exactly what fits when two stores race for one budget', async () => {
+    const clients = [new MongoClient(stack().mongoUrl), new MongoClient(stack().mongoUrl)];
+    await Promise.all(clients.map((c) => c.connect()));
+    const dbName = unique('t_budget').replaceAll('-', '_');
+    try {
+      const stores = clients.map((c) => new BudgetStore(c.db(dbName)));
+      const limit = { tokens: 10_000, microUsd: 1_000_000_000 };
+      const outcomes = await Promise.all(
+        Array.from({ length: 40 }, (_, i) =>
+          stores[i % 2]!.reserve({
+            reservationId: `r${i}`,
+            taskId: `t${i}`,
+            tenantId: 'race',
+            tokens: 1_000,
+            microUsd: 1,
+            taskLimit: limit,
+            tenantLimit: limit,
+          }),
+        ),
+      );
+      expect(outcomes.filter((o) => o.ok)).toHaveLength(10);
+      expect((await stores[0]!.figures('tenant:race')).committedTokens).toBe(10_000);
+      const granted = outcomes.flatMap((o) => (o.ok ? [o.reservation] : []));
+      await Promise.all(granted.map((r, i) => stores[i % 2]!.settle(r, { tokens: 100, microUsd: 1 })));
+      expect(await stores[1]!.figures('tenant:race')).toEqual({
+        committedTokens: 1_000,
+        usedTokens: 1_000,
+        committedMicroUsd: 10,
+        usedMicroUsd: 10,
+      });
+    } finally {
+      await clients[0]!.db(dbName).dropDatabase();
+      await Promise.all(clients.map((c) => c.close()));
+    }
+  });
+});
+
+describe('the planner on the real stack with the scripted model', () => {
+  it('runs a multi-step task to TaskCompleted, with a verifiable chain', async () => {
+    const h = await harness({ scenarios: [multiStep] });
+    h.autopilot(
+      (e) =>
+        approveAnswer(e) ??
+        succeed(
+          e,
+          e.type === 'ActionProposed' && e.data.tool === 'customers.query'
+            ? { rows: [{ id: 'c-42', status: 'inactive' }], total: 1 }
+            : { matched: 1, modified: 1 },
+        ),
+    );
+    await h.submit('multi-1', { model: 'scripted:planner-multi' });
+    const events = await h.waitFor('multi-1', ended, 'the end of the task');
+    const done = ofType(events, 'TaskCompleted');
+    expect(done).toHaveLength(1);
+    expect(done[0]!.data.answer).toBe('Customer c-42 is active again.');
+    expect(done[0]!.data.totals.steps).toBe(3);
+    const proposals = ofType(events, 'ActionProposed');
+    expect(proposals.map((p) => p.data.tool)).toEqual(['customers.query', 'customers.update']);
+    expect(proposals[0]!.data).toMatchObject({ actionId: 'call_q', confidence: { source: 'combined', value: 0.95 } });
+    expect(proposals[0]!.data.claims).toEqual([
+      { text: 'The task names c-42', evidence: [{ kind: 'task_input', ref: 'customerId' }] },
+    ]);
+    const responded = ofType(events, 'ModelResponded');
+    expect(responded).toHaveLength(3);
+    const totalTokens = responded.reduce((t, e) => t + e.data.usage.totalTokens, 0);
+    expect(done[0]!.data.totals.usage.totalTokens).toBe(totalTokens);
+    // each ModelCalled records the full prompt and its reservation; every step's side events precede its proposal
+    const called = ofType(events, 'ModelCalled');
+    expect(called[2]!.data.messages.filter((m) => m.role === 'tool')).toHaveLength(2);
+    expect(called.every((c, i) => c.data.promptTokens === responded[i]!.data.usage.promptTokens)).toBe(true);
+    const envelopes = h.out.messages.flatMap((m) =>
+      m.decoded?.event.taskId === 'multi-1' ? [m.decoded.envelope] : [],
+    );
+    expect(verifyChain(envelopes, 'multi-1').ok).toBe(true);
+  });
+
+  it('catches the same failing call within its limit: LoopDetected, alert, escalation, partial result', async () => {
+    const h = await harness({});
+    h.autopilot((e) => fail(e));
+    await h.submit('loop-1', {
+      model: 'scripted:retry-loop',
+      scope: { tools: ['http.get'], resources: { hosts: ['status.example.com'] } },
+      risk: { onMagnitudeExceeded: 'escalate', maxConsecutiveFailures: 5 },
+    });
+    const events = await h.waitFor('loop-1', ended, 'the halt');
+    expect(ofType(events, 'ToolFailed')).toHaveLength(2);
+    expect(ofType(events, 'LoopDetected')[0]!.data).toMatchObject({
+      kind: 'repeated_failure',
+      tool: 'http.get',
+      count: 2,
+    });
+    expect(ofType(events, 'AlertRaised')[0]!.data.code).toBe('loop_detected');
+    const escalation = ofType(events, 'EscalationRequested')[0]!;
+    expect(escalation.data.source).toBe('planner');
+    const halted = ofType(events, 'TaskHalted')[0]!;
+    expect(halted.data).toMatchObject({ reasonCode: 'loop_detected', escalationId: escalation.data.escalationId });
+    expect(halted.data.partial.notDone.length).toBeGreaterThan(0);
+    expect(events.at(-1)!.type).toBe('TaskHalted');
+  });
+
+  it('halts a task before its token budget is exceeded', async () => {
+    const h = await harness({ scenarios: [manyQueries], env: { PLANNER_MAX_COMPLETION_TOKENS: '200' } });
+    h.autopilot((e) => succeed(e, { rows: [], total: 0 }));
+    await h.submit('budget-1', {
+      model: 'scripted:planner-many',
+      budgets: { maxTokens: 2_600, maxCostUsd: 1, maxSteps: 20, maxWallTimeMs: 600_000 },
+    });
+    const events = await h.waitFor('budget-1', ended, 'the halt');
+    const used = ofType(events, 'ModelResponded').reduce((t, e) => t + e.data.usage.totalTokens, 0);
+    expect(used).toBeGreaterThan(0);
+    expect(used).toBeLessThanOrEqual(2_600);
+    expect(ofType(events, 'BudgetExhausted')[0]!.data).toMatchObject({ budget: 'tokens', limit: 2_600 });
+    expect(ofType(events, 'TaskHalted')[0]!.data.reasonCode).toBe('budget_exhausted');
+    expect(ofType(events, 'AlertRaised')[0]!.data.code).toBe('budget_exhausted');
+  });
+
+  it('never overspends a tenant budget with two planner replicas', async () => {
+    const limit = 5_000;
+    const h = await harness({
+      scenarios: [answerAtOnce],
+      replicas: 2,
+      env: { PLANNER_MAX_COMPLETION_TOKENS: '300' },
+      tenantOverrides: { 'tenant-b': { tokens: limit, costUsd: 100 } },
+    });
+    const ids = Array.from({ length: 10 }, (_, i) => `tenant-${i}`);
+    await Promise.all(ids.map((id) => h.submit(id, { model: 'scripted:planner-answer' }, 'tenant-b')));
+    const settled = (es: WardenEvent[]) =>
+      es.some((e) => e.type === 'AnswerProposed' || e.type === 'TaskHalted') &&
+      es.length === Math.max(...es.map((e) => e.seq)) + 1;
+    await h.out.waitFor(() => ids.every((id) => settled(h.taskEvents(id))), 60_000, 'every task answered or halted');
+    const all = ids.flatMap((id) => h.taskEvents(id));
+    const used = ofType(all, 'ModelResponded').reduce((t, e) => t + e.data.usage.totalTokens, 0);
+    const answered = ofType(all, 'AnswerProposed').length;
+    const refused = ofType(all, 'BudgetExhausted');
+    expect(used).toBeLessThanOrEqual(limit);
+    expect(answered).toBeGreaterThan(0);
+    expect(refused.length).toBeGreaterThan(0);
+    expect(refused.every((r) => r.data.budget === 'tenant_tokens')).toBe(true);
+    expect(answered + refused.length).toBe(ids.length);
+    const mongo = new MongoClient(stack().mongoUrl);
+    try {
+      const figures = await new BudgetStore(mongo.db(h.config.mongoDb)).figures('tenant:tenant-b');
+      expect(figures.committedTokens).toBe(used); // every reservation settled to its usage: nothing left blocking
+      expect(figures.usedTokens).toBe(used);
+    } finally {
+      await mongo.close();
+    }
+  });
+
+  it('keeps a 100 times larger tool output within twice the tokens of a small one', async () => {
+    const h = await harness({ scenarios: [readThenAnswer], env: { PLANNER_TOOL_OUTPUT_MAX_TOKENS: '400' } });
+    const line = 'order ord_7731: customer cus_1042 paid 42.50 USD on 2024-03-02; status refunded.\n';
+    h.autopilot(
+      (e) => approveAnswer(e) ?? succeed(e, { content: line.repeat(e.taskId === 'small' ? 20 : 2_000), sizeBytes: 1 }),
+    );
+    await h.submit('small', {
+      model: 'scripted:planner-read',
+      scope: { tools: ['files.read'], resources: { paths: ['/exports/**'] } },
+    });
+    await h.submit('large', {
+      model: 'scripted:planner-read',
+      scope: { tools: ['files.read'], resources: { paths: ['/exports/**'] } },
+    });
+    const small = await h.waitFor('small', ended, 'small done');
+    const large = await h.waitFor('large', ended, 'large done');
+    const second = (es: WardenEvent[]) => ofType(es, 'ModelResponded')[1]!.data.usage.promptTokens;
+    expect(second(large)).toBeLessThanOrEqual(2 * second(small));
+    expect(ofType(large, 'TaskCompleted')).toHaveLength(1);
+  });
+
+  it('gets through a storm of 429 and 500 answers with retries, recording the failed call', async () => {
+    const h = await harness({ env: { PLANNER_MODEL_MAX_RETRIES: '3' } });
+    h.autopilot((e) => approveAnswer(e));
+    await h.submit('storm-1', { model: 'scripted:rate-limit-storm' });
+    const events = await h.waitFor('storm-1', ended, 'the end of the task');
+    const failed = ofType(events, 'ModelFailed');
+    expect(failed).toHaveLength(1);
+    expect(failed[0]!.data).toMatchObject({ errorClass: 'server_error', attempts: 4 });
+    expect(ofType(events, 'ModelResponded')[0]!.data.attempts).toBe(2);
+    expect(ofType(events, 'TaskCompleted')).toHaveLength(1);
+  });
+
+  it('never passes bad output on: empty answers open the task breaker', async () => {
+    const h = await harness({});
+    await h.submit('empty-1', { model: 'scripted:empty-answer' });
+    const events = await h.waitFor('empty-1', ended, 'the halt');
+    expect(ofType(events, 'ModelFailed').map((e) => e.data.errorClass)).toEqual([
+      'empty_answer',
+      'empty_answer',
+      'empty_answer',
+    ]);
+    expect(ofType(events, 'AnswerProposed')).toHaveLength(0);
+    expect(ofType(events, 'BreakerOpened')[0]!.data).toMatchObject({ scope: 'task', consecutiveFailures: 3 });
+    expect(ofType(events, 'AlertRaised')[0]!.data.code).toBe('task_breaker_open');
+    expect(ofType(events, 'TaskHalted')[0]!.data.reasonCode).toBe('task_breaker_open');
+  });
+
+  it('fails closed on a model without a price', async () => {
+    const h = await harness({
+      env: { PLANNER_PRICES: JSON.stringify([{ model: 'gpt-4o', inputUsdPerMTok: 1, outputUsdPerMTok: 1 }]) },
+    });
+    await h.submit('price-1', { model: 'scripted:refund-happy' });
+    const events = await h.waitFor('price-1', ended, 'the failure');
+    expect(ofType(events, 'ModelFailed')[0]!.data.errorClass).toBe('price_unknown');
+    expect(ofType(events, 'ModelCalled')).toHaveLength(0);
+    expect(ofType(events, 'TaskFailed')[0]!.data.reasonCode).toBe('price_unknown');
+  });
+});
