@@ -1,0 +1,109 @@
+import { verifyChain, type WardenEvent } from '@warden/contracts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startPipeline, type Pipeline } from '../infra/pipeline.js';
+import { stack } from './support/index.js';
+
+/**
+ * The failure modes of DESIGN.md through the whole loop: the scripted model drives the real planner, the guard
+ * judges, the executor acts on real stores, over the real Kafka, registry and MongoDB.
+ */
+describe('the agent loop end to end, on the bundled scripted model', () => {
+  let p: Pipeline;
+  beforeAll(async () => {
+    p = await startPipeline(stack());
+  }, 180_000);
+  afterAll(async () => {
+    await p?.close();
+  });
+
+  const types = (taskId: string): string[] => p.taskEvents(taskId).map((e) => e.type);
+
+  it('completes a grounded refund: proposals approved, effects run once, the answer approved, the chain intact', async () => {
+    await p.submit('e2e-refund', 'pipeline-refund', {
+      goal: 'Refund order ord_7731 of customer cus_1042: 42.50 USD for a damaged item.',
+      input: { customerId: 'cus_1042', orderId: 'ord_7731', amountUsd: 42.5 },
+      scope: { tools: ['customers.query', 'payments.refund'], resources: { collections: ['customers'] } },
+    });
+    const end = await p.waitFor('e2e-refund', (e) =>
+      ['TaskCompleted', 'TaskFailed', 'TaskHalted', 'EscalationRequested'].includes(e.type),
+    );
+    expect(end.type, JSON.stringify(end.data)).toBe('TaskCompleted');
+    const events = p.taskEvents('e2e-refund');
+    expect(
+      events.filter((e) => e.type === 'ToolSucceeded').map((e) => (e.type === 'ToolSucceeded' ? e.data.tool : '')),
+    ).toEqual(['customers.query', 'payments.refund']);
+    expect(events.filter((e) => e.type === 'ActionApproved')).toHaveLength(3);
+    expect(await p.db.collection('refunds').countDocuments({ orderId: 'ord_7731' })).toBe(1);
+    const chain = verifyChain(
+      p.events.messages.filter((m) => m.decoded?.event.taskId === 'e2e-refund').map((m) => m.decoded!.envelope),
+    );
+    expect(chain.ok, JSON.stringify(chain)).toBe(true);
+  });
+
+  it('scope creep: a delete that would match every customer is sized by a dry run and stopped before it runs', async () => {
+    await p.submit('e2e-creep', 'scope-creep', {
+      goal: 'Clean up the customer data',
+      input: {},
+      scope: { tools: ['customers.query', 'customers.delete'], resources: { collections: ['customers'] } },
+    });
+    const stop = await p.waitFor('e2e-creep', (e) => e.type === 'EscalationRequested' || e.type === 'ActionRejected');
+    expect(stop.type).toBe('EscalationRequested');
+    if (stop.type === 'EscalationRequested') {
+      expect(stop.data.reasonCode).toMatch(/magnitude|rows/);
+      expect(stop.data.action?.impact?.rows).toBe(33);
+    }
+    expect(await p.db.collection('customers').countDocuments()).toBe(33);
+    expect(types('e2e-creep')).not.toContain('ToolSucceeded');
+  });
+
+  it('hallucination: an id that appears nowhere is escalated, naming it, and nothing is changed', async () => {
+    await p.submit('e2e-hallucination', 'hallucinated-id', {
+      goal: "Suspend Jane Doe's account (jane.doe@example.com).",
+      input: { email: 'jane.doe@example.com', status: 'suspended' },
+      scope: { tools: ['customers.query', 'customers.update'], resources: { collections: ['customers'] } },
+    });
+    const stop = await p.waitFor(
+      'e2e-hallucination',
+      (e) => e.type === 'EscalationRequested' || e.type === 'ActionRejected',
+    );
+    expect(stop.type, JSON.stringify(types('e2e-hallucination'))).toBe('EscalationRequested');
+    if (stop.type === 'EscalationRequested') {
+      expect(stop.data.reasonCode).toMatch(/ground/);
+      expect(stop.data.reason).toContain('cus_8f3a2c91');
+    }
+    expect(await p.db.collection('customers').countDocuments({ status: 'suspended' })).toBe(0);
+  });
+
+  it('infinite retry: the same failing call is caught within its limit and the task halts with a partial result', async () => {
+    await p.submit('e2e-loop', 'retry-loop', {
+      goal: 'Check the status page for the current incident',
+      input: { url: 'https://status.example.com/api/v1/incidents/current' },
+      scope: { tools: ['http.get'], resources: { hosts: ['status.example.com'] } },
+    });
+    const halted = await p.waitFor(
+      'e2e-loop',
+      (e) => e.type === 'TaskHalted' || e.type === 'TaskCompleted' || e.type === 'TaskFailed',
+    );
+    expect(halted.type, JSON.stringify(types('e2e-loop'))).toBe('TaskHalted');
+    const all = types('e2e-loop');
+    expect(all).toContain('LoopDetected');
+    expect(all).toContain('AlertRaised');
+    expect(all.filter((t) => t === 'ToolFailed').length).toBeLessThanOrEqual(3);
+    if (halted.type === 'TaskHalted') expect(halted.data.partial.why.length).toBeGreaterThan(0);
+  });
+
+  it('low confidence on a destructive action pauses it for a person', async () => {
+    await p.submit('e2e-low', 'low-confidence-delete', {
+      goal: 'Delete the duplicate account of j.doe@example.com (cus_2291)',
+      input: { email: 'j.doe@example.com', customerId: 'cus_2291' },
+      scope: { tools: ['customers.query', 'customers.delete'], resources: { collections: ['customers'] } },
+    });
+    const stop = await p.waitFor(
+      'e2e-low',
+      (e: WardenEvent) => e.type === 'EscalationRequested' || e.type === 'ActionRejected',
+    );
+    expect(stop.type, JSON.stringify(types('e2e-low'))).toBe('EscalationRequested');
+    if (stop.type === 'EscalationRequested') expect(stop.data.reasonCode).toMatch(/confidence/);
+    expect(await p.db.collection('customers').countDocuments({ _id: 'cus_2291' } as never)).toBe(1);
+  });
+});
