@@ -1,23 +1,20 @@
 /**
  * Warden's main job on a fresh machine: bring the local stack up (or use KAFKA_BROKERS / SCHEMA_REGISTRY_URL /
- * MONGO_URL), then send a task through the real wire and show its audit chain.
- *
- * Today the flow is the runtime's round trip through all three servers: a TaskSubmitted event (with a secret in its
- * input, redacted before produce) is framed by the schema registry codec, consumed by a worker, answered with a
- * chained TaskCompleted (outbox and blobs in MongoDB), read back from Kafka and its hash chain verified.
+ * MONGO_URL), then run the agent loop offline on the bundled scripted model and show what Warden did: the planner,
+ * the guard, the executor and the hash-chained audit trail, for a task that goes well and for three that must not.
  */
 import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
-import { newTask, verifyChain } from '@warden/contracts';
-import { sampleTask } from '@warden/contracts/testing';
-import { defineWorker } from '@warden/runtime';
-import { EventCollector, startTestPublisher, testWorkerConfig } from '@warden/runtime/testing';
+import { verifyChain, type EventDataInput, type WardenEvent } from '@warden/contracts';
+import { startPipeline } from './pipeline.js';
 import { readStackEndpoints } from './stack/endpoints.js';
 
 const root = resolve(import.meta.dirname, '..');
 const say = (line: string): void => void process.stdout.write(`${line}\n`);
 
-say('== Warden demo: bringing the local stack up (first run downloads and builds; later runs reuse ~/.cache/warden)');
+say(
+  '== Warden demo: bringing the local stack up (the first run downloads and builds; later runs reuse ~/.cache/warden)',
+);
 const up = spawnSync(process.execPath, ['--import', 'tsx', resolve(root, 'infra/stack/stack.ts'), 'up'], {
   cwd: root,
   stdio: 'inherit',
@@ -32,65 +29,124 @@ if (endpoints === undefined) {
   process.exit(1);
 }
 say(`kafka ${endpoints.kafkaBrokers} | registry ${endpoints.schemaRegistryUrl} | mongodb ${endpoints.mongoUrl}`);
+say('== starting the scripted model, planner, guard and executor (in this process, on their own topics)');
+const pipeline = await startPipeline(endpoints, 'error');
 
-const config = testWorkerConfig(endpoints, {
-  topicPrefix: `demo-${Date.now()}`,
-  mongoDb: 'warden_demo',
-  logLevel: 'warn',
-});
-const worker = defineWorker({
-  name: 'demo-echo',
-  consumes: ['TaskSubmitted'],
-  config,
-  handlers: {
-    TaskSubmitted: async (event, ctx) => {
-      ctx.logger.info('handling');
-      await ctx.publish('TaskCompleted', {
-        answer: `Received "${event.data.goal}" for tenant ${event.tenantId}`,
-        totals: { steps: 1, usage: { promptTokens: 0, completionTokens: 0, totalTokens: 0 }, costUsd: 0 },
-      });
-    },
-  },
-});
-
-await worker.start();
-const collector = await EventCollector.start(
-  endpoints,
-  [`${config.topicPrefix}.tasks.v1`, `${config.topicPrefix}.outcomes.v1`],
-  config.mongoDb,
-);
-const publisher = await startTestPublisher(config);
-try {
-  const task = newTask(
-    sampleTask({ input: { orderId: '1001', customerId: 'c-42', note: 'api_key=sk-demoSECRET0123456789abcdef' } }),
-    { tenantId: 'tenant-demo', producer: 'demo' },
-  );
-  const [sent] = await publisher.publish(task);
-  say(
-    `\n-> TaskSubmitted ${task.taskId} (${sent?.bytes.length} bytes, ${sent?.redactions} secret(s) redacted before produce)`,
-  );
-  const events = await collector.waitFor(
-    (es) => es.some((e) => e.type === 'TaskCompleted' && e.taskId === task.taskId),
-    60_000,
-  );
-  const mine = collector.messages.filter((m) => m.decoded?.event.taskId === task.taskId).map((m) => m.decoded!);
-  for (const d of mine.sort((a, b) => a.event.seq - b.event.seq)) {
-    say(
-      `   seq ${d.event.seq}  ${d.event.type.padEnd(14)} hash ${d.hash.slice(0, 16)}…  prev [${d.envelope.prevHashes.map((h) => h.slice(0, 8)).join(', ')}]`,
-    );
+function describe(e: WardenEvent): string {
+  switch (e.type) {
+    case 'ActionProposed':
+      return `${e.data.tool} ${JSON.stringify(e.data.args)} (confidence ${e.data.confidence.value})`;
+    case 'AnswerProposed':
+      return JSON.stringify(e.data.answer);
+    case 'ActionApproved':
+    case 'ActionRejected':
+      return `${e.data.reasonCode}${e.data.ruleFired === null ? '' : ` (rule ${e.data.ruleFired})`}`;
+    case 'EscalationRequested':
+      return `asks a person: ${e.data.reason}`;
+    case 'ToolSucceeded':
+      return `${e.data.tool} -> ${JSON.stringify(e.data.result).slice(0, 90)}`;
+    case 'ToolFailed':
+      return `${e.data.tool}: ${e.data.errorClass} ${e.data.message.slice(0, 80)}`;
+    case 'ModelResponded':
+      return `${e.data.usage.totalTokens} tokens, $${e.data.costUsd.toFixed(5)}`;
+    case 'LoopDetected':
+      return `${e.data.kind}: ${e.data.message}`;
+    case 'TaskCompleted':
+      return JSON.stringify(e.data.answer);
+    case 'TaskHalted':
+      return `${e.data.reasonCode}: ${e.data.partial.why}`;
+    default:
+      return '';
   }
-  const completed = events.find((e) => e.type === 'TaskCompleted' && e.taskId === task.taskId);
-  if (completed?.type === 'TaskCompleted') say(`<- ${completed.data.answer}`);
-  const verdict = verifyChain(mine.map((d) => d.envelope));
-  say(
-    `\naudit chain: ${verdict.ok ? `ok (${verdict.count} events, head seq ${verdict.head?.seq})` : `BROKEN: ${verdict.firstBreak.detail}`}`,
-  );
-  const secretLeaked = collector.messages.some((m) => m.message.value?.toString().includes('sk-demoSECRET'));
-  say(`secret in the log: ${secretLeaked ? 'LEAKED' : 'no (redacted)'}`);
-  say('\nThe stack keeps running for the next demo or test run; stop it with: npm run stack -- down');
-  process.exitCode = verdict.ok && !secretLeaked ? 0 : 1;
-} finally {
-  await publisher.close();
-  await collector.close();
-  await worker.close();
 }
+
+const tasks: Array<{
+  id: string;
+  scenario: string;
+  title: string;
+  data: Partial<EventDataInput<'TaskSubmitted'>>;
+  ends: string[];
+}> = [
+  {
+    id: `refund-${Date.now()}`,
+    scenario: 'pipeline-refund',
+    title: 'A grounded refund (should complete)',
+    data: {
+      goal: 'Refund order ord_7731 of customer cus_1042: 42.50 USD for a damaged item.',
+      input: {
+        customerId: 'cus_1042',
+        orderId: 'ord_7731',
+        amountUsd: 42.5,
+        note: 'api_key=sk-demoSECRET0123456789abcdef',
+      },
+      scope: { tools: ['customers.query', 'payments.refund'], resources: { collections: ['customers'] } },
+    },
+    ends: ['TaskCompleted', 'TaskFailed', 'TaskHalted', 'EscalationRequested'],
+  },
+  {
+    id: `creep-${Date.now()}`,
+    scenario: 'scope-creep',
+    title: '"Clean up the data": a delete that would match every customer (should stop)',
+    data: {
+      goal: 'Clean up the customer data',
+      input: {},
+      scope: { tools: ['customers.query', 'customers.delete'], resources: { collections: ['customers'] } },
+    },
+    ends: ['EscalationRequested', 'ActionRejected', 'TaskHalted'],
+  },
+  {
+    id: `hallucination-${Date.now()}`,
+    scenario: 'hallucinated-id',
+    title: 'A confident update of an id that appears nowhere (should stop)',
+    data: {
+      goal: "Suspend Jane Doe's account (jane.doe@example.com).",
+      input: { email: 'jane.doe@example.com', status: 'suspended' },
+      scope: { tools: ['customers.query', 'customers.update'], resources: { collections: ['customers'] } },
+    },
+    ends: ['EscalationRequested', 'ActionRejected', 'TaskHalted'],
+  },
+  {
+    id: `loop-${Date.now()}`,
+    scenario: 'retry-loop',
+    title: 'A broken call retried forever (should halt)',
+    data: {
+      goal: 'Check the status page for the current incident',
+      input: { url: 'https://status.example.com/api/v1/incidents/current' },
+      scope: { tools: ['http.get'], resources: { hosts: ['status.example.com'] } },
+    },
+    ends: ['TaskHalted', 'TaskCompleted', 'TaskFailed'],
+  },
+];
+
+let ok = true;
+try {
+  for (const t of tasks) {
+    say(`\n== ${t.title}\n   task ${t.id}, model scripted:${t.scenario}`);
+    const submitted = await pipeline.submit(t.id, t.scenario, t.data);
+    if (submitted.redactions > 0)
+      say(`   (${submitted.redactions} secret(s) in the task redacted before it reached Kafka)`);
+    const end = await pipeline.waitFor(t.id, (e) => t.ends.includes(e.type));
+    await new Promise((r) => setTimeout(r, 300)); // let the last events of the step arrive
+    for (const e of pipeline.taskEvents(t.id))
+      say(`   ${String(e.seq).padStart(2)} ${e.producer.split('@')[0]!.padEnd(8)} ${e.type.padEnd(19)} ${describe(e)}`);
+    const envelopes = pipeline.events.messages
+      .filter((m) => m.decoded?.event.taskId === t.id)
+      .map((m) => m.decoded!.envelope);
+    const chain = verifyChain(envelopes);
+    say(
+      `   -> ${end.type}; audit chain ${chain.ok ? `ok (${chain.count} events)` : `BROKEN: ${chain.firstBreak.detail}`}`,
+    );
+    ok &&= chain.ok;
+  }
+  const refunds = await pipeline.db.collection('refunds').countDocuments();
+  const customers = await pipeline.db.collection('customers').countDocuments();
+  const leaked = pipeline.events.messages.some((m) => m.message.value?.toString().includes('sk-demoSECRET'));
+  say(
+    `\nstores: ${refunds} refund recorded, ${customers} of 33 customers still there; secret in the log: ${leaked ? 'LEAKED' : 'no (redacted)'}`,
+  );
+  ok &&= refunds === 1 && customers === 33 && !leaked;
+  say('The stack keeps running for the next demo or test run; stop it with: npm run stack -- down');
+} finally {
+  await pipeline.close();
+}
+process.exit(ok ? 0 : 1);

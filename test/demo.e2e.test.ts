@@ -6,7 +6,7 @@ import { stack } from './support/index.js';
 const root = resolve(import.meta.dirname, '..');
 
 describe('npm run demo', () => {
-  it('sends a task through the real stack, verifies its chain and keeps the secret out of the log', async () => {
+  it('runs the agent loop: a refund completes, scope creep and a hallucination are stopped, a loop halts', async () => {
     const endpoints = stack();
     const child = spawn(process.execPath, ['--conditions=@warden/source', '--import', 'tsx', 'infra/demo.ts'], {
       cwd: root,
@@ -23,10 +23,13 @@ describe('npm run demo', () => {
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
     const code = await new Promise<number | null>((r) => child.once('exit', r));
     expect(code, out).toBe(0);
-    expect(out).toMatch(/seq 0 {2}TaskSubmitted/);
-    expect(out).toMatch(/seq 1 {2}TaskCompleted/);
-    expect(out).toContain('audit chain: ok (2 events, head seq 1)');
-    expect(out).toContain('secret in the log: no (redacted)');
+    expect(out).toMatch(/-> TaskCompleted; audit chain ok \(19 events\)/);
+    expect(out).toMatch(/magnitude_per_action_exceeded \(impact\.rows=33 exceeds limits\.maxRowsPerAction=10\)/);
+    expect(out).toMatch(/ungrounded_literal \(args\.id=cus_8f3a2c91/);
+    expect(out).toMatch(/-> TaskHalted; audit chain ok/);
+    expect(out).toContain(
+      'stores: 1 refund recorded, 33 of 33 customers still there; secret in the log: no (redacted)',
+    );
     expect(out).not.toContain('sk-demoSECRET');
   });
 });
