@@ -126,8 +126,7 @@ try {
     if (submitted.redactions > 0)
       say(`   (${submitted.redactions} secret(s) in the task redacted before it reached Kafka)`);
     const end = await pipeline.waitFor(t.id, (e) => t.ends.includes(e.type));
-    await new Promise((r) => setTimeout(r, 300)); // let the last events of the step arrive
-    for (const e of pipeline.taskEvents(t.id))
+    for (const e of await pipeline.waitForWholeChain(t.id))
       say(`   ${String(e.seq).padStart(2)} ${e.producer.split('@')[0]!.padEnd(8)} ${e.type.padEnd(19)} ${describe(e)}`);
     const envelopes = pipeline.events.messages
       .filter((m) => m.decoded?.event.taskId === t.id)

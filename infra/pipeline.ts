@@ -32,6 +32,8 @@ export interface Pipeline {
   submit(taskId: string, scenario: string, data?: Partial<EventDataInput<'TaskSubmitted'>>): Promise<EncodedEvent>;
   /** The task's events seen so far, in seq order. */
   taskEvents(taskId: string): WardenEvent[];
+  /** Waits until every event of the task up to its highest seq seen has arrived (topics arrive independently). */
+  waitForWholeChain(taskId: string, timeoutMs?: number): Promise<WardenEvent[]>;
   /** Waits until the task has an event matching `predicate`. */
   waitFor(taskId: string, predicate: (e: WardenEvent) => boolean, timeoutMs?: number): Promise<WardenEvent>;
   close(): Promise<void>;
@@ -115,6 +117,18 @@ export async function startPipeline(endpoints: TestEndpoints, logLevel = 'warn')
         }),
       );
       return encoded!;
+    },
+    waitForWholeChain: async (taskId, timeoutMs = 30_000) => {
+      await events.waitFor(
+        () => {
+          const mine = taskEvents(taskId);
+          const ids = new Set(mine.map((e) => e.id));
+          return mine.length > 0 && ids.size === mine.at(-1)!.seq + 1;
+        },
+        timeoutMs,
+        `the whole chain of task ${taskId}`,
+      );
+      return taskEvents(taskId);
     },
     waitFor: async (taskId, predicate, timeoutMs = 90_000) => {
       const found = await events.waitFor(

@@ -28,7 +28,7 @@ describe('the agent loop end to end, on the bundled scripted model', () => {
       ['TaskCompleted', 'TaskFailed', 'TaskHalted', 'EscalationRequested'].includes(e.type),
     );
     expect(end.type, JSON.stringify(end.data)).toBe('TaskCompleted');
-    const events = p.taskEvents('e2e-refund');
+    const events = await p.waitForWholeChain('e2e-refund');
     expect(
       events.filter((e) => e.type === 'ToolSucceeded').map((e) => (e.type === 'ToolSucceeded' ? e.data.tool : '')),
     ).toEqual(['customers.query', 'payments.refund']);
@@ -85,11 +85,36 @@ describe('the agent loop end to end, on the bundled scripted model', () => {
       (e) => e.type === 'TaskHalted' || e.type === 'TaskCompleted' || e.type === 'TaskFailed',
     );
     expect(halted.type, JSON.stringify(types('e2e-loop'))).toBe('TaskHalted');
+    await p.waitFor('e2e-loop', (e) => e.type === 'LoopDetected');
+    await p.waitFor('e2e-loop', (e) => e.type === 'AlertRaised');
     const all = types('e2e-loop');
     expect(all).toContain('LoopDetected');
     expect(all).toContain('AlertRaised');
     expect(all.filter((t) => t === 'ToolFailed').length).toBeLessThanOrEqual(3);
     if (halted.type === 'TaskHalted') expect(halted.data.partial.why.length).toBeGreaterThan(0);
+  });
+
+  it('cost: a task whose token budget cannot cover the next call halts before it, with BudgetExhausted and a person asked', async () => {
+    await p.submit('e2e-cost', 'pipeline-refund', {
+      goal: 'Refund order ord_7731 of customer cus_1042: 42.50 USD for a damaged item.',
+      input: { customerId: 'cus_1042', orderId: 'ord_7731', amountUsd: 42.5 },
+      scope: { tools: ['customers.query', 'payments.refund'], resources: { collections: ['customers'] } },
+      budgets: { maxTokens: 6_000, maxCostUsd: 1, maxSteps: 20, maxWallTimeMs: 600_000 },
+    });
+    const end = await p.waitFor('e2e-cost', (e) => ['TaskCompleted', 'TaskFailed', 'TaskHalted'].includes(e.type));
+    expect(end.type, JSON.stringify(types('e2e-cost'))).toBe('TaskHalted');
+    await p.waitFor('e2e-cost', (e) => e.type === 'BudgetExhausted'); // other topic: may arrive after the halt
+    const all = p.taskEvents('e2e-cost');
+    const trail = all.map((e) => [
+      e.type,
+      e.type === 'TaskHalted' ? e.data.reasonCode : e.type === 'ModelResponded' ? e.data.usage.totalTokens : '',
+    ]);
+    expect(
+      all.map((e) => e.type),
+      JSON.stringify(trail),
+    ).toContain('BudgetExhausted');
+    const used = all.reduce((sum, e) => sum + (e.type === 'ModelResponded' ? e.data.usage.totalTokens : 0), 0);
+    expect(used).toBeLessThanOrEqual(6_000);
   });
 
   it('low confidence on a destructive action pauses it for a person', async () => {
