@@ -23,6 +23,12 @@ const ZERO: Impact = { rows: 0, files: 0, recipients: 0, moneyUsd: 0 };
  */
 export class GuardTaskStore {
   private readonly tasks: Collection<TaskDoc>;
+  /**
+   * Frozen copies of what never changes once recorded (a task's submitted data, each tool result), reused across
+   * proposals by identity, so decide()'s canonical hash of the state is computed once per part, not per proposal.
+   */
+  private readonly frozen = new Map<string, { task: unknown; results: Map<string, ToolResultRecord> }>();
+  private static readonly MAX_CACHED_TASKS = 10_000;
 
   constructor(db: Db) {
     this.tasks = db.collection<TaskDoc>('guard_tasks');
@@ -62,12 +68,25 @@ export class GuardTaskStore {
       }),
       ZERO,
     );
+    let cached = this.frozen.get(taskId);
+    if (cached === undefined) {
+      if (this.frozen.size >= GuardTaskStore.MAX_CACHED_TASKS) this.frozen.delete(this.frozen.keys().next().value!);
+      cached = { task: deepFreeze(doc.task), results: new Map() };
+      this.frozen.set(taskId, cached);
+    }
+    const results = (doc.results ?? []).map((r) => {
+      const known = cached.results.get(r.actionId);
+      if (known !== undefined) return known;
+      const fresh = deepFreeze(r);
+      cached.results.set(r.actionId, fresh);
+      return fresh;
+    });
     return deepFreeze({
       taskId,
       tenantId: doc.tenantId,
-      task: doc.task,
+      task: cached.task as EventData<'TaskSubmitted'>,
       approvedImpact,
-      toolResults: doc.results ?? [],
+      toolResults: results,
       facts: doc.facts ?? [],
       impact,
     });
