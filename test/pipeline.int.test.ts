@@ -117,6 +117,21 @@ describe('the agent loop end to end, on the bundled scripted model', () => {
     expect(used).toBeLessThanOrEqual(6_000);
   });
 
+  it('breaker: a model that keeps giving unusable answers opens the per-task breaker, halts the task and alerts', async () => {
+    await p.submit('e2e-breaker', 'empty-answer', {
+      goal: 'Say which plan customer cus_1042 is on.',
+      input: { customerId: 'cus_1042' },
+      risk: { onMagnitudeExceeded: 'escalate', maxConsecutiveFailures: 3 },
+    });
+    const end = await p.waitFor('e2e-breaker', (e) => ['TaskCompleted', 'TaskFailed', 'TaskHalted'].includes(e.type));
+    expect(end.type, JSON.stringify(types('e2e-breaker'))).toBe('TaskHalted');
+    if (end.type === 'TaskHalted') expect(end.data.reasonCode).toBe('task_breaker_open');
+    const opened = await p.waitFor('e2e-breaker', (e) => e.type === 'BreakerOpened');
+    if (opened.type === 'BreakerOpened') expect(opened.data).toMatchObject({ scope: 'task', consecutiveFailures: 3 });
+    await p.waitFor('e2e-breaker', (e) => e.type === 'AlertRaised');
+    expect(types('e2e-breaker')).not.toContain('AnswerProposed');
+  });
+
   it('low confidence on a destructive action pauses it for a person', async () => {
     await p.submit('e2e-low', 'low-confidence-delete', {
       goal: 'Delete the duplicate account of j.doe@example.com (cus_2291)',
