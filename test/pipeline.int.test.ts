@@ -132,6 +132,32 @@ describe('the agent loop end to end, on the bundled scripted model', () => {
     expect(types('e2e-breaker')).not.toContain('AnswerProposed');
   });
 
+  it('tool breaker: a tool failing across tasks opens its breaker; the planner then stops offering it and nothing more is dispatched', async () => {
+    const tasks = ['e2e-tb-1', 'e2e-tb-2', 'e2e-tb-3', 'e2e-tb-4'];
+    for (const id of tasks) {
+      await p.submit(id, 'pipeline-missing-file', {
+        goal: 'Summarise reports/q3.csv.',
+        input: { path: 'reports/q3.csv' },
+        scope: { tools: ['files.read'], resources: { paths: ['reports/**'] } },
+      });
+      await p.waitFor(id, (e) => ['TaskCompleted', 'TaskFailed', 'TaskHalted'].includes(e.type));
+    }
+    const trail = JSON.stringify(tasks.map(types));
+    const opened = p.events.events().find((e) => e.type === 'BreakerOpened' && e.data.scope === 'tool');
+    expect(opened, trail).toBeDefined();
+    if (opened?.type === 'BreakerOpened') expect(opened.data).toMatchObject({ name: 'files.read' });
+    expect(p.events.events().some((e) => e.type === 'AlertRaised' && e.data.code === 'breaker_open')).toBe(true);
+    // Five failures open it (EXECUTOR_BREAKER_CONSECUTIVE=5); after that the tool is not offered, so no more runs.
+    const runs = p.events.events().filter((e) => e.type === 'ToolFailed' && tasks.includes(e.taskId));
+    expect(runs.length, trail).toBe(5);
+    const last = p.taskEvents('e2e-tb-4');
+    expect(
+      last.some((e) => e.type === 'ActionProposed'),
+      trail,
+    ).toBe(false);
+    expect(last.at(-1)?.type).toBe('TaskHalted');
+  });
+
   it('low confidence on a destructive action pauses it for a person', async () => {
     await p.submit('e2e-low', 'low-confidence-delete', {
       goal: 'Delete the duplicate account of j.doe@example.com (cus_2291)',
