@@ -10,7 +10,7 @@ export {
   UNCLASSIFIED_ERROR_CODE,
 } from './errors.js';
 export { createKafka, ensureTopics, type EnsureTopicsOptions } from './kafka.js';
-export { ProcessedStore, type OutgoingMessage } from './processed-store.js';
+export { ProcessedStore, insertNewDocuments, type OutgoingMessage } from './processed-store.js';
 export { EVENT_CONTENT_TYPE, Publisher, WardenHeaders, producerConfig, sendAll, toOutgoing } from './publisher.js';
 export { runUntilSignal } from './signals.js';
 export {

@@ -37,8 +37,12 @@ function fromStored(m: StoredMessage): OutgoingMessage {
   return { topic: m.topic, key: m.key, value: Buffer.from(m.value.buffer), headers: m.headers };
 }
 
-/** Inserts documents, ignoring duplicate keys; returns the ids that already existed. */
-async function insertNew<T extends { _id: string }>(
+/**
+ * Inserts documents keyed by a unique `_id`, ignoring those already there, and returns the ids that already
+ * existed. On a MongoDB-wire server without transactions this is the one atomic "create if absent": inserts with a
+ * unique key are exact under concurrency, where conditional updates may not be (ADR 0007).
+ */
+export async function insertNewDocuments<T extends { _id: string }>(
   collection: Collection<T>,
   docs: readonly T[],
 ): Promise<Set<string>> {
@@ -109,7 +113,7 @@ export class ProcessedStore {
     now: Date,
   ): Promise<{ outputs: Map<string, readonly OutgoingMessage[]>; racedKeys: string[] }> {
     const expiresAt = new Date(now.getTime() + this.ttlMs);
-    const raced = await insertNew(
+    const raced = await insertNewDocuments(
       this.outbox,
       entries.map((e) => ({ _id: e.key, outputs: e.outputs.map(toStored), createdAt: now, expiresAt })),
     );
@@ -123,7 +127,7 @@ export class ProcessedStore {
   /** Records that the outputs of these keys were produced (an insert each). */
   async markPublished(keys: readonly string[], now: Date): Promise<void> {
     const expiresAt = new Date(now.getTime() + this.ttlMs);
-    await insertNew(
+    await insertNewDocuments(
       this.published,
       [...new Set(keys)].map((_id) => ({ _id, expiresAt })),
     );

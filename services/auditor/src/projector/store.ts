@@ -1,5 +1,6 @@
 import type { ChainBreak } from '@warden/contracts';
-import { MongoBulkWriteError, type Collection, type Db } from 'mongodb';
+import { insertNewDocuments } from '@warden/runtime';
+import type { Collection, Db } from 'mongodb';
 import type { Checkpoint } from '../checkpoints/checkpoint.js';
 import type { ChainState } from '../verify/task-chain.js';
 import type { EventFacts } from './facts.js';
@@ -65,7 +66,6 @@ export interface UndecodableDoc {
   valueBase64: string | null;
 }
 
-const DUPLICATE_KEY = 11000;
 /** Task upserts per bulk write. */
 const SAVE_CHUNK = 50;
 
@@ -106,21 +106,8 @@ export class AuditStore {
 
   /** Inserts documents keyed by _id, ignoring those already there; returns the ids that were new. */
   async insertNew<T extends { _id: string }>(collection: Collection<T>, docs: readonly T[]): Promise<Set<string>> {
-    const fresh = new Set(docs.map((d) => d._id));
-    if (docs.length === 0) return fresh;
-    try {
-      await collection.insertMany(docs as never, { ordered: false });
-    } catch (error) {
-      if (!(error instanceof MongoBulkWriteError)) throw error;
-      const raw: unknown = error.writeErrors;
-      const writeErrors = (Array.isArray(raw) ? raw : [raw]) as Array<{ code: number; index: number }>;
-      for (const we of writeErrors) {
-        if (we.code !== DUPLICATE_KEY) throw error;
-        const doc = docs[we.index];
-        if (doc !== undefined) fresh.delete(doc._id);
-      }
-    }
-    return fresh;
+    const existing = await insertNewDocuments(collection, docs);
+    return new Set(docs.map((d) => d._id).filter((id) => !existing.has(id)));
   }
 
   /**
