@@ -147,9 +147,14 @@ describe('the agent loop end to end, on the bundled scripted model', () => {
     expect(opened, trail).toBeDefined();
     if (opened?.type === 'BreakerOpened') expect(opened.data).toMatchObject({ name: 'files.read' });
     expect(p.events.events().some((e) => e.type === 'AlertRaised' && e.data.code === 'breaker_open')).toBe(true);
-    // Five failures open it (EXECUTOR_BREAKER_CONSECUTIVE=5); after that the tool is not offered, so no more runs.
-    const runs = p.events.events().filter((e) => e.type === 'ToolFailed' && tasks.includes(e.taskId));
-    expect(runs.length, trail).toBe(5);
+    // Five failed runs open it (EXECUTOR_BREAKER_CONSECUTIVE=5); after that the tool never runs again: the planner
+    // stops offering it, and a proposal already on its way fails fast (breaker_open) without dispatching.
+    const failed = p.events.events().filter((e) => e.type === 'ToolFailed' && tasks.includes(e.taskId));
+    const ran = failed.filter((e) => e.type === 'ToolFailed' && e.data.errorClass === 'tool_error');
+    expect(ran.length, trail).toBe(5);
+    expect(
+      failed.every((e) => e.type === 'ToolFailed' && ['tool_error', 'breaker_open'].includes(e.data.errorClass)),
+    ).toBe(true);
     const last = p.taskEvents('e2e-tb-4');
     expect(
       last.some((e) => e.type === 'ActionProposed'),
