@@ -11,9 +11,10 @@ import { connectRuntime, ensureTopics, producerConfig, sendAll, toOutgoing } fro
 import { testWorkerConfig, waitUntil } from '@warden/runtime/testing';
 import { pino } from 'pino';
 import { benchEndpoints, percentile } from './support.js';
+import { benchSetting } from './config.js';
 
-const RATE = Number(process.env.BENCH_RATE ?? 200);
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const RATE = benchSetting('BENCH_RATE', 200);
+const SECONDS = benchSetting('BENCH_SECONDS', 10);
 const STEPS = 8;
 const endpoints = benchEndpoints();
 const runtime = testWorkerConfig(endpoints, { logLevel: 'error' });

@@ -18,8 +18,9 @@ import {
 import { sampleTask } from '@warden/contracts/testing';
 import { readStackEndpoints } from '../infra/stack/endpoints.js';
 import { report, timeEach, timeEachAsync } from './support.js';
+import { benchSetting } from './config.js';
 
-const N = Number(process.env.BENCH_EVENTS ?? 5000);
+const N = benchSetting('BENCH_EVENTS', 5000);
 
 function makeEvents(n: number): EventDraft[] {
   const out: EventDraft[] = [];

@@ -20,8 +20,9 @@ import {
   type ExecutorHandlerDeps,
 } from '../services/executor/src/index.js';
 import { benchEndpoints, report, timeEachAsync } from './support.js';
+import { benchSetting } from './config.js';
 
-const N = Number(process.env.BENCH_N ?? 300);
+const N = benchSetting('BENCH_N', 300);
 const logger = pino({ level: 'silent' });
 const noop = defineRunnableTool({
   spec: defineTool({

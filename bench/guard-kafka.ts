@@ -11,8 +11,9 @@ import { createKafka, ensureTopics } from '@warden/runtime';
 import { EventCollector, startTestPublisher, testWorkerConfig, waitUntil } from '@warden/runtime/testing';
 import { pino } from 'pino';
 import { benchEndpoints, report } from './support.js';
+import { benchSetting } from './config.js';
 
-const N = Number(process.env.BENCH_PROPOSALS ?? 200);
+const N = benchSetting('BENCH_PROPOSALS', 200);
 const endpoints = benchEndpoints();
 const config = testWorkerConfig(endpoints, { logLevel: 'error' });
 const guard = createGuardWorker({

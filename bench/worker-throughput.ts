@@ -16,8 +16,9 @@ import {
 import { startTestPublisher, testWorkerConfig, waitUntil } from '@warden/runtime/testing';
 import { pino } from 'pino';
 import { benchEndpoints, target } from './support.js';
+import { benchSetting } from './config.js';
 
-const N = Number(process.env.BENCH_EVENTS ?? 5000);
+const N = benchSetting('BENCH_EVENTS', 5000);
 const endpoints = benchEndpoints();
 const config = testWorkerConfig(endpoints, { concurrency: 3, batchSize: 500, logLevel: 'error' });
 const tasksTopic = `${config.topicPrefix}.tasks.v1`;

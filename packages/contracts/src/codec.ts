@@ -79,7 +79,6 @@ export class EventCodec {
   private readonly redactor: Redactor;
   private readonly subjectPrefix: string;
   private readonly ids = new Map<EventType, number>();
-  private readonly typeById = new Map<number, EventType>();
   private readonly knownIds = new Set<number>();
 
   constructor(options: EventCodecOptions) {
@@ -106,7 +105,6 @@ export class EventCodec {
     if (cached !== undefined) return cached;
     const id = await registerJsonSchema(this.registry, this.subjectOf(type), eventJsonSchema(type));
     this.ids.set(type, id);
-    this.typeById.set(id, type);
     return id;
   }
 

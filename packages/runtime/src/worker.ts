@@ -184,14 +184,20 @@ export function defineWorker<C extends EventType>(definition: WorkerDefinition<C
     const codec = need(deps, 'deps').codec;
     const fallbackKey = `${groupId}|${topic}|${partition}|${message.offset}`;
     try {
-      const decoded = await pRetry(() => codec.decode(message.value), {
-        retries: cfg.maxAttempts - 1,
-        minTimeout: cfg.retryBaseMs,
-        maxTimeout: cfg.retryMaxMs,
-        randomize: true,
-        signal: abort.signal,
-        shouldRetry: ({ error }) => isRetryable(error) && state === 'running',
-      });
+      let decoded: DecodedEvent;
+      try {
+        decoded = await codec.decode(message.value); // the common case, without the retry machinery
+      } catch (first) {
+        if (!isRetryable(first) || cfg.maxAttempts < 2) throw first;
+        decoded = await pRetry(() => codec.decode(message.value), {
+          retries: cfg.maxAttempts - 2,
+          minTimeout: cfg.retryBaseMs,
+          maxTimeout: cfg.retryMaxMs,
+          randomize: true,
+          signal: abort.signal,
+          shouldRetry: ({ error }) => isRetryable(error) && state === 'running',
+        });
+      }
       return { message, key: `${groupId}|${decoded.envelope.id}`, decoded };
     } catch (error) {
       if (isRetryable(error)) throw error; // the registry or blob store is down: retry the batch, never DLQ good data

@@ -13,7 +13,7 @@ import { AuditStore } from './projector/store.js';
 import { loadPolicy } from '@warden/guard-service';
 import { readFileSync } from 'node:fs';
 
-const config = auditorConfigFrom(process.env);
+const config = auditorConfigFrom();
 const logger = pino({ name: AUDITOR_NAME, level: config.runtime.logLevel });
 
 async function rebuild(): Promise<void> {

@@ -4,7 +4,7 @@ import { loadExecutorConfig } from './config.js';
 import { createDemoTools } from './tools/index.js';
 import { createExecutorWorker } from './worker.js';
 
-const config = loadExecutorConfig(process.env);
+const config = loadExecutorConfig();
 const logger = pino({ name: 'executor', level: config.runtime.logLevel });
 const worker = createExecutorWorker({
   runtime: config.runtime,

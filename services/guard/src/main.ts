@@ -3,7 +3,7 @@ import { runUntilSignal } from '@warden/runtime';
 import { loadGuardConfig } from './config.js';
 import { createGuardWorker } from './worker.js';
 
-const config = loadGuardConfig(process.env);
+const config = loadGuardConfig();
 const logger = pino({ name: 'guard', level: config.runtime.logLevel });
 const worker = createGuardWorker({
   runtime: config.runtime,

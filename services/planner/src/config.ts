@@ -110,7 +110,7 @@ export interface PlannerConfig {
 }
 
 /** Reads the planner's configuration (the only place the planner reads process.env). */
-export function loadPlannerConfig(env: Readonly<Record<string, string | undefined>>): PlannerConfig {
+export function loadPlannerConfig(env: Readonly<Record<string, string | undefined>> = process.env): PlannerConfig {
   const e = loadConfig(PlannerEnv, env);
   const runtime = runtimeConfigFrom(e);
   return {

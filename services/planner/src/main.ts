@@ -3,7 +3,7 @@ import { runUntilSignal } from '@warden/runtime';
 import { loadPlannerConfig } from './config.js';
 import { createPlannerWorker } from './worker.js';
 
-const config = loadPlannerConfig(process.env);
+const config = loadPlannerConfig();
 const logger = pino({ name: 'planner', level: config.runtime.logLevel });
 const worker = createPlannerWorker({ runtime: config.runtime, settings: config.settings });
 runUntilSignal(worker, logger);

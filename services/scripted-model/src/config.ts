@@ -31,7 +31,7 @@ export interface ScriptedModelConfig {
  * Reads the configuration from an environment (main.ts passes process.env; this is the only place that reads it).
  * Empty values count as unset. Bad values throw a ConfigError listing every problem by variable name.
  */
-export function loadConfig(env: Readonly<Record<string, string | undefined>>): ScriptedModelConfig {
+export function loadConfig(env: Readonly<Record<string, string | undefined>> = process.env): ScriptedModelConfig {
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = ScriptedModelEnv.safeParse(cleaned);
   if (!parsed.success) {

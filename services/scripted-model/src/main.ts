@@ -9,7 +9,7 @@ import { createScriptedModelServer } from './server.js';
 const bootLogger = pino({ name: 'scripted-model' });
 let config: ScriptedModelConfig;
 try {
-  config = loadConfig(process.env);
+  config = loadConfig();
 } catch (error) {
   bootLogger.fatal({ err: error }, 'bad configuration');
   process.exit(1);
