@@ -137,8 +137,11 @@ export class EventCodec {
     }
     const envelope = parsed.data as WireEnvelope;
     let wire: WireEnvelope = envelope;
+    let json = JSON.stringify(envelope);
     // JSON.stringify and the canonical form have the same length (JCS only orders keys), and stringify is cheaper.
-    if (Buffer.byteLength(JSON.stringify(envelope.data)) > this.thresholdBytes) {
+    // The whole event under the threshold means its data is too; only a larger one needs its data measured.
+    const tooLarge = (): boolean => Buffer.byteLength(JSON.stringify(envelope.data)) > this.thresholdBytes;
+    if (Buffer.byteLength(json) > this.thresholdBytes && tooLarge()) {
       if (this.blobs === undefined) {
         throw new EventValidationError(`invalid ${draft.type} event`, [
           { path: 'data', message: `data exceeds ${this.thresholdBytes} bytes and no blob store is configured` },
@@ -146,13 +149,14 @@ export class EventCodec {
       }
       const pointer = await this.blobs.put(Buffer.from(canonicalJson(envelope.data)), 'application/json');
       wire = { ...envelope, data: { $claimCheck: pointer } };
+      json = JSON.stringify(wire);
     }
     const schemaId = await this.schemaIdOf(draft.type);
     // The registry wire format: magic byte 0, the 4-byte schema id, then the JSON. zod has just validated the event
-    // against the schema the registered JSON Schema is generated from, so the registry client's second (Ajv) check
-    // is skipped on the way out; decode keeps it, against the writer's schema.
-    const json = JSON.stringify(wire);
-    const bytes = Buffer.allocUnsafe(5 + Buffer.byteLength(json));
+    // against the schema the registered JSON Schema is generated from, so the registry client's own (Ajv) check is
+    // not run again; decode checks the schema id and validates with zod.
+    const size = Buffer.byteLength(json);
+    const bytes = Buffer.allocUnsafe(5 + size);
     bytes[0] = 0;
     bytes.writeInt32BE(schemaId, 1);
     bytes.write(json, 5, 'utf8');
@@ -180,23 +184,21 @@ export class EventCodec {
     const envelope = validateWireEnvelope(raw);
     const type = envelope.type as EventType;
     const hash = canonicalHash(envelope);
-    let resolved: unknown = envelope;
-    if (isBlobRef(envelope.data)) {
-      if (this.blobs === undefined) {
-        throw new EventValidationError(`invalid ${type} event`, [
-          { path: 'data', message: 'data is claim-checked but no blob store is configured' },
-        ]);
-      }
-      const blob = await fetchVerified(this.blobs, envelope.data.$claimCheck);
-      let data: unknown;
-      try {
-        data = JSON.parse(Buffer.from(blob).toString('utf8'));
-      } catch (error) {
-        throw new MalformedEventError(`claim-checked data of ${type} is not JSON`, { cause: error });
-      }
-      resolved = { ...envelope, data };
+    // Inline data was just validated against the type's own schema (validateWireEnvelope): that is the event.
+    if (!isBlobRef(envelope.data)) return { event: envelope as WardenEvent, envelope, hash, schemaId };
+    if (this.blobs === undefined) {
+      throw new EventValidationError(`invalid ${type} event`, [
+        { path: 'data', message: 'data is claim-checked but no blob store is configured' },
+      ]);
     }
-    const parsed = eventSchemas[type].safeParse(resolved);
+    const blob = await fetchVerified(this.blobs, envelope.data.$claimCheck);
+    let data: unknown;
+    try {
+      data = JSON.parse(Buffer.from(blob).toString('utf8'));
+    } catch (error) {
+      throw new MalformedEventError(`claim-checked data of ${type} is not JSON`, { cause: error });
+    }
+    const parsed = eventSchemas[type].safeParse({ ...envelope, data });
     if (!parsed.success) {
       throw new EventValidationError(`invalid ${type} event`, issuesOf(parsed.error), { details: { schemaId } });
     }

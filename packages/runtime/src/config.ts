@@ -43,7 +43,7 @@ export const WorkerEnv = z.object({
   WARDEN_HTTP_PORT: intFrom(0, 65_535).default(0),
   WARDEN_HTTP_HOST: z.string().default('127.0.0.1'),
   WARDEN_CLAIM_CHECK_BYTES: intFrom(1024, 64 * 1024 * 1024).default(256 * 1024),
-  WARDEN_PROCESSED_TTL_MS: intFrom(60_000, 30 * 24 * 3_600_000).default(7 * 24 * 3_600_000),
+  WARDEN_TRANSACTION_TIMEOUT_MS: intFrom(1_000, 900_000).default(60_000),
   WARDEN_REDACT_PATTERNS: z
     .string()
     .optional()

@@ -23,12 +23,13 @@ export interface WorkerRuntimeConfig {
   readonly httpPort: number;
   readonly httpHost: string;
   readonly claimCheckBytes: number;
-  readonly processedTtlMs: number;
+  /** How long the broker lets a worker's open transaction live before aborting it (a hung or dead owner). */
+  readonly transactionTimeoutMs: number;
   readonly redactPatterns: readonly RegExp[];
   /** Literal secrets of this process (API keys) that must never appear in an event. */
   readonly secretLiterals?: readonly string[];
   readonly logLevel: string;
-  /** Messages handled between offset commits and outbox writes. */
+  /** Messages handled per transaction (outputs + consumed offsets committed together). */
   readonly batchSize?: number;
   /** Registry subject prefix (subject = prefix + event type). Default "warden.". */
   readonly subjectPrefix?: string;
@@ -52,7 +53,7 @@ export function runtimeConfigFrom(env: WorkerEnv): WorkerRuntimeConfig {
     httpPort: env.WARDEN_HTTP_PORT,
     httpHost: env.WARDEN_HTTP_HOST,
     claimCheckBytes: env.WARDEN_CLAIM_CHECK_BYTES,
-    processedTtlMs: env.WARDEN_PROCESSED_TTL_MS,
+    transactionTimeoutMs: env.WARDEN_TRANSACTION_TIMEOUT_MS,
     redactPatterns: env.WARDEN_REDACT_PATTERNS,
     logLevel: env.LOG_LEVEL,
   };

@@ -10,8 +10,16 @@ export {
   UNCLASSIFIED_ERROR_CODE,
 } from './errors.js';
 export { createKafka, ensureTopics, type EnsureTopicsOptions } from './kafka.js';
-export { ProcessedStore, insertNewDocuments, type OutgoingMessage } from './processed-store.js';
-export { EVENT_CONTENT_TYPE, Publisher, WardenHeaders, producerConfig, sendAll, toOutgoing } from './publisher.js';
+export { insertNewDocuments } from './insert-new.js';
+export {
+  EVENT_CONTENT_TYPE,
+  Publisher,
+  WardenHeaders,
+  producerConfig,
+  sendAll,
+  toOutgoing,
+  type OutgoingMessage,
+} from './publisher.js';
 export { runUntilSignal } from './signals.js';
 export {
   RuntimeMetricNames,
@@ -24,6 +32,7 @@ export {
   traceIdOf,
   type RuntimeMetrics,
 } from './telemetry.js';
+export { PartitionTransactions, type AcquiredPartition } from './transactions.js';
 export { TopicKinds, Topics, auditTopicConfig, topicKindOf, type TopicKind } from './topics.js';
 export {
   WorkerStates,

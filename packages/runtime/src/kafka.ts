@@ -2,6 +2,8 @@ import { Kafka, logLevel, type Admin, type LogEntry, type ITopicConfig } from 'k
 import type { Logger } from 'pino';
 import { auditTopicConfig } from './topics.js';
 
+const CONCURRENT_TRANSACTIONS = 'another concurrent operation on the same transaction';
+
 /** A kafkajs client whose logs go to pino. */
 export function createKafka(brokers: readonly string[], clientId: string, logger: Logger): Kafka {
   const log = logger.child({ component: 'kafkajs' });
@@ -14,7 +16,9 @@ export function createKafka(brokers: readonly string[], clientId: string, logger
       () =>
       ({ level, log: entry }: LogEntry) => {
         const { message, ...rest } = entry;
-        if (level === logLevel.ERROR) log.error(rest, message);
+        // The coordinator's "concurrent transactions" answer right after a commit is expected and retried.
+        if (typeof rest.error === 'string' && rest.error.includes(CONCURRENT_TRANSACTIONS)) log.debug(rest, message);
+        else if (level === logLevel.ERROR) log.error(rest, message);
         else if (level === logLevel.WARN) log.warn(rest, message);
         else log.debug(rest, message);
       },

@@ -1,10 +1,17 @@
 import { context, type Context } from '@opentelemetry/api';
 import type { EncodedEvent, EventCodec, EventDraft } from '@warden/contracts';
-import { CompressionTypes, type Producer } from 'kafkajs';
+import { CompressionTypes, type Producer, type Transaction } from 'kafkajs';
 import { PublishError } from './errors.js';
-import type { OutgoingMessage } from './processed-store.js';
 import { injectTraceHeaders } from './telemetry.js';
 import type { Topics } from './topics.js';
+
+/** One message to produce: where, keyed how, the bytes and headers. */
+export interface OutgoingMessage {
+  readonly topic: string;
+  readonly key: string;
+  readonly value: Buffer;
+  readonly headers: Readonly<Record<string, string>>;
+}
 
 /** Header names Warden writes on every message. */
 export const WardenHeaders = {
@@ -46,11 +53,18 @@ export function toOutgoing(
 /** Producer settings Warden always uses: idempotent, acks=all, one request in flight (kafkajs's rule for idempotence). */
 export const producerConfig = { idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false } as const;
 
-/** Sends messages with acks=all; a failure surfaces as PublishError, never swallowed. */
-export async function sendAll(producer: Producer, messages: readonly OutgoingMessage[]): Promise<void> {
+/** Sends messages with acks=all (on a producer or inside a transaction); a failure surfaces as PublishError. */
+export async function sendAll(
+  producer: Pick<Producer | Transaction, 'sendBatch'>,
+  messages: readonly OutgoingMessage[],
+): Promise<void> {
   if (messages.length === 0) return;
   const byTopic = new Map<string, OutgoingMessage[]>();
-  for (const m of messages) byTopic.set(m.topic, [...(byTopic.get(m.topic) ?? []), m]);
+  for (const m of messages) {
+    const list = byTopic.get(m.topic);
+    if (list === undefined) byTopic.set(m.topic, [m]);
+    else list.push(m);
+  }
   try {
     await producer.sendBatch({
       acks: -1,

@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { AddressInfo } from 'node:net';
 import { SpanKind, SpanStatusCode, context, trace, type Span } from '@opentelemetry/api';
 import {
@@ -12,14 +13,13 @@ import {
   type EventType,
   type WardenError,
 } from '@warden/contracts';
-import type { Consumer, EachBatchPayload, KafkaMessage, Producer } from 'kafkajs';
+import type { Admin, Consumer, EachBatchPayload, KafkaMessage, Producer } from 'kafkajs';
 import pRetry, { AbortError } from 'p-retry';
 import type { Logger } from 'pino';
 import { connectRuntime, type RuntimeDeps, type WorkerRuntimeConfig } from './deps.js';
 import { LifecycleError, UNCLASSIFIED_ERROR_CODE } from './errors.js';
 import { ensureTopics } from './kafka.js';
-import { ProcessedStore, type OutgoingMessage } from './processed-store.js';
-import { Publisher, WardenHeaders, producerConfig, sendAll, toOutgoing } from './publisher.js';
+import { Publisher, WardenHeaders, producerConfig, toOutgoing, type OutgoingMessage } from './publisher.js';
 import {
   RuntimeSpanAttributes as A,
   createRuntimeMetrics,
@@ -28,6 +28,7 @@ import {
   traceIdOf,
   type RuntimeMetrics,
 } from './telemetry.js';
+import { PartitionTransactions } from './transactions.js';
 
 /** The states of a worker. starting → running → draining → stopped; failed after a crash. */
 export const WorkerStates = ['created', 'starting', 'running', 'draining', 'stopped', 'failed'] as const;
@@ -163,12 +164,11 @@ export function defineWorker<C extends EventType>(definition: WorkerDefinition<C
   let handlers: Handlers<C> | undefined;
   let consumer: Consumer | undefined;
   let producer: Producer | undefined;
-  let store: ProcessedStore | undefined;
+  let admin: Admin | undefined;
+  let transactions: PartitionTransactions | undefined;
   let metrics: RuntimeMetrics | undefined;
   let server: Server | undefined;
-  let sweeper: NodeJS.Timeout | undefined;
   let joined = false;
-  let pendingMarks: Promise<void> = Promise.resolve();
   const recent = new RecentKeys(50_000);
   let inFlight = 0;
   let closing: Promise<{ forced: boolean }> | undefined;
@@ -269,78 +269,93 @@ export function defineWorker<C extends EventType>(definition: WorkerDefinition<C
     const parentSpanContext = trace.getSpanContext(parent);
     const span = runtimeTracer().startSpan(
       `process ${type}`,
-      {
-        kind: SpanKind.CONSUMER,
-        attributes: {
-          [A.system]: 'kafka',
-          [A.operation]: 'process',
-          [A.destination]: topic,
-          [A.partition]: String(partition),
-          [A.offset]: item.message.offset,
-          [A.consumerGroup]: groupId,
-          [A.eventType]: type,
-          [A.eventId]: decoded.envelope.id,
-          [A.taskId]: decoded.envelope.taskId,
-          [A.tenantId]: decoded.envelope.tenantId,
-          [A.worker]: definition.name,
-        },
-        links: parentSpanContext === undefined ? [] : [{ context: parentSpanContext }],
-      },
+      { kind: SpanKind.CONSUMER, links: parentSpanContext === undefined ? [] : [{ context: parentSpanContext }] },
       parent,
     );
+    if (span.isRecording()) {
+      span.setAttributes({
+        [A.system]: 'kafka',
+        [A.operation]: 'process',
+        [A.destination]: topic,
+        [A.partition]: String(partition),
+        [A.offset]: item.message.offset,
+        [A.consumerGroup]: groupId,
+        [A.eventType]: type,
+        [A.eventId]: decoded.envelope.id,
+        [A.taskId]: decoded.envelope.taskId,
+        [A.tenantId]: decoded.envelope.tenantId,
+        [A.worker]: definition.name,
+      });
+    }
     const spanCtx = trace.setSpan(parent, span);
-    const logger = d.logger.child({
-      eventId: decoded.envelope.id,
-      type,
-      taskId: decoded.envelope.taskId,
-      tenantId: decoded.envelope.tenantId,
-      traceId: traceIdOf(span),
-    });
+    let childLogger: Logger | undefined;
+    // Built on first use: most handlings log nothing, and a pino child costs more than the rest of the bookkeeping.
+    const logger = (): Logger =>
+      (childLogger ??= d.logger.child({
+        eventId: decoded.envelope.id,
+        type,
+        taskId: decoded.envelope.taskId,
+        tenantId: decoded.envelope.tenantId,
+        traceId: traceIdOf(span),
+      }));
     const started = performance.now();
     m.inFlight.add(1, { worker: definition.name });
     inFlight++;
     let attempts = 0;
-    try {
-      const outputs = await pRetry(
-        async (attempt) => {
-          attempts = attempt;
-          const out: OutgoingMessage[] = [];
-          let link: ChainLink = { envelope: decoded.envelope, hash: decoded.hash };
-          const ctx: HandlerContext = {
-            logger,
-            signal: abort.signal,
-            span,
-            attempt,
-            hash: decoded.hash,
-            source: { topic, partition, offset: item.message.offset },
-            publish: async (outType, data, options) => {
-              const draft = follow(link, outType, data, {
-                producer: producerName,
-                ...(options?.policyVersion === undefined ? {} : { policyVersion: options.policyVersion }),
-              });
-              const encoded = await d.codec.encode(draft);
-              link = { envelope: encoded.envelope, hash: encoded.hash };
-              out.push(toOutgoing(encoded, d.topics, spanCtx));
-              return encoded;
-            },
-          };
-          await context.with(spanCtx, () => handler(decoded.event, ctx));
-          return out;
+    const runOnce = async (attempt: number): Promise<OutgoingMessage[]> => {
+      attempts = attempt;
+      const out: OutgoingMessage[] = [];
+      let link: ChainLink = { envelope: decoded.envelope, hash: decoded.hash };
+      const ctx: HandlerContext = {
+        get logger() {
+          return logger();
         },
-        {
-          retries: cfg.maxAttempts - 1,
+        signal: abort.signal,
+        span,
+        attempt,
+        hash: decoded.hash,
+        source: { topic, partition, offset: item.message.offset },
+        publish: async (outType, data, options) => {
+          const draft = follow(link, outType, data, {
+            producer: producerName,
+            ...(options?.policyVersion === undefined ? {} : { policyVersion: options.policyVersion }),
+          });
+          const encoded = await d.codec.encode(draft);
+          link = { envelope: encoded.envelope, hash: encoded.hash };
+          out.push(toOutgoing(encoded, d.topics, spanCtx));
+          return encoded;
+        },
+      };
+      await context.with(spanCtx, () => handler(decoded.event, ctx));
+      return out;
+    };
+    const shouldRetry = (error: unknown): boolean => isRetryable(error) && state === 'running';
+    const failed = (error: unknown, attempt: number, retriesLeft: number): void => {
+      m.errors.add(1, { worker: definition.name, code: errorCode(error) });
+      logger().warn({ err: error, attempt, retriesLeft }, 'handler failed');
+    };
+    try {
+      let outputs: OutgoingMessage[];
+      try {
+        outputs = await runOnce(1); // the common case, without the retry machinery
+      } catch (first) {
+        failed(first, 1, cfg.maxAttempts - 1);
+        if (cfg.maxAttempts < 2 || !shouldRetry(first) || abort.signal.aborted) throw first;
+        // The first backoff, as p-retry would have waited it (randomised between 1x and 2x the base).
+        await sleep(Math.min(cfg.retryBaseMs * (1 + Math.random()), cfg.retryMaxMs), undefined, {
+          signal: abort.signal,
+        });
+        outputs = await pRetry((n) => runOnce(n + 1), {
+          retries: cfg.maxAttempts - 2,
           minTimeout: cfg.retryBaseMs,
           maxTimeout: cfg.retryMaxMs,
           factor: 2,
           randomize: true,
           signal: abort.signal,
-          shouldRetry: ({ error }) => isRetryable(error) && state === 'running',
-          onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => {
-            m.errors.add(1, { worker: definition.name, code: errorCode(error) });
-            logger.warn({ err: error, attempt: attemptNumber, retriesLeft }, 'handler failed');
-          },
-        },
-      );
+          shouldRetry: ({ error }) => shouldRetry(error),
+          onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => failed(error, attemptNumber + 1, retriesLeft),
+        });
+      }
       span.setStatus({ code: SpanStatusCode.OK });
       return outputs;
     } catch (error) {
@@ -348,7 +363,7 @@ export function defineWorker<C extends EventType>(definition: WorkerDefinition<C
       if (isRetryable(error) && state !== 'running') throw error; // draining: leave it uncommitted for the next owner
       span.recordException(error as Error);
       span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
-      logger.error({ err: error, attempts }, 'handler gave up: event sent to the DLQ');
+      logger().error({ err: error, attempts }, 'handler gave up: event sent to the DLQ');
       return [await deadLetter(topic, partition, item, error, attempts)];
     } finally {
       inFlight--;
@@ -362,56 +377,65 @@ export function defineWorker<C extends EventType>(definition: WorkerDefinition<C
     const { batch } = payload;
     const resolveOffset = (offset: string): void => payload.resolveOffset(offset);
     const heartbeat = (): Promise<void> => payload.heartbeat();
-    const commitOffsetsIfNecessary = (): Promise<void> => payload.commitOffsetsIfNecessary();
     const isRunning = (): boolean => payload.isRunning();
     const isStale = (): boolean => payload.isStale();
     const m = need(metrics, 'metrics');
-    const s = need(store, 'store');
-    const p = need(producer, 'producer');
+    const txs = need(transactions, 'transactions');
     m.setLag(batch.topic, batch.partition, Number(batch.offsetLag()));
-    for (let i = 0; i < batch.messages.length; i += batchSize) {
-      if (!isRunning() || isStale() || state !== 'running') return;
-      const chunk = batch.messages.slice(i, i + batchSize);
-      m.messagesIn.add(chunk.length, { worker: definition.name, topic: batch.topic });
-      const items = await Promise.all(chunk.map((msg) => decodeOne(batch.topic, batch.partition, msg)));
-      const now = new Date();
-      const fresh: Array<{ key: string; outputs: readonly OutgoingMessage[] }> = [];
-      for (const item of items) {
-        // The in-memory window catches the common duplicates (a producer's retry, the same event published twice)
-        // without a database round trip; the outbox below catches the rest, across crashes and replicas.
-        if (recent.has(item.key)) {
-          m.duplicates.add(1, { worker: definition.name });
-          continue;
-        }
-        recent.add(item.key);
-        fresh.push({ key: item.key, outputs: await handle(batch.topic, batch.partition, item) });
-        await heartbeat();
-      }
-      const saved = await s.saveOutputs(fresh, now);
-      const toSend: OutgoingMessage[] = [];
-      const sentKeys: string[] = [];
-      const published = saved.racedKeys.length === 0 ? new Set<string>() : await s.publishedOf(saved.racedKeys);
-      for (const f of fresh) {
-        if (published.has(f.key)) {
-          m.duplicates.add(1, { worker: definition.name }); // handled and produced before a crash: nothing to send
-          continue;
-        }
-        toSend.push(...(saved.outputs.get(f.key) ?? []));
-        sentKeys.push(f.key);
-      }
-      await sendAll(p, toSend);
-      m.messagesOut.add(toSend.length, { worker: definition.name });
-      // Off the critical path: losing this marker only means a later redelivery re-sends identical bytes.
-      pendingMarks = pendingMarks
-        .then(() => s.markPublished(sentKeys, now))
-        .catch((error: unknown) =>
-          need(deps, 'deps').logger.warn({ err: error }, 'could not record published outputs'),
-        );
-      const last = chunk.at(-1);
-      if (last !== undefined) resolveOffset(last.offset);
-      await commitOffsetsIfNecessary();
-      await heartbeat();
+    const { producer: txProducer, committedOffset } = await txs.acquire(batch.topic, batch.partition);
+    // After fencing, an earlier owner's last transaction is final: skip what it already committed.
+    const messages =
+      committedOffset === undefined
+        ? batch.messages
+        : batch.messages.filter((msg) => BigInt(msg.offset) >= committedOffset);
+    if (messages.length < batch.messages.length) {
+      m.duplicates.add(batch.messages.length - messages.length, { worker: definition.name });
+      if (messages.length === 0) resolveOffset(batch.lastOffset());
     }
+    // Chunks are pipelined: the next chunk is handled while the previous one's transaction commits. Transactions of
+    // one partition still commit one at a time and in order; if one fails, the ones after it are never committed.
+    let committing: Promise<void> = Promise.resolve();
+    let committingKeys = new Set<string>();
+    try {
+      for (let i = 0; i < messages.length; i += batchSize) {
+        if (!isRunning() || isStale() || state !== 'running') break;
+        const chunk = messages.slice(i, i + batchSize);
+        const lastOfBatch = i + batchSize >= messages.length;
+        m.messagesIn.add(chunk.length, { worker: definition.name, topic: batch.topic });
+        const items = await Promise.all(chunk.map((msg) => decodeOne(batch.topic, batch.partition, msg)));
+        const outputs: OutgoingMessage[] = [];
+        const handledKeys = new Set<string>();
+        for (const item of items) {
+          // Duplicates by id (the same event published twice): an in-memory window, filled only once a transaction
+          // has committed (a chunk that failed is handled again in full). A crash redelivery needs no window: the
+          // crashed transaction was aborted, so nothing of it was ever visible.
+          if (recent.has(item.key) || committingKeys.has(item.key) || handledKeys.has(item.key)) {
+            m.duplicates.add(1, { worker: definition.name });
+            continue;
+          }
+          handledKeys.add(item.key);
+          outputs.push(...(await handle(batch.topic, batch.partition, item)));
+          await heartbeat(); // kafkajs only sends one when the heartbeat interval has passed
+        }
+        await committing;
+        if (isStale()) break; // the partition moved: the new owner handles the chunk
+        // The last chunk of a fetch also covers the control records (transaction markers) after its last message.
+        const lastOffset = lastOfBatch ? batch.lastOffset() : (chunk.at(-1)?.offset ?? batch.lastOffset());
+        const nextOffset = (BigInt(lastOffset) + 1n).toString();
+        committingKeys = handledKeys;
+        committing = txs
+          .commit(txProducer, { topic: batch.topic, partition: batch.partition, nextOffset }, outputs)
+          .then(() => {
+            for (const key of handledKeys) recent.add(key);
+            m.messagesOut.add(outputs.length, { worker: definition.name });
+            resolveOffset(lastOffset);
+          });
+        committing.catch(() => undefined); // observed below; never an unhandled rejection meanwhile
+      }
+    } finally {
+      await committing;
+    }
+    await heartbeat();
   }
 
   function startHttp(): Promise<void> {
@@ -458,17 +482,13 @@ export function defineWorker<C extends EventType>(definition: WorkerDefinition<C
       const d = deps;
       metrics = createRuntimeMetrics(definition.name);
       await startHttp();
-      store = new ProcessedStore(d.db, cfg.processedTtlMs);
-      await store.init();
       await d.codec.registerAll();
       handlers = typeof definition.handlers === 'function' ? await definition.handlers(d) : definition.handlers;
-      const admin = d.kafka.admin();
+      admin = d.kafka.admin();
       await admin.connect();
-      try {
-        if (definition.createTopics !== false) await ensureTopics(admin, d.topics.all());
-      } finally {
-        await admin.disconnect();
-      }
+      if (definition.createTopics !== false) await ensureTopics(admin, d.topics.all());
+      transactions = new PartitionTransactions(d.kafka, admin, groupId, cfg.transactionTimeoutMs, d.logger);
+      const txs = transactions;
       producer = d.kafka.producer(producerConfig);
       await producer.connect();
       consumer = d.kafka.consumer({
@@ -479,9 +499,14 @@ export function defineWorker<C extends EventType>(definition: WorkerDefinition<C
       });
       const c = consumer;
       const joinedOnce = new Promise<void>((resolve) => {
-        c.on(c.events.GROUP_JOIN, () => {
+        c.on(c.events.GROUP_JOIN, ({ payload }) => {
           joined = true;
           resolve();
+          txs
+            .retain(payload.memberAssignment)
+            .catch((error: unknown) =>
+              d.logger.warn({ err: error }, 'could not close producers of revoked partitions'),
+            );
         });
       });
       c.on(c.events.CRASH, ({ payload }) => {
@@ -493,14 +518,14 @@ export function defineWorker<C extends EventType>(definition: WorkerDefinition<C
       });
       await c.connect();
       await c.subscribe({ topics: d.topics.forTypes([...consumed]), fromBeginning: true });
-      await c.run({ partitionsConsumedConcurrently: cfg.concurrency, eachBatchAutoResolve: false, eachBatch });
+      // Offsets are committed inside each chunk's transaction, never by the consumer itself.
+      await c.run({
+        partitionsConsumedConcurrently: cfg.concurrency,
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        eachBatch,
+      });
       state = 'running';
-      sweeper = setInterval(() => {
-        store
-          ?.sweep(new Date())
-          .catch((error: unknown) => d.logger.warn({ err: error }, 'processed-store sweep failed'));
-      }, 60_000);
-      sweeper.unref();
       await joinedOnce;
       await definition.onStarted?.(d);
       d.logger.info(
@@ -517,7 +542,6 @@ export function defineWorker<C extends EventType>(definition: WorkerDefinition<C
           return { forced: false };
         }
         state = 'draining';
-        if (sweeper !== undefined) clearInterval(sweeper);
         const log = deps?.logger;
         log?.info({ inFlight }, `${definition.name} draining`);
         let forced = false;
@@ -527,7 +551,6 @@ export function defineWorker<C extends EventType>(definition: WorkerDefinition<C
         });
         try {
           await definition.onClosing?.();
-          await pendingMarks;
           const drained = await Promise.race([
             consumer?.stop().then(() => 'drained' as const) ?? Promise.resolve('drained' as const),
             deadline,
@@ -543,6 +566,8 @@ export function defineWorker<C extends EventType>(definition: WorkerDefinition<C
         const steps: Array<[string, (() => Promise<unknown>) | undefined]> = [
           ['consumer', consumer === undefined ? undefined : () => consumer!.disconnect()],
           ['producer', producer === undefined ? undefined : () => producer!.disconnect()],
+          ['transactions', transactions === undefined ? undefined : () => transactions!.closeAll()],
+          ['admin', admin === undefined ? undefined : () => admin!.disconnect()],
           ['http', server === undefined ? undefined : () => new Promise<void>((r) => server!.close(() => r()))],
           ['metrics', metrics === undefined ? undefined : () => metrics!.shutdown()],
           ['mongo', ownsDeps && deps !== undefined ? () => deps!.mongo.close() : undefined],

@@ -57,7 +57,7 @@ export function testWorkerConfig(
     httpPort: 0,
     httpHost: '127.0.0.1',
     claimCheckBytes: 256 * 1024,
-    processedTtlMs: 3_600_000,
+    transactionTimeoutMs: 30_000,
     redactPatterns: [],
     logLevel: 'warn',
     subjectPrefix: testSubjectPrefix,

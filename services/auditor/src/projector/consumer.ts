@@ -48,6 +48,12 @@ export class ProjectorConsumer {
     return this.positions.get(`${topic}|${partition}`);
   }
 
+  private advance(topic: string, partition: number, lastOffset: string): void {
+    const key = `${topic}|${partition}`;
+    const next = BigInt(lastOffset) + 1n;
+    if (next > (this.positions.get(key) ?? -1n)) this.positions.set(key, next);
+  }
+
   /** Joins the group and starts consuming; resolves once joined. */
   async start(onCrash: (error: Error) => void): Promise<void> {
     const consumer = this.o.kafka.consumer({
@@ -61,6 +67,11 @@ export class ProjectorConsumer {
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       this.o.logger.error({ err: payload.error, restart: payload.restart }, 'auditor consumer crashed');
       if (!payload.restart) onCrash(payload.error);
+    });
+    // A fetch of only transaction markers (or aborted records) never reaches eachBatch: kafkajs resolves it itself.
+    // The position still moves past it, or a rebuild would wait forever for the offset of a commit marker.
+    consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+      if (payload.batchSize === 0) this.advance(payload.topic, payload.partition, payload.lastOffset);
     });
     await consumer.connect();
     await consumer.subscribe({ topics: [...this.o.topics], fromBeginning: true });
@@ -117,10 +128,11 @@ export class ProjectorConsumer {
         await this.o.onFindings(findings);
       });
       this.o.onProjected?.(inputs);
-      const last = chunk.at(-1);
+      // The last chunk also covers the markers after its last record (producers write in transactions).
+      const last = i + chunkSize >= batch.messages.length ? batch.lastOffset() : chunk.at(-1)?.offset;
       if (last !== undefined) {
-        payload.resolveOffset(last.offset);
-        this.positions.set(`${batch.topic}|${batch.partition}`, BigInt(last.offset) + 1n);
+        payload.resolveOffset(last);
+        this.advance(batch.topic, batch.partition, last);
       }
       await payload.commitOffsetsIfNecessary();
       await payload.heartbeat();

@@ -1,0 +1,116 @@
+import type { Admin, Kafka, Producer } from 'kafkajs';
+import type { Logger } from 'pino';
+import { PublishError } from './errors.js';
+import { producerConfig, sendAll, type OutgoingMessage } from './publisher.js';
+
+/** What acquire() found: the partition's producer and, when it was just created, the group's committed offset. */
+export interface AcquiredPartition {
+  readonly producer: Producer;
+  /** The committed offset read after fencing (only on the first acquire since the partition was assigned). */
+  readonly committedOffset?: bigint;
+}
+
+/**
+ * Exactly-once consume-transform-produce on Kafka transactions (ADR 0009): one transactional producer per consumed
+ * partition, with `transactional.id = <group>|<topic>|<partition>`. A chunk's outputs and the consumed offsets are
+ * committed in one transaction, so a crash, a rebalance or a failed send leaves neither visible to read_committed
+ * readers, and the chunk is handled again.
+ *
+ * The id is the same for whichever replica owns the partition, so a new owner's first transaction fences the old
+ * owner (a zombie's commit fails) and aborts its open transaction. Only then is the committed offset read, so
+ * it is final: the caller skips what an earlier owner already committed.
+ */
+export class PartitionTransactions {
+  private readonly producers = new Map<string, Producer>();
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly admin: Admin,
+    private readonly groupId: string,
+    private readonly transactionTimeoutMs: number,
+    private readonly logger: Logger,
+  ) {}
+
+  /** The transactional producer of a partition, created and fenced on first use. */
+  async acquire(topic: string, partition: number): Promise<AcquiredPartition> {
+    const key = `${topic}|${partition}`;
+    const held = this.producers.get(key);
+    if (held !== undefined) return { producer: held };
+    const producer = this.kafka.producer({
+      ...producerConfig,
+      transactionalId: `${this.groupId}|${key}`,
+      transactionTimeout: this.transactionTimeoutMs,
+      // Right after a commit the coordinator answers CONCURRENT_TRANSACTIONS until its markers are written (a few
+      // ms); kafkajs retries that with the client's backoff, so a short first retry keeps each chunk's latency low.
+      // (kafkajs's default count of 5 retries; a transaction that still fails is aborted and the chunk handled again.)
+      retry: { initialRetryTime: 5, maxRetryTime: 1_000 },
+    });
+    await producer.connect();
+    try {
+      // InitProducerId for this transactional id: bumps its epoch, which fences any earlier holder and aborts
+      // (or completes) its open transaction. kafkajs sends it at the first transaction; an empty one costs no EndTxn.
+      const fence = await producer.transaction();
+      await fence.abort();
+      const [offsets] = await this.admin.fetchOffsets({ groupId: this.groupId, topics: [topic] });
+      const committed = offsets?.partitions.find((p) => p.partition === partition)?.offset;
+      this.producers.set(key, producer);
+      return {
+        producer,
+        ...(committed === undefined || committed === '-1' ? {} : { committedOffset: BigInt(committed) }),
+      };
+    } catch (error) {
+      await producer.disconnect().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /**
+   * Publishes `messages` and commits `nextOffset` for the consumed partition in one transaction. On any failure the
+   * transaction is aborted, the producer dropped (the next acquire fences again and re-reads the committed offset)
+   * and a PublishError thrown, so nothing of the chunk counts.
+   */
+  async commit(
+    producer: Producer,
+    consumed: { readonly topic: string; readonly partition: number; readonly nextOffset: string },
+    messages: readonly OutgoingMessage[],
+  ): Promise<void> {
+    const txn = await producer.transaction();
+    try {
+      await sendAll(txn, messages);
+      await txn.sendOffsets({
+        consumerGroupId: this.groupId,
+        topics: [
+          { topic: consumed.topic, partitions: [{ partition: consumed.partition, offset: consumed.nextOffset }] },
+        ],
+      });
+      await txn.commit();
+    } catch (error) {
+      if (txn.isActive()) await txn.abort().catch(() => undefined);
+      await this.drop(`${consumed.topic}|${consumed.partition}`);
+      if (error instanceof PublishError) throw error;
+      throw new PublishError(
+        `transaction for ${consumed.topic}[${consumed.partition}] failed: ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
+  }
+
+  /** Closes the producers of partitions this member no longer owns. */
+  async retain(assignment: Readonly<Record<string, readonly number[]>>): Promise<void> {
+    const owned = new Set(Object.entries(assignment).flatMap(([t, ps]) => ps.map((p) => `${t}|${p}`)));
+    await Promise.all([...this.producers.keys()].filter((k) => !owned.has(k)).map((k) => this.drop(k)));
+  }
+
+  async closeAll(): Promise<void> {
+    await Promise.all([...this.producers.keys()].map((k) => this.drop(k)));
+  }
+
+  private async drop(key: string): Promise<void> {
+    const producer = this.producers.get(key);
+    if (producer === undefined) return;
+    this.producers.delete(key);
+    await producer
+      .disconnect()
+      .catch((error: unknown) => this.logger.warn({ err: error, key }, 'producer close failed'));
+  }
+}
