@@ -49,7 +49,7 @@ const deps: PlannerDeps = {
         reservation: { reservationId: r.reservationId, tokens: r.tokens, microUsd: r.microUsd, scopes: [] },
         taskCommitted: { tokens: 0, microUsd: 0 },
       }),
-    settle: () => Promise.resolve(),
+    settle: () => Promise.resolve(true),
   },
   tokens: o200kCounter,
   prices: [{ model: 'scripted:*', inputUsdPerMTok: 0.15, outputUsdPerMTok: 0.6 }],

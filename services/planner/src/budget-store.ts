@@ -14,9 +14,19 @@ interface BudgetEntry {
   committedMicroUsd: number;
   usedTokens: number;
   usedMicroUsd: number;
-  kind: 'reserve' | 'settle';
+  kind: 'reserve' | 'settle' | 'expire';
   ref: string;
+  /**
+   * Unique over the log: a reservation's own _id, and `close:<scope>|<ref>` on the one entry that closes it (its
+   * settlement, or its expiry by the sweep). The unique index makes "close once" atomic between a late settlement
+   * and the sweep, or two sweeping replicas.
+   */
+  closeKey: string;
+  /** On reservations: when the sweep may expire it (a crash left it open). */
+  expiresAt?: Date;
 }
+
+const closeKeyOf = (scope: string, ref: string): string => `close:${scope}|${ref}`;
 
 type Figures = Pick<BudgetEntry, 'committedTokens' | 'committedMicroUsd' | 'usedTokens' | 'usedMicroUsd'>;
 
@@ -70,14 +80,37 @@ const DUPLICATE_KEY = 11000;
 export class BudgetStore {
   private readonly log: Collection<BudgetEntry>;
   private indexed: Promise<unknown> | undefined;
+  /** Reservations that expired before this were swept already (by this process). */
+  private sweptUntil: Date;
 
-  constructor(db: Db) {
+  constructor(
+    db: Db,
+    private readonly options: { readonly reservationTtlMs: number; readonly now?: () => Date } = {
+      reservationTtlMs: 30 * 60_000,
+    },
+  ) {
     this.log = db.collection<BudgetEntry>('planner_budget_log');
+    this.sweptUntil = new Date(this.now().getTime() - 7 * 24 * 3_600_000);
+  }
+
+  private now(): Date {
+    return this.options.now?.() ?? new Date();
+  }
+
+  private ready(): Promise<unknown> {
+    this.indexed ??= Promise.all([
+      this.log.createIndex({ scope: 1, seq: -1 }).catch(() => undefined),
+      // without it a close could happen twice: creating it must succeed
+      this.log.createIndex({ closeKey: 1 }, { unique: true }),
+    ]).catch((error: unknown) => {
+      this.indexed = undefined;
+      throw new BudgetStoreError('could not create the budget log indexes', { cause: error });
+    });
+    return this.indexed;
   }
 
   private async head(scope: string): Promise<{ seq: number; figures: Figures }> {
-    this.indexed ??= this.log.createIndex({ scope: 1, seq: -1 }).catch(() => undefined);
-    await this.indexed;
+    await this.ready();
     const doc = await this.log.findOne({ scope }, { sort: { seq: -1 } });
     if (doc === null) return { seq: 0, figures: ZERO };
     const { committedTokens, committedMicroUsd, usedTokens, usedMicroUsd } = doc;
@@ -90,7 +123,8 @@ export class BudgetStore {
     kind: BudgetEntry['kind'],
     ref: string,
     next: (head: Figures) => Figures | null,
-  ): Promise<{ ok: true; figures: Figures } | { ok: false; head: Figures }> {
+  ): Promise<{ ok: true; figures: Figures } | { ok: false; head: Figures } | { ok: false; closed: true }> {
+    const closes = kind !== 'reserve';
     for (let attempt = 0; attempt < MAX_APPEND_ATTEMPTS; attempt++) {
       let head;
       try {
@@ -101,10 +135,11 @@ export class BudgetStore {
       const figures = next(head.figures);
       if (figures === null) return { ok: false, head: head.figures };
       const seq = head.seq + 1;
+      const _id = `${scope}#${String(seq).padStart(12, '0')}`;
       try {
         const { committedTokens, committedMicroUsd, usedTokens, usedMicroUsd } = figures;
         await this.log.insertOne({
-          _id: `${scope}#${String(seq).padStart(12, '0')}`,
+          _id,
           scope,
           seq,
           committedTokens,
@@ -113,11 +148,17 @@ export class BudgetStore {
           usedMicroUsd,
           kind,
           ref,
+          closeKey: closes ? closeKeyOf(scope, ref) : _id,
+          ...(closes ? {} : { expiresAt: new Date(this.now().getTime() + this.options.reservationTtlMs) }),
         });
         return { ok: true, figures };
       } catch (error) {
         if (!(error instanceof MongoServerError && error.code === DUPLICATE_KEY)) {
           throw new BudgetStoreError(`could not write budget ${scope}`, { cause: error });
+        }
+        // lost the race for seq, or (a close) the reservation was closed already: only the second is final
+        if (closes && (await this.log.findOne({ closeKey: closeKeyOf(scope, ref) })) !== null) {
+          return { ok: false, closed: true };
         }
         await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 * (attempt + 1))));
       }
@@ -138,18 +179,21 @@ export class BudgetStore {
     );
   }
 
+  /** Closes a reservation with its actual usage; false when it was closed already (expired by the sweep). */
   private async give(
     scope: string,
     ref: string,
     reserved: { tokens: number; microUsd: number },
     used: { tokens: number; microUsd: number },
-  ): Promise<void> {
-    await this.append(scope, 'settle', ref, (h) => ({
+    kind: 'settle' | 'expire' = 'settle',
+  ): Promise<boolean> {
+    const r = await this.append(scope, kind, ref, (h) => ({
       committedTokens: h.committedTokens - reserved.tokens + used.tokens,
       committedMicroUsd: h.committedMicroUsd - reserved.microUsd + used.microUsd,
       usedTokens: h.usedTokens + used.tokens,
       usedMicroUsd: h.usedMicroUsd + used.microUsd,
     }));
+    return r.ok;
   }
 
   private static refusal(
@@ -185,6 +229,7 @@ export class BudgetStore {
     const { tokens, microUsd, reservationId } = request;
     const task = await this.take(taskKey, reservationId, tokens, microUsd, request.taskLimit);
     if (!task.ok) {
+      if (!('head' in task)) throw new BudgetStoreError(`reservation ${reservationId} is not new`);
       return {
         ok: false,
         refusal: BudgetStore.refusal(task.head, request.taskLimit, tokens, microUsd, {
@@ -195,6 +240,7 @@ export class BudgetStore {
     }
     const tenant = await this.take(tenantKey, reservationId, tokens, microUsd, request.tenantLimit);
     if (!tenant.ok) {
+      if (!('head' in tenant)) throw new BudgetStoreError(`reservation ${reservationId} is not new`);
       await this.give(taskKey, reservationId, { tokens, microUsd }, { tokens: 0, microUsd: 0 });
       return {
         ok: false,
@@ -211,16 +257,49 @@ export class BudgetStore {
     };
   }
 
-  /** Replaces a reservation by what the call actually used (0 when it failed before any usage). */
-  async settle(reservation: Reservation, used: { tokens: number; microUsd: number }): Promise<void> {
+  /**
+   * Replaces a reservation by what the call actually used (0 when it failed before any usage). Returns false when
+   * the sweep had expired it already (it was then charged in full, which is never less than the usage).
+   */
+  async settle(reservation: Reservation, used: { tokens: number; microUsd: number }): Promise<boolean> {
+    let all = true;
     for (const scope of reservation.scopes) {
-      await this.give(
+      const closed = await this.give(
         scope,
         reservation.reservationId,
         { tokens: reservation.tokens, microUsd: reservation.microUsd },
         used,
       );
+      all &&= closed;
     }
+    return all;
+  }
+
+  /**
+   * Expires reservations a crash left open: each reservation past its `expiresAt` that nothing closed is closed now
+   * and charged in full (its call's usage is unknown, and the reservation bounds it: fail closed, never under-count).
+   * The budget stops counting it as in flight. Safe to run on every replica at once (closing is unique). Returns
+   * how many it expired.
+   */
+  async sweepExpired(): Promise<number> {
+    await this.ready();
+    const now = this.now();
+    const due = await this.log
+      .find({ kind: 'reserve', expiresAt: { $gte: this.sweptUntil, $lt: now } })
+      .limit(1_000)
+      .toArray();
+    let expired = 0;
+    for (const entry of due) {
+      if ((await this.log.findOne({ closeKey: closeKeyOf(entry.scope, entry.ref) })) !== null) continue;
+      const previous = await this.log.findOne({ scope: entry.scope, seq: entry.seq - 1 });
+      const reserved = {
+        tokens: entry.committedTokens - (previous?.committedTokens ?? 0),
+        microUsd: entry.committedMicroUsd - (previous?.committedMicroUsd ?? 0),
+      };
+      if (await this.give(entry.scope, entry.ref, reserved, reserved, 'expire')) expired++;
+    }
+    if (due.length < 1_000) this.sweptUntil = now;
+    return expired;
   }
 
   /** A budget's current figures (tests, diagnostics). */

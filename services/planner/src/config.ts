@@ -1,4 +1,4 @@
-import { loadConfig, runtimeConfigFrom, WorkerEnv, type WorkerRuntimeConfig } from '@warden/runtime';
+import { ConfigError, loadConfig, runtimeConfigFrom, WorkerEnv, type WorkerRuntimeConfig } from '@warden/runtime';
 import { z } from 'zod';
 import type { ModelPrice, TaskCeilings } from './decide/budget.js';
 import type { LoopSettings, WindowSettings } from './decide/types.js';
@@ -84,6 +84,9 @@ export const PlannerEnv = WorkerEnv.extend({
   PLANNER_TENANT_LIMITS: json(z.record(z.string(), TenantLimit)).optional(),
   PLANNER_TOOL_BREAKER_TTL_MS: int(1_000, 24 * 3_600_000).default(30_000),
   PLANNER_ESCALATION_TTL_MS: int(60_000, 30 * 24 * 3_600_000).default(24 * 3_600_000),
+  /** A reservation still open this long after it was made was left by a crash: the sweep charges it in full. */
+  PLANNER_RESERVATION_TTL_MS: int(10_000, 24 * 3_600_000).default(30 * 60_000),
+  PLANNER_RESERVATION_SWEEP_MS: int(1_000, 3_600_000).default(60_000),
   PLANNER_POLICY_VERSION: z.string().min(1).max(200).default('planner.v1'),
 });
 
@@ -101,6 +104,9 @@ export interface PlannerSettings {
   readonly toolBreakerTtlMs: number;
   readonly escalationTtlMs: number;
   readonly policyVersion: string;
+  /** Reservations open longer than this are expired by the sweep (longer than any call with all its retries). */
+  readonly reservationTtlMs: number;
+  readonly reservationSweepMs: number;
 }
 
 /** The planner's configuration. */
@@ -112,6 +118,15 @@ export interface PlannerConfig {
 /** Reads the planner's configuration (the only place the planner reads process.env). */
 export function loadPlannerConfig(env: Readonly<Record<string, string | undefined>> = process.env): PlannerConfig {
   const e = loadConfig(PlannerEnv, env);
+  // The longest a model call can take with every retry; a reservation must outlive it, or the sweep could expire a
+  // call still running (its settlement would then be refused and its usage charged at the reservation's bound).
+  const longestCallMs =
+    e.PLANNER_MODEL_TIMEOUT_MS * (e.PLANNER_MODEL_MAX_RETRIES + 1) +
+    e.PLANNER_MODEL_RETRY_MAX_MS * e.PLANNER_MODEL_MAX_RETRIES;
+  if (e.PLANNER_RESERVATION_TTL_MS <= longestCallMs) {
+    const problem = `PLANNER_RESERVATION_TTL_MS: ${e.PLANNER_RESERVATION_TTL_MS} must exceed the longest model call with its retries (${longestCallMs} ms)`;
+    throw new ConfigError(`invalid configuration:\n  ${problem}`, { details: { problems: [problem] } });
+  }
   const runtime = runtimeConfigFrom(e);
   return {
     runtime: {
@@ -163,6 +178,8 @@ export function loadPlannerConfig(env: Readonly<Record<string, string | undefine
       toolBreakerTtlMs: e.PLANNER_TOOL_BREAKER_TTL_MS,
       escalationTtlMs: e.PLANNER_ESCALATION_TTL_MS,
       policyVersion: e.PLANNER_POLICY_VERSION,
+      reservationTtlMs: e.PLANNER_RESERVATION_TTL_MS,
+      reservationSweepMs: e.PLANNER_RESERVATION_SWEEP_MS,
     },
   };
 }

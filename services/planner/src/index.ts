@@ -74,4 +74,4 @@ export { countCompletionTokens, countPromptTokens, o200kCounter } from './model/
 export { OpenTools } from './open-tools.js';
 export { advance, complete, type PlannerDeps } from './planning.js';
 export { TaskStore } from './task-store.js';
-export { createPlannerWorker, type PlannerWorkerOptions } from './worker.js';
+export { createPlannerHandlers, createPlannerWorker, type PlannerWorkerOptions } from './worker.js';

@@ -1,4 +1,4 @@
-import { defineWorker, type Worker, type WorkerRuntimeConfig } from '@warden/runtime';
+import { defineWorker, type Handlers, type RuntimeDeps, type Worker, type WorkerRuntimeConfig } from '@warden/runtime';
 import { demoTools, type ToolRegistry } from '@warden/tools';
 import { BudgetStore } from './budget-store.js';
 import type { PlannerSettings } from './config.js';
@@ -20,6 +20,37 @@ export interface PlannerWorkerOptions {
   readonly now?: () => Date;
 }
 
+/** The planner's handlers over a runtime's connections (what the worker runs; tests call them directly too). */
+export function createPlannerHandlers(
+  deps: RuntimeDeps,
+  options: PlannerWorkerOptions & { readonly model: ModelClient; readonly openTools: OpenTools },
+): Handlers<(typeof plannerConsumes)[number]> {
+  const s = options.settings;
+  const now = options.now ?? (() => new Date());
+  const { openTools } = options;
+  return createHandlers(
+    {
+      model: options.model,
+      tools: options.tools ?? demoTools,
+      budgets: new BudgetStore(deps.db, { reservationTtlMs: s.reservationTtlMs, now }),
+      store: new TaskStore(deps.db),
+      tokens: o200kCounter,
+      prices: s.prices,
+      loops: s.loops,
+      window: s.window,
+      maxCompletionTokens: s.maxCompletionTokens,
+      tenantLimit: (tenantId) => s.tenantOverrides[tenantId] ?? s.tenantDefault,
+      openTools: () => openTools.current(now().getTime()),
+      markToolOpen: (tool, atMs) => openTools.opened(tool, atMs),
+      markToolClosed: (tool) => openTools.closed(tool),
+      escalationTtlMs: s.escalationTtlMs,
+      policyVersion: s.policyVersion,
+      now,
+    },
+    { defaultModel: s.defaultModel, ceilings: s.ceilings },
+  );
+}
+
 /**
  * The planner as a worker: consumes TaskSubmitted and every step outcome, keeps per-task state and budgets in
  * MongoDB, calls the model and publishes proposals or the task's end.
@@ -27,35 +58,31 @@ export interface PlannerWorkerOptions {
 export function createPlannerWorker(options: PlannerWorkerOptions): Worker {
   const s = options.settings;
   const model = options.model ?? createOpenAiModel(s.model);
-  const now = options.now ?? (() => new Date());
   const openTools = new OpenTools(s.toolBreakerTtlMs);
+  let sweeper: NodeJS.Timeout | undefined;
   return defineWorker({
     name: 'planner',
     consumes: [...plannerConsumes],
     config: options.runtime,
-    handlers: (deps) =>
-      createHandlers(
-        {
-          model,
-          tools: options.tools ?? demoTools,
-          budgets: new BudgetStore(deps.db),
-          store: new TaskStore(deps.db),
-          tokens: o200kCounter,
-          prices: s.prices,
-          loops: s.loops,
-          window: s.window,
-          maxCompletionTokens: s.maxCompletionTokens,
-          tenantLimit: (tenantId) => s.tenantOverrides[tenantId] ?? s.tenantDefault,
-          openTools: () => openTools.current(now().getTime()),
-          markToolOpen: (tool, atMs) => openTools.opened(tool, atMs),
-          markToolClosed: (tool) => openTools.closed(tool),
-          escalationTtlMs: s.escalationTtlMs,
-          policyVersion: s.policyVersion,
-          now,
-        },
-        { defaultModel: s.defaultModel, ceilings: s.ceilings },
-      ),
+    handlers: (deps) => createPlannerHandlers(deps, { ...options, model, openTools }),
+    onStarted: (deps) => {
+      // Reservations a crash left open (reserved, never settled) are expired and charged in full.
+      const budgets = new BudgetStore(deps.db, {
+        reservationTtlMs: s.reservationTtlMs,
+        ...(options.now ? { now: options.now } : {}),
+      });
+      const sweep = (): void =>
+        void budgets
+          .sweepExpired()
+          .then((n) => {
+            if (n > 0) deps.logger.warn({ expired: n }, 'expired reservations left open by a crash: charged in full');
+          })
+          .catch((error: unknown) => deps.logger.warn({ err: error }, 'reservation sweep failed'));
+      sweeper = setInterval(sweep, s.reservationSweepMs);
+      sweeper.unref();
+    },
     onClosing: () => {
+      if (sweeper !== undefined) clearInterval(sweeper);
       if (options.model === undefined) model.close();
     },
   });

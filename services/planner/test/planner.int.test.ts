@@ -119,6 +119,58 @@ describe('budget reservations on FerretDB', () => {
       await Promise.all(clients.map((c) => c.close()));
     }
   });
+
+  it('expires a reservation a crash left open, once, charging it in full; a late settlement changes nothing', async () => {
+    const client = new MongoClient(stack().mongoUrl);
+    await client.connect();
+    const db = client.db(unique('t_sweep').replaceAll('-', '_'));
+    try {
+      let nowMs = Date.parse('2026-11-25T12:00:00Z');
+      const now = (): Date => new Date(nowMs);
+      // two replicas sweeping at once
+      const stores = [0, 1].map(() => new BudgetStore(db, { reservationTtlMs: 60_000, now }));
+      const limit = { tokens: 1_000, microUsd: 1_000_000 };
+      const reserve = (id: string, tokens: number) =>
+        stores[0]!.reserve({
+          reservationId: id,
+          taskId: 'sweep-task',
+          tenantId: 'sweep-tenant',
+          tokens,
+          microUsd: tokens,
+          taskLimit: limit,
+          tenantLimit: limit,
+        });
+      const crashed = await reserve('crashed', 300);
+      const finished = await reserve('finished', 200);
+      if (!crashed.ok || !finished.ok) throw new Error('reservations refused');
+      expect(await stores[0]!.settle(finished.reservation, { tokens: 50, microUsd: 50 })).toBe(true);
+      nowMs += 30_000;
+      expect(await stores[0]!.sweepExpired(), 'nothing is due before the TTL').toBe(0);
+      nowMs += 31_000;
+      const fresh = await reserve('fresh', 100); // made after the crash: not due yet
+      if (!fresh.ok) throw new Error('reservation refused');
+      const swept = await Promise.all(stores.map((s) => s.sweepExpired()));
+      expect(swept[0]! + swept[1]!, 'the crashed reservation, in the task and the tenant budget, once').toBe(2);
+      const expected = {
+        committedTokens: 300 + 50 + 100,
+        usedTokens: 300 + 50,
+        committedMicroUsd: 450,
+        usedMicroUsd: 350,
+      };
+      expect(await stores[0]!.figures('task:sweep-task')).toEqual(expected);
+      expect(await stores[1]!.figures('tenant:sweep-tenant')).toEqual(expected);
+      // The crashed call's planner comes back late and settles: refused, the figures stay.
+      expect(await stores[1]!.settle(crashed.reservation, { tokens: 10, microUsd: 10 })).toBe(false);
+      expect(await stores[0]!.figures('task:sweep-task')).toEqual(expected);
+      expect(await stores[0]!.sweepExpired()).toBe(0);
+      // The fresh one settles normally.
+      expect(await stores[1]!.settle(fresh.reservation, { tokens: 40, microUsd: 40 })).toBe(true);
+      expect((await stores[0]!.figures('task:sweep-task')).committedTokens).toBe(300 + 50 + 40);
+    } finally {
+      await db.dropDatabase();
+      await client.close();
+    }
+  });
 });
 
 describe('the planner on the real stack with the scripted model', () => {

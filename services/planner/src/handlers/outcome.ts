@@ -4,6 +4,7 @@ import { evolve } from '../decide/state.js';
 import type { TaskState } from '../decide/types.js';
 import { advance, complete, type PlannerDeps } from '../planning.js';
 import type { TaskStore } from '../task-store.js';
+import { handlingOf, recording, replayIfRedelivered } from './replay.js';
 
 /** What the handlers share: the planner's dependencies, its task store and the open-tools view. */
 export interface HandlerDeps extends PlannerDeps {
@@ -15,7 +16,8 @@ export interface HandlerDeps extends PlannerDeps {
 /**
  * Loads the task's state, folds the event in and, when it answered the pending proposal, moves the task on
  * (`then`: plan the next step, or complete). A task the planner never saw is skipped with a warning; an event
- * already folded in (a redelivery) changes nothing.
+ * already folded in changes nothing, except that the same record read again after a crash publishes the outputs
+ * its first handling recorded (that handling's transaction was aborted; its state was saved).
  */
 export async function onTaskEvent(
   deps: HandlerDeps,
@@ -28,15 +30,19 @@ export async function onTaskEvent(
     ctx.logger.warn('event for a task this planner has no state for: skipped');
     return;
   }
-  if (loaded.state.applied.includes(event.id)) return;
+  if (loaded.state.applied.includes(event.id)) {
+    await replayIfRedelivered(loaded.handled, event, ctx);
+    return;
+  }
+  const rec = recording(ctx);
   const before = loaded.state;
   let state: TaskState = evolve(before, event, { tokens: deps.tokens, window: deps.window });
   if (then === 'complete') {
     const actionId = (event.data as { actionId?: string }).actionId;
     if (state.pending?.kind === 'answer' && state.pending.actionId === actionId)
-      state = await complete(state, deps, (type, data, options) => ctx.publish(type, data, options));
+      state = await complete(state, deps, (type, data, options) => rec.ctx.publish(type, data, options));
   } else if (before.status === 'waiting' && state.status === 'planning') {
-    state = await advance(state, deps, ctx);
+    state = await advance(state, deps, rec.ctx);
   }
-  await deps.store.save(state, loaded.version);
+  await deps.store.save(state, loaded.version, handlingOf(event, ctx, rec.outputs));
 }

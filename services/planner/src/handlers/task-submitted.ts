@@ -4,6 +4,7 @@ import { resolveLimits, type TaskCeilings } from '../decide/budget.js';
 import { initialState } from '../decide/state.js';
 import { advance } from '../planning.js';
 import type { HandlerDeps } from './outcome.js';
+import { handlingOf, recording, replayIfRedelivered } from './replay.js';
 
 /** Settings TaskSubmitted needs: the default model and the per-task ceilings. */
 export interface SubmitSettings {
@@ -14,7 +15,12 @@ export interface SubmitSettings {
 /** TaskSubmitted: a new task's state (its budgets capped by the ceilings), then the first model call. */
 export function taskSubmitted(deps: HandlerDeps, settings: SubmitSettings) {
   return async (event: EventOf<'TaskSubmitted'>, ctx: HandlerContext): Promise<void> => {
-    if ((await deps.store.load(event.taskId)) !== null) return; // redelivered: the task is already planned
+    const loaded = await deps.store.load(event.taskId);
+    if (loaded !== null) {
+      await replayIfRedelivered(loaded.handled, event, ctx); // already planned; a crash redelivery gets its outputs
+      return;
+    }
+    const rec = recording(ctx);
     const state = initialState({
       eventId: event.id,
       taskId: event.taskId,
@@ -24,6 +30,6 @@ export function taskSubmitted(deps: HandlerDeps, settings: SubmitSettings) {
       startedAtMs: Date.parse(event.occurredAt),
       limits: resolveLimits(event.data.budgets, event.data.risk, settings.ceilings),
     });
-    await deps.store.save(await advance(state, deps, ctx), 0);
+    await deps.store.save(await advance(state, deps, rec.ctx), 0, handlingOf(event, ctx, rec.outputs));
   };
 }

@@ -1,0 +1,29 @@
+import { ConfigError } from '@warden/runtime';
+import { describe, expect, it } from 'vitest';
+import { loadPlannerConfig } from '../src/index.js';
+
+describe('loadPlannerConfig', () => {
+  it('takes the reservation TTL and sweep interval', () => {
+    const { settings } = loadPlannerConfig({
+      PLANNER_RESERVATION_TTL_MS: '900000',
+      PLANNER_RESERVATION_SWEEP_MS: '5000',
+    });
+    expect(settings.reservationTtlMs).toBe(900_000);
+    expect(settings.reservationSweepMs).toBe(5_000);
+  });
+
+  it('refuses a reservation TTL a model call with its retries could outlast', () => {
+    // 6 attempts of 60 s plus 5 backoffs of 10 s: 410 s; a 300 s TTL could expire a call still running
+    const load = () =>
+      loadPlannerConfig({
+        PLANNER_MODEL_TIMEOUT_MS: '60000',
+        PLANNER_MODEL_MAX_RETRIES: '5',
+        PLANNER_MODEL_RETRY_MAX_MS: '10000',
+        PLANNER_RESERVATION_TTL_MS: '300000',
+      });
+    expect(load).toThrow(ConfigError);
+    expect(load).toThrow(
+      /PLANNER_RESERVATION_TTL_MS: 300000 must exceed the longest model call with its retries \(410000 ms\)/,
+    );
+  });
+});
