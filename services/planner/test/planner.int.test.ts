@@ -77,6 +77,19 @@ const manyQueries = {
   })),
 };
 
+/** Looks up c-1, then c-2, then c-1 again ... (a model going back and forth). */
+const backAndForth = {
+  id: 'planner-oscillate',
+  description: 'alternates between two lookups',
+  steps: Array.from({ length: 8 }, (_, i) => ({
+    kind: 'tool_call',
+    name: 'customers.query',
+    arguments: { collection: 'customers', filter: { id: i % 2 === 0 ? 'c-1' : 'c-2' } },
+    confidence: 0.9,
+    reasoning: `Check ${i % 2 === 0 ? 'c-1' : 'c-2'} again.`,
+  })),
+};
+
 const answerAtOnce = {
   id: 'planner-answer',
   description: 'answers at once',
@@ -210,6 +223,42 @@ describe('the planner on the real stack with the scripted model', () => {
       m.decoded?.event.taskId === 'multi-1' ? [m.decoded.envelope] : [],
     );
     expect(verifyChain(envelopes, 'multi-1').ok).toBe(true);
+  });
+
+  it('catches an oscillation between two calls: LoopDetected (oscillation), alert, escalation, halt', async () => {
+    // repeated-success and no-progress limits relaxed so that the oscillation is what fires
+    const h = await harness({
+      scenarios: [backAndForth],
+      env: { PLANNER_LOOP_REPEATED_SUCCESSES: '10', PLANNER_LOOP_NO_PROGRESS_STEPS: '50' },
+    });
+    h.autopilot((e) =>
+      e.type === 'ActionProposed'
+        ? succeed(e, { rows: [{ id: (e.data.args as { filter: { id: string } }).filter.id }], total: 1 })
+        : undefined,
+    );
+    await h.submit('osc-1', { model: 'scripted:planner-oscillate' });
+    const events = await h.waitFor('osc-1', ended, 'the halt');
+    // 3 cycles of (c-1, c-2): the sixth result completes the pattern
+    expect(ofType(events, 'ToolSucceeded')).toHaveLength(6);
+    expect(ofType(events, 'LoopDetected')[0]!.data).toMatchObject({ kind: 'oscillation', count: 3 });
+    expect(ofType(events, 'AlertRaised')[0]!.data.code).toBe('loop_detected');
+    expect(ofType(events, 'EscalationRequested')[0]!.data.reasonCode).toBe('loop_detected');
+    const halted = ofType(events, 'TaskHalted')[0]!;
+    expect(halted.data.reasonCode).toBe('loop_detected');
+    expect(halted.data.partial.done).toHaveLength(6);
+  });
+
+  it('halts after K steps that bring no new information: LoopDetected (no_progress)', async () => {
+    const h = await harness({ scenarios: [manyQueries], env: { PLANNER_LOOP_NO_PROGRESS_STEPS: '3' } });
+    // five different lookups, every one answering the same empty result
+    h.autopilot((e) => (e.type === 'ActionProposed' ? succeed(e, { rows: [], total: 0 }) : undefined));
+    await h.submit('stale-1', { model: 'scripted:planner-many' });
+    const events = await h.waitFor('stale-1', ended, 'the halt');
+    // the first result is new; the 2nd, 3rd and 4th were seen before
+    expect(ofType(events, 'ToolSucceeded')).toHaveLength(4);
+    expect(new Set(ofType(events, 'ActionProposed').map((p) => p.data.argsHash)).size).toBe(4);
+    expect(ofType(events, 'LoopDetected')[0]!.data).toMatchObject({ kind: 'no_progress', count: 3 });
+    expect(ofType(events, 'TaskHalted')[0]!.data.reasonCode).toBe('loop_detected');
   });
 
   it('catches the same failing call within its limit: LoopDetected, alert, escalation, partial result', async () => {
