@@ -40,7 +40,8 @@ export interface RuntimeMetrics {
   readonly errors: ReturnType<ReturnType<MeterProvider['getMeter']>['createCounter']>;
   readonly deadLettered: ReturnType<ReturnType<MeterProvider['getMeter']>['createCounter']>;
   readonly duplicates: ReturnType<ReturnType<MeterProvider['getMeter']>['createCounter']>;
-  readonly inFlight: ReturnType<ReturnType<MeterProvider['getMeter']>['createUpDownCounter']>;
+  /** Messages being handled: a plain count, reported by an observable gauge (no per-message metric call). */
+  readonly inFlight: { add(delta: number, attributes?: Record<string, string>): void };
   /** Sets the lag of one partition (reported by an observable gauge). */
   setLag(topic: string, partition: number, lag: number): void;
   /** The meter, for a service's own instruments. */
@@ -60,6 +61,10 @@ export function createRuntimeMetrics(worker: string): RuntimeMetrics {
   const meter = provider.getMeter('@warden/runtime');
   const attrs = { worker };
   const lag = new Map<string, { topic: string; partition: number; lag: number }>();
+  let inFlight = 0;
+  meter
+    .createObservableGauge(RuntimeMetricNames.inFlight, { description: 'Messages being handled' })
+    .addCallback((result) => result.observe(inFlight, attrs));
   meter
     .createObservableGauge(RuntimeMetricNames.consumerLag, { description: 'Messages behind the high watermark' })
     .addCallback((result) => {
@@ -81,7 +86,11 @@ export function createRuntimeMetrics(worker: string): RuntimeMetrics {
     duplicates: meter.createCounter(RuntimeMetricNames.duplicates, {
       description: 'Redelivered events recognised and skipped',
     }),
-    inFlight: meter.createUpDownCounter(RuntimeMetricNames.inFlight, { description: 'Messages being handled' }),
+    inFlight: {
+      add(delta) {
+        inFlight += delta;
+      },
+    },
     setLag(topic, partition, value) {
       lag.set(`${topic}/${partition}`, { topic, partition, lag: value });
     },

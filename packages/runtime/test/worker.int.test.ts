@@ -205,6 +205,7 @@ describe('defineWorker on the real broker', () => {
     expect(metrics).toContain(RuntimeMetricNames.messagesIn);
     expect(metrics).toMatch(new RegExp(`${RuntimeMetricNames.messagesOut}(_total)?\\{[^}]*worker="echo"[^}]*\\} 2`));
     expect(metrics).toContain(`${RuntimeMetricNames.handlerDuration}_bucket`);
+    expect(metrics).toMatch(new RegExp(`${RuntimeMetricNames.inFlight}\\{[^}]*worker="echo"[^}]*\\} 0`));
     await worker.close();
     expect(worker.state()).toBe('stopped');
     await expect(worker.close()).resolves.toEqual({ forced: false });
