@@ -1,12 +1,19 @@
 import type { Logger } from 'pino';
-import type { Worker } from './worker.js';
+
+/** What runUntilSignal stops: a worker, or any service with the same close/onCrash shape. */
+export interface Stoppable {
+  /** Drains and closes; `forced` says the grace period ran out. */
+  close(): Promise<{ readonly forced: boolean } | void>;
+  onCrash(listener: (error: Error) => void): void;
+}
 
 /**
  * Wires a service's process to its worker (call it from main.ts only): SIGTERM and SIGINT drain within the grace
- * period and exit 0 (or 1 when forced); a crash, an uncaught exception or an unhandled rejection exits 1.
- * The hooks remove themselves after the first signal; a second signal exits at once.
+ * period and exit 0 (or 1 when forced); a crash, an uncaught exception or an unhandled rejection exits 1. A second
+ * signal exits at once. With `graceMs`, a close that takes longer than that exits 1 (for a service whose close()
+ * has no grace period of its own).
  */
-export function runUntilSignal(worker: Worker, logger: Logger): void {
+export function runUntilSignal(worker: Stoppable, logger: Logger, options: { readonly graceMs?: number } = {}): void {
   let stopping = false;
   const stop = (reason: string, code: number): void => {
     if (stopping) {
@@ -15,8 +22,15 @@ export function runUntilSignal(worker: Worker, logger: Logger): void {
     }
     stopping = true;
     logger.info({ reason }, 'stopping');
+    if (options.graceMs !== undefined) {
+      const graceMs = options.graceMs;
+      setTimeout(() => {
+        logger.error({ graceMs }, 'shutdown grace period expired: forcing');
+        process.exit(1);
+      }, graceMs).unref();
+    }
     worker.close().then(
-      ({ forced }) => process.exit(forced || code !== 0 ? Math.max(code, 1) : 0),
+      (result) => process.exit(result?.forced === true || code !== 0 ? Math.max(code, 1) : 0),
       (error: unknown) => {
         logger.fatal({ err: error }, 'close failed');
         process.exit(1);

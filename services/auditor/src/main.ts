@@ -3,7 +3,7 @@
  * it from the log, then exits; `node dist/main.js backtest <policy.json> [tenantId]` replays the recorded proposals
  * through a candidate guard policy, offline, and prints which verdicts would change. Wiring and signals only.
  */
-import { connectRuntime } from '@warden/runtime';
+import { connectRuntime, runUntilSignal } from '@warden/runtime';
 import { pino } from 'pino';
 import { AUDITOR_NAME, createAuditor } from './auditor.js';
 import { auditorConfigFrom } from './config.js';
@@ -45,38 +45,7 @@ async function backtest(policyFile: string | undefined, tenantId: string | undef
 
 async function run(): Promise<void> {
   const auditor = createAuditor({ config });
-  let stopping = false;
-  const stop = (reason: string, code: number): void => {
-    if (stopping) process.exit(code === 0 ? 130 : code);
-    stopping = true;
-    logger.info({ reason }, 'stopping');
-    const force = setTimeout(() => {
-      logger.error({ graceMs: config.runtime.shutdownGraceMs }, 'shutdown grace period expired: forcing');
-      process.exit(1);
-    }, config.runtime.shutdownGraceMs);
-    force.unref();
-    auditor.close().then(
-      () => process.exit(code),
-      (error: unknown) => {
-        logger.fatal({ err: error }, 'close failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => stop('SIGTERM', 0));
-  process.on('SIGINT', () => stop('SIGINT', 0));
-  process.on('uncaughtException', (error) => {
-    logger.fatal({ err: error }, 'uncaught exception');
-    stop('uncaughtException', 1);
-  });
-  process.on('unhandledRejection', (reason) => {
-    logger.fatal({ err: reason }, 'unhandled rejection');
-    stop('unhandledRejection', 1);
-  });
-  auditor.onCrash((error) => {
-    logger.fatal({ err: error }, 'auditor crashed');
-    stop('crash', 1);
-  });
+  runUntilSignal(auditor, logger, { graceMs: config.runtime.shutdownGraceMs });
   await auditor.start();
 }
 
