@@ -1,7 +1,19 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { loadConfig, runtimeConfigFrom, WorkerEnv, type WorkerRuntimeConfig } from '@warden/runtime';
+import { MagnitudeLimits } from '@warden/contracts';
 import { z } from 'zod';
+
+/** Per-tenant caps on the magnitude limits a task may ask for: a default and per-tenant entries. */
+export const TenantCapsSetting = z
+  .object({ default: MagnitudeLimits.optional(), tenants: z.record(z.string().min(1), MagnitudeLimits).default({}) })
+  .strict();
+export type TenantCapsSetting = z.infer<typeof TenantCapsSetting>;
+
+/** The caps of a tenant: its own entry, else the default; undefined when neither is set. */
+export function capsLookup(setting: TenantCapsSetting): (tenantId: string) => MagnitudeLimits | undefined {
+  return (tenantId) => setting.tenants[tenantId] ?? setting.default;
+}
 
 /** The guard's environment: the worker's plus its policy file and escalation expiry. */
 export const GuardEnv = WorkerEnv.extend({
@@ -21,6 +33,27 @@ export const GuardEnv = WorkerEnv.extend({
     .min(60_000)
     .max(30 * 24 * 3_600_000)
     .default(24 * 3_600_000),
+  /** JSON {"default"?: MagnitudeLimits, "tenants"?: {tenantId: MagnitudeLimits}}; unset: a task's limits hold. */
+  GUARD_TENANT_CAPS: z
+    .string()
+    .optional()
+    .transform((s, ctx) => {
+      if (s === undefined || s.trim() === '') return undefined;
+      let raw: unknown;
+      try {
+        raw = JSON.parse(s);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: `not JSON: ${(error as Error).message}` });
+        return z.NEVER;
+      }
+      const parsed = TenantCapsSetting.safeParse(raw);
+      if (!parsed.success) {
+        for (const i of parsed.error.issues)
+          ctx.addIssue({ code: 'custom', message: `${i.path.join('.')}: ${i.message}` });
+        return z.NEVER;
+      }
+      return parsed.data;
+    }),
 });
 
 /** The guard's configuration. */
@@ -31,6 +64,7 @@ export interface GuardConfig {
   readonly policyFile: string;
   readonly escalationTtlMs: number;
   readonly customerCollections: readonly string[];
+  readonly tenantCaps?: TenantCapsSetting;
 }
 
 /** The bundled default policy file. */
@@ -46,5 +80,6 @@ export function loadGuardConfig(env: Readonly<Record<string, string | undefined>
     policyFile,
     escalationTtlMs: parsed.GUARD_ESCALATION_TTL_MS,
     customerCollections: parsed.GUARD_CUSTOMER_COLLECTIONS,
+    ...(parsed.GUARD_TENANT_CAPS === undefined ? {} : { tenantCaps: parsed.GUARD_TENANT_CAPS }),
   };
 }

@@ -36,7 +36,13 @@ export {
   type RuleDoc,
 } from './decide/policy.js';
 export { PolicyDocument, loadPolicy, type LoadPolicyOptions } from './decide/load-policy.js';
-export { validateTaskLimits, type TaskLimitsValidation, type TenantCaps } from './decide/limits.js';
+export {
+  capLimits,
+  validateTaskLimits,
+  type LoweredLimit,
+  type TaskLimitsValidation,
+  type TenantCaps,
+} from './decide/limits.js';
 export { proposalFromEvent } from './decide/proposal.js';
 export { deepFreeze, fastCanonicalHash, fastCanonicalJson } from './decide/fast-canonical.js';
 export { ToolDefinitionError, createToolRegistry, defineTool } from '@warden/tools';
@@ -84,7 +90,14 @@ export {
   type ToolSpec,
   type Verdict,
 } from './decide/types.js';
-export { GuardEnv, DEFAULT_POLICY_FILE, loadGuardConfig, type GuardConfig } from './config.js';
+export {
+  GuardEnv,
+  DEFAULT_POLICY_FILE,
+  TenantCapsSetting,
+  capsLookup,
+  loadGuardConfig,
+  type GuardConfig,
+} from './config.js';
 export { createHandlers, guardConsumes, type GuardHandlerDeps } from './handlers/index.js';
 export { argsImpactEstimator, storeImpactEstimator, type ImpactEstimator } from './impact.js';
 export { GuardTaskStore, factsFromResult } from './task-store.js';

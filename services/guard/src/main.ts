@@ -10,6 +10,7 @@ const worker = createGuardWorker({
   policySource: config.policySource,
   escalationTtlMs: config.escalationTtlMs,
   customerCollections: config.customerCollections,
+  ...(config.tenantCaps === undefined ? {} : { tenantCaps: config.tenantCaps }),
 });
 runUntilSignal(worker, logger);
 await worker.start();

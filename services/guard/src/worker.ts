@@ -3,6 +3,7 @@ import { loadPolicy } from './decide/load-policy.js';
 import { createHandlers, guardConsumes } from './handlers/index.js';
 import { storeImpactEstimator, type ImpactEstimator } from './impact.js';
 import { GuardTaskStore } from './task-store.js';
+import { capsLookup, type TenantCapsSetting } from './config.js';
 
 /** Options of the guard worker. */
 export interface GuardWorkerOptions {
@@ -15,6 +16,8 @@ export interface GuardWorkerOptions {
   /** Customer collections a delete's dry run counts in (default ["customers"]). */
   readonly customerCollections?: readonly string[];
   readonly now?: () => Date;
+  /** Caps on the magnitude limits a task may ask for, per tenant (GUARD_TENANT_CAPS). */
+  readonly tenantCaps?: TenantCapsSetting;
 }
 
 /**
@@ -36,6 +39,7 @@ export function createGuardWorker(options: GuardWorkerOptions): Worker {
           options.estimateImpact ?? storeImpactEstimator(deps.db, options.customerCollections ?? ['customers']),
         escalationTtlMs: options.escalationTtlMs,
         now: options.now ?? (() => new Date()),
+        ...(options.tenantCaps === undefined ? {} : { tenantCaps: capsLookup(options.tenantCaps) }),
       }),
   });
 }

@@ -180,3 +180,75 @@ describe('the guard as a worker on the real stack', () => {
     if (verdict.type === 'ActionRejected') expect(verdict.data.reasonCode).toBe('task_unknown');
   });
 });
+
+describe('the guard with tenant caps', () => {
+  it('holds a task to its tenant caps: a limit asked above the cap is lowered, with an alert', async () => {
+    const config = testWorkerConfig(stack());
+    const limits = sampleTask().limits; // maxRowsPerAction 10
+    const worker = createGuardWorker({
+      runtime: config,
+      policySource: JSON.parse(readFileSync(DEFAULT_POLICY_FILE, 'utf8')) as unknown,
+      escalationTtlMs: 3_600_000,
+      tenantCaps: { tenants: { 'tenant-capped': { ...limits, maxRowsPerAction: 3 } } },
+    });
+    await worker.start();
+    const publisher = await startTestPublisher(config);
+    const out = await EventCollector.start(
+      stack(),
+      [`${config.topicPrefix}.verdicts.v1`, `${config.topicPrefix}.alerts.v1`],
+      config.mongoDb,
+    );
+    try {
+      await worker
+        .deps()
+        .db.collection('customers')
+        .insertMany(Array.from({ length: 5 }, (_, i) => ({ _id: `cap-${i}`, status: 'inactive' })) as never[]);
+      const verdictFor = async (tenantId: string, taskId: string): Promise<WardenEvent> => {
+        const ids = Array.from({ length: 5 }, (_, i) => `cap-${i}`);
+        const [task] = await publisher.publish(
+          newTask(
+            sampleTask({
+              input: { ids },
+              scope: { tools: ['customers.delete'], resources: { collections: ['customers'] } },
+            }),
+            { tenantId, taskId, producer: 'test' },
+          ),
+        );
+        const args = { collection: 'customers', ids };
+        const draft = follow(
+          task!,
+          'ActionProposed',
+          {
+            actionId: 'd1',
+            step: 1,
+            tool: 'customers.delete',
+            args,
+            argsHash: canonicalHash(args),
+            reasoning: 'the task lists them',
+            confidence: { value: 0.97, source: 'structured' },
+            claims: [],
+          },
+          { producer: 'test' },
+        );
+        await publisher.publish(draft);
+        const events = await out.waitFor((es) => es.some((e) => e.causationId === draft.id), 30_000, 'a verdict');
+        return events.find((e) => e.causationId === draft.id)!;
+      };
+      // 5 rows: within the task's own limit of 10, above the capped tenant's 3
+      const uncapped = await verdictFor('tenant-free', 'caps-free');
+      expect(uncapped.type, JSON.stringify(uncapped.data)).toBe('ActionApproved');
+      const capped = await verdictFor('tenant-capped', 'caps-capped');
+      expect(capped.type, JSON.stringify(capped.data)).not.toBe('ActionApproved');
+      expect(JSON.stringify(capped.data)).toMatch(/magnitude|rows/);
+      const alerts = await out.waitFor((es) => es.some((e) => e.type === 'AlertRaised' && e.taskId === 'caps-capped'));
+      const alert = alerts.find((e) => e.type === 'AlertRaised' && e.taskId === 'caps-capped')!;
+      expect(alert.data).toMatchObject({ code: 'policy_warn', subject: { rule: 'tenant_caps' } });
+      expect(JSON.stringify(alert.data)).toContain('maxRowsPerAction 10 -> 3');
+      expect(out.events().some((e) => e.type === 'AlertRaised' && e.taskId === 'caps-free')).toBe(false);
+    } finally {
+      await out.close();
+      await publisher.close();
+      await worker.close();
+    }
+  });
+});

@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { MagnitudeLimits } from '@warden/contracts';
-import { GuardErrorCodes, TaskLimitsInvalidError, validateTaskLimits, type TenantCaps } from '../src/index.js';
+import {
+  GuardErrorCodes,
+  TaskLimitsInvalidError,
+  capLimits,
+  capsLookup,
+  loadGuardConfig,
+  validateTaskLimits,
+  type TenantCaps,
+} from '../src/index.js';
 import { baseTaskInput } from './helpers.js';
 
 const caps: TenantCaps = {
@@ -99,5 +107,35 @@ describe('validateTaskLimits', () => {
       expect(result.error.message).toContain('limits.maxRowsPerAction');
       expect(result.error.message).toContain('limits.maxFilesPerTask');
     }
+  });
+});
+
+describe('capLimits', () => {
+  it('keeps limits within the caps and lowers each one above, naming it', () => {
+    const asked = { ...caps.limits, maxRowsPerAction: 5_000, maxMoneyUsdPerTask: 4_000 };
+    const { limits, lowered } = capLimits(asked, caps.limits);
+    expect(limits).toEqual({ ...caps.limits, maxMoneyUsdPerTask: 4_000 });
+    expect(lowered).toEqual([{ limit: 'maxRowsPerAction', requested: 5_000, cap: 1_000 }]);
+    expect(capLimits(caps.limits, caps.limits).lowered).toEqual([]);
+  });
+});
+
+describe('GUARD_TENANT_CAPS', () => {
+  const env = (caps: string) => ({ GUARD_TENANT_CAPS: caps });
+  it('reads a default and per-tenant caps; a tenant without an entry gets the default', () => {
+    const config = loadGuardConfig(
+      env(JSON.stringify({ default: caps.limits, tenants: { small: { ...caps.limits, maxRowsPerAction: 3 } } })),
+    );
+    const lookup = capsLookup(config.tenantCaps!);
+    expect(lookup('small')?.maxRowsPerAction).toBe(3);
+    expect(lookup('other')?.maxRowsPerAction).toBe(1_000);
+    expect(loadGuardConfig({}).tenantCaps).toBeUndefined();
+  });
+
+  it('refuses caps that are not JSON or not complete limits, naming the problem', () => {
+    expect(() => loadGuardConfig(env('{nope'))).toThrow(/GUARD_TENANT_CAPS.*not JSON/s);
+    expect(() => loadGuardConfig(env(JSON.stringify({ default: { maxRowsPerAction: 3 } })))).toThrow(
+      /GUARD_TENANT_CAPS.*default\.maxRowsPerTask/s,
+    );
   });
 });

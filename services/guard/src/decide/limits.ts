@@ -67,3 +67,29 @@ export function validateTaskLimits(task: unknown, caps: TenantCaps): TaskLimitsV
   }
   return issues.length === 0 ? { ok: true, task: data } : refuse();
 }
+
+/** One magnitude limit a task asked for above its tenant's cap. */
+export interface LoweredLimit {
+  readonly limit: keyof MagnitudeLimits;
+  readonly requested: number;
+  readonly cap: number;
+}
+
+/**
+ * A task's magnitude limits within its tenant's caps: each limit is the lower of the two (a TaskSubmitted may
+ * lower a limit, never lift it past the tenant's cap). Pure. `lowered` lists what was cut.
+ */
+export function capLimits(
+  limits: MagnitudeLimits,
+  cap: MagnitudeLimits,
+): { readonly limits: MagnitudeLimits; readonly lowered: readonly LoweredLimit[] } {
+  const out = { ...limits };
+  const lowered: LoweredLimit[] = [];
+  for (const key of Object.keys(cap) as (keyof MagnitudeLimits)[]) {
+    if (limits[key] > cap[key]) {
+      lowered.push({ limit: key, requested: limits[key], cap: cap[key] });
+      out[key] = cap[key];
+    }
+  }
+  return { limits: out, lowered };
+}

@@ -1,7 +1,8 @@
-import { canonicalHash, type EventOf, type VerdictRecord } from '@warden/contracts';
+import { canonicalHash, type EventOf, type MagnitudeLimits, type VerdictRecord } from '@warden/contracts';
 import type { Handlers, HandlerContext } from '@warden/runtime';
 import type { z } from 'zod';
 import { decide } from '../decide/decide.js';
+import { capLimits } from '../decide/limits.js';
 import { proposalFromEvent } from '../decide/proposal.js';
 import { validateToolOutput } from '../decide/schema.js';
 import type { GuardState, Policy, Verdict } from '../decide/types.js';
@@ -22,6 +23,8 @@ export interface GuardHandlerDeps {
    * known, which can only make the verdict stricter (unknown task: deny; missing evidence: escalate).
    */
   readonly causeWaitMs?: number;
+  /** The tenant's caps on magnitude limits (GUARD_TENANT_CAPS); undefined: the task's own limits hold. */
+  readonly tenantCaps?: (tenantId: string) => MagnitudeLimits | undefined;
 }
 
 /** The event types the guard consumes. */
@@ -169,8 +172,30 @@ async function judge(
 /** The guard's handlers: it records what defines a task's bounds and judges every proposal. */
 export function createHandlers(deps: GuardHandlerDeps): Handlers<Consumed> {
   return {
-    TaskSubmitted: async (event) => {
-      await deps.store.recordTask(event.taskId, event.tenantId, event.data);
+    TaskSubmitted: async (event, ctx) => {
+      const cap = deps.tenantCaps?.(event.tenantId);
+      if (cap === undefined) {
+        await deps.store.recordTask(event.taskId, event.tenantId, event.data);
+        return;
+      }
+      // A task may lower its tenant's limits, never lift them: what it asked above a cap is cut to the cap.
+      const { limits, lowered } = capLimits(event.data.limits, cap);
+      if (lowered.length > 0) {
+        const list = lowered.map((l) => `${l.limit} ${l.requested} -> ${l.cap}`).join(', ');
+        ctx.logger.warn({ lowered }, 'task limits above the tenant caps: lowered to the caps');
+        await ctx.publish(
+          'AlertRaised',
+          {
+            alertId: `${event.taskId}:guard:tenant-caps`,
+            code: 'policy_warn',
+            severity: 'warning',
+            message: `task ${event.taskId} asked for limits above its tenant's caps; lowered: ${list}`.slice(0, 4000),
+            subject: { taskId: event.taskId, tenantId: event.tenantId, rule: 'tenant_caps' },
+          },
+          { policyVersion: deps.policy.version },
+        );
+      }
+      await deps.store.recordTask(event.taskId, event.tenantId, { ...event.data, limits });
     },
     ToolSucceeded: async (event, ctx) => {
       const checked = validateToolOutput(event.data.tool, event.data.result, deps.policy);
