@@ -61,6 +61,8 @@ export const PlannerEnv = WorkerEnv.extend({
   PLANNER_MODEL_RETRY_BASE_MS: int(1, 60_000).default(250),
   PLANNER_MODEL_RETRY_MAX_MS: int(1, 600_000).default(10_000),
   PLANNER_MODEL_LOGPROBS: z.enum(['true', 'false']).default('true'),
+  /** Stream replies (SSE) and assemble them; counted like the rest (server usage, else the planner's own count). */
+  PLANNER_STREAM: z.enum(['true', 'false']).default('false'),
   PLANNER_MODEL_BREAKER_ERROR_PERCENT: int(1, 100).default(50),
   PLANNER_MODEL_BREAKER_VOLUME: int(1, 10_000).default(5),
   PLANNER_MODEL_BREAKER_WINDOW_MS: int(1_000, 3_600_000).default(60_000),
@@ -146,6 +148,7 @@ export function loadPlannerConfig(env: Readonly<Record<string, string | undefine
         retryBaseMs: e.PLANNER_MODEL_RETRY_BASE_MS,
         retryMaxMs: e.PLANNER_MODEL_RETRY_MAX_MS,
         logprobs: e.PLANNER_MODEL_LOGPROBS === 'true',
+        stream: e.PLANNER_STREAM === 'true',
         breaker: {
           errorThresholdPercent: e.PLANNER_MODEL_BREAKER_ERROR_PERCENT,
           volumeThreshold: e.PLANNER_MODEL_BREAKER_VOLUME,

@@ -225,6 +225,71 @@ describe('the planner on the real stack with the scripted model', () => {
     expect(verifyChain(envelopes, 'multi-1').ok).toBe(true);
   });
 
+  it('streams replies when PLANNER_STREAM is on, and counts and charges them like the rest', async () => {
+    const h = await harness({ scenarios: [multiStep], env: { PLANNER_STREAM: 'true' } });
+    h.autopilot(
+      (e) =>
+        approveAnswer(e) ??
+        succeed(
+          e,
+          e.type === 'ActionProposed' && e.data.tool === 'customers.query'
+            ? { rows: [{ id: 'c-42', status: 'inactive' }], total: 1 }
+            : { matched: 1, modified: 1 },
+        ),
+    );
+    await h.submit('stream-1', { model: 'scripted:planner-multi' });
+    const events = await h.waitFor('stream-1', ended, 'the end of the task');
+    const done = ofType(events, 'TaskCompleted');
+    expect(done[0]!.data.answer).toBe('Customer c-42 is active again.');
+    expect(ofType(events, 'ActionProposed').map((p) => p.data.tool)).toEqual(['customers.query', 'customers.update']);
+    const responded = ofType(events, 'ModelResponded');
+    expect(responded).toHaveLength(3);
+    const called = ofType(events, 'ModelCalled');
+    // the streamed usage is the server's count of the same prompt the planner counted before the call
+    expect(responded.every((r, i) => r.data.usage.promptTokens === called[i]!.data.promptTokens)).toBe(true);
+    expect(responded.every((r) => r.data.usage.completionTokens > 0 && r.data.costUsd > 0)).toBe(true);
+    const totalTokens = responded.reduce((t, e) => t + e.data.usage.totalTokens, 0);
+    expect(done[0]!.data.totals.usage.totalTokens).toBe(totalTokens);
+    const budgets = new BudgetStore(h.workers[0]!.deps().db);
+    expect(await budgets.figures('task:stream-1')).toMatchObject({
+      committedTokens: totalTokens,
+      usedTokens: totalTokens,
+    });
+  });
+
+  it('plays a scripted run longer than the context window in order (the window drops turns, not steps)', async () => {
+    const long = {
+      id: 'planner-long',
+      description: 'seven lookups, then an answer',
+      steps: [
+        ...Array.from({ length: 7 }, (_, i) => ({
+          kind: 'tool_call',
+          name: 'customers.query',
+          arguments: { collection: 'customers', filter: { id: `c-${i + 1}` } },
+          confidence: 0.9,
+          reasoning: `Look up c-${i + 1}.`,
+        })),
+        { kind: 'answer', content: 'All seven looked up.', confidence: 0.9, reasoning: 'Done.' },
+      ],
+    };
+    const h = await harness({ scenarios: [long], env: { PLANNER_WINDOW_TURNS: '2' } });
+    h.autopilot(
+      (e) =>
+        approveAnswer(e) ??
+        (e.type === 'ActionProposed'
+          ? succeed(e, { rows: [{ id: (e.data.args as { filter: { id: string } }).filter.id }], total: 1 })
+          : undefined),
+    );
+    await h.submit('long-1', { model: 'scripted:planner-long' });
+    const events = await h.waitFor('long-1', ended, 'the end of the task', 60_000);
+    const ids = ofType(events, 'ActionProposed').map((p) => (p.data.args as { filter: { id: string } }).filter.id);
+    expect(ids).toEqual(['c-1', 'c-2', 'c-3', 'c-4', 'c-5', 'c-6', 'c-7']);
+    // the window really dropped turns: the last prompt holds 2 of the 7 tool results
+    const lastCall = ofType(events, 'ModelCalled').at(-1)!;
+    expect(lastCall.data.messages.filter((m) => m.role === 'tool')).toHaveLength(2);
+    expect(ofType(events, 'TaskCompleted')[0]!.data.answer).toBe('All seven looked up.');
+  });
+
   it('catches an oscillation between two calls: LoopDetected (oscillation), alert, escalation, halt', async () => {
     // repeated-success and no-progress limits relaxed so that the oscillation is what fires
     const h = await harness({

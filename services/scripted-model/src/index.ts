@@ -33,6 +33,7 @@ export {
 } from './errors.js';
 export {
   assistantTurns,
+  conversationTurn,
   failureForAttempt,
   MODEL_PREFIXES,
   modelNameOf,

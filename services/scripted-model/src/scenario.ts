@@ -216,7 +216,7 @@ export interface Scenario {
   readonly onExhausted: (typeof ON_EXHAUSTED)[number];
   /** When set, prompts over this many tokens are refused with context_length_exceeded. */
   readonly contextWindowTokens?: number | undefined;
-  /** Turn i plays when the request already holds i assistant messages. */
+  /** Turn i plays when the request is at turn i (see conversationTurn: i assistant messages, or fewer when windowed). */
   readonly turns: readonly ScriptTurn[];
   /** sha256 (hex) of the scenario's JSON; the response's system_fingerprint derives from it. */
   readonly fingerprint: string;

@@ -111,6 +111,31 @@ describe('chat completions with the openai client', () => {
     });
   });
 
+  it('plays the next step of a windowed conversation (old turns replaced by a summary), not an earlier one', async () => {
+    let messages = conversation('Write the weekly support digest.');
+    let lastTurn: ChatCompletionMessageParam[] = [];
+    for (let turn = 0; turn < 3; turn++) {
+      const completion = await client.chat.completions.create({ model: 'scripted:support-digest', messages });
+      const next = continueWith(messages, completion, '{"ok":true}');
+      lastTurn = next.slice(messages.length);
+      messages = next;
+    }
+    const windowed: ChatCompletionMessageParam[] = [
+      ...messages.slice(0, 2),
+      { role: 'user', content: 'Summary of earlier turns: read the policy and the tickets, wrote the digest.' },
+      ...lastTurn,
+    ];
+    const { data, response } = await client.chat.completions
+      .create({ model: 'scripted:support-digest', messages: windowed })
+      .withResponse();
+    expect(response.headers.get('x-scripted-step')).toBe('3');
+    expect(data.choices[0]!.finish_reason).toBe('stop');
+    expect(decodeAnswerContent(data.choices[0]!.message.content)).toMatchObject({
+      ok: true,
+      envelope: { answer: expect.stringContaining('Wrote the week 12 digest') },
+    });
+  });
+
   it('returns the exact chat.completion shape, with the confidence envelope next to tool_calls', async () => {
     const { data, response, request_id } = await client.chat.completions
       .create({ model: 'scripted:low-confidence-delete', messages: conversation() })

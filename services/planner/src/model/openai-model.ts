@@ -1,9 +1,18 @@
-import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
+import type { TokenUsage } from '@warden/contracts';
+import OpenAI, {
+  APIConnectionError,
+  APIConnectionTimeoutError,
+  APIError,
+  APIUserAbortError,
+  OpenAIError,
+} from 'openai';
 import type {
   ChatCompletion,
+  ChatCompletionChunk,
   ChatCompletionCreateParamsNonStreaming,
   ChatCompletionMessageParam,
 } from 'openai/resources/chat/completions';
+import type { CompletionUsage } from 'openai/resources/completions';
 import CircuitBreaker from 'opossum';
 import { logprobConfidence } from '../decide/confidence.js';
 import type { RawToolCall } from '../decide/types.js';
@@ -15,7 +24,7 @@ export interface OpenAiModelSettings {
   /** OPENAI_BASE_URL: any OpenAI-compatible endpoint (the scripted model, a proxy, OpenAI itself). */
   readonly baseURL: string;
   readonly apiKey: string;
-  /** Per HTTP attempt. */
+  /** Per HTTP attempt; when streaming, the whole stream of the attempt must arrive within it. */
   readonly timeoutMs: number;
   /** Retries after the first attempt, on 429, 5xx, timeouts and connection errors. */
   readonly maxRetries: number;
@@ -23,6 +32,11 @@ export interface OpenAiModelSettings {
   readonly retryMaxMs: number;
   /** Ask for token logprobs (a second confidence signal). */
   readonly logprobs: boolean;
+  /**
+   * Stream the reply (SSE, with `stream_options.include_usage`) and assemble it into the same ModelReply. Usage is
+   * the server's final usage chunk, or null when it sends none (the planner then counts the tokens itself).
+   */
+  readonly stream: boolean;
   readonly breaker: {
     readonly errorThresholdPercent: number;
     readonly volumeThreshold: number;
@@ -31,6 +45,8 @@ export interface OpenAiModelSettings {
   };
   /** Injectable sleep (tests). */
   readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** Injectable fetch (tests); the global fetch by default. */
+  readonly fetch?: typeof fetch;
 }
 
 const abortableSleep = (ms: number, signal?: AbortSignal): Promise<void> =>
@@ -111,34 +127,85 @@ function toParams(request: ModelRequest, logprobs: boolean): ChatCompletionCreat
   };
 }
 
-function toReply(completion: ChatCompletion, attempts: number, durationMs: number): ModelReply {
+/** What one successful attempt yields: the reply without the call's attempt count and duration. */
+type AttemptReply = Omit<ModelReply, 'attempts' | 'durationMs'>;
+
+/** Reasoning text some OpenAI-compatible servers send beside the content (DeepSeek, vLLM, Ollama, OpenRouter). */
+interface ReasoningFields {
+  readonly reasoning_content?: unknown;
+  readonly reasoning?: unknown;
+}
+
+function reasoningOf(extra: ReasoningFields): string | null {
+  if (typeof extra.reasoning_content === 'string') return extra.reasoning_content;
+  if (typeof extra.reasoning === 'string') return extra.reasoning;
+  return null;
+}
+
+function usageOf(u: CompletionUsage | null | undefined): TokenUsage | null {
+  return u === undefined || u === null
+    ? null
+    : { promptTokens: u.prompt_tokens, completionTokens: u.completion_tokens, totalTokens: u.total_tokens };
+}
+
+function replyOfCompletion(completion: ChatCompletion): AttemptReply {
   const choice = completion.choices[0];
   const message = choice?.message;
-  const extra = (message ?? {}) as { reasoning_content?: unknown; reasoning?: unknown };
-  const reasoning =
-    typeof extra.reasoning_content === 'string'
-      ? extra.reasoning_content
-      : typeof extra.reasoning === 'string'
-        ? extra.reasoning
-        : null;
   const toolCalls: RawToolCall[] = (message?.tool_calls ?? []).flatMap((c) =>
     c.type === 'function'
       ? [{ id: c.id, name: c.function.name, arguments: c.function.arguments }]
       : [{ id: c.id, name: c.custom.name, arguments: c.custom.input }],
   );
-  const u = completion.usage;
   return {
     content: message?.content ?? null,
-    reasoning,
+    reasoning: reasoningOf((message ?? {}) as ReasoningFields),
     toolCalls,
     finishReason: choice?.finish_reason ?? null,
-    usage:
-      u === undefined
-        ? null
-        : { promptTokens: u.prompt_tokens, completionTokens: u.completion_tokens, totalTokens: u.total_tokens },
+    usage: usageOf(completion.usage),
     logprobConfidence: logprobConfidence(choice?.logprobs?.content?.map((t) => t.logprob)),
-    attempts,
-    durationMs,
+  };
+}
+
+/**
+ * Assembles a stream's chunks into the reply the non-streaming call returns: content and reasoning deltas
+ * concatenated, tool calls by index (id and name as sent, arguments concatenated), the last finish_reason, the
+ * content logprobs of every chunk, and the usage of the final usage chunk (null when the server sent none).
+ */
+async function replyOfStream(chunks: AsyncIterable<ChatCompletionChunk>): Promise<AttemptReply> {
+  let content: string | null = null;
+  let reasoningContent: string | null = null;
+  let reasoning: string | null = null;
+  let finishReason: string | null = null;
+  let usage: CompletionUsage | null = null;
+  let logprobs: number[] | undefined;
+  const calls = new Map<number, { id: string; name: string; arguments: string }>();
+  for await (const chunk of chunks) {
+    if (chunk.usage !== undefined && chunk.usage !== null) usage = chunk.usage;
+    const choice = chunk.choices.find((c) => c.index === 0);
+    if (choice === undefined) continue;
+    const delta = choice.delta as ChatCompletionChunk.Choice.Delta & ReasoningFields;
+    if (typeof delta.content === 'string') content = (content ?? '') + delta.content;
+    if (typeof delta.reasoning_content === 'string')
+      reasoningContent = (reasoningContent ?? '') + delta.reasoning_content;
+    if (typeof delta.reasoning === 'string') reasoning = (reasoning ?? '') + delta.reasoning;
+    for (const part of delta.tool_calls ?? []) {
+      const call = calls.get(part.index) ?? { id: '', name: '', arguments: '' };
+      if (part.id !== undefined && part.id !== '') call.id = part.id;
+      if (part.function?.name !== undefined && part.function.name !== '') call.name = part.function.name;
+      call.arguments += part.function?.arguments ?? '';
+      calls.set(part.index, call);
+    }
+    const pieces = choice.logprobs?.content;
+    if (pieces !== undefined && pieces !== null) (logprobs ??= []).push(...pieces.map((t) => t.logprob));
+    if (choice.finish_reason !== null) finishReason = choice.finish_reason;
+  }
+  return {
+    content,
+    reasoning: reasoningOf({ reasoning_content: reasoningContent, reasoning }),
+    toolCalls: [...calls.entries()].sort(([a], [b]) => a - b).map(([, call]) => call),
+    finishReason,
+    usage: usageOf(usage),
+    logprobConfidence: logprobConfidence(logprobs),
   };
 }
 
@@ -149,6 +216,10 @@ function toReply(completion: ChatCompletion, attempts: number, durationMs: numbe
  * retried call runs inside an opossum breaker: when too many calls fail (after their retries) the breaker opens and
  * calls fail fast with `breaker_open` until a probe passes. 4xx refusals other than 429 (bad request, unknown
  * model) are failures of the request, not of the model, and do not count toward the breaker.
+ *
+ * With `stream`, an attempt is the whole stream: a 429/5xx before it starts is retried as above; the stream must end
+ * (with a finish_reason) within `timeoutMs` or the attempt is a `timeout`; a stream that breaks off is a connection
+ * error; the caller's abort signal cancels it. Every failure goes through classifyModelError like the others.
  */
 export function createOpenAiModel(settings: OpenAiModelSettings): ModelClient {
   const client = new OpenAI({
@@ -156,19 +227,66 @@ export function createOpenAiModel(settings: OpenAiModelSettings): ModelClient {
     apiKey: settings.apiKey,
     maxRetries: 0,
     timeout: settings.timeoutMs,
+    ...(settings.fetch === undefined ? {} : { fetch: settings.fetch }),
   });
   const sleep = settings.sleep ?? abortableSleep;
+
+  async function completeOnce(
+    params: ChatCompletionCreateParamsNonStreaming,
+    signal?: AbortSignal,
+  ): Promise<AttemptReply> {
+    return replyOfCompletion(await client.chat.completions.create(params, signal === undefined ? {} : { signal }));
+  }
+
+  /**
+   * One streamed attempt. The openai client's timeout ends when the response starts, and an aborted stream ends its
+   * iteration quietly, so the attempt keeps its own deadline and turns what went wrong into the error the
+   * non-streaming call would have thrown (a timeout, a user abort, a connection error) for classifyModelError.
+   */
+  async function streamOnce(
+    params: ChatCompletionCreateParamsNonStreaming,
+    signal?: AbortSignal,
+  ): Promise<AttemptReply> {
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(), settings.timeoutMs);
+    const attemptSignal = signal === undefined ? deadline.signal : AbortSignal.any([signal, deadline.signal]);
+    const failure = (error: unknown): Error => {
+      if (signal?.aborted === true) return error instanceof APIUserAbortError ? error : new APIUserAbortError();
+      if (deadline.signal.aborted) {
+        return new APIConnectionTimeoutError({ message: `the stream did not end within ${settings.timeoutMs} ms` });
+      }
+      if (error instanceof OpenAIError) return error;
+      return error instanceof Error
+        ? new APIConnectionError({ message: `the stream broke off: ${error.message}`, cause: error })
+        : new APIConnectionError({ message: `the stream broke off: ${String(error)}` });
+    };
+    let reply: AttemptReply;
+    try {
+      const stream = await client.chat.completions.create(
+        { ...params, stream: true, stream_options: { include_usage: true } },
+        { signal: attemptSignal },
+      );
+      reply = await replyOfStream(stream);
+    } catch (error) {
+      throw failure(error);
+    } finally {
+      clearTimeout(timer);
+    }
+    if (attemptSignal.aborted) throw failure(undefined); // an aborted stream ends its iteration without an error
+    if (reply.finishReason === null) {
+      throw new APIConnectionError({ message: 'the stream ended without a finish_reason' });
+    }
+    return reply;
+  }
 
   async function attempts(request: ModelRequest): Promise<ModelReply> {
     const started = performance.now();
     const params = toParams(request, settings.logprobs);
+    const once = settings.stream ? streamOnce : completeOnce;
     for (let attempt = 1; ; attempt++) {
       try {
-        const completion = await client.chat.completions.create(
-          params,
-          request.signal === undefined ? {} : { signal: request.signal },
-        );
-        return toReply(completion, attempt, performance.now() - started);
+        const reply = await once(params, request.signal);
+        return { ...reply, attempts: attempt, durationMs: performance.now() - started };
       } catch (error) {
         const { errorClass, retryable } = classifyModelError(error);
         if (!retryable || attempt > settings.maxRetries || request.signal?.aborted === true) {
