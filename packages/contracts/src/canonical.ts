@@ -95,3 +95,11 @@ export function sha256Hex(input: string | Uint8Array): string {
 export function canonicalHash(value: unknown): string {
   return sha256Hex(canonicalJson(value));
 }
+
+/**
+ * What an approval of an answer is bound to (its `argsHash`): the hash of `{answer, output}`, output null when the
+ * answer has none. The guard's verdicts, a person's HumanApproved and the planner's check all use this.
+ */
+export function answerHash(answer: string, output: unknown): string {
+  return canonicalHash({ answer, output: output ?? null });
+}

@@ -155,8 +155,11 @@ const HumanDecision = z.object({
   comment: Text(4000).optional(),
 });
 
-/** A person approved exactly this action (tool, args, args hash), under a policy version, until an expiry. */
-export const HumanApproved = HumanDecision.extend({ tool: Identifier, args: JsonObject });
+/**
+ * A person approved exactly this action (tool, args, args hash), under a policy version, until an expiry. For an
+ * answer, tool is null, args is {} and argsHash binds the answer (`answerHash(answer, output)`).
+ */
+export const HumanApproved = HumanDecision.extend({ tool: Identifier.nullable(), args: JsonObject });
 
 /** A person denied the action. */
 export const HumanDenied = HumanDecision;

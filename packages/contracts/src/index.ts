@@ -1,4 +1,4 @@
-export { canonicalJson, canonicalHash, sha256Hex } from './canonical.js';
+export { answerHash, canonicalJson, canonicalHash, sha256Hex } from './canonical.js';
 export { follow, newTask, type ChainLink, type EventDraft, type NewTaskOptions, type ProducerMeta } from './chain.js';
 export { MemoryBlobStore, MongoBlobStore, fetchVerified, type BlobPointer, type BlobStore } from './claim-check.js';
 export {

@@ -11,6 +11,7 @@ import { z } from 'zod';
 import {
   callTool,
   checkApproval,
+  executeApproval,
   hostAllowed,
   InvalidToolOutputError,
   ToolBreakers,
@@ -155,6 +156,23 @@ describe('approval checks', () => {
       ok: false,
       code: 'invalid_args',
     });
+  });
+  it('runs nothing for an approved answer, by the guard or by a person (tool null)', async () => {
+    // deps and ctx that throw when touched: an approved answer must not reach the ledger, a tool or a publish
+    const untouchable = new Proxy(
+      {},
+      {
+        get: (_t, key) => {
+          throw new Error(`touched ${String(key)}`);
+        },
+      },
+    );
+    for (const kind of ['ActionApproved', 'HumanApproved'] as const) {
+      await expect(
+        executeApproval(untouchable as never, { ...base, kind, tool: null, args: {} }, untouchable as never),
+      ).resolves.toBeUndefined();
+    }
+    await expect(executeApproval(untouchable as never, base, untouchable as never)).rejects.toThrow(/touched/);
   });
 });
 

@@ -1,4 +1,5 @@
 import {
+  answerHash,
   follow,
   newTask,
   type DecodedEvent,
@@ -141,7 +142,29 @@ export function approveAnswer(
       inputHashes: { proposal: HASH, state: HASH, policy: HASH },
       tool: null,
       args: null,
-      argsHash: HASH,
+      argsHash: answerHash(e.data.answer, e.data.output),
+    },
+  };
+}
+
+/** A person approving an answer (tool null, args {}), bound to `argsHash` (the answer's own by default). */
+export function humanApproveAnswer(
+  e: WardenEvent,
+  overrides: Partial<EventDataInput<'HumanApproved'>> = {},
+): { type: 'HumanApproved'; data: EventDataInput<'HumanApproved'> } | undefined {
+  if (e.type !== 'AnswerProposed') return undefined;
+  return {
+    type: 'HumanApproved',
+    data: {
+      escalationId: `${e.taskId}:esc:${e.data.actionId}`,
+      actionId: e.data.actionId,
+      decidedBy: { id: 'ops-ana', kind: 'user', role: 'approver' },
+      argsHash: answerHash(e.data.answer, e.data.output),
+      policyVersion: 'test',
+      expiresAt: new Date(Date.now() + 3_600_000).toISOString(),
+      tool: null,
+      args: {},
+      ...overrides,
     },
   };
 }

@@ -1,9 +1,9 @@
-import { verifyChain, type WardenEvent } from '@warden/contracts';
+import { follow, verifyChain, type WardenEvent } from '@warden/contracts';
 import { MongoClient } from 'mongodb';
 import { afterEach, describe, expect, it } from 'vitest';
 import { stack, unique } from '../../../test/support/index.js';
 import { BudgetStore } from '../src/index.js';
-import { approveAnswer, fail, ofType, startHarness, succeed, type Harness } from './harness.js';
+import { approveAnswer, fail, humanApproveAnswer, ofType, startHarness, succeed, type Harness } from './harness.js';
 
 const harnesses: Harness[] = [];
 afterEach(async () => {
@@ -288,6 +288,34 @@ describe('the planner on the real stack with the scripted model', () => {
     const lastCall = ofType(events, 'ModelCalled').at(-1)!;
     expect(lastCall.data.messages.filter((m) => m.role === 'tool')).toHaveLength(2);
     expect(ofType(events, 'TaskCompleted')[0]!.data.answer).toBe('All seven looked up.');
+  });
+
+  it('completes a task when a person approves its answer, only with an approval bound to that answer', async () => {
+    const h = await harness({ scenarios: [answerAtOnce] });
+    await h.submit('human-1', { model: 'scripted:planner-answer' });
+    await h.waitFor('human-1', (es) => es.some((e) => e.type === 'AnswerProposed'), 'the answer');
+    const proposal = h.out.messages.find((m) => m.decoded?.event.type === 'AnswerProposed')!.decoded!;
+    const approve = async (overrides: Parameters<typeof humanApproveAnswer>[1]): Promise<string> => {
+      const answer = humanApproveAnswer(proposal.event, overrides)!;
+      const [encoded] = await h.publisher.publish(
+        follow({ envelope: proposal.envelope, hash: proposal.hash }, answer.type, answer.data, { producer: 'test' }),
+      );
+      return encoded!.envelope.id;
+    };
+    // bound to another answer, then expired, then right: only the last may complete the task
+    await approve({ argsHash: 'b'.repeat(64) });
+    await approve({ expiresAt: new Date(Date.now() - 1_000).toISOString() });
+    const right = await approve({});
+    // (three decisions on one proposal share a seq, so the usual whole-chain check does not apply here)
+    const events = await h.waitFor(
+      'human-1',
+      (es) => es.some((e) => e.type === 'TaskCompleted') && ofType(es, 'HumanApproved').length === 3,
+      'the approved answer',
+    );
+    const done = ofType(events, 'TaskCompleted');
+    expect(done).toHaveLength(1);
+    expect(done[0]!.causationId).toBe(right);
+    expect(done[0]!.data.answer).toBe('Forty-two. '.repeat(20));
   });
 
   it('catches an oscillation between two calls: LoopDetected (oscillation), alert, escalation, halt', async () => {

@@ -126,7 +126,7 @@ export function factsOf(event: WardenEvent): EventFacts {
       return {
         kind: 'human_decision',
         verdict: 'human_approved',
-        tool: event.data.tool,
+        ...(event.data.tool === null ? {} : { tool: event.data.tool }), // null: an approved answer
         actionId: event.data.actionId,
       };
     case 'HumanDenied':

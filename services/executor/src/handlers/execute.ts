@@ -51,7 +51,7 @@ export async function executeApproval(
   approval: Approval,
   ctx: HandlerContext,
 ): Promise<void> {
-  if (approval.kind === 'ActionApproved' && approval.tool === null) return; // an approved answer: nothing to run
+  if (approval.tool === null) return; // an approved answer (by the guard or a person): nothing to run
   const key = effectKeyOf(approval);
   ctx.span.setAttribute('warden.executor.effect_key', key);
   const check = checkApproval(approval, deps.tools, deps.now());

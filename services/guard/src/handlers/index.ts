@@ -1,4 +1,4 @@
-import { canonicalHash, type EventOf, type MagnitudeLimits, type VerdictRecord } from '@warden/contracts';
+import { answerHash, canonicalHash, type EventOf, type MagnitudeLimits, type VerdictRecord } from '@warden/contracts';
 import type { Handlers, HandlerContext } from '@warden/runtime';
 import type { z } from 'zod';
 import { decide } from '../decide/decide.js';
@@ -85,10 +85,7 @@ async function judge(
         policyVersion,
         inputHashes: { proposal: canonicalHash(proposal), state: canonicalHash(null), policy: deps.policy.hash },
         tool: proposal.kind === 'action' ? proposal.tool : null,
-        argsHash:
-          proposal.kind === 'action'
-            ? proposal.argsHash
-            : canonicalHash({ answer: proposal.answer, output: proposal.output }),
+        argsHash: proposal.kind === 'action' ? proposal.argsHash : answerHash(proposal.answer, proposal.output),
         message: `no TaskSubmitted is known for task ${event.taskId}: its scope is undefined`,
       },
       { policyVersion },

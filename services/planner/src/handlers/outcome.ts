@@ -1,4 +1,4 @@
-import type { WardenEvent } from '@warden/contracts';
+import { answerHash, type WardenEvent } from '@warden/contracts';
 import type { HandlerContext } from '@warden/runtime';
 import { evolve } from '../decide/state.js';
 import type { TaskState } from '../decide/types.js';
@@ -38,9 +38,21 @@ export async function onTaskEvent(
   const before = loaded.state;
   let state: TaskState = evolve(before, event, { tokens: deps.tokens, window: deps.window });
   if (then === 'complete') {
-    const actionId = (event.data as { actionId?: string }).actionId;
-    if (state.pending?.kind === 'answer' && state.pending.actionId === actionId)
-      state = await complete(state, deps, (type, data, options) => rec.ctx.publish(type, data, options));
+    const approval = event.data as { actionId?: string; argsHash?: string; expiresAt?: string };
+    const pending = state.pending;
+    if (pending?.kind === 'answer' && pending.actionId === approval.actionId) {
+      // An approval completes the task only if it is bound to exactly this answer, and a person's is still valid.
+      const bound = approval.argsHash === answerHash(pending.answer, pending.output);
+      const expired = approval.expiresAt !== undefined && Date.parse(approval.expiresAt) <= deps.now().getTime();
+      if (bound && !expired) {
+        state = await complete(state, deps, (type, data, options) => rec.ctx.publish(type, data, options));
+      } else {
+        ctx.logger.warn(
+          { actionId: pending.actionId, bound, expired },
+          'approval of the pending answer ignored: not bound to this answer, or expired',
+        );
+      }
+    }
   } else if (before.status === 'waiting' && state.status === 'planning') {
     state = await advance(state, deps, rec.ctx);
   }
