@@ -153,6 +153,18 @@ const HumanDecision = z.object({
   policyVersion: z.string().min(1).max(200),
   expiresAt: z.iso.datetime(),
   comment: Text(4000).optional(),
+  /**
+   * Who vouches for the decision: an HMAC-SHA256, under a key the deciding service shares with the executor and the
+   * planner, over the decision bound to its task and tenant (`decisionSigningPayload`). Required by them when they
+   * are configured with approval keys.
+   */
+  signature: z
+    .object({
+      keyId: z.string().regex(/^[A-Za-z0-9._-]{1,100}$/),
+      hmacSha256: Sha256Hex,
+    })
+    .strict()
+    .optional(),
 });
 
 /**

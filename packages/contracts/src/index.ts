@@ -85,3 +85,12 @@ export { ChainBreakKinds, verifyChain, type ChainBreak, type ChainBreakKind, typ
 export { canonicalVectors, chainVector, type CanonicalVector, type ChainVector } from './test-vectors.js';
 export { issuesOf, validateEvent, validateWireEnvelope } from './validate.js';
 export { createRegistryClient } from './registry.js';
+export {
+  checkDecisionSignature,
+  decisionSigningPayload,
+  parseDecisionKeys,
+  signDecision,
+  type DecisionCheck,
+  type DecisionKey,
+  type DecisionType,
+} from './decision-signature.js';

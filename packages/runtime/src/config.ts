@@ -1,3 +1,4 @@
+import { parseDecisionKeys } from '@warden/contracts';
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
 
@@ -61,6 +62,23 @@ export const WorkerEnv = z.object({
         }
       }
       return out;
+    }),
+  /**
+   * Keys that authenticate a person's decisions (HumanApproved / HumanDenied): `keyId:base64secret,...`, shared with
+   * the service that records decisions. When set, a decision without a valid signature is refused. The secrets are
+   * also redacted from every event.
+   */
+  WARDEN_APPROVAL_KEYS: z
+    .string()
+    .optional()
+    .transform((s, ctx) => {
+      if (s === undefined || s.trim() === '') return undefined;
+      try {
+        return { keys: parseDecisionKeys(s), literals: s.split(',').map((e) => e.slice(e.indexOf(':') + 1).trim()) };
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        return z.NEVER;
+      }
     }),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });

@@ -1,4 +1,11 @@
-import { EventCodec, createRegistryClient, MongoBlobStore, Redactor, type BlobStore } from '@warden/contracts';
+import {
+  EventCodec,
+  createRegistryClient,
+  MongoBlobStore,
+  Redactor,
+  type BlobStore,
+  type DecisionKey,
+} from '@warden/contracts';
 import type { Kafka } from 'kafkajs';
 import { MongoClient, type Db } from 'mongodb';
 import { pino, type Logger } from 'pino';
@@ -28,6 +35,8 @@ export interface WorkerRuntimeConfig {
   readonly redactPatterns: readonly RegExp[];
   /** Literal secrets of this process (API keys) that must never appear in an event. */
   readonly secretLiterals?: readonly string[];
+  /** Keys that authenticate a person's decisions; when set, unsigned or badly signed decisions are refused. */
+  readonly approvalKeys?: ReadonlyMap<string, DecisionKey>;
   readonly logLevel: string;
   /** Messages handled per transaction (outputs + consumed offsets committed together). */
   readonly batchSize?: number;
@@ -56,6 +65,9 @@ export function runtimeConfigFrom(env: WorkerEnv): WorkerRuntimeConfig {
     transactionTimeoutMs: env.WARDEN_TRANSACTION_TIMEOUT_MS,
     redactPatterns: env.WARDEN_REDACT_PATTERNS,
     logLevel: env.LOG_LEVEL,
+    ...(env.WARDEN_APPROVAL_KEYS === undefined
+      ? {}
+      : { approvalKeys: env.WARDEN_APPROVAL_KEYS.keys, secretLiterals: env.WARDEN_APPROVAL_KEYS.literals }),
   };
 }
 

@@ -37,6 +37,17 @@ describe('loadConfig', () => {
     expect(env.WARDEN_REDACT_PATTERNS.map((r) => r.source)).toEqual(['INT-[0-9]+', 'acct_[a-z]+']);
   });
 
+  it('reads approval keys, and redacts their secrets from events', () => {
+    const secret = Buffer.alloc(32, 7).toString('base64');
+    const runtime = runtimeConfigFrom(loadConfig(WorkerEnv, { WARDEN_APPROVAL_KEYS: `esc-1:${secret}` }));
+    expect([...(runtime.approvalKeys?.keys() ?? [])]).toEqual(['esc-1']);
+    expect(runtime.secretLiterals).toContain(secret);
+    expect(runtimeConfigFrom(loadConfig(WorkerEnv, {})).approvalKeys).toBeUndefined();
+    expect(() => loadConfig(WorkerEnv, { WARDEN_APPROVAL_KEYS: 'esc-1:c2hvcnQ=' })).toThrow(
+      /WARDEN_APPROVAL_KEYS: approval key esc-1: the secret must be at least 32 bytes/,
+    );
+  });
+
   it('names every bad variable in one ConfigError', () => {
     let error: unknown;
     try {

@@ -1,4 +1,11 @@
-import { canonicalHash, type EventOf, type JsonObject } from '@warden/contracts';
+import {
+  canonicalHash,
+  checkDecisionSignature,
+  type DecisionKey,
+  type EventData,
+  type EventOf,
+  type JsonObject,
+} from '@warden/contracts';
 import type { RunnableTool, RunnableToolRegistry } from '@warden/tools';
 
 /** An approval the executor acts on, from either the guard or a person. */
@@ -14,6 +21,8 @@ export interface Approval {
   /** A person's approval holds until then. */
   readonly expiresAt?: string;
   readonly policyVersion: string;
+  /** A person's decision as signed (HumanApproved only): checked against the approval keys when they are set. */
+  readonly decision?: { readonly tenantId: string; readonly data: EventData<'HumanApproved'> };
 }
 
 /** The approval carried by an ActionApproved or HumanApproved event. */
@@ -27,7 +36,14 @@ export function approvalOf(event: EventOf<'ActionApproved'> | EventOf<'HumanAppr
   };
   return event.type === 'ActionApproved'
     ? { kind: 'ActionApproved', ...base, tool: event.data.tool, args: event.data.args }
-    : { kind: 'HumanApproved', ...base, tool: event.data.tool, args: event.data.args, expiresAt: event.data.expiresAt };
+    : {
+        kind: 'HumanApproved',
+        ...base,
+        tool: event.data.tool,
+        args: event.data.args,
+        expiresAt: event.data.expiresAt,
+        decision: { tenantId: event.tenantId, data: event.data },
+      };
 }
 
 /** Why an approval is not run. */
@@ -38,6 +54,7 @@ export const RefusalCodes = {
   invalidArgs: 'invalid_args',
   missingArgs: 'missing_args',
   ledgerMismatch: 'ledger_args_mismatch',
+  unauthenticated: 'approval_unauthenticated',
 } as const;
 /** A refusal code. */
 export type RefusalCode = (typeof RefusalCodes)[keyof typeof RefusalCodes];
@@ -48,11 +65,35 @@ export type ApprovalCheck =
   | { readonly ok: false; readonly code: RefusalCode; readonly message: string };
 
 /**
- * Checks an approval before anything runs (pure): the tool is known, the args are present and hash to the approved
- * argsHash (an approval binds exactly those args), a person's approval has not expired, and the args pass the
- * tool's schema.
+ * Checks an approval before anything runs (pure): a person's approval is signed by a configured approval key (when
+ * keys are configured), the tool is known, the args are present and hash to the approved argsHash (an approval
+ * binds exactly those args), a person's approval has not expired, and the args pass the tool's schema.
  */
-export function checkApproval(approval: Approval, tools: RunnableToolRegistry, now: Date): ApprovalCheck {
+export function checkApproval(
+  approval: Approval,
+  tools: RunnableToolRegistry,
+  now: Date,
+  approvalKeys?: ReadonlyMap<string, DecisionKey>,
+): ApprovalCheck {
+  if (approval.kind === 'HumanApproved' && approvalKeys !== undefined && approvalKeys.size > 0) {
+    const signed =
+      approval.decision === undefined
+        ? ({ ok: false, reason: 'unsigned' } as const)
+        : checkDecisionSignature(
+            'HumanApproved',
+            approval.taskId,
+            approval.decision.tenantId,
+            approval.decision.data,
+            approvalKeys,
+          );
+    if (!signed.ok) {
+      return {
+        ok: false,
+        code: RefusalCodes.unauthenticated,
+        message: `a person's approval must be signed with a configured approval key (${signed.reason})`,
+      };
+    }
+  }
   const name = approval.tool ?? '';
   const tool = tools.get(name);
   if (tool === undefined) {

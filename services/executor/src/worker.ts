@@ -58,6 +58,7 @@ export function createExecutorWorker(options: ExecutorWorkerOptions): ExecutorWo
         escalationTtlMs: s.escalationTtlMs,
         now: options.now ?? (() => new Date()),
         ...(options.hooks === undefined ? {} : { hooks: options.hooks }),
+        ...(deps.config.approvalKeys === undefined ? {} : { approvalKeys: deps.config.approvalKeys }),
       });
     },
     onStarted: async () => {

@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { canonicalHash } from '@warden/contracts';
+import { canonicalHash, signDecision } from '@warden/contracts';
 import { createRunnableToolRegistry, defineRunnableTool, defineTool, type RunnableTool } from '@warden/tools';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -157,6 +157,43 @@ describe('approval checks', () => {
       code: 'invalid_args',
     });
   });
+  it("refuses a person's approval not signed with a configured key, when keys are configured", () => {
+    const key = { keyId: 'esc-1', secret: Buffer.alloc(32, 3) };
+    const keys = new Map([[key.keyId, key]]);
+    const data = {
+      escalationId: 't1:esc:a1',
+      actionId: 'a1',
+      decidedBy: { id: 'ops-ana', kind: 'user' as const },
+      argsHash: canonicalHash(args),
+      policyVersion: 'v1',
+      expiresAt: '2030-06-01T00:00:00.000Z',
+      tool: 'test.echo',
+      args,
+    };
+    const human = (d: typeof data & { signature?: { keyId: string; hmacSha256: string } }): Approval => ({
+      ...base,
+      kind: 'HumanApproved',
+      expiresAt: d.expiresAt,
+      decision: { tenantId: 'tenant-a', data: d },
+    });
+    const signature = signDecision('HumanApproved', 't1', 'tenant-a', data, key);
+    expect(checkApproval(human({ ...data, signature }), tools, now, keys)).toMatchObject({ ok: true });
+    expect(checkApproval(human(data), tools, now, keys)).toMatchObject({
+      ok: false,
+      code: 'approval_unauthenticated',
+    });
+    // signed for another tenant's task: refused
+    const elsewhere = signDecision('HumanApproved', 't1', 'tenant-b', data, key);
+    expect(checkApproval(human({ ...data, signature: elsewhere }), tools, now, keys)).toMatchObject({
+      ok: false,
+      code: 'approval_unauthenticated',
+    });
+    // without keys configured, decisions are not authenticated (development only)
+    expect(checkApproval(human(data), tools, now)).toMatchObject({ ok: true });
+    // the guard's own approvals are not a person's decisions
+    expect(checkApproval(base, tools, now, keys)).toMatchObject({ ok: true });
+  });
+
   it('runs nothing for an approved answer, by the guard or by a person (tool null)', async () => {
     // deps and ctx that throw when touched: an approved answer must not reach the ledger, a tool or a publish
     const untouchable = new Proxy(

@@ -48,7 +48,6 @@ export async function startHarness(options: {
   tenantOverrides?: PlannerSettings['tenantOverrides'];
 }): Promise<Harness> {
   const model = await startScriptedModel({ scenarios: options.scenarios ?? [] });
-  const config = testWorkerConfig(stack(), { logLevel: 'error' });
   const loaded = loadPlannerConfig({
     OPENAI_BASE_URL: model.baseURL,
     PLANNER_MODEL_RETRY_BASE_MS: '5',
@@ -57,6 +56,11 @@ export async function startHarness(options: {
     ...options.env,
   });
   const settings: PlannerSettings = { ...loaded.settings, tenantOverrides: options.tenantOverrides ?? {} };
+  const { approvalKeys } = loaded.runtime;
+  const config = testWorkerConfig(stack(), {
+    logLevel: 'error',
+    ...(approvalKeys === undefined ? {} : { approvalKeys }),
+  });
   const workers: Worker[] = [];
   for (let i = 0; i < (options.replicas ?? 1); i++) workers.push(createPlannerWorker({ runtime: config, settings }));
   await Promise.all(workers.map((w) => w.start()));

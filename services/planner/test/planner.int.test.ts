@@ -1,4 +1,5 @@
-import { follow, verifyChain, type WardenEvent } from '@warden/contracts';
+import { randomBytes } from 'node:crypto';
+import { follow, signDecision, verifyChain, type WardenEvent } from '@warden/contracts';
 import { MongoClient } from 'mongodb';
 import { afterEach, describe, expect, it } from 'vitest';
 import { stack, unique } from '../../../test/support/index.js';
@@ -316,6 +317,49 @@ describe('the planner on the real stack with the scripted model', () => {
     expect(done).toHaveLength(1);
     expect(done[0]!.causationId).toBe(right);
     expect(done[0]!.data.answer).toBe('Forty-two. '.repeat(20));
+  });
+
+  it('with approval keys configured, counts only a decision signed with one of them', async () => {
+    const key = { keyId: 'esc-test', secret: randomBytes(32) };
+    const h = await harness({
+      scenarios: [answerAtOnce],
+      env: { WARDEN_APPROVAL_KEYS: `${key.keyId}:${key.secret.toString('base64')}` },
+    });
+    await h.submit('signed-1', { model: 'scripted:planner-answer' });
+    await h.waitFor('signed-1', (es) => es.some((e) => e.type === 'AnswerProposed'), 'the answer');
+    const proposal = h.out.messages.find(
+      (m) => m.decoded?.event.type === 'AnswerProposed' && m.decoded.event.taskId === 'signed-1',
+    )!.decoded!;
+    const decide = async (sign: 'none' | 'other-task' | 'right'): Promise<string> => {
+      const { data } = humanApproveAnswer(proposal.event)!;
+      const taskId = sign === 'other-task' ? 'another-task' : 'signed-1';
+      const signature =
+        sign === 'none' ? {} : { signature: signDecision('HumanApproved', taskId, 'tenant-a', data, key) };
+      const [encoded] = await h.publisher.publish(
+        follow(
+          { envelope: proposal.envelope, hash: proposal.hash },
+          'HumanApproved',
+          { ...data, ...signature },
+          {
+            producer: 'test',
+          },
+        ),
+      );
+      return encoded!.envelope.id;
+    };
+    await decide('none');
+    await decide('other-task');
+    const right = await decide('right');
+    const events = await h.waitFor(
+      'signed-1',
+      (es) => es.some((e) => e.type === 'TaskCompleted') && ofType(es, 'HumanApproved').length === 3,
+      'the signed approval',
+    );
+    const done = ofType(events, 'TaskCompleted');
+    expect(done).toHaveLength(1);
+    expect(done[0]!.causationId).toBe(right);
+    // the secret never reached an event
+    expect(JSON.stringify(h.out.events())).not.toContain(key.secret.toString('base64'));
   });
 
   it('catches an oscillation between two calls: LoopDetected (oscillation), alert, escalation, halt', async () => {

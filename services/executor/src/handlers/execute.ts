@@ -1,4 +1,4 @@
-import { isWardenError, type JsonObject } from '@warden/contracts';
+import { isWardenError, type DecisionKey, type JsonObject } from '@warden/contracts';
 import type { HandlerContext } from '@warden/runtime';
 import type { RunnableTool, RunnableToolRegistry } from '@warden/tools';
 import { checkApproval, RefusalCodes, type Approval, type RefusalCode } from '../approval.js';
@@ -31,6 +31,8 @@ export interface ExecutorHandlerDeps {
   readonly escalationTtlMs: number;
   readonly now: () => Date;
   readonly hooks?: ExecutorHooks;
+  /** Keys a person's approval must be signed with (WARDEN_APPROVAL_KEYS); unset: approvals are not authenticated. */
+  readonly approvalKeys?: ReadonlyMap<string, DecisionKey>;
 }
 
 const MESSAGE_MAX = 4000;
@@ -54,7 +56,7 @@ export async function executeApproval(
   if (approval.tool === null) return; // an approved answer (by the guard or a person): nothing to run
   const key = effectKeyOf(approval);
   ctx.span.setAttribute('warden.executor.effect_key', key);
-  const check = checkApproval(approval, deps.tools, deps.now());
+  const check = checkApproval(approval, deps.tools, deps.now(), deps.approvalKeys);
   if (!check.ok) {
     await refuse(deps, approval, ctx, check.code, check.message);
     return;

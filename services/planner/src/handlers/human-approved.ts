@@ -1,5 +1,6 @@
 import type { EventOf } from '@warden/contracts';
 import type { HandlerContext } from '@warden/runtime';
+import { authentic } from './decision-auth.js';
 import { onTaskEvent, type HandlerDeps } from './outcome.js';
 
 /**
@@ -11,6 +12,7 @@ export function humanApproved(deps: HandlerDeps) {
     const loaded = await deps.store.load(event.taskId);
     const pending = loaded?.state.pending;
     if (pending?.kind !== 'answer' || pending.actionId !== event.data.actionId) return;
+    if (!authentic(deps, event, ctx)) return;
     await onTaskEvent(deps, event, ctx, 'complete');
   };
 }

@@ -1,4 +1,4 @@
-import { answerHash, type WardenEvent } from '@warden/contracts';
+import { answerHash, type DecisionKey, type WardenEvent } from '@warden/contracts';
 import type { HandlerContext } from '@warden/runtime';
 import { evolve } from '../decide/state.js';
 import type { TaskState } from '../decide/types.js';
@@ -11,6 +11,8 @@ export interface HandlerDeps extends PlannerDeps {
   readonly store: TaskStore;
   readonly markToolOpen: (tool: string, atMs: number) => void;
   readonly markToolClosed: (tool: string) => void;
+  /** Keys a person's decision must be signed with (WARDEN_APPROVAL_KEYS); unset: decisions are not authenticated. */
+  readonly approvalKeys?: ReadonlyMap<string, DecisionKey>;
 }
 
 /**
