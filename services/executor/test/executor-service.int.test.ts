@@ -3,7 +3,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { canonicalHash, type WardenEvent } from '@warden/contracts';
+import { randomBytes } from 'node:crypto';
+import { canonicalHash, signDecision, type WardenEvent } from '@warden/contracts';
 import type { Worker } from '@warden/runtime';
 import { EventCollector, startTestPublisher, testWorkerConfig, type TestPublisher } from '@warden/runtime/testing';
 import { MongoClient, type Db } from 'mongodb';
@@ -231,5 +232,63 @@ describe('the executor on the real stack', () => {
     });
     expect(alwaysFailCalls).toBe(3);
     expect(worker.breakerState('test.broken')).toBe('open');
+  });
+});
+
+describe('the executor with approval keys', () => {
+  it("runs a person's approval only when it is signed with a configured key", async () => {
+    const key = { keyId: 'esc-exec', secret: randomBytes(32) };
+    const config = testWorkerConfig(stack(), { approvalKeys: new Map([[key.keyId, key]]) });
+    const mongo = new MongoClient(stack().mongoUrl);
+    await mongo.connect();
+    const db = mongo.db(config.mongoDb);
+    await db.collection<{ _id: string }>('customers').insertOne({ _id: 'c-9', status: 'active' } as never);
+    const worker = createExecutorWorker({
+      runtime: config,
+      settings: testSettings(),
+      tools: (deps) =>
+        createDemoTools({
+          db: deps.db,
+          customerCollections: ['customers'],
+          knowledgeCollection: 'knowledge',
+          workspaceRoot: tmpdir(),
+          httpAllowlist: [],
+          httpMaxBytes: 1024,
+        }),
+    });
+    await worker.start();
+    const publisher = await startTestPublisher(config);
+    const out = await EventCollector.start(
+      stack(),
+      [`${config.topicPrefix}.results.v1`, `${config.topicPrefix}.alerts.v1`],
+      config.mongoDb,
+    );
+    try {
+      const args = { collection: 'customers', id: 'c-9', set: { status: 'inactive' } };
+      const unsigned = humanApproved('exec-signed', 'a1', 'customers.update', args, new Date(Date.now() + 3_600_000));
+      await publisher.publish(unsigned);
+      const refused = await resultOf(out, unsigned.id);
+      expect(refused.data).toMatchObject({ errorClass: 'refused' });
+      if (refused.type === 'ToolFailed') expect(refused.data.message).toMatch(/approval_unauthenticated/);
+      expect((await db.collection('customers').findOne({ _id: 'c-9' } as never))?.status).toBe('active');
+
+      const draft = humanApproved('exec-signed', 'a2', 'customers.update', args, new Date(Date.now() + 3_600_000));
+      const signed = {
+        ...draft,
+        data: {
+          ...draft.data,
+          signature: signDecision('HumanApproved', draft.taskId, draft.tenantId, draft.data, key),
+        },
+      };
+      await publisher.publish(signed);
+      const ran = await resultOf(out, signed.id);
+      expect(ran.type, JSON.stringify(ran.data)).toBe('ToolSucceeded');
+      expect((await db.collection('customers').findOne({ _id: 'c-9' } as never))?.status).toBe('inactive');
+    } finally {
+      await out.close();
+      await publisher.close();
+      await worker.close();
+      await mongo.close();
+    }
   });
 });
