@@ -15,6 +15,27 @@ const csv = z
 
 const intFrom = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
+/** An environment variable holding JSON that must match `schema`; problems are named by path. */
+export const jsonEnv = <T extends z.ZodType>(schema: T) =>
+  z.string().transform((s, ctx): z.infer<T> => {
+    let value: unknown;
+    try {
+      value = JSON.parse(s);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: `not JSON: ${(error as Error).message}` });
+      return z.NEVER;
+    }
+    const parsed = schema.safeParse(value);
+    if (!parsed.success) {
+      ctx.addIssue({
+        code: 'custom',
+        message: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
+      });
+      return z.NEVER;
+    }
+    return parsed.data;
+  });
+
 /**
  * The environment every worker reads (services extend it). Values come from process.env in the service's
  * config.ts; this package never reads process.env itself.

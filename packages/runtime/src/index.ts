@@ -1,4 +1,4 @@
-export { WorkerEnv, loadConfig } from './config.js';
+export { WorkerEnv, jsonEnv, loadConfig } from './config.js';
 export { connectRuntime, runtimeConfigFrom, type RuntimeDeps, type WorkerRuntimeConfig } from './deps.js';
 export {
   ConfigError,

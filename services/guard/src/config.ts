@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { loadConfig, runtimeConfigFrom, WorkerEnv, type WorkerRuntimeConfig } from '@warden/runtime';
+import { jsonEnv, loadConfig, runtimeConfigFrom, WorkerEnv, type WorkerRuntimeConfig } from '@warden/runtime';
 import { MagnitudeLimits } from '@warden/contracts';
 import { z } from 'zod';
 
@@ -34,26 +34,7 @@ export const GuardEnv = WorkerEnv.extend({
     .max(30 * 24 * 3_600_000)
     .default(24 * 3_600_000),
   /** JSON {"default"?: MagnitudeLimits, "tenants"?: {tenantId: MagnitudeLimits}}; unset: a task's limits hold. */
-  GUARD_TENANT_CAPS: z
-    .string()
-    .optional()
-    .transform((s, ctx) => {
-      if (s === undefined || s.trim() === '') return undefined;
-      let raw: unknown;
-      try {
-        raw = JSON.parse(s);
-      } catch (error) {
-        ctx.addIssue({ code: 'custom', message: `not JSON: ${(error as Error).message}` });
-        return z.NEVER;
-      }
-      const parsed = TenantCapsSetting.safeParse(raw);
-      if (!parsed.success) {
-        for (const i of parsed.error.issues)
-          ctx.addIssue({ code: 'custom', message: `${i.path.join('.')}: ${i.message}` });
-        return z.NEVER;
-      }
-      return parsed.data;
-    }),
+  GUARD_TENANT_CAPS: jsonEnv(TenantCapsSetting).optional(),
 });
 
 /** The guard's configuration. */

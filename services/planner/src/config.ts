@@ -1,4 +1,11 @@
-import { ConfigError, loadConfig, runtimeConfigFrom, WorkerEnv, type WorkerRuntimeConfig } from '@warden/runtime';
+import {
+  ConfigError,
+  jsonEnv,
+  loadConfig,
+  runtimeConfigFrom,
+  WorkerEnv,
+  type WorkerRuntimeConfig,
+} from '@warden/runtime';
 import { z } from 'zod';
 import type { ModelPrice, TaskCeilings } from './decide/budget.js';
 import type { LoopSettings, WindowSettings } from './decide/types.js';
@@ -6,26 +13,6 @@ import type { OpenAiModelSettings } from './model/openai-model.js';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const num = (min: number, max: number) => z.coerce.number().min(min).max(max);
-
-const json = <T extends z.ZodType>(schema: T) =>
-  z.string().transform((s, ctx): z.infer<T> => {
-    let value: unknown;
-    try {
-      value = JSON.parse(s);
-    } catch (error) {
-      ctx.addIssue({ code: 'custom', message: `not JSON: ${(error as Error).message}` });
-      return z.NEVER;
-    }
-    const parsed = schema.safeParse(value);
-    if (!parsed.success) {
-      ctx.addIssue({
-        code: 'custom',
-        message: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
-      });
-      return z.NEVER;
-    }
-    return parsed.data;
-  });
 
 const Price = z.object({
   model: z.string().min(1).max(200),
@@ -55,7 +42,7 @@ export const PlannerEnv = WorkerEnv.extend({
   OPENAI_API_KEY: z.string().min(1).default('scripted'),
   PLANNER_MODEL: z.string().min(1).max(200).default('scripted:refund-happy'),
   /** JSON array of {model, inputUsdPerMTok, outputUsdPerMTok}; "prefix*" matches by prefix. Unknown model: no call. */
-  PLANNER_PRICES: json(z.array(Price).min(1)).optional(),
+  PLANNER_PRICES: jsonEnv(z.array(Price).min(1)).optional(),
   PLANNER_MODEL_TIMEOUT_MS: int(100, 600_000).default(60_000),
   PLANNER_MODEL_MAX_RETRIES: int(0, 20).default(5),
   PLANNER_MODEL_RETRY_BASE_MS: int(1, 60_000).default(250),
@@ -83,7 +70,7 @@ export const PlannerEnv = WorkerEnv.extend({
   PLANNER_TENANT_MAX_TOKENS: int(1, 10_000_000_000).default(10_000_000),
   PLANNER_TENANT_MAX_COST_USD: num(0.000001, 10_000_000).default(100),
   /** JSON object tenantId → {tokens, costUsd}, overriding the tenant defaults. */
-  PLANNER_TENANT_LIMITS: json(z.record(z.string(), TenantLimit)).optional(),
+  PLANNER_TENANT_LIMITS: jsonEnv(z.record(z.string(), TenantLimit)).optional(),
   PLANNER_TOOL_BREAKER_TTL_MS: int(1_000, 24 * 3_600_000).default(30_000),
   PLANNER_ESCALATION_TTL_MS: int(60_000, 30 * 24 * 3_600_000).default(24 * 3_600_000),
   /** A reservation still open this long after it was made was left by a crash: the sweep charges it in full. */

@@ -51,6 +51,16 @@ const multiStep = {
   ],
 };
 
+/** The guard and executor for multiStep: the answer approved, the lookup and the update succeed. */
+const multiStepResponder = (e: WardenEvent) =>
+  approveAnswer(e) ??
+  succeed(
+    e,
+    e.type === 'ActionProposed' && e.data.tool === 'customers.query'
+      ? { rows: [{ id: 'c-42', status: 'inactive' }], total: 1 }
+      : { matched: 1, modified: 1 },
+  );
+
 const readThenAnswer = {
   id: 'planner-read',
   description: 'read a file, then answer',
@@ -190,16 +200,7 @@ describe('budget reservations on FerretDB', () => {
 describe('the planner on the real stack with the scripted model', () => {
   it('runs a multi-step task to TaskCompleted, with a verifiable chain', async () => {
     const h = await harness({ scenarios: [multiStep] });
-    h.autopilot(
-      (e) =>
-        approveAnswer(e) ??
-        succeed(
-          e,
-          e.type === 'ActionProposed' && e.data.tool === 'customers.query'
-            ? { rows: [{ id: 'c-42', status: 'inactive' }], total: 1 }
-            : { matched: 1, modified: 1 },
-        ),
-    );
+    h.autopilot(multiStepResponder);
     await h.submit('multi-1', { model: 'scripted:planner-multi' });
     const events = await h.waitFor('multi-1', ended, 'the end of the task');
     const done = ofType(events, 'TaskCompleted');
@@ -228,16 +229,7 @@ describe('the planner on the real stack with the scripted model', () => {
 
   it('streams replies when PLANNER_STREAM is on, and counts and charges them like the rest', async () => {
     const h = await harness({ scenarios: [multiStep], env: { PLANNER_STREAM: 'true' } });
-    h.autopilot(
-      (e) =>
-        approveAnswer(e) ??
-        succeed(
-          e,
-          e.type === 'ActionProposed' && e.data.tool === 'customers.query'
-            ? { rows: [{ id: 'c-42', status: 'inactive' }], total: 1 }
-            : { matched: 1, modified: 1 },
-        ),
-    );
+    h.autopilot(multiStepResponder);
     await h.submit('stream-1', { model: 'scripted:planner-multi' });
     const events = await h.waitFor('stream-1', ended, 'the end of the task');
     const done = ofType(events, 'TaskCompleted');
