@@ -100,13 +100,28 @@ export class BudgetStore {
   private ready(): Promise<unknown> {
     this.indexed ??= Promise.all([
       this.log.createIndex({ scope: 1, seq: -1 }).catch(() => undefined),
-      // without it a close could happen twice: creating it must succeed
-      this.log.createIndex({ closeKey: 1 }, { unique: true }),
+      // without it a close could happen twice: creating it must succeed (or a unique one must be there already)
+      this.uniqueCloseKeyIndex(),
     ]).catch((error: unknown) => {
       this.indexed = undefined;
       throw new BudgetStoreError('could not create the budget log indexes', { cause: error });
     });
     return this.indexed;
+  }
+
+  /**
+   * The unique index on closeKey, sparse so that log entries written before closeKey existed do not collide (on
+   * MongoDB a missing field indexes as null). An existing unique index on the same key (created without `sparse`)
+   * is accepted as it is.
+   */
+  private async uniqueCloseKeyIndex(): Promise<void> {
+    try {
+      await this.log.createIndex({ closeKey: 1 }, { unique: true, sparse: true });
+    } catch (error) {
+      const existing = await this.log.indexes();
+      const unique = existing.some((i) => i.unique === true && Object.keys(i.key).join() === 'closeKey');
+      if (!unique) throw error;
+    }
   }
 
   private async head(scope: string): Promise<{ seq: number; figures: Figures }> {

@@ -151,6 +151,19 @@ describe('budget reservations on FerretDB', () => {
     try {
       let nowMs = Date.parse('2026-11-25T12:00:00Z');
       const now = (): Date => new Date(nowMs);
+      // entries written before closeKey existed (no closeKey, no expiresAt) must not break the index or the sweep
+      const legacy = (seq: number) => ({
+        _id: `task:legacy#${String(seq).padStart(12, '0')}`,
+        scope: 'task:legacy',
+        seq,
+        committedTokens: 10 * seq,
+        committedMicroUsd: 0,
+        usedTokens: 0,
+        usedMicroUsd: 0,
+        kind: 'reserve',
+        ref: `old-${seq}`,
+      });
+      await db.collection('planner_budget_log').insertMany([legacy(1), legacy(2)] as never[]);
       // two replicas sweeping at once
       const stores = [0, 1].map(() => new BudgetStore(db, { reservationTtlMs: 60_000, now }));
       const limit = { tokens: 1_000, microUsd: 1_000_000 };
