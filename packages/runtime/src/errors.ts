@@ -20,7 +20,7 @@ export class TerminalHandlerError extends WardenError {
   }
 }
 
-/** A produce to Kafka failed. Retryable: the outbox re-sends the same bytes. */
+/** A produce to Kafka failed (its transaction aborted). Retryable: the chunk is handled and sent again. */
 export class PublishError extends WardenError {
   readonly code = 'WARDEN_RUNTIME_PUBLISH';
   readonly retryable = true;
