@@ -62,6 +62,8 @@ export const WorkerEnv = z.object({
   WARDEN_RETRY_BASE_MS: intFrom(1, 60_000).default(100),
   WARDEN_RETRY_MAX_MS: intFrom(1, 600_000).default(5_000),
   WARDEN_SHUTDOWN_GRACE_MS: intFrom(0, 600_000).default(20_000),
+  /** A member silent this long (no heartbeat: a stall, a partition) leaves the group and its partitions move. */
+  WARDEN_SESSION_TIMEOUT_MS: intFrom(6_000, 300_000).default(30_000),
   WARDEN_HTTP_PORT: intFrom(0, 65_535).default(0),
   WARDEN_HTTP_HOST: z.string().default('127.0.0.1'),
   WARDEN_CLAIM_CHECK_BYTES: intFrom(1024, 64 * 1024 * 1024).default(256 * 1024),

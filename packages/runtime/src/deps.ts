@@ -27,6 +27,8 @@ export interface WorkerRuntimeConfig {
   readonly retryBaseMs: number;
   readonly retryMaxMs: number;
   readonly shutdownGraceMs: number;
+  /** Consumer group session timeout (default 30 s; the broker's minimum is 6 s). */
+  readonly sessionTimeoutMs?: number;
   readonly httpPort: number;
   readonly httpHost: string;
   readonly claimCheckBytes: number;
@@ -59,6 +61,7 @@ export function runtimeConfigFrom(env: WorkerEnv): WorkerRuntimeConfig {
     retryBaseMs: env.WARDEN_RETRY_BASE_MS,
     retryMaxMs: env.WARDEN_RETRY_MAX_MS,
     shutdownGraceMs: env.WARDEN_SHUTDOWN_GRACE_MS,
+    sessionTimeoutMs: env.WARDEN_SESSION_TIMEOUT_MS,
     httpPort: env.WARDEN_HTTP_PORT,
     httpHost: env.WARDEN_HTTP_HOST,
     claimCheckBytes: env.WARDEN_CLAIM_CHECK_BYTES,

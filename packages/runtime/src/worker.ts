@@ -493,8 +493,8 @@ export function defineWorker<C extends EventType>(definition: WorkerDefinition<C
       await producer.connect();
       consumer = d.kafka.consumer({
         groupId,
-        sessionTimeout: 30_000,
-        heartbeatInterval: 3_000,
+        sessionTimeout: cfg.sessionTimeoutMs ?? 30_000,
+        heartbeatInterval: Math.min(3_000, Math.floor((cfg.sessionTimeoutMs ?? 30_000) / 3)),
         maxBytesPerPartition: 1024 * 1024,
       });
       const c = consumer;

@@ -275,6 +275,35 @@ describe('workers as processes', () => {
     expect(await runs.countDocuments()).toBe(drafts.length);
   });
 
+  it('publishes once when a stalled worker is evicted mid-handling and then wakes up (a zombie)', async () => {
+    const config = testWorkerConfig(stack(), { sessionTimeoutMs: 6_000, logLevel: 'info' });
+    const zombie = await startChildWorker(echoScript, config);
+    cleanups.push(async () => kill(zombie));
+    const out = await collector(config, ['outcomes']);
+    const mongo = new MongoClient(stack().mongoUrl);
+    cleanups.push(() => mongo.close());
+    const runs = mongo.db(config.mongoDb).collection<{ _id: string; count: number }>('runs');
+    const publisher = await testPublisher(config);
+    await publisher.publish(task('stalled', { delayMs: 1_500 }));
+    await waitUntil(() => runs.findOne({ _id: 'stalled' }).then((d) => d ?? undefined), {
+      what: 'the handler to start',
+    });
+    zombie.child.kill('SIGSTOP'); // frozen mid-handler: no heartbeat, no commit
+    const successor = await startChildWorker(echoScript, config);
+    cleanups.push(async () => kill(successor));
+    // the group evicts the silent member; the successor takes the partition and handles the event again
+    await out.waitFor((es) => es.some((e) => e.taskId === 'stalled'), 60_000, 'the successor to answer');
+    zombie.child.kill('SIGCONT'); // the zombie finishes its handler and tries to publish
+    await publisher.publish(task('after-zombie'));
+    await out.waitFor((es) => es.some((e) => e.taskId === 'after-zombie'), 60_000, 'a later event');
+    await new Promise((r) => setTimeout(r, 3_000)); // time for a zombie's late transaction to show up
+    expect((await runs.findOne({ _id: 'stalled' }))?.count, 'handled by both').toBe(2);
+    expect(
+      out.events().filter((e) => e.taskId === 'stalled'),
+      zombie.output(),
+    ).toHaveLength(1);
+  });
+
   it('drains an in-flight event on SIGTERM and exits 0', async () => {
     const config = testWorkerConfig(stack());
     const child = await startChildWorker(echoScript, config);

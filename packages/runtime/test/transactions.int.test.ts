@@ -1,0 +1,53 @@
+import { PartitionTransactions, PublishError, createKafka, ensureTopics } from '@warden/runtime';
+import { testWorkerConfig, waitUntil } from '@warden/runtime/testing';
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import { stack } from '../../../test/support/index.js';
+
+describe('PartitionTransactions on the real broker', () => {
+  it('fences an earlier owner of a partition: its commit fails, and the new owner reads the final offset', async () => {
+    const config = testWorkerConfig(stack());
+    const logger = pino({ level: 'silent' });
+    const kafka = createKafka(config.brokers, 'tx-test', logger);
+    const admin = kafka.admin();
+    await admin.connect();
+    const input = `${config.topicPrefix}.in`;
+    const output = `${config.topicPrefix}.out`;
+    const groupId = `${config.topicPrefix}.group`;
+    await ensureTopics(admin, [input, output], { partitions: 1 });
+    const old = new PartitionTransactions(kafka, admin, groupId, 30_000, logger);
+    const successor = new PartitionTransactions(kafka, admin, groupId, 30_000, logger);
+    const message = (value: string) => ({ topic: output, key: 'k', value: Buffer.from(value), headers: {} });
+    const consumer = kafka.consumer({ groupId: `${groupId}.reader` }); // read_committed, the kafkajs default
+    const seen: string[] = [];
+    try {
+      const first = await old.acquire(input, 0);
+      expect(first.committedOffset).toBeUndefined();
+      await old.commit(first.producer, { topic: input, partition: 0, nextOffset: '5' }, [message('old-1')]);
+
+      // a new owner takes the partition: fencing happens before it reads the offset, which is therefore final
+      const taken = await successor.acquire(input, 0);
+      expect(taken.committedOffset).toBe(5n);
+
+      // the old owner (a zombie) tries to commit the next chunk: refused, nothing of it visible
+      await expect(
+        old.commit(first.producer, { topic: input, partition: 0, nextOffset: '9' }, [message('zombie')]),
+      ).rejects.toBeInstanceOf(PublishError);
+      await successor.commit(taken.producer, { topic: input, partition: 0, nextOffset: '9' }, [message('new-1')]);
+
+      const [offsets] = await admin.fetchOffsets({ groupId, topics: [input] });
+      expect(offsets?.partitions[0]?.offset).toBe('9');
+      await consumer.connect();
+      await consumer.subscribe({ topic: output, fromBeginning: true });
+      await consumer.run({ eachMessage: async ({ message: m }) => void seen.push(String(m.value)) });
+      await waitUntil(() => seen.length >= 2, { what: 'the committed messages' });
+      await new Promise((r) => setTimeout(r, 500));
+      expect(seen).toEqual(['old-1', 'new-1']);
+    } finally {
+      await consumer.disconnect();
+      await old.closeAll();
+      await successor.closeAll();
+      await admin.disconnect();
+    }
+  });
+});
