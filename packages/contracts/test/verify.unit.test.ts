@@ -1,17 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { canonicalHash, follow, verifyChain, type WireEnvelope } from '@warden/contracts';
-import { sampleChain, uuidAt } from '@warden/contracts/testing';
-
-function shuffled<T>(items: readonly T[], seed = 7): T[] {
-  const out = [...items];
-  let s = seed;
-  for (let i = out.length - 1; i > 0; i--) {
-    s = (s * 1103515245 + 12345) % 2 ** 31;
-    const j = s % (i + 1);
-    [out[i], out[j]] = [out[j]!, out[i]!];
-  }
-  return out;
-}
+import { sampleChain, shuffled, uuidAt } from '@warden/contracts/testing';
 
 describe('verifyChain', () => {
   const chain = sampleChain(8);

@@ -20,7 +20,7 @@ export {
   toOutgoing,
   type OutgoingMessage,
 } from './publisher.js';
-export { runUntilSignal, type Stoppable } from './signals.js';
+export { closeInOrder, runUntilSignal, type CloseStep, type Stoppable } from './signals.js';
 export {
   RuntimeMetricNames,
   RuntimeSpanAttributes,

@@ -52,3 +52,25 @@ export function runUntilSignal(worker: Stoppable, logger: Logger, options: { rea
     stop('unhandledRejection', 1);
   });
 }
+
+/** One step of a shutdown: a name for the log, and what to run (undefined: nothing to close). */
+export type CloseStep = readonly [name: string, run: (() => Promise<unknown>) | undefined];
+
+/**
+ * Runs shutdown steps in order; a step that fails is logged and the next one still runs, so one broken connection
+ * never keeps the others open.
+ */
+export async function closeInOrder(
+  steps: readonly CloseStep[],
+  logger: Logger | undefined,
+  what: string,
+): Promise<void> {
+  for (const [name, run] of steps) {
+    if (run === undefined) continue;
+    try {
+      await run();
+    } catch (error) {
+      logger?.warn({ err: error, step: name }, `error while closing ${what}`);
+    }
+  }
+}

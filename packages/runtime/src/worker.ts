@@ -28,6 +28,7 @@ import {
   traceIdOf,
   type RuntimeMetrics,
 } from './telemetry.js';
+import { closeInOrder } from './signals.js';
 import { PartitionTransactions } from './transactions.js';
 
 /** The states of a worker. starting → running → draining → stopped; failed after a crash. */
@@ -563,23 +564,19 @@ export function defineWorker<C extends EventType>(definition: WorkerDefinition<C
         } finally {
           clearTimeout(timer);
         }
-        const steps: Array<[string, (() => Promise<unknown>) | undefined]> = [
-          ['consumer', consumer === undefined ? undefined : () => consumer!.disconnect()],
-          ['producer', producer === undefined ? undefined : () => producer!.disconnect()],
-          ['transactions', transactions === undefined ? undefined : () => transactions!.closeAll()],
-          ['admin', admin === undefined ? undefined : () => admin!.disconnect()],
-          ['http', server === undefined ? undefined : () => new Promise<void>((r) => server!.close(() => r()))],
-          ['metrics', metrics === undefined ? undefined : () => metrics!.shutdown()],
-          ['mongo', ownsDeps && deps !== undefined ? () => deps!.mongo.close() : undefined],
-        ];
-        for (const [name, step] of steps) {
-          if (step === undefined) continue;
-          try {
-            await step();
-          } catch (error) {
-            log?.warn({ err: error, step: name }, 'error while closing');
-          }
-        }
+        await closeInOrder(
+          [
+            ['consumer', consumer === undefined ? undefined : () => consumer!.disconnect()],
+            ['producer', producer === undefined ? undefined : () => producer!.disconnect()],
+            ['transactions', transactions === undefined ? undefined : () => transactions!.closeAll()],
+            ['admin', admin === undefined ? undefined : () => admin!.disconnect()],
+            ['http', server === undefined ? undefined : () => new Promise<void>((r) => server!.close(() => r()))],
+            ['metrics', metrics === undefined ? undefined : () => metrics!.shutdown()],
+            ['mongo', ownsDeps && deps !== undefined ? () => deps!.mongo.close() : undefined],
+          ],
+          log,
+          definition.name,
+        );
         state = previous === 'failed' ? 'failed' : 'stopped';
         log?.info({ forced }, `${definition.name} stopped`);
         return { forced };

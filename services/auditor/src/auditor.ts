@@ -1,4 +1,4 @@
-import { connectRuntime, producerConfig, type RuntimeDeps } from '@warden/runtime';
+import { closeInOrder, connectRuntime, producerConfig, type RuntimeDeps } from '@warden/runtime';
 import type { FastifyInstance } from 'fastify';
 import type { Producer } from 'kafkajs';
 import { AlertRaiser } from './alerts.js';
@@ -152,21 +152,17 @@ export function createAuditor(options: AuditorOptions): Auditor {
         state = 'stopping';
         if (timer !== undefined) clearInterval(timer);
         const log = deps?.logger;
-        const steps: Array<[string, (() => Promise<unknown>) | undefined]> = [
-          ['consumer', consumer === undefined ? undefined : () => consumer!.stop()],
-          ['tick', previous === 'running' ? () => tick() : undefined],
-          ['api', api === undefined ? undefined : () => api!.close()],
-          ['producer', producer === undefined ? undefined : () => producer!.disconnect()],
-          ['mongo', options.deps === undefined && deps !== undefined ? () => deps!.mongo.close() : undefined],
-        ];
-        for (const [name, step] of steps) {
-          if (step === undefined) continue;
-          try {
-            await step();
-          } catch (error) {
-            log?.warn({ err: error, step: name }, 'error while closing the auditor');
-          }
-        }
+        await closeInOrder(
+          [
+            ['consumer', consumer === undefined ? undefined : () => consumer!.stop()],
+            ['tick', previous === 'running' ? () => tick() : undefined],
+            ['api', api === undefined ? undefined : () => api!.close()],
+            ['producer', producer === undefined ? undefined : () => producer!.disconnect()],
+            ['mongo', options.deps === undefined && deps !== undefined ? () => deps!.mongo.close() : undefined],
+          ],
+          log,
+          'the auditor',
+        );
         state = previous === 'failed' ? 'failed' : 'stopped';
       })();
       return closing;

@@ -1,5 +1,5 @@
 import { canonicalHash, verifyChain, type WireEnvelope } from '@warden/contracts';
-import { sampleChain } from '@warden/contracts/testing';
+import { sampleChain, shuffled } from '@warden/contracts/testing';
 import { describe, expect, it } from 'vitest';
 import { TaskChain, auditTask, signCheckpoint } from '../src/index.js';
 
@@ -11,17 +11,6 @@ function track(envs: readonly WireEnvelope[], settle = true) {
   const live = envs.flatMap((e) => chain.add(e, canonicalHash(e)));
   const settled = settle ? chain.settle() : [];
   return { chain, live, settled, state: chain.state() };
-}
-
-function shuffled<T>(items: readonly T[], seed: number): T[] {
-  const out = [...items];
-  let s = seed;
-  for (let i = out.length - 1; i > 0; i--) {
-    s = (s * 1103515245 + 12345) % 2 ** 31;
-    const j = s % (i + 1);
-    [out[i], out[j]] = [out[j]!, out[i]!];
-  }
-  return out;
 }
 
 describe('TaskChain: incremental verification', () => {

@@ -1,11 +1,4 @@
-import {
-  ConfigError,
-  jsonEnv,
-  loadConfig,
-  runtimeConfigFrom,
-  WorkerEnv,
-  type WorkerRuntimeConfig,
-} from '@warden/runtime';
+import { jsonEnv, loadConfig, runtimeConfigFrom, WorkerEnv, type WorkerRuntimeConfig } from '@warden/runtime';
 import { z } from 'zod';
 import type { ModelPrice, TaskCeilings } from './decide/budget.js';
 import type { LoopSettings, WindowSettings } from './decide/types.js';
@@ -106,16 +99,23 @@ export interface PlannerConfig {
 
 /** Reads the planner's configuration (the only place the planner reads process.env). */
 export function loadPlannerConfig(env: Readonly<Record<string, string | undefined>> = process.env): PlannerConfig {
-  const e = loadConfig(PlannerEnv, env);
-  // The longest a model call can take with every retry; a reservation must outlive it, or the sweep could expire a
-  // call still running (its settlement would then be refused and its usage charged at the reservation's bound).
-  const longestCallMs =
-    e.PLANNER_MODEL_TIMEOUT_MS * (e.PLANNER_MODEL_MAX_RETRIES + 1) +
-    e.PLANNER_MODEL_RETRY_MAX_MS * e.PLANNER_MODEL_MAX_RETRIES;
-  if (e.PLANNER_RESERVATION_TTL_MS <= longestCallMs) {
-    const problem = `PLANNER_RESERVATION_TTL_MS: ${e.PLANNER_RESERVATION_TTL_MS} must exceed the longest model call with its retries (${longestCallMs} ms)`;
-    throw new ConfigError(`invalid configuration:\n  ${problem}`, { details: { problems: [problem] } });
-  }
+  const e = loadConfig(
+    PlannerEnv.superRefine((v, ctx) => {
+      // The longest a model call can take with every retry; a reservation must outlive it, or the sweep could expire
+      // a call still running (its settlement would then be refused and its usage charged at the reservation's bound).
+      const longestCallMs =
+        v.PLANNER_MODEL_TIMEOUT_MS * (v.PLANNER_MODEL_MAX_RETRIES + 1) +
+        v.PLANNER_MODEL_RETRY_MAX_MS * v.PLANNER_MODEL_MAX_RETRIES;
+      if (v.PLANNER_RESERVATION_TTL_MS <= longestCallMs) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['PLANNER_RESERVATION_TTL_MS'],
+          message: `${v.PLANNER_RESERVATION_TTL_MS} must exceed the longest model call with its retries (${longestCallMs} ms)`,
+        });
+      }
+    }),
+    env,
+  );
   const runtime = runtimeConfigFrom(e);
   return {
     runtime: {
