@@ -11,3 +11,9 @@ export function benchSetting(name: string, fallback: number): number {
   }
   return value;
 }
+
+/** A file path from the environment (e.g. where to write a CPU profile), or undefined when unset. */
+export function benchPath(name: string): string | undefined {
+  const raw = process.env[name];
+  return raw === undefined || raw === '' ? undefined : raw;
+}

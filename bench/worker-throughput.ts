@@ -17,9 +17,32 @@ import {
 import { startTestPublisher, testWorkerConfig, waitUntil } from '@warden/runtime/testing';
 import { pino } from 'pino';
 import { benchEndpoints, target } from './support.js';
-import { benchSetting } from './config.js';
+import { benchPath, benchSetting } from './config.js';
+import { Session } from 'node:inspector/promises';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 
 const N = benchSetting('BENCH_EVENTS', 20_000);
+/**
+ * BENCH_PROFILE=<prefix>: writes CPU profiles of the measured part of each run, <prefix>-raw.cpuprofile and
+ * <prefix>-worker.cpuprofile (open them in Chrome DevTools).
+ */
+const profilePrefix = benchPath('BENCH_PROFILE');
+const profiler = new Session();
+if (profilePrefix !== undefined) {
+  profiler.connect();
+  await profiler.post('Profiler.enable');
+}
+/** Starts profiling; called as a run's measurement starts (the session dispatches synchronously). */
+const profileStart = (): void => {
+  if (profilePrefix !== undefined) void profiler.post('Profiler.start');
+};
+async function profileStop(run: string): Promise<void> {
+  if (profilePrefix === undefined) return;
+  const { profile } = await profiler.post('Profiler.stop');
+  writeFileSync(`${profilePrefix}-${run}.cpuprofile`, JSON.stringify(profile));
+  console.log(`CPU profile of the ${run} run written to ${profilePrefix}-${run}.cpuprofile`);
+}
 const noopAnswer = {
   answer: 'ok',
   totals: { steps: 0, usage: { promptTokens: 0, completionTokens: 0, totalTokens: 0 }, costUsd: 0 },
@@ -58,18 +81,61 @@ for (let i = 0; i < N; i += 1000) await publisher.publish(...drafts.slice(i, i +
 await publisher.close();
 
 // Baseline: raw kafkajs, batch consume and re-produce the same bytes with the same producer settings.
-async function rawRun(): Promise<number> {
+/** Events per second, the share of one core this process used, and the cores the whole machine used meanwhile. */
+interface RunFigures {
+  readonly perSecond: number;
+  readonly cpu: number;
+  readonly machineCores: number | undefined;
+}
+
+/** Busy and total CPU ticks of the whole machine so far, and its core count (Linux /proc/stat; else undefined). */
+function machineTicks(): { busy: number; total: number } | undefined {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const total = fields.reduce((x, y) => x + y, 0);
+    return { busy: total - (fields[3] ?? 0) - (fields[4] ?? 0), total };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Measures one run from the moment it is created: wall time, this process's CPU and the machine's. */
+class Meter {
+  private readonly t0 = performance.now();
+  private readonly cpu0 = process.cpuUsage();
+  private readonly machine0 = machineTicks();
+
+  stop(events: number): RunFigures {
+    const ms = performance.now() - this.t0;
+    const cpu = process.cpuUsage(this.cpu0);
+    const machine1 = machineTicks();
+    const m0 = this.machine0;
+    return {
+      perSecond: events / (ms / 1000),
+      cpu: (cpu.user + cpu.system) / 1000 / ms,
+      machineCores:
+        m0 === undefined || machine1 === undefined
+          ? undefined
+          : ((machine1.busy - m0.busy) / (machine1.total - m0.total)) * availableParallelism(),
+    };
+  }
+}
+
+async function rawRun(): Promise<RunFigures> {
   const producer = kafka.producer(producerConfig);
   await producer.connect();
   const consumer = kafka.consumer({ groupId: `${config.topicPrefix}.raw` });
   await consumer.connect();
   await consumer.subscribe({ topic: tasksTopic, fromBeginning: true });
   let seen = 0;
-  let started = 0;
+  let meter: Meter | undefined;
   await consumer.run({
     partitionsConsumedConcurrently: config.concurrency,
     eachBatch: async ({ batch }) => {
-      if (started === 0) started = performance.now();
+      if (meter === undefined) {
+        meter = new Meter();
+        profileStart();
+      }
       const out: OutgoingMessage[] = batch.messages.map((m) => ({
         topic: rawOut,
         key: String(m.key),
@@ -85,22 +151,26 @@ async function rawRun(): Promise<number> {
     intervalMs: 10,
     what: 'raw consume-produce',
   });
-  const seconds = (performance.now() - started) / 1000;
+  const figures = meter!.stop(N);
+  await profileStop('raw');
   await consumer.disconnect();
   await producer.disconnect();
-  return N / seconds;
+  return figures;
 }
 
-async function workerRun(): Promise<number> {
+async function workerRun(): Promise<RunFigures> {
   let handled = 0;
-  let started = 0;
+  let meter: Meter | undefined;
   const worker = defineWorker({
     name: 'noop',
     consumes: ['TaskSubmitted'],
     config,
     handlers: {
       TaskSubmitted: async (_event, ctx) => {
-        if (started === 0) started = performance.now();
+        if (meter === undefined) {
+          meter = new Meter();
+          profileStart();
+        }
         await ctx.publish('TaskCompleted', noopAnswer);
         handled++;
       },
@@ -114,15 +184,25 @@ async function workerRun(): Promise<number> {
     intervalMs: 10,
     what: 'worker transactions',
   });
-  const seconds = (performance.now() - started) / 1000;
+  const figures = meter!.stop(N);
+  await profileStop('worker');
   await worker.close();
-  return N / seconds;
+  return figures;
 }
 
-const raw = await rawRun();
-console.log(`raw kafkajs consume+produce        ${raw.toFixed(0).padStart(8)} events/s`);
-const worker = await workerRun();
-console.log(`warden no-op worker                ${worker.toFixed(0).padStart(8)} events/s`);
+const show = (label: string, f: RunFigures): void =>
+  console.log(
+    `${label.padEnd(34)} ${f.perSecond.toFixed(0).padStart(8)} events/s, this process at ${(f.cpu * 100).toFixed(0)}% of a core` +
+      (f.machineCores === undefined
+        ? ''
+        : `, the machine (broker too) at ${f.machineCores.toFixed(2)} of ${availableParallelism()} cores`),
+  );
+const rawFigures = await rawRun();
+show('raw kafkajs consume+produce', rawFigures);
+const workerFigures = await workerRun();
+show('warden no-op worker', workerFigures);
+const raw = rawFigures.perSecond;
+const worker = workerFigures.perSecond;
 // Where the time goes: the contracts work alone (decode + validate + hash the input, chain and encode the output),
 // with no Kafka, on the same events. Its inverse bounds the worker on one thread.
 const codecRun = async (): Promise<number> => {

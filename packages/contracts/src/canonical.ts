@@ -96,6 +96,36 @@ export function canonicalHash(value: unknown): string {
   return sha256Hex(canonicalJson(value));
 }
 
+/** An escaped UTF-16 surrogate: JSON.stringify writes a lone one escaped, which has no canonical form. */
+const ESCAPED_SURROGATE = /\\u[dD][89abAB]/;
+
+/** Object keys in canonical order (UTF-16 code units, ascending, as sort() compares) all the way down. */
+function keysInOrder(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return true;
+  if (Array.isArray(value)) {
+    for (const item of value) if (!keysInOrder(item)) return false;
+    return true;
+  }
+  let previous: string | undefined;
+  for (const key in value) {
+    if (previous !== undefined && !(previous < key)) return false;
+    previous = key;
+    if (!keysInOrder((value as Record<string, unknown>)[key])) return false;
+  }
+  return true;
+}
+
+/**
+ * canonicalHash(value), given `text`, the JSON that `value` was parsed from. When the text is already the
+ * canonical form (Warden's encoder writes it), its sha256 is the hash, and only the check costs: JSON.stringify
+ * of the parsed value gives back the text (no whitespace, JSON's escapes, shortest numbers) and the keys are in
+ * canonical order. Any other text is hashed in canonical form, as canonicalHash does.
+ */
+export function canonicalHashOfParsed(text: string, value: unknown): string {
+  if (!ESCAPED_SURROGATE.test(text) && JSON.stringify(value) === text && keysInOrder(value)) return sha256Hex(text);
+  return canonicalHash(value);
+}
+
 /**
  * What an approval of an answer is bound to (its `argsHash`): the hash of `{answer, output}`, output null when the
  * answer has none. The guard's verdicts, a person's HumanApproved and the planner's check all use this.

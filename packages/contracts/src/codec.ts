@@ -1,5 +1,5 @@
 import { COMPATIBILITY, SchemaType, type SchemaRegistry } from '@kafkajs/confluent-schema-registry';
-import { canonicalHash, canonicalJson } from './canonical.js';
+import { canonicalHashOfParsed, canonicalJson, sha256Hex } from './canonical.js';
 import { fetchVerified, type BlobStore } from './claim-check.js';
 import type { EventDraft } from './chain.js';
 import { eventSchemas, isBlobRef, type WardenEvent, type WireEnvelope } from './envelope.js';
@@ -16,7 +16,7 @@ import { eventTypes, isEventType, type EventType } from './events.js';
 import { eventJsonSchema, type JsonSchemaDocument } from './json-schema.js';
 import { Redactor } from './redact.js';
 import { createRegistryClient } from './registry.js';
-import { issuesOf, validateWireEnvelope } from './validate.js';
+import { isExactEvent, issuesOf, validateWireEnvelope } from './validate.js';
 
 /** Default size above which an event's data goes to the blob store: 256 KiB of canonical JSON. */
 export const DEFAULT_CLAIM_CHECK_THRESHOLD_BYTES = 256 * 1024;
@@ -125,22 +125,18 @@ export class EventCodec {
     this.knownIds.add(schemaId);
   }
 
-  /** Redacts, validates, claim-checks and frames one event. */
+  /**
+   * Redacts, validates, claim-checks and frames one event. The JSON on the wire is the event's canonical form
+   * (RFC 8785), so the bytes and the hash come from one serialisation, and a reader can hash the bytes it got.
+   */
   async encode(draft: EventDraft): Promise<EncodedEvent> {
     if (!isEventType(draft.type)) throw new UnknownEventTypeError(`unknown event type ${String(draft.type)}`);
     const redacted = this.redactor.redact(draft);
-    const parsed = eventSchemas[draft.type].safeParse(redacted.value);
-    if (!parsed.success) {
-      throw new EventValidationError(`invalid ${draft.type} event`, issuesOf(parsed.error), {
-        details: { type: draft.type, eventId: draft.id },
-      });
-    }
-    const envelope = parsed.data as WireEnvelope;
+    const envelope = this.validated(draft.type, redacted.value);
     let wire: WireEnvelope = envelope;
-    let json = JSON.stringify(envelope);
-    // JSON.stringify and the canonical form have the same length (JCS only orders keys), and stringify is cheaper.
+    let json = canonicalJson(envelope);
     // The whole event under the threshold means its data is too; only a larger one needs its data measured.
-    const tooLarge = (): boolean => Buffer.byteLength(JSON.stringify(envelope.data)) > this.thresholdBytes;
+    const tooLarge = (): boolean => Buffer.byteLength(canonicalJson(envelope.data)) > this.thresholdBytes;
     if (Buffer.byteLength(json) > this.thresholdBytes && tooLarge()) {
       if (this.blobs === undefined) {
         throw new EventValidationError(`invalid ${draft.type} event`, [
@@ -149,18 +145,30 @@ export class EventCodec {
       }
       const pointer = await this.blobs.put(Buffer.from(canonicalJson(envelope.data)), 'application/json');
       wire = { ...envelope, data: { $claimCheck: pointer } };
-      json = JSON.stringify(wire);
+      json = canonicalJson(wire);
     }
     const schemaId = await this.schemaIdOf(draft.type);
-    // The registry wire format: magic byte 0, the 4-byte schema id, then the JSON. zod has just validated the event
+    // The registry wire format: magic byte 0, the 4-byte schema id, then the JSON. The event has just been validated
     // against the schema the registered JSON Schema is generated from, so the registry client's own (Ajv) check is
-    // not run again; decode checks the schema id and validates with zod.
+    // not run again; decode checks the schema id and validates again.
     const size = Buffer.byteLength(json);
     const bytes = Buffer.allocUnsafe(5 + size);
     bytes[0] = 0;
     bytes.writeInt32BE(schemaId, 1);
     bytes.write(json, 5, 'utf8');
-    return { bytes, envelope: wire, hash: canonicalHash(wire), redactions: redacted.count };
+    return { bytes, envelope: wire, hash: sha256Hex(json), redactions: redacted.count };
+  }
+
+  /** The event in zod's output form: the value itself when the compiled check accepts it, else zod's parse. */
+  private validated(type: EventType, value: unknown): WireEnvelope {
+    if (isExactEvent(type, value)) return value as WireEnvelope;
+    const parsed = eventSchemas[type].safeParse(value);
+    if (!parsed.success) {
+      throw new EventValidationError(`invalid ${type} event`, issuesOf(parsed.error), {
+        details: { type, eventId: (value as { id?: unknown }).id },
+      });
+    }
+    return parsed.data as WireEnvelope;
   }
 
   /** Checks the frame and the schemas, resolves a claim-check, and returns the typed event and its hash. */
@@ -172,9 +180,10 @@ export class EventCodec {
     }
     const schemaId = bytes.readInt32BE(1);
     await this.checkSchemaId(schemaId);
+    const text = bytes.toString('utf8', 5);
     let raw: unknown;
     try {
-      raw = JSON.parse(bytes.subarray(5).toString('utf8'));
+      raw = JSON.parse(text);
     } catch (error) {
       throw new MalformedEventError(`event body is not JSON: ${(error as Error).message}`, {
         cause: error,
@@ -183,7 +192,8 @@ export class EventCodec {
     }
     const envelope = validateWireEnvelope(raw);
     const type = envelope.type as EventType;
-    const hash = canonicalHash(envelope);
+    // Warden writes the canonical form, so the hash is usually the hash of the text itself (checked, not assumed).
+    const hash = canonicalHashOfParsed(text, envelope);
     // Inline data was just validated against the type's own schema (validateWireEnvelope): that is the event.
     if (!isBlobRef(envelope.data)) return { event: envelope as WardenEvent, envelope, hash, schemaId };
     if (this.blobs === undefined) {

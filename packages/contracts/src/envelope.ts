@@ -69,5 +69,7 @@ export const wireEventSchemas = schemas.wire;
 
 /** True when the data of a wire envelope is a claim-check reference. */
 export function isBlobRef(data: unknown): data is BlobRef {
+  // Checked on every event: most data is not a reference, which the key alone tells.
+  if (typeof data !== 'object' || data === null || !Object.hasOwn(data, '$claimCheck')) return false;
   return BlobRef.safeParse(data).success;
 }

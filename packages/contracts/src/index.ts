@@ -1,4 +1,4 @@
-export { answerHash, canonicalJson, canonicalHash, sha256Hex } from './canonical.js';
+export { answerHash, canonicalHashOfParsed, canonicalJson, canonicalHash, sha256Hex } from './canonical.js';
 export { follow, newTask, type ChainLink, type EventDraft, type NewTaskOptions, type ProducerMeta } from './chain.js';
 export { MemoryBlobStore, MongoBlobStore, fetchVerified, type BlobPointer, type BlobStore } from './claim-check.js';
 export {
@@ -83,7 +83,7 @@ export {
 } from './redact.js';
 export { ChainBreakKinds, verifyChain, type ChainBreak, type ChainBreakKind, type ChainVerdict } from './verify.js';
 export { canonicalVectors, chainVector, type CanonicalVector, type ChainVector } from './test-vectors.js';
-export { issuesOf, validateEvent, validateWireEnvelope } from './validate.js';
+export { isExactEvent, issuesOf, validateEvent, validateWireEnvelope } from './validate.js';
 export { createRegistryClient } from './registry.js';
 export {
   checkDecisionSignature,

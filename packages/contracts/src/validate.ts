@@ -2,6 +2,18 @@ import type { z } from 'zod';
 import { eventSchemas, isBlobRef, wireEventSchemas, type WardenEvent, type WireEnvelope } from './envelope.js';
 import { EventValidationError, UnknownEventTypeError, type ValidationIssue } from './errors.js';
 import { isEventType, type EventType } from './events.js';
+import { ExactValidators } from './exact-validators.js';
+
+/** The compiled fast path of every event type's inline schema (ADR 0011); zod answers whatever it does not accept. */
+const exact = new ExactValidators(eventSchemas);
+
+/**
+ * True when `value` is a valid event of its type, data inline, exactly in the form zod would return (defaults
+ * present): the compiled check, without zod. False means "ask zod", not "invalid".
+ */
+export function isExactEvent(type: EventType, value: unknown): boolean {
+  return exact.accepts(type, value);
+}
 
 /** zod issues as ValidationIssues (path joined with dots). */
 export function issuesOf(error: z.ZodError): ValidationIssue[] {
@@ -23,10 +35,12 @@ function checkType(type: unknown): EventType {
 
 /**
  * Validates any value as a Warden event with its data inline. Returns the typed event (defaults applied), or
- * throws UnknownEventTypeError or EventValidationError; nothing else.
+ * throws UnknownEventTypeError or EventValidationError; nothing else. A value already in that form is returned
+ * as it is, not copied.
  */
 export function validateEvent(raw: unknown): WardenEvent {
   const type = typeOf(raw);
+  if (exact.accepts(type, raw)) return raw as WardenEvent;
   const parsed = eventSchemas[type].safeParse(raw);
   if (!parsed.success) throw new EventValidationError(`invalid ${type} event`, issuesOf(parsed.error));
   return parsed.data as WardenEvent;
@@ -35,6 +49,7 @@ export function validateEvent(raw: unknown): WardenEvent {
 /** Validates any value as a wire envelope (data inline or a claim-check). Same errors as validateEvent. */
 export function validateWireEnvelope(raw: unknown): WireEnvelope {
   const type = typeOf(raw);
+  if (exact.accepts(type, raw)) return raw as WireEnvelope;
   // Inline data is checked against the type's own schema, so that issues name the exact field.
   const schema = isBlobRef((raw as { data?: unknown }).data) ? wireEventSchemas[type] : eventSchemas[type];
   const parsed = schema.safeParse(raw);

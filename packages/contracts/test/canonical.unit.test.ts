@@ -3,7 +3,14 @@ import { resolve } from 'node:path';
 import canonicalize from 'canonicalize';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CanonicalFormError, canonicalHash, canonicalJson, sha256Hex, type CanonicalVector } from '@warden/contracts';
+import {
+  CanonicalFormError,
+  canonicalHash,
+  canonicalHashOfParsed,
+  canonicalJson,
+  sha256Hex,
+  type CanonicalVector,
+} from '@warden/contracts';
 
 describe('canonical JSON', () => {
   it('sorts keys, drops whitespace and writes numbers in shortest form', () => {
@@ -58,5 +65,37 @@ describe('canonical JSON against the reference implementation (the canonicalize 
     cyclic.self = cyclic;
     expect(() => canonicalJson(cyclic)).toThrow(CanonicalFormError);
     expect(() => canonicalJson({ n: 1n })).toThrow(CanonicalFormError);
+  });
+});
+
+describe('the hash of a parsed event, given its text', () => {
+  const check = (text: string): void => {
+    const value: unknown = JSON.parse(text);
+    expect(canonicalHashOfParsed(text, value)).toBe(canonicalHash(value));
+  };
+
+  it('is canonicalHash of the value, whether the text is canonical or not', () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), (value) => {
+        check(canonicalJson(value)); // the fast case: the text's own sha256
+        check(JSON.stringify(value)); // keys in another order
+        check(JSON.stringify(value, null, 1)); // whitespace
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('is the sha256 of a canonical text itself', () => {
+    const text = canonicalJson({ b: [1, 'é', { d: null, c: 1e21 }], a: -0.5 });
+    expect(canonicalHashOfParsed(text, JSON.parse(text))).toBe(sha256Hex(text));
+  });
+
+  it('does not trust texts that only look canonical', () => {
+    check('{"10":1,"9":2}'); // canonical order, which JSON.parse does not keep for integer keys
+    check('{"9":2,"10":1}');
+    check('{"a":1.0}'); // 1.0 is written 1
+    check('{"a":"\\u0041"}'); // an escape JSON.stringify would not write
+    check('{"a":"\\ud83d\\ude00"}'); // an escaped pair, written as the character itself
+    expect(() => canonicalHashOfParsed('"\\ud800"', JSON.parse('"\\ud800"'))).toThrow(CanonicalFormError);
   });
 });

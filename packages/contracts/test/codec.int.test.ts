@@ -11,11 +11,13 @@ import {
   SchemaIncompatibleError,
   UnknownEventTypeError,
   canonicalHash,
+  canonicalJson,
   createRegistryClient,
   follow,
   isWardenError,
   newTask,
   registerJsonSchema,
+  sha256Hex,
   verifyChain,
 } from '@warden/contracts';
 import { sampleTask } from '@warden/contracts/testing';
@@ -52,6 +54,10 @@ describe('EventCodec against the real registry and MongoDB', () => {
     expect(decoded.hash).toBe(encoded.hash);
     expect(decoded.hash).toBe(canonicalHash(decoded.envelope));
     expect(decoded.event.data).toEqual(encoded.envelope.data);
+    // The JSON on the wire is the canonical form: a reader's sha256 of it is the event's hash.
+    const text = encoded.bytes.subarray(5).toString('utf8');
+    expect(text).toBe(canonicalJson(encoded.envelope));
+    expect(sha256Hex(text)).toBe(encoded.hash);
   });
 
   it('refuses an invalid event on produce with the field named', async () => {

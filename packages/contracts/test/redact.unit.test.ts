@@ -43,6 +43,17 @@ describe('Redactor', () => {
     });
   });
 
+  it('returns a clean value itself, and copies one it redacts', () => {
+    const clean = { a: 'plain', nested: [{ b: 'text', n: 2 }] };
+    expect(redactor.redact(clean).value).toBe(clean);
+    const dirty = { a: 'plain', nested: [{ b: `key ${CANARY}` }] };
+    const redacted = redactor.redact(dirty);
+    expect(redacted.value).not.toBe(dirty);
+    expect(dirty.nested[0]!.b).toContain(CANARY);
+    expect(redacted.value.nested[0]!.b).not.toContain(CANARY);
+    expect(redactor.redact({ Password: 'x' })).toEqual({ value: { Password: '[REDACTED:key]' }, count: 1 });
+  });
+
   it('catches private keys, AWS keys and JWTs', () => {
     const text = [
       '-----BEGIN RSA PRIVATE KEY-----\nMIIabc\n-----END RSA PRIVATE KEY-----',

@@ -71,7 +71,8 @@ export async function sendAll(
       compression: CompressionTypes.None,
       topicMessages: [...byTopic].map(([topic, ms]) => ({
         topic,
-        messages: ms.map((m) => ({ key: m.key, value: m.value, headers: { ...m.headers } })),
+        // kafkajs only reads the headers (its type is merely not readonly).
+        messages: ms.map((m) => ({ key: m.key, value: m.value, headers: m.headers })),
       })),
     });
   } catch (error) {

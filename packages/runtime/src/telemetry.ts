@@ -41,7 +41,7 @@ export interface RuntimeMetrics {
   readonly deadLettered: ReturnType<ReturnType<MeterProvider['getMeter']>['createCounter']>;
   readonly duplicates: ReturnType<ReturnType<MeterProvider['getMeter']>['createCounter']>;
   /** Messages being handled: a plain count, reported by an observable gauge (no per-message metric call). */
-  readonly inFlight: { add(delta: number, attributes?: Record<string, string>): void };
+  readonly inFlight: { add(delta: number): void };
   /** Sets the lag of one partition (reported by an observable gauge). */
   setLag(topic: string, partition: number, lag: number): void;
   /** The meter, for a service's own instruments. */
@@ -110,11 +110,23 @@ export function injectTraceHeaders(ctx: Context, headers: Record<string, string>
   });
 }
 
-/** Reads a trace context from Kafka headers. */
-export function extractTraceContext(headers: Readonly<Record<string, string | undefined>>): Context {
+/** A Kafka header value as kafkajs gives it, or a string. */
+export type HeaderValue = Buffer | string | ReadonlyArray<Buffer | string> | undefined;
+
+/** The first value of a header as text. */
+export function headerText(value: HeaderValue): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value === 'string') return value;
+  if (Buffer.isBuffer(value)) return value.toString();
+  const first = (value as ReadonlyArray<Buffer | string>)[0];
+  return first === undefined ? undefined : headerText(first);
+}
+
+/** Reads a trace context from Kafka headers; only the headers the propagator asks for are decoded. */
+export function extractTraceContext(headers: Readonly<Record<string, HeaderValue>>): Context {
   return propagator.extract(context.active(), headers, {
-    get: (carrier: Readonly<Record<string, string | undefined>>, key: string) => carrier[key],
-    keys: (carrier: Readonly<Record<string, string | undefined>>) => Object.keys(carrier),
+    get: (carrier: Readonly<Record<string, HeaderValue>>, key: string) => headerText(carrier[key]),
+    keys: (carrier: Readonly<Record<string, HeaderValue>>) => Object.keys(carrier),
   });
 }
 
