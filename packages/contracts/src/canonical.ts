@@ -1,12 +1,14 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { CanonicalFormError } from './errors.js';
 
 /*
  * RFC 8785 (JSON Canonicalization Scheme) for the JSON values Warden events hold. In JavaScript, JCS is
  * JSON.stringify with object keys sorted by UTF-16 code units, which is exactly what Array.prototype.sort does on
- * strings. The `canonicalize` package is the reference (the unit tests compare this writer with it on random
- * values and on the vectors in schemas/test-vectors); this writer exists because hashing is on every event's path
- * and the package cost a quarter of a worker's CPU time (ADR 0002).
+ * strings. So the writer puts keys in that order (copying only the objects whose keys are not in it already),
+ * refuses what has no canonical form, and lets the native JSON.stringify write the text in one go. The
+ * `canonicalize` package is the reference (the unit tests compare this writer with it on random values and on the
+ * vectors in schemas/test-vectors); this writer exists because hashing is on every event's path and the package
+ * cost a quarter of a worker's CPU time (ADR 0002, ADR 0011).
  */
 
 function refuse(reason: string): never {
@@ -23,6 +25,7 @@ function writeString(text: string): string {
   return JSON.stringify(text);
 }
 
+/** The explicit writer, for values JSON.stringify cannot order (objects with integer-like keys). */
 function write(value: unknown, ancestors: object[]): string {
   switch (typeof value) {
     case 'string':
@@ -77,18 +80,108 @@ function write(value: unknown, ancestors: object[]): string {
   }
 }
 
+/** Members JSON.stringify leaves out of objects (and writes as null in arrays). */
+function isSkipped(value: unknown): boolean {
+  return value === undefined || typeof value === 'function' || typeof value === 'symbol';
+}
+
+/**
+ * `value` ready for JSON.stringify to write canonically: the value itself when it already is (keys in order,
+ * nothing to refuse), else a copy with keys in order and toJSON applied. Refuses NaN, Infinity, lone surrogates,
+ * BigInt and cycles.
+ */
+function ordered(value: unknown, ancestors: object[]): unknown {
+  switch (typeof value) {
+    case 'string':
+      if (!value.isWellFormed()) refuse('Lone surrogate is not allowed');
+      return value;
+    case 'number':
+      if (Number.isNaN(value)) refuse('NaN is not allowed');
+      if (!Number.isFinite(value)) refuse('Infinity is not allowed');
+      return value;
+    case 'bigint':
+      return refuse('BigInt value can not be serialized in JSON');
+    case 'object':
+      return value === null ? null : orderedObject(value, ancestors);
+    default:
+      return value;
+  }
+}
+
+/** A copy's object: without a prototype, a "__proto__" key is a plain member like any other. */
+const bare = (): Record<string, unknown> => Object.create(null) as Record<string, unknown>;
+
+/** Thrown (and caught by canonicalJson) when an object has a key JSON.stringify would move: an array index. */
+const INDEX_KEY = Symbol('integer-like key');
+
+/** V8 writes array-index keys ("0", "17") first, in numeric order, whatever order they were set in. */
+function isIndexKey(key: string): boolean {
+  const first = key.charCodeAt(0);
+  return first >= 48 && first <= 57 && /^(?:0|[1-9]\d{0,9})$/.test(key) && Number(key) < 4294967295;
+}
+
+function orderedObject(value: object, ancestors: object[]): unknown {
+  if (ancestors.includes(value)) refuse('Circular reference detected');
+  ancestors.push(value);
+  let out: unknown = value;
+  const toJSON = (value as { toJSON?: unknown }).toJSON;
+  if (typeof toJSON === 'function') {
+    out = ordered(toJSON.call(value) as unknown, ancestors);
+  } else if (Array.isArray(value)) {
+    const items = value as unknown[];
+    let copy: unknown[] | undefined;
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i];
+      const next = isSkipped(item) ? item : ordered(item, ancestors);
+      if (next !== item) (copy ??= items.slice())[i] = next;
+    }
+    out = copy ?? items;
+  } else {
+    const record = value as Record<string, unknown>;
+    const keys = Object.keys(record);
+    let sorted = true;
+    for (let i = 1; i < keys.length && sorted; i++) sorted = keys[i - 1]! < keys[i]!;
+    if (!sorted) keys.sort();
+    let copy: Record<string, unknown> | undefined = sorted ? undefined : bare();
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i]!;
+      if (!key.isWellFormed()) refuse('Lone surrogate is not allowed');
+      if (isIndexKey(key)) throw INDEX_KEY;
+      const child = record[key];
+      const next = isSkipped(child) ? child : ordered(child, ancestors);
+      if (copy === undefined && next !== child) {
+        copy = bare();
+        for (let j = 0; j < i; j++) copy[keys[j]!] = record[keys[j]!];
+      }
+      if (copy !== undefined) copy[key] = next;
+    }
+    out = copy ?? record;
+  }
+  ancestors.pop();
+  return out;
+}
+
 /**
  * The canonical JSON form of a value (RFC 8785, JSON Canonicalization Scheme): object keys sorted by UTF-16
  * code units, no whitespace, numbers in their shortest round-trip form. NaN, Infinity, lone surrogates, BigInt
  * and cycles are refused with a CanonicalFormError. Object properties whose value is undefined are omitted.
  */
 export function canonicalJson(value: unknown): string {
-  return write(value, []);
+  let prepared: unknown;
+  try {
+    prepared = ordered(value, []);
+  } catch (error) {
+    if (error === INDEX_KEY) return write(value, []);
+    throw error;
+  }
+  const text = JSON.stringify(prepared) as string | undefined;
+  if (text === undefined) refuse(`${typeof value} at the root`);
+  return text;
 }
 
-/** Lower-case hex sha256 of a string (UTF-8) or bytes. */
+/** Lower-case hex sha256 of a string (UTF-8) or bytes (one-shot `crypto.hash`: Node >= 20.12, see engines). */
 export function sha256Hex(input: string | Uint8Array): string {
-  return createHash('sha256').update(input).digest('hex');
+  return hash('sha256', input, 'hex');
 }
 
 /** sha256 of a value's canonical JSON form: the hash used for events, args and verdict inputs. */

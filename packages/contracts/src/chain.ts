@@ -46,19 +46,20 @@ export interface NewTaskOptions extends ProducerMeta {
 /** The TaskSubmitted draft that starts a task's chain: seq 0, no previous hashes. */
 export function newTask(data: EventDataInput<'TaskSubmitted'>, options: NewTaskOptions): EventDraft<'TaskSubmitted'> {
   const taskId = options.taskId ?? randomUUID();
+  // Members in canonical (sorted) order, so that encoding need not copy the envelope to order it.
   return {
-    id: options.id ?? randomUUID(),
-    type: 'TaskSubmitted',
-    taskId,
-    tenantId: options.tenantId,
-    seq: 0,
-    prevHashes: [],
     causationId: null,
     correlationId: taskId,
-    occurredAt: (options.now ?? new Date()).toISOString(),
-    producer: options.producer,
-    policyVersion: options.policyVersion ?? 'none',
     data,
+    id: options.id ?? randomUUID(),
+    occurredAt: (options.now ?? new Date()).toISOString(),
+    policyVersion: options.policyVersion ?? 'none',
+    prevHashes: [],
+    producer: options.producer,
+    seq: 0,
+    taskId,
+    tenantId: options.tenantId,
+    type: 'TaskSubmitted',
   };
 }
 
@@ -72,18 +73,19 @@ export function follow<T extends EventType>(
   data: EventDataInput<T>,
   meta: ProducerMeta,
 ): EventDraft<T> {
+  // Members in canonical (sorted) order, as in newTask.
   return {
-    id: meta.id ?? randomUUID(),
-    type,
-    taskId: cause.envelope.taskId,
-    tenantId: cause.envelope.tenantId,
-    seq: cause.envelope.seq + 1,
-    prevHashes: [cause.hash],
     causationId: cause.envelope.id,
     correlationId: cause.envelope.correlationId,
-    occurredAt: (meta.now ?? new Date()).toISOString(),
-    producer: meta.producer,
-    policyVersion: meta.policyVersion ?? cause.envelope.policyVersion,
     data,
+    id: meta.id ?? randomUUID(),
+    occurredAt: (meta.now ?? new Date()).toISOString(),
+    policyVersion: meta.policyVersion ?? cause.envelope.policyVersion,
+    prevHashes: [cause.hash],
+    producer: meta.producer,
+    seq: cause.envelope.seq + 1,
+    taskId: cause.envelope.taskId,
+    tenantId: cause.envelope.tenantId,
+    type,
   };
 }

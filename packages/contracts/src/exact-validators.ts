@@ -143,6 +143,23 @@ export class ExactValidators<K extends string> {
     const { schema, problems } = exactJsonSchema(this.schemas[key]);
     if (problems.length > 0) return null;
     const { $schema: _ignored, ...body } = schema;
-    return this.ajv.compile(body);
+    return this.ajv.compile(refusingProtoKeys(body));
   }
+}
+
+const NOT_PROTO = { not: { const: '__proto__' } };
+
+/**
+ * The schema with every open-keyed object (a record) refusing a "__proto__" member. JSON.parse makes it an own
+ * member like any other, but zod's parse assigns it, which sets the output's prototype instead: zod changes such a
+ * value, so only zod may answer for it.
+ */
+function refusingProtoKeys(node: unknown): Record<string, unknown> {
+  if (Array.isArray(node)) return node.map(refusingProtoKeys) as never;
+  if (typeof node !== 'object' || node === null) return node as never;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(node)) out[k] = k === 'const' || k === 'enum' ? v : refusingProtoKeys(v);
+  const open = typeof out.additionalProperties === 'object' || out.propertyNames !== undefined;
+  if (open) out.propertyNames = out.propertyNames === undefined ? NOT_PROTO : { allOf: [out.propertyNames, NOT_PROTO] };
+  return out;
 }

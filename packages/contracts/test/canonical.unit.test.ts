@@ -60,6 +60,24 @@ describe('canonical JSON against the reference implementation (the canonicalize 
     expect(canonicalJson(value)).toBe(canonicalize(value));
   });
 
+  it('orders integer-like keys as strings, which JSON.stringify alone would not', () => {
+    const value = { b: { '2': 1, '10': 2, '-a': 3, x: [{ '1': null, '0': true }] }, '9': 'nine', '10': 'ten', a: 1 };
+    expect(canonicalJson(value)).toBe(canonicalize(value));
+    expect(canonicalJson(value)).toBe(
+      '{"10":"ten","9":"nine","a":1,"b":{"-a":3,"10":2,"2":1,"x":[{"0":true,"1":null}]}}',
+    );
+  });
+
+  it('orders what toJSON returns, and refuses lone surrogates in values and keys', () => {
+    const value = { z: { toJSON: () => ({ y: 1, x: [new Date(0), { b: 2, a: 1 }] }) }, a: [undefined, 1] };
+    expect(canonicalJson(value)).toBe(canonicalize(value));
+    const proto = JSON.parse('{"b":1,"__proto__":{"y":2,"x":1}}') as unknown;
+    expect(canonicalJson(proto)).toBe('{"__proto__":{"x":1,"y":2},"b":1}');
+    expect(() => canonicalJson(undefined)).toThrow(CanonicalFormError);
+    expect(() => canonicalJson({ s: 'ok', t: ['\ud800'] })).toThrow(CanonicalFormError);
+    expect(() => canonicalJson({ ['\udc00']: 1 })).toThrow(CanonicalFormError);
+  });
+
   it('refuses cycles and BigInt', () => {
     const cyclic: Record<string, unknown> = {};
     cyclic.self = cyclic;

@@ -55,7 +55,7 @@ describe('exact validators (the compiled fast path before zod)', () => {
         expect(exact.accepts(type, value)).toBe(true);
         expectZodAgrees(eventSchemas[type], value);
       }),
-      { numRuns: 60 },
+      { numRuns: 100 },
     );
   });
 
@@ -75,7 +75,7 @@ describe('exact validators (the compiled fast path before zod)', () => {
           if (exact.accepts(type, changed)) expectZodAgrees(eventSchemas[type], changed);
         },
       ),
-      { numRuns: 80 },
+      { numRuns: 150 },
     );
   });
 
@@ -98,6 +98,31 @@ describe('exact validators (the compiled fast path before zod)', () => {
     expect(eventSchemas.TaskSubmitted.safeParse(fits).success).toBe(true);
     expect(isExactEvent('TaskSubmitted', over)).toBe(false);
     expect(eventSchemas.TaskSubmitted.safeParse(over).success).toBe(false);
+  });
+
+  it('leave a "__proto__" member to zod, which does not keep it as a member', () => {
+    const task = newTask(sampleTask(), { tenantId: 'tenant-a', producer: 'test' });
+    const approval = JSON.parse(
+      JSON.stringify({
+        ...task,
+        type: 'HumanApproved',
+        data: {
+          escalationId: 'e-1',
+          actionId: 'a-1',
+          decidedBy: { id: 'u-1', kind: 'user' },
+          argsHash: 'a'.repeat(64),
+          policyVersion: 'p1',
+          expiresAt: task.occurredAt,
+          comment: '',
+          tool: 'customers.update',
+          args: { plain: 1 },
+        },
+      }).replace('"plain":1', '"plain":1,"__proto__":{"admin":true}'),
+    ) as Record<string, unknown>;
+    expect(Object.keys((approval.data as { args: object }).args)).toEqual(['plain', '__proto__']);
+    expect(isExactEvent('HumanApproved', approval)).toBe(false);
+    approval.data = { ...(approval.data as object), args: { plain: 1 } };
+    expect(isExactEvent('HumanApproved', approval)).toBe(true);
   });
 
   it('refuse to compile a schema zod checks beyond its JSON Schema', () => {

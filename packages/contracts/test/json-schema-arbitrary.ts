@@ -132,7 +132,12 @@ function objectArbitrary(schema: Schema, root: Schema, depth: number): fc.Arbitr
       ? fc.string()
       : (arbitraryOf(schema.propertyNames as Schema, root, depth) as fc.Arbitrary<string>);
   const values = extra === true ? fc.jsonValue() : arbitraryOf(extra as Schema, root, depth);
-  return fc.dictionary(keys, values, { maxKeys: depth > MAX_REF_DEPTH ? 0 : 3, noNullPrototype: true });
+  // No "__proto__" member: the compiled validators refuse it on purpose (zod would change such a value).
+  return fc.dictionary(
+    keys.filter((k) => k !== '__proto__'),
+    values,
+    { maxKeys: depth > MAX_REF_DEPTH ? 0 : 3, noNullPrototype: true },
+  );
 }
 
 /** An arbitrary of values valid against `schema` (a node of `root`, whose definitions $ref names). */
