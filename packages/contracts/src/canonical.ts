@@ -112,7 +112,8 @@ function ordered(value: unknown, ancestors: object[]): unknown {
 const bare = (): Record<string, unknown> => Object.create(null) as Record<string, unknown>;
 
 /** Thrown (and caught by canonicalJson) when an object has a key JSON.stringify would move: an array index. */
-const INDEX_KEY = Symbol('integer-like key');
+class IndexKeyFound extends Error {}
+const INDEX_KEY = new IndexKeyFound('integer-like key');
 
 /** V8 writes array-index keys ("0", "17") first, in numeric order, whatever order they were set in. */
 function isIndexKey(key: string): boolean {

@@ -4,24 +4,33 @@ import { auditTopicConfig } from './topics.js';
 
 const CONCURRENT_TRANSACTIONS = 'another concurrent operation on the same transaction';
 
+const isConcurrentTransactions = (text: unknown): boolean =>
+  typeof text === 'string' && text.includes(CONCURRENT_TRANSACTIONS);
+
+/**
+ * kafkajs's logCreator writing to pino. The coordinator's "concurrent transactions" answer right after a commit is
+ * expected and retried, so it is logged at debug, not as the error kafkajs calls it.
+ */
+export function kafkajsLogCreator(logger: Logger): () => (entry: LogEntry) => void {
+  return () =>
+    ({ level, log: entry }: LogEntry) => {
+      const { message, ...rest } = entry;
+      // kafkajs names it in the entry's error, or (for a produce it retries) only in the message.
+      if (isConcurrentTransactions(rest.error) || isConcurrentTransactions(message)) logger.debug(rest, message);
+      else if (level === logLevel.ERROR) logger.error(rest, message);
+      else if (level === logLevel.WARN) logger.warn(rest, message);
+      else logger.debug(rest, message);
+    };
+}
+
 /** A kafkajs client whose logs go to pino. */
 export function createKafka(brokers: readonly string[], clientId: string, logger: Logger): Kafka {
-  const log = logger.child({ component: 'kafkajs' });
   return new Kafka({
     clientId,
     brokers: [...brokers],
     logLevel: logLevel.WARN,
     retry: { initialRetryTime: 100, retries: 8 },
-    logCreator:
-      () =>
-      ({ level, log: entry }: LogEntry) => {
-        const { message, ...rest } = entry;
-        // The coordinator's "concurrent transactions" answer right after a commit is expected and retried.
-        if (typeof rest.error === 'string' && rest.error.includes(CONCURRENT_TRANSACTIONS)) log.debug(rest, message);
-        else if (level === logLevel.ERROR) log.error(rest, message);
-        else if (level === logLevel.WARN) log.warn(rest, message);
-        else log.debug(rest, message);
-      },
+    logCreator: kafkajsLogCreator(logger.child({ component: 'kafkajs' })),
   });
 }
 

@@ -1,0 +1,46 @@
+import { logLevel } from 'kafkajs';
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import { kafkajsLogCreator } from '@warden/runtime';
+
+/** A pino logger at debug level that keeps what it writes. */
+function capture(): { logger: pino.Logger; lines: Array<{ level: number; msg: string }> } {
+  const lines: Array<{ level: number; msg: string }> = [];
+  const logger = pino(
+    { level: 'debug' },
+    { write: (line: string) => void lines.push(JSON.parse(line) as { level: number; msg: string }) },
+  );
+  return { logger, lines };
+}
+
+const entry = (level: logLevel, message: string, extra: Record<string, unknown> = {}) => ({
+  namespace: 'Producer',
+  level,
+  label: 'ERROR',
+  log: { timestamp: '2026-11-26T00:00:00.000Z', message, ...extra },
+});
+
+describe('kafkajs logs in pino', () => {
+  it('log the retried "concurrent transactions" answer at debug, whether kafkajs puts it in the error or the message', () => {
+    const { logger, lines } = capture();
+    const log = kafkajsLogCreator(logger)();
+    const concurrent =
+      'The producer attempted to update a transaction while another concurrent operation on the same transaction was ongoing';
+    log(entry(logLevel.ERROR, `Failed to send messages: ${concurrent}`, { retryCount: 0 }));
+    log(entry(logLevel.ERROR, 'Request failed', { error: concurrent }));
+    expect(lines.map((l) => l.level)).toEqual([20, 20]);
+  });
+
+  it('keep other errors and warnings at their level', () => {
+    const { logger, lines } = capture();
+    const log = kafkajsLogCreator(logger)();
+    log(entry(logLevel.ERROR, 'Failed to send messages: The producer attempted to use a fenced epoch'));
+    log(entry(logLevel.WARN, 'The group is rebalancing'));
+    log(entry(logLevel.INFO, 'Consumer has joined the group'));
+    expect(lines.map((l) => [l.level, l.msg])).toEqual([
+      [50, 'Failed to send messages: The producer attempted to use a fenced epoch'],
+      [40, 'The group is rebalancing'],
+      [20, 'Consumer has joined the group'],
+    ]);
+  });
+});
