@@ -71,7 +71,7 @@ export async function sendAll(
       compression: CompressionTypes.None,
       topicMessages: [...byTopic].map(([topic, ms]) => ({
         topic,
-        // kafkajs only reads the headers (its type is merely not readonly).
+        // kafkajs only reads the headers: passed as they are, not copied per message.
         messages: ms.map((m) => ({ key: m.key, value: m.value, headers: m.headers })),
       })),
     });
