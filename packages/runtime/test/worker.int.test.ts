@@ -4,6 +4,7 @@ import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '
 import { newTask, type WardenEvent } from '@warden/contracts';
 import { sampleTask } from '@warden/contracts/testing';
 import {
+  createKafka,
   defineWorker,
   producerConfig,
   RuntimeMetricNames,
@@ -19,6 +20,7 @@ import {
   type TestPublisher,
 } from '@warden/runtime/testing';
 import { MongoClient } from 'mongodb';
+import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { stack } from '../../../test/support/index.js';
 import { startChildWorker, type ChildWorker } from './support.js';
@@ -189,6 +191,34 @@ describe('defineWorker on the real broker', () => {
     await out.waitFor((es) => completedByTask(es).size === drafts.length, 60_000, 'all outputs');
     const byTask = completedByTask(out.events());
     expect([...byTask.values()].every((ids) => ids.size === 1)).toBe(true);
+  });
+
+  it('recovers when another producer fences its transactions mid-stream: each event answered once', async () => {
+    const config = testWorkerConfig(stack(), { batchSize: 5 });
+    const slow = async (): Promise<void> => new Promise((r) => setTimeout(r, 2));
+    const worker = await started(echoWorker(config, [], slow));
+    const out = await collector(config, ['outcomes']);
+    const drafts = Array.from({ length: 120 }, (_, i) => task(`f-${i}`, { n: i }));
+    await worker.publisher().publish(...drafts.slice(0, 60));
+    await waitUntil(() => out.events().length >= 10, { what: 'first outputs' });
+    // An intruder takes each partition's transactional id: the worker's open and next transactions are fenced,
+    // so its commits fail until it fences back (aborted work is handled again, from the committed offset).
+    const kafka = createKafka(config.brokers, 'intruder', pino({ level: 'silent' }));
+    const topic = `${config.topicPrefix}.tasks.v1`;
+    for (const partition of [0, 1, 2]) {
+      const intruder = kafka.producer({
+        ...producerConfig,
+        transactionalId: `${config.topicPrefix}.echo|${topic}|${partition}`,
+      });
+      await intruder.connect();
+      await (await intruder.transaction()).abort();
+      await intruder.disconnect();
+    }
+    await worker.publisher().publish(...drafts.slice(60));
+    await out.waitFor((es) => completedByTask(es).size === drafts.length, 60_000, 'all outputs');
+    const byTask = completedByTask(out.events());
+    expect([...byTask.values()].every((ids) => ids.size === 1)).toBe(true);
+    expect(worker.state()).toBe('running');
   });
 
   it('serves health, readiness and Prometheus metrics', async () => {
