@@ -1,7 +1,8 @@
 /**
  * Contracts bench: per-event cost of encode + validate + hash (the path every produce takes), against plain
  * JSON.stringify of the same events, measured in the same run. With a registry reachable it also measures the
- * full codec (redaction, zod, registry framing with its JSON Schema check) and decode.
+ * full codec (redaction, validation, canonical JSON, registry framing) and decode. Validation is the compiled check
+ * with zod as its fallback (ADR 0011); zod alone is measured too.
  * Run: npm run bench -- contracts   (or: npx tsx --conditions=@warden/source bench/contracts-codec.ts)
  */
 import {
@@ -9,6 +10,7 @@ import {
   MemoryBlobStore,
   canonicalHash,
   createRegistryClient,
+  eventSchemas,
   follow,
   newTask,
   validateEvent,
@@ -87,8 +89,12 @@ const baseline = report(
   'baseline: JSON.stringify',
   timeEach(N, (i) => void JSON.stringify(events[i])),
 );
+const zodOnly = report(
+  'zod alone',
+  timeEach(N, (i) => void eventSchemas[events[i]!.type].safeParse(events[i])),
+);
 const validate = report(
-  'zod validate',
+  'validate (compiled check, zod fallback)',
   timeEach(N, (i) => void validateEvent(events[i])),
 );
 const hashed = report(
@@ -101,6 +107,7 @@ const both = report(
 );
 console.log(`ratio validate+hash / JSON.stringify (mean): ${(both.mean / baseline.mean).toFixed(1)}x`);
 void validate;
+void zodOnly;
 void hashed;
 
 const endpoints = readStackEndpoints();
@@ -115,11 +122,11 @@ if (endpoints === undefined) {
   for (const e of events.slice(0, 500)) await codec.decode((await codec.encode(e)).bytes);
   const encoded: EncodedEvent[] = [];
   const enc = report(
-    'codec.encode (redact+zod+hash+registry frame)',
+    'codec.encode (redact+validate+canonical+frame)',
     await timeEachAsync(N, async (i) => encoded.push(await codec.encode(events[i]!))),
   );
   const dec = report(
-    'codec.decode (frame+schema+zod+hash)',
+    'codec.decode (frame+schema+validate+hash)',
     await timeEachAsync(N, (i) => codec.decode(encoded[i]!.bytes)),
   );
   console.log(
