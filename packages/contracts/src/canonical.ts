@@ -193,7 +193,11 @@ export function canonicalHash(value: unknown): string {
 /** An escaped UTF-16 surrogate: JSON.stringify writes a lone one escaped, which has no canonical form. */
 const ESCAPED_SURROGATE = /\\u[dD][89abAB]/;
 
-/** Object keys in canonical order (UTF-16 code units, ascending, as sort() compares) all the way down. */
+/**
+ * Object keys in canonical order (UTF-16 code units, ascending, as sort() compares) all the way down. ordered()
+ * answers this too, but with an Object.keys array and a well-formedness check per string; this read-only walk is
+ * about 1 us per event cheaper on decode, where the text's escapes are checked with ESCAPED_SURROGATE instead.
+ */
 function keysInOrder(value: unknown): boolean {
   if (typeof value !== 'object' || value === null) return true;
   if (Array.isArray(value)) {

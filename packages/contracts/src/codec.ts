@@ -136,14 +136,14 @@ export class EventCodec {
     let wire: WireEnvelope = envelope;
     let json = canonicalJson(envelope);
     // The whole event under the threshold means its data is too; only a larger one needs its data measured.
-    const tooLarge = (): boolean => Buffer.byteLength(canonicalJson(envelope.data)) > this.thresholdBytes;
-    if (Buffer.byteLength(json) > this.thresholdBytes && tooLarge()) {
+    const data = Buffer.byteLength(json) > this.thresholdBytes ? Buffer.from(canonicalJson(envelope.data)) : undefined;
+    if (data !== undefined && data.length > this.thresholdBytes) {
       if (this.blobs === undefined) {
         throw new EventValidationError(`invalid ${draft.type} event`, [
           { path: 'data', message: `data exceeds ${this.thresholdBytes} bytes and no blob store is configured` },
         ]);
       }
-      const pointer = await this.blobs.put(Buffer.from(canonicalJson(envelope.data)), 'application/json');
+      const pointer = await this.blobs.put(data, 'application/json');
       wire = { ...envelope, data: { $claimCheck: pointer } };
       json = canonicalJson(wire);
     }
