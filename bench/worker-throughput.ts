@@ -48,7 +48,7 @@ const noopAnswer = {
   totals: { steps: 0, usage: { promptTokens: 0, completionTokens: 0, totalTokens: 0 }, costUsd: 0 },
 };
 const endpoints = benchEndpoints();
-const config = testWorkerConfig(endpoints, { concurrency: 3, batchSize: 500, logLevel: 'error' });
+const config = testWorkerConfig(endpoints, { concurrency: 3, logLevel: 'error' });
 const tasksTopic = `${config.topicPrefix}.tasks.v1`;
 const rawOut = `${config.topicPrefix}.raw-out`;
 console.log(

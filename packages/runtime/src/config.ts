@@ -64,6 +64,10 @@ export const WorkerEnv = z.object({
   WARDEN_SHUTDOWN_GRACE_MS: intFrom(0, 600_000).default(20_000),
   /** A member silent this long (no heartbeat: a stall, a partition) leaves the group and its partitions move. */
   WARDEN_SESSION_TIMEOUT_MS: intFrom(6_000, 300_000).default(30_000),
+  /** The most events handled in one transaction (their outputs and offsets commit together). */
+  WARDEN_BATCH_SIZE: intFrom(1, 100_000).default(2_000),
+  /** A transaction commits once its first event is this old (or at batchSize events, or at the fetch's end). */
+  WARDEN_COMMIT_INTERVAL_MS: intFrom(1, 60_000).default(100),
   WARDEN_HTTP_PORT: intFrom(0, 65_535).default(0),
   WARDEN_HTTP_HOST: z.string().default('127.0.0.1'),
   WARDEN_CLAIM_CHECK_BYTES: intFrom(1024, 64 * 1024 * 1024).default(256 * 1024),

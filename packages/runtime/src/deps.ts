@@ -40,8 +40,13 @@ export interface WorkerRuntimeConfig {
   /** Keys that authenticate a person's decisions; when set, unsigned or badly signed decisions are refused. */
   readonly approvalKeys?: ReadonlyMap<string, DecisionKey>;
   readonly logLevel: string;
-  /** Messages handled per transaction (outputs + consumed offsets committed together). */
+  /** The most messages handled in one transaction (outputs + consumed offsets committed together). Default 2000. */
   readonly batchSize?: number;
+  /**
+   * The longest a transaction's chunk stays open: once this long has passed since its first message, the chunk is
+   * committed after the message being handled. Default 100 ms.
+   */
+  readonly commitIntervalMs?: number;
   /** Registry subject prefix (subject = prefix + event type). Default "warden.". */
   readonly subjectPrefix?: string;
 }
@@ -62,6 +67,8 @@ export function runtimeConfigFrom(env: WorkerEnv): WorkerRuntimeConfig {
     retryMaxMs: env.WARDEN_RETRY_MAX_MS,
     shutdownGraceMs: env.WARDEN_SHUTDOWN_GRACE_MS,
     sessionTimeoutMs: env.WARDEN_SESSION_TIMEOUT_MS,
+    batchSize: env.WARDEN_BATCH_SIZE,
+    commitIntervalMs: env.WARDEN_COMMIT_INTERVAL_MS,
     httpPort: env.WARDEN_HTTP_PORT,
     httpHost: env.WARDEN_HTTP_HOST,
     claimCheckBytes: env.WARDEN_CLAIM_CHECK_BYTES,

@@ -17,6 +17,8 @@ export {
   WardenHeaders,
   producerConfig,
   sendAll,
+  requestsOf,
+  MAX_REQUEST_BYTES,
   toOutgoing,
   type OutgoingMessage,
 } from './publisher.js';

@@ -53,12 +53,55 @@ export function toOutgoing(
 /** Producer settings Warden always uses: idempotent, acks=all, one request in flight (kafkajs's rule for idempotence). */
 export const producerConfig = { idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false } as const;
 
-/** Sends messages with acks=all (on a producer or inside a transaction); a failure surfaces as PublishError. */
+/**
+ * The most record bytes sent in one produce request. A broker refuses a record batch larger than its
+ * message.max.bytes (1 MiB by default), and kafkajs sends all of a request's messages for one partition as one batch,
+ * so a chunk's outputs go out in requests under this bound.
+ */
+export const MAX_REQUEST_BYTES = 900 * 1024;
+
+/** A record's bytes on the wire, over-estimated: value, key, headers and the record's own framing. */
+function recordBytes(m: OutgoingMessage): number {
+  let size = m.value.length + Buffer.byteLength(m.key) + 24;
+  for (const name in m.headers) size += Buffer.byteLength(name) + Buffer.byteLength(m.headers[name]!) + 10;
+  return size;
+}
+
+/** Splits messages, in order, into runs of at most `maxBytes` record bytes each (a larger message goes alone). */
+export function requestsOf(messages: readonly OutgoingMessage[], maxBytes = MAX_REQUEST_BYTES): OutgoingMessage[][] {
+  const requests: OutgoingMessage[][] = [];
+  let current: OutgoingMessage[] = [];
+  let bytes = 0;
+  for (const m of messages) {
+    const size = recordBytes(m);
+    if (current.length > 0 && bytes + size > maxBytes) {
+      requests.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(m);
+    bytes += size;
+  }
+  if (current.length > 0) requests.push(current);
+  return requests;
+}
+
+/**
+ * Sends messages with acks=all (on a producer or inside a transaction), in requests of at most MAX_REQUEST_BYTES,
+ * one after another so that order per key holds. A failure surfaces as PublishError.
+ */
 export async function sendAll(
   producer: Pick<Producer | Transaction, 'sendBatch'>,
   messages: readonly OutgoingMessage[],
 ): Promise<void> {
-  if (messages.length === 0) return;
+  for (const request of requestsOf(messages)) await sendRequest(producer, request, messages.length);
+}
+
+async function sendRequest(
+  producer: Pick<Producer | Transaction, 'sendBatch'>,
+  messages: readonly OutgoingMessage[],
+  total: number,
+): Promise<void> {
   const byTopic = new Map<string, OutgoingMessage[]>();
   for (const m of messages) {
     const list = byTopic.get(m.topic);
@@ -76,7 +119,8 @@ export async function sendAll(
       })),
     });
   } catch (error) {
-    throw new PublishError(`failed to publish ${messages.length} message(s): ${(error as Error).message}`, {
+    const of = total === messages.length ? '' : ` (of ${total})`;
+    throw new PublishError(`failed to publish ${messages.length} message(s)${of}: ${(error as Error).message}`, {
       cause: error,
     });
   }

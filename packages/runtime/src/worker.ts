@@ -151,6 +151,10 @@ class RecentKeys {
 /** How often a long chunk asks kafkajs whether a heartbeat is due (kafkajs's interval is at least a second). */
 const HEARTBEAT_CHECK_MS = 250;
 
+/** The most events handled in one transaction, and the longest a transaction's chunk stays open (WorkerEnv's defaults). */
+const DEFAULT_BATCH_SIZE = 2_000;
+const DEFAULT_COMMIT_INTERVAL_MS = 100;
+
 const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,199}$/;
 
 /** Defines a worker: the shared consume → decode → dedupe → handle → publish → commit loop. */
@@ -175,7 +179,8 @@ export function defineWorker<C extends EventType>(definition: WorkerDefinition<C
   let inFlight = 0;
   let closing: Promise<{ forced: boolean }> | undefined;
   const groupId = cfg.groupId ?? `${cfg.topicPrefix}.${definition.name}`;
-  const batchSize = cfg.batchSize ?? 200;
+  const batchSize = cfg.batchSize ?? DEFAULT_BATCH_SIZE;
+  const commitIntervalMs = cfg.commitIntervalMs ?? DEFAULT_COMMIT_INTERVAL_MS;
 
   const need = <T>(value: T | undefined, what: string): T => {
     if (value === undefined) throw new LifecycleError(`${definition.name}: ${what} is not available before start()`);
@@ -394,40 +399,49 @@ export function defineWorker<C extends EventType>(definition: WorkerDefinition<C
       m.duplicates.add(batch.messages.length - messages.length, { worker: definition.name });
       if (messages.length === 0) resolveOffset(batch.lastOffset());
     }
+    // A chunk's outputs and offsets are committed in one transaction. A chunk closes after batchSize events or once
+    // commitIntervalMs have passed since it opened (as Kafka Streams commits every commit.interval.ms), so a slow
+    // handler's outputs are not held back behind its whole fetch, and a fast one commits hundreds at a time.
     // Chunks are pipelined: the next chunk is handled while the previous one's transaction commits. Transactions of
     // one partition still commit one at a time and in order; if one fails, the ones after it are never committed.
     let lastBeat = performance.now();
     let committing: Promise<void> = Promise.resolve();
     let committingKeys = new Set<string>();
     try {
-      for (let i = 0; i < messages.length; i += batchSize) {
+      let next = 0;
+      while (next < messages.length) {
         if (!isRunning() || isStale() || state !== 'running') break;
-        const chunk = messages.slice(i, i + batchSize);
-        const lastOfBatch = i + batchSize >= messages.length;
-        m.messagesIn.add(chunk.length, { worker: definition.name, topic: batch.topic });
-        const items = await Promise.all(chunk.map((msg) => decodeOne(batch.topic, batch.partition, msg)));
+        const first = next;
+        const opened = performance.now();
         const outputs: OutgoingMessage[] = [];
         const handledKeys = new Set<string>();
-        for (const item of items) {
+        do {
+          const item = await decodeOne(batch.topic, batch.partition, messages[next]!);
+          next++;
           // Duplicates by id (the same event published twice): an in-memory window, filled only once a transaction
           // has committed (a chunk that failed is handled again in full). A crash redelivery needs no window: the
           // crashed transaction was aborted, so nothing of it was ever visible.
           if (recent.has(item.key) || committingKeys.has(item.key) || handledKeys.has(item.key)) {
             m.duplicates.add(1, { worker: definition.name });
-            continue;
+          } else {
+            handledKeys.add(item.key);
+            outputs.push(...(await handle(batch.topic, batch.partition, item)));
           }
-          handledKeys.add(item.key);
-          outputs.push(...(await handle(batch.topic, batch.partition, item)));
+          const now = performance.now();
           // kafkajs sends a heartbeat only once its interval has passed; asking it once per event costs more.
-          if (performance.now() - lastBeat >= HEARTBEAT_CHECK_MS) {
-            lastBeat = performance.now();
+          if (now - lastBeat >= HEARTBEAT_CHECK_MS) {
+            lastBeat = now;
             await heartbeat();
           }
-        }
+          // Draining or revoked: commit what was handled (unless revoked) and stop.
+          if (state !== 'running' || isStale()) break;
+          if (now - opened >= commitIntervalMs) break;
+        } while (next < messages.length && next - first < batchSize);
+        m.messagesIn.add(next - first, { worker: definition.name, topic: batch.topic });
         await committing;
         if (isStale()) break; // the partition moved: the new owner handles the chunk
         // The last chunk of a fetch also covers the control records (transaction markers) after its last message.
-        const lastOffset = lastOfBatch ? batch.lastOffset() : (chunk.at(-1)?.offset ?? batch.lastOffset());
+        const lastOffset = next >= messages.length ? batch.lastOffset() : messages[next - 1]!.offset;
         const nextOffset = (BigInt(lastOffset) + 1n).toString();
         committingKeys = handledKeys;
         committing = txs

@@ -22,6 +22,8 @@ describe('loadConfig', () => {
       subjectPrefix: 'warden.',
       concurrency: 3,
       httpHost: '127.0.0.1',
+      batchSize: 2_000,
+      commitIntervalMs: 100,
     });
   });
 
@@ -54,6 +56,7 @@ describe('loadConfig', () => {
       loadConfig(WorkerEnv, {
         KAFKA_BROKERS: 'no-port',
         WARDEN_CONCURRENCY: '0',
+        WARDEN_COMMIT_INTERVAL_MS: '0',
         MONGO_URL: 'postgres://x',
         WARDEN_REDACT_PATTERNS: '([',
         LOG_LEVEL: 'loud',
@@ -63,7 +66,14 @@ describe('loadConfig', () => {
     }
     expect(error).toBeInstanceOf(ConfigError);
     const message = (error as ConfigError).message;
-    for (const name of ['KAFKA_BROKERS', 'WARDEN_CONCURRENCY', 'MONGO_URL', 'WARDEN_REDACT_PATTERNS', 'LOG_LEVEL']) {
+    for (const name of [
+      'KAFKA_BROKERS',
+      'WARDEN_CONCURRENCY',
+      'WARDEN_COMMIT_INTERVAL_MS',
+      'MONGO_URL',
+      'WARDEN_REDACT_PATTERNS',
+      'LOG_LEVEL',
+    ]) {
       expect(message).toContain(name);
     }
     expect((error as ConfigError).code).toBe('WARDEN_RUNTIME_CONFIG');

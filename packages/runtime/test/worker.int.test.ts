@@ -13,6 +13,7 @@ import {
   type WorkerRuntimeConfig,
 } from '@warden/runtime';
 import {
+  createTestTopics,
   EventCollector,
   startTestPublisher,
   testWorkerConfig,
@@ -219,6 +220,58 @@ describe('defineWorker on the real broker', () => {
     const byTask = completedByTask(out.events());
     expect([...byTask.values()].every((ids) => ids.size === 1)).toBe(true);
     expect(worker.state()).toBe('running');
+  });
+
+  it("commits a chunk whose outputs exceed the broker's largest batch (1 MiB) in several requests of one transaction", async () => {
+    // One transaction per fetch: each partition's ~67 answers of 30 kB are 2 MB, twice what a broker accepts in one
+    // record batch (message.max.bytes). Sent as one request, the broker would refuse the chunk every time.
+    const config = testWorkerConfig(stack(), { batchSize: 2_000, commitIntervalMs: 60_000 });
+    await createTestTopics(stack(), config.topicPrefix);
+    const publisher = await testPublisher(config);
+    const drafts = Array.from({ length: 200 }, (_, i) => task(`big-${i}`, { n: i }));
+    await publisher.publish(...drafts);
+    const answer = 'a'.repeat(30_000);
+    const worker = defineWorker({
+      name: 'big',
+      consumes: ['TaskSubmitted'],
+      config,
+      handlers: {
+        TaskSubmitted: async (_event, ctx) => {
+          await ctx.publish('TaskCompleted', {
+            answer,
+            totals: { steps: 1, usage: { promptTokens: 0, completionTokens: 0, totalTokens: 0 }, costUsd: 0 },
+          });
+        },
+      },
+    });
+    const out = await collector(config, ['outcomes', 'dlq']);
+    await started(worker);
+    await out.waitFor((es) => completedByTask(es).size === drafts.length, 60_000, 'all 200 answers');
+    const events = out.events();
+    expect(events.filter((e) => e.type === 'DeadLettered')).toEqual([]);
+    expect([...completedByTask(events).values()].every((ids) => ids.size === 1)).toBe(true);
+  });
+
+  it("commits a slow handler's outputs as it goes (every commitIntervalMs), not after its whole fetch", async () => {
+    const config = testWorkerConfig(stack(), { batchSize: 2_000, commitIntervalMs: 50 });
+    await createTestTopics(stack(), config.topicPrefix);
+    const publisher = await testPublisher(config);
+    // One key, so one partition, handled in order: all 60 arrive in the worker's first fetch.
+    const drafts = Array.from({ length: 60 }, (_, i) => task('slow', { n: i }));
+    await publisher.publish(...drafts);
+    let handled = 0;
+    const out = await collector(config, ['outcomes']);
+    await started(
+      echoWorker(config, [], async () => {
+        await new Promise((r) => setTimeout(r, 30));
+        handled++;
+      }),
+    );
+    await waitUntil(() => out.events().length > 0, { timeoutMs: 30_000, intervalMs: 5, what: 'the first answer' });
+    const handledAtFirstAnswer = handled;
+    await out.waitFor((es) => es.length === drafts.length, 30_000, 'all answers');
+    // With one transaction per fetch, nothing would be visible (read_committed) before all 60 were handled.
+    expect(handledAtFirstAnswer).toBeLessThan(drafts.length);
   });
 
   it('serves health, readiness and Prometheus metrics', async () => {
