@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { Kafka, logLevel, type Admin, type LogEntry, type ITopicConfig } from 'kafkajs';
 import type { Logger } from 'pino';
 import { auditTopicConfig } from './topics.js';
@@ -8,15 +9,35 @@ const isConcurrentTransactions = (text: unknown): boolean =>
   typeof text === 'string' && text.includes(CONCURRENT_TRANSACTIONS);
 
 /**
- * kafkajs's logCreator writing to pino. The coordinator's "concurrent transactions" answer right after a commit is
- * expected and retried, so it is logged at debug, not as the error kafkajs calls it.
+ * The texts of the Kafka protocol errors kafkajs retries by itself (a coordinator moving or loading, a leader
+ * election), from kafkajs's own table, so they match what it logs. kafkajs does not export the table.
+ */
+const RETRIABLE_ANSWERS: ReadonlySet<string> = new Set(
+  (
+    createRequire(import.meta.url)('kafkajs/src/protocol/error') as {
+      errorCodes: ReadonlyArray<{ message: string; retriable: boolean }>;
+    }
+  ).errorCodes
+    .filter((e) => e.retriable)
+    .map((e) => e.message),
+);
+
+/**
+ * kafkajs's logCreator writing to pino. Answers that kafkajs retries by itself are logged at debug, not as the error
+ * kafkajs calls them: the coordinator's "concurrent transactions" right after a commit, and any retriable error in
+ * kafkajs's log of one response ("Response InitProducerId(...)"). A request that still fails after its retries is
+ * logged, and thrown, at its own level.
  */
 export function kafkajsLogCreator(logger: Logger): () => (entry: LogEntry) => void {
   return () =>
     ({ level, log: entry }: LogEntry) => {
       const { message, ...rest } = entry;
-      // kafkajs names it in the entry's error, or (for a produce it retries) only in the message.
-      if (isConcurrentTransactions(rest.error) || isConcurrentTransactions(message)) logger.debug(rest, message);
+      const retried =
+        // kafkajs names it in the entry's error, or (for a produce it retries) only in the message.
+        isConcurrentTransactions(rest.error) ||
+        isConcurrentTransactions(message) ||
+        (message.startsWith('Response ') && typeof rest.error === 'string' && RETRIABLE_ANSWERS.has(rest.error));
+      if (retried) logger.debug(rest, message);
       else if (level === logLevel.ERROR) logger.error(rest, message);
       else if (level === logLevel.WARN) logger.warn(rest, message);
       else logger.debug(rest, message);

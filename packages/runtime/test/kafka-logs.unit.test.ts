@@ -31,6 +31,20 @@ describe('kafkajs logs in pino', () => {
     expect(lines.map((l) => l.level)).toEqual([20, 20]);
   });
 
+  it("log a response's retriable error at debug (kafkajs retries it), and any other at error", () => {
+    const { logger, lines } = capture();
+    const log = kafkajsLogCreator(logger)();
+    const response = 'Response InitProducerId(key: 22, version: 1)';
+    log(entry(logLevel.ERROR, response, { error: 'This is not the correct coordinator for this group' }));
+    log(entry(logLevel.ERROR, response, { error: 'The broker received an out of order sequence number' }));
+    log(
+      entry(logLevel.ERROR, 'Error when calling eachBatch', {
+        error: 'This is not the correct coordinator for this group',
+      }),
+    );
+    expect(lines.map((l) => l.level)).toEqual([20, 50, 50]);
+  });
+
   it('keep other errors and warnings at their level', () => {
     const { logger, lines } = capture();
     const log = kafkajsLogCreator(logger)();
