@@ -9,6 +9,14 @@ const isConcurrentTransactions = (text: unknown): boolean =>
   typeof text === 'string' && text.includes(CONCURRENT_TRANSACTIONS);
 
 /**
+ * kafkajs warns at every idempotent producer's creation that a bounded retry count "may invalidate EoS guarantees"
+ * (a send that gives up, retried by the caller, is a new record). Warden bounds retries on purpose, so that a failed
+ * publish surfaces: a failed transaction is aborted and its producer fenced and replaced (ADR 0009), and a
+ * Publisher's retried event keeps its id, which consumers deduplicate. The warning says nothing new: debug.
+ */
+const LIMITED_RETRIES = 'Limiting retries for the idempotent producer may invalidate EoS guarantees';
+
+/**
  * The texts of the Kafka protocol errors kafkajs retries by itself (a coordinator moving or loading, a leader
  * election), from kafkajs's own table, so they match what it logs. kafkajs does not export the table.
  */
@@ -26,7 +34,7 @@ const RETRIABLE_ANSWERS: ReadonlySet<string> = new Set(
  * kafkajs's logCreator writing to pino. Answers that kafkajs retries by itself are logged at debug, not as the error
  * kafkajs calls them: the coordinator's "concurrent transactions" right after a commit, and any retriable error in
  * kafkajs's log of one response ("Response InitProducerId(...)"). A request that still fails after its retries is
- * logged, and thrown, at its own level.
+ * logged, and thrown, at its own level. The warning about bounded retries on idempotent producers is debug too.
  */
 export function kafkajsLogCreator(logger: Logger): () => (entry: LogEntry) => void {
   return () =>
@@ -36,6 +44,7 @@ export function kafkajsLogCreator(logger: Logger): () => (entry: LogEntry) => vo
         // kafkajs names it in the entry's error, or (for a produce it retries) only in the message.
         isConcurrentTransactions(rest.error) ||
         isConcurrentTransactions(message) ||
+        message === LIMITED_RETRIES ||
         (message.startsWith('Response ') && typeof rest.error === 'string' && RETRIABLE_ANSWERS.has(rest.error));
       if (retried) logger.debug(rest, message);
       else if (level === logLevel.ERROR) logger.error(rest, message);

@@ -45,6 +45,14 @@ describe('kafkajs logs in pino', () => {
     expect(lines.map((l) => l.level)).toEqual([20, 50, 50]);
   });
 
+  it('log the warning about bounded retries on idempotent producers at debug (Warden bounds them on purpose)', () => {
+    const { logger, lines } = capture();
+    kafkajsLogCreator(logger)()(
+      entry(logLevel.WARN, 'Limiting retries for the idempotent producer may invalidate EoS guarantees'),
+    );
+    expect(lines.map((l) => l.level)).toEqual([20]);
+  });
+
   it('keep other errors and warnings at their level', () => {
     const { logger, lines } = capture();
     const log = kafkajsLogCreator(logger)();
