@@ -23,9 +23,11 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 
 const N = benchSetting('BENCH_EVENTS', 20_000);
+/** Rounds of raw then worker, each on a fresh consumer group over the same input; the ratio reported is the median. */
+const ROUNDS = benchSetting('BENCH_ROUNDS', 3);
 /**
- * BENCH_PROFILE=<prefix>: writes CPU profiles of the measured part of each run, <prefix>-raw.cpuprofile and
- * <prefix>-worker.cpuprofile (open them in Chrome DevTools).
+ * BENCH_PROFILE=<prefix>: writes CPU profiles of the measured part of the first round's runs, <prefix>-raw.cpuprofile
+ * and <prefix>-worker.cpuprofile (open them in Chrome DevTools).
  */
 const profilePrefix = benchPath('BENCH_PROFILE');
 const profiler = new Session();
@@ -33,12 +35,16 @@ if (profilePrefix !== undefined) {
   profiler.connect();
   await profiler.post('Profiler.enable');
 }
-/** Starts profiling; called as a run's measurement starts (the session dispatches synchronously). */
-const profileStart = (): void => {
-  if (profilePrefix !== undefined) void profiler.post('Profiler.start');
+/** Starts profiling (first round only); called as a run's measurement starts (the session dispatches synchronously). */
+let profiling = false;
+const profileStart = (round: number): void => {
+  if (profilePrefix === undefined || round > 0) return;
+  profiling = true;
+  void profiler.post('Profiler.start');
 };
 async function profileStop(run: string): Promise<void> {
-  if (profilePrefix === undefined) return;
+  if (!profiling) return;
+  profiling = false;
   const { profile } = await profiler.post('Profiler.stop');
   writeFileSync(`${profilePrefix}-${run}.cpuprofile`, JSON.stringify(profile));
   console.log(`CPU profile of the ${run} run written to ${profilePrefix}-${run}.cpuprofile`);
@@ -52,7 +58,7 @@ const config = testWorkerConfig(endpoints, { concurrency: 3, logLevel: 'error' }
 const tasksTopic = `${config.topicPrefix}.tasks.v1`;
 const rawOut = `${config.topicPrefix}.raw-out`;
 console.log(
-  `worker bench: ${N} events, 3 partitions, acks=all; raw: idempotent producer; worker: a transaction per chunk, Node ${process.version}`,
+  `worker bench: ${N} events, 3 partitions, acks=all, ${ROUNDS} rounds; raw: idempotent producer; worker: a transaction per chunk, Node ${process.version}`,
 );
 
 // Same input for both: N encoded TaskSubmitted events on the tasks topic.
@@ -121,10 +127,11 @@ class Meter {
   }
 }
 
-async function rawRun(): Promise<RunFigures> {
+async function rawRun(round: number): Promise<RunFigures> {
+  const before = await written(rawOut);
   const producer = kafka.producer(producerConfig);
   await producer.connect();
-  const consumer = kafka.consumer({ groupId: `${config.topicPrefix}.raw` });
+  const consumer = kafka.consumer({ groupId: `${config.topicPrefix}.raw-${round}` });
   await consumer.connect();
   await consumer.subscribe({ topic: tasksTopic, fromBeginning: true });
   let seen = 0;
@@ -134,7 +141,7 @@ async function rawRun(): Promise<RunFigures> {
     eachBatch: async ({ batch }) => {
       if (meter === undefined) {
         meter = new Meter();
-        profileStart();
+        profileStart(round);
       }
       const out: OutgoingMessage[] = batch.messages.map((m) => ({
         topic: rawOut,
@@ -146,7 +153,7 @@ async function rawRun(): Promise<RunFigures> {
       seen += batch.messages.length;
     },
   });
-  await waitUntil(async () => seen >= N && (await written(rawOut)) >= N, {
+  await waitUntil(async () => seen >= N && (await written(rawOut)) >= before + N, {
     timeoutMs: 300_000,
     intervalMs: 10,
     what: 'raw consume-produce',
@@ -158,18 +165,18 @@ async function rawRun(): Promise<RunFigures> {
   return figures;
 }
 
-async function workerRun(): Promise<RunFigures> {
+async function workerRun(round: number): Promise<RunFigures> {
   let handled = 0;
   let meter: Meter | undefined;
   const worker = defineWorker({
-    name: 'noop',
+    name: `noop-${round}`,
     consumes: ['TaskSubmitted'],
     config,
     handlers: {
       TaskSubmitted: async (_event, ctx) => {
         if (meter === undefined) {
           meter = new Meter();
-          profileStart();
+          profileStart(round);
         }
         await ctx.publish('TaskCompleted', noopAnswer);
         handled++;
@@ -179,11 +186,14 @@ async function workerRun(): Promise<RunFigures> {
   await worker.start();
   // Done when every input's transaction has committed (outputs and offsets land together). The output topic's
   // high watermark would overcount: transaction markers take offsets too.
-  await waitUntil(async () => handled >= N && (await committed(`${config.topicPrefix}.noop`, tasksTopic)) >= N, {
-    timeoutMs: 300_000,
-    intervalMs: 10,
-    what: 'worker transactions',
-  });
+  await waitUntil(
+    async () => handled >= N && (await committed(`${config.topicPrefix}.noop-${round}`, tasksTopic)) >= N,
+    {
+      timeoutMs: 300_000,
+      intervalMs: 10,
+      what: 'worker transactions',
+    },
+  );
   const figures = meter!.stop(N);
   await profileStop('worker');
   await worker.close();
@@ -192,17 +202,24 @@ async function workerRun(): Promise<RunFigures> {
 
 const show = (label: string, f: RunFigures): void =>
   console.log(
-    `${label.padEnd(34)} ${f.perSecond.toFixed(0).padStart(8)} events/s, this process at ${(f.cpu * 100).toFixed(0)}% of a core` +
+    `${label.padEnd(42)} ${f.perSecond.toFixed(0).padStart(8)} events/s, this process at ${(f.cpu * 100).toFixed(0)}% of a core` +
       (f.machineCores === undefined
         ? ''
         : `, the machine (broker too) at ${f.machineCores.toFixed(2)} of ${availableParallelism()} cores`),
   );
-const rawFigures = await rawRun();
-show('raw kafkajs consume+produce', rawFigures);
-const workerFigures = await workerRun();
-show('warden no-op worker', workerFigures);
-const raw = rawFigures.perSecond;
-const worker = workerFigures.perSecond;
+const ratios: number[] = [];
+const rawRates: number[] = [];
+/** The middle value (the upper one of an even count). */
+const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+for (let round = 0; round < ROUNDS; round++) {
+  const rawFigures = await rawRun(round);
+  show(`round ${round + 1}: raw kafkajs consume+produce`, rawFigures);
+  const workerFigures = await workerRun(round);
+  show(`round ${round + 1}: warden no-op worker`, workerFigures);
+  rawRates.push(rawFigures.perSecond);
+  ratios.push(workerFigures.perSecond / rawFigures.perSecond);
+  console.log(`round ${round + 1}: ratio worker / raw ${ratios.at(-1)!.toFixed(2)}`);
+}
 // Where the time goes: the contracts work alone (decode + validate + hash the input, chain and encode the output),
 // with no Kafka, on the same events. Its inverse bounds the worker on one thread.
 const codecRun = async (): Promise<number> => {
@@ -221,11 +238,21 @@ const codecRun = async (): Promise<number> => {
   return perEvent;
 };
 const codecUs = await codecRun();
+const raw = median(rawRates);
 console.log(
-  `codec alone (decode+validate+hash, chain, encode) ${codecUs.toFixed(1)} us/event = ${(1e6 / codecUs).toFixed(0)} events/s on one thread; raw kafkajs spends ${(1e6 / raw).toFixed(1)} us/event in all`,
+  `codec alone (decode+validate+hash, chain, encode) ${codecUs.toFixed(1)} us/event = ${(1e6 / codecUs).toFixed(0)} events/s on one thread; raw kafkajs spends ${(1e6 / raw).toFixed(1)} us/event in all (median round)`,
 );
-const ratio = worker / raw;
-console.log(`ratio worker / raw: ${ratio.toFixed(2)}`);
+const ratio = median(ratios);
+// A worker does all raw kafkajs does and the codec's work on the same thread, so even if nothing else cost anything
+// its ratio could not pass this.
+const rawUs = 1e6 / raw;
+console.log(
+  `one-thread ceiling (raw alone / (raw + codec), nothing else counted): ${(rawUs / (rawUs + codecUs)).toFixed(2)}`,
+);
+const sorted = [...ratios].sort((a, b) => a - b);
+console.log(
+  `ratio worker / raw: ${ratio.toFixed(2)} (median of ${ROUNDS}; ${sorted.map((r) => r.toFixed(2)).join(', ')})`,
+);
 target('worker throughput >= 0.5 x raw kafkajs', ratio >= 0.5, `${ratio.toFixed(2)}`);
 await offsetsAdmin.disconnect();
 process.exit(0);
