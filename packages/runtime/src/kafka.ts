@@ -18,17 +18,20 @@ const LIMITED_RETRIES = 'Limiting retries for the idempotent producer may invali
 
 /**
  * The texts of the Kafka protocol errors kafkajs retries by itself (a coordinator moving or loading, a leader
- * election), from kafkajs's own table, so they match what it logs. kafkajs does not export the table.
+ * election), from kafkajs's own table, so they match what it logs. kafkajs does not export the table; should a
+ * later kafkajs move it, these answers are simply logged at kafkajs's level again.
  */
-const RETRIABLE_ANSWERS: ReadonlySet<string> = new Set(
-  (
-    createRequire(import.meta.url)('kafkajs/src/protocol/error') as {
+function retriableAnswers(): ReadonlySet<string> {
+  try {
+    const { errorCodes } = createRequire(import.meta.url)('kafkajs/src/protocol/error') as {
       errorCodes: ReadonlyArray<{ message: string; retriable: boolean }>;
-    }
-  ).errorCodes
-    .filter((e) => e.retriable)
-    .map((e) => e.message),
-);
+    };
+    return new Set(errorCodes.filter((e) => e.retriable).map((e) => e.message));
+  } catch {
+    return new Set();
+  }
+}
+const RETRIABLE_ANSWERS = retriableAnswers();
 
 /**
  * kafkajs's logCreator writing to pino. Answers that kafkajs retries by itself are logged at debug, not as the error

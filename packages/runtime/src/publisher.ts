@@ -88,7 +88,9 @@ export function requestsOf(messages: readonly OutgoingMessage[], maxBytes = MAX_
 
 /**
  * Sends messages with acks=all (on a producer or inside a transaction), in requests of at most MAX_REQUEST_BYTES,
- * one after another so that order per key holds. A failure surfaces as PublishError.
+ * one after another so that order per key holds. A failure surfaces as PublishError. Inside a transaction nothing
+ * of a failed send counts; outside one, the requests before the failed one stay published, and since a retried
+ * event keeps its id, consumers recognise them when the caller sends them again.
  */
 export async function sendAll(
   producer: Pick<Producer | Transaction, 'sendBatch'>,
