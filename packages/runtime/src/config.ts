@@ -15,6 +15,11 @@ const csv = z
 
 const intFrom = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
+/** The most events handled in one transaction (WARDEN_BATCH_SIZE's default). */
+export const DEFAULT_BATCH_SIZE = 2_000;
+/** How old a transaction's first event may get before it commits (WARDEN_COMMIT_INTERVAL_MS's default). */
+export const DEFAULT_COMMIT_INTERVAL_MS = 100;
+
 /** An environment variable holding JSON that must match `schema`; problems are named by path. */
 export const jsonEnv = <T extends z.ZodType>(schema: T) =>
   z.string().transform((s, ctx): z.infer<T> => {
@@ -65,9 +70,9 @@ export const WorkerEnv = z.object({
   /** A member silent this long (no heartbeat: a stall, a partition) leaves the group and its partitions move. */
   WARDEN_SESSION_TIMEOUT_MS: intFrom(6_000, 300_000).default(30_000),
   /** The most events handled in one transaction (their outputs and offsets commit together). */
-  WARDEN_BATCH_SIZE: intFrom(1, 100_000).default(2_000),
+  WARDEN_BATCH_SIZE: intFrom(1, 100_000).default(DEFAULT_BATCH_SIZE),
   /** A transaction commits once its first event is this old (or at batchSize events, or at the fetch's end). */
-  WARDEN_COMMIT_INTERVAL_MS: intFrom(1, 60_000).default(100),
+  WARDEN_COMMIT_INTERVAL_MS: intFrom(1, 60_000).default(DEFAULT_COMMIT_INTERVAL_MS),
   WARDEN_HTTP_PORT: intFrom(0, 65_535).default(0),
   WARDEN_HTTP_HOST: z.string().default('127.0.0.1'),
   WARDEN_CLAIM_CHECK_BYTES: intFrom(1024, 64 * 1024 * 1024).default(256 * 1024),

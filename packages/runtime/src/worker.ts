@@ -16,6 +16,7 @@ import {
 import type { Admin, Consumer, EachBatchPayload, KafkaMessage, Producer } from 'kafkajs';
 import pRetry, { AbortError } from 'p-retry';
 import type { Logger } from 'pino';
+import { DEFAULT_BATCH_SIZE, DEFAULT_COMMIT_INTERVAL_MS } from './config.js';
 import { connectRuntime, type RuntimeDeps, type WorkerRuntimeConfig } from './deps.js';
 import { LifecycleError, UNCLASSIFIED_ERROR_CODE } from './errors.js';
 import { ensureTopics } from './kafka.js';
@@ -150,10 +151,6 @@ class RecentKeys {
 
 /** How often a long chunk asks kafkajs whether a heartbeat is due (kafkajs's interval is at least a second). */
 const HEARTBEAT_CHECK_MS = 250;
-
-/** The most events handled in one transaction, and the longest a transaction's chunk stays open (WorkerEnv's defaults). */
-const DEFAULT_BATCH_SIZE = 2_000;
-const DEFAULT_COMMIT_INTERVAL_MS = 100;
 
 const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,199}$/;
 
