@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AddressInfo } from 'node:net';
@@ -152,6 +153,9 @@ class RecentKeys {
 /** How often a long chunk asks kafkajs whether a heartbeat is due (kafkajs's interval is at least a second). */
 const HEARTBEAT_CHECK_MS = 250;
 
+/** How many listeners one handling may hold on the worker's abort signal at once (see setMaxListeners below). */
+const LISTENERS_PER_HANDLING = 16;
+
 const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,199}$/;
 
 /** Defines a worker: the shared consume → decode → dedupe → handle → publish → commit loop. */
@@ -160,6 +164,10 @@ export function defineWorker<C extends EventType>(definition: WorkerDefinition<C
   const producerName = `${definition.name}@${definition.version ?? '0.1.0'}`;
   const consumed = new Set<EventType>(definition.consumes);
   const abort = new AbortController();
+  // Every in-flight handling may listen on this signal several times at once (a retry's backoff, a tool call, its
+  // fetch), and listeners are removed when each is done. Node warns of a leak past 10 listeners; the bound here
+  // is what `concurrency` handlings can legitimately hold, so the warning still catches a real leak.
+  setMaxListeners(Math.max(10, LISTENERS_PER_HANDLING * cfg.concurrency), abort.signal);
   const crashListeners: Array<(e: Error) => void> = [];
   let state: WorkerState = 'created';
   let deps: RuntimeDeps | undefined;
