@@ -90,6 +90,21 @@ async function collector(
   return c;
 }
 
+/**
+ * A slow echo worker (5 events a chunk, `slowMs` per event) half-way through 120 tasks named `<prefix>-<n>`: the
+ * first 60 are published and at least 10 answered.
+ */
+async function halfwayThrough(prefix: string, slowMs: number) {
+  const config = testWorkerConfig(stack(), { batchSize: 5 });
+  const slow = async (): Promise<void> => new Promise((r) => setTimeout(r, slowMs));
+  const worker = await started(echoWorker(config, [], slow));
+  const out = await collector(config, ['outcomes']);
+  const drafts = Array.from({ length: 120 }, (_, i) => task(`${prefix}-${i}`, { n: i }));
+  await worker.publisher().publish(...drafts.slice(0, 60));
+  await waitUntil(() => out.events().length >= 10, { what: 'first outputs' });
+  return { config, worker, out, drafts, slow };
+}
+
 describe('defineWorker on the real broker', () => {
   it('keeps order per key and answers every event once', async () => {
     const config = testWorkerConfig(stack());
@@ -180,13 +195,7 @@ describe('defineWorker on the real broker', () => {
   });
 
   it('loses nothing across a rebalance between two workers of one group', async () => {
-    const config = testWorkerConfig(stack(), { batchSize: 5 });
-    const slow = async (): Promise<void> => new Promise((r) => setTimeout(r, 5));
-    const a = await started(echoWorker(config, [], slow));
-    const out = await collector(config, ['outcomes']);
-    const drafts = Array.from({ length: 120 }, (_, i) => task(`r-${i}`, { n: i }));
-    await a.publisher().publish(...drafts.slice(0, 60));
-    await waitUntil(() => out.events().length >= 10, { what: 'first outputs' });
+    const { config, out, drafts, slow } = await halfwayThrough('r', 5);
     const b = await started(echoWorker(config, [], slow));
     await b.publisher().publish(...drafts.slice(60));
     await out.waitFor((es) => completedByTask(es).size === drafts.length, 60_000, 'all outputs');
@@ -195,13 +204,7 @@ describe('defineWorker on the real broker', () => {
   });
 
   it('recovers when another producer fences its transactions mid-stream: each event answered once', async () => {
-    const config = testWorkerConfig(stack(), { batchSize: 5 });
-    const slow = async (): Promise<void> => new Promise((r) => setTimeout(r, 2));
-    const worker = await started(echoWorker(config, [], slow));
-    const out = await collector(config, ['outcomes']);
-    const drafts = Array.from({ length: 120 }, (_, i) => task(`f-${i}`, { n: i }));
-    await worker.publisher().publish(...drafts.slice(0, 60));
-    await waitUntil(() => out.events().length >= 10, { what: 'first outputs' });
+    const { config, worker, out, drafts } = await halfwayThrough('f', 2);
     // An intruder takes each partition's transactional id: the worker's open and next transactions are fenced,
     // so its commits fail until it fences back (aborted work is handled again, from the committed offset).
     const kafka = createKafka(config.brokers, 'intruder', pino({ level: 'silent' }));
