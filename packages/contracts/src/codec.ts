@@ -1,21 +1,12 @@
-import { COMPATIBILITY, SchemaType, type SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { canonicalHashOfParsed, canonicalJson, sha256Hex } from './canonical.js';
 import { fetchVerified, type BlobStore } from './claim-check.js';
 import type { EventDraft } from './chain.js';
 import { eventSchemas, isBlobRef, type WardenEvent, type WireEnvelope } from './envelope.js';
-import {
-  EventValidationError,
-  MalformedEventError,
-  RegistryUnavailableError,
-  SchemaIncompatibleError,
-  UnknownEventTypeError,
-  isWardenError,
-  type WardenError,
-} from './errors.js';
+import { EventValidationError, MalformedEventError, UnknownEventTypeError } from './errors.js';
 import { eventTypes, isEventType, type EventType } from './events.js';
-import { eventJsonSchema, type JsonSchemaDocument } from './json-schema.js';
+import { eventJsonSchema } from './json-schema.js';
 import { Redactor } from './redact.js';
-import { createRegistryClient } from './registry.js';
+import { RegistryClient } from './registry.js';
 import { isExactEvent, issuesOf, validateWireEnvelope } from './validate.js';
 
 /** Default size above which an event's data goes to the blob store: 256 KiB of canonical JSON. */
@@ -23,8 +14,8 @@ export const DEFAULT_CLAIM_CHECK_THRESHOLD_BYTES = 256 * 1024;
 
 /** Options of an EventCodec. */
 export interface EventCodecOptions {
-  /** The Confluent-compatible registry client (`new SchemaRegistry({ host })`), or its URL. */
-  readonly registry: SchemaRegistry | string;
+  /** The registry client (`createRegistryClient(url)`), or the Confluent API root's URL. */
+  readonly registry: RegistryClient | string;
   /** Where large payloads go; without it an oversize event is refused. */
   readonly blobs?: BlobStore;
   /** Canonical data size above which data is claim-checked. */
@@ -52,37 +43,21 @@ export interface DecodedEvent {
   readonly schemaId: number;
 }
 
-function isNetworkError(error: unknown): boolean {
-  const e = error as { code?: unknown; status?: unknown; message?: unknown };
-  if (typeof e.status === 'number') return e.status >= 500;
-  return typeof e.code === 'string' && /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EAI_AGAIN|ENOTFOUND|EPIPE)$/.test(e.code);
-}
-
-function registryFailure(action: string, error: unknown): WardenError {
-  if (isWardenError(error)) return error;
-  const message = (error as Error).message ?? String(error);
-  if (isNetworkError(error) || /ECONNREFUSED|ECONNRESET|socket hang up|timeout/i.test(message)) {
-    return new RegistryUnavailableError(`schema registry unavailable while ${action}: ${message}`, { cause: error });
-  }
-  return new MalformedEventError(`schema registry refused ${action}: ${message}`, { cause: error });
-}
-
 /**
  * Every produce and consume goes through this codec: it redacts secrets, validates with zod, claim-checks large
  * data, frames the JSON in the registry wire format (magic byte, schema id) with the type's registered schema,
  * and on the way back checks the frame, the schema, zod and the claim-check. Every failure is a typed WardenError.
  */
 export class EventCodec {
-  private readonly registry: SchemaRegistry;
+  private readonly registry: RegistryClient;
   private readonly blobs: BlobStore | undefined;
   private readonly thresholdBytes: number;
   private readonly redactor: Redactor;
   private readonly subjectPrefix: string;
   private readonly ids = new Map<EventType, number>();
-  private readonly knownIds = new Set<number>();
 
   constructor(options: EventCodecOptions) {
-    this.registry = typeof options.registry === 'string' ? createRegistryClient(options.registry) : options.registry;
+    this.registry = typeof options.registry === 'string' ? new RegistryClient(options.registry) : options.registry;
     this.blobs = options.blobs;
     this.thresholdBytes = options.claimCheckThresholdBytes ?? DEFAULT_CLAIM_CHECK_THRESHOLD_BYTES;
     this.redactor = options.redactor ?? new Redactor();
@@ -103,26 +78,27 @@ export class EventCodec {
   async schemaIdOf(type: EventType): Promise<number> {
     const cached = this.ids.get(type);
     if (cached !== undefined) return cached;
-    const id = await registerJsonSchema(this.registry, this.subjectOf(type), eventJsonSchema(type));
+    const id = await this.registry.register(this.subjectOf(type), eventJsonSchema(type));
     this.ids.set(type, id);
     return id;
   }
 
   /**
-   * Checks that a schema id exists in the registry (cached). The body is then validated with zod, against the same
-   * schema the registered JSON Schema is generated from.
+   * Checks that a schema id is in the registry and was registered for this event type (cached): an event framed
+   * with another type's schema id is refused, so a frame's id and its body cannot disagree. The body is then
+   * validated with zod, against the same schema the registered JSON Schema is generated from.
    */
-  private async checkSchemaId(schemaId: number): Promise<void> {
-    if (this.knownIds.has(schemaId)) return;
-    try {
-      await this.registry.getSchema(schemaId);
-    } catch (error) {
-      if ((error as { status?: unknown }).status === 404) {
-        throw new UnknownEventTypeError(`schema id ${schemaId} is not in the registry`, { details: { schemaId } });
-      }
-      throw registryFailure(`looking up schema id ${schemaId}`, error);
+  private async checkSchemaId(schemaId: number, type: EventType): Promise<void> {
+    const registered = await this.registry.eventTypeOf(schemaId);
+    if (registered === undefined) {
+      throw new UnknownEventTypeError(`schema id ${schemaId} is not in the registry`, { details: { schemaId } });
     }
-    this.knownIds.add(schemaId);
+    if (registered !== type) {
+      throw new MalformedEventError(
+        `a ${type} event is framed with schema id ${schemaId}, which is registered for ${registered ?? 'no Warden event type'}`,
+        { details: { schemaId, type, registeredType: registered } },
+      );
+    }
   }
 
   /**
@@ -179,7 +155,6 @@ export class EventCodec {
       });
     }
     const schemaId = bytes.readInt32BE(1);
-    await this.checkSchemaId(schemaId);
     const text = bytes.toString('utf8', 5);
     let raw: unknown;
     try {
@@ -192,6 +167,7 @@ export class EventCodec {
     }
     const envelope = validateWireEnvelope(raw);
     const type = envelope.type as EventType;
+    await this.checkSchemaId(schemaId, type);
     // Warden writes the canonical form, so the hash is usually the hash of the text itself (checked, not assumed).
     const hash = canonicalHashOfParsed(text, envelope);
     // Inline data was just validated against the type's own schema (validateWireEnvelope): that is the event.
@@ -213,32 +189,5 @@ export class EventCodec {
       throw new EventValidationError(`invalid ${type} event`, issuesOf(parsed.error), { details: { schemaId } });
     }
     return { event: parsed.data as WardenEvent, envelope, hash, schemaId };
-  }
-}
-
-/**
- * Registers a JSON Schema under a subject with BACKWARD compatibility and returns its id. An incompatible schema
- * is refused with SchemaIncompatibleError naming the subject.
- */
-export async function registerJsonSchema(
-  registry: SchemaRegistry,
-  subject: string,
-  schema: JsonSchemaDocument,
-): Promise<number> {
-  try {
-    const { id } = await registry.register(
-      { type: SchemaType.JSON, schema: JSON.stringify(schema) },
-      { subject, compatibility: COMPATIBILITY.BACKWARD },
-    );
-    return id;
-  } catch (error) {
-    const e = error as { status?: unknown; message?: unknown; name?: unknown };
-    if (e.status === 409 || e.name === 'ConfluentSchemaRegistryCompatibilityError') {
-      throw new SchemaIncompatibleError(
-        `schema for subject ${subject} is not BACKWARD compatible with its registered versions: ${String(e.message)}`,
-        { cause: error, details: { subject } },
-      );
-    }
-    throw registryFailure(`registering ${subject}`, error);
   }
 }

@@ -4,7 +4,6 @@ export { MemoryBlobStore, MongoBlobStore, fetchVerified, type BlobPointer, type 
 export {
   DEFAULT_CLAIM_CHECK_THRESHOLD_BYTES,
   EventCodec,
-  registerJsonSchema,
   type DecodedEvent,
   type EncodedEvent,
   type EventCodecOptions,
@@ -84,7 +83,7 @@ export {
 export { ChainBreakKinds, verifyChain, type ChainBreak, type ChainBreakKind, type ChainVerdict } from './verify.js';
 export { canonicalVectors, chainVector, type CanonicalVector, type ChainVector } from './test-vectors.js';
 export { isExactEvent, issuesOf, validateEvent, validateWireEnvelope } from './validate.js';
-export { createRegistryClient } from './registry.js';
+export { RegistryClient, createRegistryClient } from './registry.js';
 export {
   checkDecisionSignature,
   decisionSigningPayload,

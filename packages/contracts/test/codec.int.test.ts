@@ -6,6 +6,7 @@ import {
   BlobCorruptError,
   EventCodec,
   EventValidationError,
+  MalformedEventError,
   MemoryBlobStore,
   MongoBlobStore,
   SchemaIncompatibleError,
@@ -13,10 +14,10 @@ import {
   canonicalHash,
   canonicalJson,
   createRegistryClient,
+  eventJsonSchema,
   follow,
   isWardenError,
   newTask,
-  registerJsonSchema,
   sha256Hex,
   verifyChain,
 } from '@warden/contracts';
@@ -108,19 +109,67 @@ describe('EventCodec against the real registry and MongoDB', () => {
       required: ['a'],
       additionalProperties: false,
     };
-    await registerJsonSchema(registry, subject, v1);
+    await registry.register(subject, v1);
     const compatible = { ...v1, properties: { ...v1.properties, b: { type: 'string' } } };
-    await expect(registerJsonSchema(registry, subject, compatible)).resolves.toBeGreaterThan(0);
+    await expect(registry.register(subject, compatible)).resolves.toBeGreaterThan(0);
     const incompatible = {
       ...compatible,
       properties: { ...compatible.properties, c: { type: 'integer' } },
       required: ['a', 'c'],
     };
-    const failure = registerJsonSchema(registry, subject, incompatible);
+    const failure = registry.register(subject, incompatible);
     await expect(failure).rejects.toBeInstanceOf(SchemaIncompatibleError);
-    await expect(registerJsonSchema(registry, subject, incompatible)).rejects.toThrow(
+    await expect(registry.register(subject, incompatible)).rejects.toThrow(
       new RegExp(`subject ${subject} is not BACKWARD compatible`),
     );
+  });
+
+  it('registers safely when several workers start at once on fresh subjects', async () => {
+    const prefix = `${unique('race')}.`;
+    // Separate clients, as separate processes have: nothing is shared but the registry.
+    const codecs = Array.from(
+      { length: 6 },
+      () => new EventCodec({ registry: endpoints.schemaRegistryUrl, subjectPrefix: prefix }),
+    );
+    const ids = await Promise.all(codecs.map((c) => c.schemaIdOf('TaskSubmitted')));
+    expect(new Set(ids).size).toBe(1);
+    const config = await fetch(`${endpoints.schemaRegistryUrl}/config/${prefix}TaskSubmitted`);
+    expect(await config.json()).toMatchObject({ compatibilityLevel: 'BACKWARD' });
+  });
+
+  it('takes over a subject that a racing first registration left at compatibility NONE', async () => {
+    const prefix = `${unique('none')}.`;
+    const subject = `${prefix}TaskSubmitted`;
+    // What another worker leaves between its registration and its compatibility update.
+    const other = new EventCodec({ registry: endpoints.schemaRegistryUrl, subjectPrefix: `${unique('src')}.` });
+    const raw = await fetch(`${endpoints.schemaRegistryUrl}/subjects/${subject}/versions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' },
+      body: JSON.stringify({ schemaType: 'JSON', schema: JSON.stringify(eventJsonSchema('TaskSubmitted')) }),
+    });
+    expect(raw.status).toBe(200);
+    expect(await (await fetch(`${endpoints.schemaRegistryUrl}/config/${subject}`)).json()).toMatchObject({
+      compatibilityLevel: 'NONE',
+    });
+    const late = new EventCodec({ registry: endpoints.schemaRegistryUrl, subjectPrefix: prefix });
+    await expect(late.schemaIdOf('TaskSubmitted')).resolves.toBe(((await raw.json()) as { id: number }).id);
+    expect(await (await fetch(`${endpoints.schemaRegistryUrl}/config/${subject}`)).json()).toMatchObject({
+      compatibilityLevel: 'BACKWARD',
+    });
+    await expect(other.schemaIdOf('TaskSubmitted')).resolves.toBeGreaterThan(0);
+  });
+
+  it("refuses an event framed with another type's schema id", async () => {
+    const encoded = await codec.encode(newTask(sampleTask(), { tenantId: 't', producer: 'test' }));
+    const forged = Buffer.from(encoded.bytes);
+    forged.writeInt32BE(await codec.schemaIdOf('ToolSucceeded'), 1);
+    const failure = codec.decode(forged);
+    await expect(failure).rejects.toBeInstanceOf(MalformedEventError);
+    await expect(codec.decode(forged)).rejects.toThrow(
+      /TaskSubmitted event is framed with schema id \d+, which is registered for ToolSucceeded/,
+    );
+    // The same bytes with their own id still decode.
+    await expect(codec.decode(encoded.bytes)).resolves.toMatchObject({ event: { type: 'TaskSubmitted' } });
   });
 
   it('decodes random and malformed bytes only into typed errors', async () => {
