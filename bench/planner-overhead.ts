@@ -4,7 +4,7 @@
  * an in-memory budget and publish, the real decide/, context window, tokenizer (o200k) and tool-schema checks.
  */
 import { randomUUID } from 'node:crypto';
-import type { EventData } from '@warden/contracts';
+import { Redactor, type EventData } from '@warden/contracts';
 import { sampleTask } from '@warden/contracts/testing';
 import { demoTools } from '@warden/tools';
 import {
@@ -39,6 +39,7 @@ const model: ModelClient = {
     });
   },
 };
+const redactor = new Redactor();
 const deps: PlannerDeps = {
   model,
   tools: demoTools,
@@ -61,6 +62,7 @@ const deps: PlannerDeps = {
   escalationTtlMs: 3_600_000,
   policyVersion: 'bench',
   now: () => new Date('2026-01-01T00:00:10Z'),
+  redact: (value) => redactor.redact(value).value,
 };
 const publish = ((type: string, data: unknown) => {
   if (type === 'ModelCalled') promptTokensPerStep.push((data as EventData<'ModelCalled'>).promptTokens);

@@ -64,6 +64,15 @@ export class EventCodec {
     this.subjectPrefix = options.subjectPrefix ?? 'warden.';
   }
 
+  /**
+   * The value with every secret the codec would redact on encode already replaced (the same patterns, keys and
+   * literals). A worker hashes and keeps what goes on the wire: a hash of the unredacted value would bind nothing
+   * that a reader can check, and a copy of it would keep the secret at rest.
+   */
+  redact<T>(value: T): T {
+    return this.redactor.redact(value).value;
+  }
+
   /** The registry subject of an event type. */
   subjectOf(type: EventType): string {
     return `${this.subjectPrefix}${type}`;

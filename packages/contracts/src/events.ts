@@ -288,6 +288,7 @@ export const AlertRaised = z.object({
     'outcome_unknown',
     'policy_warn',
     'dead_lettered',
+    'verdict_mismatch',
   ]),
   severity: z.enum(['info', 'warning', 'critical']),
   message: Text(4000),

@@ -33,6 +33,11 @@ export interface PlannerDeps {
   readonly escalationTtlMs: number;
   readonly policyVersion: string;
   readonly now: () => Date;
+  /**
+   * Replaces secrets as the codec does before produce. Everything the planner publishes, hashes or keeps goes
+   * through it first, so a hash binds what a reader sees and no secret is kept at rest.
+   */
+  readonly redact: <T>(value: T) => T;
 }
 
 type Publish = HandlerContext['publish'];
@@ -43,16 +48,23 @@ class Emitter {
     private state: TaskState,
     private readonly publish: Publish,
     private readonly options: EvolveOptions,
+    private readonly redact: PlannerDeps['redact'],
   ) {}
 
   get current(): TaskState {
     return this.state;
   }
 
+  /** Publishes the redacted data and folds that same data in: the state never holds what the log does not. */
   async emit<T extends EventType>(type: T, data: EventData<T>): Promise<void> {
-    const encoded = await this.publish(type, data as EventDataInput<T>);
-    this.state = evolve(this.state, { id: encoded.envelope.id, type, data } as Fact, this.options);
+    const clean = this.redact(data);
+    const encoded = await this.publish(type, clean as EventDataInput<T>);
+    this.state = evolve(this.state, { id: encoded.envelope.id, type, data: clean } as Fact, this.options);
   }
+}
+
+function emitterFor(state: TaskState, publish: Publish, deps: PlannerDeps): Emitter {
+  return new Emitter(state, publish, { tokens: deps.tokens, window: deps.window }, deps.redact);
 }
 
 const schemaCache = new WeakMap<object, Record<string, unknown>>();
@@ -86,15 +98,21 @@ function actionIdFor(state: TaskState, toolCallId: string): string {
   return used.has(base) ? `${base}-s${state.steps + 1}` : base;
 }
 
-async function propose(e: Emitter, interpretation: Interpretation & { kind: 'action' | 'answer' }): Promise<void> {
+async function propose(
+  e: Emitter,
+  interpretation: Interpretation & { kind: 'action' | 'answer' },
+  deps: PlannerDeps,
+): Promise<void> {
   const state = e.current;
   if (interpretation.kind === 'action') {
+    // The hash binds the args as they go on the wire (redacted), which is what the guard and the executor check.
+    const args = deps.redact(interpretation.args);
     await e.emit('ActionProposed', {
       actionId: actionIdFor(state, interpretation.toolCallId),
       step: state.steps + 1,
       tool: interpretation.tool,
-      args: interpretation.args,
-      argsHash: canonicalHash(interpretation.args),
+      args,
+      argsHash: canonicalHash(args),
       reasoning: interpretation.reasoning.slice(0, 20_000),
       confidence: interpretation.confidence,
       claims: interpretation.claims.slice(0, 50),
@@ -152,6 +170,11 @@ async function halt(e: Emitter, reason: HaltReason, deps: PlannerDeps): Promise<
         used: reason.used,
         requested: reason.requested,
       });
+      break;
+    case 'mismatch':
+      reasonCode = 'verdict_mismatch';
+      alertCode = 'verdict_mismatch';
+      message = reason.message;
       break;
   }
   await e.emit('AlertRaised', {
@@ -328,7 +351,7 @@ export async function advance(
   deps: PlannerDeps,
   ctx: Pick<HandlerContext, 'publish' | 'signal'>,
 ): Promise<TaskState> {
-  const e = new Emitter(state, ctx.publish, { tokens: deps.tokens, window: deps.window });
+  const e = emitterFor(state, ctx.publish, deps);
   for (;;) {
     const next = decideNext(e.current, deps.now().getTime(), deps.loops);
     switch (next.kind) {
@@ -356,14 +379,14 @@ export async function advance(
           });
           continue;
         }
-        await propose(e, interpretation);
+        await propose(e, interpretation, deps);
         return e.current;
       }
       case 'call_model': {
         const interpretation = await callModel(e, deps, ctx.signal);
         if (interpretation === null || interpretation.kind === 'bad_output') continue;
         if (interpretation.kind === 'answer') {
-          await propose(e, interpretation);
+          await propose(e, interpretation, deps);
           return e.current;
         }
         continue; // the turn's calls are queued: the next round proposes the first
@@ -372,10 +395,25 @@ export async function advance(
   }
 }
 
+/**
+ * Halts a task whose verdict does not match what it judges (an approval bound to another answer): an alert, a
+ * person asked, TaskHalted with the partial result. Such a task would otherwise wait for ever.
+ */
+export async function haltOnMismatch(
+  state: TaskState,
+  deps: PlannerDeps,
+  publish: Publish,
+  message: string,
+): Promise<TaskState> {
+  const e = emitterFor(state, publish, deps);
+  await halt(e, { kind: 'mismatch', message }, deps);
+  return e.current;
+}
+
 /** Ends a task whose answer was approved: TaskCompleted with the answer and the totals. */
 export async function complete(state: TaskState, deps: PlannerDeps, publish: Publish): Promise<TaskState> {
   if (state.pending?.kind !== 'answer') return state;
-  const e = new Emitter(state, publish, { tokens: deps.tokens, window: deps.window });
+  const e = emitterFor(state, publish, deps);
   await e.emit('TaskCompleted', {
     answer: state.pending.answer,
     ...(state.pending.output === undefined ? {} : { output: state.pending.output }),

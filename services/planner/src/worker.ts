@@ -46,6 +46,7 @@ export function createPlannerHandlers(
       escalationTtlMs: s.escalationTtlMs,
       policyVersion: s.policyVersion,
       now,
+      redact: (value) => deps.codec.redact(value),
       ...(deps.config.approvalKeys === undefined ? {} : { approvalKeys: deps.config.approvalKeys }),
     },
     { defaultModel: s.defaultModel, ceilings: s.ceilings },

@@ -153,6 +153,13 @@ describe('decideNext', () => {
     const history = [rec('a', 'h', 'failed', 'e'), rec('a', 'h', 'failed', 'e')];
     expect(decideNext(fresh({ history }), T0, loops)).toMatchObject({ kind: 'halt', reason: { kind: 'loop' } });
   });
+  it('reports a loop as a loop when the same failures also trip the task breaker', () => {
+    const history = [rec('a', 'h', 'rejected', 'e'), rec('a', 'h', 'rejected', 'e'), rec('a', 'h', 'rejected', 'e')];
+    expect(decideNext(fresh({ history, consecutiveFailures: 3 }), T0, loops)).toMatchObject({
+      kind: 'halt',
+      reason: { kind: 'loop', loop: { kind: 'repeated_failure', tool: 'a' } },
+    });
+  });
   it('halts at the step limit', () => {
     expect(decideNext(fresh({ steps: 5 }), T0, loops)).toMatchObject({
       kind: 'halt',
@@ -176,6 +183,14 @@ describe('detectLoop', () => {
       loops,
     );
     expect(found).toMatchObject({ kind: 'repeated_failure', tool: 'a', argsHash: 'h', count: 2 });
+  });
+  it('counts the same call refused again (by the guard or a person) as a loop, and says it was refused', () => {
+    const refused = detectLoop([rec('a', 'h', 'rejected', 'e1'), rec('a', 'h', 'denied', 'e2')], loops);
+    expect(refused).toMatchObject({ kind: 'repeated_failure', tool: 'a', argsHash: 'h', count: 2 });
+    expect(refused?.message).toMatch(/was refused 2 times/);
+    const mixed = detectLoop([rec('a', 'h', 'failed', 'e1'), rec('a', 'h', 'rejected', 'e2')], loops);
+    expect(mixed?.message).toMatch(/failed or was refused 2 times \(1 refused\)/);
+    expect(detectLoop([rec('a', 'h', 'rejected', 'e1'), rec('a', 'k', 'rejected', 'e2')], loops)).toBeNull();
   });
   it('does not count a failure of other args', () => {
     expect(detectLoop([rec('a', 'h', 'failed', 'e1'), rec('a', 'k', 'failed', 'e2')], loops)).toBeNull();

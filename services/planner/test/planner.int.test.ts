@@ -324,6 +324,28 @@ describe('the planner on the real stack with the scripted model', () => {
     expect(done[0]!.data.answer).toBe('Forty-two. '.repeat(20));
   });
 
+  it("halts with an alert when the guard's approval is bound to another answer: the task never waits for ever", async () => {
+    const h = await harness({ scenarios: [answerAtOnce] });
+    h.autopilot((e) => {
+      const approval = approveAnswer(e);
+      return approval === undefined ? undefined : { ...approval, data: { ...approval.data, argsHash: 'c'.repeat(64) } };
+    });
+    await h.submit('mismatch-1', { model: 'scripted:planner-answer' });
+    const events = await h.waitFor('mismatch-1', ended, 'the task to end');
+    const halted = ofType(events, 'TaskHalted');
+    expect(
+      halted.map((e) => e.data.reasonCode),
+      JSON.stringify(events.map((e) => e.type)),
+    ).toEqual(['verdict_mismatch']);
+    expect(ofType(events, 'AlertRaised').map((e) => e.data.code)).toEqual(['verdict_mismatch']);
+    expect(ofType(events, 'EscalationRequested')).toHaveLength(1);
+    expect(ofType(events, 'TaskCompleted')).toHaveLength(0);
+    expect(
+      verifyChain(h.out.messages.flatMap((m) => (m.decoded?.event.taskId === 'mismatch-1' ? [m.decoded.envelope] : [])))
+        .ok,
+    ).toBe(true);
+  });
+
   it('with approval keys configured, counts only a decision signed with one of them', async () => {
     const key = { keyId: 'esc-test', secret: randomBytes(32) };
     const h = await harness({

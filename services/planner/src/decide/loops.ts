@@ -29,23 +29,32 @@ function oscillation(history: readonly ActionRecord[], cycles: number): LoopFind
 }
 
 /**
- * Looks for a loop ending at the last record of the history. Pure. In order: the same (tool, argsHash) failing
- * again; the same successful call with the same result repeated; an oscillation between 2 or 3 calls; K results in
+ * Looks for a loop ending at the last record of the history. Pure. In order: the same (tool, argsHash) failing or
+ * refused again; the same successful call with the same result repeated; an oscillation between 2 or 3 calls; K results in
  * a row that bring no new information (a result, or an error, seen before).
  */
 export function detectLoop(history: readonly ActionRecord[], settings: LoopSettings): LoopFinding | null {
   const last = history.at(-1);
   if (last === undefined) return null;
   const same = history.filter((r) => signature(r) === signature(last));
-  if (last.outcome === 'failed') {
-    const failures = same.filter((r) => r.outcome === 'failed').length;
-    if (failures >= settings.maxRepeatedFailures) {
+  if (last.outcome !== 'succeeded') {
+    // A call that failed, or was refused by the guard or a person, and is proposed again with the same arguments
+    // is the same loop: refusals count as failures do.
+    const failures = same.filter((r) => r.outcome !== 'succeeded');
+    if (failures.length >= settings.maxRepeatedFailures) {
+      const refused = failures.filter((r) => r.outcome === 'rejected' || r.outcome === 'denied').length;
+      const how =
+        refused === failures.length
+          ? `was refused ${refused} times`
+          : refused === 0
+            ? `failed ${failures.length} times`
+            : `failed or was refused ${failures.length} times (${refused} refused)`;
       return {
         kind: 'repeated_failure',
         tool: last.tool,
         argsHash: last.argsHash,
-        count: failures,
-        message: `${last.tool} failed ${failures} times with the same arguments`,
+        count: failures.length,
+        message: `${last.tool} ${how} with the same arguments`,
       };
     }
   }

@@ -12,7 +12,9 @@ export type HaltReason =
       readonly limit: number;
       readonly used: number;
       readonly requested: number;
-    };
+    }
+  /** A verdict that does not match what it judges (another answer, other args): nothing can be done safely. */
+  | { readonly kind: 'mismatch'; readonly message: string };
 
 /** What the planner does next for a task. */
 export type NextStep =
@@ -23,7 +25,7 @@ export type NextStep =
 
 /**
  * The next step of a task, from its state and the time. Pure. Only a task that is planning (its last proposal
- * answered) moves. In order: the wall-time limit, the per-task breaker (N consecutive failures), a loop, then the
+ * answered) moves. In order: the wall-time limit, a loop, the per-task breaker (N consecutive failures), then the
  * step limit; then a queued call of the last turn is proposed, or the model is called.
  */
 export function decideNext(state: TaskState, nowMs: number, loops: LoopSettings): NextStep {
@@ -35,6 +37,9 @@ export function decideNext(state: TaskState, nowMs: number, loops: LoopSettings)
       reason: { kind: 'budget', budget: 'wall_time', limit: state.limits.maxWallTimeMs, used: elapsed, requested: 0 },
     };
   }
+  // A loop is reported as a loop even when the same failures also trip the task's breaker: it says more.
+  const loop = detectLoop(state.history, loops);
+  if (loop !== null) return { kind: 'halt', reason: { kind: 'loop', loop } };
   if (state.consecutiveFailures >= state.limits.maxConsecutiveFailures) {
     return {
       kind: 'halt',
@@ -45,8 +50,6 @@ export function decideNext(state: TaskState, nowMs: number, loops: LoopSettings)
       },
     };
   }
-  const loop = detectLoop(state.history, loops);
-  if (loop !== null) return { kind: 'halt', reason: { kind: 'loop', loop } };
   if (state.steps >= state.limits.maxSteps) {
     return {
       kind: 'halt',

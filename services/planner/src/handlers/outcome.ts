@@ -2,7 +2,7 @@ import { answerHash, type DecisionKey, type WardenEvent } from '@warden/contract
 import type { HandlerContext } from '@warden/runtime';
 import { evolve } from '../decide/state.js';
 import type { TaskState } from '../decide/types.js';
-import { advance, complete, type PlannerDeps } from '../planning.js';
+import { advance, complete, haltOnMismatch, type PlannerDeps } from '../planning.js';
 import type { TaskStore } from '../task-store.js';
 import { handlingOf, recording, replayIfRedelivered } from './replay.js';
 
@@ -46,8 +46,20 @@ export async function onTaskEvent(
       // An approval completes the task only if it is bound to exactly this answer, and a person's is still valid.
       const bound = approval.argsHash === answerHash(pending.answer, pending.output);
       const expired = approval.expiresAt !== undefined && Date.parse(approval.expiresAt) <= deps.now().getTime();
-      if (bound && !expired) {
-        state = await complete(state, deps, (type, data, options) => rec.ctx.publish(type, data, options));
+      const publish = rec.ctx.publish.bind(rec.ctx);
+      if (!bound && event.type === 'ActionApproved') {
+        // Liveness: the guard judges each proposal once; its verdict on something other than the pending answer
+        // can never be followed by the right one, so waiting would be for ever: the task halts and a person is
+        // asked. (A person's decision for other content is refused and the escalation stays open until it
+        // expires.)
+        state = await haltOnMismatch(
+          state,
+          deps,
+          publish,
+          `the ${event.type} of ${pending.actionId} is bound to other content (argsHash ${approval.argsHash ?? 'none'}) than the pending answer`,
+        );
+      } else if (bound && !expired) {
+        state = await complete(state, deps, publish);
       } else {
         ctx.logger.warn(
           { actionId: pending.actionId, bound, expired },

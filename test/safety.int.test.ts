@@ -1,0 +1,72 @@
+import { verifyChain, type WardenEvent } from '@warden/contracts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startPipeline, type Pipeline } from '../infra/pipeline.js';
+import { stack } from './support/index.js';
+
+const CANARY = 'sk-proj-CANARY0000secretSECRET1111zz';
+
+const terminal = (e: WardenEvent): boolean => ['TaskCompleted', 'TaskFailed', 'TaskHalted'].includes(e.type);
+
+/**
+ * Holes an adversarial model found (issue 23), each through the real planner, guard and executor on the scripted
+ * model: each test fails on the code before its fix.
+ */
+describe('safety holes, through the whole loop', () => {
+  let p: Pipeline;
+  beforeAll(async () => {
+    p = await startPipeline(stack());
+  }, 180_000);
+  afterAll(async () => {
+    await p?.close();
+  });
+
+  const types = (taskId: string): string[] => p.taskEvents(taskId).map((e) => e.type);
+
+  it('a call and an answer carrying a secret are redacted on the wire, still bound by their approvals, and the task completes', async () => {
+    await p.submit('safety-secret', 'secret-in-call', {
+      goal: 'Tell ops@example.com that the old API key was revoked.',
+      input: { recipient: 'ops@example.com' },
+      scope: { tools: ['email.send'], resources: { recipients: ['ops@example.com'] } },
+    });
+    const end = await p.waitFor('safety-secret', terminal);
+    expect(end.type, JSON.stringify(types('safety-secret'))).toBe('TaskCompleted');
+    const events = await p.waitForWholeChain('safety-secret');
+    // The guard approved the redacted args it saw: the planner hashed what went on the wire.
+    const approved = events.filter((e) => e.type === 'ActionApproved');
+    expect(approved.map((e) => (e.type === 'ActionApproved' ? e.data.proposalKind : ''))).toEqual(['action', 'answer']);
+    expect(events.some((e) => e.type === 'ToolSucceeded' && e.data.tool === 'email.send')).toBe(true);
+    if (end.type === 'TaskCompleted') {
+      expect(end.data.answer).toContain('[REDACTED');
+      expect(end.data.answer).not.toContain(CANARY);
+    }
+    const chain = verifyChain(
+      p.events.messages.filter((m) => m.decoded?.event.taskId === 'safety-secret').map((m) => m.decoded!.envelope),
+    );
+    expect(chain.ok, JSON.stringify(chain)).toBe(true);
+    // Nothing Warden keeps holds what the log redacts: the planner's task state, the executor's ledger and
+    // outbox, the guard's view, the auditor-free projections of this pipeline.
+    for (const name of (await p.db.listCollections().toArray()).map((c) => c.name)) {
+      const docs = await p.db.collection(name).find({}).toArray();
+      expect(JSON.stringify(docs), `collection ${name}`).not.toContain(CANARY);
+    }
+  });
+
+  it('the same call refused again and again is stopped as a loop, not only by the task breaker', async () => {
+    await p.submit('safety-rejections', 'repeat-rejected', {
+      goal: 'Summarise reports/q3.csv.',
+      input: { path: 'reports/q3.csv' },
+      scope: { tools: ['files.read'], resources: { paths: ['reports/**'] } },
+      risk: { onMagnitudeExceeded: 'escalate', maxConsecutiveFailures: 3 },
+    });
+    const end = await p.waitFor('safety-rejections', terminal);
+    expect(end.type, JSON.stringify(types('safety-rejections'))).toBe('TaskHalted');
+    if (end.type === 'TaskHalted') expect(end.data.reasonCode).toBe('loop_detected');
+    const loop = await p.waitFor('safety-rejections', (e) => e.type === 'LoopDetected');
+    if (loop.type === 'LoopDetected') {
+      expect(loop.data).toMatchObject({ kind: 'repeated_failure', tool: 'files.read', count: 2 });
+      expect(loop.data.message).toMatch(/refused/);
+    }
+    expect(types('safety-rejections').filter((t) => t === 'ActionRejected')).toHaveLength(2);
+    expect(types('safety-rejections')).not.toContain('ToolSucceeded');
+  });
+});
