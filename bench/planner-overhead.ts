@@ -57,6 +57,7 @@ const deps: PlannerDeps = {
   loops: { maxRepeatedFailures: 2, maxRepeatedSuccesses: 3, oscillationCycles: 3, maxStepsWithoutNewInfo: 1_000 },
   window: { lastTurns: 8, toolOutputMaxTokens: 1_000, summaryMaxTokens: 800 },
   maxCompletionTokens: 1_000,
+  maxAnswerChars: 20_000,
   tenantLimit: () => ({ tokens: 1e9, costUsd: 1e6 }),
   openTools: () => new Set(),
   escalationTtlMs: 3_600_000,

@@ -51,6 +51,27 @@ describe('safety holes, through the whole loop', () => {
     }
   });
 
+  it('a reply far past the tokens reserved for it is charged, never acted on, and halts the task with an alert', async () => {
+    await p.submit('safety-overrun', 'overrun-answer', {
+      goal: 'Say which plan customer cus_1042 is on.',
+      input: { customerId: 'cus_1042' },
+      scope: { tools: ['customers.query'], resources: { collections: ['customers'] } },
+      budgets: { maxTokens: 50_000, maxCostUsd: 1, maxSteps: 20, maxWallTimeMs: 600_000 },
+    });
+    const end = await p.waitFor('safety-overrun', terminal);
+    expect(end.type, JSON.stringify(types('safety-overrun'))).toBe('TaskHalted');
+    if (end.type === 'TaskHalted') expect(end.data.reasonCode).toBe('model_overrun');
+    const events = await p.waitForWholeChain('safety-overrun');
+    const responded = events.find((e) => e.type === 'ModelResponded');
+    // charged for what the server sent, far past the 4,096 completion tokens asked for
+    if (responded?.type === 'ModelResponded') expect(responded.data.usage.completionTokens).toBeGreaterThan(30_000);
+    const exhausted = events.find((e) => e.type === 'BudgetExhausted');
+    expect(exhausted?.type === 'BudgetExhausted' && exhausted.data.budget).toBe('tokens');
+    expect(events.some((e) => e.type === 'AlertRaised' && e.data.code === 'budget_exhausted')).toBe(true);
+    expect(types('safety-overrun')).not.toContain('AnswerProposed');
+    expect(types('safety-overrun')).not.toContain('TaskCompleted');
+  });
+
   it('the same call refused again and again is stopped as a loop, not only by the task breaker', async () => {
     await p.submit('safety-rejections', 'repeat-rejected', {
       goal: 'Summarise reports/q3.csv.',

@@ -85,6 +85,7 @@ export const ModelFailed = z.object({
     'empty_answer',
     'price_unknown',
     'other',
+    'answer_too_long',
   ]),
   message: Text(4000),
   attempts: z.number().int().nonnegative(),

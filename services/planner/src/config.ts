@@ -48,6 +48,7 @@ export const PlannerEnv = WorkerEnv.extend({
   PLANNER_MODEL_BREAKER_WINDOW_MS: int(1_000, 3_600_000).default(60_000),
   PLANNER_MODEL_BREAKER_RESET_MS: int(100, 3_600_000).default(30_000),
   PLANNER_MAX_COMPLETION_TOKENS: int(16, 1_000_000).default(4_096),
+  PLANNER_MAX_ANSWER_CHARS: int(1, 200_000).default(20_000),
   PLANNER_WINDOW_TURNS: int(1, 1_000).default(8),
   PLANNER_TOOL_OUTPUT_MAX_TOKENS: int(64, 1_000_000).default(1_000),
   PLANNER_SUMMARY_MAX_TOKENS: int(64, 1_000_000).default(800),
@@ -78,6 +79,8 @@ export interface PlannerSettings {
   readonly model: OpenAiModelSettings;
   readonly prices: readonly ModelPrice[];
   readonly maxCompletionTokens: number;
+  /** Longest answer accepted (PLANNER_MAX_ANSWER_CHARS); a longer one is refused, never cut. */
+  readonly maxAnswerChars: number;
   readonly window: WindowSettings;
   readonly loops: LoopSettings;
   readonly ceilings: TaskCeilings;
@@ -145,6 +148,7 @@ export function loadPlannerConfig(env: Readonly<Record<string, string | undefine
       },
       prices: e.PLANNER_PRICES ?? DEFAULT_PRICES,
       maxCompletionTokens: e.PLANNER_MAX_COMPLETION_TOKENS,
+      maxAnswerChars: e.PLANNER_MAX_ANSWER_CHARS,
       window: {
         lastTurns: e.PLANNER_WINDOW_TURNS,
         toolOutputMaxTokens: e.PLANNER_TOOL_OUTPUT_MAX_TOKENS,

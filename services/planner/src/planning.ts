@@ -26,6 +26,8 @@ export interface PlannerDeps {
   readonly window: WindowSettings;
   /** Largest completion per call (the reservation's bound). */
   readonly maxCompletionTokens: number;
+  /** Longest answer accepted; a longer one is refused (bad output), never cut into a completion. */
+  readonly maxAnswerChars: number;
   /** Per-tenant budgets (same for every tenant unless overridden). */
   readonly tenantLimit: (tenantId: string) => { tokens: number; costUsd: number };
   /** Tools whose executor breaker is open now: not offered to the model. */
@@ -171,6 +173,17 @@ async function halt(e: Emitter, reason: HaltReason, deps: PlannerDeps): Promise<
         requested: reason.requested,
       });
       break;
+    case 'overrun':
+      reasonCode = 'model_overrun';
+      alertCode = 'budget_exhausted';
+      message = `the model's reply used ${reason.completionTokens} completion tokens, more than the ${reason.maxTokens} the call asked for and reserved: charged, not acted on`;
+      await e.emit('BudgetExhausted', {
+        budget: 'tokens',
+        limit: reason.reservedTokens,
+        used: reason.usedTokens,
+        requested: 0,
+      });
+      break;
     case 'mismatch':
       reasonCode = 'verdict_mismatch';
       alertCode = 'verdict_mismatch';
@@ -297,12 +310,15 @@ async function callModel(e: Emitter, deps: PlannerDeps, signal: AbortSignal): Pr
       });
       return null;
     }
-    const usage = reply.usage ?? {
-      promptTokens,
-      completionTokens: countCompletionTokens(reply.content, reply.toolCalls, deps.tokens),
-      totalTokens: 0,
+    // Charged by what the server reports or what the reply holds, whichever is more: a server that under-reports
+    // (or reports nothing) is charged for what it sent.
+    const counted = countCompletionTokens(reply.content, reply.toolCalls, deps.tokens);
+    const completionTokens = Math.max(reply.usage?.completionTokens ?? 0, counted);
+    const fullUsage = {
+      promptTokens: reply.usage?.promptTokens ?? promptTokens,
+      completionTokens,
+      totalTokens: (reply.usage?.promptTokens ?? promptTokens) + completionTokens,
     };
-    const fullUsage = { ...usage, totalTokens: usage.promptTokens + usage.completionTokens };
     const costUsd = costOf(fullUsage, price);
     await settle(fullUsage.totalTokens, costUsd);
     const envelope =
@@ -322,7 +338,34 @@ async function callModel(e: Emitter, deps: PlannerDeps, signal: AbortSignal): Pr
       attempts: reply.attempts,
       logprobConfidence: reply.logprobConfidence,
     });
+    if (completionTokens > maxTokens) {
+      // The server ignored max_completion_tokens: the reply is charged in full (above), never acted on, and the
+      // task halts with an alert: a model that does not keep to what was reserved cannot be budgeted.
+      await halt(
+        e,
+        {
+          kind: 'overrun',
+          maxTokens,
+          completionTokens,
+          reservedTokens: wanted.tokens,
+          usedTokens: fullUsage.totalTokens,
+        },
+        deps,
+      );
+      return null;
+    }
     const interpretation = interpretReply(reply, offered.names, deps.tools);
+    if (interpretation.kind === 'answer' && interpretation.answer.length > deps.maxAnswerChars) {
+      // Refused, never cut into a completion: a cut answer would be approved as something the model did not say.
+      await e.emit('ModelFailed', {
+        callId,
+        model: s.model,
+        errorClass: 'answer_too_long',
+        message: `the answer has ${interpretation.answer.length} characters, more than the ${deps.maxAnswerChars} allowed (PLANNER_MAX_ANSWER_CHARS)`,
+        attempts: reply.attempts,
+      });
+      return null;
+    }
     if (interpretation.kind === 'bad_output') {
       await e.emit('ModelFailed', {
         callId,

@@ -39,6 +39,7 @@ export function createPlannerHandlers(
       loops: s.loops,
       window: s.window,
       maxCompletionTokens: s.maxCompletionTokens,
+      maxAnswerChars: s.maxAnswerChars,
       tenantLimit: (tenantId) => s.tenantOverrides[tenantId] ?? s.tenantDefault,
       openTools: () => openTools.current(now().getTime()),
       markToolOpen: (tool, atMs) => openTools.opened(tool, atMs),
@@ -59,7 +60,7 @@ export function createPlannerHandlers(
  */
 export function createPlannerWorker(options: PlannerWorkerOptions): Worker {
   const s = options.settings;
-  const model = options.model ?? createOpenAiModel(s.model);
+  const model = options.model ?? createOpenAiModel(s.model, o200kCounter);
   const openTools = new OpenTools(s.toolBreakerTtlMs);
   let sweeper: NodeJS.Timeout | undefined;
   return defineWorker({

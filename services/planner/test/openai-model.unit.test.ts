@@ -204,6 +204,19 @@ describe('the model adapter, streaming', () => {
     expect(d.usage!.completionTokens).toBe(50);
   });
 
+  it('cuts a stream at max_completion_tokens when the server ignores it, reading nothing past the limit', async () => {
+    // The scenario's server sends about 39,000 tokens with finish_reason "stop" whatever max_completion_tokens says.
+    const request = { model: 'scripted:overrun-answer', messages: conversation(), tools: [], maxTokens: 200 };
+    const client = createOpenAiModel(settings({ stream: true }), o200kCounter);
+    clients.push(client);
+    const cut = await client.complete(request);
+    expect(cut.finishReason).toBe('length');
+    expect(cut.usage).toBeNull();
+    const tokens = countCompletionTokens(cut.content, [], o200kCounter);
+    expect(tokens).toBeLessThanOrEqual(200);
+    expect(tokens).toBeGreaterThan(150);
+  }, 20_000); // the scripted server prepares the whole 200,000-character reply before it streams it
+
   it('gives usage null when the server sends no usage chunk, so the planner counts the stream itself', async () => {
     const messages = conversation();
     const request = { model: 'scripted:refund-happy', messages, tools: [], maxTokens: 1_000 };

@@ -346,6 +346,20 @@ describe('the planner on the real stack with the scripted model', () => {
     ).toBe(true);
   });
 
+  it('refuses an answer longer than PLANNER_MAX_ANSWER_CHARS instead of cutting it into a completion', async () => {
+    const h = await harness({ scenarios: [answerAtOnce], env: { PLANNER_MAX_ANSWER_CHARS: '50' } });
+    h.autopilot(approveAnswer);
+    await h.submit('long-answer-1', { model: 'scripted:planner-answer' });
+    const events = await h.waitFor('long-answer-1', ended, 'the task to end');
+    const failures = ofType(events, 'ModelFailed');
+    expect(failures.length).toBeGreaterThan(0);
+    expect(failures.every((e) => e.data.errorClass === 'answer_too_long')).toBe(true);
+    expect(failures[0]!.data.message).toMatch(/220 characters, more than the 50 allowed/);
+    expect(ofType(events, 'AnswerProposed')).toHaveLength(0);
+    expect(ofType(events, 'TaskCompleted')).toHaveLength(0);
+    expect(ofType(events, 'TaskHalted').map((e) => e.data.reasonCode)).toEqual(['task_breaker_open']);
+  });
+
   it('with approval keys configured, counts only a decision signed with one of them', async () => {
     const key = { keyId: 'esc-test', secret: randomBytes(32) };
     const h = await harness({

@@ -246,7 +246,7 @@ export function promptTokensOf(request: ChatRequest): number {
  * Builds the turn a step plays for a request. Deterministic: tool call ids derive from the scenario, the request
  * fingerprint and the call's position, and carry the turn (or are the script's explicit id, suffixed `_t<turn>` when
  * a step is replayed at a later turn). An answer longer than max_completion_tokens (or max_tokens) is cut, with
- * finish_reason "length".
+ * finish_reason "length", unless its step ignores max tokens (a misbehaving server).
  */
 export function playStep(input: {
   readonly scenario: Scenario;
@@ -273,7 +273,7 @@ export function playStep(input: {
     content = answerContent(step);
     finishReason = 'stop';
     const limit = request.max_completion_tokens ?? request.max_tokens;
-    if (limit !== undefined && limit !== null) {
+    if (limit !== undefined && limit !== null && !step.ignoreMaxTokens) {
       const cut = truncateToTokens(content, limit);
       if (cut.truncated) {
         content = cut.text;

@@ -76,6 +76,7 @@ const AnswerStepInput = z.strictObject({
   kind: z.literal('answer'),
   content: z.string(),
   repeat: z.int().min(1).max(MAX_REPEAT).default(1),
+  ignoreMaxTokens: z.boolean().default(false),
   ...stepCommon,
 });
 
@@ -196,6 +197,11 @@ export interface AnswerStep extends StepCommon {
   readonly kind: 'answer';
   readonly content: string;
   readonly repeat: number;
+  /**
+   * A misbehaving server: the answer is sent whole, past max_completion_tokens, with finish_reason "stop" and its
+   * true usage (the planner must charge it, refuse it and halt, or cut a stream at the limit).
+   */
+  readonly ignoreMaxTokens: boolean;
 }
 
 /** One scripted turn of the model. */

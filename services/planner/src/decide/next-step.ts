@@ -13,6 +13,14 @@ export type HaltReason =
       readonly used: number;
       readonly requested: number;
     }
+  /** The model's reply went past the completion tokens the call asked for and reserved. */
+  | {
+      readonly kind: 'overrun';
+      readonly maxTokens: number;
+      readonly completionTokens: number;
+      readonly reservedTokens: number;
+      readonly usedTokens: number;
+    }
   /** A verdict that does not match what it judges (another answer, other args): nothing can be done safely. */
   | { readonly kind: 'mismatch'; readonly message: string };
 

@@ -15,9 +15,10 @@ import type {
 import type { CompletionUsage } from 'openai/resources/completions';
 import CircuitBreaker from 'opossum';
 import { logprobConfidence } from '../decide/confidence.js';
-import type { RawToolCall } from '../decide/types.js';
+import type { RawToolCall, TokenCounter } from '../decide/types.js';
 import { ModelCallError, type ModelCallFailureClass } from '../errors.js';
 import type { ModelClient, ModelReply, ModelRequest } from './model-client.js';
+import { countCompletionTokens } from './tokens.js';
 
 /** Settings of the model adapter. */
 export interface OpenAiModelSettings {
@@ -171,7 +172,13 @@ function replyOfCompletion(completion: ChatCompletion): AttemptReply {
  * concatenated, tool calls by index (id and name as sent, arguments concatenated), the last finish_reason, the
  * content logprobs of every chunk, and the usage of the final usage chunk (null when the server sent none).
  */
-async function replyOfStream(chunks: AsyncIterable<ChatCompletionChunk>): Promise<AttemptReply> {
+/** Where a stream is cut: the completion tokens the request asked for, and how to count them. */
+interface StreamLimit {
+  readonly maxTokens: number;
+  readonly tokens: TokenCounter;
+}
+
+async function replyOfStream(chunks: AsyncIterable<ChatCompletionChunk>, limit?: StreamLimit): Promise<AttemptReply> {
   let content: string | null = null;
   let reasoningContent: string | null = null;
   let reasoning: string | null = null;
@@ -179,6 +186,11 @@ async function replyOfStream(chunks: AsyncIterable<ChatCompletionChunk>): Promis
   let usage: CompletionUsage | null = null;
   let logprobs: number[] | undefined;
   const calls = new Map<number, { id: string; name: string; arguments: string }>();
+  // A token is at least one character, so no count is needed before maxTokens characters have arrived; after
+  // that the reply is counted every quarter of maxTokens characters, and cut once it holds more than maxTokens.
+  let chars = 0;
+  let nextCheck = limit?.maxTokens ?? Infinity;
+  let cut = false;
   for await (const chunk of chunks) {
     if (chunk.usage !== undefined && chunk.usage !== null) usage = chunk.usage;
     const choice = chunk.choices.find((c) => c.index === 0);
@@ -198,6 +210,24 @@ async function replyOfStream(chunks: AsyncIterable<ChatCompletionChunk>): Promis
     const pieces = choice.logprobs?.content;
     if (pieces !== undefined && pieces !== null) (logprobs ??= []).push(...pieces.map((t) => t.logprob));
     if (choice.finish_reason !== null) finishReason = choice.finish_reason;
+    chars +=
+      (typeof delta.content === 'string' ? delta.content.length : 0) +
+      (delta.tool_calls ?? []).reduce((n, part) => n + (part.function?.arguments?.length ?? 0), 0);
+    if (limit !== undefined && chars >= nextCheck) {
+      if (countCompletionTokens(content, [...calls.values()], limit.tokens) > limit.maxTokens) {
+        cut = true;
+        break; // leaving the iteration aborts the stream: nothing past the limit is read
+      }
+      nextCheck = chars + Math.max(1_024, Math.ceil(limit.maxTokens / 4));
+    }
+  }
+  if (cut && limit !== undefined) {
+    // What the server sent past max_completion_tokens is not kept: the reply is cut at it, as a server that keeps
+    // to the limit would have cut it (finish_reason "length", which is never taken as an answer).
+    const callTokens = countCompletionTokens(null, [...calls.values()], limit.tokens);
+    content = content === null ? null : limit.tokens.truncate(content, Math.max(0, limit.maxTokens - callTokens));
+    finishReason = 'length';
+    usage = null;
   }
   return {
     content,
@@ -221,7 +251,7 @@ async function replyOfStream(chunks: AsyncIterable<ChatCompletionChunk>): Promis
  * (with a finish_reason) within `timeoutMs` or the attempt is a `timeout`; a stream that breaks off is a connection
  * error; the caller's abort signal cancels it. Every failure goes through classifyModelError like the others.
  */
-export function createOpenAiModel(settings: OpenAiModelSettings): ModelClient {
+export function createOpenAiModel(settings: OpenAiModelSettings, counter?: TokenCounter): ModelClient {
   const client = new OpenAI({
     baseURL: settings.baseURL,
     apiKey: settings.apiKey,
@@ -266,7 +296,12 @@ export function createOpenAiModel(settings: OpenAiModelSettings): ModelClient {
         { ...params, stream: true, stream_options: { include_usage: true } },
         { signal: attemptSignal },
       );
-      reply = await replyOfStream(stream);
+      reply = await replyOfStream(
+        stream,
+        counter === undefined || params.max_completion_tokens == null
+          ? undefined
+          : { maxTokens: params.max_completion_tokens, tokens: counter },
+      );
     } catch (error) {
       throw failure(error);
     } finally {
