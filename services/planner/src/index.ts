@@ -57,7 +57,6 @@ export {
   ModelCallFailureClasses,
   PlannerErrorCodes,
   StateConflictError,
-  TaskUnknownError,
   type ModelCallFailureClass,
 } from './errors.js';
 export { createHandlers, plannerConsumes } from './handlers/index.js';
