@@ -118,8 +118,10 @@ describe('scenario loader', () => {
   it('takes only claims the planner can read: strict keys, a non-empty quote, within the contracts limits', () => {
     const evidence = { kind: 'tool_result', ref: 'call_a', quote: 'c-1' } as const;
     const claim = { text: 'c-1 exists', evidence: [evidence] };
-    const withClaims = (claims: unknown): ScenarioInput =>
-      ({ ...good, steps: [{ ...good.steps[0], claims }] }) as unknown as ScenarioInput;
+    const withClaims = (claims: unknown): ScenarioInput => ({
+      ...good,
+      steps: [{ kind: 'answer', content: 'hi', confidence: 0.9, reasoning: 'r', claims }],
+    });
     expect(parseScenario(withClaims([claim])).turns).toHaveLength(1);
     expect(() => parseScenario(withClaims([{ ...claim, evidence: [{ ...evidence, quote: '' }] }]))).toThrow(
       /steps\[0\]\.claims\[0\]\.evidence\[0\]\.quote/,
