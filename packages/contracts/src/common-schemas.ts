@@ -19,6 +19,11 @@ export const Sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'expected a lower-ca
 /** The characters of an identifier: a letter or digit, then letters, digits and . _ : @ / - (length apart). */
 export const IDENTIFIER_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:@/-]*$/;
 
+/**
+ * A decision key's id: in WARDEN_APPROVAL_KEYS (`keyId:secret`) and in a signed decision's `signature.keyId`.
+ */
+export const DECISION_KEY_ID_PATTERN = /^[A-Za-z0-9._-]{1,100}$/;
+
 /** A short, non-empty identifier (task ids, tenant ids, tool names). */
 export const Identifier = z
   .string()

@@ -5,6 +5,7 @@ import {
   ChatMessage,
   Claim,
   Confidence,
+  DECISION_KEY_ID_PATTERN,
   Identifier,
   Impact,
   JsonObject,
@@ -176,7 +177,7 @@ const HumanDecision = z.object({
    */
   signature: z
     .object({
-      keyId: z.string().regex(/^[A-Za-z0-9._-]{1,100}$/),
+      keyId: z.string().regex(DECISION_KEY_ID_PATTERN),
       hmacSha256: Sha256Hex,
     })
     .strict()

@@ -16,6 +16,7 @@ export {
   ChatMessage,
   Claim,
   Confidence,
+  DECISION_KEY_ID_PATTERN,
   EVIDENCE_KINDS,
   IDENTIFIER_PATTERN,
   Identifier,
