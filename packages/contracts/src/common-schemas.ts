@@ -1,14 +1,43 @@
 import { z } from 'zod';
+import {
+  MAX_CLAIM_TEXT_CHARS,
+  MAX_EVIDENCE_PER_CLAIM,
+  MAX_EVIDENCE_REF_CHARS,
+  MAX_ID_CHARS,
+  MAX_LABEL_CHARS,
+  MAX_NAME_PATTERN_CHARS,
+  MAX_NOTE_CHARS,
+  MAX_PATH_PATTERN_CHARS,
+  MAX_RECIPIENT_PATTERN_CHARS,
+  MAX_SCOPE_PATTERNS_PER_KIND,
+  MAX_SCOPE_TOOLS,
+} from './limits.js';
 
 /** A sha256 digest in lower-case hex. */
 export const Sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'expected a lower-case hex sha256');
+
+/** The characters of an identifier: a letter or digit, then letters, digits and . _ : @ / - (length apart). */
+export const IDENTIFIER_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:@/-]*$/;
+
+/**
+ * A decision key's id: in WARDEN_APPROVAL_KEYS (`keyId:secret`) and in a signed decision's `signature.keyId`.
+ */
+export const DECISION_KEY_ID_PATTERN = /^[A-Za-z0-9._-]{1,100}$/;
 
 /** A short, non-empty identifier (task ids, tenant ids, tool names). */
 export const Identifier = z
   .string()
   .min(1)
-  .max(200)
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._:@/-]*$/, 'expected letters, digits and . _ : @ / -');
+  .max(MAX_ID_CHARS)
+  .regex(IDENTIFIER_PATTERN, 'expected letters, digits and . _ : @ / -');
+
+/**
+ * True when `value` is a valid {@link Identifier} (1 to MAX_ID_CHARS characters of IDENTIFIER_PATTERN): for code that
+ * must check a name without a schema, e.g. before putting an untrusted id into a log line or a metric label.
+ */
+export function isIdentifier(value: string): boolean {
+  return value.length >= 1 && value.length <= MAX_ID_CHARS && IDENTIFIER_PATTERN.test(value);
+}
 
 /** Any JSON value (objects, arrays, strings, finite numbers, booleans, null). */
 export const JsonValue: z.ZodType<JsonValue> = z.lazy(() =>
@@ -42,35 +71,42 @@ export const Confidence = z.object({
 });
 export type Confidence = z.infer<typeof Confidence>;
 
+/** Where a claim's evidence may be: the task input, an earlier tool result, or the retrieval store. */
+export const EVIDENCE_KINDS = ['task_input', 'tool_result', 'retrieval'] as const;
+
 /** Where a claim's evidence is: the task input, an earlier tool result, or the retrieval store. */
 export const EvidenceRef = z.object({
-  kind: z.enum(['task_input', 'tool_result', 'retrieval']),
+  kind: z.enum(EVIDENCE_KINDS),
   /**
    * task_input: a JSON pointer ("/a/b") or dot path ("a.b"; "." for all) into TaskSubmitted.input; tool_result: the
    * actionId of an earlier result; retrieval: a fact's source id.
    */
-  ref: z.string().min(1).max(500),
+  ref: z.string().min(1).max(MAX_EVIDENCE_REF_CHARS),
 });
 
 /** A factual statement a proposal rests on, with where it came from. */
 export const Claim = z.object({
-  text: z.string().min(1).max(2000),
-  evidence: z.array(EvidenceRef).max(20),
+  text: z.string().min(1).max(MAX_CLAIM_TEXT_CHARS),
+  evidence: z.array(EvidenceRef).max(MAX_EVIDENCE_PER_CLAIM),
 });
 export type Claim = z.infer<typeof Claim>;
 
 /** The kinds of resource a scope may name. */
 export const ResourceKinds = ['collections', 'paths', 'hosts', 'recipients'] as const;
 
+/** A scope's list of resource patterns of one kind, each 1 to `maxChars` characters; absent means none. */
+const patterns = (maxChars: number) =>
+  z.array(z.string().min(1).max(maxChars)).max(MAX_SCOPE_PATTERNS_PER_KIND).default([]);
+
 /** The task's declared scope: the tools it may use and glob patterns of the resources they may touch. */
 export const Scope = z.object({
-  tools: z.array(Identifier).min(1).max(100),
+  tools: z.array(Identifier).min(1).max(MAX_SCOPE_TOOLS),
   resources: z
     .object({
-      collections: z.array(z.string().min(1).max(200)).max(100).default([]),
-      paths: z.array(z.string().min(1).max(500)).max(100).default([]),
-      hosts: z.array(z.string().min(1).max(200)).max(100).default([]),
-      recipients: z.array(z.string().min(1).max(320)).max(100).default([]),
+      collections: patterns(MAX_NAME_PATTERN_CHARS),
+      paths: patterns(MAX_PATH_PATTERN_CHARS),
+      hosts: patterns(MAX_NAME_PATTERN_CHARS),
+      recipients: patterns(MAX_RECIPIENT_PATTERN_CHARS),
     })
     .strict(),
 });
@@ -126,9 +162,9 @@ export type RiskSettings = z.infer<typeof RiskSettings>;
 
 /** Who asked for something or decided something. */
 export const Actor = z.object({
-  id: z.string().min(1).max(200),
+  id: z.string().min(1).max(MAX_ID_CHARS),
   kind: z.enum(['user', 'service', 'system']),
-  role: z.string().min(1).max(100).optional(),
+  role: z.string().min(1).max(MAX_LABEL_CHARS).optional(),
 });
 export type Actor = z.infer<typeof Actor>;
 
@@ -140,11 +176,11 @@ export const RuleMode = z.enum(['log_only', 'warn', 'enforce']);
 
 /** One rule evaluated by the guard. */
 export const RuleEvaluation = z.object({
-  rule: z.string().min(1).max(200),
+  rule: z.string().min(1).max(MAX_ID_CHARS),
   mode: RuleMode,
   outcome: RuleOutcome,
-  code: z.string().max(200).optional(),
-  detail: z.string().max(2000).optional(),
+  code: z.string().max(MAX_ID_CHARS).optional(),
+  detail: z.string().max(MAX_NOTE_CHARS).optional(),
 });
 export type RuleEvaluation = z.infer<typeof RuleEvaluation>;
 
@@ -152,11 +188,11 @@ export type RuleEvaluation = z.infer<typeof RuleEvaluation>;
 export const VerdictRecord = z.object({
   proposalEventId: z.uuid(),
   proposalKind: z.enum(['action', 'answer']),
-  actionId: z.string().min(1).max(200),
+  actionId: z.string().min(1).max(MAX_ID_CHARS),
   rulesEvaluated: z.array(RuleEvaluation),
-  ruleFired: z.string().max(200).nullable(),
-  reasonCode: z.string().min(1).max(200),
-  policyVersion: z.string().min(1).max(200),
+  ruleFired: z.string().max(MAX_ID_CHARS).nullable(),
+  reasonCode: z.string().min(1).max(MAX_ID_CHARS),
+  policyVersion: z.string().min(1).max(MAX_ID_CHARS),
   inputHashes: z.object({ proposal: Sha256Hex, state: Sha256Hex, policy: Sha256Hex }),
 });
 

@@ -1,5 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { canonicalJson } from './canonical.js';
+import { DECISION_KEY_ID_PATTERN } from './common-schemas.js';
 import type { EventData } from './events.js';
 
 /** A person's decision as its event carries it. */
@@ -77,7 +78,7 @@ export function parseDecisionKeys(text: string): Map<string, DecisionKey> {
     .filter(Boolean)) {
     const at = entry.indexOf(':');
     const keyId = at < 0 ? '' : entry.slice(0, at);
-    if (!/^[A-Za-z0-9._-]{1,100}$/.test(keyId))
+    if (!DECISION_KEY_ID_PATTERN.test(keyId))
       throw new Error(`approval key entry ${keys.size + 1}: expected keyId:base64secret`);
     const secret = Buffer.from(entry.slice(at + 1), 'base64');
     if (secret.length < 32) throw new Error(`approval key ${keyId}: the secret must be at least 32 bytes (base64)`);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { BlobRef, Identifier, Sha256Hex } from './common-schemas.js';
+import { MAX_ID_CHARS, MAX_LABEL_CHARS, MAX_PREV_HASHES } from './limits.js';
 import { eventDataSchemas, type EventData, type EventType } from './events.js';
 
 /** The envelope fields every event shares, whatever its type. */
@@ -7,7 +8,7 @@ const envelopeShape = {
   /** Unique event id (UUID). A redelivered event keeps its id. */
   id: z.uuid(),
   /** The event type, past tense. */
-  type: z.string().min(1).max(100),
+  type: z.string().min(1).max(MAX_LABEL_CHARS),
   /** The task this event belongs to; also the Kafka key. */
   taskId: Identifier,
   /** The tenant that owns the task. */
@@ -15,17 +16,17 @@ const envelopeShape = {
   /** Position in the task's chain: 0 for TaskSubmitted, then one more than the cause. */
   seq: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
   /** sha256 of the canonical form of the event(s) that caused this one. Empty only at seq 0. */
-  prevHashes: z.array(Sha256Hex).max(32),
+  prevHashes: z.array(Sha256Hex).max(MAX_PREV_HASHES),
   /** Id of the event this one responds to; null for TaskSubmitted. */
   causationId: z.uuid().nullable(),
   /** Id shared by every event of one flow (the task id for task events). */
-  correlationId: z.string().min(1).max(200),
+  correlationId: z.string().min(1).max(MAX_ID_CHARS),
   /** When the producer created the event (ISO 8601, UTC). */
   occurredAt: z.iso.datetime(),
   /** The worker that produced it, e.g. "planner@1.0.0". */
-  producer: z.string().min(1).max(200),
+  producer: z.string().min(1).max(MAX_ID_CHARS),
   /** The guard policy version in force when it was produced. */
-  policyVersion: z.string().min(1).max(200),
+  policyVersion: z.string().min(1).max(MAX_ID_CHARS),
 };
 
 /** The envelope with untyped data: what every event has in common. */

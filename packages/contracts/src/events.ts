@@ -5,6 +5,7 @@ import {
   ChatMessage,
   Claim,
   Confidence,
+  DECISION_KEY_ID_PATTERN,
   Identifier,
   Impact,
   JsonObject,
@@ -16,23 +17,39 @@ import {
   TokenUsage,
   VerdictRecord,
 } from './common-schemas.js';
+import {
+  MAX_ANSWER_CHARS,
+  MAX_CLAIMS_PER_PROPOSAL,
+  MAX_EFFECT_KEY_CHARS,
+  MAX_ERROR_MESSAGE_CHARS,
+  MAX_GOAL_CHARS,
+  MAX_ID_CHARS,
+  MAX_MESSAGE_CHARS,
+  MAX_NOTE_CHARS,
+  MAX_OFFSET_CHARS,
+  MAX_REASONING_CHARS,
+  MAX_STACK_CHARS,
+  MAX_TOPIC_CHARS,
+} from './limits.js';
 
-const Text = (max: number) => z.string().max(max);
-const ActionId = z.string().min(1).max(200);
+const Text = (maxChars: number) => z.string().max(maxChars);
+/** A non-empty id, name or code of at most MAX_ID_CHARS (no character rules: see Identifier for those). */
+const Id = z.string().min(1).max(MAX_ID_CHARS);
+const ActionId = Id;
 const DurationMs = z.number().nonnegative().finite();
 const CostUsd = z.number().nonnegative().finite();
 
 /** A person's or system's reason for an end, with what was done and what was not. */
 const PartialResult = z.object({
-  done: z.array(Text(2000)),
-  notDone: z.array(Text(2000)),
-  why: Text(4000),
+  done: z.array(Text(MAX_NOTE_CHARS)),
+  notDone: z.array(Text(MAX_NOTE_CHARS)),
+  why: Text(MAX_MESSAGE_CHARS),
   lastOutput: JsonValue.optional(),
 });
 
 /** A task as the requester submits it: goal, input, scope, limits, budgets and risk settings. */
 export const TaskSubmitted = z.object({
-  goal: Text(20_000).min(1),
+  goal: Text(MAX_GOAL_CHARS).min(1),
   input: JsonObject,
   requester: Actor,
   scope: Scope,
@@ -40,13 +57,13 @@ export const TaskSubmitted = z.object({
   budgets: Budgets,
   risk: RiskSettings,
   /** Model to use, when the tenant allows a choice; otherwise the planner's default. */
-  model: z.string().min(1).max(200).optional(),
+  model: Id.optional(),
 });
 
 /** The planner is about to call the model: the full prompt, the tools offered and the reservation made. */
 export const ModelCalled = z.object({
-  callId: z.string().min(1).max(200),
-  model: z.string().min(1).max(200),
+  callId: Id,
+  model: Id,
   messages: z.array(ChatMessage),
   toolsOffered: z.array(Identifier),
   maxTokens: z.number().int().positive(),
@@ -57,8 +74,8 @@ export const ModelCalled = z.object({
 
 /** The model answered: its reasoning, content, tool calls, token usage and cost. */
 export const ModelResponded = z.object({
-  callId: z.string().min(1).max(200),
-  model: z.string().min(1).max(200),
+  callId: Id,
+  model: Id,
   content: z.string().nullable(),
   reasoning: z.string().nullable(),
   toolCalls: z.array(z.object({ id: z.string(), name: z.string(), arguments: z.string() })),
@@ -72,8 +89,8 @@ export const ModelResponded = z.object({
 
 /** The model call failed after its retries, or its output was unusable. */
 export const ModelFailed = z.object({
-  callId: z.string().min(1).max(200),
-  model: z.string().min(1).max(200),
+  callId: Id,
+  model: Id,
   errorClass: z.enum([
     'rate_limited',
     'server_error',
@@ -87,7 +104,7 @@ export const ModelFailed = z.object({
     'other',
     'answer_too_long',
   ]),
-  message: Text(4000),
+  message: Text(MAX_MESSAGE_CHARS),
   attempts: z.number().int().nonnegative(),
   usage: TokenUsage.optional(),
   costUsd: CostUsd.optional(),
@@ -100,20 +117,20 @@ export const ActionProposed = z.object({
   tool: Identifier,
   args: JsonObject,
   argsHash: Sha256Hex,
-  reasoning: Text(20_000),
+  reasoning: Text(MAX_REASONING_CHARS),
   confidence: Confidence,
-  claims: z.array(Claim).max(50),
+  claims: z.array(Claim).max(MAX_CLAIMS_PER_PROPOSAL),
 });
 
 /** The planner proposes the final answer. */
 export const AnswerProposed = z.object({
   actionId: ActionId,
   step: z.number().int().nonnegative(),
-  answer: Text(200_000),
+  answer: Text(MAX_ANSWER_CHARS),
   output: JsonValue.optional(),
-  reasoning: Text(20_000),
+  reasoning: Text(MAX_REASONING_CHARS),
   confidence: Confidence,
-  claims: z.array(Claim).max(50),
+  claims: z.array(Claim).max(MAX_CLAIMS_PER_PROPOSAL),
 });
 
 /** The guard allowed an action (or an answer): the approved tool, args and the args hash it is bound to. */
@@ -128,32 +145,32 @@ export const ActionApproved = VerdictRecord.extend({
 export const ActionRejected = VerdictRecord.extend({
   tool: Identifier.nullable(),
   argsHash: Sha256Hex,
-  message: Text(4000),
+  message: Text(MAX_MESSAGE_CHARS),
 });
 
 /** Somebody (the guard, the planner, the executor) asks a person to decide. */
 export const EscalationRequested = z.object({
-  escalationId: z.string().min(1).max(200),
+  escalationId: Id,
   source: z.enum(['guard', 'planner', 'executor', 'auditor']),
-  reasonCode: z.string().min(1).max(200),
-  reason: Text(4000),
+  reasonCode: Id,
+  reason: Text(MAX_MESSAGE_CHARS),
   /** The action a person may approve, bound by its args hash; null when there is nothing to approve. */
   action: z
     .object({ actionId: ActionId, tool: Identifier, args: JsonObject, argsHash: Sha256Hex, impact: Impact.optional() })
     .nullable(),
   verdict: VerdictRecord.optional(),
-  policyVersion: z.string().min(1).max(200),
+  policyVersion: Id,
   expiresAt: z.iso.datetime(),
 });
 
 const HumanDecision = z.object({
-  escalationId: z.string().min(1).max(200),
+  escalationId: Id,
   actionId: ActionId,
   decidedBy: Actor,
   argsHash: Sha256Hex,
-  policyVersion: z.string().min(1).max(200),
+  policyVersion: Id,
   expiresAt: z.iso.datetime(),
-  comment: Text(4000).optional(),
+  comment: Text(MAX_MESSAGE_CHARS).optional(),
   /**
    * Who vouches for the decision: an HMAC-SHA256, under a key the deciding service shares with the executor and the
    * planner, over the decision bound to its task and tenant (`decisionSigningPayload`). Required by them when they
@@ -161,7 +178,7 @@ const HumanDecision = z.object({
    */
   signature: z
     .object({
-      keyId: z.string().regex(/^[A-Za-z0-9._-]{1,100}$/),
+      keyId: z.string().regex(DECISION_KEY_ID_PATTERN),
       hmacSha256: Sha256Hex,
     })
     .strict()
@@ -181,7 +198,7 @@ export const HumanDenied = HumanDecision;
 export const ToolSucceeded = z.object({
   actionId: ActionId,
   tool: Identifier,
-  effectKey: z.string().min(1).max(400),
+  effectKey: z.string().min(1).max(MAX_EFFECT_KEY_CHARS),
   result: JsonValue,
   durationMs: DurationMs,
 });
@@ -190,7 +207,7 @@ export const ToolSucceeded = z.object({
 export const ToolFailed = z.object({
   actionId: ActionId,
   tool: Identifier,
-  effectKey: z.string().min(1).max(400),
+  effectKey: z.string().min(1).max(MAX_EFFECT_KEY_CHARS),
   errorClass: z.enum([
     'timeout',
     'breaker_open',
@@ -200,30 +217,30 @@ export const ToolFailed = z.object({
     'outcome_unknown',
     'refused',
   ]),
-  message: Text(4000),
+  message: Text(MAX_MESSAGE_CHARS),
   retryable: z.boolean(),
   durationMs: DurationMs,
 });
 
 const BreakerSubject = z.object({
   scope: z.enum(['tool', 'task']),
-  name: z.string().min(1).max(200),
+  name: Id,
 });
 
 /** A breaker opened: the tool (or the task) fails fast until a probe succeeds. */
 export const BreakerOpened = BreakerSubject.extend({
-  reason: Text(2000),
+  reason: Text(MAX_NOTE_CHARS),
   consecutiveFailures: z.number().int().nonnegative(),
   errorRate: z.number().min(0).max(1).optional(),
 });
 
 /** A breaker closed again after a successful probe. */
-export const BreakerClosed = BreakerSubject.extend({ reason: Text(2000) });
+export const BreakerClosed = BreakerSubject.extend({ reason: Text(MAX_NOTE_CHARS) });
 
 /** Budget set aside before a model call. */
 export const BudgetReserved = z.object({
-  reservationId: z.string().min(1).max(200),
-  callId: z.string().min(1).max(200),
+  reservationId: Id,
+  callId: Id,
   tokens: z.number().int().nonnegative(),
   costUsd: CostUsd,
   taskUsed: z.object({ tokens: z.number().int().nonnegative(), costUsd: CostUsd }),
@@ -243,7 +260,7 @@ export const LoopDetected = z.object({
   tool: Identifier.optional(),
   argsHash: Sha256Hex.optional(),
   count: z.number().int().positive(),
-  message: Text(2000),
+  message: Text(MAX_NOTE_CHARS),
 });
 
 const TaskTotals = z.object({
@@ -254,31 +271,31 @@ const TaskTotals = z.object({
 
 /** The task ended with an approved answer. */
 export const TaskCompleted = z.object({
-  answer: Text(200_000),
+  answer: Text(MAX_ANSWER_CHARS),
   output: JsonValue.optional(),
   totals: TaskTotals,
 });
 
 /** The task ended in failure. */
 export const TaskFailed = z.object({
-  reasonCode: z.string().min(1).max(200),
-  message: Text(4000),
+  reasonCode: Id,
+  message: Text(MAX_MESSAGE_CHARS),
   partial: PartialResult,
   totals: TaskTotals,
 });
 
 /** The task was stopped by a defence (breaker, budget, loop) and waits for a person; its partial result. */
 export const TaskHalted = z.object({
-  reasonCode: z.string().min(1).max(200),
-  message: Text(4000),
+  reasonCode: Id,
+  message: Text(MAX_MESSAGE_CHARS),
   partial: PartialResult,
   totals: TaskTotals,
-  escalationId: z.string().max(200).optional(),
+  escalationId: z.string().max(MAX_ID_CHARS).optional(),
 });
 
 /** Something needs an operator's attention. */
 export const AlertRaised = z.object({
-  alertId: z.string().min(1).max(200),
+  alertId: Id,
   code: z.enum([
     'breaker_open',
     'task_breaker_open',
@@ -292,22 +309,22 @@ export const AlertRaised = z.object({
     'verdict_mismatch',
   ]),
   severity: z.enum(['info', 'warning', 'critical']),
-  message: Text(4000),
+  message: Text(MAX_MESSAGE_CHARS),
   subject: z.record(z.string(), z.string()),
 });
 
 /** An event that could not be handled, with the original bytes and why. Never part of a task's chain. */
 export const DeadLettered = z.object({
-  worker: z.string().min(1).max(200),
-  originalTopic: z.string().min(1).max(300),
+  worker: Id,
+  originalTopic: z.string().min(1).max(MAX_TOPIC_CHARS),
   partition: z.number().int().nonnegative(),
-  offset: z.string().min(1).max(40),
+  offset: z.string().min(1).max(MAX_OFFSET_CHARS),
   keyBase64: z.string().nullable(),
   valueBase64: z.string().nullable(),
   headers: z.record(z.string(), z.string()),
-  errorCode: z.string().min(1).max(200),
-  errorMessage: Text(8000),
-  stack: Text(16_000).nullable(),
+  errorCode: Id,
+  errorMessage: Text(MAX_ERROR_MESSAGE_CHARS),
+  stack: Text(MAX_STACK_CHARS).nullable(),
   attempts: z.number().int().nonnegative(),
 });
 

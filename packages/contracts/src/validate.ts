@@ -3,6 +3,7 @@ import { eventSchemas, isBlobRef, wireEventSchemas, type WardenEvent, type WireE
 import { EventValidationError, UnknownEventTypeError, type ValidationIssue } from './errors.js';
 import { isEventType, type EventType } from './events.js';
 import { ExactValidators } from './exact-validators.js';
+import { MAX_LABEL_CHARS } from './limits.js';
 
 /** The compiled fast path of every event type's inline schema (ADR 0011); zod answers whatever it does not accept. */
 const exact = new ExactValidators(eventSchemas);
@@ -27,7 +28,7 @@ function typeOf(raw: unknown): EventType {
 function checkType(type: unknown): EventType {
   if (!isEventType(type)) {
     throw new UnknownEventTypeError(`unknown event type ${JSON.stringify(type) ?? String(type)}`, {
-      details: { type: typeof type === 'string' ? type.slice(0, 100) : typeof type },
+      details: { type: typeof type === 'string' ? type.slice(0, MAX_LABEL_CHARS) : typeof type },
     });
   }
   return type;

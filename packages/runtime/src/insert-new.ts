@@ -1,6 +1,5 @@
+import { MONGO_DUPLICATE_KEY_CODE } from '@warden/contracts';
 import { MongoBulkWriteError, type Collection } from 'mongodb';
-
-const DUPLICATE_KEY = 11000;
 
 /**
  * Inserts documents keyed by a unique `_id`, ignoring those already there, and returns the ids that already
@@ -20,7 +19,7 @@ export async function insertNewDocuments<T extends { _id: string }>(
     const raw: unknown = error.writeErrors;
     const writeErrors = (Array.isArray(raw) ? raw : [raw]) as Array<{ code: number; index: number }>;
     for (const we of writeErrors) {
-      if (we.code !== DUPLICATE_KEY) throw error;
+      if (we.code !== MONGO_DUPLICATE_KEY_CODE) throw error;
       const doc = docs[we.index];
       if (doc !== undefined) existing.add(doc._id);
     }

@@ -1,4 +1,4 @@
-import { WardenError } from '@warden/contracts';
+import { WardenError, isIdentifier } from '@warden/contracts';
 import { z } from 'zod';
 
 /** The kinds of resource a scope names (the same list as the contracts' Scope). */
@@ -52,7 +52,7 @@ export class ToolDefinitionError extends WardenError {
  * ToolDefinitionError on a malformed path: a path that never resolves would silently check nothing.
  */
 export function defineTool<T extends ToolSpec>(spec: T): T {
-  if (!/^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,199}$/.test(spec.name)) {
+  if (!isIdentifier(spec.name)) {
     throw new ToolDefinitionError(`tool name ${JSON.stringify(spec.name)} is not an identifier`);
   }
   for (const [kind, paths] of Object.entries(spec.resources)) {

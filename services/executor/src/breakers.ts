@@ -1,3 +1,4 @@
+import { MAX_ID_CHARS, MAX_NOTE_CHARS } from '@warden/contracts';
 import { ensureTopics } from '@warden/runtime';
 import type { Consumer, Kafka, Producer } from 'kafkajs';
 import CircuitBreaker from 'opossum';
@@ -21,11 +22,11 @@ export interface BreakerSettings {
 
 /** A breaker's state as every replica shares it (a compacted topic keyed by tool name; not an audit event). */
 export const SharedBreakerState = z.object({
-  tool: z.string().min(1).max(200),
+  tool: z.string().min(1).max(MAX_ID_CHARS),
   state: z.enum(['open', 'closed']),
-  replicaId: z.string().min(1).max(200),
+  replicaId: z.string().min(1).max(MAX_ID_CHARS),
   at: z.iso.datetime(),
-  reason: z.string().max(2000),
+  reason: z.string().max(MAX_NOTE_CHARS),
 });
 /** A breaker's shared state. */
 export type SharedBreakerState = z.infer<typeof SharedBreakerState>;

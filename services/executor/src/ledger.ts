@@ -1,5 +1,11 @@
-import { fetchVerified, type BlobPointer, type BlobStore, type JsonValue } from '@warden/contracts';
-import { MongoServerError, type Collection, type Db } from 'mongodb';
+import {
+  fetchVerified,
+  isDuplicateKeyError,
+  type BlobPointer,
+  type BlobStore,
+  type JsonValue,
+} from '@warden/contracts';
+import type { Collection, Db } from 'mongodb';
 import { LedgerUnavailableError } from './errors.js';
 
 /** The error classes a recorded failure may carry (those of ToolFailed that end an effect). */
@@ -77,8 +83,6 @@ export interface EffectLedgerOptions {
   readonly claimCheckBytes?: number;
 }
 
-const isDuplicateKey = (error: unknown): boolean => error instanceof MongoServerError && error.code === 11000;
-
 /**
  * The effect ledger (invariant 4): every effect, under its idempotency key `taskId:actionId`, goes through intent,
  * dispatch, then a committed or failed outcome. Each phase is its own document with a unique `_id`
@@ -106,7 +110,7 @@ export class EffectLedger {
       await this.effects.insertOne({ _id: `${key}#intent`, key, phase: 'intent', at: now, ...intent });
       return { created: true };
     } catch (error) {
-      if (!isDuplicateKey(error)) throw unavailable('record the intent of', key, error);
+      if (!isDuplicateKeyError(error)) throw unavailable('record the intent of', key, error);
       return { created: false, state: await this.state(key) };
     }
   }
@@ -167,7 +171,7 @@ export class EffectLedger {
       });
       return true;
     } catch (error) {
-      if (isDuplicateKey(error)) return false;
+      if (isDuplicateKeyError(error)) return false;
       throw unavailable('record the dispatch of', key, error);
     }
   }
@@ -193,7 +197,7 @@ export class EffectLedger {
       await this.effects.insertOne(doc);
       return outcome;
     } catch (error) {
-      if (!isDuplicateKey(error)) throw unavailable('record the outcome of', key, error);
+      if (!isDuplicateKeyError(error)) throw unavailable('record the outcome of', key, error);
       const existing = (await this.state(key)).outcome;
       if (existing === undefined) throw unavailable('read back the outcome of', key, error);
       return existing;

@@ -1,4 +1,5 @@
-import { MongoServerError, type Collection, type Db } from 'mongodb';
+import { isDuplicateKeyError } from '@warden/contracts';
+import type { Collection, Db } from 'mongodb';
 import { BudgetStoreError } from './errors.js';
 
 /**
@@ -65,8 +66,6 @@ export type ReserveOutcome =
       readonly taskCommitted: { tokens: number; microUsd: number };
     }
   | { readonly ok: false; readonly refusal: BudgetRefusal };
-
-const DUPLICATE_KEY = 11000;
 
 /**
  * Token and money budgets per task and per tenant in MongoDB, correct with any number of planner replicas. Each
@@ -168,7 +167,7 @@ export class BudgetStore {
         });
         return { ok: true, figures };
       } catch (error) {
-        if (!(error instanceof MongoServerError && error.code === DUPLICATE_KEY)) {
+        if (!isDuplicateKeyError(error)) {
           throw new BudgetStoreError(`could not write budget ${scope}`, { cause: error });
         }
         // lost the race for seq, or (a close) the reservation was closed already: only the second is final

@@ -1,3 +1,4 @@
+import { MAX_ID_CHARS } from '@warden/contracts';
 import { jsonEnv, loadConfig, runtimeConfigFrom, WorkerEnv, type WorkerRuntimeConfig } from '@warden/runtime';
 import { z } from 'zod';
 import type { ModelPrice, TaskCeilings } from './decide/budget.js';
@@ -8,7 +9,7 @@ const int = (min: number, max: number) => z.coerce.number().int().min(min).max(m
 const num = (min: number, max: number) => z.coerce.number().min(min).max(max);
 
 const Price = z.object({
-  model: z.string().min(1).max(200),
+  model: z.string().min(1).max(MAX_ID_CHARS),
   inputUsdPerMTok: z.number().nonnegative().finite(),
   outputUsdPerMTok: z.number().nonnegative().finite(),
 });
@@ -33,7 +34,7 @@ export const PlannerEnv = WorkerEnv.extend({
   OPENAI_BASE_URL: z.url().default('http://127.0.0.1:8787/v1'),
   /** With no key the scripted model is assumed (it accepts any). */
   OPENAI_API_KEY: z.string().min(1).default('scripted'),
-  PLANNER_MODEL: z.string().min(1).max(200).default('scripted:refund-happy'),
+  PLANNER_MODEL: z.string().min(1).max(MAX_ID_CHARS).default('scripted:refund-happy'),
   /** JSON array of {model, inputUsdPerMTok, outputUsdPerMTok}; "prefix*" matches by prefix. Unknown model: no call. */
   PLANNER_PRICES: jsonEnv(z.array(Price).min(1)).optional(),
   PLANNER_MODEL_TIMEOUT_MS: int(100, 600_000).default(60_000),
@@ -70,7 +71,7 @@ export const PlannerEnv = WorkerEnv.extend({
   /** A reservation still open this long after it was made was left by a crash: the sweep charges it in full. */
   PLANNER_RESERVATION_TTL_MS: int(10_000, 24 * 3_600_000).default(30 * 60_000),
   PLANNER_RESERVATION_SWEEP_MS: int(1_000, 3_600_000).default(60_000),
-  PLANNER_POLICY_VERSION: z.string().min(1).max(200).default('planner.v1'),
+  PLANNER_POLICY_VERSION: z.string().min(1).max(MAX_ID_CHARS).default('planner.v1'),
 });
 
 /** The planner's own settings (besides the runtime's). */

@@ -5,7 +5,6 @@ export const PlannerErrorCodes = {
   modelCall: 'WARDEN_PLANNER_MODEL_CALL',
   budgetStore: 'WARDEN_PLANNER_BUDGET_STORE',
   stateConflict: 'WARDEN_PLANNER_STATE_CONFLICT',
-  taskUnknown: 'WARDEN_PLANNER_TASK_UNKNOWN',
 } as const;
 
 /** The failure classes of a model call (ModelFailed.errorClass for transport failures). */
@@ -40,10 +39,4 @@ export class BudgetStoreError extends WardenError {
 export class StateConflictError extends WardenError {
   readonly code = PlannerErrorCodes.stateConflict;
   readonly retryable = true;
-}
-
-/** An outcome arrived for a task the planner has no state for (its TaskSubmitted was never seen). Terminal. */
-export class TaskUnknownError extends WardenError {
-  readonly code = PlannerErrorCodes.taskUnknown;
-  readonly retryable = false;
 }

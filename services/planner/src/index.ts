@@ -19,13 +19,7 @@ export {
   type ModelPrice,
   type TaskCeilings,
 } from './decide/budget.js';
-export {
-  combineConfidence,
-  logprobConfidence,
-  parseEnvelope,
-  AnswerEnvelope,
-  ToolTurnEnvelope,
-} from './decide/confidence.js';
+export { combineConfidence } from './decide/confidence.js';
 export { SYSTEM_PROMPT, buildContext, summariseTurns, taskMessage } from './decide/context-window.js';
 export {
   checkToolCall,
@@ -63,7 +57,6 @@ export {
   ModelCallFailureClasses,
   PlannerErrorCodes,
   StateConflictError,
-  TaskUnknownError,
   type ModelCallFailureClass,
 } from './errors.js';
 export { createHandlers, plannerConsumes } from './handlers/index.js';

@@ -1,12 +1,24 @@
 import { randomUUID } from 'node:crypto';
-import { canonicalHash, type EventData, type EventDataInput, type EventType } from '@warden/contracts';
+import {
+  MAX_ANSWER_CHARS,
+  MAX_CLAIMS_PER_PROPOSAL,
+  MAX_MESSAGE_CHARS,
+  MAX_NOTE_CHARS,
+  MAX_REASONING_CHARS,
+  canonicalHash,
+  clipText,
+  decodeAnswerContent,
+  decodeToolTurnContent,
+  type EventData,
+  type EventDataInput,
+  type EventType,
+} from '@warden/contracts';
 import type { HandlerContext } from '@warden/runtime';
 import { toolParametersJsonSchema, type ToolRegistry, type ToolSpec } from '@warden/tools';
 import type { BudgetStore } from './budget-store.js';
 import { costOf, priceOf, reservationFor, toMicroUsd, type ModelPrice } from './decide/budget.js';
 import { buildContext } from './decide/context-window.js';
 import { functionNameOf, interpretQueuedCall, interpretReply } from './decide/interpret.js';
-import { parseEnvelope, ToolTurnEnvelope, AnswerEnvelope } from './decide/confidence.js';
 import { decideNext, type HaltReason } from './decide/next-step.js';
 import { partialResult, totalsOf } from './decide/partial.js';
 import { evolve, type EvolveOptions, type Fact } from './decide/state.js';
@@ -115,19 +127,19 @@ async function propose(
       tool: interpretation.tool,
       args,
       argsHash: canonicalHash(args),
-      reasoning: interpretation.reasoning.slice(0, 20_000),
+      reasoning: clipText(interpretation.reasoning, MAX_REASONING_CHARS),
       confidence: interpretation.confidence,
-      claims: interpretation.claims.slice(0, 50),
+      claims: interpretation.claims.slice(0, MAX_CLAIMS_PER_PROPOSAL),
     });
     return;
   }
   await e.emit('AnswerProposed', {
     actionId: `answer-${state.steps + 1}`,
     step: state.steps + 1,
-    answer: interpretation.answer.slice(0, 200_000),
-    reasoning: interpretation.reasoning.slice(0, 20_000),
+    answer: clipText(interpretation.answer, MAX_ANSWER_CHARS),
+    reasoning: clipText(interpretation.reasoning, MAX_REASONING_CHARS),
     confidence: interpretation.confidence,
-    claims: interpretation.claims.slice(0, 50),
+    claims: interpretation.claims.slice(0, MAX_CLAIMS_PER_PROPOSAL),
   });
 }
 
@@ -148,7 +160,7 @@ async function halt(e: Emitter, reason: HaltReason, deps: PlannerDeps): Promise<
         ...(reason.loop.tool === undefined ? {} : { tool: reason.loop.tool }),
         ...(reason.loop.argsHash === undefined ? {} : { argsHash: reason.loop.argsHash }),
         count: reason.loop.count,
-        message: reason.loop.message.slice(0, 2000),
+        message: clipText(reason.loop.message, MAX_NOTE_CHARS),
       });
       break;
     case 'breaker':
@@ -194,21 +206,21 @@ async function halt(e: Emitter, reason: HaltReason, deps: PlannerDeps): Promise<
     alertId: `${escalationId}:alert`,
     code: alertCode,
     severity: 'critical',
-    message: message.slice(0, 4000),
+    message: clipText(message, MAX_MESSAGE_CHARS),
     subject: { taskId: s.taskId, tenantId: s.tenantId, reason: reasonCode },
   });
   await e.emit('EscalationRequested', {
     escalationId,
     source: 'planner',
     reasonCode,
-    reason: message.slice(0, 4000),
+    reason: clipText(message, MAX_MESSAGE_CHARS),
     action: null,
     policyVersion: deps.policyVersion,
     expiresAt: new Date(deps.now().getTime() + deps.escalationTtlMs).toISOString(),
   });
   await e.emit('TaskHalted', {
     reasonCode,
-    message: message.slice(0, 4000),
+    message: clipText(message, MAX_MESSAGE_CHARS),
     partial: partialResult(e.current, message),
     totals: totalsOf(e.current),
     escalationId,
@@ -305,7 +317,7 @@ async function callModel(e: Emitter, deps: PlannerDeps, signal: AbortSignal): Pr
         callId,
         model: s.model,
         errorClass: error.errorClass,
-        message: error.message.slice(0, 4000),
+        message: clipText(error.message, MAX_MESSAGE_CHARS),
         attempts: error.attempts,
       });
       return null;
@@ -321,15 +333,13 @@ async function callModel(e: Emitter, deps: PlannerDeps, signal: AbortSignal): Pr
     };
     const costUsd = costOf(fullUsage, price);
     await settle(fullUsage.totalTokens, costUsd);
-    const envelope =
-      reply.toolCalls.length > 0
-        ? parseEnvelope(reply.content, ToolTurnEnvelope)
-        : parseEnvelope(reply.content, AnswerEnvelope);
+    const decoded =
+      reply.toolCalls.length > 0 ? decodeToolTurnContent(reply.content) : decodeAnswerContent(reply.content);
     await e.emit('ModelResponded', {
       callId,
       model: s.model,
       content: reply.content,
-      reasoning: reply.reasoning ?? (envelope.ok ? envelope.value.reasoning : null),
+      reasoning: reply.reasoning ?? (decoded.ok ? decoded.envelope.reasoning : null),
       toolCalls: reply.toolCalls.map((c) => ({ ...c })),
       finishReason: reply.finishReason,
       usage: fullUsage,
@@ -371,7 +381,7 @@ async function callModel(e: Emitter, deps: PlannerDeps, signal: AbortSignal): Pr
         callId,
         model: s.model,
         errorClass: interpretation.errorClass,
-        message: interpretation.message.slice(0, 4000),
+        message: clipText(interpretation.message, MAX_MESSAGE_CHARS),
         attempts: reply.attempts,
       });
       return null;

@@ -10,7 +10,6 @@ import {
   evolve,
   initialState,
   interpretReply,
-  logprobConfidence,
   partialResult,
   priceOf,
   renderToolOutput,
@@ -340,10 +339,7 @@ describe('interpretReply', () => {
 });
 
 describe('confidence', () => {
-  it('reads exp(mean(logprob)) and never treats absence as 1', () => {
-    expect(logprobConfidence(null)).toBeNull();
-    expect(logprobConfidence([])).toBeNull();
-    expect(logprobConfidence([Math.log(0.5), Math.log(0.5)])).toBeCloseTo(0.5, 10);
+  it('combines the envelope and the logprobs, never treating absence as 1', () => {
     expect(combineConfidence(null, null)).toEqual({ value: 0, source: 'default' });
     expect(combineConfidence(0.3, null)).toEqual({ value: 0.3, source: 'structured' });
     expect(combineConfidence(0.9, 0.95)).toEqual({ value: 0.9, source: 'combined' });

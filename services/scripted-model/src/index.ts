@@ -7,24 +7,6 @@ export { AttemptCounter } from './attempts.js';
 export { ChatRequestSchema, messageText, type ChatRequest, type RequestMessage } from './chat-request.js';
 export { loadConfig, ScriptedModelEnv, type ScriptedModelConfig } from './config.js';
 export {
-  AnswerEnvelopeSchema,
-  ClaimSchema,
-  confidenceToLogprob,
-  decodeAnswerContent,
-  decodeToolTurnContent,
-  encodeAnswerContent,
-  encodeToolTurnContent,
-  EVIDENCE_KINDS,
-  EvidenceSchema,
-  MIN_LOGPROB_CONFIDENCE,
-  ToolTurnEnvelopeSchema,
-  type AnswerEnvelope,
-  type Claim,
-  type DecodedEnvelope,
-  type Evidence,
-  type ToolTurnEnvelope,
-} from './confidence-protocol.js';
-export {
   ConfigError,
   LifecycleError,
   ScenarioError,

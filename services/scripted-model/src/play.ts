@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
+import { confidenceToLogprob, encodeAnswerContent, encodeToolTurnContent } from '@warden/contracts';
 import { messageText, type ChatRequest, type RequestMessage } from './chat-request.js';
-import { confidenceToLogprob, encodeAnswerContent, encodeToolTurnContent } from './confidence-protocol.js';
 import type { AnswerStep, Scenario, ScriptedFailure, ScriptStep } from './scenario.js';
 import { countCompletionTokens, countPromptTokens, tokenPieces, truncateToTokens } from './tokens.js';
 

@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { MAX_CLAIMS_PER_PROPOSAL, MAX_EVIDENCE_PER_CLAIM, ProtocolClaim, ProtocolEvidence } from '@warden/contracts';
 import { z } from 'zod';
-import { ClaimSchema, EvidenceSchema, type Claim } from './confidence-protocol.js';
 import { ScenarioError } from './errors.js';
 
 /** The folder of scenario files shipped with this service (services/scripted-model/scenarios). */
@@ -18,10 +18,15 @@ export const ON_EXHAUSTED = ['repeat_last', 'error'] as const;
 const MAX_DELAY_MS = 10 * 60_000;
 const MAX_REPEAT = 1_000_000;
 
-/** Claims in a scenario file are strict: an unknown key is a typo, not an extension. */
+/**
+ * Claims in a scenario file are the confidence protocol's (so what the server writes, the planner can read), and
+ * stricter: an unknown key is a typo, not an extension, and a quote, when given, is not empty.
+ */
 const StrictClaimSchema = z.strictObject({
-  ...ClaimSchema.shape,
-  evidence: z.array(z.strictObject(EvidenceSchema.shape)),
+  ...ProtocolClaim.shape,
+  evidence: z
+    .array(z.strictObject({ ...ProtocolEvidence.shape, quote: z.string().min(1).optional() }))
+    .max(MAX_EVIDENCE_PER_CLAIM),
 });
 
 const FailureSchema = z.strictObject({
@@ -52,7 +57,7 @@ const stepCommon = {
   when: WhenSchema.optional(),
   confidence: z.number().min(0).max(1),
   reasoning: z.string(),
-  claims: z.array(StrictClaimSchema).optional(),
+  claims: z.array(StrictClaimSchema).max(MAX_CLAIMS_PER_PROPOSAL).optional(),
   delayMs: z.int().min(0).max(MAX_DELAY_MS).optional(),
   failures: z.array(FailureSchema).optional(),
   envelope: z.enum(['json', 'none']).default('json'),
@@ -177,7 +182,7 @@ export interface StepCommon {
   /** The model's confidence in this turn, 0..1. */
   readonly confidence: number;
   readonly reasoning: string;
-  readonly claims?: readonly Claim[] | undefined;
+  readonly claims?: readonly ProtocolClaim[] | undefined;
   /** Wait this long before answering any attempt of this step. */
   readonly delayMs?: number | undefined;
   /** Fail the first attempts of this step, in order. */

@@ -2,13 +2,8 @@ import { describe, expect, it } from 'vitest';
 import {
   AttemptCounter,
   assistantTurns,
-  confidenceToLogprob,
   conversationTurn,
   countPromptTokens,
-  decodeAnswerContent,
-  decodeToolTurnContent,
-  encodeAnswerContent,
-  encodeToolTurnContent,
   failureForAttempt,
   parseScenario,
   playStep,
@@ -319,47 +314,5 @@ describe('played turns', () => {
     expect(play([user])).toEqual(play([user]));
     expect(play([user]).toolCalls[0]!.id).not.toBe(play([{ role: 'user', content: 'other' }]).toolCalls[0]!.id);
     expect(play([user]).toolCalls[0]!.id).toMatch(/^call_[0-9a-f]{24}$/);
-  });
-});
-
-describe('the confidence protocol', () => {
-  it('encodes tool turns as {reasoning, confidence, claims?} and answers as {answer, reasoning, confidence, claims}', () => {
-    expect(encodeToolTurnContent({ reasoning: 'look it up', confidence: 0.82 })).toBe(
-      '{"reasoning":"look it up","confidence":0.82}',
-    );
-    const claims = [{ text: 't', evidence: [{ kind: 'task_input' as const, ref: 'customerId' }] }];
-    expect(encodeToolTurnContent({ reasoning: 'r', confidence: 0.5, claims })).toBe(
-      '{"reasoning":"r","confidence":0.5,"claims":[{"text":"t","evidence":[{"kind":"task_input","ref":"customerId"}]}]}',
-    );
-    expect(encodeAnswerContent({ answer: 'done', reasoning: 'r', confidence: 0.9 })).toBe(
-      '{"answer":"done","reasoning":"r","confidence":0.9,"claims":[]}',
-    );
-  });
-
-  it('decodes what it encodes and explains what it cannot', () => {
-    expect(decodeToolTurnContent(encodeToolTurnContent({ reasoning: 'r', confidence: 0.3 }))).toEqual({
-      ok: true,
-      envelope: { reasoning: 'r', confidence: 0.3 },
-    });
-    expect(decodeToolTurnContent(null)).toEqual({ ok: false, reason: 'empty content' });
-    expect(
-      decodeToolTurnContent(
-        '{"reasoning":"r","confidence":0.4,"model_notes":"x","claims":[{"text":"t","evidence":[],"weight":1}]}',
-      ),
-    ).toEqual({ ok: true, envelope: { reasoning: 'r', confidence: 0.4, claims: [{ text: 't', evidence: [] }] } });
-    expect(decodeAnswerContent('Sure! Here it is.')).toMatchObject({
-      ok: false,
-      reason: expect.stringContaining('not JSON'),
-    });
-    expect(decodeAnswerContent('{"answer":"x","reasoning":"r","confidence":2,"claims":[]}')).toMatchObject({
-      ok: false,
-      reason: expect.stringContaining('confidence'),
-    });
-  });
-
-  it('maps confidence to a finite logprob', () => {
-    expect(Math.exp(confidenceToLogprob(0.3))).toBeCloseTo(0.3, 12);
-    expect(confidenceToLogprob(1)).toBe(0);
-    expect(Number.isFinite(confidenceToLogprob(0))).toBe(true);
   });
 });

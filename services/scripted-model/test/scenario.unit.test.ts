@@ -2,6 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { MAX_CLAIMS_PER_PROPOSAL } from '@warden/contracts';
 import {
   BUNDLED_SCENARIOS_DIR,
   loadScenarioFile,
@@ -112,6 +113,23 @@ describe('scenario loader', () => {
     expect(() =>
       parseScenario({ ...good, steps: [{ kind: 'tool_calls', calls: [call, call], confidence: 0.5, reasoning: 'r' }] }),
     ).toThrow(/steps\[0\]\.calls\[1\]\.id: duplicate tool call id call_a/);
+  });
+
+  it('takes only claims the planner can read: strict keys, a non-empty quote, within the contracts limits', () => {
+    const evidence = { kind: 'tool_result', ref: 'call_a', quote: 'c-1' } as const;
+    const claim = { text: 'c-1 exists', evidence: [evidence] };
+    const withClaims = (claims: unknown): ScenarioInput => ({
+      ...good,
+      steps: [{ kind: 'answer', content: 'hi', confidence: 0.9, reasoning: 'r', claims }],
+    });
+    expect(parseScenario(withClaims([claim])).turns).toHaveLength(1);
+    expect(() => parseScenario(withClaims([{ ...claim, evidence: [{ ...evidence, quote: '' }] }]))).toThrow(
+      /steps\[0\]\.claims\[0\]\.evidence\[0\]\.quote/,
+    );
+    expect(() => parseScenario(withClaims([{ ...claim, weight: 1 }]))).toThrow(/steps\[0\]\.claims\[0\]/);
+    expect(() => parseScenario(withClaims(Array(MAX_CLAIMS_PER_PROPOSAL + 1).fill(claim)))).toThrow(
+      /steps\[0\]\.claims/,
+    );
   });
 
   it('reports every bad file of a folder at once, including an id that differs from the file name', async () => {

@@ -1,11 +1,10 @@
 import OpenAI from 'openai';
 import type { ChatCompletion, ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeAnswerContent, decodeToolTurnContent } from '@warden/contracts';
 import {
   BUNDLED_SCENARIOS_DIR,
   createScriptedModelServer,
-  decodeAnswerContent,
-  decodeToolTurnContent,
   LifecycleError,
   loadScenarios,
   parseScenario,

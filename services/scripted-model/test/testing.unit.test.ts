@@ -1,6 +1,7 @@
 import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
-import { decodeAnswerContent, ScenarioError } from '@warden/scripted-model';
+import { decodeAnswerContent } from '@warden/contracts';
+import { ScenarioError } from '@warden/scripted-model';
 import { startScriptedModel } from '@warden/scripted-model/testing';
 
 describe('startScriptedModel', () => {

@@ -1,5 +1,13 @@
-import { isWardenError, type DecisionKey, type JsonObject } from '@warden/contracts';
-import type { HandlerContext } from '@warden/runtime';
+import {
+  MAX_MESSAGE_CHARS,
+  MAX_NOTE_CHARS,
+  clipText,
+  isIdentifier,
+  isWardenError,
+  type DecisionKey,
+  type JsonObject,
+} from '@warden/contracts';
+import { abortableSleep, type HandlerContext } from '@warden/runtime';
 import type { RunnableTool, RunnableToolRegistry } from '@warden/tools';
 import { checkApproval, RefusalCodes, type Approval, type RefusalCode } from '../approval.js';
 import type { BreakerTransition, ToolBreakers } from '../breakers.js';
@@ -35,8 +43,8 @@ export interface ExecutorHandlerDeps {
   readonly approvalKeys?: ReadonlyMap<string, DecisionKey>;
 }
 
-const MESSAGE_MAX = 4000;
-const clip = (s: string): string => (s.length > MESSAGE_MAX ? `${s.slice(0, MESSAGE_MAX - 1)}…` : s);
+/** A message clipped to what the events' message fields hold. */
+const clip = (s: string): string => clipText(s, MAX_MESSAGE_CHARS);
 
 /** The effect's idempotency key. */
 export const effectKeyOf = (approval: Pick<Approval, 'taskId' | 'actionId'>): string =>
@@ -153,7 +161,7 @@ async function reconcile(
   const last = state.dispatches.at(-1)!;
   // Until the lease expires the dispatching executor may still be running the call (its timeout cancels it).
   const waitMs = last.leaseUntil.getTime() - deps.now().getTime();
-  if (waitMs > 0) await sleep(waitMs, ctx.signal);
+  if (waitMs > 0) await abortableSleep(waitMs, ctx.signal);
   const next = last.attempt + 1;
   if (!tool.spec.destructive) {
     ctx.logger.info({ key, attempt: next }, 'read-only effect without an outcome: running it again');
@@ -242,7 +250,7 @@ async function publishTransition(
   await ctx.publish('BreakerOpened', {
     scope: 'tool',
     name: tool,
-    reason: clip(transition.reason),
+    reason: clipText(transition.reason, MAX_NOTE_CHARS),
     consecutiveFailures: transition.consecutiveFailures,
     errorRate: transition.errorRate,
   });
@@ -332,7 +340,7 @@ async function refuse(
   ctx.logger.warn({ key, code, message }, 'approval refused');
   await ctx.publish('ToolFailed', {
     actionId: approval.actionId,
-    tool: /^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,199}$/.test(tool) ? tool : 'unknown',
+    tool: isIdentifier(tool) ? tool : 'unknown',
     effectKey: key,
     errorClass: code === RefusalCodes.invalidArgs ? 'invalid_args' : 'refused',
     message: clip(`${code}: ${message}`),
@@ -345,23 +353,5 @@ async function refuse(
     severity: code === RefusalCodes.invalidArgs || code === RefusalCodes.approvalExpired ? 'warning' : 'critical',
     message: clip(`executor refused ${approval.kind} of ${tool} (${code}): ${message}`),
     subject: { taskId: approval.taskId, actionId: approval.actionId, tool, reason: code, approval: approval.eventId },
-  });
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) {
-      reject(signal.reason as Error);
-      return;
-    }
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal.reason as Error);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
   });
 }

@@ -1,4 +1,12 @@
-import { answerHash, canonicalHash, type EventOf, type MagnitudeLimits, type VerdictRecord } from '@warden/contracts';
+import {
+  MAX_MESSAGE_CHARS,
+  answerHash,
+  canonicalHash,
+  clipText,
+  type EventOf,
+  type MagnitudeLimits,
+  type VerdictRecord,
+} from '@warden/contracts';
 import type { Handlers, HandlerContext } from '@warden/runtime';
 import type { z } from 'zod';
 import { decide } from '../decide/decide.js';
@@ -186,7 +194,10 @@ export function createHandlers(deps: GuardHandlerDeps): Handlers<Consumed> {
             alertId: `${event.taskId}:guard:tenant-caps`,
             code: 'policy_warn',
             severity: 'warning',
-            message: `task ${event.taskId} asked for limits above its tenant's caps; lowered: ${list}`.slice(0, 4000),
+            message: clipText(
+              `task ${event.taskId} asked for limits above its tenant's caps; lowered: ${list}`,
+              MAX_MESSAGE_CHARS,
+            ),
             subject: { taskId: event.taskId, tenantId: event.tenantId, rule: 'tenant_caps' },
           },
           { policyVersion: deps.policy.version },

@@ -1,6 +1,6 @@
-import type { JsonObject } from '@warden/contracts';
+import { decodeAnswerContent, decodeToolTurnContent, toContractClaims, type JsonObject } from '@warden/contracts';
 import type { ToolRegistry } from '@warden/tools';
-import { AnswerEnvelope, ToolTurnEnvelope, combineConfidence, parseEnvelope, toClaims } from './confidence.js';
+import { combineConfidence } from './confidence.js';
 import type { Interpretation, RawToolCall } from './types.js';
 
 /** The model's reply, as much of it as interpretation needs. */
@@ -85,23 +85,24 @@ export function interpretReply(reply: ReplyView, offered: readonly string[], reg
   if (reply.content === null || reply.content.trim() === '') {
     return { kind: 'bad_output', errorClass: 'empty_answer', message: 'the model answered with empty content' };
   }
-  const envelope = parseEnvelope(reply.content, AnswerEnvelope);
-  if (!envelope.ok) {
+  const decoded = decodeAnswerContent(reply.content);
+  if (!decoded.ok) {
     return {
       kind: 'bad_output',
       errorClass: 'missing_fields',
-      message: `no valid answer envelope: ${envelope.reason}`,
+      message: `no valid answer envelope: ${decoded.reason}`,
     };
   }
-  if (envelope.value.answer.trim() === '') {
+  const { envelope } = decoded;
+  if (envelope.answer.trim() === '') {
     return { kind: 'bad_output', errorClass: 'empty_answer', message: 'the answer is empty' };
   }
   return {
     kind: 'answer',
-    answer: envelope.value.answer,
-    reasoning: envelope.value.reasoning,
-    confidence: combineConfidence(envelope.value.confidence, reply.logprobConfidence),
-    claims: toClaims(envelope.value.claims),
+    answer: envelope.answer,
+    reasoning: envelope.reasoning,
+    confidence: combineConfidence(envelope.confidence, reply.logprobConfidence),
+    claims: toContractClaims(envelope.claims),
   };
 }
 
@@ -117,14 +118,15 @@ export function interpretQueuedCall(
 ): Interpretation {
   const checked = checkToolCall(call, offered, registry);
   if (!checked.ok) return { kind: 'bad_output', errorClass: checked.errorClass, message: checked.message };
-  const envelope = parseEnvelope(reply.content, ToolTurnEnvelope);
+  const decoded = decodeToolTurnContent(reply.content);
+  const envelope = decoded.ok ? decoded.envelope : null;
   return {
     kind: 'action',
     toolCallId: call.id,
     tool: checked.tool,
     args: checked.args,
-    reasoning: envelope.ok ? envelope.value.reasoning : '',
-    confidence: combineConfidence(envelope.ok ? envelope.value.confidence : null, reply.logprobConfidence),
-    claims: envelope.ok ? toClaims(envelope.value.claims) : [],
+    reasoning: envelope?.reasoning ?? '',
+    confidence: combineConfidence(envelope?.confidence ?? null, reply.logprobConfidence),
+    claims: toContractClaims(envelope?.claims),
   };
 }

@@ -1,4 +1,11 @@
-import { canonicalHash, type ChatMessage, type EventData, type EventType, type JsonValue } from '@warden/contracts';
+import {
+  canonicalHash,
+  clipText,
+  type ChatMessage,
+  type EventData,
+  type EventType,
+  type JsonValue,
+} from '@warden/contracts';
 import { renderToolOutput } from './tool-output.js';
 import type {
   ActionRecord,
@@ -25,7 +32,8 @@ export interface EvolveOptions {
 /** How many applied event ids a state remembers. */
 export const APPLIED_MEMORY = 256;
 
-const NOTE_MAX = 300;
+/** An action record's note (what the model sees of a past step), in characters. */
+const NOTE_MAX_CHARS = 300;
 
 /** The state of a new task. Pure. */
 export function initialState(input: {
@@ -60,8 +68,8 @@ export function initialState(input: {
   };
 }
 
-function short(text: string, max = NOTE_MAX): string {
-  return text.length <= max ? text : `${text.slice(0, max - 3)}...`;
+function short(text: string, maxChars = NOTE_MAX_CHARS): string {
+  return clipText(text, maxChars);
 }
 
 function withReplies(state: TaskState, replies: readonly ChatMessage[]): readonly Turn[] {

@@ -1,4 +1,5 @@
-import type { TokenUsage } from '@warden/contracts';
+import { logprobsToConfidence, type TokenUsage } from '@warden/contracts';
+import { abortableSleep } from '@warden/runtime';
 import OpenAI, {
   APIConnectionError,
   APIConnectionTimeoutError,
@@ -14,7 +15,6 @@ import type {
 } from 'openai/resources/chat/completions';
 import type { CompletionUsage } from 'openai/resources/completions';
 import CircuitBreaker from 'opossum';
-import { logprobConfidence } from '../decide/confidence.js';
 import type { RawToolCall, TokenCounter } from '../decide/types.js';
 import { ModelCallError, type ModelCallFailureClass } from '../errors.js';
 import type { ModelClient, ModelReply, ModelRequest } from './model-client.js';
@@ -49,20 +49,6 @@ export interface OpenAiModelSettings {
   /** Injectable fetch (tests); the global fetch by default. */
   readonly fetch?: typeof fetch;
 }
-
-const abortableSleep = (ms: number, signal?: AbortSignal): Promise<void> =>
-  new Promise((resolve, reject) => {
-    if (signal?.aborted === true) return reject(signal.reason as Error);
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal?.reason as Error);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 
 /** A failure's class and whether another attempt may help. */
 export function classifyModelError(error: unknown): { errorClass: ModelCallFailureClass; retryable: boolean } {
@@ -163,7 +149,7 @@ function replyOfCompletion(completion: ChatCompletion): AttemptReply {
     toolCalls,
     finishReason: choice?.finish_reason ?? null,
     usage: usageOf(completion.usage),
-    logprobConfidence: logprobConfidence(choice?.logprobs?.content?.map((t) => t.logprob)),
+    logprobConfidence: logprobsToConfidence(choice?.logprobs?.content?.map((t) => t.logprob)),
   };
 }
 
@@ -235,7 +221,7 @@ async function replyOfStream(chunks: AsyncIterable<ChatCompletionChunk>, limit?:
     toolCalls: [...calls.entries()].sort(([a], [b]) => a - b).map(([, call]) => call),
     finishReason,
     usage: usageOf(usage),
-    logprobConfidence: logprobConfidence(logprobs),
+    logprobConfidence: logprobsToConfidence(logprobs),
   };
 }
 

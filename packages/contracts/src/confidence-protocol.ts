@@ -1,9 +1,16 @@
 import { z } from 'zod';
+import { EVIDENCE_KINDS, type Claim } from './common-schemas.js';
+import {
+  MAX_CLAIMS_PER_PROPOSAL,
+  MAX_CLAIM_TEXT_CHARS,
+  MAX_EVIDENCE_PER_CLAIM,
+  MAX_EVIDENCE_REF_CHARS,
+} from './limits.js';
 
 /**
  * The confidence protocol: how an OpenAI-compatible model tells Warden's planner how sure it is and what its claims
- * rest on. README.md, section "How confidence is conveyed", is the normative text; this module is its executable
- * form. In short:
+ * rest on. services/scripted-model/README.md, section "How confidence is conveyed", is the normative text; this
+ * module is its one executable form: the planner parses with it and the scripted model writes with it. In short:
  *
  * - the assistant message `content` is one JSON object (no code fence, no prose around it);
  * - on a tool-call turn (finish_reason "tool_calls"): `{"reasoning", "confidence", "claims"?}` next to `tool_calls`;
@@ -11,10 +18,10 @@ import { z } from 'zod';
  * - on an answer turn (finish_reason "stop"): `{"answer", "reasoning", "confidence", "claims"}`;
  * - when the request asks for logprobs, every entry of `choices[0].logprobs.content` has
  *   `logprob = ln(max(confidence, 1e-9))`, so exp(mean) and exp(min) of the token logprobs both give the confidence.
+ *
+ * Claims are bounded by the contracts' limits (MAX_CLAIMS_PER_PROPOSAL and the rest), so an envelope that parses
+ * always fits the proposal event it becomes. Extra keys are accepted and dropped; key order does not matter.
  */
-
-/** Evidence kinds a claim may rest on. Mirrors the guard's grounding sources. */
-export const EVIDENCE_KINDS = ['task_input', 'tool_result', 'retrieval'] as const;
 
 /** The smallest confidence turned into a logprob (ln(0) is not a JSON number). */
 export const MIN_LOGPROB_CONFIDENCE = 1e-9;
@@ -23,54 +30,51 @@ export const MIN_LOGPROB_CONFIDENCE = 1e-9;
  * One piece of evidence. `ref` names the source: for "tool_result" the `tool_call_id` of the earlier tool call whose
  * result supports the claim; for "task_input" a dot path into the task's input ("" or "." for the whole input); for
  * "retrieval" the id of a document returned by the retrieval tool. `quote`, when present, is the exact text in that
- * source the claim rests on, so a checker can look for it.
+ * source the claim rests on, so a checker can look for it (the contracts' EvidenceRef does not carry it).
  */
-export const EvidenceSchema = z.object({
+export const ProtocolEvidence = z.object({
   kind: z.enum(EVIDENCE_KINDS),
-  ref: z.string().min(1),
-  quote: z.string().min(1).optional(),
+  ref: z.string().min(1).max(MAX_EVIDENCE_REF_CHARS),
+  quote: z.string().optional(),
 });
+/** A piece of evidence a claim rests on, as the model states it. */
+export type ProtocolEvidence = z.infer<typeof ProtocolEvidence>;
 
-/**
- * A factual claim and the evidence it rests on (an empty evidence list means "ungrounded"). Like the envelopes, claims
- * and evidence accept (and drop) extra keys when decoding; scenario files use strict copies of these schemas.
- */
-export const ClaimSchema = z.object({
-  text: z.string().min(1),
-  evidence: z.array(EvidenceSchema),
+/** A factual claim and the evidence it rests on, as the model states it (an empty evidence list: ungrounded). */
+export const ProtocolClaim = z.object({
+  text: z.string().min(1).max(MAX_CLAIM_TEXT_CHARS),
+  evidence: z.array(ProtocolEvidence).max(MAX_EVIDENCE_PER_CLAIM),
 });
+/** A factual claim with its evidence, as the model states it. */
+export type ProtocolClaim = z.infer<typeof ProtocolClaim>;
 
 const confidence = z.number().min(0).max(1);
+const claims = z.array(ProtocolClaim).max(MAX_CLAIMS_PER_PROPOSAL);
 
 /** The JSON object in `content` on a tool-call turn. */
-export const ToolTurnEnvelopeSchema = z.object({
+export const ToolTurnEnvelope = z.object({
   reasoning: z.string(),
   confidence,
-  claims: z.array(ClaimSchema).optional(),
+  claims: claims.optional(),
 });
+/** The content envelope of a tool-call turn. */
+export type ToolTurnEnvelope = z.infer<typeof ToolTurnEnvelope>;
 
 /** The JSON object in `content` on an answer turn. */
-export const AnswerEnvelopeSchema = z.object({
+export const AnswerEnvelope = z.object({
   answer: z.string(),
   reasoning: z.string(),
   confidence,
-  claims: z.array(ClaimSchema),
+  claims,
 });
-
-/** A piece of evidence a claim rests on. */
-export type Evidence = z.infer<typeof EvidenceSchema>;
-/** A factual claim with its evidence. */
-export type Claim = z.infer<typeof ClaimSchema>;
-/** The content envelope of a tool-call turn. */
-export type ToolTurnEnvelope = z.infer<typeof ToolTurnEnvelopeSchema>;
 /** The content envelope of an answer turn. */
-export type AnswerEnvelope = z.infer<typeof AnswerEnvelopeSchema>;
+export type AnswerEnvelope = z.infer<typeof AnswerEnvelope>;
 
 /** The `content` string of a tool-call turn: keys in the order reasoning, confidence, claims (only when non-empty). */
 export function encodeToolTurnContent(turn: {
   readonly reasoning: string;
   readonly confidence: number;
-  readonly claims?: readonly Claim[] | undefined;
+  readonly claims?: readonly ProtocolClaim[] | undefined;
 }): string {
   const envelope: ToolTurnEnvelope = { reasoning: turn.reasoning, confidence: turn.confidence };
   if (turn.claims !== undefined && turn.claims.length > 0) envelope.claims = [...turn.claims];
@@ -82,7 +86,7 @@ export function encodeAnswerContent(turn: {
   readonly answer: string;
   readonly reasoning: string;
   readonly confidence: number;
-  readonly claims?: readonly Claim[] | undefined;
+  readonly claims?: readonly ProtocolClaim[] | undefined;
 }): string {
   const envelope: AnswerEnvelope = {
     answer: turn.answer,
@@ -91,11 +95,6 @@ export function encodeAnswerContent(turn: {
     claims: [...(turn.claims ?? [])],
   };
   return JSON.stringify(envelope);
-}
-
-/** The logprob every content token carries for a turn of this confidence: ln(max(confidence, 1e-9)). */
-export function confidenceToLogprob(confidenceValue: number): number {
-  return Math.log(Math.max(confidenceValue, MIN_LOGPROB_CONFIDENCE));
 }
 
 /** The result of reading a content envelope: the envelope, or why there is none. */
@@ -121,14 +120,39 @@ function decode<T>(content: string | null, schema: z.ZodType<T>): DecodedEnvelop
 }
 
 /**
- * Reads the envelope of a tool-call turn. A reference parser for the protocol: `ok: false` means the model did not
- * follow it, and the planner must treat the confidence as absent (never as 1).
+ * Reads the envelope of a tool-call turn. `ok: false` (null, empty, not JSON, or not the envelope) means the model
+ * did not follow the protocol, and the confidence must be treated as absent, never as 1. Never throws.
  */
 export function decodeToolTurnContent(content: string | null): DecodedEnvelope<ToolTurnEnvelope> {
-  return decode(content, ToolTurnEnvelopeSchema);
+  return decode(content, ToolTurnEnvelope);
 }
 
 /** Reads the envelope of an answer turn; see decodeToolTurnContent. */
 export function decodeAnswerContent(content: string | null): DecodedEnvelope<AnswerEnvelope> {
-  return decode(content, AnswerEnvelopeSchema);
+  return decode(content, AnswerEnvelope);
+}
+
+/** Claims as the contracts carry them: an absent list is `[]`, and each evidence's quote is dropped. */
+export function toContractClaims(protocolClaims: readonly ProtocolClaim[] | undefined): Claim[] {
+  return (protocolClaims ?? []).map((c) => ({
+    text: c.text,
+    evidence: c.evidence.map((e) => ({ kind: e.kind, ref: e.ref })),
+  }));
+}
+
+/** The logprob every content token carries for a turn of this confidence: ln(max(confidence, 1e-9)). */
+export function confidenceToLogprob(confidenceValue: number): number {
+  return Math.log(Math.max(confidenceValue, MIN_LOGPROB_CONFIDENCE));
+}
+
+/**
+ * The confidence the content tokens' logprobs convey: exp(mean(logprob)) over the finite ones, within [0, 1]; 0 when
+ * none is finite; null without logprobs (absent, never 1).
+ */
+export function logprobsToConfidence(logprobs: readonly number[] | null | undefined): number | null {
+  if (logprobs === null || logprobs === undefined || logprobs.length === 0) return null;
+  const finite = logprobs.filter((l) => Number.isFinite(l));
+  if (finite.length === 0) return 0;
+  const mean = finite.reduce((a, b) => a + b, 0) / finite.length;
+  return Math.min(1, Math.max(0, Math.exp(mean)));
 }
