@@ -110,7 +110,11 @@ export async function withRetries<T>(
         aborted: signal.aborted,
       });
       if (outcome !== FailureOutcomes.retry) return { ok: false, error, attempts: attempt, outcome };
-      await sleep(retryDelayMs(attempt, policy, (options.random ?? Math.random)()), undefined, { signal });
+      await sleep(retryDelayMs(attempt, policy, (options.random ?? Math.random)()), undefined, { signal }).catch(
+        (error: unknown) => {
+          throw signal.aborted ? signal.reason : error; // the reason itself, not node's AbortError wrapping it
+        },
+      );
     }
   }
 }
