@@ -4,28 +4,17 @@ import { sampleTask } from '@warden/contracts/testing';
 import { createHandlers, DEFAULT_POLICY_FILE, loadPolicy } from '@warden/guard-service';
 import { createTestHandlerContext } from '@warden/runtime/testing';
 import { describe, expect, it } from 'vitest';
+import { act } from './helpers.js';
 
 const policy = loadPolicy(JSON.parse(readFileSync(DEFAULT_POLICY_FILE, 'utf8')) as unknown);
 
 /** An ActionProposed of task-1, chained to its TaskSubmitted. */
 function proposal(): EventOf<'ActionProposed'> {
   const task = newTask(sampleTask(), { tenantId: 'tenant-a', taskId: 'task-1', producer: 'test' });
-  const args = { collection: 'customers', id: 'c-42', set: { status: 'inactive' } };
-  const draft = follow(
-    { envelope: task, hash: canonicalHash(task) },
-    'ActionProposed',
-    {
-      actionId: 'a1',
-      step: 1,
-      tool: 'customers.update',
-      args,
-      argsHash: canonicalHash(args),
-      reasoning: 'the customer asked',
-      confidence: { value: 0.97, source: 'structured' },
-      claims: [],
-    },
-    { producer: 'planner@test' },
-  );
+  const p = act('customers.update', { id: 'c-42', set: { status: 'inactive' } }, { taskId: 'task-1', actionId: 'a1' });
+  const { actionId, tool, args, argsHash, confidence, claims } = p;
+  const data = { actionId, step: 1, tool, args, argsHash, reasoning: 'the customer asked', confidence, claims };
+  const draft = follow({ envelope: task, hash: canonicalHash(task) }, 'ActionProposed', data, { producer: 'planner' });
   return eventSchemas.ActionProposed.parse(draft) as EventOf<'ActionProposed'>;
 }
 
