@@ -13,7 +13,16 @@ function proposal(): EventOf<'ActionProposed'> {
   const task = newTask(sampleTask(), { tenantId: 'tenant-a', taskId: 'task-1', producer: 'test' });
   const p = act('customers.update', { id: 'c-42', set: { status: 'inactive' } }, { taskId: 'task-1', actionId: 'a1' });
   const { actionId, tool, args, argsHash, confidence, claims } = p;
-  const data = { actionId, step: 1, tool, args, argsHash, reasoning: 'the customer asked', confidence, claims };
+  const data = {
+    actionId,
+    step: 1,
+    tool,
+    args,
+    argsHash,
+    reasoning: 'the customer asked',
+    confidence,
+    claims: [...claims],
+  };
   const draft = follow({ envelope: task, hash: canonicalHash(task) }, 'ActionProposed', data, { producer: 'planner' });
   return eventSchemas.ActionProposed.parse(draft) as EventOf<'ActionProposed'>;
 }
