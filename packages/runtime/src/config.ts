@@ -19,6 +19,51 @@ const intFrom = (min: number, max: number) => z.coerce.number().int().min(min).m
 export const DEFAULT_BATCH_SIZE = 2_000;
 /** How old a transaction's first event may get before it commits (WARDEN_COMMIT_INTERVAL_MS's default). */
 export const DEFAULT_COMMIT_INTERVAL_MS = 100;
+/** How long a silent group member keeps its partitions (WARDEN_SESSION_TIMEOUT_MS's default; the broker's least is 6 s). */
+export const DEFAULT_SESSION_TIMEOUT_MS = 30_000;
+
+// Settings of the worker that are not in the environment: each is defined here once, with its unit in its name.
+
+/** The version a worker stamps in its events' producer field (`name@version`) when its definition names none. */
+export const DEFAULT_WORKER_VERSION = '0.1.0';
+/** The longest interval between a consumer's heartbeats (kafkajs's own default). */
+export const MAX_HEARTBEAT_INTERVAL_MS = 3_000;
+/** Heartbeats per session timeout at the least: a member misses this many in a row before the group evicts it. */
+export const HEARTBEATS_PER_SESSION = 3;
+/**
+ * How often a long chunk asks kafkajs whether a heartbeat is due. kafkajs sends one only once its interval has
+ * passed; asking once per event would cost more than the event.
+ */
+export const HEARTBEAT_CHECK_INTERVAL_MS = 250;
+/** The most bytes one fetch returns per partition (a message larger than this still comes, alone). */
+export const FETCH_MAX_BYTES_PER_PARTITION = 1024 * 1024;
+/**
+ * How many recently committed event ids a worker remembers to skip the same event published twice (a producer's
+ * retry after a lost ack). A window in events, per worker; the oldest id is forgotten first.
+ */
+export const DEDUPE_WINDOW_EVENTS = 50_000;
+/**
+ * How many listeners one handling may hold on the worker's abort signal at once (a retry's backoff, a tool call, its
+ * fetch). Node warns of a leak past 10 listeners on one signal; the worker allows this many per concurrent
+ * partition, so the warning still catches a real leak.
+ */
+export const ABORT_LISTENERS_PER_HANDLING = 16;
+/** The most characters of an error's message a DeadLettered event keeps. */
+export const DEAD_LETTER_MESSAGE_MAX_CHARS = 8_000;
+/** The most characters of an error's stack a DeadLettered event keeps. */
+export const DEAD_LETTER_STACK_MAX_CHARS = 16_000;
+/** How long connecting to MongoDB may take to find a server before it fails. */
+export const MONGO_SERVER_SELECTION_TIMEOUT_MS = 10_000;
+/** kafkajs client retries: the first wait, and how many times a request is retried before it fails. */
+export const KAFKA_CLIENT_RETRY = { initialRetryTimeMs: 100, retries: 8 } as const;
+/**
+ * Retries of a partition's transactional producer. Right after a commit the coordinator answers
+ * CONCURRENT_TRANSACTIONS until its markers are written (a few ms), so a short first wait keeps each chunk's latency
+ * low. (kafkajs's default count of 5 retries; a transaction that still fails is aborted and the chunk handled again.)
+ */
+export const TRANSACTION_RETRY = { initialRetryTimeMs: 5, maxRetryTimeMs: 1_000 } as const;
+/** Partitions of a topic created by ensureTopics when the caller names no count. */
+export const DEFAULT_TOPIC_PARTITIONS = 3;
 
 /** An environment variable holding JSON that must match `schema`; problems are named by path. */
 export const jsonEnv = <T extends z.ZodType>(schema: T) =>
@@ -68,7 +113,7 @@ export const WorkerEnv = z.object({
   WARDEN_RETRY_MAX_MS: intFrom(1, 600_000).default(5_000),
   WARDEN_SHUTDOWN_GRACE_MS: intFrom(0, 600_000).default(20_000),
   /** A member silent this long (no heartbeat: a stall, a partition) leaves the group and its partitions move. */
-  WARDEN_SESSION_TIMEOUT_MS: intFrom(6_000, 300_000).default(30_000),
+  WARDEN_SESSION_TIMEOUT_MS: intFrom(6_000, 300_000).default(DEFAULT_SESSION_TIMEOUT_MS),
   /** The most events handled in one transaction (their outputs and offsets commit together). */
   WARDEN_BATCH_SIZE: intFrom(1, 100_000).default(DEFAULT_BATCH_SIZE),
   /** A transaction commits once its first event is this old (or at batchSize events, or at the fetch's end). */

@@ -9,7 +9,7 @@ import {
 import type { Kafka } from 'kafkajs';
 import { MongoClient, type Db } from 'mongodb';
 import { pino, type Logger } from 'pino';
-import type { WorkerEnv } from './config.js';
+import { MONGO_SERVER_SELECTION_TIMEOUT_MS, type WorkerEnv } from './config.js';
 import { createKafka } from './kafka.js';
 import { Topics } from './topics.js';
 
@@ -96,7 +96,7 @@ export interface RuntimeDeps {
 /** Opens the connections a worker needs. The caller closes `mongo`. */
 export async function connectRuntime(name: string, config: WorkerRuntimeConfig, logger?: Logger): Promise<RuntimeDeps> {
   const log = logger ?? pino({ name, level: config.logLevel });
-  const mongo = new MongoClient(config.mongoUrl, { serverSelectionTimeoutMS: 10_000 });
+  const mongo = new MongoClient(config.mongoUrl, { serverSelectionTimeoutMS: MONGO_SERVER_SELECTION_TIMEOUT_MS });
   await mongo.connect();
   const db = mongo.db(config.mongoDb);
   const blobs = new MongoBlobStore(db);

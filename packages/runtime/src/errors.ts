@@ -38,10 +38,14 @@ export class LifecycleError extends WardenError {
   readonly retryable = false;
 }
 
-/** Draining did not finish within the grace period; the worker was stopped by force. */
+/**
+ * Draining did not finish within the grace period; the worker was stopped by force. The reason of the worker's
+ * abort signal, so a handler (or a tool call) cut short sees it. Retryable: the work was interrupted, not wrong, and
+ * what was left uncommitted is handled again by the partition's next owner.
+ */
 export class ShutdownTimeoutError extends WardenError {
   readonly code = 'WARDEN_RUNTIME_SHUTDOWN_TIMEOUT';
-  readonly retryable = false;
+  readonly retryable = true;
 }
 
 /** The code an unknown (non-Warden) handler error gets; such errors are treated as retryable. */

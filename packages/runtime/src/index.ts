@@ -30,20 +30,12 @@ export {
   createRuntimeMetrics,
   extractTraceContext,
   injectTraceHeaders,
-  registerPropagator,
   runtimeTracer,
   traceIdOf,
   type RuntimeMetrics,
 } from './telemetry.js';
 export { PartitionTransactions, type AcquiredPartition } from './transactions.js';
 export { TopicKinds, Topics, auditTopicConfig, topicKindOf, type TopicKind } from './topics.js';
-export {
-  WorkerStates,
-  defineWorker,
-  type Handler,
-  type HandlerContext,
-  type Handlers,
-  type Worker,
-  type WorkerDefinition,
-  type WorkerState,
-} from './worker.js';
+export { defineWorker } from './worker/define-worker.js';
+export { WorkerLifecycle, WorkerStates, WorkerTransitions, type WorkerState } from './worker/lifecycle.js';
+export type { Handler, HandlerContext, Handlers, Worker, WorkerDefinition } from './worker/types.js';

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { Kafka, logLevel, type Admin, type LogEntry, type ITopicConfig } from 'kafkajs';
 import type { Logger } from 'pino';
+import { DEFAULT_TOPIC_PARTITIONS, KAFKA_CLIENT_RETRY } from './config.js';
 import { auditTopicConfig } from './topics.js';
 
 const CONCURRENT_TRANSACTIONS = 'another concurrent operation on the same transaction';
@@ -62,7 +63,7 @@ export function createKafka(brokers: readonly string[], clientId: string, logger
     clientId,
     brokers: [...brokers],
     logLevel: logLevel.WARN,
-    retry: { initialRetryTime: 100, retries: 8 },
+    retry: { initialRetryTime: KAFKA_CLIENT_RETRY.initialRetryTimeMs, retries: KAFKA_CLIENT_RETRY.retries },
     logCreator: kafkajsLogCreator(logger.child({ component: 'kafkajs' })),
   });
 }
@@ -87,7 +88,7 @@ export async function ensureTopics(
     .filter((t) => !existing.has(t))
     .map((topic) => ({
       topic,
-      numPartitions: options.partitions ?? 3,
+      numPartitions: options.partitions ?? DEFAULT_TOPIC_PARTITIONS,
       replicationFactor: options.replicationFactor ?? 1,
       configEntries: Object.entries(configs).map(([name, value]) => ({ name, value })),
     }));

@@ -1,4 +1,4 @@
-import { context, propagation, trace, type Context, type Span, type Tracer } from '@opentelemetry/api';
+import { context, trace, type Context, type Span, type Tracer } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
@@ -139,9 +139,4 @@ export function runtimeTracer(): Tracer {
 export function traceIdOf(span: Span): string | undefined {
   const id = span.spanContext().traceId;
   return /^0+$/.test(id) ? undefined : id;
-}
-
-/** Global propagation also uses W3C trace context (for libraries that read the global propagator). */
-export function registerPropagator(): void {
-  propagation.setGlobalPropagator(propagator);
 }

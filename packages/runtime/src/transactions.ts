@@ -1,5 +1,6 @@
 import type { Admin, Kafka, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
+import { TRANSACTION_RETRY } from './config.js';
 import { PublishError } from './errors.js';
 import { producerConfig, sendAll, type OutgoingMessage } from './publisher.js';
 
@@ -40,10 +41,8 @@ export class PartitionTransactions {
       ...producerConfig,
       transactionalId: `${this.groupId}|${key}`,
       transactionTimeout: this.transactionTimeoutMs,
-      // Right after a commit the coordinator answers CONCURRENT_TRANSACTIONS until its markers are written (a few
-      // ms); kafkajs retries that with the client's backoff, so a short first retry keeps each chunk's latency low.
-      // (kafkajs's default count of 5 retries; a transaction that still fails is aborted and the chunk handled again.)
-      retry: { initialRetryTime: 5, maxRetryTime: 1_000 },
+      // kafkajs retries the coordinator's CONCURRENT_TRANSACTIONS right after a commit: see TRANSACTION_RETRY.
+      retry: { initialRetryTime: TRANSACTION_RETRY.initialRetryTimeMs, maxRetryTime: TRANSACTION_RETRY.maxRetryTimeMs },
     });
     await producer.connect();
     try {

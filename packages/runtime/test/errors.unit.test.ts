@@ -17,7 +17,7 @@ describe('runtime errors', () => {
     [new PublishError('x'), 'WARDEN_RUNTIME_PUBLISH', true],
     [new ConfigError('x'), 'WARDEN_RUNTIME_CONFIG', false],
     [new LifecycleError('x'), 'WARDEN_RUNTIME_LIFECYCLE', false],
-    [new ShutdownTimeoutError('x'), 'WARDEN_RUNTIME_SHUTDOWN_TIMEOUT', false],
+    [new ShutdownTimeoutError('x'), 'WARDEN_RUNTIME_SHUTDOWN_TIMEOUT', true],
   ])('%s has a stable code and the retryable flag the DLQ rule reads', (error, code, retryable) => {
     expect(error.code).toBe(code);
     expect(error.retryable).toBe(retryable);

@@ -19,6 +19,7 @@ describe('PartitionTransactions on the real broker', () => {
     const successor = new PartitionTransactions(kafka, admin, groupId, 30_000, logger);
     const message = (value: string) => ({ topic: output, key: 'k', value: Buffer.from(value), headers: {} });
     const consumer = kafka.consumer({ groupId: `${groupId}.reader` }); // read_committed, the kafkajs default
+    const marker = kafka.producer();
     const seen: string[] = [];
     try {
       const first = await old.acquire(input, 0);
@@ -37,14 +38,18 @@ describe('PartitionTransactions on the real broker', () => {
 
       const [offsets] = await admin.fetchOffsets({ groupId, topics: [input] });
       expect(offsets?.partitions[0]?.offset).toBe('9');
+      // A marker after the transactions: read (read_committed) only once all before it on the partition have ended,
+      // so what is seen before it is all that will ever be seen of them.
+      await marker.connect();
+      await marker.send({ topic: output, acks: -1, messages: [message('marker')] });
       await consumer.connect();
       await consumer.subscribe({ topic: output, fromBeginning: true });
       await consumer.run({ eachMessage: async ({ message: m }) => void seen.push(String(m.value)) });
-      await waitUntil(() => seen.length >= 2, { what: 'the committed messages' });
-      await new Promise((r) => setTimeout(r, 500));
-      expect(seen).toEqual(['old-1', 'new-1']);
+      await waitUntil(() => seen.includes('marker'), { what: 'the marker after the transactions' });
+      expect(seen).toEqual(['old-1', 'new-1', 'marker']);
     } finally {
       await consumer.disconnect();
+      await marker.disconnect();
       await old.closeAll();
       await successor.closeAll();
       await admin.disconnect();

@@ -15,16 +15,17 @@ import {
 import {
   createTestTopics,
   EventCollector,
+  startChildWorker,
   startTestPublisher,
   testWorkerConfig,
   waitUntil,
+  type ChildWorker,
   type TestPublisher,
 } from '@warden/runtime/testing';
 import { MongoClient } from 'mongodb';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { stack } from '../../../test/support/index.js';
-import { startChildWorker, type ChildWorker } from './support.js';
 
 const echoScript = resolve(import.meta.dirname, 'fixtures/echo-worker.ts');
 const cleanups: Array<() => Promise<unknown>> = [];
@@ -382,7 +383,15 @@ describe('workers as processes', () => {
     zombie.child.kill('SIGCONT'); // the zombie finishes its handler and tries to publish
     await publisher.publish(task('after-zombie'));
     await out.waitFor((es) => es.some((e) => e.taskId === 'after-zombie'), 60_000, 'a later event');
-    await new Promise((r) => setTimeout(r, 3_000)); // time for a zombie's late transaction to show up
+    // Once the zombie has exited, nothing more can come from it. A marker sent after that to the partition of the
+    // stalled task's answer is read (read_committed) only after every transaction before it on that partition has
+    // ended: had the zombie committed its answer, the answer would be read before the marker.
+    zombie.child.kill('SIGTERM');
+    await zombie.exited;
+    await publisher.sendRaw(`${config.topicPrefix}.outcomes.v1`, 'stalled', Buffer.from('marker after the zombie'));
+    await waitUntil(() => out.messages.some((m) => m.message.value?.toString() === 'marker after the zombie'), {
+      what: 'the marker after the zombie',
+    });
     expect((await runs.findOne({ _id: 'stalled' }))?.count, 'handled by both').toBe(2);
     expect(
       out.events().filter((e) => e.taskId === 'stalled'),

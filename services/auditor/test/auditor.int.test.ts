@@ -181,14 +181,15 @@ describe('auditor on the real stack', () => {
       twin,
     ]);
     await s.waitTask('task-dropped', (t) => t.eventCount === 7, 'task-dropped projected');
-    await new Promise((r) => setTimeout(r, 150)); // settleMs = 100: the dropped cause can no longer be in flight
-    await s.auditor.tick();
     const byTask = (taskId: string) =>
       alerts.events().filter((e) => e.type === 'AlertRaised' && e.data.subject.taskId === taskId);
-    await alerts.waitFor(
-      () => ['task-altered', 'task-dropped', 'task-dup'].every((t) => byTask(t).length > 0),
-      30_000,
-      'three alerts',
+    // A tick settles the tasks quiet for settleMs (100 ms): then the dropped cause can no longer be in flight.
+    await waitUntil(
+      async () => {
+        await s.auditor.tick();
+        return ['task-altered', 'task-dropped', 'task-dup'].every((t) => byTask(t).length > 0);
+      },
+      { timeoutMs: 30_000, what: 'three alerts' },
     );
     const first = (taskId: string) => {
       const e = byTask(taskId)[0]!;
@@ -264,8 +265,13 @@ describe('auditor on the real stack', () => {
     expect(canonicalHash(plain[10_000])).toBe(long.at(-1)!.hash);
 
     // rebuild: drop the projection, replay the log, compare with the live projection
-    await new Promise((r) => setTimeout(r, 150));
-    await s.auditor.tick(); // settle the broken task as the live auditor would
+    await waitUntil(
+      async () => {
+        await s.auditor.tick(); // settle the broken task as the live auditor would, once it has been quiet settleMs
+        return (await s.task('task-broken'))?.chain.status === 'broken';
+      },
+      { what: 'the broken task settled' },
+    );
     const store = new AuditStore(s.wire.deps.db);
     const snapshot = async () => ({
       tasks: await store.tasks.find({}).sort({ _id: 1 }).toArray(),
@@ -283,7 +289,7 @@ describe('auditor on the real stack', () => {
     expect(rebuilt.events).toEqual(live.events);
   }, 120_000);
 
-  it('keeps up under load: 2,000 events of 250 interleaved tasks at a steady rate, all projected and verified', async () => {
+  it('keeps up under load: 2,000 events of 250 interleaved tasks, sent round after round, all projected and verified', async () => {
     let projected = 0;
     const s = await setup({}, (inputs) => void (projected += inputs.length));
     const tasks = await Promise.all(
@@ -291,13 +297,13 @@ describe('auditor on the real stack', () => {
         encodeChain(s.wire.deps.codec, `load-${i}`, i % 2 === 0 ? 'tenant-a' : 'tenant-b', fullTaskSteps()),
       ),
     );
-    // round r sends step r of every task: 250 events every 100 ms, interleaved over 250 keys
+    // round r sends step r of every task, 250 events interleaved over 250 keys, once round r - 1 is projected
     const rounds = tasks[0]!.length;
     for (let r = 0; r < rounds; r++) {
       const fresh = [];
       for (const chain of tasks) fresh.push(chain[r]!);
       await s.wire.send(fresh);
-      await new Promise((res) => setTimeout(res, 100));
+      await waitUntil(() => projected >= (r + 1) * tasks.length, { what: `round ${r} projected` });
     }
     await waitUntil(
       async () => (await s.auditor.store().tasks.countDocuments({ status: 'completed', 'chain.status': 'ok' })) === 250,

@@ -1,12 +1,13 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { access, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import {
   EventCollector,
+  startChildWorker,
   startTestPublisher,
   testWorkerConfig,
   waitUntil,
+  type ChildWorker,
   type TestPublisher,
 } from '@warden/runtime/testing';
 import { Partitioners } from 'kafkajs';
@@ -15,26 +16,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stack } from '../../../test/support/index.js';
 import { actionApproved, responsesTo, resultOf, testSettings } from './helpers.js';
 
-const root = resolve(import.meta.dirname, '../../..');
 const fixture = resolve(import.meta.dirname, 'fixtures/executor-child.ts');
 
-interface Child {
-  readonly child: ChildProcess;
-  readonly output: () => string;
-  readonly exited: Promise<unknown>;
-}
-
-function startChild(config: unknown): Child {
-  const child = spawn(process.execPath, ['--conditions=@warden/source', '--import', 'tsx', fixture], {
-    cwd: root,
-    env: { ...process.env, FIXTURE_CONFIG: JSON.stringify(config) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise((r) => child.once('exit', r));
-  return { child, output: () => out, exited };
+/** Starts the executor as a process and waits until it runs. */
+async function startChild(config: unknown, children: ChildWorker[]): Promise<ChildWorker> {
+  const started = await startChildWorker(fixture, config, { readyTimeoutMs: 90_000 });
+  children.push(started);
+  return started;
 }
 
 /** Task ids whose messages land on distinct partitions of a 3-partition topic (so each pause blocks only itself). */
@@ -63,7 +51,7 @@ describe('a crash between dispatch and commit', () => {
   let workspace: string;
   let publisher: TestPublisher;
   let out: EventCollector;
-  const children: Child[] = [];
+  const children: ChildWorker[] = [];
 
   beforeAll(async () => {
     mongo = new MongoClient(stack().mongoUrl);
@@ -103,9 +91,7 @@ describe('a crash between dispatch and commit', () => {
       },
       pause: { [mailKey]: 'beforeCommit', [updateKey]: 'afterDispatch', [deleteKey]: 'beforeCommit' },
     };
-    const first = startChild(childConfig);
-    children.push(first);
-    await waitUntil(() => first.output().includes('READY'), { timeoutMs: 90_000, what: 'the first executor ready' });
+    const first = await startChild(childConfig, children);
 
     const mail = actionApproved(mailTask, 'a1', 'email.send', { to: ['ada@example.com'], subject: 'Hi', body: 'Once' });
     const update = actionApproved(updateTask, 'a1', 'customers.update', {
@@ -128,8 +114,7 @@ describe('a crash between dispatch and commit', () => {
     await expect(access(join(workspace, 'old.log'))).rejects.toThrow();
     expect(out.events().filter((e) => e.type === 'ToolSucceeded' || e.type === 'ToolFailed')).toEqual([]);
 
-    const second = startChild({ ...childConfig, pause: {} });
-    children.push(second);
+    const second = await startChild({ ...childConfig, pause: {} }, children);
     const mailResult = await resultOf(out, mail.id, 150_000);
     const updateResult = await resultOf(out, update.id, 150_000);
     const deleteResult = await resultOf(out, del.id, 150_000);

@@ -203,3 +203,19 @@ export async function startTestPublisher(config: WorkerRuntimeConfig): Promise<T
     },
   };
 }
+
+export {
+  CHILD_READY_LINE,
+  childWorkerConfig,
+  runAsChildWorker,
+  startChildWorker,
+  type ChildWorker,
+  type ChildWorkerOptions,
+} from './child-worker.js';
+export {
+  createMemorySchemaRegistry,
+  createTestCodec,
+  createTestHandlerContext,
+  type TestHandlerContext,
+  type TestHandlerContextOptions,
+} from './handler-context.js';

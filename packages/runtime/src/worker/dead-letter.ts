@@ -1,0 +1,79 @@
+import type { EventDraft, WireEnvelope } from '@warden/contracts';
+import type { KafkaMessage } from 'kafkajs';
+import { DEAD_LETTER_MESSAGE_MAX_CHARS, DEAD_LETTER_STACK_MAX_CHARS } from '../config.js';
+import { WardenHeaders } from '../publisher.js';
+import { headerText } from '../telemetry.js';
+import { errorCodeOf } from './retry.js';
+
+/** What an id from a message may look like to be trusted as a DeadLettered event's taskId or tenantId. */
+const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,199}$/;
+
+/** A Kafka message's headers as text (values that are not text are left out). */
+export function headersOf(message: Pick<KafkaMessage, 'headers'>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(message.headers ?? {})) {
+    const t = headerText(v);
+    if (t !== undefined) out[k] = t;
+  }
+  return out;
+}
+
+/** Everything a DeadLettered event records about a message that could not be handled. */
+export interface DeadLetterInput {
+  /** The worker giving up. */
+  readonly worker: string;
+  /** The producer field (`name@version`). */
+  readonly producer: string;
+  readonly topic: string;
+  readonly partition: number;
+  readonly message: Pick<KafkaMessage, 'key' | 'value' | 'offset' | 'headers'>;
+  /** The message's envelope when it could be decoded. */
+  readonly envelope?: WireEnvelope;
+  readonly error: unknown;
+  /** Attempts made (1 for a message that could not be decoded). */
+  readonly attempts: number;
+  /** The event's id (default a random UUID). */
+  readonly id?: string;
+  /** The clock (default now). */
+  readonly now?: Date;
+}
+
+/**
+ * The DeadLettered draft for a message: the original bytes, key and headers, the error's code, message and stack
+ * (bounded), the attempts made. Its taskId and tenantId come from the envelope, else the Warden headers, else the
+ * key, and are "unknown" when what was found is not a safe id. The draft starts a chain of its own (seq 0).
+ */
+export function deadLetterDraft(input: DeadLetterInput): EventDraft<'DeadLettered'> {
+  const { message, envelope: env, error } = input;
+  const headers = headersOf(message);
+  const candidateTask = env?.taskId ?? headers[WardenHeaders.taskId] ?? message.key?.toString() ?? '';
+  const taskId = SAFE_ID.test(candidateTask) ? candidateTask : 'unknown';
+  const tenant = env?.tenantId ?? headers[WardenHeaders.tenantId] ?? '';
+  const err = error as Error | undefined;
+  return {
+    id: input.id ?? crypto.randomUUID(),
+    type: 'DeadLettered',
+    taskId,
+    tenantId: SAFE_ID.test(tenant) ? tenant : 'unknown',
+    seq: 0,
+    prevHashes: [],
+    causationId: env?.id ?? null,
+    correlationId: env?.correlationId ?? taskId,
+    occurredAt: (input.now ?? new Date()).toISOString(),
+    producer: input.producer,
+    policyVersion: env?.policyVersion ?? 'none',
+    data: {
+      worker: input.worker,
+      originalTopic: input.topic,
+      partition: input.partition,
+      offset: message.offset,
+      keyBase64: message.key === null ? null : message.key.toString('base64'),
+      valueBase64: message.value === null ? null : message.value.toString('base64'),
+      headers,
+      errorCode: errorCodeOf(error),
+      errorMessage: String(err?.message ?? error).slice(0, DEAD_LETTER_MESSAGE_MAX_CHARS),
+      stack: typeof err?.stack === 'string' ? err.stack.slice(0, DEAD_LETTER_STACK_MAX_CHARS) : null,
+      attempts: input.attempts,
+    },
+  };
+}

@@ -1,0 +1,255 @@
+import { setMaxListeners } from 'node:events';
+import type { EventType } from '@warden/contracts';
+import type { Admin, Consumer, Producer } from 'kafkajs';
+import { pino } from 'pino';
+import {
+  ABORT_LISTENERS_PER_HANDLING,
+  DEDUPE_WINDOW_EVENTS,
+  DEFAULT_BATCH_SIZE,
+  DEFAULT_COMMIT_INTERVAL_MS,
+  DEFAULT_SESSION_TIMEOUT_MS,
+  DEFAULT_WORKER_VERSION,
+  FETCH_MAX_BYTES_PER_PARTITION,
+  HEARTBEAT_CHECK_INTERVAL_MS,
+  HEARTBEATS_PER_SESSION,
+  MAX_HEARTBEAT_INTERVAL_MS,
+} from '../config.js';
+import { connectRuntime, type RuntimeDeps } from '../deps.js';
+import { LifecycleError, ShutdownTimeoutError } from '../errors.js';
+import { ensureTopics } from '../kafka.js';
+import { Publisher, producerConfig } from '../publisher.js';
+import { closeInOrder } from '../signals.js';
+import { createRuntimeMetrics, type RuntimeMetrics } from '../telemetry.js';
+import { PartitionTransactions } from '../transactions.js';
+import { DedupeWindow } from './chunking.js';
+import { createConsumeLoop } from './consume-loop.js';
+import { createHandling, type Handling } from './handling.js';
+import { startHealthServer, type HealthServer } from './health-server.js';
+import { WorkerLifecycle, WorkerStates } from './lifecycle.js';
+import type { Handler, Handlers, Worker, WorkerDefinition } from './types.js';
+
+/** The consumer's heartbeat interval for a session timeout: several beats per session, at most kafkajs's default. */
+export function heartbeatIntervalMs(sessionTimeoutMs: number): number {
+  return Math.min(MAX_HEARTBEAT_INTERVAL_MS, Math.floor(sessionTimeoutMs / HEARTBEATS_PER_SESSION));
+}
+
+/** The handlers of the consumed types, by type. */
+function handlerMap<C extends EventType>(
+  consumes: readonly C[],
+  handlers: Handlers<C>,
+): Map<EventType, Handler<EventType>> {
+  const map = new Map<EventType, Handler<EventType>>();
+  for (const type of consumes) {
+    const handler = handlers[type] as Handler<EventType> | undefined;
+    if (handler !== undefined) map.set(type, handler);
+  }
+  return map;
+}
+
+/** What start() opened so far; close() closes whatever is there. */
+interface Opened {
+  deps?: RuntimeDeps;
+  metrics?: RuntimeMetrics;
+  http?: HealthServer;
+  handling?: Handling;
+  admin?: Admin;
+  transactions?: PartitionTransactions;
+  producer?: Producer;
+  consumer?: Consumer;
+}
+
+/**
+ * Defines a worker: the shared consume → decode → dedupe → handle → publish → commit loop (createConsumeLoop,
+ * createHandling), its health server and its lifecycle (WorkerStates). Nothing connects before start().
+ */
+export function defineWorker<C extends EventType>(definition: WorkerDefinition<C>): Worker {
+  const { name, config: cfg } = definition;
+  const producerName = `${name}@${definition.version ?? DEFAULT_WORKER_VERSION}`;
+  const consumes = [...new Set(definition.consumes)];
+  const groupId = cfg.groupId ?? `${cfg.topicPrefix}.${name}`;
+  const logger = definition.deps?.logger ?? pino({ name, level: cfg.logLevel });
+  const lifecycle = new WorkerLifecycle(name, logger);
+  const running = (): boolean => lifecycle.state === WorkerStates.running;
+  const abort = new AbortController();
+  // Every in-flight handling may listen on this signal several times at once; see ABORT_LISTENERS_PER_HANDLING.
+  setMaxListeners(Math.max(10, ABORT_LISTENERS_PER_HANDLING * cfg.concurrency), abort.signal);
+  const crashListeners: Array<(e: Error) => void> = [];
+  const recent = new DedupeWindow(DEDUPE_WINDOW_EVENTS);
+  const opened: Opened = {};
+  let joined = false;
+  let starting: Promise<void> | undefined;
+  let closing: Promise<{ forced: boolean }> | undefined;
+
+  const need = <T>(value: T | undefined, what: string): T => {
+    if (value === undefined) throw new LifecycleError(`${name}: ${what} is not available before start()`);
+    return value;
+  };
+  const inFlight = (): number => opened.handling?.inFlight() ?? 0;
+
+  async function open(): Promise<void> {
+    const d = (opened.deps = definition.deps ?? (await connectRuntime(name, cfg, logger)));
+    const metrics = (opened.metrics = createRuntimeMetrics(name));
+    opened.http = await startHealthServer({
+      host: cfg.httpHost,
+      port: cfg.httpPort,
+      status: () => ({ worker: name, state: lifecycle.state, joined, inFlight: inFlight() }),
+      metrics: (req, res) => metrics.handle(req, res),
+    });
+    await d.codec.registerAll();
+    const handlers = typeof definition.handlers === 'function' ? await definition.handlers(d) : definition.handlers;
+    const handling = (opened.handling = createHandling({
+      worker: name,
+      producer: producerName,
+      groupId,
+      handlers: handlerMap(consumes, handlers),
+      codec: d.codec,
+      topics: d.topics,
+      logger: d.logger,
+      metrics,
+      retry: cfg,
+      signal: abort.signal,
+      running,
+    }));
+    const admin = (opened.admin = d.kafka.admin());
+    await admin.connect();
+    if (definition.createTopics !== false) await ensureTopics(admin, d.topics.all());
+    const txs = (opened.transactions = new PartitionTransactions(
+      d.kafka,
+      admin,
+      groupId,
+      cfg.transactionTimeoutMs,
+      d.logger,
+    ));
+    const producer = (opened.producer = d.kafka.producer(producerConfig));
+    await producer.connect();
+    const sessionTimeoutMs = cfg.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS;
+    const consumer = (opened.consumer = d.kafka.consumer({
+      groupId,
+      sessionTimeout: sessionTimeoutMs,
+      heartbeatInterval: heartbeatIntervalMs(sessionTimeoutMs),
+      maxBytesPerPartition: FETCH_MAX_BYTES_PER_PARTITION,
+    }));
+    const joinedOnce = new Promise<void>((resolve) => {
+      consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+        joined = true;
+        resolve();
+        txs
+          .retain(payload.memberAssignment)
+          .catch((error: unknown) => d.logger.warn({ err: error }, 'could not close producers of revoked partitions'));
+      });
+    });
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      d.logger.error({ err: payload.error, restart: payload.restart }, 'consumer crashed');
+      // A crash while draining or after is the close's business, not a failure.
+      if (!payload.restart && lifecycle.tryMoveTo(WorkerStates.failed, { err: payload.error })) {
+        for (const l of crashListeners) l(payload.error);
+      }
+    });
+    await consumer.connect();
+    const topics = d.topics.forTypes(consumes);
+    await consumer.subscribe({ topics, fromBeginning: true });
+    // Offsets are committed inside each chunk's transaction, never by the consumer itself.
+    await consumer.run({
+      partitionsConsumedConcurrently: cfg.concurrency,
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      eachBatch: createConsumeLoop({
+        worker: name,
+        limits: {
+          batchSize: cfg.batchSize ?? DEFAULT_BATCH_SIZE,
+          commitIntervalMs: cfg.commitIntervalMs ?? DEFAULT_COMMIT_INTERVAL_MS,
+        },
+        heartbeatCheckIntervalMs: HEARTBEAT_CHECK_INTERVAL_MS,
+        transactions: txs,
+        handling,
+        metrics,
+        recent,
+        running,
+      }),
+    });
+    lifecycle.moveTo(WorkerStates.running, { groupId, topics, http: opened.http.address() });
+    await joinedOnce;
+    await definition.onStarted?.(d);
+  }
+
+  /** Stops the consumer (its chunks in flight finish and commit) within the grace period; then forces. */
+  async function drain(): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), cfg.shutdownGraceMs);
+    });
+    try {
+      await definition.onClosing?.();
+      const stopped = (async () => {
+        await starting?.catch(() => undefined); // a start in progress settles first (it cannot reach running now)
+        await opened.consumer?.stop();
+        return 'drained' as const;
+      })();
+      if ((await Promise.race([stopped, deadline])) === 'drained') return false;
+      abort.abort(
+        new ShutdownTimeoutError('shutdown grace period expired', {
+          details: { worker: name, graceMs: cfg.shutdownGraceMs, inFlight: inFlight() },
+        }),
+      );
+      logger.error({ inFlight: inFlight(), graceMs: cfg.shutdownGraceMs }, 'drain timed out: forcing');
+      return true;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  const worker: Worker = {
+    name,
+    state: () => lifecycle.state,
+    inFlight,
+    deps: () => need(opened.deps, 'deps'),
+    httpAddress: () => opened.http?.address(),
+    publisher: () => {
+      const d = need(opened.deps, 'deps');
+      return new Publisher(need(opened.producer, 'producer'), d.codec, d.topics);
+    },
+    onCrash: (listener) => void crashListeners.push(listener),
+
+    async start() {
+      lifecycle.moveTo(WorkerStates.starting);
+      starting = open();
+      try {
+        await starting;
+      } catch (error) {
+        lifecycle.tryMoveTo(WorkerStates.failed, { err: error });
+        throw error;
+      }
+    },
+
+    close() {
+      closing ??= (async () => {
+        if (lifecycle.is(WorkerStates.created)) {
+          lifecycle.moveTo(WorkerStates.stopped);
+          return { forced: false };
+        }
+        const failed = lifecycle.is(WorkerStates.failed);
+        if (!failed) lifecycle.moveTo(WorkerStates.draining, { inFlight: inFlight() });
+        const forced = await drain();
+        const { consumer, producer, transactions, admin, http, metrics, deps } = opened;
+        await closeInOrder(
+          [
+            ['consumer', consumer && (() => consumer.disconnect())],
+            ['producer', producer && (() => producer.disconnect())],
+            ['transactions', transactions && (() => transactions.closeAll())],
+            ['admin', admin && (() => admin.disconnect())],
+            ['http', http && (() => http.close())],
+            ['metrics', metrics && (() => metrics.shutdown())],
+            ['mongo', definition.deps === undefined && deps !== undefined ? () => deps.mongo.close() : undefined],
+          ],
+          logger,
+          name,
+        );
+        if (failed) logger.info({ forced }, `${name} closed in state failed`);
+        else lifecycle.moveTo(WorkerStates.stopped, { forced });
+        return { forced };
+      })();
+      return closing;
+    },
+  };
+  return worker;
+}

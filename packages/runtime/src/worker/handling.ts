@@ -1,0 +1,260 @@
+import { SpanKind, SpanStatusCode, context, trace, type Context, type Span } from '@opentelemetry/api';
+import {
+  follow,
+  type ChainLink,
+  type DecodedEvent,
+  type EncodedEvent,
+  type EventCodec,
+  type EventDraft,
+  type EventType,
+  type WardenError,
+  type WireEnvelope,
+} from '@warden/contracts';
+import type { KafkaMessage } from 'kafkajs';
+import type { Logger } from 'pino';
+import { toOutgoing, type OutgoingMessage } from '../publisher.js';
+import {
+  RuntimeSpanAttributes as A,
+  extractTraceContext,
+  runtimeTracer,
+  traceIdOf,
+  type RuntimeMetrics,
+} from '../telemetry.js';
+import type { Topics } from '../topics.js';
+import { deadLetterDraft } from './dead-letter.js';
+import { FailureOutcomes, errorCodeOf, isRetryable, withRetries, type RetryPolicy } from './retry.js';
+import type { Handler, HandlerContext } from './types.js';
+
+/** The partition a message was consumed from. */
+export interface PartitionSource {
+  readonly topic: string;
+  readonly partition: number;
+}
+
+/** A consumed message after decoding: the event, or why it could not be decoded. */
+export interface ConsumedItem {
+  readonly message: KafkaMessage;
+  /** What identifies the event for deduplication: group and event id (group, topic, partition, offset if undecoded). */
+  readonly key: string;
+  readonly decoded?: DecodedEvent;
+  readonly decodeError?: WardenError;
+}
+
+/**
+ * A handler context's publish: each response is chained to the one before it in the same handling (the first to
+ * `cause`), encoded through the codec (validated, redacted), and handed to `collect`; nothing is sent here.
+ */
+export function chainedPublish(
+  cause: ChainLink,
+  codec: Pick<EventCodec, 'encode'>,
+  producer: string,
+  collect: (encoded: EncodedEvent, draft: EventDraft) => void,
+): HandlerContext['publish'] {
+  let link = cause;
+  return async (type, data, options) => {
+    const draft = follow(link, type, data, {
+      producer,
+      ...(options?.policyVersion === undefined ? {} : { policyVersion: options.policyVersion }),
+    });
+    const encoded = await codec.encode(draft);
+    link = { envelope: encoded.envelope, hash: encoded.hash };
+    collect(encoded, draft);
+    return encoded;
+  };
+}
+
+/** The fields of a handling's log lines. */
+export function handlingLogFields(envelope: WireEnvelope, traceId: string | undefined): Record<string, unknown> {
+  return {
+    eventId: envelope.id,
+    type: envelope.type,
+    taskId: envelope.taskId,
+    tenantId: envelope.tenantId,
+    traceId,
+  };
+}
+
+/** What a Handling needs: the worker's identity, its connections and its one retry policy. */
+export interface HandlingOptions {
+  readonly worker: string;
+  /** The producer field of published events (`name@version`). */
+  readonly producer: string;
+  readonly groupId: string;
+  /** Handlers by consumed event type; other types are skipped. */
+  readonly handlers: ReadonlyMap<EventType, Handler<EventType>>;
+  readonly codec: EventCodec;
+  readonly topics: Topics;
+  readonly logger: Logger;
+  readonly metrics: Pick<RuntimeMetrics, 'errors' | 'deadLettered' | 'inFlight' | 'handlerDuration'>;
+  readonly retry: RetryPolicy;
+  /** The worker's abort signal: fires when the grace period of a close is over. */
+  readonly signal: AbortSignal;
+  /** Whether the worker still runs (a draining worker retries nothing and dead-letters nothing retryable). */
+  readonly running: () => boolean;
+}
+
+/** Decoding and handling of consumed messages, one at a time per partition. */
+export interface Handling {
+  /**
+   * Decodes a message, retrying what may pass later. A message that can never be decoded comes back with its
+   * decodeError (for the DLQ); one that still fails in a way that may pass later (the registry or blob store is
+   * down) throws, so the batch is retried and good data is never dead-lettered.
+   */
+  decode(source: PartitionSource, message: KafkaMessage): Promise<ConsumedItem>;
+  /**
+   * Handles one item with retries and returns what to publish: the handler's outputs, a DeadLettered event, or
+   * nothing for a type it does not consume. Throws when the event is released uncommitted (the worker stops).
+   */
+  handle(source: PartitionSource, item: ConsumedItem): Promise<OutgoingMessage[]>;
+  /** Items being handled now. */
+  inFlight(): number;
+}
+
+/** Builds the Handling of a worker. */
+export function createHandling(options: HandlingOptions): Handling {
+  const { worker, codec, topics, metrics: m, signal, running } = options;
+  let inFlight = 0;
+
+  async function deadLetter(
+    source: PartitionSource,
+    item: ConsumedItem,
+    error: unknown,
+    attempts: number,
+  ): Promise<OutgoingMessage> {
+    const encoded = await codec.encode(
+      deadLetterDraft({
+        worker,
+        producer: options.producer,
+        topic: source.topic,
+        partition: source.partition,
+        message: item.message,
+        ...(item.decoded === undefined ? {} : { envelope: item.decoded.envelope }),
+        error,
+        attempts,
+      }),
+    );
+    m.deadLettered.add(1, { worker, code: errorCodeOf(error) });
+    return toOutgoing(encoded, topics);
+  }
+
+  function startSpan(source: PartitionSource, item: ConsumedItem, decoded: DecodedEvent): { span: Span; ctx: Context } {
+    const parent = extractTraceContext(item.message.headers ?? {});
+    const parentSpanContext = trace.getSpanContext(parent);
+    const type = decoded.event.type;
+    const span = runtimeTracer().startSpan(
+      `process ${type}`,
+      { kind: SpanKind.CONSUMER, links: parentSpanContext === undefined ? [] : [{ context: parentSpanContext }] },
+      parent,
+    );
+    if (span.isRecording()) {
+      span.setAttributes({
+        [A.system]: 'kafka',
+        [A.operation]: 'process',
+        [A.destination]: source.topic,
+        [A.partition]: String(source.partition),
+        [A.offset]: item.message.offset,
+        [A.consumerGroup]: options.groupId,
+        [A.eventType]: type,
+        [A.eventId]: decoded.envelope.id,
+        [A.taskId]: decoded.envelope.taskId,
+        [A.tenantId]: decoded.envelope.tenantId,
+        [A.worker]: worker,
+      });
+    }
+    return { span, ctx: trace.setSpan(parent, span) };
+  }
+
+  async function handleDecoded(
+    source: PartitionSource,
+    item: ConsumedItem,
+    decoded: DecodedEvent,
+    handler: Handler<EventType>,
+  ): Promise<OutgoingMessage[]> {
+    const { span, ctx: spanCtx } = startSpan(source, item, decoded);
+    let childLogger: Logger | undefined;
+    // Built on first use: most handlings log nothing, and a pino child costs more than the rest of the bookkeeping.
+    const logger = (): Logger =>
+      (childLogger ??= options.logger.child(handlingLogFields(decoded.envelope, traceIdOf(span))));
+    const cause: ChainLink = { envelope: decoded.envelope, hash: decoded.hash };
+    const sourceOfEvent = { topic: source.topic, partition: source.partition, offset: item.message.offset };
+    const started = performance.now();
+    m.inFlight.add(1);
+    inFlight++;
+    try {
+      const result = await withRetries(
+        async (attempt) => {
+          const out: OutgoingMessage[] = [];
+          const ctx: HandlerContext = {
+            get logger() {
+              return logger();
+            },
+            signal,
+            span,
+            attempt,
+            hash: decoded.hash,
+            source: sourceOfEvent,
+            publish: chainedPublish(cause, codec, options.producer, (encoded) =>
+              out.push(toOutgoing(encoded, topics, spanCtx)),
+            ),
+          };
+          await context.with(spanCtx, () => handler(decoded.event, ctx));
+          return out;
+        },
+        {
+          policy: options.retry,
+          signal,
+          running,
+          onFailure: (error, attempt, retriesLeft) => {
+            m.errors.add(1, { worker, code: errorCodeOf(error) });
+            logger().warn({ err: error, attempt, retriesLeft }, 'handler failed');
+          },
+        },
+      );
+      if (result.ok) {
+        span.setStatus({ code: SpanStatusCode.OK });
+        return result.value;
+      }
+      if (result.outcome === FailureOutcomes.release) throw result.error; // left uncommitted for the next owner
+      const error = result.error as Error;
+      span.recordException(error);
+      span.setStatus({ code: SpanStatusCode.ERROR, message: error?.message });
+      logger().error({ err: error, attempts: result.attempts }, 'handler gave up: event sent to the DLQ');
+      return [await deadLetter(source, item, error, result.attempts)];
+    } finally {
+      inFlight--;
+      m.inFlight.add(-1);
+      m.handlerDuration.record((performance.now() - started) / 1000, { worker, type: decoded.event.type });
+      span.end();
+    }
+  }
+
+  return {
+    inFlight: () => inFlight,
+
+    async decode(source, message) {
+      const result = await withRetries(() => codec.decode(message.value), { policy: options.retry, signal, running });
+      if (result.ok) return { message, key: `${options.groupId}|${result.value.envelope.id}`, decoded: result.value };
+      if (isRetryable(result.error)) throw result.error;
+      return {
+        message,
+        key: `${options.groupId}|${source.topic}|${source.partition}|${message.offset}`,
+        decodeError: result.error as WardenError,
+      };
+    },
+
+    async handle(source, item) {
+      const decoded = item.decoded;
+      if (decoded === undefined) {
+        m.errors.add(1, { worker, code: errorCodeOf(item.decodeError) });
+        options.logger.warn(
+          { topic: source.topic, partition: source.partition, offset: item.message.offset, err: item.decodeError },
+          'undecodable message sent to the DLQ',
+        );
+        return [await deadLetter(source, item, item.decodeError, 1)];
+      }
+      const handler = options.handlers.get(decoded.event.type);
+      if (handler === undefined) return [];
+      return handleDecoded(source, item, decoded, handler);
+    },
+  };
+}

@@ -1,0 +1,126 @@
+import type { KafkaMessage, Producer } from 'kafkajs';
+import { describe, expect, it } from 'vitest';
+import { DedupeWindow } from '../src/worker/chunking.js';
+import { createConsumeLoop, type BatchPayload } from '../src/worker/consume-loop.js';
+import type { ConsumedItem } from '../src/worker/handling.js';
+
+const counter = { add: () => undefined };
+
+/** Messages at the given offsets whose value is the event key. */
+const messagesOf = (keys: string[], from = 0): KafkaMessage[] =>
+  keys.map((k, i) => ({ key: null, value: Buffer.from(k), offset: String(from + i), headers: {} }) as KafkaMessage);
+
+/** A consume loop over fakes: each handled event takes `handleMs` on a fake clock and outputs one message. */
+function harness(
+  options: { batchSize?: number; commitIntervalMs?: number; handleMs?: number; committedOffset?: bigint } = {},
+) {
+  let clock = 0;
+  let running = true;
+  const handled: string[] = [];
+  const commits: Array<{ nextOffset: string; outputs: string[] }> = [];
+  const resolved: string[] = [];
+  let failCommit: number | undefined;
+  const recent = new DedupeWindow(100);
+  const loop = createConsumeLoop({
+    worker: 'echo',
+    limits: { batchSize: options.batchSize ?? 100, commitIntervalMs: options.commitIntervalMs ?? 1_000 },
+    heartbeatCheckIntervalMs: 250,
+    transactions: {
+      acquire: () =>
+        Promise.resolve({
+          producer: {} as Producer,
+          ...(options.committedOffset === undefined ? {} : { committedOffset: options.committedOffset }),
+        }),
+      commit: (_producer, consumed, outputs) => {
+        if (commits.length === failCommit) return Promise.reject(new Error('fenced'));
+        commits.push({ nextOffset: consumed.nextOffset, outputs: outputs.map((o) => o.key) });
+        return Promise.resolve();
+      },
+    },
+    handling: {
+      decode: (_source, message) => Promise.resolve({ message, key: String(message.value) } as ConsumedItem),
+      handle: (_source, item) => {
+        handled.push(item.key);
+        clock += options.handleMs ?? 1;
+        if (item.key === 'stop') running = false;
+        return Promise.resolve([{ topic: 'out', key: item.key, value: Buffer.alloc(0), headers: {} }]);
+      },
+    },
+    metrics: { setLag: () => undefined, duplicates: counter, messagesIn: counter, messagesOut: counter },
+    recent,
+    running: () => running,
+    now: () => clock,
+  });
+  const run = (messages: KafkaMessage[], lastOffset = messages.at(-1)!.offset) => {
+    const payload = {
+      batch: {
+        topic: 'in',
+        partition: 0,
+        messages,
+        lastOffset: () => lastOffset,
+        offsetLag: () => '0',
+      },
+      resolveOffset: (offset: string) => void resolved.push(offset),
+      heartbeat: () => Promise.resolve(),
+      isRunning: () => true,
+      isStale: () => false,
+    } as unknown as BatchPayload;
+    return loop(payload);
+  };
+  return { run, handled, commits, resolved, recent, failAt: (n: number) => (failCommit = n) };
+}
+
+describe('the consume loop', () => {
+  it('commits a fetch in chunks of batchSize, in order, the last one past the control records', async () => {
+    const h = harness({ batchSize: 3 });
+    await h.run(messagesOf(['a', 'b', 'c', 'd', 'e', 'f', 'g']), '9');
+    expect(h.commits).toEqual([
+      { nextOffset: '3', outputs: ['a', 'b', 'c'] },
+      { nextOffset: '6', outputs: ['d', 'e', 'f'] },
+      { nextOffset: '10', outputs: ['g'] },
+    ]);
+    expect(h.resolved).toEqual(['2', '5', '9']);
+  });
+
+  it('closes a chunk once it is commitIntervalMs old', async () => {
+    const h = harness({ commitIntervalMs: 100, handleMs: 40 });
+    await h.run(messagesOf(['a', 'b', 'c', 'd', 'e']));
+    expect(h.commits.map((c) => c.outputs)).toEqual([
+      ['a', 'b', 'c'],
+      ['d', 'e'],
+    ]);
+  });
+
+  it('handles an event published twice once, within a fetch and across fetches', async () => {
+    const h = harness();
+    await h.run(messagesOf(['a', 'b', 'a']));
+    await h.run(messagesOf(['b', 'c'], 3));
+    expect(h.handled).toEqual(['a', 'b', 'c']);
+    expect(h.commits.map((c) => c.nextOffset)).toEqual(['3', '5']);
+  });
+
+  it('skips what an earlier owner committed, and resolves a fetch it had wholly committed', async () => {
+    const h = harness({ committedOffset: 2n });
+    await h.run(messagesOf(['a', 'b', 'c', 'd']));
+    expect(h.handled).toEqual(['c', 'd']);
+    const done = harness({ committedOffset: 10n });
+    await done.run(messagesOf(['a', 'b']));
+    expect([done.handled, done.commits, done.resolved]).toEqual([[], [], ['1']]);
+  });
+
+  it('commits what it handled when the worker stops, and starts nothing more', async () => {
+    const h = harness({ batchSize: 2 });
+    await h.run(messagesOf(['a', 'stop', 'b', 'c']));
+    expect(h.handled).toEqual(['a', 'stop']);
+    expect(h.commits).toEqual([{ nextOffset: '2', outputs: ['a', 'stop'] }]);
+  });
+
+  it('fails the batch when a transaction fails: nothing after it commits, and its keys are not remembered', async () => {
+    const h = harness({ batchSize: 2 });
+    h.failAt(1);
+    await expect(h.run(messagesOf(['a', 'b', 'c', 'd', 'e']))).rejects.toThrow('fenced');
+    expect(h.commits.map((c) => c.nextOffset)).toEqual(['2']);
+    expect(h.resolved).toEqual(['1']);
+    expect(['a', 'b', 'c', 'd'].map((k) => h.recent.has(k))).toEqual([true, true, false, false]);
+  });
+});
