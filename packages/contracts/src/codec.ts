@@ -6,7 +6,7 @@ import { EventValidationError, MalformedEventError, UnknownEventTypeError } from
 import { eventTypes, isEventType, type EventType } from './events.js';
 import { eventJsonSchema } from './json-schema.js';
 import { Redactor } from './redact.js';
-import { RegistryClient } from './registry.js';
+import { RegistryClient, type SchemaRegistryApi } from './registry.js';
 import { isExactEvent, issuesOf, validateWireEnvelope } from './validate.js';
 
 /** Default size above which an event's data goes to the blob store: 256 KiB of canonical JSON. */
@@ -14,8 +14,8 @@ export const DEFAULT_CLAIM_CHECK_THRESHOLD_BYTES = 256 * 1024;
 
 /** Options of an EventCodec. */
 export interface EventCodecOptions {
-  /** The registry client (`createRegistryClient(url)`), or the Confluent API root's URL. */
-  readonly registry: RegistryClient | string;
+  /** The registry (`createRegistryClient(url)`, or an in-memory one in tests), or the Confluent API root's URL. */
+  readonly registry: SchemaRegistryApi | string;
   /** Where large payloads go; without it an oversize event is refused. */
   readonly blobs?: BlobStore;
   /** Canonical data size above which data is claim-checked. */
@@ -49,7 +49,7 @@ export interface DecodedEvent {
  * and on the way back checks the frame, the schema, zod and the claim-check. Every failure is a typed WardenError.
  */
 export class EventCodec {
-  private readonly registry: RegistryClient;
+  private readonly registry: SchemaRegistryApi;
   private readonly blobs: BlobStore | undefined;
   private readonly thresholdBytes: number;
   private readonly redactor: Redactor;

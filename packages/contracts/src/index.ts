@@ -129,7 +129,7 @@ export {
 export { ChainBreakKinds, verifyChain, type ChainBreak, type ChainBreakKind, type ChainVerdict } from './verify.js';
 export { canonicalVectors, chainVector, type CanonicalVector, type ChainVector } from './test-vectors.js';
 export { isExactEvent, issuesOf, validateEvent, validateWireEnvelope } from './validate.js';
-export { RegistryClient, createRegistryClient } from './registry.js';
+export { RegistryClient, createRegistryClient, typeConstOf, type SchemaRegistryApi } from './registry.js';
 export {
   checkDecisionSignature,
   decisionSigningPayload,

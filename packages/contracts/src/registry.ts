@@ -53,6 +53,14 @@ class HttpStatusError extends Error {
   }
 }
 
+/** What the codec needs of a schema registry: registering a subject's schema, and the event type of an id. */
+export interface SchemaRegistryApi {
+  /** Registers a JSON Schema under a subject (BACKWARD compatible) and returns its id; idempotent. */
+  register(subject: string, schema: JsonSchemaDocument): Promise<number>;
+  /** The event type a schema id was registered for; null for a schema of no Warden type; undefined if unknown. */
+  eventTypeOf(schemaId: number): Promise<string | null | undefined>;
+}
+
 /**
  * Warden's client of a Confluent-API schema registry (Confluent Schema Registry, Apicurio's ccompat API), over its
  * REST API: registration that is idempotent and safe when several workers start at once on a fresh registry (the
@@ -60,7 +68,7 @@ class HttpStatusError extends Error {
  * on "BACKWARD != NONE"), and the event type a schema id was registered for (cached), which binds a frame's
  * schema id to the event it carries. ADR 0013.
  */
-export class RegistryClient {
+export class RegistryClient implements SchemaRegistryApi {
   private readonly typeOfId = new Map<number, string | null>();
 
   /** @param url the Confluent API root, e.g. http://127.0.0.1:8081/apis/ccompat/v7 */
@@ -163,7 +171,7 @@ export class RegistryClient {
 }
 
 /** The `type` constant of an event's JSON Schema (properties.type.const), or null. */
-function typeConstOf(schema: JsonSchemaDocument): string | null {
+export function typeConstOf(schema: JsonSchemaDocument): string | null {
   const properties = (schema as { properties?: { type?: { const?: unknown } } }).properties;
   const value = properties?.type?.const;
   return typeof value === 'string' ? value : null;

@@ -48,10 +48,6 @@ export const DEDUPE_WINDOW_EVENTS = 50_000;
  * partition, so the warning still catches a real leak.
  */
 export const ABORT_LISTENERS_PER_HANDLING = 16;
-/** The most characters of an error's message a DeadLettered event keeps. */
-export const DEAD_LETTER_MESSAGE_MAX_CHARS = 8_000;
-/** The most characters of an error's stack a DeadLettered event keeps. */
-export const DEAD_LETTER_STACK_MAX_CHARS = 16_000;
 /** How long connecting to MongoDB may take to find a server before it fails. */
 export const MONGO_SERVER_SELECTION_TIMEOUT_MS = 10_000;
 /** kafkajs client retries: the first wait, and how many times a request is retried before it fails. */

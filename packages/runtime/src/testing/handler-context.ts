@@ -1,14 +1,15 @@
 import { INVALID_SPAN_CONTEXT, trace, type Span } from '@opentelemetry/api';
-import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import {
   EventCodec,
   MemoryBlobStore,
   canonicalHash,
   eventSchemas,
   newTask,
+  typeConstOf,
   type EncodedEvent,
   type EventDraft,
   type EventOf,
+  type SchemaRegistryApi,
   type WardenEvent,
 } from '@warden/contracts';
 import { sampleTask } from '@warden/contracts/testing';
@@ -18,23 +19,22 @@ import { chainedPublish, handlingLogFields } from '../worker/handling.js';
 import type { HandlerContext } from '../worker/types.js';
 
 /**
- * A schema registry in memory: each subject gets an id on its first registration. For codecs in unit tests, which
+ * A schema registry in memory: each subject gets an id on its first registration, bound to its schema's event type. For codecs in unit tests, which
  * then validate, redact and hash exactly as a worker's codec does.
  */
-export function createMemorySchemaRegistry(): SchemaRegistry {
+export function createMemorySchemaRegistry(): SchemaRegistryApi {
   const ids = new Map<string, number>();
-  const registry: Pick<SchemaRegistry, 'register' | 'getSchema'> = {
-    register: (_schema, options) => {
-      const subject = options?.subject ?? '';
-      if (!ids.has(subject)) ids.set(subject, ids.size + 1);
-      return Promise.resolve({ id: ids.get(subject)! });
+  const types = new Map<number, string | null>();
+  return {
+    register: (subject, schema) => {
+      if (!ids.has(subject)) {
+        ids.set(subject, ids.size + 1);
+        types.set(ids.size, typeConstOf(schema));
+      }
+      return Promise.resolve(ids.get(subject)!);
     },
-    getSchema: (id) =>
-      [...ids.values()].includes(id)
-        ? Promise.resolve({} as Awaited<ReturnType<SchemaRegistry['getSchema']>>)
-        : Promise.reject(Object.assign(new Error(`schema ${id} not found`), { status: 404 })),
+    eventTypeOf: (id) => Promise.resolve(types.get(id)),
   };
-  return registry as SchemaRegistry;
 }
 
 /** An EventCodec that needs no server: an in-memory registry and blob store. */

@@ -1,12 +1,15 @@
-import type { EventDraft, WireEnvelope } from '@warden/contracts';
+import {
+  MAX_ERROR_MESSAGE_CHARS,
+  MAX_STACK_CHARS,
+  clipText,
+  isIdentifier,
+  type EventDraft,
+  type WireEnvelope,
+} from '@warden/contracts';
 import type { KafkaMessage } from 'kafkajs';
-import { DEAD_LETTER_MESSAGE_MAX_CHARS, DEAD_LETTER_STACK_MAX_CHARS } from '../config.js';
 import { WardenHeaders } from '../publisher.js';
 import { headerText } from '../telemetry.js';
 import { errorCodeOf } from './retry.js';
-
-/** What an id from a message may look like to be trusted as a DeadLettered event's taskId or tenantId. */
-const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,199}$/;
 
 /** A Kafka message's headers as text (values that are not text are left out). */
 export function headersOf(message: Pick<KafkaMessage, 'headers'>): Record<string, string> {
@@ -47,14 +50,14 @@ export function deadLetterDraft(input: DeadLetterInput): EventDraft<'DeadLettere
   const { message, envelope: env, error } = input;
   const headers = headersOf(message);
   const candidateTask = env?.taskId ?? headers[WardenHeaders.taskId] ?? message.key?.toString() ?? '';
-  const taskId = SAFE_ID.test(candidateTask) ? candidateTask : 'unknown';
+  const taskId = isIdentifier(candidateTask) ? candidateTask : 'unknown';
   const tenant = env?.tenantId ?? headers[WardenHeaders.tenantId] ?? '';
   const err = error as Error | undefined;
   return {
     id: input.id ?? crypto.randomUUID(),
     type: 'DeadLettered',
     taskId,
-    tenantId: SAFE_ID.test(tenant) ? tenant : 'unknown',
+    tenantId: isIdentifier(tenant) ? tenant : 'unknown',
     seq: 0,
     prevHashes: [],
     causationId: env?.id ?? null,
@@ -71,8 +74,8 @@ export function deadLetterDraft(input: DeadLetterInput): EventDraft<'DeadLettere
       valueBase64: message.value === null ? null : message.value.toString('base64'),
       headers,
       errorCode: errorCodeOf(error),
-      errorMessage: String(err?.message ?? error).slice(0, DEAD_LETTER_MESSAGE_MAX_CHARS),
-      stack: typeof err?.stack === 'string' ? err.stack.slice(0, DEAD_LETTER_STACK_MAX_CHARS) : null,
+      errorMessage: clipText(String(err?.message ?? error), MAX_ERROR_MESSAGE_CHARS),
+      stack: typeof err?.stack === 'string' ? clipText(err.stack, MAX_STACK_CHARS) : null,
       attempts: input.attempts,
     },
   };
