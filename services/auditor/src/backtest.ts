@@ -20,7 +20,7 @@ import {
   type Policy,
   type RetrievalFact,
   type ToolResultRecord,
-} from '@warden/guard-service';
+} from '@warden/policy';
 import type { AuditStore } from './projector/store.js';
 
 /** A verdict outcome. */

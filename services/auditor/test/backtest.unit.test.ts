@@ -9,7 +9,7 @@ import {
   type WardenEvent,
 } from '@warden/contracts';
 import { sampleTask } from '@warden/contracts/testing';
-import { DEFAULT_POLICY_FILE, loadPolicy } from '@warden/guard-service';
+import { DEFAULT_POLICY_FILE, loadPolicy } from '@warden/policy';
 import { describe, expect, it } from 'vitest';
 import { backtestTask } from '../src/index.js';
 

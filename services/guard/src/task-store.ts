@@ -1,7 +1,6 @@
-import type { EventData, Impact, JsonValue } from '@warden/contracts';
+import type { EventData, Impact } from '@warden/contracts';
 import type { Collection, Db } from 'mongodb';
-import { deepFreeze } from './decide/fast-canonical.js';
-import type { GuardState, RetrievalFact, ToolResultRecord } from './decide/types.js';
+import { deepFreeze, type GuardState, type RetrievalFact, type ToolResultRecord } from '@warden/policy';
 
 interface TaskDoc {
   _id: string;
@@ -91,17 +90,4 @@ export class GuardTaskStore {
       impact,
     });
   }
-}
-
-/** Facts confirmed by a knowledge.search result: each hit with its source id. */
-export function factsFromResult(tool: string, result: JsonValue): RetrievalFact[] {
-  if (tool !== 'knowledge.search' || typeof result !== 'object' || result === null || Array.isArray(result)) return [];
-  const hits = (result as { hits?: unknown }).hits;
-  if (!Array.isArray(hits)) return [];
-  return hits.flatMap((h: unknown) => {
-    const hit = h as { sourceId?: unknown; text?: unknown };
-    return typeof hit.sourceId === 'string' && typeof hit.text === 'string'
-      ? [{ sourceId: hit.sourceId, text: hit.text }]
-      : [];
-  });
 }

@@ -1,13 +1,18 @@
 import { answerHash, canonicalHash, type EventOf, type MagnitudeLimits, type VerdictRecord } from '@warden/contracts';
 import type { Handlers, HandlerContext } from '@warden/runtime';
 import type { z } from 'zod';
-import { decide } from '../decide/decide.js';
-import { capLimits } from '../decide/limits.js';
-import { proposalFromEvent } from '../decide/proposal.js';
-import { validateToolOutput } from '../decide/schema.js';
-import type { GuardState, Policy, Verdict } from '../decide/types.js';
-import type { ImpactEstimator } from '../impact.js';
-import { factsFromResult, type GuardTaskStore } from '../task-store.js';
+import {
+  capLimits,
+  decide,
+  factsFromResult,
+  proposalFromEvent,
+  validateToolOutput,
+  type GuardState,
+  type ImpactEstimator,
+  type Policy,
+  type Verdict,
+} from '@warden/policy';
+import type { GuardTaskStore } from '../task-store.js';
 
 /** What the guard's handlers need. */
 export interface GuardHandlerDeps {
