@@ -81,3 +81,12 @@ export {
 export { DEFAULT_POLICY_FILE } from './default-policy.js';
 export { factsFromResult } from './facts.js';
 export { argsImpactEstimator, type ImpactEstimator } from './impact.js';
+export {
+  approvedImpact,
+  evolve,
+  guardStateOf,
+  initialTaskView,
+  type ApprovedAction,
+  type TaskView,
+  type TaskViewEvent,
+} from './task-view.js';

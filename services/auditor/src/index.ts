@@ -74,6 +74,7 @@ export {
   backtestProjection,
   backtestTask,
   taskEvents,
+  type BacktestOptions,
   type BacktestReport,
   type Outcome,
   type VerdictChange,

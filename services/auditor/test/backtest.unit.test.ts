@@ -77,6 +77,67 @@ function chain(): WardenEvent[] {
   return drafts.map((d) => validateEvent(d));
 }
 
+/**
+ * Two updates under a per-task limit of 2 rows; the first approval was delivered twice (at least once), as a
+ * redelivered proposal makes the guard publish its verdict again. The live guard's view holds each approval once.
+ */
+function redeliveredApproval(): WardenEvent[] {
+  const drafts: EventDraft[] = [];
+  const link = (d: EventDraft): ChainLink => ({ envelope: d, hash: canonicalHash(d) });
+  const limits = { ...sampleTask().limits, maxRowsPerAction: 1, maxRowsPerTask: 2 };
+  let last: EventDraft = newTask(sampleTask({ limits }), {
+    tenantId: 'tenant-a',
+    taskId: 'bt-2',
+    producer: 'test',
+    policyVersion: 'default.v1',
+  });
+  drafts.push(last);
+  const args = { collection: 'customers', id: 'c-42', set: { status: 'inactive' } };
+  const hash = canonicalHash({});
+  for (const actionId of ['a1', 'a2']) {
+    const proposal = follow(
+      link(last),
+      'ActionProposed',
+      {
+        actionId,
+        step: 1,
+        tool: 'customers.update',
+        args,
+        argsHash: canonicalHash(args),
+        reasoning: 'deactivate the customer the task names',
+        confidence: { value: 0.97, source: 'structured' },
+        claims: [],
+      },
+      { producer: 'planner' },
+    );
+    drafts.push(proposal);
+    last = proposal;
+    for (let copy = 0; copy < (actionId === 'a1' ? 2 : 1); copy++) {
+      last = follow(
+        link(last),
+        'ActionApproved',
+        {
+          proposalEventId: proposal.id,
+          proposalKind: 'action',
+          actionId,
+          rulesEvaluated: [],
+          ruleFired: null,
+          reasonCode: 'allowed',
+          policyVersion: 'default.v1',
+          inputHashes: { proposal: hash, state: hash, policy: hash },
+          tool: 'customers.update',
+          args,
+          argsHash: canonicalHash(args),
+          impact: { rows: 1, files: 0, recipients: 0, moneyUsd: 0 },
+        },
+        { producer: 'guard' },
+      );
+      drafts.push(last);
+    }
+  }
+  return drafts.map((d) => validateEvent(d));
+}
+
 describe('backtest', () => {
   it('replays a recorded approval through the policy it was made under and finds no change', async () => {
     const report = await backtestTask(chain(), current);
@@ -109,5 +170,11 @@ describe('backtest', () => {
       candidate,
     );
     expect(report).toMatchObject({ proposals: 1, unjudged: 1, changed: [] });
+  });
+
+  it("counts an approval delivered twice once, as the live guard's view does (1 + 1 rows fit a task limit of 2)", async () => {
+    const report = await backtestTask(redeliveredApproval(), current);
+    expect(report).toMatchObject({ proposals: 2, unjudged: 0, changed: [] });
+    expect(report.matrix.allow.allow).toBe(2);
   });
 });

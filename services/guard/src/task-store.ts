@@ -1,6 +1,13 @@
 import type { EventData, Impact } from '@warden/contracts';
+import {
+  deepFreeze,
+  evolve,
+  initialTaskView,
+  type ApprovedAction,
+  type TaskView,
+  type ToolResultRecord,
+} from '@warden/policy';
 import type { Collection, Db } from 'mongodb';
-import { deepFreeze, type GuardState, type RetrievalFact, type ToolResultRecord } from '@warden/policy';
 
 interface TaskDoc {
   _id: string;
@@ -8,17 +15,14 @@ interface TaskDoc {
   task?: EventData<'TaskSubmitted'>;
   /** Absent until the first record of each kind ($setOnInsert is not relied upon). */
   results?: ToolResultRecord[];
-  facts?: RetrievalFact[];
-  approved?: Array<{ actionId: string; impact: Impact }>;
+  approved?: ApprovedAction[];
 }
 
-const ZERO: Impact = { rows: 0, files: 0, recipients: 0, moneyUsd: 0 };
-
 /**
- * The guard's own view of each task, in MongoDB, built from the task's events: the TaskSubmitted data (the only
- * source of scope and limits), earlier tool results and retrieved facts (for grounding), and the impact of what
- * the guard approved. Every write is idempotent ($addToSet of whole records, $set of the task), so a redelivered
- * event changes nothing.
+ * The guard's own records of each task, in MongoDB: the TaskSubmitted data (the only source of scope and limits),
+ * the task's validated tool results and the impact of what the guard approved. Every write is idempotent ($addToSet
+ * of whole records, $set of the task), so a redelivered event changes nothing. The view decide() is judged on is
+ * folded from these records by evolve() from @warden/policy, the same fold the auditor's backtest runs over the log.
  */
 export class GuardTaskStore {
   private readonly tasks: Collection<TaskDoc>;
@@ -38,15 +42,9 @@ export class GuardTaskStore {
     await this.tasks.updateOne({ _id: taskId }, { $set: { tenantId, task } }, { upsert: true });
   }
 
-  /** Records a validated tool result, and the facts a retrieval result confirms. */
-  async recordResult(taskId: string, record: ToolResultRecord, facts: readonly RetrievalFact[]): Promise<void> {
-    await this.tasks.updateOne(
-      { _id: taskId },
-      {
-        $addToSet: { results: record, facts: { $each: [...facts] } },
-      },
-      { upsert: true },
-    );
+  /** Records a tool result that passed validateToolOutput (the facts it confirms are derived by evolve). */
+  async recordResult(taskId: string, record: ToolResultRecord): Promise<void> {
+    await this.tasks.updateOne({ _id: taskId }, { $addToSet: { results: record } }, { upsert: true });
   }
 
   /** Records an approval's impact (once per action). */
@@ -54,40 +52,31 @@ export class GuardTaskStore {
     await this.tasks.updateOne({ _id: taskId }, { $addToSet: { approved: { actionId, impact } } }, { upsert: true });
   }
 
-  /** The state decide() needs, frozen (so the canonical hash of unchanged parts is computed once); undefined when the task is unknown. */
-  async stateFor(taskId: string, impact: Impact | null): Promise<GuardState | undefined> {
+  /** The task's view: its records folded with evolve (the task data and tool results kept frozen across calls). */
+  async viewOf(taskId: string): Promise<TaskView> {
     const doc = await this.tasks.findOne({ _id: taskId });
-    if (doc?.task === undefined) return undefined;
-    const approvedImpact = (doc.approved ?? []).reduce<Impact>(
-      (sum, a) => ({
-        rows: sum.rows + a.impact.rows,
-        files: sum.files + a.impact.files,
-        recipients: sum.recipients + a.impact.recipients,
-        moneyUsd: sum.moneyUsd + a.impact.moneyUsd,
-      }),
-      ZERO,
-    );
+    let view = initialTaskView(taskId);
+    if (doc?.task === undefined) return view;
     let cached = this.frozen.get(taskId);
     if (cached === undefined) {
       if (this.frozen.size >= GuardTaskStore.MAX_CACHED_TASKS) this.frozen.delete(this.frozen.keys().next().value!);
       cached = { task: deepFreeze(doc.task), results: new Map() };
       this.frozen.set(taskId, cached);
     }
-    const results = (doc.results ?? []).map((r) => {
-      const known = cached.results.get(r.actionId);
-      if (known !== undefined) return known;
-      const fresh = deepFreeze(r);
-      cached.results.set(r.actionId, fresh);
-      return fresh;
-    });
-    return deepFreeze({
-      taskId,
+    view = evolve(view, {
+      type: 'TaskSubmitted',
       tenantId: doc.tenantId,
-      task: cached.task as EventData<'TaskSubmitted'>,
-      approvedImpact,
-      toolResults: results,
-      facts: doc.facts ?? [],
-      impact,
+      data: cached.task as EventData<'TaskSubmitted'>,
     });
+    for (const r of doc.results ?? []) {
+      let record = cached.results.get(r.actionId);
+      if (record === undefined) {
+        record = deepFreeze(r);
+        cached.results.set(r.actionId, record);
+      }
+      view = evolve(view, { type: 'ToolSucceeded', data: record });
+    }
+    for (const a of doc.approved ?? []) view = evolve(view, { type: 'ActionApproved', data: a });
+    return view;
   }
 }

@@ -4,7 +4,7 @@ import type { z } from 'zod';
 import {
   capLimits,
   decide,
-  factsFromResult,
+  guardStateOf,
   proposalFromEvent,
   validateToolOutput,
   type GuardState,
@@ -70,10 +70,12 @@ async function judge(
     proposal.claims.flatMap((c) => c.evidence.filter((e) => e.kind === 'tool_result').map((e) => e.ref)),
   );
   const deadline = Date.now() + (deps.causeWaitMs ?? 3_000);
-  let state = await deps.store.stateFor(event.taskId, impact);
+  const stateNow = async (): Promise<GuardState | undefined> =>
+    guardStateOf(await deps.store.viewOf(event.taskId), proposal.actionId, impact);
+  let state = await stateNow();
   while (!isComplete(state, cited) && Date.now() < deadline && !ctx.signal.aborted) {
     await new Promise((r) => setTimeout(r, 50));
-    state = await deps.store.stateFor(event.taskId, impact);
+    state = await stateNow();
   }
   const policyVersion = deps.policy.version;
   if (state === undefined) {
@@ -209,11 +211,11 @@ export function createHandlers(deps: GuardHandlerDeps): Handlers<Consumed> {
         );
         return;
       }
-      await deps.store.recordResult(
-        event.taskId,
-        { actionId: event.data.actionId, tool: event.data.tool, result: event.data.result },
-        factsFromResult(event.data.tool, event.data.result),
-      );
+      await deps.store.recordResult(event.taskId, {
+        actionId: event.data.actionId,
+        tool: event.data.tool,
+        result: event.data.result,
+      });
     },
     ActionProposed: (event, ctx) => judge(deps, event, ctx),
     AnswerProposed: (event, ctx) => judge(deps, event, ctx),
