@@ -6,15 +6,8 @@
  *   npx tsx --conditions=@warden/source bench/guard-decide.ts [--iterations 20000] [--warmup 2000]
  */
 import { readFileSync } from 'node:fs';
-import { canonicalHash, canonicalJson, eventDataSchemas } from '@warden/contracts';
-import {
-  DEFAULT_POLICY_FILE,
-  decide,
-  deepFreeze,
-  loadPolicy,
-  type ActionProposal,
-  type GuardState,
-} from '@warden/policy';
+import { canonicalHash, canonicalJson, deepFreeze, eventDataSchemas } from '@warden/contracts';
+import { DEFAULT_POLICY_FILE, decide, loadPolicy, type ActionProposal, type GuardState } from '@warden/policy';
 import { customersDelete } from '@warden/tools';
 
 const TARGET_P50_US = 50;

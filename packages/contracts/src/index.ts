@@ -1,4 +1,4 @@
-export { answerHash, canonicalHashOfParsed, canonicalJson, canonicalHash, sha256Hex } from './canonical.js';
+export { answerHash, canonicalHash, canonicalHashOfParsed, canonicalJson, deepFreeze, sha256Hex } from './canonical.js';
 export { follow, newTask, type ChainLink, type EventDraft, type NewTaskOptions, type ProducerMeta } from './chain.js';
 export { MemoryBlobStore, MongoBlobStore, fetchVerified, type BlobPointer, type BlobStore } from './claim-check.js';
 export {

@@ -39,7 +39,6 @@ export {
   type TenantCaps,
 } from './limits.js';
 export { proposalFromEvent } from './proposal.js';
-export { deepFreeze, fastCanonicalHash, fastCanonicalJson } from './fast-canonical.js';
 export { parseArgPath, resolvePointer, valuesAt, type ArgPath, type Located } from './paths.js';
 export { CheckNames, GuardReasonCodes, checkOrder, type CheckName, type GuardReasonCode } from './reason-codes.js';
 export {

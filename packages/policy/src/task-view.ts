@@ -4,8 +4,7 @@
  * the auditor's backtest folds the events of the log, and both hand decide() the state guardStateOf builds from the
  * view, so the two can never compute a task's state differently.
  */
-import { canonicalJson, type EventData, type Impact } from '@warden/contracts';
-import { deepFreeze } from './fast-canonical.js';
+import { canonicalJson, deepFreeze, type EventData, type Impact } from '@warden/contracts';
 import { factsFromResult } from './facts.js';
 import type { GuardState, RetrievalFact, TaskData, ToolResultRecord } from './types.js';
 

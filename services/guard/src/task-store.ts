@@ -1,6 +1,5 @@
-import type { EventData, Impact } from '@warden/contracts';
+import { deepFreeze, type EventData, type Impact } from '@warden/contracts';
 import {
-  deepFreeze,
   evolve,
   initialTaskView,
   type ApprovedAction,
