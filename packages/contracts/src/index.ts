@@ -82,6 +82,7 @@ export {
   type SecretPattern,
 } from './redact.js';
 export { ChainBreakKinds, verifyChain, type ChainBreak, type ChainBreakKind, type ChainVerdict } from './verify.js';
+export { TaskChain, type ChainState, type ChainStatus } from './task-chain.js';
 export { canonicalVectors, chainVector, type CanonicalVector, type ChainVector } from './test-vectors.js';
 export { isExactEvent, issuesOf, validateEvent, validateWireEnvelope } from './validate.js';
 export { createRegistryClient } from './registry.js';
