@@ -31,6 +31,7 @@ export {
   TokenUsage,
   VerdictRecord,
   limit,
+  noImpact,
 } from './common-schemas.js';
 export {
   Envelope,

@@ -1,4 +1,4 @@
-import type { Impact, JsonObject } from '@warden/contracts';
+import { noImpact, type Impact, type JsonObject } from '@warden/contracts';
 
 /** Estimates the impact of a destructive action before it runs; null when it cannot tell. */
 export type ImpactEstimator = (tool: string, args: JsonObject) => Promise<Impact | null>;
@@ -12,20 +12,19 @@ const count = (v: unknown): number => (Array.isArray(v) ? v.length : 0);
  * than guessing.
  */
 export const argsImpactEstimator: ImpactEstimator = (tool, args) => {
-  const zero: Impact = { rows: 0, files: 0, recipients: 0, moneyUsd: 0 };
   switch (tool) {
     case 'customers.update':
-      return Promise.resolve({ ...zero, rows: 1 });
+      return Promise.resolve({ ...noImpact, rows: 1 });
     case 'customers.delete':
-      return Promise.resolve(Array.isArray(args.ids) ? { ...zero, rows: count(args.ids) } : null);
+      return Promise.resolve(Array.isArray(args.ids) ? { ...noImpact, rows: count(args.ids) } : null);
     case 'email.send':
-      return Promise.resolve({ ...zero, recipients: count(args.to) + count(args.cc) });
+      return Promise.resolve({ ...noImpact, recipients: count(args.to) + count(args.cc) });
     case 'files.write':
-      return Promise.resolve({ ...zero, files: 1 });
+      return Promise.resolve({ ...noImpact, files: 1 });
     case 'files.delete':
-      return Promise.resolve({ ...zero, files: count(args.paths) });
+      return Promise.resolve({ ...noImpact, files: count(args.paths) });
     case 'payments.refund':
-      return Promise.resolve(typeof args.amountUsd === 'number' ? { ...zero, moneyUsd: args.amountUsd } : null);
+      return Promise.resolve(typeof args.amountUsd === 'number' ? { ...noImpact, moneyUsd: args.amountUsd } : null);
     default:
       return Promise.resolve(null);
   }

@@ -1,3 +1,4 @@
+import { noImpact } from '@warden/contracts';
 import type { Document, Db } from 'mongodb';
 import { argsImpactEstimator, type ImpactEstimator } from '@warden/policy';
 
@@ -22,6 +23,6 @@ export function storeImpactEstimator(db: Db, customerCollections: readonly strin
       }
     } else return null;
     const rows = await db.collection(collection).countDocuments(filter);
-    return { rows, files: 0, recipients: 0, moneyUsd: 0 };
+    return { ...noImpact, rows };
   };
 }

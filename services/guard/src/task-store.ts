@@ -1,11 +1,5 @@
 import { deepFreeze, type EventData, type Impact } from '@warden/contracts';
-import {
-  evolve,
-  initialTaskView,
-  type ApprovedAction,
-  type TaskView,
-  type ToolResultRecord,
-} from '@warden/policy';
+import { evolve, initialTaskView, type ApprovedAction, type TaskView, type ToolResultRecord } from '@warden/policy';
 import type { Collection, Db } from 'mongodb';
 
 interface TaskDoc {
