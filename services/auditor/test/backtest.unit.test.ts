@@ -3,9 +3,11 @@ import {
   canonicalHash,
   follow,
   newTask,
+  noImpact,
   validateEvent,
   type ChainLink,
   type EventDraft,
+  type MagnitudeLimits,
   type WardenEvent,
 } from '@warden/contracts';
 import { sampleTask } from '@warden/contracts/testing';
@@ -25,76 +27,26 @@ const candidate = loadPolicy({
   rules: policyDoc.rules.map((r) => (r.id === 'destructive-without-claims' ? { ...r, mode: 'enforce' } : r)),
 });
 
-function chain(): WardenEvent[] {
-  const drafts: EventDraft[] = [];
-  const link = (d: EventDraft): ChainLink => ({ envelope: d, hash: canonicalHash(d) });
-  const task = newTask(sampleTask(), {
-    tenantId: 'tenant-a',
-    taskId: 'bt-1',
-    producer: 'test',
-    policyVersion: 'default.v1',
-  });
-  drafts.push(task);
-  const args = { collection: 'customers', id: 'c-42', set: { status: 'inactive' } };
-  const proposal = follow(
-    link(task),
-    'ActionProposed',
-    {
-      actionId: 'a1',
-      step: 1,
-      tool: 'customers.update',
-      args,
-      argsHash: canonicalHash(args),
-      reasoning: 'deactivate the customer the task names',
-      confidence: { value: 0.97, source: 'structured' },
-      claims: [],
-    },
-    { producer: 'planner' },
-  );
-  drafts.push(proposal);
-  const hash = canonicalHash({});
-  drafts.push(
-    follow(
-      link(proposal),
-      'ActionApproved',
-      {
-        proposalEventId: proposal.id,
-        proposalKind: 'action',
-        actionId: 'a1',
-        rulesEvaluated: [],
-        ruleFired: null,
-        reasonCode: 'allowed',
-        policyVersion: 'default.v1',
-        inputHashes: { proposal: hash, state: hash, policy: hash },
-        tool: 'customers.update',
-        args,
-        argsHash: canonicalHash(args),
-        impact: { rows: 1, files: 0, recipients: 0, moneyUsd: 0 },
-      },
-      { producer: 'guard' },
-    ),
-  );
-  return drafts.map((d) => validateEvent(d));
-}
-
 /**
- * Two updates under a per-task limit of 2 rows; the first approval was delivered twice (at least once), as a
- * redelivered proposal makes the guard publish its verdict again. The live guard's view holds each approval once.
+ * A task of customers.update proposals, each approved by the guard `copies` times (1 normally; 2 when the verdict
+ * was delivered twice, as at least once allows).
  */
-function redeliveredApproval(): WardenEvent[] {
-  const drafts: EventDraft[] = [];
+function updates(
+  taskId: string,
+  actions: ReadonlyArray<{ readonly actionId: string; readonly copies: number }>,
+  limits: Partial<MagnitudeLimits> = {},
+): WardenEvent[] {
   const link = (d: EventDraft): ChainLink => ({ envelope: d, hash: canonicalHash(d) });
-  const limits = { ...sampleTask().limits, maxRowsPerAction: 1, maxRowsPerTask: 2 };
-  let last: EventDraft = newTask(sampleTask({ limits }), {
+  let last: EventDraft = newTask(sampleTask({ limits: { ...sampleTask().limits, ...limits } }), {
     tenantId: 'tenant-a',
-    taskId: 'bt-2',
+    taskId,
     producer: 'test',
     policyVersion: 'default.v1',
   });
-  drafts.push(last);
+  const drafts: EventDraft[] = [last];
   const args = { collection: 'customers', id: 'c-42', set: { status: 'inactive' } };
   const hash = canonicalHash({});
-  for (const actionId of ['a1', 'a2']) {
+  for (const { actionId, copies } of actions) {
     const proposal = follow(
       link(last),
       'ActionProposed',
@@ -110,9 +62,8 @@ function redeliveredApproval(): WardenEvent[] {
       },
       { producer: 'planner' },
     );
-    drafts.push(proposal);
-    last = proposal;
-    for (let copy = 0; copy < (actionId === 'a1' ? 2 : 1); copy++) {
+    drafts.push((last = proposal));
+    for (let copy = 0; copy < copies; copy++) {
       last = follow(
         link(last),
         'ActionApproved',
@@ -128,7 +79,7 @@ function redeliveredApproval(): WardenEvent[] {
           tool: 'customers.update',
           args,
           argsHash: canonicalHash(args),
-          impact: { rows: 1, files: 0, recipients: 0, moneyUsd: 0 },
+          impact: { ...noImpact, rows: 1 },
         },
         { producer: 'guard' },
       );
@@ -137,6 +88,8 @@ function redeliveredApproval(): WardenEvent[] {
   }
   return drafts.map((d) => validateEvent(d));
 }
+
+const chain = (): WardenEvent[] => updates('bt-1', [{ actionId: 'a1', copies: 1 }]);
 
 describe('backtest', () => {
   it('replays a recorded approval through the policy it was made under and finds no change', async () => {
@@ -173,7 +126,17 @@ describe('backtest', () => {
   });
 
   it("counts an approval delivered twice once, as the live guard's view does (1 + 1 rows fit a task limit of 2)", async () => {
-    const report = await backtestTask(redeliveredApproval(), current);
+    const report = await backtestTask(
+      updates(
+        'bt-2',
+        [
+          { actionId: 'a1', copies: 2 },
+          { actionId: 'a2', copies: 1 },
+        ],
+        { maxRowsPerAction: 1, maxRowsPerTask: 2 },
+      ),
+      current,
+    );
     expect(report).toMatchObject({ proposals: 2, unjudged: 0, changed: [] });
     expect(report.matrix.allow.allow).toBe(2);
   });
