@@ -20,10 +20,11 @@ interface TaskDoc {
 export class GuardTaskStore {
   private readonly tasks: Collection<TaskDoc>;
   /**
-   * Frozen copies of what never changes once recorded (a task's submitted data, each tool result), reused across
-   * proposals by identity, so decide()'s canonical hash of the state is computed once per part, not per proposal.
+   * Each task's view as folded so far, with how many of its recorded results and approvals it holds. Records are
+   * only ever appended ($addToSet), so a read folds only the new ones; the task data and tool results are frozen
+   * and reused by identity across proposals, so decide()'s canonical hash of them is computed once, not per proposal.
    */
-  private readonly frozen = new Map<string, { task: unknown; results: Map<string, ToolResultRecord> }>();
+  private readonly views = new Map<string, { view: TaskView; results: number; approved: number }>();
   private static readonly MAX_CACHED_TASKS = 10_000;
 
   constructor(db: Db) {
@@ -45,31 +46,26 @@ export class GuardTaskStore {
     await this.tasks.updateOne({ _id: taskId }, { $addToSet: { approved: { actionId, impact } } }, { upsert: true });
   }
 
-  /** The task's view: its records folded with evolve (the task data and tool results kept frozen across calls). */
+  /** The task's view: its records folded with evolve (only the records not folded before). */
   async viewOf(taskId: string): Promise<TaskView> {
     const doc = await this.tasks.findOne({ _id: taskId });
-    let view = initialTaskView(taskId);
-    if (doc?.task === undefined) return view;
-    let cached = this.frozen.get(taskId);
+    if (doc?.task === undefined) return initialTaskView(taskId);
+    let cached = this.views.get(taskId);
     if (cached === undefined) {
-      if (this.frozen.size >= GuardTaskStore.MAX_CACHED_TASKS) this.frozen.delete(this.frozen.keys().next().value!);
-      cached = { task: deepFreeze(doc.task), results: new Map() };
-      this.frozen.set(taskId, cached);
+      if (this.views.size >= GuardTaskStore.MAX_CACHED_TASKS) this.views.delete(this.views.keys().next().value!);
+      const submitted = { type: 'TaskSubmitted', tenantId: doc.tenantId, data: deepFreeze(doc.task) } as const;
+      cached = { view: evolve(initialTaskView(taskId), submitted), results: 0, approved: 0 };
+      this.views.set(taskId, cached);
     }
-    view = evolve(view, {
-      type: 'TaskSubmitted',
-      tenantId: doc.tenantId,
-      data: cached.task as EventData<'TaskSubmitted'>,
-    });
-    for (const r of doc.results ?? []) {
-      let record = cached.results.get(r.actionId);
-      if (record === undefined) {
-        record = deepFreeze(r);
-        cached.results.set(r.actionId, record);
-      }
-      view = evolve(view, { type: 'ToolSucceeded', data: record });
+    const results = doc.results ?? [];
+    const approved = doc.approved ?? [];
+    for (const r of results.slice(cached.results)) {
+      cached.view = evolve(cached.view, { type: 'ToolSucceeded', data: deepFreeze(r) });
     }
-    for (const a of doc.approved ?? []) view = evolve(view, { type: 'ActionApproved', data: a });
-    return view;
+    for (const a of approved.slice(cached.approved))
+      cached.view = evolve(cached.view, { type: 'ActionApproved', data: a });
+    cached.results = Math.max(cached.results, results.length);
+    cached.approved = Math.max(cached.approved, approved.length);
+    return cached.view;
   }
 }
