@@ -2,9 +2,8 @@
  * Chain verification speed: the auditor's incremental TaskChain (hashes from the codec) against verifyChain over the
  * same 10,000-event task (which hashes every event itself). Prints events per second.
  */
-import { canonicalHash, verifyChain } from '@warden/contracts';
+import { TaskChain, canonicalHash, verifyChain } from '@warden/contracts';
 import { sampleChain } from '@warden/contracts/testing';
-import { TaskChain } from '@warden/auditor';
 
 const n = 10_000;
 const chain = sampleChain(n);

@@ -4,7 +4,7 @@
  * insertOne (the ledger writes three: intent, dispatch, outcome).
  */
 import { randomUUID } from 'node:crypto';
-import { canonicalHash, MongoBlobStore } from '@warden/contracts';
+import { canonicalHash, MongoBlobStore, noImpact } from '@warden/contracts';
 import type { HandlerContext } from '@warden/runtime';
 import { createRunnableToolRegistry, defineRunnableTool, defineTool } from '@warden/tools';
 import { MongoClient } from 'mongodb';
@@ -35,7 +35,7 @@ const noop = defineRunnableTool({
     criticalFields: [],
   }),
   riskTier: 'low',
-  estimateImpact: () => Promise.resolve({ rows: 0, files: 0, recipients: 0, moneyUsd: 0 }),
+  estimateImpact: () => Promise.resolve(noImpact),
   run: (args) => Promise.resolve({ ok: true, id: args.id }),
 });
 const tools = createRunnableToolRegistry([noop]);

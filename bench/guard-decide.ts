@@ -6,8 +6,8 @@
  *   npx tsx --conditions=@warden/source bench/guard-decide.ts [--iterations 20000] [--warmup 2000]
  */
 import { readFileSync } from 'node:fs';
-import { canonicalHash, canonicalJson, eventDataSchemas } from '@warden/contracts';
-import { decide, deepFreeze, loadPolicy, type ActionProposal, type GuardState } from '@warden/guard-service';
+import { canonicalHash, canonicalJson, deepFreeze, eventDataSchemas } from '@warden/contracts';
+import { DEFAULT_POLICY_FILE, decide, loadPolicy, type ActionProposal, type GuardState } from '@warden/policy';
 import { customersDelete } from '@warden/tools';
 
 const TARGET_P50_US = 50;
@@ -22,7 +22,7 @@ function arg(name: string, fallback: number): number {
 const iterations = arg('iterations', 20_000);
 const warmup = arg('warmup', 2_000);
 
-const policy = loadPolicy(readFileSync(new URL('../services/guard/policies/default.v1.json', import.meta.url), 'utf8'));
+const policy = loadPolicy(readFileSync(DEFAULT_POLICY_FILE, 'utf8'));
 
 const task = eventDataSchemas.TaskSubmitted.parse({
   goal: 'Delete the inactive duplicate customer records C-1001 and C-1002 from crm_customers.',

@@ -6,7 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { canonicalHash, follow, newTask } from '@warden/contracts';
 import { sampleTask } from '@warden/contracts/testing';
-import { createGuardWorker, DEFAULT_POLICY_FILE } from '@warden/guard-service';
+import { createGuardWorker } from '@warden/guard-service';
+import { DEFAULT_POLICY_FILE } from '@warden/policy';
 import { createKafka, ensureTopics } from '@warden/runtime';
 import { EventCollector, startTestPublisher, testWorkerConfig, waitUntil } from '@warden/runtime/testing';
 import { pino } from 'pino';

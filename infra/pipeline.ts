@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { newTask, type EncodedEvent, type EventDataInput, type WardenEvent } from '@warden/contracts';
 import { sampleTask } from '@warden/contracts/testing';
 import { createDemoTools, createExecutorWorker, loadExecutorConfig } from '@warden/executor';
-import { createGuardWorker, DEFAULT_POLICY_FILE } from '@warden/guard-service';
+import { createGuardWorker } from '@warden/guard-service';
+import { DEFAULT_POLICY_FILE } from '@warden/policy';
 import { createPlannerWorker, loadPlannerConfig } from '@warden/planner';
 import type { Worker, WorkerRuntimeConfig } from '@warden/runtime';
 import {

@@ -2,13 +2,13 @@ import { hash } from 'node:crypto';
 import { CanonicalFormError } from './errors.js';
 
 /*
- * RFC 8785 (JSON Canonicalization Scheme) for the JSON values Warden events hold. In JavaScript, JCS is
- * JSON.stringify with object keys sorted by UTF-16 code units, which is exactly what Array.prototype.sort does on
- * strings. So the writer puts keys in that order (copying only the objects whose keys are not in it already),
- * refuses what has no canonical form, and lets the native JSON.stringify write the text in one go. The
- * `canonicalize` package is the reference (the unit tests compare this writer with it on random values and on the
- * vectors in schemas/test-vectors); this writer exists because hashing is on every event's path and the package
- * cost a quarter of a worker's CPU time (ADR 0002, ADR 0011).
+ * RFC 8785 (JSON Canonicalization Scheme) for the JSON values Warden events hold, written for speed: hashing is on
+ * every event's path (ADR 0002, ADR 0011) and the guard hashes every proposal and task state (ADR 0003). One walk
+ * writes the text: object keys sorted by UTF-16 code units (what Array.prototype.sort does on strings), strings
+ * that need no escape written as they are, numbers as JSON.stringify writes them (their shortest round-trip form).
+ * A deeply frozen object is written once and remembered, so data kept frozen across calls (a task's submitted data,
+ * tool results) costs nothing the second time. The `canonicalize` package is the reference: the unit tests compare
+ * this writer with it on random values and on the vectors in schemas/test-vectors.
  */
 
 function refuse(reason: string): never {
@@ -25,54 +25,43 @@ function writeString(text: string): string {
   return JSON.stringify(text);
 }
 
-/** The explicit writer, for values JSON.stringify cannot order (objects with integer-like keys). */
-function write(value: unknown, ancestors: object[]): string {
+/** Members JSON.stringify leaves out of objects (and writes as null in arrays). */
+function isSkipped(value: unknown): boolean {
+  return value === undefined || typeof value === 'function' || typeof value === 'symbol';
+}
+
+/**
+ * Canonical forms of deeply frozen objects, by identity. A frozen object whose descendants are all frozen can never
+ * change (Warden's frozen values are plain data: no getters), so its form is computed once. A WeakMap: entries go
+ * with their objects.
+ */
+const frozenForms = new WeakMap<object, string>();
+
+/** The walk's state: the ancestors (cycle detection) and whether everything written so far was deeply frozen. */
+interface Walk {
+  readonly ancestors: object[];
+  deeplyFrozen: boolean;
+  /** Canonical forms the caller already has, by identity (for this call only). */
+  readonly known: ReadonlyMap<object, string> | undefined;
+}
+
+function isSorted(keys: readonly string[]): boolean {
+  for (let i = 1; i < keys.length; i += 1) if (keys[i - 1]! > keys[i]!) return false;
+  return true;
+}
+
+function write(value: unknown, walk: Walk): string {
   switch (typeof value) {
     case 'string':
       return writeString(value);
     case 'number':
       if (Number.isNaN(value)) refuse('NaN is not allowed');
       if (!Number.isFinite(value)) refuse('Infinity is not allowed');
-      return String(value);
+      return String(value); // JSON.stringify of a finite number is its ToString
     case 'boolean':
       return value ? 'true' : 'false';
-    case 'object': {
-      if (value === null) return 'null';
-      if (ancestors.includes(value)) refuse('Circular reference detected');
-      ancestors.push(value);
-      let out: string;
-      const toJSON = (value as { toJSON?: unknown }).toJSON;
-      if (typeof toJSON === 'function') {
-        out = write(toJSON.call(value) as unknown, ancestors);
-      } else if (Array.isArray(value)) {
-        const items = value as unknown[];
-        out = '[';
-        for (let i = 0; i < items.length; i++) {
-          const item = items[i];
-          if (i > 0) out += ',';
-          out +=
-            item === undefined || typeof item === 'function' || typeof item === 'symbol'
-              ? 'null'
-              : write(item, ancestors);
-        }
-        out += ']';
-      } else {
-        const record = value as Record<string, unknown>;
-        const keys = Object.keys(record).sort();
-        out = '{';
-        let first = true;
-        for (const key of keys) {
-          const child = record[key];
-          if (child === undefined || typeof child === 'function' || typeof child === 'symbol') continue;
-          if (!first) out += ',';
-          first = false;
-          out += `${writeString(key)}:${write(child, ancestors)}`;
-        }
-        out += '}';
-      }
-      ancestors.pop();
-      return out;
-    }
+    case 'object':
+      return value === null ? 'null' : writeObject(value, walk);
     case 'bigint':
       return refuse('BigInt value can not be serialized in JSON');
     default:
@@ -80,85 +69,57 @@ function write(value: unknown, ancestors: object[]): string {
   }
 }
 
-/** Members JSON.stringify leaves out of objects (and writes as null in arrays). */
-function isSkipped(value: unknown): boolean {
-  return value === undefined || typeof value === 'function' || typeof value === 'symbol';
-}
-
-/**
- * `value` ready for JSON.stringify to write canonically: the value itself when it already is (keys in order,
- * nothing to refuse), else a copy with keys in order and toJSON applied. Refuses NaN, Infinity, lone surrogates,
- * BigInt and cycles.
- */
-function ordered(value: unknown, ancestors: object[]): unknown {
-  switch (typeof value) {
-    case 'string':
-      if (!value.isWellFormed()) refuse('Lone surrogate is not allowed');
-      return value;
-    case 'number':
-      if (Number.isNaN(value)) refuse('NaN is not allowed');
-      if (!Number.isFinite(value)) refuse('Infinity is not allowed');
-      return value;
-    case 'bigint':
-      return refuse('BigInt value can not be serialized in JSON');
-    case 'object':
-      return value === null ? null : orderedObject(value, ancestors);
-    default:
-      return value;
+function writeObject(value: object, walk: Walk): string {
+  const given = walk.known?.get(value);
+  if (given !== undefined) {
+    walk.deeplyFrozen = false;
+    return given;
   }
-}
-
-/** A copy's object: without a prototype, a "__proto__" key is a plain member like any other. */
-const bare = (): Record<string, unknown> => Object.create(null) as Record<string, unknown>;
-
-/** Thrown (and caught by canonicalJson) when an object has a key JSON.stringify would move: an array index. */
-class IndexKeyFound extends Error {}
-const INDEX_KEY = new IndexKeyFound('integer-like key');
-
-/** V8 writes array-index keys ("0", "17") first, in numeric order, whatever order they were set in. */
-function isIndexKey(key: string): boolean {
-  const first = key.charCodeAt(0);
-  return first >= 48 && first <= 57 && /^(?:0|[1-9]\d{0,9})$/.test(key) && Number(key) < 4294967295;
-}
-
-function orderedObject(value: object, ancestors: object[]): unknown {
-  if (ancestors.includes(value)) refuse('Circular reference detected');
-  ancestors.push(value);
-  let out: unknown = value;
+  const frozen = Object.isFrozen(value);
+  if (frozen) {
+    const known = frozenForms.get(value);
+    if (known !== undefined) return known;
+  }
+  if (walk.ancestors.includes(value)) refuse('Circular reference detected');
+  const outer = walk.deeplyFrozen;
+  walk.deeplyFrozen = true;
+  walk.ancestors.push(value);
   const toJSON = (value as { toJSON?: unknown }).toJSON;
+  let out: string;
   if (typeof toJSON === 'function') {
-    out = ordered(toJSON.call(value) as unknown, ancestors);
+    walk.deeplyFrozen = false; // toJSON may answer differently next time
+    out = write(toJSON.call(value) as unknown, walk);
   } else if (Array.isArray(value)) {
     const items = value as unknown[];
-    let copy: unknown[] | undefined;
-    for (let i = 0; i < items.length; i++) {
+    out = '[';
+    for (let i = 0; i < items.length; i += 1) {
       const item = items[i];
-      const next = isSkipped(item) ? item : ordered(item, ancestors);
-      if (next !== item) (copy ??= items.slice())[i] = next;
+      if (i > 0) out += ',';
+      out += isSkipped(item) ? 'null' : write(item, walk);
     }
-    out = copy ?? items;
+    out += ']';
   } else {
     const record = value as Record<string, unknown>;
     const keys = Object.keys(record);
-    let sorted = true;
-    for (let i = 1; i < keys.length && sorted; i++) sorted = keys[i - 1]! < keys[i]!;
-    if (!sorted) keys.sort();
-    let copy: Record<string, unknown> | undefined = sorted ? undefined : bare();
-    for (let i = 0; i < keys.length; i++) {
-      const key = keys[i]!;
-      if (!key.isWellFormed()) refuse('Lone surrogate is not allowed');
-      if (isIndexKey(key)) throw INDEX_KEY;
-      const child = record[key];
-      const next = isSkipped(child) ? child : ordered(child, ancestors);
-      if (copy === undefined && next !== child) {
-        copy = bare();
-        for (let j = 0; j < i; j++) copy[keys[j]!] = record[keys[j]!];
-      }
-      if (copy !== undefined) copy[key] = next;
+    if (!isSorted(keys)) keys.sort(); // UTF-16 code-unit order, as RFC 8785 wants
+    out = '{';
+    let first = true;
+    for (const key of keys) {
+      const item = record[key];
+      if (isSkipped(item)) continue;
+      if (!first) out += ',';
+      first = false;
+      out += `${writeString(key)}:${write(item, walk)}`;
     }
-    out = copy ?? record;
+    out += '}';
   }
-  ancestors.pop();
+  walk.ancestors.pop();
+  const deeplyFrozen = frozen && walk.deeplyFrozen;
+  if (deeplyFrozen) {
+    void out.charCodeAt(0); // flattens the rope in place, so later concatenations stay cheap to hash
+    frozenForms.set(value, out);
+  }
+  walk.deeplyFrozen = outer && deeplyFrozen;
   return out;
 }
 
@@ -166,18 +127,31 @@ function orderedObject(value: object, ancestors: object[]): unknown {
  * The canonical JSON form of a value (RFC 8785, JSON Canonicalization Scheme): object keys sorted by UTF-16
  * code units, no whitespace, numbers in their shortest round-trip form. NaN, Infinity, lone surrogates, BigInt
  * and cycles are refused with a CanonicalFormError. Object properties whose value is undefined are omitted.
+ * Deeply frozen objects (see deepFreeze) are written once and remembered. `known` gives canonical forms the caller
+ * computed a moment ago (e.g. of the args inside a proposal), by identity; the caller vouches that those objects
+ * have not changed since.
  */
-export function canonicalJson(value: unknown): string {
-  let prepared: unknown;
-  try {
-    prepared = ordered(value, []);
-  } catch (error) {
-    if (error === INDEX_KEY) return write(value, []);
-    throw error;
+export function canonicalJson(value: unknown, known?: ReadonlyMap<object, string>): string {
+  if (isSkipped(value)) refuse(`${typeof value} at the root`);
+  return write(value, { ancestors: [], deeplyFrozen: true, known });
+}
+
+/**
+ * Freezes a value and everything in it, in place, and returns it. Data kept across calls (a task's submitted data,
+ * tool results) should be frozen: nothing can then change it behind the hashes made of it, and canonicalJson writes
+ * it once instead of on every call.
+ */
+export function deepFreeze<T>(value: T): T {
+  const seen = new Set<object>();
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const item = stack.pop();
+    if (typeof item !== 'object' || item === null || seen.has(item)) continue;
+    seen.add(item);
+    Object.freeze(item);
+    for (const child of Object.values(item)) stack.push(child);
   }
-  const text = JSON.stringify(prepared) as string | undefined;
-  if (text === undefined) refuse(`${typeof value} at the root`);
-  return text;
+  return value;
 }
 
 /** Lower-case hex sha256 of a string (UTF-8) or bytes (one-shot `crypto.hash`: Node >= 20.12, see engines). */

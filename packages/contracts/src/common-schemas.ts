@@ -205,6 +205,9 @@ export const Impact = z.object({
 });
 export type Impact = z.infer<typeof Impact>;
 
+/** An impact of nothing: no rows, files, recipients or money (frozen; spread it to set one dimension). */
+export const noImpact: Impact = Object.freeze({ rows: 0, files: 0, recipients: 0, moneyUsd: 0 });
+
 /** A message of the conversation sent to the model. */
 export const ChatMessage = z.object({
   role: z.enum(['system', 'user', 'assistant', 'tool']),

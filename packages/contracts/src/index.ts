@@ -1,4 +1,4 @@
-export { answerHash, canonicalHashOfParsed, canonicalJson, canonicalHash, sha256Hex } from './canonical.js';
+export { answerHash, canonicalHash, canonicalHashOfParsed, canonicalJson, deepFreeze, sha256Hex } from './canonical.js';
 export { follow, newTask, type ChainLink, type EventDraft, type NewTaskOptions, type ProducerMeta } from './chain.js';
 export { MemoryBlobStore, MongoBlobStore, fetchVerified, type BlobPointer, type BlobStore } from './claim-check.js';
 export {
@@ -34,6 +34,7 @@ export {
   VerdictRecord,
   isIdentifier,
   limit,
+  noImpact,
 } from './common-schemas.js';
 export {
   AnswerEnvelope,
@@ -127,6 +128,7 @@ export {
   type SecretPattern,
 } from './redact.js';
 export { ChainBreakKinds, verifyChain, type ChainBreak, type ChainBreakKind, type ChainVerdict } from './verify.js';
+export { TaskChain, type ChainState, type ChainStatus } from './task-chain.js';
 export { canonicalVectors, chainVector, type CanonicalVector, type ChainVector } from './test-vectors.js';
 export { isExactEvent, issuesOf, validateEvent, validateWireEnvelope } from './validate.js';
 export { RegistryClient, createRegistryClient, typeConstOf, type SchemaRegistryApi } from './registry.js';

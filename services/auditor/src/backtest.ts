@@ -3,24 +3,22 @@ import {
   isBlobRef,
   validateEvent,
   type BlobStore,
-  type EventOf,
-  type Impact,
+  type MagnitudeLimits,
   type WardenEvent,
   type WireEnvelope,
 } from '@warden/contracts';
 import {
   argsImpactEstimator,
+  capLimits,
   decide,
-  deepFreeze,
-  factsFromResult,
+  evolve,
+  guardStateOf,
+  initialTaskView,
   proposalFromEvent,
   validateToolOutput,
-  type GuardState,
   type ImpactEstimator,
   type Policy,
-  type RetrievalFact,
-  type ToolResultRecord,
-} from '@warden/guard-service';
+} from '@warden/policy';
 import type { AuditStore } from './projector/store.js';
 
 /** A verdict outcome. */
@@ -48,8 +46,6 @@ export interface BacktestReport {
   readonly matrix: Record<Outcome, Record<Outcome, number>>;
 }
 
-const ZERO: Impact = { rows: 0, files: 0, recipients: 0, moneyUsd: 0 };
-
 function outcomeOf(event: WardenEvent): { outcome: Outcome; reasonCode: string } | undefined {
   switch (event.type) {
     case 'ActionApproved':
@@ -63,24 +59,30 @@ function outcomeOf(event: WardenEvent): { outcome: Outcome; reasonCode: string }
   }
 }
 
+/** Options of a backtest. */
+export interface BacktestOptions {
+  /** The tenant caps on magnitude limits the live guard ran with (GUARD_TENANT_CAPS); unset: a task's limits hold. */
+  readonly tenantCaps?: (tenantId: string) => MagnitudeLimits | undefined;
+}
+
 /**
  * Replays one task's recorded proposals through a candidate policy, offline and without side effects: the guard's
- * state at each proposal is rebuilt from the task's own events before it (the task, the validated tool results,
- * retrieved facts, the impact approved so far; the impact the recorded verdict was made on, else the estimator's),
- * decide() judges it, and the verdict is compared with the one recorded.
+ * view of the task at each proposal is folded from the task's own events before it with evolve() from
+ * @warden/policy, the fold the live guard runs (the task, the tool results that pass the candidate's output
+ * validation, retrieved facts, the impact approved so far), the state is built from it as the guard builds it (the
+ * impact the recorded verdict was made on, else the estimator's), decide() judges it, and the verdict is compared
+ * with the one recorded.
  */
 export async function backtestTask(
   events: readonly WardenEvent[],
   policy: Policy,
   estimateImpact: ImpactEstimator = argsImpactEstimator,
+  options: BacktestOptions = {},
 ): Promise<Omit<BacktestReport, 'policyVersion' | 'tasks'>> {
   const ordered = [...events].sort((a, b) => a.seq - b.seq);
   const verdictOf = new Map<string, WardenEvent>();
   for (const e of ordered) if (e.causationId !== null && outcomeOf(e) !== undefined) verdictOf.set(e.causationId, e);
-  let task: EventOf<'TaskSubmitted'> | undefined;
-  const results: ToolResultRecord[] = [];
-  const facts: RetrievalFact[] = [];
-  let approved: Impact = ZERO;
+  let view = initialTaskView(ordered[0]?.taskId ?? '');
   const changed: VerdictChange[] = [];
   const matrix: BacktestReport['matrix'] = {
     allow: { allow: 0, deny: 0, escalate: 0 },
@@ -90,20 +92,14 @@ export async function backtestTask(
   let proposals = 0;
   let unjudged = 0;
   for (const e of ordered) {
-    if (e.type === 'TaskSubmitted') task = e;
-    else if (e.type === 'ToolSucceeded' && validateToolOutput(e.data.tool, e.data.result, policy).ok) {
-      results.push({ actionId: e.data.actionId, tool: e.data.tool, result: e.data.result });
-      facts.push(...factsFromResult(e.data.tool, e.data.result));
-    } else if (e.type === 'ActionApproved' && e.data.impact !== undefined) {
-      const i = e.data.impact;
-      approved = {
-        rows: approved.rows + i.rows,
-        files: approved.files + i.files,
-        recipients: approved.recipients + i.recipients,
-        moneyUsd: approved.moneyUsd + i.moneyUsd,
-      };
-    } else if ((e.type === 'ActionProposed' || e.type === 'AnswerProposed') && task !== undefined) {
-      proposals++;
+    if (e.type === 'TaskSubmitted') {
+      const cap = options.tenantCaps?.(e.tenantId);
+      const data = cap === undefined ? e.data : { ...e.data, limits: capLimits(e.data.limits, cap).limits };
+      view = evolve(view, { type: 'TaskSubmitted', tenantId: e.tenantId, data });
+    } else if (e.type === 'ToolSucceeded') {
+      if (validateToolOutput(e.data.tool, e.data.result, policy).ok) view = evolve(view, e);
+    } else if (e.type === 'ActionApproved') view = evolve(view, e);
+    else if (e.type === 'ActionProposed' || e.type === 'AnswerProposed') {
       const proposal = proposalFromEvent(e);
       const recordedEvent = verdictOf.get(e.id);
       const recorded = recordedEvent === undefined ? undefined : outcomeOf(recordedEvent);
@@ -113,16 +109,11 @@ export async function backtestTask(
           : recordedEvent?.type === 'EscalationRequested'
             ? recordedEvent.data.action?.impact
             : undefined;
-      const state: GuardState = deepFreeze({
-        taskId: e.taskId,
-        tenantId: task.tenantId,
-        task: task.data,
-        approvedImpact: approved,
-        toolResults: [...results],
-        facts: [...facts],
-        impact:
-          recordedImpact ?? (proposal.kind === 'action' ? await estimateImpact(proposal.tool, proposal.args) : null),
-      });
+      const impact =
+        recordedImpact ?? (proposal.kind === 'action' ? await estimateImpact(proposal.tool, proposal.args) : null);
+      const state = guardStateOf(view, proposal.actionId, impact);
+      if (state === undefined) continue; // no TaskSubmitted before it: nothing to judge it on
+      proposals++;
       const verdict = decide(state, proposal, policy);
       if (recorded === undefined || recordedEvent === undefined) {
         unjudged++;
@@ -163,7 +154,7 @@ export async function backtestProjection(
   store: AuditStore,
   blobs: BlobStore,
   policy: Policy,
-  options: { readonly tenantId?: string } = {},
+  options: BacktestOptions & { readonly tenantId?: string } = {},
 ): Promise<BacktestReport> {
   const tasks = await store.tasks
     .find(options.tenantId === undefined ? {} : { tenantId: options.tenantId }, { projection: { _id: 1 } })
@@ -183,7 +174,7 @@ export async function backtestProjection(
   let proposals = 0;
   let unjudged = 0;
   for (const { _id } of tasks) {
-    const one = await backtestTask(await taskEvents(store, blobs, _id), policy);
+    const one = await backtestTask(await taskEvents(store, blobs, _id), policy, argsImpactEstimator, options);
     proposals += one.proposals;
     unjudged += one.unjudged;
     report.changed.push(...one.changed);

@@ -69,11 +69,11 @@ export {
   type TopicSettingProblem,
 } from './topics/topic-settings.js';
 export { auditTask, type CompletenessProblem, type TaskAudit } from './verify/audit-task.js';
-export { TaskChain, type ChainState, type ChainStatus } from './verify/task-chain.js';
 export {
   backtestProjection,
   backtestTask,
   taskEvents,
+  type BacktestOptions,
   type BacktestReport,
   type Outcome,
   type VerdictChange,

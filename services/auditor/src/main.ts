@@ -10,7 +10,7 @@ import { auditorConfigFrom } from './config.js';
 import { rebuildProjection } from './rebuild.js';
 import { backtestProjection } from './backtest.js';
 import { AuditStore } from './projector/store.js';
-import { loadPolicy } from '@warden/guard-service';
+import { loadPolicy } from '@warden/policy';
 import { readFileSync } from 'node:fs';
 
 const config = auditorConfigFrom();

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { DEFAULT_POLICY_FILE, loadPolicy } from '@warden/guard-service';
+import { DEFAULT_POLICY_FILE, loadPolicy } from '@warden/policy';
 import {
   canonicalHash,
   follow,

@@ -3,13 +3,15 @@ import {
   canonicalHash,
   follow,
   newTask,
+  noImpact,
   validateEvent,
   type ChainLink,
   type EventDraft,
+  type MagnitudeLimits,
   type WardenEvent,
 } from '@warden/contracts';
 import { sampleTask } from '@warden/contracts/testing';
-import { DEFAULT_POLICY_FILE, loadPolicy } from '@warden/guard-service';
+import { DEFAULT_POLICY_FILE, loadPolicy } from '@warden/policy';
 import { describe, expect, it } from 'vitest';
 import { backtestTask } from '../src/index.js';
 
@@ -25,57 +27,69 @@ const candidate = loadPolicy({
   rules: policyDoc.rules.map((r) => (r.id === 'destructive-without-claims' ? { ...r, mode: 'enforce' } : r)),
 });
 
-function chain(): WardenEvent[] {
-  const drafts: EventDraft[] = [];
+/**
+ * A task of customers.update proposals, each approved by the guard `copies` times (1 normally; 2 when the verdict
+ * was delivered twice, as at least once allows).
+ */
+function updates(
+  taskId: string,
+  actions: ReadonlyArray<{ readonly actionId: string; readonly copies: number }>,
+  limits: Partial<MagnitudeLimits> = {},
+): WardenEvent[] {
   const link = (d: EventDraft): ChainLink => ({ envelope: d, hash: canonicalHash(d) });
-  const task = newTask(sampleTask(), {
+  let last: EventDraft = newTask(sampleTask({ limits: { ...sampleTask().limits, ...limits } }), {
     tenantId: 'tenant-a',
-    taskId: 'bt-1',
+    taskId,
     producer: 'test',
     policyVersion: 'default.v1',
   });
-  drafts.push(task);
+  const drafts: EventDraft[] = [last];
   const args = { collection: 'customers', id: 'c-42', set: { status: 'inactive' } };
-  const proposal = follow(
-    link(task),
-    'ActionProposed',
-    {
-      actionId: 'a1',
-      step: 1,
-      tool: 'customers.update',
-      args,
-      argsHash: canonicalHash(args),
-      reasoning: 'deactivate the customer the task names',
-      confidence: { value: 0.97, source: 'structured' },
-      claims: [],
-    },
-    { producer: 'planner' },
-  );
-  drafts.push(proposal);
   const hash = canonicalHash({});
-  drafts.push(
-    follow(
-      link(proposal),
-      'ActionApproved',
+  for (const { actionId, copies } of actions) {
+    const proposal = follow(
+      link(last),
+      'ActionProposed',
       {
-        proposalEventId: proposal.id,
-        proposalKind: 'action',
-        actionId: 'a1',
-        rulesEvaluated: [],
-        ruleFired: null,
-        reasonCode: 'allowed',
-        policyVersion: 'default.v1',
-        inputHashes: { proposal: hash, state: hash, policy: hash },
+        actionId,
+        step: 1,
         tool: 'customers.update',
         args,
         argsHash: canonicalHash(args),
-        impact: { rows: 1, files: 0, recipients: 0, moneyUsd: 0 },
+        reasoning: 'deactivate the customer the task names',
+        confidence: { value: 0.97, source: 'structured' },
+        claims: [],
       },
-      { producer: 'guard' },
-    ),
-  );
+      { producer: 'planner' },
+    );
+    drafts.push((last = proposal));
+    for (let copy = 0; copy < copies; copy++) {
+      last = follow(
+        link(last),
+        'ActionApproved',
+        {
+          proposalEventId: proposal.id,
+          proposalKind: 'action',
+          actionId,
+          rulesEvaluated: [],
+          ruleFired: null,
+          reasonCode: 'allowed',
+          policyVersion: 'default.v1',
+          inputHashes: { proposal: hash, state: hash, policy: hash },
+          tool: 'customers.update',
+          args,
+          argsHash: canonicalHash(args),
+          impact: { ...noImpact, rows: 1 },
+        },
+        { producer: 'guard' },
+      );
+      drafts.push(last);
+    }
+  }
   return drafts.map((d) => validateEvent(d));
 }
+
+const chain = (): WardenEvent[] => updates('bt-1', [{ actionId: 'a1', copies: 1 }]);
 
 describe('backtest', () => {
   it('replays a recorded approval through the policy it was made under and finds no change', async () => {
@@ -109,5 +123,21 @@ describe('backtest', () => {
       candidate,
     );
     expect(report).toMatchObject({ proposals: 1, unjudged: 1, changed: [] });
+  });
+
+  it("counts an approval delivered twice once, as the live guard's view does (1 + 1 rows fit a task limit of 2)", async () => {
+    const report = await backtestTask(
+      updates(
+        'bt-2',
+        [
+          { actionId: 'a1', copies: 2 },
+          { actionId: 'a2', copies: 1 },
+        ],
+        { maxRowsPerAction: 1, maxRowsPerTask: 2 },
+      ),
+      current,
+    );
+    expect(report).toMatchObject({ proposals: 2, unjudged: 0, changed: [] });
+    expect(report.matrix.allow.allow).toBe(2);
   });
 });

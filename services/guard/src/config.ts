@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { jsonEnv, loadConfig, runtimeConfigFrom, WorkerEnv, type WorkerRuntimeConfig } from '@warden/runtime';
 import { MagnitudeLimits } from '@warden/contracts';
+import { DEFAULT_POLICY_FILE } from '@warden/policy';
 import { z } from 'zod';
 
 /** Per-tenant caps on the magnitude limits a task may ask for: a default and per-tenant entries. */
@@ -47,9 +47,6 @@ export interface GuardConfig {
   readonly customerCollections: readonly string[];
   readonly tenantCaps?: TenantCapsSetting;
 }
-
-/** The bundled default policy file. */
-export const DEFAULT_POLICY_FILE = resolve(import.meta.dirname, '../policies/default.v1.json');
 
 /** Reads the guard's configuration from the environment (the only place the guard reads process.env). */
 export function loadGuardConfig(env: Readonly<Record<string, string | undefined>> = process.env): GuardConfig {

@@ -1,41 +1,11 @@
-import type { Impact, JsonObject } from '@warden/contracts';
-import type { Db, Document } from 'mongodb';
-
-/** Estimates the impact of a destructive action before it runs; null when it cannot tell. */
-export type ImpactEstimator = (tool: string, args: JsonObject) => Promise<Impact | null>;
-
-const count = (v: unknown): number => (Array.isArray(v) ? v.length : 0);
-
-/**
- * An estimator from the arguments alone, for the demo tools: rows by ids, recipients by addresses, files by paths,
- * money by amount. A tool whose impact depends on the store (a delete by filter) needs the executor's dry run
- * (the tool registry's estimateImpact); until one is wired in, such a tool gets null and the guard escalates
- * (impact_unknown) rather than guessing.
- */
-export const argsImpactEstimator: ImpactEstimator = (tool, args) => {
-  const zero: Impact = { rows: 0, files: 0, recipients: 0, moneyUsd: 0 };
-  switch (tool) {
-    case 'customers.update':
-      return Promise.resolve({ ...zero, rows: 1 });
-    case 'customers.delete':
-      return Promise.resolve(Array.isArray(args.ids) ? { ...zero, rows: count(args.ids) } : null);
-    case 'email.send':
-      return Promise.resolve({ ...zero, recipients: count(args.to) + count(args.cc) });
-    case 'files.write':
-      return Promise.resolve({ ...zero, files: 1 });
-    case 'files.delete':
-      return Promise.resolve({ ...zero, files: count(args.paths) });
-    case 'payments.refund':
-      return Promise.resolve(typeof args.amountUsd === 'number' ? { ...zero, moneyUsd: args.amountUsd } : null);
-    default:
-      return Promise.resolve(null);
-  }
-};
+import { noImpact } from '@warden/contracts';
+import type { Document, Db } from 'mongodb';
+import { argsImpactEstimator, type ImpactEstimator } from '@warden/policy';
 
 /**
  * A dry-run estimator over the stores the tools work on: a customers.delete (by ids or by an equality filter) is
  * counted against its collection, so a "clean up the data" delete that would match half the table shows its real
- * reach; the rest is estimated from the arguments.
+ * reach; the rest is estimated from the arguments (argsImpactEstimator from @warden/policy).
  */
 export function storeImpactEstimator(db: Db, customerCollections: readonly string[]): ImpactEstimator {
   const allowed = new Set(customerCollections);
@@ -53,6 +23,6 @@ export function storeImpactEstimator(db: Db, customerCollections: readonly strin
       }
     } else return null;
     const rows = await db.collection(collection).countDocuments(filter);
-    return { rows, files: 0, recipients: 0, moneyUsd: 0 };
+    return { ...noImpact, rows };
   };
 }

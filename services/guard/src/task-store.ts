@@ -1,7 +1,6 @@
-import type { EventData, Impact, JsonValue } from '@warden/contracts';
+import { deepFreeze, type EventData, type Impact } from '@warden/contracts';
+import { evolve, initialTaskView, type ApprovedAction, type TaskView, type ToolResultRecord } from '@warden/policy';
 import type { Collection, Db } from 'mongodb';
-import { deepFreeze } from './decide/fast-canonical.js';
-import type { GuardState, RetrievalFact, ToolResultRecord } from './decide/types.js';
 
 interface TaskDoc {
   _id: string;
@@ -9,25 +8,23 @@ interface TaskDoc {
   task?: EventData<'TaskSubmitted'>;
   /** Absent until the first record of each kind ($setOnInsert is not relied upon). */
   results?: ToolResultRecord[];
-  facts?: RetrievalFact[];
-  approved?: Array<{ actionId: string; impact: Impact }>;
+  approved?: ApprovedAction[];
 }
 
-const ZERO: Impact = { rows: 0, files: 0, recipients: 0, moneyUsd: 0 };
-
 /**
- * The guard's own view of each task, in MongoDB, built from the task's events: the TaskSubmitted data (the only
- * source of scope and limits), earlier tool results and retrieved facts (for grounding), and the impact of what
- * the guard approved. Every write is idempotent ($addToSet of whole records, $set of the task), so a redelivered
- * event changes nothing.
+ * The guard's own records of each task, in MongoDB: the TaskSubmitted data (the only source of scope and limits),
+ * the task's validated tool results and the impact of what the guard approved. Every write is idempotent ($addToSet
+ * of whole records, $set of the task), so a redelivered event changes nothing. The view decide() is judged on is
+ * folded from these records by evolve() from @warden/policy, the same fold the auditor's backtest runs over the log.
  */
 export class GuardTaskStore {
   private readonly tasks: Collection<TaskDoc>;
   /**
-   * Frozen copies of what never changes once recorded (a task's submitted data, each tool result), reused across
-   * proposals by identity, so decide()'s canonical hash of the state is computed once per part, not per proposal.
+   * Each task's view as folded so far, with how many of its recorded results and approvals it holds. Records are
+   * only ever appended ($addToSet), so a read folds only the new ones; the task data and tool results are frozen
+   * and reused by identity across proposals, so decide()'s canonical hash of them is computed once, not per proposal.
    */
-  private readonly frozen = new Map<string, { task: unknown; results: Map<string, ToolResultRecord> }>();
+  private readonly views = new Map<string, { view: TaskView; results: number; approved: number }>();
   private static readonly MAX_CACHED_TASKS = 10_000;
 
   constructor(db: Db) {
@@ -39,15 +36,9 @@ export class GuardTaskStore {
     await this.tasks.updateOne({ _id: taskId }, { $set: { tenantId, task } }, { upsert: true });
   }
 
-  /** Records a validated tool result, and the facts a retrieval result confirms. */
-  async recordResult(taskId: string, record: ToolResultRecord, facts: readonly RetrievalFact[]): Promise<void> {
-    await this.tasks.updateOne(
-      { _id: taskId },
-      {
-        $addToSet: { results: record, facts: { $each: [...facts] } },
-      },
-      { upsert: true },
-    );
+  /** Records a tool result that passed validateToolOutput (the facts it confirms are derived by evolve). */
+  async recordResult(taskId: string, record: ToolResultRecord): Promise<void> {
+    await this.tasks.updateOne({ _id: taskId }, { $addToSet: { results: record } }, { upsert: true });
   }
 
   /** Records an approval's impact (once per action). */
@@ -55,53 +46,26 @@ export class GuardTaskStore {
     await this.tasks.updateOne({ _id: taskId }, { $addToSet: { approved: { actionId, impact } } }, { upsert: true });
   }
 
-  /** The state decide() needs, frozen (so the canonical hash of unchanged parts is computed once); undefined when the task is unknown. */
-  async stateFor(taskId: string, impact: Impact | null): Promise<GuardState | undefined> {
+  /** The task's view: its records folded with evolve (only the records not folded before). */
+  async viewOf(taskId: string): Promise<TaskView> {
     const doc = await this.tasks.findOne({ _id: taskId });
-    if (doc?.task === undefined) return undefined;
-    const approvedImpact = (doc.approved ?? []).reduce<Impact>(
-      (sum, a) => ({
-        rows: sum.rows + a.impact.rows,
-        files: sum.files + a.impact.files,
-        recipients: sum.recipients + a.impact.recipients,
-        moneyUsd: sum.moneyUsd + a.impact.moneyUsd,
-      }),
-      ZERO,
-    );
-    let cached = this.frozen.get(taskId);
+    if (doc?.task === undefined) return initialTaskView(taskId);
+    let cached = this.views.get(taskId);
     if (cached === undefined) {
-      if (this.frozen.size >= GuardTaskStore.MAX_CACHED_TASKS) this.frozen.delete(this.frozen.keys().next().value!);
-      cached = { task: deepFreeze(doc.task), results: new Map() };
-      this.frozen.set(taskId, cached);
+      if (this.views.size >= GuardTaskStore.MAX_CACHED_TASKS) this.views.delete(this.views.keys().next().value!);
+      const submitted = { type: 'TaskSubmitted', tenantId: doc.tenantId, data: deepFreeze(doc.task) } as const;
+      cached = { view: evolve(initialTaskView(taskId), submitted), results: 0, approved: 0 };
+      this.views.set(taskId, cached);
     }
-    const results = (doc.results ?? []).map((r) => {
-      const known = cached.results.get(r.actionId);
-      if (known !== undefined) return known;
-      const fresh = deepFreeze(r);
-      cached.results.set(r.actionId, fresh);
-      return fresh;
-    });
-    return deepFreeze({
-      taskId,
-      tenantId: doc.tenantId,
-      task: cached.task as EventData<'TaskSubmitted'>,
-      approvedImpact,
-      toolResults: results,
-      facts: doc.facts ?? [],
-      impact,
-    });
+    const results = doc.results ?? [];
+    const approved = doc.approved ?? [];
+    for (const r of results.slice(cached.results)) {
+      cached.view = evolve(cached.view, { type: 'ToolSucceeded', data: deepFreeze(r) });
+    }
+    for (const a of approved.slice(cached.approved))
+      cached.view = evolve(cached.view, { type: 'ActionApproved', data: a });
+    cached.results = Math.max(cached.results, results.length);
+    cached.approved = Math.max(cached.approved, approved.length);
+    return cached.view;
   }
-}
-
-/** Facts confirmed by a knowledge.search result: each hit with its source id. */
-export function factsFromResult(tool: string, result: JsonValue): RetrievalFact[] {
-  if (tool !== 'knowledge.search' || typeof result !== 'object' || result === null || Array.isArray(result)) return [];
-  const hits = (result as { hits?: unknown }).hits;
-  if (!Array.isArray(hits)) return [];
-  return hits.flatMap((h: unknown) => {
-    const hit = h as { sourceId?: unknown; text?: unknown };
-    return typeof hit.sourceId === 'string' && typeof hit.text === 'string'
-      ? [{ sourceId: hit.sourceId, text: hit.text }]
-      : [];
-  });
 }

@@ -1,7 +1,7 @@
 import { defineWorker, type Worker, type WorkerRuntimeConfig } from '@warden/runtime';
-import { loadPolicy } from './decide/load-policy.js';
+import { loadPolicy, type ImpactEstimator } from '@warden/policy';
 import { createHandlers, guardConsumes } from './handlers/index.js';
-import { storeImpactEstimator, type ImpactEstimator } from './impact.js';
+import { storeImpactEstimator } from './impact.js';
 import { GuardTaskStore } from './task-store.js';
 import { capsLookup, type TenantCapsSetting } from './config.js';
 

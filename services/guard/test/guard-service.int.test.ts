@@ -9,7 +9,8 @@ import {
 import { sampleTask } from '@warden/contracts/testing';
 import { EventCollector, startTestPublisher, testWorkerConfig, type TestPublisher } from '@warden/runtime/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createGuardWorker, DEFAULT_POLICY_FILE } from '@warden/guard-service';
+import { createGuardWorker } from '@warden/guard-service';
+import { DEFAULT_POLICY_FILE } from '@warden/policy';
 import { readFileSync } from 'node:fs';
 import type { Worker } from '@warden/runtime';
 import { stack } from '../../../test/support/index.js';

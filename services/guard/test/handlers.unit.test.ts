@@ -1,27 +1,26 @@
 import { readFileSync } from 'node:fs';
 import { canonicalHash, eventSchemas, follow, newTask, type EventOf } from '@warden/contracts';
 import { sampleTask } from '@warden/contracts/testing';
-import { createHandlers, DEFAULT_POLICY_FILE, loadPolicy } from '@warden/guard-service';
+import { createHandlers } from '@warden/guard-service';
+import { DEFAULT_POLICY_FILE, initialTaskView, loadPolicy } from '@warden/policy';
 import { createTestHandlerContext } from '@warden/runtime/testing';
 import { describe, expect, it } from 'vitest';
-import { act } from './helpers.js';
 
 const policy = loadPolicy(JSON.parse(readFileSync(DEFAULT_POLICY_FILE, 'utf8')) as unknown);
 
 /** An ActionProposed of task-1, chained to its TaskSubmitted. */
 function proposal(): EventOf<'ActionProposed'> {
   const task = newTask(sampleTask(), { tenantId: 'tenant-a', taskId: 'task-1', producer: 'test' });
-  const p = act('customers.update', { id: 'c-42', set: { status: 'inactive' } }, { taskId: 'task-1', actionId: 'a1' });
-  const { actionId, tool, args, argsHash, confidence, claims } = p;
+  const args = { id: 'c-42', set: { status: 'inactive' } };
   const data = {
-    actionId,
+    actionId: 'a1',
     step: 1,
-    tool,
+    tool: 'customers.update',
     args,
-    argsHash,
+    argsHash: canonicalHash(args),
     reasoning: 'the customer asked',
-    confidence,
-    claims: [...claims],
+    confidence: { value: 0.97, source: 'structured' as const },
+    claims: [],
   };
   const draft = follow({ envelope: task, hash: canonicalHash(task) }, 'ActionProposed', data, { producer: 'planner' });
   return eventSchemas.ActionProposed.parse(draft) as EventOf<'ActionProposed'>;
@@ -30,7 +29,7 @@ function proposal(): EventOf<'ActionProposed'> {
 describe("the guard's handlers, without Kafka", () => {
   it('rejects a proposal of a task it has never seen (no scope is known), chained to the proposal', async () => {
     const handlers = createHandlers({
-      store: { stateFor: () => Promise.resolve(undefined) } as never,
+      store: { viewOf: (taskId: string) => Promise.resolve(initialTaskView(taskId)) } as never,
       policy,
       estimateImpact: () => Promise.resolve({ rows: 1, files: 0, recipients: 0, moneyUsd: 0 }),
       escalationTtlMs: 3_600_000,

@@ -3,11 +3,11 @@ import {
   isEventType,
   outOfChainEventTypes,
   sha256Hex,
+  TaskChain,
   type ChainBreak,
   type DecodedEvent,
   type WireEnvelope,
 } from '@warden/contracts';
-import { TaskChain } from '../verify/task-chain.js';
 import { factsOf, type EventFacts } from './facts.js';
 import type { AuditStore, EventDoc, EventSource, TaskDoc } from './store.js';
 import { TaskSummaryFold } from './task-summary.js';

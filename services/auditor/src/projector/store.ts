@@ -1,8 +1,7 @@
-import type { ChainBreak } from '@warden/contracts';
+import type { ChainBreak, ChainState } from '@warden/contracts';
 import { insertNewDocuments } from '@warden/runtime';
 import type { Collection, Db } from 'mongodb';
 import type { Checkpoint } from '../checkpoints/checkpoint.js';
-import type { ChainState } from '../verify/task-chain.js';
 import type { EventFacts } from './facts.js';
 import type { TaskSummary } from './task-summary.js';
 

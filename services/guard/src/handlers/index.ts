@@ -9,13 +9,18 @@ import {
 } from '@warden/contracts';
 import type { Handlers, HandlerContext } from '@warden/runtime';
 import type { z } from 'zod';
-import { decide } from '../decide/decide.js';
-import { capLimits } from '../decide/limits.js';
-import { proposalFromEvent } from '../decide/proposal.js';
-import { validateToolOutput } from '../decide/schema.js';
-import type { GuardState, Policy, Verdict } from '../decide/types.js';
-import type { ImpactEstimator } from '../impact.js';
-import { factsFromResult, type GuardTaskStore } from '../task-store.js';
+import {
+  capLimits,
+  decide,
+  guardStateOf,
+  proposalFromEvent,
+  validateToolOutput,
+  type GuardState,
+  type ImpactEstimator,
+  type Policy,
+  type Verdict,
+} from '@warden/policy';
+import type { GuardTaskStore } from '../task-store.js';
 
 /** What the guard's handlers need. */
 export interface GuardHandlerDeps {
@@ -73,10 +78,12 @@ async function judge(
     proposal.claims.flatMap((c) => c.evidence.filter((e) => e.kind === 'tool_result').map((e) => e.ref)),
   );
   const deadline = Date.now() + (deps.causeWaitMs ?? 3_000);
-  let state = await deps.store.stateFor(event.taskId, impact);
+  const stateNow = async (): Promise<GuardState | undefined> =>
+    guardStateOf(await deps.store.viewOf(event.taskId), proposal.actionId, impact);
+  let state = await stateNow();
   while (!isComplete(state, cited) && Date.now() < deadline && !ctx.signal.aborted) {
     await new Promise((r) => setTimeout(r, 50));
-    state = await deps.store.stateFor(event.taskId, impact);
+    state = await stateNow();
   }
   const policyVersion = deps.policy.version;
   if (state === undefined) {
@@ -215,11 +222,11 @@ export function createHandlers(deps: GuardHandlerDeps): Handlers<Consumed> {
         );
         return;
       }
-      await deps.store.recordResult(
-        event.taskId,
-        { actionId: event.data.actionId, tool: event.data.tool, result: event.data.result },
-        factsFromResult(event.data.tool, event.data.result),
-      );
+      await deps.store.recordResult(event.taskId, {
+        actionId: event.data.actionId,
+        tool: event.data.tool,
+        result: event.data.result,
+      });
     },
     ActionProposed: (event, ctx) => judge(deps, event, ctx),
     AnswerProposed: (event, ctx) => judge(deps, event, ctx),

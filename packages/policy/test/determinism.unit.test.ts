@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { canonicalHash } from '@warden/contracts';
-import { createToolRegistry, decide, defineTool, loadPolicy, type GuardState } from '../src/index.js';
-import { customersQuery, demoTools } from '@warden/tools';
+import { decide, loadPolicy, type GuardState } from '../src/index.js';
+import { createToolRegistry, customersQuery, defineTool, demoTools } from '@warden/tools';
 import { act, baseState, defaultPolicy, defaultPolicyDocument, impact, policyWith } from './helpers.js';
 
 /** Rebuilds a value with every object's keys in reverse order. */

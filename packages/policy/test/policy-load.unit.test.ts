@@ -1,15 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import {
-  GuardErrorCodes,
-  PolicyInvalidError,
-  ToolDefinitionError,
-  createToolRegistry,
-  defineTool,
-  loadPolicy,
-} from '../src/index.js';
-import { customersQuery } from '@warden/tools';
+import { GuardErrorCodes, PolicyInvalidError, loadPolicy } from '../src/index.js';
+import { ToolDefinitionError, createToolRegistry, customersQuery, defineTool } from '@warden/tools';
 import { defaultPolicyDocument } from './helpers.js';
 
 function loadError(change: (doc: Record<string, unknown>) => void): PolicyInvalidError {

@@ -1,7 +1,9 @@
-import { canonicalHash, verifyChain, type WireEnvelope } from '@warden/contracts';
-import { sampleChain, shuffled } from '@warden/contracts/testing';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { TaskChain, auditTask, signCheckpoint } from '../src/index.js';
+import { TaskChain, canonicalHash, verifyChain, type ChainVector, type WireEnvelope } from '@warden/contracts';
+import { sampleChain, shuffled } from '@warden/contracts/testing';
 
 const TASK = 'task-sample';
 
@@ -100,68 +102,76 @@ describe('TaskChain: incremental verification', () => {
   });
 });
 
-describe('auditTask: on-demand verification with checkpoints', () => {
-  const key = 'k'.repeat(40);
-  const completed = (chain: WireEnvelope[]): WireEnvelope[] => {
-    const last = chain.at(-1)!;
-    const end: WireEnvelope = {
-      ...last,
-      id: '11111111-1111-4111-8111-111111111111',
-      type: 'TaskCompleted',
-      seq: last.seq + 1,
-      prevHashes: [canonicalHash(last)],
-      causationId: last.id,
-      data: {
-        answer: 'done',
-        totals: { steps: 1, usage: { promptTokens: 0, completionTokens: 0, totalTokens: 0 }, costUsd: 0 },
-      },
+describe('TaskChain: the vectors and the rules in any arrival order', () => {
+  const vector = JSON.parse(
+    readFileSync(resolve(import.meta.dirname, '../../../schemas/test-vectors/chain.json'), 'utf8'),
+  ) as ChainVector;
+
+  it('hashes the chain vector as stored and accepts it in every arrival order', () => {
+    expect(vector.events.map((e) => canonicalHash(e))).toEqual(vector.hashes);
+    fc.assert(
+      fc.property(fc.shuffledSubarray([...vector.events], { minLength: vector.events.length }), (order) => {
+        const chain = new TaskChain(vector.events[0]!.taskId);
+        for (const e of order) expect(chain.add(e, canonicalHash(e))).toEqual([]);
+        expect(chain.settle()).toEqual([]);
+        expect(chain.state()).toMatchObject({
+          status: 'ok',
+          count: vector.events.length,
+          head: { seq: vector.events.length - 1, hash: vector.hashes.at(-1) },
+        });
+      }),
+    );
+  });
+
+  // Two different events with one id are the exception: which one the others link to depends on which came first.
+  it('finds the same breaks whatever order a tampered chain arrives in', () => {
+    const chain = sampleChain(8);
+    const tamper = fc.oneof(
+      fc.record({ drop: fc.integer({ min: 0, max: 7 }) }),
+      fc.record({ alter: fc.integer({ min: 0, max: 7 }) }),
+      fc.record({ reseq: fc.integer({ min: 1, max: 7 }), to: fc.integer({ min: 0, max: 9 }) }),
+    );
+    fc.assert(
+      fc.property(fc.array(tamper, { maxLength: 3 }), fc.nat(), fc.nat(), (changes, seedA, seedB) => {
+        let events: WireEnvelope[] = chain.map((e) => ({ ...e, prevHashes: [...e.prevHashes] }));
+        for (const c of changes) {
+          if ('drop' in c) events = events.filter((_, i) => i !== c.drop);
+          else if ('alter' in c) events = events.map((e, i) => (i === c.alter ? { ...e, producer: 'mallory' } : e));
+          else events = events.map((e, i) => (i === c.reseq ? { ...e, seq: c.to } : e));
+        }
+        const a = track(shuffled(events, seedA)).state;
+        const b = track(shuffled(events, seedB)).state;
+        expect(b).toEqual(a);
+        expect(verifyChain(shuffled(events, seedA), TASK)).toEqual(
+          a.breaks.length === 0
+            ? { ok: true, taskId: TASK, count: a.count, head: a.head }
+            : { ok: false, taskId: TASK, firstBreak: a.breaks[0], breaks: a.breaks },
+        );
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('checks a join of parallel steps against the highest seq among its causes', () => {
+    const [task, a] = sampleChain(2);
+    const b: WireEnvelope = {
+      ...a!,
+      id: '00000000-0000-4000-8000-0000000000b2',
+      seq: 2,
+      causationId: a!.id,
+      prevHashes: [canonicalHash(a!)],
     };
-    return [...chain, end];
-  };
-  const checkpointOf = (envs: WireEnvelope[]) => {
-    const head = envs.at(-1)!;
-    return signCheckpoint(
-      {
-        v: 1,
-        taskId: TASK,
-        tenantId: 'tenant-a',
-        count: envs.length,
-        head: { seq: head.seq, hash: canonicalHash(head) },
-        terminal: true,
-        at: '2026-01-01T00:00:00.000Z',
-        auditor: 'auditor@test',
-      },
-      key,
-    );
-  };
-
-  it('calls an intact, ended task matching its checkpoint complete', () => {
-    const envs = completed(sampleChain(5));
-    expect(auditTask(TASK, envs, checkpointOf(envs), key)).toMatchObject({ status: 'complete', problems: [] });
-  });
-
-  it('reports a task without a terminal event as incomplete', () => {
-    const audit = auditTask(TASK, sampleChain(5), null, key);
-    expect(audit.status).toBe('incomplete');
-    expect(audit.problems).toEqual([expect.objectContaining({ kind: 'no_terminal_event' })]);
-  });
-
-  it('reports trailing events cut off after a checkpoint as truncated, naming the head it expected', () => {
-    const envs = completed(sampleChain(6));
-    const cp = checkpointOf(envs);
-    const audit = auditTask(TASK, envs.slice(0, -2), cp, key);
-    expect(audit.chain.ok).toBe(true); // the chain alone cannot see it
-    expect(audit.status).toBe('incomplete');
-    expect(audit.problems).toContainEqual(
-      expect.objectContaining({ kind: 'truncated', expectedCount: 7, actualCount: 5, expectedHead: cp.head }),
-    );
-  });
-
-  it('refuses a checkpoint whose signature does not match (forged count)', () => {
-    const envs = completed(sampleChain(4));
-    const forged = { ...checkpointOf(envs), count: 2 };
-    const audit = auditTask(TASK, envs, forged, key);
-    expect(audit.problems).toEqual([expect.objectContaining({ kind: 'checkpoint_invalid' })]);
-    expect(auditTask(TASK, envs, checkpointOf(envs), 'x'.repeat(40)).problems[0]?.kind).toBe('checkpoint_invalid');
+    const join = (seq: number): WireEnvelope => ({
+      ...a!,
+      id: '00000000-0000-4000-8000-0000000000c3',
+      seq,
+      causationId: b.id,
+      prevHashes: [canonicalHash(a!), canonicalHash(b)],
+    });
+    expect(verifyChain([join(3), b, a!, task!])).toMatchObject({ ok: true, count: 4 });
+    expect(track([join(3), b, task!], false).state.status).toBe('pending'); // one cause not read yet
+    const early = verifyChain([task!, a!, b, join(2)]);
+    expect(early.ok).toBe(false);
+    if (!early.ok) expect(early.breaks).toContainEqual(expect.objectContaining({ kind: 'reordered', seq: 2 }));
   });
 });

@@ -4,8 +4,6 @@ import {
   GuardErrorCodes,
   TaskLimitsInvalidError,
   capLimits,
-  capsLookup,
-  loadGuardConfig,
   validateTaskLimits,
   type TenantCaps,
 } from '../src/index.js';
@@ -117,25 +115,5 @@ describe('capLimits', () => {
     expect(limits).toEqual({ ...caps.limits, maxMoneyUsdPerTask: 4_000 });
     expect(lowered).toEqual([{ limit: 'maxRowsPerAction', requested: 5_000, cap: 1_000 }]);
     expect(capLimits(caps.limits, caps.limits).lowered).toEqual([]);
-  });
-});
-
-describe('GUARD_TENANT_CAPS', () => {
-  const env = (caps: string) => ({ GUARD_TENANT_CAPS: caps });
-  it('reads a default and per-tenant caps; a tenant without an entry gets the default', () => {
-    const config = loadGuardConfig(
-      env(JSON.stringify({ default: caps.limits, tenants: { small: { ...caps.limits, maxRowsPerAction: 3 } } })),
-    );
-    const lookup = capsLookup(config.tenantCaps!);
-    expect(lookup('small')?.maxRowsPerAction).toBe(3);
-    expect(lookup('other')?.maxRowsPerAction).toBe(1_000);
-    expect(loadGuardConfig({}).tenantCaps).toBeUndefined();
-  });
-
-  it('refuses caps that are not JSON or not complete limits, naming the problem', () => {
-    expect(() => loadGuardConfig(env('{nope'))).toThrow(/GUARD_TENANT_CAPS.*not JSON/s);
-    expect(() => loadGuardConfig(env(JSON.stringify({ default: { maxRowsPerAction: 3 } })))).toThrow(
-      /GUARD_TENANT_CAPS.*default\.maxRowsPerTask/s,
-    );
   });
 });

@@ -1,9 +1,10 @@
-import type { ChainBreak, WireEnvelope } from '@warden/contracts';
+import type { WireEnvelope } from './envelope.js';
+import type { ChainBreak, ChainBreakKind } from './verify.js';
 
-/** The chain state of a task as far as the auditor has read it. */
+/** The chain state of a task as far as its events have been read. */
 export type ChainStatus = 'ok' | 'pending' | 'broken';
 
-/** A summary of a task's chain for the projection. */
+/** A summary of a task's chain (what the auditor projects). */
 export interface ChainState {
   readonly status: ChainStatus;
   /** Distinct in-chain events read. */
@@ -24,15 +25,26 @@ interface NodeInfo {
   readonly type: string;
 }
 
-interface Waiting {
+/** An event's links to its causes (its prevHashes), and how far they are resolved. */
+interface Links {
   readonly id: string;
   readonly seq: number;
   readonly type: string;
   readonly causationId: string | null;
+  readonly prevHashes: readonly string[];
+  /** Links not decided yet (neither found by hash nor found altered). */
+  open: number;
+  /** The highest seq among the causes found by hash, -1 while none is. */
+  maxCauseSeq: number;
+}
+
+/** One link still waiting for its cause. */
+interface Waiting {
+  readonly links: Links;
   readonly prevHash: string;
 }
 
-const kindOrder: Record<ChainBreak['kind'], number> = {
+const kindOrder: Record<ChainBreakKind, number> = {
   conflicting_id: 0,
   altered: 1,
   missing: 2,
@@ -44,11 +56,12 @@ const kindOrder: Record<ChainBreak['kind'], number> = {
 const short = (hash: string): string => hash.slice(0, 12);
 
 /**
- * Incremental verification of one task's hash chain as its events arrive, in any order (a task's events travel on
- * several topics, so a cause may be read after its effect). Each event is checked once, against hashes already
- * computed by the codec, so a 10,000-step task costs O(n) in all. Breaks that the events read so far prove
- * (altered, reordered, forked, conflicting ids) are reported at once; a cause that is still absent is only
- * "pending" until settle() declares it missing. Findings match verifyChain's kinds and naming.
+ * Verification of one task's hash chain as its events arrive, in any order (a task's events travel on several
+ * topics, so a cause may be read after its effect): the one implementation of the chain rules, which verifyChain
+ * runs over a whole list. Each event is checked once, against its hash (the codec computes it on decode), so a
+ * 10,000-step task costs O(n) in all. Breaks that the events read so far prove (altered, reordered, forked,
+ * conflicting ids) are reported at once; a cause that is still absent is only "pending" until settle() declares it
+ * missing. An event's seq must follow the highest seq among its causes (a join of parallel steps has several).
  */
 export class TaskChain {
   private readonly byId = new Map<string, NodeInfo>();
@@ -120,16 +133,25 @@ export class TaskChain {
         detail: `${env.type} at seq ${env.seq} names no cause`,
       });
     } else {
+      const links: Links = {
+        id: env.id,
+        seq: env.seq,
+        type: env.type,
+        causationId: env.causationId,
+        prevHashes: env.prevHashes,
+        open: env.prevHashes.length,
+        maxCauseSeq: -1,
+      };
       for (const prevHash of env.prevHashes) {
-        const w: Waiting = { id: env.id, seq: env.seq, type: env.type, causationId: env.causationId, prevHash };
+        const w: Waiting = { links, prevHash };
         const cause = this.byHash.get(prevHash);
         if (cause !== undefined) {
-          this.checkOrder(w, cause, report);
+          this.resolved(w, cause, report);
           continue;
         }
         const byCause = env.causationId === null ? undefined : this.byId.get(env.causationId);
-        if (byCause !== undefined) {
-          report(this.alteredBreak(byCause, w));
+        if (byCause !== undefined && !env.prevHashes.includes(byCause.hash)) {
+          this.altered(byCause, w, report);
           continue;
         }
         this.push(this.waitingByHash, prevHash, w);
@@ -141,16 +163,18 @@ export class TaskChain {
     const waitingOnHash = this.waitingByHash.get(hash) ?? [];
     this.waitingByHash.delete(hash);
     for (const w of waitingOnHash) {
-      this.checkOrder(w, node, report);
+      this.resolved(w, node, report);
       this.unlinkCause(w);
     }
     const waitingOnId = this.waitingByCause.get(env.id) ?? [];
+    this.waitingByCause.delete(env.id);
     for (const w of waitingOnId) {
-      if (w.prevHash === hash) continue;
-      report(this.alteredBreak(node, w));
+      // The named cause is here but hashes to none of the effect's links: it was altered. (A join's other links
+      // wait for their own causes.)
+      if (w.links.prevHashes.includes(hash)) continue;
+      this.altered(node, w, report);
       this.unlinkHash(w);
     }
-    this.waitingByCause.delete(env.id);
     return fresh;
   }
 
@@ -166,13 +190,14 @@ export class TaskChain {
       this.found.set(key, b);
     };
     for (const list of this.waitingByHash.values()) {
-      for (const w of list) {
+      for (const { links, prevHash } of list) {
         report({
           kind: 'missing',
-          eventId: w.causationId ?? '',
-          seq: w.seq - 1,
-          detail: `${w.type} at seq ${w.seq} names cause ${w.causationId ?? '(none)'} with hash ${short(w.prevHash)}, which is not in the log`,
+          eventId: links.causationId ?? '',
+          seq: links.seq - 1,
+          detail: `${links.type} at seq ${links.seq} names cause ${links.causationId ?? '(none)'} with hash ${short(prevHash)}, which is not in the log`,
         });
+        this.checkOrder(links, report); // against the causes that are here
       }
     }
     let gapsReported = 0;
@@ -210,24 +235,34 @@ export class TaskChain {
     };
   }
 
-  private checkOrder(w: Waiting, cause: NodeInfo, report: (b: ChainBreak) => void): void {
-    if (w.seq !== cause.seq + 1) {
-      report({
-        kind: 'reordered',
-        eventId: w.id,
-        seq: w.seq,
-        detail: `${w.type} claims seq ${w.seq} but its cause is at seq ${cause.seq}`,
-      });
-    }
+  /** A link's cause was found by its hash; once every link is decided, the event's seq is checked. */
+  private resolved(w: Waiting, cause: NodeInfo, report: (b: ChainBreak) => void): void {
+    w.links.maxCauseSeq = Math.max(w.links.maxCauseSeq, cause.seq);
+    if (--w.links.open === 0) this.checkOrder(w.links, report);
   }
 
-  private alteredBreak(cause: NodeInfo, w: Waiting): ChainBreak {
-    return {
+  /** A link names a cause (by causationId) whose content no longer hashes to what the link recorded. */
+  private altered(cause: NodeInfo, w: Waiting, report: (b: ChainBreak) => void): void {
+    const { links } = w;
+    report({
       kind: 'altered',
       eventId: cause.id,
       seq: cause.seq,
-      detail: `${cause.type} ${cause.id} at seq ${cause.seq} hashes to ${short(cause.hash)}, but ${w.type} at seq ${w.seq} recorded ${short(w.prevHash)}`,
-    };
+      detail: `${cause.type} ${cause.id} at seq ${cause.seq} hashes to ${short(cause.hash)}, but ${links.type} at seq ${links.seq} recorded ${short(w.prevHash)}`,
+    });
+    if (--links.open === 0) this.checkOrder(links, report);
+  }
+
+  /** An event's seq must be one more than the highest seq among its causes found so far. */
+  private checkOrder(links: Links, report: (b: ChainBreak) => void): void {
+    if (links.maxCauseSeq >= 0 && links.seq !== links.maxCauseSeq + 1) {
+      report({
+        kind: 'reordered',
+        eventId: links.id,
+        seq: links.seq,
+        detail: `${links.type} claims seq ${links.seq} but its cause is at seq ${links.maxCauseSeq}`,
+      });
+    }
   }
 
   private push(map: Map<string, Waiting[]>, key: string, w: Waiting): void {
@@ -237,12 +272,13 @@ export class TaskChain {
   }
 
   private unlinkCause(w: Waiting): void {
-    if (w.causationId === null) return;
-    const list = this.waitingByCause.get(w.causationId);
+    const causationId = w.links.causationId;
+    if (causationId === null) return;
+    const list = this.waitingByCause.get(causationId);
     if (list === undefined) return;
     const rest = list.filter((x) => x !== w);
-    if (rest.length === 0) this.waitingByCause.delete(w.causationId);
-    else this.waitingByCause.set(w.causationId, rest);
+    if (rest.length === 0) this.waitingByCause.delete(causationId);
+    else this.waitingByCause.set(causationId, rest);
   }
 
   private unlinkHash(w: Waiting): void {

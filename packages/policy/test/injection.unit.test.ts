@@ -159,7 +159,7 @@ describe('injection never widens scope, lifts a limit or approves anything', () 
 
 describe('task-input evidence refs', () => {
   it('resolves JSON pointers and the dot paths models write', async () => {
-    const { resolveInputRef } = await import('../src/decide/grounding.js');
+    const { resolveInputRef } = await import('../src/grounding.js');
     const input = { customerId: 'c-42', order: { lines: [{ sku: 'A1' }] } };
     expect(resolveInputRef(input, '/customerId')).toEqual({ found: true, value: 'c-42' });
     expect(resolveInputRef(input, 'customerId')).toEqual({ found: true, value: 'c-42' });

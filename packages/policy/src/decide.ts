@@ -1,7 +1,6 @@
-import { sha256Hex, type RuleEvaluation } from '@warden/contracts';
+import { canonicalJson, sha256Hex, type RuleEvaluation } from '@warden/contracts';
 import { assessConfidence, checkConfidence, type ConfidenceAssessment } from './confidence.js';
 import { GuardInputError } from './errors.js';
-import { fastCanonicalJson } from './fast-canonical.js';
 import { truncate } from './format.js';
 import { checkGrounding } from './grounding.js';
 import { addImpact, checkMagnitude, impactProblem } from './magnitude.js';
@@ -23,7 +22,7 @@ import type {
 
 function canonicalOf(what: string, value: unknown, known?: ReadonlyMap<object, string>): string {
   try {
-    return fastCanonicalJson(value, known);
+    return canonicalJson(value, known);
   } catch (error) {
     throw new GuardInputError(`the ${what} has no canonical JSON form`, { cause: error });
   }
@@ -32,7 +31,7 @@ function canonicalOf(what: string, value: unknown, known?: ReadonlyMap<object, s
 function argsCanonical(proposal: Proposal): string | null {
   if (proposal.kind === 'answer') return null;
   try {
-    return fastCanonicalJson(proposal.args);
+    return canonicalJson(proposal.args);
   } catch {
     return null; // the schema check denies such args as invalid_args
   }
@@ -149,7 +148,7 @@ function modeOf(name: CheckName, policy: Policy): RuleMode {
  * - A log_only rule that would block is recorded with mode log_only; it blocks nothing and warns nobody.
  *
  * The verdict names the rule that fired (the first deny, else the first escalate), the policy version and the
- * canonical hashes of its three inputs (canonicalHash from @warden/contracts, computed by fastCanonicalJson).
+ * canonical hashes of its three inputs (canonicalHash from @warden/contracts).
  * Inputs are read, never changed; task data, tool results and facts that the caller keeps deeply frozen (see
  * deepFreeze) are serialised once and remembered. Throws a GuardInputError only when an input has no canonical
  * JSON form.

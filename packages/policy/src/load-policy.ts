@@ -19,7 +19,7 @@ import {
 const Unit = z.number().min(0).max(1);
 const RiskTier = z.enum(RiskTiers);
 
-/** The zod schema of a policy file (services/guard/policies/*.json). */
+/** The zod schema of a policy file (packages/policy/policies/*.json). */
 export const PolicyDocument = z
   .object({
     /** The file format; bump on an incompatible change of this schema. */

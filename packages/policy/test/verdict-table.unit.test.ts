@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { VerdictRecord } from '@warden/contracts';
+import { VerdictRecord, noImpact } from '@warden/contracts';
 import { decide, type GuardState, type Policy, type Proposal } from '../src/index.js';
-import { act, answer, baseState, defaultPolicy, impact, policyWith, taskWith, zeroImpact } from './helpers.js';
+import { act, answer, baseState, defaultPolicy, impact, policyWith, taskWith } from './helpers.js';
 
 interface Case {
   name: string;
@@ -285,7 +285,7 @@ const cases: Case[] = [
   {
     name: 'magnitude: a negative impact estimate is unknown',
     proposal: del(),
-    state: baseState({ impact: { ...zeroImpact, rows: -1 } }),
+    state: baseState({ impact: { ...noImpact, rows: -1 } }),
     outcome: 'escalate',
     reasonCode: 'impact_unknown',
     ruleFired: 'magnitude',
@@ -405,7 +405,7 @@ const cases: Case[] = [
   {
     name: 'magnitude: a fractional row count in the impact estimate is unknown',
     proposal: del(),
-    state: baseState({ impact: { ...zeroImpact, rows: 1.5 } }),
+    state: baseState({ impact: { ...noImpact, rows: 1.5 } }),
     outcome: 'escalate',
     reasonCode: 'impact_unknown',
     ruleFired: 'magnitude',

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { canonicalHash, eventDataSchemas, type Claim, type Impact, type JsonValue } from '@warden/contracts';
+import { canonicalHash, eventDataSchemas, noImpact, type Claim, type Impact, type JsonValue } from '@warden/contracts';
 import {
   loadPolicy,
   type ActionProposal,
@@ -89,11 +89,9 @@ export function taskWith(change: (task: Record<string, unknown>) => void = () =>
   return eventDataSchemas.TaskSubmitted.parse(raw);
 }
 
-export const zeroImpact: Impact = { rows: 0, files: 0, recipients: 0, moneyUsd: 0 };
-
 /** An impact with the given dimensions, the rest zero. */
 export function impact(figures: Partial<Impact>): Impact {
-  return { ...zeroImpact, ...figures };
+  return { ...noImpact, ...figures };
 }
 
 /** The guard state every test starts from. */
@@ -102,7 +100,7 @@ export function baseState(overrides: Partial<GuardState> = {}): GuardState {
     taskId: TASK_ID,
     tenantId: TENANT_ID,
     task: taskWith(),
-    approvedImpact: zeroImpact,
+    approvedImpact: noImpact,
     toolResults: [
       {
         actionId: 'a1',

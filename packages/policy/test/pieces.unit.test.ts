@@ -4,8 +4,6 @@ import {
   buildCorpus,
   calibrate,
   corpusHas,
-  createToolRegistry,
-  defineTool,
   extractNumbers,
   loadPolicy,
   normaliseHost,
@@ -17,6 +15,7 @@ import {
   validateToolOutput,
   valuesAt,
 } from '../src/index.js';
+import { createToolRegistry, defineTool } from '@warden/tools';
 import { defaultPolicy, defaultPolicyDocument } from './helpers.js';
 
 describe('resource normalisation', () => {
