@@ -7,10 +7,10 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { AUDITOR_NAME, checkpointTopic } from '@warden/auditor';
-import { executorConsumes } from '@warden/executor';
-import { guardConsumes, loadPolicy } from '@warden/guard-service';
-import { plannerConsumes } from '@warden/planner';
+import { AUDITOR_NAME, auditorConfigFrom, checkpointTopic } from '@warden/auditor';
+import { executorConsumes, loadExecutorConfig } from '@warden/executor';
+import { guardConsumes, loadGuardConfig, loadPolicy } from '@warden/guard-service';
+import { loadPlannerConfig, plannerConsumes } from '@warden/planner';
 import { Topics, auditTopicConfig } from '@warden/runtime';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
@@ -63,7 +63,11 @@ interface Container {
   readonly startupProbe?: Probe;
   readonly resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
   readonly securityContext?: Record<string, unknown>;
-  readonly env?: ReadonlyArray<{ name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string } } }>;
+  readonly env?: ReadonlyArray<{
+    name: string;
+    value?: string;
+    valueFrom?: { secretKeyRef?: { name: string; key: string } };
+  }>;
   readonly envFrom?: ReadonlyArray<{ configMapRef?: { name: string } }>;
 }
 interface PodSpec {
@@ -345,6 +349,28 @@ describe('the Helm chart, keys and tokens', () => {
         expect(e.value, `${d.metadata.name} ${e.name}`).toBeUndefined();
         expect(e.valueFrom?.secretKeyRef?.name).toBe(secret!.metadata.name);
       }
+    }
+  });
+
+  it('gives each worker an environment its own config.ts accepts', () => {
+    const loaders: Record<string, (env: Record<string, string>) => unknown> = {
+      planner: loadPlannerConfig,
+      // The policy file is checked on its own above; here the mount path does not exist.
+      guard: (env) => loadGuardConfig({ ...env, GUARD_POLICY_FILE: undefined }),
+      executor: loadExecutorConfig,
+      auditor: auditorConfigFrom,
+    };
+    const secretByKey: Record<string, string> = secretValues;
+    for (const d of ofKind(objects, 'Deployment')) {
+      const load = loaders[component(d)];
+      if (load === undefined) continue; // escalation: checked once services/escalation lands
+      const pod = deploymentSpec(d).template.spec;
+      const env = configEnv(objects, pod);
+      for (const e of pod.containers[0]!.env ?? []) {
+        const key = e.valueFrom?.secretKeyRef?.key;
+        if (key !== undefined) env[e.name] = secretByKey[key]!;
+      }
+      expect(() => load(env), component(d)).not.toThrow();
     }
   });
 

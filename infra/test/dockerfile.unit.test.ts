@@ -1,0 +1,55 @@
+/**
+ * The Dockerfile cannot be built here (no Docker engine). It is kept lint-clean with hadolint (installed into the
+ * cache by infra/tools/install-hadolint.sh) and checked to cover every workspace: each package's manifest is copied
+ * before `npm ci`, and each service has a target that runs its compiled entry point with plain node.
+ * test/compiled-entry-points.int.test.ts runs those entry points against the local stack.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { cacheDirFrom } from '../stack/config.js';
+
+const root = resolve(import.meta.dirname, '../..');
+const dockerfile = readFileSync(resolve(root, 'Dockerfile'), 'utf8');
+
+/** Workspace directories (packages/*, services/*) that exist in this checkout. */
+function workspaces(parent: 'packages' | 'services'): string[] {
+  return readdirSync(resolve(root, parent)).filter((d) => existsSync(resolve(root, parent, d, 'package.json')));
+}
+
+describe('Dockerfile', () => {
+  it('passes hadolint', () => {
+    const hadolint = join(cacheDirFrom(), 'bin', 'hadolint');
+    if (!existsSync(hadolint)) throw new Error(`no hadolint at ${hadolint}: run infra/tools/install-hadolint.sh`);
+    const r = spawnSync(hadolint, ['Dockerfile'], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+  });
+
+  it('copies every workspace manifest before npm ci', () => {
+    const beforeInstall = dockerfile.slice(0, dockerfile.indexOf('RUN npm ci'));
+    for (const parent of ['packages', 'services'] as const) {
+      for (const dir of workspaces(parent)) {
+        expect(beforeInstall).toContain(`COPY ${parent}/${dir}/package.json ${parent}/${dir}/`);
+      }
+    }
+  });
+
+  it('has a target per service running its compiled entry point with plain node', () => {
+    for (const service of workspaces('services')) {
+      if (!existsSync(resolve(root, 'services', service, 'src/main.ts'))) continue;
+      const target = new RegExp(`^FROM runtime AS ${service}\\n(?:(?!^FROM ).*\\n)*?CMD \\["node", "([^"]+)"\\]$`, 'm');
+      const m = target.exec(dockerfile);
+      expect(m, `target ${service}`).not.toBeNull();
+      expect(m![1]).toBe(`services/${service}/dist/main.js`);
+    }
+  });
+
+  it('runs as a non-root user with a health check, production dependencies only', () => {
+    const runtime = dockerfile.slice(dockerfile.indexOf('AS runtime'));
+    expect(runtime).toMatch(/^USER 1000:1000$/m);
+    expect(runtime).toMatch(/^HEALTHCHECK .*\n\s+CMD \["node", "-e", .*WARDEN_HEALTH_URL/m);
+    expect(dockerfile).toContain('npm prune --omit=dev');
+    expect(dockerfile).not.toMatch(/tsx|@warden\/source/);
+  });
+});
