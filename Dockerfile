@@ -13,21 +13,21 @@
 
 ARG NODE_IMAGE=node:20-bookworm-slim
 
+# ---- manifests: every workspace's package.json and nothing else ---------------------------------------------
+# Sources change often, manifests rarely: the build stage copies this stage's output (identical while no manifest
+# changed), so its `npm ci` layer stays cached. Every workspace under packages/ and services/ is picked up.
+FROM ${NODE_IMAGE} AS manifests
+WORKDIR /src
+COPY packages ./packages
+COPY services ./services
+RUN find packages services -mindepth 2 -maxdepth 2 ! -name package.json -exec rm -rf {} +
+
 # ---- build: every workspace compiled with tsc -b --------------------------------------------------------------
 FROM ${NODE_IMAGE} AS build
 WORKDIR /src
-# Manifests first, so the dependency layer is reused while only sources change.
 COPY package.json package-lock.json ./
 COPY patches ./patches
-COPY packages/contracts/package.json packages/contracts/
-COPY packages/runtime/package.json packages/runtime/
-COPY packages/tools/package.json packages/tools/
-COPY services/planner/package.json services/planner/
-COPY services/guard/package.json services/guard/
-COPY services/executor/package.json services/executor/
-COPY services/auditor/package.json services/auditor/
-COPY services/escalation/package.json services/escalation/
-COPY services/scripted-model/package.json services/scripted-model/
+COPY --from=manifests /src ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.base.json tsconfig.json ./
 COPY packages ./packages

@@ -1,7 +1,8 @@
 /**
  * The Dockerfile cannot be built here (no Docker engine). It is kept lint-clean with hadolint (installed into the
- * cache by infra/tools/install-hadolint.sh) and checked to cover every workspace: each package's manifest is copied
- * before `npm ci`, and each service has a target that runs its compiled entry point with plain node.
+ * cache by infra/tools/install-hadolint.sh) and checked to cover every workspace: all workspace manifests are
+ * installed before the sources are copied, and each service has a target that runs its compiled entry point with
+ * plain node.
  * test/compiled-entry-points.int.test.ts runs those entry points against the local stack.
  */
 import { spawnSync } from 'node:child_process';
@@ -26,13 +27,18 @@ describe('Dockerfile', () => {
     expect(r.status, r.stdout + r.stderr).toBe(0);
   });
 
-  it('copies every workspace manifest before npm ci', () => {
-    const beforeInstall = dockerfile.slice(0, dockerfile.indexOf('RUN npm ci'));
-    for (const parent of ['packages', 'services'] as const) {
-      for (const dir of workspaces(parent)) {
-        expect(beforeInstall).toContain(`COPY ${parent}/${dir}/package.json ${parent}/${dir}/`);
-      }
-    }
+  it('installs dependencies from every workspace manifest before copying sources', () => {
+    const manifests = dockerfile.slice(dockerfile.indexOf(' AS manifests'), dockerfile.indexOf(' AS build'));
+    expect(manifests).toMatch(/^COPY packages \.\/packages$/m);
+    expect(manifests).toMatch(/^COPY services \.\/services$/m);
+    expect(manifests).toContain(
+      'find packages services -mindepth 2 -maxdepth 2 ! -name package.json -exec rm -rf {} +',
+    );
+    const build = dockerfile.slice(dockerfile.indexOf(' AS build'), dockerfile.indexOf(' AS runtime'));
+    const install = build.indexOf('RUN npm ci');
+    expect(build.indexOf('COPY --from=manifests /src ./')).toBeGreaterThan(-1);
+    expect(build.indexOf('COPY --from=manifests /src ./')).toBeLessThan(install);
+    expect(build.indexOf('COPY services ./services')).toBeGreaterThan(install);
   });
 
   it('has a target per service running its compiled entry point with plain node', () => {
