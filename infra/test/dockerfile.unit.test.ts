@@ -14,9 +14,9 @@ import { cacheDirFrom } from '../stack/config.js';
 const root = resolve(import.meta.dirname, '../..');
 const dockerfile = readFileSync(resolve(root, 'Dockerfile'), 'utf8');
 
-/** Workspace directories (packages/*, services/*) that exist in this checkout. */
-function workspaces(parent: 'packages' | 'services'): string[] {
-  return readdirSync(resolve(root, parent)).filter((d) => existsSync(resolve(root, parent, d, 'package.json')));
+/** The service workspaces (services/*) in this checkout. */
+function services(): string[] {
+  return readdirSync(resolve(root, 'services')).filter((d) => existsSync(resolve(root, 'services', d, 'package.json')));
 }
 
 describe('Dockerfile', () => {
@@ -42,7 +42,7 @@ describe('Dockerfile', () => {
   });
 
   it('has a target per service running its compiled entry point with plain node', () => {
-    for (const service of workspaces('services')) {
+    for (const service of services()) {
       if (!existsSync(resolve(root, 'services', service, 'src/main.ts'))) continue;
       const target = new RegExp(`^FROM runtime AS ${service}\\n(?:(?!^FROM ).*\\n)*?CMD \\["node", "([^"]+)"\\]$`, 'm');
       const m = target.exec(dockerfile);
