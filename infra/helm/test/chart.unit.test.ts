@@ -5,13 +5,13 @@
  * code consumes; audit topics kept forever; keys only in Secrets.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { AUDITOR_NAME, auditorConfigFrom, checkpointTopic } from '@warden/auditor';
 import { executorConsumes, loadExecutorConfig } from '@warden/executor';
 import { guardConsumes, loadGuardConfig, loadPolicy } from '@warden/guard-service';
 import { loadPlannerConfig, plannerConsumes } from '@warden/planner';
-import { Topics, auditTopicConfig } from '@warden/runtime';
+import { TopicKinds, Topics, auditTopicConfig } from '@warden/runtime';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { cacheDirFrom } from '../../stack/config.js';
@@ -388,6 +388,17 @@ describe('the Helm chart, other settings', () => {
       'workers.guard.autoscaling.maxReplicas (7) exceeds topics.partitions (6)',
     );
     expect(renderError(['workers.auditor.replicas=2'])).toContain('workers.auditor.replicas must be 1');
+  });
+
+  it("checks values against values.schema.json, whose topic kinds are the runtime's and the auditor's", () => {
+    const schema = JSON.parse(readFileSync(join(chartDir, 'values.schema.json'), 'utf8')) as {
+      definitions: { topicKind: { enum: string[] } };
+    };
+    const checkpoints = checkpointTopic(prefix).split('.')[1]!;
+    expect(schema.definitions.topicKind.enum.sort()).toEqual([...TopicKinds, checkpoints].sort());
+    expect(renderError(['workers.guard.replica=2'])).toMatch(/replica/);
+    expect(renderError(['workers.guard.consumes={proposal}'])).toMatch(/consumes/);
+    expect(renderError(['topics.minInsyncReplicas=2'])).toContain('topics.minInsyncReplicas exceeds topics.replicas');
   });
 
   it('scales on an external lag metric per consumed topic with autoscaling.mode=hpa', () => {
