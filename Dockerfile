@@ -51,6 +51,8 @@ COPY --from=build /src/package.json /src/package-lock.json ./
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/packages ./packages
 COPY --from=build /src/services ./services
+# The executor's file-tool workspace, owned by the runtime user, so a fresh named volume mounted there is writable.
+RUN mkdir -p /var/lib/warden/workspace && chown 1000:1000 /var/lib/warden/workspace
 USER 1000:1000
 # Workers stop on SIGTERM: they drain in-flight work, commit, and exit 0 within WARDEN_SHUTDOWN_GRACE_MS (1 when
 # forced). Give the container longer than that: docker stop -t / stop_grace_period, terminationGracePeriodSeconds.
