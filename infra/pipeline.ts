@@ -30,7 +30,12 @@ export interface Pipeline {
   readonly db: Db;
   readonly events: EventCollector;
   /** Submits a task played by a bundled scenario; returns its TaskSubmitted. */
-  submit(taskId: string, scenario: string, data?: Partial<EventDataInput<'TaskSubmitted'>>): Promise<EncodedEvent>;
+  submit(
+    taskId: string,
+    scenario: string,
+    data?: Partial<EventDataInput<'TaskSubmitted'>>,
+    tenantId?: string,
+  ): Promise<EncodedEvent>;
   /** The task's events seen so far, in seq order. */
   taskEvents(taskId: string): WardenEvent[];
   /** Waits until every event of the task up to its highest seq seen has arrived (topics arrive independently). */
@@ -109,10 +114,10 @@ export async function startPipeline(endpoints: TestEndpoints, logLevel = 'warn')
     db,
     events,
     taskEvents,
-    submit: async (taskId, scenario, data = {}) => {
+    submit: async (taskId, scenario, data = {}, tenantId = 'tenant-demo') => {
       const [encoded] = await publisher.publish(
         newTask(sampleTask({ model: `scripted:${scenario}`, ...data }), {
-          tenantId: 'tenant-demo',
+          tenantId,
           taskId,
           producer: 'demo',
         }),

@@ -1,4 +1,5 @@
 import { verifyChain, type WardenEvent } from '@warden/contracts';
+import { sampleTask } from '@warden/contracts/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPipeline, type Pipeline } from '../infra/pipeline.js';
 import { stack } from './support/index.js';
@@ -70,6 +71,37 @@ describe('safety holes, through the whole loop', () => {
     expect(events.some((e) => e.type === 'AlertRaised' && e.data.code === 'budget_exhausted')).toBe(true);
     expect(types('safety-overrun')).not.toContain('AnswerProposed');
     expect(types('safety-overrun')).not.toContain('TaskCompleted');
+  });
+
+  it("a second TaskSubmitted under a task's id is refused by every worker (DLQ, alert): the first definition holds", async () => {
+    const refund = {
+      goal: 'Refund order ord_7731 of customer cus_1042: 42.50 USD for a damaged item.',
+      input: { customerId: 'cus_1042', orderId: 'ord_7731', amountUsd: 42.5 },
+      scope: { tools: ['customers.query', 'payments.refund'], resources: { collections: ['customers'] } },
+    };
+    const tight = { ...sampleTask().limits, maxMoneyUsdPerAction: 10 };
+    await p.submit('safety-resubmit', 'pipeline-refund', { ...refund, limits: tight });
+    // The same task id again, with limits a hundred times larger, then under another tenant's name.
+    await p.submit('safety-resubmit', 'pipeline-refund', {
+      ...refund,
+      limits: { ...tight, maxMoneyUsdPerAction: 1_000 },
+    });
+    await p.submit('safety-resubmit', 'pipeline-refund', refund, 'tenant-other');
+    const stop = await p.waitFor('safety-resubmit', (e) => e.type === 'EscalationRequested' || terminal(e));
+    // The 42.50 USD refund is judged against the first definition's 10 USD per action, never run.
+    expect(stop.type, JSON.stringify(types('safety-resubmit'))).toBe('EscalationRequested');
+    expect(types('safety-resubmit')).not.toContain('ActionRejected');
+    expect(await p.db.collection('refunds').countDocuments({ orderId: 'ord_7731' })).toBe(0);
+    // Each later submission is dead-lettered by the planner and by the guard, each with a critical alert.
+    const alerts = await p.events.waitFor(
+      (es) => es.filter((e) => e.type === 'AlertRaised' && e.taskId === 'dlq.safety-resubmit').length === 4,
+      60_000,
+      'four dead-letter alerts',
+    );
+    const refused = alerts.flatMap((e) => (e.type === 'AlertRaised' && e.taskId === 'dlq.safety-resubmit' ? [e] : []));
+    expect(refused.map((a) => a.data.subject.errorCode)).toEqual(Array(4).fill('WARDEN_RUNTIME_TASK_CONFLICT'));
+    expect(new Set(refused.map((a) => a.data.subject.worker))).toEqual(new Set(['planner', 'guard']));
+    expect(refused.every((a) => a.data.severity === 'critical')).toBe(true);
   });
 
   it('the same call refused again and again is stopped as a loop, not only by the task breaker', async () => {

@@ -26,6 +26,24 @@ export class PublishError extends WardenError {
   readonly retryable = true;
 }
 
+/**
+ * An event reused the id of another event with other content (another hash). Terminal: it is not a duplicate to
+ * skip, and acting on it would let one event stand for another; it goes to the DLQ with an alert.
+ */
+export class EventIdConflictError extends WardenError {
+  readonly code = 'WARDEN_RUNTIME_EVENT_ID_CONFLICT';
+  readonly retryable = false;
+}
+
+/**
+ * A second TaskSubmitted for a task id already known (another event, other content or another tenant). A task's
+ * definition is immutable: terminal, it goes to the DLQ with an alert, and the task keeps its first definition.
+ */
+export class TaskConflictError extends WardenError {
+  readonly code = 'WARDEN_RUNTIME_TASK_CONFLICT';
+  readonly retryable = false;
+}
+
 /** Configuration is missing or invalid. Terminal: the worker refuses to start. */
 export class ConfigError extends WardenError {
   readonly code = 'WARDEN_RUNTIME_CONFIG';

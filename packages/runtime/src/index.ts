@@ -2,10 +2,12 @@ export { WorkerEnv, jsonEnv, loadConfig } from './config.js';
 export { connectRuntime, runtimeConfigFrom, type RuntimeDeps, type WorkerRuntimeConfig } from './deps.js';
 export {
   ConfigError,
+  EventIdConflictError,
   LifecycleError,
   PublishError,
   RetryableHandlerError,
   ShutdownTimeoutError,
+  TaskConflictError,
   TerminalHandlerError,
   UNCLASSIFIED_ERROR_CODE,
 } from './errors.js';

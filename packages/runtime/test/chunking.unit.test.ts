@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   DedupeWindow,
+  recurrenceOf,
   chunkCloses,
   lastOffsetOf,
   nextOffsetAfter,
@@ -73,8 +74,15 @@ describe('chunking a fetch into transactions', () => {
 
   it('remembers the last maxKeys keys, forgetting the oldest first', () => {
     const window = new DedupeWindow(3);
-    for (const k of ['a', 'b', 'c', 'b', 'd']) window.add(k);
+    for (const k of ['a', 'b', 'c', 'b', 'd']) window.add(k, `hash-${k}`);
     expect(window.size).toBe(3);
     expect(['a', 'b', 'c', 'd'].map((k) => window.has(k))).toEqual([false, true, true, true]);
+    expect(window.get('d')).toBe('hash-d');
+  });
+
+  it('tells a duplicate (same id, same hash) from an id reused with other content', () => {
+    expect(recurrenceOf(undefined, 'h1')).toEqual({ kind: 'new' });
+    expect(recurrenceOf('h1', 'h1')).toEqual({ kind: 'duplicate' });
+    expect(recurrenceOf('h1', 'h2')).toEqual({ kind: 'conflict', seenHash: 'h1' });
   });
 });

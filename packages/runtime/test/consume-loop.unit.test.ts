@@ -17,6 +17,7 @@ function harness(
   let clock = 0;
   let running = true;
   const handled: string[] = [];
+  const conflicts: string[] = [];
   const commits: Array<{ nextOffset: string; outputs: string[] }> = [];
   const resolved: string[] = [];
   let failCommit: number | undefined;
@@ -38,7 +39,19 @@ function harness(
       },
     },
     handling: {
-      decode: (_source, message) => Promise.resolve({ message, key: String(message.value) } as ConsumedItem),
+      // "key" or "key#hash": the event id, and the hash of its content (the key itself when none is given)
+      decode: (_source, message) => {
+        const [key, hash] = String(message.value).split('#');
+        return Promise.resolve({
+          message,
+          key: key!,
+          ...(hash === undefined ? {} : { decoded: { hash } }),
+        } as ConsumedItem);
+      },
+      conflict: (_source, item, seenHash) => {
+        conflicts.push(`${item.key}:${seenHash}->${item.decoded?.hash ?? ''}`);
+        return Promise.resolve([{ topic: 'dlq', key: `dlq:${item.key}`, value: Buffer.alloc(0), headers: {} }]);
+      },
       handle: (_source, item) => {
         handled.push(item.key);
         clock += options.handleMs ?? 1;
@@ -67,7 +80,7 @@ function harness(
     } as unknown as BatchPayload;
     return loop(payload);
   };
-  return { run, handled, commits, resolved, recent, failAt: (n: number) => (failCommit = n) };
+  return { run, handled, conflicts, commits, resolved, recent, failAt: (n: number) => (failCommit = n) };
 }
 
 describe('the consume loop', () => {
@@ -97,6 +110,23 @@ describe('the consume loop', () => {
     await h.run(messagesOf(['b', 'c'], 3));
     expect(h.handled).toEqual(['a', 'b', 'c']);
     expect(h.commits.map((c) => c.nextOffset)).toEqual(['3', '5']);
+  });
+
+  it('skips the same event again (same id, same hash), in a chunk and across transactions', async () => {
+    const h = harness({ batchSize: 2 });
+    await h.run(messagesOf(['a#1', 'a#1', 'b#2']));
+    await h.run(messagesOf(['b#2', 'c#3'], 3));
+    expect(h.handled).toEqual(['a', 'b', 'c']);
+    expect(h.conflicts).toEqual([]);
+  });
+
+  it('dead-letters an id reused with other content instead of skipping it as a duplicate', async () => {
+    const h = harness({ batchSize: 10 });
+    await h.run(messagesOf(['a#1', 'a#2']));
+    await h.run(messagesOf(['a#3'], 2));
+    expect(h.handled).toEqual(['a']);
+    expect(h.conflicts).toEqual(['a:1->2', 'a:1->3']);
+    expect(h.commits.flatMap((c) => c.outputs)).toEqual(['a', 'dlq:a', 'dlq:a']);
   });
 
   it('skips what an earlier owner committed, and resolves a fetch it had wholly committed', async () => {

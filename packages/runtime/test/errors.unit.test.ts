@@ -1,10 +1,12 @@
 import { isWardenError } from '@warden/contracts';
 import {
   ConfigError,
+  EventIdConflictError,
   LifecycleError,
   PublishError,
   RetryableHandlerError,
   ShutdownTimeoutError,
+  TaskConflictError,
   TerminalHandlerError,
 } from '@warden/runtime';
 import { describe, expect, it } from 'vitest';
@@ -18,6 +20,8 @@ describe('runtime errors', () => {
     [new ConfigError('x'), 'WARDEN_RUNTIME_CONFIG', false],
     [new LifecycleError('x'), 'WARDEN_RUNTIME_LIFECYCLE', false],
     [new ShutdownTimeoutError('x'), 'WARDEN_RUNTIME_SHUTDOWN_TIMEOUT', true],
+    [new EventIdConflictError('x'), 'WARDEN_RUNTIME_EVENT_ID_CONFLICT', false],
+    [new TaskConflictError('x'), 'WARDEN_RUNTIME_TASK_CONFLICT', false],
   ])('%s has a stable code and the retryable flag the DLQ rule reads', (error, code, retryable) => {
     expect(error.code).toBe(code);
     expect(error.retryable).toBe(retryable);

@@ -80,7 +80,7 @@ async function testPublisher(config: WorkerRuntimeConfig): Promise<TestPublisher
 
 async function collector(
   config: WorkerRuntimeConfig,
-  kinds: Array<'outcomes' | 'dlq' | 'tasks'>,
+  kinds: Array<'outcomes' | 'dlq' | 'tasks' | 'alerts'>,
 ): Promise<EventCollector> {
   const c = await EventCollector.start(
     stack(),
@@ -146,7 +146,7 @@ describe('defineWorker on the real broker', () => {
         },
       }),
     );
-    const out = await collector(config, ['outcomes', 'dlq']);
+    const out = await collector(config, ['outcomes', 'dlq', 'alerts']);
     const { kafka, codec } = worker.deps();
     const producer = kafka.producer(producerConfig);
     await producer.connect();
@@ -179,6 +179,45 @@ describe('defineWorker on the real broker', () => {
     expect(byCode.always!.stack).toContain('boom: always fails');
     expect(byCode.terminal).toMatchObject({ errorCode: 'WARDEN_RUNTIME_HANDLER_TERMINAL', attempts: 1 });
     expect(events.filter((e) => e.type === 'TaskCompleted').map((e) => e.taskId)).toEqual(['good']);
+    // No dead letter is silent: each goes out with an alert, outside the chain of the task it names.
+    const alerts = (await out.waitFor((es) => es.filter((e) => e.type === 'AlertRaised').length === 4)).flatMap((e) =>
+      e.type === 'AlertRaised' ? [e] : [],
+    );
+    expect(alerts.map((a) => a.data.code)).toEqual(Array(4).fill('dead_lettered'));
+    expect(alerts.map((a) => a.taskId).sort()).toEqual(['dlq.always', 'dlq.bad-schema', 'dlq.poison', 'dlq.terminal']);
+    expect(new Set(alerts.map((a) => a.causationId))).toEqual(new Set(dead.map((d) => d.id)));
+    expect(alerts.find((a) => a.taskId === 'dlq.terminal')!.data.subject).toMatchObject({
+      taskId: 'terminal',
+      worker: 'picky',
+      errorCode: 'WARDEN_RUNTIME_HANDLER_TERMINAL',
+    });
+  });
+
+  it('dead-letters an event that reuses the id of another with other content, with a critical alert', async () => {
+    const config = testWorkerConfig(stack());
+    const seen: string[] = [];
+    const worker = await started(echoWorker(config, seen));
+    const out = await collector(config, ['outcomes', 'dlq', 'alerts']);
+    const first = task('id-owner', { n: 1 });
+    const reused = { ...task('id-thief', { n: 2 }), id: first.id }; // another task's event under the same id
+    await worker.publisher().publish(first);
+    await worker.publisher().publish(reused);
+    await worker.publisher().publish(first); // and the first again: a plain duplicate, skipped
+    const events = await out.waitFor(
+      (es) => es.some((e) => e.type === 'DeadLettered') && es.some((e) => e.type === 'AlertRaised'),
+    );
+    expect(seen).toEqual(['id-owner#1']);
+    const dead = events.find((e) => e.type === 'DeadLettered');
+    expect(dead?.type === 'DeadLettered' && dead.data).toMatchObject({
+      errorCode: 'WARDEN_RUNTIME_EVENT_ID_CONFLICT',
+      worker: 'echo',
+    });
+    expect(dead?.taskId).toBe('id-thief');
+    const alert = events.find((e) => e.type === 'AlertRaised');
+    expect(alert?.type === 'AlertRaised' && alert.data).toMatchObject({ code: 'dead_lettered', severity: 'critical' });
+    await worker.publisher().publish(task('after-conflict', { n: 3 }));
+    await out.waitFor((es) => es.some((e) => e.taskId === 'after-conflict'));
+    expect(out.events().filter((e) => e.type === 'DeadLettered')).toHaveLength(1);
   });
 
   it('recognises a redelivered event by id and publishes nothing twice', async () => {

@@ -1,11 +1,14 @@
 import { deepFreeze, type EventData, type Impact } from '@warden/contracts';
 import { evolve, initialTaskView, type ApprovedAction, type TaskView, type ToolResultRecord } from '@warden/policy';
+import { TaskConflictError } from '@warden/runtime';
 import type { Collection, Db } from 'mongodb';
 
 interface TaskDoc {
   _id: string;
   tenantId: string;
   task?: EventData<'TaskSubmitted'>;
+  /** The id of the TaskSubmitted that defined the task (absent in records written before it was kept). */
+  submittedEventId?: string;
   /** Absent until the first record of each kind ($setOnInsert is not relied upon). */
   results?: ToolResultRecord[];
   approved?: ApprovedAction[];
@@ -31,9 +34,27 @@ export class GuardTaskStore {
     this.tasks = db.collection<TaskDoc>('guard_tasks');
   }
 
-  /** Records the submitted task. */
-  async recordTask(taskId: string, tenantId: string, task: EventData<'TaskSubmitted'>): Promise<void> {
-    await this.tasks.updateOne({ _id: taskId }, { $set: { tenantId, task } }, { upsert: true });
+  /**
+   * Records the submitted task, once: the same TaskSubmitted again changes nothing, and another one for a task
+   * already defined is refused with a TaskConflictError (a task's scope, limits and tenant never change).
+   */
+  async recordTask(taskId: string, tenantId: string, task: EventData<'TaskSubmitted'>, eventId: string): Promise<void> {
+    const existing = await this.tasks.findOne(
+      { _id: taskId },
+      { projection: { tenantId: 1, task: 1, submittedEventId: 1 } },
+    );
+    if (existing?.task !== undefined) {
+      if (existing.submittedEventId === eventId || existing.submittedEventId === undefined) return;
+      throw new TaskConflictError(
+        `task ${taskId} is already defined (by event ${existing.submittedEventId}, tenant ${existing.tenantId}); TaskSubmitted ${eventId} of tenant ${tenantId} is refused`,
+        { details: { taskId, eventId, tenantId } },
+      );
+    }
+    await this.tasks.updateOne(
+      { _id: taskId },
+      { $set: { tenantId, task, submittedEventId: eventId } },
+      { upsert: true },
+    );
   }
 
   /** Records a tool result that passed validateToolOutput (the facts it confirms are derived by evolve). */

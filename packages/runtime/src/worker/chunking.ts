@@ -60,29 +60,48 @@ export function nextOffsetAfter(lastOffset: string): string {
 }
 
 /**
- * A bounded set of recently committed keys (event ids): the same event published twice is recognised within this
- * window. When full, the oldest key is forgotten first.
+ * A bounded map of recently committed keys (event ids) to the hash of the event handled under each: the same event
+ * published twice (same id, same hash) is recognised within this window, and an id reused with other content is
+ * told apart from it. When full, the oldest key is forgotten first.
  */
 export class DedupeWindow {
-  private readonly keys = new Set<string>();
+  private readonly hashes = new Map<string, string>();
 
   /** @param maxKeys how many keys the window holds (DEDUPE_WINDOW_EVENTS) */
   constructor(private readonly maxKeys: number) {}
 
-  has(key: string): boolean {
-    return this.keys.has(key);
+  /** The hash handled under a key, if the window holds it. */
+  get(key: string): string | undefined {
+    return this.hashes.get(key);
   }
 
-  add(key: string): void {
-    this.keys.add(key);
-    if (this.keys.size > this.maxKeys) {
-      const oldest = this.keys.values().next();
-      if (oldest.done !== true) this.keys.delete(oldest.value);
+  has(key: string): boolean {
+    return this.hashes.has(key);
+  }
+
+  add(key: string, hash: string): void {
+    this.hashes.set(key, hash);
+    if (this.hashes.size > this.maxKeys) {
+      const oldest = this.hashes.keys().next();
+      if (oldest.done !== true) this.hashes.delete(oldest.value);
     }
   }
 
   /** Keys held now. */
   get size(): number {
-    return this.keys.size;
+    return this.hashes.size;
   }
+}
+
+/** What a consumed event is against the events handled before it: new, the same event again, or an id reused. */
+export type Recurrence =
+  { readonly kind: 'new' } | { readonly kind: 'duplicate' } | { readonly kind: 'conflict'; readonly seenHash: string };
+
+/**
+ * Classifies an event by the hash last handled under its key (pure): none is new; the same hash is a duplicate to
+ * skip; another hash is a conflict (an id reused with other content), which is never skipped silently.
+ */
+export function recurrenceOf(seenHash: string | undefined, hash: string): Recurrence {
+  if (seenHash === undefined) return { kind: 'new' };
+  return seenHash === hash ? { kind: 'duplicate' } : { kind: 'conflict', seenHash };
 }

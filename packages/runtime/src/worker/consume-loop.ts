@@ -6,6 +6,7 @@ import {
   chunkCloses,
   lastOffsetOf,
   nextOffsetAfter,
+  recurrenceOf,
   unseenMessages,
   type ChunkLimits,
   type DedupeWindow,
@@ -19,9 +20,9 @@ export interface ConsumeLoopOptions {
   /** How often a long chunk asks kafkajs whether a heartbeat is due (HEARTBEAT_CHECK_INTERVAL_MS). */
   readonly heartbeatCheckIntervalMs: number;
   readonly transactions: Pick<PartitionTransactions, 'acquire' | 'commit'>;
-  readonly handling: Pick<Handling, 'decode' | 'handle'>;
+  readonly handling: Pick<Handling, 'decode' | 'handle' | 'conflict'>;
   readonly metrics: Pick<RuntimeMetrics, 'setLag' | 'duplicates' | 'messagesIn' | 'messagesOut'>;
-  /** Event keys whose transaction committed (the window that recognises an event published twice). */
+  /** Event keys (and hashes) whose transaction committed: the window that recognises an event published twice. */
   readonly recent: DedupeWindow;
   /** Whether the worker still runs; once it drains, the chunk in hand commits and nothing more starts. */
   readonly running: () => boolean;
@@ -55,7 +56,7 @@ export function createConsumeLoop(options: ConsumeLoopOptions): (payload: BatchP
     }
     let lastBeat = now();
     let committing: Promise<void> = Promise.resolve();
-    let committingKeys = new Set<string>();
+    let committingKeys = new Map<string, string>();
     try {
       let next = 0;
       while (next < messages.length) {
@@ -63,18 +64,24 @@ export function createConsumeLoop(options: ConsumeLoopOptions): (payload: BatchP
         const first = next;
         const opened = now();
         const outputs: OutgoingMessage[] = [];
-        const handledKeys = new Set<string>();
+        const handledKeys = new Map<string, string>();
         let closes = false;
         while (!closes) {
           const item = await handling.decode(source, messages[next]!);
           next++;
-          // Duplicates by id (the same event published twice): an in-memory window, filled only once a transaction
-          // has committed (a chunk that failed is handled again in full). A crash redelivery needs no window: the
-          // crashed transaction was aborted, so nothing of it was ever visible.
-          if (recent.has(item.key) || committingKeys.has(item.key) || handledKeys.has(item.key)) {
+          // Duplicates (the same event published twice: the same id and the same hash): an in-memory window,
+          // filled only once a transaction has committed (a chunk that failed is handled again in full). A crash
+          // redelivery needs no window: the crashed transaction was aborted, so nothing of it was ever visible. An id
+          // seen with another hash is a conflict: dead-lettered with an alert, never skipped as a duplicate.
+          const hash = item.decoded?.hash ?? item.key;
+          const seen = handledKeys.get(item.key) ?? committingKeys.get(item.key) ?? recent.get(item.key);
+          const recurrence = recurrenceOf(seen, hash);
+          if (recurrence.kind === 'duplicate') {
             m.duplicates.add(1, workerAttrs);
+          } else if (recurrence.kind === 'conflict') {
+            outputs.push(...(await handling.conflict(source, item, recurrence.seenHash)));
           } else {
-            handledKeys.add(item.key);
+            handledKeys.set(item.key, hash);
             outputs.push(...(await handling.handle(source, item)));
           }
           const t = now();
@@ -98,7 +105,7 @@ export function createConsumeLoop(options: ConsumeLoopOptions): (payload: BatchP
         const lastOffset = lastOffsetOf(messages, next, batch.lastOffset());
         committingKeys = handledKeys;
         committing = txs.commit(producer, { ...source, nextOffset: nextOffsetAfter(lastOffset) }, outputs).then(() => {
-          for (const key of handledKeys) recent.add(key);
+          for (const [key, hash] of handledKeys) recent.add(key, hash);
           m.messagesOut.add(outputs.length, workerAttrs);
           payload.resolveOffset(lastOffset);
         });

@@ -1,5 +1,8 @@
 import {
   MAX_ERROR_MESSAGE_CHARS,
+  MAX_ID_CHARS,
+  MAX_MESSAGE_CHARS,
+  sha256Hex,
   MAX_STACK_CHARS,
   clipText,
   isIdentifier,
@@ -77,6 +80,58 @@ export function deadLetterDraft(input: DeadLetterInput): EventDraft<'DeadLettere
       errorMessage: clipText(String(err?.message ?? error), MAX_ERROR_MESSAGE_CHARS),
       stack: typeof err?.stack === 'string' ? clipText(err.stack, MAX_STACK_CHARS) : null,
       attempts: input.attempts,
+    },
+  };
+}
+
+/** Task ids of dead-letter alerts start with this: an alert about a task is not a step of it (see the auditor's `audit.`). */
+export const DEAD_LETTER_ALERT_TASK_PREFIX = 'dlq.';
+
+/** The task id a dead-letter alert travels under: outside the chain of the task it names. */
+export function deadLetterAlertTaskId(taskId: string): string {
+  const id = `${DEAD_LETTER_ALERT_TASK_PREFIX}${taskId}`;
+  return id.length <= MAX_ID_CHARS ? id : `${DEAD_LETTER_ALERT_TASK_PREFIX}${sha256Hex(taskId)}`;
+}
+
+/**
+ * The AlertRaised that goes out with every DeadLettered event (in the same transaction), so that a dead letter is
+ * never silent: code `dead_lettered`, critical when the event was refused as a conflict (an id or a task reused),
+ * else a warning; its subject names the task, the worker, the error code and the dead letter's id.
+ */
+export function deadLetterAlertDraft(
+  dead: EventDraft<'DeadLettered'>,
+  producer: string,
+  now = new Date(),
+): EventDraft<'AlertRaised'> {
+  const d = dead.data;
+  const conflict = /CONFLICT/.test(d.errorCode);
+  return {
+    id: crypto.randomUUID(),
+    type: 'AlertRaised',
+    taskId: deadLetterAlertTaskId(dead.taskId),
+    tenantId: dead.tenantId,
+    seq: 0,
+    prevHashes: [],
+    causationId: dead.id,
+    correlationId: dead.correlationId,
+    occurredAt: now.toISOString(),
+    producer,
+    policyVersion: dead.policyVersion,
+    data: {
+      alertId: `dead-letter:${dead.id}`,
+      code: 'dead_lettered',
+      severity: conflict ? 'critical' : 'warning',
+      message: clipText(
+        `${d.worker} dead-lettered a message of ${d.originalTopic} [${d.partition}] at offset ${d.offset}: ${d.errorCode}: ${d.errorMessage}`,
+        MAX_MESSAGE_CHARS,
+      ),
+      subject: {
+        taskId: dead.taskId,
+        tenantId: dead.tenantId,
+        worker: d.worker,
+        errorCode: d.errorCode,
+        deadLetterId: dead.id,
+      },
     },
   };
 }

@@ -12,6 +12,7 @@ import {
 } from '@warden/contracts';
 import type { KafkaMessage } from 'kafkajs';
 import type { Logger } from 'pino';
+import { EventIdConflictError } from '../errors.js';
 import { toOutgoing, type OutgoingMessage } from '../publisher.js';
 import {
   RuntimeSpanAttributes as A,
@@ -21,7 +22,7 @@ import {
   type RuntimeMetrics,
 } from '../telemetry.js';
 import type { Topics } from '../topics.js';
-import { deadLetterDraft } from './dead-letter.js';
+import { deadLetterAlertDraft, deadLetterDraft } from './dead-letter.js';
 import { FailureOutcomes, errorCodeOf, isRetryable, withRetries, type RetryPolicy } from './retry.js';
 import type { Handler, HandlerContext } from './types.js';
 
@@ -106,6 +107,11 @@ export interface Handling {
    * nothing for a type it does not consume. Throws when the event is released uncommitted (the worker stops).
    */
   handle(source: PartitionSource, item: ConsumedItem): Promise<OutgoingMessage[]>;
+  /**
+   * The outputs for an event whose id was handled before with other content: a DeadLettered event (with its alert)
+   * naming the id conflict. Never handled.
+   */
+  conflict(source: PartitionSource, item: ConsumedItem, seenHash: string): Promise<OutgoingMessage[]>;
   /** Items being handled now. */
   inFlight(): number;
 }
@@ -120,21 +126,21 @@ export function createHandling(options: HandlingOptions): Handling {
     item: ConsumedItem,
     error: unknown,
     attempts: number,
-  ): Promise<OutgoingMessage> {
-    const encoded = await codec.encode(
-      deadLetterDraft({
-        worker,
-        producer: options.producer,
-        topic: source.topic,
-        partition: source.partition,
-        message: item.message,
-        ...(item.decoded === undefined ? {} : { envelope: item.decoded.envelope }),
-        error,
-        attempts,
-      }),
-    );
+  ): Promise<OutgoingMessage[]> {
+    const draft = deadLetterDraft({
+      worker,
+      producer: options.producer,
+      topic: source.topic,
+      partition: source.partition,
+      message: item.message,
+      ...(item.decoded === undefined ? {} : { envelope: item.decoded.envelope }),
+      error,
+      attempts,
+    });
+    const encoded = await codec.encode(draft);
+    const alert = await codec.encode(deadLetterAlertDraft(draft, options.producer));
     m.deadLettered.add(1, { worker, code: errorCodeOf(error) });
-    return toOutgoing(encoded, topics);
+    return [toOutgoing(encoded, topics), toOutgoing(alert, topics)];
   }
 
   function startSpan(source: PartitionSource, item: ConsumedItem, decoded: DecodedEvent): { span: Span; ctx: Context } {
@@ -219,7 +225,7 @@ export function createHandling(options: HandlingOptions): Handling {
       span.recordException(error);
       span.setStatus({ code: SpanStatusCode.ERROR, message: error?.message });
       logger().error({ err: error, attempts: result.attempts }, 'handler gave up: event sent to the DLQ');
-      return [await deadLetter(source, item, error, result.attempts)];
+      return deadLetter(source, item, error, result.attempts);
     } finally {
       inFlight--;
       m.inFlight.add(-1);
@@ -242,6 +248,20 @@ export function createHandling(options: HandlingOptions): Handling {
       };
     },
 
+    async conflict(source, item, seenHash) {
+      const id = item.decoded?.envelope.id ?? 'unknown';
+      const error = new EventIdConflictError(
+        `event id ${id} was handled before with other content (hash ${seenHash}, now ${item.decoded?.hash ?? 'unknown'}): not a duplicate, refused`,
+        { details: { eventId: id, seenHash, hash: item.decoded?.hash ?? null } },
+      );
+      m.errors.add(1, { worker, code: error.code });
+      options.logger.error(
+        { topic: source.topic, partition: source.partition, offset: item.message.offset, eventId: id },
+        'event id reused with other content: sent to the DLQ',
+      );
+      return deadLetter(source, item, error, 1);
+    },
+
     async handle(source, item) {
       const decoded = item.decoded;
       if (decoded === undefined) {
@@ -250,7 +270,7 @@ export function createHandling(options: HandlingOptions): Handling {
           { topic: source.topic, partition: source.partition, offset: item.message.offset, err: item.decodeError },
           'undecodable message sent to the DLQ',
         );
-        return [await deadLetter(source, item, item.decodeError, 1)];
+        return deadLetter(source, item, item.decodeError, 1);
       }
       const handler = options.handlers.get(decoded.event.type);
       if (handler === undefined) return [];

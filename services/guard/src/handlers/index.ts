@@ -187,7 +187,7 @@ export function createHandlers(deps: GuardHandlerDeps): Handlers<Consumed> {
     TaskSubmitted: async (event, ctx) => {
       const cap = deps.tenantCaps?.(event.tenantId);
       if (cap === undefined) {
-        await deps.store.recordTask(event.taskId, event.tenantId, event.data);
+        await deps.store.recordTask(event.taskId, event.tenantId, event.data, event.id);
         return;
       }
       // A task may lower its tenant's limits, never lift them: what it asked above a cap is cut to the cap.
@@ -210,7 +210,7 @@ export function createHandlers(deps: GuardHandlerDeps): Handlers<Consumed> {
           { policyVersion: deps.policy.version },
         );
       }
-      await deps.store.recordTask(event.taskId, event.tenantId, { ...event.data, limits });
+      await deps.store.recordTask(event.taskId, event.tenantId, { ...event.data, limits }, event.id);
     },
     ToolSucceeded: async (event, ctx) => {
       const checked = validateToolOutput(event.data.tool, event.data.result, deps.policy);

@@ -1,5 +1,5 @@
 import type { EventOf } from '@warden/contracts';
-import type { HandlerContext } from '@warden/runtime';
+import { TaskConflictError, type HandlerContext } from '@warden/runtime';
 import { resolveLimits, type TaskCeilings } from '../decide/budget.js';
 import { initialState } from '../decide/state.js';
 import { advance } from '../planning.js';
@@ -17,8 +17,14 @@ export function taskSubmitted(deps: HandlerDeps, settings: SubmitSettings) {
   return async (event: EventOf<'TaskSubmitted'>, ctx: HandlerContext): Promise<void> => {
     const loaded = await deps.store.load(event.taskId);
     if (loaded !== null) {
-      await replayIfRedelivered(loaded.handled, event, ctx); // already planned; a crash redelivery gets its outputs
-      return;
+      // already planned; a crash redelivery gets its outputs, the same event again changes nothing
+      if (await replayIfRedelivered(loaded.handled, event, ctx)) return;
+      if (loaded.state.applied.includes(event.id)) return;
+      // A task's definition is immutable: another TaskSubmitted under its id is refused (DLQ, with an alert).
+      throw new TaskConflictError(
+        `task ${event.taskId} is already defined (by event ${loaded.state.applied[0] ?? 'unknown'}, tenant ${loaded.state.tenantId}); TaskSubmitted ${event.id} of tenant ${event.tenantId} is refused`,
+        { details: { taskId: event.taskId, eventId: event.id, tenantId: event.tenantId } },
+      );
     }
     const rec = recording(ctx);
     const state = initialState({
