@@ -41,3 +41,4 @@ export { TopicKinds, Topics, auditTopicConfig, topicKindOf, type TopicKind } fro
 export { defineWorker } from './worker/define-worker.js';
 export { WorkerLifecycle, WorkerStates, WorkerTransitions, type WorkerState } from './worker/lifecycle.js';
 export type { Handler, HandlerContext, Handlers, Worker, WorkerDefinition } from './worker/types.js';
+export { DEAD_LETTER_ALERT_TASK_PREFIX, deadLetterAlertTaskId } from './worker/dead-letter.js';

@@ -1,8 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { sampleTask } from '@warden/contracts/testing';
 import { DEFAULT_POLICY_FILE, loadPolicy } from '@warden/policy';
 import {
   canonicalHash,
   follow,
+  newTask,
   verifyChain,
   type EncodedEvent,
   type EventDraft,
@@ -171,7 +174,26 @@ describe('auditor on the real stack', () => {
       ...(dup[2]!.envelope as object as EventDraft),
       occurredAt: '2030-01-01T00:00:00.000Z',
     });
+    // two workers' alerts about dead letters of one task: each a chain of its own under dlq.<taskId>, not a break
+    const deadLetterAlert = () =>
+      codec.encode({
+        ...(newTask(sampleTask(), {
+          tenantId: 'tenant-a',
+          taskId: 'dlq.task-poisoned',
+          producer: 'guard@0.1.0',
+        }) as object),
+        type: 'AlertRaised',
+        data: {
+          alertId: `dead-letter:${randomUUID()}`,
+          code: 'dead_lettered',
+          severity: 'warning',
+          message: 'dead-lettered',
+          subject: { taskId: 'task-poisoned' },
+        },
+      } as unknown as EventDraft);
+    const deadLetterAlerts = [await deadLetterAlert(), await deadLetterAlert()];
     await s.wire.send([
+      ...deadLetterAlerts,
       ...altered.slice(0, 3),
       forged,
       ...altered.slice(4),
@@ -218,6 +240,7 @@ describe('auditor on the real stack', () => {
       status: 'broken',
       chain: { ok: false, firstBreak: { kind: 'altered', seq: 3, eventId: altered[3]!.envelope.id } },
     });
+    expect(byTask('dlq.task-poisoned')).toEqual([]);
     // the auditor's own alerts are not tasks, and a replay raises nothing twice
     expect(await s.auditor.store().tasks.countDocuments({ _id: /^audit\./ })).toBe(0);
     expect(await s.auditor.store().alerts.countDocuments({ published: true })).toBe(

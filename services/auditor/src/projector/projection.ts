@@ -8,6 +8,7 @@ import {
   type DecodedEvent,
   type WireEnvelope,
 } from '@warden/contracts';
+import { DEAD_LETTER_ALERT_TASK_PREFIX } from '@warden/runtime';
 import { factsOf, type EventFacts } from './facts.js';
 import type { AuditStore, EventDoc, EventSource, TaskDoc } from './store.js';
 import { TaskSummaryFold } from './task-summary.js';
@@ -199,6 +200,8 @@ export class Projection {
     state.lastMovedMs = this.now();
     state.fold.add({ eventId: env.id, type: env.type, seq: env.seq, occurredAt: env.occurredAt, facts });
     if (isEventType(env.type) && outOfChainEventTypes.has(env.type)) return [];
+    // A worker's alert about a dead letter travels under dlq.<taskId>, each one a chain of its own (seq 0).
+    if (env.taskId.startsWith(DEAD_LETTER_ALERT_TASK_PREFIX)) return [];
     const breaks = state.chain.add(env, hash);
     if (env.tenantId !== state.tenantId) {
       breaks.push({
