@@ -140,7 +140,7 @@ export async function demo(g: GlobalOptions, keep: boolean): Promise<number> {
         `   ${x.held ? paint(cfg.color, 'green', 'held') : paint(cfg.color, 'red', 'FAILED')}  ${x.s.script}: ${x.s.defence}`,
       );
     say(
-      `\nthe events stay on topics "${r.topicPrefix}.*.v1": warden show TASK --prefix ${r.topicPrefix}; warden verify --prefix ${r.topicPrefix}`,
+      `\nthe events stay on topics "${r.topicPrefix}.*.v1": warden show TASK --prefix ${r.topicPrefix} --db ${r.mongoDb}; warden verify --prefix ${r.topicPrefix} --db ${r.mongoDb}`,
     );
   } finally {
     stop.abort();
