@@ -192,7 +192,8 @@ def main():
         conf[key] = value
     task_id = args.task_id or str(uuid.uuid4())
     value = frame(schema_id(args.registry, args.subject_prefix + "TaskSubmitted"), envelope_of(task_id, args.tenant, data))
-    producer = Producer({**conf, "enable.idempotence": True, "acks": "all"})
+    # murmur2_random is the Java client's partitioner: the task lands on the partition Warden's events of it use.
+    producer = Producer({**conf, "enable.idempotence": True, "acks": "all", "partitioner": "murmur2_random"})
     failures = []
     producer.produce(
         f"{args.prefix}.tasks.v1",

@@ -6,9 +6,11 @@ import { testEnv, warden } from './support/run.js';
 
 const producer = resolve(import.meta.dirname, '../../examples/python-producer/producer.py');
 
-function python(args: string[], env: Record<string, string>): Promise<{ code: number | null; out: string }> {
+const shellProducer = resolve(import.meta.dirname, '../../examples/shell-producer/produce-task.sh');
+
+function run(cmd: string, args: string[], env: Record<string, string>): Promise<{ code: number | null; out: string }> {
   return new Promise((done) => {
-    const child = spawn('python3', [producer, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
@@ -16,8 +18,8 @@ function python(args: string[], env: Record<string, string>): Promise<{ code: nu
   });
 }
 
-describe('publishing a task without Warden’s code (examples/python-producer)', () => {
-  it('a task from Python runs like any other; a malformed one is dead-lettered with its reason', async () => {
+describe('publishing a task without Warden’s code (examples/python-producer, examples/shell-producer)', () => {
+  it('a task from Python or a shell runs like any other; a malformed one is dead-lettered with its reason', async () => {
     const env = testEnv('cli-py');
     const mongo = new MongoClient(env.MONGO_URL!);
     await mongo.connect();
@@ -32,8 +34,10 @@ describe('publishing a task without Warden’s code (examples/python-producer)',
     const up = await warden(['up', 'scripted-model', 'guard', 'executor', 'planner'], env);
     try {
       expect(up.code, up.stderr).toBe(0);
-      const done = await python(
+      const done = await run(
+        'python3',
         [
+          producer,
           '--goal',
           'Refund order ord_7731 of customer cus_1042: 42.50 USD for a damaged item.',
           '--input',
@@ -56,8 +60,21 @@ describe('publishing a task without Warden’s code (examples/python-producer)',
       expect(verified.code, verified.stdout + verified.stderr).toBe(0);
       expect(verified.stdout).toContain('chain ok: 19 events');
 
-      const bad = await python(
-        ['--goal', 'Anything', '--tools', 'customers.query', '--malformed', '--wait', '60'],
+      // The shell example (kcat), same fleet: its task completes too, followed by `warden tail --until-end`.
+      const shell = await run(
+        shellProducer,
+        [resolve(import.meta.dirname, '../../examples/shell-producer/task.json')],
+        env,
+      );
+      expect(shell.code, shell.out).toBe(0);
+      const shellTask = shell.out.trim();
+      const tailed = await warden(['tail', shellTask, '--until-end'], env);
+      expect(tailed.code, tailed.stderr).toBe(0);
+      expect(tailed.stdout).toMatch(new RegExp(`${shellTask}\\s+18 planner\\s+TaskCompleted\\s+"Refunded 42\\.50 USD`));
+
+      const bad = await run(
+        'python3',
+        [producer, '--goal', 'Anything', '--tools', 'customers.query', '--malformed', '--wait', '60'],
         env,
       );
       expect(bad.code, bad.out).toBe(1);
