@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { DecodedEvent } from '@warden/contracts';
 import { connectRuntime, TopicKinds, type RuntimeDeps, type WorkerRuntimeConfig } from '@warden/runtime';
-import type { KafkaMessage } from 'kafkajs';
+import type { Admin, KafkaMessage } from 'kafkajs';
 import { pino } from 'pino';
 import { unavailableError } from './errors.js';
 
@@ -65,6 +65,25 @@ async function decode(
   }
 }
 
+/** How long a topic just created may take to be served by its partition leaders. */
+const NEW_TOPIC_WAIT_MS = 15_000;
+
+/** A topic's offsets; a topic created a moment ago may not have its leaders yet (a retriable answer): wait. */
+async function offsetsOf(
+  admin: Admin,
+  topic: string,
+): Promise<Array<{ partition: number; high: string; low: string }>> {
+  const deadline = Date.now() + NEW_TOPIC_WAIT_MS;
+  for (;;) {
+    try {
+      return await admin.fetchTopicOffsets(topic);
+    } catch (error) {
+      if ((error as { retriable?: unknown }).retriable !== true || Date.now() > deadline) throw error;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
+
 /** Options of `read`. */
 export interface ReadOptions {
   /** Keep reading after the end of the log (until `signal` aborts). */
@@ -88,7 +107,7 @@ export async function read(deps: RuntimeDeps, topics: readonly string[], options
   const remaining = new Map<string, bigint>(); // "topic/partition" -> the end offset still to reach
   try {
     for (const topic of topics) {
-      for (const p of await admin.fetchTopicOffsets(topic)) {
+      for (const p of await offsetsOf(admin, topic)) {
         if (BigInt(p.high) > BigInt(p.low)) remaining.set(`${topic}/${p.partition}`, BigInt(p.high));
       }
     }

@@ -44,6 +44,10 @@ const FleetState = z.object({
 /** What `warden up` recorded. */
 export type FleetState = z.infer<typeof FleetState>;
 
+/** The executor's file workspace of a fleet (EXECUTOR_WORKSPACE_ROOT, else <fleetDir>/workspace). */
+export const workspaceOf = (config: CliConfig): string =>
+  config.workerEnv.EXECUTOR_WORKSPACE_ROOT ?? join(config.fleetDir, 'workspace');
+
 const stateFile = (config: CliConfig): string => join(config.fleetDir, 'fleet.json');
 
 /** The recorded fleet of the configured prefix, if any. */
@@ -186,7 +190,7 @@ export async function fleetUp(config: CliConfig, options: FleetUpOptions): Promi
       own.OPENAI_API_KEY = env.OPENAI_API_KEY ?? 'scripted';
     }
     if (service === 'executor') {
-      own.EXECUTOR_WORKSPACE_ROOT = env.EXECUTOR_WORKSPACE_ROOT ?? join(config.fleetDir, 'workspace');
+      own.EXECUTOR_WORKSPACE_ROOT = workspaceOf(config);
       own.EXECUTOR_REPLICA_ID = env.EXECUTOR_REPLICA_ID ?? `executor-${replica}-${randomBytes(3).toString('hex')}`;
       mkdirSync(own.EXECUTOR_WORKSPACE_ROOT, { recursive: true });
     }

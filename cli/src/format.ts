@@ -15,7 +15,7 @@ export function describeEvent(e: WardenEvent): string {
     case 'TaskSubmitted':
       return JSON.stringify(e.data.goal).slice(0, 100);
     case 'ActionProposed':
-      return `${e.data.tool} ${JSON.stringify(e.data.args).slice(0, 100)} (confidence ${e.data.confidence.value})`;
+      return `${e.data.tool} ${JSON.stringify(e.data.args).slice(0, 100)} (confidence ${Number(e.data.confidence.value.toFixed(2))})`;
     case 'AnswerProposed':
       return JSON.stringify(e.data.answer).slice(0, 100);
     case 'ActionApproved':
@@ -27,6 +27,16 @@ export function describeEvent(e: WardenEvent): string {
       return `${e.data.tool} -> ${JSON.stringify(e.data.result).slice(0, 90)}`;
     case 'ToolFailed':
       return `${e.data.tool}: ${e.data.errorClass} ${e.data.message.slice(0, 80)}`;
+    case 'ModelCalled':
+      return `${e.data.model}, prompt ${e.data.promptTokens} tokens`;
+    case 'ModelFailed':
+      return `${e.data.errorClass}`;
+    case 'BreakerOpened':
+      return `${e.data.scope} ${e.data.name}: ${e.data.reason.slice(0, 100)}`;
+    case 'BreakerClosed':
+      return `${e.data.scope} ${e.data.name}`;
+    case 'AlertRaised':
+      return `${e.data.severity} ${e.data.code}: ${e.data.message.slice(0, 100)}`;
     case 'ModelResponded':
       return `${e.data.usage.totalTokens} tokens, $${e.data.costUsd.toFixed(5)}`;
     case 'LoopDetected':

@@ -218,6 +218,12 @@ try {
       `warden: ${(error as Error).message}\n  what to do: fix the environment variables named above\n`,
     );
     exitCode = ExitCodes.usage;
+  } else if ((error as Error).name?.startsWith('KafkaJS') === true) {
+    process.stderr.write(`warden: Kafka answered: ${(error as Error).message}\n`);
+    process.stderr.write(
+      '  what to do: check Kafka with `warden stack status` (or KAFKA_BROKERS), then run the command again\n',
+    );
+    exitCode = ExitCodes.unavailable;
   } else {
     process.stderr.write(`warden: ${(error as Error).stack ?? String(error)}\n`);
     exitCode = ExitCodes.failed;

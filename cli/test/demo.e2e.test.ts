@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { testEnv, warden } from './support/run.js';
 
 describe('warden demo', () => {
-  it('runs every scenario through the workers as processes and reports each defence held', async () => {
+  it('runs every scenario through the workers as processes and reports each defence held, every chain whole', async () => {
     const { WARDEN_TOPIC_PREFIX: _p, MONGO_DB: _d, ...env } = testEnv('cli-demo');
     const run = await warden(['demo'], env);
     const out = `${run.stdout}\n${run.stderr}`;
@@ -17,10 +17,22 @@ describe('warden demo', () => {
       'stores: 1 refund recorded, 33 of 33 customers still there; secret in the log: no (redacted)',
     );
     expect(out).not.toContain('sk-demoSECRET');
-    for (const script of ['pipeline-refund', 'scope-creep', 'hallucinated-id', 'retry-loop']) {
+    expect(out).toMatch(/-> TaskCompleted; chain ok: 13 events/); // the huge file, within budget
+    expect(out).toMatch(/EscalationRequested +asks a person: confidence: low_confidence/);
+    expect(out).toMatch(/executor BreakerOpened +tool files\.read/);
+    expect(out).toMatch(/executor AlertRaised +critical breaker_open/);
+    for (const script of [
+      'pipeline-refund',
+      'scope-creep',
+      'hallucinated-id',
+      'retry-loop',
+      'pipeline-huge-file',
+      'low-confidence-delete',
+      'pipeline-missing-file',
+    ]) {
       expect(out).toMatch(new RegExp(`^ {3}held {2}${script}: `, 'm'));
     }
-    expect(out).toContain('== report: 4 of 4 defences held');
+    expect(out).toContain('== report: 7 of 7 defences held');
     expect(out).not.toMatch(/DID NOT HOLD|BROKEN/);
     // The demo stops its workers.
     const prefix = /topic prefix "([^"]+)"/.exec(out)?.[1];

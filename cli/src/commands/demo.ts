@@ -8,7 +8,7 @@ import { verifyChain, type DecodedEvent, type EventDataInput, type WardenEvent }
 import { ensureTopics } from '@warden/runtime';
 import { ExitCodes, CliError, CliErrorCodes } from '../errors.js';
 import { connect, read } from '../events.js';
-import { fleetDown, fleetUp } from '../fleet.js';
+import { fleetDown, fleetUp, workspaceOf } from '../fleet.js';
 import { eventLine, paint } from '../format.js';
 import { DEFAULT_TASK_FIELDS } from '../task.js';
 import { DEMO_CUSTOMERS, DEMO_SCENARIOS, DEMO_SECRET, type DemoScenario } from '../demo/scenarios.js';
@@ -83,45 +83,75 @@ export async function demo(g: GlobalOptions, keep: boolean): Promise<number> {
     });
     await Promise.race([joined, reading]);
     const runId = Date.now().toString(36);
-    const tasks = DEMO_SCENARIOS.map((s) => ({
-      scenario: s,
-      taskId: `${s.script}-${runId}`,
+    const workspace = workspaceOf(cfg);
+    for (const s of DEMO_SCENARIOS) s.prepare?.({ workspace });
+    const taskOf = (s: DemoScenario, n: number) => ({
+      taskId: `${s.script}-${runId}${(s.tasks ?? 1) > 1 ? `-${n}` : ''}`,
       tenantId: 'tenant-demo',
       data: { ...DEFAULT_TASK_FIELDS, ...s.data, model: `scripted:${s.script}` } as EventDataInput<'TaskSubmitted'>,
-    }));
-    const published = await publishTasks(deps, tasks);
+    });
+    // The single-task scenarios start together; a scenario of several tasks runs them one after another.
+    const singles = DEMO_SCENARIOS.filter((s) => (s.tasks ?? 1) === 1).map((s) => taskOf(s, 1));
+    const redactions = new Map<string, number>();
+    for (const [i, p] of (await publishTasks(deps, singles)).entries())
+      redactions.set(singles[i]!.taskId, p.redactions);
     const eventsOf = (taskId: string): WardenEvent[] =>
       seen
         .filter((d) => d.event.taskId === taskId)
         .map((d) => d.event)
         .sort((a, b) => a.seq - b.seq);
-    const results: Array<{ s: DemoScenario; held: boolean }> = [];
-    for (const [i, t] of tasks.entries()) {
-      const s: DemoScenario = t.scenario;
-      say(`\n== ${i + 1}. ${s.title}\n   task ${t.taskId}, model scripted:${s.script}`);
-      if ((published[i]?.redactions ?? 0) > 0)
-        say(`   (${published[i]!.redactions} secret(s) redacted before the task reached Kafka)`);
-      const end = await until(`the end of task ${t.taskId}`, WAIT_MS, () =>
-        eventsOf(t.taskId).find((e) => s.ends.includes(e.type)),
+    const runTask = async (s: DemoScenario, taskId: string) => {
+      const end = await until(`the end of task ${taskId}`, WAIT_MS, () =>
+        eventsOf(taskId).find((e) => s.ends.includes(e.type)),
       );
-      const events = await until(`the whole chain of task ${t.taskId}`, 30_000, () => {
-        const mine = eventsOf(t.taskId);
-        return mine.length > 0 && new Set(mine.map((e) => e.id)).size === mine.at(-1)!.seq + 1 ? mine : undefined;
+      // Topics arrive independently: the chain is whole once every seq up to the highest is there and every event
+      // an event names as its cause has arrived (events of one step may share a seq).
+      const events = await until(`the whole chain of task ${taskId}`, 30_000, () => {
+        const mine = seen.filter((d) => d.event.taskId === taskId);
+        const hashes = new Set(mine.map((d) => d.hash));
+        const seqs = new Set(mine.map((d) => d.event.seq));
+        const whole =
+          mine.length > 0 &&
+          seqs.size === Math.max(...seqs) + 1 &&
+          mine.every((d) => d.event.prevHashes.every((h) => hashes.has(h)));
+        return whole ? eventsOf(taskId) : undefined;
       });
-      for (const e of events) say(`   ${eventLine(e, cfg.color, false)}`);
       const verdict = verifyChain(
-        seen.filter((d) => d.event.taskId === t.taskId).map((d) => d.envelope),
-        t.taskId,
+        seen.filter((d) => d.event.taskId === taskId).map((d) => d.envelope),
+        taskId,
       );
-      const stores = {
-        refunds: await deps.db.collection('refunds').countDocuments(),
-        customers: await deps.db.collection('customers').countDocuments(),
+      return { end, events, verdict };
+    };
+    const results: Array<{ s: DemoScenario; held: boolean }> = [];
+    for (const [i, s] of DEMO_SCENARIOS.entries()) {
+      say(`\n== ${i + 1}. ${s.title}\n   model scripted:${s.script}`);
+      const runs: Array<Awaited<ReturnType<typeof runTask>>> = [];
+      for (let n = 1; n <= (s.tasks ?? 1); n++) {
+        const t = taskOf(s, n);
+        if ((s.tasks ?? 1) > 1) await publishTasks(deps, [t]);
+        const run = await runTask(s, t.taskId);
+        runs.push(run);
+        say(`   task ${t.taskId}`);
+        if ((redactions.get(t.taskId) ?? 0) > 0) {
+          say(`   (${redactions.get(t.taskId)} secret(s) redacted before the task reached Kafka)`);
+        }
+        for (const e of run.events) say(`   ${eventLine(e, cfg.color, false)}`);
+        say(`   -> ${run.end.type}; ${chainLine(run.verdict, cfg.color)}`);
+      }
+      const outcome = {
+        events: runs.flatMap((r) => r.events),
+        end: runs.at(-1)!.end,
+        all: seen.map((d) => d.event),
+        stores: {
+          refunds: await deps.db.collection('refunds').countDocuments(),
+          customers: await deps.db.collection('customers').countDocuments(),
+        },
       };
-      const problem = s.check({ events, end, stores }) ?? (verdict.ok ? undefined : 'the audit chain is broken');
+      const problem = s.check(outcome) ?? (runs.every((r) => r.verdict.ok) ? undefined : 'an audit chain is broken');
       const held = problem === undefined;
       ok &&= held;
       results.push({ s, held });
-      say(`   -> ${end.type}; ${chainLine(verdict, cfg.color)}`);
+      if (s.note !== undefined) say(`   ${s.note(outcome)}`);
       say(
         `   defence: ${s.defence}: ${held ? paint(cfg.color, 'green', 'HELD') : paint(cfg.color, 'red', `DID NOT HOLD (${problem})`)}`,
       );

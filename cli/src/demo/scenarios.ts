@@ -2,12 +2,18 @@
  * The demo's scenarios: each a task played by a bundled scripted-model script, the events that end it, and the
  * defence that must hold. The same four tasks as infra/demo.ts, run through the fleet as processes.
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { EventDataInput, WardenEvent } from '@warden/contracts';
 
 /** What the demo looks at to judge a scenario once its task has ended. */
 export interface ScenarioOutcome {
+  /** The events of the scenario's tasks, task after task, each in seq order. */
   readonly events: readonly WardenEvent[];
+  /** The event that ended the last task. */
   readonly end: WardenEvent;
+  /** Every event the demo has seen (alerts and breakers of other tasks too). */
+  readonly all: readonly WardenEvent[];
   readonly stores: { readonly refunds: number; readonly customers: number };
 }
 
@@ -22,7 +28,18 @@ export interface DemoScenario {
   /** The defence that must hold, said in a few words, and the check of it (undefined: held; else why not). */
   readonly defence: string;
   readonly check: (o: ScenarioOutcome) => string | undefined;
+  /** How many tasks it runs, one after another (default 1; the single ones all start together). */
+  readonly tasks?: number;
+  /** Prepares the world before its tasks start (files in the executor's workspace). */
+  readonly prepare?: (world: { readonly workspace: string }) => void;
+  /** A note printed after the timeline. */
+  readonly note?: (o: ScenarioOutcome) => string;
 }
+
+const TERMINAL = ['TaskCompleted', 'TaskFailed', 'TaskHalted'];
+
+/** The size of the demo's large export (bytes): about 100k tokens, twice the task's token budget. */
+export const HUGE_FILE_BYTES = 400_000;
 
 const executed = (events: readonly WardenEvent[], tool: string): boolean =>
   events.some((e) => e.type === 'ToolSucceeded' && e.data.tool === tool);
@@ -107,5 +124,79 @@ export const DEMO_SCENARIOS: readonly DemoScenario[] = [
     ends: ['TaskHalted', 'TaskCompleted', 'TaskFailed'],
     defence: 'the loop is detected and the task halted',
     check: (o) => (o.end.type === 'TaskHalted' ? undefined : `ended with ${o.end.type}`),
+  },
+  {
+    script: 'pipeline-huge-file',
+    title: "A file twice the size of the task's token budget",
+    data: {
+      goal: 'Say what happened to order ord_7731 in exports/orders-2024.csv.',
+      input: { path: 'exports/orders-2024.csv', orderId: 'ord_7731' },
+      scope: { tools: ['files.read'], resources: { paths: ['exports/**'] } },
+      budgets: { maxTokens: 50_000, maxCostUsd: 1, maxSteps: 20, maxWallTimeMs: 600_000 },
+    },
+    ends: TERMINAL,
+    defence: 'the read is windowed and summarised, so the task completes within its 50,000-token budget',
+    prepare: ({ workspace }) => {
+      mkdirSync(join(workspace, 'exports'), { recursive: true });
+      const first = 'order ord_7731: customer cus_1042 paid 42.50 USD on 2024-03-02; status refunded.\n';
+      const line = 'order ord_0000: customer cus_0000 paid 10.00 USD on 2024-01-01; status shipped.\n';
+      writeFileSync(join(workspace, 'exports', 'orders-2024.csv'), first + line.repeat(HUGE_FILE_BYTES / line.length));
+    },
+    check: (o) => {
+      const used = o.events.flatMap((e) => (e.type === 'ModelResponded' ? [e.data.usage.totalTokens] : []));
+      const total = used.reduce((a, b) => a + b, 0);
+      return o.end.type !== 'TaskCompleted'
+        ? `ended with ${o.end.type}`
+        : total > 50_000
+          ? `${total} tokens used`
+          : undefined;
+    },
+    note: (o) => {
+      const prompts = o.events.flatMap((e) => (e.type === 'ModelCalled' ? [e.data.promptTokens] : []));
+      return `a ${Math.round(HUGE_FILE_BYTES / 1000)} KB file; the model's prompts: ${prompts.join(', ')} tokens`;
+    },
+  },
+  {
+    script: 'low-confidence-delete',
+    title: 'A destructive action the model is unsure of',
+    data: {
+      goal: 'Delete the duplicate account of j.doe@example.com (cus_2291)',
+      input: { email: 'j.doe@example.com', customerId: 'cus_2291' },
+      scope: { tools: ['customers.query', 'customers.delete'], resources: { collections: ['customers'] } },
+    },
+    ends: ['EscalationRequested', 'ActionRejected', ...TERMINAL],
+    defence: 'a high-stakes action under the confidence threshold waits for a person; nothing deleted',
+    check: (o) =>
+      o.end.type !== 'EscalationRequested'
+        ? `ended with ${o.end.type}`
+        : !/confidence/.test(o.end.data.reasonCode)
+          ? `escalated for ${o.end.data.reasonCode}`
+          : executed(o.events, 'customers.delete')
+            ? 'the delete ran'
+            : undefined,
+  },
+  {
+    script: 'pipeline-missing-file',
+    title: 'A flapping tool: files.read fails task after task',
+    data: {
+      goal: 'Summarise reports/q3.csv.',
+      input: { path: 'reports/q3.csv' },
+      scope: { tools: ['files.read'], resources: { paths: ['reports/**'] } },
+    },
+    tasks: 4,
+    ends: TERMINAL,
+    defence: "the tool's breaker opens and raises an alert; the last task halts without calling it",
+    check: (o) =>
+      !o.all.some((e) => e.type === 'BreakerOpened' && e.data.scope === 'tool' && e.data.name === 'files.read')
+        ? 'no breaker opened for files.read'
+        : !o.all.some((e) => e.type === 'AlertRaised' && e.data.code === 'breaker_open')
+          ? 'no breaker_open alert'
+          : o.end.type !== 'TaskHalted'
+            ? `the last task ended with ${o.end.type}`
+            : undefined,
+    note: (o) => {
+      const opened = o.all.find((e) => e.type === 'BreakerOpened' && e.data.scope === 'tool');
+      return opened === undefined ? 'no breaker opened' : `BreakerOpened (files.read) during task ${opened.taskId}`;
+    },
   },
 ];
