@@ -11,6 +11,7 @@ import { configFrom, say, type GlobalOptions } from './commands/io.js';
 import { runStack } from './commands/stack.js';
 import { logs } from './commands/logs.js';
 import type * as AuditModule from './commands/audit.js';
+import type * as BacktestModule from './commands/backtest.js';
 import type * as DemoModule from './commands/demo.js';
 import type * as SubmitModule from './commands/submit.js';
 import type * as TailModule from './commands/tail.js';
@@ -22,6 +23,8 @@ const tail = async (...a: Parameters<typeof TailModule.tail>) => (await import('
 const show = async (...a: Parameters<typeof AuditModule.show>) => (await import('./commands/audit.js')).show(...a);
 const verify = async (...a: Parameters<typeof AuditModule.verify>) =>
   (await import('./commands/audit.js')).verify(...a);
+const backtest = async (...a: Parameters<typeof BacktestModule.backtest>) =>
+  (await import('./commands/backtest.js')).backtest(...a);
 const demo = async (...a: Parameters<typeof DemoModule.demo>) => (await import('./commands/demo.js')).demo(...a);
 
 const ENVIRONMENT = `
@@ -194,6 +197,21 @@ program
   .option('--json', 'one JSON document')
   .action(async (task: string | undefined, o: { json?: boolean }) => {
     exitCode = await verify(configFrom(globals()), task, o.json === true);
+  });
+
+program
+  .command('backtest')
+  .description('replay the recorded proposals through a candidate guard policy, offline; print what would change')
+  .argument('<policy>', 'a policy file (JSON), e.g. a copy of services/guard/policies/default.v1.json')
+  .option('--tenant <id>', "only this tenant's tasks")
+  .option('--fail-on-change', 'exit 1 if any verdict would change')
+  .option('--json', 'one JSON document')
+  .action(async (policy: string, o: { tenant?: string; failOnChange?: boolean; json?: boolean }) => {
+    exitCode = await backtest(configFrom(globals()), policy, {
+      ...(o.tenant === undefined ? {} : { tenantId: o.tenant }),
+      json: o.json === true,
+      failOnChange: o.failOnChange === true,
+    });
   });
 
 program

@@ -1,5 +1,9 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { testEnv, warden } from './support/run.js';
+
+const root = resolve(import.meta.dirname, '../..');
 
 describe('warden demo', () => {
   it('runs every scenario through the workers as processes and reports each defence held, every chain whole', async () => {
@@ -34,10 +38,33 @@ describe('warden demo', () => {
     }
     expect(out).toContain('== report: 7 of 7 defences held');
     expect(out).not.toMatch(/DID NOT HOLD|BROKEN/);
-    // The demo stops its workers.
-    const prefix = /topic prefix "([^"]+)"/.exec(out)?.[1];
+    // The demo stops its workers, and leaves its log for a look afterwards.
+    const [, prefix, db] = /--prefix ([a-z0-9._-]+) --db (\w+)/.exec(out) ?? [];
     expect(prefix).toBeDefined();
-    const ps = await warden(['ps', '--prefix', prefix!], env);
+    const at = ['--prefix', prefix!, '--db', db!];
+    const ps = await warden(['ps', ...at], env);
     expect(ps.stdout).toContain('no fleet on topic prefix');
+    const verified = await warden(['verify', ...at], env);
+    expect(verified.code, verified.stdout + verified.stderr).toBe(0);
+    expect(verified.stdout).toContain('10 task(s) verified: 10 ok, 0 broken');
+
+    // Backtests: the policy the guard ran changes nothing; one that trusts low-risk tools less would escalate reads.
+    const same = await warden(['backtest', resolve(root, 'services/guard/policies/default.v1.json'), ...at], env);
+    expect(same.code, same.stderr).toBe(0);
+    expect(same.stdout).toMatch(/policy default\.v1: 10 task\(s\), \d+ proposal\(s\) replayed/);
+    expect(same.stdout).toContain('0 verdict(s) would change');
+    const policy = JSON.parse(readFileSync(resolve(root, 'services/guard/policies/default.v1.json'), 'utf8')) as {
+      version: string;
+      confidence: { thresholds: Record<string, number> };
+    };
+    policy.version = 'stricter.v2';
+    policy.confidence.thresholds = { low: 0.95, medium: 0.96, high: 0.97, critical: 0.98 };
+    const candidate = join(env.WARDEN_CACHE_DIR!, 'stricter.json');
+    writeFileSync(candidate, JSON.stringify(policy));
+    const stricter = await warden(['backtest', candidate, '--fail-on-change', ...at], env);
+    expect(stricter.code, stricter.stderr).toBe(1);
+    expect(stricter.stdout).toMatch(
+      /pipeline-refund-\S+ \S+ customers\.query: allow \(allowed\) -> escalate \(low_confidence/,
+    );
   });
 });

@@ -13,10 +13,11 @@ import { say } from './io.js';
 export async function readTasks(
   config: CliConfig,
   onProgress?: (read: number) => void,
-): Promise<{ tasks: Map<string, DecodedEvent[]>; undecodable: number }> {
+): Promise<{ tasks: Map<string, DecodedEvent[]>; undecodable: number; problems: string[] }> {
   const deps = await connect(config.runtime);
   const tasks = new Map<string, DecodedEvent[]>();
   let undecodable = 0;
+  const problems: string[] = [];
   let count = 0;
   try {
     const topics = (await existingTopics(deps)).filter((t) => t !== deps.topics.of('dlq'));
@@ -32,6 +33,7 @@ export async function readTasks(
         if (count % 100 === 0) onProgress?.(count);
         if (m.decoded === undefined) {
           undecodable++;
+          if (problems.length < 10) problems.push(`${m.topic}/${m.partition}@${m.offset}: ${m.error ?? 'not decoded'}`);
           return;
         }
         const id = m.decoded.event.taskId;
@@ -44,7 +46,7 @@ export async function readTasks(
   } finally {
     await deps.mongo.close();
   }
-  return { tasks, undecodable };
+  return { tasks, undecodable, problems };
 }
 
 const bySeq = (a: WardenEvent, b: WardenEvent): number => a.seq - b.seq;
@@ -93,7 +95,7 @@ function progressBar(done: number, total: number, width = 30): string {
 /** `warden verify [TASK]`: one task's chain, or every task's; exit 1 on any break. */
 export async function verify(config: CliConfig, taskId: string | undefined, json: boolean): Promise<number> {
   const tty = process.stderr.isTTY && !json;
-  const { tasks, undecodable } = await readTasks(
+  const { tasks, undecodable, problems } = await readTasks(
     config,
     tty ? (n) => void process.stderr.write(`\rreading the log: ${n} events`) : undefined,
   );
@@ -121,14 +123,15 @@ export async function verify(config: CliConfig, taskId: string | undefined, json
   if (tty) process.stderr.write('\n');
   const broken = results.filter((r) => !r.ok);
   if (json) {
-    say(JSON.stringify({ tasks: results.length, broken: broken.length, undecodable, results }));
+    say(JSON.stringify({ tasks: results.length, broken: broken.length, undecodable, problems, results }));
   } else {
     for (const r of broken) say(`${r.taskId}: ${chainLine(r, config.color)}`);
     if (taskId !== undefined && broken.length === 0) say(`${taskId}: ${chainLine(results[0]!, config.color)}`);
     say(
       `${results.length} task(s) verified: ${results.length - broken.length} ok, ${broken.length} broken` +
-        (undecodable > 0 ? `; ${undecodable} message(s) could not be decoded (see the DLQ)` : ''),
+        (undecodable > 0 ? `; ${undecodable} message(s) could not be decoded (the workers dead-letter them):` : ''),
     );
+    for (const p of problems) say(`  ${p}`);
   }
   return broken.length === 0 ? ExitCodes.ok : ExitCodes.failed;
 }

@@ -135,7 +135,8 @@ export const DEMO_SCENARIOS: readonly DemoScenario[] = [
       budgets: { maxTokens: 50_000, maxCostUsd: 1, maxSteps: 20, maxWallTimeMs: 600_000 },
     },
     ends: TERMINAL,
-    defence: 'the read is windowed and summarised, so the task completes within its 50,000-token budget',
+    defence:
+      'the read reaches the model as a bounded excerpt with a note of what was cut; the task completes within its 50,000-token budget',
     prepare: ({ workspace }) => {
       mkdirSync(join(workspace, 'exports'), { recursive: true });
       const first = 'order ord_7731: customer cus_1042 paid 42.50 USD on 2024-03-02; status refunded.\n';
