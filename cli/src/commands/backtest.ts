@@ -3,7 +3,7 @@
  * (the auditor's backtestTask over the events read from the topics), and says which verdicts would change.
  */
 import { readFileSync } from 'node:fs';
-import { backtestTask, type BacktestReport, type Outcome } from '@warden/auditor';
+import { backtestTasks, type Outcome } from '@warden/auditor';
 import { loadPolicy, PolicyInvalidError } from '@warden/guard-service';
 import type { CliConfig } from '../config.js';
 import { ExitCodes, usageError } from '../errors.js';
@@ -35,32 +35,10 @@ export async function backtest(config: CliConfig, policyFile: string, options: B
     throw error;
   }
   const { tasks } = await readTasks(config);
-  const report: BacktestReport = {
-    policyVersion: policy.version,
-    tasks: 0,
-    proposals: 0,
-    unjudged: 0,
-    changed: [],
-    matrix: {
-      allow: { allow: 0, deny: 0, escalate: 0 },
-      deny: { allow: 0, deny: 0, escalate: 0 },
-      escalate: { allow: 0, deny: 0, escalate: 0 },
-    },
-  };
-  let counted = { tasks: 0, proposals: 0, unjudged: 0 };
-  for (const decoded of tasks.values()) {
-    const events = decoded.map((d) => d.event).sort((a, b) => a.seq - b.seq);
-    if (options.tenantId !== undefined && events[0]?.tenantId !== options.tenantId) continue;
-    const one = await backtestTask(events, policy);
-    counted = {
-      tasks: counted.tasks + 1,
-      proposals: counted.proposals + one.proposals,
-      unjudged: counted.unjudged + one.unjudged,
-    };
-    report.changed.push(...one.changed);
-    for (const r of OUTCOMES) for (const c of OUTCOMES) report.matrix[r][c] += one.matrix[r][c];
-  }
-  const result = { ...report, ...counted };
+  const chosen = [...tasks.values()]
+    .map((decoded) => decoded.map((d) => d.event))
+    .filter((events) => options.tenantId === undefined || events[0]?.tenantId === options.tenantId);
+  const result = await backtestTasks(chosen, policy);
   if (options.json) say(JSON.stringify(result));
   else {
     say(

@@ -174,7 +174,9 @@ export async function demo(g: GlobalOptions, keep: boolean): Promise<number> {
     );
   } finally {
     stop.abort();
-    await reading.catch(() => undefined);
+    await reading.catch((error: unknown) => {
+      process.stderr.write(`warden: the demo's reader of the log failed: ${(error as Error).message}\n`);
+    });
     await deps.mongo.close();
     if (keep)
       say(

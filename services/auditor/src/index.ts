@@ -73,6 +73,7 @@ export { TaskChain, type ChainState, type ChainStatus } from './verify/task-chai
 export {
   backtestProjection,
   backtestTask,
+  backtestTasks,
   taskEvents,
   type BacktestReport,
   type Outcome,
