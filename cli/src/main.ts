@@ -75,7 +75,10 @@ program
       timeoutMs: Number(o.timeout) * 1000,
       onProgress: say,
     });
-    say(`fleet up on topic prefix "${state.topicPrefix}", database "${state.mongoDb}", model ${state.modelUrl}`);
+    const planners = state.processes.some((p) => p.service === 'planner');
+    say(
+      `fleet up on topic prefix "${state.topicPrefix}", database "${state.mongoDb}"${planners ? `, model ${state.modelUrl}` : ''}`,
+    );
     say(`logs: warden logs NAME (in ${config.fleetDir}); stop: warden down`);
   });
 

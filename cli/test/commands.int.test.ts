@@ -20,6 +20,7 @@ const COMMANDS = [
   ['tail'],
   ['show'],
   ['verify'],
+  ['backtest'],
   ['demo'],
 ];
 
@@ -151,6 +152,14 @@ describe('warden', () => {
     const after = await warden(['ps'], env);
     expect(after.code).toBe(1);
     expect(after.stdout).toContain('no fleet on topic prefix');
+  });
+
+  it('stack status checks the servers (exit 0 when all answer)', async () => {
+    const run = await warden(['stack', 'status'], testEnv('cli-stack'));
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/kafka: .*healthy/);
+    expect(run.stdout).toMatch(/registry: .*healthy/);
+    expect(run.stdout).toMatch(/mongo: .*healthy/);
   });
 
   it('says what to do when the servers do not answer (exit 3)', async () => {
