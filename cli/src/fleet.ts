@@ -1,7 +1,7 @@
 /**
  * The fleet as real processes: each worker is `node --conditions=@warden/source --import tsx services/<name>/src/main.ts`
- * in its own process group, its log in <fleetDir>/<name>-<replica>.log, its pid in fleet.json. `up` waits for each
- * worker's /healthz; `down` sends SIGTERM, then SIGKILL after the grace period.
+ * in its own process group, its log in <fleetDir>/<name>-<replica>.log, its pid in fleet.json. `up` waits until each
+ * worker is ready; `down` sends SIGTERM, then SIGKILL after the grace period.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -25,7 +25,7 @@ const FleetProcess = z.object({
   replica: z.number().int().min(1),
   pid: z.number().int().positive(),
   port: z.number().int().positive(),
-  healthUrl: z.string(),
+  readyUrl: z.string(),
   logFile: z.string(),
 });
 /** One worker process of the fleet. */
@@ -113,7 +113,7 @@ export function parseServices(names: readonly string[]): FleetService[] {
   return FleetServices.filter((s) => names.includes(s));
 }
 
-async function healthy(url: string): Promise<boolean> {
+async function answers(url: string): Promise<boolean> {
   try {
     const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
     return res.ok;
@@ -135,12 +135,12 @@ export function lastLines(file: string, count: number): string {
 export interface FleetUpOptions {
   readonly services: readonly FleetService[];
   readonly replicas: ReadonlyMap<FleetService, number>;
-  /** How long each worker may take to answer /healthz. */
+  /** How long each worker may take to become ready. */
   readonly timeoutMs: number;
   readonly onProgress?: (line: string) => void;
 }
 
-/** Starts the workers as detached processes and waits until each answers /healthz. */
+/** Starts the workers as detached processes and waits until each is ready (/readyz; the auditor's API /healthz). */
 export async function fleetUp(config: CliConfig, options: FleetUpOptions): Promise<FleetState> {
   const existing = readFleet(config);
   if (existing !== undefined && existing.processes.some((p) => isAlive(p.pid))) {
@@ -171,7 +171,9 @@ export async function fleetUp(config: CliConfig, options: FleetUpOptions): Promi
   const startOne = async (service: FleetService, replica: number): Promise<FleetProcess> => {
     const port = await freePort();
     const own: Record<string, string> = { LOG_LEVEL: env.LOG_LEVEL ?? 'info' };
-    let healthUrl = `http://127.0.0.1:${port}/healthz`;
+    // Ready, not just alive: a worker answers /readyz once it runs and has joined its consumer group; the model once
+    // it serves; the auditor's API (its /healthz) only once the auditor has started.
+    let readyUrl = `http://127.0.0.1:${port}/readyz`;
     if (service === 'scripted-model') {
       own.SCRIPTED_MODEL_PORT = String(port);
       own.SCRIPTED_MODEL_HOST = '127.0.0.1';
@@ -181,9 +183,9 @@ export async function fleetUp(config: CliConfig, options: FleetUpOptions): Promi
       own.AUDITOR_API_HOST = '127.0.0.1';
       own.AUDITOR_API_KEYS = env.AUDITOR_API_KEYS ?? `default:${auditorKey}`;
       own.AUDITOR_CHECKPOINT_KEY = checkpointKey;
+      readyUrl = `http://127.0.0.1:${port}/healthz`;
     } else {
       own.WARDEN_HTTP_PORT = String(port);
-      healthUrl = `http://127.0.0.1:${port}/healthz`;
     }
     if (service === 'planner') {
       own.OPENAI_BASE_URL = state.modelUrl;
@@ -209,7 +211,7 @@ export async function fleetUp(config: CliConfig, options: FleetUpOptions): Promi
       );
       child.unref();
       if (child.pid === undefined) throw new CliError(CliErrorCodes.fleet, `cannot start ${service}`);
-      const proc: FleetProcess = { service, replica, pid: child.pid, port, healthUrl, logFile };
+      const proc: FleetProcess = { service, replica, pid: child.pid, port, readyUrl, logFile };
       started.push(proc);
       writeFleet(config, { ...state, processes: [...started] });
       return proc;
@@ -219,11 +221,11 @@ export async function fleetUp(config: CliConfig, options: FleetUpOptions): Promi
   };
   const waitHealthy = async (proc: FleetProcess): Promise<void> => {
     const deadline = Date.now() + options.timeoutMs;
-    while (!(await healthy(proc.healthUrl))) {
+    while (!(await answers(proc.readyUrl))) {
       const why = !isAlive(proc.pid)
         ? 'exited'
         : Date.now() > deadline
-          ? `did not answer ${proc.healthUrl} within ${options.timeoutMs} ms`
+          ? `did not answer ${proc.readyUrl} within ${options.timeoutMs} ms`
           : undefined;
       if (why !== undefined) {
         throw new CliError(
@@ -237,7 +239,7 @@ export async function fleetUp(config: CliConfig, options: FleetUpOptions): Promi
       }
       await new Promise((r) => setTimeout(r, 200));
     }
-    options.onProgress?.(`${proc.service}-${proc.replica} ready (pid ${proc.pid}, ${proc.healthUrl})`);
+    options.onProgress?.(`${proc.service}-${proc.replica} ready (pid ${proc.pid}, ${proc.readyUrl})`);
   };
   try {
     if (services.includes('scripted-model')) {
@@ -311,16 +313,16 @@ export async function fleetDown(
   return { stopped, killed };
 }
 
-/** Each recorded process, whether it is alive and whether it answers /healthz. */
+/** Each recorded process, whether it is alive and whether it answers ready. */
 export async function fleetStatus(
   config: CliConfig,
-): Promise<Array<FleetProcess & { alive: boolean; healthy: boolean }> | undefined> {
+): Promise<Array<FleetProcess & { alive: boolean; ready: boolean }> | undefined> {
   const state = readFleet(config);
   if (state === undefined) return undefined;
   return Promise.all(
     state.processes.map(async (p) => {
       const alive = isAlive(p.pid);
-      return { ...p, alive, healthy: alive && (await healthy(p.healthUrl)) };
+      return { ...p, alive, ready: alive && (await answers(p.readyUrl)) };
     }),
   );
 }

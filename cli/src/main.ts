@@ -63,10 +63,10 @@ for (const [name, description] of [
 
 program
   .command('up')
-  .description('start the workers, each its own process, and wait until each answers /healthz')
+  .description('start the workers, each its own process, and wait until each is ready')
   .argument('[workers...]', `which workers (default all: ${FleetServices.join(', ')})`)
   .option('--replicas <name=count...>', 'replicas of a worker, e.g. --replicas guard=2 executor=2', [])
-  .addOption(new Option('--timeout <seconds>', 'how long each worker may take to become healthy').default('120'))
+  .addOption(new Option('--timeout <seconds>', 'how long each worker may take to become ready').default('120'))
   .action(async (workers: string[], o: { replicas: string[]; timeout: string }) => {
     const config = configFrom(globals());
     const state = await fleetUp(config, {
@@ -100,7 +100,7 @@ program
 
 program
   .command('ps')
-  .description('the workers of this prefix: pid, port, alive, healthy; exit 1 if any is not')
+  .description('the workers of this prefix: pid, port, ready or not; exit 1 if any is not ready')
   .option('--json', 'one JSON document')
   .action(async (o: { json?: boolean }) => {
     const config = configFrom(globals());
@@ -117,11 +117,11 @@ program
       for (const p of status) {
         const name = `${p.service}-${p.replica}`;
         say(
-          `${name.padEnd(18)} ${String(p.pid).padEnd(8)} ${String(p.port).padEnd(6)} ${p.healthy ? 'healthy' : p.alive ? 'unhealthy' : 'exited'}`,
+          `${name.padEnd(18)} ${String(p.pid).padEnd(8)} ${String(p.port).padEnd(6)} ${p.ready ? 'ready' : p.alive ? 'not ready' : 'exited'}`,
         );
       }
     }
-    if (!status.every((p) => p.healthy)) exitCode = ExitCodes.failed;
+    if (!status.every((p) => p.ready)) exitCode = ExitCodes.failed;
   });
 
 program

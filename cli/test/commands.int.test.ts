@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { follow } from '@warden/contracts';
-import { createTestTopics, startTestPublisher, testWorkerConfig } from '@warden/runtime/testing';
+import { createTestTopics, startTestPublisher, testWorkerConfig, waitUntil } from '@warden/runtime/testing';
 import { describe, expect, it } from 'vitest';
 import { stack } from '../../test/support/index.js';
 import { testEnv, warden } from './support/run.js';
@@ -124,7 +124,7 @@ describe('warden', () => {
     expect(verified.stdout).toContain('1 task(s) verified: 0 ok, 1 broken');
   });
 
-  it('up starts workers as processes with replicas, ps shows them healthy, logs prints theirs, down stops them', async () => {
+  it('up starts workers as processes with replicas, ps shows them ready, logs prints theirs, down stops them', async () => {
     const env = { ...testEnv('cli-fleet'), LOG_LEVEL: 'info' };
     const up = await warden(['up', 'guard', '--replicas', 'guard=2'], env);
     try {
@@ -136,14 +136,20 @@ describe('warden', () => {
       expect(again.stderr).toContain('a fleet is already running');
       const ps = await warden(['ps', '--json'], env);
       expect(ps.code, ps.stderr).toBe(0);
-      const { processes } = JSON.parse(ps.stdout) as { processes: Array<{ service: string; healthy: boolean }> };
-      expect(processes.map((p) => [p.service, p.healthy])).toEqual([
+      const { processes } = JSON.parse(ps.stdout) as { processes: Array<{ service: string; ready: boolean }> };
+      expect(processes.map((p) => [p.service, p.ready])).toEqual([
         ['guard', true],
         ['guard', true],
       ]);
-      const logs = await warden(['logs', 'guard-2', '-n', '200'], env);
-      expect(logs.code, logs.stderr).toBe(0);
-      expect(logs.stdout).toContain('"msg":"guard ready"');
+      // main.ts logs "guard ready" once start() has resolved, a moment after the worker answers /readyz.
+      const logs = await waitUntil(
+        async () => {
+          const run = await warden(['logs', 'guard-2', '-n', '200'], env);
+          return run.code === 0 && run.stdout.includes('"msg":"guard ready"') ? run : undefined;
+        },
+        { timeoutMs: 30_000, intervalMs: 500, what: "guard-2's log to say it is ready" },
+      );
+      expect(logs.stdout).toContain('"name":"guard"');
     } finally {
       const down = await warden(['down'], env);
       expect(down.code, down.stderr).toBe(0);
