@@ -5,7 +5,8 @@
  */
 import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
-import { verifyChain, type EventDataInput, type WardenEvent } from '@warden/contracts';
+import { verifyChain, type EventDataInput } from '@warden/contracts';
+import { describeEvent as describe } from '../cli/src/format.js';
 import { startPipeline } from './pipeline.js';
 import { readStackEndpoints } from './stack/endpoints.js';
 
@@ -31,34 +32,6 @@ if (endpoints === undefined) {
 say(`kafka ${endpoints.kafkaBrokers} | registry ${endpoints.schemaRegistryUrl} | mongodb ${endpoints.mongoUrl}`);
 say('== starting the scripted model, planner, guard and executor (in this process, on their own topics)');
 const pipeline = await startPipeline(endpoints, 'error');
-
-function describe(e: WardenEvent): string {
-  switch (e.type) {
-    case 'ActionProposed':
-      return `${e.data.tool} ${JSON.stringify(e.data.args)} (confidence ${e.data.confidence.value})`;
-    case 'AnswerProposed':
-      return JSON.stringify(e.data.answer);
-    case 'ActionApproved':
-    case 'ActionRejected':
-      return `${e.data.reasonCode}${e.data.ruleFired === null ? '' : ` (rule ${e.data.ruleFired})`}`;
-    case 'EscalationRequested':
-      return `asks a person: ${e.data.reason}`;
-    case 'ToolSucceeded':
-      return `${e.data.tool} -> ${JSON.stringify(e.data.result).slice(0, 90)}`;
-    case 'ToolFailed':
-      return `${e.data.tool}: ${e.data.errorClass} ${e.data.message.slice(0, 80)}`;
-    case 'ModelResponded':
-      return `${e.data.usage.totalTokens} tokens, $${e.data.costUsd.toFixed(5)}`;
-    case 'LoopDetected':
-      return `${e.data.kind}: ${e.data.message}`;
-    case 'TaskCompleted':
-      return JSON.stringify(e.data.answer);
-    case 'TaskHalted':
-      return `${e.data.reasonCode}: ${e.data.partial.why}`;
-    default:
-      return '';
-  }
-}
 
 const tasks: Array<{
   id: string;

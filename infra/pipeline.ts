@@ -23,6 +23,7 @@ import {
 } from '@warden/runtime/testing';
 import { startScriptedModel } from '@warden/scripted-model/testing';
 import type { Db } from 'mongodb';
+import { DEMO_CUSTOMERS } from '../cli/src/demo/scenarios.js';
 
 /** A running pipeline. */
 export interface Pipeline {
@@ -45,18 +46,8 @@ export interface Pipeline {
   close(): Promise<void>;
 }
 
-/** The demo customers: the one the refund names, a look-alike, and 30 inactive accounts a careless clean-up would hit. */
-export const demoCustomers = [
-  { _id: 'cus_1042', name: 'Ada Lovelace', email: 'ada@example.com', status: 'active' },
-  { _id: 'cus_2001', name: 'Jane Doe', email: 'jane.doe@example.com', status: 'active' },
-  { _id: 'cus_2291', name: 'J. Doe', email: 'j.doe@example.com', status: 'active' },
-  ...Array.from({ length: 30 }, (_, i) => ({
-    _id: `cus_old_${i}`,
-    name: `Old ${i}`,
-    email: `old${i}@example.com`,
-    status: 'inactive',
-  })),
-];
+/** The demo customers (the same ones `warden demo` seeds). */
+export const demoCustomers = DEMO_CUSTOMERS;
 
 /** Starts the pipeline against the stack's endpoints. */
 export async function startPipeline(endpoints: TestEndpoints, logLevel = 'warn'): Promise<Pipeline> {

@@ -88,6 +88,13 @@ export const jsonEnv = <T extends z.ZodType>(schema: T) =>
  */
 export const WorkerEnv = z.object({
   KAFKA_BROKERS: csv.default(['127.0.0.1:9092']),
+  /** TLS to the brokers ("true"); KAFKA_SSL_CA_FILE trusts a private CA (PEM) besides the system's. */
+  KAFKA_SSL: z.enum(['true', 'false']).default('false'),
+  KAFKA_SSL_CA_FILE: z.string().min(1).optional(),
+  /** SASL authentication: plain, scram-sha-256 or scram-sha-512, with KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD. */
+  KAFKA_SASL_MECHANISM: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).optional(),
+  KAFKA_SASL_USERNAME: z.string().min(1).optional(),
+  KAFKA_SASL_PASSWORD: z.string().min(1).optional(),
   SCHEMA_REGISTRY_URL: z.url().default('http://127.0.0.1:8081/apis/ccompat/v7'),
   MONGO_URL: z
     .string()

@@ -10,12 +10,15 @@ import type { Kafka } from 'kafkajs';
 import { MongoClient, type Db } from 'mongodb';
 import { pino, type Logger } from 'pino';
 import { MONGO_SERVER_SELECTION_TIMEOUT_MS, type WorkerEnv } from './config.js';
-import { createKafka } from './kafka.js';
+import { ConfigError } from './errors.js';
+import { createKafka, type KafkaSecurity } from './kafka.js';
 import { Topics } from './topics.js';
 
 /** What a worker needs to run, derived from WorkerEnv (or built by hand in tests). */
 export interface WorkerRuntimeConfig {
   readonly brokers: readonly string[];
+  /** TLS and SASL to the brokers (a remote cluster); none: plaintext. */
+  readonly kafkaSecurity?: KafkaSecurity;
   readonly registryUrl: string;
   readonly mongoUrl: string;
   readonly mongoDb: string;
@@ -53,8 +56,10 @@ export interface WorkerRuntimeConfig {
 
 /** The runtime part of a service's configuration, from the parsed environment. */
 export function runtimeConfigFrom(env: WorkerEnv): WorkerRuntimeConfig {
+  const kafkaSecurity = kafkaSecurityFrom(env);
   return {
     brokers: env.KAFKA_BROKERS,
+    ...(kafkaSecurity === undefined ? {} : { kafkaSecurity }),
     registryUrl: env.SCHEMA_REGISTRY_URL,
     mongoUrl: env.MONGO_URL,
     mongoDb: env.MONGO_DB,
@@ -78,6 +83,25 @@ export function runtimeConfigFrom(env: WorkerEnv): WorkerRuntimeConfig {
     ...(env.WARDEN_APPROVAL_KEYS === undefined
       ? {}
       : { approvalKeys: env.WARDEN_APPROVAL_KEYS.keys, secretLiterals: env.WARDEN_APPROVAL_KEYS.literals }),
+  };
+}
+
+/** TLS and SASL settings from the environment; a mechanism without both its username and password is refused. */
+function kafkaSecurityFrom(env: WorkerEnv): KafkaSecurity | undefined {
+  const mechanism = env.KAFKA_SASL_MECHANISM;
+  if (mechanism !== undefined && (env.KAFKA_SASL_USERNAME === undefined || env.KAFKA_SASL_PASSWORD === undefined)) {
+    throw new ConfigError(
+      `invalid configuration:\n  KAFKA_SASL_MECHANISM ${mechanism} needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD`,
+    );
+  }
+  const ssl = env.KAFKA_SSL === 'true' || env.KAFKA_SSL_CA_FILE !== undefined;
+  if (!ssl && mechanism === undefined) return undefined;
+  return {
+    ssl,
+    ...(env.KAFKA_SSL_CA_FILE === undefined ? {} : { caFile: env.KAFKA_SSL_CA_FILE }),
+    ...(mechanism === undefined
+      ? {}
+      : { sasl: { mechanism, username: env.KAFKA_SASL_USERNAME!, password: env.KAFKA_SASL_PASSWORD! } }),
   };
 }
 
@@ -108,12 +132,15 @@ export async function connectRuntime(name: string, config: WorkerRuntimeConfig, 
     subjectPrefix: config.subjectPrefix ?? 'warden.',
     redactor: new Redactor({
       patterns: config.redactPatterns.map((pattern, i) => ({ name: `configured_${i}`, pattern })),
-      literals: config.secretLiterals ?? [],
+      literals: [
+        ...(config.secretLiterals ?? []),
+        ...(config.kafkaSecurity?.sasl === undefined ? [] : [config.kafkaSecurity.sasl.password]),
+      ],
     }),
   });
   return {
     logger: log,
-    kafka: createKafka(config.brokers, name, log),
+    kafka: createKafka(config.brokers, name, log, config.kafkaSecurity),
     codec,
     mongo,
     db,

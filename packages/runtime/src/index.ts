@@ -11,7 +11,7 @@ export {
   TerminalHandlerError,
   UNCLASSIFIED_ERROR_CODE,
 } from './errors.js';
-export { createKafka, ensureTopics, kafkajsLogCreator, type EnsureTopicsOptions } from './kafka.js';
+export { createKafka, ensureTopics, kafkajsLogCreator, type EnsureTopicsOptions, type KafkaSecurity } from './kafka.js';
 export { insertNewDocuments } from './insert-new.js';
 export {
   EVENT_CONTENT_TYPE,

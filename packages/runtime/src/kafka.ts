@@ -1,5 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { Kafka, logLevel, type Admin, type LogEntry, type ITopicConfig } from 'kafkajs';
+import { Kafka, logLevel, type Admin, type LogEntry, type ITopicConfig, type SASLOptions } from 'kafkajs';
 import type { Logger } from 'pino';
 import { DEFAULT_TOPIC_PARTITIONS, KAFKA_CLIENT_RETRY } from './config.js';
 import { auditTopicConfig } from './topics.js';
@@ -57,11 +58,34 @@ export function kafkajsLogCreator(logger: Logger): () => (entry: LogEntry) => vo
     };
 }
 
-/** A kafkajs client whose logs go to pino. */
-export function createKafka(brokers: readonly string[], clientId: string, logger: Logger): Kafka {
+/** TLS and SASL to the brokers, passed through to kafkajs. */
+export interface KafkaSecurity {
+  readonly ssl: boolean;
+  /** A PEM file of the CA that signed the brokers' certificates (besides the system's). */
+  readonly caFile?: string;
+  readonly sasl?: {
+    readonly mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512';
+    readonly username: string;
+    readonly password: string;
+  };
+}
+
+/** A kafkajs client whose logs go to pino; with `security`, over TLS and/or SASL. */
+export function createKafka(
+  brokers: readonly string[],
+  clientId: string,
+  logger: Logger,
+  security?: KafkaSecurity,
+): Kafka {
   return new Kafka({
     clientId,
     brokers: [...brokers],
+    ...(security === undefined
+      ? {}
+      : {
+          ssl: security.caFile === undefined ? security.ssl : { ca: [readFileSync(security.caFile, 'utf8')] },
+          ...(security.sasl === undefined ? {} : { sasl: { ...security.sasl } as SASLOptions }),
+        }),
     logLevel: logLevel.WARN,
     retry: { initialRetryTime: KAFKA_CLIENT_RETRY.initialRetryTimeMs, retries: KAFKA_CLIENT_RETRY.retries },
     logCreator: kafkajsLogCreator(logger.child({ component: 'kafkajs' })),

@@ -100,4 +100,29 @@ describe('Topics', () => {
   it('keeps audit topics forever and never compacts them', () => {
     expect(auditTopicConfig).toEqual({ 'cleanup.policy': 'delete', 'retention.ms': '-1', 'retention.bytes': '-1' });
   });
+
+  it('passes TLS and SASL settings through for a remote cluster, and refuses a mechanism without credentials', () => {
+    expect(runtimeConfigFrom(loadConfig(WorkerEnv, {})).kafkaSecurity).toBeUndefined();
+    const remote = runtimeConfigFrom(
+      loadConfig(WorkerEnv, {
+        KAFKA_BROKERS: 'broker.example.com:9096',
+        KAFKA_SSL: 'true',
+        KAFKA_SASL_MECHANISM: 'scram-sha-512',
+        KAFKA_SASL_USERNAME: 'warden',
+        KAFKA_SASL_PASSWORD: 'hunter2hunter2',
+      }),
+    );
+    expect(remote.kafkaSecurity).toEqual({
+      ssl: true,
+      sasl: { mechanism: 'scram-sha-512', username: 'warden', password: 'hunter2hunter2' },
+    });
+    expect(runtimeConfigFrom(loadConfig(WorkerEnv, { KAFKA_SSL_CA_FILE: '/etc/ca.pem' })).kafkaSecurity).toEqual({
+      ssl: true,
+      caFile: '/etc/ca.pem',
+    });
+    expect(() => runtimeConfigFrom(loadConfig(WorkerEnv, { KAFKA_SASL_MECHANISM: 'plain' }))).toThrow(
+      /KAFKA_SASL_MECHANISM plain needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD/,
+    );
+    expect(() => loadConfig(WorkerEnv, { KAFKA_SASL_MECHANISM: 'gssapi' })).toThrow(ConfigError);
+  });
 });

@@ -72,6 +72,7 @@ export { auditTask, type CompletenessProblem, type TaskAudit } from './verify/au
 export {
   backtestProjection,
   backtestTask,
+  backtestTasks,
   taskEvents,
   type BacktestOptions,
   type BacktestReport,

@@ -104,14 +104,15 @@ export function responsesTo(events: WardenEvent[], id: string): WardenEvent[] {
   return out;
 }
 
-/** The ToolSucceeded or ToolFailed caused by an approval, waiting for it. */
+/** The ToolSucceeded or ToolFailed published in response to an approval, waiting for it. */
 export async function resultOf(out: EventCollector, approvalId: string, timeoutMs = 60_000): Promise<WardenEvent> {
   const events = await out.waitFor(
-    (es) => causedBy(es, approvalId).some((e) => e.type === 'ToolSucceeded' || e.type === 'ToolFailed'),
+    (es) => responsesTo(es, approvalId).some((e) => e.type === 'ToolSucceeded' || e.type === 'ToolFailed'),
     timeoutMs,
     `the result of approval ${approvalId}`,
   );
-  return causedBy(events, approvalId).find((e) => e.type === 'ToolSucceeded' || e.type === 'ToolFailed')!;
+  // In response to the approval, not always caused by it directly: a breaker's transition comes first (execute.ts).
+  return responsesTo(events, approvalId).find((e) => e.type === 'ToolSucceeded' || e.type === 'ToolFailed')!;
 }
 
 /** Breaker thresholds for tests. */

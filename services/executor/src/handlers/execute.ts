@@ -145,8 +145,10 @@ async function dispatchAndRun(
     ? { status: 'committed', result: call.value, durationMs, approvalEventId: approval.eventId }
     : { status: 'failed', ...classify(call.error), durationMs, approvalEventId: approval.eventId };
   const recorded = await deps.ledger.finish(key, outcome);
-  await publishOutcome(approval, tool, key, recorded, ctx);
+  // The breaker's transition first, the outcome last: the planner continues the task's chain from the outcome, so
+  // an event chained after it here would claim the seq the planner's next event takes (a forked chain).
   if (call.transition !== undefined) await publishTransition(approval, name, call.transition, ctx);
+  await publishOutcome(approval, tool, key, recorded, ctx);
 }
 
 async function reconcile(

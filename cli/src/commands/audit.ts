@@ -1,0 +1,137 @@
+/**
+ * `warden show` and `warden verify`: read the topics directly (no auditor needed) and check each task's hash chain
+ * with the contracts' verifyChain, the same verifier the auditor runs.
+ */
+import { verifyChain, type ChainVerdict, type DecodedEvent, type WardenEvent } from '@warden/contracts';
+import type { CliConfig } from '../config.js';
+import { CliError, CliErrorCodes, ExitCodes } from '../errors.js';
+import { connect, existingTopics, read } from '../events.js';
+import { eventLine, paint } from '../format.js';
+import { say } from './io.js';
+
+/** Every decoded event of the prefix, by task, and the count of messages that could not be decoded. */
+export async function readTasks(
+  config: CliConfig,
+  onProgress?: (read: number) => void,
+): Promise<{ tasks: Map<string, DecodedEvent[]>; undecodable: number; problems: string[] }> {
+  const deps = await connect(config.runtime);
+  const tasks = new Map<string, DecodedEvent[]>();
+  let undecodable = 0;
+  const problems: string[] = [];
+  let count = 0;
+  try {
+    const topics = (await existingTopics(deps)).filter((t) => t !== deps.topics.of('dlq'));
+    if (topics.length === 0) {
+      throw new CliError(CliErrorCodes.notFound, `no Warden topics under the prefix "${config.runtime.topicPrefix}"`, {
+        hint: 'start the workers with `warden up` and submit a task, or pick the prefix with --prefix / WARDEN_TOPIC_PREFIX',
+      });
+    }
+    await read(deps, topics, {
+      follow: false,
+      onMessage: (m) => {
+        count++;
+        if (count % 100 === 0) onProgress?.(count);
+        if (m.decoded === undefined) {
+          undecodable++;
+          if (problems.length < 10) problems.push(`${m.topic}/${m.partition}@${m.offset}: ${m.error ?? 'not decoded'}`);
+          return;
+        }
+        const id = m.decoded.event.taskId;
+        const list = tasks.get(id) ?? [];
+        list.push(m.decoded);
+        tasks.set(id, list);
+      },
+    });
+    onProgress?.(count);
+  } finally {
+    await deps.mongo.close();
+  }
+  return { tasks, undecodable, problems };
+}
+
+const bySeq = (a: WardenEvent, b: WardenEvent): number => a.seq - b.seq;
+
+/** `warden show TASK`: the task's timeline and its chain verdict. */
+export async function show(config: CliConfig, taskId: string, json: boolean): Promise<number> {
+  const { tasks } = await readTasks(config);
+  const events = tasks.get(taskId);
+  if (events === undefined) {
+    throw new CliError(
+      CliErrorCodes.notFound,
+      `no events of task ${taskId} under prefix "${config.runtime.topicPrefix}"`,
+      {
+        hint: 'check the id `warden submit` printed, and the prefix (--prefix)',
+        exitCode: ExitCodes.failed,
+      },
+    );
+  }
+  const sorted = events.map((d) => d.event).sort(bySeq);
+  const verdict = verifyChain(
+    events.map((d) => d.envelope),
+    taskId,
+  );
+  if (json) {
+    say(JSON.stringify({ taskId, events: sorted, chain: verdict }));
+  } else {
+    say(`task ${taskId} (tenant ${sorted[0]?.tenantId ?? '?'}), ${sorted.length} events`);
+    for (const e of sorted) say(`  ${eventLine(e, config.color, false)}`);
+    say(chainLine(verdict, config.color));
+  }
+  return verdict.ok ? ExitCodes.ok : ExitCodes.failed;
+}
+
+/** One line saying whether a chain holds, and where it breaks. */
+export function chainLine(verdict: ChainVerdict, colour: boolean): string {
+  return verdict.ok
+    ? `chain ${paint(colour, 'green', 'ok')}: ${verdict.count} events, head seq ${verdict.head?.seq ?? '-'}`
+    : `chain ${paint(colour, 'red', 'BROKEN')} at seq ${verdict.firstBreak.seq} (${verdict.firstBreak.kind}): ${verdict.firstBreak.detail}`;
+}
+
+function progressBar(done: number, total: number, width = 30): string {
+  const filled = total === 0 ? width : Math.round((done / total) * width);
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total}`;
+}
+
+/** `warden verify [TASK]`: one task's chain, or every task's; exit 1 on any break. */
+export async function verify(config: CliConfig, taskId: string | undefined, json: boolean): Promise<number> {
+  const tty = process.stderr.isTTY && !json;
+  const { tasks, undecodable, problems } = await readTasks(
+    config,
+    tty ? (n) => void process.stderr.write(`\rreading the log: ${n} events`) : undefined,
+  );
+  if (tty) process.stderr.write('\n');
+  const ids = taskId === undefined ? [...tasks.keys()].sort() : [taskId];
+  if (taskId !== undefined && !tasks.has(taskId)) {
+    throw new CliError(
+      CliErrorCodes.notFound,
+      `no events of task ${taskId} under prefix "${config.runtime.topicPrefix}"`,
+      {
+        hint: 'check the task id and the prefix (--prefix)',
+      },
+    );
+  }
+  const results: ChainVerdict[] = [];
+  ids.forEach((id, i) => {
+    results.push(
+      verifyChain(
+        (tasks.get(id) ?? []).map((d) => d.envelope),
+        id,
+      ),
+    );
+    if (tty) process.stderr.write(`\rverifying ${progressBar(i + 1, ids.length)}`);
+  });
+  if (tty) process.stderr.write('\n');
+  const broken = results.filter((r) => !r.ok);
+  if (json) {
+    say(JSON.stringify({ tasks: results.length, broken: broken.length, undecodable, problems, results }));
+  } else {
+    for (const r of broken) say(`${r.taskId}: ${chainLine(r, config.color)}`);
+    if (taskId !== undefined && broken.length === 0) say(`${taskId}: ${chainLine(results[0]!, config.color)}`);
+    say(
+      `${results.length} task(s) verified: ${results.length - broken.length} ok, ${broken.length} broken` +
+        (undecodable > 0 ? `; ${undecodable} message(s) could not be decoded (the workers dead-letter them):` : ''),
+    );
+    for (const p of problems) say(`  ${p}`);
+  }
+  return broken.length === 0 ? ExitCodes.ok : ExitCodes.failed;
+}
