@@ -4,7 +4,15 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { canonicalHash, signDecision } from '@warden/contracts';
-import { createRunnableToolRegistry, defineRunnableTool, defineTool, type RunnableTool } from '@warden/tools';
+import {
+  createRunnableToolRegistry,
+  defineRunnableTool,
+  defineTool,
+  filesReadTool,
+  filesWriteTool,
+  httpGetTool,
+  type RunnableTool,
+} from '@warden/tools';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -22,9 +30,6 @@ import {
   type BreakerSettings,
   type SharedBreakerState,
 } from '../src/index.js';
-import { filesReadTool } from '../src/tools/files-read.js';
-import { filesWriteTool } from '../src/tools/files-write.js';
-import { httpGetTool } from '../src/tools/http-get.js';
 
 const logger = pino({ level: 'silent' });
 const settings: BreakerSettings = {

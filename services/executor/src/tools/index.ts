@@ -1,17 +1,19 @@
-import type { RunnableTool } from '@warden/tools';
+import {
+  CustomerCollections,
+  Workspace,
+  customersDeleteTool,
+  customersQueryTool,
+  customersUpdateTool,
+  emailSendTool,
+  filesDeleteTool,
+  filesReadTool,
+  filesWriteTool,
+  httpGetTool,
+  knowledgeSearchTool,
+  paymentsRefundTool,
+  type RunnableTool,
+} from '@warden/tools';
 import type { Db } from 'mongodb';
-import { CustomerCollections } from './customers-store.js';
-import { customersDeleteTool } from './customers-delete.js';
-import { customersQueryTool } from './customers-query.js';
-import { customersUpdateTool } from './customers-update.js';
-import { emailSendTool } from './email-send.js';
-import { filesDeleteTool } from './files-delete.js';
-import { filesReadTool } from './files-read.js';
-import { filesWriteTool } from './files-write.js';
-import { httpGetTool } from './http-get.js';
-import { knowledgeSearchTool } from './knowledge-search.js';
-import { paymentsRefundTool } from './payments-refund.js';
-import { Workspace } from './workspace.js';
 
 /** The stores the demo tools work on. */
 export interface DemoToolStores {
@@ -42,6 +44,4 @@ export function createDemoTools(stores: DemoToolStores): RunnableTool[] {
   return tools;
 }
 
-export { CustomerCollections, EFFECTS_FIELD, publicRecord } from './customers-store.js';
-export { hostAllowed } from './http-get.js';
-export { Workspace } from './workspace.js';
+export { CustomerCollections, EFFECTS_FIELD, Workspace, hostAllowed, publicRecord } from '@warden/tools';

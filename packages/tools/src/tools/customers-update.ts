@@ -1,5 +1,6 @@
-import { customersUpdate, defineRunnableTool } from '@warden/tools';
-import { EFFECTS_FIELD, type CustomerCollections } from './customers-store.js';
+import { defineRunnableTool } from '../runnable.js';
+import { customersUpdate } from '../demo-tools.js';
+import { EFFECTS_FIELD, type CustomerCollections } from '../stores/customers.js';
 
 /**
  * customers.update: sets fields of one customer and records the effect key on the record, in one update whose

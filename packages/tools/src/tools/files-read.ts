@@ -1,6 +1,7 @@
 import { open } from 'node:fs/promises';
-import { defineRunnableTool, filesRead } from '@warden/tools';
-import type { Workspace } from './workspace.js';
+import { defineRunnableTool } from '../runnable.js';
+import { filesRead } from '../demo-tools.js';
+import type { Workspace } from '../stores/workspace.js';
 
 const DEFAULT_MAX_BYTES = 1024 * 1024;
 

@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { defineRunnableTool, filesWrite } from '@warden/tools';
+import { defineRunnableTool } from '../runnable.js';
+import { filesWrite } from '../demo-tools.js';
 import { ToolCallError } from '../errors.js';
-import type { Workspace } from './workspace.js';
+import type { Workspace } from '../stores/workspace.js';
 
 const sha256 = (s: string | Buffer): string => createHash('sha256').update(s).digest('hex');
 

@@ -1,6 +1,7 @@
 import { rm, stat } from 'node:fs/promises';
-import { defineRunnableTool, filesDelete } from '@warden/tools';
-import type { Workspace } from './workspace.js';
+import { defineRunnableTool } from '../runnable.js';
+import { filesDelete } from '../demo-tools.js';
+import type { Workspace } from '../stores/workspace.js';
 
 async function isFile(path: string): Promise<boolean> {
   try {

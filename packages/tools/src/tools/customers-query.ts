@@ -1,6 +1,6 @@
-import { customersQuery } from '@warden/tools';
-import { defineRunnableTool } from '@warden/tools';
-import { publicRecord, storeFilter, type CustomerCollections } from './customers-store.js';
+import { customersQuery } from '../demo-tools.js';
+import { defineRunnableTool } from '../runnable.js';
+import { publicRecord, storeFilter, type CustomerCollections } from '../stores/customers.js';
 
 /** customers.query: customers matching an equality filter (`id` matches the record id). Read-only. */
 export function customersQueryTool(customers: CustomerCollections) {

@@ -1,6 +1,7 @@
-import { customersDelete, defineRunnableTool } from '@warden/tools';
-import { isDuplicateKey } from './mongo-errors.js';
-import { storeFilter, type CustomerCollections } from './customers-store.js';
+import { defineRunnableTool } from '../runnable.js';
+import { customersDelete } from '../demo-tools.js';
+import { isDuplicateKey } from '../stores/mongo-errors.js';
+import { storeFilter, type CustomerCollections } from '../stores/customers.js';
 import type { Document } from 'mongodb';
 
 /** The store filter the args select: the ids, or the equality filter. */

@@ -1,6 +1,7 @@
-import { defineRunnableTool, emailSend } from '@warden/tools';
+import { defineRunnableTool } from '../runnable.js';
+import { emailSend } from '../demo-tools.js';
 import type { Db } from 'mongodb';
-import { isDuplicateKey } from './mongo-errors.js';
+import { isDuplicateKey } from '../stores/mongo-errors.js';
 
 /** A message in the outbox: `_id` is the effect key, so one effect sends one message. */
 export interface OutboxMessage {

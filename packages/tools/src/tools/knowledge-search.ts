@@ -1,4 +1,5 @@
-import { defineRunnableTool, knowledgeSearch } from '@warden/tools';
+import { defineRunnableTool } from '../runnable.js';
+import { knowledgeSearch } from '../demo-tools.js';
 import type { Db } from 'mongodb';
 
 /** A fact of the ground-truth collection: `_id` is its source id. */

@@ -1,4 +1,5 @@
-import { defineRunnableTool, httpGet } from '@warden/tools';
+import { defineRunnableTool } from '../runnable.js';
+import { httpGet } from '../demo-tools.js';
 import { ToolCallError, ToolRefusedError } from '../errors.js';
 
 /** Which hosts http.get may reach: host names or IPs, optionally with a port (`127.0.0.1:8080`). */

@@ -1,6 +1,7 @@
-import { defineRunnableTool, paymentsRefund } from '@warden/tools';
+import { defineRunnableTool } from '../runnable.js';
+import { paymentsRefund } from '../demo-tools.js';
 import type { Db } from 'mongodb';
-import { isDuplicateKey } from './mongo-errors.js';
+import { isDuplicateKey } from '../stores/mongo-errors.js';
 
 /** A recorded refund: `_id` is the effect key, so one effect refunds once. */
 export interface RefundDoc {
