@@ -5,12 +5,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { canonicalHash, signDecision } from '@warden/contracts';
 import {
+  bindTool,
   createRunnableToolRegistry,
   defineRunnableTool,
   defineTool,
-  filesReadTool,
-  filesWriteTool,
-  httpGetTool,
+  filesRead,
+  filesWrite,
+  httpGet,
+  type DemoToolDeps,
   type RunnableTool,
 } from '@warden/tools';
 import { pino } from 'pino';
@@ -30,6 +32,12 @@ import {
   type BreakerSettings,
   type SharedBreakerState,
 } from '../src/index.js';
+
+/** Only the stores a test's tool uses. */
+const stores = (some: Partial<DemoToolDeps>): DemoToolDeps => some as DemoToolDeps;
+const filesReadTool = (workspace: Workspace) => bindTool(filesRead, stores({ workspace }));
+const filesWriteTool = (workspace: Workspace) => bindTool(filesWrite, stores({ workspace }));
+const httpGetTool = (http: DemoToolDeps['http']) => bindTool(httpGet, stores({ http }));
 
 const logger = pino({ level: 'silent' });
 const settings: BreakerSettings = {
@@ -51,12 +59,11 @@ function echoTool(run: RunnableTool['run'], timeoutMs?: number): RunnableTool {
       destructive: false,
       argsSchema: z.object({ n: z.number() }).strict(),
       outputSchema: z.object({ n: z.number() }),
+      riskTier: 'low',
       resources: {},
       criticalFields: [],
     }),
-    riskTier: 'low',
     ...(timeoutMs === undefined ? {} : { timeoutMs }),
-    estimateImpact: () => Promise.resolve({ rows: 0, files: 0, recipients: 0, moneyUsd: 0 }),
     run: run as (args: { n: number }, ctx: Parameters<RunnableTool['run']>[1]) => Promise<{ n: number }>,
   });
 }

@@ -1,7 +1,8 @@
 import { rm, stat } from 'node:fs/promises';
-import { defineRunnableTool } from '../runnable.js';
-import { filesDelete } from '../demo-tools.js';
-import type { Workspace } from '../stores/workspace.js';
+import { z } from 'zod';
+import { defineDemoTool } from '../demo-deps.js';
+import { noImpact } from '../runnable.js';
+import { Count, FilePath } from './fields.js';
 
 async function isFile(path: string): Promise<boolean> {
   try {
@@ -13,29 +14,30 @@ async function isFile(path: string): Promise<boolean> {
 }
 
 /**
- * files.delete: deletes files of the workspace (never directories). It has no verify(): once the files are gone,
- * nothing tells whether this effect removed them, so a crash between dispatch and commit is escalated as
- * outcome_unknown.
+ * files.delete: deletes files of the workspace (never directories). Its impact is the number of distinct paths it
+ * names, from the arguments: an upper bound (a missing path or a directory is skipped), and one the guard can tell
+ * without the executor's workspace. It has no verify(): once the files are gone, nothing tells whether this effect
+ * removed them, so a crash between dispatch and commit is escalated as outcome_unknown.
  */
-export function filesDeleteTool(workspace: Workspace) {
-  return defineRunnableTool({
-    spec: filesDelete,
-    riskTier: 'high',
-    estimateImpact: async (args) => {
-      let files = 0;
-      for (const p of args.paths) if (await isFile(await workspace.resolve(p))) files++;
-      return { rows: 0, files, recipients: 0, moneyUsd: 0 };
-    },
-    run: async (args, ctx) => {
-      const paths = await Promise.all(args.paths.map((p) => workspace.resolve(p))); // refuse all before deleting any
-      let deleted = 0;
-      for (const path of new Set(paths)) {
-        ctx.signal.throwIfAborted();
-        if (!(await isFile(path))) continue;
-        await rm(path);
-        deleted++;
-      }
-      return { deleted };
-    },
-  });
-}
+export const filesDelete = defineDemoTool({
+  name: 'files.delete',
+  description: 'Delete files',
+  destructive: true,
+  riskTier: 'critical',
+  argsSchema: z.object({ paths: z.array(FilePath).min(1).max(1_000) }).strict(),
+  outputSchema: z.object({ deleted: Count }),
+  resources: { paths: ['paths.*'] },
+  criticalFields: ['paths.*'],
+  estimateImpact: (args) => Promise.resolve({ ...noImpact, files: new Set(args.paths).size }),
+  run: async (args, deps, ctx) => {
+    const paths = await Promise.all(args.paths.map((p) => deps.workspace.resolve(p))); // refuse all before deleting any
+    let deleted = 0;
+    for (const path of new Set(paths)) {
+      ctx.signal.throwIfAborted();
+      if (!(await isFile(path))) continue;
+      await rm(path);
+      deleted++;
+    }
+    return { deleted };
+  },
+});

@@ -1,7 +1,8 @@
-import { defineRunnableTool } from '../runnable.js';
-import { paymentsRefund } from '../demo-tools.js';
-import type { Db } from 'mongodb';
+import { z } from 'zod';
+import { defineDemoTool } from '../demo-deps.js';
+import { noImpact } from '../runnable.js';
 import { isDuplicateKey } from '../stores/mongo-errors.js';
+import { RecordId } from './fields.js';
 
 /** A recorded refund: `_id` is the effect key, so one effect refunds once. */
 export interface RefundDoc {
@@ -12,33 +13,45 @@ export interface RefundDoc {
   refundedAt: Date;
 }
 
-/** payments.refund: records a refund in a ledger collection (a payment provider would settle it). */
-export function paymentsRefundTool(db: Db, collection = 'refunds') {
-  const refunds = db.collection<RefundDoc>(collection);
-  return defineRunnableTool({
-    spec: paymentsRefund,
-    riskTier: 'critical',
-    estimateImpact: (args) => Promise.resolve({ rows: 0, files: 0, recipients: 0, moneyUsd: args.amountUsd }),
-    run: async (args, ctx) => {
-      ctx.signal.throwIfAborted();
-      try {
-        await refunds.insertOne({
-          _id: ctx.idempotencyKey,
-          orderId: args.orderId,
-          amountUsd: args.amountUsd,
-          reason: args.reason,
-          refundedAt: new Date(),
-        });
-      } catch (error) {
-        if (!isDuplicateKey(error)) throw error;
-      }
-      return { refundId: ctx.idempotencyKey, amountUsd: args.amountUsd };
-    },
-    verify: async (args, ctx) => {
-      const found = await refunds.countDocuments({ _id: ctx.idempotencyKey }, { signal: ctx.signal });
-      return found > 0
-        ? { status: 'applied', output: { refundId: ctx.idempotencyKey, amountUsd: args.amountUsd } }
-        : { status: 'not_applied' };
-    },
-  });
-}
+const REFUNDS = 'refunds';
+
+/**
+ * payments.refund: refunds (part of) an order by recording it in a ledger collection (a payment provider would
+ * settle it). Its impact is the amount. Not in the issue's list; it exercises money limits and amounts.
+ */
+export const paymentsRefund = defineDemoTool({
+  name: 'payments.refund',
+  description: 'Refund an order',
+  destructive: true,
+  riskTier: 'critical',
+  argsSchema: z
+    .object({ orderId: RecordId, amountUsd: z.number().positive().max(1_000_000), reason: z.string().min(1).max(500) })
+    .strict(),
+  outputSchema: z.object({ refundId: z.string().min(1), amountUsd: z.number().nonnegative() }),
+  resources: {},
+  criticalFields: ['orderId', 'amountUsd'],
+  estimateImpact: (args) => Promise.resolve({ ...noImpact, moneyUsd: args.amountUsd }),
+  run: async (args, deps, ctx) => {
+    ctx.signal.throwIfAborted();
+    try {
+      await deps.db.collection<RefundDoc>(REFUNDS).insertOne({
+        _id: ctx.idempotencyKey,
+        orderId: args.orderId,
+        amountUsd: args.amountUsd,
+        reason: args.reason,
+        refundedAt: new Date(),
+      });
+    } catch (error) {
+      if (!isDuplicateKey(error)) throw error;
+    }
+    return { refundId: ctx.idempotencyKey, amountUsd: args.amountUsd };
+  },
+  verify: async (args, deps, ctx) => {
+    const found = await deps.db
+      .collection<RefundDoc>(REFUNDS)
+      .countDocuments({ _id: ctx.idempotencyKey }, { signal: ctx.signal });
+    return found > 0
+      ? { status: 'applied', output: { refundId: ctx.idempotencyKey, amountUsd: args.amountUsd } }
+      : { status: 'not_applied' };
+  },
+});
