@@ -15,7 +15,7 @@ import { httpGet } from './tools/http-get.js';
 import { knowledgeSearch } from './tools/knowledge-search.js';
 import { paymentsRefund } from './tools/payments-refund.js';
 
-/** The demo tools, by name. Adding a tool: its file under tools/, its test, and one line here. */
+/** The demo tools, by name. Adding one: its file under tools/, its test, one entry here (docs/adding-a-tool.md). */
 export const demoTools: ToolDefinitionRegistry<DemoToolDeps, DemoImpactDeps> = createToolDefinitionRegistry([
   customersQuery,
   customersUpdate,
