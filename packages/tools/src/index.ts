@@ -54,7 +54,7 @@ export {
   type TombstoneDoc,
 } from './stores/customers.js';
 export { isDuplicateKey } from './stores/mongo-errors.js';
-export { Workspace } from './stores/workspace.js';
+export { Workspace, unlessMissing } from './stores/workspace.js';
 export { customersDelete } from './tools/customers-delete.js';
 export { customersQuery } from './tools/customers-query.js';
 export { customersUpdate } from './tools/customers-update.js';

@@ -2,16 +2,10 @@ import { rm, stat } from 'node:fs/promises';
 import { z } from 'zod';
 import { defineDemoTool } from '../demo-deps.js';
 import { noImpact } from '../runnable.js';
+import { unlessMissing } from '../stores/workspace.js';
 import { Count, FilePath } from './fields.js';
 
-async function isFile(path: string): Promise<boolean> {
-  try {
-    return (await stat(path)).isFile();
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw error;
-  }
-}
+const isFile = async (path: string): Promise<boolean> => (await unlessMissing(() => stat(path)))?.isFile() ?? false;
 
 /**
  * files.delete: deletes files of the workspace (never directories). Its impact is the number of distinct paths it

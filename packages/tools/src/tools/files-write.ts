@@ -5,19 +5,12 @@ import { z } from 'zod';
 import { defineDemoTool } from '../demo-deps.js';
 import { ToolCallError } from '../errors.js';
 import { noImpact } from '../runnable.js';
+import { unlessMissing } from '../stores/workspace.js';
 import { Count, FilePath } from './fields.js';
 
 const sha256 = (s: string | Buffer): string => createHash('sha256').update(s).digest('hex');
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw error;
-  }
-}
+const exists = async (path: string): Promise<boolean> => (await unlessMissing(() => stat(path))) !== null;
 
 /**
  * files.write: writes a file of the workspace atomically (a temporary file renamed into place). verify() compares

@@ -1,19 +1,12 @@
 import { copyFile, mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { z } from 'zod';
-import { ToolCallError, defineDemoTool, noImpact } from '@warden/tools';
+import { ToolCallError, defineDemoTool, noImpact, unlessMissing } from '@warden/tools';
 
 const Path = z.string().min(1).max(4_096);
 
 /** The file's content, or null when there is no such file. */
-async function contentOf(path: string): Promise<Buffer | null> {
-  try {
-    return await readFile(path);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw error;
-  }
-}
+const contentOf = (path: string): Promise<Buffer | null> => unlessMissing(() => readFile(path));
 
 /**
  * files.copy: copies a file of the workspace to a new path, never over another file. Its impact is one file
