@@ -34,10 +34,10 @@ export interface DemoToolDeps {
   readonly http: HttpAllowlist;
 }
 
-/** A demo tool: defined over the demo stores. See docs/adding-a-tool.md. */
-export type DemoTool = ToolDefinition<never, unknown, DemoToolDeps, DemoImpactDeps>;
-
-/** Checks a demo tool's definition and returns it unchanged (defineToolDefinition over the demo stores). */
+/**
+ * Checks a demo tool's definition (one over the demo stores) and returns it unchanged: defineToolDefinition with
+ * the stores fixed, so that run's and estimateImpact's deps are typed. See docs/adding-a-tool.md.
+ */
 export function defineDemoTool<S extends z.ZodType, O>(
   tool: ToolDefinition<z.infer<S>, O, DemoToolDeps, DemoImpactDeps> & { readonly argsSchema: S },
 ): ToolDefinition<z.infer<S>, O, DemoToolDeps, DemoImpactDeps> & { readonly argsSchema: S } {

@@ -4,7 +4,6 @@ export {
   demoToolDeps,
   offlineImpactDeps,
   type DemoImpactDeps,
-  type DemoTool,
   type DemoToolDeps,
   type DemoToolStores,
   type HttpAllowlist,

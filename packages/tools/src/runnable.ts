@@ -91,9 +91,9 @@ export function defineToolDefinition<S extends z.ZodType, O, D, I>(
 
 /** A registry of tool definitions by name; throws a ToolDefinitionError on a malformed tool or a duplicate name. */
 export function createToolDefinitionRegistry<D, I>(
-  tools: readonly ToolDefinition<never, unknown, D, I>[],
+  tools: readonly ToolDefinition<unknown, unknown, D, I>[],
 ): ToolDefinitionRegistry<D, I> {
-  return createToolRegistry(tools as readonly ToolDefinition<unknown, unknown, D, I>[]);
+  return createToolRegistry(tools);
 }
 
 /**
@@ -152,13 +152,14 @@ export function defineRunnableTool<S extends ToolSpec, O>(
 }
 
 /** A tool definition bound to the stores its run() and verify() work on. */
-export function bindTool<D>(tool: ToolDefinition<never, unknown, D, never>, deps: D): RunnableTool {
-  const t = tool as unknown as ToolDefinition<unknown, unknown, D, never>;
+export function bindTool<D>(tool: ToolDefinition<unknown, unknown, D, never>, deps: D): RunnableTool {
   return {
-    spec: t,
-    ...(t.timeoutMs === undefined ? {} : { timeoutMs: t.timeoutMs }),
-    run: (args, ctx) => t.run(args, deps, ctx),
-    ...(t.verify === undefined ? {} : { verify: (args: unknown, ctx: VerifyContext) => t.verify!(args, deps, ctx) }),
+    spec: tool,
+    ...(tool.timeoutMs === undefined ? {} : { timeoutMs: tool.timeoutMs }),
+    run: (args, ctx) => tool.run(args, deps, ctx),
+    ...(tool.verify === undefined
+      ? {}
+      : { verify: (args: unknown, ctx: VerifyContext) => tool.verify!(args, deps, ctx) }),
   };
 }
 
