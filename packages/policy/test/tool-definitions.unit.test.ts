@@ -1,3 +1,4 @@
+import { noImpact } from '@warden/contracts';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import {
@@ -5,7 +6,6 @@ import {
   createToolRegistry,
   defineToolDefinition,
   demoTools,
-  noImpact,
   type ToolSpec,
 } from '@warden/tools';
 import {

@@ -17,7 +17,6 @@ export {
   defineRunnableTool,
   defineToolDefinition,
   estimateToolImpact,
-  noImpact,
   toolName,
   type ImpactContext,
   type RunnableTool,

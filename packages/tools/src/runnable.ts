@@ -42,9 +42,6 @@ export type VerifyOutcome =
   | { readonly status: 'not_applied' }
   | { readonly status: 'unknown'; readonly reason: string };
 
-/** No impact at all: what a dry run of a tool that changes nothing returns. */
-export const noImpact: Impact = Object.freeze({ rows: 0, files: 0, recipients: 0, moneyUsd: 0 });
-
 /**
  * Everything about one tool, in one place: its spec (name, description, schemas, resources, critical fields,
  * destructive, risk tier), its dry run (estimateImpact, over read-only stores of type I that the caller supplies),

@@ -1,3 +1,4 @@
+import { noImpact } from '@warden/contracts';
 import { z } from 'zod';
 import { describe, expect, it } from 'vitest';
 import {
@@ -11,7 +12,6 @@ import {
   defineDemoTool,
   demoTools,
   estimateToolImpact,
-  noImpact,
   offlineImpactDeps,
   type DemoImpactDeps,
   type DemoToolDeps,

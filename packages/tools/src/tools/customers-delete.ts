@@ -1,7 +1,7 @@
+import { noImpact } from '@warden/contracts';
 import type { Document } from 'mongodb';
 import { z } from 'zod';
 import { defineDemoTool } from '../demo-deps.js';
-import { noImpact } from '../runnable.js';
 import { storeFilter } from '../stores/customers.js';
 import { isDuplicateKey } from '../stores/mongo-errors.js';
 import { Collection, Count, FieldName, RecordId, Scalar } from './fields.js';

@@ -1,7 +1,6 @@
 import { z } from 'zod';
-import { JsonValue } from '@warden/contracts';
+import { JsonValue, noImpact } from '@warden/contracts';
 import { defineDemoTool } from '../demo-deps.js';
-import { noImpact } from '../runnable.js';
 import { publicRecord, storeFilter } from '../stores/customers.js';
 import { Collection, Count, FieldName, Scalar } from './fields.js';
 

@@ -1,6 +1,6 @@
+import { noImpact } from '@warden/contracts';
 import { z } from 'zod';
 import { defineDemoTool } from '../demo-deps.js';
-import { noImpact } from '../runnable.js';
 import { EFFECTS_FIELD } from '../stores/customers.js';
 import { Collection, Count, Email, RecordId } from './fields.js';
 

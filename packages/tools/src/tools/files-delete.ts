@@ -1,7 +1,7 @@
 import { rm, stat } from 'node:fs/promises';
+import { noImpact } from '@warden/contracts';
 import { z } from 'zod';
 import { defineDemoTool } from '../demo-deps.js';
-import { noImpact } from '../runnable.js';
 import { unlessMissing } from '../stores/workspace.js';
 import { Count, FilePath } from './fields.js';
 

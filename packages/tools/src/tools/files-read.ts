@@ -1,7 +1,7 @@
 import { open } from 'node:fs/promises';
+import { noImpact } from '@warden/contracts';
 import { z } from 'zod';
 import { defineDemoTool } from '../demo-deps.js';
-import { noImpact } from '../runnable.js';
 import { Count, FilePath } from './fields.js';
 
 const DEFAULT_MAX_BYTES = 1024 * 1024;

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { noImpact } from '@warden/contracts';
 import { z } from 'zod';
 import { defineDemoTool } from '../demo-deps.js';
 import { ToolCallError } from '../errors.js';
-import { noImpact } from '../runnable.js';
 import { unlessMissing } from '../stores/workspace.js';
 import { Count, FilePath } from './fields.js';
 

@@ -1,7 +1,7 @@
+import { noImpact } from '@warden/contracts';
 import { z } from 'zod';
 import { defineDemoTool } from '../demo-deps.js';
 import { ToolCallError, ToolRefusedError } from '../errors.js';
-import { noImpact } from '../runnable.js';
 
 const hostOf = (url: URL): string => url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
 

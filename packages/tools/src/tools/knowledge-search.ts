@@ -1,6 +1,6 @@
+import { noImpact } from '@warden/contracts';
 import { z } from 'zod';
 import { defineDemoTool } from '../demo-deps.js';
-import { noImpact } from '../runnable.js';
 
 /** A fact of the ground-truth collection: `_id` is its source id. */
 export interface KnowledgeDoc {

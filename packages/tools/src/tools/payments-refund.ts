@@ -1,6 +1,6 @@
+import { noImpact } from '@warden/contracts';
 import { z } from 'zod';
 import { defineDemoTool } from '../demo-deps.js';
-import { noImpact } from '../runnable.js';
 import { isDuplicateKey } from '../stores/mongo-errors.js';
 import { RecordId } from './fields.js';
 

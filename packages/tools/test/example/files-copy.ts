@@ -1,7 +1,8 @@
 import { copyFile, mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { z } from 'zod';
-import { ToolCallError, defineDemoTool, noImpact, unlessMissing } from '@warden/tools';
+import { noImpact } from '@warden/contracts';
+import { ToolCallError, defineDemoTool, unlessMissing } from '@warden/tools';
 
 const Path = z.string().min(1).max(4_096);
 
