@@ -4,7 +4,7 @@
  * insertOne (the ledger writes three: intent, dispatch, outcome).
  */
 import { randomUUID } from 'node:crypto';
-import { canonicalHash, MongoBlobStore, noImpact } from '@warden/contracts';
+import { canonicalHash, MongoBlobStore } from '@warden/contracts';
 import type { HandlerContext } from '@warden/runtime';
 import { createRunnableToolRegistry, defineRunnableTool, defineTool } from '@warden/tools';
 import { MongoClient } from 'mongodb';
@@ -31,11 +31,10 @@ const noop = defineRunnableTool({
     destructive: true,
     argsSchema: z.object({ id: z.string(), amountUsd: z.number() }).strict(),
     outputSchema: z.object({ ok: z.boolean(), id: z.string() }),
+    riskTier: 'low',
     resources: {},
     criticalFields: [],
   }),
-  riskTier: 'low',
-  estimateImpact: () => Promise.resolve(noImpact),
   run: (args) => Promise.resolve({ ok: true, id: args.id }),
 });
 const tools = createRunnableToolRegistry([noop]);

@@ -1,31 +1,23 @@
-import { noImpact, type Impact, type JsonObject } from '@warden/contracts';
+import type { Impact, JsonObject } from '@warden/contracts';
+import { demoTools, estimateToolImpact, offlineImpactDeps, type ToolDefinitionRegistry } from '@warden/tools';
 
-/** Estimates the impact of a destructive action before it runs; null when it cannot tell. */
-export type ImpactEstimator = (tool: string, args: JsonObject) => Promise<Impact | null>;
+/** Estimates the impact of a destructive action before it runs; null when it cannot tell. Stops at `signal`. */
+export type ImpactEstimator = (tool: string, args: JsonObject, signal?: AbortSignal) => Promise<Impact | null>;
 
-const count = (v: unknown): number => (Array.isArray(v) ? v.length : 0);
+const never = new AbortController().signal;
 
 /**
- * An estimator from the arguments alone, for the demo tools: rows by ids, recipients by addresses, files by paths,
- * money by amount. A tool whose impact depends on the store (a delete by filter) needs a dry run against it (the
- * guard service's store estimator); here such a tool gets null and the guard escalates (impact_unknown) rather
- * than guessing.
+ * An estimator that sizes every destructive action by its tool's own dry run (estimateImpact in the tool's
+ * definition), over read-only stores of type I. Null for an unknown or non-destructive tool, for args the tool's
+ * schema refuses (the schema check denies them) and for a call its stores refuse: the guard then escalates a
+ * destructive action as impact_unknown rather than guess.
  */
-export const argsImpactEstimator: ImpactEstimator = (tool, args) => {
-  switch (tool) {
-    case 'customers.update':
-      return Promise.resolve({ ...noImpact, rows: 1 });
-    case 'customers.delete':
-      return Promise.resolve(Array.isArray(args.ids) ? { ...noImpact, rows: count(args.ids) } : null);
-    case 'email.send':
-      return Promise.resolve({ ...noImpact, recipients: count(args.to) + count(args.cc) });
-    case 'files.write':
-      return Promise.resolve({ ...noImpact, files: 1 });
-    case 'files.delete':
-      return Promise.resolve({ ...noImpact, files: count(args.paths) });
-    case 'payments.refund':
-      return Promise.resolve(typeof args.amountUsd === 'number' ? { ...noImpact, moneyUsd: args.amountUsd } : null);
-    default:
-      return Promise.resolve(null);
-  }
-};
+export function toolImpactEstimator<I>(tools: ToolDefinitionRegistry<never, I>, deps: I): ImpactEstimator {
+  return (tool, args, signal = never) => estimateToolImpact(tools, tool, args, deps, { signal });
+}
+
+/**
+ * The demo tools' dry runs with no store (offline, e.g. a backtest): a tool sized from its arguments answers, one
+ * that must count in a store (a customers.delete) gets null.
+ */
+export const argsImpactEstimator: ImpactEstimator = toolImpactEstimator(demoTools, offlineImpactDeps);

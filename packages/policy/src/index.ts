@@ -79,7 +79,7 @@ export {
 } from './types.js';
 export { DEFAULT_POLICY_FILE } from './default-policy.js';
 export { factsFromResult } from './facts.js';
-export { argsImpactEstimator, type ImpactEstimator } from './impact.js';
+export { argsImpactEstimator, toolImpactEstimator, type ImpactEstimator } from './impact.js';
 export {
   approvedImpact,
   evolve,

@@ -31,10 +31,23 @@ export const PolicyDocument = z
       .max(200)
       .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]*$/, 'expected letters, digits and . _ : -'),
     description: z.string().max(2_000).optional(),
-    /** The tools anyone may use under this policy, with their risk tier and an optional confidence floor. */
+    /**
+     * The tools anyone may use under this policy, each with an optional confidence floor. A tool's risk tier is part
+     * of its definition in code (@warden/tools), not of a policy: a policy raises one tool's bar with minConfidence.
+     */
     tools: z.record(
       z.string().min(1).max(200),
-      z.object({ riskTier: RiskTier, minConfidence: Unit.optional() }).strict(),
+      z
+        .object({
+          minConfidence: Unit.optional(),
+          riskTier: z
+            .never({
+              error:
+                "a tool's riskTier is set in its definition (@warden/tools), not in a policy; raise its bar with minConfidence",
+            })
+            .optional(),
+        })
+        .strict(),
     ),
     /** Final answers: their risk tier and an optional length limit. */
     answer: z.object({ riskTier: RiskTier, maxChars: z.number().int().positive().max(200_000).optional() }).strict(),
@@ -153,7 +166,6 @@ function compileTool(spec: ToolSpec, entry: PolicyDocument['tools'][string]): Po
   }
   return {
     ...spec,
-    riskTier: entry.riskTier,
     minConfidence: entry.minConfidence,
     resourcePaths,
     criticalPaths: spec.criticalFields.map((path) => parseArgPath(path) ?? [path]),
@@ -196,6 +208,7 @@ export function loadPolicy(source: unknown, options: LoadPolicyOptions = {}): Po
     fingerprints.push({
       name,
       destructive: spec.destructive,
+      riskTier: spec.riskTier,
       resources: spec.resources,
       criticalFields: spec.criticalFields,
       argsSchema: schemaFingerprint(spec.argsSchema),

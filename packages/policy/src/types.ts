@@ -14,21 +14,22 @@ import type { ArgPath } from './paths.js';
 /** How a rule or check is enforced: log_only records, warn records and alerts, enforce blocks. */
 export type RuleMode = z.infer<typeof RuleModeSchema>;
 
-/** Risk tiers, lowest first. A tool's tier picks its confidence threshold. */
-export const RiskTiers = ['low', 'medium', 'high', 'critical'] as const;
-/** A risk tier. */
-export type RiskTier = (typeof RiskTiers)[number];
-
-import type { ResourceKind, ToolSpec } from '@warden/tools';
-export { ResourceKindNames, type ResourceKind, type ToolRegistry, type ToolSpec } from '@warden/tools';
+import type { ResourceKind, RiskTier, ToolSpec } from '@warden/tools';
+/** Risk tiers, lowest first, and a tool's tier (from its definition in @warden/tools): it picks its threshold. */
+export {
+  ResourceKindNames,
+  RiskTiers,
+  type ResourceKind,
+  type RiskTier,
+  type ToolRegistry,
+  type ToolSpec,
+} from '@warden/tools';
 
 /** The data of a TaskSubmitted event, as parsed (scope resources defaulted). */
 export type TaskData = EventData<'TaskSubmitted'>;
 
-/** A tool as the compiled policy sees it: the code's spec plus the policy's tier and parsed paths. */
+/** A tool as the compiled policy sees it: the code's spec (risk tier included) plus the policy's floor and parsed paths. */
 export interface PolicyTool extends ToolSpec {
-  /** The tool's risk tier, from the policy file. */
-  readonly riskTier: RiskTier;
   /** An optional per-tool confidence floor, from the policy file. */
   readonly minConfidence: number | undefined;
   /** Parsed resource paths. */

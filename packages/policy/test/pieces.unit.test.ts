@@ -158,12 +158,13 @@ describe('validateToolOutput', () => {
       name: 'noop',
       description: 'does nothing',
       destructive: false,
+      riskTier: 'low',
       argsSchema: z.object({}).strict(),
       resources: {},
       criticalFields: [],
     });
     const doc = defaultPolicyDocument();
-    doc.tools = { noop: { riskTier: 'low' } };
+    doc.tools = { noop: {} };
     doc.rules = [];
     const policy = loadPolicy(doc, { tools: createToolRegistry([bare]) });
     expect(validateToolOutput('noop', { anything: [1, 2] }, policy)).toEqual({ ok: true });

@@ -59,7 +59,7 @@ describe('policy files', () => {
     [
       'a tool the code does not define',
       (d) => {
-        (d.tools as Record<string, unknown>)['db.drop'] = { riskTier: 'low' };
+        (d.tools as Record<string, unknown>)['db.drop'] = {};
       },
       'tools.db.drop',
       /unknown tool "db\.drop": the code defines customers\.query/,

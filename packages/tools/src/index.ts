@@ -1,37 +1,65 @@
 export {
-  customersDelete,
-  customersQuery,
-  customersUpdate,
-  demoTools,
-  emailSend,
-  filesDelete,
-  filesRead,
-  filesWrite,
-  httpGet,
-  knowledgeSearch,
-  paymentsRefund,
-} from './demo-tools.js';
+  defineDemoTool,
+  demoImpactDeps,
+  demoToolDeps,
+  offlineImpactDeps,
+  type DemoImpactDeps,
+  type DemoToolDeps,
+  type DemoToolStores,
+  type HttpAllowlist,
+} from './demo-deps.js';
+export { createDemoTools, demoTools } from './demo-tools.js';
+export { ToolCallError, ToolDefinitionError, ToolErrorCodes, ToolRefusedError } from './errors.js';
+export {
+  bindTool,
+  createRunnableToolRegistry,
+  createToolDefinitionRegistry,
+  defineRunnableTool,
+  defineToolDefinition,
+  estimateToolImpact,
+  toolName,
+  type ImpactContext,
+  type RunnableTool,
+  type RunnableToolRegistry,
+  type ToolDefinition,
+  type ToolDefinitionRegistry,
+  type ToolLogger,
+  type ToolRunContext,
+  type VerifyContext,
+  type VerifyOutcome,
+} from './runnable.js';
 export {
   ResourceKindNames,
-  ToolDefinitionError,
+  RiskTiers,
   createToolRegistry,
   defineTool,
   parseArgPath,
   toolParametersJsonSchema,
   type ArgPath,
   type ResourceKind,
+  type RiskTier,
   type ToolRegistry,
   type ToolSpec,
 } from './spec.js';
 export {
-  RiskTiers,
-  createRunnableToolRegistry,
-  defineRunnableTool,
-  toolName,
-  type RiskTier,
-  type RunnableTool,
-  type RunnableToolRegistry,
-  type ToolLogger,
-  type ToolRunContext,
-  type VerifyOutcome,
-} from './runnable.js';
+  CustomerCollections,
+  EFFECTS_FIELD,
+  publicRecord,
+  storeFilter,
+  type CustomerDoc,
+  type CustomersReader,
+  type ReadonlyCustomers,
+  type TombstoneDoc,
+} from './stores/customers.js';
+export { isDuplicateKey } from './stores/mongo-errors.js';
+export { Workspace, unlessMissing } from './stores/workspace.js';
+export { customersDelete } from './tools/customers-delete.js';
+export { customersQuery } from './tools/customers-query.js';
+export { customersUpdate } from './tools/customers-update.js';
+export { emailSend, type OutboxMessage } from './tools/email-send.js';
+export { filesDelete } from './tools/files-delete.js';
+export { filesRead } from './tools/files-read.js';
+export { filesWrite } from './tools/files-write.js';
+export { hostAllowed, httpGet } from './tools/http-get.js';
+export { knowledgeSearch, type KnowledgeDoc } from './tools/knowledge-search.js';
+export { paymentsRefund, type RefundDoc } from './tools/payments-refund.js';

@@ -1,10 +1,19 @@
-import { WardenError, isIdentifier } from '@warden/contracts';
+import { isIdentifier } from '@warden/contracts';
 import { z } from 'zod';
+import { ToolDefinitionError } from './errors.js';
 
 /** The kinds of resource a scope names (the same list as the contracts' Scope). */
 export const ResourceKindNames = ['collections', 'paths', 'hosts', 'recipients'] as const;
 /** A kind of resource. */
 export type ResourceKind = (typeof ResourceKindNames)[number];
+
+/**
+ * How much harm a tool can do, from read-only lookups to moving money. The guard's confidence threshold for a call
+ * is the policy's threshold for its tool's tier.
+ */
+export const RiskTiers = ['low', 'medium', 'high', 'critical'] as const;
+/** A risk tier. */
+export type RiskTier = (typeof RiskTiers)[number];
 
 /** A parsed arg path: keys, with "*" for every element of an array or every value of an object. */
 export type ArgPath = readonly string[];
@@ -28,6 +37,8 @@ export interface ToolSpec {
   readonly description: string;
   /** True when the tool changes the world (writes, deletes, sends, pays): it must declare its impact. */
   readonly destructive: boolean;
+  /** How much harm a call can do; the guard picks the call's confidence threshold by it. The only source of it. */
+  readonly riskTier: RiskTier;
   /** Zod schema of the arguments. Must not transform: the guard checks the args exactly as the executor runs them. */
   readonly argsSchema: z.ZodType;
   /** Zod schema of the tool's result, checked before a result reaches the model. */
@@ -41,19 +52,16 @@ export interface ToolSpec {
 /** The tools the code knows, by name. */
 export type ToolRegistry = ReadonlyMap<string, ToolSpec>;
 
-/** A tool definition in code is malformed (a bad name, resource or critical-field path). Terminal. */
-export class ToolDefinitionError extends WardenError {
-  readonly code = 'WARDEN_TOOLS_DEFINITION_INVALID';
-  readonly retryable = false;
-}
-
 /**
- * Checks a tool definition (name, resource and critical-field paths) and returns it unchanged. Throws a
+ * Checks a tool definition (name, risk tier, resource and critical-field paths) and returns it unchanged. Throws a
  * ToolDefinitionError on a malformed path: a path that never resolves would silently check nothing.
  */
 export function defineTool<T extends ToolSpec>(spec: T): T {
   if (!isIdentifier(spec.name)) {
     throw new ToolDefinitionError(`tool name ${JSON.stringify(spec.name)} is not an identifier`);
+  }
+  if (!(RiskTiers as readonly string[]).includes(spec.riskTier)) {
+    throw new ToolDefinitionError(`tool ${spec.name}: riskTier must be one of ${RiskTiers.join(', ')}`);
   }
   for (const [kind, paths] of Object.entries(spec.resources)) {
     if (!(ResourceKindNames as readonly string[]).includes(kind)) {
@@ -77,9 +85,9 @@ export function defineTool<T extends ToolSpec>(spec: T): T {
   return spec;
 }
 
-/** A registry of tools by name; throws a ToolDefinitionError on a duplicate name. */
-export function createToolRegistry(tools: readonly ToolSpec[]): ToolRegistry {
-  const registry = new Map<string, ToolSpec>();
+/** A registry of tools by name; throws a ToolDefinitionError on a malformed tool or a duplicate name. */
+export function createToolRegistry<T extends ToolSpec>(tools: readonly T[]): ReadonlyMap<string, T> {
+  const registry = new Map<string, T>();
   for (const tool of tools) {
     defineTool(tool);
     if (registry.has(tool.name)) throw new ToolDefinitionError(`tool ${tool.name} is defined twice`);

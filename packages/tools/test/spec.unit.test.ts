@@ -36,6 +36,7 @@ describe('tool specs', () => {
       name: 'x.y',
       description: 'd',
       destructive: false,
+      riskTier: 'low',
       argsSchema: z.object({ n: z.number().int().min(1) }).strict(),
       resources: {},
       criticalFields: [],

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { loadConfig, runtimeConfigFrom, WorkerEnv, type WorkerRuntimeConfig } from '@warden/runtime';
 import { z } from 'zod';
 import type { BreakerSettings } from './breakers.js';
-import type { DemoToolStores } from './tools/index.js';
+import type { DemoToolStores } from '@warden/tools';
 
 const ms = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const list = z

@@ -1,10 +1,14 @@
-import { WardenError, type WardenErrorOptions } from '@warden/contracts';
+import { WardenError } from '@warden/contracts';
+import { ToolCallError, ToolErrorCodes, ToolRefusedError } from '@warden/tools';
+
+/** The tools' own errors (refused, failed) live with the tools in @warden/tools; the executor classifies them. */
+export { ToolCallError, ToolRefusedError };
 
 /** Stable codes of the executor's errors. */
 export const ExecutorErrorCodes = {
   toolTimeout: 'WARDEN_EXECUTOR_TOOL_TIMEOUT',
-  toolRefused: 'WARDEN_EXECUTOR_TOOL_REFUSED',
-  toolFailed: 'WARDEN_EXECUTOR_TOOL_FAILED',
+  toolRefused: ToolErrorCodes.toolRefused,
+  toolFailed: ToolErrorCodes.toolFailed,
   invalidOutput: 'WARDEN_EXECUTOR_INVALID_OUTPUT',
   ledgerUnavailable: 'WARDEN_EXECUTOR_LEDGER_UNAVAILABLE',
   ledgerConflict: 'WARDEN_EXECUTOR_LEDGER_CONFLICT',
@@ -14,25 +18,6 @@ export const ExecutorErrorCodes = {
 export class ToolTimeoutError extends WardenError {
   readonly code = ExecutorErrorCodes.toolTimeout;
   readonly retryable = true;
-}
-
-/**
- * The tool refused the call before touching anything: a path outside the workspace, a host outside the allowlist,
- * a collection it may not use. Terminal, and not a sign of the tool's ill health (breakers do not count it).
- */
-export class ToolRefusedError extends WardenError {
-  readonly code = ExecutorErrorCodes.toolRefused;
-  readonly retryable = false;
-}
-
-/** The tool's own failure (its store is down, the remote answered an error). */
-export class ToolCallError extends WardenError {
-  readonly code = ExecutorErrorCodes.toolFailed;
-  readonly retryable: boolean;
-  constructor(message: string, options: WardenErrorOptions & { retryable?: boolean } = {}) {
-    super(message, options);
-    this.retryable = options.retryable ?? true;
-  }
 }
 
 /** The tool's output does not match its output schema: the call counts as failed and nothing reaches the model. */

@@ -50,5 +50,5 @@ export {
   hostAllowed,
   publicRecord,
   type DemoToolStores,
-} from './tools/index.js';
+} from '@warden/tools';
 export { createExecutorWorker, type ExecutorWorker, type ExecutorWorkerOptions } from './worker.js';

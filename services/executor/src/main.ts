@@ -1,7 +1,7 @@
 import { pino } from 'pino';
 import { runUntilSignal } from '@warden/runtime';
+import { createDemoTools } from '@warden/tools';
 import { loadExecutorConfig } from './config.js';
-import { createDemoTools } from './tools/index.js';
 import { createExecutorWorker } from './worker.js';
 
 const config = loadExecutorConfig();

@@ -151,12 +151,11 @@ export function testTool(
       destructive: false,
       argsSchema: z.object({ n: z.number().int() }).strict(),
       outputSchema: z.object({ n: z.number().int() }),
+      riskTier: 'low',
       resources: {},
       criticalFields: [],
     }),
-    riskTier: 'low',
     ...(timeoutMs === undefined ? {} : { timeoutMs }),
-    estimateImpact: () => Promise.resolve({ rows: 0, files: 0, recipients: 0, moneyUsd: 0 }),
     run: run as (args: { n: number }, ctx: { signal: AbortSignal }) => Promise<{ n: number }>,
   });
 }

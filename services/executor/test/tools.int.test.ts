@@ -1,7 +1,7 @@
 import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { RunnableTool } from '@warden/tools';
+import { demoImpactDeps, demoTools, estimateToolImpact, type RunnableTool } from '@warden/tools';
 import { testWorkerConfig } from '@warden/runtime/testing';
 import { MongoClient, type Db } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -52,7 +52,8 @@ describe('demo tools on real stores: dry-run impact estimates and effects', () =
   });
 
   it('estimates each destructive tool by a dry run that changes nothing', async () => {
-    const est = (name: string, args: unknown) => tool(name).estimateImpact(args, { signal });
+    const est = (name: string, args: unknown) =>
+      estimateToolImpact(demoTools, name, args, demoImpactDeps(db, ['customers']), { signal });
     await expect(
       est('customers.delete', { collection: 'customers', filter: { status: 'inactive' } }),
     ).resolves.toMatchObject({ rows: 3 });

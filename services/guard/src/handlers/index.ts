@@ -73,7 +73,8 @@ async function judge(
   ctx: HandlerContext,
 ): Promise<void> {
   const proposal = proposalFromEvent(event);
-  const impact = proposal.kind === 'action' ? await deps.estimateImpact(proposal.tool, proposal.args) : null;
+  const impact =
+    proposal.kind === 'action' ? await deps.estimateImpact(proposal.tool, proposal.args, ctx.signal) : null;
   const cited = new Set(
     proposal.claims.flatMap((c) => c.evidence.filter((e) => e.kind === 'tool_result').map((e) => e.ref)),
   );

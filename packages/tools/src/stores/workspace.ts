@@ -47,3 +47,13 @@ function inside(root: string, target: string): boolean {
 function refused(path: string, why: string): ToolRefusedError {
   return new ToolRefusedError(`path ${JSON.stringify(path.slice(0, 200))} ${why}`, { details: { path } });
 }
+
+/** The result of `op`, or null when it fails because the path it touches does not exist (ENOENT). */
+export async function unlessMissing<T>(op: () => Promise<T>): Promise<T | null> {
+  try {
+    return await op();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
+}

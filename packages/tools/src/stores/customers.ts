@@ -11,8 +11,17 @@ export interface CustomerDoc {
   _effects?: string[];
 }
 
+/** A customer collection as a dry run may use it: reads only. */
+export type ReadonlyCustomers = Pick<Collection<CustomerDoc>, 'countDocuments' | 'find'>;
+
+/** What a dry run may read of the customer store. */
+export interface CustomersReader {
+  /** The customer collection `name`, read-only; ToolRefusedError when it is not a customer collection. */
+  read(name: string): ReadonlyCustomers;
+}
+
 /** Customer collections the tools may touch; anything else (the ledger, the outbox) is refused. */
-export class CustomerCollections {
+export class CustomerCollections implements CustomersReader {
   constructor(
     private readonly db: Db,
     private readonly allowed: ReadonlySet<string>,
@@ -26,6 +35,11 @@ export class CustomerCollections {
       });
     }
     return this.db.collection<CustomerDoc>(name);
+  }
+
+  /** The collection, read-only (what a dry run gets); ToolRefusedError when it is not a customer collection. */
+  read(name: string): ReadonlyCustomers {
+    return this.get(name);
   }
 
   /** The archive of deleted records of a collection. */

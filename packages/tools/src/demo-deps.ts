@@ -1,0 +1,83 @@
+import type { Db } from 'mongodb';
+import type { z } from 'zod';
+import { ToolRefusedError } from './errors.js';
+import { defineToolDefinition, type ToolDefinition } from './runnable.js';
+import { CustomerCollections, type CustomersReader } from './stores/customers.js';
+import { Workspace } from './stores/workspace.js';
+
+/**
+ * What the demo tools' dry runs may read: the customer store, read-only. The guard supplies it (over its own
+ * connection); nothing else is needed, as every other demo tool is sized from its arguments alone.
+ */
+export interface DemoImpactDeps {
+  readonly customers: CustomersReader;
+}
+
+/** Which hosts http.get may reach: host names or IPs, optionally with a port (`127.0.0.1:8080`). */
+export interface HttpAllowlist {
+  readonly hosts: readonly string[];
+  /** Response bodies are cut at this size. */
+  readonly maxBytes: number;
+}
+
+/** The stores the demo tools run on. The executor supplies them. */
+export interface DemoToolDeps {
+  /** The customer collections (read and write). */
+  readonly customers: CustomerCollections;
+  /** The sandboxed file workspace. */
+  readonly workspace: Workspace;
+  /** The database of the outbox, the refunds ledger and the ground-truth collection. */
+  readonly db: Db;
+  /** The ground-truth collection knowledge.search reads. */
+  readonly knowledgeCollection: string;
+  /** Where http.get may go. */
+  readonly http: HttpAllowlist;
+}
+
+/**
+ * Checks a demo tool's definition (one over the demo stores) and returns it unchanged: defineToolDefinition with
+ * the stores fixed, so that run's and estimateImpact's deps are typed. See docs/adding-a-tool.md.
+ */
+export function defineDemoTool<S extends z.ZodType, O>(
+  tool: ToolDefinition<z.infer<S>, O, DemoToolDeps, DemoImpactDeps> & { readonly argsSchema: S },
+): ToolDefinition<z.infer<S>, O, DemoToolDeps, DemoImpactDeps> & { readonly argsSchema: S } {
+  return defineToolDefinition(tool);
+}
+
+/** Where the demo tools' stores are, as a deployment configures them. */
+export interface DemoToolStores {
+  readonly db: Db;
+  readonly customerCollections: readonly string[];
+  readonly knowledgeCollection: string;
+  readonly workspaceRoot: string;
+  readonly httpAllowlist: readonly string[];
+  readonly httpMaxBytes: number;
+}
+
+/** The demo tools' stores, opened on a database and a workspace root. */
+export function demoToolDeps(stores: DemoToolStores): DemoToolDeps {
+  return {
+    customers: new CustomerCollections(stores.db, new Set(stores.customerCollections)),
+    workspace: new Workspace(stores.workspaceRoot),
+    db: stores.db,
+    knowledgeCollection: stores.knowledgeCollection,
+    http: { hosts: stores.httpAllowlist, maxBytes: stores.httpMaxBytes },
+  };
+}
+
+/** What the demo tools' dry runs read, on a database: its customer collections (any other is refused). */
+export function demoImpactDeps(db: Db, customerCollections: readonly string[]): DemoImpactDeps {
+  return { customers: new CustomerCollections(db, new Set(customerCollections)) };
+}
+
+/**
+ * Dry-run stores for an offline estimate (a backtest, with no database): a tool sized from its arguments answers,
+ * a tool that must count in a store is refused, so its impact is unknown.
+ */
+export const offlineImpactDeps: DemoImpactDeps = {
+  customers: {
+    read: (name) => {
+      throw new ToolRefusedError(`offline estimate: no customer store to count in (collection ${name})`);
+    },
+  },
+};
