@@ -1,3 +1,4 @@
+import { clipText } from '@warden/contracts';
 import type { z } from 'zod';
 
 /** The longest detail a RuleEvaluation may carry (the contracts' limit). */
@@ -5,7 +6,7 @@ export const MAX_DETAIL_CHARS = 2_000;
 
 /** Cuts `text` to `max` characters, marking the cut. */
 export function truncate(text: string, max = MAX_DETAIL_CHARS): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+  return clipText(text, max);
 }
 
 /** A value as it appears in a detail: strings as-is (cut at 120 characters), others as JSON. */

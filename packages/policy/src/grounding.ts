@@ -28,7 +28,7 @@ export function groundingCorpus(state: GuardState): Corpus {
 }
 
 function quote(text: string): string {
-  return JSON.stringify(text.length > 80 ? `${text.slice(0, 79)}…` : text);
+  return JSON.stringify(truncate(text, 80));
 }
 
 /**

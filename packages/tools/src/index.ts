@@ -51,7 +51,6 @@ export {
   type ReadonlyCustomers,
   type TombstoneDoc,
 } from './stores/customers.js';
-export { isDuplicateKey } from './stores/mongo-errors.js';
 export { Workspace, unlessMissing } from './stores/workspace.js';
 export { customersDelete } from './tools/customers-delete.js';
 export { customersQuery } from './tools/customers-query.js';

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { sha256Hex, type EventCodec, type EventDraft } from '@warden/contracts';
+import { MAX_MESSAGE_CHARS, clipText, sha256Hex, type EventCodec, type EventDraft } from '@warden/contracts';
 import { sendAll, toOutgoing, type Topics } from '@warden/runtime';
 import type { Producer } from 'kafkajs';
 import type { Logger } from 'pino';
@@ -36,7 +36,10 @@ export function alertDraft(doc: AlertDoc, producer: string, now = new Date()): E
       alertId: doc._id,
       code: 'audit_chain_broken',
       severity: 'critical',
-      message: `hash chain of task ${doc.taskId} is broken at seq ${b.seq}: ${b.kind}: ${b.detail}`.slice(0, 4000),
+      message: clipText(
+        `hash chain of task ${doc.taskId} is broken at seq ${b.seq}: ${b.kind}: ${b.detail}`,
+        MAX_MESSAGE_CHARS,
+      ),
       subject: {
         taskId: doc.taskId,
         tenantId: doc.tenantId,

@@ -1,9 +1,8 @@
-import { noImpact } from '@warden/contracts';
+import { isDuplicateKeyError, noImpact } from '@warden/contracts';
 import type { Document } from 'mongodb';
 import { z } from 'zod';
 import { defineDemoTool } from '../demo-deps.js';
 import { storeFilter } from '../stores/customers.js';
-import { isDuplicateKey } from '../stores/mongo-errors.js';
 import { Collection, Count, FieldName, RecordId, Scalar } from './fields.js';
 
 /** The store filter the args select: the ids, or the equality filter. */
@@ -59,7 +58,7 @@ export const customersDelete = defineDemoTool({
           { ordered: false },
         );
       } catch (error) {
-        if (!isDuplicateKey(error)) throw error;
+        if (!isDuplicateKeyError(error)) throw error;
       }
       ctx.signal.throwIfAborted();
       await collection.deleteMany({ _id: { $in: docs.map((d) => d._id) } });

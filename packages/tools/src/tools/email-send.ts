@@ -1,7 +1,6 @@
-import { noImpact } from '@warden/contracts';
+import { isDuplicateKeyError, noImpact } from '@warden/contracts';
 import { z } from 'zod';
 import { defineDemoTool } from '../demo-deps.js';
-import { isDuplicateKey } from '../stores/mongo-errors.js';
 import { Email } from './fields.js';
 
 /** A message in the outbox: `_id` is the effect key, so one effect sends one message. */
@@ -56,7 +55,7 @@ export const emailSend = defineDemoTool({
         sentAt: new Date(),
       });
     } catch (error) {
-      if (!isDuplicateKey(error)) throw error; // sent already under this key: the same message, once
+      if (!isDuplicateKeyError(error)) throw error; // sent already under this key: the same message, once
     }
     return { messageId: ctx.idempotencyKey, accepted };
   },

@@ -1,7 +1,6 @@
-import { noImpact } from '@warden/contracts';
+import { isDuplicateKeyError, noImpact } from '@warden/contracts';
 import { z } from 'zod';
 import { defineDemoTool } from '../demo-deps.js';
-import { isDuplicateKey } from '../stores/mongo-errors.js';
 import { RecordId } from './fields.js';
 
 /** A recorded refund: `_id` is the effect key, so one effect refunds once. */
@@ -42,7 +41,7 @@ export const paymentsRefund = defineDemoTool({
         refundedAt: new Date(),
       });
     } catch (error) {
-      if (!isDuplicateKey(error)) throw error;
+      if (!isDuplicateKeyError(error)) throw error;
     }
     return { refundId: ctx.idempotencyKey, amountUsd: args.amountUsd };
   },

@@ -1,4 +1,4 @@
-import { isWardenError, type EventCodec } from '@warden/contracts';
+import { MAX_ERROR_MESSAGE_CHARS, clipText, isWardenError, type EventCodec } from '@warden/contracts';
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { ChainFinding, ProjectedInput, Projection } from './projection.js';
@@ -100,7 +100,7 @@ export class ProjectorConsumer {
         _id: `${topic}|${partition}|${message.offset}`,
         source,
         errorCode: error.code,
-        message: error.message.slice(0, 8000),
+        message: clipText(error.message, MAX_ERROR_MESSAGE_CHARS),
         keyBase64: b64(message.key),
         valueBase64: b64(message.value),
       };
