@@ -50,6 +50,8 @@ export const DEDUPE_WINDOW_EVENTS = 50_000;
 export const ABORT_LISTENERS_PER_HANDLING = 16;
 /** How long connecting to MongoDB may take to find a server before it fails. */
 export const MONGO_SERVER_SELECTION_TIMEOUT_MS = 10_000;
+/** How long ensureTopics waits for the leaders of topics it created (or another worker created at the same time). */
+export const TOPIC_LEADERS_TIMEOUT_MS = 30_000;
 /** kafkajs client retries: the first wait, and how many times a request is retried before it fails. */
 export const KAFKA_CLIENT_RETRY = { initialRetryTimeMs: 100, retries: 8 } as const;
 /**

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Kafka, logLevel, type Admin, type LogEntry, type ITopicConfig, type SASLOptions } from 'kafkajs';
 import type { Logger } from 'pino';
-import { DEFAULT_TOPIC_PARTITIONS, KAFKA_CLIENT_RETRY } from './config.js';
+import { DEFAULT_TOPIC_PARTITIONS, KAFKA_CLIENT_RETRY, TOPIC_LEADERS_TIMEOUT_MS } from './config.js';
 import { auditTopicConfig } from './topics.js';
 
 const CONCURRENT_TRANSACTIONS = 'another concurrent operation on the same transaction';
@@ -116,5 +117,51 @@ export async function ensureTopics(
       replicationFactor: options.replicationFactor ?? 1,
       configEntries: Object.entries(configs).map(([name, value]) => ({ name, value })),
     }));
-  if (missing.length > 0) await admin.createTopics({ topics: missing, waitForLeaders: true });
+  if (missing.length === 0) return;
+  try {
+    await admin.createTopics({ topics: missing, waitForLeaders: false });
+  } catch (error) {
+    // Another worker created some of them first (TOPIC_ALREADY_EXISTS), or the broker has not caught up with its
+    // own creation yet: either way the wait below decides.
+    if (!isRetriableKafkaError(error) && !isTopicExistsError(error)) throw error;
+  }
+  await waitForLeaders(
+    admin,
+    missing.map((t) => t.topic),
+  );
+}
+
+function isRetriableKafkaError(error: unknown): boolean {
+  const e = error as { retriable?: unknown; errors?: unknown[] };
+  if (e.retriable === true) return true;
+  return Array.isArray(e.errors) && e.errors.length > 0 && e.errors.every(isRetriableKafkaError);
+}
+
+function isTopicExistsError(error: unknown): boolean {
+  const e = error as { type?: unknown; errors?: unknown[] };
+  if (e.type === 'TOPIC_ALREADY_EXISTS') return true;
+  return Array.isArray(e.errors) && e.errors.length > 0 && e.errors.every(isTopicExistsError);
+}
+
+/**
+ * Waits until every partition of the topics has a leader. kafkajs's own wait (createTopics' waitForLeaders) gives
+ * up on "This server does not host this topic-partition", which a broker answers for a moment after a creation,
+ * above all when several workers create the same topics at once; here that answer is waited out too.
+ */
+async function waitForLeaders(admin: Admin, topics: readonly string[]): Promise<void> {
+  const deadline = Date.now() + TOPIC_LEADERS_TIMEOUT_MS;
+  for (let pauseMs = 50; ; pauseMs = Math.min(pauseMs * 2, 1_000)) {
+    try {
+      const { topics: found } = await admin.fetchTopicMetadata({ topics: [...topics] });
+      const ready =
+        found.length === topics.length &&
+        found.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0));
+      if (ready) return;
+    } catch (error) {
+      if (!isRetriableKafkaError(error) || Date.now() >= deadline) throw error;
+    }
+    if (Date.now() >= deadline)
+      throw new Error(`topics ${topics.join(', ')} have no leaders after ${TOPIC_LEADERS_TIMEOUT_MS} ms`);
+    await sleep(pauseMs);
+  }
 }
