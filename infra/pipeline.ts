@@ -30,6 +30,8 @@ export interface Pipeline {
   readonly config: WorkerRuntimeConfig;
   readonly db: Db;
   readonly events: EventCollector;
+  /** The executor's workspace (files.read and files.write work below it). */
+  readonly workspace: string;
   /** Submits a task played by a bundled scenario; returns its TaskSubmitted. */
   submit(
     taskId: string,
@@ -104,6 +106,7 @@ export async function startPipeline(endpoints: TestEndpoints, logLevel = 'warn')
     config,
     db,
     events,
+    workspace,
     taskEvents,
     submit: async (taskId, scenario, data = {}, tenantId = 'tenant-demo') => {
       const [encoded] = await publisher.publish(

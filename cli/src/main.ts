@@ -205,7 +205,7 @@ program
 program
   .command('backtest')
   .description('replay the recorded proposals through a candidate guard policy, offline; print what would change')
-  .argument('<policy>', 'a policy file (JSON), e.g. a copy of services/guard/policies/default.v1.json')
+  .argument('<policy>', 'a policy file (JSON), e.g. a copy of packages/policy/policies/default.v1.json')
   .option('--tenant <id>', "only this tenant's tasks")
   .option('--fail-on-change', 'exit 1 if any verdict would change')
   .option('--json', 'one JSON document')

@@ -49,11 +49,11 @@ describe('warden demo', () => {
     expect(verified.stdout).toContain('10 task(s) verified: 10 ok, 0 broken');
 
     // Backtests: the policy the guard ran changes nothing; one that trusts low-risk tools less would escalate reads.
-    const same = await warden(['backtest', resolve(root, 'services/guard/policies/default.v1.json'), ...at], env);
+    const same = await warden(['backtest', resolve(root, 'packages/policy/policies/default.v1.json'), ...at], env);
     expect(same.code, same.stderr).toBe(0);
     expect(same.stdout).toMatch(/policy default\.v1: 10 task\(s\), \d+ proposal\(s\) replayed/);
     expect(same.stdout).toContain('0 verdict(s) would change');
-    const policy = JSON.parse(readFileSync(resolve(root, 'services/guard/policies/default.v1.json'), 'utf8')) as {
+    const policy = JSON.parse(readFileSync(resolve(root, 'packages/policy/policies/default.v1.json'), 'utf8')) as {
       version: string;
       confidence: { thresholds: Record<string, number> };
     };

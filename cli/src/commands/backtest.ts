@@ -29,7 +29,7 @@ export async function backtest(config: CliConfig, policyFile: string, options: B
     if (error instanceof PolicyInvalidError || (error as NodeJS.ErrnoException).code === 'ENOENT') {
       throw usageError(
         `${policyFile} is not a usable policy: ${(error as Error).message}`,
-        'start from services/guard/policies/default.v1.json',
+        'start from packages/policy/policies/default.v1.json',
       );
     }
     throw error;

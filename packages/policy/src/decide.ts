@@ -3,6 +3,8 @@ import { assessConfidence, checkConfidence, type ConfidenceAssessment } from './
 import { GuardInputError } from './errors.js';
 import { truncate } from './format.js';
 import { checkGrounding } from './grounding.js';
+import { checkAnswerEvidence, checkEffects } from './answers.js';
+import { checkInjection, checkProvenance } from './provenance.js';
 import { addImpact, checkMagnitude, impactProblem } from './magnitude.js';
 import { evaluateRule } from './policy.js';
 import { GuardReasonCodes, checkOrder, type CheckName } from './reason-codes.js';
@@ -122,6 +124,14 @@ function runCheck(name: CheckName, ctx: CheckContext, confidence: () => Confiden
       return checkMagnitude(ctx);
     case 'grounding':
       return checkGrounding(ctx);
+    case 'provenance':
+      return checkProvenance(ctx);
+    case 'injection':
+      return checkInjection(ctx);
+    case 'answer_evidence':
+      return checkAnswerEvidence(ctx);
+    case 'effects':
+      return checkEffects(ctx);
     case 'confidence':
       return checkConfidence(ctx, confidence());
     default: {
@@ -132,9 +142,23 @@ function runCheck(name: CheckName, ctx: CheckContext, confidence: () => Confiden
 }
 
 function modeOf(name: CheckName, policy: Policy): RuleMode {
-  if (name === 'grounding') return policy.checkModes.grounding;
-  if (name === 'confidence') return policy.checkModes.confidence;
-  return 'enforce';
+  const m = policy.checkModes;
+  switch (name) {
+    case 'grounding':
+      return m.grounding;
+    case 'provenance':
+      return m.provenance;
+    case 'injection':
+      return m.injection;
+    case 'answer_evidence':
+      return m.answerEvidence;
+    case 'effects':
+      return m.effects;
+    case 'confidence':
+      return m.confidence;
+    default:
+      return 'enforce';
+  }
 }
 
 /**

@@ -50,9 +50,28 @@ export const PolicyDocument = z
         .strict(),
     ),
     /** Final answers: their risk tier and an optional length limit. */
-    answer: z.object({ riskTier: RiskTier, maxChars: z.number().int().positive().max(200_000).optional() }).strict(),
+    answer: z
+      .object({
+        riskTier: RiskTier,
+        maxChars: z.number().int().positive().max(200_000).optional(),
+        /** Which answers must cite evidence (default: those of tasks whose scope has a lookup tool). */
+        requireEvidence: z.enum(['always', 'never', 'when_lookup_in_scope']).optional(),
+        /** Per tool: a case-insensitive pattern of how an answer asserting its effect reads ("\\bsent\\b"). */
+        effectClaims: z.record(z.string().min(1).max(200), z.string().min(1).max(500)).optional(),
+      })
+      .strict(),
     /** Modes of the built-in checks that may be softened while tuned. Schema, scope and magnitude always enforce. */
-    checks: z.object({ grounding: RuleMode.optional(), confidence: RuleMode.optional() }).strict().optional(),
+    checks: z
+      .object({
+        grounding: RuleMode.optional(),
+        provenance: RuleMode.optional(),
+        injection: RuleMode.optional(),
+        answer_evidence: RuleMode.optional(),
+        effects: RuleMode.optional(),
+        confidence: RuleMode.optional(),
+      })
+      .strict()
+      .optional(),
     confidence: z
       .object({
         calibration: z
@@ -211,6 +230,7 @@ export function loadPolicy(source: unknown, options: LoadPolicyOptions = {}): Po
       riskTier: spec.riskTier,
       resources: spec.resources,
       criticalFields: spec.criticalFields,
+      outputTrust: spec.outputTrust ?? 'untrusted',
       argsSchema: schemaFingerprint(spec.argsSchema),
       outputSchema: schemaFingerprint(spec.outputSchema),
     });
@@ -224,8 +244,23 @@ export function loadPolicy(source: unknown, options: LoadPolicyOptions = {}): Po
     version: doc.version,
     hash,
     tools: policyTools,
-    answer: { riskTier: doc.answer.riskTier, maxChars: doc.answer.maxChars, outputSchema: options.answerOutputSchema },
-    checkModes: { grounding: doc.checks?.grounding ?? 'enforce', confidence: doc.checks?.confidence ?? 'enforce' },
+    answer: {
+      riskTier: doc.answer.riskTier,
+      maxChars: doc.answer.maxChars,
+      outputSchema: options.answerOutputSchema,
+      requireEvidence: doc.answer.requireEvidence ?? 'when_lookup_in_scope',
+      effectClaims: new Map(
+        Object.entries(doc.answer.effectClaims ?? {}).map(([tool, pattern]) => [tool, new RegExp(pattern, 'iu')]),
+      ),
+    },
+    checkModes: {
+      grounding: doc.checks?.grounding ?? 'enforce',
+      provenance: doc.checks?.provenance ?? 'enforce',
+      injection: doc.checks?.injection ?? 'warn',
+      answerEvidence: doc.checks?.answer_evidence ?? 'enforce',
+      effects: doc.checks?.effects ?? 'enforce',
+      confidence: doc.checks?.confidence ?? 'enforce',
+    },
     confidence: {
       calibration: { version: doc.confidence.calibration.version, points: doc.confidence.calibration.points },
       thresholds: doc.confidence.thresholds,

@@ -27,6 +27,13 @@ export const GuardReasonCodes = {
   // grounding
   ungroundedLiteral: 'ungrounded_literal',
   ungroundedClaim: 'ungrounded_claim',
+  // provenance, injection
+  untrustedSource: 'untrusted_source',
+  untrustedInstructions: 'untrusted_instructions',
+  // answers
+  answerUnfounded: 'answer_unfounded',
+  answerUngroundedLiteral: 'answer_ungrounded_literal',
+  unfoundedEffect: 'unfounded_effect',
   // confidence
   lowConfidence: 'low_confidence',
 } as const;
@@ -40,6 +47,10 @@ export const CheckNames = {
   scope: 'scope',
   magnitude: 'magnitude',
   grounding: 'grounding',
+  provenance: 'provenance',
+  injection: 'injection',
+  answerEvidence: 'answer_evidence',
+  effects: 'effects',
   confidence: 'confidence',
 } as const;
 
@@ -47,4 +58,14 @@ export const CheckNames = {
 export type CheckName = (typeof CheckNames)[keyof typeof CheckNames];
 
 /** Built-in check names, in order; policy rule ids may not reuse them. */
-export const checkOrder: readonly CheckName[] = ['schema', 'scope', 'magnitude', 'grounding', 'confidence'];
+export const checkOrder: readonly CheckName[] = [
+  'schema',
+  'scope',
+  'magnitude',
+  'grounding',
+  'provenance',
+  'injection',
+  'answer_evidence',
+  'effects',
+  'confidence',
+];

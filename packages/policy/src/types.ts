@@ -60,9 +60,20 @@ export interface ConfidencePolicy {
 export interface CheckModes {
   /** Mode of the grounding check. */
   readonly grounding: RuleMode;
+  /** Mode of the provenance check (critical fields supported only by untrusted content). Default enforce. */
+  readonly provenance: RuleMode;
+  /** Mode of the injection check (instruction-like text in untrusted content). Default warn. */
+  readonly injection: RuleMode;
+  /** Mode of the answer-evidence check (answers cite evidence; their literals are found in it). Default enforce. */
+  readonly answerEvidence: RuleMode;
+  /** Mode of the effects check (an answer asserts no effect that did not succeed). Default enforce. */
+  readonly effects: RuleMode;
   /** Mode of the confidence check. */
   readonly confidence: RuleMode;
 }
+
+/** Which answers must cite evidence: always, never, or when the task's scope has a lookup (non-destructive) tool. */
+export type AnswerEvidenceRule = 'always' | 'never' | 'when_lookup_in_scope';
 
 /** What a policy rule sees. Only the proposal and the guard's own numbers: never tool results or task text. */
 export interface RuleInput {
@@ -119,6 +130,10 @@ export interface Policy {
     readonly riskTier: RiskTier;
     readonly maxChars: number | undefined;
     readonly outputSchema: z.ZodType | undefined;
+    /** Which answers must cite evidence (default when_lookup_in_scope). */
+    readonly requireEvidence: AnswerEvidenceRule;
+    /** Per tool, how an answer asserting that tool's effect reads (case-insensitive patterns). */
+    readonly effectClaims: ReadonlyMap<string, RegExp>;
   };
   /** Modes of the built-in checks that may be softened. */
   readonly checkModes: CheckModes;

@@ -47,6 +47,13 @@ export interface ToolSpec {
   readonly resources: Readonly<Partial<Record<ResourceKind, readonly string[]>>>;
   /** Arg paths whose literal values (ids, amounts, addresses, paths) must be grounded. */
   readonly criticalFields: readonly string[];
+  /**
+   * Whether the tool's output is authority or data. "trusted": what Warden's own stores and ground truth say
+   * (a customer record, a knowledge-base fact, the outcome of an effect). "untrusted" (the default, fail closed):
+   * text a third party wrote (files, web pages, e-mails, search results), which is data, never authority: a critical
+   * field supported only by it escalates.
+   */
+  readonly outputTrust?: 'trusted' | 'untrusted';
 }
 
 /** The tools the code knows, by name. */

@@ -35,6 +35,7 @@ export const customersDelete = defineDemoTool({
     .refine((a) => (a.ids === undefined) !== (a.filter === undefined), 'give either ids or filter, not both'),
   outputSchema: z.object({ deleted: Count }),
   resources: { collections: ['collection'] },
+  outputTrust: 'trusted',
   criticalFields: ['ids.*', 'filter.*'],
   estimateImpact: async (args, deps, ctx) => {
     const rows = await deps.customers.read(args.collection).countDocuments(selection(args), { signal: ctx.signal });

@@ -19,6 +19,7 @@ export const customersQuery = defineDemoTool({
     .strict(),
   outputSchema: z.object({ rows: z.array(z.record(z.string(), JsonValue)), total: Count }),
   resources: { collections: ['collection'] },
+  outputTrust: 'trusted',
   criticalFields: [],
   estimateImpact: () => Promise.resolve(noImpact),
   run: async (args, deps, ctx) => {

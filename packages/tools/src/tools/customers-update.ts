@@ -35,6 +35,7 @@ export const customersUpdate = defineDemoTool({
     .strict(),
   outputSchema: z.object({ matched: Count, modified: Count }),
   resources: { collections: ['collection'] },
+  outputTrust: 'trusted',
   criticalFields: ['id', 'set.email', 'set.phone', 'set.name', 'set.creditLimitUsd'],
   estimateImpact: () => Promise.resolve({ ...noImpact, rows: 1 }),
   run: async (args, deps, ctx) => {

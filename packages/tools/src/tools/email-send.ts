@@ -39,6 +39,7 @@ export const emailSend = defineDemoTool({
     .strict(),
   outputSchema: z.object({ messageId: z.string().min(1), accepted: z.array(z.string()) }),
   resources: { recipients: ['to.*', 'cc.*'] },
+  outputTrust: 'trusted',
   criticalFields: ['to.*', 'cc.*'],
   estimateImpact: (args) => Promise.resolve({ ...noImpact, recipients: recipientsOf(args).length }),
   run: async (args, deps, ctx) => {

@@ -21,6 +21,7 @@ export const filesDelete = defineDemoTool({
   argsSchema: z.object({ paths: z.array(FilePath).min(1).max(1_000) }).strict(),
   outputSchema: z.object({ deleted: Count }),
   resources: { paths: ['paths.*'] },
+  outputTrust: 'trusted',
   criticalFields: ['paths.*'],
   estimateImpact: (args) => Promise.resolve({ ...noImpact, files: new Set(args.paths).size }),
   run: async (args, deps, ctx) => {

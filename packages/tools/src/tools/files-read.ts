@@ -15,6 +15,7 @@ export const filesRead = defineDemoTool({
   argsSchema: z.object({ path: FilePath, maxBytes: z.number().int().min(1).max(50_000_000).optional() }).strict(),
   outputSchema: z.object({ content: z.string(), sizeBytes: Count }),
   resources: { paths: ['path'] },
+  outputTrust: 'untrusted', // text a third party wrote
   criticalFields: [],
   estimateImpact: () => Promise.resolve(noImpact),
   run: async (args, deps, ctx) => {

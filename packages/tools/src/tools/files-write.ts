@@ -26,6 +26,7 @@ export const filesWrite = defineDemoTool({
     .strict(),
   outputSchema: z.object({ sizeBytes: Count }),
   resources: { paths: ['path'] },
+  outputTrust: 'trusted',
   criticalFields: ['path'],
   estimateImpact: () => Promise.resolve({ ...noImpact, files: 1 }),
   run: async (args, deps, ctx) => {

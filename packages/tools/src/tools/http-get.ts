@@ -35,6 +35,7 @@ export const httpGet = defineDemoTool({
     .strict(),
   outputSchema: z.object({ status: z.number().int().min(100).max(599), body: z.string() }),
   resources: { hosts: ['url'] },
+  outputTrust: 'untrusted', // text a third party wrote
   criticalFields: [],
   estimateImpact: () => Promise.resolve(noImpact),
   run: async (args, deps, ctx) => {

@@ -27,6 +27,7 @@ export const knowledgeSearch = defineDemoTool({
     hits: z.array(z.object({ sourceId: z.string().min(1), text: z.string(), score: z.number().finite() })),
   }),
   resources: {},
+  outputTrust: 'trusted',
   criticalFields: [],
   estimateImpact: () => Promise.resolve(noImpact),
   run: async (args, deps, ctx) => {

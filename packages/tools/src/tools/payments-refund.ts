@@ -28,6 +28,7 @@ export const paymentsRefund = defineDemoTool({
     .strict(),
   outputSchema: z.object({ refundId: z.string().min(1), amountUsd: z.number().nonnegative() }),
   resources: {},
+  outputTrust: 'trusted',
   criticalFields: ['orderId', 'amountUsd'],
   estimateImpact: (args) => Promise.resolve({ ...noImpact, moneyUsd: args.amountUsd }),
   run: async (args, deps, ctx) => {
