@@ -1,4 +1,11 @@
-import { defineWorker, type Handlers, type RuntimeDeps, type Worker, type WorkerRuntimeConfig } from '@warden/runtime';
+import {
+  decisionTrustOf,
+  defineWorker,
+  type Handlers,
+  type RuntimeDeps,
+  type Worker,
+  type WorkerRuntimeConfig,
+} from '@warden/runtime';
 import { demoTools, type ToolRegistry } from '@warden/tools';
 import { BudgetStore } from './budget-store.js';
 import type { PlannerSettings } from './config.js';
@@ -46,7 +53,7 @@ export function createPlannerHandlers(
       escalationTtlMs: s.escalationTtlMs,
       policyVersion: s.policyVersion,
       now,
-      ...(deps.config.approvalKeys === undefined ? {} : { approvalKeys: deps.config.approvalKeys }),
+      decisionTrust: decisionTrustOf(deps),
     },
     { defaultModel: s.defaultModel, ceilings: s.ceilings },
   );

@@ -1,4 +1,11 @@
-import { canonicalHash, type ChatMessage, type EventData, type EventType, type JsonValue } from '@warden/contracts';
+import {
+  canonicalHash,
+  heldEscalationOf,
+  type ChatMessage,
+  type EventData,
+  type EventType,
+  type JsonValue,
+} from '@warden/contracts';
 import { renderToolOutput } from './tool-output.js';
 import type {
   ActionRecord,
@@ -21,6 +28,9 @@ export interface EvolveOptions {
   readonly tokens: TokenCounter;
   readonly window: WindowSettings;
 }
+
+/** How many escalations of a task a state remembers. */
+const ESCALATION_MEMORY = 20;
 
 /** How many applied event ids a state remembers. */
 export const APPLIED_MEMORY = 256;
@@ -287,10 +297,15 @@ function apply(state: TaskState, fact: Fact, options: EvolveOptions): TaskState 
       return { ...state, status: 'failed', pending: null, endReason: fact.data.reasonCode };
     case 'TaskHalted':
       return { ...state, status: 'halted', endReason: fact.data.reasonCode };
+    case 'EscalationRequested': {
+      const held = heldEscalationOf(state.taskId, fact.data);
+      const others = (state.escalations ?? []).filter((e) => e.escalationId !== held.escalationId);
+      return { ...state, escalations: [...others, held].slice(-ESCALATION_MEMORY) };
+    }
     case 'TaskSubmitted':
     case 'ActionApproved':
     case 'HumanApproved':
-    case 'EscalationRequested':
+    case 'EscalationExpired':
     case 'BreakerOpened':
     case 'BreakerClosed':
     case 'BudgetReserved':
