@@ -34,15 +34,17 @@ export function createEscalationService(options: EscalationServiceOptions): Esca
   let api: FastifyInstance | undefined;
   let address: { host: string; port: number } | undefined;
   let decisions: Decisions | undefined;
+  let store: EscalationStore | undefined;
   let timer: NodeJS.Timeout | undefined;
   let sweeping = false;
   const worker: Worker = defineWorker({
     name: ESCALATION_NAME,
     consumes: [...escalationConsumes],
     config: config.runtime,
-    handlers: (deps) => createHandlers(new EscalationStore(deps.db)),
+    handlers: (deps) => createHandlers((store = new EscalationStore(deps.db))),
     onStarted: async (deps) => {
-      const store = new EscalationStore(deps.db);
+      // the handlers' store: its changes feed the API's live updates
+      store ??= new EscalationStore(deps.db);
       const logger = deps.logger.child({ component: 'people-api' });
       decisions = new Decisions({
         store,

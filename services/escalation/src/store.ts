@@ -50,6 +50,13 @@ export interface AlertDoc {
   raisedAt: string;
 }
 
+/** An escalation that changed (new, decided, expired, cancelled), for live updates. */
+export interface EscalationChange {
+  readonly taskId: string;
+  readonly tenantId: string;
+  readonly escalationId: string;
+}
+
 /** The key of an escalation: its task and its id. */
 export const escalationKey = (taskId: string, escalationId: string): string => `${taskId}|${escalationId}`;
 
@@ -62,6 +69,19 @@ export class EscalationStore {
   readonly escalations: Collection<EscalationDoc>;
   private readonly claims: Collection<OutcomeClaim>;
   readonly alerts: Collection<AlertDoc>;
+  private readonly listeners = new Set<(change: EscalationChange) => void>();
+
+  /** Calls `listener` after each change this process makes; returns the unsubscribe. */
+  onChange(listener: (change: EscalationChange) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private changed(doc: { taskId: string; tenantId: string; escalationId: string } | null): void {
+    if (doc === null) return;
+    const change = { taskId: doc.taskId, tenantId: doc.tenantId, escalationId: doc.escalationId };
+    for (const l of this.listeners) l(change);
+  }
 
   constructor(db: Db) {
     this.escalations = db.collection<EscalationDoc>('escalations');
@@ -94,6 +114,7 @@ export class EscalationStore {
       expiresAt: new Date(event.data.expiresAt),
     };
     await this.escalations.updateOne({ _id }, { $setOnInsert: doc }, { upsert: true });
+    this.changed(doc);
   }
 
   /** Claims the one outcome of an escalation; false when it already has one. */
@@ -111,6 +132,7 @@ export class EscalationStore {
   async recordOutcome(key: string, status: EscalationStatus, decision: DecisionRecord): Promise<void> {
     if (decision.outcome !== undefined) await this.claim(key, decision.outcome, new Date(decision.at));
     await this.escalations.updateOne({ _id: key }, { $set: { status, decision } });
+    this.changed(await this.escalations.findOne({ _id: key }));
   }
 
   /** Cancels a task's pending escalations (the task ended), except `keep`. */
@@ -119,6 +141,7 @@ export class EscalationStore {
     for (const doc of pending) {
       if (doc.escalationId === keep) continue;
       await this.escalations.updateOne({ _id: doc._id, status: 'pending' }, { $set: { status: 'cancelled' } });
+      this.changed(doc);
     }
   }
 

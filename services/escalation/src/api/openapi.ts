@@ -73,6 +73,13 @@ export const openApiDocument = {
     '/tasks/{taskId}/escalations/{escalationId}/deny': {
       post: { summary: 'Deny (approver or admin); publishes a signed HumanDenied', responses: {} },
     },
+    '/events': {
+      get: {
+        summary: "Server-sent events: `event: escalation` whenever one of the caller's tenants' escalations changes",
+        responses: { '200': { description: 'text/event-stream' } },
+      },
+    },
+    '/': { get: { summary: "The people's page (HTML)", security: [], responses: { '200': { description: 'ok' } } } },
     '/openapi.json': { get: { summary: 'This document', security: [], responses: { '200': { description: 'ok' } } } },
     '/healthz': { get: { summary: 'Liveness', security: [], responses: { '200': { description: 'ok' } } } },
   },

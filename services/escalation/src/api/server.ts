@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { bearerToken, type Authenticator, type Principal } from '../auth.js';
@@ -5,6 +6,10 @@ import type { Decisions } from '../decisions.js';
 import type { Refusal } from '../decide.js';
 import { EscalationStatuses, type EscalationDoc, type EscalationStore } from '../store.js';
 import { openApiDocument } from './openapi.js';
+import { peoplePage } from './page.js';
+
+/** A comment line keeps idle event streams open through proxies. */
+const HEARTBEAT_MS = 15_000;
 
 /** What the people's API needs. */
 export interface PeopleApiOptions {
@@ -48,11 +53,12 @@ export function buildPeopleApi(options: PeopleApiOptions): FastifyInstance {
   const app = Fastify({ logger: false });
   const { store, decisions, auth } = options;
   const principals = new WeakMap<FastifyRequest, Principal>();
+  const streams = new Set<ServerResponse>();
   const principalOf = (req: FastifyRequest): Principal => principals.get(req)!;
   const refuse = (reply: FastifyReply, r: Refusal) => reply.code(r.status).send({ error: r.code, message: r.message });
 
   app.addHook('onRequest', async (req, reply) => {
-    if (req.url === '/openapi.json' || req.url === '/healthz') return;
+    if (req.url === '/openapi.json' || req.url === '/healthz' || req.url === '/') return;
     const principal = await auth.principalOf(bearerToken(req.headers.authorization));
     if (principal === undefined) {
       await reply
@@ -66,6 +72,36 @@ export function buildPeopleApi(options: PeopleApiOptions): FastifyInstance {
 
   app.get('/healthz', (_req, reply) => reply.send({ status: 'ok' }));
   app.get('/openapi.json', (_req, reply) => reply.send(openApiDocument));
+  app.get('/', (_req, reply) =>
+    reply
+      .type('text/html; charset=utf-8')
+      .header('content-security-policy', "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'")
+      .send(peoplePage),
+  );
+
+  // Server-sent events: `event: escalation` for each change of one of the caller's tenants' escalations.
+  app.get('/events', (req, reply) => {
+    const tenants = new Set(principalOf(req).tenants);
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
+    res.write(': connected\n\n');
+    const unsubscribe = store.onChange((c) => {
+      if (tenants.has(c.tenantId)) res.write(`event: escalation\ndata: ${JSON.stringify(c)}\n\n`);
+    });
+    const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), HEARTBEAT_MS);
+    const stop = (): void => {
+      clearInterval(heartbeat);
+      unsubscribe();
+    };
+    req.raw.on('close', stop);
+    streams.add(res);
+    res.on('close', () => streams.delete(res));
+  });
+  app.addHook('preClose', (done) => {
+    for (const s of streams) s.end();
+    done();
+  });
 
   app.get<{ Querystring: { status?: string } }>('/escalations', async (req, reply) => {
     const status = z.enum(EscalationStatuses).optional().safeParse(req.query.status);
