@@ -4,6 +4,7 @@ import { WorkerEnv, loadConfig, runtimeConfigFrom, type WorkerRuntimeConfig } fr
 import { z } from 'zod';
 import { Roles, type StaticToken } from './auth.js';
 import { EscalationConfigError } from './errors.js';
+import type { WebhookSettings } from './webhooks.js';
 
 const StaticTokens = z.array(
   z
@@ -33,6 +34,22 @@ export const EscalationEnv = WorkerEnv.extend({
   ESCALATION_JWT_AUDIENCE: z.string().min(1).optional(),
   /** The longest an approval stays valid after it is given (never past its escalation's expiry). */
   ESCALATION_DECISION_TTL_MS: z.coerce.number().int().min(1_000).max(86_400_000).default(900_000),
+  /** Comma-separated URLs that receive new escalations and alerts (signed webhooks). */
+  ESCALATION_WEBHOOK_URLS: z
+    .string()
+    .optional()
+    .transform((s) =>
+      (s ?? '')
+        .split(',')
+        .map((u) => u.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.url())),
+  /** The HMAC key of webhook signatures (at least 32 characters); required with webhook URLs. */
+  ESCALATION_WEBHOOK_SECRET: z.string().min(32).optional(),
+  ESCALATION_WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(6),
+  ESCALATION_WEBHOOK_BACKOFF_MS: z.coerce.number().int().min(10).max(600_000).default(1_000),
+  ESCALATION_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
   /** How often pending escalations are checked for expiry. */
   ESCALATION_EXPIRY_CHECK_MS: z.coerce.number().int().min(50).max(600_000).default(1_000),
 });
@@ -56,6 +73,7 @@ export interface EscalationConfig {
   readonly jwt?: JwtSettings;
   readonly decisionTtlMs: number;
   readonly expiryCheckMs: number;
+  readonly webhooks?: WebhookSettings;
 }
 
 /** The service's configuration from an environment (the only place that reads process.env). */
@@ -97,6 +115,9 @@ export function escalationConfigFrom(
       'no way to authenticate people: set ESCALATION_TOKENS_FILE, ESCALATION_JWT_HS256_SECRET or ESCALATION_JWT_JWKS_URL',
     );
   }
+  const urls = parsed.ESCALATION_WEBHOOK_URLS;
+  if (urls.length > 0 && parsed.ESCALATION_WEBHOOK_SECRET === undefined)
+    throw new EscalationConfigError('ESCALATION_WEBHOOK_URLS needs ESCALATION_WEBHOOK_SECRET to sign deliveries');
   const runtime = runtimeConfigFrom(parsed);
   const secret = parsed.ESCALATION_SIGNING_KEY.slice(parsed.ESCALATION_SIGNING_KEY.indexOf(':') + 1);
   const literals = [
@@ -113,5 +134,16 @@ export function escalationConfigFrom(
     ...(hasJwt ? { jwt } : {}),
     decisionTtlMs: parsed.ESCALATION_DECISION_TTL_MS,
     expiryCheckMs: parsed.ESCALATION_EXPIRY_CHECK_MS,
+    ...(urls.length === 0 || parsed.ESCALATION_WEBHOOK_SECRET === undefined
+      ? {}
+      : {
+          webhooks: {
+            urls,
+            secret: parsed.ESCALATION_WEBHOOK_SECRET,
+            maxAttempts: parsed.ESCALATION_WEBHOOK_MAX_ATTEMPTS,
+            backoffBaseMs: parsed.ESCALATION_WEBHOOK_BACKOFF_MS,
+            timeoutMs: parsed.ESCALATION_WEBHOOK_TIMEOUT_MS,
+          },
+        }),
   };
 }

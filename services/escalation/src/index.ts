@@ -13,7 +13,7 @@ export { EscalationEnv, escalationConfigFrom, type EscalationConfig, type JwtSet
 export { checkDecisionRequest, type DecisionRequest, type Refusal } from './decide.js';
 export { Decisions, ESCALATION_PRODUCER, type DecisionDeps, type DecisionResult } from './decisions.js';
 export { DecisionPublishError, EscalationConfigError, EscalationErrorCodes } from './errors.js';
-export { createHandlers, escalationConsumes } from './handlers/index.js';
+export { createHandlers, escalationConsumes, type Notifier } from './handlers/index.js';
 export {
   ESCALATION_NAME,
   createEscalationService,
@@ -29,3 +29,12 @@ export {
   type EscalationDoc,
   type EscalationStatus,
 } from './store.js';
+export {
+  WebhookHeaders,
+  Webhooks,
+  verifyWebhook,
+  webhookSignature,
+  type DeliveryAttempt,
+  type DeliveryDoc,
+  type WebhookSettings,
+} from './webhooks.js';

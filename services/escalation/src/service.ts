@@ -6,6 +6,7 @@ import type { EscalationConfig } from './config.js';
 import { Decisions } from './decisions.js';
 import { createHandlers, escalationConsumes } from './handlers/index.js';
 import { EscalationStore } from './store.js';
+import { Webhooks } from './webhooks.js';
 
 /** The service's name (consumer group suffix, logs). */
 export const ESCALATION_NAME = 'escalation';
@@ -35,13 +36,19 @@ export function createEscalationService(options: EscalationServiceOptions): Esca
   let address: { host: string; port: number } | undefined;
   let decisions: Decisions | undefined;
   let store: EscalationStore | undefined;
+  let webhooks: Webhooks | undefined;
   let timer: NodeJS.Timeout | undefined;
   let sweeping = false;
   const worker: Worker = defineWorker({
     name: ESCALATION_NAME,
     consumes: [...escalationConsumes],
     config: config.runtime,
-    handlers: (deps) => createHandlers((store = new EscalationStore(deps.db))),
+    handlers: (deps) => {
+      store = new EscalationStore(deps.db);
+      if (config.webhooks !== undefined)
+        webhooks = new Webhooks(deps.db, config.webhooks, deps.logger.child({ component: 'webhooks' }));
+      return createHandlers(store, webhooks);
+    },
     onStarted: async (deps) => {
       // the handlers' store: its changes feed the API's live updates
       store ??= new EscalationStore(deps.db);
@@ -59,6 +66,7 @@ export function createEscalationService(options: EscalationServiceOptions): Esca
       const bound = api.server.address();
       if (bound !== null && typeof bound === 'object') address = { host: config.httpHost, port: bound.port };
       logger.info({ address }, 'people API listening');
+      await webhooks?.resumePending();
       timer = setInterval(() => {
         if (sweeping) return;
         sweeping = true;
@@ -71,6 +79,7 @@ export function createEscalationService(options: EscalationServiceOptions): Esca
     onClosing: async () => {
       if (timer !== undefined) clearInterval(timer);
       await api?.close();
+      await webhooks?.close();
     },
   });
   return Object.assign(worker, {

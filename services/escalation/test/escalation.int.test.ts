@@ -1,4 +1,6 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -21,7 +23,23 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { causeOf, testSettings, testTool } from '../../executor/test/helpers.js';
 import { stack } from '../../../test/support/index.js';
-import { createEscalationService, escalationConfigFrom, type EscalationService } from '../src/index.js';
+import {
+  createEscalationService,
+  escalationConfigFrom,
+  verifyWebhook,
+  WebhookHeaders,
+  type EscalationService,
+} from '../src/index.js';
+
+const webhookSecret = 'webhook-secret-0123456789-0123456789';
+
+/** What the test's webhook receiver saw: each request, whether it answered 200, and whether the signature held. */
+interface Received {
+  readonly delivery: string;
+  readonly accepted: boolean;
+  readonly signed: boolean;
+  readonly body: { kind: string; eventId: string; payload: { taskId: string } };
+}
 
 const keys = generateSigningKeyPair('esc-int');
 const tokens = {
@@ -61,8 +79,32 @@ describe('the escalation service on the real stack', () => {
   let out: EventCollector;
   let base: string;
   let echoed = 0;
+  let receiver: Server;
+  const received: Received[] = [];
 
   beforeAll(async () => {
+    // a receiver that refuses the first attempt of every delivery: each must then be retried and arrive once
+    const refusedOnce = new Set<string>();
+    receiver = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        const delivery = String(req.headers[WebhookHeaders.delivery]);
+        const signed = verifyWebhook(
+          webhookSecret,
+          req.headers[WebhookHeaders.timestamp] as string | undefined,
+          body,
+          req.headers[WebhookHeaders.signature] as string | undefined,
+          new Date(),
+        );
+        const accepted = refusedOnce.has(delivery);
+        refusedOnce.add(delivery);
+        received.push({ delivery, accepted, signed, body: JSON.parse(body) as Received['body'] });
+        res.writeHead(accepted ? 200 : 500).end();
+      });
+    });
+    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+    const hook = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
     const dir = await mkdtemp(join(tmpdir(), 'warden-esc-'));
     const tokenFile = join(dir, 'tokens.json');
     await writeFile(
@@ -81,6 +123,9 @@ describe('the escalation service on the real stack', () => {
       ESCALATION_SIGNING_KEY: keys.signingKeyText,
       ESCALATION_TOKENS_FILE: tokenFile,
       ESCALATION_EXPIRY_CHECK_MS: '100',
+      ESCALATION_WEBHOOK_URLS: hook,
+      ESCALATION_WEBHOOK_SECRET: webhookSecret,
+      ESCALATION_WEBHOOK_BACKOFF_MS: '50',
     });
     service = createEscalationService({
       config: { ...loaded, runtime: { ...runtime, secretLiterals: loaded.runtime.secretLiterals ?? [] } },
@@ -115,6 +160,7 @@ describe('the escalation service on the real stack', () => {
     await publisher?.close();
     await executor?.close();
     await service?.close();
+    await new Promise<void>((r) => (receiver === undefined ? r() : receiver.close(() => r())));
   });
 
   const call = async (
@@ -280,6 +326,39 @@ describe('the escalation service on the real stack', () => {
       what: 'the expired status',
     });
     expect(ofTask('esc-3', 'HumanApproved')).toHaveLength(0);
+  });
+
+  it('delivers each new escalation and alert to the webhook once, signed, after retrying a refusal', async () => {
+    const escalations = out.events().filter((e) => e.type === 'EscalationRequested');
+    const alerts = out.events().filter((e) => e.type === 'AlertRaised');
+    expect(escalations.length).toBeGreaterThanOrEqual(3);
+    expect(alerts.length).toBeGreaterThanOrEqual(1);
+    const wanted = [...escalations, ...alerts].map((e) => e.id);
+    await waitUntil(() => wanted.every((id) => received.some((r) => r.accepted && r.body.eventId === id)), {
+      what: 'every delivery accepted',
+    });
+    for (const id of wanted) {
+      const attempts = received.filter((r) => r.body.eventId === id);
+      expect(attempts.map((r) => r.accepted)).toEqual([false, true]);
+      expect(attempts.every((r) => r.signed)).toBe(true);
+    }
+    expect(received.find((r) => r.body.eventId === escalations[0]!.id)?.body).toMatchObject({
+      kind: 'escalation',
+      payload: { taskId: escalations[0]!.taskId },
+    });
+    // a forged or replayed delivery does not verify
+    const sample = received[0]!;
+    expect(verifyWebhook('another-secret-0123456789-0123456789', String(Date.now()), '{}', 'v1=00', new Date())).toBe(
+      false,
+    );
+    expect(verifyWebhook(webhookSecret, '1', JSON.stringify(sample.body), 'v1=00', new Date())).toBe(false);
+    // each delivery's attempts are recorded
+    const deliveries = service
+      .deps()
+      .db.collection<{ _id: string; status: string; attempts: unknown[] }>('escalation_webhook_deliveries');
+    const recorded = await deliveries.findOne({ _id: sample.delivery });
+    expect(recorded).toMatchObject({ status: 'delivered' });
+    expect(recorded?.attempts).toHaveLength(2);
   });
 
   it('serves its OpenAPI document without a token', async () => {

@@ -19,14 +19,29 @@ export const escalationConsumes = [
 ] as const;
 type Consumed = (typeof escalationConsumes)[number];
 
-/** The service's handlers: each an idempotent upsert into its projection. */
-export function createHandlers(store: EscalationStore): Handlers<Consumed> {
+/** Where new escalations and alerts are announced (webhooks). */
+export interface Notifier {
+  notify(kind: 'escalation' | 'alert', eventId: string, payload: unknown): Promise<void>;
+}
+
+/** The service's handlers: each an idempotent upsert into its projection; new escalations and alerts announced. */
+export function createHandlers(store: EscalationStore, notifier?: Notifier): Handlers<Consumed> {
   return {
-    EscalationRequested: escalationRequested(store),
+    EscalationRequested: async (event, ctx) => {
+      await escalationRequested(store)(event, ctx);
+      await notifier?.notify('escalation', event.id, {
+        taskId: event.taskId,
+        tenantId: event.tenantId,
+        escalation: event.data,
+      });
+    },
     HumanApproved: humanApproved(store),
     HumanDenied: humanDenied(store),
     EscalationExpired: escalationExpired(store),
-    AlertRaised: alertRaised(store),
+    AlertRaised: async (event) => {
+      await alertRaised(store)(event);
+      await notifier?.notify('alert', event.id, { taskId: event.taskId, tenantId: event.tenantId, alert: event.data });
+    },
     TaskCompleted: taskEnded(store),
     TaskFailed: taskEnded(store),
     TaskHalted: taskEnded(store),
