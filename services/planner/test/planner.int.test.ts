@@ -123,6 +123,19 @@ const answerAtOnce = {
   steps: [{ kind: 'answer', content: 'Forty-two. '.repeat(20), confidence: 0.9, reasoning: 'Known.' }],
 };
 
+/** Submits a task whose model answers at once, waits for the answer, and has the guard escalate it to a person. */
+async function escalatedAnswer(h: Harness, taskId: string) {
+  await h.submit(taskId, { model: 'scripted:planner-answer' });
+  await h.waitFor(taskId, (es) => es.some((e) => e.type === 'AnswerProposed'), 'the answer');
+  const proposal = h.out.messages.find(
+    (m) => m.decoded?.event.type === 'AnswerProposed' && m.decoded.event.taskId === taskId,
+  )!.decoded!;
+  const cause = { envelope: proposal.envelope, hash: proposal.hash };
+  const escalation = escalateAnswer(proposal.event)!;
+  const [requested] = await h.publisher.publish(follow(cause, escalation.type, escalation.data, { producer: 'test' }));
+  return { proposal, cause, escalation, requested: requested! };
+}
+
 describe('budget reservations on FerretDB', () => {
   it('grants exactly what fits when two stores race for one budget', async () => {
     const clients = [new MongoClient(stack().mongoUrl), new MongoClient(stack().mongoUrl)];
@@ -358,14 +371,7 @@ describe('the planner on the real stack with the scripted model', () => {
 
   it('counts only a decision signed with a trusted Ed25519 key, for its own task', async () => {
     const h = await harness({ scenarios: [answerAtOnce] });
-    await h.submit('signed-1', { model: 'scripted:planner-answer' });
-    await h.waitFor('signed-1', (es) => es.some((e) => e.type === 'AnswerProposed'), 'the answer');
-    const proposal = h.out.messages.find(
-      (m) => m.decoded?.event.type === 'AnswerProposed' && m.decoded.event.taskId === 'signed-1',
-    )!.decoded!;
-    const cause = { envelope: proposal.envelope, hash: proposal.hash };
-    const escalation = escalateAnswer(proposal.event)!;
-    await h.publisher.publish(follow(cause, escalation.type, escalation.data, { producer: 'test' }));
+    const { proposal, cause } = await escalatedAnswer(h, 'signed-1');
     const intruder = generateSigningKeyPair(testDecisionKeys.signingKey.keyId);
     const decide = async (sign: 'none' | 'other-task' | 'other-key' | 'right'): Promise<string> => {
       const { data } = humanApproveAnswer(proposal.event, {}, false)!;
@@ -408,18 +414,9 @@ describe('the planner on the real stack with the scripted model', () => {
 
   it('fails closed: without decision keys a signed approval does not count', async () => {
     const h = await harness({ scenarios: [answerAtOnce], env: { WARDEN_DECISION_PUBLIC_KEYS: '' } });
-    await h.submit('nokeys-1', { model: 'scripted:planner-answer' });
-    await h.waitFor('nokeys-1', (es) => es.some((e) => e.type === 'AnswerProposed'), 'the answer');
-    const proposal = h.out.messages.find(
-      (m) => m.decoded?.event.type === 'AnswerProposed' && m.decoded.event.taskId === 'nokeys-1',
-    )!.decoded!;
-    const cause = { envelope: proposal.envelope, hash: proposal.hash };
-    const escalation = escalateAnswer(proposal.event)!;
+    const { proposal, cause } = await escalatedAnswer(h, 'nokeys-1');
     const approval = humanApproveAnswer(proposal.event)!;
-    await h.publisher.publish(
-      follow(cause, escalation.type, escalation.data, { producer: 'test' }),
-      follow(cause, approval.type, approval.data, { producer: 'test' }),
-    );
+    await h.publisher.publish(follow(cause, approval.type, approval.data, { producer: 'test' }));
     const events = await h.waitFor('nokeys-1', (es) => ofType(es, 'AlertRaised').length === 1, 'the refusal');
     expect(ofType(events, 'AlertRaised')[0]!.data.message).toMatch(/no_keys/);
     expect(ofType(events, 'TaskCompleted')).toHaveLength(0);
@@ -427,19 +424,10 @@ describe('the planner on the real stack with the scripted model', () => {
 
   it('halts the task with its partial result when the escalation it waits on expires', async () => {
     const h = await harness({ scenarios: [answerAtOnce] });
-    await h.submit('expiry-1', { model: 'scripted:planner-answer' });
-    await h.waitFor('expiry-1', (es) => es.some((e) => e.type === 'AnswerProposed'), 'the answer');
-    const proposal = h.out.messages.find(
-      (m) => m.decoded?.event.type === 'AnswerProposed' && m.decoded.event.taskId === 'expiry-1',
-    )!.decoded!;
-    const cause = { envelope: proposal.envelope, hash: proposal.hash };
-    const escalation = escalateAnswer(proposal.event)!;
-    const [requested] = await h.publisher.publish(
-      follow(cause, escalation.type, escalation.data, { producer: 'test' }),
-    );
+    const { escalation, requested } = await escalatedAnswer(h, 'expiry-1');
     await h.publisher.publish(
       follow(
-        { envelope: requested!.envelope, hash: requested!.hash },
+        { envelope: requested.envelope, hash: requested.hash },
         'EscalationExpired',
         {
           escalationId: escalation.data.escalationId,
