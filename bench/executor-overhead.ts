@@ -11,6 +11,7 @@ import { MongoClient } from 'mongodb';
 import { pino } from 'pino';
 import { z } from 'zod';
 import {
+  EscalationBook,
   callTool,
   checkApproval,
   EffectLedger,
@@ -24,6 +25,7 @@ import { benchSetting } from './config.js';
 
 const N = benchSetting('BENCH_N', 300);
 const logger = pino({ level: 'silent' });
+const noDecisionKeys = { keys: new Map(), insecureAcceptUnsigned: false };
 const noop = defineRunnableTool({
   spec: defineTool({
     name: 'bench.noop',
@@ -86,7 +88,7 @@ try {
   const breakers = new ToolBreakers(breakerSettings, 'bench', logger);
   const core = await timeEachAsync(N, async (i) => {
     const a = approval(i, 'core');
-    const check = checkApproval(a, tools, new Date());
+    const check = checkApproval(a, tools, new Date(), noDecisionKeys);
     if (!check.ok) throw new Error(check.message);
     await breakers.fire('bench.noop', () =>
       callTool(check.tool, check.args, { idempotencyKey: `${a.taskId}:a1`, timeoutMs: 10_000, logger, signal }),
@@ -116,6 +118,8 @@ try {
     maxDispatches: 3,
     escalationTtlMs: 3_600_000,
     now: () => new Date(),
+    decisionTrust: noDecisionKeys,
+    escalations: new EscalationBook(db),
   };
   const full = await timeEachAsync(N, (i) => executeApproval(deps, approval(i, 'full'), stubCtx()));
   const fullR = report('executeApproval end to end (no Kafka)', full);

@@ -1,7 +1,8 @@
 /**
  * Warden's main job on a fresh machine: bring the local stack up (or use KAFKA_BROKERS / SCHEMA_REGISTRY_URL /
  * MONGO_URL), then run the agent loop offline on the bundled scripted model and show what Warden did: the planner,
- * the guard, the executor and the hash-chained audit trail, for a task that goes well and for three that must not.
+ * the guard, the executor and the hash-chained audit trail, for a task that goes well, three that must not, and one
+ * a person approves through the escalation service's API.
  */
 import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
@@ -30,7 +31,9 @@ if (endpoints === undefined) {
   process.exit(1);
 }
 say(`kafka ${endpoints.kafkaBrokers} | registry ${endpoints.schemaRegistryUrl} | mongodb ${endpoints.mongoUrl}`);
-say('== starting the scripted model, planner, guard and executor (in this process, on their own topics)');
+say(
+  '== starting the scripted model, planner, guard, executor and escalation service (in this process, on their own topics)',
+);
 const pipeline = await startPipeline(endpoints, 'error');
 
 const tasks: Array<{
@@ -39,6 +42,8 @@ const tasks: Array<{
   title: string;
   data: Partial<EventDataInput<'TaskSubmitted'>>;
   ends: string[];
+  /** A person approves each escalation of the task through the people's API. */
+  approve?: boolean;
 }> = [
   {
     id: `refund-${Date.now()}`,
@@ -89,6 +94,18 @@ const tasks: Array<{
     },
     ends: ['TaskHalted', 'TaskCompleted', 'TaskFailed'],
   },
+  {
+    id: `approval-${Date.now()}`,
+    scenario: 'low-confidence-delete',
+    title: 'A low-confidence delete, escalated, then approved by a person through the API (should complete)',
+    data: {
+      goal: 'Delete the duplicate account of j.doe@example.com (cus_2291)',
+      input: { email: 'j.doe@example.com', customerId: 'cus_2291' },
+      scope: { tools: ['customers.query', 'customers.delete'], resources: { collections: ['customers'] } },
+    },
+    ends: ['TaskCompleted', 'TaskFailed', 'TaskHalted'],
+    approve: true,
+  },
 ];
 
 let ok = true;
@@ -98,7 +115,20 @@ try {
     const submitted = await pipeline.submit(t.id, t.scenario, t.data);
     if (submitted.redactions > 0)
       say(`   (${submitted.redactions} secret(s) in the task redacted before it reached Kafka)`);
-    const end = await pipeline.waitFor(t.id, (e) => t.ends.includes(e.type));
+    const approved = new Set<string>();
+    let end = await pipeline.waitFor(
+      t.id,
+      (e) => t.ends.includes(e.type) || (t.approve === true && e.type === 'EscalationRequested'),
+    );
+    while (t.approve === true && end.type === 'EscalationRequested') {
+      approved.add(end.data.escalationId);
+      say(`   escalated (${end.data.reasonCode}); a person approves it at ${pipeline.people.url}`);
+      await pipeline.approve(t.id, end.data.escalationId, 'checked: cus_2291 is the duplicate');
+      end = await pipeline.waitFor(
+        t.id,
+        (e) => t.ends.includes(e.type) || (e.type === 'EscalationRequested' && !approved.has(e.data.escalationId)),
+      );
+    }
     for (const e of await pipeline.waitForWholeChain(t.id))
       say(`   ${String(e.seq).padStart(2)} ${e.producer.split('@')[0]!.padEnd(8)} ${e.type.padEnd(19)} ${describe(e)}`);
     const envelopes = pipeline.events.messages
@@ -114,9 +144,10 @@ try {
   const customers = await pipeline.db.collection('customers').countDocuments();
   const leaked = pipeline.events.messages.some((m) => m.message.value?.toString().includes('sk-demoSECRET'));
   say(
-    `\nstores: ${refunds} refund recorded, ${customers} of 33 customers still there; secret in the log: ${leaked ? 'LEAKED' : 'no (redacted)'}`,
+    `\nstores: ${refunds} refund recorded, ${customers} of 33 customers still there (the approved duplicate deleted); secret in the log: ${leaked ? 'LEAKED' : 'no (redacted)'}`,
   );
-  ok &&= refunds === 1 && customers === 33 && !leaked;
+  ok &&= refunds === 1 && customers === 32 && !leaked;
+  say(`The people's API (escalations, approve, deny; OpenAPI at /openapi.json): ${pipeline.people.url}`);
   say('The stack keeps running for the next demo or test run; stop it with: npm run stack -- down');
 } finally {
   await pipeline.close();

@@ -1,14 +1,24 @@
 /**
  * The whole agent loop in one process, for the demo and the end-to-end tests: the bundled scripted model (an
- * OpenAI-compatible server), the planner, the guard and the executor, each the same worker its main.ts starts,
+ * OpenAI-compatible server), the planner, the guard, the executor and the escalation service (people's API on
+ * `peoplePort`, decisions signed with the stack's key), each the same worker its main.ts starts,
  * configured through its own loadConfig, all on one test topic prefix and database of the real stack.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { newTask, type EncodedEvent, type EventDataInput, type WardenEvent } from '@warden/contracts';
+import {
+  newTask,
+  parseSigningKey,
+  parseVerifyingKeys,
+  type EncodedEvent,
+  type EventDataInput,
+  type WardenEvent,
+} from '@warden/contracts';
 import { sampleTask } from '@warden/contracts/testing';
+import { createEscalationService } from '@warden/escalation';
 import { createDemoTools, createExecutorWorker, loadExecutorConfig } from '@warden/executor';
 import { createGuardWorker } from '@warden/guard-service';
 import { DEFAULT_POLICY_FILE } from '@warden/policy';
@@ -18,12 +28,22 @@ import {
   EventCollector,
   startTestPublisher,
   testWorkerConfig,
+  waitUntil,
   type TestEndpoints,
   type TestPublisher,
 } from '@warden/runtime/testing';
 import { startScriptedModel } from '@warden/scripted-model/testing';
 import type { Db } from 'mongodb';
 import { DEMO_CUSTOMERS } from '../cli/src/demo/scenarios.js';
+import { ensureDecisionKeys } from './stack/decision-keys.js';
+
+/** The people's API of a pipeline: its address and a token of an approver (and admin) of the demo tenant. */
+export interface PeopleApi {
+  readonly url: string;
+  readonly token: string;
+}
+
+type EscalationShown = Pick<EventDataInput<'EscalationRequested'>, 'action' | 'answer' | 'policyVersion'>;
 
 /** A running pipeline. */
 export interface Pipeline {
@@ -32,6 +52,13 @@ export interface Pipeline {
   readonly events: EventCollector;
   /** The executor's workspace (files.read and files.write work below it). */
   readonly workspace: string;
+  /** The escalation service's API, where a person approves or denies what the guard escalated. */
+  readonly people: PeopleApi;
+  /**
+   * Approves, through the people's API, the task's pending escalation of `actionId` as the person would (with the
+   * args hash and policy version shown); returns the HumanApproved's event id.
+   */
+  approve(taskId: string, escalationId: string, comment?: string): Promise<string>;
   /** Submits a task played by a bundled scenario; returns its TaskSubmitted. */
   submit(
     taskId: string,
@@ -52,8 +79,14 @@ export interface Pipeline {
 export const demoCustomers = DEMO_CUSTOMERS;
 
 /** Starts the pipeline against the stack's endpoints. */
-export async function startPipeline(endpoints: TestEndpoints, logLevel = 'warn'): Promise<Pipeline> {
-  const config = testWorkerConfig(endpoints, { logLevel });
+export async function startPipeline(endpoints: TestEndpoints, logLevel = 'warn', peoplePort = 0): Promise<Pipeline> {
+  // The stack's decision keys: the escalation service signs, the executor and the planner hold the public key.
+  const keys = ensureDecisionKeys();
+  const config = testWorkerConfig(endpoints, {
+    logLevel,
+    decisionTrust: { keys: parseVerifyingKeys(keys.verifyingKeyText), insecureAcceptUnsigned: false },
+  });
+  const token = `demo-${randomBytes(16).toString('hex')}`;
   const model = await startScriptedModel();
   const workspace = await mkdtemp(join(tmpdir(), 'warden-pipeline-'));
   const env = {
@@ -79,6 +112,18 @@ export async function startPipeline(endpoints: TestEndpoints, logLevel = 'warn')
     }),
     createPlannerWorker({ runtime: config, settings: plannerConfig.settings }),
   ];
+  const escalation = createEscalationService({
+    config: {
+      runtime: config,
+      httpPort: peoplePort,
+      httpHost: '127.0.0.1',
+      signingKey: parseSigningKey(keys.signingKeyText),
+      staticTokens: [{ token, subject: 'demo-approver', roles: ['approver', 'admin'], tenants: ['tenant-demo'] }],
+      decisionTtlMs: 900_000,
+      expiryCheckMs: 500,
+    },
+  });
+  workers.push(escalation);
   const started: Worker[] = [];
   try {
     for (const w of workers) {
@@ -102,11 +147,39 @@ export async function startPipeline(endpoints: TestEndpoints, logLevel = 'warn')
       .events()
       .filter((e) => e.taskId === taskId)
       .sort((a, b) => a.seq - b.seq);
+  const address = escalation.apiAddress()!;
+  const people: PeopleApi = { url: `http://${address.host}:${address.port}`, token };
   return {
     config,
     db,
     events,
     workspace,
+    people,
+    approve: async (taskId, escalationId, comment = 'approved in the demo') => {
+      const path = `${people.url}/tasks/${encodeURIComponent(taskId)}/escalations/${encodeURIComponent(escalationId)}`;
+      const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+      const shown = await waitUntil(
+        async () => {
+          const res = await fetch(path, { headers });
+          return res.status === 200 ? ((await res.json()) as { requested: EscalationShown }) : undefined;
+        },
+        { what: `escalation ${escalationId} in the people's API` },
+      );
+      const held = shown.requested;
+      const res = await fetch(`${path}/approve`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({
+          argsHash: held.action?.argsHash ?? held.answer?.argsHash,
+          policyVersion: held.policyVersion,
+          comment,
+        }),
+      });
+      const body = (await res.json()) as { eventId?: string; message?: string };
+      if (res.status !== 200 || body.eventId === undefined)
+        throw new Error(`approval of ${escalationId} refused: ${res.status} ${body.message ?? ''}`);
+      return body.eventId;
+    },
     taskEvents,
     submit: async (taskId, scenario, data = {}, tenantId = 'tenant-demo') => {
       const [encoded] = await publisher.publish(

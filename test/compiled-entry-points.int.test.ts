@@ -10,6 +10,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateSigningKeyPair } from '@warden/contracts';
 import { stack, unique } from './support/index.js';
 
 const root = resolve(import.meta.dirname, '..');
@@ -80,9 +81,13 @@ const entryPoints: Readonly<Record<string, EntryPoint>> = {
     }),
     urls: (p) => [`http://127.0.0.1:${p.api}/healthz`],
   },
-  // Assumed from the other workers (health on WARDEN_HTTP_PORT) and the chart (page and API on ESCALATION_HTTP_PORT).
+  // Health on WARDEN_HTTP_PORT like every worker; the page and API on ESCALATION_HTTP_PORT.
   escalation: {
-    env: (p) => ({ ESCALATION_HTTP_PORT: String(p.api) }),
+    env: (p) => ({
+      ESCALATION_HTTP_PORT: String(p.api),
+      ESCALATION_SIGNING_KEY: generateSigningKeyPair('entry-point-test').signingKeyText,
+      ESCALATION_JWT_HS256_SECRET: 'entry-point-test-secret-0123456789abcdef',
+    }),
     urls: (p) => [...workerUrls(p), `http://127.0.0.1:${p.api}/`],
   },
   'scripted-model': {

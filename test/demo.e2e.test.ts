@@ -6,7 +6,7 @@ import { stack } from './support/index.js';
 const root = resolve(import.meta.dirname, '..');
 
 describe('npm run demo', () => {
-  it('runs the agent loop: a refund completes, scope creep and a hallucination are stopped, a loop halts', async () => {
+  it('runs the agent loop: a refund completes, scope creep and a hallucination are stopped, a loop halts, a person approves a delete', async () => {
     const endpoints = stack();
     const child = spawn(process.execPath, ['--conditions=@warden/source', '--import', 'tsx', 'infra/demo.ts'], {
       cwd: root,
@@ -27,8 +27,14 @@ describe('npm run demo', () => {
     expect(out).toMatch(/magnitude_per_action_exceeded \(impact\.rows=33 exceeds limits\.maxRowsPerAction=10\)/);
     expect(out).toMatch(/ungrounded_literal \(args\.id=cus_8f3a2c91/);
     expect(out).toMatch(/-> TaskHalted; audit chain ok/);
+    expect(out).toMatch(/a person approves it at http:\/\/127\.0\.0\.1:\d+/);
+    expect(out).toMatch(/HumanApproved\s+demo-approver \(admin\), signed by key warden-local-1/);
+    expect(out.match(/-> TaskCompleted; audit chain ok/g)).toHaveLength(2);
     expect(out).toContain(
-      'stores: 1 refund recorded, 33 of 33 customers still there; secret in the log: no (redacted)',
+      'stores: 1 refund recorded, 32 of 33 customers still there (the approved duplicate deleted); secret in the log: no (redacted)',
+    );
+    expect(out).toMatch(
+      /The people's API \(escalations, approve, deny; OpenAPI at \/openapi\.json\): http:\/\/127\.0\.0\.1:\d+/,
     );
     expect(out).not.toContain('sk-demoSECRET');
   });

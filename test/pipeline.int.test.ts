@@ -178,3 +178,51 @@ describe('the agent loop end to end, on the bundled scripted model', () => {
     expect(await p.db.collection('customers').countDocuments({ _id: 'cus_2291' } as never)).toBe(1);
   });
 });
+
+describe('a person in the loop, end to end', () => {
+  let p: Pipeline;
+  beforeAll(async () => {
+    p = await startPipeline(stack());
+  }, 180_000);
+  afterAll(async () => {
+    await p?.close();
+  });
+
+  it("a low-confidence delete is escalated, approved through the people's API, run once, and the task completes", async () => {
+    await p.submit('e2e-approve', 'low-confidence-delete', {
+      goal: 'Delete the duplicate account of j.doe@example.com (cus_2291)',
+      input: { email: 'j.doe@example.com', customerId: 'cus_2291' },
+      scope: { tools: ['customers.query', 'customers.delete'], resources: { collections: ['customers'] } },
+    });
+    const approved = new Set<string>();
+    let end: WardenEvent | undefined;
+    // approve every escalation of the task (the delete, then possibly the low-confidence answer) until it ends
+    while (end === undefined) {
+      const next = await p.waitFor(
+        'e2e-approve',
+        (e) =>
+          ['TaskCompleted', 'TaskFailed', 'TaskHalted'].includes(e.type) ||
+          (e.type === 'EscalationRequested' && !approved.has(e.data.escalationId)),
+      );
+      if (next.type !== 'EscalationRequested') {
+        end = next;
+        break;
+      }
+      approved.add(next.data.escalationId);
+      await p.approve('e2e-approve', next.data.escalationId);
+    }
+    expect(end.type, JSON.stringify(p.taskEvents('e2e-approve').map((e) => e.type))).toBe('TaskCompleted');
+    const events = await p.waitForWholeChain('e2e-approve');
+    const decisions = events.filter((e) => e.type === 'HumanApproved');
+    expect(decisions.length).toBe(approved.size);
+    expect(decisions[0]!.data).toMatchObject({ tool: 'customers.delete', decidedBy: { id: 'demo-approver' } });
+    expect(
+      events.filter((e) => e.type === 'ToolSucceeded').map((e) => (e.type === 'ToolSucceeded' ? e.data.tool : '')),
+    ).toEqual(['customers.query', 'customers.delete']);
+    expect(await p.db.collection('customers').countDocuments({ _id: 'cus_2291' } as never)).toBe(0);
+    const chain = verifyChain(
+      p.events.messages.filter((m) => m.decoded?.event.taskId === 'e2e-approve').map((m) => m.decoded!.envelope),
+    );
+    expect(chain.ok, JSON.stringify(chain)).toBe(true);
+  });
+});

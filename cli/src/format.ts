@@ -23,6 +23,8 @@ export function describeEvent(e: WardenEvent): string {
       return `${e.data.reasonCode}${e.data.ruleFired === null ? '' : ` (rule ${e.data.ruleFired})`}`;
     case 'EscalationRequested':
       return `asks a person: ${e.data.reason}`;
+    case 'HumanApproved':
+      return `${e.data.decidedBy.id} (${e.data.decidedBy.role ?? 'no role'}), signed by key ${e.data.signature?.keyId ?? 'none'}`;
     case 'ToolSucceeded':
       return `${e.data.tool} -> ${JSON.stringify(e.data.result).slice(0, 90)}`;
     case 'ToolFailed':

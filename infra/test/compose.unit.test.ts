@@ -7,6 +7,8 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { auditorConfigFrom } from '@warden/auditor';
+import { generateSigningKeyPair } from '@warden/contracts';
+import { escalationConfigFrom } from '@warden/escalation';
 import { loadExecutorConfig } from '@warden/executor';
 import { loadGuardConfig } from '@warden/guard-service';
 import { loadPlannerConfig } from '@warden/planner';
@@ -56,8 +58,16 @@ const workers: Readonly<
   guard: { healthPort: 9464, check: (env) => loadGuardConfig(env) },
   executor: { healthPort: 9464, check: (env) => loadExecutorConfig(env) },
   auditor: { healthPort: 8090, check: (env) => auditorConfigFrom(env) },
-  // services/escalation is being written; its config is checked here once it lands.
-  escalation: { healthPort: 9464, check: () => undefined },
+  // Its keys come from the environment (empty in the file): checked with a generated pair, as a user sets them.
+  escalation: {
+    healthPort: 9464,
+    check: (env) =>
+      escalationConfigFrom({
+        ...env,
+        ESCALATION_SIGNING_KEY: generateSigningKeyPair('compose').signingKeyText,
+        ESCALATION_JWT_HS256_SECRET: 'compose-test-secret-0123456789abcdef',
+      }),
+  },
   'scripted-model': { healthPort: 8787, check: (env) => loadScriptedModelConfig(env) },
 };
 

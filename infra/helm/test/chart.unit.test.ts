@@ -8,6 +8,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { AUDITOR_NAME, auditorConfigFrom, checkpointTopic } from '@warden/auditor';
+import { generateSigningKeyPair } from '@warden/contracts';
+import { escalationConfigFrom, escalationConsumes } from '@warden/escalation';
 import { executorConsumes, loadExecutorConfig } from '@warden/executor';
 import { guardConsumes, loadGuardConfig } from '@warden/guard-service';
 import { loadPolicy } from '@warden/policy';
@@ -29,18 +31,17 @@ const consumedTopics: Readonly<Record<string, readonly string[]>> = {
   executor: topics.forTypes(executorConsumes),
   // The auditor's projector subscribes to every topic (services/auditor/src/auditor.ts).
   [AUDITOR_NAME]: topics.all(),
-  // services/escalation is being written: it reads the verdicts topic (EscalationRequested). When it lands, take
-  // its consumed event types from its code here, like the others.
-  escalation: [topics.of('verdicts')],
+  escalation: topics.forTypes(escalationConsumes),
 };
 
 /** Environment variables that hold keys or credentials: never in a ConfigMap or a literal env value. */
 const secretEnvNames = [
   'MONGO_URL',
   'OPENAI_API_KEY',
-  'WARDEN_APPROVAL_KEYS',
   'AUDITOR_API_KEYS',
   'AUDITOR_CHECKPOINT_KEY',
+  'ESCALATION_SIGNING_KEY',
+  'ESCALATION_JWT_HS256_SECRET',
 ] as const;
 
 interface K8sObject {
@@ -324,10 +325,13 @@ describe('the Helm chart, production values', () => {
 });
 
 describe('the Helm chart, keys and tokens', () => {
+  const decisionKeys = generateSigningKeyPair('k1');
   const secretValues = {
     'mongo-url': 'mongodb://warden:SENTINEL-mongo-password@mongo:27017/',
     'openai-api-key': 'SENTINEL-openai-key-0123456789',
-    'approval-keys': 'k1:U0VOVElORUwtYXBwcm92YWwta2V5LTAxMjM0NTY3ODk=',
+    'decision-public-keys': decisionKeys.verifyingKeyText,
+    'escalation-signing-key': decisionKeys.signingKeyText,
+    'escalation-jwt-secret': 'SENTINEL-jwt-secret-0123456789abcdef0123',
     'auditor-api-keys': 'acme:SENTINEL-audit-key-0123',
     'auditor-checkpoint-key': 'SENTINEL-checkpoint-key-0123456789abcdef',
   };
@@ -360,11 +364,12 @@ describe('the Helm chart, keys and tokens', () => {
       guard: (env) => loadGuardConfig({ ...env, GUARD_POLICY_FILE: undefined }),
       executor: loadExecutorConfig,
       auditor: auditorConfigFrom,
+      escalation: escalationConfigFrom,
     };
     const secretByKey: Record<string, string> = secretValues;
     for (const d of ofKind(objects, 'Deployment')) {
       const load = loaders[component(d)];
-      if (load === undefined) continue; // escalation: checked once services/escalation lands
+      if (load === undefined) continue;
       const pod = deploymentSpec(d).template.spec;
       const env = configEnv(objects, pod);
       for (const e of pod.containers[0]!.env ?? []) {

@@ -20,7 +20,7 @@ export const Sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'expected a lower-ca
 export const IDENTIFIER_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:@/-]*$/;
 
 /**
- * A decision key's id: in WARDEN_APPROVAL_KEYS (`keyId:secret`) and in a signed decision's `signature.keyId`.
+ * A decision key's id: in WARDEN_DECISION_PUBLIC_KEYS (`keyId:base64spki`) and in a signed decision's `signature.keyId`.
  */
 export const DECISION_KEY_ID_PATTERN = /^[A-Za-z0-9._-]{1,100}$/;
 

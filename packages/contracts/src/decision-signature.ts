@@ -1,26 +1,29 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
-import { canonicalJson } from './canonical.js';
-import { DECISION_KEY_ID_PATTERN } from './common-schemas.js';
+import type { JsonValue } from './common-schemas.js';
 import type { EventData } from './events.js';
+import {
+  signEvent,
+  signingPayload,
+  verifySignature,
+  type EventSignature,
+  type SignatureCheck,
+  type SigningKey,
+  type VerifyingKey,
+} from './event-signature.js';
 
 /** A person's decision as its event carries it. */
 export type DecisionType = 'HumanApproved' | 'HumanDenied';
 type DecisionData = EventData<'HumanApproved'> | EventData<'HumanDenied'>;
 
-/** A key that signs or checks decisions: its id (named in the signature) and its secret bytes (never in an event). */
-export interface DecisionKey {
-  readonly keyId: string;
-  readonly secret: Buffer;
+/** Every field of a decision but its signature and the free-text comment: what a signature binds. */
+function boundOf(data: DecisionData): JsonValue {
+  const { signature: _signature, comment: _comment, ...bound } = data;
+  return JSON.parse(JSON.stringify(bound)) as JsonValue; // drops undefined optional fields, as the wire does
 }
-
-/** Why a decision's signature was not accepted. */
-export type DecisionCheck =
-  | { readonly ok: true; readonly keyId: string }
-  | { readonly ok: false; readonly reason: 'unsigned' | 'unknown_key' | 'bad_signature' };
 
 /**
  * What a decision's signature covers (canonical JSON): its type, task and tenant (so it cannot be replayed onto
- * another task or tenant), and every field of the decision except the signature and the free-text comment.
+ * another task or tenant), and every field of the decision except the signature and the free-text comment
+ * (escalation, action, args hash, args, policy version, expiry, who decided in which role).
  */
 export function decisionSigningPayload(
   type: DecisionType,
@@ -28,62 +31,127 @@ export function decisionSigningPayload(
   tenantId: string,
   data: DecisionData,
 ): string {
-  const { signature: _signature, comment: _comment, ...bound } = data;
-  return canonicalJson({ type, taskId, tenantId, decision: bound });
+  return signingPayload(type, taskId, tenantId, boundOf(data));
 }
 
-function hmac(key: DecisionKey, payload: string): string {
-  return createHmac('sha256', key.secret).update(payload, 'utf8').digest('hex');
-}
-
-/** Signs a decision: the `signature` field to put in its data. */
+/** Signs a decision with the deciding service's Ed25519 key: the `signature` field to put in its data. */
 export function signDecision(
   type: DecisionType,
   taskId: string,
   tenantId: string,
   data: DecisionData,
-  key: DecisionKey,
-): { keyId: string; hmacSha256: string } {
-  return { keyId: key.keyId, hmacSha256: hmac(key, decisionSigningPayload(type, taskId, tenantId, data)) };
+  key: SigningKey,
+): EventSignature {
+  return signEvent(type, taskId, tenantId, boundOf(data), key);
 }
 
-/** Checks a decision's signature against the configured keys (constant-time comparison). */
-export function checkDecisionSignature(
+/** Checks a decision's Ed25519 signature against the configured public keys. */
+export function verifyDecision(
   type: DecisionType,
   taskId: string,
   tenantId: string,
   data: DecisionData,
-  keys: ReadonlyMap<string, DecisionKey>,
-): DecisionCheck {
-  const signature = data.signature;
-  if (signature === undefined) return { ok: false, reason: 'unsigned' };
-  const key = keys.get(signature.keyId);
-  if (key === undefined) return { ok: false, reason: 'unknown_key' };
-  const expected = Buffer.from(hmac(key, decisionSigningPayload(type, taskId, tenantId, data)), 'hex');
-  const given = Buffer.from(signature.hmacSha256, 'hex');
-  return given.length === expected.length && timingSafeEqual(given, expected)
-    ? { ok: true, keyId: key.keyId }
-    : { ok: false, reason: 'bad_signature' };
+  keys: ReadonlyMap<string, VerifyingKey>,
+): SignatureCheck {
+  return verifySignature(type, taskId, tenantId, boundOf(data), data.signature, keys);
 }
 
 /**
- * Parses decision keys from their configuration text: `keyId:base64secret` entries separated by commas; each
- * secret at least 32 bytes. Throws an Error naming the bad entry (without its secret).
+ * How a worker trusts people's decisions: the public keys of the services allowed to sign them, and the
+ * development escape hatch. With no keys and no escape hatch every decision is refused (fail closed).
  */
-export function parseDecisionKeys(text: string): Map<string, DecisionKey> {
-  const keys = new Map<string, DecisionKey>();
-  for (const entry of text
-    .split(',')
-    .map((e) => e.trim())
-    .filter(Boolean)) {
-    const at = entry.indexOf(':');
-    const keyId = at < 0 ? '' : entry.slice(0, at);
-    if (!DECISION_KEY_ID_PATTERN.test(keyId))
-      throw new Error(`approval key entry ${keys.size + 1}: expected keyId:base64secret`);
-    const secret = Buffer.from(entry.slice(at + 1), 'base64');
-    if (secret.length < 32) throw new Error(`approval key ${keyId}: the secret must be at least 32 bytes (base64)`);
-    if (keys.has(keyId)) throw new Error(`approval key ${keyId} is given twice`);
-    keys.set(keyId, { keyId, secret });
-  }
-  return keys;
+export interface DecisionTrust {
+  readonly keys: ReadonlyMap<string, VerifyingKey>;
+  /** WARDEN_INSECURE_UNSIGNED_DECISIONS: accept decisions without checking who signed them (development only). */
+  readonly insecureAcceptUnsigned: boolean;
+}
+
+/** Whether a decision is authentic under a trust configuration. */
+export type DecisionAuthentication =
+  | { readonly ok: true; readonly keyId: string | null }
+  | { readonly ok: false; readonly reason: 'no_keys' | 'unsigned' | 'unknown_key' | 'bad_signature' };
+
+/**
+ * Authenticates a decision: with the insecure development setting anything passes (keyId null); without
+ * verification keys nothing does (`no_keys`); otherwise its signature must verify under a configured key.
+ */
+export function authenticateDecision(
+  type: DecisionType,
+  taskId: string,
+  tenantId: string,
+  data: DecisionData,
+  trust: DecisionTrust,
+): DecisionAuthentication {
+  if (trust.insecureAcceptUnsigned) return { ok: true, keyId: null };
+  if (trust.keys.size === 0) return { ok: false, reason: 'no_keys' };
+  return verifyDecision(type, taskId, tenantId, data, trust.keys);
+}
+
+/** The escalation a decision must answer, as a worker holds it (see heldEscalationOf). */
+export interface HeldEscalation {
+  readonly escalationId: string;
+  readonly taskId: string;
+  /** The action or answer a person may approve; null when there is nothing to approve. */
+  readonly actionId: string | null;
+  /** What an approval must be bound to; null when the escalation names nothing to approve. */
+  readonly argsHash: string | null;
+  readonly policyVersion: string;
+  readonly expiresAt: string;
+}
+
+/** The escalation an EscalationRequested of a task asks about, as a decision is checked against it. */
+export function heldEscalationOf(taskId: string, data: EventData<'EscalationRequested'>): HeldEscalation {
+  return {
+    escalationId: data.escalationId,
+    taskId,
+    actionId: data.action?.actionId ?? data.answer?.actionId ?? data.verdict?.actionId ?? null,
+    argsHash: data.action?.argsHash ?? data.answer?.argsHash ?? null,
+    policyVersion: data.policyVersion,
+    expiresAt: data.expiresAt,
+  };
+}
+
+/** Why a decision does not answer the escalation it names. */
+export const DecisionBindingFailures = {
+  escalationUnknown: 'escalation_unknown',
+  taskMismatch: 'task_mismatch',
+  actionMismatch: 'action_mismatch',
+  argsMismatch: 'args_mismatch',
+  policyMismatch: 'policy_mismatch',
+  expired: 'decision_expired',
+  outlivesEscalation: 'decision_outlives_escalation',
+} as const;
+/** Why a decision does not answer the escalation it names. */
+export type DecisionBindingFailure = (typeof DecisionBindingFailures)[keyof typeof DecisionBindingFailures];
+
+/** Whether a decision answers exactly the escalation a worker holds. */
+export type DecisionBinding =
+  { readonly ok: true } | { readonly ok: false; readonly reason: DecisionBindingFailure; readonly message: string };
+
+/**
+ * Checks a decision of task `taskId` against the escalation it names, as the worker holds it (undefined: the
+ * worker never saw it): same task, action and args hash (an approval binds exactly those args), same policy
+ * version (a decision under a stale policy is refused), not past its expiry, and not outliving the escalation.
+ */
+export function checkDecisionBinding(
+  taskId: string,
+  data: DecisionData,
+  held: HeldEscalation | undefined,
+  now: Date,
+): DecisionBinding {
+  const F = DecisionBindingFailures;
+  const fail = (reason: DecisionBindingFailure, message: string): DecisionBinding => ({ ok: false, reason, message });
+  if (held === undefined || held.escalationId !== data.escalationId)
+    return fail(F.escalationUnknown, `no pending escalation ${data.escalationId} of this task`);
+  if (held.taskId !== taskId) return fail(F.taskMismatch, `escalation ${held.escalationId} is of another task`);
+  if (held.actionId === null || held.actionId !== data.actionId)
+    return fail(F.actionMismatch, `escalation ${held.escalationId} is about ${held.actionId ?? 'no action'}`);
+  if (held.argsHash === null || held.argsHash !== data.argsHash)
+    return fail(F.argsMismatch, `the decision is bound to args ${data.argsHash}, the escalation to ${held.argsHash}`);
+  if (held.policyVersion !== data.policyVersion)
+    return fail(F.policyMismatch, `decided under policy ${data.policyVersion}, escalated under ${held.policyVersion}`);
+  if (Date.parse(data.expiresAt) <= now.getTime()) return fail(F.expired, `the decision expired at ${data.expiresAt}`);
+  if (Date.parse(data.expiresAt) > Date.parse(held.expiresAt))
+    return fail(F.outlivesEscalation, `the decision outlives its escalation (${held.expiresAt})`);
+  return { ok: true };
 }

@@ -161,6 +161,22 @@ export const EscalationRequested = z.object({
   verdict: VerdictRecord.optional(),
   policyVersion: Id,
   expiresAt: z.iso.datetime(),
+  /** The answer a person may approve (an escalated AnswerProposed), bound by `answerHash(answer, output)`. */
+  answer: z
+    .object({ actionId: ActionId, answer: Text(200_000), output: JsonValue.optional(), argsHash: Sha256Hex })
+    .optional(),
+  /** What the person deciding should see of the proposal: the model's reasoning, confidence and cited claims. */
+  proposal: z.object({ reasoning: Text(20_000), confidence: Confidence, claims: z.array(Claim).max(50) }).optional(),
+});
+
+/**
+ * Nobody decided an escalation before its expiry. Its own outcome, not a denial: the task halts with its partial
+ * result instead of waiting forever.
+ */
+export const EscalationExpired = z.object({
+  escalationId: z.string().min(1).max(200),
+  actionId: ActionId.nullable(),
+  expiresAt: z.iso.datetime(),
 });
 
 const HumanDecision = z.object({
@@ -172,14 +188,18 @@ const HumanDecision = z.object({
   expiresAt: z.iso.datetime(),
   comment: Text(MAX_MESSAGE_CHARS).optional(),
   /**
-   * Who vouches for the decision: an HMAC-SHA256, under a key the deciding service shares with the executor and the
-   * planner, over the decision bound to its task and tenant (`decisionSigningPayload`). Required by them when they
-   * are configured with approval keys.
+   * Who vouches for the decision: an Ed25519 signature by the deciding service (the escalation service), over the
+   * decision bound to its task and tenant (`decisionSigningPayload`); the executor and the planner hold only public
+   * keys. `hmacSha256` is the retired shared-key form (ADR 0010), still readable, never accepted (ADR 0017).
    */
   signature: z
     .object({
       keyId: z.string().regex(DECISION_KEY_ID_PATTERN),
-      hmacSha256: Sha256Hex,
+      hmacSha256: Sha256Hex.optional(),
+      ed25519: z
+        .string()
+        .regex(/^[A-Za-z0-9+/]{86}==$/)
+        .optional(),
     })
     .strict()
     .optional(),
@@ -342,6 +362,7 @@ export const eventDataSchemas = {
   ActionApproved,
   ActionRejected,
   EscalationRequested,
+  EscalationExpired,
   HumanApproved,
   HumanDenied,
   ToolSucceeded,

@@ -133,11 +133,30 @@ export { canonicalVectors, chainVector, type CanonicalVector, type ChainVector }
 export { isExactEvent, issuesOf, validateEvent, validateWireEnvelope } from './validate.js';
 export { RegistryClient, createRegistryClient, typeConstOf, type SchemaRegistryApi } from './registry.js';
 export {
-  checkDecisionSignature,
+  DecisionBindingFailures,
+  authenticateDecision,
+  checkDecisionBinding,
   decisionSigningPayload,
-  parseDecisionKeys,
+  heldEscalationOf,
   signDecision,
-  type DecisionCheck,
-  type DecisionKey,
+  verifyDecision,
+  type DecisionAuthentication,
+  type DecisionBinding,
+  type DecisionBindingFailure,
+  type DecisionTrust,
   type DecisionType,
+  type HeldEscalation,
 } from './decision-signature.js';
+export {
+  EventSignature,
+  generateSigningKeyPair,
+  parseSigningKey,
+  parseVerifyingKeys,
+  signEvent,
+  signingPayload,
+  verifyingKeyOf,
+  verifySignature,
+  type SignatureCheck,
+  type SigningKey,
+  type VerifyingKey,
+} from './event-signature.js';

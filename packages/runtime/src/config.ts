@@ -1,4 +1,4 @@
-import { parseDecisionKeys } from '@warden/contracts';
+import { parseVerifyingKeys } from '@warden/contracts';
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
 
@@ -146,22 +146,33 @@ export const WorkerEnv = z.object({
       return out;
     }),
   /**
-   * Keys that authenticate a person's decisions (HumanApproved / HumanDenied): `keyId:base64secret,...`, shared with
-   * the service that records decisions. When set, a decision without a valid signature is refused. The secrets are
-   * also redacted from every event.
+   * Public keys of the services allowed to sign a person's decisions (HumanApproved / HumanDenied):
+   * `keyId:base64(Ed25519 SPKI DER),...`. Without them every decision is refused, unless
+   * WARDEN_INSECURE_UNSIGNED_DECISIONS=true.
    */
-  WARDEN_APPROVAL_KEYS: z
+  WARDEN_DECISION_PUBLIC_KEYS: z
     .string()
     .optional()
     .transform((s, ctx) => {
-      if (s === undefined || s.trim() === '') return undefined;
+      if (s === undefined || s.trim() === '') return new Map();
       try {
-        return { keys: parseDecisionKeys(s), literals: s.split(',').map((e) => e.slice(e.indexOf(':') + 1).trim()) };
+        return parseVerifyingKeys(s);
       } catch (error) {
         ctx.addIssue({ code: 'custom', message: (error as Error).message });
         return z.NEVER;
       }
     }),
+  /** Development only: accept people's decisions without checking their signatures (logged loudly at start). */
+  WARDEN_INSECURE_UNSIGNED_DECISIONS: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((s) => s === 'true'),
+  /** The retired shared-secret keys (ADR 0010): refused with a pointer to their replacement. */
+  WARDEN_APPROVAL_KEYS: z
+    .undefined({
+      error: 'decisions are signed with Ed25519 now: set WARDEN_DECISION_PUBLIC_KEYS (keyId:base64spki) instead',
+    })
+    .optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 export type WorkerEnv = z.infer<typeof WorkerEnv>;

@@ -4,7 +4,7 @@ import {
   MongoBlobStore,
   Redactor,
   type BlobStore,
-  type DecisionKey,
+  type DecisionTrust,
 } from '@warden/contracts';
 import type { Kafka } from 'kafkajs';
 import { MongoClient, type Db } from 'mongodb';
@@ -40,8 +40,11 @@ export interface WorkerRuntimeConfig {
   readonly redactPatterns: readonly RegExp[];
   /** Literal secrets of this process (API keys) that must never appear in an event. */
   readonly secretLiterals?: readonly string[];
-  /** Keys that authenticate a person's decisions; when set, unsigned or badly signed decisions are refused. */
-  readonly approvalKeys?: ReadonlyMap<string, DecisionKey>;
+  /**
+   * Which signatures a person's decision must carry (public keys, or the insecure development setting). Unset: no
+   * keys, so every decision is refused.
+   */
+  readonly decisionTrust?: DecisionTrust;
   readonly logLevel: string;
   /** The most messages handled in one transaction (outputs + consumed offsets committed together). Default 2000. */
   readonly batchSize?: number;
@@ -80,9 +83,10 @@ export function runtimeConfigFrom(env: WorkerEnv): WorkerRuntimeConfig {
     transactionTimeoutMs: env.WARDEN_TRANSACTION_TIMEOUT_MS,
     redactPatterns: env.WARDEN_REDACT_PATTERNS,
     logLevel: env.LOG_LEVEL,
-    ...(env.WARDEN_APPROVAL_KEYS === undefined
-      ? {}
-      : { approvalKeys: env.WARDEN_APPROVAL_KEYS.keys, secretLiterals: env.WARDEN_APPROVAL_KEYS.literals }),
+    decisionTrust: {
+      keys: env.WARDEN_DECISION_PUBLIC_KEYS,
+      insecureAcceptUnsigned: env.WARDEN_INSECURE_UNSIGNED_DECISIONS,
+    },
   };
 }
 

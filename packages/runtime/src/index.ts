@@ -1,4 +1,5 @@
 export { WorkerEnv, jsonEnv, loadConfig } from './config.js';
+export { decisionTrustOf } from './decision-trust.js';
 export { connectRuntime, runtimeConfigFrom, type RuntimeDeps, type WorkerRuntimeConfig } from './deps.js';
 export {
   ConfigError,

@@ -27,6 +27,7 @@ export const topicKindOf: Readonly<Record<EventType, TopicKind>> = {
   ActionApproved: 'verdicts',
   ActionRejected: 'verdicts',
   EscalationRequested: 'verdicts',
+  EscalationExpired: 'verdicts',
   HumanApproved: 'verdicts',
   HumanDenied: 'verdicts',
   ToolSucceeded: 'results',

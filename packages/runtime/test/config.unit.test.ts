@@ -1,4 +1,4 @@
-import { eventTypes } from '@warden/contracts';
+import { eventTypes, generateSigningKeyPair } from '@warden/contracts';
 import {
   ConfigError,
   TopicKinds,
@@ -39,14 +39,24 @@ describe('loadConfig', () => {
     expect(env.WARDEN_REDACT_PATTERNS.map((r) => r.source)).toEqual(['INT-[0-9]+', 'acct_[a-z]+']);
   });
 
-  it('reads approval keys, and redacts their secrets from events', () => {
-    const secret = Buffer.alloc(32, 7).toString('base64');
-    const runtime = runtimeConfigFrom(loadConfig(WorkerEnv, { WARDEN_APPROVAL_KEYS: `esc-1:${secret}` }));
-    expect([...(runtime.approvalKeys?.keys() ?? [])]).toEqual(['esc-1']);
-    expect(runtime.secretLiterals).toContain(secret);
-    expect(runtimeConfigFrom(loadConfig(WorkerEnv, {})).approvalKeys).toBeUndefined();
-    expect(() => loadConfig(WorkerEnv, { WARDEN_APPROVAL_KEYS: 'esc-1:c2hvcnQ=' })).toThrow(
-      /WARDEN_APPROVAL_KEYS: approval key esc-1: the secret must be at least 32 bytes/,
+  it('reads the public keys that verify decisions, fails closed without them, and refuses the retired HMAC keys', () => {
+    const pair = generateSigningKeyPair('esc-1');
+    const runtime = runtimeConfigFrom(loadConfig(WorkerEnv, { WARDEN_DECISION_PUBLIC_KEYS: pair.verifyingKeyText }));
+    expect([...(runtime.decisionTrust?.keys.keys() ?? [])]).toEqual(['esc-1']);
+    expect(runtime.decisionTrust?.insecureAcceptUnsigned).toBe(false);
+    const none = runtimeConfigFrom(loadConfig(WorkerEnv, {})).decisionTrust;
+    expect(none?.keys.size).toBe(0);
+    expect(none?.insecureAcceptUnsigned).toBe(false);
+    const insecure = loadConfig(WorkerEnv, { WARDEN_INSECURE_UNSIGNED_DECISIONS: 'true' });
+    expect(runtimeConfigFrom(insecure).decisionTrust?.insecureAcceptUnsigned).toBe(true);
+    expect(() => loadConfig(WorkerEnv, { WARDEN_DECISION_PUBLIC_KEYS: 'esc-1:c2hvcnQ=' })).toThrow(
+      /WARDEN_DECISION_PUBLIC_KEYS: verifying key esc-1: not an SPKI DER public key/,
+    );
+    expect(() => loadConfig(WorkerEnv, { WARDEN_DECISION_PUBLIC_KEYS: pair.signingKeyText })).toThrow(
+      /WARDEN_DECISION_PUBLIC_KEYS/,
+    );
+    expect(() => loadConfig(WorkerEnv, { WARDEN_APPROVAL_KEYS: `k:${Buffer.alloc(32).toString('base64')}` })).toThrow(
+      /WARDEN_APPROVAL_KEYS: decisions are signed with Ed25519 now/,
     );
   });
 

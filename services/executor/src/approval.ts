@@ -1,9 +1,12 @@
 import {
+  authenticateDecision,
   canonicalHash,
-  checkDecisionSignature,
-  type DecisionKey,
+  checkDecisionBinding,
+  type DecisionBindingFailure,
+  type DecisionTrust,
   type EventData,
   type EventOf,
+  type HeldEscalation,
   type JsonObject,
 } from '@warden/contracts';
 import type { RunnableTool, RunnableToolRegistry } from '@warden/tools';
@@ -21,7 +24,7 @@ export interface Approval {
   /** A person's approval holds until then. */
   readonly expiresAt?: string;
   readonly policyVersion: string;
-  /** A person's decision as signed (HumanApproved only): checked against the approval keys when they are set. */
+  /** A person's decision as signed (HumanApproved only): its signature and binding are checked before it runs. */
   readonly decision?: { readonly tenantId: string; readonly data: EventData<'HumanApproved'> };
 }
 
@@ -56,8 +59,8 @@ export const RefusalCodes = {
   ledgerMismatch: 'ledger_args_mismatch',
   unauthenticated: 'approval_unauthenticated',
 } as const;
-/** A refusal code. */
-export type RefusalCode = (typeof RefusalCodes)[keyof typeof RefusalCodes];
+/** A refusal code: one of RefusalCodes, or why a person's approval does not answer its escalation. */
+export type RefusalCode = (typeof RefusalCodes)[keyof typeof RefusalCodes] | DecisionBindingFailure;
 
 /** The verdict on an approval: run this tool with these args, or refuse. */
 export type ApprovalCheck =
@@ -65,34 +68,34 @@ export type ApprovalCheck =
   | { readonly ok: false; readonly code: RefusalCode; readonly message: string };
 
 /**
- * Checks an approval before anything runs (pure): a person's approval is signed by a configured approval key (when
- * keys are configured), the tool is known, the args are present and hash to the approved argsHash (an approval
+ * Checks an approval before anything runs (pure). A person's approval must be signed by a trusted key (fail
+ * closed: no keys, no human approvals, unless the insecure development setting is on) and answer exactly the
+ * escalation it names as the executor holds it (`held`: same task, action, args hash, policy version, unexpired).
+ * Then, for every approval: the tool is known, the args are present and hash to the approved argsHash (an approval
  * binds exactly those args), a person's approval has not expired, and the args pass the tool's schema.
  */
 export function checkApproval(
   approval: Approval,
   tools: RunnableToolRegistry,
   now: Date,
-  approvalKeys?: ReadonlyMap<string, DecisionKey>,
+  trust: DecisionTrust,
+  held?: HeldEscalation,
 ): ApprovalCheck {
-  if (approval.kind === 'HumanApproved' && approvalKeys !== undefined && approvalKeys.size > 0) {
-    const signed =
-      approval.decision === undefined
-        ? ({ ok: false, reason: 'unsigned' } as const)
-        : checkDecisionSignature(
-            'HumanApproved',
-            approval.taskId,
-            approval.decision.tenantId,
-            approval.decision.data,
-            approvalKeys,
-          );
+  if (approval.kind === 'HumanApproved') {
+    const decision = approval.decision;
+    if (decision === undefined) {
+      return { ok: false, code: RefusalCodes.unauthenticated, message: "a person's approval carries no decision" };
+    }
+    const signed = authenticateDecision('HumanApproved', approval.taskId, decision.tenantId, decision.data, trust);
     if (!signed.ok) {
       return {
         ok: false,
         code: RefusalCodes.unauthenticated,
-        message: `a person's approval must be signed with a configured approval key (${signed.reason})`,
+        message: `a person's approval must be signed with a trusted decision key (${signed.reason})`,
       };
     }
+    const bound = checkDecisionBinding(approval.taskId, decision.data, held, now);
+    if (!bound.ok) return { ok: false, code: bound.reason, message: bound.message };
   }
   const name = approval.tool ?? '';
   const tool = tools.get(name);

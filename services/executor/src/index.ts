@@ -31,6 +31,7 @@ export {
   ToolRefusedError,
   ToolTimeoutError,
 } from './errors.js';
+export { EscalationBook } from './escalations.js';
 export { createHandlers, executorConsumes } from './handlers/index.js';
 export { effectKeyOf, executeApproval, type ExecutorHandlerDeps, type ExecutorHooks } from './handlers/execute.js';
 export {

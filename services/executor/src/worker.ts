@@ -1,10 +1,17 @@
 import { randomBytes } from 'node:crypto';
-import { defineWorker, type RuntimeDeps, type Worker, type WorkerRuntimeConfig } from '@warden/runtime';
+import {
+  decisionTrustOf,
+  defineWorker,
+  type RuntimeDeps,
+  type Worker,
+  type WorkerRuntimeConfig,
+} from '@warden/runtime';
 import { createRunnableToolRegistry, ToolDefinitionError, type RunnableTool } from '@warden/tools';
 import { BreakerSync, ToolBreakers, breakerTopic } from './breakers.js';
 import type { ExecutorSettings } from './config.js';
 import { createHandlers, executorConsumes } from './handlers/index.js';
 import type { ExecutorHooks } from './handlers/execute.js';
+import { EscalationBook } from './escalations.js';
 import { EffectLedger } from './ledger.js';
 
 /** Options of the executor worker. */
@@ -58,7 +65,8 @@ export function createExecutorWorker(options: ExecutorWorkerOptions): ExecutorWo
         escalationTtlMs: s.escalationTtlMs,
         now: options.now ?? (() => new Date()),
         ...(options.hooks === undefined ? {} : { hooks: options.hooks }),
-        ...(deps.config.approvalKeys === undefined ? {} : { approvalKeys: deps.config.approvalKeys }),
+        decisionTrust: decisionTrustOf({ config: deps.config, logger }),
+        escalations: new EscalationBook(deps.db),
       });
     },
     onStarted: async () => {

@@ -3,7 +3,6 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { canonicalHash, signDecision, type WardenEvent } from '@warden/contracts';
 import type { Worker } from '@warden/runtime';
 import { EventCollector, startTestPublisher, testWorkerConfig, type TestPublisher } from '@warden/runtime/testing';
@@ -11,10 +10,21 @@ import { MongoClient, type Db } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stack } from '../../../test/support/index.js';
 import { createDemoTools, createExecutorWorker, type ExecutorWorker } from '../src/index.js';
-import { actionApproved, causedBy, humanApproved, responsesTo, resultOf, testSettings, testTool } from './helpers.js';
+import {
+  actionApproved,
+  causedBy,
+  escalationRequested,
+  humanApproved,
+  responsesTo,
+  resultOf,
+  testDecisionKeys,
+  testDecisionTrust,
+  testSettings,
+  testTool,
+} from './helpers.js';
 
 describe('the executor on the real stack', () => {
-  const config = testWorkerConfig(stack());
+  const config = testWorkerConfig(stack(), { decisionTrust: testDecisionTrust });
   let worker: ExecutorWorker;
   let publisher: TestPublisher;
   let out: EventCollector;
@@ -98,12 +108,14 @@ describe('the executor on the real stack', () => {
     const result = await resultOf(out, first.id);
     expect(result.type).toBe('ToolSucceeded');
     expect(result.data).toMatchObject({ effectKey: 'exec-update:a1', result: { matched: 1, modified: 1 } });
-    const again = humanApproved('exec-update', 'a1', 'customers.update', args, new Date(Date.now() + 3_600_000));
+    const until = new Date(Date.now() + 3_600_000);
+    const escalation = escalationRequested('exec-update', 'a1', 'customers.update', args, until);
+    const again = humanApproved('exec-update', 'a1', 'customers.update', args, until);
     const sentinel = actionApproved('exec-update', 'a2', 'customers.query', {
       collection: 'customers',
       filter: { id: 'c-1' },
     });
-    await publisher.publish(again, sentinel); // same task: same partition, handled in order
+    await publisher.publish(escalation, again, sentinel); // same task: same partition, handled in order
     const query = await resultOf(out, sentinel.id);
     expect(query.data).toMatchObject({ result: { rows: [{ id: 'c-1', status: 'inactive' }], total: 1 } });
     expect(causedBy(out.events(), again.id)).toEqual([]);
@@ -129,11 +141,18 @@ describe('the executor on the real stack', () => {
 
   it('refuses an expired human approval', async () => {
     const args = { collection: 'customers', id: 'c-2', set: { status: 'suspended' } };
+    const escalation = escalationRequested(
+      'exec-expired',
+      'a1',
+      'customers.update',
+      args,
+      new Date(Date.now() - 1_000),
+    );
     const draft = humanApproved('exec-expired', 'a1', 'customers.update', args, new Date(Date.now() - 1_000));
-    await publisher.publish(draft);
+    await publisher.publish(escalation, draft);
     const result = await resultOf(out, draft.id);
     expect(result.data).toMatchObject({ errorClass: 'refused' });
-    if (result.type === 'ToolFailed') expect(result.data.message).toMatch(/approval_expired/);
+    if (result.type === 'ToolFailed') expect(result.data.message).toMatch(/decision_expired/);
   });
 
   it('cancels a hanging tool at its timeout', async () => {
@@ -235,10 +254,9 @@ describe('the executor on the real stack', () => {
   });
 });
 
-describe('the executor with approval keys', () => {
-  it("runs a person's approval only when it is signed with a configured key", async () => {
-    const key = { keyId: 'esc-exec', secret: randomBytes(32) };
-    const config = testWorkerConfig(stack(), { approvalKeys: new Map([[key.keyId, key]]) });
+describe("the executor and people's decisions", () => {
+  it("runs a person's approval only when signed by a trusted key and bound to exactly the escalation it answers", async () => {
+    const config = testWorkerConfig(stack(), { decisionTrust: testDecisionTrust });
     const mongo = new MongoClient(stack().mongoUrl);
     await mongo.connect();
     const db = mongo.db(config.mongoDb);
@@ -263,32 +281,92 @@ describe('the executor with approval keys', () => {
       [`${config.topicPrefix}.results.v1`, `${config.topicPrefix}.alerts.v1`],
       config.mongoDb,
     );
-    try {
-      const args = { collection: 'customers', id: 'c-9', set: { status: 'inactive' } };
-      const unsigned = humanApproved('exec-signed', 'a1', 'customers.update', args, new Date(Date.now() + 3_600_000));
-      await publisher.publish(unsigned);
-      const refused = await resultOf(out, unsigned.id);
+    const status = async (): Promise<unknown> =>
+      (await db.collection<{ _id: string; status: string }>('customers').findOne({ _id: 'c-9' }))?.status;
+    const refusal = async (draft: { id: string }): Promise<string> => {
+      const refused = await resultOf(out, draft.id);
       expect(refused.data).toMatchObject({ errorClass: 'refused' });
-      if (refused.type === 'ToolFailed') expect(refused.data.message).toMatch(/approval_unauthenticated/);
-      expect((await db.collection('customers').findOne({ _id: 'c-9' } as never))?.status).toBe('active');
-
-      const draft = humanApproved('exec-signed', 'a2', 'customers.update', args, new Date(Date.now() + 3_600_000));
-      const signed = {
-        ...draft,
+      const alerts = await out.waitFor((es) => responsesTo(es, draft.id).some((e) => e.type === 'AlertRaised'));
+      expect(responsesTo(alerts, draft.id).find((e) => e.type === 'AlertRaised')?.data).toMatchObject({
+        severity: 'critical',
+      });
+      return refused.type === 'ToolFailed' ? refused.data.message : '';
+    };
+    try {
+      const until = new Date(Date.now() + 3_600_000);
+      const args = { collection: 'customers', id: 'c-9', set: { status: 'inactive' } };
+      const other = { collection: 'customers', id: 'c-9', set: { status: 'deleted' } };
+      // no escalation of a1 seen yet: nothing to answer
+      const orphan = humanApproved('exec-signed', 'a1', 'customers.update', args, until);
+      await publisher.publish(orphan);
+      expect(await refusal(orphan)).toMatch(/escalation_unknown/);
+      await publisher.publish(escalationRequested('exec-signed', 'a1', 'customers.update', args, until));
+      const unsigned = humanApproved('exec-signed', 'a1', 'customers.update', args, until, undefined, false);
+      await publisher.publish(unsigned);
+      expect(await refusal(unsigned)).toMatch(/approval_unauthenticated/);
+      // signed, but for other args than the escalation's
+      const changed = humanApproved('exec-signed', 'a1', 'customers.update', other, until);
+      await publisher.publish(changed);
+      expect(await refusal(changed)).toMatch(/args_mismatch/);
+      // signed, but a stale policy version
+      const stale = humanApproved('exec-signed', 'a1', 'customers.update', args, until);
+      const restamped = { ...stale.data, policyVersion: 'default.v0' };
+      const staleSigned = {
+        ...stale,
         data: {
-          ...draft.data,
-          signature: signDecision('HumanApproved', draft.taskId, draft.tenantId, draft.data, key),
+          ...restamped,
+          signature: signDecision(
+            'HumanApproved',
+            stale.taskId,
+            stale.tenantId,
+            restamped,
+            testDecisionKeys.signingKey,
+          ),
         },
       };
+      await publisher.publish(staleSigned);
+      expect(await refusal(staleSigned)).toMatch(/policy_mismatch/);
+      // a tampered signature
+      const good = humanApproved('exec-signed', 'a1', 'customers.update', args, until);
+      const tampered = { ...good, data: { ...good.data, decidedBy: { id: 'mallory', kind: 'user' as const } } };
+      await publisher.publish(tampered);
+      expect(await refusal(tampered)).toMatch(/approval_unauthenticated:.*\(bad_signature\)/);
+      expect(await status()).toBe('active');
+
+      const signed = humanApproved('exec-signed', 'a1', 'customers.update', args, until);
       await publisher.publish(signed);
       const ran = await resultOf(out, signed.id);
       expect(ran.type, JSON.stringify(ran.data)).toBe('ToolSucceeded');
-      expect((await db.collection('customers').findOne({ _id: 'c-9' } as never))?.status).toBe('inactive');
+      expect(await status()).toBe('inactive');
     } finally {
       await out.close();
       await publisher.close();
       await worker.close();
       await mongo.close();
+    }
+  });
+
+  it('fails closed: without decision keys a signed approval is refused too', async () => {
+    const config = testWorkerConfig(stack());
+    const worker = createExecutorWorker({
+      runtime: config,
+      settings: testSettings(),
+      tools: () => [testTool('test.echo', (a) => Promise.resolve(a))],
+    });
+    await worker.start();
+    const publisher = await startTestPublisher(config);
+    const out = await EventCollector.start(stack(), [`${config.topicPrefix}.results.v1`], config.mongoDb);
+    try {
+      const until = new Date(Date.now() + 3_600_000);
+      const signed = humanApproved('exec-nokeys', 'a1', 'test.echo', { n: 1 }, until);
+      await publisher.publish(escalationRequested('exec-nokeys', 'a1', 'test.echo', { n: 1 }, until), signed);
+      const refused = await resultOf(out, signed.id);
+      expect(refused.data).toMatchObject({ errorClass: 'refused' });
+      if (refused.type === 'ToolFailed') expect(refused.data.message).toMatch(/approval_unauthenticated:.*\(no_keys\)/);
+    } finally {
+      await out.close();
+      await publisher.close();
+      await worker.close();
     }
   });
 });

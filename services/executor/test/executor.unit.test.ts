@@ -1,4 +1,4 @@
-import { canonicalHash, signDecision } from '@warden/contracts';
+import { canonicalHash, generateSigningKeyPair, signDecision, type HeldEscalation } from '@warden/contracts';
 import { createRunnableToolRegistry, defineRunnableTool, defineTool, type RunnableTool } from '@warden/tools';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
@@ -125,62 +125,100 @@ describe('approval checks', () => {
     policyVersion: 'v1',
   };
   const now = new Date('2030-01-01T00:00:00Z');
+  const noKeys = { keys: new Map(), insecureAcceptUnsigned: false };
 
   it('runs an approval whose args hash to its argsHash', () => {
-    expect(checkApproval(base, tools, now)).toMatchObject({ ok: true });
+    expect(checkApproval(base, tools, now, noKeys)).toMatchObject({ ok: true });
   });
   it('refuses args that do not match the approved hash', () => {
-    expect(checkApproval({ ...base, args: { n: 2 } }, tools, now)).toMatchObject({
+    expect(checkApproval({ ...base, args: { n: 2 } }, tools, now, noKeys)).toMatchObject({
       ok: false,
       code: 'args_hash_mismatch',
     });
   });
-  it('refuses an expired human approval, an unknown tool and args outside the schema', () => {
-    expect(
-      checkApproval({ ...base, kind: 'HumanApproved', expiresAt: '2029-12-31T23:59:59Z' }, tools, now),
-    ).toMatchObject({ ok: false, code: 'approval_expired' });
-    expect(checkApproval({ ...base, tool: 'nope' }, tools, now)).toMatchObject({ ok: false, code: 'unknown_tool' });
+  it('refuses an unknown tool and args outside the schema', () => {
+    expect(checkApproval({ ...base, tool: 'nope' }, tools, now, noKeys)).toMatchObject({
+      ok: false,
+      code: 'unknown_tool',
+    });
     const bad = { n: 'x' };
-    expect(checkApproval({ ...base, args: bad, argsHash: canonicalHash(bad) }, tools, now)).toMatchObject({
+    expect(checkApproval({ ...base, args: bad, argsHash: canonicalHash(bad) }, tools, now, noKeys)).toMatchObject({
       ok: false,
       code: 'invalid_args',
     });
   });
-  it("refuses a person's approval not signed with a configured key, when keys are configured", () => {
-    const key = { keyId: 'esc-1', secret: Buffer.alloc(32, 3) };
-    const keys = new Map([[key.keyId, key]]);
+
+  describe("a person's approval", () => {
+    const pair = generateSigningKeyPair('esc-1');
+    const trust = { keys: new Map([['esc-1', pair.verifyingKey]]), insecureAcceptUnsigned: false };
     const data = {
-      escalationId: 't1:esc:a1',
+      escalationId: 't1:a1:guard',
       actionId: 'a1',
-      decidedBy: { id: 'ops-ana', kind: 'user' as const },
+      decidedBy: { id: 'ops-ana', kind: 'user' as const, role: 'approver' },
       argsHash: canonicalHash(args),
       policyVersion: 'v1',
       expiresAt: '2030-06-01T00:00:00.000Z',
       tool: 'test.echo',
       args,
     };
-    const human = (d: typeof data & { signature?: { keyId: string; hmacSha256: string } }): Approval => ({
+    const held: HeldEscalation = {
+      escalationId: 't1:a1:guard',
+      taskId: 't1',
+      actionId: 'a1',
+      argsHash: canonicalHash(args),
+      policyVersion: 'v1',
+      expiresAt: '2030-06-01T00:00:00.000Z',
+    };
+    type Data = typeof data & { signature?: ReturnType<typeof signDecision> };
+    const sign = (d: Data, tenantId = 'tenant-a'): Data => ({
+      ...d,
+      signature: signDecision('HumanApproved', 't1', tenantId, d, pair.signingKey),
+    });
+    const human = (d: Data): Approval => ({
       ...base,
       kind: 'HumanApproved',
+      args: d.args,
+      argsHash: d.argsHash,
       expiresAt: d.expiresAt,
       decision: { tenantId: 'tenant-a', data: d },
     });
-    const signature = signDecision('HumanApproved', 't1', 'tenant-a', data, key);
-    expect(checkApproval(human({ ...data, signature }), tools, now, keys)).toMatchObject({ ok: true });
-    expect(checkApproval(human(data), tools, now, keys)).toMatchObject({
-      ok: false,
-      code: 'approval_unauthenticated',
+    const code = (d: Data, at = now, h: HeldEscalation | undefined = held, t = trust): string => {
+      const check = checkApproval(human(d), tools, at, t, h);
+      return check.ok ? 'ok' : check.code;
+    };
+
+    it('runs when signed by a trusted key and bound to exactly the escalation held', () => {
+      expect(code(sign(data))).toBe('ok');
     });
-    // signed for another tenant's task: refused
-    const elsewhere = signDecision('HumanApproved', 't1', 'tenant-b', data, key);
-    expect(checkApproval(human({ ...data, signature: elsewhere }), tools, now, keys)).toMatchObject({
-      ok: false,
-      code: 'approval_unauthenticated',
+
+    it('is refused unsigned, signed for another tenant, or by an unknown key', () => {
+      expect(code(data)).toBe('approval_unauthenticated');
+      expect(code(sign(data, 'tenant-b'))).toBe('approval_unauthenticated');
+      const other = generateSigningKeyPair('esc-1');
+      expect(
+        code({ ...data, signature: signDecision('HumanApproved', 't1', 'tenant-a', data, other.signingKey) }),
+      ).toBe('approval_unauthenticated');
     });
-    // without keys configured, decisions are not authenticated (development only)
-    expect(checkApproval(human(data), tools, now)).toMatchObject({ ok: true });
-    // the guard's own approvals are not a person's decisions
-    expect(checkApproval(base, tools, now, keys)).toMatchObject({ ok: true });
+
+    it('fails closed without keys; the insecure development setting accepts it unsigned', () => {
+      expect(code(sign(data), now, held, noKeys)).toBe('approval_unauthenticated');
+      expect(code(data, now, held, { ...noKeys, insecureAcceptUnsigned: true })).toBe('ok');
+      // the guard's own approvals are not a person's decisions
+      expect(checkApproval(base, tools, now, noKeys)).toMatchObject({ ok: true });
+    });
+
+    it('is refused for another escalation, other args, a stale policy, or after its expiry', () => {
+      const noHeld = checkApproval(human(sign(data)), tools, now, trust);
+      expect(noHeld).toMatchObject({ ok: false, code: 'escalation_unknown' });
+      expect(code(sign({ ...data, escalationId: 't1:a1:executor:breaker_open' }))).toBe('escalation_unknown');
+      const other = { n: 2 };
+      expect(code(sign({ ...data, args: other, argsHash: canonicalHash(other) }))).toBe('args_mismatch');
+      expect(code(sign({ ...data, policyVersion: 'v0' }))).toBe('policy_mismatch');
+      expect(code(sign({ ...data, actionId: 'a2' }))).toBe('action_mismatch');
+      expect(code(sign(data), new Date('2030-06-01T00:00:00.000Z'))).toBe('decision_expired');
+      // args changed after signing: the signature no longer holds
+      expect(code({ ...sign(data), args: other })).toBe('approval_unauthenticated');
+    });
   });
 
   it('runs nothing for an approved answer, by the guard or by a person (tool null)', async () => {

@@ -27,6 +27,8 @@ describe("the executor's handlers, without Kafka", () => {
       maxDispatches: 3,
       escalationTtlMs: 3_600_000,
       now: () => new Date('2030-01-01T00:00:00Z'),
+      decisionTrust: { keys: new Map(), insecureAcceptUnsigned: false },
+      escalations: untouchable as never,
     });
     const event = eventSchemas.ActionApproved.parse(
       actionApproved('task-1', 'a1', 'files.shred', { path: 'x' }),

@@ -2,6 +2,9 @@ import { randomUUID } from 'node:crypto';
 import {
   canonicalHash,
   follow,
+  generateSigningKeyPair,
+  signDecision,
+  type DecisionTrust,
   type ChainLink,
   type EventDraft,
   type JsonObject,
@@ -57,7 +60,39 @@ export function actionApproved(
   );
 }
 
-/** A HumanApproved draft for a tool call. */
+/** The test's decision-signing key pair (the escalation service's role) and the trust a worker puts in it. */
+export const testDecisionKeys = generateSigningKeyPair('test-escalation');
+/** Trust in testDecisionKeys' public key only. */
+export const testDecisionTrust: DecisionTrust = {
+  keys: new Map([[testDecisionKeys.verifyingKey.keyId, testDecisionKeys.verifyingKey]]),
+  insecureAcceptUnsigned: false,
+};
+
+/** An EscalationRequested draft by the guard for a tool call (escalationId `<task>:<action>:guard`). */
+export function escalationRequested(
+  taskId: string,
+  actionId: string,
+  tool: string,
+  args: JsonObject,
+  expiresAt: Date,
+): EventDraft<'EscalationRequested'> {
+  return follow(
+    causeOf(taskId),
+    'EscalationRequested',
+    {
+      escalationId: `${taskId}:${actionId}:guard`,
+      source: 'guard',
+      reasonCode: 'low_confidence',
+      reason: 'a person must decide',
+      action: { actionId, tool, args, argsHash: canonicalHash(args) },
+      policyVersion: 'default.v1',
+      expiresAt: expiresAt.toISOString(),
+    },
+    { producer: 'test' },
+  );
+}
+
+/** A HumanApproved draft for a tool call, signed with testDecisionKeys unless `sign` is false. */
 export function humanApproved(
   taskId: string,
   actionId: string,
@@ -65,14 +100,15 @@ export function humanApproved(
   args: JsonObject,
   expiresAt: Date,
   argsHash = canonicalHash(args),
+  sign = true,
 ): EventDraft<'HumanApproved'> {
-  return follow(
+  const draft = follow(
     causeOf(taskId),
     'HumanApproved',
     {
       escalationId: `${taskId}:${actionId}:guard`,
       actionId,
-      decidedBy: { id: 'ops-1', kind: 'user', role: 'operator' },
+      decidedBy: { id: 'ops-1', kind: 'user', role: 'approver' },
       argsHash,
       policyVersion: 'default.v1',
       expiresAt: expiresAt.toISOString(),
@@ -81,6 +117,9 @@ export function humanApproved(
     },
     { producer: 'test' },
   );
+  if (!sign) return draft;
+  const signature = signDecision('HumanApproved', taskId, draft.tenantId, draft.data, testDecisionKeys.signingKey);
+  return { ...draft, data: { ...draft.data, signature } };
 }
 
 /** Events caused by an event. */

@@ -1,4 +1,11 @@
-import { defineWorker, type Handlers, type RuntimeDeps, type Worker, type WorkerRuntimeConfig } from '@warden/runtime';
+import {
+  decisionTrustOf,
+  defineWorker,
+  type Handlers,
+  type RuntimeDeps,
+  type Worker,
+  type WorkerRuntimeConfig,
+} from '@warden/runtime';
 import { demoTools, type ToolRegistry } from '@warden/tools';
 import { BudgetStore } from './budget-store.js';
 import type { PlannerSettings } from './config.js';
@@ -48,7 +55,7 @@ export function createPlannerHandlers(
       policyVersion: s.policyVersion,
       now,
       redact: (value) => deps.codec.redact(value),
-      ...(deps.config.approvalKeys === undefined ? {} : { approvalKeys: deps.config.approvalKeys }),
+      decisionTrust: decisionTrustOf(deps),
     },
     { defaultModel: s.defaultModel, ceilings: s.ceilings },
   );

@@ -1,8 +1,11 @@
 import {
   answerHash,
   follow,
+  generateSigningKeyPair,
   newTask,
+  signDecision,
   type DecodedEvent,
+  type EventData,
   type EventDataInput,
   type EventType,
   type WardenEvent,
@@ -53,13 +56,14 @@ export async function startHarness(options: {
     PLANNER_MODEL_RETRY_BASE_MS: '5',
     PLANNER_MODEL_RETRY_MAX_MS: '100',
     PLANNER_MODEL_TIMEOUT_MS: '10000',
+    WARDEN_DECISION_PUBLIC_KEYS: testDecisionKeys.verifyingKeyText,
     ...options.env,
   });
   const settings: PlannerSettings = { ...loaded.settings, tenantOverrides: options.tenantOverrides ?? {} };
-  const { approvalKeys } = loaded.runtime;
+  const { decisionTrust } = loaded.runtime;
   const config = testWorkerConfig(stack(), {
     logLevel: 'error',
-    ...(approvalKeys === undefined ? {} : { approvalKeys }),
+    ...(decisionTrust === undefined ? {} : { decisionTrust }),
   });
   const workers: Worker[] = [];
   for (let i = 0; i < (options.replicas ?? 1); i++) workers.push(createPlannerWorker({ runtime: config, settings }));
@@ -151,26 +155,54 @@ export function approveAnswer(
   };
 }
 
-/** A person approving an answer (tool null, args {}), bound to `argsHash` (the answer's own by default). */
-export function humanApproveAnswer(
+/** The test's decision-signing keys (the escalation service's role); the harness trusts their public key. */
+export const testDecisionKeys = generateSigningKeyPair('test-escalation');
+
+/** The guard escalating an answer to a person (escalationId `<task>:esc:<action>`), until an hour from now. */
+export function escalateAnswer(
   e: WardenEvent,
-  overrides: Partial<EventDataInput<'HumanApproved'>> = {},
-): { type: 'HumanApproved'; data: EventDataInput<'HumanApproved'> } | undefined {
+): { type: 'EscalationRequested'; data: EventDataInput<'EscalationRequested'> } | undefined {
   if (e.type !== 'AnswerProposed') return undefined;
+  const argsHash = answerHash(e.data.answer, e.data.output);
   return {
-    type: 'HumanApproved',
+    type: 'EscalationRequested',
     data: {
       escalationId: `${e.taskId}:esc:${e.data.actionId}`,
-      actionId: e.data.actionId,
-      decidedBy: { id: 'ops-ana', kind: 'user', role: 'approver' },
-      argsHash: answerHash(e.data.answer, e.data.output),
+      source: 'guard',
+      reasonCode: 'low_confidence',
+      reason: 'a person must confirm the answer',
+      action: null,
+      answer: { actionId: e.data.actionId, answer: e.data.answer, argsHash },
       policyVersion: 'test',
       expiresAt: new Date(Date.now() + 3_600_000).toISOString(),
-      tool: null,
-      args: {},
-      ...overrides,
     },
   };
+}
+
+/**
+ * A person approving an answer (tool null, args {}), bound to `argsHash` (the answer's own by default), signed
+ * with testDecisionKeys for the answer's task and tenant unless `sign` is false.
+ */
+export function humanApproveAnswer(
+  e: WardenEvent,
+  overrides: Partial<EventData<'HumanApproved'>> = {},
+  sign = true,
+): { type: 'HumanApproved'; data: EventDataInput<'HumanApproved'> } | undefined {
+  if (e.type !== 'AnswerProposed') return undefined;
+  const data: EventData<'HumanApproved'> = {
+    escalationId: `${e.taskId}:esc:${e.data.actionId}`,
+    actionId: e.data.actionId,
+    decidedBy: { id: 'ops-ana', kind: 'user', role: 'approver' },
+    argsHash: answerHash(e.data.answer, e.data.output),
+    policyVersion: 'test',
+    expiresAt: new Date(Date.now() + 3_500_000).toISOString(),
+    tool: null,
+    args: {},
+    ...overrides,
+  };
+  if (!sign) return { type: 'HumanApproved', data };
+  const signature = signDecision('HumanApproved', e.taskId, e.tenantId, data, testDecisionKeys.signingKey);
+  return { type: 'HumanApproved', data: { ...data, signature } };
 }
 
 /** The executor reporting a tool's success with `result`. */

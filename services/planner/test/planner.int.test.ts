@@ -1,10 +1,26 @@
-import { randomBytes } from 'node:crypto';
-import { follow, signDecision, verifyChain, type WardenEvent } from '@warden/contracts';
+import {
+  follow,
+  generateSigningKeyPair,
+  signDecision,
+  verifyChain,
+  type EventData,
+  type WardenEvent,
+} from '@warden/contracts';
 import { MongoClient } from 'mongodb';
 import { afterEach, describe, expect, it } from 'vitest';
 import { stack, unique } from '../../../test/support/index.js';
 import { BudgetStore } from '../src/index.js';
-import { approveAnswer, fail, humanApproveAnswer, ofType, startHarness, succeed, type Harness } from './harness.js';
+import {
+  approveAnswer,
+  escalateAnswer,
+  fail,
+  humanApproveAnswer,
+  ofType,
+  startHarness,
+  succeed,
+  testDecisionKeys,
+  type Harness,
+} from './harness.js';
 
 const harnesses: Harness[] = [];
 afterEach(async () => {
@@ -106,6 +122,19 @@ const answerAtOnce = {
   description: 'answers at once',
   steps: [{ kind: 'answer', content: 'Forty-two. '.repeat(20), confidence: 0.9, reasoning: 'Known.' }],
 };
+
+/** Submits a task whose model answers at once, waits for the answer, and has the guard escalate it to a person. */
+async function escalatedAnswer(h: Harness, taskId: string) {
+  await h.submit(taskId, { model: 'scripted:planner-answer' });
+  await h.waitFor(taskId, (es) => es.some((e) => e.type === 'AnswerProposed'), 'the answer');
+  const proposal = h.out.messages.find(
+    (m) => m.decoded?.event.type === 'AnswerProposed' && m.decoded.event.taskId === taskId,
+  )!.decoded!;
+  const cause = { envelope: proposal.envelope, hash: proposal.hash };
+  const escalation = escalateAnswer(proposal.event)!;
+  const [requested] = await h.publisher.publish(follow(cause, escalation.type, escalation.data, { producer: 'test' }));
+  return { proposal, cause, escalation, requested: requested! };
+}
 
 describe('budget reservations on FerretDB', () => {
   it('grants exactly what fits when two stores race for one budget', async () => {
@@ -301,27 +330,43 @@ describe('the planner on the real stack with the scripted model', () => {
     await h.submit('human-1', { model: 'scripted:planner-answer' });
     await h.waitFor('human-1', (es) => es.some((e) => e.type === 'AnswerProposed'), 'the answer');
     const proposal = h.out.messages.find((m) => m.decoded?.event.type === 'AnswerProposed')!.decoded!;
+    const cause = { envelope: proposal.envelope, hash: proposal.hash };
+    const escalation = escalateAnswer(proposal.event)!;
+    await h.publisher.publish(follow(cause, escalation.type, escalation.data, { producer: 'test' }));
     const approve = async (overrides: Parameters<typeof humanApproveAnswer>[1]): Promise<string> => {
       const answer = humanApproveAnswer(proposal.event, overrides)!;
-      const [encoded] = await h.publisher.publish(
-        follow({ envelope: proposal.envelope, hash: proposal.hash }, answer.type, answer.data, { producer: 'test' }),
-      );
+      const [encoded] = await h.publisher.publish(follow(cause, answer.type, answer.data, { producer: 'test' }));
       return encoded!.envelope.id;
     };
-    // bound to another answer, then expired, then right: only the last may complete the task
-    await approve({ argsHash: 'b'.repeat(64) });
-    await approve({ expiresAt: new Date(Date.now() - 1_000).toISOString() });
+    // bound to another answer, then expired, then under a stale policy, then for another escalation, then right:
+    // only the last may complete the task; each refusal raises an alert
+    const refused = [
+      await approve({ argsHash: 'b'.repeat(64) }),
+      await approve({ expiresAt: new Date(Date.now() - 1_000).toISOString() }),
+      await approve({ policyVersion: 'stale' }),
+      await approve({ escalationId: 'human-1:esc:other' }),
+    ];
     const right = await approve({});
-    // (three decisions on one proposal share a seq, so the usual whole-chain check does not apply here)
+    // (several decisions on one proposal share a seq, so the usual whole-chain check does not apply here)
     const events = await h.waitFor(
       'human-1',
-      (es) => es.some((e) => e.type === 'TaskCompleted') && ofType(es, 'HumanApproved').length === 3,
-      'the approved answer',
+      (es) =>
+        es.some((e) => e.type === 'TaskCompleted') &&
+        refused.every((id) => es.some((e) => e.type === 'AlertRaised' && e.causationId === id)),
+      'the approved answer and four refusals',
     );
     const done = ofType(events, 'TaskCompleted');
     expect(done).toHaveLength(1);
     expect(done[0]!.causationId).toBe(right);
     expect(done[0]!.data.answer).toBe('Forty-two. '.repeat(20));
+    const reasons = refused.map((id) => ofType(events, 'AlertRaised').find((a) => a.causationId === id)!.data);
+    expect(reasons.map((a) => a.subject.reason)).toEqual([
+      'args_mismatch',
+      'decision_expired',
+      'policy_mismatch',
+      'escalation_unknown',
+    ]);
+    expect(reasons.every((a) => a.severity === 'critical')).toBe(true);
   });
 
   it("halts with an alert when the guard's approval is bound to another answer: the task never waits for ever", async () => {
@@ -360,47 +405,80 @@ describe('the planner on the real stack with the scripted model', () => {
     expect(ofType(events, 'TaskHalted').map((e) => e.data.reasonCode)).toEqual(['task_breaker_open']);
   });
 
-  it('with approval keys configured, counts only a decision signed with one of them', async () => {
-    const key = { keyId: 'esc-test', secret: randomBytes(32) };
-    const h = await harness({
-      scenarios: [answerAtOnce],
-      env: { WARDEN_APPROVAL_KEYS: `${key.keyId}:${key.secret.toString('base64')}` },
-    });
-    await h.submit('signed-1', { model: 'scripted:planner-answer' });
-    await h.waitFor('signed-1', (es) => es.some((e) => e.type === 'AnswerProposed'), 'the answer');
-    const proposal = h.out.messages.find(
-      (m) => m.decoded?.event.type === 'AnswerProposed' && m.decoded.event.taskId === 'signed-1',
-    )!.decoded!;
-    const decide = async (sign: 'none' | 'other-task' | 'right'): Promise<string> => {
-      const { data } = humanApproveAnswer(proposal.event)!;
-      const taskId = sign === 'other-task' ? 'another-task' : 'signed-1';
+  it('counts only a decision signed with a trusted Ed25519 key, for its own task', async () => {
+    const h = await harness({ scenarios: [answerAtOnce] });
+    const { proposal, cause } = await escalatedAnswer(h, 'signed-1');
+    const intruder = generateSigningKeyPair(testDecisionKeys.signingKey.keyId);
+    const decide = async (sign: 'none' | 'other-task' | 'other-key' | 'right'): Promise<string> => {
+      const { data } = humanApproveAnswer(proposal.event, {}, false)!;
+      const unsigned = data as EventData<'HumanApproved'>;
       const signature =
-        sign === 'none' ? {} : { signature: signDecision('HumanApproved', taskId, 'tenant-a', data, key) };
+        sign === 'none'
+          ? {}
+          : {
+              signature: signDecision(
+                'HumanApproved',
+                sign === 'other-task' ? 'another-task' : 'signed-1',
+                'tenant-a',
+                unsigned,
+                sign === 'other-key' ? intruder.signingKey : testDecisionKeys.signingKey,
+              ),
+            };
       const [encoded] = await h.publisher.publish(
-        follow(
-          { envelope: proposal.envelope, hash: proposal.hash },
-          'HumanApproved',
-          { ...data, ...signature },
-          {
-            producer: 'test',
-          },
-        ),
+        follow(cause, 'HumanApproved', { ...data, ...signature }, { producer: 'test' }),
       );
       return encoded!.envelope.id;
     };
     await decide('none');
     await decide('other-task');
+    await decide('other-key');
     const right = await decide('right');
     const events = await h.waitFor(
       'signed-1',
-      (es) => es.some((e) => e.type === 'TaskCompleted') && ofType(es, 'HumanApproved').length === 3,
+      (es) => es.some((e) => e.type === 'TaskCompleted') && ofType(es, 'AlertRaised').length === 3,
       'the signed approval',
     );
     const done = ofType(events, 'TaskCompleted');
     expect(done).toHaveLength(1);
     expect(done[0]!.causationId).toBe(right);
-    // the secret never reached an event
-    expect(JSON.stringify(h.out.events())).not.toContain(key.secret.toString('base64'));
+    expect(ofType(events, 'AlertRaised').map((a) => a.data.subject.reason)).toEqual([
+      'decision_unauthenticated',
+      'decision_unauthenticated',
+      'decision_unauthenticated',
+    ]);
+  });
+
+  it('fails closed: without decision keys a signed approval does not count', async () => {
+    const h = await harness({ scenarios: [answerAtOnce], env: { WARDEN_DECISION_PUBLIC_KEYS: '' } });
+    const { proposal, cause } = await escalatedAnswer(h, 'nokeys-1');
+    const approval = humanApproveAnswer(proposal.event)!;
+    await h.publisher.publish(follow(cause, approval.type, approval.data, { producer: 'test' }));
+    const events = await h.waitFor('nokeys-1', (es) => ofType(es, 'AlertRaised').length === 1, 'the refusal');
+    expect(ofType(events, 'AlertRaised')[0]!.data.message).toMatch(/no_keys/);
+    expect(ofType(events, 'TaskCompleted')).toHaveLength(0);
+  });
+
+  it('halts the task with its partial result when the escalation it waits on expires', async () => {
+    const h = await harness({ scenarios: [answerAtOnce] });
+    const { escalation, requested } = await escalatedAnswer(h, 'expiry-1');
+    await h.publisher.publish(
+      follow(
+        { envelope: requested.envelope, hash: requested.hash },
+        'EscalationExpired',
+        {
+          escalationId: escalation.data.escalationId,
+          actionId: escalation.data.answer!.actionId,
+          expiresAt: escalation.data.expiresAt,
+        },
+        { producer: 'test' },
+      ),
+    );
+    const events = await h.waitFor('expiry-1', ended, 'the halt');
+    const halted = ofType(events, 'TaskHalted')[0]!;
+    expect(halted.data).toMatchObject({ reasonCode: 'escalation_expired', escalationId: escalation.data.escalationId });
+    expect(halted.data.partial.why).toMatch(/expired/);
+    expect(ofType(events, 'AlertRaised').map((a) => a.data.code)).toEqual(['escalation_expired']);
+    expect(ofType(events, 'TaskCompleted')).toHaveLength(0);
   });
 
   it('catches an oscillation between two calls: LoopDetected (oscillation), alert, escalation, halt', async () => {

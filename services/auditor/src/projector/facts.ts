@@ -131,6 +131,12 @@ export function factsOf(event: WardenEvent): EventFacts {
       };
     case 'HumanDenied':
       return { kind: 'human_decision', verdict: 'human_denied', actionId: event.data.actionId };
+    case 'EscalationExpired':
+      return {
+        kind: 'escalation',
+        reasonCode: 'escalation_expired',
+        ...(event.data.actionId === null ? {} : { actionId: event.data.actionId }),
+      };
     case 'ToolSucceeded':
       return { kind: 'tool_result', tool: event.data.tool, actionId: event.data.actionId };
     case 'ToolFailed':

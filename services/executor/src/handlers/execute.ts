@@ -4,13 +4,14 @@ import {
   clipText,
   isIdentifier,
   isWardenError,
-  type DecisionKey,
+  type DecisionTrust,
   type JsonObject,
 } from '@warden/contracts';
 import { abortableSleep, type HandlerContext } from '@warden/runtime';
 import type { RunnableTool, RunnableToolRegistry } from '@warden/tools';
 import { checkApproval, RefusalCodes, type Approval, type RefusalCode } from '../approval.js';
 import type { BreakerTransition, ToolBreakers } from '../breakers.js';
+import type { EscalationBook } from '../escalations.js';
 import { callTool, checkOutput } from '../call.js';
 import { InvalidToolOutputError, LedgerConflictError, ToolRefusedError, ToolTimeoutError } from '../errors.js';
 import type { EffectLedger, EffectState, FailureClass, OutcomeRecord } from '../ledger.js';
@@ -39,8 +40,10 @@ export interface ExecutorHandlerDeps {
   readonly escalationTtlMs: number;
   readonly now: () => Date;
   readonly hooks?: ExecutorHooks;
-  /** Keys a person's approval must be signed with (WARDEN_APPROVAL_KEYS); unset: approvals are not authenticated. */
-  readonly approvalKeys?: ReadonlyMap<string, DecisionKey>;
+  /** Which signatures a person's approval must carry (WARDEN_DECISION_PUBLIC_KEYS); no keys: every one is refused. */
+  readonly decisionTrust: DecisionTrust;
+  /** The escalations seen, which a person's approval must answer exactly. */
+  readonly escalations: EscalationBook;
 }
 
 /** A message clipped to what the events' message fields hold. */
@@ -64,7 +67,11 @@ export async function executeApproval(
   if (approval.tool === null) return; // an approved answer (by the guard or a person): nothing to run
   const key = effectKeyOf(approval);
   ctx.span.setAttribute('warden.executor.effect_key', key);
-  const check = checkApproval(approval, deps.tools, deps.now(), deps.approvalKeys);
+  const held =
+    approval.kind === 'HumanApproved' && approval.decision !== undefined
+      ? await deps.escalations.get(approval.taskId, approval.decision.data.escalationId)
+      : undefined;
+  const check = checkApproval(approval, deps.tools, deps.now(), deps.decisionTrust, held);
   if (!check.ok) {
     await refuse(deps, approval, ctx, check.code, check.message);
     return;

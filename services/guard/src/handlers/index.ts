@@ -168,6 +168,17 @@ async function judge(
                   ...(verdict.impact === undefined ? {} : { impact: verdict.impact }),
                 }
               : null,
+          ...(proposal.kind === 'answer'
+            ? {
+                answer: {
+                  actionId: proposal.actionId,
+                  answer: proposal.answer,
+                  ...(proposal.output === undefined ? {} : { output: proposal.output }),
+                  argsHash: verdict.argsHash,
+                },
+              }
+            : {}),
+          proposal: { reasoning: event.data.reasoning, confidence: event.data.confidence, claims: event.data.claims },
           verdict: base,
           policyVersion,
           expiresAt: new Date(deps.now().getTime() + deps.escalationTtlMs).toISOString(),

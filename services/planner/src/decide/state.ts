@@ -1,6 +1,7 @@
 import {
   canonicalHash,
   clipText,
+  heldEscalationOf,
   type ChatMessage,
   type EventData,
   type EventType,
@@ -28,6 +29,9 @@ export interface EvolveOptions {
   readonly tokens: TokenCounter;
   readonly window: WindowSettings;
 }
+
+/** How many escalations of a task a state remembers. */
+const ESCALATION_MEMORY = 20;
 
 /** How many applied event ids a state remembers. */
 export const APPLIED_MEMORY = 256;
@@ -295,10 +299,15 @@ function apply(state: TaskState, fact: Fact, options: EvolveOptions): TaskState 
       return { ...state, status: 'failed', pending: null, endReason: fact.data.reasonCode };
     case 'TaskHalted':
       return { ...state, status: 'halted', endReason: fact.data.reasonCode };
+    case 'EscalationRequested': {
+      const held = heldEscalationOf(state.taskId, fact.data);
+      const others = (state.escalations ?? []).filter((e) => e.escalationId !== held.escalationId);
+      return { ...state, escalations: [...others, held].slice(-ESCALATION_MEMORY) };
+    }
     case 'TaskSubmitted':
     case 'ActionApproved':
     case 'HumanApproved':
-    case 'EscalationRequested':
+    case 'EscalationExpired':
     case 'BreakerOpened':
     case 'BreakerClosed':
     case 'BudgetReserved':

@@ -1,4 +1,12 @@
-import type { ChatMessage, Claim, Confidence, JsonObject, JsonValue, TokenUsage } from '@warden/contracts';
+import type {
+  ChatMessage,
+  Claim,
+  Confidence,
+  HeldEscalation,
+  JsonObject,
+  JsonValue,
+  TokenUsage,
+} from '@warden/contracts';
 
 /** Loop detection thresholds. */
 export interface LoopSettings {
@@ -113,6 +121,11 @@ export interface TaskState {
   readonly applied: readonly string[];
   /** Why the task ended, once it has. */
   readonly endReason: string | null;
+  /**
+   * The task's escalations (the last few), as EscalationRequested stated them: a person's decision counts only if
+   * it answers exactly one of them. Absent in states saved before escalations were kept.
+   */
+  readonly escalations?: readonly HeldEscalation[];
 }
 
 /** A proposal the model's output turned into: one tool call or the answer. */

@@ -1,25 +1,41 @@
-import { checkDecisionSignature, type EventOf } from '@warden/contracts';
+import { authenticateDecision, checkDecisionBinding, type DecisionTrust, type EventOf } from '@warden/contracts';
 import type { HandlerContext } from '@warden/runtime';
-import type { HandlerDeps } from './outcome.js';
+import type { TaskState } from '../decide/types.js';
 
 /**
- * A person's decision counts only if it is signed with a configured approval key (when keys are configured):
- * otherwise anyone able to write to the verdicts topic could approve an answer or deny an action. An unsigned or
- * badly signed decision is ignored with a warning; the task keeps waiting for a real one.
+ * A person's decision counts only if it is signed by a trusted key (fail closed: without keys none counts, unless
+ * the insecure development setting is on) and answers exactly an escalation of the task the planner holds (same
+ * action, args hash, policy version, unexpired). Otherwise anyone able to write to the verdicts topic could approve
+ * an answer or deny an action. A refused decision raises a critical alert; the task keeps waiting for a real one.
  */
-export function authentic(
-  deps: Pick<HandlerDeps, 'approvalKeys'>,
+export async function acceptedDecision(
+  trust: DecisionTrust,
+  state: TaskState,
   event: EventOf<'HumanApproved'> | EventOf<'HumanDenied'>,
+  now: Date,
   ctx: HandlerContext,
-): boolean {
-  const keys = deps.approvalKeys;
-  if (keys === undefined || keys.size === 0) return true;
-  const check = checkDecisionSignature(event.type, event.taskId, event.tenantId, event.data, keys);
-  if (!check.ok) {
-    ctx.logger.warn(
-      { escalationId: event.data.escalationId, actionId: event.data.actionId, reason: check.reason },
-      `${event.type} ignored: not signed with a configured approval key`,
-    );
+): Promise<boolean> {
+  const d = event.data;
+  const signed = authenticateDecision(event.type, event.taskId, event.tenantId, d, trust);
+  let reason: string;
+  let message: string;
+  if (!signed.ok) {
+    reason = 'decision_unauthenticated';
+    message = `not signed with a trusted decision key (${signed.reason})`;
+  } else {
+    const held = state.escalations?.find((e) => e.escalationId === d.escalationId);
+    const bound = checkDecisionBinding(event.taskId, d, held, now);
+    if (bound.ok) return true;
+    reason = bound.reason;
+    message = bound.message;
   }
-  return check.ok;
+  ctx.logger.warn({ escalationId: d.escalationId, actionId: d.actionId, reason }, `${event.type} refused: ${message}`);
+  await ctx.publish('AlertRaised', {
+    alertId: `${event.id}:refused`,
+    code: 'policy_warn',
+    severity: 'critical',
+    message: `planner refused ${event.type} of ${d.actionId} (${reason}): ${message}`.slice(0, 4000),
+    subject: { taskId: event.taskId, actionId: d.actionId, escalationId: d.escalationId, reason, decision: event.id },
+  });
+  return false;
 }

@@ -1,6 +1,6 @@
 import type { EventOf } from '@warden/contracts';
 import type { HandlerContext } from '@warden/runtime';
-import { authentic } from './decision-auth.js';
+import { acceptedDecision } from './decision-auth.js';
 import { onTaskEvent, type HandlerDeps } from './outcome.js';
 
 /**
@@ -11,8 +11,10 @@ export function humanApproved(deps: HandlerDeps) {
   return async (event: EventOf<'HumanApproved'>, ctx: HandlerContext): Promise<void> => {
     const loaded = await deps.store.load(event.taskId);
     const pending = loaded?.state.pending;
-    if (pending?.kind !== 'answer' || pending.actionId !== event.data.actionId) return;
-    if (!authentic(deps, event, ctx)) return;
+    if (loaded === null || pending?.kind !== 'answer' || pending.actionId !== event.data.actionId) return;
+    if (!loaded.state.applied.includes(event.id)) {
+      if (!(await acceptedDecision(deps.decisionTrust, loaded.state, event, deps.now(), ctx))) return;
+    }
     await onTaskEvent(deps, event, ctx, 'complete');
   };
 }

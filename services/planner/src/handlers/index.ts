@@ -6,6 +6,8 @@ import { breakerOpened } from './breaker-opened.js';
 import { humanApproved } from './human-approved.js';
 import { humanDenied } from './human-denied.js';
 import type { HandlerDeps } from './outcome.js';
+import { escalationExpired } from './escalation-expired.js';
+import { escalationRequested } from './escalation-requested.js';
 import { taskSubmitted, type SubmitSettings } from './task-submitted.js';
 import { toolFailed } from './tool-failed.js';
 import { toolSucceeded } from './tool-succeeded.js';
@@ -21,6 +23,8 @@ export const plannerConsumes = [
   'HumanDenied',
   'BreakerOpened',
   'BreakerClosed',
+  'EscalationRequested',
+  'EscalationExpired',
 ] as const;
 type Consumed = (typeof plannerConsumes)[number];
 
@@ -36,5 +40,7 @@ export function createHandlers(deps: HandlerDeps, settings: SubmitSettings): Han
     HumanDenied: humanDenied(deps),
     BreakerOpened: breakerOpened(deps),
     BreakerClosed: breakerClosed(deps),
+    EscalationRequested: escalationRequested(deps),
+    EscalationExpired: escalationExpired(deps),
   };
 }

@@ -1,4 +1,5 @@
-import { answerHash, type DecisionKey, type WardenEvent } from '@warden/contracts';
+import { answerHash, type DecisionTrust, type EventOf, type WardenEvent } from '@warden/contracts';
+import { partialResult, totalsOf } from '../decide/partial.js';
 import type { HandlerContext } from '@warden/runtime';
 import { evolve } from '../decide/state.js';
 import type { TaskState } from '../decide/types.js';
@@ -11,8 +12,8 @@ export interface HandlerDeps extends PlannerDeps {
   readonly store: TaskStore;
   readonly markToolOpen: (tool: string, atMs: number) => void;
   readonly markToolClosed: (tool: string) => void;
-  /** Keys a person's decision must be signed with (WARDEN_APPROVAL_KEYS); unset: decisions are not authenticated. */
-  readonly approvalKeys?: ReadonlyMap<string, DecisionKey>;
+  /** Which signatures a person's decision must carry (WARDEN_DECISION_PUBLIC_KEYS); no keys: every one is refused. */
+  readonly decisionTrust: DecisionTrust;
 }
 
 /**
@@ -25,7 +26,7 @@ export async function onTaskEvent(
   deps: HandlerDeps,
   event: WardenEvent,
   ctx: HandlerContext,
-  then: 'advance' | 'complete',
+  then: 'advance' | 'complete' | 'halt',
 ): Promise<void> {
   const loaded = await deps.store.load(event.taskId);
   if (loaded === null) {
@@ -67,8 +68,44 @@ export async function onTaskEvent(
         );
       }
     }
+  } else if (then === 'halt') {
+    if (event.type === 'EscalationExpired' && state.status === 'waiting') {
+      state = await haltOnExpiry(state, event, rec.ctx);
+    }
   } else if (before.status === 'waiting' && state.status === 'planning') {
     state = await advance(state, deps, rec.ctx);
   }
   await deps.store.save(state, loaded.version, handlingOf(event, ctx, rec.outputs));
+}
+
+/**
+ * Nobody decided the escalation the task waits on before its expiry: the task halts with its partial result (an
+ * alert says so) instead of waiting forever. Expiry is not a denial: nothing is fed back to the model.
+ */
+async function haltOnExpiry(
+  state: TaskState,
+  event: EventOf<'EscalationExpired'>,
+  ctx: HandlerContext,
+): Promise<TaskState> {
+  const held = state.escalations?.find((e) => e.escalationId === event.data.escalationId);
+  if (held === undefined || state.pending === null || held.actionId !== state.pending.actionId) {
+    ctx.logger.info({ escalationId: event.data.escalationId }, 'an escalation the task no longer waits on expired');
+    return state;
+  }
+  const message = `nobody decided escalation ${held.escalationId} before it expired at ${event.data.expiresAt}`;
+  await ctx.publish('AlertRaised', {
+    alertId: `${event.id}:expired`,
+    code: 'escalation_expired',
+    severity: 'warning',
+    message,
+    subject: { taskId: state.taskId, escalationId: held.escalationId, actionId: held.actionId ?? '' },
+  });
+  await ctx.publish('TaskHalted', {
+    reasonCode: 'escalation_expired',
+    message,
+    partial: partialResult(state, message),
+    totals: totalsOf(state),
+    escalationId: held.escalationId,
+  });
+  return { ...state, status: 'halted', endReason: 'escalation_expired' };
 }

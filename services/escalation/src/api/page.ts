@@ -1,0 +1,141 @@
+/**
+ * The people's page: plain HTML and a little JavaScript, no build step. It asks for the person's bearer token (or
+ * takes it from the URL fragment `#token=...`, which never reaches the server), lists the escalations of their
+ * tenants with what a decision needs (task, proposed action and args, the model's reasoning and confidence, the rule
+ * that escalated, the cited evidence, the expiry), and approves or denies with a comment. It stays current through
+ * the server-sent events of /events (read with fetch, so the token travels in a header, never in a URL).
+ */
+export const peoplePage = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>Warden escalations</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>
+  body { font-family: system-ui, sans-serif; margin: 2rem; max-width: 70rem; color: #1b1b1b; }
+  h1 { font-size: 1.4rem; }
+  .esc { border: 1px solid #ccc; border-radius: 6px; padding: 1rem; margin: 1rem 0; }
+  .esc[data-status="pending"] { border-color: #c77700; }
+  .status { font-weight: bold; text-transform: uppercase; }
+  pre { background: #f4f4f4; padding: .5rem; overflow-x: auto; }
+  dt { font-weight: bold; margin-top: .4rem; }
+  textarea { width: 100%; min-height: 3rem; }
+  button { margin: .5rem .5rem 0 0; padding: .4rem 1rem; }
+  #live { font-size: .85rem; color: #555; }
+</style>
+</head>
+<body>
+<h1>Warden: escalations waiting for a person</h1>
+<form id="login"><label>Bearer token <input id="token" type="password" autocomplete="off" size="40"></label>
+<button type="submit">Sign in</button></form>
+<p id="live">not connected</p>
+<p id="error" role="alert"></p>
+<div id="list"></div>
+<script>
+(function () {
+  var token = '';
+  var m = /token=([^&]+)/.exec(location.hash);
+  if (m) { token = decodeURIComponent(m[1]); history.replaceState(null, '', location.pathname); }
+  var list = document.getElementById('list');
+  var live = document.getElementById('live');
+  var errorBox = document.getElementById('error');
+  function api(method, path, body) {
+    return fetch(path, {
+      method: method,
+      headers: Object.assign({ authorization: 'Bearer ' + token }, body ? { 'content-type': 'application/json' } : {}),
+      body: body ? JSON.stringify(body) : undefined,
+    }).then(function (res) {
+      return res.json().then(function (json) { return { status: res.status, body: json }; });
+    });
+  }
+  function el(tag, attrs, text) {
+    var e = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) { e.setAttribute(k, attrs[k]); });
+    if (text !== undefined) e.textContent = text;
+    return e;
+  }
+  function field(dl, name, value, pre) {
+    dl.appendChild(el('dt', {}, name));
+    var dd = el('dd');
+    dd.appendChild(pre ? el('pre', {}, value) : document.createTextNode(value));
+    dl.appendChild(dd);
+  }
+  function render(escs) {
+    list.textContent = '';
+    if (escs.length === 0) list.appendChild(el('p', {}, 'Nothing to decide.'));
+    escs.forEach(function (x) {
+      var r = x.requested;
+      var box = el('section', { class: 'esc', 'data-status': x.status, 'data-escalation': x.escalationId });
+      box.appendChild(el('h2', {}, 'Task ' + x.taskId));
+      box.appendChild(el('p', { class: 'status' }, x.status));
+      var dl = el('dl');
+      field(dl, 'Why a person is asked', r.reasonCode + ': ' + r.reason);
+      if (r.verdict && r.verdict.ruleFired) field(dl, 'Rule that escalated', r.verdict.ruleFired + ' (policy ' + r.policyVersion + ')');
+      if (r.action) field(dl, 'Proposed action: ' + r.action.tool, JSON.stringify(r.action.args, null, 2), true);
+      if (r.action && r.action.impact) field(dl, 'Estimated impact', JSON.stringify(r.action.impact));
+      if (r.answer) field(dl, 'Proposed answer', r.answer.answer, true);
+      if (r.proposal) {
+        field(dl, "Model's confidence", String(r.proposal.confidence.value) + ' (' + r.proposal.confidence.source + ')');
+        field(dl, "Model's reasoning", r.proposal.reasoning, true);
+        r.proposal.claims.forEach(function (c) {
+          field(dl, 'Claim', c.text + ' [evidence: ' + c.evidence.map(function (e) { return e.kind + ' ' + e.ref; }).join(', ') + ']');
+        });
+      }
+      field(dl, 'Expires', x.expiresAt);
+      if (x.decision) field(dl, 'Decision', x.decision.outcome + (x.decision.by ? ' by ' + x.decision.by + ' (' + x.decision.role + ')' : '') + ' at ' + x.decision.at + (x.decision.comment ? ': ' + x.decision.comment : ''));
+      box.appendChild(dl);
+      if (x.status === 'pending') {
+        var comment = el('textarea', { 'aria-label': 'comment', placeholder: 'why (recorded with the decision)' });
+        box.appendChild(comment);
+        ['approve', 'deny'].forEach(function (kind) {
+          var b = el('button', { type: 'button', 'data-action': kind }, kind === 'approve' ? 'Approve' : 'Deny');
+          b.addEventListener('click', function () {
+            var body = { comment: comment.value || undefined };
+            if (r.action || r.answer) { body.argsHash = (r.action || r.answer).argsHash; body.policyVersion = r.policyVersion; }
+            api('POST', '/tasks/' + encodeURIComponent(x.taskId) + '/escalations/' + encodeURIComponent(x.escalationId) + '/' + kind, body)
+              .then(function (res) { errorBox.textContent = res.status === 200 ? '' : res.body.message; refresh(); });
+          });
+          box.appendChild(b);
+        });
+      }
+      list.appendChild(box);
+    });
+  }
+  function refresh() {
+    return api('GET', '/escalations').then(function (res) {
+      if (res.status !== 200) { errorBox.textContent = res.body.message; return; }
+      render(res.body.escalations);
+    });
+  }
+  function listen() {
+    fetch('/events', { headers: { authorization: 'Bearer ' + token } }).then(function (res) {
+      if (res.status !== 200 || !res.body) { live.textContent = 'live updates unavailable'; return; }
+      live.textContent = 'live';
+      var reader = res.body.getReader();
+      var decoder = new TextDecoder();
+      var buffer = '';
+      function pump() {
+        return reader.read().then(function (chunk) {
+          if (chunk.done) { live.textContent = 'reconnecting'; setTimeout(listen, 1000); return; }
+          buffer += decoder.decode(chunk.value, { stream: true });
+          var parts = buffer.split('\\n\\n');
+          buffer = parts.pop();
+          if (parts.some(function (p) { return /^event: escalation/m.test(p); })) refresh();
+          return pump();
+        });
+      }
+      return pump();
+    }).catch(function () { live.textContent = 'reconnecting'; setTimeout(listen, 1000); });
+  }
+  function start() { refresh().then(listen); }
+  document.getElementById('login').addEventListener('submit', function (e) {
+    e.preventDefault();
+    token = document.getElementById('token').value.trim();
+    start();
+  });
+  if (token) start();
+})();
+</script>
+</body>
+</html>
+`;

@@ -1,0 +1,135 @@
+import type { ServerResponse } from 'node:http';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { bearerToken, type Authenticator, type Principal } from '../auth.js';
+import type { Decisions } from '../decisions.js';
+import type { Refusal } from '../decide.js';
+import { EscalationStatuses, type EscalationDoc, type EscalationStore } from '../store.js';
+import { openApiDocument } from './openapi.js';
+import { peoplePage } from './page.js';
+
+/** A comment line keeps idle event streams open through proxies. */
+const HEARTBEAT_MS = 15_000;
+
+/** What the people's API needs. */
+export interface PeopleApiOptions {
+  readonly store: EscalationStore;
+  readonly decisions: Decisions;
+  readonly auth: Authenticator;
+}
+
+const DecisionBody = z
+  .object({
+    argsHash: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/)
+      .optional(),
+    policyVersion: z.string().min(1).max(200).optional(),
+    comment: z.string().max(4000).optional(),
+  })
+  .strict();
+
+type Params = { taskId: string; escalationId: string };
+
+function publicEscalation(doc: EscalationDoc): Record<string, unknown> {
+  return {
+    taskId: doc.taskId,
+    tenantId: doc.tenantId,
+    escalationId: doc.escalationId,
+    status: doc.status,
+    requested: doc.requested,
+    requestedAt: doc.requestedAt,
+    expiresAt: doc.expiresAt.toISOString(),
+    ...(doc.decision === undefined ? {} : { decision: doc.decision }),
+  };
+}
+
+/**
+ * The people's API: list and show escalations, approve or deny, described by /openapi.json. The caller is the
+ * person of a bearer token; every lookup is scoped to their tenants, so another tenant's escalation is
+ * indistinguishable from an absent one (404).
+ */
+export function buildPeopleApi(options: PeopleApiOptions): FastifyInstance {
+  const app = Fastify({ logger: false });
+  const { store, decisions, auth } = options;
+  const principals = new WeakMap<FastifyRequest, Principal>();
+  const streams = new Set<ServerResponse>();
+  const principalOf = (req: FastifyRequest): Principal => principals.get(req)!;
+  const refuse = (reply: FastifyReply, r: Refusal) => reply.code(r.status).send({ error: r.code, message: r.message });
+
+  app.addHook('onRequest', async (req, reply) => {
+    if (req.url === '/openapi.json' || req.url === '/healthz' || req.url === '/') return;
+    const principal = await auth.principalOf(bearerToken(req.headers.authorization));
+    if (principal === undefined) {
+      await reply
+        .code(401)
+        .header('www-authenticate', 'Bearer')
+        .send({ error: 'unauthorized', message: 'a valid bearer token is required' });
+      return;
+    }
+    principals.set(req, principal);
+  });
+
+  app.get('/healthz', (_req, reply) => reply.send({ status: 'ok' }));
+  app.get('/openapi.json', (_req, reply) => reply.send(openApiDocument));
+  app.get('/', (_req, reply) =>
+    reply
+      .type('text/html; charset=utf-8')
+      .header('content-security-policy', "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'")
+      .send(peoplePage),
+  );
+
+  // Server-sent events: `event: escalation` for each change of one of the caller's tenants' escalations.
+  app.get('/events', (req, reply) => {
+    const tenants = new Set(principalOf(req).tenants);
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
+    res.write(': connected\n\n');
+    const unsubscribe = store.onChange((c) => {
+      if (tenants.has(c.tenantId)) res.write(`event: escalation\ndata: ${JSON.stringify(c)}\n\n`);
+    });
+    const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), HEARTBEAT_MS);
+    const stop = (): void => {
+      clearInterval(heartbeat);
+      unsubscribe();
+    };
+    req.raw.on('close', stop);
+    streams.add(res);
+    res.on('close', () => streams.delete(res));
+  });
+  app.addHook('preClose', (done) => {
+    for (const s of streams) s.end();
+    done();
+  });
+
+  app.get<{ Querystring: { status?: string } }>('/escalations', async (req, reply) => {
+    const status = z.enum(EscalationStatuses).optional().safeParse(req.query.status);
+    if (!status.success) return reply.code(400).send({ error: 'bad_request', message: 'unknown status' });
+    const docs = await store.list(principalOf(req).tenants, status.data);
+    return reply.send({ escalations: docs.map(publicEscalation) });
+  });
+
+  app.get<{ Params: Params }>('/tasks/:taskId/escalations/:escalationId', async (req, reply) => {
+    const doc = await store.get(req.params.taskId, req.params.escalationId, principalOf(req).tenants);
+    if (doc === null) return reply.code(404).send({ error: 'not_found', message: 'no such escalation' });
+    return reply.send(publicEscalation(doc));
+  });
+
+  for (const kind of ['approve', 'deny'] as const) {
+    app.post<{ Params: Params }>(`/tasks/:taskId/escalations/:escalationId/${kind}`, async (req, reply) => {
+      const body = DecisionBody.safeParse(req.body ?? {});
+      if (!body.success) {
+        const message = body.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ');
+        return reply.code(400).send({ error: 'bad_request', message });
+      }
+      const result = await decisions.decide(req.params.taskId, req.params.escalationId, principalOf(req), {
+        kind,
+        ...body.data,
+      });
+      if (!result.ok) return refuse(reply, result.refusal);
+      return reply.send({ status: result.status, eventId: result.eventId });
+    });
+  }
+  return app;
+}

@@ -1,0 +1,89 @@
+import { defineWorker, type Worker } from '@warden/runtime';
+import type { FastifyInstance } from 'fastify';
+import { buildPeopleApi } from './api/server.js';
+import { Authenticator } from './auth.js';
+import type { EscalationConfig } from './config.js';
+import { Decisions } from './decisions.js';
+import { createHandlers, escalationConsumes } from './handlers/index.js';
+import { EscalationStore } from './store.js';
+import { Webhooks } from './webhooks.js';
+
+/** The service's name (consumer group suffix, logs). */
+export const ESCALATION_NAME = 'escalation';
+
+/** The escalation service, with the address of its people's API. */
+export interface EscalationService extends Worker {
+  /** The API's address once started. */
+  apiAddress(): { host: string; port: number } | undefined;
+  /** Expires overdue escalations now (the background check does this every ESCALATION_EXPIRY_CHECK_MS). */
+  expireOverdue(): Promise<number>;
+}
+
+/** Options of the escalation service. */
+export interface EscalationServiceOptions {
+  readonly config: EscalationConfig;
+  readonly now?: () => Date;
+}
+
+/**
+ * The escalation service: projects escalations, decisions, expiries, alerts and task ends into MongoDB; serves the
+ * people's API; publishes signed decisions and, for escalations nobody decided in time, EscalationExpired.
+ */
+export function createEscalationService(options: EscalationServiceOptions): EscalationService {
+  const { config } = options;
+  const now = options.now ?? (() => new Date());
+  let api: FastifyInstance | undefined;
+  let address: { host: string; port: number } | undefined;
+  let decisions: Decisions | undefined;
+  let store: EscalationStore | undefined;
+  let webhooks: Webhooks | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let sweeping = false;
+  const worker: Worker = defineWorker({
+    name: ESCALATION_NAME,
+    consumes: [...escalationConsumes],
+    config: config.runtime,
+    handlers: (deps) => {
+      store = new EscalationStore(deps.db);
+      if (config.webhooks !== undefined)
+        webhooks = new Webhooks(deps.db, config.webhooks, deps.logger.child({ component: 'webhooks' }));
+      return createHandlers(store, webhooks);
+    },
+    onStarted: async (deps) => {
+      // the handlers' store: its changes feed the API's live updates
+      store ??= new EscalationStore(deps.db);
+      const logger = deps.logger.child({ component: 'people-api' });
+      decisions = new Decisions({
+        store,
+        publisher: () => worker.publisher(),
+        signingKey: config.signingKey,
+        decisionTtlMs: config.decisionTtlMs,
+        now,
+        logger,
+      });
+      api = buildPeopleApi({ store, decisions, auth: new Authenticator(config.staticTokens, config.jwt) });
+      await api.listen({ port: config.httpPort, host: config.httpHost });
+      const bound = api.server.address();
+      if (bound !== null && typeof bound === 'object') address = { host: config.httpHost, port: bound.port };
+      logger.info({ address }, 'people API listening');
+      await webhooks?.resumePending();
+      timer = setInterval(() => {
+        if (sweeping) return;
+        sweeping = true;
+        decisions!
+          .expireOverdue()
+          .catch((error: unknown) => logger.error({ err: error }, 'expiry check failed; retried at the next one'))
+          .finally(() => (sweeping = false));
+      }, config.expiryCheckMs);
+    },
+    onClosing: async () => {
+      if (timer !== undefined) clearInterval(timer);
+      await api?.close();
+      await webhooks?.close();
+    },
+  });
+  return Object.assign(worker, {
+    apiAddress: () => address,
+    expireOverdue: () => decisions?.expireOverdue() ?? Promise.resolve(0),
+  });
+}

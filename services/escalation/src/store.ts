@@ -1,0 +1,171 @@
+import type { ChainLink, EventData, EventOf, HeldEscalation } from '@warden/contracts';
+import { heldEscalationOf } from '@warden/contracts';
+import { insertNewDocuments } from '@warden/runtime';
+import type { Collection, Db } from 'mongodb';
+
+/** Where an escalation is. */
+export const EscalationStatuses = ['pending', 'approved', 'denied', 'expired', 'cancelled'] as const;
+/** Where an escalation is. */
+export type EscalationStatus = (typeof EscalationStatuses)[number];
+
+/** Who decided, in which role, when and why. */
+export interface DecisionRecord {
+  readonly outcome: 'approved' | 'denied' | 'expired';
+  readonly by?: string;
+  readonly role?: string;
+  readonly at: string;
+  readonly comment?: string;
+  readonly eventId: string;
+}
+
+/** One escalation as the service projects it from the log. */
+export interface EscalationDoc {
+  _id: string;
+  taskId: string;
+  tenantId: string;
+  escalationId: string;
+  status: EscalationStatus;
+  requested: EventData<'EscalationRequested'>;
+  held: HeldEscalation;
+  /** The EscalationRequested event, to chain the decision onto. */
+  link: ChainLink;
+  requestedAt: string;
+  expiresAt: Date;
+  decision?: DecisionRecord;
+}
+
+/** The claim on an escalation's one outcome: whoever inserts it first decides (or expires) it. */
+interface OutcomeClaim {
+  _id: string;
+  outcome: 'approved' | 'denied' | 'expired';
+  at: Date;
+}
+
+/** An alert as the service keeps it for people. */
+export interface AlertDoc {
+  _id: string;
+  taskId: string;
+  tenantId: string;
+  data: EventData<'AlertRaised'>;
+  raisedAt: string;
+}
+
+/** An escalation that changed (new, decided, expired, cancelled), for live updates. */
+export interface EscalationChange {
+  readonly taskId: string;
+  readonly tenantId: string;
+  readonly escalationId: string;
+}
+
+/** The key of an escalation: its task and its id. */
+export const escalationKey = (taskId: string, escalationId: string): string => `${taskId}|${escalationId}`;
+
+/**
+ * The escalation service's MongoDB projection, rebuildable from the log with idempotent upserts: escalations, their
+ * outcome claims (a unique key per escalation: exactly one decision or expiry, even across replicas and on a
+ * server without transactions) and alerts.
+ */
+export class EscalationStore {
+  readonly escalations: Collection<EscalationDoc>;
+  private readonly claims: Collection<OutcomeClaim>;
+  readonly alerts: Collection<AlertDoc>;
+  private readonly listeners = new Set<(change: EscalationChange) => void>();
+
+  /** Calls `listener` after each change this process makes; returns the unsubscribe. */
+  onChange(listener: (change: EscalationChange) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private changed(doc: { taskId: string; tenantId: string; escalationId: string } | null): void {
+    if (doc === null) return;
+    const change = { taskId: doc.taskId, tenantId: doc.tenantId, escalationId: doc.escalationId };
+    for (const l of this.listeners) l(change);
+  }
+
+  constructor(db: Db) {
+    this.escalations = db.collection<EscalationDoc>('escalations');
+    this.claims = db.collection<OutcomeClaim>('escalation_outcomes');
+    this.alerts = db.collection<AlertDoc>('escalation_alerts');
+  }
+
+  /** Records an escalation as pending, unless already known. */
+  async recordRequested(event: EventOf<'EscalationRequested'>, hash: string): Promise<void> {
+    const _id = escalationKey(event.taskId, event.data.escalationId);
+    const doc: Omit<EscalationDoc, '_id'> = {
+      taskId: event.taskId,
+      tenantId: event.tenantId,
+      escalationId: event.data.escalationId,
+      status: 'pending',
+      requested: event.data,
+      held: heldEscalationOf(event.taskId, event.data),
+      link: {
+        envelope: {
+          id: event.id,
+          taskId: event.taskId,
+          tenantId: event.tenantId,
+          seq: event.seq,
+          correlationId: event.correlationId,
+          policyVersion: event.policyVersion,
+        },
+        hash,
+      },
+      requestedAt: event.occurredAt,
+      expiresAt: new Date(event.data.expiresAt),
+    };
+    await this.escalations.updateOne({ _id }, { $setOnInsert: doc }, { upsert: true });
+    this.changed(doc);
+  }
+
+  /** Claims the one outcome of an escalation; false when it already has one. */
+  async claim(key: string, outcome: OutcomeClaim['outcome'], at: Date): Promise<boolean> {
+    const existing = await insertNewDocuments(this.claims, [{ _id: key, outcome, at }]);
+    return !existing.has(key);
+  }
+
+  /** Gives a claim back (its event could not be published). */
+  async release(key: string): Promise<void> {
+    await this.claims.deleteOne({ _id: key });
+  }
+
+  /** Records an escalation's outcome (idempotent; the claim is restored on a rebuild). */
+  async recordOutcome(key: string, status: EscalationStatus, decision: DecisionRecord): Promise<void> {
+    if (decision.outcome !== undefined) await this.claim(key, decision.outcome, new Date(decision.at));
+    await this.escalations.updateOne({ _id: key }, { $set: { status, decision } });
+    this.changed(await this.escalations.findOne({ _id: key }));
+  }
+
+  /** Cancels a task's pending escalations (the task ended), except `keep`. */
+  async cancelPending(taskId: string, keep?: string): Promise<void> {
+    const pending = await this.escalations.find({ taskId, status: 'pending' }).toArray();
+    for (const doc of pending) {
+      if (doc.escalationId === keep) continue;
+      await this.escalations.updateOne({ _id: doc._id, status: 'pending' }, { $set: { status: 'cancelled' } });
+      this.changed(doc);
+    }
+  }
+
+  /** An escalation, if it belongs to one of `tenants`. */
+  async get(taskId: string, escalationId: string, tenants: readonly string[]): Promise<EscalationDoc | null> {
+    return this.escalations.findOne({ _id: escalationKey(taskId, escalationId), tenantId: { $in: [...tenants] } });
+  }
+
+  /** Escalations of `tenants`, newest first. */
+  async list(tenants: readonly string[], status?: EscalationStatus, limit = 200): Promise<EscalationDoc[]> {
+    const filter = { tenantId: { $in: [...tenants] }, ...(status === undefined ? {} : { status }) };
+    const docs = await this.escalations.find(filter).toArray();
+    return docs.sort((a, b) => b.requestedAt.localeCompare(a.requestedAt)).slice(0, limit);
+  }
+
+  /** Pending escalations past their expiry. */
+  async overdue(now: Date): Promise<EscalationDoc[]> {
+    return this.escalations.find({ status: 'pending', expiresAt: { $lte: now } }).toArray();
+  }
+
+  /** Keeps an alert (idempotent). */
+  async recordAlert(event: EventOf<'AlertRaised'>): Promise<void> {
+    await insertNewDocuments(this.alerts, [
+      { _id: event.id, taskId: event.taskId, tenantId: event.tenantId, data: event.data, raisedAt: event.occurredAt },
+    ]);
+  }
+}

@@ -1,0 +1,81 @@
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { WardenEvent } from '@warden/contracts';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startPipeline, type Pipeline } from '../infra/pipeline.js';
+import { stack } from './support/index.js';
+
+/** Debian's chromium package (.ci/run installs it). */
+const CHROMIUM = '/usr/bin/chromium';
+const artifacts = resolve(import.meta.dirname, '..', 'artifacts');
+
+describe("the people's page in headless Chromium", () => {
+  let p: Pipeline;
+  let browser: Browser;
+  beforeAll(async () => {
+    p = await startPipeline(stack());
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: [
+        '--no-sandbox',
+        '--headless',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-dev-shm-usage',
+      ],
+    });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await p?.close();
+  });
+
+  it('shows an escalated delete live, a person approves it on the page, and the task completes', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${p.people.url}/#token=${encodeURIComponent(p.people.token)}`);
+    await page.locator('#live', { hasText: /^live$/ }).waitFor();
+    await p.submit('page-approve', 'low-confidence-delete', {
+      goal: 'Delete the duplicate account of j.doe@example.com (cus_2291)',
+      input: { email: 'j.doe@example.com', customerId: 'cus_2291' },
+      scope: { tools: ['customers.query', 'customers.delete'], resources: { collections: ['customers'] } },
+    });
+    // the escalation appears without a reload (server-sent events), with what a person needs to decide
+    const pending = page.locator('section.esc[data-status="pending"]').first();
+    await pending.waitFor({ timeout: 60_000 });
+    await expect(pending.textContent()).resolves.toMatch(/customers\.delete[\s\S]*cus_2291[\s\S]*confidence/i);
+    await pending.locator('textarea').fill('checked: cus_2291 is the duplicate');
+    mkdirSync(artifacts, { recursive: true });
+    await page.screenshot({ path: resolve(artifacts, 'escalation-page-pending.png'), fullPage: true });
+    // approve this escalation, and any the task raises next (a low-confidence answer), until the task ends
+    const ended = (e: WardenEvent): boolean => ['TaskCompleted', 'TaskFailed', 'TaskHalted'].includes(e.type);
+    const approved = new Set<string>();
+    let end: WardenEvent | undefined;
+    while (end === undefined) {
+      const next = await p.waitFor(
+        'page-approve',
+        (e) => ended(e) || (e.type === 'EscalationRequested' && !approved.has(e.data.escalationId)),
+      );
+      if (next.type !== 'EscalationRequested') {
+        end = next;
+        break;
+      }
+      approved.add(next.data.escalationId);
+      const section = page.locator(`section.esc[data-escalation="${next.data.escalationId}"][data-status="pending"]`);
+      if (approved.size > 1) await section.locator('textarea').fill('the answer is right');
+      await section.locator('button[data-action="approve"]').click();
+    }
+    expect(end.type).toBe('TaskCompleted');
+    const approvals = p.taskEvents('page-approve').filter((e) => e.type === 'HumanApproved');
+    expect(approvals.length).toBeGreaterThanOrEqual(1);
+    expect(approvals[0]!.data).toMatchObject({
+      tool: 'customers.delete',
+      comment: 'checked: cus_2291 is the duplicate',
+      decidedBy: { id: 'demo-approver' },
+    });
+    await page.locator('section.esc[data-status="approved"]').first().waitFor();
+    await page.screenshot({ path: resolve(artifacts, 'escalation-page-approved.png'), fullPage: true });
+    expect(await p.db.collection('customers').countDocuments({ _id: 'cus_2291' } as never)).toBe(0);
+  });
+});
