@@ -3,25 +3,16 @@
  * budgets, risk, requester), then validated with the TaskSubmitted schema, the same one every worker checks.
  */
 import { readFileSync } from 'node:fs';
-import { eventDataSchemas, type EventDataInput } from '@warden/contracts';
+import { DEFAULT_TASK_CONTROLS, eventDataSchemas, type EventDataInput } from '@warden/contracts';
 import { parse as parseYaml } from 'yaml';
 import { CliError, CliErrorCodes, ExitCodes, usageError } from './errors.js';
 
 /** What a task gets when its file and flags say nothing: modest limits and budgets, escalate when over. */
 export const DEFAULT_TASK_FIELDS = {
   requester: { id: 'cli', kind: 'user' },
-  limits: {
-    maxRowsPerAction: 10,
-    maxRowsPerTask: 50,
-    maxFilesPerAction: 5,
-    maxFilesPerTask: 20,
-    maxRecipientsPerAction: 5,
-    maxRecipientsPerTask: 20,
-    maxMoneyUsdPerAction: 100,
-    maxMoneyUsdPerTask: 500,
-  },
-  budgets: { maxTokens: 50_000, maxCostUsd: 1, maxSteps: 20, maxWallTimeMs: 600_000 },
-  risk: { onMagnitudeExceeded: 'escalate', maxConsecutiveFailures: 3 },
+  limits: DEFAULT_TASK_CONTROLS.limits,
+  budgets: DEFAULT_TASK_CONTROLS.budgets,
+  risk: DEFAULT_TASK_CONTROLS.risk,
 } as const satisfies Partial<EventDataInput<'TaskSubmitted'>>;
 
 /** The submit command's flags. */

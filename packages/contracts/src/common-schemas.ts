@@ -225,3 +225,22 @@ export const BlobRef = z
   })
   .strict();
 export type BlobRef = z.infer<typeof BlobRef>;
+
+/**
+ * Modest task defaults a submitter need not write: magnitude limits, budgets and risk settings that escalate when
+ * exceeded. What the CLI fills in for a person, and what test tasks start from.
+ */
+export const DEFAULT_TASK_CONTROLS = Object.freeze({
+  limits: Object.freeze({
+    maxRowsPerAction: 10,
+    maxRowsPerTask: 50,
+    maxFilesPerAction: 5,
+    maxFilesPerTask: 20,
+    maxRecipientsPerAction: 5,
+    maxRecipientsPerTask: 20,
+    maxMoneyUsdPerAction: 100,
+    maxMoneyUsdPerTask: 500,
+  }),
+  budgets: Object.freeze({ maxTokens: 50_000, maxCostUsd: 1, maxSteps: 20, maxWallTimeMs: 600_000 }),
+  risk: Object.freeze({ onMagnitudeExceeded: 'escalate' as const, maxConsecutiveFailures: 3 }),
+});

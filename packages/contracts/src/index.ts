@@ -35,6 +35,7 @@ export {
   isIdentifier,
   limit,
   noImpact,
+  DEFAULT_TASK_CONTROLS,
 } from './common-schemas.js';
 export {
   AnswerEnvelope,

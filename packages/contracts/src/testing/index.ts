@@ -2,6 +2,7 @@ import { follow, newTask, type ChainLink, type EventDraft } from '../chain.js';
 import { canonicalHash } from '../canonical.js';
 import type { EventDataInput } from '../events.js';
 import type { WireEnvelope } from '../envelope.js';
+import { DEFAULT_TASK_CONTROLS } from '../common-schemas.js';
 
 /** A valid TaskSubmitted payload with small, sane limits, for tests. Override any field. */
 export function sampleTask(overrides: Partial<EventDataInput<'TaskSubmitted'>> = {}): EventDataInput<'TaskSubmitted'> {
@@ -10,18 +11,9 @@ export function sampleTask(overrides: Partial<EventDataInput<'TaskSubmitted'>> =
     input: { orderId: '1001', customerId: 'c-42', amountUsd: 25 },
     requester: { id: 'alice', kind: 'user' },
     scope: { tools: ['customers.query', 'customers.update'], resources: { collections: ['customers'] } },
-    limits: {
-      maxRowsPerAction: 10,
-      maxRowsPerTask: 50,
-      maxFilesPerAction: 5,
-      maxFilesPerTask: 20,
-      maxRecipientsPerAction: 5,
-      maxRecipientsPerTask: 20,
-      maxMoneyUsdPerAction: 100,
-      maxMoneyUsdPerTask: 500,
-    },
-    budgets: { maxTokens: 50_000, maxCostUsd: 1, maxSteps: 20, maxWallTimeMs: 600_000 },
-    risk: { onMagnitudeExceeded: 'escalate', maxConsecutiveFailures: 3 },
+    limits: { ...DEFAULT_TASK_CONTROLS.limits },
+    budgets: { ...DEFAULT_TASK_CONTROLS.budgets },
+    risk: { ...DEFAULT_TASK_CONTROLS.risk },
     ...overrides,
   };
 }
