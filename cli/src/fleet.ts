@@ -10,12 +10,13 @@ import { createServer } from 'node:net';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { decisionKeysFileIn, ensureDecisionKeyFile } from '@warden/runtime';
 import { z } from 'zod';
 import { REPO_ROOT, type CliConfig } from './config.js';
 import { CliError, CliErrorCodes, usageError } from './errors.js';
 
 /** The workers `warden up` can start, in start order (the model first: the planner calls it). */
-export const FleetServices = ['scripted-model', 'guard', 'executor', 'planner', 'auditor'] as const;
+export const FleetServices = ['scripted-model', 'guard', 'executor', 'planner', 'auditor', 'escalation'] as const;
 export type FleetService = (typeof FleetServices)[number];
 
 const isService = (s: string): s is FleetService => (FleetServices as readonly string[]).includes(s);
@@ -39,6 +40,8 @@ const FleetState = z.object({
   modelUrl: z.string(),
   /** The auditor's query API key of tenant "default" (generated when AUDITOR_API_KEYS is unset). */
   auditorKey: z.string().optional(),
+  /** The escalation service's people API and a bearer token of the fleet's approver (when it runs). */
+  escalation: z.object({ url: z.string(), token: z.string() }).optional(),
   processes: z.array(FleetProcess),
 });
 /** What `warden up` recorded. */
@@ -159,6 +162,10 @@ export async function fleetUp(config: CliConfig, options: FleetUpOptions): Promi
   const services = external === undefined ? options.services : options.services.filter((s) => s !== 'scripted-model');
   const auditorKey = env.AUDITOR_API_KEYS === undefined ? randomBytes(16).toString('hex') : undefined;
   const checkpointKey = env.AUDITOR_CHECKPOINT_KEY ?? randomBytes(32).toString('hex');
+  // People's decisions are signed by the escalation service and checked by the planner and the executor, with the
+  // local stack's key pair unless the environment names keys of its own.
+  const decisionKeys = ensureDecisionKeyFile(decisionKeysFileIn(config.cacheDir));
+  const peopleToken = randomBytes(24).toString('hex');
   const state: FleetState = {
     topicPrefix: config.runtime.topicPrefix,
     mongoDb: config.runtime.mongoDb,
@@ -186,6 +193,30 @@ export async function fleetUp(config: CliConfig, options: FleetUpOptions): Promi
       readyUrl = `http://127.0.0.1:${port}/healthz`;
     } else {
       own.WARDEN_HTTP_PORT = String(port);
+    }
+    if (service === 'planner' || service === 'executor') {
+      own.WARDEN_DECISION_PUBLIC_KEYS = env.WARDEN_DECISION_PUBLIC_KEYS ?? decisionKeys.verifyingKeyText;
+    }
+    if (service === 'escalation') {
+      const apiPort = await freePort();
+      own.ESCALATION_HTTP_PORT = String(apiPort);
+      own.ESCALATION_HTTP_HOST = '127.0.0.1';
+      own.ESCALATION_SIGNING_KEY = env.ESCALATION_SIGNING_KEY ?? decisionKeys.signingKeyText;
+      if (env.ESCALATION_TOKENS_FILE === undefined && env.ESCALATION_JWT_HS256_SECRET === undefined) {
+        // A token of the fleet's own approver, for `warden escalations` and the demo (kept in the fleet's state).
+        const tokensFile = join(config.fleetDir, 'escalation-tokens.json');
+        const people = [
+          {
+            token: peopleToken,
+            subject: 'fleet-approver',
+            roles: ['approver', 'admin'],
+            tenants: ['tenant-demo', 'default'],
+          },
+        ];
+        writeFileSync(tokensFile, JSON.stringify(people), { mode: 0o600 });
+        own.ESCALATION_TOKENS_FILE = tokensFile;
+        state.escalation = { url: `http://127.0.0.1:${apiPort}`, token: peopleToken };
+      }
     }
     if (service === 'planner') {
       own.OPENAI_BASE_URL = state.modelUrl;

@@ -10,6 +10,7 @@ import { buildTask, type TaskFlags } from './task.js';
 import { configFrom, say, type GlobalOptions } from './commands/io.js';
 import { runStack } from './commands/stack.js';
 import { logs } from './commands/logs.js';
+import { decideEscalation, listEscalations, showEscalation } from './commands/escalations.js';
 import type * as AuditModule from './commands/audit.js';
 import type * as BacktestModule from './commands/backtest.js';
 import type * as DemoModule from './commands/demo.js';
@@ -216,6 +217,43 @@ program
       failOnChange: o.failOnChange === true,
     });
   });
+
+const escalations = program
+  .command('escalations')
+  .description(
+    'what was paused for a person, through the escalation service (ESCALATION_URL, token in ESCALATION_TOKEN)',
+  );
+escalations
+  .command('list')
+  .description('the escalations your tenants may see')
+  .option('--status <status>', 'only pending, approved, denied, expired or cancelled ones')
+  .option('--json', 'one JSON document')
+  .action(async (o: { status?: string; json?: boolean }) => {
+    exitCode = await listEscalations(configFrom(globals()), {
+      ...(o.status === undefined ? {} : { status: o.status }),
+      json: o.json === true,
+    });
+  });
+escalations
+  .command('show')
+  .description('one escalation: what was paused, why, under which policy, until when')
+  .argument('<task>', 'the task id')
+  .argument('<escalation>', 'the escalation id')
+  .option('--json', 'one JSON document')
+  .action(async (task: string, escalation: string, o: { json?: boolean }) => {
+    exitCode = await showEscalation(configFrom(globals()), task, escalation, o.json === true);
+  });
+for (const kind of ['approve', 'deny'] as const) {
+  escalations
+    .command(kind)
+    .description(`${kind} an escalation, bound to the arguments and policy version it shows now`)
+    .argument('<task>', 'the task id')
+    .argument('<escalation>', 'the escalation id')
+    .option('--comment <text>', 'why (recorded with the decision)')
+    .action(async (task: string, escalation: string, o: { comment?: string }) => {
+      exitCode = await decideEscalation(configFrom(globals()), kind, task, escalation, o.comment);
+    });
+}
 
 program
   .command('demo')

@@ -21,6 +21,11 @@ const COMMANDS = [
   ['show'],
   ['verify'],
   ['backtest'],
+  ['escalations'],
+  ['escalations', 'list'],
+  ['escalations', 'show'],
+  ['escalations', 'approve'],
+  ['escalations', 'deny'],
   ['demo'],
 ];
 

@@ -18,11 +18,14 @@ describe('warden demo', () => {
     expect(out).toMatch(/ungrounded_literal \(args\.id=cus_8f3a2c91/);
     expect(out).toMatch(/-> TaskHalted; chain ok/);
     expect(out).toContain(
-      'stores: 1 refund recorded, 33 of 33 customers still there; secret in the log: no (redacted)',
+      // the one customer a person approved deleting is gone, nothing else
+      'stores: 1 refund recorded, 32 of 33 customers still there; secret in the log: no (redacted)',
     );
     expect(out).not.toContain('sk-demoSECRET');
     expect(out).toMatch(/-> TaskCompleted; chain ok: 13 events/); // the huge file, within budget
     expect(out).toMatch(/EscalationRequested +asks a person: confidence: low_confidence/);
+    expect(out).toMatch(/HumanApproved +fleet-approver \((?:approver|admin)\), signed by key warden-local-1/);
+    expect(out).toMatch(/approved by fleet-approver through the escalation service/);
     expect(out).toMatch(/executor BreakerOpened +tool files\.read/);
     expect(out).toMatch(/executor AlertRaised +critical breaker_open/);
     for (const script of [

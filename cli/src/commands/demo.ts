@@ -15,6 +15,7 @@ import { DEMO_CUSTOMERS, DEMO_SCENARIOS, DEMO_SECRET, type DemoScenario } from '
 import { chainLine } from './audit.js';
 import { configFrom, say, type GlobalOptions } from './io.js';
 import { runStack } from './stack.js';
+import { decideThroughPeopleApi } from './escalations.js';
 import { publishTasks } from './submit.js';
 
 const WAIT_MS = 120_000;
@@ -27,6 +28,19 @@ async function until<T>(what: string, timeoutMs: number, probe: () => T | undefi
     if (Date.now() > deadline)
       throw new CliError(CliErrorCodes.failed, `timed out after ${timeoutMs} ms waiting for ${what}`, {
         hint: "look at the workers' logs: warden logs planner (guard, executor, scripted-model), with the demo's --prefix",
+      });
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function untilAsync<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline)
+      throw new CliError(CliErrorCodes.failed, `timed out after ${timeoutMs} ms waiting for ${what}`, {
+        hint: "look at the workers' logs: warden logs planner (guard, executor, escalation), with the demo's --prefix",
       });
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -49,8 +63,8 @@ export async function demo(g: GlobalOptions, keep: boolean): Promise<number> {
   const r = cfg.runtime;
   say(`kafka ${r.brokers.join(',')} | registry ${r.registryUrl} | mongodb ${r.mongoUrl}`);
   say(`== starting the workers as processes: topic prefix "${r.topicPrefix}", database "${r.mongoDb}"`);
-  await fleetUp(cfg, {
-    services: ['scripted-model', 'guard', 'executor', 'planner'],
+  const fleet = await fleetUp(cfg, {
+    services: ['scripted-model', 'guard', 'executor', 'planner', 'escalation'],
     replicas: new Map(),
     timeoutMs: 120_000,
     onProgress: (line) => say(`   ${line}`),
@@ -100,10 +114,30 @@ export async function demo(g: GlobalOptions, keep: boolean): Promise<number> {
         .filter((d) => d.event.taskId === taskId)
         .map((d) => d.event)
         .sort((a, b) => a.seq - b.seq);
+    const approved = new Set<string>();
     const runTask = async (s: DemoScenario, taskId: string) => {
-      const end = await until(`the end of task ${taskId}`, WAIT_MS, () =>
-        eventsOf(taskId).find((e) => s.ends.includes(e.type)),
-      );
+      let pending: Promise<void> = Promise.resolve();
+      const end = await untilAsync(`the end of task ${taskId}`, WAIT_MS, async () => {
+        await pending;
+        const found = eventsOf(taskId).find((e) => s.ends.includes(e.type));
+        if (found === undefined && s.person === 'approve' && fleet.escalation !== undefined) {
+          const ask = eventsOf(taskId).find(
+            (e) => e.type === 'EscalationRequested' && !approved.has(e.data.escalationId),
+          );
+          if (ask?.type === 'EscalationRequested') {
+            pending = decideThroughPeopleApi(
+              fleet.escalation,
+              'approve',
+              taskId,
+              ask.data.escalationId,
+              'approved in the demo',
+            )
+              .then(() => void approved.add(ask.data.escalationId))
+              .catch(() => undefined); // not projected yet: asked again on the next round
+          }
+        }
+        return found;
+      });
       // Topics arrive independently: the chain is whole once every seq up to the highest is there and every event
       // an event names as its cause has arrived (events of one step may share a seq).
       const events = await until(`the whole chain of task ${taskId}`, 30_000, () => {

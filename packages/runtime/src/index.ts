@@ -43,3 +43,4 @@ export { defineWorker } from './worker/define-worker.js';
 export { WorkerLifecycle, WorkerStates, WorkerTransitions, type WorkerState } from './worker/lifecycle.js';
 export type { Handler, HandlerContext, Handlers, Worker, WorkerDefinition } from './worker/types.js';
 export { DEAD_LETTER_ALERT_TASK_PREFIX, deadLetterAlertTaskId } from './worker/dead-letter.js';
+export { decisionKeysFileIn, ensureDecisionKeyFile, type DecisionKeyFile } from './decision-keys.js';
