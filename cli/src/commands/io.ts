@@ -10,9 +10,9 @@ export interface GlobalOptions {
   readonly db?: string;
 }
 
-/** The configuration of this run: the environment, overridden by --prefix and --db. */
+/** The configuration of this run: the environment (read by config.ts), overridden by --prefix and --db. */
 export const configFrom = (g: GlobalOptions): CliConfig =>
-  loadCliConfig(process.env, {
+  loadCliConfig(undefined, {
     ...(g.prefix === undefined ? {} : { prefix: g.prefix }),
     ...(g.db === undefined ? {} : { db: g.db }),
   });
