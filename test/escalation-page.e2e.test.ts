@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { WardenEvent } from '@warden/contracts';
+import { terminalEventTypes, type WardenEvent } from '@warden/contracts';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPipeline, type Pipeline } from '../infra/pipeline.js';
@@ -49,7 +49,7 @@ describe("the people's page in headless Chromium", () => {
     mkdirSync(artifacts, { recursive: true });
     await page.screenshot({ path: resolve(artifacts, 'escalation-page-pending.png'), fullPage: true });
     // approve this escalation, and any the task raises next (a low-confidence answer), until the task ends
-    const ended = (e: WardenEvent): boolean => ['TaskCompleted', 'TaskFailed', 'TaskHalted'].includes(e.type);
+    const ended = (e: WardenEvent): boolean => terminalEventTypes.has(e.type);
     const approved = new Set<string>();
     let end: WardenEvent | undefined;
     while (end === undefined) {

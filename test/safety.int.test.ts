@@ -1,4 +1,4 @@
-import { verifyChain, type WardenEvent } from '@warden/contracts';
+import { terminalEventTypes, verifyChain, type WardenEvent } from '@warden/contracts';
 import { sampleTask } from '@warden/contracts/testing';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -8,7 +8,7 @@ import { stack } from './support/index.js';
 
 const CANARY = 'sk-proj-CANARY0000secretSECRET1111zz';
 
-const terminal = (e: WardenEvent): boolean => ['TaskCompleted', 'TaskFailed', 'TaskHalted'].includes(e.type);
+const terminal = (e: WardenEvent): boolean => terminalEventTypes.has(e.type);
 
 /**
  * Holes an adversarial model found (issue 23), each through the real planner, guard and executor on the scripted

@@ -1,11 +1,11 @@
-import type { WardenEvent } from '@warden/contracts';
+import { terminalEventTypes, type WardenEvent } from '@warden/contracts';
 import { waitUntil } from '@warden/runtime/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPipeline, type Pipeline } from '../../infra/pipeline.js';
 import { stack } from '../../test/support/index.js';
 import { testEnv, warden } from './support/run.js';
 
-const terminal = (e: WardenEvent): boolean => ['TaskCompleted', 'TaskFailed', 'TaskHalted'].includes(e.type);
+const terminal = (e: WardenEvent): boolean => terminalEventTypes.has(e.type);
 
 /** `warden escalations` against the real escalation service of a running pipeline. */
 describe('warden escalations', () => {

@@ -4,7 +4,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { EventDataInput, WardenEvent } from '@warden/contracts';
+import { terminalEventTypes, type EventDataInput, type WardenEvent } from '@warden/contracts';
 
 /** What the demo looks at to judge a scenario once its task has ended. */
 export interface ScenarioOutcome {
@@ -38,7 +38,7 @@ export interface DemoScenario {
   readonly person?: 'approve';
 }
 
-const TERMINAL = ['TaskCompleted', 'TaskFailed', 'TaskHalted'];
+const TERMINAL: readonly string[] = [...terminalEventTypes];
 
 /** The size of the demo's large export (bytes): about 100k tokens, twice the task's token budget. */
 export const HUGE_FILE_BYTES = 400_000;
