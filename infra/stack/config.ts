@@ -19,6 +19,11 @@ export interface KafkaConfig extends ServerConfig {
 
 export interface StackConfig {
   readonly cacheDir: string;
+  /**
+   * Where this stack keeps its state, data and logs: WARDEN_STACK_RUN_DIR, else <cacheDir>/run. A second stack (on
+   * other ports, e.g. for a test that kills and restarts servers) shares the downloads but not the run directory.
+   */
+  readonly runDir: string;
   readonly kafka: KafkaConfig;
   readonly registry: ServerConfig;
   readonly mongo: ServerConfig;
@@ -75,6 +80,12 @@ export function cacheDirFrom(env: Env = process.env): string {
   return explicit !== undefined ? path.resolve(explicit) : path.join(os.homedir(), '.cache', 'warden');
 }
 
+/** Run directory: WARDEN_STACK_RUN_DIR, else <cacheDir>/run. */
+export function runDirFrom(env: Env = process.env): string {
+  const explicit = nonEmpty(env, 'WARDEN_STACK_RUN_DIR');
+  return explicit !== undefined ? path.resolve(explicit) : path.join(cacheDirFrom(env), 'run');
+}
+
 export function endpointEnv(env: Env = process.env): EndpointEnv {
   return {
     kafkaBrokers: nonEmpty(env, 'KAFKA_BROKERS'),
@@ -89,6 +100,7 @@ export function loadConfig(env: Env = process.env): StackConfig {
   const kafkaPort = port(env, 'KAFKA_PORT', 9092);
   const config: StackConfig = {
     cacheDir: cacheDirFrom(env),
+    runDir: runDirFrom(env),
     kafka: {
       port: kafkaPort,
       controllerPort: port(env, 'KAFKA_CONTROLLER_PORT', 9093),

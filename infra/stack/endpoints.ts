@@ -1,6 +1,7 @@
 // Endpoints of the servers Warden's integration tests talk to: from the environment when given
-// (KAFKA_BROKERS, SCHEMA_REGISTRY_URL, MONGO_URL), else from the running local stack.
-import { cacheDirFrom, endpointEnv } from './config.js';
+// (KAFKA_BROKERS, SCHEMA_REGISTRY_URL, MONGO_URL), else from the running local stack (its run directory:
+// WARDEN_STACK_RUN_DIR, else <cache>/run).
+import { cacheDirFrom, endpointEnv, runDirFrom } from './config.js';
 import { stackPaths } from './paths.js';
 import { isAlive } from './proc.js';
 import type { StackEndpoints } from './state.js';
@@ -19,7 +20,7 @@ export function readStackEndpoints(): StackEndpoints | undefined {
   if (env.kafkaBrokers !== undefined && env.schemaRegistryUrl !== undefined && env.mongoUrl !== undefined) {
     return { kafkaBrokers: env.kafkaBrokers, schemaRegistryUrl: env.schemaRegistryUrl, mongoUrl: env.mongoUrl };
   }
-  let state = readState(stackPaths(cacheDirFrom()).stateFile);
+  let state = readState(stackPaths(cacheDirFrom(), runDirFrom()).stateFile);
   // A stack.json whose servers are gone (e.g. after a reboot) names nothing that answers.
   if (state !== undefined && !Object.values(state.pids).every((pid) => isAlive(pid))) state = undefined;
   const kafkaBrokers = env.kafkaBrokers ?? state?.kafkaBrokers;

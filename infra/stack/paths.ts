@@ -27,8 +27,7 @@ export interface StackPaths {
   readonly ferretSource: string;
 }
 
-export function stackPaths(cacheDir: string): StackPaths {
-  const runDir = path.join(cacheDir, 'run');
+export function stackPaths(cacheDir: string, runDir = path.join(cacheDir, 'run')): StackPaths {
   const kafkaHome = path.join(cacheDir, `kafka-${KAFKA_VERSION}`);
   const apicurioHome = path.join(cacheDir, `apicurio-${APICURIO_VERSION}`);
   const ferretHome = path.join(cacheDir, `ferretdb-${FERRETDB_VERSION}`);

@@ -404,7 +404,7 @@ async function main(argv: readonly string[]): Promise<number> {
     }
     throw error;
   }
-  const paths = stackPaths(config.cacheDir);
+  const paths = stackPaths(config.cacheDir, config.runDir);
   const stack: Stack = {
     config,
     paths,
