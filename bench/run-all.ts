@@ -16,6 +16,7 @@ const benches: Record<string, string> = {
   planner: 'planner-overhead.ts',
   auditor: 'auditor-chain.ts',
   'auditor-lag': 'auditor-lag.ts',
+  'agent-step': 'agent-step.ts',
 };
 const wanted = process.argv[2] ?? 'all';
 const names = wanted === 'all' ? Object.keys(benches) : [wanted];

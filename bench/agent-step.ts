@@ -1,0 +1,182 @@
+/**
+ * Agent-step bench: what one step of an agent costs outside the model. Multi-step tasks (the scripted
+ * pipeline-refund: query, refund, answer, on an instant scripted model) run one at a time through the real planner,
+ * guard and executor on Kafka (infra/pipeline.ts: each the worker its main.ts starts); each hop is the time from a
+ * cause's creation to its effect's (the envelopes' occurredAt, one clock). The floor is measured in the same run: a
+ * raw kafkajs transactional consume-produce hop (read_committed consumer, the output and the consumed offset in one
+ * transaction, as the workers commit), ping-ponged between two relays.
+ *
+ * Targets (issue 17): each hop within 2x the floor at p50 and 3x at p99; a whole step outside the model (proposal,
+ * verdict, result, back to the next proposal) within 2.5x of three floor hops at p50. Printed as PASS/FAIL lines;
+ * the bench measures, it does not gate.
+ *
+ * Needs the stack: npm run stack -- up; then npm run bench -- agent-step. BENCH_TASKS (default 20) tasks,
+ * BENCH_FLOOR_HOPS (default 300) floor hops.
+ */
+import { randomUUID } from 'node:crypto';
+import type { WardenEvent } from '@warden/contracts';
+import { createKafka, ensureTopics } from '@warden/runtime';
+import { testWorkerConfig, waitUntil } from '@warden/runtime/testing';
+import type { EachMessagePayload } from 'kafkajs';
+import { pino } from 'pino';
+import { startPipeline } from '../infra/pipeline.js';
+import { benchSetting } from './config.js';
+import { benchEndpoints, percentile, target } from './support.js';
+
+const TASKS = benchSetting('BENCH_TASKS', 20);
+const FLOOR_HOPS = benchSetting('BENCH_FLOOR_HOPS', 300);
+const endpoints = benchEndpoints();
+
+/** The floor: hops of a raw transactional consume-produce relay, in milliseconds. */
+async function floorHops(): Promise<number[]> {
+  const config = testWorkerConfig(endpoints, { logLevel: 'error' });
+  const kafka = createKafka(config.brokers, 'bench-floor', pino({ level: 'error' }));
+  const [a, b] = [`${config.topicPrefix}.floor-a`, `${config.topicPrefix}.floor-b`];
+  const admin = kafka.admin();
+  await admin.connect();
+  await ensureTopics(admin, [a, b], { partitions: 1 });
+  await admin.disconnect();
+  const hops: number[] = [];
+  const relays: Array<{ stop(): Promise<void> }> = [];
+  for (const [from, to] of [
+    [a, b],
+    [b, a],
+  ] as const) {
+    const groupId = `${config.topicPrefix}.floor-${from.endsWith('a') ? 'a' : 'b'}`;
+    const producer = kafka.producer({
+      transactionalId: `${groupId}|${randomUUID()}`,
+      idempotent: true,
+      maxInFlightRequests: 1,
+    });
+    await producer.connect();
+    const consumer = kafka.consumer({ groupId });
+    await consumer.connect();
+    await consumer.subscribe({ topic: from, fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachMessage: async ({ message, partition }: EachMessagePayload) => {
+        const hop = Number(String(message.value));
+        const now = Date.now();
+        if (hop > 0) hops.push(now - Number(message.timestamp));
+        if (hop >= FLOOR_HOPS) return;
+        const txn = await producer.transaction();
+        await txn.send({ topic: to, messages: [{ key: 'k', value: String(hop + 1), timestamp: String(now) }] });
+        await txn.sendOffsets({
+          consumerGroupId: groupId,
+          topics: [{ topic: from, partitions: [{ partition, offset: String(Number(message.offset) + 1) }] }],
+        });
+        await txn.commit();
+      },
+    });
+    relays.push({
+      stop: async () => {
+        await consumer.disconnect();
+        await producer.disconnect();
+      },
+    });
+  }
+  const starter = kafka.producer({ transactionalId: `${config.topicPrefix}.floor-start`, idempotent: true });
+  await starter.connect();
+  const txn = await starter.transaction();
+  await txn.send({ topic: a, messages: [{ key: 'k', value: '0', timestamp: String(Date.now()) }] });
+  await txn.commit();
+  await starter.disconnect();
+  await waitUntil(() => hops.length >= FLOOR_HOPS - 1, { timeoutMs: 300_000, what: 'the floor ping-pong' });
+  for (const r of relays) await r.stop();
+  // The first few hops include the relays' first transaction (InitProducerId, partition added): warm-up.
+  return hops.slice(5);
+}
+
+/** One hop of a task's chain: the type of the cause and of the effect, and the milliseconds between them. */
+interface Hop {
+  readonly label: string;
+  readonly ms: number;
+}
+
+const at = (e: WardenEvent): number => Date.parse(e.occurredAt);
+
+/**
+ * The hops of a finished task. Planning events (ModelRequested and the like) are the planner's own bookkeeping
+ * inside one handling, so a hop runs from one worker's output to the next worker's output: proposal to verdict
+ * (the guard), approval to result (the executor), result to the next proposal (the planner, with the model call).
+ */
+function hopsOf(events: readonly WardenEvent[]): { hops: Hop[]; steps: number[] } {
+  const hops: Hop[] = [];
+  const steps: number[] = [];
+  let proposal: WardenEvent | undefined;
+  let approval: WardenEvent | undefined;
+  let result: WardenEvent | undefined;
+  for (const e of events) {
+    if (e.type === 'ActionProposed' || e.type === 'AnswerProposed') {
+      if (result !== undefined) hops.push({ label: 'result -> next proposal (planner)', ms: at(e) - at(result) });
+      if (proposal !== undefined && result !== undefined) steps.push(at(e) - at(proposal));
+      proposal = e;
+      approval = undefined;
+      result = undefined;
+    } else if (e.type === 'ActionApproved' && proposal !== undefined) {
+      hops.push({ label: 'proposal -> verdict (guard)', ms: at(e) - at(proposal) });
+      approval = e;
+    } else if ((e.type === 'ToolSucceeded' || e.type === 'ToolFailed') && approval !== undefined) {
+      hops.push({ label: 'approval -> result (executor)', ms: at(e) - at(approval) });
+      result = e;
+    }
+  }
+  return { hops, steps };
+}
+
+console.log(`agent-step bench: ${TASKS} pipeline-refund tasks one at a time; floor: ${FLOOR_HOPS} raw hops`);
+const floor = await floorHops();
+const floorP50 = percentile(floor, 50);
+const floorP99 = percentile(floor, 99);
+console.log(
+  `floor: raw kafkajs transactional consume-produce hop   p50 ${floorP50.toFixed(1)} ms   p99 ${floorP99.toFixed(1)} ms (${floor.length} hops)`,
+);
+
+const pipeline = await startPipeline(endpoints, 'error');
+const all: Hop[] = [];
+const steps: number[] = [];
+try {
+  for (let i = 0; i < TASKS; i++) {
+    const taskId = `bench-step-${i}-${randomUUID().slice(0, 8)}`;
+    await pipeline.submit(taskId, 'pipeline-refund', {
+      goal: 'Refund order ord_7731 of customer cus_1042: 42.50 USD for a damaged item.',
+      input: { customerId: 'cus_1042', orderId: 'ord_7731', amountUsd: 42.5 },
+      scope: { tools: ['customers.query', 'payments.refund'], resources: { collections: ['customers'] } },
+    });
+    const end = await pipeline.waitFor(taskId, (e) => ['TaskCompleted', 'TaskFailed', 'TaskHalted'].includes(e.type));
+    if (end.type !== 'TaskCompleted') throw new Error(`task ${taskId} ended ${end.type}: ${JSON.stringify(end.data)}`);
+    const found = hopsOf(await pipeline.waitForWholeChain(taskId));
+    // The first task warms every worker (producers fenced, schemas cached): not counted.
+    if (i > 0) {
+      all.push(...found.hops);
+      steps.push(...found.steps);
+    }
+    process.stdout.write(`\rtasks done: ${i + 1}/${TASKS}`);
+  }
+  process.stdout.write('\n');
+} finally {
+  await pipeline.close();
+}
+
+const labels = [...new Set(all.map((h) => h.label))];
+let ok = true;
+for (const label of labels) {
+  const ms = all.filter((h) => h.label === label).map((h) => h.ms);
+  const p50 = percentile(ms, 50);
+  const p99 = percentile(ms, 99);
+  console.log(
+    `${label.padEnd(36)} p50 ${p50.toFixed(1).padStart(7)} ms (${(p50 / floorP50).toFixed(1)}x floor)   p99 ${p99.toFixed(1).padStart(7)} ms (${(p99 / floorP99).toFixed(1)}x floor)   n=${ms.length}`,
+  );
+  ok = target(`${label} p50 within 2x floor`, p50 <= 2 * floorP50, `${(p50 / floorP50).toFixed(1)}x`) && ok;
+  ok = target(`${label} p99 within 3x floor`, p99 <= 3 * floorP99, `${(p99 / floorP99).toFixed(1)}x`) && ok;
+}
+const stepP50 = percentile(steps, 50);
+console.log(
+  `whole step (proposal -> next proposal)   p50 ${stepP50.toFixed(1)} ms   p99 ${percentile(steps, 99).toFixed(1)} ms   n=${steps.length}; three floor hops ${(3 * floorP50).toFixed(1)} ms`,
+);
+target(
+  'step p50 within 2.5x of three floor hops',
+  stepP50 <= 2.5 * 3 * floorP50,
+  `${(stepP50 / (3 * floorP50)).toFixed(1)}x`,
+);
+process.exit(0);
