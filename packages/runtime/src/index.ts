@@ -1,4 +1,4 @@
-export { WorkerEnv, jsonEnv, loadConfig } from './config.js';
+export { DEFAULT_BATCH_SIZE, WorkerEnv, jsonEnv, loadConfig } from './config.js';
 export { decisionTrustOf } from './decision-trust.js';
 export { connectRuntime, runtimeConfigFrom, type RuntimeDeps, type WorkerRuntimeConfig } from './deps.js';
 export {
