@@ -119,12 +119,17 @@ export function failureKindOf(error: unknown): FailureKind {
   return FailureKinds.transient;
 }
 
-/** A short reason for an outage, for readiness and logs: the error's name and message (clipped), never a stack. */
+/**
+ * A short reason for an outage, for readiness and logs: the error's name and message, and its cause's message when
+ * it says more (fetch's "fetch failed" hides the refused connection in its cause), clipped; never a stack.
+ */
 export function outageReason(error: unknown, maxChars = 300): string {
-  const e = error as { name?: unknown; message?: unknown } | undefined;
+  if (error instanceof InfrastructureError && error.cause !== undefined) return outageReason(error.cause, maxChars);
+  const e = error as { name?: unknown; message?: unknown; cause?: { message?: unknown } } | undefined;
   const name = typeof e?.name === 'string' ? e.name : 'Error';
   const message = typeof e?.message === 'string' ? e.message : String(error);
-  const text = `${name}: ${message}`;
+  const cause = typeof e?.cause?.message === 'string' ? e.cause.message : undefined;
+  const text = `${name}: ${message}${cause === undefined || message.includes(cause) ? '' : ` (${cause})`}`;
   return text.length <= maxChars ? text : `${text.slice(0, maxChars - 1)}…`;
 }
 

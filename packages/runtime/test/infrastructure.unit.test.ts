@@ -76,5 +76,9 @@ describe('classifying a failure: infrastructure, transient or poison', () => {
       'MongoNetworkError: connect ECONNREFUSED 127.0.0.1:27017',
     );
     expect(outageReason(new Error('x'.repeat(500)), 20)).toHaveLength(20);
+    const wrapped = new InfrastructureError('mongo', 'mongo unavailable', { cause: new MongoNetworkError('closed') });
+    expect(outageReason(wrapped)).toBe('MongoNetworkError: closed');
+    const refused = new TypeError('fetch failed', { cause: new Error('connect ECONNREFUSED 127.0.0.1:8081') });
+    expect(outageReason(refused)).toBe('TypeError: fetch failed (connect ECONNREFUSED 127.0.0.1:8081)');
   });
 });
