@@ -47,7 +47,7 @@ describe('a worker through outages of Kafka, MongoDB and the registry', () => {
       healthProbeIntervalMs: 500,
       healthProbeTimeoutMs: 1_000,
       mongoOperationTimeoutMs: 3_000,
-      logLevel: 'warn',
+      logLevel: 'info', // the outages and recoveries, once each
     });
     const handled = new Set<string>();
     const worker: Worker = defineWorker({
