@@ -34,9 +34,10 @@ export const DEFAULT_WEDGED_AFTER_MS = 600_000;
 /**
  * The longest a MongoDB operation may wait for an answer on its socket, or for a pooled connection
  * (MONGO_OPERATION_TIMEOUT_MS's default): a server that hangs (frozen, half-open connection) fails the operation
- * instead of blocking its handler, and the worker, forever.
+ * instead of blocking its handler, and the worker, forever. Below the default group session (30 s): the first
+ * operation to hang fails before the member, which sends no heartbeat during one handler call, is evicted.
  */
-export const DEFAULT_MONGO_OPERATION_TIMEOUT_MS = 30_000;
+export const DEFAULT_MONGO_OPERATION_TIMEOUT_MS = 20_000;
 
 // Settings of the worker that are not in the environment: each is defined here once, with its unit in its name.
 

@@ -71,7 +71,7 @@ export interface WorkerRuntimeConfig {
   readonly healthProbeTimeoutMs?: number;
   /** How long one event's handling may run before liveness calls the process wedged. Default 10 min. */
   readonly wedgedAfterMs?: number;
-  /** The longest a MongoDB operation waits for its answer or a pooled connection. Default 30 s. */
+  /** The longest a MongoDB operation waits for its answer or a pooled connection. Default 20 s. */
   readonly mongoOperationTimeoutMs?: number;
 }
 
