@@ -8,6 +8,7 @@
  *   s.endpoints        // { kafkaBrokers, schemaRegistryUrl, mongoUrl } for workers and clients
  *   await s.stop('mongo', { kill: true });   // SIGKILL FerretDB; its data stays
  *   await s.start('mongo');                  // start it again on its data; resolves once healthy
+ *   await s.restart('kafka', { kill: true }); // both at once
  *   await s.down();                          // stop all three (the run directory is kept for its logs)
  *
  * Ports must be free and distinct from every other stack's (the shared one uses the defaults 9092/9093/8081/27017).
@@ -46,6 +47,8 @@ export interface PrivateStack {
   stop(server: ServerId, options?: { readonly kill?: boolean }): Promise<void>;
   /** Starts one stopped server again on its data; resolves once it is healthy. */
   start(server: ServerId): Promise<void>;
+  /** stop() then start(): one server down and back, on its data. */
+  restart(server: ServerId, options?: { readonly kill?: boolean }): Promise<void>;
   /** Stops every server. */
   down(): Promise<void>;
 }
@@ -94,6 +97,10 @@ export async function startPrivateStack(options: PrivateStackOptions): Promise<P
     stop: (server, stopOptions) =>
       stackCommand(options, 'stop', server, ...(stopOptions?.kill === true ? ['--kill'] : [])),
     start: (server) => stackCommand(options, 'start', server),
+    restart: async (server, stopOptions) => {
+      await stackCommand(options, 'stop', server, ...(stopOptions?.kill === true ? ['--kill'] : []));
+      await stackCommand(options, 'start', server);
+    },
     down: () => stackCommand(options, 'down'),
   };
 }
