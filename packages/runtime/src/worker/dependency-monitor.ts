@@ -24,11 +24,19 @@ export interface DependencyMonitorOptions {
   readonly intervalMs: number;
   /** How long one probe may take before the dependency counts as down (WARDEN_HEALTH_PROBE_TIMEOUT_MS). */
   readonly timeoutMs: number;
+  /**
+   * How many probes in a row must fail before a dependency counts as down (default PROBE_FAILURES_BEFORE_DOWN), so
+   * one probe starved of CPU does not flip readiness; an operation that meets an outage marks it down at once.
+   */
+  readonly probeFailuresBeforeDown?: number;
   /** Where state changes are logged: down at warn, back at info, once per change. */
   readonly logger: Logger;
   /** The wall clock in ms (default Date.now). */
   readonly now?: () => number;
 }
+
+/** Probes failed in a row before a dependency counts as down, when the options name no other count. */
+export const PROBE_FAILURES_BEFORE_DOWN = 2;
 
 interface Tracked {
   status: DependencyState['status'];
@@ -36,6 +44,8 @@ interface Tracked {
   sinceMs: number;
   /** When an operation last reported a failure: a probe that started before it cannot mark the dependency up. */
   lastFailureMs: number;
+  /** Probes failed in a row. */
+  probeFailures: number;
   probing: boolean;
 }
 
@@ -57,6 +67,7 @@ export class DependencyMonitor implements OutageReports {
         status: 'unknown',
         sinceMs: this.now(),
         lastFailureMs: -Infinity,
+        probeFailures: 0,
         probing: false,
       });
     }
@@ -99,9 +110,14 @@ export class DependencyMonitor implements OutageReports {
           }, this.options.timeoutMs);
         }),
       ]);
+      t.probeFailures = 0;
       if (t.lastFailureMs < started) this.move(dependency, 'ok');
     } catch (error) {
-      this.move(dependency, 'down', outageReason(error));
+      t.probeFailures++;
+      // Never probed yet: the first answer decides, so readiness is known once start() resolves.
+      const threshold =
+        t.status === 'unknown' ? 1 : (this.options.probeFailuresBeforeDown ?? PROBE_FAILURES_BEFORE_DOWN);
+      if (t.probeFailures >= threshold) this.move(dependency, 'down', outageReason(error));
     } finally {
       clearTimeout(timer);
       t.probing = false;
