@@ -1,6 +1,6 @@
 // Local stack without Docker: Kafka, a Confluent-compatible schema registry and a MongoDB-compatible
 // server, fetched and cached under WARDEN_CACHE_DIR (default ~/.cache/warden) and run as detached
-// processes. Usage: npm run stack -- up [--fresh] | down | status
+// processes. Usage: npm run stack -- up [--fresh] | down | status | stop <server> [--kill] | start <server>
 import fs from 'node:fs';
 
 import type { StackConfig } from './config.js';
@@ -10,7 +10,7 @@ import { kafkaServer } from './kafka.js';
 import { withLock } from './lock.js';
 import { mongoServer } from './mongo.js';
 import type { ServerId, StackPaths } from './paths.js';
-import { logFile, pidFile, stackPaths } from './paths.js';
+import { logFile, pidFile, SERVER_IDS, stackPaths } from './paths.js';
 import type { DetachedChild } from './proc.js';
 import {
   AbortedError,
@@ -42,6 +42,11 @@ commands:
                 --fresh wipes their data first (the stack must be down)
   down          stop the servers that up started
   status        print each server's state; exit 0 only if all are healthy
+  stop <server> [--kill]
+                stop one server (kafka, registry or mongo) and keep its data, for fault tests;
+                --kill sends SIGKILL at once instead of a graceful SIGTERM
+  start <server>
+                start one server again on its data (as up does for it) and wait until it is healthy
 
 environment:
   WARDEN_CACHE_DIR       downloads, builds and run state (default ~/.cache/warden)
@@ -128,18 +133,25 @@ async function portProblems(server: ServerDefinition): Promise<string[]> {
   return problems;
 }
 
-async function up(stack: Stack, fresh: boolean): Promise<number> {
+/**
+ * Starts the stack's servers, or with `only` that one server (the others are left as they are, and recorded if they
+ * run), and waits until they are healthy.
+ */
+async function up(stack: Stack, fresh: boolean, only?: ServerId): Promise<number> {
   const started0 = Date.now();
   const { config, paths } = stack;
   fs.mkdirSync(paths.runDir, { recursive: true });
   ensureDecisionKeys(paths.cacheDir);
   const state = readState(paths.stateFile);
 
-  const plans: Plan[] = stack.servers.map((server) => {
+  const every: Plan[] = stack.servers.map((server) => {
     if (server.external !== undefined) return { kind: 'external', server };
     const pid = runningPid(stack, server, state);
     return pid !== undefined ? { kind: 'running', server, pid } : { kind: 'start', server };
   });
+  // With `only`, the other servers are neither started nor checked; those running keep their place in the state.
+  const plans = only === undefined ? every : every.filter((plan) => plan.server.id === only);
+  const others = every.filter((plan) => !plans.includes(plan) && plan.kind === 'running');
 
   const running = plans.filter((plan) => plan.kind === 'running');
   if (fresh && running.length > 0) {
@@ -161,7 +173,7 @@ async function up(stack: Stack, fresh: boolean): Promise<number> {
   if (plans.every((plan) => plan.kind !== 'start')) {
     const problems = await Promise.all(plans.map((plan) => checkOnce(plan.server, plan.server.endpoint)));
     if (problems.every((problem) => problem === undefined)) {
-      recordState(stack, plans, state?.startedAt);
+      recordState(stack, [...plans, ...others], state?.startedAt);
       say('stack', `already running and healthy (${elapsed(started0)})`);
       printEndpoints(stack);
       return 0;
@@ -243,7 +255,7 @@ async function up(stack: Stack, fresh: boolean): Promise<number> {
   process.off('SIGTERM', onSignal);
 
   if (!abort.signal.aborted) {
-    recordState(stack, plans, undefined, started);
+    recordState(stack, [...plans, ...others], only === undefined ? undefined : state?.startedAt, started);
     say('stack', `ready in ${elapsed(started0)}`);
     printEndpoints(stack);
     return 0;
@@ -259,7 +271,8 @@ async function up(stack: Stack, fresh: boolean): Promise<number> {
       console.error(`--- last ${LOG_LINES} lines of ${log} ---\n${tailFile(log, LOG_LINES)}`);
     }
   }
-  removeState(stack.paths.stateFile);
+  if (only === undefined) removeState(stack.paths.stateFile);
+  else recordState(stack, others, state?.startedAt); // the servers still running stay usable
   if (started.size > 0) {
     console.error(`\nstopping what this run started: ${[...started.keys()].join(', ')}`);
     await Promise.all(
@@ -306,10 +319,16 @@ function printEndpoints(stack: Stack): void {
   console.log(`  (recorded in ${stack.paths.stateFile})`);
 }
 
-async function down(stack: Stack): Promise<number> {
+/**
+ * Stops the servers that up started, or with `only` that one server (the state then keeps the others); `kill` sends
+ * SIGKILL at once instead of SIGTERM first.
+ */
+async function down(stack: Stack, only?: ServerId, kill = false): Promise<number> {
   const state = readState(stack.paths.stateFile);
+  const servers = only === undefined ? stack.servers : stack.servers.filter((server) => server.id === only);
+  const stopTimeoutMs = kill ? 0 : stack.config.stopTimeoutMs;
   const results = await Promise.all(
-    stack.servers.map(async (server): Promise<boolean> => {
+    servers.map(async (server): Promise<boolean> => {
       const file = pidFile(stack.paths, server.id);
       const pids = new Set([readPid(file), state?.pids[server.id]].filter((pid) => pid !== undefined));
       let ok = true;
@@ -322,12 +341,14 @@ async function down(stack: Stack): Promise<number> {
         }
         const t0 = Date.now();
         try {
-          const outcome = await stopProcessGroup(pid, stack.config.stopTimeoutMs);
+          const outcome = await stopProcessGroup(pid, stopTimeoutMs);
           say(
             server.id,
-            outcome === 'killed'
-              ? `killed pid ${pid} (no exit ${stack.config.stopTimeoutMs / 1000}s after SIGTERM)`
-              : `stopped pid ${pid} in ${elapsed(t0)}`,
+            kill
+              ? `killed pid ${pid}`
+              : outcome === 'killed'
+                ? `killed pid ${pid} (no exit ${stopTimeoutMs / 1000}s after SIGTERM)`
+                : `stopped pid ${pid} in ${elapsed(t0)}`,
           );
           stoppedAny = true;
         } catch (error) {
@@ -340,7 +361,12 @@ async function down(stack: Stack): Promise<number> {
       return ok;
     }),
   );
-  removeState(stack.paths.stateFile);
+  if (only === undefined || state === undefined) removeState(stack.paths.stateFile);
+  else {
+    const pids = { ...state.pids };
+    delete pids[only];
+    writeState(stack.paths.stateFile, { ...state, pids });
+  }
   return results.every(Boolean) ? 0 : 1;
 }
 
@@ -378,17 +404,27 @@ async function status(stack: Stack): Promise<number> {
 }
 
 async function main(argv: readonly string[]): Promise<number> {
-  const [command, ...flags] = argv;
+  const [command, ...rest] = argv;
   if (command === undefined || command === '-h' || command === '--help' || command === 'help') {
     console.log(USAGE);
     return command === undefined ? 2 : 0;
   }
-  const fresh = flags.includes('--fresh');
-  const unknown = flags.filter((flag) => !(flag === '--fresh' && command === 'up'));
-  if (!['up', 'down', 'status'].includes(command)) {
+  if (!['up', 'down', 'status', 'stop', 'start'].includes(command)) {
     console.error(`stack: unknown command ${command}\n\n${USAGE}`);
     return 2;
   }
+  const oneServer = command === 'stop' || command === 'start';
+  const [target, ...flags] = oneServer ? rest : [undefined, ...rest];
+  const only = SERVER_IDS.find((id) => id === target);
+  if (oneServer && only === undefined) {
+    console.error(`stack ${command}: name one server: ${SERVER_IDS.join(', ')}\n\n${USAGE}`);
+    return 2;
+  }
+  const fresh = flags.includes('--fresh');
+  const kill = flags.includes('--kill');
+  const unknown = flags.filter(
+    (flag) => !(flag === '--fresh' && command === 'up') && !(flag === '--kill' && command === 'stop'),
+  );
   if (unknown.length > 0) {
     console.error(`stack ${command}: unknown option ${unknown.join(' ')}\n\n${USAGE}`);
     return 2;
@@ -414,7 +450,11 @@ async function main(argv: readonly string[]): Promise<number> {
   if (command === 'status') return status(stack);
   fs.mkdirSync(paths.runDir, { recursive: true });
   const onWait = (holder: number): void => say('stack', `waiting for another stack command (pid ${holder})...`);
-  return withLock(paths.lockFile, onWait, () => (command === 'up' ? up(stack, fresh) : down(stack)));
+  return withLock(paths.lockFile, onWait, () => {
+    if (command === 'up') return up(stack, fresh);
+    if (command === 'start') return up(stack, false, only);
+    return down(stack, only, kill);
+  });
 }
 
 main(process.argv.slice(2)).then(

@@ -27,6 +27,13 @@ const INCOMPATIBLE = /incompatib|RuleViolation/i;
 
 const CONTENT_TYPE = 'application/vnd.schemaregistry.v1+json';
 
+/**
+ * The longest one registry request may take. Without it a registry that hangs holds a decode (and the worker's
+ * partition, which then sends no heartbeats) for fetch's own limit of minutes; past it the request fails as
+ * RegistryUnavailableError, an outage the worker waits out (ADR 0021).
+ */
+export const REGISTRY_REQUEST_TIMEOUT_MS = 10_000;
+
 function isNetworkError(error: unknown): boolean {
   const e = error as { code?: unknown; status?: unknown; cause?: { code?: unknown } };
   if (typeof e.status === 'number') return e.status >= 500;
@@ -77,6 +84,7 @@ export class RegistryClient implements SchemaRegistryApi {
   private async request(method: 'GET' | 'PUT' | 'POST', path: string, body?: unknown): Promise<unknown> {
     const response = await fetch(`${this.url.replace(/\/+$/, '')}${path}`, {
       method,
+      signal: AbortSignal.timeout(REGISTRY_REQUEST_TIMEOUT_MS),
       headers: { accept: CONTENT_TYPE, ...(body === undefined ? {} : { 'content-type': CONTENT_TYPE }) },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });

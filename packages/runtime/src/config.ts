@@ -21,6 +21,23 @@ export const DEFAULT_BATCH_SIZE = 2_000;
 export const DEFAULT_COMMIT_INTERVAL_MS = 100;
 /** How long a silent group member keeps its partitions (WARDEN_SESSION_TIMEOUT_MS's default; the broker's least is 6 s). */
 export const DEFAULT_SESSION_TIMEOUT_MS = 30_000;
+/** The first wait of a partition whose dependency is down (WARDEN_OUTAGE_RETRY_BASE_MS's default); it doubles. */
+export const DEFAULT_OUTAGE_RETRY_BASE_MS = 250;
+/** The longest wait between two tries while a dependency is down (WARDEN_OUTAGE_RETRY_MAX_MS's default). */
+export const DEFAULT_OUTAGE_RETRY_MAX_MS = 10_000;
+/** How often a worker probes Kafka, the registry and MongoDB for readiness (WARDEN_HEALTH_PROBE_INTERVAL_MS). */
+export const DEFAULT_HEALTH_PROBE_INTERVAL_MS = 5_000;
+/** How long one probe may take before its dependency counts as down (WARDEN_HEALTH_PROBE_TIMEOUT_MS). */
+export const DEFAULT_HEALTH_PROBE_TIMEOUT_MS = 2_000;
+/** How long one event's handling may run before liveness calls the process wedged (WARDEN_WEDGED_AFTER_MS). */
+export const DEFAULT_WEDGED_AFTER_MS = 600_000;
+/**
+ * The longest a MongoDB operation may wait for an answer on its socket, or for a pooled connection
+ * (MONGO_OPERATION_TIMEOUT_MS's default): a server that hangs (frozen, half-open connection) fails the operation
+ * instead of blocking its handler, and the worker, forever. Below the default group session (30 s): the first
+ * operation to hang fails before the member, which sends no heartbeat during one handler call, is evicted.
+ */
+export const DEFAULT_MONGO_OPERATION_TIMEOUT_MS = 20_000;
 
 // Settings of the worker that are not in the environment: each is defined here once, with its unit in its name.
 
@@ -50,6 +67,13 @@ export const DEDUPE_WINDOW_EVENTS = 50_000;
 export const ABORT_LISTENERS_PER_HANDLING = 16;
 /** How long connecting to MongoDB may take to find a server before it fails. */
 export const MONGO_SERVER_SELECTION_TIMEOUT_MS = 10_000;
+/** How long opening one connection to MongoDB may take. */
+export const MONGO_CONNECT_TIMEOUT_MS = 5_000;
+/**
+ * How often the MongoDB client checks its server (the driver's default is 10 s): after a restart, operations wait
+ * for the next check before they use the server again.
+ */
+export const MONGO_HEARTBEAT_FREQUENCY_MS = 2_000;
 /** How long ensureTopics waits for the leaders of topics it created (or another worker created at the same time). */
 export const TOPIC_LEADERS_TIMEOUT_MS = 30_000;
 /** kafkajs client retries: the first wait, and how many times a request is retried before it fails. */
@@ -127,6 +151,18 @@ export const WorkerEnv = z.object({
   WARDEN_HTTP_HOST: z.string().default('127.0.0.1'),
   WARDEN_CLAIM_CHECK_BYTES: intFrom(1024, 64 * 1024 * 1024).default(256 * 1024),
   WARDEN_TRANSACTION_TIMEOUT_MS: intFrom(1_000, 900_000).default(60_000),
+  /** While a dependency is down, a partition waits this long first, then twice as long each time (with jitter)... */
+  WARDEN_OUTAGE_RETRY_BASE_MS: intFrom(1, 60_000).default(DEFAULT_OUTAGE_RETRY_BASE_MS),
+  /** ...up to this long between two tries. */
+  WARDEN_OUTAGE_RETRY_MAX_MS: intFrom(1, 600_000).default(DEFAULT_OUTAGE_RETRY_MAX_MS),
+  /** How often Kafka, the registry and MongoDB are probed for /readyz. */
+  WARDEN_HEALTH_PROBE_INTERVAL_MS: intFrom(100, 600_000).default(DEFAULT_HEALTH_PROBE_INTERVAL_MS),
+  /** A probe without an answer after this long counts its dependency as down. */
+  WARDEN_HEALTH_PROBE_TIMEOUT_MS: intFrom(50, 60_000).default(DEFAULT_HEALTH_PROBE_TIMEOUT_MS),
+  /** One event's handling running longer than this makes /livez fail (the process is wedged: restart it). */
+  WARDEN_WEDGED_AFTER_MS: intFrom(1_000, 86_400_000).default(DEFAULT_WEDGED_AFTER_MS),
+  /** The longest a MongoDB operation waits for its answer or for a pooled connection before it fails. */
+  MONGO_OPERATION_TIMEOUT_MS: intFrom(100, 600_000).default(DEFAULT_MONGO_OPERATION_TIMEOUT_MS),
   WARDEN_REDACT_PATTERNS: z
     .string()
     .optional()

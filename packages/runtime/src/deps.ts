@@ -9,7 +9,13 @@ import {
 import type { Kafka } from 'kafkajs';
 import { MongoClient, type Db } from 'mongodb';
 import { pino, type Logger } from 'pino';
-import { MONGO_SERVER_SELECTION_TIMEOUT_MS, type WorkerEnv } from './config.js';
+import {
+  DEFAULT_MONGO_OPERATION_TIMEOUT_MS,
+  MONGO_CONNECT_TIMEOUT_MS,
+  MONGO_HEARTBEAT_FREQUENCY_MS,
+  MONGO_SERVER_SELECTION_TIMEOUT_MS,
+  type WorkerEnv,
+} from './config.js';
 import { ConfigError } from './errors.js';
 import { createKafka, type KafkaSecurity } from './kafka.js';
 import { Topics } from './topics.js';
@@ -55,6 +61,18 @@ export interface WorkerRuntimeConfig {
   readonly commitIntervalMs?: number;
   /** Registry subject prefix (subject = prefix + event type). Default "warden.". */
   readonly subjectPrefix?: string;
+  /** The first wait of a partition whose dependency is down; it doubles, with jitter. Default 250 ms. */
+  readonly outageRetryBaseMs?: number;
+  /** The longest wait between two tries while a dependency is down. Default 10 s. */
+  readonly outageRetryMaxMs?: number;
+  /** How often the dependencies are probed for readiness. Default 5 s. */
+  readonly healthProbeIntervalMs?: number;
+  /** How long a probe may take before its dependency counts as down. Default 2 s. */
+  readonly healthProbeTimeoutMs?: number;
+  /** How long one event's handling may run before liveness calls the process wedged. Default 10 min. */
+  readonly wedgedAfterMs?: number;
+  /** The longest a MongoDB operation waits for its answer or a pooled connection. Default 20 s. */
+  readonly mongoOperationTimeoutMs?: number;
 }
 
 /** The runtime part of a service's configuration, from the parsed environment. */
@@ -81,6 +99,12 @@ export function runtimeConfigFrom(env: WorkerEnv): WorkerRuntimeConfig {
     httpHost: env.WARDEN_HTTP_HOST,
     claimCheckBytes: env.WARDEN_CLAIM_CHECK_BYTES,
     transactionTimeoutMs: env.WARDEN_TRANSACTION_TIMEOUT_MS,
+    outageRetryBaseMs: env.WARDEN_OUTAGE_RETRY_BASE_MS,
+    outageRetryMaxMs: env.WARDEN_OUTAGE_RETRY_MAX_MS,
+    healthProbeIntervalMs: env.WARDEN_HEALTH_PROBE_INTERVAL_MS,
+    healthProbeTimeoutMs: env.WARDEN_HEALTH_PROBE_TIMEOUT_MS,
+    wedgedAfterMs: env.WARDEN_WEDGED_AFTER_MS,
+    mongoOperationTimeoutMs: env.MONGO_OPERATION_TIMEOUT_MS,
     redactPatterns: env.WARDEN_REDACT_PATTERNS,
     logLevel: env.LOG_LEVEL,
     decisionTrust: {
@@ -121,10 +145,28 @@ export interface RuntimeDeps {
   readonly config: WorkerRuntimeConfig;
 }
 
+/**
+ * A MongoDB client whose every operation is bounded in time: finding a server (serverSelectionTimeoutMS), opening a
+ * connection (connectTimeoutMS), waiting for a pooled connection (waitQueueTimeoutMS) and waiting for an answer
+ * (socketTimeoutMS). Without the last two, an operation on a server that hangs (frozen, or a half-open connection
+ * after a restart) never returns, and its handler, its partition and the worker's heartbeats stop with it (issue
+ * #24). The server is checked every MONGO_HEARTBEAT_FREQUENCY_MS, so a restarted server is used again within
+ * seconds. A failed operation is an outage (dependencyOf): the worker waits and handles the event again.
+ */
+export function createMongoClient(url: string, operationTimeoutMs = DEFAULT_MONGO_OPERATION_TIMEOUT_MS): MongoClient {
+  return new MongoClient(url, {
+    serverSelectionTimeoutMS: MONGO_SERVER_SELECTION_TIMEOUT_MS,
+    connectTimeoutMS: MONGO_CONNECT_TIMEOUT_MS,
+    socketTimeoutMS: operationTimeoutMs,
+    waitQueueTimeoutMS: operationTimeoutMs,
+    heartbeatFrequencyMS: MONGO_HEARTBEAT_FREQUENCY_MS,
+  });
+}
+
 /** Opens the connections a worker needs. The caller closes `mongo`. */
 export async function connectRuntime(name: string, config: WorkerRuntimeConfig, logger?: Logger): Promise<RuntimeDeps> {
   const log = logger ?? pino({ name, level: config.logLevel });
-  const mongo = new MongoClient(config.mongoUrl, { serverSelectionTimeoutMS: MONGO_SERVER_SELECTION_TIMEOUT_MS });
+  const mongo = createMongoClient(config.mongoUrl, config.mongoOperationTimeoutMs);
   await mongo.connect();
   const db = mongo.db(config.mongoDb);
   const blobs = new MongoBlobStore(db);

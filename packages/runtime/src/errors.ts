@@ -44,6 +44,23 @@ export class TaskConflictError extends WardenError {
   readonly retryable = false;
 }
 
+/**
+ * A dependency (Kafka, the schema registry, MongoDB) is unavailable: the event is fine. Never dead-lettered: the
+ * partition waits for the dependency with capped backoff and the event is handled again (ADR 0021).
+ */
+export class InfrastructureError extends WardenError {
+  readonly code = 'WARDEN_RUNTIME_INFRASTRUCTURE';
+  readonly retryable = true;
+  constructor(
+    /** The dependency that is unavailable. */
+    readonly dependency: 'kafka' | 'registry' | 'mongo',
+    message: string,
+    options: WardenErrorOptions = {},
+  ) {
+    super(message, { ...options, details: { dependency, ...options.details } });
+  }
+}
+
 /** Configuration is missing or invalid. Terminal: the worker refuses to start. */
 export class ConfigError extends WardenError {
   readonly code = 'WARDEN_RUNTIME_CONFIG';

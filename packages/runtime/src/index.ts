@@ -1,9 +1,16 @@
 export { DEFAULT_BATCH_SIZE, WorkerEnv, jsonEnv, loadConfig } from './config.js';
 export { decisionTrustOf } from './decision-trust.js';
-export { connectRuntime, runtimeConfigFrom, type RuntimeDeps, type WorkerRuntimeConfig } from './deps.js';
+export {
+  connectRuntime,
+  createMongoClient,
+  runtimeConfigFrom,
+  type RuntimeDeps,
+  type WorkerRuntimeConfig,
+} from './deps.js';
 export {
   ConfigError,
   EventIdConflictError,
+  InfrastructureError,
   LifecycleError,
   PublishError,
   RetryableHandlerError,
@@ -13,6 +20,15 @@ export {
   UNCLASSIFIED_ERROR_CODE,
 } from './errors.js';
 export { createKafka, ensureTopics, kafkajsLogCreator, type EnsureTopicsOptions, type KafkaSecurity } from './kafka.js';
+export {
+  ALL_DEPENDENCIES,
+  Dependencies,
+  FailureKinds,
+  dependencyOf,
+  failureKindOf,
+  type Dependency,
+  type FailureKind,
+} from './infrastructure.js';
 export { insertNewDocuments } from './insert-new.js';
 export {
   EVENT_CONTENT_TYPE,
@@ -40,6 +56,7 @@ export {
 export { PartitionTransactions, type AcquiredPartition } from './transactions.js';
 export { TopicKinds, Topics, auditTopicConfig, topicKindOf, type TopicKind } from './topics.js';
 export { defineWorker } from './worker/define-worker.js';
+export type { DependencyState } from './worker/dependency-monitor.js';
 export { WorkerLifecycle, WorkerStates, WorkerTransitions, type WorkerState } from './worker/lifecycle.js';
 export type { Handler, HandlerContext, Handlers, Worker, WorkerDefinition } from './worker/types.js';
 export { DEAD_LETTER_ALERT_TASK_PREFIX, deadLetterAlertTaskId } from './worker/dead-letter.js';

@@ -20,6 +20,13 @@ const isConcurrentTransactions = (text: unknown): boolean =>
 const LIMITED_RETRIES = 'Limiting retries for the idempotent producer may invalidate EoS guarantees';
 
 /**
+ * kafkajs's lines for each failed connection attempt to a broker that is down: dozens a second while it restarts. A
+ * worker's dependency monitor logs the outage once, with the reason, and again when the broker is back (ADR 0021),
+ * and a request that still fails is thrown: these are debug.
+ */
+const CONNECTION_ATTEMPT = /^(Connection error: |Failed to connect to seed broker|Connection timeout)/;
+
+/**
  * The texts of the Kafka protocol errors kafkajs retries by itself (a coordinator moving or loading, a leader
  * election), from kafkajs's own table, so they match what it logs. kafkajs does not export the table; should a
  * later kafkajs move it, these answers are simply logged at kafkajs's level again.
@@ -51,6 +58,7 @@ export function kafkajsLogCreator(logger: Logger): () => (entry: LogEntry) => vo
         isConcurrentTransactions(rest.error) ||
         isConcurrentTransactions(message) ||
         message === LIMITED_RETRIES ||
+        CONNECTION_ATTEMPT.test(message) ||
         (message.startsWith('Response ') && typeof rest.error === 'string' && RETRIABLE_ANSWERS.has(rest.error));
       if (retried) logger.debug(rest, message);
       else if (level === logLevel.ERROR) logger.error(rest, message);

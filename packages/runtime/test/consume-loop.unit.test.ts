@@ -1,5 +1,7 @@
-import type { KafkaMessage, Producer } from 'kafkajs';
+import { KafkaJSConnectionError, type KafkaMessage, type Producer } from 'kafkajs';
+import { MongoNetworkError } from 'mongodb';
 import { describe, expect, it } from 'vitest';
+import { PublishError } from '../src/errors.js';
 import { DedupeWindow } from '../src/worker/chunking.js';
 import { createConsumeLoop, type BatchPayload } from '../src/worker/consume-loop.js';
 import type { ConsumedItem } from '../src/worker/handling.js';
@@ -12,29 +14,58 @@ const messagesOf = (keys: string[], from = 0): KafkaMessage[] =>
 
 /** A consume loop over fakes: each handled event takes `handleMs` on a fake clock and outputs one message. */
 function harness(
-  options: { batchSize?: number; commitIntervalMs?: number; handleMs?: number; committedOffset?: bigint } = {},
+  options: {
+    batchSize?: number;
+    commitIntervalMs?: number;
+    handleMs?: number;
+    committedOffset?: bigint;
+    /** Errors thrown by successive handlings of a key (then it succeeds). */
+    handleFaults?: Record<string, Error[]>;
+    /** Errors thrown by successive commits (then they succeed); a failed commit drops the producer. */
+    commitFaults?: Array<Error | undefined>;
+    /** Errors thrown by successive heartbeats. */
+    heartbeatFaults?: Error[];
+    /** The worker starts draining when an outage is reported. */
+    drainOnOutage?: boolean;
+  } = {},
 ) {
   let clock = 0;
+  let dropped = false;
+  let lastCommitted: bigint | undefined = options.committedOffset;
+  const outages: string[] = [];
+  const heartbeats = { count: 0 };
   let running = true;
   const handled: string[] = [];
   const conflicts: string[] = [];
   const commits: Array<{ nextOffset: string; outputs: string[] }> = [];
   const resolved: string[] = [];
   let failCommit: number | undefined;
+  let firstAcquire = true;
   const recent = new DedupeWindow(100);
   const loop = createConsumeLoop({
     worker: 'echo',
     limits: { batchSize: options.batchSize ?? 100, commitIntervalMs: options.commitIntervalMs ?? 1_000 },
     heartbeatCheckIntervalMs: 250,
     transactions: {
-      acquire: () =>
-        Promise.resolve({
+      acquire: () => {
+        // Like PartitionTransactions: a new producer (the first, or one after a failed commit) reads the offset.
+        const fresh = firstAcquire || dropped;
+        firstAcquire = false;
+        dropped = false;
+        return Promise.resolve({
           producer: {} as Producer,
-          ...(options.committedOffset === undefined ? {} : { committedOffset: options.committedOffset }),
-        }),
+          ...(!fresh || lastCommitted === undefined ? {} : { committedOffset: lastCommitted }),
+        });
+      },
       commit: (_producer, consumed, outputs) => {
         if (commits.length === failCommit) return Promise.reject(new Error('fenced'));
+        const fault = options.commitFaults?.shift();
+        if (fault !== undefined) {
+          dropped = true;
+          return Promise.reject(fault);
+        }
         commits.push({ nextOffset: consumed.nextOffset, outputs: outputs.map((o) => o.key) });
+        lastCommitted = BigInt(consumed.nextOffset);
         return Promise.resolve();
       },
     },
@@ -53,6 +84,8 @@ function harness(
         return Promise.resolve([{ topic: 'dlq', key: `dlq:${item.key}`, value: Buffer.alloc(0), headers: {} }]);
       },
       handle: (_source, item) => {
+        const fault = options.handleFaults?.[item.key]?.shift();
+        if (fault !== undefined) return Promise.reject(fault);
         handled.push(item.key);
         clock += options.handleMs ?? 1;
         if (item.key === 'stop') running = false;
@@ -63,6 +96,15 @@ function harness(
     recent,
     running: () => running,
     now: () => clock,
+    outages: {
+      failed: (dependency) => {
+        outages.push(`down:${dependency}`);
+        if (options.drainOnOutage === true) running = false;
+      },
+      served: (dependency) => void outages.push(`up:${dependency}`),
+      isUp: () => false,
+    },
+    outageRetry: { retryBaseMs: 1, retryMaxMs: 2 },
   });
   const run = (messages: KafkaMessage[], lastOffset = messages.at(-1)!.offset) => {
     const payload = {
@@ -74,13 +116,27 @@ function harness(
         offsetLag: () => '0',
       },
       resolveOffset: (offset: string) => void resolved.push(offset),
-      heartbeat: () => Promise.resolve(),
+      heartbeat: () => {
+        heartbeats.count++;
+        const fault = options.heartbeatFaults?.shift();
+        return fault === undefined ? Promise.resolve() : Promise.reject(fault);
+      },
       isRunning: () => true,
       isStale: () => false,
     } as unknown as BatchPayload;
     return loop(payload);
   };
-  return { run, handled, conflicts, commits, resolved, recent, failAt: (n: number) => (failCommit = n) };
+  return {
+    run,
+    handled,
+    conflicts,
+    commits,
+    resolved,
+    recent,
+    outages,
+    heartbeats,
+    failAt: (n: number) => (failCommit = n),
+  };
 }
 
 describe('the consume loop', () => {
@@ -152,5 +208,57 @@ describe('the consume loop', () => {
     expect(h.commits.map((c) => c.nextOffset)).toEqual(['2']);
     expect(h.resolved).toEqual(['1']);
     expect(['a', 'b', 'c', 'd'].map((k) => h.recent.has(k))).toEqual([true, true, false, false]);
+  });
+
+  describe('when a dependency is down', () => {
+    const mongoDown = () => new MongoNetworkError('connect ECONNREFUSED 127.0.0.1:27017');
+    const brokerDown = () =>
+      new PublishError('transaction failed', { cause: new KafkaJSConnectionError('Connection error: ECONNREFUSED') });
+
+    it('never dead-letters: waits, heartbeating, and handles the chunk again from its first uncommitted event', async () => {
+      const h = harness({ batchSize: 2, handleFaults: { c: [mongoDown(), mongoDown()] } });
+      await h.run(messagesOf(['a', 'b', 'c', 'd', 'e']));
+      // a and b committed before the outage; c failed twice; nothing is handled twice once committed
+      expect(h.commits.map((c) => c.outputs)).toEqual([['a', 'b'], ['c', 'd'], ['e']]);
+      expect(h.handled).toEqual(['a', 'b', 'c', 'd', 'e']);
+      expect(h.outages).toEqual(['down:mongo', 'down:mongo', 'up:mongo']);
+      expect(h.heartbeats.count).toBeGreaterThanOrEqual(2); // the member kept its session while it waited
+    });
+
+    it('re-reads the committed offset after a transaction lost to a broker outage, and commits each event once', async () => {
+      const h = harness({ batchSize: 2, commitFaults: [undefined, brokerDown()] });
+      await h.run(messagesOf(['a', 'b', 'c', 'd', 'e']));
+      expect(h.commits.map((c) => c.outputs)).toEqual([['a', 'b'], ['c', 'd'], ['e']]);
+      expect(h.commits.map((c) => c.nextOffset)).toEqual(['2', '4', '5']);
+      expect(h.outages).toEqual(['down:kafka', 'up:kafka']);
+    });
+
+    it('keeps waiting through heartbeats the broker does not answer', async () => {
+      const h = harness({
+        handleFaults: { a: [mongoDown()] },
+        heartbeatFaults: [new KafkaJSConnectionError('Connection error')],
+      });
+      await h.run(messagesOf(['a', 'b']));
+      expect(h.commits.map((c) => c.outputs)).toEqual([['a', 'b']]);
+    });
+
+    it('stops waiting when the group rebalances, leaving the chunk uncommitted for kafkajs to re-deliver', async () => {
+      const rebalance = Object.assign(new Error('The group is rebalancing'), { type: 'REBALANCE_IN_PROGRESS' });
+      const h = harness({ handleFaults: { a: [mongoDown()] }, heartbeatFaults: [rebalance] });
+      await expect(h.run(messagesOf(['a', 'b']))).rejects.toThrow('rebalancing');
+      expect(h.commits).toEqual([]);
+    });
+
+    it('releases the chunk uncommitted when the worker stops while it waits', async () => {
+      const h = harness({ handleFaults: { a: [mongoDown()] }, drainOnOutage: true });
+      await expect(h.run(messagesOf(['a']))).rejects.toThrow('ECONNREFUSED');
+      expect(h.commits).toEqual([]);
+    });
+
+    it('still fails the batch on an error that is not an outage', async () => {
+      const h = harness({ handleFaults: { a: [new Error('a bug')] } });
+      await expect(h.run(messagesOf(['a']))).rejects.toThrow('a bug');
+      expect(h.outages).toEqual([]);
+    });
   });
 });

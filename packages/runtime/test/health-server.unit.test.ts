@@ -27,10 +27,36 @@ describe("a worker's health endpoints", () => {
     }
   });
 
+  it('is not ready while a dependency is down, and says which, why and since when', () => {
+    const since = '2026-12-04T10:00:00.000Z';
+    const dependencies = {
+      kafka: { status: 'ok', since },
+      registry: { status: 'ok', since },
+      mongo: { status: 'down', reason: 'MongoNetworkError: connect ECONNREFUSED', since },
+    } as const;
+    const answer = readinessOf({ ...status('running'), dependencies });
+    expect(answer).toEqual({
+      status: 503,
+      body: { ready: false, status: 'running', joined: true, inFlight: 2, dependencies },
+    });
+    const up = { ...dependencies, mongo: { status: 'ok', since } } as const;
+    expect(readinessOf({ ...status('running'), dependencies: up }).status).toBe(200);
+    // an outage is not a reason to restart the process: liveness holds
+    expect(livenessOf({ ...status('running'), dependencies }).status).toBe(200);
+  });
+
+  it('fails liveness only when the process is wedged', () => {
+    const wedged = "one event's handling has run 700000 ms (limit 600000 ms)";
+    expect(livenessOf({ ...status('running'), wedged })).toEqual({
+      status: 503,
+      body: { status: 'running', worker: 'echo', wedged },
+    });
+  });
+
   it('routes the Kubernetes and the conventional paths', () => {
     expect(
-      ['/healthz', '/health/live', '/readyz?x=1', '/health/ready', '/metrics', '/', '/ready'].map(routeOf),
-    ).toEqual(['live', 'live', 'ready', 'ready', 'metrics', undefined, undefined]);
+      ['/livez', '/healthz', '/health/live', '/readyz?x=1', '/health/ready', '/metrics', '/', '/ready'].map(routeOf),
+    ).toEqual(['live', 'live', 'live', 'ready', 'ready', 'metrics', undefined, undefined]);
   });
 
   it('serves them over HTTP, reading the status on each request', async () => {

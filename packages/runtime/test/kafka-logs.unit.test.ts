@@ -31,6 +31,17 @@ describe('kafkajs logs in pino', () => {
     expect(lines.map((l) => l.level)).toEqual([20, 20]);
   });
 
+  it('log each failed connection attempt to a broker that is down at debug (the worker reports the outage once)', () => {
+    const { logger, lines } = capture();
+    const log = kafkajsLogCreator(logger)();
+    log(entry(logLevel.ERROR, 'Connection error: connect ECONNREFUSED 127.0.0.1:9092'));
+    log(
+      entry(logLevel.ERROR, 'Failed to connect to seed broker, trying another broker from the list: Connection error'),
+    );
+    log(entry(logLevel.ERROR, 'Crash: KafkaJSNumberOfRetriesExceeded: Connection error'));
+    expect(lines.map((l) => l.level)).toEqual([20, 20, 50]);
+  });
+
   it("log a response's retriable error at debug (kafkajs retries it), and any other at error", () => {
     const { logger, lines } = capture();
     const log = kafkajsLogCreator(logger)();

@@ -1,4 +1,6 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { EachBatchPayload } from 'kafkajs';
+import { dependencyOf, type Dependency } from '../infrastructure.js';
 import type { OutgoingMessage } from '../publisher.js';
 import type { RuntimeMetrics } from '../telemetry.js';
 import type { PartitionTransactions } from '../transactions.js';
@@ -12,6 +14,7 @@ import {
   type DedupeWindow,
 } from './chunking.js';
 import type { Handling } from './handling.js';
+import { retryDelayMs } from './retry.js';
 
 /** What the consume loop needs. */
 export interface ConsumeLoopOptions {
@@ -28,6 +31,35 @@ export interface ConsumeLoopOptions {
   readonly running: () => boolean;
   /** The clock, in ms (default performance.now). */
   readonly now?: () => number;
+  /** Where outages met by the loop are reported, and whether a dependency is back (the worker's monitor). */
+  readonly outages: OutageReports;
+  /** The backoff while a dependency is down (WARDEN_OUTAGE_RETRY_BASE_MS, _MAX_MS): capped, exponential, jittered. */
+  readonly outageRetry: { readonly retryBaseMs: number; readonly retryMaxMs: number };
+  /** A number in [0, 1) for the backoff's jitter (tests fix it). */
+  readonly random?: () => number;
+}
+
+/** What the consume loop tells the worker's dependency monitor, and asks it. */
+export interface OutageReports {
+  /** A dependency failed an operation (logged by the monitor when the state changes, not on every report). */
+  failed(dependency: Dependency, error: unknown): void;
+  /** A dependency served an operation again. */
+  served(dependency: Dependency): void;
+  /** Whether the monitor's last probe found the dependency up (a wait ends early when it is back). */
+  isUp(dependency: Dependency): boolean;
+}
+
+/** kafkajs answers meaning this member's place in the group changed: kafkajs must rejoin, the loop must not wait. */
+const MEMBERSHIP_CHANGED = new Set([
+  'REBALANCE_IN_PROGRESS',
+  'ILLEGAL_GENERATION',
+  'UNKNOWN_MEMBER_ID',
+  'FENCED_INSTANCE_ID',
+]);
+
+/** Where the handling of a fetch stands: the next offset that no transaction of this call has committed yet. */
+interface BatchProgress {
+  nextOffset?: bigint;
 }
 
 /** The part of kafkajs's eachBatch payload the loop uses. */
@@ -38,20 +70,74 @@ export type BatchPayload = Pick<EachBatchPayload, 'batch' | 'resolveOffset' | 'h
  * events are decoded, deduplicated and handled in order, and its outputs and offsets committed in one transaction.
  * Chunks are pipelined: the next chunk is handled while the previous one's transaction commits. Transactions of one
  * partition still commit one at a time and in order; if one fails, the ones after it are never committed.
+ *
+ * An outage (a dependency down: dependencyOf finds one in the error) never reaches the DLQ and never ends the batch:
+ * nothing of the failed chunk was committed (its transaction, if open, was aborted), so the partition waits, with
+ * capped exponential backoff and jitter, heartbeating so the member keeps its group session, and then handles the
+ * fetch again from the first offset not committed. The same events are handled once more, as after an aborted
+ * transaction; the dedupe window only holds what committed. Any other error, a changed membership, or a worker that
+ * stops ends the batch as before (kafkajs re-delivers what was not committed).
  */
 export function createConsumeLoop(options: ConsumeLoopOptions): (payload: BatchPayload) => Promise<void> {
+  const handleFrom = createBatchHandler(options);
+  const random = options.random ?? Math.random;
+
+  /** Waits `ms` in slices, heartbeating; returns early when the dependency is back, throws `cause` if stopping. */
+  async function waitOut(payload: BatchPayload, dependency: Dependency, ms: number, cause: unknown): Promise<void> {
+    const until = Date.now() + ms;
+    const stopping = (): boolean => !options.running() || !payload.isRunning() || payload.isStale();
+    while (Date.now() < until) {
+      await sleep(Math.min(options.heartbeatCheckIntervalMs, Math.max(0, until - Date.now())));
+      if (stopping()) throw cause; // released uncommitted: the next owner, or the next fetch, handles it
+      try {
+        await payload.heartbeat();
+      } catch (error) {
+        const type = (error as { type?: unknown }).type;
+        // The group moved on: kafkajs rejoins; a broker that does not answer is the outage itself: keep waiting.
+        if (typeof type === 'string' && MEMBERSHIP_CHANGED.has(type)) throw error;
+        if (dependencyOf(error) === undefined) throw error;
+      }
+      if (options.outages.isUp(dependency)) return;
+    }
+  }
+
+  return async function eachBatch(payload: BatchPayload): Promise<void> {
+    const progress: BatchProgress = {};
+    const waitedFor = new Set<Dependency>();
+    for (let failures = 0; ; failures++) {
+      try {
+        await handleFrom(payload, progress, failures === 0);
+        for (const dependency of waitedFor) options.outages.served(dependency);
+        return;
+      } catch (error) {
+        const dependency = dependencyOf(error);
+        if (dependency === undefined || !options.running() || !payload.isRunning() || payload.isStale()) throw error;
+        waitedFor.add(dependency);
+        options.outages.failed(dependency, error);
+        await waitOut(payload, dependency, retryDelayMs(failures + 1, options.outageRetry, random()), error);
+      }
+    }
+  };
+}
+
+/** Handles a fetch from `progress.nextOffset` (or the group's committed offset after fencing); one pass. */
+function createBatchHandler(
+  options: ConsumeLoopOptions,
+): (payload: BatchPayload, progress: BatchProgress, firstPass: boolean) => Promise<void> {
   const { transactions: txs, handling, metrics: m, recent, limits } = options;
   const now = options.now ?? (() => performance.now());
   const workerAttrs = { worker: options.worker };
 
-  return async function eachBatch(payload: BatchPayload): Promise<void> {
+  return async function handleFrom(payload, progress, firstPass): Promise<void> {
     const { batch } = payload;
     const source = { topic: batch.topic, partition: batch.partition };
-    m.setLag(batch.topic, batch.partition, Number(batch.offsetLag()));
+    if (firstPass) m.setLag(batch.topic, batch.partition, Number(batch.offsetLag()));
     const { producer, committedOffset } = await txs.acquire(batch.topic, batch.partition);
-    const messages = unseenMessages(batch.messages, committedOffset);
+    // After fencing, the committed offset is final; otherwise this call's own commits say where it stands.
+    const from = committedOffset ?? progress.nextOffset;
+    const messages = unseenMessages(batch.messages, from);
     if (messages.length < batch.messages.length) {
-      m.duplicates.add(batch.messages.length - messages.length, workerAttrs);
+      if (firstPass) m.duplicates.add(batch.messages.length - messages.length, workerAttrs);
       if (messages.length === 0) payload.resolveOffset(batch.lastOffset());
     }
     let lastBeat = now();
@@ -104,7 +190,9 @@ export function createConsumeLoop(options: ConsumeLoopOptions): (payload: BatchP
         if (payload.isStale()) break; // the partition moved: the new owner handles the chunk
         const lastOffset = lastOffsetOf(messages, next, batch.lastOffset());
         committingKeys = handledKeys;
-        committing = txs.commit(producer, { ...source, nextOffset: nextOffsetAfter(lastOffset) }, outputs).then(() => {
+        const nextOffset = nextOffsetAfter(lastOffset);
+        committing = txs.commit(producer, { ...source, nextOffset }, outputs).then(() => {
+          progress.nextOffset = BigInt(nextOffset);
           for (const [key, hash] of handledKeys) recent.add(key, hash);
           m.messagesOut.add(outputs.length, workerAttrs);
           payload.resolveOffset(lastOffset);

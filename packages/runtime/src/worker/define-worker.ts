@@ -7,7 +7,12 @@ import {
   DEDUPE_WINDOW_EVENTS,
   DEFAULT_BATCH_SIZE,
   DEFAULT_COMMIT_INTERVAL_MS,
+  DEFAULT_HEALTH_PROBE_INTERVAL_MS,
+  DEFAULT_HEALTH_PROBE_TIMEOUT_MS,
+  DEFAULT_OUTAGE_RETRY_BASE_MS,
+  DEFAULT_OUTAGE_RETRY_MAX_MS,
   DEFAULT_SESSION_TIMEOUT_MS,
+  DEFAULT_WEDGED_AFTER_MS,
   DEFAULT_WORKER_VERSION,
   FETCH_MAX_BYTES_PER_PARTITION,
   HEARTBEAT_CHECK_INTERVAL_MS,
@@ -16,16 +21,18 @@ import {
 } from '../config.js';
 import { connectRuntime, type RuntimeDeps } from '../deps.js';
 import { LifecycleError, ShutdownTimeoutError } from '../errors.js';
-import { ensureTopics } from '../kafka.js';
+import { createKafka, ensureTopics } from '../kafka.js';
 import { Publisher, producerConfig } from '../publisher.js';
 import { closeInOrder } from '../signals.js';
 import { createRuntimeMetrics, type RuntimeMetrics } from '../telemetry.js';
 import { PartitionTransactions } from '../transactions.js';
 import { DedupeWindow } from './chunking.js';
 import { createConsumeLoop } from './consume-loop.js';
+import { DependencyMonitor } from './dependency-monitor.js';
 import { createHandling, type Handling } from './handling.js';
 import { startHealthServer, type HealthServer } from './health-server.js';
 import { WorkerLifecycle, WorkerStates } from './lifecycle.js';
+import { kafkaProbe, mongoProbe, registryProbe } from './probes.js';
 import type { Handler, Handlers, Worker, WorkerDefinition } from './types.js';
 
 /** The consumer's heartbeat interval for a session timeout: several beats per session, at most kafkajs's default. */
@@ -52,6 +59,8 @@ interface Opened {
   metrics?: RuntimeMetrics;
   http?: HealthServer;
   handling?: Handling;
+  monitor?: DependencyMonitor;
+  probeKafka?: ReturnType<typeof kafkaProbe>;
   admin?: Admin;
   transactions?: PartitionTransactions;
   producer?: Producer;
@@ -85,16 +94,46 @@ export function defineWorker<C extends EventType>(definition: WorkerDefinition<C
     return value;
   };
   const inFlight = (): number => opened.handling?.inFlight() ?? 0;
+  const wedgedAfterMs = cfg.wedgedAfterMs ?? DEFAULT_WEDGED_AFTER_MS;
+  /** What is stuck, when one handling has run longer than wedgedAfterMs (liveness then fails). */
+  const wedged = (): string | undefined => {
+    const ms = opened.handling?.longestRunningMs() ?? 0;
+    return ms > wedgedAfterMs
+      ? `one event's handling has run ${Math.round(ms)} ms (limit ${wedgedAfterMs} ms)`
+      : undefined;
+  };
 
   async function open(): Promise<void> {
     const d = (opened.deps = definition.deps ?? (await connectRuntime(name, cfg, logger)));
     const metrics = (opened.metrics = createRuntimeMetrics(name));
+    // Its own quiet client: a probe of a broker that is down must not log kafkajs's errors every interval.
+    const probeKafka = (opened.probeKafka = kafkaProbe(
+      createKafka(cfg.brokers, `${name}-probe`, pino({ level: 'silent' }), cfg.kafkaSecurity),
+    ));
+    const monitor = (opened.monitor = new DependencyMonitor({
+      worker: name,
+      probes: { kafka: probeKafka, registry: registryProbe(cfg.registryUrl), mongo: mongoProbe(d.db) },
+      intervalMs: cfg.healthProbeIntervalMs ?? DEFAULT_HEALTH_PROBE_INTERVAL_MS,
+      timeoutMs: cfg.healthProbeTimeoutMs ?? DEFAULT_HEALTH_PROBE_TIMEOUT_MS,
+      logger: d.logger,
+    }));
     opened.http = await startHealthServer({
       host: cfg.httpHost,
       port: cfg.httpPort,
-      status: () => ({ worker: name, state: lifecycle.state, joined, inFlight: inFlight() }),
+      status: () => {
+        const stuck = wedged();
+        return {
+          worker: name,
+          state: lifecycle.state,
+          joined,
+          inFlight: inFlight(),
+          dependencies: monitor.snapshot(),
+          ...(stuck === undefined ? {} : { wedged: stuck }),
+        };
+      },
       metrics: (req, res) => metrics.handle(req, res),
     });
+    await monitor.start();
     await d.codec.registerAll();
     const handlers = typeof definition.handlers === 'function' ? await definition.handlers(d) : definition.handlers;
     const handling = (opened.handling = createHandling({
@@ -165,6 +204,11 @@ export function defineWorker<C extends EventType>(definition: WorkerDefinition<C
         metrics,
         recent,
         running,
+        outages: monitor,
+        outageRetry: {
+          retryBaseMs: cfg.outageRetryBaseMs ?? DEFAULT_OUTAGE_RETRY_BASE_MS,
+          retryMaxMs: cfg.outageRetryMaxMs ?? DEFAULT_OUTAGE_RETRY_MAX_MS,
+        },
       }),
     });
     lifecycle.moveTo(WorkerStates.running, { groupId, topics, http: opened.http.address() });
@@ -230,9 +274,11 @@ export function defineWorker<C extends EventType>(definition: WorkerDefinition<C
         const failed = lifecycle.is(WorkerStates.failed);
         if (!failed) lifecycle.moveTo(WorkerStates.draining, { inFlight: inFlight() });
         const forced = await drain();
-        const { consumer, producer, transactions, admin, http, metrics, deps } = opened;
+        const { consumer, producer, transactions, admin, http, metrics, deps, monitor, probeKafka } = opened;
+        monitor?.stop();
         await closeInOrder(
           [
+            ['probes', probeKafka && (() => probeKafka.close())],
             ['consumer', consumer && (() => consumer.disconnect())],
             ['producer', producer && (() => producer.disconnect())],
             ['transactions', transactions && (() => transactions.closeAll())],

@@ -13,6 +13,7 @@ import {
 import type { KafkaMessage } from 'kafkajs';
 import type { Logger } from 'pino';
 import { EventIdConflictError } from '../errors.js';
+import { FailureKinds, asInfrastructureError, dependencyOf, failureKindOf } from '../infrastructure.js';
 import { toOutgoing, type OutgoingMessage } from '../publisher.js';
 import {
   RuntimeSpanAttributes as A,
@@ -23,7 +24,7 @@ import {
 } from '../telemetry.js';
 import type { Topics } from '../topics.js';
 import { deadLetterAlertDraft, deadLetterDraft } from './dead-letter.js';
-import { FailureOutcomes, errorCodeOf, isRetryable, withRetries, type RetryPolicy } from './retry.js';
+import { FailureOutcomes, errorCodeOf, isRetryable, withRetries, type Attempted, type RetryPolicy } from './retry.js';
 import type { Handler, HandlerContext } from './types.js';
 
 /** The partition a message was consumed from. */
@@ -114,12 +115,28 @@ export interface Handling {
   conflict(source: PartitionSource, item: ConsumedItem, seenHash: string): Promise<OutgoingMessage[]>;
   /** Items being handled now. */
   inFlight(): number;
+  /** How long the oldest handling in flight has run, in ms (0 when none is). */
+  longestRunningMs(): number;
+}
+
+/**
+ * Throws what must not be dead-lettered: an outage as an InfrastructureError naming the dependency (the consume loop
+ * waits for it and handles the chunk again), and an event released uncommitted (the worker stops) as it is.
+ */
+function throwIfNotDeadLettered(result: Extract<Attempted<unknown>, { ok: false }>): void {
+  if (result.outcome === FailureOutcomes.waitForDependency) {
+    const dependency = dependencyOf(result.error);
+    if (dependency !== undefined) throw asInfrastructureError(result.error, dependency);
+  }
+  if (result.outcome !== FailureOutcomes.deadLetter) throw result.error; // left uncommitted
 }
 
 /** Builds the Handling of a worker. */
 export function createHandling(options: HandlingOptions): Handling {
   const { worker, codec, topics, metrics: m, signal, running } = options;
   let inFlight = 0;
+  /** Start times (performance.now) of the handlings in flight, oldest first (a Set keeps insertion order). */
+  const startedAt = new Set<{ readonly ms: number }>();
 
   async function deadLetter(
     source: PartitionSource,
@@ -184,6 +201,8 @@ export function createHandling(options: HandlingOptions): Handling {
     const cause: ChainLink = { envelope: decoded.envelope, hash: decoded.hash };
     const sourceOfEvent = { topic: source.topic, partition: source.partition, offset: item.message.offset };
     const started = performance.now();
+    const token = { ms: started };
+    startedAt.add(token);
     m.inFlight.add(1);
     inFlight++;
     try {
@@ -212,7 +231,11 @@ export function createHandling(options: HandlingOptions): Handling {
           running,
           onFailure: (error, attempt, retriesLeft) => {
             m.errors.add(1, { worker, code: errorCodeOf(error) });
-            logger().warn({ err: error, attempt, retriesLeft }, 'handler failed');
+            // An outage is logged once, when the dependency goes down and comes back (the worker's monitor), not
+            // on every event that meets it.
+            if (failureKindOf(error) !== FailureKinds.infrastructure) {
+              logger().warn({ err: error, attempt, retriesLeft }, 'handler failed');
+            }
           },
         },
       );
@@ -220,13 +243,14 @@ export function createHandling(options: HandlingOptions): Handling {
         span.setStatus({ code: SpanStatusCode.OK });
         return result.value;
       }
-      if (result.outcome === FailureOutcomes.release) throw result.error; // left uncommitted for the next owner
+      throwIfNotDeadLettered(result);
       const error = result.error as Error;
       span.recordException(error);
       span.setStatus({ code: SpanStatusCode.ERROR, message: error?.message });
       logger().error({ err: error, attempts: result.attempts }, 'handler gave up: event sent to the DLQ');
       return deadLetter(source, item, error, result.attempts);
     } finally {
+      startedAt.delete(token);
       inFlight--;
       m.inFlight.add(-1);
       m.handlerDuration.record((performance.now() - started) / 1000, { worker, type: decoded.event.type });
@@ -237,9 +261,15 @@ export function createHandling(options: HandlingOptions): Handling {
   return {
     inFlight: () => inFlight,
 
+    longestRunningMs() {
+      const oldest = startedAt.values().next();
+      return oldest.done === true ? 0 : performance.now() - oldest.value.ms;
+    },
+
     async decode(source, message) {
       const result = await withRetries(() => codec.decode(message.value), { policy: options.retry, signal, running });
       if (result.ok) return { message, key: `${options.groupId}|${result.value.envelope.id}`, decoded: result.value };
+      throwIfNotDeadLettered(result);
       if (isRetryable(result.error)) throw result.error;
       return {
         message,

@@ -1,5 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Dependency } from '../infrastructure.js';
+import type { DependencyState } from './dependency-monitor.js';
 import { WorkerStates, type WorkerState } from './lifecycle.js';
 
 /** What the health endpoints report. */
@@ -9,6 +11,13 @@ export interface HealthStatus {
   /** Whether the consumer has joined its group. */
   readonly joined: boolean;
   readonly inFlight: number;
+  /** Each dependency the worker needs (Kafka, registry, MongoDB): ok or down, why, and since when. */
+  readonly dependencies?: Readonly<Partial<Record<Dependency, DependencyState>>>;
+  /**
+   * Set when the process is wedged (a handling has run far longer than any should: WARDEN_WEDGED_AFTER_MS): what
+   * is stuck. Liveness then fails, so the orchestrator restarts the process; an outage alone never does this.
+   */
+  readonly wedged?: string;
 }
 
 /** An answer of a health endpoint: the HTTP status and the JSON body. */
@@ -17,16 +26,38 @@ export interface HealthAnswer {
   readonly body: Readonly<Record<string, unknown>>;
 }
 
-/** Liveness (/healthz, /health/live): alive while starting, running or draining; 503 once stopped or failed. */
+/**
+ * Liveness (/livez, /healthz, /health/live): alive while starting, running or draining, outages included (a restart
+ * would not bring a dependency back); 503 once stopped or failed, or when the process is wedged.
+ */
 export function livenessOf(s: HealthStatus): HealthAnswer {
-  const ok = s.state === WorkerStates.starting || s.state === WorkerStates.running || s.state === WorkerStates.draining;
-  return { status: ok ? 200 : 503, body: { status: s.state, worker: s.worker } };
+  const alive =
+    s.state === WorkerStates.starting || s.state === WorkerStates.running || s.state === WorkerStates.draining;
+  const ok = alive && s.wedged === undefined;
+  return {
+    status: ok ? 200 : 503,
+    body: { status: s.state, worker: s.worker, ...(s.wedged === undefined ? {} : { wedged: s.wedged }) },
+  };
 }
 
-/** Readiness (/readyz, /health/ready): ready only while running with the consumer in its group. */
+/**
+ * Readiness (/readyz, /health/ready): ready only while running with the consumer in its group and every dependency
+ * it needs up. The body names each dependency's status, the reason it is down and since when.
+ */
 export function readinessOf(s: HealthStatus): HealthAnswer {
-  const ok = s.state === WorkerStates.running && s.joined;
-  return { status: ok ? 200 : 503, body: { ready: ok, status: s.state, joined: s.joined, inFlight: s.inFlight } };
+  const dependencies = s.dependencies ?? {};
+  const depsUp = Object.values(dependencies).every((d) => d.status === 'ok');
+  const ok = s.state === WorkerStates.running && s.joined && depsUp;
+  return {
+    status: ok ? 200 : 503,
+    body: {
+      ready: ok,
+      status: s.state,
+      joined: s.joined,
+      inFlight: s.inFlight,
+      ...(s.dependencies === undefined ? {} : { dependencies }),
+    },
+  };
 }
 
 /** The routes of a worker's HTTP server. */
@@ -37,7 +68,8 @@ export type HealthRoute = (typeof HealthRoutes)[keyof typeof HealthRoutes];
 
 /** The route of a request path, or undefined (404). */
 export function routeOf(url: string): HealthRoute | undefined {
-  if (url.startsWith('/healthz') || url.startsWith('/health/live')) return HealthRoutes.live;
+  if (url.startsWith('/livez') || url.startsWith('/healthz') || url.startsWith('/health/live'))
+    return HealthRoutes.live;
   if (url.startsWith('/readyz') || url.startsWith('/health/ready')) return HealthRoutes.ready;
   if (url.startsWith('/metrics')) return HealthRoutes.metrics;
   return undefined;

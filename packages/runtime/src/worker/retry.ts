@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isWardenError } from '@warden/contracts';
 import { UNCLASSIFIED_ERROR_CODE } from '../errors.js';
+import { FailureKinds, failureKindOf } from '../infrastructure.js';
 
 /** How often and how patiently a failed step is tried again (from WARDEN_MAX_ATTEMPTS, _RETRY_BASE_MS, _RETRY_MAX_MS). */
 export interface RetryPolicy {
@@ -26,7 +27,11 @@ export function errorCodeOf(error: unknown): string {
  * The wait after attempt `failedAttempt` failed: the base doubled for each earlier failure, times a random factor
  * between 1 and 2 (so replicas retrying together spread out), capped at retryMaxMs.
  */
-export function retryDelayMs(failedAttempt: number, policy: RetryPolicy, random: number = Math.random()): number {
+export function retryDelayMs(
+  failedAttempt: number,
+  policy: Pick<RetryPolicy, 'retryBaseMs' | 'retryMaxMs'>,
+  random: number = Math.random(),
+): number {
   return Math.min(Math.round(policy.retryBaseMs * 2 ** (failedAttempt - 1) * (1 + random)), policy.retryMaxMs);
 }
 
@@ -38,6 +43,11 @@ export const FailureOutcomes = {
   deadLetter: 'dead-letter',
   /** Give up for now, committing nothing: the worker is stopping, and the next owner of the partition tries again. */
   release: 'release',
+  /**
+   * A dependency is down (an infrastructure failure): the event is fine. Nothing is committed; the partition waits
+   * for the dependency with capped backoff, keeping its group session, and the chunk is handled again (ADR 0021).
+   */
+  waitForDependency: 'wait-for-dependency',
 } as const;
 
 /** What follows a failed attempt (see FailureOutcomes). */
@@ -54,13 +64,18 @@ export interface FailureCircumstances {
 }
 
 /**
- * The DLQ rule: a terminal error (retryable false) is dead-lettered at once; a retryable one is retried while
- * attempts are left, and dead-lettered when they are spent. A worker that is stopping dead-letters nothing
- * retryable: it releases the event, uncommitted, to the partition's next owner.
+ * The DLQ rule: an infrastructure failure (a dependency down) is never dead-lettered, whatever the attempt: the
+ * partition waits for the dependency. A poison failure (terminal) is dead-lettered at once; a transient one is
+ * retried while attempts are left, and dead-lettered when they are spent. A worker that is stopping dead-letters
+ * nothing retryable: it releases the event, uncommitted, to the partition's next owner.
  */
 export function failureOutcome(error: unknown, at: FailureCircumstances): FailureOutcome {
   if (at.aborted) return FailureOutcomes.release;
-  if (!isRetryable(error)) return FailureOutcomes.deadLetter;
+  const kind = failureKindOf(error);
+  if (kind === FailureKinds.infrastructure) {
+    return at.running ? FailureOutcomes.waitForDependency : FailureOutcomes.release;
+  }
+  if (kind === FailureKinds.poison) return FailureOutcomes.deadLetter;
   if (!at.running) return FailureOutcomes.release;
   return at.attempt < at.maxAttempts ? FailureOutcomes.retry : FailureOutcomes.deadLetter;
 }
