@@ -71,9 +71,4 @@ export {
 } from './run.js';
 export { DEFAULT_DIAGRAM_SIZE, escapeXml, reliabilityDiagramSvg, type DiagramOptions } from './svg.js';
 export { reportHtml } from './html.js';
-export {
-  GUARD_CALIBRATION_KEY,
-  calibrationTopic,
-  calibrationTopicConfig,
-  inReviewSample,
-} from './sample.js';
+export { GUARD_CALIBRATION_KEY, calibrationTopic, calibrationTopicConfig, inReviewSample } from './sample.js';
