@@ -116,13 +116,15 @@ function scopeResult(
   const fit = fitCalibration(data, options.fit ?? DEFAULT_FIT_SETTINGS);
   const before: Scored[] = data.map((o) => ({ p: applyMap(options.current.points, o.raw), y: o.y }));
   const { outOfFold, ...rest } = fit;
+  // Nothing fitted: the map in force is kept, so "after" is "before".
+  const after = fit.method === 'identity' ? before : outOfFold;
   return {
     scope,
     fit: rest,
     before: metricsOf(before, bins),
-    after: metricsOf(outOfFold, bins),
+    after: metricsOf(after, bins),
     binsBefore: reliabilityBins(before, bins),
-    binsAfter: reliabilityBins(outOfFold, bins),
+    binsAfter: reliabilityBins(after, bins),
   };
 }
 
