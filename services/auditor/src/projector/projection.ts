@@ -9,7 +9,8 @@ import {
   type WireEnvelope,
 } from '@warden/contracts';
 import { DEAD_LETTER_ALERT_TASK_PREFIX } from '@warden/runtime';
-import { factsOf, type EventFacts } from './facts.js';
+import { labelPoints, type LabelledPoint, type TaskFact } from '@warden/calibration';
+import { storedFactsOf, type EventFacts } from './facts.js';
 import type { AuditStore, EventDoc, EventSource, TaskDoc } from './store.js';
 import { TaskSummaryFold } from './task-summary.js';
 
@@ -49,6 +50,9 @@ interface TaskState {
   readonly alerts: Set<string>;
   lastMovedMs: number;
   checkpointed: string | null;
+  /** The task's calibration facts, and its labelled points as last written (JSON by point id). */
+  readonly calibration: TaskFact[];
+  readonly pointsWritten: Map<string, string>;
 }
 
 /** One decoded event and where it was read. */
@@ -125,7 +129,7 @@ export class Projection {
     const findings: ChainFinding[] = [];
     for (const { decoded, source } of inputs) {
       const env = decoded.envelope;
-      const facts = factsOf(decoded.event);
+      const facts = storedFactsOf(decoded.event);
       docs.push(eventDocOf(env, decoded.hash, facts, source));
       const state = this.stateOf(env);
       findings.push(...this.applyOne(state, env, decoded.hash, facts));
@@ -133,6 +137,7 @@ export class Projection {
     }
     await this.store.insertNew(this.store.events, docs);
     await this.save(moved);
+    await this.savePoints(moved);
     this.evict();
     return findings;
   }
@@ -188,6 +193,8 @@ export class Projection {
         alerts: new Set(),
         lastMovedMs: this.now(),
         checkpointed: null,
+        calibration: [],
+        pointsWritten: new Map(),
       };
     }
     // Map order is recency order: the least recently moved task is evicted first.
@@ -199,6 +206,15 @@ export class Projection {
   private applyOne(state: TaskState, env: WireEnvelope, hash: string, facts: EventFacts): ChainFinding[] {
     state.lastMovedMs = this.now();
     state.fold.add({ eventId: env.id, type: env.type, seq: env.seq, occurredAt: env.occurredAt, facts });
+    if (facts.calibration !== undefined) {
+      state.calibration.push({
+        taskId: env.taskId,
+        tenantId: env.tenantId,
+        seq: env.seq,
+        occurredAt: env.occurredAt,
+        fact: facts.calibration,
+      });
+    }
     if (isEventType(env.type) && outOfChainEventTypes.has(env.type)) return [];
     // A worker's alert about a dead letter travels under dlq.<taskId>, each one a chain of its own (seq 0).
     if (env.taskId.startsWith(DEAD_LETTER_ALERT_TASK_PREFIX)) return [];
@@ -252,6 +268,24 @@ export class Projection {
     });
     await this.store.saveTasks(docs);
     for (const s of moved) this.onDisk.add(s.taskId);
+  }
+
+  /**
+   * Writes the labelled points (ADR 0025) of the tasks that moved, only those that changed since last written. A
+   * task reloaded from MongoDB rewrites its points once (the same documents: a replace by id).
+   */
+  private async savePoints(moved: ReadonlySet<TaskState>): Promise<void> {
+    const changed: LabelledPoint[] = [];
+    for (const s of moved) {
+      if (s.calibration.length === 0) continue;
+      for (const point of labelPoints(s.calibration)) {
+        const json = JSON.stringify(point);
+        if (s.pointsWritten.get(point.id) === json) continue;
+        s.pointsWritten.set(point.id, json);
+        changed.push(point);
+      }
+    }
+    await this.store.savePoints(changed);
   }
 
   private evict(): void {
