@@ -9,6 +9,7 @@ export {
   CALIBRATION_REVIEW_CODE,
   LabelSources,
   calibrationFactOf,
+  TaskPoints,
   labelPoints,
   taskFactsOf,
   type CalibrationFact,

@@ -200,91 +200,172 @@ export function taskFactsOf(events: Iterable<WardenEvent>): TaskFact[] {
 
 const rank = (s: LabelSource): number => LabelSources.indexOf(s);
 
-/**
- * The labelled points of some tasks' facts (any order; a fact read twice counts once per distinct content). One
- * point per proposal (task, actionId; a repeated proposal id keeps the first). Verdicts and decisions are joined by
- * actionId and escalation id; the log-probability figure is the latest model response at or before the proposal.
- */
-export function labelPoints(facts: readonly TaskFact[]): LabelledPoint[] {
-  const byTask = new Map<string, TaskFact[]>();
-  for (const f of facts) {
-    const list = byTask.get(f.taskId);
-    if (list === undefined) byTask.set(f.taskId, [f]);
-    else list.push(f);
-  }
-  const points: LabelledPoint[] = [];
-  for (const [taskId, list] of [...byTask].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-    const ordered = [...list].sort((a, b) => a.seq - b.seq || kindOrder(a.fact) - kindOrder(b.fact));
-    const verdicts = new Map<string, Extract<CalibrationFact, { kind: 'verdict' }>>();
-    const decisions = new Map<string, Extract<CalibrationFact, { kind: 'decision' }>>();
-    const outcomes = new Map<string, Extract<CalibrationFact, { kind: 'tool_outcome' }>>();
-    for (const { fact } of ordered) {
-      if (fact.kind === 'verdict' && !verdicts.has(fact.actionId)) verdicts.set(fact.actionId, fact);
-      if (fact.kind === 'decision' && !decisions.has(fact.escalationId)) decisions.set(fact.escalationId, fact);
-      // The last outcome of an action counts: a retry that succeeded after a timeout is the action's outcome.
-      if (fact.kind === 'tool_outcome') outcomes.set(fact.actionId, fact);
-    }
-    let logprob: number | null = null;
-    const seen = new Set<string>();
-    for (const item of ordered) {
-      const { fact } = item;
-      if (fact.kind === 'model_response') logprob = fact.logprobConfidence;
-      if (fact.kind !== 'proposal' || seen.has(fact.actionId)) continue;
-      seen.add(fact.actionId);
-      const v = verdicts.get(fact.actionId);
-      const reviewSample = v?.outcome === 'escalate' && v.reasonCode === CALIBRATION_REVIEW_CODE;
-      const evidence: LabelEvidence[] = [];
-      const decision = v?.escalationId == null ? undefined : decisions.get(v.escalationId);
-      if (decision !== undefined) {
-        evidence.push({
-          correct: decision.approved,
-          source: reviewSample ? 'review' : 'person',
-          detail: `${decision.approved ? 'approved' : 'denied'} by a person (${v?.reasonCode ?? ''})`,
-        });
-      }
-      const outcome = outcomes.get(fact.actionId);
-      if (outcome !== undefined && (outcome.ok || PROPOSAL_FAILURES.has(outcome.errorClass ?? ''))) {
-        evidence.push({
-          correct: outcome.ok,
-          source: 'tool_outcome',
-          detail: outcome.ok ? 'the tool succeeded' : `the tool failed: ${outcome.errorClass ?? ''}`,
-        });
-      }
-      if (v?.grounding === 'deny' || v?.grounding === 'escalate') {
-        evidence.push({ correct: false, source: 'fact_check', detail: `grounding check: ${v.grounding}` });
-      }
-      evidence.sort((a, b) => rank(a.source) - rank(b.source));
-      points.push({
-        id: `${taskId}:${fact.actionId}`,
-        taskId,
-        tenantId: item.tenantId,
-        actionId: fact.actionId,
-        kind: fact.proposal,
-        tool: fact.tool,
-        tier: v?.confidence?.tier ?? null,
-        proposedAt: item.occurredAt,
-        confidence: { raw: fact.raw, source: fact.source, logprob },
-        verdict:
-          v === undefined
-            ? null
-            : {
-                outcome: v.outcome,
-                reasonCode: v.reasonCode,
-                policyVersion: v.policyVersion,
-                calibrated: v.confidence?.calibrated ?? null,
-                threshold: v.confidence?.threshold ?? null,
-                calibrationVersion: v.confidence?.calibrationVersion ?? null,
-                reviewSample,
-              },
-        label: evidence[0] ?? null,
-        evidence,
-      });
-    }
-  }
-  return points;
+type ProposalFact = Extract<CalibrationFact, { kind: 'proposal' }>;
+type VerdictFact = Extract<CalibrationFact, { kind: 'verdict' }>;
+type DecisionFact = Extract<CalibrationFact, { kind: 'decision' }>;
+type OutcomeFact = Extract<CalibrationFact, { kind: 'tool_outcome' }>;
+interface At<F> {
+  readonly seq: number;
+  readonly occurredAt: string;
+  readonly fact: F;
 }
 
-/** Within one seq, a model response precedes the proposal it produced. */
-function kindOrder(fact: CalibrationFact): number {
-  return fact.kind === 'model_response' ? 0 : 1;
+/**
+ * One task's labelled points, built incrementally: add() takes each fact in any order (O(1) for facts in seq order)
+ * and says which proposals' points it may have changed. The result depends only on the set of facts, never on their
+ * order: per action the first proposal and the first verdict by seq count, a decision joins its verdict by
+ * escalation id, the last tool outcome by seq counts (a retry that succeeded after a timeout is the action's
+ * outcome; on a tie a success wins), and the log-probability figure is the latest model response at or before the
+ * proposal's seq.
+ */
+export class TaskPoints {
+  private readonly proposals = new Map<string, At<ProposalFact>>();
+  private readonly verdicts = new Map<string, At<VerdictFact>>();
+  private readonly decisions = new Map<string, At<DecisionFact>>();
+  private readonly outcomes = new Map<string, At<OutcomeFact>>();
+  /** Model responses sorted by seq (then logprob, so equal seqs resolve the same in any order). */
+  private readonly responses: { seq: number; logprob: number | null }[] = [];
+  private maxProposalSeq = -1;
+
+  constructor(
+    readonly taskId: string,
+    readonly tenantId: string,
+  ) {}
+
+  /** Adds one fact; returns the action ids whose point may have changed. */
+  add(item: TaskFact): string[] {
+    const { fact, seq, occurredAt } = item;
+    switch (fact.kind) {
+      case 'model_response': {
+        const entry = { seq, logprob: fact.logprobConfidence };
+        let i = this.responses.length;
+        while (i > 0 && compareResponse(this.responses[i - 1]!, entry) > 0) i--;
+        this.responses.splice(i, 0, entry);
+        if (seq > this.maxProposalSeq) return [];
+        return [...this.proposals.values()].filter((p) => p.seq >= seq).map((p) => p.fact.actionId);
+      }
+      case 'proposal': {
+        const known = this.proposals.get(fact.actionId);
+        if (known !== undefined && known.seq <= seq) return [];
+        this.proposals.set(fact.actionId, { seq, occurredAt, fact });
+        this.maxProposalSeq = Math.max(this.maxProposalSeq, seq);
+        return [fact.actionId];
+      }
+      case 'verdict': {
+        const known = this.verdicts.get(fact.actionId);
+        if (known !== undefined && known.seq <= seq) return [];
+        this.verdicts.set(fact.actionId, { seq, occurredAt, fact });
+        return [fact.actionId];
+      }
+      case 'decision': {
+        const known = this.decisions.get(fact.escalationId);
+        if (known !== undefined && known.seq <= seq) return [];
+        this.decisions.set(fact.escalationId, { seq, occurredAt, fact });
+        const owner = [...this.verdicts.values()].find((v) => v.fact.escalationId === fact.escalationId);
+        return owner === undefined ? [fact.actionId] : [owner.fact.actionId];
+      }
+      case 'tool_outcome': {
+        const known = this.outcomes.get(fact.actionId);
+        if (known !== undefined && (known.seq > seq || (known.seq === seq && (known.fact.ok || !fact.ok)))) return [];
+        this.outcomes.set(fact.actionId, { seq, occurredAt, fact });
+        return [fact.actionId];
+      }
+      default: {
+        const never: never = fact;
+        throw new Error(`unhandled calibration fact ${String((never as { kind?: unknown }).kind)}`);
+      }
+    }
+  }
+
+  /** The point of one proposal (undefined until its proposal is known). */
+  point(actionId: string): LabelledPoint | undefined {
+    const proposal = this.proposals.get(actionId);
+    if (proposal === undefined) return undefined;
+    const fact = proposal.fact;
+    const v = this.verdicts.get(actionId)?.fact;
+    const reviewSample = v?.outcome === 'escalate' && v.reasonCode === CALIBRATION_REVIEW_CODE;
+    const evidence: LabelEvidence[] = [];
+    const decision = v?.escalationId == null ? undefined : this.decisions.get(v.escalationId)?.fact;
+    if (decision !== undefined) {
+      evidence.push({
+        correct: decision.approved,
+        source: reviewSample ? 'review' : 'person',
+        detail: `${decision.approved ? 'approved' : 'denied'} by a person (${v?.reasonCode ?? ''})`,
+      });
+    }
+    const outcome = this.outcomes.get(actionId)?.fact;
+    if (outcome !== undefined && (outcome.ok || PROPOSAL_FAILURES.has(outcome.errorClass ?? ''))) {
+      evidence.push({
+        correct: outcome.ok,
+        source: 'tool_outcome',
+        detail: outcome.ok ? 'the tool succeeded' : `the tool failed: ${outcome.errorClass ?? ''}`,
+      });
+    }
+    if (v?.grounding === 'deny' || v?.grounding === 'escalate') {
+      evidence.push({ correct: false, source: 'fact_check', detail: `grounding check: ${v.grounding}` });
+    }
+    evidence.sort((a, b) => rank(a.source) - rank(b.source));
+    return {
+      id: `${this.taskId}:${actionId}`,
+      taskId: this.taskId,
+      tenantId: this.tenantId,
+      actionId,
+      kind: fact.proposal,
+      tool: fact.tool,
+      tier: v?.confidence?.tier ?? null,
+      proposedAt: proposal.occurredAt,
+      confidence: { raw: fact.raw, source: fact.source, logprob: this.logprobAt(proposal.seq) },
+      verdict:
+        v === undefined
+          ? null
+          : {
+              outcome: v.outcome,
+              reasonCode: v.reasonCode,
+              policyVersion: v.policyVersion,
+              calibrated: v.confidence?.calibrated ?? null,
+              threshold: v.confidence?.threshold ?? null,
+              calibrationVersion: v.confidence?.calibrationVersion ?? null,
+              reviewSample,
+            },
+      label: evidence[0] ?? null,
+      evidence,
+    };
+  }
+
+  /** Every point, in proposal order (seq, then action id). */
+  points(): LabelledPoint[] {
+    return [...this.proposals.values()]
+      .sort((a, b) => a.seq - b.seq || (a.fact.actionId < b.fact.actionId ? -1 : 1))
+      .map((p) => this.point(p.fact.actionId)!);
+  }
+
+  /** The logprob figure of the latest model response at or before a seq (a response precedes its proposal). */
+  private logprobAt(seq: number): number | null {
+    let lo = 0;
+    let hi = this.responses.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.responses[mid]!.seq <= seq) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo === 0 ? null : this.responses[lo - 1]!.logprob;
+  }
+}
+
+function compareResponse(
+  a: { seq: number; logprob: number | null },
+  b: { seq: number; logprob: number | null },
+): number {
+  return a.seq - b.seq || (a.logprob ?? -1) - (b.logprob ?? -1);
+}
+
+/** The labelled points of some tasks' facts (any order; see TaskPoints), by task id then proposal order. */
+export function labelPoints(facts: readonly TaskFact[]): LabelledPoint[] {
+  const byTask = new Map<string, TaskPoints>();
+  for (const f of facts) {
+    let task = byTask.get(f.taskId);
+    if (task === undefined) byTask.set(f.taskId, (task = new TaskPoints(f.taskId, f.tenantId)));
+    task.add(f);
+  }
+  return [...byTask].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).flatMap(([, task]) => task.points());
 }

@@ -22,7 +22,11 @@ describe("the auditor's projection of labelled points (real stack)", () => {
     const events = await encodeChain(wire.deps.codec, 'task-cal-1', 'tenant-a', fullTaskSteps('customers.query'));
     await wire.send(events);
     const point = await waitUntil(
-      async () => (await auditor.store().points.findOne({ _id: 'task-cal-1:a1' })) ?? undefined,
+      // The tool's outcome travels on another topic: the point is written unlabelled first, then labelled.
+      async () => {
+        const found = await auditor.store().points.findOne({ _id: 'task-cal-1:a1' });
+        return found?.label != null ? found : undefined;
+      },
       { what: 'the labelled point of task-cal-1' },
     );
     expect(point).toMatchObject({

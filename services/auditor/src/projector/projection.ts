@@ -9,7 +9,7 @@ import {
   type WireEnvelope,
 } from '@warden/contracts';
 import { DEAD_LETTER_ALERT_TASK_PREFIX } from '@warden/runtime';
-import { labelPoints, type LabelledPoint, type TaskFact } from '@warden/calibration';
+import { TaskPoints, type LabelledPoint } from '@warden/calibration';
 import { storedFactsOf, type EventFacts } from './facts.js';
 import type { AuditStore, EventDoc, EventSource, TaskDoc } from './store.js';
 import { TaskSummaryFold } from './task-summary.js';
@@ -50,8 +50,9 @@ interface TaskState {
   readonly alerts: Set<string>;
   lastMovedMs: number;
   checkpointed: string | null;
-  /** The task's calibration facts, and its labelled points as last written (JSON by point id). */
-  readonly calibration: TaskFact[];
+  /** The task's labelled points (built as facts arrive), the ones that may have changed, and what was written. */
+  readonly points: TaskPoints;
+  readonly dirtyPoints: Set<string>;
   readonly pointsWritten: Map<string, string>;
 }
 
@@ -193,7 +194,8 @@ export class Projection {
         alerts: new Set(),
         lastMovedMs: this.now(),
         checkpointed: null,
-        calibration: [],
+        points: new TaskPoints(env.taskId, env.tenantId),
+        dirtyPoints: new Set(),
         pointsWritten: new Map(),
       };
     }
@@ -207,13 +209,14 @@ export class Projection {
     state.lastMovedMs = this.now();
     state.fold.add({ eventId: env.id, type: env.type, seq: env.seq, occurredAt: env.occurredAt, facts });
     if (facts.calibration !== undefined) {
-      state.calibration.push({
+      const touched = state.points.add({
         taskId: env.taskId,
         tenantId: env.tenantId,
         seq: env.seq,
         occurredAt: env.occurredAt,
         fact: facts.calibration,
       });
+      for (const actionId of touched) state.dirtyPoints.add(actionId);
     }
     if (isEventType(env.type) && outOfChainEventTypes.has(env.type)) return [];
     // A worker's alert about a dead letter travels under dlq.<taskId>, each one a chain of its own (seq 0).
@@ -271,19 +274,23 @@ export class Projection {
   }
 
   /**
-   * Writes the labelled points (ADR 0025) of the tasks that moved, only those that changed since last written. A
-   * task reloaded from MongoDB rewrites its points once (the same documents: a replace by id).
+   * Writes the labelled points (ADR 0025) the batch may have changed, only those that did change since last written
+   * (O(1) per event for a task's events in order). A task reloaded from MongoDB rewrites its points once (the same
+   * documents: a replace by id).
    */
   private async savePoints(moved: ReadonlySet<TaskState>): Promise<void> {
     const changed: LabelledPoint[] = [];
     for (const s of moved) {
-      if (s.calibration.length === 0) continue;
-      for (const point of labelPoints(s.calibration)) {
+      for (const actionId of s.dirtyPoints) {
+        const point = s.points.point(actionId);
+        if (point === undefined) continue; // its proposal has not arrived yet: it will mark the action again
         const json = JSON.stringify(point);
-        if (s.pointsWritten.get(point.id) === json) continue;
-        s.pointsWritten.set(point.id, json);
-        changed.push(point);
+        if (s.pointsWritten.get(point.id) !== json) {
+          s.pointsWritten.set(point.id, json);
+          changed.push(point);
+        }
       }
+      s.dirtyPoints.clear();
     }
     await this.store.savePoints(changed);
   }
