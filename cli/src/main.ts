@@ -4,7 +4,7 @@
  * 3 a server does not answer.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { CliError, ExitCodes } from './errors.js';
+import { CliError, ExitCodes, usageError } from './errors.js';
 import { fleetDown, fleetStatus, fleetUp, FleetServices, parseReplicas, parseServices } from './fleet.js';
 import { buildTask, type TaskFlags } from './task.js';
 import { configFrom, say, type GlobalOptions } from './commands/io.js';
@@ -13,6 +13,7 @@ import { logs } from './commands/logs.js';
 import { decideEscalation, listEscalations, showEscalation } from './commands/escalations.js';
 import type * as AuditModule from './commands/audit.js';
 import type * as BacktestModule from './commands/backtest.js';
+import type * as CalibrateModule from './commands/calibrate.js';
 import type * as DemoModule from './commands/demo.js';
 import type * as SubmitModule from './commands/submit.js';
 import type * as TailModule from './commands/tail.js';
@@ -26,6 +27,10 @@ const verify = async (...a: Parameters<typeof AuditModule.verify>) =>
   (await import('./commands/audit.js')).verify(...a);
 const backtest = async (...a: Parameters<typeof BacktestModule.backtest>) =>
   (await import('./commands/backtest.js')).backtest(...a);
+const calibrate = async (...a: Parameters<typeof CalibrateModule.calibrate>) =>
+  (await import('./commands/calibrate.js')).calibrate(...a);
+const publishCalibrationFile = async (...a: Parameters<typeof CalibrateModule.publishCalibrationFile>) =>
+  (await import('./commands/calibrate.js')).publishCalibrationFile(...a);
 const demo = async (...a: Parameters<typeof DemoModule.demo>) => (await import('./commands/demo.js')).demo(...a);
 
 const ENVIRONMENT = `
@@ -208,14 +213,81 @@ program
   .description('replay the recorded proposals through a candidate guard policy, offline; print what would change')
   .argument('<policy>', 'a policy file (JSON), e.g. a copy of packages/policy/policies/default.v1.json')
   .option('--tenant <id>', "only this tenant's tasks")
+  .option(
+    '--calibration <file>',
+    'a proposed calibration (calibration.json from `warden calibrate`) applied over the policy',
+  )
   .option('--fail-on-change', 'exit 1 if any verdict would change')
   .option('--json', 'one JSON document')
-  .action(async (policy: string, o: { tenant?: string; failOnChange?: boolean; json?: boolean }) => {
-    exitCode = await backtest(configFrom(globals()), policy, {
-      ...(o.tenant === undefined ? {} : { tenantId: o.tenant }),
-      json: o.json === true,
-      failOnChange: o.failOnChange === true,
-    });
+  .action(
+    async (policy: string, o: { tenant?: string; calibration?: string; failOnChange?: boolean; json?: boolean }) => {
+      exitCode = await backtest(configFrom(globals()), policy, {
+        ...(o.tenant === undefined ? {} : { tenantId: o.tenant }),
+        ...(o.calibration === undefined ? {} : { calibrationFile: o.calibration }),
+        json: o.json === true,
+        failOnChange: o.failOnChange === true,
+      });
+    },
+  );
+
+program
+  .command('calibrate')
+  .description(
+    'label every resolved proposal of the log (stored in MongoDB), fit a calibration map, report it (HTML, SVG) and recommend thresholds per risk tier',
+  )
+  .option('--policy <file>', 'the policy in force (default: the bundled default.v1.json)')
+  .option('--current <file>', 'the calibration in force now (a published calibration.json), applied over the policy')
+  .option('--target-error <rate>', 'recommend for at most this share of wrong auto-approvals (default 0.01)')
+  .option('--target-escalation <rate>', 'recommend for at most this share of escalations instead')
+  .option('--min-points-per-scope <n>', 'labelled points a tier or tool needs for a map of its own (default 200)')
+  .option('--out <dir>', 'where report.html, reliability.svg and calibration.json go', 'calibration-report')
+  .option('--version <name>', 'the calibration version (default cal-<UTC time>-<random>)')
+  .option('--tenant <id>', "only this tenant's tasks")
+  .option('--publish', 'publish the calibration for the guard (refused when the data supports no change)')
+  .option('--json', 'one JSON document')
+  .action(
+    async (o: {
+      policy?: string;
+      current?: string;
+      targetError?: string;
+      targetEscalation?: string;
+      minPointsPerScope?: string;
+      out: string;
+      version?: string;
+      tenant?: string;
+      publish?: boolean;
+      json?: boolean;
+    }) => {
+      if (o.targetError !== undefined && o.targetEscalation !== undefined) {
+        throw usageError('give --target-error or --target-escalation, not both');
+      }
+      const rate = Number(o.targetEscalation ?? o.targetError ?? '0.01');
+      if (!(rate > 0 && rate < 1)) throw usageError('a target rate is a number between 0 and 1, e.g. 0.01');
+      const minPoints = o.minPointsPerScope === undefined ? undefined : Number(o.minPointsPerScope);
+      if (minPoints !== undefined && !(Number.isInteger(minPoints) && minPoints > 0)) {
+        throw usageError('--min-points-per-scope is a positive whole number');
+      }
+      exitCode = await calibrate(configFrom(globals()), {
+        ...(o.policy === undefined ? {} : { policyFile: o.policy }),
+        ...(o.current === undefined ? {} : { currentFile: o.current }),
+        target: { kind: o.targetEscalation === undefined ? 'max_error_rate' : 'max_escalation_rate', rate },
+        outDir: o.out,
+        ...(o.version === undefined ? {} : { version: o.version }),
+        ...(o.tenant === undefined ? {} : { tenantId: o.tenant }),
+        ...(minPoints === undefined ? {} : { minPointsPerScope: minPoints }),
+        publish: o.publish === true,
+        json: o.json === true,
+      });
+    },
+  );
+
+program
+  .command('publish-calibration')
+  .description('publish a calibration (calibration.json) for the guard, or retire the one in force')
+  .argument('[file]', 'the calibration document')
+  .option('--retire', 'retire the published calibration: the policy file applies again')
+  .action(async (file: string | undefined, o: { retire?: boolean }) => {
+    exitCode = await publishCalibrationFile(configFrom(globals()), file, o.retire === true);
   });
 
 const escalations = program

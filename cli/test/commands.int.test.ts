@@ -21,6 +21,8 @@ const COMMANDS = [
   ['show'],
   ['verify'],
   ['backtest'],
+  ['calibrate'],
+  ['publish-calibration'],
   ['escalations'],
   ['escalations', 'list'],
   ['escalations', 'show'],

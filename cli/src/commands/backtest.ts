@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { backtestTasks, type Outcome } from '@warden/auditor';
-import { loadPolicy, PolicyInvalidError } from '@warden/policy';
+import { applyCalibration, loadPolicy, parseCalibration, PolicyInvalidError } from '@warden/policy';
 import type { CliConfig } from '../config.js';
 import { ExitCodes, usageError } from '../errors.js';
 import { readTasks } from './audit.js';
@@ -13,6 +13,8 @@ import { say } from './io.js';
 /** Options of backtest. */
 export interface BacktestOptions {
   readonly tenantId?: string;
+  /** A proposed calibration document, applied over the policy (ADR 0025): which verdicts would it change? */
+  readonly calibrationFile?: string;
   readonly json: boolean;
   /** Exit 1 when any verdict would change (for a policy change in CI). */
   readonly failOnChange: boolean;
@@ -33,6 +35,19 @@ export async function backtest(config: CliConfig, policyFile: string, options: B
       );
     }
     throw error;
+  }
+  if (options.calibrationFile !== undefined) {
+    try {
+      policy = applyCalibration(policy, parseCalibration(readFileSync(options.calibrationFile, 'utf8')));
+    } catch (error) {
+      if (error instanceof PolicyInvalidError || (error as NodeJS.ErrnoException).code === 'ENOENT') {
+        throw usageError(
+          `${options.calibrationFile} is not a usable calibration: ${(error as Error).message}`,
+          'use a calibration.json that `warden calibrate` wrote',
+        );
+      }
+      throw error;
+    }
   }
   const { tasks } = await readTasks(config);
   const chosen = [...tasks.values()]

@@ -17,6 +17,17 @@ import { configFrom, say, type GlobalOptions } from './io.js';
 import { runStack } from './stack.js';
 import { decideThroughPeopleApi } from './escalations.js';
 import { publishTasks } from './submit.js';
+import {
+  currentOf,
+  newCalibrationVersion,
+  pointsOf,
+  policyInForce,
+  storePoints,
+  summaryLines,
+  writeReport,
+} from './calibrate.js';
+import { runCalibration } from '@warden/calibration';
+import { join } from 'node:path';
 
 const WAIT_MS = 120_000;
 
@@ -203,6 +214,22 @@ export async function demo(g: GlobalOptions, keep: boolean): Promise<number> {
       say(
         `   ${x.held ? paint(cfg.color, 'green', 'held') : paint(cfg.color, 'red', 'FAILED')}  ${x.s.script}: ${x.s.defence}`,
       );
+    // Calibration over the labelled points the demo produced (ADR 0025): a handful of tasks is too little data to
+    // fit or recommend anything, and the run says so rather than guessing.
+    const events = new Map<string, WardenEvent[]>();
+    for (const d of seen) events.set(d.event.taskId, [...(events.get(d.event.taskId) ?? []), d.event]);
+    const points = pointsOf(events.values());
+    await storePoints(deps.db, points);
+    const calibration = runCalibration(points, {
+      version: newCalibrationVersion(),
+      createdAt: new Date().toISOString(),
+      current: currentOf(policyInForce(undefined, undefined)),
+      target: { kind: 'max_error_rate', rate: 0.01 },
+    });
+    const files = writeReport(calibration, join(cfg.fleetDir, 'calibration-report'));
+    say(`\n== calibration over the demo's labelled points`);
+    for (const line of summaryLines(calibration)) say(`   ${line}`);
+    say(`   report: ${files.html}`);
     say(
       `\nthe events stay on topics "${r.topicPrefix}.*.v1": warden show TASK --prefix ${r.topicPrefix} --db ${r.mongoDb}; warden verify --prefix ${r.topicPrefix} --db ${r.mongoDb}`,
     );

@@ -194,6 +194,20 @@ export const VerdictRecord = z.object({
   reasonCode: z.string().min(1).max(MAX_ID_CHARS),
   policyVersion: z.string().min(1).max(MAX_ID_CHARS),
   inputHashes: z.object({ proposal: Sha256Hex, state: Sha256Hex, policy: Sha256Hex }),
+  /**
+   * The confidence figures the verdict was judged on: the raw confidence, the calibrated one, the threshold that
+   * applied, the risk tier, and the version of the calibration map used (a published calibration's, or the policy
+   * file's). Absent when the guard did not reach the confidence check (e.g. an unknown task).
+   */
+  confidence: z
+    .object({
+      raw: z.number().min(0).max(1),
+      calibrated: z.number().min(0).max(1),
+      threshold: z.number().min(0).max(1),
+      tier: z.enum(['low', 'medium', 'high', 'critical']),
+      calibrationVersion: z.string().min(1).max(MAX_ID_CHARS),
+    })
+    .optional(),
 });
 
 /** Estimated impact of a destructive action, from the tool's dry run. */

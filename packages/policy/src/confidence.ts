@@ -32,8 +32,6 @@ export function calibrate(raw: number, map: CalibrationMap): number {
 
 /** The confidence figures of a proposal and why its threshold is what it is. */
 export interface ConfidenceAssessment extends ConfidenceFigures {
-  /** The risk tier that applied. */
-  readonly tier: RiskTier;
   /** Each floor that set the threshold, e.g. "tier high 0.8", "large magnitude 0.9". */
   readonly basis: readonly string[];
 }
@@ -41,15 +39,20 @@ export interface ConfidenceAssessment extends ConfidenceFigures {
 /**
  * Calibrates the proposal's raw confidence and works out its threshold: the larger of the policy's threshold for
  * the risk tier (of the tool, or of answers), the tool's own floor, the task's risk.minConfidence, and the
- * large-magnitude threshold when the impact reaches the policy's fraction of a per-action limit. The planner's
- * own `calibrated` figure is ignored: the guard calibrates.
+ * large-magnitude threshold when the impact reaches the policy's fraction of a per-action limit. The map is the
+ * tool's own when a published calibration has one, else the tier's, else the overall map. The planner's own
+ * `calibrated` figure is ignored: the guard calibrates.
  */
 export function assessConfidence(ctx: CheckContext): ConfidenceAssessment {
   const { proposal, policy, tool, state } = ctx;
   const { calibration, thresholds, largeMagnitude } = policy.confidence;
   const raw = proposal.confidence.value;
-  const calibrated = calibrate(raw, calibration);
   const tier: RiskTier = proposal.kind === 'answer' || !tool ? policy.answer.riskTier : tool.riskTier;
+  const map =
+    (proposal.kind === 'action' && tool ? policy.confidence.calibrationByTool?.get(tool.name) : undefined) ??
+    policy.confidence.calibrationByTier?.[tier] ??
+    calibration;
+  const calibrated = calibrate(raw, map);
   const floors: [number | undefined, string][] = [
     [proposal.kind === 'action' && tool ? tool.minConfidence : undefined, `tool ${tool?.name ?? ''}`],
     [state.task.risk.minConfidence, 'task risk.minConfidence'],
@@ -66,7 +69,7 @@ export function assessConfidence(ctx: CheckContext): ConfidenceAssessment {
     if (floor > threshold) threshold = floor;
     basis.push(`${why} ${floor}`);
   }
-  return { raw, calibrated, threshold, calibrationVersion: calibration.version, tier, basis };
+  return { raw, calibrated, threshold, calibrationVersion: map.version, tier, basis };
 }
 
 /** Confidence check: calibrated confidence under its threshold escalates; exactly at the threshold passes. */

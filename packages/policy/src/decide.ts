@@ -234,6 +234,7 @@ export function decide(state: GuardState, proposal: Proposal, policy: Policy): V
             calibrated: confidence.calibrated,
             threshold: confidence.threshold,
             calibrationVersion: confidence.calibrationVersion,
+            tier: confidence.tier,
           },
         }
       : {}),

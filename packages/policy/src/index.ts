@@ -31,6 +31,7 @@ export {
   type RuleDoc,
 } from './policy.js';
 export { PolicyDocument, loadPolicy, type LoadPolicyOptions } from './load-policy.js';
+export { CalibrationDocument, applyCalibration, calibrationMapVersion, parseCalibration } from './calibration-input.js';
 export {
   capLimits,
   validateTaskLimits,

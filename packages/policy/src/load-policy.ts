@@ -12,6 +12,7 @@ import {
   type Policy,
   type PolicyTool,
   type ResourceKind,
+  type RiskTier as RiskTierName,
   type ToolRegistry,
   type ToolSpec,
 } from './types.js';
@@ -116,43 +117,56 @@ function toolNamesIn(
   if (condition.not) toolNamesIn(condition.not, out, [...path, 'not']);
 }
 
+/** A problem at a path relative to what was checked. */
+export interface RelativeIssue {
+  readonly path: PropertyKey[];
+  readonly message: string;
+}
+
+/** What a schema cannot see in a calibration map: it must cover raw 0 to 1, raw rising, calibrated never falling. */
+export function calibrationMapIssues(points: readonly (readonly [number, number])[]): RelativeIssue[] {
+  const issues: RelativeIssue[] = [];
+  const first = points[0];
+  const last = points[points.length - 1];
+  if (first?.[0] !== 0 || last?.[0] !== 1) {
+    issues.push({ path: [], message: 'the first point must have raw 0 and the last raw 1, so every raw value maps' });
+  }
+  for (let i = 1; i < points.length; i += 1) {
+    const [x0, y0] = points[i - 1] ?? [0, 0];
+    const [x1, y1] = points[i] ?? [0, 0];
+    if (x1 <= x0) issues.push({ path: [i], message: `raw ${x1} must be greater than the previous raw ${x0}` });
+    if (y1 < y0) {
+      issues.push({ path: [i], message: `calibrated ${y1} is below the previous ${y0}: the map must not decrease` });
+    }
+  }
+  return issues;
+}
+
+/** Thresholds must rise with the risk tier: a riskier tier needs more confidence. */
+export function thresholdIssues(t: Readonly<Record<RiskTierName, number>>): RelativeIssue[] {
+  const issues: RelativeIssue[] = [];
+  RiskTiers.forEach((tier, i) => {
+    const previous = RiskTiers[i - 1];
+    if (previous !== undefined && t[tier] < t[previous]) {
+      issues.push({
+        path: [tier],
+        message: `${tier} ${t[tier]} is below ${previous} ${t[previous]}: a riskier tier needs more confidence`,
+      });
+    }
+  });
+  return issues;
+}
+
 /** Problems a schema cannot see: calibration shape, threshold order, duplicate ids, unknown tools. */
 function coherenceIssues(doc: PolicyDocument, tools: ToolRegistry): ValidationIssue[] {
   const issues: ValidationIssue[] = [];
   const issue = (path: PropertyKey[], message: string): void => {
     issues.push({ path: formatPath('', path), message });
   };
-  const points = doc.confidence.calibration.points;
-  const first = points[0];
-  const last = points[points.length - 1];
-  if (first?.[0] !== 0 || last?.[0] !== 1) {
-    issue(
-      ['confidence', 'calibration', 'points'],
-      'the first point must have raw 0 and the last raw 1, so every raw value maps',
-    );
+  for (const i of calibrationMapIssues(doc.confidence.calibration.points)) {
+    issue(['confidence', 'calibration', 'points', ...i.path], i.message);
   }
-  for (let i = 1; i < points.length; i += 1) {
-    const [x0, y0] = points[i - 1] ?? [0, 0];
-    const [x1, y1] = points[i] ?? [0, 0];
-    if (x1 <= x0)
-      issue(['confidence', 'calibration', 'points', i], `raw ${x1} must be greater than the previous raw ${x0}`);
-    if (y1 < y0) {
-      issue(
-        ['confidence', 'calibration', 'points', i],
-        `calibrated ${y1} is below the previous ${y0}: the map must not decrease`,
-      );
-    }
-  }
-  const t = doc.confidence.thresholds;
-  RiskTiers.forEach((tier, i) => {
-    const previous = RiskTiers[i - 1];
-    if (previous !== undefined && t[tier] < t[previous]) {
-      issue(
-        ['confidence', 'thresholds', tier],
-        `${tier} ${t[tier]} is below ${previous} ${t[previous]}: a riskier tier needs more confidence`,
-      );
-    }
-  });
+  for (const i of thresholdIssues(doc.confidence.thresholds)) issue(['confidence', 'thresholds', ...i.path], i.message);
   for (const name of Object.keys(doc.tools)) {
     if (!tools.has(name))
       issue(['tools', name], `unknown tool "${name}": the code defines ${[...tools.keys()].join(', ')}`);

@@ -48,8 +48,12 @@ export interface CalibrationMap {
 
 /** Confidence settings of a policy. */
 export interface ConfidencePolicy {
-  /** The map applied to every raw confidence. */
+  /** The map applied to every raw confidence (unless a more specific map below applies). */
   readonly calibration: CalibrationMap;
+  /** Maps fitted for one risk tier, from a published calibration (ADR 0025); they win over `calibration`. */
+  readonly calibrationByTier?: Readonly<Partial<Record<RiskTier, CalibrationMap>>>;
+  /** Maps fitted for one tool, from a published calibration; they win over the tier's and the overall map. */
+  readonly calibrationByTool?: ReadonlyMap<string, CalibrationMap>;
   /** Minimum calibrated confidence per risk tier. */
   readonly thresholds: Readonly<Record<RiskTier, number>>;
   /** A higher threshold when the impact is large relative to the task's per-action limits. */
@@ -252,6 +256,8 @@ export interface ConfidenceFigures {
   readonly threshold: number;
   /** The calibration map's version. */
   readonly calibrationVersion: string;
+  /** The risk tier whose threshold (and, when a published calibration has one, map) applied. */
+  readonly tier: RiskTier;
 }
 
 /** The guard's verdict on one proposal. */

@@ -926,6 +926,7 @@ describe('decide() verdict table', () => {
       calibrated: 0.92,
       threshold: 0.85,
       calibrationVersion: 'cal-2025-01-identity-shrunk',
+      tier: 'critical',
     });
     expect(verdict.argsHash).toBe(del().argsHash);
   });

@@ -35,6 +35,12 @@ export const GuardEnv = WorkerEnv.extend({
     .default(24 * 3_600_000),
   /** JSON {"default"?: MagnitudeLimits, "tenants"?: {tenantId: MagnitudeLimits}}; unset: a task's limits hold. */
   GUARD_TENANT_CAPS: jsonEnv(TenantCapsSetting).optional(),
+  /** The share of auto-approved actions sent to a person for review instead (ADR 0025); 0 samples none. */
+  GUARD_REVIEW_SAMPLE_RATE: z.coerce.number().min(0).max(1).default(0),
+  /** The salt of the review sample's hash: another salt picks another (equally random) sample. */
+  GUARD_REVIEW_SAMPLE_SALT: z.string().min(1).max(200).default('warden-review'),
+  /** How long start may take to read the published calibrations to their end. */
+  GUARD_CALIBRATION_LOAD_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(600_000).default(30_000),
 });
 
 /** The guard's configuration. */
@@ -46,6 +52,8 @@ export interface GuardConfig {
   readonly escalationTtlMs: number;
   readonly customerCollections: readonly string[];
   readonly tenantCaps?: TenantCapsSetting;
+  readonly reviewSample: { readonly rate: number; readonly salt: string };
+  readonly calibrationLoadTimeoutMs: number;
 }
 
 /** Reads the guard's configuration from the environment (the only place the guard reads process.env). */
@@ -59,5 +67,7 @@ export function loadGuardConfig(env: Readonly<Record<string, string | undefined>
     escalationTtlMs: parsed.GUARD_ESCALATION_TTL_MS,
     customerCollections: parsed.GUARD_CUSTOMER_COLLECTIONS,
     ...(parsed.GUARD_TENANT_CAPS === undefined ? {} : { tenantCaps: parsed.GUARD_TENANT_CAPS }),
+    reviewSample: { rate: parsed.GUARD_REVIEW_SAMPLE_RATE, salt: parsed.GUARD_REVIEW_SAMPLE_SALT },
+    calibrationLoadTimeoutMs: parsed.GUARD_CALIBRATION_LOAD_TIMEOUT_MS,
   };
 }

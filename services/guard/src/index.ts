@@ -3,7 +3,14 @@
  * events), judges every proposal with decide() from @warden/policy and publishes the verdicts.
  */
 export { GuardEnv, TenantCapsSetting, capsLookup, loadGuardConfig, type GuardConfig } from './config.js';
-export { createHandlers, guardConsumes, type GuardHandlerDeps } from './handlers/index.js';
+export { createHandlers, guardConsumes, withReviewSample, type GuardHandlerDeps } from './handlers/index.js';
 export { storeImpactEstimator } from './impact.js';
 export { GuardTaskStore } from './task-store.js';
-export { createGuardWorker, type GuardWorkerOptions } from './worker.js';
+export { CalibrationFollower } from './calibrations.js';
+export { CalibrationLoadError, GuardServiceErrorCodes } from './errors.js';
+export {
+  DEFAULT_CALIBRATION_LOAD_TIMEOUT_MS,
+  createGuardWorker,
+  type GuardWorker,
+  type GuardWorkerOptions,
+} from './worker.js';

@@ -11,7 +11,9 @@ const worker = createGuardWorker({
   escalationTtlMs: config.escalationTtlMs,
   customerCollections: config.customerCollections,
   ...(config.tenantCaps === undefined ? {} : { tenantCaps: config.tenantCaps }),
+  reviewSample: config.reviewSample,
+  calibrationLoadTimeoutMs: config.calibrationLoadTimeoutMs,
 });
 runUntilSignal(worker, logger);
 await worker.start();
-logger.info({ policyFile: config.policyFile }, 'guard ready');
+logger.info({ policyFile: config.policyFile, calibration: worker.calibrationVersion() }, 'guard ready');

@@ -1,5 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import { defineWorker, type Worker, type WorkerRuntimeConfig } from '@warden/runtime';
 import { loadPolicy, type ImpactEstimator } from '@warden/policy';
+import { CalibrationFollower } from './calibrations.js';
 import { createHandlers, guardConsumes } from './handlers/index.js';
 import { storeImpactEstimator } from './impact.js';
 import { GuardTaskStore } from './task-store.js';
@@ -18,28 +20,62 @@ export interface GuardWorkerOptions {
   readonly now?: () => Date;
   /** Caps on the magnitude limits a task may ask for, per tenant (GUARD_TENANT_CAPS). */
   readonly tenantCaps?: TenantCapsSetting;
+  /** The review sample of auto-approved actions (ADR 0025); rate 0 (the default) samples nothing. */
+  readonly reviewSample?: { readonly rate: number; readonly salt: string };
+  /** How long start may take to read the published calibrations (default 30 s). */
+  readonly calibrationLoadTimeoutMs?: number;
+}
+
+/** Default time to read the calibrations topic to its end at start. */
+export const DEFAULT_CALIBRATION_LOAD_TIMEOUT_MS = 30_000;
+
+/** The guard worker, with a view of the calibration in force. */
+export interface GuardWorker extends Worker {
+  /** The version of the published calibration in force, or null when the policy file's map applies. */
+  calibrationVersion(): string | null;
 }
 
 /**
  * The guard as a worker: records each task's bounds and tool results, judges every ActionProposed and
  * AnswerProposed with decide(), and publishes ActionApproved, ActionRejected or EscalationRequested (after an
  * AlertRaised for each warn-mode rule that matched). A bad policy file stops it at start with every problem listed.
+ * The calibration published on `<prefix>.calibrations.v1` (ADR 0025) is applied on top of the file: read to its end
+ * before the first proposal is judged, then followed.
  */
-export function createGuardWorker(options: GuardWorkerOptions): Worker {
+export function createGuardWorker(options: GuardWorkerOptions): GuardWorker {
   const policy = loadPolicy(options.policySource);
-  return defineWorker({
+  let follower: CalibrationFollower | undefined;
+  const worker = defineWorker({
     name: 'guard',
     consumes: [...guardConsumes],
     config: options.runtime,
-    handlers: (deps) =>
-      createHandlers({
+    handlers: async (deps) => {
+      const replicaId = randomBytes(4).toString('hex');
+      follower = new CalibrationFollower(
+        deps.kafka,
+        deps.topics.prefix,
+        policy,
+        replicaId,
+        deps.logger,
+        options.calibrationLoadTimeoutMs ?? DEFAULT_CALIBRATION_LOAD_TIMEOUT_MS,
+      );
+      await follower.start();
+      const current = follower;
+      return createHandlers({
         store: new GuardTaskStore(deps.db),
         policy,
+        currentPolicy: () => current.policy(),
+        ...(options.reviewSample === undefined ? {} : { reviewSample: options.reviewSample }),
         estimateImpact:
           options.estimateImpact ?? storeImpactEstimator(deps.db, options.customerCollections ?? ['customers']),
         escalationTtlMs: options.escalationTtlMs,
         now: options.now ?? (() => new Date()),
         ...(options.tenantCaps === undefined ? {} : { tenantCaps: capsLookup(options.tenantCaps) }),
-      }),
+      });
+    },
+    onClosing: async () => {
+      await follower?.stop();
+    },
   });
+  return Object.assign(worker, { calibrationVersion: () => follower?.calibrationVersion() ?? null });
 }

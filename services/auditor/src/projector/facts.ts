@@ -1,4 +1,5 @@
 import type { EventType, WardenEvent } from '@warden/contracts';
+import { calibrationFactOf, type CalibrationFact } from '@warden/calibration';
 
 /** What an event is, for people reading a timeline. */
 export const EventKinds = {
@@ -53,6 +54,8 @@ export interface EventFacts {
     readonly message?: string;
   };
   readonly alertCode?: string;
+  /** What the calibration's labelled points read of this event (ADR 0025), when anything. */
+  readonly calibration?: CalibrationFact;
 }
 
 const nano = (usd: number | undefined): number => (usd === undefined ? 0 : Math.round(usd * 1e9));
@@ -179,3 +182,10 @@ export const statusOfTerminal: Readonly<Partial<Record<EventType, TaskStatus>>> 
 
 /** A task's status in the projection. */
 export type TaskStatus = 'submitted' | 'running' | 'completed' | 'failed' | 'halted';
+
+/** The facts of an event with its calibration fact (what the projection stores; pure). */
+export function storedFactsOf(event: WardenEvent): EventFacts {
+  const facts = factsOf(event);
+  const calibration = calibrationFactOf(event);
+  return calibration === undefined ? facts : { ...facts, calibration };
+}

@@ -9,7 +9,8 @@ import {
   type WireEnvelope,
 } from '@warden/contracts';
 import { DEAD_LETTER_ALERT_TASK_PREFIX } from '@warden/runtime';
-import { factsOf, type EventFacts } from './facts.js';
+import { TaskPoints, type LabelledPoint } from '@warden/calibration';
+import { storedFactsOf, type EventFacts } from './facts.js';
 import type { AuditStore, EventDoc, EventSource, TaskDoc } from './store.js';
 import { TaskSummaryFold } from './task-summary.js';
 
@@ -49,6 +50,10 @@ interface TaskState {
   readonly alerts: Set<string>;
   lastMovedMs: number;
   checkpointed: string | null;
+  /** The task's labelled points (built as facts arrive), the ones that may have changed, and what was written. */
+  readonly points: TaskPoints;
+  readonly dirtyPoints: Set<string>;
+  readonly pointsWritten: Map<string, string>;
 }
 
 /** One decoded event and where it was read. */
@@ -125,7 +130,7 @@ export class Projection {
     const findings: ChainFinding[] = [];
     for (const { decoded, source } of inputs) {
       const env = decoded.envelope;
-      const facts = factsOf(decoded.event);
+      const facts = storedFactsOf(decoded.event);
       docs.push(eventDocOf(env, decoded.hash, facts, source));
       const state = this.stateOf(env);
       findings.push(...this.applyOne(state, env, decoded.hash, facts));
@@ -133,6 +138,7 @@ export class Projection {
     }
     await this.store.insertNew(this.store.events, docs);
     await this.save(moved);
+    await this.savePoints(moved);
     this.evict();
     return findings;
   }
@@ -188,6 +194,9 @@ export class Projection {
         alerts: new Set(),
         lastMovedMs: this.now(),
         checkpointed: null,
+        points: new TaskPoints(env.taskId, env.tenantId),
+        dirtyPoints: new Set(),
+        pointsWritten: new Map(),
       };
     }
     // Map order is recency order: the least recently moved task is evicted first.
@@ -199,6 +208,16 @@ export class Projection {
   private applyOne(state: TaskState, env: WireEnvelope, hash: string, facts: EventFacts): ChainFinding[] {
     state.lastMovedMs = this.now();
     state.fold.add({ eventId: env.id, type: env.type, seq: env.seq, occurredAt: env.occurredAt, facts });
+    if (facts.calibration !== undefined) {
+      const touched = state.points.add({
+        taskId: env.taskId,
+        tenantId: env.tenantId,
+        seq: env.seq,
+        occurredAt: env.occurredAt,
+        fact: facts.calibration,
+      });
+      for (const actionId of touched) state.dirtyPoints.add(actionId);
+    }
     if (isEventType(env.type) && outOfChainEventTypes.has(env.type)) return [];
     // A worker's alert about a dead letter travels under dlq.<taskId>, each one a chain of its own (seq 0).
     if (env.taskId.startsWith(DEAD_LETTER_ALERT_TASK_PREFIX)) return [];
@@ -252,6 +271,28 @@ export class Projection {
     });
     await this.store.saveTasks(docs);
     for (const s of moved) this.onDisk.add(s.taskId);
+  }
+
+  /**
+   * Writes the labelled points (ADR 0025) the batch may have changed, only those that did change since last written
+   * (O(1) per event for a task's events in order). A task reloaded from MongoDB rewrites its points once (the same
+   * documents: a replace by id).
+   */
+  private async savePoints(moved: ReadonlySet<TaskState>): Promise<void> {
+    const changed: LabelledPoint[] = [];
+    for (const s of moved) {
+      for (const actionId of s.dirtyPoints) {
+        const point = s.points.point(actionId);
+        if (point === undefined) continue; // its proposal has not arrived yet: it will mark the action again
+        const json = JSON.stringify(point);
+        if (s.pointsWritten.get(point.id) !== json) {
+          s.pointsWritten.set(point.id, json);
+          changed.push(point);
+        }
+      }
+      s.dirtyPoints.clear();
+    }
+    await this.store.savePoints(changed);
   }
 
   private evict(): void {

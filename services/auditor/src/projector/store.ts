@@ -1,3 +1,4 @@
+import type { LabelledPoint } from '@warden/calibration';
 import type { ChainBreak, ChainState } from '@warden/contracts';
 import { insertNewDocuments } from '@warden/runtime';
 import type { Collection, Db } from 'mongodb';
@@ -65,6 +66,9 @@ export interface UndecodableDoc {
   valueBase64: string | null;
 }
 
+/** A labelled point of the calibration (ADR 0025), keyed `<taskId>:<actionId>`. */
+export type PointDoc = LabelledPoint & { _id: string };
+
 /** Task upserts per bulk write. */
 const SAVE_CHUNK = 50;
 
@@ -75,6 +79,8 @@ export class AuditStore {
   readonly alerts: Collection<AlertDoc>;
   readonly checkpoints: Collection<CheckpointDoc>;
   readonly undecodable: Collection<UndecodableDoc>;
+  /** Labelled points of the calibration: a projection of the log like events and tasks. */
+  readonly points: Collection<PointDoc>;
 
   constructor(
     readonly db: Db,
@@ -85,6 +91,7 @@ export class AuditStore {
     this.alerts = db.collection<AlertDoc>(`${prefix}alerts`);
     this.checkpoints = db.collection<CheckpointDoc>(`${prefix}checkpoints`);
     this.undecodable = db.collection<UndecodableDoc>(`${prefix}undecodable`);
+    this.points = db.collection<PointDoc>(`${prefix}calibration_points`);
   }
 
   /** Creates the indexes the query API uses (a server that ignores them still answers correctly). */
@@ -94,9 +101,9 @@ export class AuditStore {
     await this.checkpoints.createIndex({ taskId: 1, count: -1 });
   }
 
-  /** Drops the projection (events, tasks, undecodable). Alerts and checkpoints are records, not projection. */
+  /** Drops the projection (events, tasks, undecodable, calibration points). Alerts and checkpoints are records, not projection. */
   async dropProjection(): Promise<void> {
-    for (const c of [this.events, this.tasks, this.undecodable]) {
+    for (const c of [this.events, this.tasks, this.undecodable, this.points]) {
       await c.drop().catch((error: unknown) => {
         if ((error as { codeName?: string }).codeName !== 'NamespaceNotFound') throw error;
       });
@@ -119,6 +126,18 @@ export class AuditStore {
         docs
           .slice(i, i + SAVE_CHUNK)
           .map((doc) => ({ replaceOne: { filter: { _id: doc._id }, replacement: doc, upsert: true } })),
+        { ordered: true },
+      );
+    }
+  }
+
+  /** Replaces labelled points whole (upsert by id; in bulks of SAVE_CHUNK, as tasks): idempotent. */
+  async savePoints(points: readonly LabelledPoint[]): Promise<void> {
+    for (let i = 0; i < points.length; i += SAVE_CHUNK) {
+      await this.points.bulkWrite(
+        points
+          .slice(i, i + SAVE_CHUNK)
+          .map((p) => ({ replaceOne: { filter: { _id: p.id }, replacement: { _id: p.id, ...p }, upsert: true } })),
         { ordered: true },
       );
     }

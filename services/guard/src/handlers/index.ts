@@ -20,6 +20,7 @@ import {
   type Policy,
   type Verdict,
 } from '@warden/policy';
+import { CALIBRATION_REVIEW_CODE, inReviewSample } from '@warden/calibration';
 import type { GuardTaskStore } from '../task-store.js';
 
 /** What the guard's handlers need. */
@@ -38,6 +39,16 @@ export interface GuardHandlerDeps {
   readonly causeWaitMs?: number;
   /** The tenant's caps on magnitude limits (GUARD_TENANT_CAPS); undefined: the task's own limits hold. */
   readonly tenantCaps?: (tenantId: string) => MagnitudeLimits | undefined;
+  /**
+   * The policy in force now: the file's with the published calibration applied (ADR 0025), read from memory.
+   * Undefined: `policy` always.
+   */
+  readonly currentPolicy?: () => Policy;
+  /**
+   * The review sample (ADR 0025): this share of the actions the guard would auto-approve, picked by a hash of
+   * (salt, task, action), goes to a person instead, so calibration keeps being tested where the agent is confident.
+   */
+  readonly reviewSample?: { readonly rate: number; readonly salt: string };
 }
 
 /** The event types the guard consumes. */
@@ -57,6 +68,34 @@ function record(
     reasonCode: verdict.reasonCode,
     policyVersion: verdict.policyVersion,
     inputHashes: verdict.inputHashes,
+    ...(verdict.confidence === undefined ? {} : { confidence: verdict.confidence }),
+  };
+}
+
+/**
+ * The verdict with the review sample applied: an action the guard would allow is, when its key is in the sample,
+ * escalated with reason calibration_review instead, and says so in rulesEvaluated (pure: the same inputs give the
+ * same verdict, in a replay too).
+ */
+export function withReviewSample(
+  verdict: Verdict,
+  key: string,
+  kind: 'action' | 'answer',
+  sample: { readonly rate: number; readonly salt: string } | undefined,
+): Verdict {
+  if (sample === undefined || kind !== 'action' || verdict.outcome !== 'allow') return verdict;
+  if (!inReviewSample(key, sample.rate, sample.salt)) return verdict;
+  const detail = `auto-approvable action sampled for a person's review (rate ${sample.rate}): the decision labels its confidence`;
+  return {
+    ...verdict,
+    outcome: 'escalate',
+    reasonCode: CALIBRATION_REVIEW_CODE,
+    ruleFired: CALIBRATION_REVIEW_CODE,
+    message: `${CALIBRATION_REVIEW_CODE}: ${detail}`,
+    rulesEvaluated: [
+      ...verdict.rulesEvaluated,
+      { rule: CALIBRATION_REVIEW_CODE, mode: 'enforce', outcome: 'escalate', code: CALIBRATION_REVIEW_CODE, detail },
+    ],
   };
 }
 
@@ -86,7 +125,8 @@ async function judge(
     await new Promise((r) => setTimeout(r, 50));
     state = await stateNow();
   }
-  const policyVersion = deps.policy.version;
+  const policy = deps.currentPolicy?.() ?? deps.policy;
+  const policyVersion = policy.version;
   if (state === undefined) {
     // No TaskSubmitted seen for this task: nothing defines its scope, so nothing is allowed.
     await ctx.publish(
@@ -99,7 +139,7 @@ async function judge(
         ruleFired: 'task',
         reasonCode: 'task_unknown',
         policyVersion,
-        inputHashes: { proposal: canonicalHash(proposal), state: canonicalHash(null), policy: deps.policy.hash },
+        inputHashes: { proposal: canonicalHash(proposal), state: canonicalHash(null), policy: policy.hash },
         tool: proposal.kind === 'action' ? proposal.tool : null,
         argsHash: proposal.kind === 'action' ? proposal.argsHash : answerHash(proposal.answer, proposal.output),
         message: `no TaskSubmitted is known for task ${event.taskId}: its scope is undefined`,
@@ -108,7 +148,12 @@ async function judge(
     );
     return;
   }
-  const verdict = decide(state, proposal, deps.policy);
+  const verdict = withReviewSample(
+    decide(state, proposal, policy),
+    `${event.taskId}:${proposal.actionId}`,
+    proposal.kind,
+    deps.reviewSample,
+  );
   ctx.span.setAttribute('warden.guard.outcome', verdict.outcome);
   ctx.span.setAttribute('warden.guard.reason', verdict.reasonCode);
   for (const w of verdict.warnings) {
@@ -225,7 +270,7 @@ export function createHandlers(deps: GuardHandlerDeps): Handlers<Consumed> {
       await deps.store.recordTask(event.taskId, event.tenantId, { ...event.data, limits }, event.id);
     },
     ToolSucceeded: async (event, ctx) => {
-      const checked = validateToolOutput(event.data.tool, event.data.result, deps.policy);
+      const checked = validateToolOutput(event.data.tool, event.data.result, deps.currentPolicy?.() ?? deps.policy);
       if (!checked.ok) {
         // An invalid result never becomes evidence for grounding.
         ctx.logger.warn(
