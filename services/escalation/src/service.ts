@@ -6,7 +6,11 @@ import type { EscalationConfig } from './config.js';
 import { Decisions } from './decisions.js';
 import { createHandlers, escalationConsumes } from './handlers/index.js';
 import { EscalationStore } from './store.js';
+import { TaskViews } from './task-view.js';
 import { Webhooks } from './webhooks.js';
+
+/** How long a task's budget and breaker view is reused when the configuration does not say. */
+const DEFAULT_TASK_VIEW_CACHE_MS = 2_000;
 
 /** The service's name (consumer group suffix, logs). */
 export const ESCALATION_NAME = 'escalation';
@@ -36,6 +40,7 @@ export function createEscalationService(options: EscalationServiceOptions): Esca
   let address: { host: string; port: number } | undefined;
   let decisions: Decisions | undefined;
   let store: EscalationStore | undefined;
+  let views: TaskViews | undefined;
   let webhooks: Webhooks | undefined;
   let timer: NodeJS.Timeout | undefined;
   let sweeping = false;
@@ -45,13 +50,15 @@ export function createEscalationService(options: EscalationServiceOptions): Esca
     config: config.runtime,
     handlers: (deps) => {
       store = new EscalationStore(deps.db);
+      views = new TaskViews(deps.db, config.taskViewCacheMs ?? DEFAULT_TASK_VIEW_CACHE_MS, now);
       if (config.webhooks !== undefined)
         webhooks = new Webhooks(deps.db, config.webhooks, deps.logger.child({ component: 'webhooks' }));
-      return createHandlers(store, webhooks);
+      return createHandlers(store, views, webhooks);
     },
     onStarted: async (deps) => {
       // the handlers' store: its changes feed the API's live updates
       store ??= new EscalationStore(deps.db);
+      views ??= new TaskViews(deps.db, config.taskViewCacheMs ?? DEFAULT_TASK_VIEW_CACHE_MS, now);
       const logger = deps.logger.child({ component: 'people-api' });
       decisions = new Decisions({
         store,
@@ -61,7 +68,7 @@ export function createEscalationService(options: EscalationServiceOptions): Esca
         now,
         logger,
       });
-      api = buildPeopleApi({ store, decisions, auth: new Authenticator(config.staticTokens, config.jwt) });
+      api = buildPeopleApi({ store, decisions, views, auth: new Authenticator(config.staticTokens, config.jwt) });
       await api.listen({ port: config.httpPort, host: config.httpHost });
       const bound = api.server.address();
       if (bound !== null && typeof bound === 'object') address = { host: config.httpHost, port: bound.port };

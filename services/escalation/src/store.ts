@@ -1,16 +1,27 @@
 import type { ChainLink, EventData, EventOf, HeldEscalation } from '@warden/contracts';
-import { heldEscalationOf } from '@warden/contracts';
+import { heldEscalationOf, isDuplicateKeyError } from '@warden/contracts';
 import { insertNewDocuments } from '@warden/runtime';
 import type { Collection, Db } from 'mongodb';
 
 /** Where an escalation is. */
-export const EscalationStatuses = ['pending', 'approved', 'denied', 'expired', 'cancelled'] as const;
+export const EscalationStatuses = ['pending', 'approved', 'denied', 'expired', 'cancelled', 'resumed'] as const;
 /** Where an escalation is. */
 export type EscalationStatus = (typeof EscalationStatuses)[number];
 
+/** The one outcome of an escalation. */
+export type Outcome = 'approved' | 'denied' | 'expired' | 'resumed' | 'cancelled';
+
+/** The halt an escalation asks about: its TaskHalted event (chained onto by a resume or cancel) and reason. */
+export interface HaltRecord {
+  readonly eventId: string;
+  readonly reasonCode: string;
+  readonly link: ChainLink;
+}
+
 /** Who decided, in which role, when and why. */
 export interface DecisionRecord {
-  readonly outcome: 'approved' | 'denied' | 'expired';
+  /** resumed and cancelled: an admin's answer to a halted task. */
+  readonly outcome: Outcome;
   readonly by?: string;
   readonly role?: string;
   readonly at: string;
@@ -32,12 +43,14 @@ export interface EscalationDoc {
   requestedAt: string;
   expiresAt: Date;
   decision?: DecisionRecord;
+  /** Set when the escalation was raised by a halt (TaskHalted names it). */
+  halt?: HaltRecord;
 }
 
 /** The claim on an escalation's one outcome: whoever inserts it first decides (or expires) it. */
 interface OutcomeClaim {
   _id: string;
-  outcome: 'approved' | 'denied' | 'expired';
+  outcome: Outcome;
   at: Date;
 }
 
@@ -113,8 +126,52 @@ export class EscalationStore {
       requestedAt: event.occurredAt,
       expiresAt: new Date(event.data.expiresAt),
     };
-    await this.escalations.updateOne({ _id }, { $setOnInsert: doc }, { upsert: true });
+    // the halt (outcomes topic) may be projected first: the request's fields are set, the status only on insert
+    const { status, ...fields } = doc;
+    await this.escalations
+      .updateOne({ _id, requested: { $exists: false } }, { $set: fields, $setOnInsert: { status } }, { upsert: true })
+      .catch((error: unknown) => {
+        if (!isDuplicateKeyError(error)) throw error; // recorded already (a redelivery): nothing to do
+      });
     this.changed(doc);
+  }
+
+  /**
+   * Records the halt an escalation asks about (TaskHalted names it), before or after the escalation itself, so an
+   * admin's resume or cancel binds to the exact halt and follows it in the task's chain.
+   */
+  async recordHalt(event: EventOf<'TaskHalted'>, hash: string): Promise<void> {
+    if (event.data.escalationId === undefined) return;
+    const halt: HaltRecord = {
+      eventId: event.id,
+      reasonCode: event.data.reasonCode,
+      link: {
+        envelope: {
+          id: event.id,
+          taskId: event.taskId,
+          tenantId: event.tenantId,
+          seq: event.seq,
+          correlationId: event.correlationId,
+          policyVersion: event.policyVersion,
+        },
+        hash,
+      },
+    };
+    const _id = escalationKey(event.taskId, event.data.escalationId);
+    await this.escalations.updateOne(
+      { _id },
+      {
+        $set: { halt },
+        $setOnInsert: {
+          taskId: event.taskId,
+          tenantId: event.tenantId,
+          escalationId: event.data.escalationId,
+          status: 'pending',
+        },
+      },
+      { upsert: true },
+    );
+    this.changed({ taskId: event.taskId, tenantId: event.tenantId, escalationId: event.data.escalationId });
   }
 
   /** Claims the one outcome of an escalation; false when it already has one. */
@@ -147,19 +204,29 @@ export class EscalationStore {
 
   /** An escalation, if it belongs to one of `tenants`. */
   async get(taskId: string, escalationId: string, tenants: readonly string[]): Promise<EscalationDoc | null> {
-    return this.escalations.findOne({ _id: escalationKey(taskId, escalationId), tenantId: { $in: [...tenants] } });
+    return this.escalations.findOne({
+      _id: escalationKey(taskId, escalationId),
+      tenantId: { $in: [...tenants] },
+      requested: { $exists: true },
+    });
   }
 
   /** Escalations of `tenants`, newest first. */
   async list(tenants: readonly string[], status?: EscalationStatus, limit = 200): Promise<EscalationDoc[]> {
-    const filter = { tenantId: { $in: [...tenants] }, ...(status === undefined ? {} : { status }) };
+    const filter = {
+      tenantId: { $in: [...tenants] },
+      requested: { $exists: true },
+      ...(status === undefined ? {} : { status }),
+    };
     const docs = await this.escalations.find(filter).toArray();
     return docs.sort((a, b) => b.requestedAt.localeCompare(a.requestedAt)).slice(0, limit);
   }
 
   /** Pending escalations past their expiry. */
   async overdue(now: Date): Promise<EscalationDoc[]> {
-    return this.escalations.find({ status: 'pending', expiresAt: { $lte: now } }).toArray();
+    return this.escalations
+      .find({ status: 'pending', expiresAt: { $lte: now }, requested: { $exists: true } })
+      .toArray();
   }
 
   /** Keeps an alert (idempotent). */

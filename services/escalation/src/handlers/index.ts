@@ -1,18 +1,28 @@
 import type { Handlers } from '@warden/runtime';
 import type { EscalationStore } from '../store.js';
+import type { TaskViews } from '../task-view.js';
 import { alertRaised } from './alert-raised.js';
+import { breakerChanged } from './breaker-changed.js';
 import { escalationExpired } from './escalation-expired.js';
 import { escalationRequested } from './escalation-requested.js';
+import { haltDecided } from './halt-decided.js';
 import { humanApproved, humanDenied } from './human-decided.js';
 import { taskEnded } from './task-ended.js';
 
-/** The event types the escalation service consumes: escalations, its own outcomes (to rebuild), alerts and ends. */
+/**
+ * The event types the escalation service consumes: escalations, its own outcomes (to rebuild), alerts, breakers
+ * and task ends.
+ */
 export const escalationConsumes = [
   'EscalationRequested',
   'HumanApproved',
   'HumanDenied',
   'EscalationExpired',
+  'TaskResumed',
+  'TaskCancelled',
   'AlertRaised',
+  'BreakerOpened',
+  'BreakerClosed',
   'TaskCompleted',
   'TaskFailed',
   'TaskHalted',
@@ -25,7 +35,7 @@ export interface Notifier {
 }
 
 /** The service's handlers: each an idempotent upsert into its projection; new escalations and alerts announced. */
-export function createHandlers(store: EscalationStore, notifier?: Notifier): Handlers<Consumed> {
+export function createHandlers(store: EscalationStore, views: TaskViews, notifier?: Notifier): Handlers<Consumed> {
   return {
     EscalationRequested: async (event, ctx) => {
       await escalationRequested(store)(event, ctx);
@@ -38,6 +48,10 @@ export function createHandlers(store: EscalationStore, notifier?: Notifier): Han
     HumanApproved: humanApproved(store),
     HumanDenied: humanDenied(store),
     EscalationExpired: escalationExpired(store),
+    TaskResumed: haltDecided(store),
+    TaskCancelled: haltDecided(store),
+    BreakerOpened: breakerChanged(views),
+    BreakerClosed: breakerChanged(views),
     AlertRaised: async (event) => {
       await alertRaised(store)(event);
       await notifier?.notify('alert', event.id, { taskId: event.taskId, tenantId: event.tenantId, alert: event.data });
