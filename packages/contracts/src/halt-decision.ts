@@ -1,7 +1,14 @@
 import type { JsonValue } from './common-schemas.js';
 import type { DecisionAuthentication, DecisionTrust } from './decision-signature.js';
 import type { EventData } from './events.js';
-import { signEvent, verifySignature, type EventSignature, type SigningKey } from './event-signature.js';
+import {
+  signEvent,
+  verifySignature,
+  type EventSignature,
+  type SignatureCheck,
+  type SigningKey,
+  type VerifyingKey,
+} from './event-signature.js';
 
 /** An admin's answer to a halted task, as its event carries it. */
 export type HaltDecisionType = 'TaskResumed' | 'TaskCancelled';
@@ -32,6 +39,17 @@ export function signHaltDecision(
   return signEvent(type, taskId, tenantId, boundOf(data), key);
 }
 
+/** Checks a halt decision's Ed25519 signature against the given public keys. */
+export function verifyHaltDecision(
+  type: HaltDecisionType,
+  taskId: string,
+  tenantId: string,
+  data: HaltDecisionData,
+  keys: ReadonlyMap<string, VerifyingKey>,
+): SignatureCheck {
+  return verifySignature(type, taskId, tenantId, boundOf(data), data.signature, keys);
+}
+
 /**
  * Authenticates a halt decision under the same trust as people's decisions: the insecure development setting
  * passes anything; without keys nothing passes; otherwise the signature must verify under a configured key.
@@ -45,7 +63,7 @@ export function authenticateHaltDecision(
 ): DecisionAuthentication {
   if (trust.insecureAcceptUnsigned) return { ok: true, keyId: null };
   if (trust.keys.size === 0) return { ok: false, reason: 'no_keys' };
-  return verifySignature(type, taskId, tenantId, boundOf(data), data.signature, trust.keys);
+  return verifyHaltDecision(type, taskId, tenantId, data, trust.keys);
 }
 
 /** The halt a task is in, as the worker that acts on halt decisions holds it. */
@@ -57,12 +75,7 @@ export interface HeldHalt {
 }
 
 /** Why a halt decision does not answer the task's halt. */
-export type HaltBindingFailure =
-  | 'not_halted'
-  | 'halt_mismatch'
-  | 'not_resumable'
-  | 'not_admin'
-  | 'decision_expired';
+export type HaltBindingFailure = 'not_halted' | 'halt_mismatch' | 'not_resumable' | 'not_admin' | 'decision_expired';
 
 /**
  * Checks a halt decision against the halt the worker holds (undefined: the task is not halted): the same
@@ -78,7 +91,10 @@ export function checkHaltBinding(
   if (held.eventId !== data.haltEventId || held.escalationId !== data.escalationId)
     return fail('halt_mismatch', `the decision answers halt ${data.haltEventId}, the task is in halt ${held.eventId}`);
   if (held.reasonCode !== data.haltReasonCode)
-    return fail('halt_mismatch', `the decision names reason ${data.haltReasonCode}, the task halted for ${held.reasonCode}`);
+    return fail(
+      'halt_mismatch',
+      `the decision names reason ${data.haltReasonCode}, the task halted for ${held.reasonCode}`,
+    );
   if (!ResumableHaltReasons.has(held.reasonCode))
     return fail('not_resumable', `a task halted for ${held.reasonCode} is not resumed or cancelled by an admin`);
   if (data.decidedBy.role !== 'admin') return fail('not_admin', 'only an admin resumes or cancels a halted task');

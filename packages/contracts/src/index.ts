@@ -153,6 +153,7 @@ export {
   authenticateHaltDecision,
   checkHaltBinding,
   signHaltDecision,
+  verifyHaltDecision,
   type HaltBindingFailure,
   type HaltDecisionType,
   type HeldHalt,

@@ -1,3 +1,4 @@
+import { verifyingKeyOf } from '@warden/contracts';
 import { defineWorker, type Worker } from '@warden/runtime';
 import type { FastifyInstance } from 'fastify';
 import { buildPeopleApi } from './api/server.js';
@@ -53,12 +54,16 @@ export function createEscalationService(options: EscalationServiceOptions): Esca
       views = new TaskViews(deps.db, config.taskViewCacheMs ?? DEFAULT_TASK_VIEW_CACHE_MS, now);
       if (config.webhooks !== undefined)
         webhooks = new Webhooks(deps.db, config.webhooks, deps.logger.child({ component: 'webhooks' }));
-      return createHandlers(store, views, webhooks);
+      const own = new Map(deps.config.decisionTrust?.keys ?? []);
+      own.set(config.signingKey.keyId, verifyingKeyOf(config.signingKey));
+      return createHandlers(store, views, own, webhooks);
     },
     onStarted: async (deps) => {
       // the handlers' store: its changes feed the API's live updates
       store ??= new EscalationStore(deps.db);
       views ??= new TaskViews(deps.db, config.taskViewCacheMs ?? DEFAULT_TASK_VIEW_CACHE_MS, now);
+      const taskViews = views;
+      store.onChange((c) => taskViews.forget(c.taskId));
       const logger = deps.logger.child({ component: 'people-api' });
       decisions = new Decisions({
         store,

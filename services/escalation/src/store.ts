@@ -128,11 +128,17 @@ export class EscalationStore {
     };
     // the halt (outcomes topic) may be projected first: the request's fields are set, the status only on insert
     const { status, ...fields } = doc;
-    await this.escalations
-      .updateOne({ _id, requested: { $exists: false } }, { $set: fields, $setOnInsert: { status } }, { upsert: true })
-      .catch((error: unknown) => {
-        if (!isDuplicateKeyError(error)) throw error; // recorded already (a redelivery): nothing to do
-      });
+    try {
+      await this.escalations.updateOne(
+        { _id, requested: { $exists: false } },
+        { $set: fields, $setOnInsert: { status } },
+        { upsert: true },
+      );
+    } catch (error) {
+      if (!isDuplicateKeyError(error)) throw error;
+      // recorded already (a redelivery: nothing matches), or the halt inserted it at the same moment (fill it in)
+      await this.escalations.updateOne({ _id, requested: { $exists: false } }, { $set: fields });
+    }
     this.changed(doc);
   }
 
@@ -158,19 +164,17 @@ export class EscalationStore {
       },
     };
     const _id = escalationKey(event.taskId, event.data.escalationId);
-    await this.escalations.updateOne(
-      { _id },
-      {
-        $set: { halt },
-        $setOnInsert: {
-          taskId: event.taskId,
-          tenantId: event.tenantId,
-          escalationId: event.data.escalationId,
-          status: 'pending',
-        },
-      },
-      { upsert: true },
-    );
+    const inserted = { taskId: event.taskId, tenantId: event.tenantId, escalationId: event.data.escalationId };
+    try {
+      await this.escalations.updateOne(
+        { _id },
+        { $set: { halt }, $setOnInsert: { ...inserted, status: 'pending' } },
+        { upsert: true },
+      );
+    } catch (error) {
+      if (!isDuplicateKeyError(error)) throw error;
+      await this.escalations.updateOne({ _id }, { $set: { halt } }); // the request inserted it at the same moment
+    }
     this.changed({ taskId: event.taskId, tenantId: event.tenantId, escalationId: event.data.escalationId });
   }
 

@@ -50,7 +50,8 @@ const MAX_CACHED_VIEWS = 1_000;
 
 /**
  * Budget and breaker state for the people's page. Budgets are read from where they live, the planner's per-task
- * state, by key when a person asks (never per event), and cached for `cacheMs`; breakers are projected from the
+ * state, by key when a person asks (never per event), and cached for `cacheMs` or until one of the task's
+ * escalations changes; breakers are projected from the
  * alerts topic's BreakerOpened and BreakerClosed, which are rare. Nothing here is on a per-event hot path.
  */
 export class TaskViews {
@@ -85,6 +86,11 @@ export class TaskViews {
       if (!isDuplicateKeyError(error)) throw error; // a later change is recorded: this one is stale
     }
     this.cache.clear();
+  }
+
+  /** Forgets what is cached of a task (its escalations changed: it halted, was decided, moved on). */
+  forget(taskId: string): void {
+    for (const key of this.cache.keys()) if (key.endsWith(`|${taskId}`)) this.cache.delete(key);
   }
 
   /** The task's budget and breaker state, for a person of `tenantId`. */

@@ -1,12 +1,18 @@
-import type { EventOf } from '@warden/contracts';
+import type { EventOf, VerifyingKey } from '@warden/contracts';
+import type { HandlerContext } from '@warden/runtime';
 import { escalationKey, type EscalationStore } from '../store.js';
+import { signedByUs } from './own-signature.js';
 
-/** TaskResumed or TaskCancelled (this service's own output, read back so the projection rebuilds from the log). */
-export function haltDecided(store: EscalationStore) {
-  return (event: EventOf<'TaskResumed'> | EventOf<'TaskCancelled'>): Promise<void> => {
+/**
+ * TaskResumed or TaskCancelled (this service's own output, read back so the projection rebuilds from the log), if
+ * this service signed it.
+ */
+export function haltDecided(store: EscalationStore, keys: ReadonlyMap<string, VerifyingKey>) {
+  return async (event: EventOf<'TaskResumed'> | EventOf<'TaskCancelled'>, ctx: HandlerContext): Promise<void> => {
+    if (!signedByUs(event, keys, ctx)) return;
     const outcome = event.type === 'TaskResumed' ? 'resumed' : 'cancelled';
     const d = event.data;
-    return store.recordOutcome(escalationKey(event.taskId, d.escalationId), outcome, {
+    await store.recordOutcome(escalationKey(event.taskId, d.escalationId), outcome, {
       outcome,
       by: d.decidedBy.id,
       ...(d.decidedBy.role === undefined ? {} : { role: d.decidedBy.role }),

@@ -1,3 +1,4 @@
+import type { VerifyingKey } from '@warden/contracts';
 import type { Handlers } from '@warden/runtime';
 import type { EscalationStore } from '../store.js';
 import type { TaskViews } from '../task-view.js';
@@ -34,8 +35,16 @@ export interface Notifier {
   notify(kind: 'escalation' | 'alert', eventId: string, payload: unknown): Promise<void>;
 }
 
-/** The service's handlers: each an idempotent upsert into its projection; new escalations and alerts announced. */
-export function createHandlers(store: EscalationStore, views: TaskViews, notifier?: Notifier): Handlers<Consumed> {
+/**
+ * The service's handlers: each an idempotent upsert into its projection; new escalations and alerts announced. Its
+ * own decisions read back count only if signed by one of `ownKeys` (its key, and keys it signed with before).
+ */
+export function createHandlers(
+  store: EscalationStore,
+  views: TaskViews,
+  ownKeys: ReadonlyMap<string, VerifyingKey>,
+  notifier?: Notifier,
+): Handlers<Consumed> {
   return {
     EscalationRequested: async (event, ctx) => {
       await escalationRequested(store)(event, ctx);
@@ -45,11 +54,11 @@ export function createHandlers(store: EscalationStore, views: TaskViews, notifie
         escalation: event.data,
       });
     },
-    HumanApproved: humanApproved(store),
-    HumanDenied: humanDenied(store),
+    HumanApproved: humanApproved(store, ownKeys),
+    HumanDenied: humanDenied(store, ownKeys),
     EscalationExpired: escalationExpired(store),
-    TaskResumed: haltDecided(store),
-    TaskCancelled: haltDecided(store),
+    TaskResumed: haltDecided(store, ownKeys),
+    TaskCancelled: haltDecided(store, ownKeys),
     BreakerOpened: breakerChanged(views),
     BreakerClosed: breakerChanged(views),
     AlertRaised: async (event) => {
