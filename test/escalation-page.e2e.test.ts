@@ -45,6 +45,9 @@ describe("the people's page in headless Chromium", () => {
     const pending = page.locator('section.esc[data-status="pending"]').first();
     await pending.waitFor({ timeout: 60_000 });
     await expect(pending.textContent()).resolves.toMatch(/customers\.delete[\s\S]*cus_2291[\s\S]*confidence/i);
+    // beside the action: the task's budget (spent and left) and its open breakers
+    await expect(pending.textContent()).resolves.toMatch(/Budgettokens: \d+ spent of \d+, \d+ left; cost: /);
+    await expect(pending.textContent()).resolves.toMatch(/Open breakersnone/);
     await pending.locator('textarea').fill('checked: cus_2291 is the duplicate');
     mkdirSync(artifacts, { recursive: true });
     await page.screenshot({ path: resolve(artifacts, 'escalation-page-pending.png'), fullPage: true });
