@@ -10,6 +10,9 @@ import { EscalationStore } from './store.js';
 import { TaskViews } from './task-view.js';
 import { Webhooks } from './webhooks.js';
 
+/** How far back a live poll looks past the newest change it saw (replicas' clocks differ). */
+const LIVE_LOOKBACK_MS = 5_000;
+
 /** How long a task's budget and breaker view is reused when the configuration does not say. */
 const DEFAULT_TASK_VIEW_CACHE_MS = 2_000;
 
@@ -44,6 +47,7 @@ export function createEscalationService(options: EscalationServiceOptions): Esca
   let views: TaskViews | undefined;
   let webhooks: Webhooks | undefined;
   let timer: NodeJS.Timeout | undefined;
+  let liveTimer: NodeJS.Timeout | undefined;
   let sweeping = false;
   const worker: Worker = defineWorker({
     name: ESCALATION_NAME,
@@ -79,6 +83,22 @@ export function createEscalationService(options: EscalationServiceOptions): Esca
       if (bound !== null && typeof bound === 'object') address = { host: config.httpHost, port: bound.port };
       logger.info({ address }, 'people API listening');
       await webhooks?.resumePending();
+      const livePollMs = config.livePollMs ?? 0;
+      if (livePollMs > 0) {
+        const changes = store;
+        const announced = new Map<string, number>();
+        let since = now();
+        let polling = false;
+        liveTimer = setInterval(() => {
+          if (polling) return;
+          polling = true;
+          changes
+            .announceOthers(since, LIVE_LOOKBACK_MS, announced)
+            .then((newest) => (since = newest))
+            .catch((error: unknown) => logger.warn({ err: error }, 'live update poll failed; tried again'))
+            .finally(() => (polling = false));
+        }, livePollMs);
+      }
       timer = setInterval(() => {
         if (sweeping) return;
         sweeping = true;
@@ -90,6 +110,7 @@ export function createEscalationService(options: EscalationServiceOptions): Esca
     },
     onClosing: async () => {
       if (timer !== undefined) clearInterval(timer);
+      if (liveTimer !== undefined) clearInterval(liveTimer);
       await api?.close();
       await webhooks?.close();
     },

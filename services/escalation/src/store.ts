@@ -1,6 +1,7 @@
 import type { ChainLink, EventData, EventOf, HeldEscalation } from '@warden/contracts';
 import { heldEscalationOf, isDuplicateKeyError } from '@warden/contracts';
 import { insertNewDocuments } from '@warden/runtime';
+import { randomUUID } from 'node:crypto';
 import type { Collection, Db } from 'mongodb';
 
 /** Where an escalation is. */
@@ -45,6 +46,9 @@ export interface EscalationDoc {
   decision?: DecisionRecord;
   /** Set when the escalation was raised by a halt (TaskHalted names it). */
   halt?: HaltRecord;
+  /** When and by which replica the document last changed: other replicas' live updates poll for it. */
+  updatedAt?: Date;
+  writer?: string;
 }
 
 /** The claim on an escalation's one outcome: whoever inserts it first decides (or expires) it. */
@@ -96,6 +100,13 @@ export class EscalationStore {
     for (const l of this.listeners) l(change);
   }
 
+  /** This process's id as a writer of the projection (its own changes are announced without polling). */
+  readonly writer = randomUUID();
+
+  private stamp(): { updatedAt: Date; writer: string } {
+    return { updatedAt: new Date(), writer: this.writer };
+  }
+
   constructor(db: Db) {
     this.escalations = db.collection<EscalationDoc>('escalations');
     this.claims = db.collection<OutcomeClaim>('escalation_outcomes');
@@ -131,13 +142,16 @@ export class EscalationStore {
     try {
       await this.escalations.updateOne(
         { _id, requested: { $exists: false } },
-        { $set: fields, $setOnInsert: { status } },
+        { $set: { ...fields, ...this.stamp() }, $setOnInsert: { status } },
         { upsert: true },
       );
     } catch (error) {
       if (!isDuplicateKeyError(error)) throw error;
       // recorded already (a redelivery: nothing matches), or the halt inserted it at the same moment (fill it in)
-      await this.escalations.updateOne({ _id, requested: { $exists: false } }, { $set: fields });
+      await this.escalations.updateOne(
+        { _id, requested: { $exists: false } },
+        { $set: { ...fields, ...this.stamp() } },
+      );
     }
     this.changed(doc);
   }
@@ -168,12 +182,12 @@ export class EscalationStore {
     try {
       await this.escalations.updateOne(
         { _id },
-        { $set: { halt }, $setOnInsert: { ...inserted, status: 'pending' } },
+        { $set: { halt, ...this.stamp() }, $setOnInsert: { ...inserted, status: 'pending' } },
         { upsert: true },
       );
     } catch (error) {
       if (!isDuplicateKeyError(error)) throw error;
-      await this.escalations.updateOne({ _id }, { $set: { halt } }); // the request inserted it at the same moment
+      await this.escalations.updateOne({ _id }, { $set: { halt, ...this.stamp() } }); // the request inserted it at the same moment
     }
     this.changed({ taskId: event.taskId, tenantId: event.tenantId, escalationId: event.data.escalationId });
   }
@@ -192,7 +206,7 @@ export class EscalationStore {
   /** Records an escalation's outcome (idempotent; the claim is restored on a rebuild). */
   async recordOutcome(key: string, status: EscalationStatus, decision: DecisionRecord): Promise<void> {
     if (decision.outcome !== undefined) await this.claim(key, decision.outcome, new Date(decision.at));
-    await this.escalations.updateOne({ _id: key }, { $set: { status, decision } });
+    await this.escalations.updateOne({ _id: key }, { $set: { status, decision, ...this.stamp() } });
     this.changed(await this.escalations.findOne({ _id: key }));
   }
 
@@ -201,7 +215,10 @@ export class EscalationStore {
     const pending = await this.escalations.find({ taskId, status: 'pending' }).toArray();
     for (const doc of pending) {
       if (doc.escalationId === keep) continue;
-      await this.escalations.updateOne({ _id: doc._id, status: 'pending' }, { $set: { status: 'cancelled' } });
+      await this.escalations.updateOne(
+        { _id: doc._id, status: 'pending' },
+        { $set: { status: 'cancelled', ...this.stamp() } },
+      );
       this.changed(doc);
     }
   }
@@ -231,6 +248,32 @@ export class EscalationStore {
     return this.escalations
       .find({ status: 'pending', expiresAt: { $lte: now }, requested: { $exists: true } })
       .toArray();
+  }
+
+  /**
+   * Announces the changes other replicas made (each replica projects only the partitions it is given, so its own
+   * changes reach only its own live clients): those stamped after `since` minus `lookbackMs` (clocks of replicas
+   * differ), each once (`announced`, pruned as the window moves). Returns the newest change time seen.
+   */
+  async announceOthers(since: Date, lookbackMs: number, announced: Map<string, number>): Promise<Date> {
+    const from = since.getTime() - lookbackMs;
+    const docs = await this.escalations
+      .find(
+        { updatedAt: { $gt: new Date(from) }, writer: { $ne: this.writer } },
+        { projection: { taskId: 1, tenantId: 1, escalationId: 1, updatedAt: 1 } },
+      )
+      .toArray();
+    for (const [key, at] of announced) if (at <= from) announced.delete(key);
+    let newest = since;
+    for (const doc of docs) {
+      const at = doc.updatedAt?.getTime() ?? 0;
+      if (at > newest.getTime()) newest = new Date(at);
+      const key = `${doc._id}@${at}`;
+      if (announced.has(key)) continue;
+      announced.set(key, at);
+      this.changed(doc);
+    }
+    return newest;
   }
 
   /** Keeps an alert (idempotent). */
