@@ -214,6 +214,34 @@ describe('people decide through the whole pipeline', () => {
     expect(tools.filter((t) => t === 'payments.refund')).toHaveLength(1);
     expect((await people(p, 'GET', path)).body).toMatchObject({ status: 'resumed', decision: { outcome: 'resumed' } });
   });
+
+  it('an admin resumes a loop: detection starts afresh, the loop is caught again, and that halt is its own escalation', async () => {
+    const taskId = 'people-loop';
+    await p.submit(taskId, 'retry-loop', {
+      goal: 'Check the status page for the current incident',
+      input: { url: 'https://status.example.com/api/v1/incidents/current' },
+      scope: { tools: ['http.get'], resources: { hosts: ['status.example.com'] } },
+    });
+    const first = await haltOf(taskId);
+    expect(first.data.reasonCode).toBe('loop_detected');
+    const failedBefore = p.taskEvents(taskId).filter((e) => e.type === 'ToolFailed').length;
+    const path = escalationPath(taskId, first.data.escalationId!);
+    const resumed = await people(p, 'POST', `${path}/resume`, { comment: 'the status page is back' });
+    expect([resumed.status, resumed.body.status]).toEqual([200, 'resumed']);
+    const second = await p.waitFor(taskId, (e) => e.type === 'TaskHalted' && e.seq > first.seq);
+    if (second.type !== 'TaskHalted') throw new Error('unreachable');
+    expect(second.data.reasonCode).toBe('loop_detected');
+    expect(second.data.escalationId).not.toBe(first.data.escalationId);
+    expect(second.data.escalationId).toMatch(/:r1$/);
+    // the loop was judged on the calls after the resume only: it took as many failures again to be caught
+    const failedAfter = p.taskEvents(taskId).filter((e) => e.type === 'ToolFailed' && e.seq > first.seq).length;
+    expect(failedAfter).toBe(failedBefore);
+    await waitUntil(
+      async () => (await people(p, 'GET', escalationPath(taskId, second.data.escalationId!))).body.halt !== undefined,
+      { what: 'the second halt in the people API' },
+    );
+    expect((await people(p, 'GET', path)).body.status).toBe('resumed');
+  });
 });
 
 describe('an escalation nobody decides, through the whole pipeline', () => {
