@@ -3,7 +3,8 @@
  * takes it from the URL fragment `#token=...`, which never reaches the server), lists the escalations of their
  * tenants with what a decision needs (task, proposed action and args, the model's reasoning and confidence, the rule
  * that escalated, the cited evidence, the task's budget and open breakers, the expiry), and approves or denies with a
- * comment; an escalation raised by a halt offers an admin to resume or cancel the task instead. It stays current through
+ * comment; an escalation raised by a halt offers an admin to resume the task (granting more tokens, USD or steps) or
+ * cancel it instead. It stays current through
  * the server-sent events of /events (read with fetch, so the token travels in a header, never in a URL).
  */
 export const peoplePage = `<!doctype html>
@@ -22,6 +23,7 @@ export const peoplePage = `<!doctype html>
   dt { font-weight: bold; margin-top: .4rem; }
   textarea { width: 100%; min-height: 3rem; }
   button { margin: .5rem .5rem 0 0; padding: .4rem 1rem; }
+  label { margin-right: 1rem; }
   #live { font-size: .85rem; color: #555; }
 </style>
 </head>
@@ -85,7 +87,8 @@ export const peoplePage = `<!doctype html>
       if (x.halt) field(dl, 'Task halted', x.halt.reasonCode + ' (event ' + x.halt.eventId + ')');
       if (x.task && x.task.budget) {
         var b = x.task.budget;
-        var fig = function (f, unit) { return f.used + unit + ' spent of ' + f.limit + unit + ', ' + f.remaining + unit + ' left'; };
+        var num = function (v) { return String(Math.round(v * 1e6) / 1e6); };
+        var fig = function (f, unit) { return num(f.used) + unit + ' spent of ' + num(f.limit) + unit + ', ' + num(f.remaining) + unit + ' left'; };
         field(dl, 'Budget', 'tokens: ' + fig(b.tokens, '') + '; cost: ' + fig(b.costUsd, ' USD') + '; steps: ' + fig(b.steps, '') + '; failures in a row: ' + b.failures.consecutive + ' of ' + b.failures.limit + ' (task ' + b.status + ')');
       }
       if (x.task) {
@@ -99,11 +102,25 @@ export const peoplePage = `<!doctype html>
       if (x.status === 'pending') {
         var comment = el('textarea', { 'aria-label': 'comment', placeholder: 'why (recorded with the decision)' });
         box.appendChild(comment);
+        var grants = {};
+        if (x.halt) {
+          [['tokens', 'Extra tokens'], ['costUsd', 'Extra USD'], ['steps', 'Extra steps']].forEach(function (g) {
+            var label = el('label', {}, g[1] + ' ');
+            grants[g[0]] = el('input', { type: 'number', min: '0', step: 'any', 'data-grant': g[0], size: '8' });
+            label.appendChild(grants[g[0]]);
+            box.appendChild(label);
+          });
+        }
         var labels = { approve: 'Approve', deny: 'Deny', resume: 'Resume task (admin)', cancel: 'Cancel task (admin)' };
         (x.halt ? ['resume', 'cancel'] : ['approve', 'deny']).forEach(function (kind) {
           var b = el('button', { type: 'button', 'data-action': kind }, labels[kind]);
           b.addEventListener('click', function () {
             var body = { comment: comment.value || undefined };
+            if (kind === 'resume') {
+              var grant = {};
+              Object.keys(grants).forEach(function (k) { if (grants[k].value !== '') grant[k] = Number(grants[k].value); });
+              if (Object.keys(grant).length) body.grant = grant;
+            }
             if (!x.halt && (r.action || r.answer)) { body.argsHash = (r.action || r.answer).argsHash; body.policyVersion = r.policyVersion; }
             api('POST', '/tasks/' + encodeURIComponent(x.taskId) + '/escalations/' + encodeURIComponent(x.escalationId) + '/' + kind, body)
               .then(function (res) { errorBox.textContent = res.status === 200 ? '' : res.body.message; refresh(); });
