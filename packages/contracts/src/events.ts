@@ -31,6 +31,7 @@ import {
   MAX_STACK_CHARS,
   MAX_TOPIC_CHARS,
 } from './limits.js';
+import { EventSignature } from './event-signature.js';
 
 const Text = (maxChars: number) => z.string().max(maxChars);
 /** A non-empty id, name or code of at most MAX_ID_CHARS (no character rules: see Identifier for those). */
@@ -230,13 +231,7 @@ const HaltDecision = z.object({
   expiresAt: z.iso.datetime(),
   comment: Text(MAX_MESSAGE_CHARS).optional(),
   /** Ed25519 by the deciding service over every field but this and the comment (`signHaltDecision`). */
-  signature: z
-    .object({
-      keyId: z.string().regex(DECISION_KEY_ID_PATTERN),
-      ed25519: z.string().regex(/^[A-Za-z0-9+/]{86}==$/),
-    })
-    .strict()
-    .optional(),
+  signature: EventSignature.optional(),
 });
 
 /**

@@ -1,4 +1,4 @@
-import type { ChainLink, EventData, EventOf, HeldEscalation } from '@warden/contracts';
+import type { ChainLink, EventData, EventOf, HeldEscalation, WardenEvent } from '@warden/contracts';
 import { heldEscalationOf, isDuplicateKeyError } from '@warden/contracts';
 import { insertNewDocuments } from '@warden/runtime';
 import { randomUUID } from 'node:crypto';
@@ -74,6 +74,12 @@ export interface EscalationChange {
   readonly escalationId: string;
 }
 
+/** The chain link of an event (what a following event names as its cause). */
+function linkOf(event: WardenEvent, hash: string): ChainLink {
+  const { id, taskId, tenantId, seq, correlationId, policyVersion } = event;
+  return { envelope: { id, taskId, tenantId, seq, correlationId, policyVersion }, hash };
+}
+
 /** The key of an escalation: its task and its id. */
 export const escalationKey = (taskId: string, escalationId: string): string => `${taskId}|${escalationId}`;
 
@@ -123,17 +129,7 @@ export class EscalationStore {
       status: 'pending',
       requested: event.data,
       held: heldEscalationOf(event.taskId, event.data),
-      link: {
-        envelope: {
-          id: event.id,
-          taskId: event.taskId,
-          tenantId: event.tenantId,
-          seq: event.seq,
-          correlationId: event.correlationId,
-          policyVersion: event.policyVersion,
-        },
-        hash,
-      },
+      link: linkOf(event, hash),
       requestedAt: event.occurredAt,
       expiresAt: new Date(event.data.expiresAt),
     };
@@ -165,17 +161,7 @@ export class EscalationStore {
     const halt: HaltRecord = {
       eventId: event.id,
       reasonCode: event.data.reasonCode,
-      link: {
-        envelope: {
-          id: event.id,
-          taskId: event.taskId,
-          tenantId: event.tenantId,
-          seq: event.seq,
-          correlationId: event.correlationId,
-          policyVersion: event.policyVersion,
-        },
-        hash,
-      },
+      link: linkOf(event, hash),
     };
     const _id = escalationKey(event.taskId, event.data.escalationId);
     const inserted = { taskId: event.taskId, tenantId: event.tenantId, escalationId: event.data.escalationId };

@@ -3,8 +3,18 @@ import type { HandlerContext } from '@warden/runtime';
 import { escalationKey, type EscalationStore } from '../store.js';
 import { signedByUs } from './own-signature.js';
 
-function decided(store: EscalationStore, event: EventOf<'HumanApproved'> | EventOf<'HumanDenied'>): Promise<void> {
-  const outcome = event.type === 'HumanApproved' ? 'approved' : 'denied';
+type Decided = EventOf<'HumanApproved'> | EventOf<'HumanDenied'> | EventOf<'TaskResumed'> | EventOf<'TaskCancelled'>;
+
+const outcomes = {
+  HumanApproved: 'approved',
+  HumanDenied: 'denied',
+  TaskResumed: 'resumed',
+  TaskCancelled: 'cancelled',
+} as const;
+
+/** Records a decision this service published, read back: who, in which role, when and why. */
+export function decided(store: EscalationStore, event: Decided): Promise<void> {
+  const outcome = outcomes[event.type];
   const d = event.data;
   return store.recordOutcome(escalationKey(event.taskId, d.escalationId), outcome, {
     outcome,
