@@ -18,9 +18,9 @@ function listen(base: string, signal: AbortSignal): { seen: Set<string>; ready: 
     const decoder = new TextDecoder();
     let buffer = '';
     const pump = (): Promise<void> =>
-      reader.read().then(({ done, value }) => {
-        if (done) return;
-        buffer += decoder.decode(value, { stream: true });
+      reader.read().then((chunk) => {
+        if (chunk.done) return;
+        buffer += decoder.decode(chunk.value as Uint8Array, { stream: true });
         const parts = buffer.split('\n\n');
         buffer = parts.pop()!;
         for (const p of parts) {
