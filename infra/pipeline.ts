@@ -78,8 +78,19 @@ export interface Pipeline {
 /** The demo customers (the same ones `warden demo` seeds). */
 export const demoCustomers = DEMO_CUSTOMERS;
 
+/** Settings of a pipeline that tests change. */
+export interface PipelineOptions {
+  /** How long the guard's escalations wait for a person (default one hour); a test of expiry makes it short. */
+  readonly guardEscalationTtlMs?: number;
+}
+
 /** Starts the pipeline against the stack's endpoints. */
-export async function startPipeline(endpoints: TestEndpoints, logLevel = 'warn', peoplePort = 0): Promise<Pipeline> {
+export async function startPipeline(
+  endpoints: TestEndpoints,
+  logLevel = 'warn',
+  peoplePort = 0,
+  options: PipelineOptions = {},
+): Promise<Pipeline> {
   // The stack's decision keys: the escalation service signs, the executor and the planner hold the public key.
   const keys = ensureDecisionKeys();
   const config = testWorkerConfig(endpoints, {
@@ -103,7 +114,7 @@ export async function startPipeline(endpoints: TestEndpoints, logLevel = 'warn',
     createGuardWorker({
       runtime: config,
       policySource: JSON.parse(readFileSync(DEFAULT_POLICY_FILE, 'utf8')) as unknown,
-      escalationTtlMs: 3_600_000,
+      escalationTtlMs: options.guardEscalationTtlMs ?? 3_600_000,
     }),
     createExecutorWorker({
       runtime: config,

@@ -45,6 +45,9 @@ describe("the people's page in headless Chromium", () => {
     const pending = page.locator('section.esc[data-status="pending"]').first();
     await pending.waitFor({ timeout: 60_000 });
     await expect(pending.textContent()).resolves.toMatch(/customers\.delete[\s\S]*cus_2291[\s\S]*confidence/i);
+    // beside the action: the task's budget (spent and left) and its open breakers
+    await expect(pending.textContent()).resolves.toMatch(/Budgettokens: \d+ spent of \d+, \d+ left; cost: /);
+    await expect(pending.textContent()).resolves.toMatch(/Open breakersnone/);
     await pending.locator('textarea').fill('checked: cus_2291 is the duplicate');
     mkdirSync(artifacts, { recursive: true });
     await page.screenshot({ path: resolve(artifacts, 'escalation-page-pending.png'), fullPage: true });
@@ -77,5 +80,56 @@ describe("the people's page in headless Chromium", () => {
     await page.locator('section.esc[data-status="approved"]').first().waitFor();
     await page.screenshot({ path: resolve(artifacts, 'escalation-page-approved.png'), fullPage: true });
     expect(await p.db.collection('customers').countDocuments({ _id: 'cus_2291' } as never)).toBe(0);
+  });
+
+  it('shows a task halted by its budget with what it spent, and an admin resumes it on the page until it completes', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${p.people.url}/#token=${encodeURIComponent(p.people.token)}`);
+    await page.locator('#live', { hasText: /^live$/ }).waitFor();
+    await p.submit('page-resume', 'pipeline-refund', {
+      goal: 'Refund order ord_7731 of customer cus_1042: 42.50 USD for a damaged item.',
+      input: { customerId: 'cus_1042', orderId: 'ord_7731', amountUsd: 42.5 },
+      scope: { tools: ['customers.query', 'payments.refund'], resources: { collections: ['customers'] } },
+      budgets: { maxTokens: 6_000, maxCostUsd: 1, maxSteps: 20, maxWallTimeMs: 600_000 },
+    });
+    const halted = await p.waitFor('page-resume', (e) => terminalEventTypes.has(e.type));
+    if (halted.type !== 'TaskHalted') throw new Error(`expected a halt, got ${halted.type}`);
+    const section = page.locator(`section.esc[data-escalation="${halted.data.escalationId}"]`);
+    await section.locator('dt', { hasText: 'Task halted' }).waitFor({ timeout: 60_000 });
+    const text = await section.textContent();
+    expect(text).toMatch(/Task haltedbudget_exhausted/);
+    expect(text).toMatch(/Budgettokens: \d+ spent of 6000, \d+ left/);
+    expect(await section.locator('button[data-action="approve"]').count()).toBe(0);
+    await section.locator('textarea').fill('more tokens are fine for this refund');
+    mkdirSync(artifacts, { recursive: true });
+    await page.screenshot({ path: resolve(artifacts, 'escalation-page-halted.png'), fullPage: true });
+    // the admin grants more tokens and resumes; the task goes on from where it stopped and completes
+    await section.locator('input[data-grant="tokens"]').fill('200000');
+    await section.locator('button[data-action="resume"]').click();
+    await page.locator(`section.esc[data-escalation="${halted.data.escalationId}"][data-status="resumed"]`).waitFor();
+    const approved = new Set<string>();
+    let end: WardenEvent | undefined;
+    while (end === undefined) {
+      const next = await p.waitFor(
+        'page-resume',
+        (e) =>
+          (terminalEventTypes.has(e.type) && e.seq > halted.seq) ||
+          (e.type === 'EscalationRequested' && e.seq > halted.seq && !approved.has(e.data.escalationId)),
+      );
+      if (next.type !== 'EscalationRequested') end = next;
+      else {
+        approved.add(next.data.escalationId);
+        await p.approve('page-resume', next.data.escalationId);
+      }
+    }
+    expect(end.type).toBe('TaskCompleted');
+    await page.screenshot({ path: resolve(artifacts, 'escalation-page-resumed.png'), fullPage: true });
+    const resumed = p.taskEvents('page-resume').find((e) => e.type === 'TaskResumed');
+    expect(resumed?.data).toMatchObject({
+      haltEventId: halted.id,
+      comment: 'more tokens are fine for this refund',
+      grant: { tokens: 200_000 },
+      decidedBy: { id: 'demo-approver', role: 'admin' },
+    });
   });
 });

@@ -3,14 +3,14 @@
  * prints what it did; errors say what to do next; exit codes: 0 ok, 1 a check failed, 2 bad usage or input,
  * 3 a server does not answer.
  */
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { CliError, ExitCodes, usageError } from './errors.js';
 import { fleetDown, fleetStatus, fleetUp, FleetServices, parseReplicas, parseServices } from './fleet.js';
 import { buildTask, type TaskFlags } from './task.js';
 import { configFrom, say, type GlobalOptions } from './commands/io.js';
 import { runStack } from './commands/stack.js';
 import { logs } from './commands/logs.js';
-import { decideEscalation, listEscalations, showEscalation } from './commands/escalations.js';
+import { decideEscalation, decideHalt, listEscalations, showEscalation } from './commands/escalations.js';
 import type * as AuditModule from './commands/audit.js';
 import type * as BacktestModule from './commands/backtest.js';
 import type * as CalibrateModule from './commands/calibrate.js';
@@ -298,7 +298,7 @@ const escalations = program
 escalations
   .command('list')
   .description('the escalations your tenants may see')
-  .option('--status <status>', 'only pending, approved, denied, expired or cancelled ones')
+  .option('--status <status>', 'only pending, approved, denied, expired, cancelled or resumed ones')
   .option('--json', 'one JSON document')
   .action(async (o: { status?: string; json?: boolean }) => {
     exitCode = await listEscalations(configFrom(globals()), {
@@ -326,6 +326,51 @@ for (const kind of ['approve', 'deny'] as const) {
       exitCode = await decideEscalation(configFrom(globals()), kind, task, escalation, o.comment);
     });
 }
+const count = (name: string) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`${name} must be a number of at least 0, not ${v}`);
+  return n;
+};
+escalations
+  .command('resume')
+  .description('resume a task halted by a breaker, a budget or a loop (admin), from where it stopped')
+  .argument('<task>', 'the task id')
+  .argument('<escalation>', 'the escalation id the halt raised')
+  .option('--comment <text>', 'why (recorded with the decision)')
+  .option('--grant-tokens <n>', 'tokens added to the task budget', count('--grant-tokens'))
+  .option('--grant-cost-usd <usd>', 'USD added to the task budget', count('--grant-cost-usd'))
+  .option('--grant-steps <n>', 'steps added to the task limit', count('--grant-steps'))
+  .option('--grant-wall-time-ms <ms>', 'milliseconds added to the task wall-time limit', count('--grant-wall-time-ms'))
+  .action(
+    async (
+      task: string,
+      escalation: string,
+      o: {
+        comment?: string;
+        grantTokens?: number;
+        grantCostUsd?: number;
+        grantSteps?: number;
+        grantWallTimeMs?: number;
+      },
+    ) => {
+      const grant = {
+        ...(o.grantTokens === undefined ? {} : { tokens: o.grantTokens }),
+        ...(o.grantCostUsd === undefined ? {} : { costUsd: o.grantCostUsd }),
+        ...(o.grantSteps === undefined ? {} : { steps: o.grantSteps }),
+        ...(o.grantWallTimeMs === undefined ? {} : { wallTimeMs: o.grantWallTimeMs }),
+      };
+      exitCode = await decideHalt(configFrom(globals()), 'resume', task, escalation, o.comment, grant);
+    },
+  );
+escalations
+  .command('cancel')
+  .description('cancel a halted task (admin): it ends as failed with its partial result')
+  .argument('<task>', 'the task id')
+  .argument('<escalation>', 'the escalation id the halt raised')
+  .option('--comment <text>', 'why (recorded with the decision)')
+  .action(async (task: string, escalation: string, o: { comment?: string }) => {
+    exitCode = await decideHalt(configFrom(globals()), 'cancel', task, escalation, o.comment);
+  });
 
 program
   .command('demo')

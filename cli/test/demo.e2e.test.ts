@@ -26,6 +26,8 @@ describe('warden demo', () => {
     expect(out).toMatch(/EscalationRequested +asks a person: confidence: low_confidence/);
     expect(out).toMatch(/HumanApproved +fleet-approver \((?:approver|admin)\), signed by key warden-local-1/);
     expect(out).toMatch(/approved by fleet-approver through the escalation service/);
+    expect(out).toMatch(/the escalation page: http:\/\/127\.0\.0\.1:\d+\/ \(sign in with the token in /);
+    expect(out).toMatch(/escalated \([a-z_]+\); a person decides it at http:\/\/127\.0\.0\.1:\d+\//);
     expect(out).toMatch(/executor BreakerOpened +tool files\.read/);
     expect(out).toMatch(/executor AlertRaised +critical breaker_open/);
     for (const script of [

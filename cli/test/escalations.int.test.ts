@@ -62,6 +62,59 @@ describe('warden escalations', () => {
     expect(decisions.length).toBe(decided.size);
   });
 
+  it('shows a halted task with its budget, and resumes it as an admin with more tokens until it completes', async () => {
+    const env = { ...testEnv('cli-esc-3'), ESCALATION_URL: p.people.url, ESCALATION_TOKEN: p.people.token };
+    await p.submit('cli-esc-halt', 'pipeline-refund', {
+      goal: 'Refund order ord_7731 of customer cus_1042: 42.50 USD for a damaged item.',
+      input: { customerId: 'cus_1042', orderId: 'ord_7731', amountUsd: 42.5 },
+      scope: { tools: ['customers.query', 'payments.refund'], resources: { collections: ['customers'] } },
+      budgets: { maxTokens: 6_000, maxCostUsd: 1, maxSteps: 20, maxWallTimeMs: 600_000 },
+    });
+    const halted = await p.waitFor('cli-esc-halt', terminal);
+    if (halted.type !== 'TaskHalted') throw new Error(`expected a halt, got ${halted.type}`);
+    const id = halted.data.escalationId!;
+    let shown = await warden(['escalations', 'show', 'cli-esc-halt', id], env);
+    await waitUntil(
+      async () => (shown = await warden(['escalations', 'show', 'cli-esc-halt', id], env)).stdout.includes('halted'),
+      { what: 'the halt shown' },
+    );
+    expect(shown.stdout).toContain('halted: budget_exhausted');
+    expect(shown.stdout).toMatch(/budget: tokens \d+\/6000 \(\d+ left\)/);
+    expect(shown.stdout).toContain('open breakers: none');
+    const bad = await warden(['escalations', 'resume', 'cli-esc-halt', id, '--grant-tokens', 'many'], env);
+    expect(bad.code).toBe(2);
+    const resumed = await warden(
+      ['escalations', 'resume', 'cli-esc-halt', id, '--grant-tokens', '200000', '--comment', 'finish it'],
+      env,
+    );
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stdout).toMatch(/^resumed: cli-esc-halt /);
+    const again = await warden(['escalations', 'cancel', 'cli-esc-halt', id], env);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/already_decided/);
+    const approved = new Set<string>();
+    let end: WardenEvent | undefined;
+    while (end === undefined) {
+      const next = await p.waitFor(
+        'cli-esc-halt',
+        (e) =>
+          (terminal(e) && e.seq > halted.seq) ||
+          (e.type === 'EscalationRequested' && e.seq > halted.seq && !approved.has(e.data.escalationId)),
+      );
+      if (next.type !== 'EscalationRequested') end = next;
+      else {
+        approved.add(next.data.escalationId);
+        await p.approve('cli-esc-halt', next.data.escalationId);
+      }
+    }
+    expect(end.type).toBe('TaskCompleted');
+    expect(p.taskEvents('cli-esc-halt').find((e) => e.type === 'TaskResumed')?.data).toMatchObject({
+      grant: { tokens: 200_000 },
+      comment: 'finish it',
+      decidedBy: { role: 'admin' },
+    });
+  });
+
   it('says what to do without a token, and when the service does not answer', async () => {
     const base = testEnv('cli-esc-2');
     const noToken = await warden(['escalations', 'list'], { ...base, ESCALATION_URL: p.people.url });

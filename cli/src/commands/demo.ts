@@ -4,6 +4,7 @@
  * scenario by scenario. Exits 1 if any defence did not hold or any chain is broken.
  */
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import { verifyChain, type DecodedEvent, type EventDataInput, type WardenEvent } from '@warden/contracts';
 import { ensureTopics } from '@warden/runtime';
 import { ExitCodes, CliError, CliErrorCodes } from '../errors.js';
@@ -80,6 +81,10 @@ export async function demo(g: GlobalOptions, keep: boolean): Promise<number> {
     timeoutMs: 120_000,
     onProgress: (line) => say(`   ${line}`),
   });
+  if (fleet.escalation !== undefined)
+    say(
+      `   the escalation page: ${fleet.escalation.url}/ (sign in with the token in ${join(cfg.fleetDir, 'escalation-tokens.json')})`,
+    );
   const deps = await connect(r);
   const stop = new AbortController();
   let reading: Promise<void> = Promise.resolve();
@@ -126,6 +131,7 @@ export async function demo(g: GlobalOptions, keep: boolean): Promise<number> {
         .map((d) => d.event)
         .sort((a, b) => a.seq - b.seq);
     const approved = new Set<string>();
+    const announced = new Set<string>();
     const runTask = async (s: DemoScenario, taskId: string) => {
       let pending: Promise<void> = Promise.resolve();
       const end = await untilAsync(`the end of task ${taskId}`, WAIT_MS, async () => {
@@ -136,6 +142,10 @@ export async function demo(g: GlobalOptions, keep: boolean): Promise<number> {
             (e) => e.type === 'EscalationRequested' && !approved.has(e.data.escalationId),
           );
           if (ask?.type === 'EscalationRequested') {
+            if (!announced.has(ask.data.escalationId)) {
+              announced.add(ask.data.escalationId);
+              say(`   escalated (${ask.data.reasonCode}); a person decides it at ${fleet.escalation.url}/`);
+            }
             pending = decideThroughPeopleApi(
               fleet.escalation,
               'approve',

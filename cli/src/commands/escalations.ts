@@ -1,5 +1,5 @@
 /**
- * `warden escalations list|show|approve|deny`: what the guard, the planner or the executor paused for a person,
+ * `warden escalations list|show|approve|deny|resume|cancel`: what the guard, the planner or the executor paused for a person,
  * through the escalation service's people API (ESCALATION_URL, with the bearer token ESCALATION_TOKEN). An approval
  * sends back the args hash and policy version the person was shown, so the service refuses it if either changed.
  */
@@ -24,6 +24,11 @@ interface ShownEscalation {
     readonly answer?: { readonly argsHash?: string } | null;
   };
   readonly decision?: { readonly decidedBy?: { readonly id?: string; readonly role?: string } };
+  readonly halt?: { readonly eventId: string; readonly reasonCode: string };
+  readonly task?: {
+    readonly budget?: Record<'tokens' | 'costUsd' | 'steps', { used: number; limit: number; remaining: number }>;
+    readonly breakers?: { readonly task: boolean; readonly openTools: ReadonlyArray<{ readonly tool: string }> };
+  };
 }
 
 /** Where the people API is and who calls it. */
@@ -127,6 +132,17 @@ export async function showEscalation(
   say(line(e));
   say(`  tenant ${e.tenantId}, from ${e.requested.source ?? '?'}, policy ${e.requested.policyVersion ?? '?'}`);
   say(`  why: ${e.requested.reason ?? ''}`);
+  if (e.halt !== undefined) say(`  halted: ${e.halt.reasonCode} (resume or cancel it as an admin)`);
+  const b = e.task?.budget;
+  if (b !== undefined) {
+    const f = (x: { used: number; limit: number; remaining: number }) => `${x.used}/${x.limit} (${x.remaining} left)`;
+    say(`  budget: tokens ${f(b.tokens)}, cost USD ${f(b.costUsd)}, steps ${f(b.steps)}`);
+  }
+  const open = [
+    ...(e.task?.breakers?.task === true ? ['the task'] : []),
+    ...(e.task?.breakers?.openTools.map((t) => t.tool) ?? []),
+  ];
+  if (e.task !== undefined) say(`  open breakers: ${open.length === 0 ? 'none' : open.join(', ')}`);
   if (e.decision?.decidedBy !== undefined)
     say(`  decided by ${e.decision.decidedBy.id ?? '?'} (${e.decision.decidedBy.role ?? '?'})`);
   return ExitCodes.ok;
@@ -165,5 +181,22 @@ export async function decideEscalation(
 ): Promise<ExitCode> {
   const eventId = await decideThroughPeopleApi(accessOf(config), kind, taskId, escalationId, comment);
   say(`${kind === 'approve' ? 'approved' : 'denied'}: ${taskId} ${escalationId} (event ${eventId})`);
+  return ExitCodes.ok;
+}
+
+/** `warden escalations resume|cancel TASK ESCALATION`: an admin's answer to a task halted by a defence. */
+export async function decideHalt(
+  config: CliConfig,
+  kind: 'resume' | 'cancel',
+  taskId: string,
+  escalationId: string,
+  comment: string | undefined,
+  grant: { tokens?: number; costUsd?: number; steps?: number; wallTimeMs?: number } = {},
+): Promise<ExitCode> {
+  const result = (await call(accessOf(config), 'POST', `${escalationPath(taskId, escalationId)}/${kind}`, {
+    ...(comment === undefined ? {} : { comment }),
+    ...(Object.keys(grant).length === 0 ? {} : { grant }),
+  })) as { eventId?: string };
+  say(`${kind === 'resume' ? 'resumed' : 'cancelled'}: ${taskId} ${escalationId} (event ${result.eventId ?? '?'})`);
   return ExitCodes.ok;
 }

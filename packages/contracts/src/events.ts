@@ -31,6 +31,7 @@ import {
   MAX_STACK_CHARS,
   MAX_TOPIC_CHARS,
 } from './limits.js';
+import { EventSignature } from './event-signature.js';
 
 const Text = (maxChars: number) => z.string().max(maxChars);
 /** A non-empty id, name or code of at most MAX_ID_CHARS (no character rules: see Identifier for those). */
@@ -214,6 +215,44 @@ export const HumanApproved = HumanDecision.extend({ tool: Identifier.nullable(),
 /** A person denied the action. */
 export const HumanDenied = HumanDecision;
 
+/**
+ * An admin's answer to a task halted by a defence (a breaker, a budget, a loop): bound to the task, the halt's
+ * escalation and its TaskHalted event, signed by the deciding service like a person's decision, and expiring.
+ */
+const HaltDecision = z.object({
+  /** The escalation the halt raised (TaskHalted.escalationId). */
+  escalationId: Id,
+  /** The TaskHalted event this answers: a decision for an earlier halt of the same task does not count. */
+  haltEventId: Id,
+  /** Why the task halted (TaskHalted.reasonCode). */
+  haltReasonCode: Id,
+  decidedBy: Actor,
+  policyVersion: Id,
+  expiresAt: z.iso.datetime(),
+  comment: Text(MAX_MESSAGE_CHARS).optional(),
+  /** Ed25519 by the deciding service over every field but this and the comment (`signHaltDecision`). */
+  signature: EventSignature.optional(),
+});
+
+/**
+ * An admin resumed a halted task: the planner goes on from where it stopped (work done before the halt is never
+ * run again), with the breaker and loop history reset and the task's limits raised by `grant`.
+ */
+export const TaskResumed = HaltDecision.extend({
+  grant: z
+    .object({
+      tokens: z.number().int().nonnegative().optional(),
+      costUsd: CostUsd.optional(),
+      steps: z.number().int().nonnegative().optional(),
+      wallTimeMs: z.number().int().nonnegative().optional(),
+    })
+    .strict()
+    .optional(),
+});
+
+/** An admin cancelled a halted task: the planner ends it (TaskFailed, reason `cancelled`) with its partial result. */
+export const TaskCancelled = HaltDecision;
+
 /** A tool ran and its output passed validation. */
 export const ToolSucceeded = z.object({
   actionId: ActionId,
@@ -365,6 +404,8 @@ export const eventDataSchemas = {
   EscalationExpired,
   HumanApproved,
   HumanDenied,
+  TaskResumed,
+  TaskCancelled,
   ToolSucceeded,
   ToolFailed,
   BreakerOpened,

@@ -149,6 +149,16 @@ export {
   type HeldEscalation,
 } from './decision-signature.js';
 export {
+  ResumableHaltReasons,
+  authenticateHaltDecision,
+  checkHaltBinding,
+  signHaltDecision,
+  verifyHaltDecision,
+  type HaltBindingFailure,
+  type HaltDecisionType,
+  type HeldHalt,
+} from './halt-decision.js';
+export {
   EventSignature,
   generateSigningKeyPair,
   parseSigningKey,

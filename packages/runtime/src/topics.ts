@@ -30,6 +30,8 @@ export const topicKindOf: Readonly<Record<EventType, TopicKind>> = {
   EscalationExpired: 'verdicts',
   HumanApproved: 'verdicts',
   HumanDenied: 'verdicts',
+  TaskResumed: 'verdicts',
+  TaskCancelled: 'verdicts',
   ToolSucceeded: 'results',
   ToolFailed: 'results',
   TaskCompleted: 'outcomes',

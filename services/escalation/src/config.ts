@@ -52,6 +52,10 @@ export const EscalationEnv = WorkerEnv.extend({
   ESCALATION_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
   /** How often pending escalations are checked for expiry. */
   ESCALATION_EXPIRY_CHECK_MS: z.coerce.number().int().min(50).max(600_000).default(1_000),
+  /** How long a task's budget and breaker state, read from the planner's state when a person asks, is reused. */
+  ESCALATION_TASK_VIEW_CACHE_MS: z.coerce.number().int().min(0).max(600_000).default(2_000),
+  /** How often a replica looks for escalations other replicas changed, for its live clients (0: never). */
+  ESCALATION_LIVE_POLL_MS: z.coerce.number().int().min(0).max(600_000).default(1_000),
 });
 export type EscalationEnv = z.infer<typeof EscalationEnv>;
 
@@ -73,6 +77,10 @@ export interface EscalationConfig {
   readonly jwt?: JwtSettings;
   readonly decisionTtlMs: number;
   readonly expiryCheckMs: number;
+  /** How long a task's budget and breaker view is reused (0: read at every request). */
+  readonly taskViewCacheMs?: number;
+  /** How often other replicas' changes are looked for, for live clients (0 or absent: never; one replica). */
+  readonly livePollMs?: number;
   readonly webhooks?: WebhookSettings;
 }
 
@@ -134,6 +142,8 @@ export function escalationConfigFrom(
     ...(hasJwt ? { jwt } : {}),
     decisionTtlMs: parsed.ESCALATION_DECISION_TTL_MS,
     expiryCheckMs: parsed.ESCALATION_EXPIRY_CHECK_MS,
+    taskViewCacheMs: parsed.ESCALATION_TASK_VIEW_CACHE_MS,
+    livePollMs: parsed.ESCALATION_LIVE_POLL_MS,
     ...(urls.length === 0 || parsed.ESCALATION_WEBHOOK_SECRET === undefined
       ? {}
       : {

@@ -1,3 +1,4 @@
+import { ResumableHaltReasons, type EventData } from '@warden/contracts';
 import type { Principal, Role } from './auth.js';
 import { decidingRole } from './auth.js';
 import type { EscalationDoc } from './store.js';
@@ -50,4 +51,41 @@ export function checkDecisionRequest(
   if (request.policyVersion !== undefined && request.policyVersion !== held.policyVersion)
     return refuse(409, 'stale_policy', `the escalation is under policy ${held.policyVersion}`);
   return { ok: true, role };
+}
+
+/** What an admin asks of a halted task: resume it (with an optional grant of more budget) or cancel it. */
+export interface HaltRequest {
+  readonly kind: 'resume' | 'cancel';
+  readonly comment?: string | undefined;
+  readonly grant?: EventData<'TaskResumed'>['grant'];
+}
+
+/**
+ * Whether `principal` may resume or cancel the task `escalation` asks about (pure): the admin role, the escalation
+ * in one of their tenants (else 404), pending and unexpired, raised by a halt the service has recorded, and halted
+ * by a breaker, a budget or a loop (not by an expiry or a mismatch, which a resume cannot mend).
+ */
+export function checkHaltRequest(
+  escalation: EscalationDoc | null,
+  principal: Principal,
+  now: Date,
+): { readonly ok: true } | { readonly ok: false; readonly refusal: Refusal } {
+  const refuse = (status: Refusal['status'], code: string, message: string) =>
+    ({ ok: false, refusal: { status, code, message } }) as const;
+  if (!principal.roles.includes('admin'))
+    return refuse(403, 'forbidden', 'resuming or cancelling a halted task needs the admin role');
+  if (escalation === null || !principal.tenants.includes(escalation.tenantId))
+    return refuse(404, 'not_found', 'no such escalation');
+  if (escalation.status === 'expired' || (escalation.status === 'pending' && escalation.expiresAt <= now))
+    return refuse(410, 'expired', `the escalation expired at ${escalation.expiresAt.toISOString()}`);
+  if (escalation.status !== 'pending') return refuse(409, 'already_decided', `the escalation is ${escalation.status}`);
+  if (escalation.halt === undefined)
+    return refuse(409, 'not_halted', 'the escalation is not about a halted task (or its halt is not recorded yet)');
+  if (!ResumableHaltReasons.has(escalation.halt.reasonCode))
+    return refuse(
+      409,
+      'not_resumable',
+      `a task halted for ${escalation.halt.reasonCode} cannot be resumed or cancelled`,
+    );
+  return { ok: true };
 }

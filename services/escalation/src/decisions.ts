@@ -1,6 +1,7 @@
 import {
   follow,
   signDecision,
+  signHaltDecision,
   type EncodedEvent,
   type EventDraft,
   type EventData,
@@ -9,7 +10,13 @@ import {
 import type { Publisher } from '@warden/runtime';
 import type { Logger } from 'pino';
 import type { Principal } from './auth.js';
-import { checkDecisionRequest, type DecisionRequest, type Refusal } from './decide.js';
+import {
+  checkDecisionRequest,
+  checkHaltRequest,
+  type DecisionRequest,
+  type HaltRequest,
+  type Refusal,
+} from './decide.js';
 import { DecisionPublishError } from './errors.js';
 import { escalationKey, type EscalationDoc, type EscalationStore } from './store.js';
 
@@ -28,7 +35,7 @@ export interface DecisionDeps {
 
 /** The outcome of a decision request. */
 export type DecisionResult =
-  | { readonly ok: true; readonly status: 'approved' | 'denied'; readonly eventId: string }
+  | { readonly ok: true; readonly status: 'approved' | 'denied' | 'resumed' | 'cancelled'; readonly eventId: string }
   | { readonly ok: false; readonly refusal: Refusal };
 
 /**
@@ -52,6 +59,70 @@ export class Decisions {
     return this.serialised(escalationKey(taskId, escalationId), () =>
       this.decideNow(taskId, escalationId, principal, request),
     );
+  }
+
+  /**
+   * Resumes or cancels the halted task an escalation asks about, as an admin asks: the same one-outcome claim as a
+   * decision, then a TaskResumed or TaskCancelled signed with the service's key, bound to the halt and chained to
+   * its TaskHalted event. The planner checks it and acts.
+   */
+  decideHalt(
+    taskId: string,
+    escalationId: string,
+    principal: Principal,
+    request: HaltRequest,
+  ): Promise<DecisionResult> {
+    return this.serialised(escalationKey(taskId, escalationId), async () => {
+      const { store } = this.deps;
+      const now = this.deps.now();
+      const escalation = await store.get(taskId, escalationId, principal.tenants);
+      const check = checkHaltRequest(escalation, principal, now);
+      if (!check.ok) return check;
+      const doc = escalation!;
+      const halt = doc.halt!;
+      const outcome = request.kind === 'resume' ? 'resumed' : 'cancelled';
+      if (!(await store.claim(doc._id, outcome, now))) {
+        return { ok: false, refusal: { status: 409, code: 'already_decided', message: 'the escalation was decided' } };
+      }
+      const expiresAt = new Date(Math.min(doc.expiresAt.getTime(), now.getTime() + this.deps.decisionTtlMs));
+      const base: EventData<'TaskCancelled'> = {
+        escalationId: doc.escalationId,
+        haltEventId: halt.eventId,
+        haltReasonCode: halt.reasonCode,
+        decidedBy: { id: principal.subject, kind: 'user', role: 'admin' },
+        policyVersion: doc.held.policyVersion,
+        expiresAt: expiresAt.toISOString(),
+        ...(request.comment === undefined ? {} : { comment: request.comment }),
+      };
+      const meta = { producer: ESCALATION_PRODUCER, now, policyVersion: doc.held.policyVersion };
+      let draft: EventDraft;
+      if (request.kind === 'resume') {
+        const data: EventData<'TaskResumed'> = {
+          ...base,
+          ...(request.grant === undefined ? {} : { grant: request.grant }),
+        };
+        const signature = signHaltDecision('TaskResumed', doc.taskId, doc.tenantId, data, this.deps.signingKey);
+        draft = follow(halt.link, 'TaskResumed', { ...data, signature }, meta);
+      } else {
+        const signature = signHaltDecision('TaskCancelled', doc.taskId, doc.tenantId, base, this.deps.signingKey);
+        draft = follow(halt.link, 'TaskCancelled', { ...base, signature }, meta);
+      }
+      const [encoded] = await this.publish(doc._id, draft);
+      const eventId = encoded!.envelope.id;
+      await store.recordOutcome(doc._id, outcome, {
+        outcome,
+        by: principal.subject,
+        role: 'admin',
+        at: now.toISOString(),
+        ...(request.comment === undefined ? {} : { comment: request.comment }),
+        eventId,
+      });
+      this.deps.logger.info(
+        { taskId, escalationId, outcome, by: principal.subject, eventId },
+        'halt decision recorded',
+      );
+      return { ok: true, status: outcome, eventId };
+    });
   }
 
   /** Publishes EscalationExpired for every pending escalation past its expiry (each claimed once). */

@@ -10,7 +10,13 @@ export {
   type StaticToken,
 } from './auth.js';
 export { EscalationEnv, escalationConfigFrom, type EscalationConfig, type JwtSettings } from './config.js';
-export { checkDecisionRequest, type DecisionRequest, type Refusal } from './decide.js';
+export {
+  checkDecisionRequest,
+  checkHaltRequest,
+  type DecisionRequest,
+  type HaltRequest,
+  type Refusal,
+} from './decide.js';
 export { Decisions, ESCALATION_PRODUCER, type DecisionDeps, type DecisionResult } from './decisions.js';
 export { DecisionPublishError, EscalationConfigError, EscalationErrorCodes } from './errors.js';
 export { createHandlers, escalationConsumes, type Notifier } from './handlers/index.js';
@@ -28,7 +34,10 @@ export {
   type DecisionRecord,
   type EscalationDoc,
   type EscalationStatus,
+  type HaltRecord,
+  type Outcome,
 } from './store.js';
+export { TaskViews, type TaskView } from './task-view.js';
 export {
   WebhookHeaders,
   Webhooks,

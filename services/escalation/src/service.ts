@@ -1,3 +1,4 @@
+import { verifyingKeyOf } from '@warden/contracts';
 import { defineWorker, type Worker } from '@warden/runtime';
 import type { FastifyInstance } from 'fastify';
 import { buildPeopleApi } from './api/server.js';
@@ -6,7 +7,14 @@ import type { EscalationConfig } from './config.js';
 import { Decisions } from './decisions.js';
 import { createHandlers, escalationConsumes } from './handlers/index.js';
 import { EscalationStore } from './store.js';
+import { TaskViews } from './task-view.js';
 import { Webhooks } from './webhooks.js';
+
+/** How far back a live poll looks past the newest change it saw (replicas' clocks differ). */
+const LIVE_LOOKBACK_MS = 5_000;
+
+/** How long a task's budget and breaker view is reused when the configuration does not say. */
+const DEFAULT_TASK_VIEW_CACHE_MS = 2_000;
 
 /** The service's name (consumer group suffix, logs). */
 export const ESCALATION_NAME = 'escalation';
@@ -36,8 +44,10 @@ export function createEscalationService(options: EscalationServiceOptions): Esca
   let address: { host: string; port: number } | undefined;
   let decisions: Decisions | undefined;
   let store: EscalationStore | undefined;
+  let views: TaskViews | undefined;
   let webhooks: Webhooks | undefined;
   let timer: NodeJS.Timeout | undefined;
+  let liveTimer: NodeJS.Timeout | undefined;
   let sweeping = false;
   const worker: Worker = defineWorker({
     name: ESCALATION_NAME,
@@ -45,13 +55,19 @@ export function createEscalationService(options: EscalationServiceOptions): Esca
     config: config.runtime,
     handlers: (deps) => {
       store = new EscalationStore(deps.db);
+      views = new TaskViews(deps.db, config.taskViewCacheMs ?? DEFAULT_TASK_VIEW_CACHE_MS, now);
       if (config.webhooks !== undefined)
         webhooks = new Webhooks(deps.db, config.webhooks, deps.logger.child({ component: 'webhooks' }));
-      return createHandlers(store, webhooks);
+      const own = new Map(deps.config.decisionTrust?.keys ?? []);
+      own.set(config.signingKey.keyId, verifyingKeyOf(config.signingKey));
+      return createHandlers(store, views, own, webhooks);
     },
     onStarted: async (deps) => {
       // the handlers' store: its changes feed the API's live updates
       store ??= new EscalationStore(deps.db);
+      views ??= new TaskViews(deps.db, config.taskViewCacheMs ?? DEFAULT_TASK_VIEW_CACHE_MS, now);
+      const taskViews = views;
+      store.onChange((c) => taskViews.forget(c.taskId));
       const logger = deps.logger.child({ component: 'people-api' });
       decisions = new Decisions({
         store,
@@ -61,12 +77,28 @@ export function createEscalationService(options: EscalationServiceOptions): Esca
         now,
         logger,
       });
-      api = buildPeopleApi({ store, decisions, auth: new Authenticator(config.staticTokens, config.jwt) });
+      api = buildPeopleApi({ store, decisions, views, auth: new Authenticator(config.staticTokens, config.jwt) });
       await api.listen({ port: config.httpPort, host: config.httpHost });
       const bound = api.server.address();
       if (bound !== null && typeof bound === 'object') address = { host: config.httpHost, port: bound.port };
       logger.info({ address }, 'people API listening');
       await webhooks?.resumePending();
+      const livePollMs = config.livePollMs ?? 0;
+      if (livePollMs > 0) {
+        const changes = store;
+        const announced = new Map<string, number>();
+        let since = now();
+        let polling = false;
+        liveTimer = setInterval(() => {
+          if (polling) return;
+          polling = true;
+          changes
+            .announceOthers(since, LIVE_LOOKBACK_MS, announced)
+            .then((newest) => (since = newest))
+            .catch((error: unknown) => logger.warn({ err: error }, 'live update poll failed; tried again'))
+            .finally(() => (polling = false));
+        }, livePollMs);
+      }
       timer = setInterval(() => {
         if (sweeping) return;
         sweeping = true;
@@ -78,6 +110,7 @@ export function createEscalationService(options: EscalationServiceOptions): Esca
     },
     onClosing: async () => {
       if (timer !== undefined) clearInterval(timer);
+      if (liveTimer !== undefined) clearInterval(liveTimer);
       await api?.close();
       await webhooks?.close();
     },

@@ -1,16 +1,28 @@
-import type { ChainLink, EventData, EventOf, HeldEscalation } from '@warden/contracts';
-import { heldEscalationOf } from '@warden/contracts';
+import type { ChainLink, EventData, EventOf, HeldEscalation, WardenEvent } from '@warden/contracts';
+import { heldEscalationOf, isDuplicateKeyError } from '@warden/contracts';
 import { insertNewDocuments } from '@warden/runtime';
+import { randomUUID } from 'node:crypto';
 import type { Collection, Db } from 'mongodb';
 
 /** Where an escalation is. */
-export const EscalationStatuses = ['pending', 'approved', 'denied', 'expired', 'cancelled'] as const;
+export const EscalationStatuses = ['pending', 'approved', 'denied', 'expired', 'cancelled', 'resumed'] as const;
 /** Where an escalation is. */
 export type EscalationStatus = (typeof EscalationStatuses)[number];
 
+/** The one outcome of an escalation. */
+export type Outcome = 'approved' | 'denied' | 'expired' | 'resumed' | 'cancelled';
+
+/** The halt an escalation asks about: its TaskHalted event (chained onto by a resume or cancel) and reason. */
+export interface HaltRecord {
+  readonly eventId: string;
+  readonly reasonCode: string;
+  readonly link: ChainLink;
+}
+
 /** Who decided, in which role, when and why. */
 export interface DecisionRecord {
-  readonly outcome: 'approved' | 'denied' | 'expired';
+  /** resumed and cancelled: an admin's answer to a halted task. */
+  readonly outcome: Outcome;
   readonly by?: string;
   readonly role?: string;
   readonly at: string;
@@ -32,12 +44,17 @@ export interface EscalationDoc {
   requestedAt: string;
   expiresAt: Date;
   decision?: DecisionRecord;
+  /** Set when the escalation was raised by a halt (TaskHalted names it). */
+  halt?: HaltRecord;
+  /** When and by which replica the document last changed: other replicas' live updates poll for it. */
+  updatedAt?: Date;
+  writer?: string;
 }
 
 /** The claim on an escalation's one outcome: whoever inserts it first decides (or expires) it. */
 interface OutcomeClaim {
   _id: string;
-  outcome: 'approved' | 'denied' | 'expired';
+  outcome: Outcome;
   at: Date;
 }
 
@@ -55,6 +72,12 @@ export interface EscalationChange {
   readonly taskId: string;
   readonly tenantId: string;
   readonly escalationId: string;
+}
+
+/** The chain link of an event (what a following event names as its cause). */
+function linkOf(event: WardenEvent, hash: string): ChainLink {
+  const { id, taskId, tenantId, seq, correlationId, policyVersion } = event;
+  return { envelope: { id, taskId, tenantId, seq, correlationId, policyVersion }, hash };
 }
 
 /** The key of an escalation: its task and its id. */
@@ -83,6 +106,13 @@ export class EscalationStore {
     for (const l of this.listeners) l(change);
   }
 
+  /** This process's id as a writer of the projection (its own changes are announced without polling). */
+  readonly writer = randomUUID();
+
+  private stamp(): { updatedAt: Date; writer: string } {
+    return { updatedAt: new Date(), writer: this.writer };
+  }
+
   constructor(db: Db) {
     this.escalations = db.collection<EscalationDoc>('escalations');
     this.claims = db.collection<OutcomeClaim>('escalation_outcomes');
@@ -99,22 +129,53 @@ export class EscalationStore {
       status: 'pending',
       requested: event.data,
       held: heldEscalationOf(event.taskId, event.data),
-      link: {
-        envelope: {
-          id: event.id,
-          taskId: event.taskId,
-          tenantId: event.tenantId,
-          seq: event.seq,
-          correlationId: event.correlationId,
-          policyVersion: event.policyVersion,
-        },
-        hash,
-      },
+      link: linkOf(event, hash),
       requestedAt: event.occurredAt,
       expiresAt: new Date(event.data.expiresAt),
     };
-    await this.escalations.updateOne({ _id }, { $setOnInsert: doc }, { upsert: true });
+    // the halt (outcomes topic) may be projected first: the request's fields are set, the status only on insert
+    const { status, ...fields } = doc;
+    try {
+      await this.escalations.updateOne(
+        { _id, requested: { $exists: false } },
+        { $set: { ...fields, ...this.stamp() }, $setOnInsert: { status } },
+        { upsert: true },
+      );
+    } catch (error) {
+      if (!isDuplicateKeyError(error)) throw error;
+      // recorded already (a redelivery: nothing matches), or the halt inserted it at the same moment (fill it in)
+      await this.escalations.updateOne(
+        { _id, requested: { $exists: false } },
+        { $set: { ...fields, ...this.stamp() } },
+      );
+    }
     this.changed(doc);
+  }
+
+  /**
+   * Records the halt an escalation asks about (TaskHalted names it), before or after the escalation itself, so an
+   * admin's resume or cancel binds to the exact halt and follows it in the task's chain.
+   */
+  async recordHalt(event: EventOf<'TaskHalted'>, hash: string): Promise<void> {
+    if (event.data.escalationId === undefined) return;
+    const halt: HaltRecord = {
+      eventId: event.id,
+      reasonCode: event.data.reasonCode,
+      link: linkOf(event, hash),
+    };
+    const _id = escalationKey(event.taskId, event.data.escalationId);
+    const inserted = { taskId: event.taskId, tenantId: event.tenantId, escalationId: event.data.escalationId };
+    try {
+      await this.escalations.updateOne(
+        { _id },
+        { $set: { halt, ...this.stamp() }, $setOnInsert: { ...inserted, status: 'pending' } },
+        { upsert: true },
+      );
+    } catch (error) {
+      if (!isDuplicateKeyError(error)) throw error;
+      await this.escalations.updateOne({ _id }, { $set: { halt, ...this.stamp() } }); // the request inserted it at the same moment
+    }
+    this.changed({ taskId: event.taskId, tenantId: event.tenantId, escalationId: event.data.escalationId });
   }
 
   /** Claims the one outcome of an escalation; false when it already has one. */
@@ -131,7 +192,7 @@ export class EscalationStore {
   /** Records an escalation's outcome (idempotent; the claim is restored on a rebuild). */
   async recordOutcome(key: string, status: EscalationStatus, decision: DecisionRecord): Promise<void> {
     if (decision.outcome !== undefined) await this.claim(key, decision.outcome, new Date(decision.at));
-    await this.escalations.updateOne({ _id: key }, { $set: { status, decision } });
+    await this.escalations.updateOne({ _id: key }, { $set: { status, decision, ...this.stamp() } });
     this.changed(await this.escalations.findOne({ _id: key }));
   }
 
@@ -140,26 +201,65 @@ export class EscalationStore {
     const pending = await this.escalations.find({ taskId, status: 'pending' }).toArray();
     for (const doc of pending) {
       if (doc.escalationId === keep) continue;
-      await this.escalations.updateOne({ _id: doc._id, status: 'pending' }, { $set: { status: 'cancelled' } });
+      await this.escalations.updateOne(
+        { _id: doc._id, status: 'pending' },
+        { $set: { status: 'cancelled', ...this.stamp() } },
+      );
       this.changed(doc);
     }
   }
 
   /** An escalation, if it belongs to one of `tenants`. */
   async get(taskId: string, escalationId: string, tenants: readonly string[]): Promise<EscalationDoc | null> {
-    return this.escalations.findOne({ _id: escalationKey(taskId, escalationId), tenantId: { $in: [...tenants] } });
+    return this.escalations.findOne({
+      _id: escalationKey(taskId, escalationId),
+      tenantId: { $in: [...tenants] },
+      requested: { $exists: true },
+    });
   }
 
   /** Escalations of `tenants`, newest first. */
   async list(tenants: readonly string[], status?: EscalationStatus, limit = 200): Promise<EscalationDoc[]> {
-    const filter = { tenantId: { $in: [...tenants] }, ...(status === undefined ? {} : { status }) };
+    const filter = {
+      tenantId: { $in: [...tenants] },
+      requested: { $exists: true },
+      ...(status === undefined ? {} : { status }),
+    };
     const docs = await this.escalations.find(filter).toArray();
     return docs.sort((a, b) => b.requestedAt.localeCompare(a.requestedAt)).slice(0, limit);
   }
 
   /** Pending escalations past their expiry. */
   async overdue(now: Date): Promise<EscalationDoc[]> {
-    return this.escalations.find({ status: 'pending', expiresAt: { $lte: now } }).toArray();
+    return this.escalations
+      .find({ status: 'pending', expiresAt: { $lte: now }, requested: { $exists: true } })
+      .toArray();
+  }
+
+  /**
+   * Announces the changes other replicas made (each replica projects only the partitions it is given, so its own
+   * changes reach only its own live clients): those stamped after `since` minus `lookbackMs` (clocks of replicas
+   * differ), each once (`announced`, pruned as the window moves). Returns the newest change time seen.
+   */
+  async announceOthers(since: Date, lookbackMs: number, announced: Map<string, number>): Promise<Date> {
+    const from = since.getTime() - lookbackMs;
+    const docs = await this.escalations
+      .find(
+        { updatedAt: { $gt: new Date(from) }, writer: { $ne: this.writer } },
+        { projection: { taskId: 1, tenantId: 1, escalationId: 1, updatedAt: 1 } },
+      )
+      .toArray();
+    for (const [key, at] of announced) if (at <= from) announced.delete(key);
+    let newest = since;
+    for (const doc of docs) {
+      const at = doc.updatedAt?.getTime() ?? 0;
+      if (at > newest.getTime()) newest = new Date(at);
+      const key = `${doc._id}@${at}`;
+      if (announced.has(key)) continue;
+      announced.set(key, at);
+      this.changed(doc);
+    }
+    return newest;
   }
 
   /** Keeps an alert (idempotent). */

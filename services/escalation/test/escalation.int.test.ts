@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  authenticateHaltDecision,
   canonicalHash,
   follow,
   generateSigningKeyPair,
@@ -47,19 +48,25 @@ const tokens = {
   root: 'root-admin-token-0123456789',
   vic: 'vic-viewer-token-0123456789',
   bob: 'bob-other-tenant-token-0123456789',
+  bea: 'bea-other-tenant-admin-token-0123456789',
 };
 
 /** The guard escalating `test.echo` with `args` for task `taskId` (tenant-a) until `expiresAt`. */
-function escalation(taskId: string, args: JsonObject, expiresAt: Date): EventDraft<'EscalationRequested'> {
+function escalation(
+  taskId: string,
+  args: JsonObject,
+  expiresAt: Date,
+  actionId = 'a1',
+): EventDraft<'EscalationRequested'> {
   return follow(
     causeOf(taskId),
     'EscalationRequested',
     {
-      escalationId: `${taskId}:a1:guard`,
+      escalationId: `${taskId}:${actionId}:guard`,
       source: 'guard',
       reasonCode: 'low_confidence',
       reason: 'confidence 0.41 under the high-stakes threshold 0.9',
-      action: { actionId: 'a1', tool: 'test.echo', args, argsHash: canonicalHash(args) },
+      action: { actionId, tool: 'test.echo', args, argsHash: canonicalHash(args) },
       proposal: {
         reasoning: 'the customer asked for it',
         confidence: { value: 0.41, source: 'structured' },
@@ -114,6 +121,7 @@ describe('the escalation service on the real stack', () => {
         { token: tokens.root, subject: 'root', roles: ['admin'], tenants: ['tenant-a'] },
         { token: tokens.vic, subject: 'vic', roles: ['viewer'], tenants: ['tenant-a'] },
         { token: tokens.bob, subject: 'bob', roles: ['approver'], tenants: ['tenant-b'] },
+        { token: tokens.bea, subject: 'bea', roles: ['admin'], tenants: ['tenant-b'] },
       ]),
     );
     const runtime = testWorkerConfig(stack());
@@ -359,6 +367,144 @@ describe('the escalation service on the real stack', () => {
     const recorded = await deliveries.findOne({ _id: sample.delivery });
     expect(recorded).toMatchObject({ status: 'delivered' });
     expect(recorded?.attempts).toHaveLength(2);
+  });
+
+  it('keeps parallel escalations of one task apart: each is shown, decided and run on its own', async () => {
+    const far = new Date(Date.now() + 3_600_000);
+    await publisher.publish(escalation('esc-par', { n: 1 }, far, 'a1'));
+    await publisher.publish(escalation('esc-par', { n: 2 }, far, 'a2'));
+    const at = (actionId: string) => `/tasks/esc-par/escalations/${encodeURIComponent(`esc-par:${actionId}:guard`)}`;
+    for (const id of ['a1', 'a2'])
+      await waitUntil(async () => (await call('GET', at(id), tokens.ana)).status === 200, { what: `escalation ${id}` });
+    expect((await call('GET', at('a1'), tokens.ana)).body).toMatchObject({ requested: { action: { args: { n: 1 } } } });
+    expect((await call('GET', at('a2'), tokens.ana)).body).toMatchObject({ requested: { action: { args: { n: 2 } } } });
+    const listed = (await call('GET', '/escalations?status=pending', tokens.ana)).body.escalations as {
+      taskId: string;
+    }[];
+    expect(listed.filter((e) => e.taskId === 'esc-par')).toHaveLength(2);
+    // a2's approval names a1's args: refused; each is then decided on its own
+    const a2Bound = { argsHash: canonicalHash({ n: 2 }), policyVersion: 'default.v1' };
+    expect((await call('POST', `${at('a1')}/approve`, tokens.ana, a2Bound)).body.error).toBe('args_changed');
+    const ran = echoed;
+    const approved = await call('POST', `${at('a1')}/approve`, tokens.ana, {
+      argsHash: canonicalHash({ n: 1 }),
+      policyVersion: 'default.v1',
+    });
+    const denied = await call('POST', `${at('a2')}/deny`, tokens.ana, { comment: 'one is enough' });
+    expect([approved.status, denied.status]).toEqual([200, 200]);
+    await out.waitFor(
+      (es) => es.some((e) => e.type === 'ToolSucceeded' && e.causationId === approved.body.eventId),
+      60_000,
+      'the approved one run',
+    );
+    expect(echoed).toBe(ran + 1);
+    expect((await call('GET', at('a1'), tokens.ana)).body.status).toBe('approved');
+    expect((await call('GET', at('a2'), tokens.ana)).body.status).toBe('denied');
+    const decisions = ofTask('esc-par', 'HumanApproved').concat(ofTask('esc-par', 'HumanDenied'));
+    expect(decisions.map((e) => [e.type, (e.data as { actionId: string }).actionId]).sort()).toEqual([
+      ['HumanApproved', 'a1'],
+      ['HumanDenied', 'a2'],
+    ]);
+  });
+
+  /** A planner's halt of `taskId` (tenant-a) for a loop: its escalation, then TaskHalted naming it. */
+  async function halt(taskId: string, expiresAt: Date): Promise<{ path: string; haltId: string; haltSeq: number }> {
+    const escalationId = `${taskId}:planner:2:loop`;
+    const [asked] = await publisher.publish(
+      follow(
+        causeOf(taskId),
+        'EscalationRequested',
+        {
+          escalationId,
+          source: 'planner',
+          reasonCode: 'loop_detected',
+          reason: 'http.get failed 2 times with the same arguments',
+          action: null,
+          policyVersion: 'default.v1',
+          expiresAt: expiresAt.toISOString(),
+        },
+        { producer: 'test' },
+      ),
+    );
+    const [halted] = await publisher.publish(
+      follow(
+        { envelope: asked!.envelope, hash: asked!.hash },
+        'TaskHalted',
+        {
+          reasonCode: 'loop_detected',
+          message: 'loop',
+          partial: { done: [], notDone: [], why: 'loop' },
+          totals: { steps: 2, usage: { promptTokens: 0, completionTokens: 0, totalTokens: 0 }, costUsd: 0 },
+          escalationId,
+        },
+        { producer: 'test' },
+      ),
+    );
+    const path = `/tasks/${taskId}/escalations/${encodeURIComponent(escalationId)}`;
+    await waitUntil(async () => (await call('GET', path, tokens.root)).body.halt !== undefined, {
+      what: `the halt of ${taskId}`,
+    });
+    return { path, haltId: halted!.envelope.id, haltSeq: halted!.envelope.seq };
+  }
+
+  it('resumes or cancels a halted task for an admin of its tenant only, once, signed and chained to the halt', async () => {
+    const { path, haltId, haltSeq } = await halt('esc-halt', new Date(Date.now() + 3_600_000));
+    const shown = await call('GET', path, tokens.vic);
+    expect(shown.body).toMatchObject({ status: 'pending', halt: { eventId: haltId, reasonCode: 'loop_detected' } });
+    expect(shown.body.task).toMatchObject({ breakers: { task: false } });
+
+    await publisher.publish(escalation('esc-nohalt', { n: 4 }, new Date(Date.now() + 3_600_000)));
+    await seen('esc-nohalt');
+    const refusals = [
+      [await call('POST', `${path}/resume`, undefined, {}), 401, 'unauthorized'],
+      [await call('POST', `${path}/resume`, tokens.vic, {}), 403, 'forbidden'],
+      [await call('POST', `${path}/cancel`, tokens.ana, {}), 403, 'forbidden'],
+      [await call('POST', `${path}/resume`, tokens.bea, {}), 404, 'not_found'],
+      [await call('POST', `${path}/cancel`, tokens.root, { grant: { tokens: 5 } }), 400, 'bad_request'],
+      [await call('POST', `${path}/resume`, tokens.root, { grant: { tokens: -5 } }), 400, 'bad_request'],
+      [await call('POST', `${pathOf('esc-nohalt')}/resume`, tokens.root, {}), 409, 'not_halted'],
+      [await call('POST', `${path}/approve`, tokens.root, {}), 409, 'nothing_to_decide'],
+    ] as const;
+    for (const [res, status, code] of refusals) expect([res.status, res.body.error]).toEqual([status, code]);
+
+    // an admin resumes and cancels at once, twice: exactly one answer
+    const raced = await Promise.all(
+      (['resume', 'cancel', 'resume', 'cancel'] as const).map((kind) =>
+        call('POST', `${path}/${kind}`, tokens.root, kind === 'resume' ? { grant: { steps: 5 } } : {}),
+      ),
+    );
+    expect(raced.filter((r) => r.status === 200)).toHaveLength(1);
+    expect(raced.filter((r) => r.body.error === 'already_decided')).toHaveLength(3);
+    const won = raced.find((r) => r.status === 200)!;
+    const events = await out.waitFor((es) => es.some((e) => e.id === won.body.eventId), 30_000, 'the halt decision');
+    const decision = events.find((e) => e.id === won.body.eventId)!;
+    expect(decision).toMatchObject({ causationId: haltId, seq: haltSeq + 1, taskId: 'esc-halt' });
+    if (decision.type !== 'TaskResumed' && decision.type !== 'TaskCancelled') throw new Error(decision.type);
+    expect(decision.data).toMatchObject({
+      haltEventId: haltId,
+      haltReasonCode: 'loop_detected',
+      decidedBy: { id: 'root', role: 'admin' },
+    });
+    const trust = { keys: new Map([['esc-int', keys.verifyingKey]]), insecureAcceptUnsigned: false };
+    expect(authenticateHaltDecision(decision.type, 'esc-halt', 'tenant-a', decision.data, trust).ok).toBe(true);
+    expect(
+      authenticateHaltDecision(decision.type, 'esc-halt', 'tenant-b', decision.data, trust).ok,
+      'bound to its tenant',
+    ).toBe(false);
+    await waitUntil(async () => (await call('GET', path, tokens.vic)).body.status === won.body.status, {
+      what: 'the outcome shown',
+    });
+  });
+
+  it('refuses to resume a halt whose escalation expired (410)', async () => {
+    const { path } = await halt('esc-halt-late', new Date(Date.now() + 1_500));
+    await out.waitFor(
+      (es) => es.some((e) => e.taskId === 'esc-halt-late' && e.type === 'EscalationExpired'),
+      30_000,
+      'the expiry',
+    );
+    const res = await call('POST', `${path}/resume`, tokens.root, {});
+    expect([res.status, res.body.error]).toEqual([410, 'expired']);
   });
 
   it('serves its OpenAPI document without a token', async () => {

@@ -3,7 +3,13 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Authenticator, checkDecisionRequest, escalationConfigFrom, type EscalationDoc } from '../src/index.js';
+import {
+  Authenticator,
+  checkDecisionRequest,
+  checkHaltRequest,
+  escalationConfigFrom,
+  type EscalationDoc,
+} from '../src/index.js';
 import { generateSigningKeyPair } from '@warden/contracts';
 
 const secret = 'an-hs256-secret-of-at-least-32-characters';
@@ -122,6 +128,43 @@ describe('a decision request', () => {
     expect(code(doc, approver, { kind: 'approve' }, now)).toBe('422:unbound');
     expect(code(doc, approver, { ...approve, argsHash: 'b'.repeat(64) }, now)).toBe('409:args_changed');
     expect(code(doc, approver, { ...approve, policyVersion: 'p0' }, now)).toBe('409:stale_policy');
+  });
+});
+
+describe("an admin's resume or cancel of a halted task", () => {
+  const now = new Date('2030-01-01T00:00:00Z');
+  const halted = {
+    _id: 't1|t1:planner:3:loop',
+    taskId: 't1',
+    tenantId: 'tenant-a',
+    escalationId: 't1:planner:3:loop',
+    status: 'pending',
+    held: { escalationId: 't1:planner:3:loop', taskId: 't1', actionId: null, argsHash: null, policyVersion: 'p1' },
+    halt: { eventId: 'halt-1', reasonCode: 'loop_detected' },
+    expiresAt: new Date('2030-01-01T01:00:00.000Z'),
+  } as unknown as EscalationDoc;
+  const admin = { subject: 'root', roles: ['admin'] as const, tenants: ['tenant-a'] };
+  const code = (...args: Parameters<typeof checkHaltRequest>): string => {
+    const r = checkHaltRequest(...args);
+    return r.ok ? 'ok' : `${r.refusal.status}:${r.refusal.code}`;
+  };
+
+  it('is allowed to an admin of the tenant while the halt is pending', () => {
+    expect(code(halted, admin, now)).toBe('ok');
+  });
+
+  it('is refused to anyone else, for another tenant, once decided or expired, and for what a resume cannot mend', () => {
+    expect(code(halted, { ...admin, roles: ['approver'] }, now)).toBe('403:forbidden');
+    expect(code(halted, { ...admin, roles: ['viewer'] }, now)).toBe('403:forbidden');
+    expect(code(halted, { ...admin, tenants: ['tenant-b'] }, now)).toBe('404:not_found');
+    expect(code(null, admin, now)).toBe('404:not_found');
+    expect(code(halted, admin, new Date('2030-01-01T01:00:00Z'))).toBe('410:expired');
+    expect(code({ ...halted, status: 'resumed' }, admin, now)).toBe('409:already_decided');
+    expect(code({ ...halted, status: 'cancelled' }, admin, now)).toBe('409:already_decided');
+    const { halt: _halt, ...notHalted } = halted;
+    expect(code(notHalted as EscalationDoc, admin, now)).toBe('409:not_halted');
+    const expiredHalt = { ...halted, halt: { ...halted.halt!, reasonCode: 'escalation_expired' } };
+    expect(code(expiredHalt, admin, now)).toBe('409:not_resumable');
   });
 });
 

@@ -146,7 +146,8 @@ async function propose(
 /** Halts a task: the defence's own event, an alert, a request to a person, then TaskHalted with its partial result. */
 async function halt(e: Emitter, reason: HaltReason, deps: PlannerDeps): Promise<void> {
   const s = e.current;
-  const escalationId = `${s.taskId}:planner:${s.steps}:${reason.kind}`;
+  const resumed = s.resumes === undefined ? '' : `:r${s.resumes}`;
+  const escalationId = `${s.taskId}:planner:${s.steps}:${reason.kind}${resumed}`;
   let reasonCode: string;
   let message: string;
   let alertCode: EventData<'AlertRaised'>['code'];
@@ -470,6 +471,39 @@ export async function complete(state: TaskState, deps: PlannerDeps, publish: Pub
   await e.emit('TaskCompleted', {
     answer: state.pending.answer,
     ...(state.pending.output === undefined ? {} : { output: state.pending.output }),
+    totals: totalsOf(state),
+  });
+  return e.current;
+}
+
+/**
+ * An admin resumed the halted task (the TaskResumed is checked and folded in already): the task's breaker closes
+ * if the halt opened it, then the task moves on from where it stopped. Work done before the halt is in its history
+ * and is never proposed again by the planner; the executor's effect ledger refuses to run an action id twice.
+ */
+export async function resume(
+  state: TaskState,
+  haltReasonCode: string,
+  by: string,
+  deps: PlannerDeps,
+  ctx: Pick<HandlerContext, 'publish' | 'signal'>,
+): Promise<TaskState> {
+  if (haltReasonCode === 'task_breaker_open') {
+    const e = emitterFor(state, ctx.publish, deps);
+    await e.emit('BreakerClosed', { scope: 'task', name: state.taskId, reason: `resumed by ${by}` });
+    state = e.current;
+  }
+  return advance(state, deps, ctx);
+}
+
+/** An admin cancelled the halted task: it ends as failed (reason `cancelled`) with its partial result. */
+export async function cancel(state: TaskState, by: string, deps: PlannerDeps, publish: Publish): Promise<TaskState> {
+  const e = emitterFor(state, publish, deps);
+  const message = `cancelled by ${by} while halted (${state.endReason ?? 'unknown reason'})`;
+  await e.emit('TaskFailed', {
+    reasonCode: 'cancelled',
+    message: clipText(message, MAX_MESSAGE_CHARS),
+    partial: partialResult(state, message),
     totals: totalsOf(state),
   });
   return e.current;

@@ -489,6 +489,62 @@ describe('evolve', () => {
   });
 });
 
+describe("an admin's resume of a halted task", () => {
+  const totals = { steps: 0, usage: { promptTokens: 0, completionTokens: 0, totalTokens: 0 }, costUsd: 0 };
+  const partial = { done: [], notDone: [], why: 'x' };
+  const failed = (i: number): ActionRecord => ({
+    actionId: `a${i}`,
+    tool: 'http.get',
+    argsHash: 'f'.repeat(64),
+    outcome: 'failed',
+    resultHash: 'e'.repeat(64),
+    note: 'failed',
+  });
+  const resumed = (grant?: { steps?: number }) =>
+    fact('TaskResumed', {
+      escalationId: 't1:planner:2:loop',
+      haltEventId: 'halt-1',
+      haltReasonCode: 'loop_detected',
+      decidedBy: { id: 'root', kind: 'user', role: 'admin' },
+      policyVersion: 'p',
+      expiresAt: '2030-01-01T00:00:00.000Z',
+      ...(grant === undefined ? {} : { grant }),
+    });
+
+  it('records the halt it may answer, then plans again from where it stopped, loop and breaker counts afresh', () => {
+    const looping = fresh({ history: [failed(1), failed(2)], steps: 2, consecutiveFailures: 2 });
+    expect(decideNext(looping, T0, loops)).toMatchObject({ kind: 'halt', reason: { kind: 'loop' } });
+    const halted = evolve(
+      looping,
+      {
+        id: 'halt-1',
+        type: 'TaskHalted',
+        data: { reasonCode: 'loop_detected', message: 'm', partial, totals, escalationId: 't1:planner:2:loop' },
+      },
+      opts,
+    );
+    expect(halted.halt).toEqual({ eventId: 'halt-1', escalationId: 't1:planner:2:loop', reasonCode: 'loop_detected' });
+    const next = evolve(halted, resumed({ steps: 3 }), opts);
+    expect(next).toMatchObject({
+      status: 'planning',
+      endReason: null,
+      consecutiveFailures: 0,
+      loopFrom: 2,
+      resumes: 1,
+    });
+    expect(next.halt).toBeUndefined();
+    expect(next.history).toEqual(halted.history); // nothing done is forgotten, so nothing is done again
+    expect(next.limits.maxSteps).toBe(limits.maxSteps + 3);
+    expect(decideNext(next, T0, loops).kind).toBe('call_model');
+  });
+
+  it('changes nothing for a task that is not halted', () => {
+    const s = fresh();
+    expect(evolve(s, resumed(), opts)).toMatchObject({ status: 'planning', limits, consecutiveFailures: 0 });
+    expect(evolve(s, resumed(), opts).resumes).toBeUndefined();
+  });
+});
+
 describe('context window and tool outputs', () => {
   it('keeps a huge tool output within its budget, with a note of what was cut', () => {
     const small = renderToolOutput({ content: 'x y '.repeat(20) }, 100, o200kCounter);

@@ -140,6 +140,9 @@ export function factsOf(event: WardenEvent): EventFacts {
         reasonCode: 'escalation_expired',
         ...(event.data.actionId === null ? {} : { actionId: event.data.actionId }),
       };
+    case 'TaskResumed':
+    case 'TaskCancelled':
+      return { kind: 'human_decision', reasonCode: event.data.haltReasonCode };
     case 'ToolSucceeded':
       return { kind: 'tool_result', tool: event.data.tool, actionId: event.data.actionId };
     case 'ToolFailed':

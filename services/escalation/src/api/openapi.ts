@@ -5,8 +5,9 @@ export const openApiDocument = {
     title: 'Warden escalation API',
     version: '1',
     description:
-      'People see escalated actions of their tenants and approve or deny them. Every decision is signed (Ed25519), ' +
-      'bound to the task, escalation, action, args hash and policy version, and expires.',
+      'People see escalated actions of their tenants and approve or deny them; admins resume or cancel halted tasks. ' +
+      'Every decision is signed (Ed25519), bound to the task, escalation, action, args hash and policy version ' +
+      '(or the halt it answers), and expires.',
   },
   components: {
     securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT or static token' } },
@@ -22,11 +23,34 @@ export const openApiDocument = {
           taskId: { type: 'string' },
           tenantId: { type: 'string' },
           escalationId: { type: 'string' },
-          status: { enum: ['pending', 'approved', 'denied', 'expired', 'cancelled'] },
+          status: { enum: ['pending', 'approved', 'denied', 'expired', 'cancelled', 'resumed'] },
           requested: { type: 'object', description: 'the EscalationRequested data' },
           requestedAt: { type: 'string', format: 'date-time' },
           expiresAt: { type: 'string', format: 'date-time' },
           decision: { type: 'object' },
+          halt: { type: 'object', description: 'the TaskHalted this escalation asks about: eventId, reasonCode' },
+          task: {
+            type: 'object',
+            description:
+              "the task's budget (tokens, costUsd, steps: used, limit, remaining; consecutive failures) and breakers " +
+              '(the task breaker, open tool breakers); on a single escalation and on pending ones in lists',
+          },
+        },
+      },
+      HaltDecision: {
+        type: 'object',
+        properties: {
+          comment: { type: 'string', maxLength: 4000 },
+          grant: {
+            type: 'object',
+            description: 'resume only: budget added to the task limits',
+            properties: {
+              tokens: { type: 'integer' },
+              costUsd: { type: 'number' },
+              steps: { type: 'integer' },
+              wallTimeMs: { type: 'integer' },
+            },
+          },
         },
       },
       Decision: {
@@ -45,7 +69,11 @@ export const openApiDocument = {
       get: {
         summary: "The caller's tenants' escalations, newest first",
         parameters: [
-          { name: 'status', in: 'query', schema: { enum: ['pending', 'approved', 'denied', 'expired', 'cancelled'] } },
+          {
+            name: 'status',
+            in: 'query',
+            schema: { enum: ['pending', 'approved', 'denied', 'expired', 'cancelled', 'resumed'] },
+          },
         ],
         responses: { '200': { description: 'escalations' }, '401': { description: 'no valid token' } },
       },
@@ -72,6 +100,27 @@ export const openApiDocument = {
     },
     '/tasks/{taskId}/escalations/{escalationId}/deny': {
       post: { summary: 'Deny (approver or admin); publishes a signed HumanDenied', responses: {} },
+    },
+    '/tasks/{taskId}/escalations/{escalationId}/resume': {
+      post: {
+        summary:
+          'Resume a task halted by a breaker, a budget or a loop (admin only); publishes a signed TaskResumed bound to the halt',
+        responses: {
+          '200': { description: 'resumed' },
+          '400': { description: 'bad body' },
+          '401': { description: 'no valid token' },
+          '403': { description: 'not an admin' },
+          '404': { description: 'absent or another tenant' },
+          '409': { description: 'already decided, not a halt, not resumable' },
+          '410': { description: 'expired' },
+        },
+      },
+    },
+    '/tasks/{taskId}/escalations/{escalationId}/cancel': {
+      post: {
+        summary: 'Cancel a halted task (admin only); publishes a signed TaskCancelled; the planner ends it as failed',
+        responses: {},
+      },
     },
     '/events': {
       get: {

@@ -2,7 +2,9 @@
  * The people's page: plain HTML and a little JavaScript, no build step. It asks for the person's bearer token (or
  * takes it from the URL fragment `#token=...`, which never reaches the server), lists the escalations of their
  * tenants with what a decision needs (task, proposed action and args, the model's reasoning and confidence, the rule
- * that escalated, the cited evidence, the expiry), and approves or denies with a comment. It stays current through
+ * that escalated, the cited evidence, the task's budget and open breakers, the expiry), and approves or denies with a
+ * comment; an escalation raised by a halt offers an admin to resume the task (granting more tokens, USD or steps) or
+ * cancel it instead. It stays current through
  * the server-sent events of /events (read with fetch, so the token travels in a header, never in a URL).
  */
 export const peoplePage = `<!doctype html>
@@ -21,6 +23,7 @@ export const peoplePage = `<!doctype html>
   dt { font-weight: bold; margin-top: .4rem; }
   textarea { width: 100%; min-height: 3rem; }
   button { margin: .5rem .5rem 0 0; padding: .4rem 1rem; }
+  label { margin-right: 1rem; }
   #live { font-size: .85rem; color: #555; }
 </style>
 </head>
@@ -81,17 +84,44 @@ export const peoplePage = `<!doctype html>
           field(dl, 'Claim', c.text + ' [evidence: ' + c.evidence.map(function (e) { return e.kind + ' ' + e.ref; }).join(', ') + ']');
         });
       }
+      if (x.halt) field(dl, 'Task halted', x.halt.reasonCode + ' (event ' + x.halt.eventId + ')');
+      if (x.task && x.task.budget) {
+        var b = x.task.budget;
+        var num = function (v) { return String(Math.round(v * 1e6) / 1e6); };
+        var fig = function (f, unit) { return num(f.used) + unit + ' spent of ' + num(f.limit) + unit + ', ' + num(f.remaining) + unit + ' left'; };
+        field(dl, 'Budget', 'tokens: ' + fig(b.tokens, '') + '; cost: ' + fig(b.costUsd, ' USD') + '; steps: ' + fig(b.steps, '') + '; failures in a row: ' + b.failures.consecutive + ' of ' + b.failures.limit + ' (task ' + b.status + ')');
+      }
+      if (x.task) {
+        var open = x.task.breakers.openTools.map(function (t) { return t.tool + ' (since ' + t.since + ')'; });
+        if (x.task.breakers.task) open.unshift('the task breaker');
+        field(dl, 'Open breakers', open.length ? open.join(', ') : 'none');
+      }
       field(dl, 'Expires', x.expiresAt);
       if (x.decision) field(dl, 'Decision', x.decision.outcome + (x.decision.by ? ' by ' + x.decision.by + ' (' + x.decision.role + ')' : '') + ' at ' + x.decision.at + (x.decision.comment ? ': ' + x.decision.comment : ''));
       box.appendChild(dl);
       if (x.status === 'pending') {
         var comment = el('textarea', { 'aria-label': 'comment', placeholder: 'why (recorded with the decision)' });
         box.appendChild(comment);
-        ['approve', 'deny'].forEach(function (kind) {
-          var b = el('button', { type: 'button', 'data-action': kind }, kind === 'approve' ? 'Approve' : 'Deny');
+        var grants = {};
+        if (x.halt) {
+          [['tokens', 'Extra tokens'], ['costUsd', 'Extra USD'], ['steps', 'Extra steps']].forEach(function (g) {
+            var label = el('label', {}, g[1] + ' ');
+            grants[g[0]] = el('input', { type: 'number', min: '0', step: 'any', 'data-grant': g[0], size: '8' });
+            label.appendChild(grants[g[0]]);
+            box.appendChild(label);
+          });
+        }
+        var labels = { approve: 'Approve', deny: 'Deny', resume: 'Resume task (admin)', cancel: 'Cancel task (admin)' };
+        (x.halt ? ['resume', 'cancel'] : ['approve', 'deny']).forEach(function (kind) {
+          var b = el('button', { type: 'button', 'data-action': kind }, labels[kind]);
           b.addEventListener('click', function () {
             var body = { comment: comment.value || undefined };
-            if (r.action || r.answer) { body.argsHash = (r.action || r.answer).argsHash; body.policyVersion = r.policyVersion; }
+            if (kind === 'resume') {
+              var grant = {};
+              Object.keys(grants).forEach(function (k) { if (grants[k].value !== '') grant[k] = Number(grants[k].value); });
+              if (Object.keys(grant).length) body.grant = grant;
+            }
+            if (!x.halt && (r.action || r.answer)) { body.argsHash = (r.action || r.answer).argsHash; body.policyVersion = r.policyVersion; }
             api('POST', '/tasks/' + encodeURIComponent(x.taskId) + '/escalations/' + encodeURIComponent(x.escalationId) + '/' + kind, body)
               .then(function (res) { errorBox.textContent = res.status === 200 ? '' : res.body.message; refresh(); });
           });

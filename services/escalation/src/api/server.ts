@@ -5,6 +5,7 @@ import { bearerToken, type Authenticator, type Principal } from '../auth.js';
 import type { Decisions } from '../decisions.js';
 import type { Refusal } from '../decide.js';
 import { EscalationStatuses, type EscalationDoc, type EscalationStore } from '../store.js';
+import type { TaskView, TaskViews } from '../task-view.js';
 import { openApiDocument } from './openapi.js';
 import { peoplePage } from './page.js';
 
@@ -16,6 +17,8 @@ export interface PeopleApiOptions {
   readonly store: EscalationStore;
   readonly decisions: Decisions;
   readonly auth: Authenticator;
+  /** Budget and breaker state of a task, shown beside its pending escalations. */
+  readonly views: TaskViews;
 }
 
 const DecisionBody = z
@@ -29,9 +32,30 @@ const DecisionBody = z
   })
   .strict();
 
+const HaltBody = z
+  .object({
+    comment: z.string().max(4000).optional(),
+    /** Resume only: more budget for the task (added to its limits). */
+    grant: z
+      .object({
+        tokens: z.number().int().min(0).max(100_000_000).optional(),
+        costUsd: z.number().min(0).max(100_000).optional(),
+        steps: z.number().int().min(0).max(10_000).optional(),
+        wallTimeMs: z
+          .number()
+          .int()
+          .min(0)
+          .max(7 * 86_400_000)
+          .optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
 type Params = { taskId: string; escalationId: string };
 
-function publicEscalation(doc: EscalationDoc): Record<string, unknown> {
+function publicEscalation(doc: EscalationDoc, task?: TaskView): Record<string, unknown> {
   return {
     taskId: doc.taskId,
     tenantId: doc.tenantId,
@@ -41,6 +65,8 @@ function publicEscalation(doc: EscalationDoc): Record<string, unknown> {
     requestedAt: doc.requestedAt,
     expiresAt: doc.expiresAt.toISOString(),
     ...(doc.decision === undefined ? {} : { decision: doc.decision }),
+    ...(doc.halt === undefined ? {} : { halt: { eventId: doc.halt.eventId, reasonCode: doc.halt.reasonCode } }),
+    ...(task === undefined ? {} : { task }),
   };
 }
 
@@ -51,7 +77,10 @@ function publicEscalation(doc: EscalationDoc): Record<string, unknown> {
  */
 export function buildPeopleApi(options: PeopleApiOptions): FastifyInstance {
   const app = Fastify({ logger: false });
-  const { store, decisions, auth } = options;
+  const { store, decisions, auth, views } = options;
+  // pending escalations show their task's budget and breakers (read when asked, cached briefly: never per event)
+  const shown = async (doc: EscalationDoc) =>
+    publicEscalation(doc, doc.status === 'pending' ? await views.of(doc.taskId, doc.tenantId) : undefined);
   const principals = new WeakMap<FastifyRequest, Principal>();
   const streams = new Set<ServerResponse>();
   const principalOf = (req: FastifyRequest): Principal => principals.get(req)!;
@@ -107,13 +136,13 @@ export function buildPeopleApi(options: PeopleApiOptions): FastifyInstance {
     const status = z.enum(EscalationStatuses).optional().safeParse(req.query.status);
     if (!status.success) return reply.code(400).send({ error: 'bad_request', message: 'unknown status' });
     const docs = await store.list(principalOf(req).tenants, status.data);
-    return reply.send({ escalations: docs.map(publicEscalation) });
+    return reply.send({ escalations: await Promise.all(docs.map(shown)) });
   });
 
   app.get<{ Params: Params }>('/tasks/:taskId/escalations/:escalationId', async (req, reply) => {
     const doc = await store.get(req.params.taskId, req.params.escalationId, principalOf(req).tenants);
     if (doc === null) return reply.code(404).send({ error: 'not_found', message: 'no such escalation' });
-    return reply.send(publicEscalation(doc));
+    return reply.send(publicEscalation(doc, await views.of(doc.taskId, doc.tenantId)));
   });
 
   for (const kind of ['approve', 'deny'] as const) {
@@ -124,6 +153,23 @@ export function buildPeopleApi(options: PeopleApiOptions): FastifyInstance {
         return reply.code(400).send({ error: 'bad_request', message });
       }
       const result = await decisions.decide(req.params.taskId, req.params.escalationId, principalOf(req), {
+        kind,
+        ...body.data,
+      });
+      if (!result.ok) return refuse(reply, result.refusal);
+      return reply.send({ status: result.status, eventId: result.eventId });
+    });
+  }
+  for (const kind of ['resume', 'cancel'] as const) {
+    app.post<{ Params: Params }>(`/tasks/:taskId/escalations/:escalationId/${kind}`, async (req, reply) => {
+      const body = HaltBody.safeParse(req.body ?? {});
+      if (!body.success || (kind === 'cancel' && body.data.grant !== undefined)) {
+        const message = body.success
+          ? 'grant: only a resume grants budget'
+          : body.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ');
+        return reply.code(400).send({ error: 'bad_request', message });
+      }
+      const result = await decisions.decideHalt(req.params.taskId, req.params.escalationId, principalOf(req), {
         kind,
         ...body.data,
       });

@@ -46,7 +46,7 @@ export function decideNext(state: TaskState, nowMs: number, loops: LoopSettings)
     };
   }
   // A loop is reported as a loop even when the same failures also trip the task's breaker: it says more.
-  const loop = detectLoop(state.history, loops);
+  const loop = detectLoop(state.loopFrom === undefined ? state.history : state.history.slice(state.loopFrom), loops);
   if (loop !== null) return { kind: 'halt', reason: { kind: 'loop', loop } };
   if (state.consecutiveFailures >= state.limits.maxConsecutiveFailures) {
     return {

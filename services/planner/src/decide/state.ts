@@ -297,8 +297,36 @@ function apply(state: TaskState, fact: Fact, options: EvolveOptions): TaskState 
       return { ...state, status: 'completed', pending: null, endReason: 'completed' };
     case 'TaskFailed':
       return { ...state, status: 'failed', pending: null, endReason: fact.data.reasonCode };
-    case 'TaskHalted':
-      return { ...state, status: 'halted', endReason: fact.data.reasonCode };
+    case 'TaskHalted': {
+      const d = fact.data;
+      const halted = { ...state, status: 'halted' as const, endReason: d.reasonCode };
+      if (d.escalationId === undefined) return halted;
+      return { ...halted, halt: { eventId: fact.id, escalationId: d.escalationId, reasonCode: d.reasonCode } };
+    }
+    case 'TaskResumed': {
+      // An admin's resume (checked by the handler before it is folded): the task plans again from where it stopped,
+      // its breaker count and loop history start afresh, and its limits grow by the grant. Nothing done before the
+      // halt is undone or run again: the history and the conversation are kept.
+      if (state.status !== 'halted') return state;
+      const g = fact.data.grant ?? {};
+      const l = state.limits;
+      const { halt: _halt, ...rest } = state;
+      return {
+        ...rest,
+        status: 'planning',
+        endReason: null,
+        consecutiveFailures: 0,
+        loopFrom: state.history.length,
+        resumes: (state.resumes ?? 0) + 1,
+        limits: {
+          ...l,
+          maxTokens: l.maxTokens + (g.tokens ?? 0),
+          maxCostUsd: l.maxCostUsd + (g.costUsd ?? 0),
+          maxSteps: l.maxSteps + (g.steps ?? 0),
+          maxWallTimeMs: l.maxWallTimeMs + (g.wallTimeMs ?? 0),
+        },
+      };
+    }
     case 'EscalationRequested': {
       const held = heldEscalationOf(state.taskId, fact.data);
       const others = (state.escalations ?? []).filter((e) => e.escalationId !== held.escalationId);
@@ -308,6 +336,7 @@ function apply(state: TaskState, fact: Fact, options: EvolveOptions): TaskState 
     case 'ActionApproved':
     case 'HumanApproved':
     case 'EscalationExpired':
+    case 'TaskCancelled':
     case 'BreakerOpened':
     case 'BreakerClosed':
     case 'BudgetReserved':

@@ -3,6 +3,7 @@ import type {
   Claim,
   Confidence,
   HeldEscalation,
+  HeldHalt,
   JsonObject,
   JsonValue,
   TokenUsage,
@@ -126,6 +127,12 @@ export interface TaskState {
    * it answers exactly one of them. Absent in states saved before escalations were kept.
    */
   readonly escalations?: readonly HeldEscalation[];
+  /** The halt the task is in (its TaskHalted event), which an admin may resume or cancel; absent otherwise. */
+  readonly halt?: HeldHalt;
+  /** Loop detection reads the history from here on: an admin's resume starts it afresh (0 when absent). */
+  readonly loopFrom?: number;
+  /** How many times an admin resumed the task (each later halt gets its own escalation id). */
+  readonly resumes?: number;
 }
 
 /** A proposal the model's output turned into: one tool call or the answer. */

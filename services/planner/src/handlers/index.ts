@@ -8,6 +8,7 @@ import { humanDenied } from './human-denied.js';
 import type { HandlerDeps } from './outcome.js';
 import { escalationExpired } from './escalation-expired.js';
 import { escalationRequested } from './escalation-requested.js';
+import { haltDecided } from './halt-decided.js';
 import { taskSubmitted, type SubmitSettings } from './task-submitted.js';
 import { toolFailed } from './tool-failed.js';
 import { toolSucceeded } from './tool-succeeded.js';
@@ -25,6 +26,8 @@ export const plannerConsumes = [
   'BreakerClosed',
   'EscalationRequested',
   'EscalationExpired',
+  'TaskResumed',
+  'TaskCancelled',
 ] as const;
 type Consumed = (typeof plannerConsumes)[number];
 
@@ -42,5 +45,7 @@ export function createHandlers(deps: HandlerDeps, settings: SubmitSettings): Han
     BreakerClosed: breakerClosed(deps),
     EscalationRequested: escalationRequested(deps),
     EscalationExpired: escalationExpired(deps),
+    TaskResumed: haltDecided(deps),
+    TaskCancelled: haltDecided(deps),
   };
 }

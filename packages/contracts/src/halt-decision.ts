@@ -1,0 +1,103 @@
+import type { JsonValue } from './common-schemas.js';
+import type { DecisionAuthentication, DecisionTrust } from './decision-signature.js';
+import type { EventData } from './events.js';
+import {
+  signEvent,
+  verifySignature,
+  type EventSignature,
+  type SignatureCheck,
+  type SigningKey,
+  type VerifyingKey,
+} from './event-signature.js';
+
+/** An admin's answer to a halted task, as its event carries it. */
+export type HaltDecisionType = 'TaskResumed' | 'TaskCancelled';
+type HaltDecisionData = EventData<'TaskResumed'> | EventData<'TaskCancelled'>;
+
+/** Halt reasons an admin may resume or cancel: a defence stopped the task, not a person or an expiry. */
+export const ResumableHaltReasons: ReadonlySet<string> = new Set([
+  'task_breaker_open',
+  'budget_exhausted',
+  'loop_detected',
+  'model_overrun',
+]);
+
+/** Every field but the signature and the free-text comment: what a halt decision's signature binds. */
+function boundOf(data: HaltDecisionData): JsonValue {
+  const { signature: _signature, comment: _comment, ...bound } = data;
+  return JSON.parse(JSON.stringify(bound)) as JsonValue; // drops undefined optional fields, as the wire does
+}
+
+/** Signs an admin's halt decision with the deciding service's Ed25519 key (the scheme of event-signature.ts). */
+export function signHaltDecision(
+  type: HaltDecisionType,
+  taskId: string,
+  tenantId: string,
+  data: HaltDecisionData,
+  key: SigningKey,
+): EventSignature {
+  return signEvent(type, taskId, tenantId, boundOf(data), key);
+}
+
+/** Checks a halt decision's Ed25519 signature against the given public keys. */
+export function verifyHaltDecision(
+  type: HaltDecisionType,
+  taskId: string,
+  tenantId: string,
+  data: HaltDecisionData,
+  keys: ReadonlyMap<string, VerifyingKey>,
+): SignatureCheck {
+  return verifySignature(type, taskId, tenantId, boundOf(data), data.signature, keys);
+}
+
+/**
+ * Authenticates a halt decision under the same trust as people's decisions: the insecure development setting
+ * passes anything; without keys nothing passes; otherwise the signature must verify under a configured key.
+ */
+export function authenticateHaltDecision(
+  type: HaltDecisionType,
+  taskId: string,
+  tenantId: string,
+  data: HaltDecisionData,
+  trust: DecisionTrust,
+): DecisionAuthentication {
+  if (trust.insecureAcceptUnsigned) return { ok: true, keyId: null };
+  if (trust.keys.size === 0) return { ok: false, reason: 'no_keys' };
+  return verifyHaltDecision(type, taskId, tenantId, data, trust.keys);
+}
+
+/** The halt a task is in, as the worker that acts on halt decisions holds it. */
+export interface HeldHalt {
+  /** The TaskHalted event's id. */
+  readonly eventId: string;
+  readonly escalationId: string;
+  readonly reasonCode: string;
+}
+
+/** Why a halt decision does not answer the task's halt. */
+export type HaltBindingFailure = 'not_halted' | 'halt_mismatch' | 'not_resumable' | 'not_admin' | 'decision_expired';
+
+/**
+ * Checks a halt decision against the halt the worker holds (undefined: the task is not halted): the same
+ * TaskHalted event, escalation and reason, a resumable reason, decided in the admin role, and not expired.
+ */
+export function checkHaltBinding(
+  data: HaltDecisionData,
+  held: HeldHalt | undefined,
+  now: Date,
+): { readonly ok: true } | { readonly ok: false; readonly reason: HaltBindingFailure; readonly message: string } {
+  const fail = (reason: HaltBindingFailure, message: string) => ({ ok: false, reason, message }) as const;
+  if (held === undefined) return fail('not_halted', 'the task is not halted');
+  if (held.eventId !== data.haltEventId || held.escalationId !== data.escalationId)
+    return fail('halt_mismatch', `the decision answers halt ${data.haltEventId}, the task is in halt ${held.eventId}`);
+  if (held.reasonCode !== data.haltReasonCode)
+    return fail(
+      'halt_mismatch',
+      `the decision names reason ${data.haltReasonCode}, the task halted for ${held.reasonCode}`,
+    );
+  if (!ResumableHaltReasons.has(held.reasonCode))
+    return fail('not_resumable', `a task halted for ${held.reasonCode} is not resumed or cancelled by an admin`);
+  if (data.decidedBy.role !== 'admin') return fail('not_admin', 'only an admin resumes or cancels a halted task');
+  if (Date.parse(data.expiresAt) <= now.getTime()) return fail('decision_expired', `expired at ${data.expiresAt}`);
+  return { ok: true };
+}
