@@ -149,6 +149,15 @@ export {
   type HeldEscalation,
 } from './decision-signature.js';
 export {
+  authenticateVerdict,
+  signVerdict,
+  verdictSigningPayload,
+  verifyVerdict,
+  type VerdictAuthentication,
+  type VerdictTrust,
+  type VerdictType,
+} from './verdict-signature.js';
+export {
   EventSignature,
   generateSigningKeyPair,
   parseSigningKey,

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { jsonEnv, loadConfig, runtimeConfigFrom, WorkerEnv, type WorkerRuntimeConfig } from '@warden/runtime';
-import { MagnitudeLimits } from '@warden/contracts';
+import { MagnitudeLimits, parseSigningKey, type SigningKey } from '@warden/contracts';
 import { DEFAULT_POLICY_FILE } from '@warden/policy';
 import { z } from 'zod';
 
@@ -35,6 +35,22 @@ export const GuardEnv = WorkerEnv.extend({
     .default(24 * 3_600_000),
   /** JSON {"default"?: MagnitudeLimits, "tenants"?: {tenantId: MagnitudeLimits}}; unset: a task's limits hold. */
   GUARD_TENANT_CAPS: jsonEnv(TenantCapsSetting).optional(),
+  /**
+   * The guard's Ed25519 private key, `keyId:base64(PKCS#8 DER)`: it signs every verdict (ADR 0018). Only the guard
+   * holds it; executors get the public half (WARDEN_GUARD_PUBLIC_KEYS). Unset: verdicts go unsigned (refused).
+   */
+  GUARD_SIGNING_KEY: z
+    .string()
+    .optional()
+    .transform((s, ctx): SigningKey | undefined => {
+      if (s === undefined || s.trim() === '') return undefined;
+      try {
+        return parseSigningKey(s);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        return z.NEVER;
+      }
+    }),
 });
 
 /** The guard's configuration. */
@@ -46,18 +62,25 @@ export interface GuardConfig {
   readonly escalationTtlMs: number;
   readonly customerCollections: readonly string[];
   readonly tenantCaps?: TenantCapsSetting;
+  /** GUARD_SIGNING_KEY: signs every verdict. */
+  readonly signingKey?: SigningKey;
 }
 
 /** Reads the guard's configuration from the environment (the only place the guard reads process.env). */
 export function loadGuardConfig(env: Readonly<Record<string, string | undefined>> = process.env): GuardConfig {
   const parsed = loadConfig(GuardEnv, env);
   const policyFile = parsed.GUARD_POLICY_FILE ?? DEFAULT_POLICY_FILE;
+  const runtime = runtimeConfigFrom(parsed);
+  const keyText = env.GUARD_SIGNING_KEY?.trim() ?? '';
+  // The private key's text never enters an event: it is one of the redactor's literals.
+  const secret = keyText.slice(keyText.indexOf(':') + 1);
   return {
-    runtime: runtimeConfigFrom(parsed),
+    runtime: secret === '' ? runtime : { ...runtime, secretLiterals: [...(runtime.secretLiterals ?? []), secret] },
     policySource: JSON.parse(readFileSync(policyFile, 'utf8')) as unknown,
     policyFile,
     escalationTtlMs: parsed.GUARD_ESCALATION_TTL_MS,
     customerCollections: parsed.GUARD_CUSTOMER_COLLECTIONS,
     ...(parsed.GUARD_TENANT_CAPS === undefined ? {} : { tenantCaps: parsed.GUARD_TENANT_CAPS }),
+    ...(parsed.GUARD_SIGNING_KEY === undefined ? {} : { signingKey: parsed.GUARD_SIGNING_KEY }),
   };
 }

@@ -11,6 +11,7 @@ const worker = createGuardWorker({
   escalationTtlMs: config.escalationTtlMs,
   customerCollections: config.customerCollections,
   ...(config.tenantCaps === undefined ? {} : { tenantCaps: config.tenantCaps }),
+  ...(config.signingKey === undefined ? {} : { signingKey: config.signingKey }),
 });
 runUntilSignal(worker, logger);
 await worker.start();

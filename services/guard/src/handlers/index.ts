@@ -21,6 +21,7 @@ import {
   type Verdict,
 } from '@warden/policy';
 import type { GuardTaskStore } from '../task-store.js';
+import type { VerdictSigner } from '../verdict-signer.js';
 
 /** What the guard's handlers need. */
 export interface GuardHandlerDeps {
@@ -38,6 +39,8 @@ export interface GuardHandlerDeps {
   readonly causeWaitMs?: number;
   /** The tenant's caps on magnitude limits (GUARD_TENANT_CAPS); undefined: the task's own limits hold. */
   readonly tenantCaps?: (tenantId: string) => MagnitudeLimits | undefined;
+  /** Signs each verdict with the guard's key (GUARD_SIGNING_KEY); absent: verdicts go unsigned (executors refuse). */
+  readonly sign?: VerdictSigner;
 }
 
 /** The event types the guard consumes. */
@@ -87,11 +90,14 @@ async function judge(
     state = await stateNow();
   }
   const policyVersion = deps.policy.version;
+  const sign: VerdictSigner = (type, taskId, tenantId, data) =>
+    deps.sign === undefined ? data : deps.sign(type, taskId, tenantId, data);
+  const { taskId, tenantId } = event;
   if (state === undefined) {
     // No TaskSubmitted seen for this task: nothing defines its scope, so nothing is allowed.
     await ctx.publish(
       'ActionRejected',
-      {
+      sign('ActionRejected', taskId, tenantId, {
         proposalEventId: event.id,
         proposalKind: proposal.kind,
         actionId: proposal.actionId,
@@ -103,7 +109,7 @@ async function judge(
         tool: proposal.kind === 'action' ? proposal.tool : null,
         argsHash: proposal.kind === 'action' ? proposal.argsHash : answerHash(proposal.answer, proposal.output),
         message: `no TaskSubmitted is known for task ${event.taskId}: its scope is undefined`,
-      },
+      }),
       { policyVersion },
     );
     return;
@@ -133,27 +139,32 @@ async function judge(
       }
       await ctx.publish(
         'ActionApproved',
-        {
+        sign('ActionApproved', taskId, tenantId, {
           ...base,
           tool,
           args: proposal.kind === 'action' ? proposal.args : null,
           argsHash: verdict.argsHash,
           ...(verdict.impact === undefined ? {} : { impact: verdict.impact }),
-        },
+        }),
         { policyVersion },
       );
       return;
     case 'deny':
       await ctx.publish(
         'ActionRejected',
-        { ...base, tool, argsHash: verdict.argsHash, message: verdict.message },
+        sign('ActionRejected', taskId, tenantId, {
+          ...base,
+          tool,
+          argsHash: verdict.argsHash,
+          message: verdict.message,
+        }),
         { policyVersion },
       );
       return;
     case 'escalate':
       await ctx.publish(
         'EscalationRequested',
-        {
+        sign('EscalationRequested', taskId, tenantId, {
           escalationId: `${event.taskId}:${proposal.actionId}:guard`,
           source: 'guard',
           reasonCode: verdict.reasonCode,
@@ -182,7 +193,7 @@ async function judge(
           verdict: base,
           policyVersion,
           expiresAt: new Date(deps.now().getTime() + deps.escalationTtlMs).toISOString(),
-        },
+        }),
         { policyVersion },
       );
       return;
