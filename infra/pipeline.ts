@@ -14,6 +14,7 @@ import {
   parseSigningKey,
   parseVerifyingKeys,
   type EncodedEvent,
+  type EventDraft,
   type EventDataInput,
   type WardenEvent,
 } from '@warden/contracts';
@@ -35,7 +36,7 @@ import {
 import { startScriptedModel } from '@warden/scripted-model/testing';
 import type { Db } from 'mongodb';
 import { DEMO_CUSTOMERS } from '../cli/src/demo/scenarios.js';
-import { ensureDecisionKeys } from './stack/decision-keys.js';
+import { ensureDecisionKeys, ensureGuardKeys } from './stack/decision-keys.js';
 
 /** The people's API of a pipeline: its address and a token of an approver (and admin) of the demo tenant. */
 export interface PeopleApi {
@@ -59,6 +60,8 @@ export interface Pipeline {
    * args hash and policy version shown); returns the HumanApproved's event id.
    */
   approve(taskId: string, escalationId: string, comment?: string): Promise<string>;
+  /** Publishes events as they are (forged input, in tests of what the workers refuse). */
+  publish(...drafts: EventDraft[]): Promise<EncodedEvent[]>;
   /** Submits a task played by a bundled scenario; returns its TaskSubmitted. */
   submit(
     taskId: string,
@@ -82,6 +85,8 @@ export const demoCustomers = DEMO_CUSTOMERS;
 export async function startPipeline(endpoints: TestEndpoints, logLevel = 'warn', peoplePort = 0): Promise<Pipeline> {
   // The stack's decision keys: the escalation service signs, the executor and the planner hold the public key.
   const keys = ensureDecisionKeys();
+  // The stack's guard keys: the guard signs its verdicts, the executor holds the public key (ADR 0018).
+  const guardKeys = ensureGuardKeys();
   const config = testWorkerConfig(endpoints, {
     logLevel,
     decisionTrust: { keys: parseVerifyingKeys(keys.verifyingKeyText), insecureAcceptUnsigned: false },
@@ -96,6 +101,7 @@ export async function startPipeline(endpoints: TestEndpoints, logLevel = 'warn',
     OPENAI_BASE_URL: model.baseURL,
     OPENAI_API_KEY: 'scripted',
     EXECUTOR_WORKSPACE_ROOT: workspace,
+    WARDEN_GUARD_PUBLIC_KEYS: guardKeys.verifyingKeyText,
   };
   const executorConfig = loadExecutorConfig(env);
   const plannerConfig = loadPlannerConfig(env);
@@ -104,6 +110,7 @@ export async function startPipeline(endpoints: TestEndpoints, logLevel = 'warn',
       runtime: config,
       policySource: JSON.parse(readFileSync(DEFAULT_POLICY_FILE, 'utf8')) as unknown,
       escalationTtlMs: 3_600_000,
+      signingKey: parseSigningKey(guardKeys.signingKeyText),
     }),
     createExecutorWorker({
       runtime: config,
@@ -181,6 +188,7 @@ export async function startPipeline(endpoints: TestEndpoints, logLevel = 'warn',
       return body.eventId;
     },
     taskEvents,
+    publish: (...drafts) => publisher.publish(...drafts),
     submit: async (taskId, scenario, data = {}, tenantId = 'tenant-demo') => {
       const [encoded] = await publisher.publish(
         newTask(sampleTask({ model: `scripted:${scenario}`, ...data }), {

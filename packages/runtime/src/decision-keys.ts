@@ -15,6 +15,16 @@ export interface DecisionKeyFile {
 export const decisionKeysFileIn = (cacheDir: string): string => path.join(cacheDir, 'keys', 'decision-keys.json');
 
 /**
+ * Where a local installation keeps the guard's verdict-signing key pair (same file form as the decision keys:
+ * GUARD_SIGNING_KEY of the guard is its signingKeyText, WARDEN_GUARD_PUBLIC_KEYS of the executor its
+ * verifyingKeyText; ADR 0018).
+ */
+export const guardKeysFileIn = (cacheDir: string): string => path.join(cacheDir, 'keys', 'guard-keys.json');
+
+/** The key id of a local installation's guard key pair. */
+export const LOCAL_GUARD_KEY_ID = 'warden-guard-local-1';
+
+/**
  * The decision keys of a file, generated on first use (file mode 0600, created exclusively so that concurrent first
  * uses agree on one pair). For local installations (the stack, the demo, `warden up`); production keys come from a
  * secret store.

@@ -43,4 +43,10 @@ export { defineWorker } from './worker/define-worker.js';
 export { WorkerLifecycle, WorkerStates, WorkerTransitions, type WorkerState } from './worker/lifecycle.js';
 export type { Handler, HandlerContext, Handlers, Worker, WorkerDefinition } from './worker/types.js';
 export { DEAD_LETTER_ALERT_TASK_PREFIX, deadLetterAlertTaskId } from './worker/dead-letter.js';
-export { decisionKeysFileIn, ensureDecisionKeyFile, type DecisionKeyFile } from './decision-keys.js';
+export {
+  LOCAL_GUARD_KEY_ID,
+  decisionKeysFileIn,
+  ensureDecisionKeyFile,
+  guardKeysFileIn,
+  type DecisionKeyFile,
+} from './decision-keys.js';

@@ -58,14 +58,18 @@ export class TaskBook {
 
   /**
    * Records a task from its TaskSubmitted. The first definition stands: a second TaskSubmitted of the same id
-   * changes nothing (returned `defined: false`, with the definition kept). Idempotent.
+   * changes nothing (returned `defined: false`, with the event that defined it). Idempotent.
    */
   async record(
     taskId: string,
     tenantId: string,
     data: Pick<EventData<'TaskSubmitted'>, 'scope'>,
     eventId: string,
-  ): Promise<{ readonly defined: boolean; readonly task: HeldTask | undefined }> {
+  ): Promise<{
+    readonly defined: boolean;
+    readonly definedBy: string | undefined;
+    readonly task: HeldTask | undefined;
+  }> {
     let doc = await this.docs.findOneAndUpdate(
       { _id: taskId },
       { $setOnInsert: { tenantId, scope: data.scope, submittedEventId: eventId, ended: false } },
@@ -82,7 +86,7 @@ export class TaskBook {
     }
     const held = doc === null ? undefined : heldOf(doc);
     if (held !== undefined && !held.ended && !this.ended.has(taskId)) this.running.set(taskId, held);
-    return { defined: doc?.submittedEventId === eventId, task: held };
+    return { defined: doc?.submittedEventId === eventId, definedBy: doc?.submittedEventId, task: held };
   }
 
   /** Marks a task ended (its TaskCompleted, TaskFailed or TaskHalted): no approval of it runs any more. */

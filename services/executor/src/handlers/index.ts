@@ -1,5 +1,5 @@
 import { heldEscalationOf, type EventOf } from '@warden/contracts';
-import type { HandlerContext, Handlers } from '@warden/runtime';
+import { TaskConflictError, type Handlers } from '@warden/runtime';
 import { approvalOf } from '../approval.js';
 import { executeApproval, type ExecutorHandlerDeps } from './execute.js';
 
@@ -28,9 +28,14 @@ export function createHandlers(deps: ExecutorHandlerDeps): Handlers<Consumed> {
     ActionApproved: (event, ctx) => executeApproval(deps, approvalOf(event), ctx),
     HumanApproved: (event, ctx) => executeApproval(deps, approvalOf(event), ctx),
     EscalationRequested: (event) => deps.escalations.record(heldEscalationOf(event.taskId, event.data)),
-    TaskSubmitted: async (event, ctx: HandlerContext) => {
-      const { defined } = await deps.tasks.record(event.taskId, event.tenantId, event.data, event.id);
-      if (!defined) ctx.logger.warn('a second TaskSubmitted for a known task id: the first definition stands');
+    TaskSubmitted: async (event) => {
+      const { defined, definedBy } = await deps.tasks.record(event.taskId, event.tenantId, event.data, event.id);
+      if (defined) return;
+      // A task's definition never changes: another TaskSubmitted for its id is refused (DLQ with the reason).
+      throw new TaskConflictError(
+        `task ${event.taskId} is already defined (by event ${definedBy ?? 'unknown'}); TaskSubmitted ${event.id} of tenant ${event.tenantId} is refused`,
+        { details: { taskId: event.taskId, eventId: event.id, tenantId: event.tenantId } },
+      );
     },
     TaskCompleted: ended,
     TaskFailed: ended,
