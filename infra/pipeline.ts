@@ -36,7 +36,7 @@ import {
 import { startScriptedModel } from '@warden/scripted-model/testing';
 import type { Db } from 'mongodb';
 import { DEMO_CUSTOMERS } from '../cli/src/demo/scenarios.js';
-import { ensureDecisionKeys, ensureGuardKeys } from './stack/decision-keys.js';
+import { ensureDecisionKeys, ensureGuardKeys, ensureProducerKeys } from './stack/decision-keys.js';
 
 /** The people's API of a pipeline: its address and a token of an approver (and admin) of the demo tenant. */
 export interface PeopleApi {
@@ -87,6 +87,12 @@ export async function startPipeline(endpoints: TestEndpoints, logLevel = 'warn',
   const keys = ensureDecisionKeys();
   // The stack's guard keys: the guard signs its verdicts, the executor holds the public key (ADR 0018).
   const guardKeys = ensureGuardKeys();
+  // Each worker signs what it produces with its role's producer key (ADR 0018).
+  const producerKeys = ensureProducerKeys();
+  const as = (role: keyof typeof producerKeys): WorkerRuntimeConfig => ({
+    ...config,
+    producerKey: parseSigningKey(producerKeys[role].signingKeyText),
+  });
   const config = testWorkerConfig(endpoints, {
     logLevel,
     decisionTrust: { keys: parseVerifyingKeys(keys.verifyingKeyText), insecureAcceptUnsigned: false },
@@ -107,21 +113,21 @@ export async function startPipeline(endpoints: TestEndpoints, logLevel = 'warn',
   const plannerConfig = loadPlannerConfig(env);
   const workers: Worker[] = [
     createGuardWorker({
-      runtime: config,
+      runtime: as('guard'),
       policySource: JSON.parse(readFileSync(DEFAULT_POLICY_FILE, 'utf8')) as unknown,
       escalationTtlMs: 3_600_000,
       signingKey: parseSigningKey(guardKeys.signingKeyText),
     }),
     createExecutorWorker({
-      runtime: config,
+      runtime: as('executor'),
       settings: executorConfig.settings,
       tools: (deps) => createDemoTools({ db: deps.db, ...executorConfig.stores }),
     }),
-    createPlannerWorker({ runtime: config, settings: plannerConfig.settings }),
+    createPlannerWorker({ runtime: as('planner'), settings: plannerConfig.settings }),
   ];
   const escalation = createEscalationService({
     config: {
-      runtime: config,
+      runtime: as('escalation'),
       httpPort: peoplePort,
       httpHost: '127.0.0.1',
       signingKey: parseSigningKey(keys.signingKeyText),
@@ -144,7 +150,7 @@ export async function startPipeline(endpoints: TestEndpoints, logLevel = 'warn',
   }
   const db = workers[0]!.deps().db;
   await db.collection('customers').insertMany(demoCustomers as never[]);
-  const publisher: TestPublisher = await startTestPublisher(config);
+  const publisher: TestPublisher = await startTestPublisher(as('submitter'));
   const topics = ['tasks', 'planning', 'proposals', 'verdicts', 'results', 'outcomes', 'alerts'].map(
     (k) => `${config.topicPrefix}.${k}.v1`,
   );

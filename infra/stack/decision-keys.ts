@@ -5,6 +5,7 @@ import {
   LOCAL_GUARD_KEY_ID,
   decisionKeysFileIn,
   ensureDecisionKeyFile,
+  ensureProducerKeyFiles,
   guardKeysFileIn,
   type DecisionKeyFile,
 } from '@warden/runtime';
@@ -27,4 +28,9 @@ export function ensureDecisionKeys(cacheDir: string = cacheDirFrom()): StackDeci
  */
 export function ensureGuardKeys(cacheDir: string = cacheDirFrom()): StackDecisionKeys {
   return ensureDecisionKeyFile(guardKeysFileIn(cacheDir), LOCAL_GUARD_KEY_ID);
+}
+
+/** The stack's producer key pairs, one per role (ADR 0018), generated on first use. */
+export function ensureProducerKeys(cacheDir: string = cacheDirFrom()): ReturnType<typeof ensureProducerKeyFiles> {
+  return ensureProducerKeyFiles(cacheDir);
 }

@@ -149,6 +149,18 @@ export {
   type HeldEscalation,
 } from './decision-signature.js';
 export {
+  PRODUCER_SIGNATURE_HEADER,
+  ProducerRoles,
+  parseProducerKeys,
+  producerBreak,
+  producerEventTypes,
+  producerSignatureOf,
+  verifyProducer,
+  type ProducerCheck,
+  type ProducerKey,
+  type ProducerRole,
+} from './producer-signature.js';
+export {
   authenticateVerdict,
   signVerdict,
   verdictSigningPayload,

@@ -1,4 +1,10 @@
-import { parseVerifyingKeys } from '@warden/contracts';
+import {
+  parseProducerKeys,
+  parseSigningKey,
+  parseVerifyingKeys,
+  type ProducerKey,
+  type SigningKey,
+} from '@warden/contracts';
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
 
@@ -157,6 +163,40 @@ export const WorkerEnv = z.object({
       if (s === undefined || s.trim() === '') return new Map();
       try {
         return parseVerifyingKeys(s);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        return z.NEVER;
+      }
+    }),
+  /**
+   * This worker's producer key, `keyId:base64(Ed25519 PKCS#8 DER)`: it signs every event the worker produces (a
+   * Kafka header over the event's hash), so the auditor and `warden verify` can tell its events from forged ones
+   * (ADR 0018). Unset: events go unsigned, which a verifier holding producer keys reports.
+   */
+  WARDEN_PRODUCER_SIGNING_KEY: z
+    .string()
+    .optional()
+    .transform((s, ctx): SigningKey | undefined => {
+      if (s === undefined || s.trim() === '') return undefined;
+      try {
+        return parseSigningKey(s);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        return z.NEVER;
+      }
+    }),
+  /**
+   * The producers' public keys, each under its role: `role=keyId:base64(Ed25519 SPKI DER),...` (roles submitter,
+   * planner, guard, executor, escalation, auditor). The auditor and `warden verify` check every event against them
+   * (signed by a producer whose role may emit its type). Unset: producers are not checked.
+   */
+  WARDEN_PRODUCER_PUBLIC_KEYS: z
+    .string()
+    .optional()
+    .transform((s, ctx): Map<string, ProducerKey> => {
+      if (s === undefined || s.trim() === '') return new Map();
+      try {
+        return parseProducerKeys(s);
       } catch (error) {
         ctx.addIssue({ code: 'custom', message: (error as Error).message });
         return z.NEVER;

@@ -47,6 +47,10 @@ export {
   LOCAL_GUARD_KEY_ID,
   decisionKeysFileIn,
   ensureDecisionKeyFile,
+  ensureProducerKeyFiles,
   guardKeysFileIn,
+  producerKeyFilesIn,
+  producerKeysFileIn,
+  producerPublicKeysText,
   type DecisionKeyFile,
 } from './decision-keys.js';
