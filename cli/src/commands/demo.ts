@@ -69,7 +69,9 @@ export async function demo(g: GlobalOptions, keep: boolean): Promise<number> {
     timeoutMs: 120_000,
     onProgress: (line) => say(`   ${line}`),
   });
-  const deps = await connect(r);
+  // Read again now that `up` has made sure the installation's producer keys exist: the demo's tasks are signed as
+  // the submitter's, as the workers sign theirs (ADR 0018).
+  const deps = await connect(configFrom({ prefix: r.topicPrefix, db: r.mongoDb }).runtime);
   const stop = new AbortController();
   let reading: Promise<void> = Promise.resolve();
   let ok = true;

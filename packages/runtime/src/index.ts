@@ -1,4 +1,4 @@
-export { WorkerEnv, jsonEnv, loadConfig } from './config.js';
+export { WorkerEnv, jsonEnv, keyTextEnv, loadConfig, signingKeyEnv, verifyingKeysEnv } from './config.js';
 export { decisionTrustOf } from './decision-trust.js';
 export { connectRuntime, runtimeConfigFrom, type RuntimeDeps, type WorkerRuntimeConfig } from './deps.js';
 export {

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
-import { parseVerifyingKeys, type VerdictTrust, type VerifyingKey } from '@warden/contracts';
-import { loadConfig, runtimeConfigFrom, WorkerEnv, type WorkerRuntimeConfig } from '@warden/runtime';
+import type { VerdictTrust } from '@warden/contracts';
+import { loadConfig, runtimeConfigFrom, verifyingKeysEnv, WorkerEnv, type WorkerRuntimeConfig } from '@warden/runtime';
 import { z } from 'zod';
 import type { BreakerSettings } from './breakers.js';
 import type { DemoToolStores } from '@warden/tools';
@@ -47,18 +47,7 @@ export const ExecutorEnv = WorkerEnv.extend({
    * The guard's public keys, `keyId:base64(Ed25519 SPKI DER),...`: an ActionApproved runs only when signed by one of
    * them (ADR 0018). Unset: every verdict is refused, unless WARDEN_INSECURE_UNSIGNED_DECISIONS=true.
    */
-  WARDEN_GUARD_PUBLIC_KEYS: z
-    .string()
-    .optional()
-    .transform((s, ctx): Map<string, VerifyingKey> => {
-      if (s === undefined || s.trim() === '') return new Map();
-      try {
-        return parseVerifyingKeys(s);
-      } catch (error) {
-        ctx.addIssue({ code: 'custom', message: (error as Error).message });
-        return z.NEVER;
-      }
-    }),
+  WARDEN_GUARD_PUBLIC_KEYS: verifyingKeysEnv(),
 });
 
 /** Settings of the executor itself (besides the runtime's and the tools' stores). */

@@ -1,6 +1,13 @@
 import { readFileSync } from 'node:fs';
-import { jsonEnv, loadConfig, runtimeConfigFrom, WorkerEnv, type WorkerRuntimeConfig } from '@warden/runtime';
-import { MagnitudeLimits, parseSigningKey, type SigningKey } from '@warden/contracts';
+import {
+  jsonEnv,
+  loadConfig,
+  runtimeConfigFrom,
+  signingKeyEnv,
+  WorkerEnv,
+  type WorkerRuntimeConfig,
+} from '@warden/runtime';
+import { MagnitudeLimits, type SigningKey } from '@warden/contracts';
 import { DEFAULT_POLICY_FILE } from '@warden/policy';
 import { z } from 'zod';
 
@@ -39,18 +46,7 @@ export const GuardEnv = WorkerEnv.extend({
    * The guard's Ed25519 private key, `keyId:base64(PKCS#8 DER)`: it signs every verdict (ADR 0018). Only the guard
    * holds it; executors get the public half (WARDEN_GUARD_PUBLIC_KEYS). Unset: verdicts go unsigned (refused).
    */
-  GUARD_SIGNING_KEY: z
-    .string()
-    .optional()
-    .transform((s, ctx): SigningKey | undefined => {
-      if (s === undefined || s.trim() === '') return undefined;
-      try {
-        return parseSigningKey(s);
-      } catch (error) {
-        ctx.addIssue({ code: 'custom', message: (error as Error).message });
-        return z.NEVER;
-      }
-    }),
+  GUARD_SIGNING_KEY: signingKeyEnv(),
 });
 
 /** The guard's configuration. */

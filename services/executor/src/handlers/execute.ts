@@ -387,12 +387,22 @@ async function alertRefusal(
   code: RefusalCode,
   message: string,
 ): Promise<void> {
-  const tool = approval.tool ?? 'unknown';
   ctx.logger.warn({ key: effectKeyOf(approval), code, message }, 'approval refused');
+  await publishRefusalAlert(approval, ctx, code, message);
+}
+
+/** The alert of a refusal: critical, but a warning for bad args or an expired approval. */
+async function publishRefusalAlert(
+  approval: Approval,
+  ctx: HandlerContext,
+  code: RefusalCode,
+  message: string,
+): Promise<void> {
+  const tool = approval.tool ?? 'unknown';
   await ctx.publish('AlertRaised', {
     alertId: `${approval.eventId}:refused`,
     code: 'policy_warn',
-    severity: 'critical',
+    severity: code === RefusalCodes.invalidArgs || code === RefusalCodes.approvalExpired ? 'warning' : 'critical',
     message: clip(`executor refused ${approval.kind} of ${tool} (${code}): ${message}`),
     subject: { taskId: approval.taskId, actionId: approval.actionId, tool, reason: code, approval: approval.eventId },
   });
@@ -417,11 +427,5 @@ async function refuse(
     retryable: false,
     durationMs: 0,
   });
-  await ctx.publish('AlertRaised', {
-    alertId: `${approval.eventId}:refused`,
-    code: 'policy_warn',
-    severity: code === RefusalCodes.invalidArgs || code === RefusalCodes.approvalExpired ? 'warning' : 'critical',
-    message: clip(`executor refused ${approval.kind} of ${tool} (${code}): ${message}`),
-    subject: { taskId: approval.taskId, actionId: approval.actionId, tool, reason: code, approval: approval.eventId },
-  });
+  await publishRefusalAlert(approval, ctx, code, message);
 }
