@@ -41,6 +41,7 @@ export const producerEventTypes: Readonly<Record<ProducerRole, ReadonlySet<Event
     'TaskFailed',
     'TaskHalted',
     'AlertRaised',
+    'BreakerOpened', // a task's own breaker (scope task)
     'DeadLettered',
   ]),
   guard: new Set<EventType>(['ActionApproved', 'ActionRejected', 'EscalationRequested', 'AlertRaised', 'DeadLettered']),
