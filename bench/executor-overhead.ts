@@ -4,7 +4,14 @@
  * insertOne (the ledger writes three: intent, dispatch, outcome).
  */
 import { randomUUID } from 'node:crypto';
-import { canonicalHash, MongoBlobStore } from '@warden/contracts';
+import {
+  canonicalHash,
+  eventDataSchemas,
+  generateSigningKeyPair,
+  MongoBlobStore,
+  signVerdict,
+  type EventData,
+} from '@warden/contracts';
 import type { HandlerContext } from '@warden/runtime';
 import { createRunnableToolRegistry, defineRunnableTool, defineTool } from '@warden/tools';
 import { MongoClient } from 'mongodb';
@@ -14,6 +21,7 @@ import {
   EscalationBook,
   callTool,
   checkApproval,
+  checkVerdictSignature,
   EffectLedger,
   executeApproval,
   ToolBreakers,
@@ -26,6 +34,11 @@ import { benchSetting } from './config.js';
 const N = benchSetting('BENCH_N', 300);
 const logger = pino({ level: 'silent' });
 const noDecisionKeys = { keys: new Map(), insecureAcceptUnsigned: false };
+const guardKeys = generateSigningKeyPair('bench-guard');
+const verdictTrust = {
+  keys: new Map([[guardKeys.verifyingKey.keyId, guardKeys.verifyingKey]]),
+  insecureAcceptUnsigned: false,
+};
 const noop = defineRunnableTool({
   spec: defineTool({
     name: 'bench.noop',
@@ -50,19 +63,49 @@ const breakerSettings = {
 };
 const signal = new AbortController().signal;
 
+/** An approval as the guard signs it (signed before timing starts: the guard's cost, not the executor's). */
 function approval(i: number, run: string): Approval {
   const args = { id: `r-${i}`, amountUsd: 12.5 };
+  const taskId = `bench-${run}-${i}`;
+  const h = 'a'.repeat(64);
+  const data: EventData<'ActionApproved'> = eventDataSchemas.ActionApproved.parse({
+    proposalEventId: randomUUID(),
+    proposalKind: 'action',
+    actionId: 'a1',
+    rulesEvaluated: [],
+    ruleFired: null,
+    reasonCode: 'allowed',
+    policyVersion: 'v1',
+    inputHashes: { proposal: h, state: h, policy: h },
+    tool: 'bench.noop',
+    args,
+    argsHash: canonicalHash(args),
+  });
+  const signed = { ...data, signature: signVerdict('ActionApproved', taskId, 'bench', data, guardKeys.signingKey) };
   return {
     kind: 'ActionApproved',
     eventId: randomUUID(),
-    taskId: `bench-${run}-${i}`,
+    taskId,
+    tenantId: 'bench',
     actionId: 'a1',
     tool: 'bench.noop',
     args,
     argsHash: canonicalHash(args),
     policyVersion: 'v1',
+    verdict: { tenantId: 'bench', data: signed },
   };
 }
+
+/** Every task is running, with the bench tool in scope (the task record's in-memory hit). */
+const runningTasks = {
+  get: (taskId: string) => Promise.resolve(runningTasks.peek(taskId)),
+  peek: (taskId: string) => ({
+    taskId,
+    tenantId: 'bench',
+    ended: false,
+    scope: { tools: ['bench.noop'], resources: { collections: [], paths: [], hosts: [], recipients: [] } },
+  }),
+};
 
 const stubCtx = (): HandlerContext =>
   ({
@@ -95,6 +138,13 @@ try {
     );
   });
   const coreR = report('checks + breaker + cancelling timeout + output', core);
+  const signedApprovals = Array.from({ length: N }, (_, i) => approval(i, 'sig'));
+  const sig = await timeEachAsync(N, (i) => {
+    const check = checkVerdictSignature(signedApprovals[i]!, verdictTrust);
+    if (!check.ok) throw new Error(check.message);
+    return Promise.resolve();
+  });
+  report("the guard's signature checked (Ed25519 verify over the verdict's canonical JSON)", sig);
 
   const rawCol = db.collection<{ _id: string; at: Date }>('bench_raw');
   const raw = await timeEachAsync(N, (i) => rawCol.insertOne({ _id: `raw-${i}`, at: new Date() }));
@@ -120,10 +170,14 @@ try {
     now: () => new Date(),
     decisionTrust: noDecisionKeys,
     escalations: new EscalationBook(db),
+    verdictTrust,
+    tasks: runningTasks as never,
+    taskWaitMs: 0,
   };
-  const full = await timeEachAsync(N, (i) => executeApproval(deps, approval(i, 'full'), stubCtx()));
+  const fullApprovals = Array.from({ length: N }, (_, i) => approval(i, 'full'));
+  const full = await timeEachAsync(N, (i) => executeApproval(deps, fullApprovals[i]!, stubCtx()));
   const fullR = report('executeApproval end to end (no Kafka)', full);
-  const redelivered = await timeEachAsync(N, (i) => executeApproval(deps, approval(i, 'full'), stubCtx()));
+  const redelivered = await timeEachAsync(N, (i) => executeApproval(deps, fullApprovals[i]!, stubCtx()));
   report('a duplicate approval (ledger lookup, nothing run)', redelivered);
 
   console.log(

@@ -14,6 +14,7 @@ import {
   parseSigningKey,
   parseVerifyingKeys,
   type EncodedEvent,
+  type EventDraft,
   type EventDataInput,
   type WardenEvent,
 } from '@warden/contracts';
@@ -35,7 +36,7 @@ import {
 import { startScriptedModel } from '@warden/scripted-model/testing';
 import type { Db } from 'mongodb';
 import { DEMO_CUSTOMERS } from '../cli/src/demo/scenarios.js';
-import { ensureDecisionKeys } from './stack/decision-keys.js';
+import { ensureDecisionKeys, ensureGuardKeys, ensureProducerKeys } from './stack/decision-keys.js';
 
 /** The people's API of a pipeline: its address and a token of an approver (and admin) of the demo tenant. */
 export interface PeopleApi {
@@ -59,6 +60,8 @@ export interface Pipeline {
    * args hash and policy version shown); returns the HumanApproved's event id.
    */
   approve(taskId: string, escalationId: string, comment?: string): Promise<string>;
+  /** Publishes events as they are (forged input, in tests of what the workers refuse). */
+  publish(...drafts: EventDraft[]): Promise<EncodedEvent[]>;
   /** Submits a task played by a bundled scenario; returns its TaskSubmitted. */
   submit(
     taskId: string,
@@ -93,6 +96,14 @@ export async function startPipeline(
 ): Promise<Pipeline> {
   // The stack's decision keys: the escalation service signs, the executor and the planner hold the public key.
   const keys = ensureDecisionKeys();
+  // The stack's guard keys: the guard signs its verdicts, the executor holds the public key (ADR 0018).
+  const guardKeys = ensureGuardKeys();
+  // Each worker signs what it produces with its role's producer key (ADR 0018).
+  const producerKeys = ensureProducerKeys();
+  const as = (role: keyof typeof producerKeys): WorkerRuntimeConfig => ({
+    ...config,
+    producerKey: parseSigningKey(producerKeys[role].signingKeyText),
+  });
   const config = testWorkerConfig(endpoints, {
     logLevel,
     decisionTrust: { keys: parseVerifyingKeys(keys.verifyingKeyText), insecureAcceptUnsigned: false },
@@ -107,25 +118,27 @@ export async function startPipeline(
     OPENAI_BASE_URL: model.baseURL,
     OPENAI_API_KEY: 'scripted',
     EXECUTOR_WORKSPACE_ROOT: workspace,
+    WARDEN_GUARD_PUBLIC_KEYS: guardKeys.verifyingKeyText,
   };
   const executorConfig = loadExecutorConfig(env);
   const plannerConfig = loadPlannerConfig(env);
   const workers: Worker[] = [
     createGuardWorker({
-      runtime: config,
+      runtime: as('guard'),
       policySource: JSON.parse(readFileSync(DEFAULT_POLICY_FILE, 'utf8')) as unknown,
       escalationTtlMs: options.guardEscalationTtlMs ?? 3_600_000,
+      signingKey: parseSigningKey(guardKeys.signingKeyText),
     }),
     createExecutorWorker({
-      runtime: config,
+      runtime: as('executor'),
       settings: executorConfig.settings,
       tools: (deps) => createDemoTools({ db: deps.db, ...executorConfig.stores }),
     }),
-    createPlannerWorker({ runtime: config, settings: plannerConfig.settings }),
+    createPlannerWorker({ runtime: as('planner'), settings: plannerConfig.settings }),
   ];
   const escalation = createEscalationService({
     config: {
-      runtime: config,
+      runtime: as('escalation'),
       httpPort: peoplePort,
       httpHost: '127.0.0.1',
       signingKey: parseSigningKey(keys.signingKeyText),
@@ -148,7 +161,7 @@ export async function startPipeline(
   }
   const db = workers[0]!.deps().db;
   await db.collection('customers').insertMany(demoCustomers as never[]);
-  const publisher: TestPublisher = await startTestPublisher(config);
+  const publisher: TestPublisher = await startTestPublisher(as('submitter'));
   const topics = ['tasks', 'planning', 'proposals', 'verdicts', 'results', 'outcomes', 'alerts'].map(
     (k) => `${config.topicPrefix}.${k}.v1`,
   );
@@ -192,6 +205,7 @@ export async function startPipeline(
       return body.eventId;
     },
     taskEvents,
+    publish: (...drafts) => publisher.publish(...drafts),
     submit: async (taskId, scenario, data = {}, tenantId = 'tenant-demo') => {
       const [encoded] = await publisher.publish(
         newTask(sampleTask({ model: `scripted:${scenario}`, ...data }), {

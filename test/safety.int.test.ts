@@ -94,15 +94,16 @@ describe('safety holes, through the whole loop', () => {
     expect(stop.type, JSON.stringify(types('safety-resubmit'))).toBe('EscalationRequested');
     expect(types('safety-resubmit')).not.toContain('ActionRejected');
     expect(await p.db.collection('refunds').countDocuments({ orderId: 'ord_7731' })).toBe(0);
-    // Each later submission is dead-lettered by the planner and by the guard, each with a critical alert.
+    // Each later submission is dead-lettered by the planner, the guard and the executor (which keeps its own record
+    // of the task), each with a critical alert.
     const alerts = await p.events.waitFor(
-      (es) => es.filter((e) => e.type === 'AlertRaised' && e.taskId === 'dlq.safety-resubmit').length === 4,
+      (es) => es.filter((e) => e.type === 'AlertRaised' && e.taskId === 'dlq.safety-resubmit').length === 6,
       60_000,
-      'four dead-letter alerts',
+      'six dead-letter alerts',
     );
     const refused = alerts.flatMap((e) => (e.type === 'AlertRaised' && e.taskId === 'dlq.safety-resubmit' ? [e] : []));
-    expect(refused.map((a) => a.data.subject.errorCode)).toEqual(Array(4).fill('WARDEN_RUNTIME_TASK_CONFLICT'));
-    expect(new Set(refused.map((a) => a.data.subject.worker))).toEqual(new Set(['planner', 'guard']));
+    expect(refused.map((a) => a.data.subject.errorCode)).toEqual(Array(6).fill('WARDEN_RUNTIME_TASK_CONFLICT'));
+    expect(new Set(refused.map((a) => a.data.subject.worker))).toEqual(new Set(['planner', 'guard', 'executor']));
     expect(refused.every((a) => a.data.severity === 'critical')).toBe(true);
   });
 

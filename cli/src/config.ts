@@ -7,7 +7,14 @@
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { loadConfig, runtimeConfigFrom, WorkerEnv, type WorkerRuntimeConfig } from '@warden/runtime';
+import {
+  loadConfig,
+  producerKeyFilesIn,
+  producerPublicKeysText,
+  runtimeConfigFrom,
+  WorkerEnv,
+  type WorkerRuntimeConfig,
+} from '@warden/runtime';
 import { z } from 'zod';
 
 /** The process environment, as the CLI passes it around. */
@@ -87,7 +94,15 @@ export function loadCliConfig(
   }
   if (overrides.prefix !== undefined) filled.WARDEN_TOPIC_PREFIX = overrides.prefix;
   if (overrides.db !== undefined) filled.MONGO_DB = overrides.db;
-  const runtime = runtimeConfigFrom(loadConfig(WorkerEnv, filled));
+  // The CLI submits tasks as the local installation's submitter and verifies producers with its keys (ADR 0018),
+  // unless the environment names keys; the workers `warden up` starts get their own roles' keys (fleet.ts).
+  const producerKeys = producerKeyFilesIn(cacheDir);
+  const own = { ...filled };
+  if (producerKeys !== undefined) {
+    own.WARDEN_PRODUCER_SIGNING_KEY = given('WARDEN_PRODUCER_SIGNING_KEY') ?? producerKeys.submitter.signingKeyText;
+    own.WARDEN_PRODUCER_PUBLIC_KEYS = given('WARDEN_PRODUCER_PUBLIC_KEYS') ?? producerPublicKeysText(producerKeys);
+  }
+  const runtime = runtimeConfigFrom(loadConfig(WorkerEnv, own));
   return {
     runtime,
     endpointSource: fromEnv ? 'environment' : stack === undefined ? 'defaults' : 'local stack',

@@ -10,7 +10,14 @@ import { createServer } from 'node:net';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { decisionKeysFileIn, ensureDecisionKeyFile } from '@warden/runtime';
+import {
+  LOCAL_GUARD_KEY_ID,
+  decisionKeysFileIn,
+  ensureDecisionKeyFile,
+  ensureProducerKeyFiles,
+  guardKeysFileIn,
+  producerPublicKeysText,
+} from '@warden/runtime';
 import { z } from 'zod';
 import { REPO_ROOT, type CliConfig } from './config.js';
 import { CliError, CliErrorCodes, usageError } from './errors.js';
@@ -165,6 +172,10 @@ export async function fleetUp(config: CliConfig, options: FleetUpOptions): Promi
   // People's decisions are signed by the escalation service and checked by the planner and the executor, with the
   // local stack's key pair unless the environment names keys of its own.
   const decisionKeys = ensureDecisionKeyFile(decisionKeysFileIn(config.cacheDir));
+  // The guard signs its verdicts and only the executor checks them (ADR 0018): the private key goes to the guard alone.
+  const guardKeys = ensureDecisionKeyFile(guardKeysFileIn(config.cacheDir), LOCAL_GUARD_KEY_ID);
+  // Each worker signs what it produces with its role's key; the auditor checks every event's producer (ADR 0018).
+  const producerKeys = ensureProducerKeyFiles(config.cacheDir);
   const peopleToken = randomBytes(24).toString('hex');
   const state: FleetState = {
     topicPrefix: config.runtime.topicPrefix,
@@ -196,6 +207,14 @@ export async function fleetUp(config: CliConfig, options: FleetUpOptions): Promi
     }
     if (service === 'planner' || service === 'executor') {
       own.WARDEN_DECISION_PUBLIC_KEYS = env.WARDEN_DECISION_PUBLIC_KEYS ?? decisionKeys.verifyingKeyText;
+    }
+    if (service === 'executor') {
+      own.WARDEN_GUARD_PUBLIC_KEYS = env.WARDEN_GUARD_PUBLIC_KEYS ?? guardKeys.verifyingKeyText;
+    }
+    if (service === 'guard') own.GUARD_SIGNING_KEY = env.GUARD_SIGNING_KEY ?? guardKeys.signingKeyText;
+    if (service !== 'scripted-model') own.WARDEN_PRODUCER_SIGNING_KEY = producerKeys[service].signingKeyText;
+    if (service === 'auditor') {
+      own.WARDEN_PRODUCER_PUBLIC_KEYS = env.WARDEN_PRODUCER_PUBLIC_KEYS ?? producerPublicKeysText(producerKeys);
     }
     if (service === 'escalation') {
       const apiPort = await freePort();

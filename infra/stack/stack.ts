@@ -5,7 +5,7 @@ import fs from 'node:fs';
 
 import type { StackConfig } from './config.js';
 import { ConfigError, loadConfig } from './config.js';
-import { ensureDecisionKeys } from './decision-keys.js';
+import { ensureDecisionKeys, ensureGuardKeys, ensureProducerKeys } from './decision-keys.js';
 import { kafkaServer } from './kafka.js';
 import { withLock } from './lock.js';
 import { mongoServer } from './mongo.js';
@@ -142,6 +142,8 @@ async function up(stack: Stack, fresh: boolean, only?: ServerId): Promise<number
   const { config, paths } = stack;
   fs.mkdirSync(paths.runDir, { recursive: true });
   ensureDecisionKeys(paths.cacheDir);
+  ensureGuardKeys(paths.cacheDir);
+  ensureProducerKeys(paths.cacheDir);
   const state = readState(paths.stateFile);
 
   const every: Plan[] = stack.servers.map((server) => {

@@ -120,6 +120,15 @@ describe('docker-compose.yml', () => {
     expect(new Set(hostPorts).size).toBe(hostPorts.length);
   });
 
+  it("gives the guard's private key to the guard alone and its public keys to the executor", () => {
+    const holders = (name: string) =>
+      Object.entries(compose.services)
+        .filter(([, s]) => Object.hasOwn(s.environment ?? {}, name))
+        .map(([service]) => service);
+    expect(holders('GUARD_SIGNING_KEY')).toEqual(['guard']);
+    expect(holders('WARDEN_GUARD_PUBLIC_KEYS')).toEqual(['executor']);
+  });
+
   it('points the planner at the scripted model by default', () => {
     expect(envOf(compose.services.planner!).OPENAI_BASE_URL).toBe('http://scripted-model:8787/v1');
     expect(compose.services.planner!.depends_on?.['scripted-model']).toEqual({ condition: 'service_healthy' });

@@ -2,7 +2,16 @@
  * `warden show` and `warden verify`: read the topics directly (no auditor needed) and check each task's hash chain
  * with the contracts' verifyChain, the same verifier the auditor runs.
  */
-import { verifyChain, type ChainVerdict, type DecodedEvent, type WardenEvent } from '@warden/contracts';
+import {
+  PRODUCER_SIGNATURE_HEADER,
+  producerBreak,
+  verifyChain,
+  type ChainBreak,
+  type ChainVerdict,
+  type DecodedEvent,
+  type ProducerKey,
+  type WardenEvent,
+} from '@warden/contracts';
 import type { CliConfig } from '../config.js';
 import { CliError, CliErrorCodes, ExitCodes } from '../errors.js';
 import { connect, existingTopics, read } from '../events.js';
@@ -13,9 +22,16 @@ import { say } from './io.js';
 export async function readTasks(
   config: CliConfig,
   onProgress?: (read: number) => void,
-): Promise<{ tasks: Map<string, DecodedEvent[]>; undecodable: number; problems: string[] }> {
+): Promise<{
+  tasks: Map<string, DecodedEvent[]>;
+  undecodable: number;
+  problems: string[];
+  /** Each event's producer signature header by the event's hash (undefined: the message carried none). */
+  signatures: Map<string, string | undefined>;
+}> {
   const deps = await connect(config.runtime);
   const tasks = new Map<string, DecodedEvent[]>();
+  const signatures = new Map<string, string | undefined>();
   let undecodable = 0;
   const problems: string[] = [];
   let count = 0;
@@ -37,6 +53,7 @@ export async function readTasks(
           return;
         }
         const id = m.decoded.event.taskId;
+        signatures.set(m.decoded.hash, m.message.headers?.[PRODUCER_SIGNATURE_HEADER]?.toString());
         const list = tasks.get(id) ?? [];
         list.push(m.decoded);
         tasks.set(id, list);
@@ -46,14 +63,40 @@ export async function readTasks(
   } finally {
     await deps.mongo.close();
   }
-  return { tasks, undecodable, problems };
+  return { tasks, undecodable, problems, signatures };
+}
+
+/**
+ * A task's chain verdict with its producers checked too (ADR 0018): every event must carry the signature of a
+ * producer allowed to emit its type, else an `unverified_producer` break. With no producer keys, the chain alone.
+ */
+export function verifyTask(
+  taskId: string,
+  events: readonly DecodedEvent[],
+  signatures: ReadonlyMap<string, string | undefined>,
+  keys: ReadonlyMap<string, ProducerKey> | undefined,
+): ChainVerdict {
+  const chain = verifyChain(
+    events.map((d) => d.envelope),
+    taskId,
+  );
+  if (keys === undefined || keys.size === 0) return chain;
+  const forged: ChainBreak[] = [];
+  for (const d of events) {
+    if (d.event.type === 'DeadLettered') continue;
+    const b = producerBreak(d.envelope, d.hash, signatures.get(d.hash), keys);
+    if (b !== undefined) forged.push(b);
+  }
+  if (forged.length === 0) return chain;
+  const breaks = [...(chain.ok ? [] : chain.breaks), ...forged].sort((a, b) => a.seq - b.seq);
+  return { ok: false, taskId, firstBreak: breaks[0]!, breaks };
 }
 
 const bySeq = (a: WardenEvent, b: WardenEvent): number => a.seq - b.seq;
 
 /** `warden show TASK`: the task's timeline and its chain verdict. */
 export async function show(config: CliConfig, taskId: string, json: boolean): Promise<number> {
-  const { tasks } = await readTasks(config);
+  const { tasks, signatures } = await readTasks(config);
   const events = tasks.get(taskId);
   if (events === undefined) {
     throw new CliError(
@@ -66,10 +109,7 @@ export async function show(config: CliConfig, taskId: string, json: boolean): Pr
     );
   }
   const sorted = events.map((d) => d.event).sort(bySeq);
-  const verdict = verifyChain(
-    events.map((d) => d.envelope),
-    taskId,
-  );
+  const verdict = verifyTask(taskId, events, signatures, config.runtime.producerKeys);
   if (json) {
     say(JSON.stringify({ taskId, events: sorted, chain: verdict }));
   } else {
@@ -95,7 +135,7 @@ function progressBar(done: number, total: number, width = 30): string {
 /** `warden verify [TASK]`: one task's chain, or every task's; exit 1 on any break. */
 export async function verify(config: CliConfig, taskId: string | undefined, json: boolean): Promise<number> {
   const tty = process.stderr.isTTY && !json;
-  const { tasks, undecodable, problems } = await readTasks(
+  const { tasks, undecodable, problems, signatures } = await readTasks(
     config,
     tty ? (n) => void process.stderr.write(`\rreading the log: ${n} events`) : undefined,
   );
@@ -112,12 +152,7 @@ export async function verify(config: CliConfig, taskId: string | undefined, json
   }
   const results: ChainVerdict[] = [];
   ids.forEach((id, i) => {
-    results.push(
-      verifyChain(
-        (tasks.get(id) ?? []).map((d) => d.envelope),
-        id,
-      ),
-    );
+    results.push(verifyTask(id, tasks.get(id) ?? [], signatures, config.runtime.producerKeys));
     if (tty) process.stderr.write(`\rverifying ${progressBar(i + 1, ids.length)}`);
   });
   if (tty) process.stderr.write('\n');

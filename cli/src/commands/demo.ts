@@ -28,7 +28,6 @@ import {
   writeReport,
 } from './calibrate.js';
 import { runCalibration } from '@warden/calibration';
-import { join } from 'node:path';
 
 const WAIT_MS = 120_000;
 
@@ -85,7 +84,9 @@ export async function demo(g: GlobalOptions, keep: boolean): Promise<number> {
     say(
       `   the escalation page: ${fleet.escalation.url}/ (sign in with the token in ${join(cfg.fleetDir, 'escalation-tokens.json')})`,
     );
-  const deps = await connect(r);
+  // Read again now that `up` has made sure the installation's producer keys exist: the demo's tasks are signed as
+  // the submitter's, as the workers sign theirs (ADR 0018).
+  const deps = await connect(configFrom({ prefix: r.topicPrefix, db: r.mongoDb }).runtime);
   const stop = new AbortController();
   let reading: Promise<void> = Promise.resolve();
   let ok = true;

@@ -42,6 +42,7 @@ const secretEnvNames = [
   'AUDITOR_CHECKPOINT_KEY',
   'ESCALATION_SIGNING_KEY',
   'ESCALATION_JWT_HS256_SECRET',
+  'GUARD_SIGNING_KEY',
 ] as const;
 
 interface K8sObject {
@@ -326,11 +327,14 @@ describe('the Helm chart, production values', () => {
 
 describe('the Helm chart, keys and tokens', () => {
   const decisionKeys = generateSigningKeyPair('k1');
+  const guardKeys = generateSigningKeyPair('guard-k1');
   const secretValues = {
     'mongo-url': 'mongodb://warden:SENTINEL-mongo-password@mongo:27017/',
     'openai-api-key': 'SENTINEL-openai-key-0123456789',
     'decision-public-keys': decisionKeys.verifyingKeyText,
     'escalation-signing-key': decisionKeys.signingKeyText,
+    'guard-signing-key': guardKeys.signingKeyText,
+    'guard-public-keys': guardKeys.verifyingKeyText,
     'escalation-jwt-secret': 'SENTINEL-jwt-secret-0123456789abcdef0123',
     'auditor-api-keys': 'acme:SENTINEL-audit-key-0123',
     'auditor-checkpoint-key': 'SENTINEL-checkpoint-key-0123456789abcdef',
@@ -378,6 +382,19 @@ describe('the Helm chart, keys and tokens', () => {
       }
       expect(() => load(env), component(d)).not.toThrow();
     }
+  });
+
+  it("mounts the guard's private key in the guard alone, its public keys in the executor", () => {
+    const holders = (key: string) =>
+      ofKind(objects, 'Deployment')
+        .filter((d) =>
+          (deploymentSpec(d).template.spec.containers[0]!.env ?? []).some(
+            (e) => e.valueFrom?.secretKeyRef?.key === key,
+          ),
+        )
+        .map(component);
+    expect(holders('guard-signing-key')).toEqual(['guard']);
+    expect(holders('guard-public-keys')).toEqual(['executor']);
   });
 
   it('refuses a key given as a plain setting', () => {

@@ -179,6 +179,8 @@ export function calibrationFactOf(event: WardenEvent): CalibrationFact | undefin
     case 'TaskHalted':
     case 'AlertRaised':
     case 'DeadLettered':
+    case 'TaskResumed':
+    case 'TaskCancelled':
       return undefined;
     default: {
       const never: never = event;

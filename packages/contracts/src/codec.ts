@@ -8,6 +8,8 @@ import { eventJsonSchema } from './json-schema.js';
 import { Redactor } from './redact.js';
 import { RegistryClient, type SchemaRegistryApi } from './registry.js';
 import { isExactEvent, issuesOf, validateWireEnvelope } from './validate.js';
+import type { SigningKey } from './event-signature.js';
+import { producerSignatureOf } from './producer-signature.js';
 
 /** Default size above which an event's data goes to the blob store: 256 KiB of canonical JSON. */
 export const DEFAULT_CLAIM_CHECK_THRESHOLD_BYTES = 256 * 1024;
@@ -24,6 +26,11 @@ export interface EventCodecOptions {
   readonly redactor?: Redactor;
   /** Subject name prefix: subject = prefix + event type. Default "warden.". */
   readonly subjectPrefix?: string;
+  /**
+   * The producer's Ed25519 key: each encoded event is signed over its hash (`producerSignature`, sent in the
+   * PRODUCER_SIGNATURE_HEADER), so that a verifier can tell it from an event forged into a topic (ADR 0018).
+   */
+  readonly producerKey?: SigningKey;
 }
 
 /** An encoded event: the bytes for Kafka, the wire envelope and its hash. */
@@ -33,6 +40,8 @@ export interface EncodedEvent {
   readonly hash: string;
   /** Secrets replaced before encoding. */
   readonly redactions: number;
+  /** The producer's signature over `hash` (`keyId:base64`), when the codec has a producer key. */
+  readonly producerSignature?: string;
 }
 
 /** A decoded event: typed and resolved, with the wire envelope it came as and that envelope's hash. */
@@ -54,6 +63,7 @@ export class EventCodec {
   private readonly thresholdBytes: number;
   private readonly redactor: Redactor;
   private readonly subjectPrefix: string;
+  private readonly producerKey: SigningKey | undefined;
   private readonly ids = new Map<EventType, number>();
 
   constructor(options: EventCodecOptions) {
@@ -62,6 +72,7 @@ export class EventCodec {
     this.thresholdBytes = options.claimCheckThresholdBytes ?? DEFAULT_CLAIM_CHECK_THRESHOLD_BYTES;
     this.redactor = options.redactor ?? new Redactor();
     this.subjectPrefix = options.subjectPrefix ?? 'warden.';
+    this.producerKey = options.producerKey;
   }
 
   /**
@@ -141,7 +152,10 @@ export class EventCodec {
     bytes[0] = 0;
     bytes.writeInt32BE(schemaId, 1);
     bytes.write(json, 5, 'utf8');
-    return { bytes, envelope: wire, hash: sha256Hex(json), redactions: redacted.count };
+    const hash = sha256Hex(json);
+    if (this.producerKey === undefined) return { bytes, envelope: wire, hash, redactions: redacted.count };
+    const producerSignature = producerSignatureOf(hash, this.producerKey);
+    return { bytes, envelope: wire, hash, redactions: redacted.count, producerSignature };
   }
 
   /** The event in zod's output form: the value itself when the compiled check accepts it, else zod's parse. */

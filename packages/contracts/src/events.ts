@@ -17,6 +17,7 @@ import {
   TokenUsage,
   VerdictRecord,
 } from './common-schemas.js';
+import { EventSignature } from './event-signature.js';
 import {
   MAX_ANSWER_CHARS,
   MAX_CLAIMS_PER_PROPOSAL,
@@ -31,7 +32,6 @@ import {
   MAX_STACK_CHARS,
   MAX_TOPIC_CHARS,
 } from './limits.js';
-import { EventSignature } from './event-signature.js';
 
 const Text = (maxChars: number) => z.string().max(maxChars);
 /** A non-empty id, name or code of at most MAX_ID_CHARS (no character rules: see Identifier for those). */
@@ -140,6 +140,11 @@ export const ActionApproved = VerdictRecord.extend({
   args: JsonObject.nullable(),
   argsHash: Sha256Hex,
   impact: Impact.optional(),
+  /**
+   * The guard's Ed25519 signature over the verdict bound to its task and tenant (`verdictSigningPayload`): the
+   * executor runs only verdicts signed by a key in WARDEN_GUARD_PUBLIC_KEYS (ADR 0018).
+   */
+  signature: EventSignature.optional(),
 });
 
 /** The guard denied an action or an answer. */
@@ -147,6 +152,8 @@ export const ActionRejected = VerdictRecord.extend({
   tool: Identifier.nullable(),
   argsHash: Sha256Hex,
   message: Text(MAX_MESSAGE_CHARS),
+  /** The guard's signature, as on ActionApproved. */
+  signature: EventSignature.optional(),
 });
 
 /** Somebody (the guard, the planner, the executor) asks a person to decide. */
@@ -168,6 +175,8 @@ export const EscalationRequested = z.object({
     .optional(),
   /** What the person deciding should see of the proposal: the model's reasoning, confidence and cited claims. */
   proposal: z.object({ reasoning: Text(20_000), confidence: Confidence, claims: z.array(Claim).max(50) }).optional(),
+  /** The signature of the worker that escalated (the guard's key for the guard's escalations), as on ActionApproved. */
+  signature: EventSignature.optional(),
 });
 
 /**

@@ -159,6 +159,27 @@ export {
   type HeldHalt,
 } from './halt-decision.js';
 export {
+  PRODUCER_SIGNATURE_HEADER,
+  ProducerRoles,
+  parseProducerKeys,
+  producerBreak,
+  producerEventTypes,
+  producerSignatureOf,
+  verifyProducer,
+  type ProducerCheck,
+  type ProducerKey,
+  type ProducerRole,
+} from './producer-signature.js';
+export {
+  authenticateVerdict,
+  signVerdict,
+  verdictSigningPayload,
+  verifyVerdict,
+  type VerdictAuthentication,
+  type VerdictTrust,
+  type VerdictType,
+} from './verdict-signature.js';
+export {
   EventSignature,
   generateSigningKeyPair,
   parseSigningKey,

@@ -51,6 +51,7 @@ const kindOrder: Record<ChainBreakKind, number> = {
   reordered: 3,
   forked: 4,
   foreign: 5,
+  unverified_producer: 6,
 };
 
 const short = (hash: string): string => hash.slice(0, 12);

@@ -17,6 +17,11 @@ export const ChainBreakKinds = {
   forked: 'forked',
   /** An event of another task was mixed in. */
   foreign: 'foreign',
+  /**
+   * An event no trusted producer allowed to emit its type signed (unsigned, an unknown key, a signature that does
+   * not match its content): appended or rewritten by someone else (ADR 0018).
+   */
+  unverifiedProducer: 'unverified_producer',
 } as const;
 export type ChainBreakKind = (typeof ChainBreakKinds)[keyof typeof ChainBreakKinds];
 

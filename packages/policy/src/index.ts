@@ -12,7 +12,10 @@ export {
   normalisePath,
   normaliseRecipient,
   normaliseResource,
+  resourcePathsOf,
+  resourcesOutOfScope,
   type NormalisedResource,
+  type ResourcePaths,
 } from './scope.js';
 export { addImpact, checkMagnitude, impactDimensions, impactProblem, isLargeImpact } from './magnitude.js';
 export { checkGrounding, claimProblem, groundingCorpus } from './grounding.js';

@@ -4,7 +4,7 @@ import { demoTools } from '@warden/tools';
 import { PolicyInvalidError } from './errors.js';
 import { formatPath } from './format.js';
 import { globMatcher } from './glob.js';
-import { parseArgPath, type ArgPath } from './paths.js';
+import { parseArgPath } from './paths.js';
 import { RuleSchema, compileRule, type ConditionDoc } from './policy.js';
 import {
   ResourceKindNames,
@@ -16,6 +16,7 @@ import {
   type ToolRegistry,
   type ToolSpec,
 } from './types.js';
+import { resourcePathsOf } from './scope.js';
 
 const Unit = z.number().min(0).max(1);
 const RiskTier = z.enum(RiskTiers);
@@ -193,14 +194,10 @@ function schemaFingerprint(schema: z.ZodType | undefined): unknown {
 }
 
 function compileTool(spec: ToolSpec, entry: PolicyDocument['tools'][string]): PolicyTool {
-  const resourcePaths: { kind: ResourceKind; path: ArgPath }[] = [];
-  for (const kind of ResourceKindNames) {
-    for (const path of spec.resources[kind] ?? []) resourcePaths.push({ kind, path: parseArgPath(path) ?? [path] });
-  }
   return {
     ...spec,
     minConfidence: entry.minConfidence,
-    resourcePaths,
+    resourcePaths: resourcePathsOf(spec),
     criticalPaths: spec.criticalFields.map((path) => parseArgPath(path) ?? [path]),
   };
 }

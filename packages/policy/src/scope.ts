@@ -1,9 +1,16 @@
 import { matchesAny } from './glob.js';
 import { show, truncate } from './format.js';
-import { valuesAt } from './paths.js';
+import { parseArgPath, valuesAt, type ArgPath } from './paths.js';
 import { GuardReasonCodes } from './reason-codes.js';
-import type { JsonObject } from '@warden/contracts';
-import type { CheckContext, CheckResult, PolicyTool, ResourceKind } from './types.js';
+import type { JsonObject, Scope } from '@warden/contracts';
+import {
+  ResourceKindNames,
+  type CheckContext,
+  type CheckResult,
+  type PolicyTool,
+  type ResourceKind,
+  type ToolSpec,
+} from './types.js';
 
 /** A resource value after normalisation, or why it was refused. */
 export type NormalisedResource =
@@ -151,11 +158,38 @@ export function checkScope(ctx: CheckContext): CheckResult {
       detail: `tool ${show(proposal.tool)} is outside scope.tools`,
     };
   }
+  const problem = resourcesOutOfScope(scope, tool.resourcePaths, proposal.args);
+  if (problem === undefined) return { outcome: 'allow' };
+  return { outcome: 'deny', code: problem.code, detail: problem.detail };
+}
+
+/** Where a tool's args hold resources: each resource kind with its parsed arg paths. */
+export type ResourcePaths = PolicyTool['resourcePaths'];
+
+/** The parsed resource paths of a tool definition (its `resources`, by kind). */
+export function resourcePathsOf(spec: Pick<ToolSpec, 'resources'>): ResourcePaths {
+  const out: { kind: ResourceKind; path: ArgPath }[] = [];
+  for (const kind of ResourceKindNames) {
+    for (const path of spec.resources[kind] ?? []) out.push({ kind, path: parseArgPath(path) ?? [path] });
+  }
+  return out;
+}
+
+/**
+ * The resources in `args` (as `resourcePaths` locate them) that fall outside a task's scope, or that do not
+ * normalise (a path climbing out, a malformed host): undefined when every one matches a scope pattern of its kind.
+ * The guard's scope check and the executor's own check of an approval both use it, so they judge alike.
+ */
+export function resourcesOutOfScope(
+  scope: Scope,
+  resourcePaths: ResourcePaths,
+  args: JsonObject,
+): { readonly code: string; readonly detail: string } | undefined {
   let code: string | undefined;
   const details: string[] = [];
-  for (const { kind, path } of tool.resourcePaths) {
+  for (const { kind, path } of resourcePaths) {
     const patterns: readonly string[] = scope.resources[kind] ?? [];
-    for (const { where, value } of valuesAt(proposal.args, path)) {
+    for (const { where, value } of valuesAt(args, path)) {
       const normalised = normaliseResource(kind, value);
       if (!normalised.ok) {
         code ??= normalised.code;
@@ -168,6 +202,5 @@ export function checkScope(ctx: CheckContext): CheckResult {
       }
     }
   }
-  if (code === undefined) return { outcome: 'allow' };
-  return { outcome: 'deny', code, detail: truncate(details.join('; ')) };
+  return code === undefined ? undefined : { code, detail: truncate(details.join('; ')) };
 }

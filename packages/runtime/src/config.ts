@@ -1,4 +1,11 @@
-import { parseVerifyingKeys } from '@warden/contracts';
+import {
+  parseProducerKeys,
+  parseSigningKey,
+  parseVerifyingKeys,
+  type ProducerKey,
+  type SigningKey,
+  type VerifyingKey,
+} from '@warden/contracts';
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
 
@@ -109,6 +116,34 @@ export const jsonEnv = <T extends z.ZodType>(schema: T) =>
   });
 
 /**
+ * An optional setting holding key text, parsed by `parse` (which throws an Error naming the problem, never the key);
+ * unset or blank: `empty()`.
+ */
+export const keyTextEnv = <T>(parse: (text: string) => T, empty: () => T) =>
+  z
+    .string()
+    .optional()
+    .transform((s, ctx): T => {
+      if (s === undefined || s.trim() === '') return empty();
+      try {
+        return parse(s);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        return z.NEVER;
+      }
+    });
+
+/** An optional Ed25519 private key setting, `keyId:base64(PKCS#8 DER)`; unset: undefined. */
+export const signingKeyEnv = () => keyTextEnv<SigningKey | undefined>(parseSigningKey, () => undefined);
+
+/** An optional setting of Ed25519 public keys, `keyId:base64(SPKI DER),...`; unset: no keys. */
+export const verifyingKeysEnv = () =>
+  keyTextEnv(
+    (text): Map<string, VerifyingKey> => parseVerifyingKeys(text),
+    () => new Map<string, VerifyingKey>(),
+  );
+
+/**
  * The environment every worker reads (services extend it). Values come from process.env in the service's
  * config.ts; this package never reads process.env itself.
  */
@@ -186,18 +221,19 @@ export const WorkerEnv = z.object({
    * `keyId:base64(Ed25519 SPKI DER),...`. Without them every decision is refused, unless
    * WARDEN_INSECURE_UNSIGNED_DECISIONS=true.
    */
-  WARDEN_DECISION_PUBLIC_KEYS: z
-    .string()
-    .optional()
-    .transform((s, ctx) => {
-      if (s === undefined || s.trim() === '') return new Map();
-      try {
-        return parseVerifyingKeys(s);
-      } catch (error) {
-        ctx.addIssue({ code: 'custom', message: (error as Error).message });
-        return z.NEVER;
-      }
-    }),
+  WARDEN_DECISION_PUBLIC_KEYS: verifyingKeysEnv(),
+  /**
+   * This worker's producer key, `keyId:base64(Ed25519 PKCS#8 DER)`: it signs every event the worker produces (a
+   * Kafka header over the event's hash), so the auditor and `warden verify` can tell its events from forged ones
+   * (ADR 0018). Unset: events go unsigned, which a verifier holding producer keys reports.
+   */
+  WARDEN_PRODUCER_SIGNING_KEY: signingKeyEnv(),
+  /**
+   * The producers' public keys, each under its role: `role=keyId:base64(Ed25519 SPKI DER),...` (roles submitter,
+   * planner, guard, executor, escalation, auditor). The auditor and `warden verify` check every event against them
+   * (signed by a producer whose role may emit its type). Unset: producers are not checked.
+   */
+  WARDEN_PRODUCER_PUBLIC_KEYS: keyTextEnv(parseProducerKeys, (): Map<string, ProducerKey> => new Map()),
   /** Development only: accept people's decisions without checking their signatures (logged loudly at start). */
   WARDEN_INSECURE_UNSIGNED_DECISIONS: z
     .enum(['true', 'false'])

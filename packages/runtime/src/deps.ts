@@ -5,6 +5,8 @@ import {
   Redactor,
   type BlobStore,
   type DecisionTrust,
+  type ProducerKey,
+  type SigningKey,
 } from '@warden/contracts';
 import type { Kafka } from 'kafkajs';
 import { MongoClient, type Db } from 'mongodb';
@@ -51,6 +53,10 @@ export interface WorkerRuntimeConfig {
    * keys, so every decision is refused.
    */
   readonly decisionTrust?: DecisionTrust;
+  /** The worker's producer key (WARDEN_PRODUCER_SIGNING_KEY): signs every event it produces. */
+  readonly producerKey?: SigningKey;
+  /** The producers' public keys by key id, with their roles (WARDEN_PRODUCER_PUBLIC_KEYS): for verifiers. */
+  readonly producerKeys?: ReadonlyMap<string, ProducerKey>;
   readonly logLevel: string;
   /** The most messages handled in one transaction (outputs + consumed offsets committed together). Default 2000. */
   readonly batchSize?: number;
@@ -111,6 +117,8 @@ export function runtimeConfigFrom(env: WorkerEnv): WorkerRuntimeConfig {
       keys: env.WARDEN_DECISION_PUBLIC_KEYS,
       insecureAcceptUnsigned: env.WARDEN_INSECURE_UNSIGNED_DECISIONS,
     },
+    ...(env.WARDEN_PRODUCER_SIGNING_KEY === undefined ? {} : { producerKey: env.WARDEN_PRODUCER_SIGNING_KEY }),
+    ...(env.WARDEN_PRODUCER_PUBLIC_KEYS.size === 0 ? {} : { producerKeys: env.WARDEN_PRODUCER_PUBLIC_KEYS }),
   };
 }
 
@@ -176,11 +184,13 @@ export async function connectRuntime(name: string, config: WorkerRuntimeConfig, 
     blobs,
     claimCheckThresholdBytes: config.claimCheckBytes,
     subjectPrefix: config.subjectPrefix ?? 'warden.',
+    ...(config.producerKey === undefined ? {} : { producerKey: config.producerKey }),
     redactor: new Redactor({
       patterns: config.redactPatterns.map((pattern, i) => ({ name: `configured_${i}`, pattern })),
       literals: [
         ...(config.secretLiterals ?? []),
         ...(config.kafkaSecurity?.sasl === undefined ? [] : [config.kafkaSecurity.sasl.password]),
+        ...(config.producerKey === undefined ? [] : [producerKeyText(config.producerKey)]),
       ],
     }),
   });
@@ -194,4 +204,9 @@ export async function connectRuntime(name: string, config: WorkerRuntimeConfig, 
     topics: new Topics(config.topicPrefix),
     config,
   };
+}
+
+/** The base64 PKCS#8 text of a producer's private key, as configured: never to appear in an event. */
+function producerKeyText(key: SigningKey): string {
+  return key.privateKey.export({ type: 'pkcs8', format: 'der' }).toString('base64');
 }

@@ -1,4 +1,12 @@
-export { DEFAULT_BATCH_SIZE, WorkerEnv, jsonEnv, loadConfig } from './config.js';
+export {
+  DEFAULT_BATCH_SIZE,
+  WorkerEnv,
+  jsonEnv,
+  keyTextEnv,
+  loadConfig,
+  signingKeyEnv,
+  verifyingKeysEnv,
+} from './config.js';
 export { decisionTrustOf } from './decision-trust.js';
 export {
   connectRuntime,
@@ -60,4 +68,14 @@ export type { DependencyState } from './worker/dependency-monitor.js';
 export { WorkerLifecycle, WorkerStates, WorkerTransitions, type WorkerState } from './worker/lifecycle.js';
 export type { Handler, HandlerContext, Handlers, Worker, WorkerDefinition } from './worker/types.js';
 export { DEAD_LETTER_ALERT_TASK_PREFIX, deadLetterAlertTaskId } from './worker/dead-letter.js';
-export { decisionKeysFileIn, ensureDecisionKeyFile, type DecisionKeyFile } from './decision-keys.js';
+export {
+  LOCAL_GUARD_KEY_ID,
+  decisionKeysFileIn,
+  ensureDecisionKeyFile,
+  ensureProducerKeyFiles,
+  guardKeysFileIn,
+  producerKeyFilesIn,
+  producerKeysFileIn,
+  producerPublicKeysText,
+  type DecisionKeyFile,
+} from './decision-keys.js';

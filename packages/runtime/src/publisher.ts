@@ -1,5 +1,5 @@
 import { context, type Context } from '@opentelemetry/api';
-import type { EncodedEvent, EventCodec, EventDraft } from '@warden/contracts';
+import { PRODUCER_SIGNATURE_HEADER, type EncodedEvent, type EventCodec, type EventDraft } from '@warden/contracts';
 import { CompressionTypes, type Producer, type Transaction } from 'kafkajs';
 import { PublishError } from './errors.js';
 import { injectTraceHeaders } from './telemetry.js';
@@ -21,6 +21,8 @@ export const WardenHeaders = {
   tenantId: 'warden-tenant-id',
   producer: 'warden-producer',
   contentType: 'content-type',
+  /** The producer's Ed25519 signature over the event's hash (ADR 0018). */
+  signature: PRODUCER_SIGNATURE_HEADER,
 } as const;
 
 /** The content type of Warden's registry-framed JSON events. */
@@ -41,6 +43,7 @@ export function toOutgoing(
     [WardenHeaders.producer]: env.producer,
     [WardenHeaders.contentType]: EVENT_CONTENT_TYPE,
   };
+  if (encoded.producerSignature !== undefined) headers[WardenHeaders.signature] = encoded.producerSignature;
   injectTraceHeaders(traceContext, headers);
   return {
     topic: topics.forType(env.type as Parameters<Topics['forType']>[0]),

@@ -111,7 +111,16 @@ export function createAuditor(options: AuditorOptions): Auditor {
           await admin.disconnect();
         }
         store = new AuditStore(d.db, options.collectionPrefix);
-        projection = new Projection(store, { settleMs: cfg.settleMs, maxTasksInMemory: cfg.maxTasksInMemory });
+        projection = new Projection(store, {
+          settleMs: cfg.settleMs,
+          maxTasksInMemory: cfg.maxTasksInMemory,
+          ...(cfg.runtime.producerKeys === undefined ? {} : { producerKeys: cfg.runtime.producerKeys }),
+        });
+        if ((cfg.runtime.producerKeys?.size ?? 0) === 0) {
+          d.logger.warn(
+            'no WARDEN_PRODUCER_PUBLIC_KEYS: events are verified by their chain links only, not by producer',
+          );
+        }
         await projection.init();
         await d.codec.registerAll();
         producer = d.kafka.producer(producerConfig);

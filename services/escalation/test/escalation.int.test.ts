@@ -22,7 +22,7 @@ import {
   type TestPublisher,
 } from '@warden/runtime/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { causeOf, testSettings, testTool } from '../../executor/test/helpers.js';
+import { causeOf, testSettings, testTool, withTasks } from '../../executor/test/helpers.js';
 import { stack } from '../../../test/support/index.js';
 import {
   createEscalationService,
@@ -198,7 +198,8 @@ describe('the escalation service on the real stack', () => {
 
   it('refuses every decision it must, then exactly one of racing approvals reaches the executor, which runs it', async () => {
     const args = { n: 7 };
-    await publisher.publish(escalation('esc-1', args, new Date(Date.now() + 3_600_000)));
+    // The task first: the executor runs an approval only for a task it knows to be running, within its scope.
+    await publisher.publish(...withTasks(escalation('esc-1', args, new Date(Date.now() + 3_600_000))));
     await seen('esc-1');
     const path = pathOf('esc-1');
     const bound = { argsHash: canonicalHash(args), policyVersion: 'default.v1' };

@@ -16,6 +16,7 @@ export interface Approval {
   readonly kind: 'ActionApproved' | 'HumanApproved';
   readonly eventId: string;
   readonly taskId: string;
+  readonly tenantId: string;
   readonly actionId: string;
   /** Null for an approved answer (nothing to run). */
   readonly tool: string | null;
@@ -26,6 +27,8 @@ export interface Approval {
   readonly policyVersion: string;
   /** A person's decision as signed (HumanApproved only): its signature and binding are checked before it runs. */
   readonly decision?: { readonly tenantId: string; readonly data: EventData<'HumanApproved'> };
+  /** The guard's verdict as signed (ActionApproved only): its signature is checked before it runs. */
+  readonly verdict?: { readonly tenantId: string; readonly data: EventData<'ActionApproved'> };
 }
 
 /** The approval carried by an ActionApproved or HumanApproved event. */
@@ -33,12 +36,19 @@ export function approvalOf(event: EventOf<'ActionApproved'> | EventOf<'HumanAppr
   const base = {
     eventId: event.id,
     taskId: event.taskId,
+    tenantId: event.tenantId,
     actionId: event.data.actionId,
     argsHash: event.data.argsHash,
     policyVersion: event.data.policyVersion,
   };
   return event.type === 'ActionApproved'
-    ? { kind: 'ActionApproved', ...base, tool: event.data.tool, args: event.data.args }
+    ? {
+        kind: 'ActionApproved',
+        ...base,
+        tool: event.data.tool,
+        args: event.data.args,
+        verdict: { tenantId: event.tenantId, data: event.data },
+      }
     : {
         kind: 'HumanApproved',
         ...base,
@@ -58,6 +68,12 @@ export const RefusalCodes = {
   missingArgs: 'missing_args',
   ledgerMismatch: 'ledger_args_mismatch',
   unauthenticated: 'approval_unauthenticated',
+  verdictUnauthenticated: 'verdict_unauthenticated',
+  taskUnknown: 'task_unknown',
+  taskEnded: 'task_ended',
+  tenantMismatch: 'tenant_mismatch',
+  toolOutOfScope: 'tool_out_of_scope',
+  resourceOutOfScope: 'resource_out_of_scope',
 } as const;
 /** A refusal code: one of RefusalCodes, or why a person's approval does not answer its escalation. */
 export type RefusalCode = (typeof RefusalCodes)[keyof typeof RefusalCodes] | DecisionBindingFailure;

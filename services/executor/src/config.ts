@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
-import { loadConfig, runtimeConfigFrom, WorkerEnv, type WorkerRuntimeConfig } from '@warden/runtime';
+import type { VerdictTrust } from '@warden/contracts';
+import { loadConfig, runtimeConfigFrom, verifyingKeysEnv, WorkerEnv, type WorkerRuntimeConfig } from '@warden/runtime';
 import { z } from 'zod';
 import type { BreakerSettings } from './breakers.js';
 import type { DemoToolStores } from '@warden/tools';
@@ -15,6 +16,9 @@ const list = z
       .filter((x) => x.length > 0),
   )
   .pipe(z.array(z.string().min(1)));
+
+/** How long an approval waits for its task's TaskSubmitted by default (EXECUTOR_TASK_WAIT_MS). */
+export const DEFAULT_TASK_WAIT_MS = 3_000;
 
 /** The executor's environment: the worker's plus tool timeouts, breaker thresholds and the tools' stores. */
 export const ExecutorEnv = WorkerEnv.extend({
@@ -38,6 +42,12 @@ export const ExecutorEnv = WorkerEnv.extend({
   EXECUTOR_WORKSPACE_ROOT: z.string().min(1).default('./workspace'),
   EXECUTOR_HTTP_ALLOWLIST: list.default(['127.0.0.1', 'localhost', '::1']),
   EXECUTOR_HTTP_MAX_BYTES: ms(1, 64 * 1024 * 1024).default(1024 * 1024),
+  EXECUTOR_TASK_WAIT_MS: ms(0, 600_000).default(DEFAULT_TASK_WAIT_MS),
+  /**
+   * The guard's public keys, `keyId:base64(Ed25519 SPKI DER),...`: an ActionApproved runs only when signed by one of
+   * them (ADR 0018). Unset: every verdict is refused, unless WARDEN_INSECURE_UNSIGNED_DECISIONS=true.
+   */
+  WARDEN_GUARD_PUBLIC_KEYS: verifyingKeysEnv(),
 });
 
 /** Settings of the executor itself (besides the runtime's and the tools' stores). */
@@ -50,6 +60,13 @@ export interface ExecutorSettings {
   readonly breakers: BreakerSettings;
   /** Names of the tools to load; all demo tools when absent. */
   readonly enabledTools?: readonly string[];
+  /**
+   * Which keys the guard's verdicts must be signed with, or the insecure development setting
+   * (WARDEN_GUARD_PUBLIC_KEYS, WARDEN_INSECURE_UNSIGNED_DECISIONS). Absent: no keys, every verdict refused.
+   */
+  readonly verdictTrust?: VerdictTrust;
+  /** How long an approval waits for its task's TaskSubmitted (default DEFAULT_TASK_WAIT_MS). */
+  readonly taskWaitMs?: number;
 }
 
 /** The executor's configuration. */
@@ -79,6 +96,8 @@ export function loadExecutorConfig(env: Readonly<Record<string, string | undefin
         resetTimeoutMs: e.EXECUTOR_BREAKER_RESET_MS,
       },
       ...(e.EXECUTOR_TOOLS === undefined ? {} : { enabledTools: e.EXECUTOR_TOOLS }),
+      verdictTrust: { keys: e.WARDEN_GUARD_PUBLIC_KEYS, insecureAcceptUnsigned: e.WARDEN_INSECURE_UNSIGNED_DECISIONS },
+      taskWaitMs: e.EXECUTOR_TASK_WAIT_MS,
     },
     stores: {
       customerCollections: e.EXECUTOR_CUSTOMER_COLLECTIONS,

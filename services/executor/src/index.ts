@@ -21,7 +21,13 @@ export {
   type BreakerTransition,
 } from './breakers.js';
 export { callTool, checkOutput, type CallOptions } from './call.js';
-export { ExecutorEnv, loadExecutorConfig, type ExecutorConfig, type ExecutorSettings } from './config.js';
+export {
+  DEFAULT_TASK_WAIT_MS,
+  ExecutorEnv,
+  loadExecutorConfig,
+  type ExecutorConfig,
+  type ExecutorSettings,
+} from './config.js';
 export {
   ExecutorErrorCodes,
   InvalidToolOutputError,
@@ -32,6 +38,8 @@ export {
   ToolTimeoutError,
 } from './errors.js';
 export { EscalationBook } from './escalations.js';
+export { TaskBook, type HeldTask } from './tasks.js';
+export { checkTaskScope, checkVerdictSignature, type TrustCheck } from './task-check.js';
 export { createHandlers, executorConsumes } from './handlers/index.js';
 export { effectKeyOf, executeApproval, type ExecutorHandlerDeps, type ExecutorHooks } from './handlers/execute.js';
 export {

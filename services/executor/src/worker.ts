@@ -8,11 +8,12 @@ import {
 } from '@warden/runtime';
 import { createRunnableToolRegistry, ToolDefinitionError, type RunnableTool } from '@warden/tools';
 import { BreakerSync, ToolBreakers, breakerTopic } from './breakers.js';
-import type { ExecutorSettings } from './config.js';
+import { DEFAULT_TASK_WAIT_MS, type ExecutorSettings } from './config.js';
 import { createHandlers, executorConsumes } from './handlers/index.js';
 import type { ExecutorHooks } from './handlers/execute.js';
 import { EscalationBook } from './escalations.js';
 import { EffectLedger } from './ledger.js';
+import { TaskBook } from './tasks.js';
 
 /** Options of the executor worker. */
 export interface ExecutorWorkerOptions {
@@ -45,7 +46,7 @@ export function createExecutorWorker(options: ExecutorWorkerOptions): ExecutorWo
     name: 'executor',
     consumes: [...executorConsumes],
     config: options.runtime,
-    handlers: (deps) => {
+    handlers: async (deps) => {
       const all = options.tools(deps);
       const enabled = s.enabledTools === undefined ? all : all.filter((t) => s.enabledTools!.includes(t.spec.name));
       const missing = (s.enabledTools ?? []).filter((n) => !all.some((t) => t.spec.name === n));
@@ -53,6 +54,19 @@ export function createExecutorWorker(options: ExecutorWorkerOptions): ExecutorWo
         throw new ToolDefinitionError(`EXECUTOR_TOOLS names unknown tools: ${missing.join(', ')}`);
       const logger = deps.logger.child({ replicaId });
       breakers = new ToolBreakers(s.breakers, replicaId, logger);
+      const verdictTrust = s.verdictTrust ?? { keys: new Map(), insecureAcceptUnsigned: false };
+      if (verdictTrust.insecureAcceptUnsigned) {
+        logger.error(
+          "INSECURE: WARDEN_INSECURE_UNSIGNED_DECISIONS=true: the guard's verdicts are run WITHOUT checking who signed " +
+            'them; anyone able to write to the verdicts topic can make the executor act. Development only.',
+        );
+      } else if (verdictTrust.keys.size === 0) {
+        logger.warn('no WARDEN_GUARD_PUBLIC_KEYS: every ActionApproved will be refused (fail closed)');
+      } else {
+        logger.info({ keyIds: [...verdictTrust.keys.keys()] }, "the guard's verdicts must be signed by these keys");
+      }
+      const tasks = new TaskBook(deps.db);
+      logger.info({ running: await tasks.restore() }, 'running tasks restored');
       sync = new BreakerSync(deps.kafka, breakerTopic(deps.topics.prefix), breakers, replicaId, logger);
       return createHandlers({
         tools: createRunnableToolRegistry(enabled),
@@ -67,6 +81,9 @@ export function createExecutorWorker(options: ExecutorWorkerOptions): ExecutorWo
         ...(options.hooks === undefined ? {} : { hooks: options.hooks }),
         decisionTrust: decisionTrustOf({ config: deps.config, logger }),
         escalations: new EscalationBook(deps.db),
+        verdictTrust,
+        tasks,
+        taskWaitMs: s.taskWaitMs ?? DEFAULT_TASK_WAIT_MS,
       });
     },
     onStarted: async () => {

@@ -9,7 +9,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stack } from '../../../test/support/index.js';
 import { createExecutorWorker, type ExecutorWorker } from '../src/index.js';
-import { actionApproved, resultOf, testBreakers, testSettings, testTool } from './helpers.js';
+import { actionApproved, resultOf, testBreakers, testSettings, testTool, withTasks } from './helpers.js';
 
 describe('breakers shared by two executor replicas', () => {
   const config = testWorkerConfig(stack());
@@ -49,7 +49,7 @@ describe('breakers shared by two executor replicas', () => {
     let opened: WardenEvent | undefined;
     for (let i = 0; i < 40 && opened === undefined; i++) {
       const draft = actionApproved(`flap-${i}`, 'a1', 'test.flaky', { n: i });
-      await publisher.publish(draft);
+      await publisher.publish(...withTasks(draft));
       await resultOf(out, draft.id);
       opened = out.events().find((e) => e.type === 'BreakerOpened');
     }
@@ -61,7 +61,7 @@ describe('breakers shared by two executor replicas', () => {
     });
     const callsWhenOpen = calls;
     const after = Array.from({ length: 8 }, (_, i) => actionApproved(`flap-open-${i}`, 'a1', 'test.flaky', { n: i }));
-    await publisher.publish(...after);
+    await publisher.publish(...withTasks(...after));
     for (const d of after) expect((await resultOf(out, d.id)).data).toMatchObject({ errorClass: 'breaker_open' });
     expect(calls).toBe(callsWhenOpen);
   });

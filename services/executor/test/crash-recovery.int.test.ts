@@ -14,7 +14,8 @@ import { Partitioners } from 'kafkajs';
 import { MongoClient, type Db } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stack } from '../../../test/support/index.js';
-import { actionApproved, responsesTo, resultOf, testSettings } from './helpers.js';
+import { testGuardKeys } from '@warden/contracts/testing';
+import { actionApproved, responsesTo, resultOf, testSettings, withTasks } from './helpers.js';
 
 const fixture = resolve(import.meta.dirname, 'fixtures/executor-child.ts');
 
@@ -90,6 +91,7 @@ describe('a crash between dispatch and commit', () => {
         httpMaxBytes: 1024 * 1024,
       },
       pause: { [mailKey]: 'beforeCommit', [updateKey]: 'afterDispatch', [deleteKey]: 'beforeCommit' },
+      guardPublicKeys: testGuardKeys.verifyingKeyText,
     };
     const first = await startChild(childConfig, children);
 
@@ -100,7 +102,7 @@ describe('a crash between dispatch and commit', () => {
       set: { status: 'suspended' },
     });
     const del = actionApproved(deleteTask, 'a1', 'files.delete', { paths: ['old.log'] });
-    await publisher.publish(mail, update, del);
+    await publisher.publish(...withTasks(mail, update, del));
     await waitUntil(() => [mailKey, updateKey, deleteKey].every((k) => first.output().includes(`PAUSED ${k}`)), {
       timeoutMs: 90_000,
       what: `all three effects paused:\n${first.output()}`,

@@ -21,6 +21,7 @@ import {
   testDecisionTrust,
   testSettings,
   testTool,
+  withTasks,
 } from './helpers.js';
 
 describe('the executor on the real stack', () => {
@@ -104,7 +105,7 @@ describe('the executor on the real stack', () => {
   it('runs an approved update once on the real store; a second approval of the action changes nothing', async () => {
     const args = { collection: 'customers', id: 'c-1', set: { status: 'inactive' } };
     const first = actionApproved('exec-update', 'a1', 'customers.update', args);
-    await publisher.publish(first);
+    await publisher.publish(...withTasks(first));
     const result = await resultOf(out, first.id);
     expect(result.type).toBe('ToolSucceeded');
     expect(result.data).toMatchObject({ effectKey: 'exec-update:a1', result: { matched: 1, modified: 1 } });
@@ -127,7 +128,7 @@ describe('the executor on the real stack', () => {
     const approved = { collection: 'customers', id: 'c-2', set: { status: 'inactive' } };
     const tampered = { collection: 'customers', id: 'c-2', set: { status: 'suspended' } };
     const draft = actionApproved('exec-tampered', 'a1', 'customers.update', tampered, canonicalHash(approved));
-    await publisher.publish(draft);
+    await publisher.publish(...withTasks(draft));
     const result = await resultOf(out, draft.id);
     expect(result.data).toMatchObject({ errorClass: 'refused', retryable: false });
     if (result.type === 'ToolFailed') expect(result.data.message).toMatch(/args_hash_mismatch/);
@@ -149,7 +150,7 @@ describe('the executor on the real stack', () => {
       new Date(Date.now() - 1_000),
     );
     const draft = humanApproved('exec-expired', 'a1', 'customers.update', args, new Date(Date.now() - 1_000));
-    await publisher.publish(escalation, draft);
+    await publisher.publish(...withTasks(escalation, draft));
     const result = await resultOf(out, draft.id);
     expect(result.data).toMatchObject({ errorClass: 'refused' });
     if (result.type === 'ToolFailed') expect(result.data.message).toMatch(/decision_expired/);
@@ -157,7 +158,7 @@ describe('the executor on the real stack', () => {
 
   it('cancels a hanging tool at its timeout', async () => {
     const draft = actionApproved('exec-hang', 'a1', 'test.hang', { n: 1 });
-    await publisher.publish(draft);
+    await publisher.publish(...withTasks(draft));
     const result = await resultOf(out, draft.id);
     expect(result.type).toBe('ToolFailed');
     expect(result.data).toMatchObject({ errorClass: 'timeout', retryable: true });
@@ -167,7 +168,7 @@ describe('the executor on the real stack', () => {
 
   it('counts a schema-invalid output as a failure and never publishes it', async () => {
     const draft = actionApproved('exec-invalid', 'a1', 'test.invalid', { n: 1 });
-    await publisher.publish(draft);
+    await publisher.publish(...withTasks(draft));
     const result = await resultOf(out, draft.id);
     expect(result.type).toBe('ToolFailed');
     expect(result.data).toMatchObject({ errorClass: 'invalid_output' });
@@ -177,7 +178,7 @@ describe('the executor on the real stack', () => {
     const traversal = actionApproved('exec-traversal', 'a1', 'files.read', { path: '../../etc/passwd' });
     const outside = actionApproved('exec-host', 'a1', 'http.get', { url: 'http://example.com/' });
     const inside = actionApproved('exec-host-ok', 'a1', 'http.get', { url: `http://127.0.0.1:${port}/ping` });
-    await publisher.publish(traversal, outside, inside);
+    await publisher.publish(...withTasks(traversal, outside, inside));
     expect((await resultOf(out, traversal.id)).data).toMatchObject({ errorClass: 'refused' });
     expect((await resultOf(out, outside.id)).data).toMatchObject({ errorClass: 'refused' });
     expect((await resultOf(out, inside.id)).data).toMatchObject({ result: { status: 200, body: 'local pong' } });
@@ -196,7 +197,7 @@ describe('the executor on the real stack', () => {
     });
     const write = actionApproved('exec-write', 'a1', 'files.write', { path: 'reports/r.txt', content: 'done' });
     const search = actionApproved('exec-search', 'a1', 'knowledge.search', { query: 'refunds within days' });
-    await publisher.publish(mail, del, write, search);
+    await publisher.publish(...withTasks(mail, del, write, search));
     expect((await resultOf(out, mail.id)).data).toMatchObject({
       result: { messageId: 'exec-mail:a1', accepted: ['ada@example.com', 'bob@example.com'] },
     });
@@ -214,7 +215,7 @@ describe('the executor on the real stack', () => {
 
   it('sends a large output by claim-check', async () => {
     const draft = actionApproved('exec-big', 'a1', 'files.read', { path: 'big.txt' });
-    await publisher.publish(draft);
+    await publisher.publish(...withTasks(draft));
     const result = await resultOf(out, draft.id);
     expect(result.data).toMatchObject({ result: { sizeBytes: 400 * 1024 } });
     const raw = out.messages.find((m) => m.decoded?.event.id === result.id);
@@ -224,7 +225,7 @@ describe('the executor on the real stack', () => {
 
   it('opens the breaker of a failing tool, alerts, then fails fast and asks a person', async () => {
     const drafts = [1, 2, 3, 4].map((i) => actionApproved('exec-broken', `a${i}`, 'test.broken', { n: i }));
-    await publisher.publish(...drafts);
+    await publisher.publish(...withTasks(...drafts));
     const results: WardenEvent[] = [];
     for (const d of drafts) results.push(await resultOf(out, d.id));
     expect(results.map((r) => r.data)).toMatchObject([
@@ -298,7 +299,7 @@ describe("the executor and people's decisions", () => {
       const other = { collection: 'customers', id: 'c-9', set: { status: 'deleted' } };
       // no escalation of a1 seen yet: nothing to answer
       const orphan = humanApproved('exec-signed', 'a1', 'customers.update', args, until);
-      await publisher.publish(orphan);
+      await publisher.publish(...withTasks(orphan));
       expect(await refusal(orphan)).toMatch(/escalation_unknown/);
       await publisher.publish(escalationRequested('exec-signed', 'a1', 'customers.update', args, until));
       const unsigned = humanApproved('exec-signed', 'a1', 'customers.update', args, until, undefined, false);
@@ -359,7 +360,9 @@ describe("the executor and people's decisions", () => {
     try {
       const until = new Date(Date.now() + 3_600_000);
       const signed = humanApproved('exec-nokeys', 'a1', 'test.echo', { n: 1 }, until);
-      await publisher.publish(escalationRequested('exec-nokeys', 'a1', 'test.echo', { n: 1 }, until), signed);
+      await publisher.publish(
+        ...withTasks(escalationRequested('exec-nokeys', 'a1', 'test.echo', { n: 1 }, until), signed),
+      );
       const refused = await resultOf(out, signed.id);
       expect(refused.data).toMatchObject({ errorClass: 'refused' });
       if (refused.type === 'ToolFailed') expect(refused.data.message).toMatch(/approval_unauthenticated:.*\(no_keys\)/);

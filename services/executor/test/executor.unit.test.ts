@@ -118,6 +118,7 @@ describe('approval checks', () => {
     kind: 'ActionApproved',
     eventId: 'e1',
     taskId: 't1',
+    tenantId: 'tenant-a',
     actionId: 'a1',
     tool: 'test.echo',
     args,

@@ -1,9 +1,10 @@
-import { eventSchemas, type EventOf } from '@warden/contracts';
+import { eventSchemas, generateSigningKeyPair, type EventOf } from '@warden/contracts';
+import { signedVerdict, testVerdictTrust } from '@warden/contracts/testing';
 import { createTestHandlerContext } from '@warden/runtime/testing';
 import { createRunnableToolRegistry } from '@warden/tools';
 import { describe, expect, it } from 'vitest';
-import { createHandlers } from '../src/index.js';
-import { actionApproved } from './helpers.js';
+import { createHandlers, type HeldTask } from '../src/index.js';
+import { actionApproved, openResources } from './helpers.js';
 
 /** Deps that throw when touched: a refused approval must reach neither the ledger nor a breaker. */
 const untouchable = new Proxy(
@@ -15,24 +16,45 @@ const untouchable = new Proxy(
   },
 );
 
+/** A task book holding one task (or none), in memory. */
+const tasksHolding = (task: HeldTask | undefined) => ({
+  get: (taskId: string) => Promise.resolve(task?.taskId === taskId ? task : undefined),
+  peek: (taskId: string) => (task?.taskId === taskId ? task : undefined),
+});
+
+const running: HeldTask = {
+  taskId: 'task-1',
+  tenantId: 'tenant-a',
+  scope: { tools: ['files.shred', 'customers.delete'], resources: openResources },
+  ended: false,
+};
+
+function handlersWith(task: HeldTask | undefined) {
+  return createHandlers({
+    tools: createRunnableToolRegistry([]),
+    ledger: untouchable as never,
+    breakers: untouchable as never,
+    replicaId: 'r1',
+    defaultTimeoutMs: 1_000,
+    leaseGraceMs: 100,
+    maxDispatches: 3,
+    escalationTtlMs: 3_600_000,
+    now: () => new Date('2030-01-01T00:00:00Z'),
+    decisionTrust: { keys: new Map(), insecureAcceptUnsigned: false },
+    escalations: untouchable as never,
+    verdictTrust: testVerdictTrust,
+    tasks: tasksHolding(task) as never,
+    taskWaitMs: 0,
+  });
+}
+
+const parsed = (draft: ReturnType<typeof actionApproved>): EventOf<'ActionApproved'> =>
+  eventSchemas.ActionApproved.parse(draft) as EventOf<'ActionApproved'>;
+
 describe("the executor's handlers, without Kafka", () => {
   it('refuses an approval of a tool it does not have: ToolFailed and an alert, the ledger untouched', async () => {
-    const handlers = createHandlers({
-      tools: createRunnableToolRegistry([]),
-      ledger: untouchable as never,
-      breakers: untouchable as never,
-      replicaId: 'r1',
-      defaultTimeoutMs: 1_000,
-      leaseGraceMs: 100,
-      maxDispatches: 3,
-      escalationTtlMs: 3_600_000,
-      now: () => new Date('2030-01-01T00:00:00Z'),
-      decisionTrust: { keys: new Map(), insecureAcceptUnsigned: false },
-      escalations: untouchable as never,
-    });
-    const event = eventSchemas.ActionApproved.parse(
-      actionApproved('task-1', 'a1', 'files.shred', { path: 'x' }),
-    ) as EventOf<'ActionApproved'>;
+    const handlers = handlersWith(running);
+    const event = parsed(actionApproved('task-1', 'a1', 'files.shred', { path: 'x' }));
     const t = createTestHandlerContext({ event });
     await handlers.ActionApproved(event, t.ctx);
     expect(t.drafts.map((d) => d.type)).toEqual(['ToolFailed', 'AlertRaised']);
@@ -47,4 +69,69 @@ describe("the executor's handlers, without Kafka", () => {
     expect(t.published[1]!.envelope.prevHashes).toEqual([t.published[0]!.hash]);
     expect(t.logs).toContainEqual(expect.objectContaining({ msg: 'approval refused', taskId: 'task-1', level: 40 }));
   });
+
+  it.each([
+    ['unsigned', () => actionApproved('task-1', 'a1', 'customers.delete', { ids: ['c-1'] }, undefined, false)],
+    [
+      'signed with a key the executor does not trust',
+      () =>
+        signedVerdict(
+          actionApproved('task-1', 'a1', 'customers.delete', { ids: ['c-1'] }, undefined, false),
+          generateSigningKeyPair('mallory').signingKey,
+        ),
+    ],
+    [
+      'altered after signing',
+      () => {
+        const d = actionApproved('task-1', 'a1', 'customers.delete', { ids: ['c-1'] });
+        return { ...d, data: { ...d.data, actionId: 'a2' } };
+      },
+    ],
+  ])('refuses a verdict %s with a critical alert only, touching no state', async (_what, draft) => {
+    const handlers = createHandlers({ ...untouchableDeps(), verdictTrust: testVerdictTrust });
+    const event = parsed(draft());
+    const t = createTestHandlerContext({ event });
+    await handlers.ActionApproved(event, t.ctx);
+    expect(t.drafts.map((d) => d.type)).toEqual(['AlertRaised']);
+    expect(t.drafts[0]!.data).toMatchObject({ severity: 'critical', subject: { reason: 'verdict_unauthenticated' } });
+  });
+
+  it('fails closed: without the guard keys a signed verdict is refused too', async () => {
+    const handlers = createHandlers({
+      ...untouchableDeps(),
+      verdictTrust: { keys: new Map(), insecureAcceptUnsigned: false },
+    });
+    const event = parsed(actionApproved('task-1', 'a1', 'customers.delete', { ids: ['c-1'] }));
+    const t = createTestHandlerContext({ event });
+    await handlers.ActionApproved(event, t.ctx);
+    expect(t.drafts[0]!.data).toMatchObject({ message: expect.stringMatching(/verdict_unauthenticated.*no_keys/) });
+  });
+
+  it('refuses a signed verdict of a task it never saw with an alert only, no ToolFailed', async () => {
+    const handlers = handlersWith(undefined);
+    const event = parsed(actionApproved('task-ghost', 'a1', 'customers.delete', { ids: ['c-1'] }));
+    const t = createTestHandlerContext({ event });
+    await handlers.ActionApproved(event, t.ctx);
+    expect(t.drafts.map((d) => d.type)).toEqual(['AlertRaised']);
+    expect(t.drafts[0]!.data).toMatchObject({ subject: { reason: 'task_unknown' } });
+  });
 });
+
+/** Deps whose every stateful part throws when touched. */
+function untouchableDeps() {
+  return {
+    tools: createRunnableToolRegistry([]),
+    ledger: untouchable as never,
+    breakers: untouchable as never,
+    replicaId: 'r1',
+    defaultTimeoutMs: 1_000,
+    leaseGraceMs: 100,
+    maxDispatches: 3,
+    escalationTtlMs: 3_600_000,
+    now: () => new Date('2030-01-01T00:00:00Z'),
+    decisionTrust: { keys: new Map(), insecureAcceptUnsigned: false },
+    escalations: untouchable as never,
+    tasks: untouchable as never,
+    taskWaitMs: 0,
+  };
+}

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import {
   canonicalHash,
   follow,
+  newTask,
   generateSigningKeyPair,
   signDecision,
   type DecisionTrust,
@@ -10,6 +11,7 @@ import {
   type JsonObject,
   type WardenEvent,
 } from '@warden/contracts';
+import { sampleTask, signedVerdict, testVerdictTrust } from '@warden/contracts/testing';
 import { defineRunnableTool, defineTool, type RunnableTool } from '@warden/tools';
 import type { EventCollector } from '@warden/runtime/testing';
 import { z } from 'zod';
@@ -32,15 +34,59 @@ export function causeOf(taskId: string): ChainLink {
   };
 }
 
-/** An ActionApproved draft for a tool call (argsHash from the args unless given). */
+/** Every tool the executor's tests approve: the demo tools and the test tools. */
+export const testToolNames = [
+  'customers.delete',
+  'customers.query',
+  'customers.update',
+  'email.send',
+  'files.delete',
+  'files.read',
+  'files.write',
+  'http.get',
+  'knowledge.search',
+  'payments.refund',
+  'test.hang',
+  'test.invalid',
+  'test.broken',
+  'test.echo',
+  'test.flaky',
+  'test.slow',
+];
+
+/** Resource patterns that admit everything (tests of the executor's own checks narrow them). */
+export const openResources = { collections: ['*'], paths: ['**'], hosts: ['*'], recipients: ['*'] };
+
+/** The TaskSubmitted of a test task (tenant-a, as causeOf), by default with every test tool and any resource in scope. */
+export function taskSubmitted(
+  taskId: string,
+  scope: { tools: string[]; resources: Partial<typeof openResources> } = {
+    tools: testToolNames,
+    resources: openResources,
+  },
+): EventDraft<'TaskSubmitted'> {
+  return newTask(sampleTask({ scope }), { taskId, tenantId: 'tenant-a', producer: 'test' });
+}
+
+/** The TaskSubmitted of each task the drafts belong to (in order of first appearance), then the drafts. */
+export function withTasks(...drafts: EventDraft[]): EventDraft[] {
+  const ids = [...new Set(drafts.map((d) => d.taskId))];
+  return [...ids.map((id) => taskSubmitted(id)), ...drafts];
+}
+
+/**
+ * An ActionApproved draft for a tool call (argsHash from the args unless given), signed with the test guard key
+ * (testGuardKeys) unless `sign` is false.
+ */
 export function actionApproved(
   taskId: string,
   actionId: string,
   tool: string,
   args: JsonObject,
   argsHash = canonicalHash(args),
+  sign = true,
 ): EventDraft<'ActionApproved'> {
-  return follow(
+  const draft = follow(
     causeOf(taskId),
     'ActionApproved',
     {
@@ -58,6 +104,7 @@ export function actionApproved(
     },
     { producer: 'test' },
   );
+  return sign ? signedVerdict(draft) : draft;
 }
 
 /** The test's decision-signing key pair (the escalation service's role) and the trust a worker puts in it. */
@@ -173,6 +220,7 @@ export function testSettings(overrides: Partial<ExecutorSettings> = {}): Executo
     maxDispatches: 3,
     escalationTtlMs: 3_600_000,
     breakers: testBreakers,
+    verdictTrust: testVerdictTrust,
     ...overrides,
   };
 }

@@ -1,6 +1,13 @@
 import { readFileSync } from 'node:fs';
-import { jsonEnv, loadConfig, runtimeConfigFrom, WorkerEnv, type WorkerRuntimeConfig } from '@warden/runtime';
-import { MagnitudeLimits } from '@warden/contracts';
+import {
+  jsonEnv,
+  loadConfig,
+  runtimeConfigFrom,
+  signingKeyEnv,
+  WorkerEnv,
+  type WorkerRuntimeConfig,
+} from '@warden/runtime';
+import { MagnitudeLimits, type SigningKey } from '@warden/contracts';
 import { DEFAULT_POLICY_FILE } from '@warden/policy';
 import { z } from 'zod';
 
@@ -41,6 +48,11 @@ export const GuardEnv = WorkerEnv.extend({
   GUARD_REVIEW_SAMPLE_SALT: z.string().min(1).max(200).default('warden-review'),
   /** How long start may take to read the published calibrations to their end. */
   GUARD_CALIBRATION_LOAD_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(600_000).default(30_000),
+  /**
+   * The guard's Ed25519 private key, `keyId:base64(PKCS#8 DER)`: it signs every verdict (ADR 0018). Only the guard
+   * holds it; executors get the public half (WARDEN_GUARD_PUBLIC_KEYS). Unset: verdicts go unsigned (refused).
+   */
+  GUARD_SIGNING_KEY: signingKeyEnv(),
 });
 
 /** The guard's configuration. */
@@ -54,14 +66,20 @@ export interface GuardConfig {
   readonly tenantCaps?: TenantCapsSetting;
   readonly reviewSample: { readonly rate: number; readonly salt: string };
   readonly calibrationLoadTimeoutMs: number;
+  /** GUARD_SIGNING_KEY: signs every verdict. */
+  readonly signingKey?: SigningKey;
 }
 
 /** Reads the guard's configuration from the environment (the only place the guard reads process.env). */
 export function loadGuardConfig(env: Readonly<Record<string, string | undefined>> = process.env): GuardConfig {
   const parsed = loadConfig(GuardEnv, env);
   const policyFile = parsed.GUARD_POLICY_FILE ?? DEFAULT_POLICY_FILE;
+  const runtime = runtimeConfigFrom(parsed);
+  const keyText = env.GUARD_SIGNING_KEY?.trim() ?? '';
+  // The private key's text never enters an event: it is one of the redactor's literals.
+  const secret = keyText.slice(keyText.indexOf(':') + 1);
   return {
-    runtime: runtimeConfigFrom(parsed),
+    runtime: secret === '' ? runtime : { ...runtime, secretLiterals: [...(runtime.secretLiterals ?? []), secret] },
     policySource: JSON.parse(readFileSync(policyFile, 'utf8')) as unknown,
     policyFile,
     escalationTtlMs: parsed.GUARD_ESCALATION_TTL_MS,
@@ -69,5 +87,6 @@ export function loadGuardConfig(env: Readonly<Record<string, string | undefined>
     ...(parsed.GUARD_TENANT_CAPS === undefined ? {} : { tenantCaps: parsed.GUARD_TENANT_CAPS }),
     reviewSample: { rate: parsed.GUARD_REVIEW_SAMPLE_RATE, salt: parsed.GUARD_REVIEW_SAMPLE_SALT },
     calibrationLoadTimeoutMs: parsed.GUARD_CALIBRATION_LOAD_TIMEOUT_MS,
+    ...(parsed.GUARD_SIGNING_KEY === undefined ? {} : { signingKey: parsed.GUARD_SIGNING_KEY }),
   };
 }

@@ -13,6 +13,7 @@ const worker = createGuardWorker({
   ...(config.tenantCaps === undefined ? {} : { tenantCaps: config.tenantCaps }),
   reviewSample: config.reviewSample,
   calibrationLoadTimeoutMs: config.calibrationLoadTimeoutMs,
+  ...(config.signingKey === undefined ? {} : { signingKey: config.signingKey }),
 });
 runUntilSignal(worker, logger);
 await worker.start();

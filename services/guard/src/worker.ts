@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { SigningKey } from '@warden/contracts';
 import { defineWorker, type Worker, type WorkerRuntimeConfig } from '@warden/runtime';
 import { loadPolicy, type ImpactEstimator } from '@warden/policy';
 import { CalibrationFollower } from './calibrations.js';
@@ -6,6 +7,7 @@ import { createHandlers, guardConsumes } from './handlers/index.js';
 import { storeImpactEstimator } from './impact.js';
 import { GuardTaskStore } from './task-store.js';
 import { capsLookup, type TenantCapsSetting } from './config.js';
+import { verdictSigner } from './verdict-signer.js';
 
 /** Options of the guard worker. */
 export interface GuardWorkerOptions {
@@ -20,6 +22,11 @@ export interface GuardWorkerOptions {
   readonly now?: () => Date;
   /** Caps on the magnitude limits a task may ask for, per tenant (GUARD_TENANT_CAPS). */
   readonly tenantCaps?: TenantCapsSetting;
+  /**
+   * The guard's private key (GUARD_SIGNING_KEY): every verdict is signed with it, and executors run only verdicts
+   * signed by a key they trust (WARDEN_GUARD_PUBLIC_KEYS). Absent: verdicts go unsigned, which executors refuse.
+   */
+  readonly signingKey?: SigningKey;
   /** The review sample of auto-approved actions (ADR 0025); rate 0 (the default) samples nothing. */
   readonly reviewSample?: { readonly rate: number; readonly salt: string };
   /** How long start may take to read the published calibrations (default 30 s). */
@@ -61,6 +68,13 @@ export function createGuardWorker(options: GuardWorkerOptions): GuardWorker {
       );
       await follower.start();
       const current = follower;
+      if (options.signingKey === undefined) {
+        deps.logger.error(
+          'no GUARD_SIGNING_KEY: verdicts go out UNSIGNED and every executor that checks them will refuse to run them',
+        );
+      } else {
+        deps.logger.info({ keyId: options.signingKey.keyId }, 'verdicts are signed (Ed25519)');
+      }
       return createHandlers({
         store: new GuardTaskStore(deps.db),
         policy,
@@ -71,6 +85,7 @@ export function createGuardWorker(options: GuardWorkerOptions): GuardWorker {
         escalationTtlMs: options.escalationTtlMs,
         now: options.now ?? (() => new Date()),
         ...(options.tenantCaps === undefined ? {} : { tenantCaps: capsLookup(options.tenantCaps) }),
+        sign: verdictSigner(options.signingKey, (value) => deps.codec.redact(value)),
       });
     },
     onClosing: async () => {

@@ -5,8 +5,9 @@ import {
   type DecodedEvent,
   type EventDataInput,
   type WardenEvent,
+  verifyVerdict,
 } from '@warden/contracts';
-import { sampleTask } from '@warden/contracts/testing';
+import { sampleTask, testGuardKeys, testVerdictTrust } from '@warden/contracts/testing';
 import { EventCollector, startTestPublisher, testWorkerConfig, type TestPublisher } from '@warden/runtime/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGuardWorker } from '@warden/guard-service';
@@ -14,6 +15,12 @@ import { DEFAULT_POLICY_FILE } from '@warden/policy';
 import { readFileSync } from 'node:fs';
 import type { Worker } from '@warden/runtime';
 import { stack } from '../../../test/support/index.js';
+
+/** The guard's signature on a verdict, checked against the test guard's public key. */
+function verdictCheck(e: WardenEvent): unknown {
+  if (e.type !== 'ActionApproved' && e.type !== 'ActionRejected' && e.type !== 'EscalationRequested') return e.type;
+  return verifyVerdict(e.type, e.taskId, e.tenantId, e.data, testVerdictTrust.keys);
+}
 
 describe('the guard as a worker on the real stack', () => {
   const config = testWorkerConfig(stack());
@@ -26,6 +33,7 @@ describe('the guard as a worker on the real stack', () => {
       runtime: config,
       policySource: JSON.parse(readFileSync(DEFAULT_POLICY_FILE, 'utf8')) as unknown,
       escalationTtlMs: 3_600_000,
+      signingKey: testGuardKeys.signingKey,
     });
     await worker.start();
     publisher = await startTestPublisher(config);
@@ -99,6 +107,8 @@ describe('the guard as a worker on the real stack', () => {
     expect(verdict.data.rulesEvaluated.length).toBeGreaterThanOrEqual(6);
     expect(verdict.policyVersion).toBe('default.v1');
     expect(verdict.seq).toBe(2);
+    // Signed with the guard's key, over the verdict as it came off the wire (ADR 0018).
+    expect(verdictCheck(verdict)).toEqual({ ok: true, keyId: 'test-guard' });
   });
 
   it('denies an action outside the task scope, naming the field', async () => {
@@ -106,6 +116,7 @@ describe('the guard as a worker on the real stack', () => {
     const verdict = await propose(task, { args: { collection: 'orders', id: 'c-42', set: { status: 'inactive' } } });
     expect(verdict.type).toBe('ActionRejected');
     if (verdict.type === 'ActionRejected') expect(verdict.data.message).toMatch(/collection/);
+    expect(verdictCheck(verdict)).toEqual({ ok: true, keyId: 'test-guard' });
   });
 
   it('escalates a low-confidence action and an ungrounded id, binding the escalation to the args hash', async () => {
@@ -115,6 +126,7 @@ describe('the guard as a worker on the real stack', () => {
     });
     expect(low.type, JSON.stringify(low.data)).toBe('EscalationRequested');
     if (low.type === 'EscalationRequested') expect(low.data.reasonCode).toMatch(/confidence/);
+    expect(verdictCheck(low)).toEqual({ ok: true, keyId: 'test-guard' });
     const args = { collection: 'customers', id: 'c-999', set: { status: 'inactive' } };
     const made = await propose(await submit('guard-ungrounded'), { args });
     expect(made.type).toBe('EscalationRequested');

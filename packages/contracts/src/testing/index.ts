@@ -1,6 +1,8 @@
 import { follow, newTask, type ChainLink, type EventDraft } from '../chain.js';
 import { canonicalHash } from '../canonical.js';
-import type { EventDataInput } from '../events.js';
+import { eventDataSchemas, type EventDataInput } from '../events.js';
+import { generateSigningKeyPair, type SigningKey } from '../event-signature.js';
+import { signVerdict, type VerdictTrust, type VerdictType } from '../verdict-signature.js';
 import type { WireEnvelope } from '../envelope.js';
 import { DEFAULT_TASK_CONTROLS } from '../common-schemas.js';
 
@@ -71,4 +73,29 @@ export function shuffled<T>(items: readonly T[], seed = 7): T[] {
     [out[i], out[j]] = [out[j]!, out[i]!];
   }
   return out;
+}
+
+/**
+ * A guard key pair for tests (generated once per process): workers in the test's process sign verdicts with its
+ * private key and check them with `testVerdictTrust`.
+ */
+export const testGuardKeys = generateSigningKeyPair('test-guard');
+
+/** Trust in testGuardKeys' public key only. */
+export const testVerdictTrust: VerdictTrust = {
+  keys: new Map([[testGuardKeys.verifyingKey.keyId, testGuardKeys.verifyingKey]]),
+  insecureAcceptUnsigned: false,
+};
+
+/**
+ * A verdict draft signed as the guard signs it (its data in zod's output form, then `signVerdict`), by default with
+ * testGuardKeys. For tests that publish ActionApproved, ActionRejected or EscalationRequested by hand.
+ */
+export function signedVerdict<T extends VerdictType>(
+  draft: EventDraft<T>,
+  key: SigningKey = testGuardKeys.signingKey,
+): EventDraft<T> {
+  const wire = eventDataSchemas[draft.type].parse(draft.data);
+  const signature = signVerdict(draft.type, draft.taskId, draft.tenantId, wire, key);
+  return { ...draft, data: { ...wire, signature } as EventDraft<T>['data'] };
 }

@@ -1,4 +1,10 @@
-import { MAX_ERROR_MESSAGE_CHARS, clipText, isWardenError, type EventCodec } from '@warden/contracts';
+import {
+  MAX_ERROR_MESSAGE_CHARS,
+  PRODUCER_SIGNATURE_HEADER,
+  clipText,
+  isWardenError,
+  type EventCodec,
+} from '@warden/contracts';
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { ChainFinding, ProjectedInput, Projection } from './projection.js';
@@ -93,7 +99,11 @@ export class ProjectorConsumer {
   ): Promise<ProjectedInput | UndecodableDoc> {
     const source = { topic, partition, offset: message.offset };
     try {
-      return { decoded: await this.o.codec.decode(message.value), source };
+      const decoded = await this.o.codec.decode(message.value);
+      const signature = message.headers?.[PRODUCER_SIGNATURE_HEADER];
+      return signature === undefined || signature === null
+        ? { decoded, source }
+        : { decoded, source, producerSignature: signature.toString() };
     } catch (error) {
       if (!isWardenError(error) || error.retryable) throw error;
       return {

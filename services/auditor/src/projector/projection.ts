@@ -7,6 +7,8 @@ import {
   type ChainBreak,
   type DecodedEvent,
   type WireEnvelope,
+  producerBreak,
+  type ProducerKey,
 } from '@warden/contracts';
 import { DEAD_LETTER_ALERT_TASK_PREFIX } from '@warden/runtime';
 import { TaskPoints, type LabelledPoint } from '@warden/calibration';
@@ -40,6 +42,11 @@ export interface ProjectionOptions {
   /** At most this many alerts per task (the first breaks by seq). */
   readonly maxAlertsPerTask?: number;
   readonly now?: () => number;
+  /**
+   * The producers' public keys (WARDEN_PRODUCER_PUBLIC_KEYS): every event must be signed by a producer allowed to
+   * emit its type, or it is reported as an `unverified_producer` break. Empty or absent: producers are not checked.
+   */
+  readonly producerKeys?: ReadonlyMap<string, ProducerKey>;
 }
 
 interface TaskState {
@@ -60,6 +67,8 @@ interface TaskState {
 export interface ProjectedInput {
   readonly decoded: DecodedEvent;
   readonly source: EventSource;
+  /** The producer's signature header (PRODUCER_SIGNATURE_HEADER), when the message carried one. */
+  readonly producerSignature?: string;
 }
 
 /** The auditor's own findings travel under `audit.<taskId>` and are not tasks. */
@@ -128,12 +137,17 @@ export class Projection {
     const docs: EventDoc[] = [];
     const moved = new Set<TaskState>();
     const findings: ChainFinding[] = [];
-    for (const { decoded, source } of inputs) {
+    const keys = this.options.producerKeys;
+    for (const { decoded, source, producerSignature } of inputs) {
       const env = decoded.envelope;
       const facts = storedFactsOf(decoded.event);
       docs.push(eventDocOf(env, decoded.hash, facts, source));
       const state = this.stateOf(env);
       findings.push(...this.applyOne(state, env, decoded.hash, facts));
+      if (keys !== undefined && keys.size > 0 && !env.taskId.startsWith(DEAD_LETTER_ALERT_TASK_PREFIX)) {
+        const forged = producerBreak(env, decoded.hash, producerSignature, keys);
+        if (forged !== undefined) findings.push(...this.findingsOf(state, [forged]));
+      }
       moved.add(state);
     }
     await this.store.insertNew(this.store.events, docs);

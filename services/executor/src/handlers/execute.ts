@@ -6,6 +6,7 @@ import {
   isWardenError,
   type DecisionTrust,
   type JsonObject,
+  type VerdictTrust,
 } from '@warden/contracts';
 import { abortableSleep, type HandlerContext } from '@warden/runtime';
 import type { RunnableTool, RunnableToolRegistry } from '@warden/tools';
@@ -15,6 +16,8 @@ import type { EscalationBook } from '../escalations.js';
 import { callTool, checkOutput } from '../call.js';
 import { InvalidToolOutputError, LedgerConflictError, ToolRefusedError, ToolTimeoutError } from '../errors.js';
 import type { EffectLedger, EffectState, FailureClass, OutcomeRecord } from '../ledger.js';
+import { checkTaskScope, checkVerdictSignature } from '../task-check.js';
+import type { HeldTask, TaskBook } from '../tasks.js';
 
 /** Test hooks at the two moments a crash matters (the SIGKILL test pauses the process there). */
 export interface ExecutorHooks {
@@ -44,7 +47,19 @@ export interface ExecutorHandlerDeps {
   readonly decisionTrust: DecisionTrust;
   /** The escalations seen, which a person's approval must answer exactly. */
   readonly escalations: EscalationBook;
+  /** Which keys the guard's verdicts must be signed with (WARDEN_GUARD_PUBLIC_KEYS); no keys: every one is refused. */
+  readonly verdictTrust: VerdictTrust;
+  /** The executor's own record of the tasks: an approval runs only for a running task, within its scope. */
+  readonly tasks: TaskBook;
+  /**
+   * How long an authenticated approval waits for its task's TaskSubmitted, which travels on another topic and may be
+   * consumed a moment later; after that the task is unknown and the approval refused.
+   */
+  readonly taskWaitMs: number;
 }
+
+/** How often a waiting approval looks for its task again. */
+const TASK_POLL_MS = 50;
 
 /** A message clipped to what the events' message fields hold. */
 const clip = (s: string): string => clipText(s, MAX_MESSAGE_CHARS);
@@ -67,6 +82,20 @@ export async function executeApproval(
   if (approval.tool === null) return; // an approved answer (by the guard or a person): nothing to run
   const key = effectKeyOf(approval);
   ctx.span.setAttribute('warden.executor.effect_key', key);
+  // Who vouches for it first (cheap, no I/O): a forged verdict is refused without touching any state, and without a
+  // ToolFailed, which would tell a real task that an action it may still get approved had failed.
+  const signed = checkVerdictSignature(approval, deps.verdictTrust);
+  if (!signed.ok) {
+    await alertRefusal(approval, ctx, signed.code, signed.message);
+    return;
+  }
+  const task = await taskOf(deps, approval.taskId, ctx.signal);
+  const inScope = checkTaskScope(approval, task, deps.tools.get(approval.tool)?.spec);
+  if (!inScope.ok) {
+    if (task?.scope === undefined || task.ended) await alertRefusal(approval, ctx, inScope.code, inScope.message);
+    else await refuse(deps, approval, ctx, inScope.code, inScope.message); // the running task learns of it
+    return;
+  }
   const held =
     approval.kind === 'HumanApproved' && approval.decision !== undefined
       ? await deps.escalations.get(approval.taskId, approval.decision.data.escalationId)
@@ -337,6 +366,48 @@ async function outcomeUnknown(
   });
 }
 
+/** The task of an approval, waiting up to taskWaitMs for a TaskSubmitted not consumed yet. */
+async function taskOf(deps: ExecutorHandlerDeps, taskId: string, signal: AbortSignal): Promise<HeldTask | undefined> {
+  let task = await deps.tasks.get(taskId);
+  const deadline = Date.now() + deps.taskWaitMs;
+  while (task === undefined && Date.now() < deadline && !signal.aborted) {
+    await abortableSleep(TASK_POLL_MS, signal);
+    task = deps.tasks.peek(taskId);
+  }
+  return task ?? (await deps.tasks.get(taskId));
+}
+
+/**
+ * Refuses an approval that no running task of this executor can own (unsigned, of an unknown or ended task) with a
+ * critical alert only: no effect, and no ToolFailed into a task that does not exist or is over.
+ */
+async function alertRefusal(
+  approval: Approval,
+  ctx: HandlerContext,
+  code: RefusalCode,
+  message: string,
+): Promise<void> {
+  ctx.logger.warn({ key: effectKeyOf(approval), code, message }, 'approval refused');
+  await publishRefusalAlert(approval, ctx, code, message);
+}
+
+/** The alert of a refusal: critical, but a warning for bad args or an expired approval. */
+async function publishRefusalAlert(
+  approval: Approval,
+  ctx: HandlerContext,
+  code: RefusalCode,
+  message: string,
+): Promise<void> {
+  const tool = approval.tool ?? 'unknown';
+  await ctx.publish('AlertRaised', {
+    alertId: `${approval.eventId}:refused`,
+    code: 'policy_warn',
+    severity: code === RefusalCodes.invalidArgs || code === RefusalCodes.approvalExpired ? 'warning' : 'critical',
+    message: clip(`executor refused ${approval.kind} of ${tool} (${code}): ${message}`),
+    subject: { taskId: approval.taskId, actionId: approval.actionId, tool, reason: code, approval: approval.eventId },
+  });
+}
+
 async function refuse(
   _deps: ExecutorHandlerDeps,
   approval: Approval,
@@ -356,11 +427,5 @@ async function refuse(
     retryable: false,
     durationMs: 0,
   });
-  await ctx.publish('AlertRaised', {
-    alertId: `${approval.eventId}:refused`,
-    code: 'policy_warn',
-    severity: code === RefusalCodes.invalidArgs || code === RefusalCodes.approvalExpired ? 'warning' : 'critical',
-    message: clip(`executor refused ${approval.kind} of ${tool} (${code}): ${message}`),
-    subject: { taskId: approval.taskId, actionId: approval.actionId, tool, reason: code, approval: approval.eventId },
-  });
+  await publishRefusalAlert(approval, ctx, code, message);
 }

@@ -1,20 +1,44 @@
-import { heldEscalationOf } from '@warden/contracts';
-import type { Handlers } from '@warden/runtime';
+import { heldEscalationOf, type EventOf } from '@warden/contracts';
+import { TaskConflictError, type Handlers } from '@warden/runtime';
 import { approvalOf } from '../approval.js';
 import { executeApproval, type ExecutorHandlerDeps } from './execute.js';
 
 /** The event types the executor consumes. */
-export const executorConsumes = ['ActionApproved', 'HumanApproved', 'EscalationRequested'] as const;
+export const executorConsumes = [
+  'ActionApproved',
+  'HumanApproved',
+  'EscalationRequested',
+  'TaskSubmitted',
+  'TaskCompleted',
+  'TaskFailed',
+  'TaskHalted',
+] as const;
 type Consumed = (typeof executorConsumes)[number];
 
 /**
- * The executor's handlers: both kinds of approval go through the same ledger, breakers and checks; escalations are
- * recorded so that a person's approval can be checked against exactly the escalation it answers.
+ * The executor's handlers: both kinds of approval go through the same checks, ledger and breakers; escalations are
+ * recorded so that a person's approval can be checked against exactly the escalation it answers; tasks are recorded
+ * from their TaskSubmitted until their end, so that an approval runs only for a running task within its scope.
  */
 export function createHandlers(deps: ExecutorHandlerDeps): Handlers<Consumed> {
+  const ended = async (event: EventOf<'TaskCompleted' | 'TaskFailed' | 'TaskHalted'>): Promise<void> => {
+    await deps.tasks.end(event.taskId, event.tenantId);
+  };
   return {
     ActionApproved: (event, ctx) => executeApproval(deps, approvalOf(event), ctx),
     HumanApproved: (event, ctx) => executeApproval(deps, approvalOf(event), ctx),
     EscalationRequested: (event) => deps.escalations.record(heldEscalationOf(event.taskId, event.data)),
+    TaskSubmitted: async (event) => {
+      const { defined, definedBy } = await deps.tasks.record(event.taskId, event.tenantId, event.data, event.id);
+      if (defined) return;
+      // A task's definition never changes: another TaskSubmitted for its id is refused (DLQ with the reason).
+      throw new TaskConflictError(
+        `task ${event.taskId} is already defined (by event ${definedBy ?? 'unknown'}); TaskSubmitted ${event.id} of tenant ${event.tenantId} is refused`,
+        { details: { taskId: event.taskId, eventId: event.id, tenantId: event.tenantId } },
+      );
+    },
+    TaskCompleted: ended,
+    TaskFailed: ended,
+    TaskHalted: ended,
   };
 }

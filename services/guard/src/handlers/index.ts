@@ -22,6 +22,7 @@ import {
 } from '@warden/policy';
 import { CALIBRATION_REVIEW_CODE, inReviewSample } from '@warden/calibration';
 import type { GuardTaskStore } from '../task-store.js';
+import type { VerdictSigner } from '../verdict-signer.js';
 
 /** What the guard's handlers need. */
 export interface GuardHandlerDeps {
@@ -49,6 +50,8 @@ export interface GuardHandlerDeps {
    * (salt, task, action), goes to a person instead, so calibration keeps being tested where the agent is confident.
    */
   readonly reviewSample?: { readonly rate: number; readonly salt: string };
+  /** Signs each verdict with the guard's key (GUARD_SIGNING_KEY); absent: verdicts go unsigned (executors refuse). */
+  readonly sign?: VerdictSigner;
 }
 
 /** The event types the guard consumes. */
@@ -127,11 +130,14 @@ async function judge(
   }
   const policy = deps.currentPolicy?.() ?? deps.policy;
   const policyVersion = policy.version;
+  const sign: VerdictSigner = (type, taskId, tenantId, data) =>
+    deps.sign === undefined ? data : deps.sign(type, taskId, tenantId, data);
+  const { taskId, tenantId } = event;
   if (state === undefined) {
     // No TaskSubmitted seen for this task: nothing defines its scope, so nothing is allowed.
     await ctx.publish(
       'ActionRejected',
-      {
+      sign('ActionRejected', taskId, tenantId, {
         proposalEventId: event.id,
         proposalKind: proposal.kind,
         actionId: proposal.actionId,
@@ -143,7 +149,7 @@ async function judge(
         tool: proposal.kind === 'action' ? proposal.tool : null,
         argsHash: proposal.kind === 'action' ? proposal.argsHash : answerHash(proposal.answer, proposal.output),
         message: `no TaskSubmitted is known for task ${event.taskId}: its scope is undefined`,
-      },
+      }),
       { policyVersion },
     );
     return;
@@ -178,27 +184,32 @@ async function judge(
       }
       await ctx.publish(
         'ActionApproved',
-        {
+        sign('ActionApproved', taskId, tenantId, {
           ...base,
           tool,
           args: proposal.kind === 'action' ? proposal.args : null,
           argsHash: verdict.argsHash,
           ...(verdict.impact === undefined ? {} : { impact: verdict.impact }),
-        },
+        }),
         { policyVersion },
       );
       return;
     case 'deny':
       await ctx.publish(
         'ActionRejected',
-        { ...base, tool, argsHash: verdict.argsHash, message: verdict.message },
+        sign('ActionRejected', taskId, tenantId, {
+          ...base,
+          tool,
+          argsHash: verdict.argsHash,
+          message: verdict.message,
+        }),
         { policyVersion },
       );
       return;
     case 'escalate':
       await ctx.publish(
         'EscalationRequested',
-        {
+        sign('EscalationRequested', taskId, tenantId, {
           escalationId: `${event.taskId}:${proposal.actionId}:guard`,
           source: 'guard',
           reasonCode: verdict.reasonCode,
@@ -227,7 +238,7 @@ async function judge(
           verdict: base,
           policyVersion,
           expiresAt: new Date(deps.now().getTime() + deps.escalationTtlMs).toISOString(),
-        },
+        }),
         { policyVersion },
       );
       return;
