@@ -22,6 +22,7 @@ import {
   MAX_CLAIMS_PER_PROPOSAL,
   MAX_EFFECT_KEY_CHARS,
   MAX_ERROR_MESSAGE_CHARS,
+  MAX_GIVEN_STEPS,
   MAX_GOAL_CHARS,
   MAX_ID_CHARS,
   MAX_MESSAGE_CHARS,
@@ -47,6 +48,34 @@ const PartialResult = z.object({
   lastOutput: JsonValue.optional(),
 });
 
+/** One step of a given plan: an action the planner proposes as it stands, without a model (ADR 0026). */
+export const GivenStep = z.object({
+  actionId: ActionId,
+  tool: Identifier,
+  args: JsonObject,
+  reasoning: Text(MAX_REASONING_CHARS),
+  /** In a rollback: the effect of the earlier task this step undoes. */
+  compensates: z
+    .object({
+      taskId: Identifier,
+      actionId: ActionId,
+      step: z.number().int().nonnegative(),
+      tool: Identifier,
+      effectKey: z.string().min(1).max(MAX_EFFECT_KEY_CHARS),
+    })
+    .optional(),
+});
+
+/**
+ * A plan the requester gives: the planner proposes its steps one at a time, in order, each guarded and executed like
+ * any action, and ends the task when the last one succeeds or fails at the first that does not (ADR 0026).
+ */
+export const GivenPlan = z.object({
+  steps: z.array(GivenStep).min(1).max(MAX_GIVEN_STEPS),
+  /** The task whose effects this one undoes: a rollback (of its effects from `fromStep` on). */
+  rollbackOf: z.object({ taskId: Identifier, fromStep: z.number().int().nonnegative() }).optional(),
+});
+
 /** A task as the requester submits it: goal, input, scope, limits, budgets and risk settings. */
 export const TaskSubmitted = z.object({
   goal: Text(MAX_GOAL_CHARS).min(1),
@@ -58,6 +87,8 @@ export const TaskSubmitted = z.object({
   risk: RiskSettings,
   /** Model to use, when the tenant allows a choice; otherwise the planner's default. */
   model: Id.optional(),
+  /** Steps given in advance (a rollback): proposed as they stand, no model is called (ADR 0026). */
+  plan: GivenPlan.optional(),
 });
 
 /** The planner is about to call the model: the full prompt, the tools offered and the reservation made. */

@@ -77,6 +77,8 @@ export {
   type WardenErrorOptions,
 } from './errors.js';
 export {
+  GivenPlan,
+  GivenStep,
   eventDataSchemas,
   eventTypes,
   isEventType,
@@ -101,6 +103,7 @@ export {
   MAX_EFFECT_KEY_CHARS,
   MAX_ERROR_MESSAGE_CHARS,
   MAX_EVIDENCE_PER_CLAIM,
+  MAX_GIVEN_STEPS,
   MAX_EVIDENCE_REF_CHARS,
   MAX_GOAL_CHARS,
   MAX_ID_CHARS,
