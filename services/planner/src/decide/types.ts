@@ -126,6 +126,18 @@ export interface TaskState {
    * it answers exactly one of them. Absent in states saved before escalations were kept.
    */
   readonly escalations?: readonly HeldEscalation[];
+  /**
+   * The steps of a given plan (a rollback, ADR 0026), proposed in order without a model. Absent for a planned task.
+   */
+  readonly given?: readonly GivenPlanStep[];
+}
+
+/** One step of a given plan, as the planner keeps it. */
+export interface GivenPlanStep {
+  readonly actionId: string;
+  readonly tool: string;
+  readonly args: JsonObject;
+  readonly reasoning: string;
 }
 
 /** A proposal the model's output turned into: one tool call or the answer. */
