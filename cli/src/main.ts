@@ -4,7 +4,7 @@
  * 3 a server does not answer.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { CliError, ExitCodes } from './errors.js';
+import { CliError, CliErrorCodes, ExitCodes } from './errors.js';
 import { fleetDown, fleetStatus, fleetUp, FleetServices, parseReplicas, parseServices } from './fleet.js';
 import { buildTask, type TaskFlags } from './task.js';
 import { configFrom, say, type GlobalOptions } from './commands/io.js';
@@ -14,6 +14,7 @@ import { decideEscalation, listEscalations, showEscalation } from './commands/es
 import type * as AuditModule from './commands/audit.js';
 import type * as BacktestModule from './commands/backtest.js';
 import type * as DemoModule from './commands/demo.js';
+import type * as RollbackModule from './commands/rollback.js';
 import type * as SubmitModule from './commands/submit.js';
 import type * as TailModule from './commands/tail.js';
 
@@ -27,6 +28,8 @@ const verify = async (...a: Parameters<typeof AuditModule.verify>) =>
 const backtest = async (...a: Parameters<typeof BacktestModule.backtest>) =>
   (await import('./commands/backtest.js')).backtest(...a);
 const demo = async (...a: Parameters<typeof DemoModule.demo>) => (await import('./commands/demo.js')).demo(...a);
+const rollback = async (...a: Parameters<typeof RollbackModule.rollback>) =>
+  (await import('./commands/rollback.js')).rollback(...a);
 
 const ENVIRONMENT = `
 Environment:
@@ -217,6 +220,38 @@ program
       failOnChange: o.failOnChange === true,
     });
   });
+
+program
+  .command('rollback')
+  .description(
+    "undo a task's effects: plan their compensations newest first from the log, show them, run them as a new task",
+  )
+  .argument('<task>', 'the task id')
+  .addOption(new Option('--from-step <n>', 'only the effects of this step and later').default('0'))
+  .option('--dry-run', 'show the plan, submit nothing')
+  .option('--require-approval', 'every compensation waits for a person (escalation service)')
+  .addOption(new Option('--requester <id>', 'who asks (the rollback task records it)').default('warden-cli'))
+  .option('--json', 'one JSON document')
+  .action(
+    async (
+      task: string,
+      o: { fromStep: string; dryRun?: boolean; requireApproval?: boolean; requester: string; json?: boolean },
+    ) => {
+      const fromStep = Number(o.fromStep);
+      if (!Number.isInteger(fromStep) || fromStep < 0) {
+        throw new CliError(CliErrorCodes.usage, `--from-step must be a step number, not ${o.fromStep}`, {
+          exitCode: ExitCodes.usage,
+        });
+      }
+      exitCode = await rollback(configFrom(globals()), task, {
+        fromStep,
+        dryRun: o.dryRun === true,
+        requireApproval: o.requireApproval === true,
+        requester: o.requester,
+        json: o.json === true,
+      });
+    },
+  );
 
 const escalations = program
   .command('escalations')
