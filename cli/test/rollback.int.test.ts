@@ -176,4 +176,58 @@ describe('warden rollback', () => {
     expect(await customers()).toEqual(rowsBefore);
     expect(await filesOf(p.workspace)).toEqual(filesBefore);
   }, 300_000);
+
+  it("rolls back from a step on through the escalation service's admin API, after a dry run, and only once", async () => {
+    await p.submit('rb-api', 'refund-happy', {
+      goal: 'Write two files',
+      input: {},
+      scope: { tools: ['files.write'], resources: { collections: [], paths: ['api/*'] } },
+      plan: {
+        steps: [
+          { actionId: 'w1', tool: 'files.write', args: { path: 'api/one.txt', content: 'one' }, reasoning: 'one' },
+          { actionId: 'w2', tool: 'files.write', args: { path: 'api/two.txt', content: 'two' }, reasoning: 'two' },
+        ],
+      },
+    });
+    expect((await runToEnd('rb-api')).type).toBe('TaskCompleted');
+    const post = (body: unknown, token = p.people.token) =>
+      fetch(`${p.people.url}/admin/tasks/rb-api/rollback`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    type Answer = {
+      plan: { steps: { tool: string; compensates: { actionId: string } }[]; compensated: unknown[] };
+      submitted: string | null;
+    };
+
+    expect((await post({ fromStep: 2 }, 'not-a-token')).status).toBe(401);
+    const dry = await post({ fromStep: 2, dryRun: true });
+    expect(dry.status).toBe(200);
+    const planned = (await dry.json()) as Answer;
+    expect(planned.submitted).toBeNull();
+    expect(planned.plan.steps.map((s) => s.compensates.actionId)).toEqual(['w2']);
+
+    const res = await post({ fromStep: 2 });
+    expect(res.status).toBe(200);
+    const ran = (await res.json()) as Answer;
+    expect(ran.submitted).toMatch(/^rb-api\.rollback-/);
+    expect((await runToEnd(ran.submitted!)).type).toBe('TaskCompleted');
+    await expect(readFile(join(p.workspace, 'api/one.txt'), 'utf8')).resolves.toBe('one');
+    await expect(readFile(join(p.workspace, 'api/two.txt'), 'utf8')).rejects.toMatchObject({ code: 'ENOENT' });
+
+    const again = (await (await post({ fromStep: 2 })).json()) as Answer;
+    expect(again.submitted).toBeNull();
+    expect(again.plan.steps).toEqual([]);
+    expect(again.plan.compensated).toHaveLength(1);
+    expect(
+      (
+        await fetch(`${p.people.url}/admin/tasks/nope/rollback`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${p.people.token}`, 'content-type': 'application/json' },
+          body: '{}',
+        })
+      ).status,
+    ).toBe(404);
+  }, 300_000);
 });

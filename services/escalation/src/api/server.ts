@@ -5,8 +5,10 @@ import { bearerToken, type Authenticator, type Principal } from '../auth.js';
 import type { Decisions } from '../decisions.js';
 import type { Refusal } from '../decide.js';
 import { EscalationStatuses, type EscalationDoc, type EscalationStore } from '../store.js';
+import type { Rollbacks } from '../rollback/rollbacks.js';
 import { openApiDocument } from './openapi.js';
 import { peoplePage } from './page.js';
+import { registerRollbackRoute } from './rollback.js';
 
 /** A comment line keeps idle event streams open through proxies. */
 const HEARTBEAT_MS = 15_000;
@@ -16,6 +18,8 @@ export interface PeopleApiOptions {
   readonly store: EscalationStore;
   readonly decisions: Decisions;
   readonly auth: Authenticator;
+  /** Admins' rollbacks (ADR 0026); absent: no rollback route. */
+  readonly rollbacks?: Rollbacks;
 }
 
 const DecisionBody = z
@@ -131,5 +135,6 @@ export function buildPeopleApi(options: PeopleApiOptions): FastifyInstance {
       return reply.send({ status: result.status, eventId: result.eventId });
     });
   }
+  if (options.rollbacks !== undefined) registerRollbackRoute(app, options.rollbacks, principalOf);
   return app;
 }
