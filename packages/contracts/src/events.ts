@@ -364,6 +364,19 @@ export const AlertRaised = z.object({
   subject: z.record(z.string(), z.string()),
 });
 
+/**
+ * A data subject's key was deleted (crypto-shredding, ADR 0026): every value sealed with it reads as erased from now
+ * on, in every copy of the log, while the chain still verifies. Keyed by `erasure:<subject>`, on the alerts topic.
+ */
+export const SubjectErased = z.object({
+  /** The key's subject, e.g. `tenant-a:cus_1042` (or `tenant:tenant-a` with per-tenant keys). */
+  subject: z.string().min(1).max(MAX_ID_CHARS),
+  /** Keys deleted: 0 when the subject had none (erased before, or never sealed). */
+  keysDeleted: z.number().int().nonnegative(),
+  erasedBy: Actor,
+  reason: Text(MAX_MESSAGE_CHARS),
+});
+
 /** An event that could not be handled, with the original bytes and why. Never part of a task's chain. */
 export const DeadLettered = z.object({
   worker: Id,
@@ -408,6 +421,7 @@ export const eventDataSchemas = {
   TaskHalted,
   AlertRaised,
   DeadLettered,
+  SubjectErased,
 } as const;
 
 /** The name of a Warden event type (past tense). */
@@ -427,8 +441,11 @@ export function isEventType(value: unknown): value is EventType {
   return typeof value === 'string' && Object.hasOwn(eventDataSchemas, value);
 }
 
-/** Event types that are not links of a task's hash chain (they describe the pipeline, not the task's steps). */
-export const outOfChainEventTypes: ReadonlySet<EventType> = new Set<EventType>(['DeadLettered']);
+/**
+ * Event types that are not links of a task's hash chain (they describe the pipeline, not the task's steps): a dead
+ * letter, and an erasure (which concerns a data subject across tasks, ADR 0026).
+ */
+export const outOfChainEventTypes: ReadonlySet<EventType> = new Set<EventType>(['DeadLettered', 'SubjectErased']);
 
 /** Event types that end a task. */
 export const terminalEventTypes: ReadonlySet<EventType> = new Set<EventType>([

@@ -124,6 +124,21 @@ export {
 } from './limits.js';
 export { MONGO_DUPLICATE_KEY_CODE, isDuplicateKeyError } from './mongo-errors.js';
 export {
+  ERASED_VALUE,
+  MemorySubjectKeyStore,
+  MongoSubjectKeyStore,
+  SEALED_FIELD,
+  isSealed,
+  openSealed,
+  sealValue,
+  sealedPlaceholder,
+  subjectErasedDraft,
+  type SealedValue,
+  type SubjectKey,
+  type SubjectKeyDoc,
+  type SubjectKeyStore,
+} from './sealing.js';
+export {
   Redactor,
   defaultSecretKeys,
   defaultSecretPatterns,
