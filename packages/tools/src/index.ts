@@ -29,6 +29,7 @@ export {
   type VerifyContext,
   type VerifyOutcome,
 } from './runnable.js';
+export { sealPersonalData, subjectKeyId, type PersonalDataDeclaration, type SealingOptions } from './personal-data.js';
 export {
   RollbackPlanningError,
   compensationOf,

@@ -1,6 +1,7 @@
 import { isIdentifier, type JsonObject, type JsonValue } from '@warden/contracts';
 import { z } from 'zod';
 import { ToolDefinitionError } from './errors.js';
+import type { PersonalDataDeclaration } from './personal-data.js';
 
 /** The kinds of resource a scope names (the same list as the contracts' Scope). */
 export const ResourceKindNames = ['collections', 'paths', 'hosts', 'recipients'] as const;
@@ -90,6 +91,8 @@ export interface ToolSpec {
    * tool's parsed args in its definition; call it through `compensationOf`, which parses them first.
    */
   readonly compensation?: Compensation<never>;
+  /** Which fields of the output are personal data, sealed with their subject's key before the log (ADR 0026). */
+  readonly personalData?: PersonalDataDeclaration;
 }
 
 /** The tools the code knows, by name. */
