@@ -16,6 +16,8 @@ export interface Approval {
   readonly kind: 'ActionApproved' | 'HumanApproved';
   readonly eventId: string;
   readonly taskId: string;
+  /** The approval's tenant (set by approvalOf; what sealing keys results under). */
+  readonly tenantId?: string;
   readonly actionId: string;
   /** Null for an approved answer (nothing to run). */
   readonly tool: string | null;
@@ -33,6 +35,7 @@ export function approvalOf(event: EventOf<'ActionApproved'> | EventOf<'HumanAppr
   const base = {
     eventId: event.id,
     taskId: event.taskId,
+    tenantId: event.tenantId,
     actionId: event.data.actionId,
     argsHash: event.data.argsHash,
     policyVersion: event.data.policyVersion,

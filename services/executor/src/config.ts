@@ -38,6 +38,21 @@ export const ExecutorEnv = WorkerEnv.extend({
   EXECUTOR_WORKSPACE_ROOT: z.string().min(1).default('./workspace'),
   EXECUTOR_HTTP_ALLOWLIST: list.default(['127.0.0.1', 'localhost', '::1']),
   EXECUTOR_HTTP_MAX_BYTES: ms(1, 64 * 1024 * 1024).default(1024 * 1024),
+  /** Seal the personal data of tool results before the log (ADR 0026): off, a key per data subject, or per tenant. */
+  EXECUTOR_SEALING: z.enum(['off', 'subject', 'tenant']).default('off'),
+  /** With sealing on: any other string of a result matching one of these (a JSON array of regexes) is sealed too. */
+  EXECUTOR_SEAL_PATTERNS: z
+    .string()
+    .default('[]')
+    .transform((text, ctx) => {
+      try {
+        const list = z.array(z.string().min(1).max(500)).max(50).parse(JSON.parse(text));
+        return list.map((source) => new RegExp(source, 'u'));
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: `expected a JSON array of regexes: ${(error as Error).message}` });
+        return z.NEVER;
+      }
+    }),
 });
 
 /** Settings of the executor itself (besides the runtime's and the tools' stores). */
@@ -50,6 +65,8 @@ export interface ExecutorSettings {
   readonly breakers: BreakerSettings;
   /** Names of the tools to load; all demo tools when absent. */
   readonly enabledTools?: readonly string[];
+  /** Sealing of personal data in results (ADR 0026); absent: off. */
+  readonly sealing?: { readonly keyScope: 'subject' | 'tenant'; readonly patterns: readonly RegExp[] };
 }
 
 /** The executor's configuration. */
@@ -79,6 +96,9 @@ export function loadExecutorConfig(env: Readonly<Record<string, string | undefin
         resetTimeoutMs: e.EXECUTOR_BREAKER_RESET_MS,
       },
       ...(e.EXECUTOR_TOOLS === undefined ? {} : { enabledTools: e.EXECUTOR_TOOLS }),
+      ...(e.EXECUTOR_SEALING === 'off'
+        ? {}
+        : { sealing: { keyScope: e.EXECUTOR_SEALING, patterns: e.EXECUTOR_SEAL_PATTERNS } }),
     },
     stores: {
       customerCollections: e.EXECUTOR_CUSTOMER_COLLECTIONS,

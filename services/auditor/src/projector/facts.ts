@@ -17,6 +17,7 @@ export const EventKinds = {
   alert: 'alert',
   breaker: 'breaker',
   deadLetter: 'dead_letter',
+  erasure: 'erasure',
 } as const;
 export type EventKind = (typeof EventKinds)[keyof typeof EventKinds];
 
@@ -165,6 +166,8 @@ export function factsOf(event: WardenEvent): EventFacts {
       return { kind: 'breaker', ...(event.data.scope === 'tool' ? { tool: event.data.name } : {}) };
     case 'DeadLettered':
       return { kind: 'dead_letter', reasonCode: event.data.errorCode };
+    case 'SubjectErased':
+      return { kind: 'erasure' };
     default:
       return assertNever(event);
   }

@@ -6,9 +6,10 @@ import {
   isWardenError,
   type DecisionTrust,
   type JsonObject,
+  type JsonValue,
 } from '@warden/contracts';
 import { abortableSleep, type HandlerContext } from '@warden/runtime';
-import type { RunnableTool, RunnableToolRegistry } from '@warden/tools';
+import type { RunnableTool, RunnableToolRegistry, ToolSpec } from '@warden/tools';
 import { checkApproval, RefusalCodes, type Approval, type RefusalCode } from '../approval.js';
 import type { BreakerTransition, ToolBreakers } from '../breakers.js';
 import type { EscalationBook } from '../escalations.js';
@@ -44,6 +45,8 @@ export interface ExecutorHandlerDeps {
   readonly decisionTrust: DecisionTrust;
   /** The escalations seen, which a person's approval must answer exactly. */
   readonly escalations: EscalationBook;
+  /** Seals the personal data of a result before it is published (ADR 0026); absent: results go out as they are. */
+  readonly sealResult?: (spec: ToolSpec, tenantId: string, result: JsonValue) => Promise<JsonValue>;
 }
 
 /** A message clipped to what the events' message fields hold. */
@@ -96,7 +99,7 @@ export async function executeApproval(
     }
     if (state.outcome !== undefined) {
       if (state.outcome.approvalEventId === approval.eventId) {
-        await publishOutcome(approval, tool, key, state.outcome, ctx); // redelivered: the same outcome again
+        await publishOutcome(deps, approval, tool, key, state.outcome, ctx); // redelivered: the same outcome again
       } else {
         ctx.logger.warn({ key }, 'another approval of an effect already done: not run again');
       }
@@ -155,7 +158,7 @@ async function dispatchAndRun(
   // The breaker's transition first, the outcome last: the planner continues the task's chain from the outcome, so
   // an event chained after it here would claim the seq the planner's next event takes (a forked chain).
   if (call.transition !== undefined) await publishTransition(approval, name, call.transition, ctx);
-  await publishOutcome(approval, tool, key, recorded, ctx);
+  await publishOutcome(deps, approval, tool, key, recorded, ctx);
 }
 
 async function reconcile(
@@ -202,7 +205,7 @@ async function reconcile(
       } catch (error) {
         outcome = { status: 'failed', ...classify(error), durationMs: 0, approvalEventId: approval.eventId };
       }
-      await publishOutcome(approval, tool, key, await deps.ledger.finish(key, outcome), ctx);
+      await publishOutcome(deps, approval, tool, key, await deps.ledger.finish(key, outcome), ctx);
       return;
     }
     case 'not_applied':
@@ -226,7 +229,14 @@ function classify(error: unknown): { errorClass: FailureClass; message: string; 
   return { errorClass: 'tool_error', message, retryable: isWardenError(error) ? error.retryable : true };
 }
 
+/** The approval's tenant; an approval without one cannot have its result sealed (fail closed: retried, then DLQ). */
+function tenantOf(approval: Approval): string {
+  if (approval.tenantId === undefined) throw new Error(`approval ${approval.eventId} names no tenant to seal under`);
+  return approval.tenantId;
+}
+
 async function publishOutcome(
+  deps: Pick<ExecutorHandlerDeps, 'sealResult'>,
   approval: Approval,
   tool: RunnableTool,
   key: string,
@@ -235,7 +245,11 @@ async function publishOutcome(
 ): Promise<void> {
   const base = { actionId: approval.actionId, tool: tool.spec.name, effectKey: key, durationMs: outcome.durationMs };
   if (outcome.status === 'committed') {
-    await ctx.publish('ToolSucceeded', { ...base, result: outcome.result });
+    const result =
+      deps.sealResult === undefined
+        ? outcome.result
+        : await deps.sealResult(tool.spec, tenantOf(approval), outcome.result);
+    await ctx.publish('ToolSucceeded', { ...base, result });
     return;
   }
   await ctx.publish('ToolFailed', {
@@ -317,7 +331,7 @@ async function outcomeUnknown(
     durationMs: 0,
     approvalEventId: approval.eventId,
   });
-  await publishOutcome(approval, tool, key, recorded, ctx);
+  await publishOutcome(deps, approval, tool, key, recorded, ctx);
   if (recorded.status !== 'failed' || recorded.errorClass !== 'outcome_unknown') return;
   await ctx.publish('AlertRaised', {
     alertId: `${key}:outcome_unknown`,

@@ -325,6 +325,7 @@ function apply(state: TaskState, fact: Fact, options: EvolveOptions): TaskState 
     case 'LoopDetected':
     case 'AlertRaised':
     case 'DeadLettered':
+    case 'SubjectErased':
       return state;
     default: {
       const never: never = fact;
