@@ -79,7 +79,13 @@ export interface Pipeline {
 export const demoCustomers = DEMO_CUSTOMERS;
 
 /** Starts the pipeline against the stack's endpoints. */
-export async function startPipeline(endpoints: TestEndpoints, logLevel = 'warn', peoplePort = 0): Promise<Pipeline> {
+export async function startPipeline(
+  endpoints: TestEndpoints,
+  logLevel = 'warn',
+  peoplePort = 0,
+  /** Extra executor settings, as environment variables (e.g. EXECUTOR_SEALING). */
+  executorEnv: Readonly<Record<string, string>> = {},
+): Promise<Pipeline> {
   // The stack's decision keys: the escalation service signs, the executor and the planner hold the public key.
   const keys = ensureDecisionKeys();
   const config = testWorkerConfig(endpoints, {
@@ -97,7 +103,7 @@ export async function startPipeline(endpoints: TestEndpoints, logLevel = 'warn',
     OPENAI_API_KEY: 'scripted',
     EXECUTOR_WORKSPACE_ROOT: workspace,
   };
-  const executorConfig = loadExecutorConfig(env);
+  const executorConfig = loadExecutorConfig({ ...env, ...executorEnv });
   const plannerConfig = loadPlannerConfig(env);
   const workers: Worker[] = [
     createGuardWorker({

@@ -14,6 +14,7 @@ import { decideEscalation, listEscalations, showEscalation } from './commands/es
 import type * as AuditModule from './commands/audit.js';
 import type * as BacktestModule from './commands/backtest.js';
 import type * as DemoModule from './commands/demo.js';
+import type * as EraseModule from './commands/erase.js';
 import type * as RollbackModule from './commands/rollback.js';
 import type * as SubmitModule from './commands/submit.js';
 import type * as TailModule from './commands/tail.js';
@@ -28,6 +29,7 @@ const verify = async (...a: Parameters<typeof AuditModule.verify>) =>
 const backtest = async (...a: Parameters<typeof BacktestModule.backtest>) =>
   (await import('./commands/backtest.js')).backtest(...a);
 const demo = async (...a: Parameters<typeof DemoModule.demo>) => (await import('./commands/demo.js')).demo(...a);
+const erase = async (...a: Parameters<typeof EraseModule.erase>) => (await import('./commands/erase.js')).erase(...a);
 const rollback = async (...a: Parameters<typeof RollbackModule.rollback>) =>
   (await import('./commands/rollback.js')).rollback(...a);
 
@@ -247,6 +249,30 @@ program
         fromStep,
         dryRun: o.dryRun === true,
         requireApproval: o.requireApproval === true,
+        requester: o.requester,
+        json: o.json === true,
+      });
+    },
+  );
+
+program
+  .command('erase')
+  .description("crypto-shredding: delete a data subject's key, so its sealed personal data reads as erased everywhere")
+  .argument('<subject>', "the data subject's id in its tenant, e.g. a customer id")
+  .requiredOption('--tenant <id>', "the subject's tenant")
+  .option('--whole-tenant', "delete the tenant's key instead (per-tenant sealing); SUBJECT is then only recorded")
+  .addOption(new Option('--reason <text>', 'why (recorded with the erasure)').default('erasure requested'))
+  .addOption(new Option('--requester <id>', 'who asks (recorded with the erasure)').default('warden-cli'))
+  .option('--json', 'one JSON document')
+  .action(
+    async (
+      subject: string,
+      o: { tenant: string; wholeTenant?: boolean; reason: string; requester: string; json?: boolean },
+    ) => {
+      exitCode = await erase(configFrom(globals()), subject, {
+        tenantId: o.tenant,
+        wholeTenant: o.wholeTenant === true,
+        reason: o.reason,
         requester: o.requester,
         json: o.json === true,
       });
