@@ -1,5 +1,5 @@
 import type { JsonValue } from '@warden/contracts';
-import type { Collection, Db, Document } from 'mongodb';
+import type { Collection, Db, Document, UpdateFilter } from 'mongodb';
 import { ToolRefusedError } from '../errors.js';
 
 /** The field of a customer record listing the effect keys applied to it (for verify and idempotent re-runs). */
@@ -95,4 +95,27 @@ export function storeFilter(filter: Readonly<Record<string, string | number | bo
   const out: Document = {};
   for (const [k, v] of Object.entries(filter)) out[k === 'id' ? '_id' : k] = v;
   return out;
+}
+
+/**
+ * Updates one record once under an effect key: the update and the key go on the record in one write whose filter
+ * excludes records that carry the key already, so running it twice changes nothing more. Returns the counts, those of
+ * the earlier run when it had happened.
+ */
+export async function updateOnce(
+  collection: Collection<CustomerDoc>,
+  id: string,
+  update: Omit<UpdateFilter<CustomerDoc>, '$push'>,
+  effectKey: string,
+  signal: AbortSignal,
+): Promise<{ matched: number; modified: number }> {
+  const result = await collection.updateOne(
+    { _id: id, [EFFECTS_FIELD]: { $ne: effectKey } },
+    { ...update, $push: { [EFFECTS_FIELD]: effectKey } },
+  );
+  if (result.matchedCount === 0) {
+    const done = await collection.countDocuments({ _id: id, [EFFECTS_FIELD]: effectKey }, { signal });
+    return { matched: done, modified: done };
+  }
+  return { matched: result.matchedCount, modified: result.modifiedCount };
 }

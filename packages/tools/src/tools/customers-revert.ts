@@ -3,7 +3,7 @@ import type { UpdateFilter } from 'mongodb';
 import { z } from 'zod';
 import { defineDemoTool } from '../demo-deps.js';
 import { ToolCallError } from '../errors.js';
-import { EFFECTS_FIELD, type CustomerDoc } from '../stores/customers.js';
+import { EFFECTS_FIELD, updateOnce, type CustomerDoc } from '../stores/customers.js';
 import { Collection, Count, RecordId } from './fields.js';
 import { EffectKey, compensationOnly } from './compensation-fields.js';
 
@@ -33,18 +33,10 @@ export const customersRevert = defineDemoTool({
       });
     }
     ctx.signal.throwIfAborted();
-    const update: UpdateFilter<CustomerDoc> = { $push: { [EFFECTS_FIELD]: ctx.idempotencyKey } };
+    const update: UpdateFilter<CustomerDoc> = {};
     if (Object.keys(version.previous).length > 0) update.$set = version.previous;
     if (version.absent.length > 0) update.$unset = Object.fromEntries(version.absent.map((f) => [f, '']));
-    const result = await collection.updateOne({ _id: args.id, [EFFECTS_FIELD]: { $ne: ctx.idempotencyKey } }, update);
-    if (result.matchedCount === 0) {
-      const done = await collection.countDocuments(
-        { _id: args.id, [EFFECTS_FIELD]: ctx.idempotencyKey },
-        { signal: ctx.signal },
-      );
-      return { matched: done, modified: done };
-    }
-    return { matched: result.matchedCount, modified: result.modifiedCount };
+    return updateOnce(collection, args.id, update, ctx.idempotencyKey, ctx.signal);
   },
   verify: async (args, deps, ctx) => {
     const done = await deps.customers

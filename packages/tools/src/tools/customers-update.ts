@@ -1,7 +1,7 @@
 import { isDuplicateKeyError, noImpact, type JsonValue } from '@warden/contracts';
 import { z } from 'zod';
 import { defineDemoTool } from '../demo-deps.js';
-import { EFFECTS_FIELD, type CustomerCollections } from '../stores/customers.js';
+import { EFFECTS_FIELD, updateOnce, type CustomerCollections } from '../stores/customers.js';
 import { Collection, Count, Email, RecordId } from './fields.js';
 
 /**
@@ -74,18 +74,7 @@ export const customersUpdate = defineDemoTool({
     ctx.signal.throwIfAborted();
     await recordPrevious(deps.customers, args.collection, args.id, Object.keys(args.set), ctx.idempotencyKey);
     ctx.signal.throwIfAborted();
-    const result = await collection.updateOne(
-      { _id: args.id, [EFFECTS_FIELD]: { $ne: ctx.idempotencyKey } },
-      { $set: args.set, $push: { _effects: ctx.idempotencyKey } },
-    );
-    if (result.matchedCount === 0) {
-      const done = await collection.countDocuments(
-        { _id: args.id, [EFFECTS_FIELD]: ctx.idempotencyKey },
-        { signal: ctx.signal },
-      );
-      return { matched: done, modified: done };
-    }
-    return { matched: result.matchedCount, modified: result.modifiedCount };
+    return updateOnce(collection, args.id, { $set: args.set }, ctx.idempotencyKey, ctx.signal);
   },
   compensation: {
     kind: 'compensable',
