@@ -8,10 +8,31 @@ import {
   type JsonValue,
   type WardenEvent,
 } from '@warden/contracts';
+import { spawn } from 'node:child_process';
+import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPipeline, type Pipeline } from '../../infra/pipeline.js';
 import { stack } from '../../test/support/index.js';
 import { testEnv, warden } from './support/run.js';
+
+/** Runs the Python subscriber example over the pipeline's topics; its stdout. */
+function pythonSubscriber(brokers: string, registry: string, topics: string[], group: string): Promise<string> {
+  return new Promise((done, fail) => {
+    const child = spawn(
+      'python3',
+      [
+        'examples/python-subscriber/subscriber.py',
+        ...['--brokers', brokers, '--registry', registry, '--topics', topics.join(','), '--group', group],
+        ...['--idle-seconds', '5'],
+      ],
+      { cwd: resolve(import.meta.dirname, '../..'), stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    child.once('exit', (code) => (code === 0 ? done(out) : fail(new Error(`subscriber exited ${code}: ${out}`))));
+  });
+}
 
 /** `warden erase` against a running pipeline whose executor seals personal data (ADR 0026). */
 describe('warden erase', () => {
@@ -80,6 +101,24 @@ describe('warden erase', () => {
       'er-1',
     );
     expect(chain.ok, JSON.stringify(chain)).toBe(true);
+    // a downstream reader without keys (the Python subscriber) lists the subject's fields as erased
+    const stack_ = stack();
+    const out = await pythonSubscriber(
+      stack_.kafkaBrokers,
+      stack_.schemaRegistryUrl,
+      ['tasks', 'planning', 'proposals', 'verdicts', 'results', 'outcomes', 'alerts'].map(
+        (k) => `${p.config.topicPrefix}.${k}.v1`,
+      ),
+      `${p.config.topicPrefix}.python`,
+    );
+    const summary = JSON.parse(out.trim().split('\n').at(-1)!) as {
+      erasedSubjects: string[];
+      erasedFields: { taskId: string; path: string }[];
+    };
+    expect(summary.erasedSubjects).toContain('tenant-demo:cus_1042');
+    expect(summary.erasedFields.filter((f) => f.taskId === 'er-1').map((f) => f.path)).toEqual(
+      expect.arrayContaining(['data.result.rows[0].name', 'data.result.rows[0].email']),
+    );
     // no topic's raw bytes hold the clear data
     expect(p.events.messages.length).toBeGreaterThan(0);
     for (const m of p.events.messages) {
