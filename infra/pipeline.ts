@@ -85,6 +85,8 @@ export const demoCustomers = DEMO_CUSTOMERS;
 export interface PipelineOptions {
   /** How long the guard's escalations wait for a person (default one hour); a test of expiry makes it short. */
   readonly guardEscalationTtlMs?: number;
+  /** Extra executor settings, as environment variables (e.g. EXECUTOR_SEALING). */
+  readonly executorEnv?: Readonly<Record<string, string>>;
 }
 
 /** Starts the pipeline against the stack's endpoints. */
@@ -120,7 +122,7 @@ export async function startPipeline(
     EXECUTOR_WORKSPACE_ROOT: workspace,
     WARDEN_GUARD_PUBLIC_KEYS: guardKeys.verifyingKeyText,
   };
-  const executorConfig = loadExecutorConfig(env);
+  const executorConfig = loadExecutorConfig({ ...env, ...options.executorEnv });
   const plannerConfig = loadPlannerConfig(env);
   const workers: Worker[] = [
     createGuardWorker({

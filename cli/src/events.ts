@@ -3,22 +3,17 @@
  * the same codec the workers use (registry framing, zod, claim-checks). `readAll` stops at the end of the log as it
  * was when called; `follow` keeps reading until aborted.
  */
-import { randomBytes } from 'node:crypto';
-import type { DecodedEvent } from '@warden/contracts';
-import { connectRuntime, TopicKinds, type RuntimeDeps, type WorkerRuntimeConfig } from '@warden/runtime';
-import type { Admin, KafkaMessage } from 'kafkajs';
+import {
+  connectRuntime,
+  readTopics,
+  TopicKinds,
+  type ReadMessage,
+  type ReadOptions,
+  type RuntimeDeps,
+  type WorkerRuntimeConfig,
+} from '@warden/runtime';
 import { pino } from 'pino';
 import { unavailableError } from './errors.js';
-
-/** One message read from a Warden topic: decoded, or the reason it could not be. */
-export interface ReadMessage {
-  readonly topic: string;
-  readonly partition: number;
-  readonly offset: string;
-  readonly message: KafkaMessage;
-  readonly decoded?: DecodedEvent;
-  readonly error?: string;
-}
 
 /** Opens the CLI's connections (Kafka, registry, MongoDB for claim-checked payloads). Close `mongo` when done. */
 export async function connect(config: WorkerRuntimeConfig): Promise<RuntimeDeps> {
@@ -51,107 +46,11 @@ export async function existingTopics(deps: RuntimeDeps): Promise<string[]> {
   }
 }
 
-async function decode(
-  deps: RuntimeDeps,
-  topic: string,
-  partition: number,
-  message: KafkaMessage,
-): Promise<ReadMessage> {
-  const base = { topic, partition, offset: message.offset, message };
-  try {
-    return { ...base, decoded: await deps.codec.decode(message.value) };
-  } catch (error) {
-    return { ...base, error: (error as Error).message };
-  }
-}
-
-/** How long a topic just created may take to be served by its partition leaders. */
-const NEW_TOPIC_WAIT_MS = 15_000;
-
-/** A topic's offsets; a topic created a moment ago may not have its leaders yet (a retriable answer): wait. */
-async function offsetsOf(
-  admin: Admin,
-  topic: string,
-): Promise<Array<{ partition: number; high: string; low: string }>> {
-  const deadline = Date.now() + NEW_TOPIC_WAIT_MS;
-  for (;;) {
-    try {
-      return await admin.fetchTopicOffsets(topic);
-    } catch (error) {
-      if ((error as { retriable?: unknown }).retriable !== true || Date.now() > deadline) throw error;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
-}
-
-/** Options of `read`. */
-export interface ReadOptions {
-  /** Keep reading after the end of the log (until `signal` aborts). */
-  readonly follow: boolean;
-  /** Start at the end of the log instead of the beginning (only with follow). */
-  readonly fromEnd?: boolean;
-  readonly signal?: AbortSignal;
-  readonly onMessage: (m: ReadMessage) => void | Promise<void>;
-  /** Called once the consumer has joined and is reading (follow mode: live from here on). */
-  readonly onReady?: () => void;
-}
+/** One message read from a Warden topic: decoded, or the reason it could not be. */
+export type { ReadMessage, ReadOptions };
 
 /**
  * Reads the topics with a throw-away consumer group. Without follow, resolves once every partition has been read
  * up to its end offset as of the call.
  */
-export async function read(deps: RuntimeDeps, topics: readonly string[], options: ReadOptions): Promise<void> {
-  if (topics.length === 0) return;
-  const admin = deps.kafka.admin();
-  await admin.connect();
-  const remaining = new Map<string, bigint>(); // "topic/partition" -> the end offset still to reach
-  try {
-    for (const topic of topics) {
-      for (const p of await offsetsOf(admin, topic)) {
-        if (BigInt(p.high) > BigInt(p.low)) remaining.set(`${topic}/${p.partition}`, BigInt(p.high));
-      }
-    }
-  } finally {
-    await admin.disconnect();
-  }
-  if (!options.follow && remaining.size === 0) return;
-  const consumer = deps.kafka.consumer({
-    groupId: `warden-cli-${randomBytes(6).toString('hex')}`,
-    readUncommitted: false,
-  });
-  let finish: () => void = () => undefined;
-  const done = new Promise<void>((r) => (finish = r));
-  const onAbort = (): void => finish();
-  options.signal?.addEventListener('abort', onAbort, { once: true });
-  // Positions move past transaction markers too: a batch's lastOffset covers them, and a fetch of markers alone
-  // only shows as an empty END_BATCH_PROCESS (the auditor's rebuild reads to the end the same way).
-  const advance = (topic: string, partition: number, lastOffset: string): void => {
-    const key = `${topic}/${partition}`;
-    const end = remaining.get(key);
-    if (end !== undefined && BigInt(lastOffset) + 1n >= end) {
-      remaining.delete(key);
-      if (!options.follow && remaining.size === 0) finish();
-    }
-  };
-  consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
-    if (payload.batchSize === 0) advance(payload.topic, payload.partition, payload.lastOffset);
-  });
-  consumer.on(consumer.events.GROUP_JOIN, () => options.onReady?.());
-  try {
-    await consumer.connect();
-    await consumer.subscribe({ topics: [...topics], fromBeginning: !(options.fromEnd ?? false) });
-    await consumer.run({
-      eachBatch: async ({ batch }) => {
-        for (const message of batch.messages) {
-          await options.onMessage(await decode(deps, batch.topic, batch.partition, message));
-        }
-        advance(batch.topic, batch.partition, batch.lastOffset());
-      },
-    });
-    if (options.signal?.aborted === true) finish();
-    await done;
-  } finally {
-    options.signal?.removeEventListener('abort', onAbort);
-    await consumer.disconnect();
-  }
-}
+export const read = readTopics;

@@ -4,7 +4,7 @@
  * 3 a server does not answer.
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { CliError, ExitCodes, usageError } from './errors.js';
+import { CliError, CliErrorCodes, ExitCodes, usageError } from './errors.js';
 import { fleetDown, fleetStatus, fleetUp, FleetServices, parseReplicas, parseServices } from './fleet.js';
 import { buildTask, type TaskFlags } from './task.js';
 import { configFrom, say, type GlobalOptions } from './commands/io.js';
@@ -15,6 +15,8 @@ import type * as AuditModule from './commands/audit.js';
 import type * as BacktestModule from './commands/backtest.js';
 import type * as CalibrateModule from './commands/calibrate.js';
 import type * as DemoModule from './commands/demo.js';
+import type * as EraseModule from './commands/erase.js';
+import type * as RollbackModule from './commands/rollback.js';
 import type * as SubmitModule from './commands/submit.js';
 import type * as TailModule from './commands/tail.js';
 
@@ -32,6 +34,9 @@ const calibrate = async (...a: Parameters<typeof CalibrateModule.calibrate>) =>
 const publishCalibrationFile = async (...a: Parameters<typeof CalibrateModule.publishCalibrationFile>) =>
   (await import('./commands/calibrate.js')).publishCalibrationFile(...a);
 const demo = async (...a: Parameters<typeof DemoModule.demo>) => (await import('./commands/demo.js')).demo(...a);
+const erase = async (...a: Parameters<typeof EraseModule.erase>) => (await import('./commands/erase.js')).erase(...a);
+const rollback = async (...a: Parameters<typeof RollbackModule.rollback>) =>
+  (await import('./commands/rollback.js')).rollback(...a);
 
 const ENVIRONMENT = `
 Environment:
@@ -289,6 +294,62 @@ program
   .action(async (file: string | undefined, o: { retire?: boolean }) => {
     exitCode = await publishCalibrationFile(configFrom(globals()), file, o.retire === true);
   });
+
+program
+  .command('rollback')
+  .description(
+    "undo a task's effects: plan their compensations newest first from the log, show them, run them as a new task",
+  )
+  .argument('<task>', 'the task id')
+  .addOption(new Option('--from-step <n>', 'only the effects of this step and later').default('0'))
+  .option('--dry-run', 'show the plan, submit nothing')
+  .option('--require-approval', 'every compensation waits for a person (escalation service)')
+  .addOption(new Option('--requester <id>', 'who asks (the rollback task records it)').default('warden-cli'))
+  .option('--json', 'one JSON document')
+  .action(
+    async (
+      task: string,
+      o: { fromStep: string; dryRun?: boolean; requireApproval?: boolean; requester: string; json?: boolean },
+    ) => {
+      const fromStep = Number(o.fromStep);
+      if (!Number.isInteger(fromStep) || fromStep < 0) {
+        throw new CliError(CliErrorCodes.usage, `--from-step must be a step number, not ${o.fromStep}`, {
+          exitCode: ExitCodes.usage,
+        });
+      }
+      exitCode = await rollback(configFrom(globals()), task, {
+        fromStep,
+        dryRun: o.dryRun === true,
+        requireApproval: o.requireApproval === true,
+        requester: o.requester,
+        json: o.json === true,
+      });
+    },
+  );
+
+program
+  .command('erase')
+  .description("crypto-shredding: delete a data subject's key, so its sealed personal data reads as erased everywhere")
+  .argument('<subject>', "the data subject's id in its tenant, e.g. a customer id")
+  .requiredOption('--tenant <id>', "the subject's tenant")
+  .option('--whole-tenant', "delete the tenant's key instead (per-tenant sealing); SUBJECT is then only recorded")
+  .addOption(new Option('--reason <text>', 'why (recorded with the erasure)').default('erasure requested'))
+  .addOption(new Option('--requester <id>', 'who asks (recorded with the erasure)').default('warden-cli'))
+  .option('--json', 'one JSON document')
+  .action(
+    async (
+      subject: string,
+      o: { tenant: string; wholeTenant?: boolean; reason: string; requester: string; json?: boolean },
+    ) => {
+      exitCode = await erase(configFrom(globals()), subject, {
+        tenantId: o.tenant,
+        wholeTenant: o.wholeTenant === true,
+        reason: o.reason,
+        requester: o.requester,
+        json: o.json === true,
+      });
+    },
+  );
 
 const escalations = program
   .command('escalations')

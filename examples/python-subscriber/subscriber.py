@@ -67,6 +67,23 @@ class Registry:
         return self.cache[schema_id]
 
 
+SEALED_FIELD = "__wardenSealed"
+
+
+def sealed_values(value, path="data"):
+    """(path, subject) of every sealed value (personal data encrypted with its subject's key, ADR 0026) in a value."""
+    if isinstance(value, dict):
+        inner = value.get(SEALED_FIELD)
+        if len(value) == 1 and isinstance(inner, dict) and isinstance(inner.get("subject"), str):
+            yield path, inner["subject"]
+            return
+        for k, v in value.items():
+            yield from sealed_values(v, f"{path}.{k}")
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from sealed_values(v, f"{path}[{i}]")
+
+
 def decode(raw, registry):
     if raw is None or len(raw) < 6 or raw[0] != 0:
         raise ValueError("not in the schema registry wire format")
@@ -105,6 +122,7 @@ def main():
     hashes = defaultdict(dict)  # taskId -> {hash: envelope}
     events = 0
     undecodable = 0
+    erased = set()  # subjects whose SubjectErased was read
     last = time.monotonic()
     try:
         while args.max_events == 0 or events < args.max_events:
@@ -127,10 +145,17 @@ def main():
             h = event_hash(envelope)
             hashes[envelope["taskId"]][h] = envelope
             events += 1
-            print(json.dumps({
+            line = {
                 "type": envelope["type"], "taskId": envelope["taskId"], "seq": envelope["seq"],
                 "hash": h, "schemaId": schema_id, "topic": msg.topic(),
-            }), flush=True)
+            }
+            if envelope["type"] == "SubjectErased":
+                erased.add(envelope["data"]["subject"])
+            sealed = [{"path": p, "subject": sub, "state": "erased" if sub in erased else "sealed"}
+                      for p, sub in sealed_values(envelope.get("data"))]
+            if sealed:
+                line["sealed"] = sealed
+            print(json.dumps(line), flush=True)
     finally:
         consumer.close()
 
@@ -142,8 +167,13 @@ def main():
             for prev in env.get("prevHashes", []):
                 if prev not in by_hash:
                     broken.append({"taskId": task_id, "seq": env["seq"], "missing": prev})
+    # A subject's data reads as erased once its erasure is in the log, whichever topic was read first.
+    erased_fields = [{"taskId": task_id, "seq": env["seq"], "path": p, "subject": sub}
+                     for task_id, by_hash in hashes.items() for env in by_hash.values()
+                     for p, sub in sealed_values(env.get("data")) if sub in erased]
     print(json.dumps({"summary": True, "events": events, "tasks": len(hashes), "undecodable": undecodable,
-                      "brokenLinks": broken}), flush=True)
+                      "brokenLinks": broken, "erasedSubjects": sorted(erased), "erasedFields": erased_fields}),
+          flush=True)
     return 1 if broken else 0
 
 

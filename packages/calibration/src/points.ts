@@ -181,6 +181,7 @@ export function calibrationFactOf(event: WardenEvent): CalibrationFact | undefin
     case 'DeadLettered':
     case 'TaskResumed':
     case 'TaskCancelled':
+    case 'SubjectErased':
       return undefined;
     default: {
       const never: never = event;

@@ -23,6 +23,7 @@ import {
   MAX_CLAIMS_PER_PROPOSAL,
   MAX_EFFECT_KEY_CHARS,
   MAX_ERROR_MESSAGE_CHARS,
+  MAX_GIVEN_STEPS,
   MAX_GOAL_CHARS,
   MAX_ID_CHARS,
   MAX_MESSAGE_CHARS,
@@ -48,6 +49,34 @@ const PartialResult = z.object({
   lastOutput: JsonValue.optional(),
 });
 
+/** One step of a given plan: an action the planner proposes as it stands, without a model (ADR 0026). */
+export const GivenStep = z.object({
+  actionId: ActionId,
+  tool: Identifier,
+  args: JsonObject,
+  reasoning: Text(MAX_REASONING_CHARS),
+  /** In a rollback: the effect of the earlier task this step undoes. */
+  compensates: z
+    .object({
+      taskId: Identifier,
+      actionId: ActionId,
+      step: z.number().int().nonnegative(),
+      tool: Identifier,
+      effectKey: z.string().min(1).max(MAX_EFFECT_KEY_CHARS),
+    })
+    .optional(),
+});
+
+/**
+ * A plan the requester gives: the planner proposes its steps one at a time, in order, each guarded and executed like
+ * any action, and ends the task when the last one succeeds or fails at the first that does not (ADR 0026).
+ */
+export const GivenPlan = z.object({
+  steps: z.array(GivenStep).min(1).max(MAX_GIVEN_STEPS),
+  /** The task whose effects this one undoes: a rollback (of its effects from `fromStep` on). */
+  rollbackOf: z.object({ taskId: Identifier, fromStep: z.number().int().nonnegative() }).optional(),
+});
+
 /** A task as the requester submits it: goal, input, scope, limits, budgets and risk settings. */
 export const TaskSubmitted = z.object({
   goal: Text(MAX_GOAL_CHARS).min(1),
@@ -59,6 +88,8 @@ export const TaskSubmitted = z.object({
   risk: RiskSettings,
   /** Model to use, when the tenant allows a choice; otherwise the planner's default. */
   model: Id.optional(),
+  /** Steps given in advance (a rollback): proposed as they stand, no model is called (ADR 0026). */
+  plan: GivenPlan.optional(),
 });
 
 /** The planner is about to call the model: the full prompt, the tools offered and the reservation made. */
@@ -381,6 +412,19 @@ export const AlertRaised = z.object({
   subject: z.record(z.string(), z.string()),
 });
 
+/**
+ * A data subject's key was deleted (crypto-shredding, ADR 0026): every value sealed with it reads as erased from now
+ * on, in every copy of the log, while the chain still verifies. Keyed by `erasure:<subject>`, on the alerts topic.
+ */
+export const SubjectErased = z.object({
+  /** The key's subject, e.g. `tenant-a:cus_1042` (or `tenant:tenant-a` with per-tenant keys). */
+  subject: z.string().min(1).max(MAX_ID_CHARS),
+  /** Keys deleted: 0 when the subject had none (erased before, or never sealed). */
+  keysDeleted: z.number().int().nonnegative(),
+  erasedBy: Actor,
+  reason: Text(MAX_MESSAGE_CHARS),
+});
+
 /** An event that could not be handled, with the original bytes and why. Never part of a task's chain. */
 export const DeadLettered = z.object({
   worker: Id,
@@ -427,6 +471,7 @@ export const eventDataSchemas = {
   TaskHalted,
   AlertRaised,
   DeadLettered,
+  SubjectErased,
 } as const;
 
 /** The name of a Warden event type (past tense). */
@@ -446,8 +491,11 @@ export function isEventType(value: unknown): value is EventType {
   return typeof value === 'string' && Object.hasOwn(eventDataSchemas, value);
 }
 
-/** Event types that are not links of a task's hash chain (they describe the pipeline, not the task's steps). */
-export const outOfChainEventTypes: ReadonlySet<EventType> = new Set<EventType>(['DeadLettered']);
+/**
+ * Event types that are not links of a task's hash chain (they describe the pipeline, not the task's steps): a dead
+ * letter, and an erasure (which concerns a data subject across tasks, ADR 0026).
+ */
+export const outOfChainEventTypes: ReadonlySet<EventType> = new Set<EventType>(['DeadLettered', 'SubjectErased']);
 
 /** Event types that end a task. */
 export const terminalEventTypes: ReadonlySet<EventType> = new Set<EventType>([

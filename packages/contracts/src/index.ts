@@ -77,6 +77,8 @@ export {
   type WardenErrorOptions,
 } from './errors.js';
 export {
+  GivenPlan,
+  GivenStep,
   eventDataSchemas,
   eventTypes,
   isEventType,
@@ -101,6 +103,7 @@ export {
   MAX_EFFECT_KEY_CHARS,
   MAX_ERROR_MESSAGE_CHARS,
   MAX_EVIDENCE_PER_CLAIM,
+  MAX_GIVEN_STEPS,
   MAX_EVIDENCE_REF_CHARS,
   MAX_GOAL_CHARS,
   MAX_ID_CHARS,
@@ -120,6 +123,21 @@ export {
   clipText,
 } from './limits.js';
 export { MONGO_DUPLICATE_KEY_CODE, isDuplicateKeyError } from './mongo-errors.js';
+export {
+  ERASED_VALUE,
+  MemorySubjectKeyStore,
+  MongoSubjectKeyStore,
+  SEALED_FIELD,
+  isSealed,
+  openSealed,
+  sealValue,
+  sealedPlaceholder,
+  subjectErasedDraft,
+  type SealedValue,
+  type SubjectKey,
+  type SubjectKeyDoc,
+  type SubjectKeyStore,
+} from './sealing.js';
 export {
   Redactor,
   defaultSecretKeys,

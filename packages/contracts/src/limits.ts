@@ -71,3 +71,6 @@ export function clipText(text: string, maxChars: number): string {
   const head = last >= 0xd800 && last <= 0xdbff ? text.slice(0, keep - 1) : text.slice(0, keep);
   return `${head}${CLIP_MARKER}`.slice(0, Math.max(0, maxChars));
 }
+
+/** Steps of a given plan (a rollback's compensations). */
+export const MAX_GIVEN_STEPS = 500;

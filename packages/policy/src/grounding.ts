@@ -1,3 +1,4 @@
+import { givenArgs } from './task-view.js';
 import type { Claim } from '@warden/contracts';
 import { buildCorpus, salientLiterals, type Corpus } from './corpus.js';
 import { show, truncate } from './format.js';
@@ -21,7 +22,7 @@ function leafLiterals(value: unknown, where: string, out: { where: string; value
 
 /** The corpus of everything a literal may be grounded in: the goal, the task input, tool results, confirmed facts. */
 export function groundingCorpus(state: GuardState): Corpus {
-  const values: unknown[] = [state.task.goal, state.task.input];
+  const values: unknown[] = [state.task.goal, state.task.input, ...givenArgs(state.task)];
   for (const r of state.toolResults) values.push(r.result);
   for (const f of state.facts) values.push(f.text, f.value);
   return buildCorpus(values);

@@ -1,3 +1,4 @@
+import { givenArgs } from './task-view.js';
 import { buildCorpus, type Corpus } from './corpus.js';
 import { show, truncate } from './format.js';
 import { valuesAt } from './paths.js';
@@ -14,7 +15,7 @@ export function isTrustedResult(record: Pick<ToolResultRecord, 'tool'>, policy: 
 
 /** The corpus of what may vouch for a literal: the goal, the task input, trusted tool results, confirmed facts. */
 export function trustedCorpus(state: GuardState, policy: Policy): Corpus {
-  const values: unknown[] = [state.task.goal, state.task.input];
+  const values: unknown[] = [state.task.goal, state.task.input, ...givenArgs(state.task)];
   for (const r of state.toolResults) if (isTrustedResult(r, policy)) values.push(r.result);
   for (const f of state.facts) values.push(f.text, f.value);
   return buildCorpus(values);

@@ -129,3 +129,11 @@ export function guardStateOf(view: TaskView, actionId: string, impact: Impact | 
     impact,
   });
 }
+
+/**
+ * The args of a task's given plan (a rollback, ADR 0026): the requester's own words, like the task input, so a
+ * given step's literals are grounded by the plan that states them.
+ */
+export function givenArgs(task: TaskData): unknown[] {
+  return task.plan?.steps.map((s) => s.args) ?? [];
+}

@@ -38,6 +38,7 @@ export const topicKindOf: Readonly<Record<EventType, TopicKind>> = {
   TaskFailed: 'outcomes',
   TaskHalted: 'outcomes',
   AlertRaised: 'alerts',
+  SubjectErased: 'alerts',
   BreakerOpened: 'alerts',
   BreakerClosed: 'alerts',
   DeadLettered: 'dlq',

@@ -1,8 +1,10 @@
+import { MongoBlobStore } from '@warden/contracts';
 import type { Db } from 'mongodb';
 import type { z } from 'zod';
 import { ToolRefusedError } from './errors.js';
 import { defineToolDefinition, type ToolDefinition } from './runnable.js';
 import { CustomerCollections, type CustomersReader } from './stores/customers.js';
+import { MongoKeptFiles, type KeptFiles } from './stores/kept-files.js';
 import { Workspace } from './stores/workspace.js';
 
 /**
@@ -32,6 +34,8 @@ export interface DemoToolDeps {
   readonly knowledgeCollection: string;
   /** Where http.get may go. */
   readonly http: HttpAllowlist;
+  /** Copies of files as they were before files.write and files.delete changed them (for files.restore). */
+  readonly kept: KeptFiles;
 }
 
 /**
@@ -54,6 +58,9 @@ export interface DemoToolStores {
   readonly httpMaxBytes: number;
 }
 
+/** The GridFS bucket of kept file copies (content-addressed, apart from the claim-check blobs). */
+export const KEPT_FILES_BUCKET = 'warden_kept_files';
+
 /** The demo tools' stores, opened on a database and a workspace root. */
 export function demoToolDeps(stores: DemoToolStores): DemoToolDeps {
   return {
@@ -62,6 +69,7 @@ export function demoToolDeps(stores: DemoToolStores): DemoToolDeps {
     db: stores.db,
     knowledgeCollection: stores.knowledgeCollection,
     http: { hosts: stores.httpAllowlist, maxBytes: stores.httpMaxBytes },
+    kept: new MongoKeptFiles(stores.db, new MongoBlobStore(stores.db, KEPT_FILES_BUCKET)),
   };
 }
 

@@ -6,10 +6,13 @@ import { demoToolDeps, type DemoImpactDeps, type DemoToolDeps, type DemoToolStor
 import { bindTool, createToolDefinitionRegistry, type RunnableTool, type ToolDefinitionRegistry } from './runnable.js';
 import { customersDelete } from './tools/customers-delete.js';
 import { customersQuery } from './tools/customers-query.js';
+import { customersRestore } from './tools/customers-restore.js';
+import { customersRevert } from './tools/customers-revert.js';
 import { customersUpdate } from './tools/customers-update.js';
 import { emailSend } from './tools/email-send.js';
 import { filesDelete } from './tools/files-delete.js';
 import { filesRead } from './tools/files-read.js';
+import { filesRestore } from './tools/files-restore.js';
 import { filesWrite } from './tools/files-write.js';
 import { httpGet } from './tools/http-get.js';
 import { knowledgeSearch } from './tools/knowledge-search.js';
@@ -27,6 +30,9 @@ export const demoTools: ToolDefinitionRegistry<DemoToolDeps, DemoImpactDeps> = c
   knowledgeSearch,
   httpGet,
   paymentsRefund,
+  customersRestore,
+  customersRevert,
+  filesRestore,
 ]);
 
 /** The demo tools bound to their stores: what the executor runs. */

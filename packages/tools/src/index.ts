@@ -1,6 +1,7 @@
 export {
   defineDemoTool,
   demoImpactDeps,
+  KEPT_FILES_BUCKET,
   demoToolDeps,
   offlineImpactDeps,
   type DemoImpactDeps,
@@ -28,6 +29,20 @@ export {
   type VerifyContext,
   type VerifyOutcome,
 } from './runnable.js';
+export { sealPersonalData, subjectKeyId, type PersonalDataDeclaration, type SealingOptions } from './personal-data.js';
+export {
+  RollbackPlanningError,
+  compensationOf,
+  givenStepsOf,
+  planRollback,
+  rollbackTask,
+  rollbackTaskIdOf,
+  type EffectRef,
+  type LoggedEvent,
+  type PlannedCompensation,
+  type RollbackPlan,
+  type RollbackTaskOptions,
+} from './rollback.js';
 export {
   ResourceKindNames,
   RiskTiers,
@@ -36,6 +51,9 @@ export {
   parseArgPath,
   toolParametersJsonSchema,
   type ArgPath,
+  type CompensatingCall,
+  type Compensation,
+  type RecordedEffect,
   type ResourceKind,
   type RiskTier,
   type ToolRegistry,
@@ -50,14 +68,19 @@ export {
   type CustomersReader,
   type ReadonlyCustomers,
   type TombstoneDoc,
+  type VersionDoc,
 } from './stores/customers.js';
+export { MemoryKeptFiles, MongoKeptFiles, type KeptFiles, type KeptVersionDoc } from './stores/kept-files.js';
 export { Workspace, unlessMissing } from './stores/workspace.js';
 export { customersDelete } from './tools/customers-delete.js';
 export { customersQuery } from './tools/customers-query.js';
+export { customersRestore } from './tools/customers-restore.js';
+export { customersRevert } from './tools/customers-revert.js';
 export { customersUpdate } from './tools/customers-update.js';
 export { emailSend, type OutboxMessage } from './tools/email-send.js';
 export { filesDelete } from './tools/files-delete.js';
 export { filesRead } from './tools/files-read.js';
+export { filesRestore } from './tools/files-restore.js';
 export { filesWrite } from './tools/files-write.js';
 export { hostAllowed, httpGet } from './tools/http-get.js';
 export { knowledgeSearch, type KnowledgeDoc } from './tools/knowledge-search.js';

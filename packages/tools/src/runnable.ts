@@ -1,7 +1,7 @@
 import type { Impact } from '@warden/contracts';
 import type { z } from 'zod';
 import { ToolDefinitionError, ToolRefusedError } from './errors.js';
-import { createToolRegistry, defineTool, type ToolSpec } from './spec.js';
+import { createToolRegistry, defineTool, type Compensation, type ToolSpec } from './spec.js';
 
 /** The logging a tool may do: a structural subset of a pino logger, so this package needs no logger dependency. */
 export interface ToolLogger {
@@ -53,6 +53,8 @@ export interface ToolDefinition<A = unknown, O = unknown, D = never, I = never> 
   readonly outputSchema: z.ZodType;
   /** Per-tool call timeout; the executor's default applies when absent. */
   readonly timeoutMs?: number;
+  /** How a call is undone, or why it cannot be (ADR 0026), over the parsed args. */
+  readonly compensation?: Compensation<A>;
   /**
    * Dry run: what the call would touch (rows, files, recipients, money) without changing anything. Called with args
    * that passed argsSchema. Rejects with ToolRefusedError when the call may not use a store it names (the guard then

@@ -1,6 +1,7 @@
-import { isIdentifier } from '@warden/contracts';
+import { isIdentifier, type JsonObject, type JsonValue } from '@warden/contracts';
 import { z } from 'zod';
 import { ToolDefinitionError } from './errors.js';
+import type { PersonalDataDeclaration } from './personal-data.js';
 
 /** The kinds of resource a scope names (the same list as the contracts' Scope). */
 export const ResourceKindNames = ['collections', 'paths', 'hosts', 'recipients'] as const;
@@ -14,6 +15,37 @@ export type ResourceKind = (typeof ResourceKindNames)[number];
 export const RiskTiers = ['low', 'medium', 'high', 'critical'] as const;
 /** A risk tier. */
 export type RiskTier = (typeof RiskTiers)[number];
+
+/**
+ * One succeeded effect of a tool, as the audit log records it: the args the executor ran (the approved ones), the
+ * validated result and the effect key (`taskId:actionId`). What a compensation is planned from.
+ */
+export interface RecordedEffect<A = JsonObject> {
+  /** The args as the tool's argsSchema parsed them. */
+  readonly args: A;
+  readonly result: JsonValue;
+  readonly effectKey: string;
+}
+
+/** The call that undoes one effect: a tool and its args, proposed and guarded like any action. */
+export interface CompensatingCall {
+  readonly tool: string;
+  readonly args: JsonObject;
+}
+
+/**
+ * Whether and how a destructive tool's effect can be undone (ADR 0026). `compensable`: `compensate` turns a recorded
+ * effect into the call that undoes it, or null when the effect changed nothing (nothing to undo). `irreversible`:
+ * nothing can undo it (money moved, a message sent); a rollback lists it with the reason, never skips it silently.
+ * A destructive tool that declares neither is treated as irreversible.
+ */
+export type Compensation<A = JsonObject> =
+  | {
+      readonly kind: 'compensable';
+      /** Pure: the call that undoes the effect, from what the log recorded of it; throws on a malformed record. */
+      compensate(effect: RecordedEffect<A>): CompensatingCall | null;
+    }
+  | { readonly kind: 'irreversible'; readonly reason: string };
 
 /** A parsed arg path: keys, with "*" for every element of an array or every value of an object. */
 export type ArgPath = readonly string[];
@@ -54,6 +86,13 @@ export interface ToolSpec {
    * field supported only by it escalates.
    */
   readonly outputTrust?: 'trusted' | 'untrusted';
+  /**
+   * How a destructive call is undone, or why it cannot be (ADR 0026); a read-only tool needs none. Typed over the
+   * tool's parsed args in its definition; call it through `compensationOf`, which parses them first.
+   */
+  readonly compensation?: Compensation<never>;
+  /** Which fields of the output are personal data, sealed with their subject's key before the log (ADR 0026). */
+  readonly personalData?: PersonalDataDeclaration;
 }
 
 /** The tools the code knows, by name. */

@@ -52,6 +52,9 @@ describe('the demo tools', () => {
       'knowledge.search': 'low',
       'http.get': 'medium',
       'payments.refund': 'critical',
+      'customers.restore': 'high',
+      'customers.revert': 'high',
+      'files.restore': 'medium',
     });
   });
 

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  MemoryKeptFiles,
   ToolRefusedError,
   Workspace,
   bindTool,
@@ -20,7 +21,8 @@ const logger = { debug: () => undefined, info: () => undefined, warn: () => unde
 /** Only the stores a test's tool uses. */
 const stores = (some: Partial<DemoToolDeps>): DemoToolDeps => some as DemoToolDeps;
 const filesReadTool = (workspace: Workspace) => bindTool(filesRead, stores({ workspace }));
-const filesWriteTool = (workspace: Workspace) => bindTool(filesWrite, stores({ workspace }));
+const filesWriteTool = (workspace: Workspace) =>
+  bindTool(filesWrite, stores({ workspace, kept: new MemoryKeptFiles() }));
 const httpGetTool = (http: DemoToolDeps['http']) => bindTool(httpGet, stores({ http }));
 
 describe('the file workspace', () => {
@@ -52,9 +54,12 @@ describe('the file workspace', () => {
     const write = filesWriteTool(ws);
     const args = { path: 'out/report.txt', content: 'report' };
     expect(await write.verify!(args, ctx)).toEqual({ status: 'not_applied' });
-    await expect(write.run(args, ctx)).resolves.toEqual({ sizeBytes: 6 });
-    await expect(write.run(args, ctx)).resolves.toEqual({ sizeBytes: 6 });
-    expect(await write.verify!(args, ctx)).toEqual({ status: 'applied', output: { sizeBytes: 6 } });
+    await expect(write.run(args, ctx)).resolves.toEqual({ sizeBytes: 6, previousSha256: null });
+    await expect(write.run(args, ctx)).resolves.toEqual({ sizeBytes: 6, previousSha256: null });
+    expect(await write.verify!(args, ctx)).toEqual({
+      status: 'applied',
+      output: { sizeBytes: 6, previousSha256: null },
+    });
     await expect(filesReadTool(ws).run({ path: '../secret.txt' }, ctx)).rejects.toBeInstanceOf(ToolRefusedError);
   });
 });

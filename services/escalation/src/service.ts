@@ -6,6 +6,7 @@ import { Authenticator } from './auth.js';
 import type { EscalationConfig } from './config.js';
 import { Decisions } from './decisions.js';
 import { createHandlers, escalationConsumes } from './handlers/index.js';
+import { Rollbacks } from './rollback/rollbacks.js';
 import { EscalationStore } from './store.js';
 import { TaskViews } from './task-view.js';
 import { Webhooks } from './webhooks.js';
@@ -77,7 +78,14 @@ export function createEscalationService(options: EscalationServiceOptions): Esca
         now,
         logger,
       });
-      api = buildPeopleApi({ store, decisions, views, auth: new Authenticator(config.staticTokens, config.jwt) });
+      const rollbacks = new Rollbacks({ runtime: deps, publisher: () => worker.publisher() });
+      api = buildPeopleApi({
+        store,
+        decisions,
+        views,
+        auth: new Authenticator(config.staticTokens, config.jwt),
+        rollbacks,
+      });
       await api.listen({ port: config.httpPort, host: config.httpHost });
       const bound = api.server.address();
       if (bound !== null && typeof bound === 'object') address = { host: config.httpHost, port: bound.port };

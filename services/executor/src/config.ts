@@ -48,6 +48,21 @@ export const ExecutorEnv = WorkerEnv.extend({
    * them (ADR 0018). Unset: every verdict is refused, unless WARDEN_INSECURE_UNSIGNED_DECISIONS=true.
    */
   WARDEN_GUARD_PUBLIC_KEYS: verifyingKeysEnv(),
+  /** Seal the personal data of tool results before the log (ADR 0026): off, a key per data subject, or per tenant. */
+  EXECUTOR_SEALING: z.enum(['off', 'subject', 'tenant']).default('off'),
+  /** With sealing on: any other string of a result matching one of these (a JSON array of regexes) is sealed too. */
+  EXECUTOR_SEAL_PATTERNS: z
+    .string()
+    .default('[]')
+    .transform((text, ctx) => {
+      try {
+        const list = z.array(z.string().min(1).max(500)).max(50).parse(JSON.parse(text));
+        return list.map((source) => new RegExp(source, 'u'));
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: `expected a JSON array of regexes: ${(error as Error).message}` });
+        return z.NEVER;
+      }
+    }),
 });
 
 /** Settings of the executor itself (besides the runtime's and the tools' stores). */
@@ -67,6 +82,8 @@ export interface ExecutorSettings {
   readonly verdictTrust?: VerdictTrust;
   /** How long an approval waits for its task's TaskSubmitted (default DEFAULT_TASK_WAIT_MS). */
   readonly taskWaitMs?: number;
+  /** Sealing of personal data in results (ADR 0026); absent: off. */
+  readonly sealing?: { readonly keyScope: 'subject' | 'tenant'; readonly patterns: readonly RegExp[] };
 }
 
 /** The executor's configuration. */
@@ -98,6 +115,9 @@ export function loadExecutorConfig(env: Readonly<Record<string, string | undefin
       ...(e.EXECUTOR_TOOLS === undefined ? {} : { enabledTools: e.EXECUTOR_TOOLS }),
       verdictTrust: { keys: e.WARDEN_GUARD_PUBLIC_KEYS, insecureAcceptUnsigned: e.WARDEN_INSECURE_UNSIGNED_DECISIONS },
       taskWaitMs: e.EXECUTOR_TASK_WAIT_MS,
+      ...(e.EXECUTOR_SEALING === 'off'
+        ? {}
+        : { sealing: { keyScope: e.EXECUTOR_SEALING, patterns: e.EXECUTOR_SEAL_PATTERNS } }),
     },
     stores: {
       customerCollections: e.EXECUTOR_CUSTOMER_COLLECTIONS,

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { MongoSubjectKeyStore, type SubjectKeyStore } from '@warden/contracts';
 import {
   decisionTrustOf,
   defineWorker,
@@ -6,11 +7,11 @@ import {
   type Worker,
   type WorkerRuntimeConfig,
 } from '@warden/runtime';
-import { createRunnableToolRegistry, ToolDefinitionError, type RunnableTool } from '@warden/tools';
+import { createRunnableToolRegistry, sealPersonalData, ToolDefinitionError, type RunnableTool } from '@warden/tools';
 import { BreakerSync, ToolBreakers, breakerTopic } from './breakers.js';
 import { DEFAULT_TASK_WAIT_MS, type ExecutorSettings } from './config.js';
 import { createHandlers, executorConsumes } from './handlers/index.js';
-import type { ExecutorHooks } from './handlers/execute.js';
+import type { ExecutorHandlerDeps, ExecutorHooks } from './handlers/execute.js';
 import { EscalationBook } from './escalations.js';
 import { EffectLedger } from './ledger.js';
 import { TaskBook } from './tasks.js';
@@ -84,6 +85,7 @@ export function createExecutorWorker(options: ExecutorWorkerOptions): ExecutorWo
         verdictTrust,
         tasks,
         taskWaitMs: s.taskWaitMs ?? DEFAULT_TASK_WAIT_MS,
+        ...(s.sealing === undefined ? {} : { sealResult: resultSealer(new MongoSubjectKeyStore(deps.db), s.sealing) }),
       });
     },
     onStarted: async () => {
@@ -97,4 +99,18 @@ export function createExecutorWorker(options: ExecutorWorkerOptions): ExecutorWo
   return Object.assign(worker, {
     breakerState: (tool: string) => breakers?.state(tool) ?? ('closed' as const),
   });
+}
+
+/** Seals a result's personal data (the tool's declaration and the patterns) with the subjects' keys (ADR 0026). */
+function resultSealer(
+  keys: SubjectKeyStore,
+  sealing: NonNullable<ExecutorSettings['sealing']>,
+): NonNullable<ExecutorHandlerDeps['sealResult']> {
+  return (spec, tenantId, result) =>
+    sealPersonalData(spec.personalData, result, {
+      keys,
+      tenantId,
+      keyScope: sealing.keyScope,
+      patterns: sealing.patterns,
+    });
 }

@@ -19,7 +19,7 @@ import type { BudgetStore } from './budget-store.js';
 import { costOf, priceOf, reservationFor, toMicroUsd, type ModelPrice } from './decide/budget.js';
 import { buildContext } from './decide/context-window.js';
 import { functionNameOf, interpretQueuedCall, interpretReply } from './decide/interpret.js';
-import { decideNext, type HaltReason } from './decide/next-step.js';
+import { decideNext, type HaltReason, type NextStep } from './decide/next-step.js';
 import { partialResult, totalsOf } from './decide/partial.js';
 import { evolve, type EvolveOptions, type Fact } from './decide/state.js';
 import type { Interpretation, LoopSettings, TaskState, TokenCounter, WindowSettings } from './decide/types.js';
@@ -445,6 +445,72 @@ export async function advance(
         }
         continue; // the turn's calls are queued: the next round proposes the first
       }
+      case 'propose_given':
+      case 'answer_given':
+      case 'fail_given':
+        await followGivenPlan(e, next, deps);
+        return e.current;
+      default: {
+        const never: never = next;
+        return never;
+      }
+    }
+  }
+}
+
+/** The requester's own plan stands for the model's judgement: full confidence, from no model (ADR 0026). */
+const GIVEN_CONFIDENCE = { value: 1, source: 'default' } as const;
+
+/**
+ * One move of a task with a given plan (ADR 0026): propose its next step as it stands (guarded and executed like
+ * any action), or the closing answer once every step succeeded, or fail at the first step that did not.
+ */
+async function followGivenPlan(
+  e: Emitter,
+  next: Extract<NextStep, { kind: 'propose_given' | 'answer_given' | 'fail_given' }>,
+  deps: PlannerDeps,
+): Promise<void> {
+  const state = e.current;
+  switch (next.kind) {
+    case 'propose_given': {
+      const args = deps.redact(next.step.args);
+      await e.emit('ActionProposed', {
+        actionId: next.step.actionId,
+        step: state.steps + 1,
+        tool: next.step.tool,
+        args,
+        argsHash: canonicalHash(args),
+        reasoning: clipText(next.step.reasoning, MAX_REASONING_CHARS),
+        confidence: GIVEN_CONFIDENCE,
+        claims: [],
+      });
+      return;
+    }
+    case 'answer_given': {
+      const done = state.history.map((r) => `${r.actionId} (${r.tool})`);
+      await e.emit('AnswerProposed', {
+        actionId: `answer-${state.steps + 1}`,
+        step: state.steps + 1,
+        answer: clipText(`Given plan done: ${done.length} step(s) succeeded: ${done.join(', ')}.`, MAX_ANSWER_CHARS),
+        output: { succeeded: state.history.map((r) => r.actionId) },
+        reasoning: 'every step of the given plan succeeded',
+        confidence: GIVEN_CONFIDENCE,
+        claims: [],
+      });
+      return;
+    }
+    case 'fail_given': {
+      const message = clipText(
+        `step ${next.record.actionId} (${next.record.tool}) of the given plan ended ${next.record.outcome}: ${next.record.note}; the steps after it were not proposed`,
+        MAX_MESSAGE_CHARS,
+      );
+      await e.emit('TaskFailed', {
+        reasonCode: 'given_step_failed',
+        message,
+        partial: partialResult(state, message),
+        totals: totalsOf(state),
+      });
+      return;
     }
   }
 }

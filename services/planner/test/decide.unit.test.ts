@@ -637,3 +637,72 @@ describe('budgets, prices and partial results', () => {
     expect(p.why).toBe('loop');
   });
 });
+
+describe('a task with a given plan (ADR 0026)', () => {
+  const step = (actionId: string, tool: string) => ({
+    actionId,
+    tool,
+    args: { collection: 'customers', id: 'c-1', reverts: 't0:a1' },
+    reasoning: `undo ${actionId}`,
+  });
+  const givenTask = (): TaskState =>
+    initialState({
+      eventId: 'submitted',
+      taskId: 'rb',
+      tenantId: 'ten',
+      model: 'scripted:x',
+      task: sampleTask({
+        plan: { steps: [step('u1', 'customers.revert'), step('u2', 'customers.restore')] },
+      }) as EventData<'TaskSubmitted'>,
+      startedAtMs: T0,
+      limits,
+    });
+  const proposed = (actionId: string, tool: string, s: number) =>
+    fact('ActionProposed', {
+      actionId,
+      step: s,
+      tool,
+      args: {},
+      argsHash: canonicalHash({}),
+      reasoning: 'r',
+      confidence: { value: 1, source: 'default' },
+      claims: [],
+    });
+  const succeeded = (actionId: string, tool: string) =>
+    fact('ToolSucceeded', { actionId, tool, effectKey: `rb:${actionId}`, result: { matched: 1 }, durationMs: 1 });
+
+  it('proposes its steps in order without calling the model, then the closing answer', () => {
+    let s = givenTask();
+    expect(decideNext(s, T0, loops)).toEqual({ kind: 'propose_given', step: step('u1', 'customers.revert') });
+    s = evolve(s, proposed('u1', 'customers.revert', 1), opts);
+    expect(decideNext(s, T0, loops)).toEqual({ kind: 'none' }); // waiting for the outcome
+    s = evolve(s, succeeded('u1', 'customers.revert'), opts);
+    expect(decideNext(s, T0, loops)).toEqual({ kind: 'propose_given', step: step('u2', 'customers.restore') });
+    s = evolve(s, proposed('u2', 'customers.restore', 2), opts);
+    s = evolve(s, succeeded('u2', 'customers.restore'), opts);
+    expect(decideNext(s, T0, loops)).toEqual({ kind: 'answer_given' });
+  });
+
+  it('fails at the first step that does not succeed: the steps after it are not proposed', () => {
+    let s = givenTask();
+    s = evolve(s, proposed('u1', 'customers.revert', 1), opts);
+    s = evolve(
+      s,
+      fact('ToolFailed', {
+        actionId: 'u1',
+        tool: 'customers.revert',
+        effectKey: 'rb:u1',
+        errorClass: 'tool_error',
+        message: 'no values were recorded',
+        retryable: false,
+        durationMs: 1,
+      }),
+      opts,
+    );
+    expect(decideNext(s, T0, loops)).toMatchObject({ kind: 'fail_given', record: { actionId: 'u1' } });
+  });
+
+  it('still halts at the wall-time limit', () => {
+    expect(decideNext(givenTask(), T0 + limits.maxWallTimeMs + 1, loops)).toMatchObject({ kind: 'halt' });
+  });
+});

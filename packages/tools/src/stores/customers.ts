@@ -1,5 +1,5 @@
 import type { JsonValue } from '@warden/contracts';
-import type { Collection, Db, Document } from 'mongodb';
+import type { Collection, Db, Document, UpdateFilter } from 'mongodb';
 import { ToolRefusedError } from '../errors.js';
 
 /** The field of a customer record listing the effect keys applied to it (for verify and idempotent re-runs). */
@@ -18,6 +18,8 @@ export type ReadonlyCustomers = Pick<Collection<CustomerDoc>, 'countDocuments' |
 export interface CustomersReader {
   /** The customer collection `name`, read-only; ToolRefusedError when it is not a customer collection. */
   read(name: string): ReadonlyCustomers;
+  /** The archive of deleted records of a customer collection, read-only (customers.restore's dry run counts in it). */
+  readArchive?(name: string): Pick<Collection<TombstoneDoc>, 'countDocuments'>;
 }
 
 /** Customer collections the tools may touch; anything else (the ledger, the outbox) is refused. */
@@ -47,6 +49,30 @@ export class CustomerCollections implements CustomersReader {
     this.get(name);
     return this.db.collection<TombstoneDoc>(`${name}_deleted`);
   }
+
+  /** The archive of deleted records, read-only (what a dry run gets). */
+  readArchive(name: string): Pick<Collection<TombstoneDoc>, 'countDocuments'> {
+    return this.tombstones(name);
+  }
+
+  /** The values customers.update replaced, one document per effect and record (what customers.revert restores). */
+  versions(name: string): Collection<VersionDoc> {
+    this.get(name);
+    return this.db.collection<VersionDoc>(`${name}_versions`);
+  }
+}
+
+/** The values of a record's fields before an update, kept under the update's effect key. */
+export interface VersionDoc extends Document {
+  /** `effectKey|customerId`. */
+  _id: string;
+  effectKey: string;
+  customerId: string;
+  /** The fields the update set that had a value before, with that value. */
+  previous: Record<string, JsonValue>;
+  /** The fields the update set that had no value before. */
+  absent: string[];
+  recordedAt: Date;
 }
 
 /** A deleted record kept with the effect that deleted it. */
@@ -69,4 +95,27 @@ export function storeFilter(filter: Readonly<Record<string, string | number | bo
   const out: Document = {};
   for (const [k, v] of Object.entries(filter)) out[k === 'id' ? '_id' : k] = v;
   return out;
+}
+
+/**
+ * Updates one record once under an effect key: the update and the key go on the record in one write whose filter
+ * excludes records that carry the key already, so running it twice changes nothing more. Returns the counts, those of
+ * the earlier run when it had happened.
+ */
+export async function updateOnce(
+  collection: Collection<CustomerDoc>,
+  id: string,
+  update: Omit<UpdateFilter<CustomerDoc>, '$push'>,
+  effectKey: string,
+  signal: AbortSignal,
+): Promise<{ matched: number; modified: number }> {
+  const result = await collection.updateOne(
+    { _id: id, [EFFECTS_FIELD]: { $ne: effectKey } },
+    { ...update, $push: { [EFFECTS_FIELD]: effectKey } },
+  );
+  if (result.matchedCount === 0) {
+    const done = await collection.countDocuments({ _id: id, [EFFECTS_FIELD]: effectKey }, { signal });
+    return { matched: done, modified: done };
+  }
+  return { matched: result.matchedCount, modified: result.modifiedCount };
 }

@@ -67,6 +67,16 @@ export const customersDelete = defineDemoTool({
     const deleted = await tombstones.countDocuments({ effectKey: ctx.idempotencyKey }, { signal: ctx.signal });
     return { deleted };
   },
+  compensation: {
+    kind: 'compensable',
+    compensate: ({ args, result, effectKey }) => {
+      const deleted = (result as { deleted?: unknown } | null)?.deleted;
+      if (typeof deleted !== 'number') throw new TypeError('the recorded result has no deleted count');
+      return deleted === 0
+        ? null
+        : { tool: 'customers.restore', args: { collection: args.collection, deletedBy: effectKey } };
+    },
+  },
   verify: async (args, deps, ctx) => {
     const deleted = await deps.customers
       .tombstones(args.collection)

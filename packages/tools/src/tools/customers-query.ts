@@ -20,6 +20,7 @@ export const customersQuery = defineDemoTool({
   outputSchema: z.object({ rows: z.array(z.record(z.string(), JsonValue)), total: Count }),
   resources: { collections: ['collection'] },
   outputTrust: 'trusted',
+  personalData: { records: 'rows', subjectField: 'id', fields: ['name', 'email', 'phone'] },
   criticalFields: [],
   estimateImpact: () => Promise.resolve(noImpact),
   run: async (args, deps, ctx) => {

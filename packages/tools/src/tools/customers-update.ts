@@ -1,13 +1,44 @@
-import { noImpact } from '@warden/contracts';
+import { isDuplicateKeyError, noImpact, type JsonValue } from '@warden/contracts';
 import { z } from 'zod';
 import { defineDemoTool } from '../demo-deps.js';
-import { EFFECTS_FIELD } from '../stores/customers.js';
+import { EFFECTS_FIELD, updateOnce, type CustomerCollections } from '../stores/customers.js';
 import { Collection, Count, Email, RecordId } from './fields.js';
+
+/**
+ * Records, under the effect key, the values the update is about to replace (first record wins: a re-run after the
+ * update keeps what was there before it). Nothing is recorded for a missing record or one the effect changed already.
+ */
+async function recordPrevious(
+  customers: CustomerCollections,
+  collection: string,
+  id: string,
+  fields: readonly string[],
+  effectKey: string,
+): Promise<void> {
+  const record = await customers.get(collection).findOne({ _id: id });
+  if (record === null || (record[EFFECTS_FIELD] ?? []).includes(effectKey)) return;
+  const previous: Record<string, JsonValue> = {};
+  const absent: string[] = [];
+  for (const field of fields) {
+    const value = (record as Record<string, unknown>)[field];
+    if (value === undefined) absent.push(field);
+    else previous[field] = JSON.parse(JSON.stringify(value)) as JsonValue;
+  }
+  try {
+    await customers
+      .versions(collection)
+      .insertOne({ _id: `${effectKey}|${id}`, effectKey, customerId: id, previous, absent, recordedAt: new Date() });
+  } catch (error) {
+    if (!isDuplicateKeyError(error)) throw error;
+  }
+}
 
 /**
  * customers.update: sets fields of one customer and records the effect key on the record, in one update whose
  * filter excludes records that carry the key already: running it twice changes nothing more, and verify() finds
- * the key. Its impact is one row, from the arguments (an upper bound: the id may match nothing).
+ * the key. Before it, the values it replaces are kept under the effect key (`<collection>_versions`), which is what
+ * its compensation, customers.revert, puts back. Its impact is one row, from the arguments (an upper bound: the id
+ * may match nothing).
  */
 export const customersUpdate = defineDemoTool({
   name: 'customers.update',
@@ -41,18 +72,16 @@ export const customersUpdate = defineDemoTool({
   run: async (args, deps, ctx) => {
     const collection = deps.customers.get(args.collection);
     ctx.signal.throwIfAborted();
-    const result = await collection.updateOne(
-      { _id: args.id, [EFFECTS_FIELD]: { $ne: ctx.idempotencyKey } },
-      { $set: args.set, $push: { _effects: ctx.idempotencyKey } },
-    );
-    if (result.matchedCount === 0) {
-      const done = await collection.countDocuments(
-        { _id: args.id, [EFFECTS_FIELD]: ctx.idempotencyKey },
-        { signal: ctx.signal },
-      );
-      return { matched: done, modified: done };
-    }
-    return { matched: result.matchedCount, modified: result.modifiedCount };
+    await recordPrevious(deps.customers, args.collection, args.id, Object.keys(args.set), ctx.idempotencyKey);
+    ctx.signal.throwIfAborted();
+    return updateOnce(collection, args.id, { $set: args.set }, ctx.idempotencyKey, ctx.signal);
+  },
+  compensation: {
+    kind: 'compensable',
+    compensate: ({ args, result, effectKey }) => {
+      if (matchedOf(result) === 0) return null; // no such customer: nothing changed
+      return { tool: 'customers.revert', args: { collection: args.collection, id: args.id, reverts: effectKey } };
+    },
   },
   verify: async (args, deps, ctx) => {
     const done = await deps.customers
@@ -61,3 +90,10 @@ export const customersUpdate = defineDemoTool({
     return done > 0 ? { status: 'applied', output: { matched: 1, modified: 1 } } : { status: 'not_applied' };
   },
 });
+
+/** The `matched` count of a recorded customers.update result; throws on a record that is not one. */
+function matchedOf(result: JsonValue): number {
+  const matched = (result as { matched?: unknown } | null)?.matched;
+  if (typeof matched !== 'number') throw new TypeError('the recorded result has no matched count');
+  return matched;
+}

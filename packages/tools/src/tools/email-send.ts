@@ -41,6 +41,10 @@ export const emailSend = defineDemoTool({
   resources: { recipients: ['to.*', 'cc.*'] },
   outputTrust: 'trusted',
   criticalFields: ['to.*', 'cc.*'],
+  compensation: {
+    kind: 'irreversible',
+    reason: 'a message sent cannot be unsent; a correction is a new message a person decides',
+  },
   estimateImpact: (args) => Promise.resolve({ ...noImpact, recipients: recipientsOf(args).length }),
   run: async (args, deps, ctx) => {
     const accepted = recipientsOf(args);

@@ -30,6 +30,10 @@ export const paymentsRefund = defineDemoTool({
   resources: {},
   outputTrust: 'trusted',
   criticalFields: ['orderId', 'amountUsd'],
+  compensation: {
+    kind: 'irreversible',
+    reason: 'money paid out cannot be taken back by Warden; a charge is a new payment a person decides',
+  },
   estimateImpact: (args) => Promise.resolve({ ...noImpact, moneyUsd: args.amountUsd }),
   run: async (args, deps, ctx) => {
     ctx.signal.throwIfAborted();

@@ -18,6 +18,7 @@ export const EventKinds = {
   alert: 'alert',
   breaker: 'breaker',
   deadLetter: 'dead_letter',
+  erasure: 'erasure',
 } as const;
 export type EventKind = (typeof EventKinds)[keyof typeof EventKinds];
 
@@ -171,6 +172,8 @@ export function factsOf(event: WardenEvent): EventFacts {
       return { kind: 'breaker', ...(event.data.scope === 'tool' ? { tool: event.data.name } : {}) };
     case 'DeadLettered':
       return { kind: 'dead_letter', reasonCode: event.data.errorCode };
+    case 'SubjectErased':
+      return { kind: 'erasure' };
     default:
       return assertNever(event);
   }

@@ -122,6 +122,21 @@ export const openApiDocument = {
         responses: {},
       },
     },
+    '/admin/tasks/{taskId}/rollback': {
+      post: {
+        summary:
+          "Roll a task's effects back (admin): body { fromStep?, dryRun?, requireApproval? }; plans the compensations newest first from the log, lists the irreversible effects, and unless dryRun submits them as a linked task (ADR 0026)",
+        responses: {
+          '200': {
+            description: '{ plan, submitted }: the plan, and the rollback task id (null: dry run, or nothing left)',
+          },
+          '400': { description: 'malformed body' },
+          '401': { description: 'no valid token' },
+          '403': { description: 'not an admin' },
+          '404': { description: 'not in the log, or another tenant' },
+        },
+      },
+    },
     '/events': {
       get: {
         summary: "Server-sent events: `event: escalation` whenever one of the caller's tenants' escalations changes",

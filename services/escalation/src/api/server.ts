@@ -6,8 +6,10 @@ import type { Decisions } from '../decisions.js';
 import type { Refusal } from '../decide.js';
 import { EscalationStatuses, type EscalationDoc, type EscalationStore } from '../store.js';
 import type { TaskView, TaskViews } from '../task-view.js';
+import type { Rollbacks } from '../rollback/rollbacks.js';
 import { openApiDocument } from './openapi.js';
 import { peoplePage } from './page.js';
+import { registerRollbackRoute } from './rollback.js';
 
 /** A comment line keeps idle event streams open through proxies. */
 const HEARTBEAT_MS = 15_000;
@@ -19,6 +21,8 @@ export interface PeopleApiOptions {
   readonly auth: Authenticator;
   /** Budget and breaker state of a task, shown beside its pending escalations. */
   readonly views: TaskViews;
+  /** Admins' rollbacks (ADR 0026); absent: no rollback route. */
+  readonly rollbacks?: Rollbacks;
 }
 
 const DecisionBody = z
@@ -177,5 +181,6 @@ export function buildPeopleApi(options: PeopleApiOptions): FastifyInstance {
       return reply.send({ status: result.status, eventId: result.eventId });
     });
   }
+  if (options.rollbacks !== undefined) registerRollbackRoute(app, options.rollbacks, principalOf);
   return app;
 }

@@ -7,9 +7,10 @@ import {
   type DecisionTrust,
   type JsonObject,
   type VerdictTrust,
+  type JsonValue,
 } from '@warden/contracts';
 import { abortableSleep, type HandlerContext } from '@warden/runtime';
-import type { RunnableTool, RunnableToolRegistry } from '@warden/tools';
+import type { RunnableTool, RunnableToolRegistry, ToolSpec } from '@warden/tools';
 import { checkApproval, RefusalCodes, type Approval, type RefusalCode } from '../approval.js';
 import type { BreakerTransition, ToolBreakers } from '../breakers.js';
 import type { EscalationBook } from '../escalations.js';
@@ -56,6 +57,8 @@ export interface ExecutorHandlerDeps {
    * consumed a moment later; after that the task is unknown and the approval refused.
    */
   readonly taskWaitMs: number;
+  /** Seals the personal data of a result before it is published (ADR 0026); absent: results go out as they are. */
+  readonly sealResult?: (spec: ToolSpec, tenantId: string, result: JsonValue) => Promise<JsonValue>;
 }
 
 /** How often a waiting approval looks for its task again. */
@@ -125,7 +128,7 @@ export async function executeApproval(
     }
     if (state.outcome !== undefined) {
       if (state.outcome.approvalEventId === approval.eventId) {
-        await publishOutcome(approval, tool, key, state.outcome, ctx); // redelivered: the same outcome again
+        await publishOutcome(deps, approval, tool, key, state.outcome, ctx); // redelivered: the same outcome again
       } else {
         ctx.logger.warn({ key }, 'another approval of an effect already done: not run again');
       }
@@ -184,7 +187,7 @@ async function dispatchAndRun(
   // The breaker's transition first, the outcome last: the planner continues the task's chain from the outcome, so
   // an event chained after it here would claim the seq the planner's next event takes (a forked chain).
   if (call.transition !== undefined) await publishTransition(approval, name, call.transition, ctx);
-  await publishOutcome(approval, tool, key, recorded, ctx);
+  await publishOutcome(deps, approval, tool, key, recorded, ctx);
 }
 
 async function reconcile(
@@ -231,7 +234,7 @@ async function reconcile(
       } catch (error) {
         outcome = { status: 'failed', ...classify(error), durationMs: 0, approvalEventId: approval.eventId };
       }
-      await publishOutcome(approval, tool, key, await deps.ledger.finish(key, outcome), ctx);
+      await publishOutcome(deps, approval, tool, key, await deps.ledger.finish(key, outcome), ctx);
       return;
     }
     case 'not_applied':
@@ -255,7 +258,14 @@ function classify(error: unknown): { errorClass: FailureClass; message: string; 
   return { errorClass: 'tool_error', message, retryable: isWardenError(error) ? error.retryable : true };
 }
 
+/** The approval's tenant; an approval without one cannot have its result sealed (fail closed: retried, then DLQ). */
+function tenantOf(approval: Approval): string {
+  if (approval.tenantId === undefined) throw new Error(`approval ${approval.eventId} names no tenant to seal under`);
+  return approval.tenantId;
+}
+
 async function publishOutcome(
+  deps: Pick<ExecutorHandlerDeps, 'sealResult'>,
   approval: Approval,
   tool: RunnableTool,
   key: string,
@@ -264,7 +274,11 @@ async function publishOutcome(
 ): Promise<void> {
   const base = { actionId: approval.actionId, tool: tool.spec.name, effectKey: key, durationMs: outcome.durationMs };
   if (outcome.status === 'committed') {
-    await ctx.publish('ToolSucceeded', { ...base, result: outcome.result });
+    const result =
+      deps.sealResult === undefined
+        ? outcome.result
+        : await deps.sealResult(tool.spec, tenantOf(approval), outcome.result);
+    await ctx.publish('ToolSucceeded', { ...base, result });
     return;
   }
   await ctx.publish('ToolFailed', {
@@ -346,7 +360,7 @@ async function outcomeUnknown(
     durationMs: 0,
     approvalEventId: approval.eventId,
   });
-  await publishOutcome(approval, tool, key, recorded, ctx);
+  await publishOutcome(deps, approval, tool, key, recorded, ctx);
   if (recorded.status !== 'failed' || recorded.errorClass !== 'outcome_unknown') return;
   await ctx.publish('AlertRaised', {
     alertId: `${key}:outcome_unknown`,

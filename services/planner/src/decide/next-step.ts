@@ -1,6 +1,6 @@
 import type { EventData } from '@warden/contracts';
 import { detectLoop, type LoopFinding } from './loops.js';
-import type { LoopSettings, RawToolCall, TaskState } from './types.js';
+import type { ActionRecord, GivenPlanStep, LoopSettings, RawToolCall, TaskState } from './types.js';
 
 /** Why a task must stop now. */
 export type HaltReason =
@@ -29,12 +29,30 @@ export type NextStep =
   | { readonly kind: 'none' }
   | { readonly kind: 'halt'; readonly reason: HaltReason }
   | { readonly kind: 'propose_queued'; readonly call: RawToolCall }
-  | { readonly kind: 'call_model' };
+  | { readonly kind: 'call_model' }
+  /** A given plan's next step (ADR 0026). */
+  | { readonly kind: 'propose_given'; readonly step: GivenPlanStep }
+  /** Every step of a given plan succeeded: the closing answer. */
+  | { readonly kind: 'answer_given' }
+  /** A step of a given plan did not succeed: with no model to plan around it, the task fails. */
+  | { readonly kind: 'fail_given'; readonly record: ActionRecord };
+
+/**
+ * The next step of a task with a given plan: each step once, in order; the first that does not succeed ends it.
+ * Every step proposed leaves one action record, so the records count the steps done.
+ */
+function nextGiven(state: TaskState, given: readonly GivenPlanStep[]): NextStep {
+  const failed = state.history.find((r) => r.outcome !== 'succeeded');
+  if (failed !== undefined) return { kind: 'fail_given', record: failed };
+  const step = given[state.history.length];
+  return step === undefined ? { kind: 'answer_given' } : { kind: 'propose_given', step };
+}
 
 /**
  * The next step of a task, from its state and the time. Pure. Only a task that is planning (its last proposal
  * answered) moves. In order: the wall-time limit, a loop, the per-task breaker (N consecutive failures), then the
- * step limit; then a queued call of the last turn is proposed, or the model is called.
+ * step limit; then a queued call of the last turn is proposed, or the model is called. A task with a given plan
+ * (ADR 0026) goes through its steps instead, after the wall-time and step limits.
  */
 export function decideNext(state: TaskState, nowMs: number, loops: LoopSettings): NextStep {
   if (state.status !== 'planning') return { kind: 'none' };
@@ -44,6 +62,15 @@ export function decideNext(state: TaskState, nowMs: number, loops: LoopSettings)
       kind: 'halt',
       reason: { kind: 'budget', budget: 'wall_time', limit: state.limits.maxWallTimeMs, used: elapsed, requested: 0 },
     };
+  }
+  if (state.given !== undefined) {
+    if (state.steps >= state.limits.maxSteps) {
+      return {
+        kind: 'halt',
+        reason: { kind: 'budget', budget: 'steps', limit: state.limits.maxSteps, used: state.steps, requested: 1 },
+      };
+    }
+    return nextGiven(state, state.given);
   }
   // A loop is reported as a loop even when the same failures also trip the task's breaker: it says more.
   const loop = detectLoop(state.loopFrom === undefined ? state.history : state.history.slice(state.loopFrom), loops);

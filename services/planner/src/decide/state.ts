@@ -69,6 +69,16 @@ export function initialState(input: {
     totals: { usage: { promptTokens: 0, completionTokens: 0, totalTokens: 0 }, costUsd: 0 },
     applied: [input.eventId],
     endReason: null,
+    ...(input.task.plan === undefined
+      ? {}
+      : {
+          given: input.task.plan.steps.map((s) => ({
+            actionId: s.actionId,
+            tool: s.tool,
+            args: s.args,
+            reasoning: s.reasoning,
+          })),
+        }),
   };
 }
 
@@ -344,6 +354,7 @@ function apply(state: TaskState, fact: Fact, options: EvolveOptions): TaskState 
     case 'LoopDetected':
     case 'AlertRaised':
     case 'DeadLettered':
+    case 'SubjectErased':
       return state;
     default: {
       const never: never = fact;

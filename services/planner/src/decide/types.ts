@@ -133,6 +133,18 @@ export interface TaskState {
   readonly loopFrom?: number;
   /** How many times an admin resumed the task (each later halt gets its own escalation id). */
   readonly resumes?: number;
+  /**
+   * The steps of a given plan (a rollback, ADR 0026), proposed in order without a model. Absent for a planned task.
+   */
+  readonly given?: readonly GivenPlanStep[];
+}
+
+/** One step of a given plan, as the planner keeps it. */
+export interface GivenPlanStep {
+  readonly actionId: string;
+  readonly tool: string;
+  readonly args: JsonObject;
+  readonly reasoning: string;
 }
 
 /** A proposal the model's output turned into: one tool call or the answer. */

@@ -1,0 +1,129 @@
+import {
+  ERASED_VALUE,
+  MongoSubjectKeyStore,
+  isSealed,
+  openSealed,
+  terminalEventTypes,
+  verifyChain,
+  type JsonValue,
+  type WardenEvent,
+} from '@warden/contracts';
+import { spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startPipeline, type Pipeline } from '../../infra/pipeline.js';
+import { stack } from '../../test/support/index.js';
+import { testEnv, warden } from './support/run.js';
+
+/** Runs the Python subscriber example over the pipeline's topics; its stdout. */
+function pythonSubscriber(brokers: string, registry: string, topics: string[], group: string): Promise<string> {
+  return new Promise((done, fail) => {
+    const child = spawn(
+      'python3',
+      [
+        'examples/python-subscriber/subscriber.py',
+        ...['--brokers', brokers, '--registry', registry, '--topics', topics.join(','), '--group', group],
+        ...['--idle-seconds', '5'],
+      ],
+      { cwd: resolve(import.meta.dirname, '../..'), stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    child.once('exit', (code) => (code === 0 ? done(out) : fail(new Error(`subscriber exited ${code}: ${out}`))));
+  });
+}
+
+/** `warden erase` against a running pipeline whose executor seals personal data (ADR 0026). */
+describe('warden erase', () => {
+  let p: Pipeline;
+  let env: Record<string, string>;
+  beforeAll(async () => {
+    p = await startPipeline(stack(), 'warn', 0, { executorEnv: { EXECUTOR_SEALING: 'subject' } });
+    env = { ...testEnv('cli-erase'), WARDEN_TOPIC_PREFIX: p.config.topicPrefix, MONGO_DB: p.config.mongoDb };
+  }, 180_000);
+  afterAll(async () => {
+    await p?.close();
+  });
+
+  it("keeps a customer's personal data out of the log in clear, and erases it with the key while the chain verifies", async () => {
+    await p.submit('er-1', 'refund-happy', {
+      goal: 'Look the customer up',
+      input: {},
+      scope: { tools: ['customers.query'], resources: { collections: ['customers'] } },
+      plan: {
+        steps: [
+          {
+            actionId: 'q1',
+            tool: 'customers.query',
+            args: { collection: 'customers', filter: { id: 'cus_1042' } },
+            reasoning: 'look up',
+          },
+        ],
+      },
+    });
+    const approved = new Set<string>();
+    let end: WardenEvent;
+    for (;;) {
+      end = await p.waitFor(
+        'er-1',
+        (e) =>
+          terminalEventTypes.has(e.type) || (e.type === 'EscalationRequested' && !approved.has(e.data.escalationId)),
+      );
+      if (end.type !== 'EscalationRequested') break;
+      approved.add(end.data.escalationId); // the closing answer cites no evidence: a person approves it
+      await p.approve('er-1', end.data.escalationId, 'checked');
+    }
+    expect(end.type, JSON.stringify(p.taskEvents('er-1').map((e) => [e.type, e.data]))).toBe('TaskCompleted');
+    const succeeded = p
+      .taskEvents('er-1')
+      .find((e): e is Extract<WardenEvent, { type: 'ToolSucceeded' }> => e.type === 'ToolSucceeded');
+    const row = (succeeded!.data.result as { rows: Record<string, JsonValue>[] }).rows[0]!;
+    expect(row.id).toBe('cus_1042');
+    expect(isSealed(row.email)).toBe(true);
+    // a reader with the keys (the role that may read the key store) sees the clear value
+    const keys = new MongoSubjectKeyStore(p.db);
+    await expect(openSealed(keys, row)).resolves.toMatchObject({ email: 'ada@example.com', name: 'Ada Lovelace' });
+
+    const erased = await warden(['erase', 'cus_1042', '--tenant', 'tenant-demo', '--reason', 'test', '--json'], env);
+    expect(erased.code, erased.stderr).toBe(0);
+    expect(JSON.parse(erased.stdout)).toMatchObject({ subject: 'tenant-demo:cus_1042', keysDeleted: 1 });
+
+    // the erasure is an audit event; afterwards the value reads as erased, and the chain still verifies
+    await p.events.waitFor(
+      (es) => es.some((e) => e.type === 'SubjectErased' && e.data.subject === 'tenant-demo:cus_1042'),
+      30_000,
+      'the SubjectErased event',
+    );
+    await expect(openSealed(keys, row)).resolves.toMatchObject({ email: ERASED_VALUE, name: ERASED_VALUE });
+    const chain = verifyChain(
+      p.events.messages.filter((m) => m.decoded?.event.taskId === 'er-1').map((m) => m.decoded!.envelope),
+      'er-1',
+    );
+    expect(chain.ok, JSON.stringify(chain)).toBe(true);
+    // a downstream reader without keys (the Python subscriber) lists the subject's fields as erased
+    const stack_ = stack();
+    const out = await pythonSubscriber(
+      stack_.kafkaBrokers,
+      stack_.schemaRegistryUrl,
+      ['tasks', 'planning', 'proposals', 'verdicts', 'results', 'outcomes', 'alerts'].map(
+        (k) => `${p.config.topicPrefix}.${k}.v1`,
+      ),
+      `${p.config.topicPrefix}.python`,
+    );
+    const summary = JSON.parse(out.trim().split('\n').at(-1)!) as {
+      erasedSubjects: string[];
+      erasedFields: { taskId: string; path: string }[];
+    };
+    expect(summary.erasedSubjects).toContain('tenant-demo:cus_1042');
+    expect(summary.erasedFields.filter((f) => f.taskId === 'er-1').map((f) => f.path)).toEqual(
+      expect.arrayContaining(['data.result.rows[0].name', 'data.result.rows[0].email']),
+    );
+    // no topic's raw bytes hold the clear data
+    expect(p.events.messages.length).toBeGreaterThan(0);
+    for (const m of p.events.messages) {
+      const raw = m.message.value ?? Buffer.alloc(0);
+      for (const clear of ['ada@example.com', 'Ada Lovelace']) expect(raw.includes(clear), m.topic).toBe(false);
+    }
+  }, 300_000);
+});

@@ -1,0 +1,219 @@
+/**
+ * Sealing personal data for crypto-shredding (ADR 0026): a value is encrypted (AES-256-GCM) with its data subject's
+ * key before it is written to the immutable log, and stays there as a sealed value; hashes and chains cover the
+ * sealed form. Deleting the subject's key (erasure) makes every sealed value of that subject unreadable for ever,
+ * while the chain still verifies. Keys live behind a KMS-like interface (SubjectKeyStore); MongoDB implements it here.
+ */
+import { createCipheriv, createDecipheriv, randomBytes, randomUUID } from 'node:crypto';
+import type { Collection, Db } from 'mongodb';
+import type { EventDraft } from './chain.js';
+import type { JsonValue } from './common-schemas.js';
+import type { EventDataInput } from './events.js';
+import { MAX_ID_CHARS } from './limits.js';
+import { isDuplicateKeyError } from './mongo-errors.js';
+
+/**
+ * The key of a sealed value's only field. Not `$`-prefixed: MongoDB refuses such keys, and workers keep results in
+ * their state documents.
+ */
+export const SEALED_FIELD = '__wardenSealed';
+
+/** What a reader shows in place of a value whose subject was erased. */
+export const ERASED_VALUE = '[erased]';
+
+/** A value sealed with its subject's key. */
+export type SealedValue = {
+  readonly [SEALED_FIELD]: {
+    readonly v: 1;
+    readonly alg: 'A256GCM';
+    /** The data subject (e.g. `tenant-a:cus_1042`, or `tenant:tenant-a` with per-tenant keys). */
+    readonly subject: string;
+    readonly keyId: string;
+    /** base64: the 12-byte nonce, the ciphertext of the value's JSON, the 16-byte tag. */
+    readonly iv: string;
+    readonly data: string;
+    readonly tag: string;
+  };
+};
+
+/** True when `value` is a sealed value. */
+export function isSealed(value: unknown): value is SealedValue {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const keys = Object.keys(value);
+  if (keys.length !== 1 || keys[0] !== SEALED_FIELD) return false;
+  const s = (value as Record<string, unknown>)[SEALED_FIELD] as Record<string, unknown> | null;
+  return (
+    typeof s === 'object' &&
+    s !== null &&
+    s.v === 1 &&
+    typeof s.subject === 'string' &&
+    typeof s.keyId === 'string' &&
+    typeof s.iv === 'string' &&
+    typeof s.data === 'string' &&
+    typeof s.tag === 'string'
+  );
+}
+
+/** A data subject's key. */
+export interface SubjectKey {
+  readonly keyId: string;
+  /** 32 bytes. */
+  readonly key: Uint8Array;
+}
+
+/** A KMS-like store of data subjects' keys. */
+export interface SubjectKeyStore {
+  /** The subject's key, created on first use. */
+  keyFor(subject: string): Promise<SubjectKey>;
+  /** The key with this id of the subject, or undefined when it was erased (or never existed). */
+  find(subject: string, keyId: string): Promise<SubjectKey | undefined>;
+  /** Deletes the subject's keys (crypto-shredding); the number deleted. */
+  erase(subject: string): Promise<number>;
+}
+
+/** A subject key as MongoDB stores it. */
+export interface SubjectKeyDoc {
+  /** The subject. */
+  _id: string;
+  keyId: string;
+  key: string;
+  createdAt: Date;
+}
+
+/** Subject keys in a MongoDB collection, one document per subject (FerretDB: looked up by _id only). */
+export class MongoSubjectKeyStore implements SubjectKeyStore {
+  private readonly keys: Collection<SubjectKeyDoc>;
+
+  constructor(db: Db, collection = 'warden_subject_keys') {
+    this.keys = db.collection<SubjectKeyDoc>(collection);
+  }
+
+  async keyFor(subject: string): Promise<SubjectKey> {
+    const existing = await this.keys.findOne({ _id: subject });
+    if (existing !== null) return fromDoc(existing);
+    const doc: SubjectKeyDoc = {
+      _id: subject,
+      keyId: randomUUID(),
+      key: randomBytes(32).toString('base64'),
+      createdAt: new Date(),
+    };
+    try {
+      await this.keys.insertOne(doc);
+      return fromDoc(doc);
+    } catch (error) {
+      if (!isDuplicateKeyError(error)) throw error;
+      const raced = await this.keys.findOne({ _id: subject });
+      if (raced === null) throw error;
+      return fromDoc(raced);
+    }
+  }
+
+  async find(subject: string, keyId: string): Promise<SubjectKey | undefined> {
+    const doc = await this.keys.findOne({ _id: subject });
+    return doc !== null && doc.keyId === keyId ? fromDoc(doc) : undefined;
+  }
+
+  async erase(subject: string): Promise<number> {
+    return (await this.keys.deleteOne({ _id: subject })).deletedCount;
+  }
+}
+
+const fromDoc = (doc: SubjectKeyDoc): SubjectKey => ({ keyId: doc.keyId, key: Buffer.from(doc.key, 'base64') });
+
+/** Subject keys in memory, for unit tests. */
+export class MemorySubjectKeyStore implements SubjectKeyStore {
+  private readonly keys = new Map<string, SubjectKey>();
+
+  keyFor(subject: string): Promise<SubjectKey> {
+    let key = this.keys.get(subject);
+    if (key === undefined) this.keys.set(subject, (key = { keyId: randomUUID(), key: randomBytes(32) }));
+    return Promise.resolve(key);
+  }
+
+  find(subject: string, keyId: string): Promise<SubjectKey | undefined> {
+    const key = this.keys.get(subject);
+    return Promise.resolve(key?.keyId === keyId ? key : undefined);
+  }
+
+  erase(subject: string): Promise<number> {
+    return Promise.resolve(this.keys.delete(subject) ? 1 : 0);
+  }
+}
+
+/** The additional authenticated data: a sealed value opens only as its own subject's, under its own key id. */
+const aad = (subject: string, keyId: string): Buffer => Buffer.from(`warden-sealed:v1:${subject}:${keyId}`, 'utf8');
+
+/** Seals a JSON value with the subject's key. */
+export async function sealValue(keys: SubjectKeyStore, subject: string, value: JsonValue): Promise<SealedValue> {
+  const { keyId, key } = await keys.keyFor(subject);
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  cipher.setAAD(aad(subject, keyId));
+  const data = Buffer.concat([cipher.update(JSON.stringify(value), 'utf8'), cipher.final()]);
+  return {
+    [SEALED_FIELD]: {
+      v: 1,
+      alg: 'A256GCM',
+      subject,
+      keyId,
+      iv: iv.toString('base64'),
+      data: data.toString('base64'),
+      tag: cipher.getAuthTag().toString('base64'),
+    },
+  };
+}
+
+/**
+ * Opens every sealed value inside `value` (at any depth): the clear value where the subject's key is there,
+ * ERASED_VALUE where it was erased. A sealed value that does not authenticate under its key throws (tampering).
+ */
+export async function openSealed(keys: SubjectKeyStore, value: JsonValue): Promise<JsonValue> {
+  if (isSealed(value)) {
+    const s = value[SEALED_FIELD];
+    const key = await keys.find(s.subject, s.keyId);
+    if (key === undefined) return ERASED_VALUE;
+    const decipher = createDecipheriv('aes-256-gcm', key.key, Buffer.from(s.iv, 'base64'));
+    decipher.setAAD(aad(s.subject, s.keyId));
+    decipher.setAuthTag(Buffer.from(s.tag, 'base64'));
+    const clear = Buffer.concat([decipher.update(Buffer.from(s.data, 'base64')), decipher.final()]);
+    return JSON.parse(clear.toString('utf8')) as JsonValue;
+  }
+  if (Array.isArray(value)) return Promise.all(value.map((v) => openSealed(keys, v)));
+  if (typeof value === 'object' && value !== null) {
+    const out: Record<string, JsonValue> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = await openSealed(keys, v);
+    return out;
+  }
+  return value;
+}
+
+/** What a reader without the right role shows of a sealed value: that it is sealed, and whose, never its content. */
+export function sealedPlaceholder(value: SealedValue): string {
+  return `[sealed: ${value[SEALED_FIELD].subject}]`;
+}
+
+/**
+ * The SubjectErased event of one erasure, keyed `erasure:<subject>:<id>`: an audit event of the log that joins no
+ * task's chain (an out-of-chain type, as a dead letter is).
+ */
+export function subjectErasedDraft(
+  data: EventDataInput<'SubjectErased'>,
+  options: { tenantId: string; producer: string; now?: Date },
+): EventDraft<'SubjectErased'> {
+  const id = randomUUID();
+  const taskId = `erasure:${data.subject}:${id}`.slice(0, MAX_ID_CHARS);
+  return {
+    causationId: null,
+    correlationId: taskId,
+    data,
+    id,
+    occurredAt: (options.now ?? new Date()).toISOString(),
+    policyVersion: 'none',
+    prevHashes: [],
+    producer: options.producer,
+    seq: 0,
+    taskId,
+    tenantId: options.tenantId,
+    type: 'SubjectErased',
+  };
+}

@@ -1,0 +1,100 @@
+import { MemoryBlobStore, isDuplicateKeyError, sha256Hex, type BlobStore } from '@warden/contracts';
+import type { Collection, Db } from 'mongodb';
+
+/** What a file held before an effect changed it: the sha256 of its content (kept), or null when it did not exist. */
+export interface KeptVersionDoc {
+  /** `effectKey|path`. */
+  _id: string;
+  effectKey: string;
+  path: string;
+  previousSha256: string | null;
+  keptAt: Date;
+}
+
+/** The content type kept copies are stored under. */
+const KEPT_CONTENT_TYPE = 'application/octet-stream';
+
+/**
+ * Copies of files as they were before files.write or files.delete changed them, kept under the effect key (ADR 0026).
+ */
+export interface KeptFiles {
+  /**
+   * Records what `path` held before the effect `effectKey` (its content, or null when absent), unless a record of
+   * this effect and path exists already; returns the recorded sha256 (the earlier record's on a re-run).
+   */
+  keep(effectKey: string, path: string, content: Uint8Array | null): Promise<string | null>;
+  /** The records of one effect (in path order). */
+  recorded(effectKey: string): Promise<{ path: string; previousSha256: string | null }[]>;
+  /** The kept content with this sha256 (checked), or undefined when it was never kept. */
+  content(sha256: string): Promise<Uint8Array | undefined>;
+}
+
+const byPath = (a: { path: string }, b: { path: string }): number => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
+
+/**
+ * Kept copies in MongoDB: copies of files as they were before files.write or files.delete changed them (ADR 0026): the content in a
+ * content-addressed blob store (stored once per content), and, per effect and path, which content that was. The
+ * first record of an effect wins, so a re-run after a crash (when the file already holds the new content, or is
+ * gone) still reports what was there before the effect. files.restore reads the copies back.
+ */
+export class MongoKeptFiles implements KeptFiles {
+  private readonly versions: Collection<KeptVersionDoc>;
+
+  constructor(
+    db: Db,
+    private readonly blobs: BlobStore,
+    collection = 'kept_file_versions',
+  ) {
+    this.versions = db.collection<KeptVersionDoc>(collection);
+  }
+
+  async keep(effectKey: string, path: string, content: Uint8Array | null): Promise<string | null> {
+    const _id = `${effectKey}|${path}`;
+    const existing = await this.versions.findOne({ _id });
+    if (existing !== null) return existing.previousSha256;
+    const previousSha256 = content === null ? null : (await this.blobs.put(content, KEPT_CONTENT_TYPE)).sha256;
+    try {
+      await this.versions.insertOne({ _id, effectKey, path, previousSha256, keptAt: new Date() });
+      return previousSha256;
+    } catch (error) {
+      if (!isDuplicateKeyError(error)) throw error;
+      return (await this.versions.findOne({ _id }))?.previousSha256 ?? previousSha256;
+    }
+  }
+
+  async recorded(effectKey: string): Promise<{ path: string; previousSha256: string | null }[]> {
+    const docs = await this.versions.find({ effectKey }).toArray();
+    return docs.map((d) => ({ path: d.path, previousSha256: d.previousSha256 })).sort(byPath);
+  }
+
+  async content(sha256: string): Promise<Uint8Array | undefined> {
+    return checked(await this.blobs.get(sha256), sha256);
+  }
+}
+
+const checked = (bytes: Uint8Array | undefined, sha256: string): Uint8Array | undefined =>
+  bytes === undefined || sha256Hex(bytes) !== sha256 ? undefined : bytes;
+
+/** Kept copies in memory, for unit tests and offline tools. */
+export class MemoryKeptFiles implements KeptFiles {
+  private readonly blobs = new MemoryBlobStore();
+  private readonly versions = new Map<string, { effectKey: string; path: string; previousSha256: string | null }>();
+
+  async keep(effectKey: string, path: string, content: Uint8Array | null): Promise<string | null> {
+    const id = `${effectKey}|${path}`;
+    const existing = this.versions.get(id);
+    if (existing !== undefined) return existing.previousSha256;
+    const previousSha256 = content === null ? null : (await this.blobs.put(content, KEPT_CONTENT_TYPE)).sha256;
+    this.versions.set(id, { effectKey, path, previousSha256 });
+    return previousSha256;
+  }
+
+  recorded(effectKey: string): Promise<{ path: string; previousSha256: string | null }[]> {
+    const mine = [...this.versions.values()].filter((v) => v.effectKey === effectKey);
+    return Promise.resolve(mine.map((v) => ({ path: v.path, previousSha256: v.previousSha256 })).sort(byPath));
+  }
+
+  async content(sha256: string): Promise<Uint8Array | undefined> {
+    return checked(await this.blobs.get(sha256), sha256);
+  }
+}
