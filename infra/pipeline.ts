@@ -23,10 +23,18 @@ import { createDemoTools, createExecutorWorker, loadExecutorConfig } from '@ward
 import { createGuardWorker } from '@warden/guard-service';
 import { DEFAULT_POLICY_FILE } from '@warden/policy';
 import { createPlannerWorker, loadPlannerConfig } from '@warden/planner';
-import type { Worker, WorkerRuntimeConfig } from '@warden/runtime';
+import {
+  grantKafkaAcls,
+  kafkaSecurityOf,
+  readKafkaUsersFile,
+  type KafkaPrincipal,
+  type Worker,
+  type WorkerRuntimeConfig,
+} from '@warden/runtime';
 import {
   EventCollector,
   startTestPublisher,
+  testKafka,
   testWorkerConfig,
   waitUntil,
   type TestEndpoints,
@@ -86,6 +94,20 @@ export async function startPipeline(endpoints: TestEndpoints, logLevel = 'warn',
     logLevel,
     decisionTrust: { keys: parseVerifyingKeys(keys.verifyingKeyText), insecureAcceptUnsigned: false },
   });
+  // On a stack with one Kafka principal per worker (ADR 0019), each worker runs as its own, with the ACLs of this
+  // run's topic prefix; the tasks are submitted as the client.
+  const users = endpoints.kafkaUsersFile === undefined ? undefined : readKafkaUsersFile(endpoints.kafkaUsersFile);
+  if (users !== undefined) {
+    const admin = testKafka(endpoints).admin();
+    await admin.connect();
+    try {
+      await grantKafkaAcls(admin, config.topicPrefix);
+    } finally {
+      await admin.disconnect();
+    }
+  }
+  const as = (principal: KafkaPrincipal): WorkerRuntimeConfig =>
+    users === undefined ? config : { ...config, kafkaSecurity: kafkaSecurityOf(users, principal) };
   const token = `demo-${randomBytes(16).toString('hex')}`;
   const model = await startScriptedModel();
   const workspace = await mkdtemp(join(tmpdir(), 'warden-pipeline-'));
@@ -101,20 +123,20 @@ export async function startPipeline(endpoints: TestEndpoints, logLevel = 'warn',
   const plannerConfig = loadPlannerConfig(env);
   const workers: Worker[] = [
     createGuardWorker({
-      runtime: config,
+      runtime: as('guard'),
       policySource: JSON.parse(readFileSync(DEFAULT_POLICY_FILE, 'utf8')) as unknown,
       escalationTtlMs: 3_600_000,
     }),
     createExecutorWorker({
-      runtime: config,
+      runtime: as('executor'),
       settings: executorConfig.settings,
       tools: (deps) => createDemoTools({ db: deps.db, ...executorConfig.stores }),
     }),
-    createPlannerWorker({ runtime: config, settings: plannerConfig.settings }),
+    createPlannerWorker({ runtime: as('planner'), settings: plannerConfig.settings }),
   ];
   const escalation = createEscalationService({
     config: {
-      runtime: config,
+      runtime: as('escalation'),
       httpPort: peoplePort,
       httpHost: '127.0.0.1',
       signingKey: parseSigningKey(keys.signingKeyText),
@@ -137,7 +159,7 @@ export async function startPipeline(endpoints: TestEndpoints, logLevel = 'warn',
   }
   const db = workers[0]!.deps().db;
   await db.collection('customers').insertMany(demoCustomers as never[]);
-  const publisher: TestPublisher = await startTestPublisher(config);
+  const publisher: TestPublisher = await startTestPublisher(as('client'));
   const topics = ['tasks', 'planning', 'proposals', 'verdicts', 'results', 'outcomes', 'alerts'].map(
     (k) => `${config.topicPrefix}.${k}.v1`,
   );

@@ -26,4 +26,6 @@ export interface ServerDefinition {
   command(): CommandSpec;
   /** Resolves when the server at endpoint answers as a client needs it; rejects with the reason otherwise. */
   checkHealth(endpoint: string, timeoutMs: number): Promise<void>;
+  /** Once healthy (started or already running): idempotent set-up, e.g. Kafka's ACLs. */
+  configure?(endpoint: string, progress: Progress): Promise<void>;
 }

@@ -3,6 +3,8 @@
 // processes. Usage: npm run stack -- up [--fresh] | down | status
 import fs from 'node:fs';
 
+import { kafkaUsersFileIn } from '@warden/runtime';
+
 import type { StackConfig } from './config.js';
 import { ConfigError, loadConfig } from './config.js';
 import { ensureDecisionKeys } from './decision-keys.js';
@@ -32,7 +34,7 @@ import {
 } from './proc.js';
 import { registryServer } from './registry.js';
 import type { ServerDefinition } from './server.js';
-import type { StackEndpoints, StackState } from './state.js';
+import type { StackState } from './state.js';
 import { readState, removeState, writeState } from './state.js';
 
 const USAGE = `usage: npm run stack -- <command>   (or: npx tsx infra/stack/stack.ts <command>)
@@ -50,12 +52,16 @@ environment:
   MONGO_PORT             default 27017
   KAFKA_BROKERS, SCHEMA_REGISTRY_URL, MONGO_URL
                          use that server instead of starting one (up only checks it)
+  KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD
+                         credentials for an external KAFKA_BROKERS (the local Kafka uses SCRAM-SHA-512
+                         users kept in $WARDEN_CACHE_DIR/keys/kafka-users.json, ADR 0019)
+  WARDEN_TOPIC_PREFIX    the topic prefix whose per-worker ACLs up grants (default warden)
   WARDEN_STACK_TIMEOUT   seconds each server may take to become healthy (default 120)
   WARDEN_STACK_STOP_TIMEOUT  seconds before SIGKILL on down (default 30)
   JAVA_HOME or WARDEN_JAVA, WARDEN_MVN, WARDEN_GO   the tools to use
 `;
 
-const ENDPOINT_KEY: Record<ServerId, keyof StackEndpoints> = {
+const ENDPOINT_KEY: Record<ServerId, 'kafkaBrokers' | 'schemaRegistryUrl' | 'mongoUrl'> = {
   kafka: 'kafkaBrokers',
   registry: 'schemaRegistryUrl',
   mongo: 'mongoUrl',
@@ -211,6 +217,7 @@ async function up(stack: Stack, fresh: boolean): Promise<number> {
         case 'running':
           progress(`already running (pid ${plan.pid}); checking health...`);
           await wait(() => (isAlive(plan.pid) ? undefined : 'exited'));
+          await server.configure?.(server.endpoint, progress);
           progress(`ready on ${server.endpoint} (already running, pid ${plan.pid})`);
           return;
         case 'start': {
@@ -227,6 +234,7 @@ async function up(stack: Stack, fresh: boolean): Promise<number> {
           writeFileAtomic(pidFile(stack.paths, server.id), `${child.pid}\n`);
           progress(`started ${server.label} (pid ${child.pid}), waiting for it to be healthy...`);
           await wait(() => child.exit ?? (isAlive(child.pid) ? undefined : 'exited'));
+          await server.configure?.(server.endpoint, progress);
           progress(`ready on ${server.endpoint} in ${elapsed(t1)}`);
           return;
         }
@@ -275,9 +283,15 @@ async function up(stack: Stack, fresh: boolean): Promise<number> {
   return 1;
 }
 
-function endpointsOf(stack: Stack): StackEndpoints {
+function endpointsOf(stack: Stack): Omit<StackState, 'startedAt' | 'pids'> {
   const endpoint = (id: ServerId): string => stack.servers.find((s) => s.id === id)?.endpoint ?? '';
-  return { kafkaBrokers: endpoint('kafka'), schemaRegistryUrl: endpoint('registry'), mongoUrl: endpoint('mongo') };
+  return {
+    kafkaBrokers: endpoint('kafka'),
+    schemaRegistryUrl: endpoint('registry'),
+    mongoUrl: endpoint('mongo'),
+    // The local Kafka requires SASL (ADR 0019): clients find the users file through stack.json.
+    ...(stack.config.kafka.external === undefined ? { kafkaUsersFile: kafkaUsersFileIn(stack.paths.cacheDir) } : {}),
+  };
 }
 
 function recordState(
@@ -303,6 +317,10 @@ function printEndpoints(stack: Stack): void {
   console.log(`  KAFKA_BROKERS=${endpoints.kafkaBrokers}`);
   console.log(`  SCHEMA_REGISTRY_URL=${endpoints.schemaRegistryUrl}`);
   console.log(`  MONGO_URL=${endpoints.mongoUrl}`);
+  if (endpoints.kafkaUsersFile !== undefined) {
+    console.log(`  KAFKA_SASL_MECHANISM=scram-sha-512 (users: admin, client and one per worker; passwords in`);
+    console.log(`    ${endpoints.kafkaUsersFile}, mode 0600)`);
+  }
   console.log(`  (recorded in ${stack.paths.stateFile})`);
 }
 

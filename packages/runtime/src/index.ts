@@ -44,3 +44,20 @@ export { WorkerLifecycle, WorkerStates, WorkerTransitions, type WorkerState } fr
 export type { Handler, HandlerContext, Handlers, Worker, WorkerDefinition } from './worker/types.js';
 export { DEAD_LETTER_ALERT_TASK_PREFIX, deadLetterAlertTaskId } from './worker/dead-letter.js';
 export { decisionKeysFileIn, ensureDecisionKeyFile, type DecisionKeyFile } from './decision-keys.js';
+export {
+  CLIENT_GROUP_PREFIXES,
+  KafkaPrincipals,
+  LOCAL_SASL_MECHANISM,
+  WorkerPrincipals,
+  ensureKafkaUsersFile,
+  grantKafkaAcls,
+  kafkaAclsFor,
+  kafkaSaslEnv,
+  kafkaSecurityOf,
+  kafkaUsersFileIn,
+  readKafkaUsersFile,
+  topicRights,
+  type KafkaPrincipal,
+  type KafkaUsersFile,
+  type WorkerPrincipal,
+} from './kafka-principals.js';
