@@ -10,7 +10,17 @@ import { createServer } from 'node:net';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { decisionKeysFileIn, ensureDecisionKeyFile } from '@warden/runtime';
+import {
+  createKafka,
+  decisionKeysFileIn,
+  ensureDecisionKeyFile,
+  grantKafkaAcls,
+  kafkaSaslEnv,
+  kafkaSecurityOf,
+  WorkerPrincipals,
+  type WorkerPrincipal,
+} from '@warden/runtime';
+import { pino } from 'pino';
 import { z } from 'zod';
 import { REPO_ROOT, type CliConfig } from './config.js';
 import { CliError, CliErrorCodes, usageError } from './errors.js';
@@ -143,6 +153,32 @@ export interface FleetUpOptions {
   readonly onProgress?: (line: string) => void;
 }
 
+/** Grants the ACLs of the fleet's topic prefix to the workers' principals, as the local stack's admin. */
+async function grantAcls(config: CliConfig): Promise<void> {
+  const users = config.kafkaUsers!;
+  const kafka = createKafka(
+    config.runtime.brokers,
+    'warden-cli',
+    pino({ level: 'fatal' }),
+    kafkaSecurityOf(users, 'admin'),
+  );
+  const admin = kafka.admin();
+  try {
+    await admin.connect();
+    await grantKafkaAcls(admin, config.runtime.topicPrefix);
+  } catch (error) {
+    throw new CliError(
+      CliErrorCodes.fleet,
+      `cannot grant the Kafka ACLs of prefix "${config.runtime.topicPrefix}": ${(error as Error).message}`,
+      {
+        hint: 'is the local stack up (`warden stack status`)? Its users are in the file WARDEN_KAFKA_USERS_FILE names',
+      },
+    );
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}
+
 /** Starts the workers as detached processes and waits until each is ready (/readyz; the auditor's API /healthz). */
 export async function fleetUp(config: CliConfig, options: FleetUpOptions): Promise<FleetState> {
   const existing = readFleet(config);
@@ -166,6 +202,11 @@ export async function fleetUp(config: CliConfig, options: FleetUpOptions): Promi
   // local stack's key pair unless the environment names keys of its own.
   const decisionKeys = ensureDecisionKeyFile(decisionKeysFileIn(config.cacheDir));
   const peopleToken = randomBytes(24).toString('hex');
+  // Each worker connects as its own Kafka principal (ADR 0019), with the ACLs of this prefix, granted as the admin.
+  const users = config.kafkaUsers;
+  if (users !== undefined) await grantAcls(config);
+  const principalOf = (service: FleetService): WorkerPrincipal | undefined =>
+    WorkerPrincipals.find((p) => p === service);
   const state: FleetState = {
     topicPrefix: config.runtime.topicPrefix,
     mongoDb: config.runtime.mongoDb,
@@ -194,6 +235,8 @@ export async function fleetUp(config: CliConfig, options: FleetUpOptions): Promi
     } else {
       own.WARDEN_HTTP_PORT = String(port);
     }
+    const principal = principalOf(service);
+    if (users !== undefined && principal !== undefined) Object.assign(own, kafkaSaslEnv(users, principal));
     if (service === 'planner' || service === 'executor') {
       own.WARDEN_DECISION_PUBLIC_KEYS = env.WARDEN_DECISION_PUBLIC_KEYS ?? decisionKeys.verifyingKeyText;
     }

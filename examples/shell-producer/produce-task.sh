@@ -44,7 +44,8 @@ envelope=$(printf '{"id":"%s","type":"TaskSubmitted","taskId":"%s","tenantId":"%
   "$(new_id)" "$task_id" "$tenant" "$task_id" "$now" "$(cat "$1")")
 
 frame=$(mktemp)
-# SASL settings go to kcat in a file readable by this user only, never on its command line.
+# SASL settings go to kcat in a file readable by this user only, never on its command line (-q: without the
+# "Reading configuration" line).
 auth=$(umask 077 && mktemp)
 trap 'rm -f "$frame" "$auth"' EXIT
 protocol=PLAINTEXT
@@ -67,7 +68,7 @@ byte() { printf "\\$(printf '%03o' "$1")"; }
 # One file is one message; murmur2_random is the Java client's partitioner, so the task lands where Warden's own
 # events of the task do.
 # shellcheck disable=SC2086
-kcat -P -F "$auth" -b "$brokers" -t "$topic" -k "$task_id" -X topic.partitioner=murmur2_random \
+kcat -P -q -F "$auth" -b "$brokers" -t "$topic" -k "$task_id" -X topic.partitioner=murmur2_random \
   -H "warden-event-type=TaskSubmitted" -H "warden-task-id=$task_id" -H "warden-tenant-id=$tenant" \
   ${KCAT_OPTS:-} "$frame"
 echo "$task_id"

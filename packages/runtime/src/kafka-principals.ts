@@ -141,8 +141,15 @@ export const topicRights: Readonly<Record<Exclude<KafkaPrincipal, 'admin'>, Topi
  */
 export const CLIENT_GROUP_PREFIXES = ['warden-cli-', 'warden-python-', 'python-producer-'] as const;
 
-/** The executor's compacted breaker topic (`<prefix>.breakers.v1`, read and written by every executor replica). */
-const breakersTopic = (prefix: string): string => `${prefix}.breakers.v1`;
+/**
+ * Topics outside the audit kinds, each read and written by one principal: the executor's compacted breaker states
+ * (`<prefix>.breakers.v1`, shared by its replicas, each with its own group `<topic>.<replica>`) and the auditor's
+ * signed checkpoints (`<prefix>.checkpoints.v1`).
+ */
+const ownTopics = (prefix: string): ReadonlyArray<{ principal: WorkerPrincipal; topic: string; groups?: string }> => [
+  { principal: 'executor', topic: `${prefix}.breakers.v1`, groups: `${prefix}.breakers.v1.` },
+  { principal: 'auditor', topic: `${prefix}.checkpoints.v1` },
+];
 
 function acl(
   principal: string,
@@ -186,11 +193,10 @@ export function kafkaAclsFor(prefix: string): AclEntry[] {
       entries.push(acl(principal, TRANSACTIONAL_ID, id, DESCRIBE));
     }
   }
-  const breakers = breakersTopic(prefix);
-  for (const operation of [READ, WRITE]) {
-    entries.push(acl('executor', TOPIC, breakers, operation, LITERAL));
+  for (const own of ownTopics(prefix)) {
+    for (const operation of [READ, WRITE]) entries.push(acl(own.principal, TOPIC, own.topic, operation, LITERAL));
+    if (own.groups !== undefined) entries.push(acl(own.principal, GROUP, own.groups, READ));
   }
-  entries.push(acl('executor', GROUP, `${breakers}.`, READ));
   return entries;
 }
 
