@@ -211,6 +211,14 @@ export function kafkaServer(config: StackConfig, paths: StackPaths): ServerDefin
       });
     },
 
+    staleReason() {
+      const recorded = fs.existsSync(securityFile) ? fs.readFileSync(securityFile, 'utf8') : undefined;
+      if (recorded === securityStamp(users())) return undefined;
+      return recorded === undefined
+        ? 'it runs on a data directory formatted without SASL/SCRAM users (before ADR 0019)'
+        : `it runs on a data directory formatted for other Kafka users than ${usersFile}`;
+    },
+
     async prepare(fresh, progress) {
       const current = users();
       const stamp = securityStamp(current);

@@ -153,6 +153,15 @@ async function up(stack: Stack, fresh: boolean): Promise<number> {
     return 1;
   }
   for (const plan of running) {
+    const stale = plan.server.staleReason?.();
+    if (stale !== undefined) {
+      say(
+        plan.server.id,
+        `already running (pid ${plan.pid}), but ${stale}: run \`npm run stack -- down\` and \`up\` again, ` +
+          'which reformats it',
+      );
+      return 1;
+    }
     const recorded = state?.[ENDPOINT_KEY[plan.server.id]];
     if (recorded !== undefined && recorded !== plan.server.endpoint) {
       say(

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import type * as KafkaJs from 'kafkajs';
 import type { AclEntry, AclOperationTypes, AclResourceTypes, Admin, ResourcePatternTypes } from 'kafkajs';
 import type { KafkaSecurity } from './kafka.js';
 import { Topics, type TopicKind } from './topics.js';
@@ -14,7 +15,7 @@ const {
   AclPermissionTypes,
   AclResourceTypes: Resource,
   ResourcePatternTypes: Pattern,
-} = createRequire(import.meta.url)('kafkajs') as typeof import('kafkajs');
+} = createRequire(import.meta.url)('kafkajs') as typeof KafkaJs;
 
 /** The workers that run as their own principal. */
 export const WorkerPrincipals = ['planner', 'guard', 'executor', 'auditor', 'escalation'] as const;

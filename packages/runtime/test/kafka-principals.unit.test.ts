@@ -21,10 +21,17 @@ afterEach(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
+/** kafkajs's AclResourceTypes.TOPIC and .CLUSTER, AclOperationTypes.WRITE (Kafka's protocol codes). */
+const TOPIC = 2;
+const CLUSTER = 4;
+const WRITE = 4;
+
 /** The topics a principal may write under a prefix, from the ACLs themselves. */
 const writable = (prefix: string, principal: string): string[] =>
   kafkaAclsFor(prefix)
-    .filter((a) => a.principal === `User:${principal}` && a.resourceType === 2 && a.operation === 4)
+    .filter(
+      (a) => a.principal === `User:${principal}` && Number(a.resourceType) === TOPIC && Number(a.operation) === WRITE,
+    )
     .map((a) => a.resourceName)
     .sort();
 
@@ -66,10 +73,10 @@ describe('Kafka principals of a local installation (ADR 0019)', () => {
 
   it('grants nothing outside its prefix: topics, worker groups and transactional ids all start with "<prefix>."', () => {
     const entries = kafkaAclsFor('acme');
-    const workers = entries.filter((a) => a.principal !== 'User:client' && a.resourceType !== 4); // 4: the cluster
+    const workers = entries.filter((a) => a.principal !== 'User:client' && Number(a.resourceType) !== CLUSTER);
     expect(workers.length).toBeGreaterThan(0);
     for (const entry of workers) expect(entry.resourceName.startsWith('acme.'), JSON.stringify(entry)).toBe(true);
-    const clientTopics = entries.filter((a) => a.principal === 'User:client' && a.resourceType === 2);
+    const clientTopics = entries.filter((a) => a.principal === 'User:client' && Number(a.resourceType) === TOPIC);
     for (const entry of clientTopics) expect(entry.resourceName.startsWith('acme.'), JSON.stringify(entry)).toBe(true);
     expect(entries.some((a) => a.principal === 'User:admin')).toBe(false);
   });
