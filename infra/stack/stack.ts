@@ -176,7 +176,7 @@ async function up(stack: Stack, fresh: boolean): Promise<number> {
   if (plans.every((plan) => plan.kind !== 'start')) {
     const problems = await Promise.all(plans.map((plan) => checkOnce(plan.server, plan.server.endpoint)));
     if (problems.every((problem) => problem === undefined)) {
-      recordState(stack, plans, state?.startedAt);
+      recordState(stack, plans, state?.startedAt, state);
       say('stack', `already running and healthy (${elapsed(started0)})`);
       printEndpoints(stack);
       return 0;
@@ -260,7 +260,7 @@ async function up(stack: Stack, fresh: boolean): Promise<number> {
   process.off('SIGTERM', onSignal);
 
   if (!abort.signal.aborted) {
-    recordState(stack, plans, undefined, started);
+    recordState(stack, plans, undefined, state, started);
     say('stack', `ready in ${elapsed(started0)}`);
     printEndpoints(stack);
     return 0;
@@ -307,6 +307,7 @@ function recordState(
   stack: Stack,
   plans: readonly Plan[],
   startedAt: string | undefined,
+  previous: StackState | undefined,
   started: ReadonlyMap<ServerId, DetachedChild> = new Map(),
 ): void {
   const pids: Partial<Record<ServerId, number>> = {};
@@ -314,8 +315,14 @@ function recordState(
     const pid = plan.kind === 'running' ? plan.pid : started.get(plan.server.id)?.pid;
     if (pid !== undefined) pids[plan.server.id] = pid;
   }
+  const endpoints = endpointsOf(stack);
+  // `up` with KAFKA_BROKERS naming this stack's own Kafka (e.g. a test's child process) keeps its users file.
+  const usersFile =
+    endpoints.kafkaUsersFile ??
+    (previous?.kafkaBrokers === endpoints.kafkaBrokers ? previous.kafkaUsersFile : undefined);
   writeState(stack.paths.stateFile, {
-    ...endpointsOf(stack),
+    ...endpoints,
+    ...(usersFile === undefined ? {} : { kafkaUsersFile: usersFile }),
     startedAt: startedAt ?? new Date().toISOString(),
     pids,
   });

@@ -21,7 +21,8 @@ export function testEnv(name: string): Record<string, string> {
   const endpoints = stack();
   const id = unique(name);
   const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
+  // Not the run directory of the stack the tests use: this test's warden keeps its state in its own cache dir.
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && k !== 'WARDEN_STACK_RUN_DIR') env[k] = v;
   return {
     ...env,
     ...testKafkaEnv(endpoints),
