@@ -66,7 +66,7 @@ for (let i = 0; i < N + 20; i++) {
 const guardStats = report('proposal -> verdict (guard worker)', samplesUs);
 
 // Baseline: raw produce -> consume of a message of the same size, one at a time.
-const kafka = createKafka(config.brokers, 'bench-raw', pino({ level: 'error' }));
+const kafka = createKafka(config.brokers, 'bench-raw', pino({ level: 'error' }), config.kafkaSecurity);
 const rawTopic = `${config.topicPrefix}.raw-rtt`;
 const admin = kafka.admin();
 await admin.connect();

@@ -70,7 +70,7 @@ console.log(
 
 // Same input for both: N encoded TaskSubmitted events on the tasks topic.
 const publisher = await startTestPublisher(config);
-const kafka = createKafka(config.brokers, 'bench', pino({ level: 'error' }));
+const kafka = createKafka(config.brokers, 'bench', pino({ level: 'error' }), config.kafkaSecurity);
 const admin = kafka.admin();
 await admin.connect();
 await ensureTopics(admin, [tasksTopic, rawOut, `${config.topicPrefix}.outcomes.v1`]);

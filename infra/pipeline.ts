@@ -24,10 +24,18 @@ import { createDemoTools, createExecutorWorker, loadExecutorConfig } from '@ward
 import { createGuardWorker } from '@warden/guard-service';
 import { DEFAULT_POLICY_FILE } from '@warden/policy';
 import { createPlannerWorker, loadPlannerConfig } from '@warden/planner';
-import type { Worker, WorkerRuntimeConfig } from '@warden/runtime';
+import {
+  grantKafkaAcls,
+  kafkaSecurityOf,
+  readKafkaUsersFile,
+  type KafkaPrincipal,
+  type Worker,
+  type WorkerRuntimeConfig,
+} from '@warden/runtime';
 import {
   EventCollector,
   startTestPublisher,
+  testKafka,
   testWorkerConfig,
   waitUntil,
   type TestEndpoints,
@@ -102,13 +110,26 @@ export async function startPipeline(
   const guardKeys = ensureGuardKeys();
   // Each worker signs what it produces with its role's producer key (ADR 0018).
   const producerKeys = ensureProducerKeys();
-  const as = (role: keyof typeof producerKeys): WorkerRuntimeConfig => ({
-    ...config,
-    producerKey: parseSigningKey(producerKeys[role].signingKeyText),
-  });
   const config = testWorkerConfig(endpoints, {
     logLevel,
     decisionTrust: { keys: parseVerifyingKeys(keys.verifyingKeyText), insecureAcceptUnsigned: false },
+  });
+  // On a stack with one Kafka principal per worker (ADR 0019), each worker runs as its own, with the ACLs of this
+  // run's topic prefix; the tasks are submitted as the client.
+  const users = endpoints.kafkaUsersFile === undefined ? undefined : readKafkaUsersFile(endpoints.kafkaUsersFile);
+  if (users !== undefined) {
+    const admin = testKafka(endpoints).admin();
+    await admin.connect();
+    try {
+      await grantKafkaAcls(admin, config.topicPrefix);
+    } finally {
+      await admin.disconnect();
+    }
+  }
+  /** A worker's config: its Kafka principal (when the stack has them) and its role's producer key (ADR 0018). */
+  const as = (role: keyof typeof producerKeys, principal: KafkaPrincipal): WorkerRuntimeConfig => ({
+    ...(users === undefined ? config : { ...config, kafkaSecurity: kafkaSecurityOf(users, principal) }),
+    producerKey: parseSigningKey(producerKeys[role].signingKeyText),
   });
   const token = `demo-${randomBytes(16).toString('hex')}`;
   const model = await startScriptedModel();
@@ -126,21 +147,21 @@ export async function startPipeline(
   const plannerConfig = loadPlannerConfig(env);
   const workers: Worker[] = [
     createGuardWorker({
-      runtime: as('guard'),
+      runtime: as('guard', 'guard'),
       policySource: JSON.parse(readFileSync(DEFAULT_POLICY_FILE, 'utf8')) as unknown,
       escalationTtlMs: options.guardEscalationTtlMs ?? 3_600_000,
       signingKey: parseSigningKey(guardKeys.signingKeyText),
     }),
     createExecutorWorker({
-      runtime: as('executor'),
+      runtime: as('executor', 'executor'),
       settings: executorConfig.settings,
       tools: (deps) => createDemoTools({ db: deps.db, ...executorConfig.stores }),
     }),
-    createPlannerWorker({ runtime: as('planner'), settings: plannerConfig.settings }),
+    createPlannerWorker({ runtime: as('planner', 'planner'), settings: plannerConfig.settings }),
   ];
   const escalation = createEscalationService({
     config: {
-      runtime: as('escalation'),
+      runtime: as('escalation', 'escalation'),
       httpPort: peoplePort,
       httpHost: '127.0.0.1',
       signingKey: parseSigningKey(keys.signingKeyText),
@@ -163,7 +184,7 @@ export async function startPipeline(
   }
   const db = workers[0]!.deps().db;
   await db.collection('customers').insertMany(demoCustomers as never[]);
-  const publisher: TestPublisher = await startTestPublisher(as('submitter'));
+  const publisher: TestPublisher = await startTestPublisher(as('submitter', 'client'));
   const topics = ['tasks', 'planning', 'proposals', 'verdicts', 'results', 'outcomes', 'alerts'].map(
     (k) => `${config.topicPrefix}.${k}.v1`,
   );

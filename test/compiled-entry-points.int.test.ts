@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSigningKeyPair } from '@warden/contracts';
+import { testKafkaEnv } from '@warden/runtime/testing';
 import { stack, unique } from './support/index.js';
 
 const root = resolve(import.meta.dirname, '..');
@@ -134,7 +135,7 @@ describe('compiled entry points (what the images run)', () => {
           // A clean environment: nothing from the test runner (no --conditions, no tsx loader).
           env: {
             PATH: process.env.PATH ?? '',
-            KAFKA_BROKERS: endpoints.kafkaBrokers,
+            ...testKafkaEnv(endpoints),
             SCHEMA_REGISTRY_URL: endpoints.schemaRegistryUrl,
             MONGO_URL: endpoints.mongoUrl,
             MONGO_DB: id.replace(/-/g, '_'),

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
+import { testKafkaEnv } from '@warden/runtime/testing';
 import { describe, expect, it } from 'vitest';
 import { stack } from './support/index.js';
 
@@ -12,7 +13,7 @@ describe('npm run demo', () => {
       cwd: root,
       env: {
         ...process.env,
-        KAFKA_BROKERS: endpoints.kafkaBrokers,
+        ...testKafkaEnv(endpoints),
         SCHEMA_REGISTRY_URL: endpoints.schemaRegistryUrl,
         MONGO_URL: endpoints.mongoUrl,
       },

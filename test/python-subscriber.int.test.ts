@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { follow, newTask } from '@warden/contracts';
 import { sampleTask } from '@warden/contracts/testing';
-import { createTestTopics, startTestPublisher, testWorkerConfig } from '@warden/runtime/testing';
+import { createTestTopics, startTestPublisher, testKafkaEnv, testWorkerConfig } from '@warden/runtime/testing';
 import { describe, expect, it } from 'vitest';
 import { stack } from './support/index.js';
 
@@ -10,7 +10,8 @@ const root = resolve(import.meta.dirname, '..');
 
 function run(args: string[]): Promise<{ code: number | null; out: string }> {
   return new Promise((done) => {
-    const child = spawn('python3', args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const env = { ...process.env, ...testKafkaEnv(stack()) };
+    const child = spawn('python3', args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));

@@ -1,5 +1,5 @@
 import { COMPATIBILITY, SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel, type SASLOptions } from 'kafkajs';
 import { MongoClient } from 'mongodb';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stack, unique } from './support/index.js';
@@ -12,6 +12,7 @@ describe('the real stack, over the wire', () => {
       clientId: unique('smoke'),
       brokers: endpoints.kafkaBrokers.split(','),
       logLevel: logLevel.NOTHING,
+      ...(endpoints.kafkaSasl === undefined ? {} : { sasl: { ...endpoints.kafkaSasl } as SASLOptions }),
     });
     const topic = unique('smoke-topic');
     const admin = kafka.admin();

@@ -8,11 +8,14 @@ import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import {
+  kafkaSaslEnv,
   loadConfig,
   producerKeyFilesIn,
   producerPublicKeysText,
+  readKafkaUsersFile,
   runtimeConfigFrom,
   WorkerEnv,
+  type KafkaUsersFile,
   type WorkerRuntimeConfig,
 } from '@warden/runtime';
 import { z } from 'zod';
@@ -42,6 +45,12 @@ export interface CliConfig {
   /** The escalation service (ESCALATION_URL, default http://127.0.0.1:8090) and its bearer token. */
   readonly escalationUrl: string;
   readonly escalationToken: string | undefined;
+  /**
+   * The Kafka users of the local stack (one principal per worker, ADR 0019): from its stack.json, or
+   * WARDEN_KAFKA_USERS_FILE. With them the CLI connects as the admin (unless KAFKA_SASL_* say otherwise), grants the
+   * prefix's ACLs, and `warden up` starts each worker as its own principal.
+   */
+  readonly kafkaUsers: KafkaUsersFile | undefined;
 }
 
 /** Options given on the command line, which win over the environment. */
@@ -56,9 +65,15 @@ const CliEnv = z.object({
   FORCE_COLOR: z.string().optional(),
   ESCALATION_URL: z.url().default('http://127.0.0.1:8090'),
   ESCALATION_TOKEN: z.string().min(1).optional(),
+  WARDEN_KAFKA_USERS_FILE: z.string().min(1).optional(),
 });
 
-const StackFile = z.object({ kafkaBrokers: z.string(), schemaRegistryUrl: z.string(), mongoUrl: z.string() });
+const StackFile = z.object({
+  kafkaBrokers: z.string(),
+  schemaRegistryUrl: z.string(),
+  mongoUrl: z.string(),
+  kafkaUsersFile: z.string().optional(),
+});
 
 /** The endpoints recorded by the local stack, if it wrote them. */
 function stackEndpoints(cacheDir: string): z.infer<typeof StackFile> | undefined {
@@ -92,6 +107,13 @@ export function loadCliConfig(
     filled.SCHEMA_REGISTRY_URL = given('SCHEMA_REGISTRY_URL') ?? stack.schemaRegistryUrl;
     filled.MONGO_URL = given('MONGO_URL') ?? stack.mongoUrl;
   }
+  // The local stack's Kafka requires SASL: its users file names the admin, which the CLI acts as.
+  const usersFile =
+    cli.WARDEN_KAFKA_USERS_FILE ?? (given('KAFKA_BROKERS') === undefined ? stack?.kafkaUsersFile : undefined);
+  const kafkaUsers = usersFile === undefined ? undefined : readKafkaUsersFile(usersFile);
+  if (kafkaUsers !== undefined && given('KAFKA_SASL_MECHANISM') === undefined) {
+    Object.assign(filled, kafkaSaslEnv(kafkaUsers, 'admin'));
+  }
   if (overrides.prefix !== undefined) filled.WARDEN_TOPIC_PREFIX = overrides.prefix;
   if (overrides.db !== undefined) filled.MONGO_DB = overrides.db;
   // The CLI submits tasks as the local installation's submitter and verifies producers with its keys (ADR 0018),
@@ -112,5 +134,6 @@ export function loadCliConfig(
     color: cli.FORCE_COLOR !== undefined && cli.FORCE_COLOR !== '0' ? true : cli.NO_COLOR === undefined && isTty,
     escalationUrl: cli.ESCALATION_URL.replace(/\/+$/, ''),
     escalationToken: cli.ESCALATION_TOKEN,
+    kafkaUsers,
   };
 }

@@ -11,13 +11,20 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
-  LOCAL_GUARD_KEY_ID,
+  createKafka,
   decisionKeysFileIn,
   ensureDecisionKeyFile,
   ensureProducerKeyFiles,
+  grantKafkaAcls,
   guardKeysFileIn,
+  kafkaSaslEnv,
+  kafkaSecurityOf,
+  LOCAL_GUARD_KEY_ID,
   producerPublicKeysText,
+  WorkerPrincipals,
+  type WorkerPrincipal,
 } from '@warden/runtime';
+import { pino } from 'pino';
 import { z } from 'zod';
 import { REPO_ROOT, type CliConfig } from './config.js';
 import { CliError, CliErrorCodes, usageError } from './errors.js';
@@ -150,6 +157,32 @@ export interface FleetUpOptions {
   readonly onProgress?: (line: string) => void;
 }
 
+/** Grants the ACLs of the fleet's topic prefix to the workers' principals, as the local stack's admin. */
+async function grantAcls(config: CliConfig): Promise<void> {
+  const users = config.kafkaUsers!;
+  const kafka = createKafka(
+    config.runtime.brokers,
+    'warden-cli',
+    pino({ level: 'fatal' }),
+    kafkaSecurityOf(users, 'admin'),
+  );
+  const admin = kafka.admin();
+  try {
+    await admin.connect();
+    await grantKafkaAcls(admin, config.runtime.topicPrefix);
+  } catch (error) {
+    throw new CliError(
+      CliErrorCodes.fleet,
+      `cannot grant the Kafka ACLs of prefix "${config.runtime.topicPrefix}": ${(error as Error).message}`,
+      {
+        hint: 'is the local stack up (`warden stack status`)? Its users are in the file WARDEN_KAFKA_USERS_FILE names',
+      },
+    );
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}
+
 /** Starts the workers as detached processes and waits until each is ready (/readyz; the auditor's API /healthz). */
 export async function fleetUp(config: CliConfig, options: FleetUpOptions): Promise<FleetState> {
   const existing = readFleet(config);
@@ -177,6 +210,11 @@ export async function fleetUp(config: CliConfig, options: FleetUpOptions): Promi
   // Each worker signs what it produces with its role's key; the auditor checks every event's producer (ADR 0018).
   const producerKeys = ensureProducerKeyFiles(config.cacheDir);
   const peopleToken = randomBytes(24).toString('hex');
+  // Each worker connects as its own Kafka principal (ADR 0019), with the ACLs of this prefix, granted as the admin.
+  const users = config.kafkaUsers;
+  if (users !== undefined) await grantAcls(config);
+  const principalOf = (service: FleetService): WorkerPrincipal | undefined =>
+    WorkerPrincipals.find((p) => p === service);
   const state: FleetState = {
     topicPrefix: config.runtime.topicPrefix,
     mongoDb: config.runtime.mongoDb,
@@ -205,6 +243,8 @@ export async function fleetUp(config: CliConfig, options: FleetUpOptions): Promi
     } else {
       own.WARDEN_HTTP_PORT = String(port);
     }
+    const principal = principalOf(service);
+    if (users !== undefined && principal !== undefined) Object.assign(own, kafkaSaslEnv(users, principal));
     if (service === 'planner' || service === 'executor') {
       own.WARDEN_DECISION_PUBLIC_KEYS = env.WARDEN_DECISION_PUBLIC_KEYS ?? decisionKeys.verifyingKeyText;
     }

@@ -82,5 +82,6 @@ describe('publishing a task without Warden’s code (examples/python-producer, e
     } finally {
       await warden(['down'], env);
     }
-  });
+    // Four worker processes, two producers, verify and tail: about a minute on a loaded two-core machine.
+  }, 180_000);
 });

@@ -147,6 +147,23 @@ def wait_for_end(conf, prefix, task_id, timeout_s):
         consumer.close()
 
 
+
+def kafka_security():
+    """librdkafka settings for SASL from the environment (KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME,
+    KAFKA_SASL_PASSWORD; KAFKA_SSL=true for TLS), as Warden's workers read them. The local stack requires
+    SCRAM-SHA-512: the passwords are in ~/.cache/warden/keys/kafka-users.json (ADR 0019)."""
+    mechanism = os.environ.get("KAFKA_SASL_MECHANISM", "")
+    ssl = os.environ.get("KAFKA_SSL", "false") == "true"
+    if not mechanism:
+        return {"security.protocol": "SSL"} if ssl else {}
+    return {
+        "security.protocol": "SASL_SSL" if ssl else "SASL_PLAINTEXT",
+        "sasl.mechanism": mechanism.upper(),
+        "sasl.username": os.environ["KAFKA_SASL_USERNAME"],
+        "sasl.password": os.environ["KAFKA_SASL_PASSWORD"],
+    }
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--brokers", default=os.environ.get("KAFKA_BROKERS", "127.0.0.1:9092"))
@@ -186,7 +203,7 @@ def main():
     if args.malformed:
         data["budgets"] = {"maxTokens": -1}  # not a positive limit: the workers refuse it
 
-    conf = {"bootstrap.servers": args.brokers}
+    conf = {"bootstrap.servers": args.brokers, **kafka_security()}
     for kv in args.X:
         key, _, value = kv.partition("=")
         conf[key] = value

@@ -6,6 +6,7 @@ schema id, then JSON), checks each event's schema id against the registry's Conf
 event's sha256 over its RFC 8785 canonical form, and checks every prevHashes link of each task's chain.
 It prints one JSON line per event and a final summary line:
 
+    KAFKA_SASL_MECHANISM=scram-sha-512 KAFKA_SASL_USERNAME=client KAFKA_SASL_PASSWORD=... \
     python3 subscriber.py --brokers 127.0.0.1:9092 \
         --registry http://127.0.0.1:8081/apis/ccompat/v7 \
         --topics warden.tasks.v1,warden.proposals.v1,warden.verdicts.v1,warden.results.v1,warden.outcomes.v1 \
@@ -16,6 +17,7 @@ It prints one JSON line per event and a final summary line:
 import argparse
 import hashlib
 import json
+import os
 import struct
 import sys
 import time
@@ -24,6 +26,22 @@ from collections import defaultdict
 
 import rfc8785
 from confluent_kafka import Consumer, KafkaError
+
+
+def kafka_security():
+    """librdkafka settings for SASL from the environment (KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME,
+    KAFKA_SASL_PASSWORD; KAFKA_SSL=true for TLS), as Warden's workers read them. The local stack requires
+    SCRAM-SHA-512: the passwords are in ~/.cache/warden/keys/kafka-users.json (ADR 0019)."""
+    mechanism = os.environ.get("KAFKA_SASL_MECHANISM", "")
+    ssl = os.environ.get("KAFKA_SSL", "false") == "true"
+    if not mechanism:
+        return {"security.protocol": "SSL"} if ssl else {}
+    return {
+        "security.protocol": "SASL_SSL" if ssl else "SASL_PLAINTEXT",
+        "sasl.mechanism": mechanism.upper(),
+        "sasl.username": os.environ["KAFKA_SASL_USERNAME"],
+        "sasl.password": os.environ["KAFKA_SASL_PASSWORD"],
+    }
 
 
 def _js_int(text):
@@ -113,6 +131,7 @@ def main():
     registry = Registry(args.registry)
     consumer = Consumer({
         "bootstrap.servers": args.brokers,
+        **kafka_security(),
         "group.id": args.group,
         "auto.offset.reset": "earliest",
         "enable.auto.commit": True,

@@ -9,8 +9,9 @@
 # task.json holds the task's data (goal, input, scope, requester, limits, budgets, risk, and optionally model).
 # Prints the task id. Follow it with `npx warden tail TASK_ID --until-end`.
 # Environment: KAFKA_BROKERS, SCHEMA_REGISTRY_URL, WARDEN_TOPIC_PREFIX (default warden), WARDEN_SUBJECT_PREFIX
-# (default "warden."), WARDEN_TENANT (default "default"), KCAT_OPTS (extra kcat flags: -X security.protocol=SASL_SSL
-# -X sasl.mechanisms=PLAIN -X sasl.username=... for a remote cluster).
+# (default "warden."), WARDEN_TENANT (default "default"), KAFKA_SASL_MECHANISM / KAFKA_SASL_USERNAME /
+# KAFKA_SASL_PASSWORD (the local stack requires SCRAM-SHA-512: user client, its password in
+# ~/.cache/warden/keys/kafka-users.json; KAFKA_SSL=true adds TLS), KCAT_OPTS (extra kcat flags).
 set -euo pipefail
 
 if [ $# -lt 1 ] || [ ! -r "$1" ]; then
@@ -43,7 +44,20 @@ envelope=$(printf '{"id":"%s","type":"TaskSubmitted","taskId":"%s","tenantId":"%
   "$(new_id)" "$task_id" "$tenant" "$task_id" "$now" "$(cat "$1")")
 
 frame=$(mktemp)
-trap 'rm -f "$frame"' EXIT
+# SASL settings go to kcat in a file readable by this user only, never on its command line (-q: without the
+# "Reading configuration" line).
+auth=$(umask 077 && mktemp)
+trap 'rm -f "$frame" "$auth"' EXIT
+protocol=PLAINTEXT
+[ "${KAFKA_SSL:-false}" = true ] && protocol=SSL
+if [ -n "${KAFKA_SASL_MECHANISM:-}" ]; then
+  [ "$protocol" = SSL ] && protocol=SASL_SSL || protocol=SASL_PLAINTEXT
+  mechanism=$(printf '%s' "$KAFKA_SASL_MECHANISM" | tr 'a-z' 'A-Z')
+  printf 'sasl.mechanisms=%s\nsasl.username=%s\nsasl.password=%s\n' \
+    "$mechanism" "${KAFKA_SASL_USERNAME:?KAFKA_SASL_USERNAME is needed with KAFKA_SASL_MECHANISM}" \
+    "${KAFKA_SASL_PASSWORD:?KAFKA_SASL_PASSWORD is needed with KAFKA_SASL_MECHANISM}" >"$auth"
+fi
+printf 'security.protocol=%s\n' "$protocol" >>"$auth"
 byte() { printf "\\$(printf '%03o' "$1")"; }
 {
   byte 0
@@ -54,7 +68,7 @@ byte() { printf "\\$(printf '%03o' "$1")"; }
 # One file is one message; murmur2_random is the Java client's partitioner, so the task lands where Warden's own
 # events of the task do.
 # shellcheck disable=SC2086
-kcat -P -b "$brokers" -t "$topic" -k "$task_id" -X topic.partitioner=murmur2_random \
+kcat -P -q -F "$auth" -b "$brokers" -t "$topic" -k "$task_id" -X topic.partitioner=murmur2_random \
   -H "warden-event-type=TaskSubmitted" -H "warden-task-id=$task_id" -H "warden-tenant-id=$tenant" \
   ${KCAT_OPTS:-} "$frame"
 echo "$task_id"

@@ -15,6 +15,17 @@ export interface ServerConfig {
 
 export interface KafkaConfig extends ServerConfig {
   readonly controllerPort: number;
+  /** The topic prefix whose per-worker ACLs `up` grants (WARDEN_TOPIC_PREFIX, default "warden"); ADR 0019. */
+  readonly aclPrefix: string;
+  /** Credentials for an external KAFKA_BROKERS (KAFKA_SASL_*); the local Kafka uses its users file. */
+  readonly sasl: SaslEnv | undefined;
+}
+
+/** SASL credentials given through KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD. */
+export interface SaslEnv {
+  readonly mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512';
+  readonly username: string;
+  readonly password: string;
 }
 
 export interface StackConfig {
@@ -41,6 +52,8 @@ export interface EndpointEnv {
   readonly kafkaBrokers: string | undefined;
   readonly schemaRegistryUrl: string | undefined;
   readonly mongoUrl: string | undefined;
+  /** Credentials for KAFKA_BROKERS (all three variables, or none). */
+  readonly kafkaSasl: SaslEnv | undefined;
 }
 
 export class ConfigError extends Error {
@@ -86,11 +99,28 @@ export function runDirFrom(env: Env = process.env): string {
   return explicit !== undefined ? path.resolve(explicit) : path.join(cacheDirFrom(env), 'run');
 }
 
+const SASL_MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512'] as const;
+
+function saslEnv(env: Env): SaslEnv | undefined {
+  const mechanism = nonEmpty(env, 'KAFKA_SASL_MECHANISM');
+  const username = nonEmpty(env, 'KAFKA_SASL_USERNAME');
+  const password = nonEmpty(env, 'KAFKA_SASL_PASSWORD');
+  if (mechanism === undefined && username === undefined && password === undefined) return undefined;
+  const known = SASL_MECHANISMS.find((m) => m === mechanism);
+  if (known === undefined || username === undefined || password === undefined) {
+    throw new ConfigError(
+      `KAFKA_SASL_MECHANISM (${SASL_MECHANISMS.join(', ')}), KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD go together`,
+    );
+  }
+  return { mechanism: known, username, password };
+}
+
 export function endpointEnv(env: Env = process.env): EndpointEnv {
   return {
     kafkaBrokers: nonEmpty(env, 'KAFKA_BROKERS'),
     schemaRegistryUrl: nonEmpty(env, 'SCHEMA_REGISTRY_URL')?.replace(/\/+$/, ''),
     mongoUrl: nonEmpty(env, 'MONGO_URL'),
+    kafkaSasl: saslEnv(env),
   };
 }
 
@@ -105,6 +135,8 @@ export function loadConfig(env: Env = process.env): StackConfig {
       port: kafkaPort,
       controllerPort: port(env, 'KAFKA_CONTROLLER_PORT', 9093),
       external: endpoints.kafkaBrokers,
+      aclPrefix: nonEmpty(env, 'WARDEN_TOPIC_PREFIX') ?? 'warden',
+      sasl: endpoints.kafkaSasl,
     },
     registry: { port: port(env, 'SCHEMA_REGISTRY_PORT', 8081), external: endpoints.schemaRegistryUrl },
     mongo: { port: port(env, 'MONGO_PORT', 27017), external: endpoints.mongoUrl },

@@ -1,11 +1,13 @@
-// Apache Kafka 3.9.1 in KRaft mode: one combined broker+controller, from Maven Central.
+// Apache Kafka 3.9.1 in KRaft mode: one combined broker+controller, from Maven Central. Clients authenticate with
+// SASL/SCRAM-SHA-512, one principal per worker, and the StandardAuthorizer denies what no ACL allows (ADR 0019).
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { Kafka, logLevel } from 'kafkajs';
+import { ensureKafkaUsersFile, grantKafkaAcls, kafkaUsersFileIn, type KafkaUsersFile } from '@warden/runtime';
+import { Kafka, logLevel, type SASLOptions } from 'kafkajs';
 
-import type { StackConfig } from './config.js';
+import type { SaslEnv, StackConfig } from './config.js';
 import { KAFKA_VERSION } from './config.js';
 import { installInto, runMaven } from './install.js';
 import type { StackPaths } from './paths.js';
@@ -30,6 +32,9 @@ const POM = `<?xml version="1.0" encoding="UTF-8"?>
 </project>
 `;
 
+/** How long the ACL set-up's requests may take. */
+const CONFIGURE_TIMEOUT_MS = 30_000;
+
 const LOG4J = `log4j.rootLogger=INFO, stdout
 log4j.appender.stdout=org.apache.log4j.ConsoleAppender
 log4j.appender.stdout.layout=org.apache.log4j.PatternLayout
@@ -48,17 +53,44 @@ export function randomClusterId(): string {
   }
 }
 
-function serverProperties(config: StackConfig, dataDir: string): string {
+/**
+ * What the data directory's security depends on: a data directory formatted for another value (e.g. before SASL, or
+ * with other passwords) is wiped and formatted again. Bump the version when the SCRAM set-up changes.
+ */
+const SECURITY_VERSION = 'sasl-scram-sha-512-v1';
+
+/** The security stamp of a users file (a hash: the marker holds no password). */
+export function securityStamp(users: KafkaUsersFile): string {
+  const text = JSON.stringify([SECURITY_VERSION, users.mechanism, Object.entries(users.users).sort()]);
+  return `${SECURITY_VERSION} ${crypto.createHash('sha256').update(text).digest('hex')}\n`;
+}
+
+/** A JAAS value: Java string literal quoting (the generated passwords are base64url, this is belt and braces). */
+const jaasQuote = (value: string): string => `"${value.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+
+function serverProperties(config: StackConfig, dataDir: string, users: KafkaUsersFile): string {
   const { port, controllerPort } = config.kafka;
+  const admin = jaasQuote(users.users.admin);
   const props: Record<string, string | number | boolean> = {
     'process.roles': 'broker,controller',
     'node.id': 1,
     'controller.quorum.voters': `1@127.0.0.1:${controllerPort}`,
-    listeners: `PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
-    'advertised.listeners': `PLAINTEXT://127.0.0.1:${port}`,
+    listeners: `SASL_PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
+    'advertised.listeners': `SASL_PLAINTEXT://127.0.0.1:${port}`,
     'controller.listener.names': 'CONTROLLER',
-    'inter.broker.listener.name': 'PLAINTEXT',
-    'listener.security.protocol.map': 'CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+    'inter.broker.listener.name': 'SASL_PLAINTEXT',
+    'listener.security.protocol.map': 'CONTROLLER:SASL_PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT',
+    // Clients: SCRAM-SHA-512, users stored in the cluster metadata (created at format time).
+    'listener.name.sasl_plaintext.sasl.enabled.mechanisms': 'SCRAM-SHA-512',
+    'sasl.mechanism.inter.broker.protocol': 'SCRAM-SHA-512',
+    'listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config': `org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password=${admin};`,
+    // The controller cannot check SCRAM before it has read the metadata holding the users: PLAIN, the admin only.
+    'listener.name.controller.sasl.enabled.mechanisms': 'PLAIN',
+    'sasl.mechanism.controller.protocol': 'PLAIN',
+    'listener.name.controller.plain.sasl.jaas.config': `org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" password=${admin} user_admin=${admin};`,
+    'authorizer.class.name': 'org.apache.kafka.metadata.authorizer.StandardAuthorizer',
+    'allow.everyone.if.no.acl.found': false,
+    'super.users': 'User:admin',
     'log.dirs': dataDir,
     'num.partitions': 3,
     'default.replication.factor': 1,
@@ -83,7 +115,21 @@ function parseBroker(broker: string): { host: string; port: number } {
   return { host, port };
 }
 
-export async function checkKafka(brokers: string, timeoutMs: number): Promise<void> {
+/** A kafkajs client of the stack (health checks, ACLs), as the admin when SASL is on. */
+function stackKafka(brokers: readonly string[], timeoutMs: number, sasl: SaslEnv | undefined): Kafka {
+  return new Kafka({
+    clientId: 'warden-stack-health',
+    brokers: [...brokers],
+    logLevel: logLevel.NOTHING,
+    connectionTimeout: timeoutMs,
+    authenticationTimeout: timeoutMs,
+    requestTimeout: timeoutMs,
+    retry: { retries: 0 },
+    ...(sasl === undefined ? {} : { sasl: { ...sasl } as SASLOptions }),
+  });
+}
+
+export async function checkKafka(brokers: string, timeoutMs: number, sasl?: SaslEnv): Promise<void> {
   const list = brokers
     .split(',')
     .map((broker) => broker.trim())
@@ -92,20 +138,18 @@ export async function checkKafka(brokers: string, timeoutMs: number): Promise<vo
   if (first === undefined) throw new Error('no broker given');
   const { host, port } = parseBroker(first);
   if (!(await canConnect(host, port, timeoutMs))) throw new Error(`nothing accepts TCP connections on ${first}`);
-  const admin = new Kafka({
-    clientId: 'warden-stack-health',
-    brokers: list,
-    logLevel: logLevel.NOTHING,
-    connectionTimeout: timeoutMs,
-    requestTimeout: timeoutMs,
-    retry: { retries: 0 },
-  }).admin();
+  const admin = stackKafka(list, timeoutMs, sasl).admin();
   try {
     await admin.connect();
     await admin.listTopics();
   } finally {
     await admin.disconnect().catch(() => undefined);
   }
+}
+
+/** The admin's SASL credentials from a users file. */
+export function adminSasl(users: KafkaUsersFile): SaslEnv {
+  return { mechanism: users.mechanism, username: 'admin', password: users.users.admin };
 }
 
 export function kafkaServer(config: StackConfig, paths: StackPaths): ServerDefinition {
@@ -128,6 +172,10 @@ export function kafkaServer(config: StackConfig, paths: StackPaths): ServerDefin
     cwd: dir,
   });
   const jar = path.join(paths.kafkaLib, `kafka_2.13-${KAFKA_VERSION}.jar`);
+  const usersFile = kafkaUsersFileIn(paths.cacheDir);
+  const securityFile = path.join(dir, 'data.security');
+  // Generated on first use; shared by every stack of this cache directory, like the decision keys.
+  const users = (): KafkaUsersFile => ensureKafkaUsersFile(usersFile);
 
   return {
     id: 'kafka',
@@ -163,19 +211,62 @@ export function kafkaServer(config: StackConfig, paths: StackPaths): ServerDefin
       });
     },
 
+    staleReason() {
+      const recorded = fs.existsSync(securityFile) ? fs.readFileSync(securityFile, 'utf8') : undefined;
+      if (recorded === securityStamp(users())) return undefined;
+      return recorded === undefined
+        ? 'it runs on a data directory formatted without SASL/SCRAM users (before ADR 0019)'
+        : `it runs on a data directory formatted for other Kafka users than ${usersFile}`;
+    },
+
     async prepare(fresh, progress) {
-      if (fresh) fs.rmSync(dataDir, { recursive: true, force: true });
+      const current = users();
+      const stamp = securityStamp(current);
+      const formatted = fs.existsSync(path.join(dataDir, 'meta.properties'));
+      const recorded = fs.existsSync(securityFile) ? fs.readFileSync(securityFile, 'utf8') : undefined;
+      if (fresh) {
+        fs.rmSync(dataDir, { recursive: true, force: true });
+      } else if (formatted && recorded !== stamp) {
+        progress(
+          recorded === undefined
+            ? 'the data directory was formatted without SASL/SCRAM users (before ADR 0019): wiping it and formatting ' +
+                'it again with one user per worker (the topics of this local stack are lost)...'
+            : `the data directory was formatted for other Kafka users than ${usersFile}: wiping it and formatting ` +
+                'it again (the topics of this local stack are lost)...',
+        );
+        fs.rmSync(dataDir, { recursive: true, force: true });
+      }
       fs.mkdirSync(dataDir, { recursive: true });
-      fs.writeFileSync(propertiesFile, serverProperties(config, dataDir));
+      // It holds the admin's password: readable by this user only.
+      fs.writeFileSync(propertiesFile, serverProperties(config, dataDir, current), { mode: 0o600 });
+      fs.chmodSync(propertiesFile, 0o600);
       fs.writeFileSync(log4jFile, LOG4J);
       if (fs.existsSync(path.join(dataDir, 'meta.properties'))) return;
-      progress('formatting KRaft storage...');
+      progress(`formatting KRaft storage with SCRAM-SHA-512 users (${Object.keys(current.users).join(', ')})...`);
+      const scram = Object.entries(current.users).flatMap(([name, password]) => [
+        '--add-scram',
+        `SCRAM-SHA-512=[name=${name},password=${password}]`,
+      ]);
       const format = java('kafka.tools.StorageTool', 'format', '-t', randomClusterId(), '-c', propertiesFile);
-      await runCommand({ ...format, args: [...format.args, '--ignore-formatted'] }, 120_000);
+      await runCommand({ ...format, args: [...format.args, ...scram, '--ignore-formatted'] }, 120_000);
+      fs.writeFileSync(securityFile, stamp);
     },
 
     command: () => java('kafka.Kafka', propertiesFile),
 
-    checkHealth: checkKafka,
+    checkHealth: (endpoint, timeoutMs) =>
+      checkKafka(endpoint, timeoutMs, config.kafka.external === undefined ? adminSasl(users()) : config.kafka.sasl),
+
+    async configure(endpoint, progress) {
+      if (config.kafka.external !== undefined) return; // an external cluster's users and ACLs are its own
+      const admin = stackKafka([endpoint], CONFIGURE_TIMEOUT_MS, adminSasl(users())).admin();
+      await admin.connect();
+      try {
+        await grantKafkaAcls(admin, config.kafka.aclPrefix);
+      } finally {
+        await admin.disconnect().catch(() => undefined);
+      }
+      progress(`ACLs granted to each worker's principal for topic prefix "${config.kafka.aclPrefix}"`);
+    },
   };
 }

@@ -26,4 +26,11 @@ export interface ServerDefinition {
   command(): CommandSpec;
   /** Resolves when the server at endpoint answers as a client needs it; rejects with the reason otherwise. */
   checkHealth(endpoint: string, timeoutMs: number): Promise<void>;
+  /**
+   * Why the running server's data cannot serve this configuration (e.g. Kafka formatted before SASL, ADR 0019), so
+   * that `up` says to restart it instead of waiting for a health check that cannot pass; undefined when it can.
+   */
+  staleReason?(): string | undefined;
+  /** Once healthy (started or already running): idempotent set-up, e.g. Kafka's ACLs. */
+  configure?(endpoint: string, progress: Progress): Promise<void>;
 }

@@ -3,6 +3,8 @@
 // processes. Usage: npm run stack -- up [--fresh] | down | status | stop <server> [--kill] | start <server>
 import fs from 'node:fs';
 
+import { kafkaUsersFileIn } from '@warden/runtime';
+
 import type { StackConfig } from './config.js';
 import { ConfigError, loadConfig } from './config.js';
 import { ensureDecisionKeys, ensureGuardKeys, ensureProducerKeys } from './decision-keys.js';
@@ -32,7 +34,7 @@ import {
 } from './proc.js';
 import { registryServer } from './registry.js';
 import type { ServerDefinition } from './server.js';
-import type { StackEndpoints, StackState } from './state.js';
+import type { StackState } from './state.js';
 import { readState, removeState, writeState } from './state.js';
 
 const USAGE = `usage: npm run stack -- <command>   (or: npx tsx infra/stack/stack.ts <command>)
@@ -55,12 +57,16 @@ environment:
   MONGO_PORT             default 27017
   KAFKA_BROKERS, SCHEMA_REGISTRY_URL, MONGO_URL
                          use that server instead of starting one (up only checks it)
+  KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD
+                         credentials for an external KAFKA_BROKERS (the local Kafka uses SCRAM-SHA-512
+                         users kept in $WARDEN_CACHE_DIR/keys/kafka-users.json, ADR 0019)
+  WARDEN_TOPIC_PREFIX    the topic prefix whose per-worker ACLs up grants (default warden)
   WARDEN_STACK_TIMEOUT   seconds each server may take to become healthy (default 120)
   WARDEN_STACK_STOP_TIMEOUT  seconds before SIGKILL on down (default 30)
   JAVA_HOME or WARDEN_JAVA, WARDEN_MVN, WARDEN_GO   the tools to use
 `;
 
-const ENDPOINT_KEY: Record<ServerId, keyof StackEndpoints> = {
+const ENDPOINT_KEY: Record<ServerId, 'kafkaBrokers' | 'schemaRegistryUrl' | 'mongoUrl'> = {
   kafka: 'kafkaBrokers',
   registry: 'schemaRegistryUrl',
   mongo: 'mongoUrl',
@@ -161,6 +167,15 @@ async function up(stack: Stack, fresh: boolean, only?: ServerId): Promise<number
     return 1;
   }
   for (const plan of running) {
+    const stale = plan.server.staleReason?.();
+    if (stale !== undefined) {
+      say(
+        plan.server.id,
+        `already running (pid ${plan.pid}), but ${stale}: run \`npm run stack -- down\` and \`up\` again, ` +
+          'which reformats it',
+      );
+      return 1;
+    }
     const recorded = state?.[ENDPOINT_KEY[plan.server.id]];
     if (recorded !== undefined && recorded !== plan.server.endpoint) {
       say(
@@ -175,7 +190,7 @@ async function up(stack: Stack, fresh: boolean, only?: ServerId): Promise<number
   if (plans.every((plan) => plan.kind !== 'start')) {
     const problems = await Promise.all(plans.map((plan) => checkOnce(plan.server, plan.server.endpoint)));
     if (problems.every((problem) => problem === undefined)) {
-      recordState(stack, [...plans, ...others], state?.startedAt);
+      recordState(stack, [...plans, ...others], state?.startedAt, state);
       say('stack', `already running and healthy (${elapsed(started0)})`);
       printEndpoints(stack);
       return 0;
@@ -225,6 +240,7 @@ async function up(stack: Stack, fresh: boolean, only?: ServerId): Promise<number
         case 'running':
           progress(`already running (pid ${plan.pid}); checking health...`);
           await wait(() => (isAlive(plan.pid) ? undefined : 'exited'));
+          await server.configure?.(server.endpoint, progress);
           progress(`ready on ${server.endpoint} (already running, pid ${plan.pid})`);
           return;
         case 'start': {
@@ -241,6 +257,7 @@ async function up(stack: Stack, fresh: boolean, only?: ServerId): Promise<number
           writeFileAtomic(pidFile(stack.paths, server.id), `${child.pid}\n`);
           progress(`started ${server.label} (pid ${child.pid}), waiting for it to be healthy...`);
           await wait(() => child.exit ?? (isAlive(child.pid) ? undefined : 'exited'));
+          await server.configure?.(server.endpoint, progress);
           progress(`ready on ${server.endpoint} in ${elapsed(t1)}`);
           return;
         }
@@ -257,7 +274,7 @@ async function up(stack: Stack, fresh: boolean, only?: ServerId): Promise<number
   process.off('SIGTERM', onSignal);
 
   if (!abort.signal.aborted) {
-    recordState(stack, [...plans, ...others], only === undefined ? undefined : state?.startedAt, started);
+    recordState(stack, [...plans, ...others], only === undefined ? undefined : state?.startedAt, state, started);
     say('stack', `ready in ${elapsed(started0)}`);
     printEndpoints(stack);
     return 0;
@@ -274,7 +291,7 @@ async function up(stack: Stack, fresh: boolean, only?: ServerId): Promise<number
     }
   }
   if (only === undefined) removeState(stack.paths.stateFile);
-  else recordState(stack, others, state?.startedAt); // the servers still running stay usable
+  else recordState(stack, others, state?.startedAt, state); // the servers still running stay usable
   if (started.size > 0) {
     console.error(`\nstopping what this run started: ${[...started.keys()].join(', ')}`);
     await Promise.all(
@@ -290,15 +307,22 @@ async function up(stack: Stack, fresh: boolean, only?: ServerId): Promise<number
   return 1;
 }
 
-function endpointsOf(stack: Stack): StackEndpoints {
+function endpointsOf(stack: Stack): Omit<StackState, 'startedAt' | 'pids'> {
   const endpoint = (id: ServerId): string => stack.servers.find((s) => s.id === id)?.endpoint ?? '';
-  return { kafkaBrokers: endpoint('kafka'), schemaRegistryUrl: endpoint('registry'), mongoUrl: endpoint('mongo') };
+  return {
+    kafkaBrokers: endpoint('kafka'),
+    schemaRegistryUrl: endpoint('registry'),
+    mongoUrl: endpoint('mongo'),
+    // The local Kafka requires SASL (ADR 0019): clients find the users file through stack.json.
+    ...(stack.config.kafka.external === undefined ? { kafkaUsersFile: kafkaUsersFileIn(stack.paths.cacheDir) } : {}),
+  };
 }
 
 function recordState(
   stack: Stack,
   plans: readonly Plan[],
   startedAt: string | undefined,
+  previous: StackState | undefined,
   started: ReadonlyMap<ServerId, DetachedChild> = new Map(),
 ): void {
   const pids: Partial<Record<ServerId, number>> = {};
@@ -306,8 +330,14 @@ function recordState(
     const pid = plan.kind === 'running' ? plan.pid : started.get(plan.server.id)?.pid;
     if (pid !== undefined) pids[plan.server.id] = pid;
   }
+  const endpoints = endpointsOf(stack);
+  // `up` with KAFKA_BROKERS naming this stack's own Kafka (e.g. a test's child process) keeps its users file.
+  const usersFile =
+    endpoints.kafkaUsersFile ??
+    (previous?.kafkaBrokers === endpoints.kafkaBrokers ? previous.kafkaUsersFile : undefined);
   writeState(stack.paths.stateFile, {
-    ...endpointsOf(stack),
+    ...endpoints,
+    ...(usersFile === undefined ? {} : { kafkaUsersFile: usersFile }),
     startedAt: startedAt ?? new Date().toISOString(),
     pids,
   });
@@ -318,6 +348,10 @@ function printEndpoints(stack: Stack): void {
   console.log(`  KAFKA_BROKERS=${endpoints.kafkaBrokers}`);
   console.log(`  SCHEMA_REGISTRY_URL=${endpoints.schemaRegistryUrl}`);
   console.log(`  MONGO_URL=${endpoints.mongoUrl}`);
+  if (endpoints.kafkaUsersFile !== undefined) {
+    console.log(`  KAFKA_SASL_MECHANISM=scram-sha-512 (users: admin, client and one per worker; passwords in`);
+    console.log(`    ${endpoints.kafkaUsersFile}, mode 0600)`);
+  }
   console.log(`  (recorded in ${stack.paths.stateFile})`);
 }
 

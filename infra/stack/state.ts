@@ -4,13 +4,32 @@ import fs from 'node:fs';
 import type { ServerId } from './paths.js';
 import { removeFile, writeFileAtomic } from './proc.js';
 
+/** SASL credentials of a Kafka client. */
+export interface KafkaSasl {
+  readonly mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512';
+  readonly username: string;
+  readonly password: string;
+}
+
 export interface StackEndpoints {
   readonly kafkaBrokers: string;
   readonly schemaRegistryUrl: string;
   readonly mongoUrl: string;
+  /** The credentials of the stack's Kafka super user (admin), when Kafka requires authentication (ADR 0019). */
+  readonly kafkaSasl?: KafkaSasl;
+  /** The stack's users file (a password per worker principal), when the stack made its Kafka's users. */
+  readonly kafkaUsersFile?: string;
 }
 
-export interface StackState extends StackEndpoints {
+export interface StackState {
+  readonly kafkaBrokers: string;
+  readonly schemaRegistryUrl: string;
+  readonly mongoUrl: string;
+  /**
+   * The users file of the stack's Kafka (SCRAM-SHA-512, one principal per worker, ADR 0019): passwords stay in that
+   * 0600 file, never in stack.json.
+   */
+  readonly kafkaUsersFile?: string;
   readonly startedAt: string;
   /** PIDs of the servers this stack started; servers given through the environment have none. */
   readonly pids: Partial<Record<ServerId, number>>;
@@ -22,7 +41,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 
 function parseState(value: unknown): StackState | undefined {
   if (!isRecord(value)) return undefined;
-  const { kafkaBrokers, schemaRegistryUrl, mongoUrl, startedAt, pids } = value;
+  const { kafkaBrokers, schemaRegistryUrl, mongoUrl, kafkaUsersFile, startedAt, pids } = value;
   if (
     typeof kafkaBrokers !== 'string' ||
     typeof schemaRegistryUrl !== 'string' ||
@@ -38,7 +57,14 @@ function parseState(value: unknown): StackState | undefined {
       if (typeof pid === 'number' && Number.isInteger(pid) && pid > 0) parsedPids[id] = pid;
     }
   }
-  return { kafkaBrokers, schemaRegistryUrl, mongoUrl, startedAt, pids: parsedPids };
+  return {
+    kafkaBrokers,
+    schemaRegistryUrl,
+    mongoUrl,
+    ...(typeof kafkaUsersFile === 'string' ? { kafkaUsersFile } : {}),
+    startedAt,
+    pids: parsedPids,
+  };
 }
 
 /** The recorded state, or undefined if the file is missing or malformed. */

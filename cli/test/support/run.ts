@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { testKafkaEnv } from '@warden/runtime/testing';
 import { stack, unique } from '../../../test/support/index.js';
 
 /** The warden bin, as npm installs it. */
@@ -20,10 +21,13 @@ export function testEnv(name: string): Record<string, string> {
   const endpoints = stack();
   const id = unique(name);
   const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
+  // Not the run directory of the stack the tests use: this test's warden keeps its state in its own cache dir.
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && k !== 'WARDEN_STACK_RUN_DIR') env[k] = v;
   return {
     ...env,
-    KAFKA_BROKERS: endpoints.kafkaBrokers,
+    ...testKafkaEnv(endpoints),
+    // The stack's users: `warden up` starts each worker as its own Kafka principal (ADR 0019).
+    ...(endpoints.kafkaUsersFile === undefined ? {} : { WARDEN_KAFKA_USERS_FILE: endpoints.kafkaUsersFile }),
     SCHEMA_REGISTRY_URL: endpoints.schemaRegistryUrl,
     MONGO_URL: endpoints.mongoUrl,
     WARDEN_TOPIC_PREFIX: id,

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel, type SASLOptions } from 'kafkajs';
 import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -200,6 +200,7 @@ describe('EventCodec against the real registry and MongoDB', () => {
       clientId: unique('canary'),
       brokers: endpoints.kafkaBrokers.split(','),
       logLevel: logLevel.NOTHING,
+      ...(endpoints.kafkaSasl === undefined ? {} : { sasl: { ...endpoints.kafkaSasl } as SASLOptions }),
     });
     const topic = unique('canary-topic');
     const admin = kafka.admin();

@@ -80,3 +80,20 @@ export {
   producerPublicKeysText,
   type DecisionKeyFile,
 } from './decision-keys.js';
+export {
+  CLIENT_GROUP_PREFIXES,
+  KafkaPrincipals,
+  LOCAL_SASL_MECHANISM,
+  WorkerPrincipals,
+  ensureKafkaUsersFile,
+  grantKafkaAcls,
+  kafkaAclsFor,
+  kafkaSaslEnv,
+  kafkaSecurityOf,
+  kafkaUsersFileIn,
+  readKafkaUsersFile,
+  topicRights,
+  type KafkaPrincipal,
+  type KafkaUsersFile,
+  type WorkerPrincipal,
+} from './kafka-principals.js';

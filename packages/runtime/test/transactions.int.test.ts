@@ -8,7 +8,7 @@ describe('PartitionTransactions on the real broker', () => {
   it('fences an earlier owner of a partition: its commit fails, and the new owner reads the final offset', async () => {
     const config = testWorkerConfig(stack());
     const logger = pino({ level: 'silent' });
-    const kafka = createKafka(config.brokers, 'tx-test', logger);
+    const kafka = createKafka(config.brokers, 'tx-test', logger, config.kafkaSecurity);
     const admin = kafka.admin();
     await admin.connect();
     const input = `${config.topicPrefix}.in`;

@@ -247,7 +247,7 @@ describe('defineWorker on the real broker', () => {
     const { config, worker, out, drafts } = await halfwayThrough('f', 2);
     // An intruder takes each partition's transactional id: the worker's open and next transactions are fenced,
     // so its commits fail until it fences back (aborted work is handled again, from the committed offset).
-    const kafka = createKafka(config.brokers, 'intruder', pino({ level: 'silent' }));
+    const kafka = createKafka(config.brokers, 'intruder', pino({ level: 'silent' }), config.kafkaSecurity);
     const topic = `${config.topicPrefix}.tasks.v1`;
     for (const partition of [0, 1, 2]) {
       const intruder = kafka.producer({

@@ -402,7 +402,7 @@ describe('auditor on the real stack', () => {
 
   it('refuses to start, naming the topic and setting, when a topic would lose audit data', async () => {
     const runtime = testWorkerConfig(stack());
-    const kafka = createKafka(runtime.brokers, 'auditor-test-admin', pino({ level: 'error' }));
+    const kafka = createKafka(runtime.brokers, 'auditor-test-admin', pino({ level: 'error' }), runtime.kafkaSecurity);
     const admin = kafka.admin();
     await admin.connect();
     try {

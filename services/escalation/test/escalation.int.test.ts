@@ -17,6 +17,7 @@ import { createExecutorWorker, type ExecutorWorker } from '@warden/executor';
 import {
   EventCollector,
   startTestPublisher,
+  testKafkaEnv,
   testWorkerConfig,
   waitUntil,
   type TestPublisher,
@@ -126,7 +127,7 @@ describe('the escalation service on the real stack', () => {
     );
     const runtime = testWorkerConfig(stack());
     const loaded = escalationConfigFrom({
-      KAFKA_BROKERS: stack().kafkaBrokers,
+      ...testKafkaEnv(stack()),
       ESCALATION_HTTP_PORT: '0',
       ESCALATION_SIGNING_KEY: keys.signingKeyText,
       ESCALATION_TOKENS_FILE: tokenFile,

@@ -13,7 +13,7 @@ import { MongoClient } from 'mongodb';
 import { pino } from 'pino';
 import { connectRuntime, type WorkerRuntimeConfig } from '../deps.js';
 import { Publisher, producerConfig } from '../publisher.js';
-import { createKafka, ensureTopics } from '../kafka.js';
+import { createKafka, ensureTopics, type KafkaSecurity } from '../kafka.js';
 import { Topics } from '../topics.js';
 
 /** Endpoints of the servers a test runs against. */
@@ -21,6 +21,47 @@ export interface TestEndpoints {
   readonly kafkaBrokers: string;
   readonly schemaRegistryUrl: string;
   readonly mongoUrl: string;
+  /** SASL credentials for the brokers (the local stack's admin), when they require authentication. */
+  readonly kafkaSasl?: TestKafkaSasl;
+  /** The stack's users file (one principal per worker, ADR 0019), to run workers as their own principals. */
+  readonly kafkaUsersFile?: string;
+}
+
+/** SASL credentials of a test run (ADR 0019). */
+export interface TestKafkaSasl {
+  readonly mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512';
+  readonly username: string;
+  readonly password: string;
+}
+
+/** The client security of a test run's brokers; undefined when they take plaintext without authentication. */
+export function testKafkaSecurity(endpoints: TestEndpoints): KafkaSecurity | undefined {
+  return endpoints.kafkaSasl === undefined ? undefined : { ssl: false, sasl: { ...endpoints.kafkaSasl } };
+}
+
+/** The KAFKA_* environment of a worker process started by a test: brokers and, when needed, SASL credentials. */
+export function testKafkaEnv(endpoints: TestEndpoints): Record<string, string> {
+  const sasl = endpoints.kafkaSasl;
+  return {
+    KAFKA_BROKERS: endpoints.kafkaBrokers,
+    ...(sasl === undefined
+      ? {}
+      : {
+          KAFKA_SASL_MECHANISM: sasl.mechanism,
+          KAFKA_SASL_USERNAME: sasl.username,
+          KAFKA_SASL_PASSWORD: sasl.password,
+        }),
+  };
+}
+
+/** A kafkajs client for a test, connecting as the test run's principal. */
+export function testKafka(endpoints: TestEndpoints, clientId = `test-${randomSuffix()}`): Kafka {
+  return createKafka(
+    endpoints.kafkaBrokers.split(','),
+    clientId,
+    pino({ level: 'error' }),
+    testKafkaSecurity(endpoints),
+  );
 }
 
 /**
@@ -43,8 +84,10 @@ export function testWorkerConfig(
   overrides: Partial<WorkerRuntimeConfig> = {},
 ): WorkerRuntimeConfig {
   const suffix = randomSuffix();
+  const kafkaSecurity = testKafkaSecurity(endpoints);
   return {
     brokers: endpoints.kafkaBrokers.split(','),
+    ...(kafkaSecurity === undefined ? {} : { kafkaSecurity }),
     registryUrl: endpoints.schemaRegistryUrl,
     mongoUrl: endpoints.mongoUrl,
     mongoDb: `t_${suffix}`,
@@ -108,11 +151,7 @@ export class EventCollector {
     topics: readonly string[],
     mongoDb = `t_${randomSuffix()}`,
   ): Promise<EventCollector> {
-    const kafka = createKafka(
-      endpoints.kafkaBrokers.split(','),
-      `collector-${randomSuffix()}`,
-      pino({ level: 'error' }),
-    );
+    const kafka = testKafka(endpoints, `collector-${randomSuffix()}`);
     const mongo = new MongoClient(endpoints.mongoUrl);
     await mongo.connect();
     const registry = createRegistryClient(endpoints.schemaRegistryUrl);
@@ -165,7 +204,7 @@ export class EventCollector {
 /** Creates Warden's topics under a prefix (audit settings) and returns them. */
 export async function createTestTopics(endpoints: TestEndpoints, prefix: string): Promise<Topics> {
   const topics = new Topics(prefix);
-  const kafka = createKafka(endpoints.kafkaBrokers.split(','), `setup-${randomSuffix()}`, pino({ level: 'error' }));
+  const kafka = testKafka(endpoints, `setup-${randomSuffix()}`);
   const admin = kafka.admin();
   await admin.connect();
   try {
