@@ -37,6 +37,49 @@ export {
   traceIdOf,
   type RuntimeMetrics,
 } from './telemetry.js';
+export {
+  AgentMetricCatalog,
+  AgentMetricNames,
+  BreakerStateValues,
+  CappedLabel,
+  OTHER_LABEL,
+  createAuditorMetrics,
+  createEscalationMetrics,
+  createExecutorMetrics,
+  createGuardMetrics,
+  createPlannerMetrics,
+  type AgentMetricSpec,
+  type AuditorMetrics,
+  type EscalationMetrics,
+  type ExecutorMetrics,
+  type GuardMetrics,
+  type MetricType,
+  type PlannerMetrics,
+} from './agent-metrics.js';
+export {
+  CommonAttributes,
+  GEN_AI_TOOL_TYPE_FUNCTION,
+  GenAiAttributes,
+  GenAiOperations,
+  GenAiProviders,
+} from './semconv.js';
+export {
+  DEFAULT_METRICS_MAX_TENANTS,
+  TASK_ROOT_TRACE_STATE,
+  TELEMETRY_OFF,
+  TaskRootSampler,
+  TelemetryEnv,
+  TraceSamplers,
+  closingTelemetry,
+  samplerOf,
+  startTelemetry,
+  taskRootContext,
+  telemetryConfigFrom,
+  type StartTelemetryOptions,
+  type Telemetry,
+  type TelemetryConfig,
+  type TraceSampler,
+} from './telemetry-sdk.js';
 export { PartitionTransactions, type AcquiredPartition } from './transactions.js';
 export { TopicKinds, Topics, auditTopicConfig, topicKindOf, type TopicKind } from './topics.js';
 export { defineWorker } from './worker/define-worker.js';

@@ -88,7 +88,7 @@ export function defineWorker<C extends EventType>(definition: WorkerDefinition<C
 
   async function open(): Promise<void> {
     const d = (opened.deps = definition.deps ?? (await connectRuntime(name, cfg, logger)));
-    const metrics = (opened.metrics = createRuntimeMetrics(name));
+    const metrics = (opened.metrics = definition.metrics ?? createRuntimeMetrics(name));
     opened.http = await startHealthServer({
       host: cfg.httpHost,
       port: cfg.httpPort,
