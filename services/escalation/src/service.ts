@@ -1,4 +1,4 @@
-import { defineWorker, type Worker } from '@warden/runtime';
+import { createEscalationMetrics, createRuntimeMetrics, defineWorker, type Worker } from '@warden/runtime';
 import type { FastifyInstance } from 'fastify';
 import { buildPeopleApi } from './api/server.js';
 import { Authenticator } from './auth.js';
@@ -39,15 +39,18 @@ export function createEscalationService(options: EscalationServiceOptions): Esca
   let webhooks: Webhooks | undefined;
   let timer: NodeJS.Timeout | undefined;
   let sweeping = false;
+  const metrics = createRuntimeMetrics(ESCALATION_NAME);
+  const agentMetrics = createEscalationMetrics(metrics.meter);
   const worker: Worker = defineWorker({
     name: ESCALATION_NAME,
     consumes: [...escalationConsumes],
     config: config.runtime,
+    metrics,
     handlers: (deps) => {
       store = new EscalationStore(deps.db);
       if (config.webhooks !== undefined)
         webhooks = new Webhooks(deps.db, config.webhooks, deps.logger.child({ component: 'webhooks' }));
-      return createHandlers(store, webhooks);
+      return createHandlers(store, webhooks, agentMetrics);
     },
     onStarted: async (deps) => {
       // the handlers' store: its changes feed the API's live updates
@@ -60,6 +63,7 @@ export function createEscalationService(options: EscalationServiceOptions): Esca
         decisionTtlMs: config.decisionTtlMs,
         now,
         logger,
+        metrics: agentMetrics,
       });
       api = buildPeopleApi({ store, decisions, auth: new Authenticator(config.staticTokens, config.jwt) });
       await api.listen({ port: config.httpPort, host: config.httpHost });

@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import {
+  createExecutorMetrics,
+  createRuntimeMetrics,
   decisionTrustOf,
   defineWorker,
   type RuntimeDeps,
@@ -41,10 +43,13 @@ export function createExecutorWorker(options: ExecutorWorkerOptions): ExecutorWo
   const replicaId = `${s.replicaId}-${randomBytes(3).toString('hex')}`;
   let breakers: ToolBreakers | undefined;
   let sync: BreakerSync | undefined;
+  const metrics = createRuntimeMetrics('executor');
+  const agentMetrics = createExecutorMetrics(metrics.meter, () => breakers?.states() ?? []);
   const worker = defineWorker({
     name: 'executor',
     consumes: [...executorConsumes],
     config: options.runtime,
+    metrics,
     handlers: (deps) => {
       const all = options.tools(deps);
       const enabled = s.enabledTools === undefined ? all : all.filter((t) => s.enabledTools!.includes(t.spec.name));
@@ -53,6 +58,7 @@ export function createExecutorWorker(options: ExecutorWorkerOptions): ExecutorWo
         throw new ToolDefinitionError(`EXECUTOR_TOOLS names unknown tools: ${missing.join(', ')}`);
       const logger = deps.logger.child({ replicaId });
       breakers = new ToolBreakers(s.breakers, replicaId, logger);
+      breakers.onTransition((tool, to) => agentMetrics.breakerTransition(tool, to));
       sync = new BreakerSync(deps.kafka, breakerTopic(deps.topics.prefix), breakers, replicaId, logger);
       return createHandlers({
         tools: createRunnableToolRegistry(enabled),
@@ -67,6 +73,7 @@ export function createExecutorWorker(options: ExecutorWorkerOptions): ExecutorWo
         ...(options.hooks === undefined ? {} : { hooks: options.hooks }),
         decisionTrust: decisionTrustOf({ config: deps.config, logger }),
         escalations: new EscalationBook(deps.db),
+        metrics: agentMetrics,
       });
     },
     onStarted: async () => {

@@ -1,5 +1,14 @@
 import { readFileSync } from 'node:fs';
-import { jsonEnv, loadConfig, runtimeConfigFrom, WorkerEnv, type WorkerRuntimeConfig } from '@warden/runtime';
+import {
+  jsonEnv,
+  loadConfig,
+  runtimeConfigFrom,
+  WorkerEnv,
+  type WorkerRuntimeConfig,
+  TelemetryEnv,
+  telemetryConfigFrom,
+  type TelemetryConfig,
+} from '@warden/runtime';
 import { MagnitudeLimits } from '@warden/contracts';
 import { DEFAULT_POLICY_FILE } from '@warden/policy';
 import { z } from 'zod';
@@ -40,6 +49,8 @@ export const GuardEnv = WorkerEnv.extend({
 /** The guard's configuration. */
 export interface GuardConfig {
   readonly runtime: WorkerRuntimeConfig;
+  /** Tracing (OTEL_* variables) and metric-label settings; tracing off when absent. */
+  readonly telemetry?: TelemetryConfig;
   /** The policy document (parsed JSON), from GUARD_POLICY_FILE or the bundled default. */
   readonly policySource: unknown;
   readonly policyFile: string;
@@ -53,6 +64,7 @@ export function loadGuardConfig(env: Readonly<Record<string, string | undefined>
   const parsed = loadConfig(GuardEnv, env);
   const policyFile = parsed.GUARD_POLICY_FILE ?? DEFAULT_POLICY_FILE;
   return {
+    telemetry: telemetryConfigFrom(loadConfig(TelemetryEnv, env)),
     runtime: runtimeConfigFrom(parsed),
     policySource: JSON.parse(readFileSync(policyFile, 'utf8')) as unknown,
     policyFile,

@@ -1,4 +1,10 @@
-import { defineWorker, type Worker, type WorkerRuntimeConfig } from '@warden/runtime';
+import {
+  createGuardMetrics,
+  createRuntimeMetrics,
+  defineWorker,
+  type Worker,
+  type WorkerRuntimeConfig,
+} from '@warden/runtime';
 import { loadPolicy, type ImpactEstimator } from '@warden/policy';
 import { createHandlers, guardConsumes } from './handlers/index.js';
 import { storeImpactEstimator } from './impact.js';
@@ -27,10 +33,13 @@ export interface GuardWorkerOptions {
  */
 export function createGuardWorker(options: GuardWorkerOptions): Worker {
   const policy = loadPolicy(options.policySource);
+  const metrics = createRuntimeMetrics('guard');
+  const agentMetrics = createGuardMetrics(metrics.meter);
   return defineWorker({
     name: 'guard',
     consumes: [...guardConsumes],
     config: options.runtime,
+    metrics,
     handlers: (deps) =>
       createHandlers({
         store: new GuardTaskStore(deps.db),
@@ -40,6 +49,7 @@ export function createGuardWorker(options: GuardWorkerOptions): Worker {
         escalationTtlMs: options.escalationTtlMs,
         now: options.now ?? (() => new Date()),
         ...(options.tenantCaps === undefined ? {} : { tenantCaps: capsLookup(options.tenantCaps) }),
+        metrics: agentMetrics,
       }),
   });
 }

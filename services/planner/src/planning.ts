@@ -13,7 +13,7 @@ import {
   type EventDataInput,
   type EventType,
 } from '@warden/contracts';
-import type { HandlerContext } from '@warden/runtime';
+import type { HandlerContext, PlannerMetrics } from '@warden/runtime';
 import { toolParametersJsonSchema, type ToolRegistry, type ToolSpec } from '@warden/tools';
 import type { BudgetStore } from './budget-store.js';
 import { costOf, priceOf, reservationFor, toMicroUsd, type ModelPrice } from './decide/budget.js';
@@ -25,6 +25,7 @@ import { evolve, type EvolveOptions, type Fact } from './decide/state.js';
 import type { Interpretation, LoopSettings, TaskState, TokenCounter, WindowSettings } from './decide/types.js';
 import { ModelCallError } from './errors.js';
 import type { ModelClient, OfferedTool } from './model/model-client.js';
+import { endModelSpan, failModelSpan, startModelSpan } from './model/telemetry.js';
 import { countCompletionTokens, countPromptTokens } from './model/tokens.js';
 
 /** Everything the planner's handlers need; built once by the worker, faked in tests. */
@@ -52,6 +53,8 @@ export interface PlannerDeps {
    * through it first, so a hash binds what a reader sees and no secret is kept at rest.
    */
   readonly redact: <T>(value: T) => T;
+  /** Agent metrics (tokens, cost, budgets, loops) on the worker's /metrics; none in unit tests. */
+  readonly metrics?: PlannerMetrics;
 }
 
 type Publish = HandlerContext['publish'];
@@ -154,6 +157,7 @@ async function halt(e: Emitter, reason: HaltReason, deps: PlannerDeps): Promise<
     case 'loop':
       reasonCode = 'loop_detected';
       alertCode = 'loop_detected';
+      deps.metrics?.loopDetected(reason.loop.kind);
       message = `loop detected (${reason.loop.kind}): ${reason.loop.message}`;
       await e.emit('LoopDetected', {
         kind: reason.loop.kind,
@@ -279,10 +283,14 @@ async function callModel(e: Emitter, deps: PlannerDeps, signal: AbortSignal): Pr
     tenantLimit: { tokens: tenant.tokens, microUsd: toMicroUsd(tenant.costUsd) },
   });
   if (!reserved.ok) {
+    deps.metrics?.budgetRefused(s.tenantId, reserved.refusal.budget);
     await halt(e, budgetHalt(reserved.refusal), deps);
     return null;
   }
   const reservation = reserved.reservation;
+  if (reserved.tenantCommitted !== undefined) {
+    deps.metrics?.tenantBudget(s.tenantId, tenant.costUsd, tenant.costUsd - reserved.tenantCommitted.microUsd / 1e6);
+  }
   let settled = false;
   const settle = async (tokens: number, costUsd: number): Promise<void> => {
     if (settled) return;
@@ -308,10 +316,22 @@ async function callModel(e: Emitter, deps: PlannerDeps, signal: AbortSignal): Pr
       taskUsed: { tokens: reserved.taskCommitted.tokens, costUsd: reserved.taskCommitted.microUsd / 1_000_000 },
     });
     let reply;
+    const span = startModelSpan({ model: s.model, maxTokens, taskId: s.taskId, tenantId: s.tenantId, callId });
+    const started = performance.now();
     try {
       reply = await deps.model.complete({ model: s.model, messages, tools: offered.tools, maxTokens, signal });
     } catch (error) {
+      failModelSpan(span, error instanceof ModelCallError ? error.errorClass : 'unexpected', (error as Error).message);
       if (!(error instanceof ModelCallError)) throw error;
+      deps.metrics?.modelCall({
+        model: s.model,
+        tenantId: s.tenantId,
+        inputTokens: 0,
+        outputTokens: 0,
+        costUsd: 0,
+        durationS: (performance.now() - started) / 1000,
+        ok: false,
+      });
       await settle(0, 0);
       await e.emit('ModelFailed', {
         callId,
@@ -332,6 +352,21 @@ async function callModel(e: Emitter, deps: PlannerDeps, signal: AbortSignal): Pr
       totalTokens: (reply.usage?.promptTokens ?? promptTokens) + completionTokens,
     };
     const costUsd = costOf(fullUsage, price);
+    endModelSpan(span, {
+      finishReason: reply.finishReason,
+      inputTokens: fullUsage.promptTokens,
+      outputTokens: completionTokens,
+      costUsd,
+    });
+    deps.metrics?.modelCall({
+      model: s.model,
+      tenantId: s.tenantId,
+      inputTokens: fullUsage.promptTokens,
+      outputTokens: completionTokens,
+      costUsd,
+      durationS: reply.durationMs / 1000,
+      ok: true,
+    });
     await settle(fullUsage.totalTokens, costUsd);
     const decoded =
       reply.toolCalls.length > 0 ? decodeToolTurnContent(reply.content) : decodeAnswerContent(reply.content);

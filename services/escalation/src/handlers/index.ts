@@ -1,4 +1,4 @@
-import type { Handlers } from '@warden/runtime';
+import type { EscalationMetrics, Handlers } from '@warden/runtime';
 import type { EscalationStore } from '../store.js';
 import { alertRaised } from './alert-raised.js';
 import { escalationExpired } from './escalation-expired.js';
@@ -25,10 +25,15 @@ export interface Notifier {
 }
 
 /** The service's handlers: each an idempotent upsert into its projection; new escalations and alerts announced. */
-export function createHandlers(store: EscalationStore, notifier?: Notifier): Handlers<Consumed> {
+export function createHandlers(
+  store: EscalationStore,
+  notifier?: Notifier,
+  metrics?: Pick<EscalationMetrics, 'opened'>,
+): Handlers<Consumed> {
   return {
     EscalationRequested: async (event, ctx) => {
       await escalationRequested(store)(event, ctx);
+      metrics?.opened(event.data.source);
       await notifier?.notify('escalation', event.id, {
         taskId: event.taskId,
         tenantId: event.tenantId,

@@ -7,12 +7,13 @@ import {
   type DecisionTrust,
   type JsonObject,
 } from '@warden/contracts';
-import { abortableSleep, type HandlerContext } from '@warden/runtime';
+import { abortableSleep, type ExecutorMetrics, type HandlerContext } from '@warden/runtime';
 import type { RunnableTool, RunnableToolRegistry } from '@warden/tools';
 import { checkApproval, RefusalCodes, type Approval, type RefusalCode } from '../approval.js';
 import type { BreakerTransition, ToolBreakers } from '../breakers.js';
 import type { EscalationBook } from '../escalations.js';
 import { callTool, checkOutput } from '../call.js';
+import { endToolSpan, startToolSpan } from '../telemetry.js';
 import { InvalidToolOutputError, LedgerConflictError, ToolRefusedError, ToolTimeoutError } from '../errors.js';
 import type { EffectLedger, EffectState, FailureClass, OutcomeRecord } from '../ledger.js';
 
@@ -44,6 +45,8 @@ export interface ExecutorHandlerDeps {
   readonly decisionTrust: DecisionTrust;
   /** The escalations seen, which a person's approval must answer exactly. */
   readonly escalations: EscalationBook;
+  /** Tool calls and breakers on the worker's /metrics; none in unit tests. */
+  readonly metrics?: ExecutorMetrics;
 }
 
 /** A message clipped to what the events' message fields hold. */
@@ -137,10 +140,33 @@ async function dispatchAndRun(
   }
   await deps.hooks?.afterDispatch?.(key);
   const started = performance.now();
+  const span = startToolSpan({
+    tool: name,
+    description: tool.spec.description,
+    actionId: approval.actionId,
+    taskId: approval.taskId,
+    attempt,
+  });
   const call = await deps.breakers.fire(name, () =>
     callTool(tool, args, { idempotencyKey: key, timeoutMs, logger: ctx.logger, signal: ctx.signal }),
   );
   const durationMs = Math.round((performance.now() - started) * 1000) / 1000;
+  const failure = call.ok ? undefined : classify(call.error);
+  endToolSpan(
+    span,
+    failure === undefined
+      ? { ok: true }
+      : {
+          ok: false,
+          errorType: !call.ok && call.rejected ? 'breaker_open' : failure.errorClass,
+          message: failure.message,
+        },
+  );
+  deps.metrics?.toolCall(
+    name,
+    call.ok ? 'succeeded' : call.rejected ? 'breaker_open' : failure!.errorClass,
+    durationMs / 1000,
+  );
   if (!call.ok && call.rejected) {
     // The breaker opened between the check and the call: the tool never ran. No outcome is recorded; a later
     // approval reconciles this dispatch (verify() finds nothing) and runs it.
