@@ -1,4 +1,21 @@
 import type { Attributes, Counter, Histogram, Meter } from '@opentelemetry/api';
+import { ChainBreakKinds, type EventData } from '@warden/contracts';
+import { RuntimeMetricNames as R } from './telemetry.js';
+
+/**
+ * Label values known in advance. Their counters are set to 0 at start, so a series exists before its first event
+ * and an alert on increase() sees the first one (a series born at 1 shows no increase).
+ */
+const LOOP_KINDS = [
+  'repeated_failure',
+  'repeated_success',
+  'oscillation',
+  'no_progress',
+] as const satisfies ReadonlyArray<EventData<'LoopDetected'>['kind']>;
+const ESCALATION_SOURCES = ['guard', 'planner', 'executor', 'auditor'] as const satisfies ReadonlyArray<
+  EventData<'EscalationRequested'>['source']
+>;
+const DECISIONS = ['approved', 'denied'] as const;
 
 /**
  * The agent metrics of Warden's workers, named once here (Prometheus names as /metrics shows them: units in the
@@ -195,6 +212,18 @@ export const AgentMetricCatalog: readonly AgentMetricSpec[] = [
   },
 ];
 
+/** The generic metrics every defineWorker worker exposes (telemetry.ts), as Prometheus names them. */
+export const WorkerMetricCatalog: ReadonlyArray<{ readonly name: string; readonly type: MetricType }> = [
+  { name: `${R.messagesIn}_total`, type: 'counter' },
+  { name: `${R.messagesOut}_total`, type: 'counter' },
+  { name: R.handlerDuration, type: 'histogram' },
+  { name: `${R.errors}_total`, type: 'counter' },
+  { name: `${R.deadLettered}_total`, type: 'counter' },
+  { name: `${R.duplicates}_total`, type: 'counter' },
+  { name: R.consumerLag, type: 'gauge' },
+  { name: R.inFlight, type: 'gauge' },
+];
+
 /** The label value of whatever is past a cap. */
 export const OTHER_LABEL = 'other';
 
@@ -271,6 +300,7 @@ export function createPlannerMetrics(meter: Meter, maxTenants: number): PlannerM
   const duration = histogram(meter, N.modelCallDuration, 's', CALL_SECONDS);
   const refused = counter(meter, N.budgetRefused);
   const loops = counter(meter, N.loopsDetected);
+  for (const kind of LOOP_KINDS) loops.add(0, { kind });
   const remaining = new LastValues();
   const limit = new LastValues();
   remaining.observe(meter, N.budgetTenantRemainingUsd);
@@ -390,6 +420,9 @@ export function createEscalationMetrics(meter: Meter): EscalationMetrics {
   const decided = counter(meter, N.escalationsDecided);
   const expired = counter(meter, N.escalationsExpired);
   const time = histogram(meter, N.escalationDecisionTime, 's', DECISION_SECONDS);
+  for (const source of ESCALATION_SOURCES) opened.add(0, { source });
+  for (const decision of DECISIONS) decided.add(0, { decision });
+  expired.add(0);
   let overdue = 0;
   meter
     .createObservableGauge(N.escalationsOverdue, { description: helpOf(N.escalationsOverdue) })
@@ -419,6 +452,7 @@ export interface AuditorMetrics {
 /** Instruments of the auditor's metrics. */
 export function createAuditorMetrics(meter: Meter): AuditorMetrics {
   const breaks = counter(meter, N.chainBreaks);
+  for (const kind of Object.values(ChainBreakKinds)) breaks.add(0, { kind });
   const depth = new LastValues();
   depth.observe(meter, N.dlqDepth);
   let lag: number | undefined;

@@ -43,6 +43,7 @@ export {
   BreakerStateValues,
   CappedLabel,
   OTHER_LABEL,
+  WorkerMetricCatalog,
   createAuditorMetrics,
   createEscalationMetrics,
   createExecutorMetrics,
