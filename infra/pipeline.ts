@@ -54,6 +54,8 @@ export interface Pipeline {
   readonly workspace: string;
   /** The escalation service's API, where a person approves or denies what the guard escalated. */
   readonly people: PeopleApi;
+  /** The running workers: guard, executor, planner, escalation (their /metrics at httpAddress()). */
+  readonly workers: readonly Worker[];
   /**
    * Approves, through the people's API, the task's pending escalation of `actionId` as the person would (with the
    * args hash and policy version shown); returns the HumanApproved's event id.
@@ -78,8 +80,19 @@ export interface Pipeline {
 /** The demo customers (the same ones `warden demo` seeds). */
 export const demoCustomers = DEMO_CUSTOMERS;
 
+/** Settings of a pipeline beyond the defaults. */
+export interface PipelineOptions {
+  /** How long the guard's escalations stay open before they expire (default an hour). */
+  readonly escalationTtlMs?: number;
+}
+
 /** Starts the pipeline against the stack's endpoints. */
-export async function startPipeline(endpoints: TestEndpoints, logLevel = 'warn', peoplePort = 0): Promise<Pipeline> {
+export async function startPipeline(
+  endpoints: TestEndpoints,
+  logLevel = 'warn',
+  peoplePort = 0,
+  options: PipelineOptions = {},
+): Promise<Pipeline> {
   // The stack's decision keys: the escalation service signs, the executor and the planner hold the public key.
   const keys = ensureDecisionKeys();
   const config = testWorkerConfig(endpoints, {
@@ -103,7 +116,7 @@ export async function startPipeline(endpoints: TestEndpoints, logLevel = 'warn',
     createGuardWorker({
       runtime: config,
       policySource: JSON.parse(readFileSync(DEFAULT_POLICY_FILE, 'utf8')) as unknown,
-      escalationTtlMs: 3_600_000,
+      escalationTtlMs: options.escalationTtlMs ?? 3_600_000,
     }),
     createExecutorWorker({
       runtime: config,
@@ -155,6 +168,7 @@ export async function startPipeline(endpoints: TestEndpoints, logLevel = 'warn',
     events,
     workspace,
     people,
+    workers: started,
     approve: async (taskId, escalationId, comment = 'approved in the demo') => {
       const path = `${people.url}/tasks/${encodeURIComponent(taskId)}/escalations/${encodeURIComponent(escalationId)}`;
       const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
