@@ -120,7 +120,10 @@ export function createAuditor(options: AuditorOptions): Auditor {
           // The DLQ's depth from the start (then kept by each batch read from it).
           const dlqTopic = d.topics.of('dlq');
           for (const p of await admin.fetchTopicOffsets(dlqTopic)) dlqHighWatermarks.set(p.partition, Number(p.high));
-          agentMetrics.dlqDepth(dlqTopic, [...dlqHighWatermarks.values()].reduce((a, b) => a + b, 0));
+          agentMetrics.dlqDepth(
+            dlqTopic,
+            [...dlqHighWatermarks.values()].reduce((a, b) => a + b, 0),
+          );
         } finally {
           await admin.disconnect();
         }
