@@ -24,7 +24,8 @@ import { sampleTask } from '@warden/contracts/testing';
 import { describe, expect, it } from 'vitest';
 import { handlingLogFields } from '../src/worker/handling.js';
 
-const envelope = newTask(sampleTask(), { tenantId: 't1', taskId: 'task-1', producer: 'test' });
+const draft = newTask(sampleTask(), { tenantId: 't1', taskId: 'task-1', producer: 'test' });
+const envelope = { ...draft, prevHashes: [...draft.prevHashes] };
 const configOf = (env: Record<string, string>) => telemetryConfigFrom(loadConfig(TelemetryEnv, env));
 
 describe('the GenAI names of semconv.ts', () => {
@@ -141,7 +142,7 @@ describe('startTelemetry', () => {
       expect(span.isRecording()).toBe(true);
       const fields = handlingLogFields(envelope, span);
       expect(fields).toMatchObject({ trace_id: span.spanContext().traceId, span_id: span.spanContext().spanId });
-      context.with(trace.setSpan(context.active(), span), () => trace.getTracer('t').startSpan('child').end());
+      trace.getTracer('t').startSpan('child', {}, trace.setSpan(context.active(), span)).end();
       span.end();
     } finally {
       await t.shutdown();

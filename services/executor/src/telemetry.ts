@@ -1,4 +1,4 @@
-import { SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
 import {
   GEN_AI_TOOL_TYPE_FUNCTION,
   GenAiAttributes as G,
@@ -10,17 +10,24 @@ const tracer = trace.getTracer('@warden/executor');
 
 /**
  * Starts the span of one tool execution as the OpenTelemetry GenAI conventions name it (`execute_tool <tool>`,
- * gen_ai.tool.* attributes), a child of the handling's span. A no-op span while tracing is off. Arguments and
+ * gen_ai.tool.* attributes), a child of the handling's span (`parent`). A no-op span while tracing is off. Arguments and
  * results are not recorded (they may hold personal data; the audit log has them).
  */
-export function startToolSpan(t: {
-  tool: string;
-  description: string;
-  actionId: string;
-  taskId: string;
-  attempt: number;
-}): Span {
-  const span = tracer.startSpan(`${GenAiOperations.executeTool} ${t.tool}`, { kind: SpanKind.INTERNAL });
+export function startToolSpan(
+  parent: Span,
+  t: {
+    tool: string;
+    description: string;
+    actionId: string;
+    taskId: string;
+    attempt: number;
+  },
+): Span {
+  const span = tracer.startSpan(
+    `${GenAiOperations.executeTool} ${t.tool}`,
+    { kind: SpanKind.INTERNAL },
+    trace.setSpan(ROOT_CONTEXT, parent),
+  );
   if (span.isRecording()) {
     span.setAttributes({
       [G.operationName]: GenAiOperations.executeTool,

@@ -13,6 +13,7 @@ import {
   type EventDataInput,
   type EventType,
 } from '@warden/contracts';
+import type { Span } from '@opentelemetry/api';
 import type { HandlerContext, PlannerMetrics } from '@warden/runtime';
 import { toolParametersJsonSchema, type ToolRegistry, type ToolSpec } from '@warden/tools';
 import type { BudgetStore } from './budget-store.js';
@@ -252,7 +253,12 @@ function budgetHalt(refusal: {
  * BudgetReserved, the call, settlement, ModelResponded or ModelFailed. Returns the interpretation of a usable reply,
  * or null when the call failed or its output was bad (recorded; the caller decides again) or the task ended.
  */
-async function callModel(e: Emitter, deps: PlannerDeps, signal: AbortSignal): Promise<Interpretation | null> {
+async function callModel(
+  e: Emitter,
+  deps: PlannerDeps,
+  signal: AbortSignal,
+  parentSpan: Span | undefined,
+): Promise<Interpretation | null> {
   const s = e.current;
   const callId = randomUUID();
   const price = priceOf(s.model, deps.prices);
@@ -316,7 +322,10 @@ async function callModel(e: Emitter, deps: PlannerDeps, signal: AbortSignal): Pr
       taskUsed: { tokens: reserved.taskCommitted.tokens, costUsd: reserved.taskCommitted.microUsd / 1_000_000 },
     });
     let reply;
-    const span = startModelSpan({ model: s.model, maxTokens, taskId: s.taskId, tenantId: s.tenantId, callId });
+    const span = startModelSpan(
+      { model: s.model, maxTokens, taskId: s.taskId, tenantId: s.tenantId, callId },
+      parentSpan,
+    );
     const started = performance.now();
     try {
       reply = await deps.model.complete({ model: s.model, messages, tools: offered.tools, maxTokens, signal });
@@ -437,7 +446,7 @@ async function callModel(e: Emitter, deps: PlannerDeps, signal: AbortSignal): Pr
 export async function advance(
   state: TaskState,
   deps: PlannerDeps,
-  ctx: Pick<HandlerContext, 'publish' | 'signal'>,
+  ctx: Pick<HandlerContext, 'publish' | 'signal'> & { readonly span?: Span },
 ): Promise<TaskState> {
   const e = emitterFor(state, ctx.publish, deps);
   for (;;) {
@@ -471,7 +480,7 @@ export async function advance(
         return e.current;
       }
       case 'call_model': {
-        const interpretation = await callModel(e, deps, ctx.signal);
+        const interpretation = await callModel(e, deps, ctx.signal, ctx.span);
         if (interpretation === null || interpretation.kind === 'bad_output') continue;
         if (interpretation.kind === 'answer') {
           await propose(e, interpretation, deps);

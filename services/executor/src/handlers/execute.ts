@@ -140,7 +140,7 @@ async function dispatchAndRun(
   }
   await deps.hooks?.afterDispatch?.(key);
   const started = performance.now();
-  const span = startToolSpan({
+  const span = startToolSpan(ctx.span, {
     tool: name,
     description: tool.spec.description,
     actionId: approval.actionId,

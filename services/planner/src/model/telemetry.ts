@@ -1,4 +1,4 @@
-import { SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
 import { GenAiAttributes as G, GenAiOperations, GenAiProviders, RuntimeSpanAttributes } from '@warden/runtime';
 
 const tracer = trace.getTracer('@warden/planner');
@@ -14,10 +14,14 @@ export interface ModelSpanRequest {
 
 /**
  * Starts the span of one model call as the OpenTelemetry GenAI conventions name it (`chat <model>`, a client span,
- * gen_ai.* attributes), a child of the handling's span. A no-op span while tracing is off.
+ * gen_ai.* attributes), a child of the handling's span (`parent`). A no-op span while tracing is off.
  */
-export function startModelSpan(r: ModelSpanRequest): Span {
-  const span = tracer.startSpan(`${GenAiOperations.chat} ${r.model}`, { kind: SpanKind.CLIENT });
+export function startModelSpan(r: ModelSpanRequest, parent: Span | undefined): Span {
+  const span = tracer.startSpan(
+    `${GenAiOperations.chat} ${r.model}`,
+    { kind: SpanKind.CLIENT },
+    parent === undefined ? ROOT_CONTEXT : trace.setSpan(ROOT_CONTEXT, parent),
+  );
   if (span.isRecording()) {
     span.setAttributes({
       [G.operationName]: GenAiOperations.chat,
