@@ -63,6 +63,8 @@ export {
   GenAiAttributes,
   GenAiOperations,
   GenAiProviders,
+  WardenSpanAttributes,
+  endSpan,
 } from './semconv.js';
 export {
   DEFAULT_METRICS_MAX_TENANTS,

@@ -1,3 +1,5 @@
+import { SpanStatusCode, type Span } from '@opentelemetry/api';
+
 /**
  * The OpenTelemetry semantic-convention names Warden's spans use, in one place. The GenAI names are still
  * "incubating" in @opentelemetry/semantic-conventions (they may change in a minor release), so, as that package
@@ -43,3 +45,22 @@ export const CommonAttributes = {
   serviceName: 'service.name',
   serviceVersion: 'service.version',
 } as const;
+
+/** Warden's own attributes on the GenAI spans (beside RuntimeSpanAttributes of the handling spans). */
+export const WardenSpanAttributes = {
+  modelCallId: 'warden.model.call_id',
+  modelCostUsd: 'warden.model.cost_usd',
+  toolDispatch: 'warden.executor.dispatch',
+} as const;
+
+/** Ends a span: OK, or ERROR with its error.type and message. */
+export function endSpan(span: Span, failure?: { readonly errorType: string; readonly message: string }): void {
+  if (span.isRecording()) {
+    if (failure === undefined) span.setStatus({ code: SpanStatusCode.OK });
+    else {
+      span.setAttribute(CommonAttributes.errorType, failure.errorType);
+      span.setStatus({ code: SpanStatusCode.ERROR, message: failure.message });
+    }
+  }
+  span.end();
+}

@@ -1,9 +1,11 @@
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
+import { ROOT_CONTEXT, SpanKind, trace, type Span } from '@opentelemetry/api';
 import {
   GEN_AI_TOOL_TYPE_FUNCTION,
   GenAiAttributes as G,
   GenAiOperations,
   RuntimeSpanAttributes,
+  WardenSpanAttributes as W,
+  endSpan,
 } from '@warden/runtime';
 
 const tracer = trace.getTracer('@warden/executor');
@@ -36,7 +38,7 @@ export function startToolSpan(
       [G.toolCallId]: t.actionId,
       [G.toolDescription]: t.description,
       [RuntimeSpanAttributes.taskId]: t.taskId,
-      'warden.executor.dispatch': t.attempt,
+      [W.toolDispatch]: t.attempt,
     });
   }
   return span;
@@ -47,12 +49,5 @@ export function endToolSpan(
   span: Span,
   outcome: { ok: true } | { ok: false; errorType: string; message: string },
 ): void {
-  if (span.isRecording()) {
-    if (outcome.ok) span.setStatus({ code: SpanStatusCode.OK });
-    else {
-      span.setAttribute('error.type', outcome.errorType);
-      span.setStatus({ code: SpanStatusCode.ERROR, message: outcome.message });
-    }
-  }
-  span.end();
+  endSpan(span, outcome.ok ? undefined : outcome);
 }

@@ -1,5 +1,12 @@
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
-import { GenAiAttributes as G, GenAiOperations, GenAiProviders, RuntimeSpanAttributes } from '@warden/runtime';
+import { ROOT_CONTEXT, SpanKind, trace, type Span } from '@opentelemetry/api';
+import {
+  GenAiAttributes as G,
+  GenAiOperations,
+  GenAiProviders,
+  RuntimeSpanAttributes,
+  WardenSpanAttributes as W,
+  endSpan,
+} from '@warden/runtime';
 
 const tracer = trace.getTracer('@warden/planner');
 
@@ -31,7 +38,7 @@ export function startModelSpan(r: ModelSpanRequest, parent: Span | undefined): S
       [G.conversationId]: r.taskId,
       [RuntimeSpanAttributes.taskId]: r.taskId,
       [RuntimeSpanAttributes.tenantId]: r.tenantId,
-      'warden.model.call_id': r.callId,
+      [W.modelCallId]: r.callId,
     });
   }
   return span;
@@ -47,18 +54,13 @@ export function endModelSpan(
       [G.usageInputTokens]: reply.inputTokens,
       [G.usageOutputTokens]: reply.outputTokens,
       ...(reply.finishReason === null ? {} : { [G.responseFinishReasons]: [reply.finishReason] }),
-      'warden.model.cost_usd': reply.costUsd,
+      [W.modelCostUsd]: reply.costUsd,
     });
-    span.setStatus({ code: SpanStatusCode.OK });
   }
-  span.end();
+  endSpan(span);
 }
 
 /** Ends a model call's span with its failure class (error.type). */
 export function failModelSpan(span: Span, errorClass: string, message: string): void {
-  if (span.isRecording()) {
-    span.setAttribute('error.type', errorClass);
-    span.setStatus({ code: SpanStatusCode.ERROR, message });
-  }
-  span.end();
+  endSpan(span, { errorType: errorClass, message });
 }
