@@ -17,6 +17,7 @@ const benches: Record<string, string> = {
   auditor: 'auditor-chain.ts',
   'auditor-lag': 'auditor-lag.ts',
   'agent-step': 'agent-step.ts',
+  tracing: 'tracing-overhead.ts',
 };
 const wanted = process.argv[2] ?? 'all';
 const names = wanted === 'all' ? Object.keys(benches) : [wanted];

@@ -63,6 +63,8 @@ export interface Pipeline {
   readonly workspace: string;
   /** The escalation service's API, where a person approves or denies what the guard escalated. */
   readonly people: PeopleApi;
+  /** The running workers: guard, executor, planner, escalation (their /metrics at httpAddress()). */
+  readonly workers: readonly Worker[];
   /**
    * Approves, through the people's API, the task's pending escalation of `actionId` as the person would (with the
    * args hash and policy version shown); returns the HumanApproved's event id.
@@ -202,6 +204,7 @@ export async function startPipeline(
     events,
     workspace,
     people,
+    workers: started,
     approve: async (taskId, escalationId, comment = 'approved in the demo') => {
       const path = `${people.url}/tasks/${encodeURIComponent(taskId)}/escalations/${encodeURIComponent(escalationId)}`;
       const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };

@@ -61,6 +61,52 @@ export {
   traceIdOf,
   type RuntimeMetrics,
 } from './telemetry.js';
+export {
+  AgentMetricCatalog,
+  AgentMetricNames,
+  BreakerStateValues,
+  CappedLabel,
+  OTHER_LABEL,
+  WorkerMetricCatalog,
+  createAuditorMetrics,
+  createEscalationMetrics,
+  createExecutorMetrics,
+  createGuardMetrics,
+  createPlannerMetrics,
+  type AgentMetricSpec,
+  type AuditorMetrics,
+  type EscalationMetrics,
+  type ExecutorMetrics,
+  type GuardMetrics,
+  type MetricType,
+  type PlannerMetrics,
+} from './agent-metrics.js';
+export {
+  CommonAttributes,
+  GEN_AI_TOOL_TYPE_FUNCTION,
+  GenAiAttributes,
+  GenAiOperations,
+  GenAiProviders,
+  WardenSpanAttributes,
+  endSpan,
+} from './semconv.js';
+export {
+  DEFAULT_METRICS_MAX_TENANTS,
+  TASK_ROOT_TRACE_STATE,
+  TELEMETRY_OFF,
+  TaskRootSampler,
+  TelemetryEnv,
+  TraceSamplers,
+  closingTelemetry,
+  samplerOf,
+  startTelemetry,
+  taskRootContext,
+  telemetryConfigFrom,
+  type StartTelemetryOptions,
+  type Telemetry,
+  type TelemetryConfig,
+  type TraceSampler,
+} from './telemetry-sdk.js';
 export { PartitionTransactions, type AcquiredPartition } from './transactions.js';
 export { readTopics, type LogReaderDeps, type ReadMessage, type ReadOptions } from './log-reader.js';
 export { TopicKinds, Topics, auditTopicConfig, topicKindOf, type TopicKind } from './topics.js';

@@ -60,6 +60,8 @@ export class AlertRaiser {
     private readonly topics: Topics,
     private readonly producerName: string,
     private readonly logger: Logger,
+    /** Called once per break found (first recorded). */
+    private readonly onBreak?: (kind: string) => void,
   ) {}
 
   /** Records the findings and publishes those not raised before. */
@@ -74,6 +76,7 @@ export class AlertRaiser {
       published: false,
     }));
     const fresh = await this.store.insertNew(this.store.alerts, docs);
+    for (const d of docs) if (fresh.has(d._id)) this.onBreak?.(d.break.kind);
     return this.publish(docs.filter((d) => fresh.has(d._id)));
   }
 

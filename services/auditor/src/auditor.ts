@@ -1,4 +1,11 @@
-import { closeInOrder, connectRuntime, producerConfig, type RuntimeDeps } from '@warden/runtime';
+import {
+  closeInOrder,
+  connectRuntime,
+  createAuditorMetrics,
+  createRuntimeMetrics,
+  producerConfig,
+  type RuntimeDeps,
+} from '@warden/runtime';
 import type { FastifyInstance } from 'fastify';
 import type { Producer } from 'kafkajs';
 import { AlertRaiser } from './alerts.js';
@@ -60,6 +67,9 @@ export function createAuditor(options: AuditorOptions): Auditor {
   let timer: NodeJS.Timeout | undefined;
   let closing: Promise<void> | undefined;
   const serial = new Serial();
+  const metrics = createRuntimeMetrics(AUDITOR_NAME);
+  const agentMetrics = createAuditorMetrics(metrics.meter);
+  const dlqHighWatermarks = new Map<number, number>();
   const crashListeners: Array<(e: Error) => void> = [];
 
   const need = <T>(v: T | undefined, what: string): T => {
@@ -107,6 +117,13 @@ export function createAuditor(options: AuditorOptions): Auditor {
         await admin.connect();
         try {
           await ensureAuditTopics(admin, topics);
+          // The DLQ's depth from the start (then kept by each batch read from it).
+          const dlqTopic = d.topics.of('dlq');
+          for (const p of await admin.fetchTopicOffsets(dlqTopic)) dlqHighWatermarks.set(p.partition, Number(p.high));
+          agentMetrics.dlqDepth(
+            dlqTopic,
+            [...dlqHighWatermarks.values()].reduce((a, b) => a + b, 0),
+          );
         } finally {
           await admin.disconnect();
         }
@@ -125,7 +142,10 @@ export function createAuditor(options: AuditorOptions): Auditor {
         await d.codec.registerAll();
         producer = d.kafka.producer(producerConfig);
         await producer.connect();
-        alerts = new AlertRaiser(store, d.codec, producer, d.topics, producerName, d.logger);
+        alerts = new AlertRaiser(store, d.codec, producer, d.topics, producerName, d.logger, (kind) =>
+          agentMetrics.chainBreak(kind),
+        );
+        const dlqTopic = d.topics.of('dlq');
         await alerts.republishPending();
         const raiser = alerts;
         consumer = new ProjectorConsumer({
@@ -137,10 +157,28 @@ export function createAuditor(options: AuditorOptions): Auditor {
           logger: d.logger,
           serial,
           onFindings: async (findings) => void (await raiser.raise(findings)),
-          ...(options.onProjected === undefined ? {} : { onProjected: options.onProjected }),
+          onProjected: (inputs) => {
+            const newest = inputs.reduce((t, i) => Math.max(t, Date.parse(i.decoded.envelope.occurredAt)), 0);
+            if (newest > 0) agentMetrics.projected((Date.now() - newest) / 1000);
+            options.onProjected?.(inputs);
+          },
+          onBatch: (topic, partition, highWatermark) => {
+            if (topic !== dlqTopic) return;
+            // Audit topics never delete: the high watermarks are the messages the DLQ holds.
+            dlqHighWatermarks.set(partition, Number(highWatermark));
+            let depth = 0;
+            for (const hw of dlqHighWatermarks.values()) depth += hw;
+            agentMetrics.dlqDepth(topic, depth);
+          },
         });
         await consumer.start(crash);
-        api = buildQueryApi({ store, blobs: d.blobs, keys: cfg.apiKeys, checkpointKey: cfg.checkpointKey });
+        api = buildQueryApi({
+          store,
+          blobs: d.blobs,
+          keys: cfg.apiKeys,
+          checkpointKey: cfg.checkpointKey,
+          metrics: (req, res) => metrics.handle(req, res),
+        });
         await api.listen({ port: cfg.apiPort, host: cfg.apiHost });
         timer = setInterval(() => {
           tick().catch((error: unknown) => d.logger.warn({ err: error }, 'auditor tick failed'));
@@ -167,6 +205,7 @@ export function createAuditor(options: AuditorOptions): Auditor {
             ['tick', previous === 'running' ? () => tick() : undefined],
             ['api', api === undefined ? undefined : () => api!.close()],
             ['producer', producer === undefined ? undefined : () => producer!.disconnect()],
+            ['metrics', () => metrics.shutdown()],
             ['mongo', options.deps === undefined && deps !== undefined ? () => deps!.mongo.close() : undefined],
           ],
           log,

@@ -1,4 +1,12 @@
-import { WorkerEnv, loadConfig, runtimeConfigFrom, type WorkerRuntimeConfig } from '@warden/runtime';
+import {
+  WorkerEnv,
+  loadConfig,
+  runtimeConfigFrom,
+  type WorkerRuntimeConfig,
+  TelemetryEnv,
+  telemetryConfigFrom,
+  type TelemetryConfig,
+} from '@warden/runtime';
 import { z } from 'zod';
 
 const apiKeys = z
@@ -41,6 +49,8 @@ export type AuditorEnv = z.infer<typeof AuditorEnv>;
 /** Everything the auditor needs, parsed and checked. */
 export interface AuditorConfig {
   readonly runtime: WorkerRuntimeConfig;
+  /** Tracing (OTEL_* variables) and metric-label settings; tracing off when absent. */
+  readonly telemetry?: TelemetryConfig;
   readonly apiKeys: ReadonlyArray<{ readonly tenantId: string; readonly key: string }>;
   readonly apiPort: number;
   readonly apiHost: string;
@@ -54,6 +64,7 @@ export interface AuditorConfig {
 export function auditorConfigFrom(env: Readonly<Record<string, string | undefined>> = process.env): AuditorConfig {
   const parsed = loadConfig(AuditorEnv, env);
   return {
+    telemetry: telemetryConfigFrom(loadConfig(TelemetryEnv, env)),
     runtime: runtimeConfigFrom(parsed),
     apiKeys: parsed.AUDITOR_API_KEYS,
     apiPort: parsed.AUDITOR_API_PORT,

@@ -3,7 +3,7 @@
  * it from the log, then exits; `node dist/main.js backtest <policy.json> [tenantId]` replays the recorded proposals
  * through a candidate guard policy, offline, and prints which verdicts would change. Wiring and signals only.
  */
-import { connectRuntime, runUntilSignal } from '@warden/runtime';
+import { TELEMETRY_OFF, closingTelemetry, connectRuntime, runUntilSignal, startTelemetry } from '@warden/runtime';
 import { pino } from 'pino';
 import { AUDITOR_NAME, createAuditor } from './auditor.js';
 import { auditorConfigFrom } from './config.js';
@@ -14,6 +14,8 @@ import { loadPolicy } from '@warden/policy';
 import { readFileSync } from 'node:fs';
 
 const config = auditorConfigFrom();
+// Tracing first: everything after it may start spans.
+const telemetry = startTelemetry(config.telemetry ?? TELEMETRY_OFF, { serviceName: AUDITOR_NAME });
 const logger = pino({ name: AUDITOR_NAME, level: config.runtime.logLevel });
 
 async function rebuild(): Promise<void> {
@@ -45,7 +47,7 @@ async function backtest(policyFile: string | undefined, tenantId: string | undef
 
 async function run(): Promise<void> {
   const auditor = createAuditor({ config });
-  runUntilSignal(auditor, logger, { graceMs: config.runtime.shutdownGraceMs });
+  runUntilSignal(closingTelemetry(auditor, telemetry), logger, { graceMs: config.runtime.shutdownGraceMs });
   await auditor.start();
 }
 

@@ -1,6 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { parseSigningKey, type SigningKey } from '@warden/contracts';
-import { WorkerEnv, loadConfig, runtimeConfigFrom, type WorkerRuntimeConfig } from '@warden/runtime';
+import {
+  WorkerEnv,
+  loadConfig,
+  runtimeConfigFrom,
+  type WorkerRuntimeConfig,
+  TelemetryEnv,
+  telemetryConfigFrom,
+  type TelemetryConfig,
+} from '@warden/runtime';
 import { z } from 'zod';
 import { Roles, type StaticToken } from './auth.js';
 import { EscalationConfigError } from './errors.js';
@@ -70,6 +78,8 @@ export interface JwtSettings {
 /** Everything the escalation service needs, parsed and checked. */
 export interface EscalationConfig {
   readonly runtime: WorkerRuntimeConfig;
+  /** Tracing (OTEL_* variables) and metric-label settings; tracing off when absent. */
+  readonly telemetry?: TelemetryConfig;
   readonly httpPort: number;
   readonly httpHost: string;
   readonly signingKey: SigningKey;
@@ -134,6 +144,7 @@ export function escalationConfigFrom(
     ...(jwt.hs256Secret === undefined ? [] : [jwt.hs256Secret]),
   ];
   return {
+    telemetry: telemetryConfigFrom(loadConfig(TelemetryEnv, env)),
     runtime: { ...runtime, secretLiterals: [...(runtime.secretLiterals ?? []), ...literals] },
     httpPort: parsed.ESCALATION_HTTP_PORT,
     httpHost: parsed.ESCALATION_HTTP_HOST,

@@ -7,7 +7,7 @@ import {
   type EventData,
   type SigningKey,
 } from '@warden/contracts';
-import type { Publisher } from '@warden/runtime';
+import type { EscalationMetrics, Publisher } from '@warden/runtime';
 import type { Logger } from 'pino';
 import type { Principal } from './auth.js';
 import {
@@ -31,6 +31,8 @@ export interface DecisionDeps {
   readonly decisionTtlMs: number;
   readonly now: () => Date;
   readonly logger: Logger;
+  /** Decisions, expiries and overdue escalations on the worker's /metrics. */
+  readonly metrics?: Pick<EscalationMetrics, 'decided' | 'expired' | 'overdue'>;
 }
 
 /** The outcome of a decision request. */
@@ -129,7 +131,8 @@ export class Decisions {
   async expireOverdue(): Promise<number> {
     const now = this.deps.now();
     let expired = 0;
-    for (const doc of await this.deps.store.overdue(now)) {
+    const overdue = await this.deps.store.overdue(now);
+    for (const doc of overdue) {
       const done = await this.serialised(doc._id, async () => {
         if (!(await this.deps.store.claim(doc._id, 'expired', now))) return false;
         const draft = follow(
@@ -146,8 +149,13 @@ export class Decisions {
         });
         return true;
       });
-      if (done) expired++;
+      if (done) {
+        expired++;
+        this.deps.metrics?.expired();
+      }
     }
+    // What is still waiting past its expiry after this check (claimed elsewhere, or its publish failed).
+    this.deps.metrics?.overdue(overdue.length - expired);
     return expired;
   }
 
@@ -170,6 +178,7 @@ export class Decisions {
     const draft = this.draftOf(doc, principal, check.role, request, now);
     const [encoded] = await this.publish(doc._id, draft);
     const eventId = encoded!.envelope.id;
+    this.deps.metrics?.decided(outcome, Math.max(0, now.getTime() - Date.parse(doc.requestedAt)) / 1000);
     await store.recordOutcome(doc._id, outcome, {
       outcome,
       by: principal.subject,

@@ -1,5 +1,5 @@
 import { verifyingKeyOf } from '@warden/contracts';
-import { defineWorker, type Worker } from '@warden/runtime';
+import { createEscalationMetrics, createRuntimeMetrics, defineWorker, type Worker } from '@warden/runtime';
 import type { FastifyInstance } from 'fastify';
 import { buildPeopleApi } from './api/server.js';
 import { Authenticator } from './auth.js';
@@ -50,10 +50,13 @@ export function createEscalationService(options: EscalationServiceOptions): Esca
   let timer: NodeJS.Timeout | undefined;
   let liveTimer: NodeJS.Timeout | undefined;
   let sweeping = false;
+  const metrics = createRuntimeMetrics(ESCALATION_NAME);
+  const agentMetrics = createEscalationMetrics(metrics.meter);
   const worker: Worker = defineWorker({
     name: ESCALATION_NAME,
     consumes: [...escalationConsumes],
     config: config.runtime,
+    metrics,
     handlers: (deps) => {
       store = new EscalationStore(deps.db);
       views = new TaskViews(deps.db, config.taskViewCacheMs ?? DEFAULT_TASK_VIEW_CACHE_MS, now);
@@ -61,7 +64,7 @@ export function createEscalationService(options: EscalationServiceOptions): Esca
         webhooks = new Webhooks(deps.db, config.webhooks, deps.logger.child({ component: 'webhooks' }));
       const own = new Map(deps.config.decisionTrust?.keys ?? []);
       own.set(config.signingKey.keyId, verifyingKeyOf(config.signingKey));
-      return createHandlers(store, views, own, webhooks);
+      return createHandlers(store, views, own, webhooks, agentMetrics);
     },
     onStarted: async (deps) => {
       // the handlers' store: its changes feed the API's live updates
@@ -77,6 +80,7 @@ export function createEscalationService(options: EscalationServiceOptions): Esca
         decisionTtlMs: config.decisionTtlMs,
         now,
         logger,
+        metrics: agentMetrics,
       });
       const rollbacks = new Rollbacks({ runtime: deps, publisher: () => worker.publisher() });
       api = buildPeopleApi({

@@ -78,6 +78,7 @@ interface Entry {
  */
 export class ToolBreakers {
   private readonly entries = new Map<string, Entry>();
+  private readonly transitionListeners: Array<(tool: string, to: 'open' | 'halfOpen' | 'closed') => void> = [];
 
   constructor(
     private readonly settings: BreakerSettings,
@@ -96,6 +97,20 @@ export class ToolBreakers {
     const b = this.entries.get(tool)?.breaker;
     if (b === undefined || b.closed) return 'closed';
     return b.halfOpen ? 'halfOpen' : 'open';
+  }
+
+  /** The state of every tool's breaker seen so far. */
+  *states(): IterableIterator<readonly [string, 'closed' | 'open' | 'halfOpen']> {
+    for (const tool of this.entries.keys()) yield [tool, this.state(tool)] as const;
+  }
+
+  /** Calls `listener` on every state change of any tool's breaker, a peer's included (metrics). */
+  onTransition(listener: (tool: string, to: 'open' | 'halfOpen' | 'closed') => void): void {
+    this.transitionListeners.push(listener);
+  }
+
+  private transitioned(tool: string, to: 'open' | 'halfOpen' | 'closed'): void {
+    for (const l of this.transitionListeners) l(tool, to);
   }
 
   /** True when a call would be let through (closed, or the half-open probe not taken yet). */
@@ -180,6 +195,7 @@ export class ToolBreakers {
       entry.consecutive = 0;
     });
     breaker.on('open', () => {
+      this.transitioned(tool, 'open');
       const stats = breaker.stats;
       const errorRate = stats.fires === 0 ? 0 : Math.min(1, stats.failures / stats.fires);
       if (entry.applyingRemote) return;
@@ -198,8 +214,12 @@ export class ToolBreakers {
       this.logger.warn({ tool, reason }, 'breaker opened');
       this.share(tool, 'open', reason);
     });
-    breaker.on('halfOpen', () => this.logger.info({ tool }, 'breaker half-open: next call is a probe'));
+    breaker.on('halfOpen', () => {
+      this.transitioned(tool, 'halfOpen');
+      this.logger.info({ tool }, 'breaker half-open: next call is a probe');
+    });
     breaker.on('close', () => {
+      this.transitioned(tool, 'closed');
       entry.consecutive = 0;
       if (entry.applyingRemote) return;
       this.logger.info({ tool }, 'breaker closed');

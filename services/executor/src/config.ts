@@ -1,7 +1,16 @@
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import type { VerdictTrust } from '@warden/contracts';
-import { loadConfig, runtimeConfigFrom, verifyingKeysEnv, WorkerEnv, type WorkerRuntimeConfig } from '@warden/runtime';
+import {
+  loadConfig,
+  runtimeConfigFrom,
+  verifyingKeysEnv,
+  WorkerEnv,
+  type WorkerRuntimeConfig,
+  TelemetryEnv,
+  telemetryConfigFrom,
+  type TelemetryConfig,
+} from '@warden/runtime';
 import { z } from 'zod';
 import type { BreakerSettings } from './breakers.js';
 import type { DemoToolStores } from '@warden/tools';
@@ -89,6 +98,8 @@ export interface ExecutorSettings {
 /** The executor's configuration. */
 export interface ExecutorConfig {
   readonly runtime: WorkerRuntimeConfig;
+  /** Tracing (OTEL_* variables) and metric-label settings; tracing off when absent. */
+  readonly telemetry?: TelemetryConfig;
   readonly settings: ExecutorSettings;
   readonly stores: Omit<DemoToolStores, 'db'>;
 }
@@ -97,6 +108,7 @@ export interface ExecutorConfig {
 export function loadExecutorConfig(env: Readonly<Record<string, string | undefined>> = process.env): ExecutorConfig {
   const e = loadConfig(ExecutorEnv, env);
   return {
+    telemetry: telemetryConfigFrom(loadConfig(TelemetryEnv, env)),
     runtime: runtimeConfigFrom(e),
     settings: {
       replicaId: e.EXECUTOR_REPLICA_ID ?? `${hostname()}-${process.pid}`,

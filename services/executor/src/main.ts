@@ -1,16 +1,18 @@
 import { pino } from 'pino';
-import { runUntilSignal } from '@warden/runtime';
+import { TELEMETRY_OFF, closingTelemetry, runUntilSignal, startTelemetry } from '@warden/runtime';
 import { createDemoTools } from '@warden/tools';
 import { loadExecutorConfig } from './config.js';
 import { createExecutorWorker } from './worker.js';
 
 const config = loadExecutorConfig();
+// Tracing first: everything after it may start spans.
+const telemetry = startTelemetry(config.telemetry ?? TELEMETRY_OFF, { serviceName: 'executor' });
 const logger = pino({ name: 'executor', level: config.runtime.logLevel });
 const worker = createExecutorWorker({
   runtime: config.runtime,
   settings: config.settings,
   tools: (deps) => createDemoTools({ db: deps.db, ...config.stores }),
 });
-runUntilSignal(worker, logger);
+runUntilSignal(closingTelemetry(worker, telemetry), logger);
 await worker.start();
 logger.info({ replica: config.settings.replicaId, workspace: config.stores.workspaceRoot }, 'executor ready');

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { MongoSubjectKeyStore, type SubjectKeyStore } from '@warden/contracts';
 import {
+  createExecutorMetrics,
+  createRuntimeMetrics,
   decisionTrustOf,
   defineWorker,
   type RuntimeDeps,
@@ -43,10 +45,13 @@ export function createExecutorWorker(options: ExecutorWorkerOptions): ExecutorWo
   const replicaId = `${s.replicaId}-${randomBytes(3).toString('hex')}`;
   let breakers: ToolBreakers | undefined;
   let sync: BreakerSync | undefined;
+  const metrics = createRuntimeMetrics('executor');
+  const agentMetrics = createExecutorMetrics(metrics.meter, () => breakers?.states() ?? []);
   const worker = defineWorker({
     name: 'executor',
     consumes: [...executorConsumes],
     config: options.runtime,
+    metrics,
     handlers: async (deps) => {
       const all = options.tools(deps);
       const enabled = s.enabledTools === undefined ? all : all.filter((t) => s.enabledTools!.includes(t.spec.name));
@@ -68,6 +73,7 @@ export function createExecutorWorker(options: ExecutorWorkerOptions): ExecutorWo
       }
       const tasks = new TaskBook(deps.db);
       logger.info({ running: await tasks.restore() }, 'running tasks restored');
+      breakers.onTransition((tool, to) => agentMetrics.breakerTransition(tool, to));
       sync = new BreakerSync(deps.kafka, breakerTopic(deps.topics.prefix), breakers, replicaId, logger);
       return createHandlers({
         tools: createRunnableToolRegistry(enabled),
@@ -86,6 +92,7 @@ export function createExecutorWorker(options: ExecutorWorkerOptions): ExecutorWo
         tasks,
         taskWaitMs: s.taskWaitMs ?? DEFAULT_TASK_WAIT_MS,
         ...(s.sealing === undefined ? {} : { sealResult: resultSealer(new MongoSubjectKeyStore(deps.db), s.sealing) }),
+        metrics: agentMetrics,
       });
     },
     onStarted: async () => {

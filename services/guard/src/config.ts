@@ -6,6 +6,9 @@ import {
   signingKeyEnv,
   WorkerEnv,
   type WorkerRuntimeConfig,
+  TelemetryEnv,
+  telemetryConfigFrom,
+  type TelemetryConfig,
 } from '@warden/runtime';
 import { MagnitudeLimits, type SigningKey } from '@warden/contracts';
 import { DEFAULT_POLICY_FILE } from '@warden/policy';
@@ -58,6 +61,8 @@ export const GuardEnv = WorkerEnv.extend({
 /** The guard's configuration. */
 export interface GuardConfig {
   readonly runtime: WorkerRuntimeConfig;
+  /** Tracing (OTEL_* variables) and metric-label settings; tracing off when absent. */
+  readonly telemetry?: TelemetryConfig;
   /** The policy document (parsed JSON), from GUARD_POLICY_FILE or the bundled default. */
   readonly policySource: unknown;
   readonly policyFile: string;
@@ -79,6 +84,7 @@ export function loadGuardConfig(env: Readonly<Record<string, string | undefined>
   // The private key's text never enters an event: it is one of the redactor's literals.
   const secret = keyText.slice(keyText.indexOf(':') + 1);
   return {
+    telemetry: telemetryConfigFrom(loadConfig(TelemetryEnv, env)),
     runtime: secret === '' ? runtime : { ...runtime, secretLiterals: [...(runtime.secretLiterals ?? []), secret] },
     policySource: JSON.parse(readFileSync(policyFile, 'utf8')) as unknown,
     policyFile,

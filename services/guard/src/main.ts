@@ -1,9 +1,11 @@
 import { pino } from 'pino';
-import { runUntilSignal } from '@warden/runtime';
+import { TELEMETRY_OFF, closingTelemetry, runUntilSignal, startTelemetry } from '@warden/runtime';
 import { loadGuardConfig } from './config.js';
 import { createGuardWorker } from './worker.js';
 
 const config = loadGuardConfig();
+// Tracing first: everything after it may start spans.
+const telemetry = startTelemetry(config.telemetry ?? TELEMETRY_OFF, { serviceName: 'guard' });
 const logger = pino({ name: 'guard', level: config.runtime.logLevel });
 const worker = createGuardWorker({
   runtime: config.runtime,
@@ -15,6 +17,6 @@ const worker = createGuardWorker({
   calibrationLoadTimeoutMs: config.calibrationLoadTimeoutMs,
   ...(config.signingKey === undefined ? {} : { signingKey: config.signingKey }),
 });
-runUntilSignal(worker, logger);
+runUntilSignal(closingTelemetry(worker, telemetry), logger);
 await worker.start();
 logger.info({ policyFile: config.policyFile, calibration: worker.calibrationVersion() }, 'guard ready');

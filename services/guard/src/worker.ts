@@ -1,6 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import type { SigningKey } from '@warden/contracts';
-import { defineWorker, type Worker, type WorkerRuntimeConfig } from '@warden/runtime';
+import {
+  createGuardMetrics,
+  createRuntimeMetrics,
+  defineWorker,
+  type Worker,
+  type WorkerRuntimeConfig,
+} from '@warden/runtime';
 import { loadPolicy, type ImpactEstimator } from '@warden/policy';
 import { CalibrationFollower } from './calibrations.js';
 import { createHandlers, guardConsumes } from './handlers/index.js';
@@ -51,11 +57,14 @@ export interface GuardWorker extends Worker {
  */
 export function createGuardWorker(options: GuardWorkerOptions): GuardWorker {
   const policy = loadPolicy(options.policySource);
+  const metrics = createRuntimeMetrics('guard');
+  const agentMetrics = createGuardMetrics(metrics.meter);
   let follower: CalibrationFollower | undefined;
   const worker = defineWorker({
     name: 'guard',
     consumes: [...guardConsumes],
     config: options.runtime,
+    metrics,
     handlers: async (deps) => {
       const replicaId = randomBytes(4).toString('hex');
       follower = new CalibrationFollower(
@@ -85,6 +94,7 @@ export function createGuardWorker(options: GuardWorkerOptions): GuardWorker {
         escalationTtlMs: options.escalationTtlMs,
         now: options.now ?? (() => new Date()),
         ...(options.tenantCaps === undefined ? {} : { tenantCaps: capsLookup(options.tenantCaps) }),
+        metrics: agentMetrics,
         sign: verdictSigner(options.signingKey, (value) => deps.codec.redact(value)),
       });
     },

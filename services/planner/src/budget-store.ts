@@ -64,6 +64,8 @@ export type ReserveOutcome =
       readonly ok: true;
       readonly reservation: Reservation;
       readonly taskCommitted: { tokens: number; microUsd: number };
+      /** The tenant's budget committed with this reservation (its metrics: budget remaining). */
+      readonly tenantCommitted?: { tokens: number; microUsd: number };
     }
   | { readonly ok: false; readonly refusal: BudgetRefusal };
 
@@ -268,6 +270,7 @@ export class BudgetStore {
       ok: true,
       reservation: { reservationId, tokens, microUsd, scopes: [taskKey, tenantKey] },
       taskCommitted: { tokens: task.figures.committedTokens, microUsd: task.figures.committedMicroUsd },
+      tenantCommitted: { tokens: tenant.figures.committedTokens, microUsd: tenant.figures.committedMicroUsd },
     };
   }
 

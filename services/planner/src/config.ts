@@ -1,5 +1,14 @@
 import { MAX_ID_CHARS } from '@warden/contracts';
-import { jsonEnv, loadConfig, runtimeConfigFrom, WorkerEnv, type WorkerRuntimeConfig } from '@warden/runtime';
+import {
+  jsonEnv,
+  loadConfig,
+  runtimeConfigFrom,
+  WorkerEnv,
+  type WorkerRuntimeConfig,
+  TelemetryEnv,
+  telemetryConfigFrom,
+  type TelemetryConfig,
+} from '@warden/runtime';
 import { z } from 'zod';
 import type { ModelPrice, TaskCeilings } from './decide/budget.js';
 import type { LoopSettings, WindowSettings } from './decide/types.js';
@@ -98,6 +107,8 @@ export interface PlannerSettings {
 /** The planner's configuration. */
 export interface PlannerConfig {
   readonly runtime: WorkerRuntimeConfig;
+  /** Tracing (OTEL_* variables) and metric-label settings; tracing off when absent. */
+  readonly telemetry?: TelemetryConfig;
   readonly settings: PlannerSettings;
 }
 
@@ -122,6 +133,7 @@ export function loadPlannerConfig(env: Readonly<Record<string, string | undefine
   );
   const runtime = runtimeConfigFrom(e);
   return {
+    telemetry: telemetryConfigFrom(loadConfig(TelemetryEnv, env)),
     runtime: {
       ...runtime,
       secretLiterals: [

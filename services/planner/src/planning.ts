@@ -13,7 +13,8 @@ import {
   type EventDataInput,
   type EventType,
 } from '@warden/contracts';
-import type { HandlerContext } from '@warden/runtime';
+import type { Span } from '@opentelemetry/api';
+import type { HandlerContext, PlannerMetrics } from '@warden/runtime';
 import { toolParametersJsonSchema, type ToolRegistry, type ToolSpec } from '@warden/tools';
 import type { BudgetStore } from './budget-store.js';
 import { costOf, priceOf, reservationFor, toMicroUsd, type ModelPrice } from './decide/budget.js';
@@ -25,6 +26,7 @@ import { evolve, type EvolveOptions, type Fact } from './decide/state.js';
 import type { Interpretation, LoopSettings, TaskState, TokenCounter, WindowSettings } from './decide/types.js';
 import { ModelCallError } from './errors.js';
 import type { ModelClient, OfferedTool } from './model/model-client.js';
+import { endModelSpan, failModelSpan, startModelSpan } from './model/telemetry.js';
 import { countCompletionTokens, countPromptTokens } from './model/tokens.js';
 
 /** Everything the planner's handlers need; built once by the worker, faked in tests. */
@@ -52,6 +54,8 @@ export interface PlannerDeps {
    * through it first, so a hash binds what a reader sees and no secret is kept at rest.
    */
   readonly redact: <T>(value: T) => T;
+  /** Agent metrics (tokens, cost, budgets, loops) on the worker's /metrics; none in unit tests. */
+  readonly metrics?: PlannerMetrics;
 }
 
 type Publish = HandlerContext['publish'];
@@ -155,6 +159,7 @@ async function halt(e: Emitter, reason: HaltReason, deps: PlannerDeps): Promise<
     case 'loop':
       reasonCode = 'loop_detected';
       alertCode = 'loop_detected';
+      deps.metrics?.loopDetected(reason.loop.kind);
       message = `loop detected (${reason.loop.kind}): ${reason.loop.message}`;
       await e.emit('LoopDetected', {
         kind: reason.loop.kind,
@@ -249,7 +254,12 @@ function budgetHalt(refusal: {
  * BudgetReserved, the call, settlement, ModelResponded or ModelFailed. Returns the interpretation of a usable reply,
  * or null when the call failed or its output was bad (recorded; the caller decides again) or the task ended.
  */
-async function callModel(e: Emitter, deps: PlannerDeps, signal: AbortSignal): Promise<Interpretation | null> {
+async function callModel(
+  e: Emitter,
+  deps: PlannerDeps,
+  signal: AbortSignal,
+  parentSpan: Span | undefined,
+): Promise<Interpretation | null> {
   const s = e.current;
   const callId = randomUUID();
   const price = priceOf(s.model, deps.prices);
@@ -280,10 +290,14 @@ async function callModel(e: Emitter, deps: PlannerDeps, signal: AbortSignal): Pr
     tenantLimit: { tokens: tenant.tokens, microUsd: toMicroUsd(tenant.costUsd) },
   });
   if (!reserved.ok) {
+    deps.metrics?.budgetRefused(s.tenantId, reserved.refusal.budget);
     await halt(e, budgetHalt(reserved.refusal), deps);
     return null;
   }
   const reservation = reserved.reservation;
+  if (reserved.tenantCommitted !== undefined) {
+    deps.metrics?.tenantBudget(s.tenantId, tenant.costUsd, tenant.costUsd - reserved.tenantCommitted.microUsd / 1e6);
+  }
   let settled = false;
   const settle = async (tokens: number, costUsd: number): Promise<void> => {
     if (settled) return;
@@ -309,10 +323,25 @@ async function callModel(e: Emitter, deps: PlannerDeps, signal: AbortSignal): Pr
       taskUsed: { tokens: reserved.taskCommitted.tokens, costUsd: reserved.taskCommitted.microUsd / 1_000_000 },
     });
     let reply;
+    const span = startModelSpan(
+      { model: s.model, maxTokens, taskId: s.taskId, tenantId: s.tenantId, callId },
+      parentSpan,
+    );
+    const started = performance.now();
     try {
       reply = await deps.model.complete({ model: s.model, messages, tools: offered.tools, maxTokens, signal });
     } catch (error) {
+      failModelSpan(span, error instanceof ModelCallError ? error.errorClass : 'unexpected', (error as Error).message);
       if (!(error instanceof ModelCallError)) throw error;
+      deps.metrics?.modelCall({
+        model: s.model,
+        tenantId: s.tenantId,
+        inputTokens: 0,
+        outputTokens: 0,
+        costUsd: 0,
+        durationS: (performance.now() - started) / 1000,
+        ok: false,
+      });
       await settle(0, 0);
       await e.emit('ModelFailed', {
         callId,
@@ -333,6 +362,21 @@ async function callModel(e: Emitter, deps: PlannerDeps, signal: AbortSignal): Pr
       totalTokens: (reply.usage?.promptTokens ?? promptTokens) + completionTokens,
     };
     const costUsd = costOf(fullUsage, price);
+    endModelSpan(span, {
+      finishReason: reply.finishReason,
+      inputTokens: fullUsage.promptTokens,
+      outputTokens: completionTokens,
+      costUsd,
+    });
+    deps.metrics?.modelCall({
+      model: s.model,
+      tenantId: s.tenantId,
+      inputTokens: fullUsage.promptTokens,
+      outputTokens: completionTokens,
+      costUsd,
+      durationS: reply.durationMs / 1000,
+      ok: true,
+    });
     await settle(fullUsage.totalTokens, costUsd);
     const decoded =
       reply.toolCalls.length > 0 ? decodeToolTurnContent(reply.content) : decodeAnswerContent(reply.content);
@@ -403,7 +447,7 @@ async function callModel(e: Emitter, deps: PlannerDeps, signal: AbortSignal): Pr
 export async function advance(
   state: TaskState,
   deps: PlannerDeps,
-  ctx: Pick<HandlerContext, 'publish' | 'signal'>,
+  ctx: Pick<HandlerContext, 'publish' | 'signal'> & { readonly span?: Span },
 ): Promise<TaskState> {
   const e = emitterFor(state, ctx.publish, deps);
   for (;;) {
@@ -437,7 +481,7 @@ export async function advance(
         return e.current;
       }
       case 'call_model': {
-        const interpretation = await callModel(e, deps, ctx.signal);
+        const interpretation = await callModel(e, deps, ctx.signal, ctx.span);
         if (interpretation === null || interpretation.kind === 'bad_output') continue;
         if (interpretation.kind === 'answer') {
           await propose(e, interpretation, deps);

@@ -1,6 +1,11 @@
 import {
+  createPlannerMetrics,
+  createRuntimeMetrics,
   decisionTrustOf,
   defineWorker,
+  TELEMETRY_OFF,
+  type PlannerMetrics,
+  type TelemetryConfig,
   type Handlers,
   type RuntimeDeps,
   type Worker,
@@ -25,12 +30,18 @@ export interface PlannerWorkerOptions {
   /** The tools the model may be offered; the demo tool set by default. */
   readonly tools?: ToolRegistry;
   readonly now?: () => Date;
+  /** Metric-label settings (tracing itself is started by main.ts). */
+  readonly telemetry?: TelemetryConfig;
 }
 
 /** The planner's handlers over a runtime's connections (what the worker runs; tests call them directly too). */
 export function createPlannerHandlers(
   deps: RuntimeDeps,
-  options: PlannerWorkerOptions & { readonly model: ModelClient; readonly openTools: OpenTools },
+  options: PlannerWorkerOptions & {
+    readonly model: ModelClient;
+    readonly openTools: OpenTools;
+    readonly metrics?: PlannerMetrics;
+  },
 ): Handlers<(typeof plannerConsumes)[number]> {
   const s = options.settings;
   const now = options.now ?? (() => new Date());
@@ -56,6 +67,7 @@ export function createPlannerHandlers(
       now,
       redact: (value) => deps.codec.redact(value),
       decisionTrust: decisionTrustOf(deps),
+      ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
     },
     { defaultModel: s.defaultModel, ceilings: s.ceilings },
   );
@@ -70,11 +82,14 @@ export function createPlannerWorker(options: PlannerWorkerOptions): Worker {
   const model = options.model ?? createOpenAiModel(s.model, o200kCounter);
   const openTools = new OpenTools(s.toolBreakerTtlMs);
   let sweeper: NodeJS.Timeout | undefined;
+  const metrics = createRuntimeMetrics('planner');
+  const agentMetrics = createPlannerMetrics(metrics.meter, (options.telemetry ?? TELEMETRY_OFF).maxTenantLabels);
   return defineWorker({
     name: 'planner',
     consumes: [...plannerConsumes],
     config: options.runtime,
-    handlers: (deps) => createPlannerHandlers(deps, { ...options, model, openTools }),
+    metrics,
+    handlers: (deps) => createPlannerHandlers(deps, { ...options, model, openTools, metrics: agentMetrics }),
     onStarted: (deps) => {
       // Reservations a crash left open (reserved, never settled) are expired and charged in full.
       const budgets = new BudgetStore(deps.db, {

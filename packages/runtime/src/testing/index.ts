@@ -258,3 +258,4 @@ export {
   type TestHandlerContext,
   type TestHandlerContextOptions,
 } from './handler-context.js';
+export { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './otlp-receiver.js';

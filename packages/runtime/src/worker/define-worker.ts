@@ -105,7 +105,7 @@ export function defineWorker<C extends EventType>(definition: WorkerDefinition<C
 
   async function open(): Promise<void> {
     const d = (opened.deps = definition.deps ?? (await connectRuntime(name, cfg, logger)));
-    const metrics = (opened.metrics = createRuntimeMetrics(name));
+    const metrics = (opened.metrics = definition.metrics ?? createRuntimeMetrics(name));
     // Its own quiet client: a probe of a broker that is down must not log kafkajs's errors every interval.
     const probeKafka = (opened.probeKafka = kafkaProbe(
       createKafka(cfg.brokers, `${name}-probe`, pino({ level: 'silent' }), cfg.kafkaSecurity),

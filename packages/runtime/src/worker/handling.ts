@@ -22,6 +22,7 @@ import {
   traceIdOf,
   type RuntimeMetrics,
 } from '../telemetry.js';
+import { taskRootContext, taskRootsEnabled } from '../telemetry-sdk.js';
 import type { Topics } from '../topics.js';
 import { deadLetterAlertDraft, deadLetterDraft } from './dead-letter.js';
 import { FailureOutcomes, errorCodeOf, isRetryable, withRetries, type Attempted, type RetryPolicy } from './retry.js';
@@ -65,14 +66,19 @@ export function chainedPublish(
   };
 }
 
-/** The fields of a handling's log lines. */
-export function handlingLogFields(envelope: WireEnvelope, traceId: string | undefined): Record<string, unknown> {
+/**
+ * The fields of a handling's log lines: the event's ids, and the trace_id and span_id of its span (OpenTelemetry's
+ * log field names, so a log backend links the line to the trace) while tracing is on.
+ */
+export function handlingLogFields(envelope: WireEnvelope, span: Span | undefined): Record<string, unknown> {
+  const traceId = span === undefined ? undefined : traceIdOf(span);
   return {
     eventId: envelope.id,
     type: envelope.type,
     taskId: envelope.taskId,
     tenantId: envelope.tenantId,
     traceId,
+    ...(traceId === undefined ? {} : { trace_id: traceId, span_id: span!.spanContext().spanId }),
   };
 }
 
@@ -161,8 +167,13 @@ export function createHandling(options: HandlingOptions): Handling {
   }
 
   function startSpan(source: PartitionSource, item: ConsumedItem, decoded: DecodedEvent): { span: Span; ctx: Context } {
-    const parent = extractTraceContext(item.message.headers ?? {});
-    const parentSpanContext = trace.getSpanContext(parent);
+    const extracted = extractTraceContext(item.message.headers ?? {});
+    const parentSpanContext = trace.getSpanContext(extracted);
+    // No producer span (a producer that does not trace): the task's virtual root, so the task stays one trace.
+    const parent =
+      parentSpanContext === undefined && taskRootsEnabled()
+        ? taskRootContext(extracted, decoded.envelope.taskId)
+        : extracted;
     const type = decoded.event.type;
     const span = runtimeTracer().startSpan(
       `process ${type}`,
@@ -196,8 +207,7 @@ export function createHandling(options: HandlingOptions): Handling {
     const { span, ctx: spanCtx } = startSpan(source, item, decoded);
     let childLogger: Logger | undefined;
     // Built on first use: most handlings log nothing, and a pino child costs more than the rest of the bookkeeping.
-    const logger = (): Logger =>
-      (childLogger ??= options.logger.child(handlingLogFields(decoded.envelope, traceIdOf(span))));
+    const logger = (): Logger => (childLogger ??= options.logger.child(handlingLogFields(decoded.envelope, span)));
     const cause: ChainLink = { envelope: decoded.envelope, hash: decoded.hash };
     const sourceOfEvent = { topic: source.topic, partition: source.partition, offset: item.message.offset };
     const started = performance.now();

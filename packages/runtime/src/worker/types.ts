@@ -3,6 +3,7 @@ import type { EncodedEvent, EventDataInput, EventOf, EventType } from '@warden/c
 import type { Logger } from 'pino';
 import type { RuntimeDeps, WorkerRuntimeConfig } from '../deps.js';
 import type { Publisher } from '../publisher.js';
+import type { RuntimeMetrics } from '../telemetry.js';
 import type { WorkerState } from './lifecycle.js';
 
 /** What a handler gets besides its event. */
@@ -56,6 +57,11 @@ export interface WorkerDefinition<C extends EventType> {
   readonly onStarted?: (deps: RuntimeDeps) => Promise<void> | void;
   /** Called at close, before connections close. */
   readonly onClosing?: () => Promise<void> | void;
+  /**
+   * The worker's metrics, when the service records its own (agent metrics) on the same /metrics: created with
+   * createRuntimeMetrics(name) before the worker. Otherwise the worker creates them at start. Shut down at close.
+   */
+  readonly metrics?: RuntimeMetrics;
 }
 
 /** A running (or runnable) worker. */

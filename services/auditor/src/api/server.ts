@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { fetchVerified, isBlobRef, type BlobStore, type WireEnvelope } from '@warden/contracts';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Filter } from 'mongodb';
@@ -14,6 +15,8 @@ export interface QueryApiOptions {
   readonly blobs: BlobStore;
   readonly keys: ReadonlyArray<{ readonly tenantId: string; readonly key: string }>;
   readonly checkpointKey: string;
+  /** Serves the Prometheus text format on GET /metrics (no API key: scraped by Prometheus, holds no audit data). */
+  readonly metrics?: (req: IncomingMessage, res: ServerResponse) => void;
 }
 
 const SearchQuery = z
@@ -64,7 +67,7 @@ export function buildQueryApi(options: QueryApiOptions): FastifyInstance {
   }
 
   app.addHook('onRequest', async (req, reply) => {
-    if (req.url === '/openapi.json' || req.url === '/healthz') return;
+    if (req.url === '/openapi.json' || req.url === '/healthz' || req.url === '/metrics') return;
     const tenant = keys.tenantOf(keyFromHeaders(req.headers));
     if (tenant === undefined) {
       await reply
@@ -77,6 +80,13 @@ export function buildQueryApi(options: QueryApiOptions): FastifyInstance {
   });
 
   app.get('/healthz', (_req, reply) => reply.send({ status: 'ok' }));
+  const metrics = options.metrics;
+  if (metrics !== undefined) {
+    app.get('/metrics', (req, reply) => {
+      reply.hijack();
+      metrics(req.raw, reply.raw);
+    });
+  }
   app.get('/openapi.json', (_req, reply) => reply.send(openApiDocument));
 
   app.get('/v1/tasks', async (req, reply) => {

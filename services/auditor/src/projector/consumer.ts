@@ -33,6 +33,8 @@ export interface ProjectorConsumerOptions {
   readonly onFindings: (findings: readonly ChainFinding[]) => Promise<void>;
   /** Called after each batch is projected (lag measurement). */
   readonly onProjected?: (inputs: readonly ProjectedInput[]) => void;
+  /** Called with each batch's partition and high watermark before it is projected (DLQ depth). */
+  readonly onBatch?: (topic: string, partition: number, highWatermark: string) => void;
 }
 
 const b64 = (b: Buffer | null): string | null => (b === null ? null : b.toString('base64'));
@@ -119,6 +121,7 @@ export class ProjectorConsumer {
 
   private async eachBatch(payload: EachBatchPayload): Promise<void> {
     const { batch } = payload;
+    this.o.onBatch?.(batch.topic, batch.partition, batch.highWatermark);
     const chunkSize = 500;
     for (let i = 0; i < batch.messages.length; i += chunkSize) {
       if (!payload.isRunning() || payload.isStale()) return;

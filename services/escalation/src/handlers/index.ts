@@ -1,5 +1,5 @@
 import type { VerifyingKey } from '@warden/contracts';
-import type { Handlers } from '@warden/runtime';
+import type { EscalationMetrics, Handlers } from '@warden/runtime';
 import type { EscalationStore } from '../store.js';
 import type { TaskViews } from '../task-view.js';
 import { alertRaised } from './alert-raised.js';
@@ -44,10 +44,12 @@ export function createHandlers(
   views: TaskViews,
   ownKeys: ReadonlyMap<string, VerifyingKey>,
   notifier?: Notifier,
+  metrics?: Pick<EscalationMetrics, 'opened'>,
 ): Handlers<Consumed> {
   return {
     EscalationRequested: async (event, ctx) => {
       await escalationRequested(store)(event, ctx);
+      metrics?.opened(event.data.source);
       await notifier?.notify('escalation', event.id, {
         taskId: event.taskId,
         tenantId: event.tenantId,

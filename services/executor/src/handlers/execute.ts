@@ -9,12 +9,13 @@ import {
   type VerdictTrust,
   type JsonValue,
 } from '@warden/contracts';
-import { abortableSleep, type HandlerContext } from '@warden/runtime';
+import { abortableSleep, type ExecutorMetrics, type HandlerContext } from '@warden/runtime';
 import type { RunnableTool, RunnableToolRegistry, ToolSpec } from '@warden/tools';
 import { checkApproval, RefusalCodes, type Approval, type RefusalCode } from '../approval.js';
 import type { BreakerTransition, ToolBreakers } from '../breakers.js';
 import type { EscalationBook } from '../escalations.js';
 import { callTool, checkOutput } from '../call.js';
+import { endToolSpan, startToolSpan } from '../telemetry.js';
 import { InvalidToolOutputError, LedgerConflictError, ToolRefusedError, ToolTimeoutError } from '../errors.js';
 import type { EffectLedger, EffectState, FailureClass, OutcomeRecord } from '../ledger.js';
 import { checkTaskScope, checkVerdictSignature } from '../task-check.js';
@@ -59,6 +60,8 @@ export interface ExecutorHandlerDeps {
   readonly taskWaitMs: number;
   /** Seals the personal data of a result before it is published (ADR 0026); absent: results go out as they are. */
   readonly sealResult?: (spec: ToolSpec, tenantId: string, result: JsonValue) => Promise<JsonValue>;
+  /** Tool calls and breakers on the worker's /metrics; none in unit tests. */
+  readonly metrics?: ExecutorMetrics;
 }
 
 /** How often a waiting approval looks for its task again. */
@@ -169,10 +172,33 @@ async function dispatchAndRun(
   }
   await deps.hooks?.afterDispatch?.(key);
   const started = performance.now();
+  const span = startToolSpan(ctx.span, {
+    tool: name,
+    description: tool.spec.description,
+    actionId: approval.actionId,
+    taskId: approval.taskId,
+    attempt,
+  });
   const call = await deps.breakers.fire(name, () =>
     callTool(tool, args, { idempotencyKey: key, timeoutMs, logger: ctx.logger, signal: ctx.signal }),
   );
   const durationMs = Math.round((performance.now() - started) * 1000) / 1000;
+  const failure = call.ok ? undefined : classify(call.error);
+  endToolSpan(
+    span,
+    failure === undefined
+      ? { ok: true }
+      : {
+          ok: false,
+          errorType: !call.ok && call.rejected ? 'breaker_open' : failure.errorClass,
+          message: failure.message,
+        },
+  );
+  deps.metrics?.toolCall(
+    name,
+    call.ok ? 'succeeded' : call.rejected ? 'breaker_open' : failure!.errorClass,
+    durationMs / 1000,
+  );
   if (!call.ok && call.rejected) {
     // The breaker opened between the check and the call: the tool never ran. No outcome is recorded; a later
     // approval reconciles this dispatch (verify() finds nothing) and runs it.

@@ -7,7 +7,7 @@ import {
   type MagnitudeLimits,
   type VerdictRecord,
 } from '@warden/contracts';
-import type { Handlers, HandlerContext } from '@warden/runtime';
+import type { GuardMetrics, Handlers, HandlerContext } from '@warden/runtime';
 import type { z } from 'zod';
 import {
   capLimits,
@@ -52,10 +52,18 @@ export interface GuardHandlerDeps {
   readonly reviewSample?: { readonly rate: number; readonly salt: string };
   /** Signs each verdict with the guard's key (GUARD_SIGNING_KEY); absent: verdicts go unsigned (executors refuse). */
   readonly sign?: VerdictSigner;
+  /** Verdicts and confidence against outcomes on the worker's /metrics; none in unit tests. */
+  readonly metrics?: GuardMetrics;
 }
 
 /** The event types the guard consumes. */
-export const guardConsumes = ['TaskSubmitted', 'ToolSucceeded', 'ActionProposed', 'AnswerProposed'] as const;
+export const guardConsumes = [
+  'TaskSubmitted',
+  'ToolSucceeded',
+  'ToolFailed',
+  'ActionProposed',
+  'AnswerProposed',
+] as const;
 type Consumed = (typeof guardConsumes)[number];
 
 function record(
@@ -162,6 +170,14 @@ async function judge(
   );
   ctx.span.setAttribute('warden.guard.outcome', verdict.outcome);
   ctx.span.setAttribute('warden.guard.reason', verdict.reasonCode);
+  deps.metrics?.verdict({
+    taskId: event.taskId,
+    actionId: proposal.actionId,
+    verdict: verdict.outcome,
+    rule: verdict.ruleFired ?? 'none',
+    reasonCode: verdict.reasonCode,
+    confidence: event.data.confidence.value,
+  });
   for (const w of verdict.warnings) {
     await ctx.publish(
       'AlertRaised',
@@ -281,6 +297,7 @@ export function createHandlers(deps: GuardHandlerDeps): Handlers<Consumed> {
       await deps.store.recordTask(event.taskId, event.tenantId, { ...event.data, limits }, event.id);
     },
     ToolSucceeded: async (event, ctx) => {
+      deps.metrics?.outcome(event.taskId, event.data.actionId, 'succeeded');
       const checked = validateToolOutput(event.data.tool, event.data.result, deps.currentPolicy?.() ?? deps.policy);
       if (!checked.ok) {
         // An invalid result never becomes evidence for grounding.
@@ -295,6 +312,11 @@ export function createHandlers(deps: GuardHandlerDeps): Handlers<Consumed> {
         tool: event.data.tool,
         result: event.data.result,
       });
+    },
+    // Only the confidence metric's outcome: a failed call is no evidence.
+    ToolFailed: (event) => {
+      deps.metrics?.outcome(event.taskId, event.data.actionId, 'failed');
+      return Promise.resolve();
     },
     ActionProposed: (event, ctx) => judge(deps, event, ctx),
     AnswerProposed: (event, ctx) => judge(deps, event, ctx),
