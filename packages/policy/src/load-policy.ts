@@ -7,11 +7,9 @@ import { globMatcher } from './glob.js';
 import { parseArgPath } from './paths.js';
 import { RuleSchema, compileRule, type ConditionDoc } from './policy.js';
 import {
-  ResourceKindNames,
   RiskTiers,
   type Policy,
   type PolicyTool,
-  type ResourceKind,
   type RiskTier as RiskTierName,
   type ToolRegistry,
   type ToolSpec,
