@@ -23,6 +23,8 @@ export interface Approval {
   readonly argsHash: string;
   /** A person's approval holds until then. */
   readonly expiresAt?: string;
+  /** The end of the task's wall-time budget: no effect is dispatched after it (ActionApproved, or the escalation). */
+  readonly deadlineAt?: string;
   readonly policyVersion: string;
   /** A person's decision as signed (HumanApproved only): its signature and binding are checked before it runs. */
   readonly decision?: { readonly tenantId: string; readonly data: EventData<'HumanApproved'> };
@@ -38,7 +40,13 @@ export function approvalOf(event: EventOf<'ActionApproved'> | EventOf<'HumanAppr
     policyVersion: event.data.policyVersion,
   };
   return event.type === 'ActionApproved'
-    ? { kind: 'ActionApproved', ...base, tool: event.data.tool, args: event.data.args }
+    ? {
+        kind: 'ActionApproved',
+        ...base,
+        tool: event.data.tool,
+        args: event.data.args,
+        ...(event.data.deadlineAt === undefined ? {} : { deadlineAt: event.data.deadlineAt }),
+      }
     : {
         kind: 'HumanApproved',
         ...base,
