@@ -26,4 +26,6 @@ export interface ServerDefinition {
   command(): CommandSpec;
   /** Resolves when the server at endpoint answers as a client needs it; rejects with the reason otherwise. */
   checkHealth(endpoint: string, timeoutMs: number): Promise<void>;
+  /** A known failure in the server's log, said with its cure; undefined when the log shows none it knows. */
+  diagnose?(log: string): string | undefined;
 }

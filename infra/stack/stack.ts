@@ -258,6 +258,8 @@ async function up(stack: Stack, fresh: boolean): Promise<number> {
       const log = logFile(stack.paths, id);
       console.error(`--- last ${LOG_LINES} lines of ${log} ---\n${tailFile(log, LOG_LINES)}`);
     }
+    const known = server === undefined ? undefined : diagnosis(stack, server);
+    if (known !== undefined) console.error(`\n${id}: ${known}`);
   }
   removeState(stack.paths.stateFile);
   if (started.size > 0) {
@@ -273,6 +275,14 @@ async function up(stack: Stack, fresh: boolean): Promise<number> {
   }
   console.error(`stack: up failed after ${elapsed(started0)}`);
   return 1;
+}
+
+/** Lines of a server's log searched for a failure it knows (see ServerDefinition.diagnose). */
+const DIAGNOSE_LINES = 400;
+
+/** What the server's log says went wrong, with the cure, if the server knows the failure. */
+function diagnosis(stack: Stack, server: ServerDefinition): string | undefined {
+  return server.diagnose?.(tailFile(logFile(stack.paths, server.id), DIAGNOSE_LINES));
 }
 
 function endpointsOf(stack: Stack): StackEndpoints {
@@ -356,7 +366,8 @@ async function status(stack: Stack): Promise<number> {
       const pid = runningPid(stack, server, state);
       if (pid === undefined) {
         const stale = fs.existsSync(pidFile(stack.paths, server.id)) ? ' (stale pid file)' : '';
-        return { healthy: false, line: `stopped${stale}` };
+        const known = stale === '' ? undefined : diagnosis(stack, server);
+        return { healthy: false, line: `stopped${stale}${known === undefined ? '' : `: ${known}`}` };
       }
       const endpoint = state?.[ENDPOINT_KEY[server.id]] ?? server.endpoint;
       const problem = await checkOnce(server, endpoint);
@@ -365,7 +376,8 @@ async function status(stack: Stack): Promise<number> {
         line:
           problem === undefined
             ? `running, healthy: pid ${pid}, ${endpoint}`
-            : `running, NOT healthy: pid ${pid}, ${endpoint}: ${problem} (log: ${logFile(stack.paths, server.id)})`,
+            : `running, NOT healthy: pid ${pid}, ${endpoint}: ${problem} (log: ${logFile(stack.paths, server.id)})` +
+              (diagnosis(stack, server) === undefined ? '' : `; ${diagnosis(stack, server)}`),
       };
     }),
   );
