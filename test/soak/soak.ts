@@ -9,7 +9,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { newTask, terminalEventTypes, type WardenEvent } from '@warden/contracts';
+import { auditTask } from '@warden/auditor';
+import { newTask, terminalEventTypes, type WardenEvent, type WireEnvelope } from '@warden/contracts';
 import { sampleTask } from '@warden/contracts/testing';
 import { EventCollector, startTestPublisher, testWorkerConfig, type TestEndpoints } from '@warden/runtime/testing';
 import { MongoClient } from 'mongodb';
@@ -66,8 +67,12 @@ export interface SoakReport {
   /** Refunds recorded after their task's wall-time budget had run out. */
   readonly effectsPastDeadline: number;
   readonly refunds: number;
+  /** Chains found complete by the auditor's check (auditTask) over the topics read back. */
   readonly chainsVerified: number;
   readonly chainsNotVerified: number;
+  /** Of a sample, chains the auditor's API (GET /v1/tasks/:id/verify) found complete. */
+  readonly apiChainsVerified: number;
+  readonly apiChainsSampled: number;
   /** Why tasks halted or failed, with counts. */
   readonly endings: Record<string, number>;
   readonly faults: readonly FaultRecord[];
@@ -76,8 +81,40 @@ export interface SoakReport {
   /** Seconds from the submission until 50% and 100% of the tasks had ended. */
   readonly p50S: number | null;
   readonly p100S: number | null;
+  /** Each hop (cause type -> event type) by its latency in seconds: where a task's time goes. */
+  readonly hops: readonly Hop[];
   /** Why the run is not clean (empty when it is). */
   readonly problems: readonly string[];
+}
+
+/** The latency from events of one type to the events they caused, of one type (occurredAt to occurredAt). */
+export interface Hop {
+  readonly hop: string;
+  readonly count: number;
+  readonly p50S: number;
+  readonly p95S: number;
+  readonly maxS: number;
+}
+
+/** Each hop's latencies, from the events' causation ids and times. */
+export function hopLatencies(events: readonly WardenEvent[]): Hop[] {
+  const byId = new Map(events.map((e) => [e.id, e]));
+  const gaps = new Map<string, number[]>();
+  for (const e of events) {
+    const cause = e.causationId === null ? undefined : byId.get(e.causationId);
+    if (cause === undefined) continue;
+    const hop = `${cause.type} -> ${e.type}`;
+    const list = gaps.get(hop) ?? [];
+    list.push(Date.parse(e.occurredAt) - Date.parse(cause.occurredAt));
+    gaps.set(hop, list);
+  }
+  return [...gaps.entries()]
+    .map(([hop, ms]) => {
+      ms.sort((a, b) => a - b);
+      const q = (f: number): number => seconds(ms[Math.min(ms.length - 1, Math.floor(f * ms.length))]!);
+      return { hop, count: ms.length, p50S: q(0.5), p95S: q(0.95), maxS: seconds(ms.at(-1)!) };
+    })
+    .sort((a, b) => b.p50S * b.count - a.p50S * a.count);
 }
 
 /** The private stack's ports and run directory unless told otherwise (free of the shared stack's defaults). */
@@ -98,6 +135,10 @@ const PROGRESS_EVERY_MS = 5_000;
 const FAULT_STALL_MS = 30_000;
 /** The auditor may lag behind the outcomes: a chain not yet complete is asked again until this passes. */
 const VERIFY_TIMEOUT_MS = 180_000;
+/** Tasks verified through the auditor's API (it answers from FerretDB, which scans: a sample, not all). */
+const API_VERIFY_SAMPLE = 25;
+/** auditTask checks a checkpoint's signature with it; the soak passes no checkpoint. */
+const UNUSED_CHECKPOINT_KEY = 'unused'.repeat(8);
 /** Tasks verified at once through the auditor's API. */
 const VERIFY_CONCURRENCY = 8;
 /** The final read of the topics is complete once no message came for this long. */
@@ -283,28 +324,45 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     };
 
     // The final count, from the topics read again from their beginning.
-    const all = await EventCollector.start(endpoints, [topic('outcomes'), topic('results')], mongoDb);
+    const kinds = ['tasks', 'planning', 'proposals', 'verdicts', 'results', 'outcomes', 'alerts'];
+    const all = await EventCollector.start(endpoints, kinds.map(topic), mongoDb);
     closers.push(() => all.close());
     let seen = -1;
     while (all.messages.length !== seen) {
       seen = all.messages.length;
       await new Promise((r) => setTimeout(r, SETTLE_MS));
     }
-    const events = all.events().filter((e) => e.tenantId === TENANT);
+    const decoded = all.messages.flatMap((m) => (m.decoded?.event.tenantId === TENANT ? [m.decoded] : []));
+    const events = decoded.map((d) => d.event);
     const report = await count(o, taskIds, events, db, t0, wallTimeMs);
-    const verify = await verifyChains(workers.get('auditor')!, auditorKey, taskIds, o.log);
+    // Every chain with the auditor's own check (auditTask: the hash chain and a terminal event) over the topics as
+    // read back; a sample also through the auditor's API, which answers from its MongoDB projection.
+    const envelopes = new Map<string, WireEnvelope[]>();
+    for (const d of decoded) envelopes.set(d.event.taskId, [...(envelopes.get(d.event.taskId) ?? []), d.envelope]);
+    const broken = taskIds.flatMap((taskId) => {
+      const audit = auditTask(taskId, envelopes.get(taskId) ?? [], null, UNUSED_CHECKPOINT_KEY);
+      return audit.status === 'complete'
+        ? []
+        : [`${taskId}: ${audit.status} ${JSON.stringify(audit.problems).slice(0, 200)}`];
+    });
+    const sample = taskIds.filter((_, i) => i % Math.max(1, Math.floor(taskIds.length / API_VERIFY_SAMPLE)) === 0);
+    const verify = await verifyChains(workers.get('auditor')!, auditorKey, sample, o.log);
     const problems = [...report.problems];
+    if (broken.length > 0) problems.push(`${broken.length} chains not verified, e.g. ${broken.slice(0, 3).join('; ')}`);
     if (verify.notVerified.length > 0) {
       problems.push(
-        `${verify.notVerified.length} chains not verified, e.g. ${verify.notVerified.slice(0, 3).join('; ')}`,
+        `${verify.notVerified.length} of ${sample.length} chains not verified by the auditor's API, e.g. ${verify.notVerified.slice(0, 3).join('; ')}`,
       );
     }
     if (o.faults && faults.length < FAULT_PLAN.length)
       problems.push(`only ${faults.length} of ${FAULT_PLAN.length} faults injected`);
     return {
       ...report,
-      chainsVerified: verify.verified,
-      chainsNotVerified: verify.notVerified.length,
+      hops: hopLatencies(events),
+      chainsVerified: taskIds.length - broken.length,
+      chainsNotVerified: broken.length,
+      apiChainsVerified: verify.verified,
+      apiChainsSampled: sample.length,
       faults,
       elapsedS: seconds(elapsedMs),
       p50S: at(0.5),
@@ -319,7 +377,18 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
   }
 }
 
-type Counted = Omit<SoakReport, 'chainsVerified' | 'chainsNotVerified' | 'faults' | 'elapsedS' | 'p50S' | 'p100S'>;
+type Counted = Omit<
+  SoakReport,
+  | 'hops'
+  | 'apiChainsVerified'
+  | 'apiChainsSampled'
+  | 'chainsVerified'
+  | 'chainsNotVerified'
+  | 'faults'
+  | 'elapsedS'
+  | 'p50S'
+  | 'p100S'
+>;
 
 async function count(
   o: SoakOptions,
@@ -446,9 +515,11 @@ export function formatReport(r: SoakReport): string {
         .join(', ') || '-'
     }`,
     `effects: ${r.refunds} refunds, duplicated ${r.duplicatedEffects}; duplicated ToolSucceeded ${r.duplicatedResults}; duplicated terminal events ${r.duplicatedOutcomes}; refunds past the wall-time budget ${r.effectsPastDeadline}`,
-    `chains verified by the auditor: ${r.chainsVerified}/${r.tasks}`,
+    `chains verified (the auditor's auditTask over the topics): ${r.chainsVerified}/${r.tasks}; through the auditor's API: ${r.apiChainsVerified}/${r.apiChainsSampled} sampled`,
     `time: all ended after ${r.p100S ?? '-'} s (half after ${r.p50S ?? '-'} s); run ${r.elapsedS} s`,
     `faults: ${r.faults.map((f) => `${f.fault} at ${f.atS} s (${f.endedBefore} ended, back in ${f.downS} s)`).join('; ') || 'none'}`,
+    'hops (cause -> event: count, p50 / p95 / max s):',
+    ...r.hops.map((h) => `  ${h.hop}: ${h.count}, ${h.p50S} / ${h.p95S} / ${h.maxS}`),
     r.problems.length === 0 ? 'RESULT: clean' : `RESULT: NOT clean: ${r.problems.join('; ')}`,
   ];
   return lines.join('\n');
