@@ -1,7 +1,8 @@
 /**
  * The load-and-fault soak (test/soak/soak.ts) from the command line:
  *
- *   npm run soak -- [--tasks 1000] [--no-faults] [--timeout-s 3600] [--wall-time-s 600] [--keep-stack]
+ *   npm run soak -- [--tasks 1000] [--no-faults] [--timeout-s 3600] [--wall-time-s 600] [--fault-gap-s 30]
+ *                   [--keep-stack] [--json FILE]
  *
  * It starts its own private stack (SOAK_STACK_RUN_DIR, SOAK_KAFKA_PORT, SOAK_REGISTRY_PORT, SOAK_MONGO_PORT; see
  * DEFAULT_SOAK_STACK), runs the workers as processes, injects the faults, prints progress and the report, and exits 1
@@ -20,6 +21,7 @@ const { values } = parseArgs({
     'timeout-s': { type: 'string', default: '3600' },
     'wall-time-s': { type: 'string', default: '600' },
     'keep-stack': { type: 'boolean', default: false },
+    'fault-gap-s': { type: 'string', default: '30' },
     json: { type: 'string' },
   },
 });
@@ -38,6 +40,7 @@ const report = await runSoak({
   faults: !values['no-faults'],
   timeoutMs: positive('timeout-s', values['timeout-s']) * 1000,
   taskWallTimeMs: positive('wall-time-s', values['wall-time-s']) * 1000,
+  faultGapMs: positive('fault-gap-s', values['fault-gap-s']) * 1000,
   stack: soakStackSettings(DEFAULT_SOAK_STACK),
   workDir: join(tmpdir(), 'warden-soak'),
   keepStack: values['keep-stack'],

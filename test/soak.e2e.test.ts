@@ -11,8 +11,9 @@ const SOAK_E2E_STACK = {
   registryPort: 48181,
   mongoPort: 37120,
 };
-/** The shortened soak of CI: few tasks, every fault. */
-const TASKS = 60;
+/** The shortened soak of CI: few tasks, every fault, close together so that they land while tasks are in flight. */
+const TASKS = 80;
+const FAULT_GAP_MS = 5_000;
 const SOAK_TIMEOUT_MS = 15 * 60_000;
 
 describe('the load-and-fault soak, shortened', () => {
@@ -26,6 +27,7 @@ describe('the load-and-fault soak, shortened', () => {
         timeoutMs: SOAK_TIMEOUT_MS - 5 * 60_000,
         stack: SOAK_E2E_STACK,
         workDir: join(tmpdir(), 'warden-soak'),
+        faultGapMs: FAULT_GAP_MS,
         log: (line) => lines.push(line),
       });
       const told = `${formatReport(report)}\n--- progress ---\n${lines.join('\n')}`;
@@ -40,6 +42,7 @@ describe('the load-and-fault soak, shortened', () => {
         'restart kafka',
         'restart mongo',
       ]);
+      expect(report.faults[0]!.endedBefore, told).toBeLessThan(TASKS); // the faults hit tasks in flight
       expect(report.lost, told).toBe(0);
       expect(report.duplicatedEffects, told).toBe(0);
       expect(report.duplicatedResults, told).toBe(0);

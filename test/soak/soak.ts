@@ -35,6 +35,8 @@ export interface SoakOptions {
   readonly keepStack?: boolean;
   /** Each task's wall-time budget. */
   readonly taskWallTimeMs?: number;
+  /** The longest time between two faults (and from the submission to the first); see DEFAULT_FAULT_GAP_MS. */
+  readonly faultGapMs?: number;
   /** Progress lines. */
   readonly log: (line: string) => void;
 }
@@ -131,8 +133,12 @@ const SCENARIO = 'pipeline-refund';
 const READY_TIMEOUT_MS = 120_000;
 /** Progress is reported this often. */
 const PROGRESS_EVERY_MS = 5_000;
-/** A fault is injected at these fractions of ended tasks (or when progress stalls this long). */
-const FAULT_STALL_MS = 30_000;
+/**
+ * A fault is injected once its share of the tasks has ended (FAULT_PLAN), or this long after the previous fault was
+ * over (the first: after the submission), whichever comes first, so every fault lands while tasks are in flight
+ * even when they all progress together and end close together.
+ */
+const DEFAULT_FAULT_GAP_MS = 30_000;
 /** The auditor may lag behind the outcomes: a chain not yet complete is asked again until this passes. */
 const VERIFY_TIMEOUT_MS = 180_000;
 /** Tasks verified through the auditor's API (it answers from FerretDB, which scans: a sample, not all). */
@@ -263,8 +269,6 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     const plan = o.faults ? [...FAULT_PLAN] : [];
     let faulting: Promise<void> = Promise.resolve();
     let busy = false;
-    let lastProgress = Date.now();
-    let lastCount = 0;
     let lastFault = Date.now();
     const inject = async (fault: Fault): Promise<void> => {
       const started = Date.now();
@@ -289,14 +293,10 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     const deadline = t0 + o.timeoutMs;
     while (Date.now() < deadline) {
       const count = ended();
-      if (count !== lastCount) {
-        lastCount = count;
-        lastProgress = Date.now();
-      }
       const next = plan[0];
       if (next !== undefined && !busy) {
-        const stalled = Date.now() - lastProgress >= FAULT_STALL_MS && Date.now() - lastFault >= FAULT_STALL_MS;
-        if (count >= next[0] * o.tasks || stalled || count === o.tasks) {
+        const due = Date.now() - lastFault >= (o.faultGapMs ?? DEFAULT_FAULT_GAP_MS);
+        if (count >= next[0] * o.tasks || due || count === o.tasks) {
           plan.shift();
           busy = true;
           faulting = inject(next[1]).finally(() => {
