@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { auditTask } from '@warden/auditor';
 import { newTask, terminalEventTypes, type WardenEvent, type WireEnvelope } from '@warden/contracts';
 import { sampleTask } from '@warden/contracts/testing';
-import { EventCollector, startTestPublisher, testWorkerConfig, type TestEndpoints } from '@warden/runtime/testing';
+import { EventCollector, startTestPublisher, testWorkerConfig } from '@warden/runtime/testing';
 import { MongoClient } from 'mongodb';
 import { DEMO_CUSTOMERS } from '../../cli/src/demo/scenarios.js';
 import { ensureDecisionKeys } from '../../infra/stack/decision-keys.js';
