@@ -5,9 +5,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../../cli/src/fleet.js';
+
+export { freePort };
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** How often readiness is polled while a worker starts. */
@@ -16,19 +18,6 @@ const READY_POLL_MS = 250;
 /** The workers the soak runs. */
 export const SoakServices = ['scripted-model', 'guard', 'executor', 'planner', 'auditor'] as const;
 export type SoakService = (typeof SoakServices)[number];
-
-/** A port nobody listens on right now. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** One worker process: how to start it and where it is. */
 export class WorkerProcess {

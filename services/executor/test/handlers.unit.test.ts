@@ -15,21 +15,25 @@ const untouchable = new Proxy(
   },
 );
 
+/** Handler deps whose stores throw when touched, with `some` replaced. */
+const depsWith = (some: Partial<Parameters<typeof createHandlers>[0]>): Parameters<typeof createHandlers>[0] => ({
+  tools: createRunnableToolRegistry([]),
+  ledger: untouchable as never,
+  breakers: untouchable as never,
+  replicaId: 'r1',
+  defaultTimeoutMs: 1_000,
+  leaseGraceMs: 100,
+  maxDispatches: 3,
+  escalationTtlMs: 3_600_000,
+  now: () => new Date('2030-01-01T00:00:00Z'),
+  decisionTrust: { keys: new Map(), insecureAcceptUnsigned: false },
+  escalations: untouchable as never,
+  ...some,
+});
+
 describe("the executor's handlers, without Kafka", () => {
   it('refuses an approval of a tool it does not have: ToolFailed and an alert, the ledger untouched', async () => {
-    const handlers = createHandlers({
-      tools: createRunnableToolRegistry([]),
-      ledger: untouchable as never,
-      breakers: untouchable as never,
-      replicaId: 'r1',
-      defaultTimeoutMs: 1_000,
-      leaseGraceMs: 100,
-      maxDispatches: 3,
-      escalationTtlMs: 3_600_000,
-      now: () => new Date('2030-01-01T00:00:00Z'),
-      decisionTrust: { keys: new Map(), insecureAcceptUnsigned: false },
-      escalations: untouchable as never,
-    });
+    const handlers = createHandlers(depsWith({}));
     const event = eventSchemas.ActionApproved.parse(
       actionApproved('task-1', 'a1', 'files.shred', { path: 'x' }),
     ) as EventOf<'ActionApproved'>;
@@ -51,28 +55,22 @@ describe("the executor's handlers, without Kafka", () => {
   it("dispatches nothing once the task's wall time has run out: the refusal is the effect's recorded outcome", async () => {
     let runs = 0;
     const finished: unknown[] = [];
-    const handlers = createHandlers({
-      tools: createRunnableToolRegistry([testTool('test.count', ({ n }) => Promise.resolve({ n: n + runs++ }))]),
-      ledger: {
-        recordIntent: () => Promise.resolve({ created: true }),
-        dispatch: () => {
-          throw new Error('dispatched after the deadline');
-        },
-        finish: (_key: string, outcome: unknown) => {
-          finished.push(outcome);
-          return Promise.resolve(outcome);
-        },
-      } as never,
-      breakers: untouchable as never,
-      replicaId: 'r1',
-      defaultTimeoutMs: 1_000,
-      leaseGraceMs: 100,
-      maxDispatches: 3,
-      escalationTtlMs: 3_600_000,
-      now: () => new Date('2030-01-01T00:10:00.001Z'),
-      decisionTrust: { keys: new Map(), insecureAcceptUnsigned: false },
-      escalations: untouchable as never,
-    });
+    const handlers = createHandlers(
+      depsWith({
+        tools: createRunnableToolRegistry([testTool('test.count', ({ n }) => Promise.resolve({ n: n + runs++ }))]),
+        ledger: {
+          recordIntent: () => Promise.resolve({ created: true }),
+          dispatch: () => {
+            throw new Error('dispatched after the deadline');
+          },
+          finish: (_key: string, outcome: unknown) => {
+            finished.push(outcome);
+            return Promise.resolve(outcome);
+          },
+        } as never,
+        now: () => new Date('2030-01-01T00:10:00.001Z'),
+      }),
+    );
     const draft = actionApproved('task-1', 'a1', 'test.count', { n: 1 });
     const event = eventSchemas.ActionApproved.parse({
       ...draft,
