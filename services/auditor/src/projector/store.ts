@@ -65,8 +65,8 @@ export interface UndecodableDoc {
   valueBase64: string | null;
 }
 
-/** Task upserts per bulk write. */
-const SAVE_CHUNK = 50;
+/** Statements per bulk write (task upserts, alert updates): FerretDB 1.24 hangs on bulks of 100 or more. */
+export const SAVE_CHUNK = 50;
 
 /** The auditor's MongoDB collections (prefix `audit_` by default). */
 export class AuditStore {
