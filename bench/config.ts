@@ -17,3 +17,20 @@ export function benchPath(name: string): string | undefined {
   const raw = process.env[name];
   return raw === undefined || raw === '' ? undefined : raw;
 }
+
+/** The soak's private stack: SOAK_STACK_RUN_DIR, SOAK_KAFKA_PORT (the controller on the next port), SOAK_REGISTRY_PORT, SOAK_MONGO_PORT. */
+export function soakStackSettings(defaults: {
+  runDir: string;
+  kafkaPort: number;
+  registryPort: number;
+  mongoPort: number;
+}): { runDir: string; kafkaPort: number; kafkaControllerPort: number; registryPort: number; mongoPort: number } {
+  const kafkaPort = benchSetting('SOAK_KAFKA_PORT', defaults.kafkaPort);
+  return {
+    runDir: benchPath('SOAK_STACK_RUN_DIR') ?? defaults.runDir,
+    kafkaPort,
+    kafkaControllerPort: kafkaPort + 1,
+    registryPort: benchSetting('SOAK_REGISTRY_PORT', defaults.registryPort),
+    mongoPort: benchSetting('SOAK_MONGO_PORT', defaults.mongoPort),
+  };
+}

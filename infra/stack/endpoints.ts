@@ -17,6 +17,18 @@ export function stackAdminSasl(state: StackState): KafkaSasl | undefined {
   return { mechanism: users.mechanism, username: 'admin', password: users.users.admin };
 }
 
+/** The endpoints a stack's state records, with its admin's Kafka credentials and users file when it has them. */
+export function endpointsOfState(state: StackState): StackEndpoints {
+  const kafkaSasl = stackAdminSasl(state);
+  return {
+    kafkaBrokers: state.kafkaBrokers,
+    schemaRegistryUrl: state.schemaRegistryUrl,
+    mongoUrl: state.mongoUrl,
+    ...(kafkaSasl === undefined ? {} : { kafkaSasl }),
+    ...(state.kafkaUsersFile === undefined ? {} : { kafkaUsersFile: state.kafkaUsersFile }),
+  };
+}
+
 /**
  * Each endpoint comes from its environment variable if set, else from <cache>/run/stack.json
  * (written by `npm run stack -- up` once every server is healthy, ignored if a process it records

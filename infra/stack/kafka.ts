@@ -129,6 +129,20 @@ function stackKafka(brokers: readonly string[], timeoutMs: number, sasl: SaslEnv
   });
 }
 
+/**
+ * Kafka stops with "Shutdown broker because all log dirs in <dir> have failed" when its data directory is unusable
+ * (left damaged by a crash, a full disk, files removed under it); it does the same on every start until the data is
+ * wiped. Returns what to do about it when the log says so.
+ */
+export function diagnoseKafkaLog(log: string, dataDir: string): string | undefined {
+  if (!/all log dirs in .* have failed/i.test(log)) return undefined;
+  return (
+    `Kafka's data directory ${dataDir} is unusable ("all log dirs ... have failed"), e.g. left damaged by a crash ` +
+    'or a full disk, and Kafka stops on every start until it is wiped. Cure: `npm run stack -- down` then ' +
+    "`npm run stack -- up --fresh` (with the same WARDEN_STACK_RUN_DIR and ports; this wipes the stack's data)."
+  );
+}
+
 export async function checkKafka(brokers: string, timeoutMs: number, sasl?: SaslEnv): Promise<void> {
   const list = brokers
     .split(',')
@@ -268,5 +282,6 @@ export function kafkaServer(config: StackConfig, paths: StackPaths): ServerDefin
       }
       progress(`ACLs granted to each worker's principal for topic prefix "${config.kafka.aclPrefix}"`);
     },
+    diagnose: (log) => diagnoseKafkaLog(log, dataDir),
   };
 }

@@ -33,4 +33,6 @@ export interface ServerDefinition {
   staleReason?(): string | undefined;
   /** Once healthy (started or already running): idempotent set-up, e.g. Kafka's ACLs. */
   configure?(endpoint: string, progress: Progress): Promise<void>;
+  /** A known failure in the server's log, said with its cure; undefined when the log shows none it knows. */
+  diagnose?(log: string): string | undefined;
 }

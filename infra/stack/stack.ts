@@ -289,6 +289,8 @@ async function up(stack: Stack, fresh: boolean, only?: ServerId): Promise<number
       const log = logFile(stack.paths, id);
       console.error(`--- last ${LOG_LINES} lines of ${log} ---\n${tailFile(log, LOG_LINES)}`);
     }
+    const known = server === undefined ? undefined : diagnosis(stack, server);
+    if (known !== undefined) console.error(`\n${id}: ${known}`);
   }
   if (only === undefined) removeState(stack.paths.stateFile);
   else recordState(stack, others, state?.startedAt, state); // the servers still running stay usable
@@ -305,6 +307,14 @@ async function up(stack: Stack, fresh: boolean, only?: ServerId): Promise<number
   }
   console.error(`stack: up failed after ${elapsed(started0)}`);
   return 1;
+}
+
+/** Lines of a server's log searched for a failure it knows (see ServerDefinition.diagnose). */
+const DIAGNOSE_LINES = 400;
+
+/** What the server's log says went wrong, with the cure, if the server knows the failure. */
+function diagnosis(stack: Stack, server: ServerDefinition): string | undefined {
+  return server.diagnose?.(tailFile(logFile(stack.paths, server.id), DIAGNOSE_LINES));
 }
 
 function endpointsOf(stack: Stack): Omit<StackState, 'startedAt' | 'pids'> {
@@ -418,7 +428,8 @@ async function status(stack: Stack): Promise<number> {
       const pid = runningPid(stack, server, state);
       if (pid === undefined) {
         const stale = fs.existsSync(pidFile(stack.paths, server.id)) ? ' (stale pid file)' : '';
-        return { healthy: false, line: `stopped${stale}` };
+        const known = stale === '' ? undefined : diagnosis(stack, server);
+        return { healthy: false, line: `stopped${stale}${known === undefined ? '' : `: ${known}`}` };
       }
       const endpoint = state?.[ENDPOINT_KEY[server.id]] ?? server.endpoint;
       const problem = await checkOnce(server, endpoint);
@@ -427,7 +438,8 @@ async function status(stack: Stack): Promise<number> {
         line:
           problem === undefined
             ? `running, healthy: pid ${pid}, ${endpoint}`
-            : `running, NOT healthy: pid ${pid}, ${endpoint}: ${problem} (log: ${logFile(stack.paths, server.id)})`,
+            : `running, NOT healthy: pid ${pid}, ${endpoint}: ${problem} (log: ${logFile(stack.paths, server.id)})` +
+              (diagnosis(stack, server) === undefined ? '' : `; ${diagnosis(stack, server)}`),
       };
     }),
   );

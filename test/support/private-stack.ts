@@ -16,7 +16,7 @@
 import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
-import type { StackEndpoints } from '../../infra/stack/endpoints.js';
+import { endpointsOfState, type StackEndpoints } from '../../infra/stack/endpoints.js';
 import type { ServerId } from '../../infra/stack/paths.js';
 import { readState } from '../../infra/stack/state.js';
 
@@ -90,9 +90,9 @@ export async function startPrivateStack(options: PrivateStackOptions): Promise<P
   await stackCommand(options, 'up');
   const state = readState(resolve(options.runDir, 'stack.json'));
   if (state === undefined) throw new Error(`the private stack in ${options.runDir} recorded no endpoints`);
-  const { kafkaBrokers, schemaRegistryUrl, mongoUrl } = state;
   return {
-    endpoints: { kafkaBrokers, schemaRegistryUrl, mongoUrl },
+    // With the admin's credentials: the private stack's Kafka requires SASL like the shared one (ADR 0019).
+    endpoints: endpointsOfState(state),
     runDir: options.runDir,
     stop: (server, stopOptions) =>
       stackCommand(options, 'stop', server, ...(stopOptions?.kill === true ? ['--kill'] : [])),

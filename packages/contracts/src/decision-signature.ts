@@ -97,6 +97,8 @@ export interface HeldEscalation {
   readonly argsHash: string | null;
   readonly policyVersion: string;
   readonly expiresAt: string;
+  /** The end of the task's wall-time budget, when the escalation states it: nothing is dispatched after it. */
+  readonly deadlineAt?: string;
 }
 
 /** The escalation an EscalationRequested of a task asks about, as a decision is checked against it. */
@@ -108,6 +110,7 @@ export function heldEscalationOf(taskId: string, data: EventData<'EscalationRequ
     argsHash: data.action?.argsHash ?? data.answer?.argsHash ?? null,
     policyVersion: data.policyVersion,
     expiresAt: data.expiresAt,
+    ...(data.action?.deadlineAt === undefined ? {} : { deadlineAt: data.action.deadlineAt }),
   };
 }
 

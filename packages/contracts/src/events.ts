@@ -176,6 +176,11 @@ export const ActionApproved = VerdictRecord.extend({
    * executor runs only verdicts signed by a key in WARDEN_GUARD_PUBLIC_KEYS (ADR 0018).
    */
   signature: EventSignature.optional(),
+  /**
+   * The end of the task's wall-time budget (its TaskSubmitted's occurredAt plus budgets.maxWallTimeMs): the executor
+   * dispatches no effect after it. Absent in approvals written before it was carried.
+   */
+  deadlineAt: z.iso.datetime().optional(),
 });
 
 /** The guard denied an action or an answer. */
@@ -195,7 +200,15 @@ export const EscalationRequested = z.object({
   reason: Text(MAX_MESSAGE_CHARS),
   /** The action a person may approve, bound by its args hash; null when there is nothing to approve. */
   action: z
-    .object({ actionId: ActionId, tool: Identifier, args: JsonObject, argsHash: Sha256Hex, impact: Impact.optional() })
+    .object({
+      actionId: ActionId,
+      tool: Identifier,
+      args: JsonObject,
+      argsHash: Sha256Hex,
+      impact: Impact.optional(),
+      /** The end of the task's wall-time budget: a person's approval runs nothing after it (as ActionApproved's). */
+      deadlineAt: z.iso.datetime().optional(),
+    })
     .nullable(),
   verdict: VerdictRecord.optional(),
   policyVersion: Id,

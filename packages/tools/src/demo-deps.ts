@@ -2,6 +2,7 @@ import { MongoBlobStore } from '@warden/contracts';
 import type { Db } from 'mongodb';
 import type { z } from 'zod';
 import { ToolRefusedError } from './errors.js';
+import { parseAddressRanges } from './address-ranges.js';
 import { defineToolDefinition, type ToolDefinition } from './runnable.js';
 import { CustomerCollections, type CustomersReader } from './stores/customers.js';
 import { MongoKeptFiles, type KeptFiles } from './stores/kept-files.js';
@@ -15,9 +16,17 @@ export interface DemoImpactDeps {
   readonly customers: CustomersReader;
 }
 
-/** Which hosts http.get may reach: host names or IPs, optionally with a port (`127.0.0.1:8080`). */
+/**
+ * Which hosts http.get may reach: host names or IPs, optionally with a port (`127.0.0.1:8080`). Every address a host
+ * resolves to must also be public, unless it lies in one of `allowedRanges`.
+ */
 export interface HttpAllowlist {
   readonly hosts: readonly string[];
+  /**
+   * CIDR ranges of non-public addresses (loopback, private, link-local, ...) http.get may nonetheless connect to, e.g.
+   * `127.0.0.1/32` for a test server. None by default.
+   */
+  readonly allowedRanges?: readonly string[];
   /** Response bodies are cut at this size. */
   readonly maxBytes: number;
 }
@@ -55,6 +64,8 @@ export interface DemoToolStores {
   readonly knowledgeCollection: string;
   readonly workspaceRoot: string;
   readonly httpAllowlist: readonly string[];
+  /** CIDR ranges of non-public addresses http.get may reach (HttpAllowlist.allowedRanges); none when absent. */
+  readonly httpAllowedRanges?: readonly string[];
   readonly httpMaxBytes: number;
 }
 
@@ -68,7 +79,12 @@ export function demoToolDeps(stores: DemoToolStores): DemoToolDeps {
     workspace: new Workspace(stores.workspaceRoot),
     db: stores.db,
     knowledgeCollection: stores.knowledgeCollection,
-    http: { hosts: stores.httpAllowlist, maxBytes: stores.httpMaxBytes },
+    http: {
+      hosts: stores.httpAllowlist,
+      // Checked here, so that a malformed range stops the executor at start rather than failing each call.
+      allowedRanges: (parseAddressRanges(stores.httpAllowedRanges ?? []), stores.httpAllowedRanges ?? []),
+      maxBytes: stores.httpMaxBytes,
+    },
     kept: new MongoKeptFiles(stores.db, new MongoBlobStore(stores.db, KEPT_FILES_BUCKET)),
   };
 }

@@ -82,6 +82,7 @@ export { filesDelete } from './tools/files-delete.js';
 export { filesRead } from './tools/files-read.js';
 export { filesRestore } from './tools/files-restore.js';
 export { filesWrite } from './tools/files-write.js';
+export { addressAllowed, isAddressRange, parseAddressRanges, type AddressRange } from './address-ranges.js';
 export { hostAllowed, httpGet } from './tools/http-get.js';
 export { knowledgeSearch, type KnowledgeDoc } from './tools/knowledge-search.js';
 export { paymentsRefund, type RefundDoc } from './tools/payments-refund.js';

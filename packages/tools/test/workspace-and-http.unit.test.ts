@@ -7,7 +7,10 @@ import {
   MemoryKeptFiles,
   ToolRefusedError,
   Workspace,
+  addressAllowed,
   bindTool,
+  demoToolDeps,
+  parseAddressRanges,
   filesRead,
   filesWrite,
   hostAllowed,
@@ -67,13 +70,23 @@ describe('the file workspace', () => {
 describe('http.get', () => {
   let server: Server;
   let port: number;
+  let hits = 0;
   beforeAll(async () => {
-    server = createServer((_req, res) => res.end('pong'));
+    server = createServer((req, res) => {
+      hits++;
+      if (req.url === '/redirect') {
+        res.writeHead(302, { location: 'http://169.254.169.254/latest/meta-data/' });
+        res.end('moved');
+        return;
+      }
+      res.end('pong');
+    });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     port = (server.address() as AddressInfo).port;
   });
   afterAll(async () => new Promise<void>((r) => server.close(() => r())));
   const ctx = { idempotencyKey: 't:a', signal: new AbortController().signal, logger };
+  const loopbackOnly = ['127.0.0.1/32', '::1/128'];
 
   it('matches hosts and host:port entries', () => {
     expect(hostAllowed(new URL('http://127.0.0.1:9/x'), ['127.0.0.1'])).toBe(true);
@@ -83,12 +96,100 @@ describe('http.get', () => {
     expect(hostAllowed(new URL('http://127.0.0.1.nip.io/'), ['127.0.0.1'])).toBe(false);
   });
 
-  it('fetches from an allowed host and refuses others before connecting', async () => {
-    const tool = httpGetTool({ hosts: ['127.0.0.1'], maxBytes: 1024 });
+  it('refuses every non-public address by default, IPv4 and IPv6, v4-mapped included; admits public ones', () => {
+    const refused = [
+      '127.0.0.1',
+      '127.255.0.9',
+      '0.0.0.0',
+      '10.1.2.3',
+      '172.16.0.1',
+      '192.168.1.1',
+      '169.254.169.254',
+      '100.64.0.1',
+      '224.0.0.1',
+      '255.255.255.255',
+      '::1',
+      '::',
+      'fe80::1',
+      'fc00::1',
+      'fd12:3456::1',
+      'ff02::1',
+      '::ffff:127.0.0.1',
+      '::ffff:169.254.169.254',
+      '::ffff:10.0.0.1',
+      '2002:7f00:1::1', // 6to4 of 127.0.0.1
+      '64:ff9b::7f00:1', // NAT64 of 127.0.0.1
+      'not-an-address',
+    ];
+    for (const a of refused) expect(addressAllowed(a, []), a).toBe(false);
+    for (const a of ['8.8.8.8', '93.184.216.34', '2606:4700:4700::1111', '::ffff:8.8.8.8']) {
+      expect(addressAllowed(a, []), a).toBe(true);
+    }
+  });
+
+  it('admits a non-public address only inside a configured range', () => {
+    const ranges = parseAddressRanges(['127.0.0.1/32', 'fd00::/8']);
+    expect(addressAllowed('127.0.0.1', ranges)).toBe(true);
+    expect(addressAllowed('::ffff:127.0.0.1', ranges)).toBe(true);
+    expect(addressAllowed('127.0.0.2', ranges)).toBe(false);
+    expect(addressAllowed('fd12::1', ranges)).toBe(true);
+    expect(addressAllowed('::1', ranges)).toBe(false);
+    expect(addressAllowed('10.0.0.1', ranges)).toBe(false);
+    expect(() => parseAddressRanges(['127.0.0.1'])).toThrow(ToolRefusedError);
+    expect(() =>
+      demoToolDeps({
+        db: {} as never,
+        customerCollections: [],
+        knowledgeCollection: 'k',
+        workspaceRoot: '/tmp',
+        httpAllowlist: [],
+        httpAllowedRanges: ['10.0.0.0/33'],
+        httpMaxBytes: 1,
+      }),
+    ).toThrow(ToolRefusedError);
+  });
+
+  it('refuses an allowed loopback host unless its range is allowed too, before connecting', async () => {
+    const before = hits;
+    const url = `http://127.0.0.1:${port}/ping`;
+    const closed = httpGetTool({ hosts: ['127.0.0.1'], maxBytes: 1024 });
+    await expect(closed.run({ url }, ctx)).rejects.toThrow(/127\.0\.0\.1 \(loopback\)/);
+    await expect(closed.run({ url: `http://[::ffff:127.0.0.1]:${port}/` }, ctx)).rejects.toBeInstanceOf(
+      ToolRefusedError,
+    );
+    expect(hits).toBe(before);
+    const open = httpGetTool({ hosts: ['127.0.0.1'], allowedRanges: loopbackOnly, maxBytes: 1024 });
+    await expect(open.run({ url }, ctx)).resolves.toEqual({ status: 200, body: 'pong' });
+    await expect(open.run({ url: 'http://example.com/' }, ctx)).rejects.toBeInstanceOf(ToolRefusedError);
+  });
+
+  it('checks the addresses a name resolves to when it connects', async () => {
+    const before = hits;
+    const url = `http://localhost:${port}/ping`;
+    const closed = httpGetTool({ hosts: ['localhost'], maxBytes: 1024 });
+    const refusal = closed.run({ url }, ctx);
+    await expect(refusal).rejects.toBeInstanceOf(ToolRefusedError);
+    await expect(refusal).rejects.toThrow(/localhost resolves to an address http.get may not reach/);
+    expect(hits).toBe(before);
+    const open = httpGetTool({ hosts: ['localhost'], allowedRanges: loopbackOnly, maxBytes: 1024 });
+    await expect(open.run({ url }, ctx)).resolves.toEqual({ status: 200, body: 'pong' });
+  });
+
+  it('does not follow a redirect: the 3xx is the result, and nothing is fetched from its location', async () => {
+    const before = hits;
+    const tool = httpGetTool({ hosts: ['127.0.0.1'], allowedRanges: loopbackOnly, maxBytes: 1024 });
+    await expect(tool.run({ url: `http://127.0.0.1:${port}/redirect` }, ctx)).resolves.toEqual({
+      status: 302,
+      body: 'moved',
+    });
+    expect(hits).toBe(before + 1);
+  });
+
+  it('cuts the body at maxBytes', async () => {
+    const tool = httpGetTool({ hosts: ['127.0.0.1'], allowedRanges: loopbackOnly, maxBytes: 2 });
     await expect(tool.run({ url: `http://127.0.0.1:${port}/ping` }, ctx)).resolves.toEqual({
       status: 200,
-      body: 'pong',
+      body: 'po',
     });
-    await expect(tool.run({ url: 'http://example.com/' }, ctx)).rejects.toBeInstanceOf(ToolRefusedError);
   });
 });

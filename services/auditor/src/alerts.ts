@@ -4,7 +4,7 @@ import { sendAll, toOutgoing, type Topics } from '@warden/runtime';
 import type { Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { AUDIT_TASK_PREFIX, type ChainFinding } from './projector/projection.js';
-import type { AlertDoc, AuditStore } from './projector/store.js';
+import { SAVE_CHUNK, type AlertDoc, type AuditStore } from './projector/store.js';
 
 /**
  * The task id an auditor finding travels under. A finding is not a step of the task it is about: chaining it into
@@ -94,10 +94,16 @@ export class AlertRaiser {
       this.logger.error({ taskId: doc.taskId, break: doc.break, alertId: doc._id }, 'audit chain broken');
     }
     await sendAll(this.producer, out);
-    await this.store.alerts.bulkWrite(
-      docs.map((d) => ({ updateOne: { filter: { _id: d._id }, update: { $set: { published: true } } } })),
-      { ordered: false },
-    );
+    // In bulks of SAVE_CHUNK: FerretDB 1.24 holds a connection per statement of one update command until it ends, so
+    // one bulk of 100 or more (284 alerts after a restart) exhausts its pool and hangs every query of the database.
+    for (let i = 0; i < docs.length; i += SAVE_CHUNK) {
+      await this.store.alerts.bulkWrite(
+        docs
+          .slice(i, i + SAVE_CHUNK)
+          .map((d) => ({ updateOne: { filter: { _id: d._id }, update: { $set: { published: true } } } })),
+        { ordered: false },
+      );
+    }
     return docs.length;
   }
 }

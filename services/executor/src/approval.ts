@@ -24,6 +24,8 @@ export interface Approval {
   readonly argsHash: string;
   /** A person's approval holds until then. */
   readonly expiresAt?: string;
+  /** The end of the task's wall-time budget: no effect is dispatched after it (ActionApproved, or the escalation). */
+  readonly deadlineAt?: string;
   readonly policyVersion: string;
   /** A person's decision as signed (HumanApproved only): its signature and binding are checked before it runs. */
   readonly decision?: { readonly tenantId: string; readonly data: EventData<'HumanApproved'> };
@@ -48,6 +50,7 @@ export function approvalOf(event: EventOf<'ActionApproved'> | EventOf<'HumanAppr
         tool: event.data.tool,
         args: event.data.args,
         verdict: { tenantId: event.tenantId, data: event.data },
+        ...(event.data.deadlineAt === undefined ? {} : { deadlineAt: event.data.deadlineAt }),
       }
     : {
         kind: 'HumanApproved',

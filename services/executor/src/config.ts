@@ -13,7 +13,7 @@ import {
 } from '@warden/runtime';
 import { z } from 'zod';
 import type { BreakerSettings } from './breakers.js';
-import type { DemoToolStores } from '@warden/tools';
+import { isAddressRange, type DemoToolStores } from '@warden/tools';
 
 const ms = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const list = z
@@ -49,7 +49,15 @@ export const ExecutorEnv = WorkerEnv.extend({
   EXECUTOR_CUSTOMER_COLLECTIONS: list.default(['customers']),
   EXECUTOR_KNOWLEDGE_COLLECTION: z.string().min(1).max(120).default('knowledge'),
   EXECUTOR_WORKSPACE_ROOT: z.string().min(1).default('./workspace'),
-  EXECUTOR_HTTP_ALLOWLIST: list.default(['127.0.0.1', 'localhost', '::1']),
+  /** Hosts http.get may reach (`name` or `name:port`); none by default. */
+  EXECUTOR_HTTP_ALLOWLIST: list.default([]),
+  /**
+   * CIDR ranges of non-public addresses (loopback, private, link-local, ...) http.get may connect to, e.g.
+   * `127.0.0.1/32` for a local test server; none by default, so an allowed name that resolves inside them is refused.
+   */
+  EXECUTOR_HTTP_ALLOWED_RANGES: list
+    .default([])
+    .refine((ranges) => ranges.every(isAddressRange), 'expected CIDR ranges, e.g. 127.0.0.1/32,fd00::/8'),
   EXECUTOR_HTTP_MAX_BYTES: ms(1, 64 * 1024 * 1024).default(1024 * 1024),
   EXECUTOR_TASK_WAIT_MS: ms(0, 600_000).default(DEFAULT_TASK_WAIT_MS),
   /**
@@ -136,6 +144,7 @@ export function loadExecutorConfig(env: Readonly<Record<string, string | undefin
       knowledgeCollection: e.EXECUTOR_KNOWLEDGE_COLLECTION,
       workspaceRoot: resolve(e.EXECUTOR_WORKSPACE_ROOT),
       httpAllowlist: e.EXECUTOR_HTTP_ALLOWLIST,
+      httpAllowedRanges: e.EXECUTOR_HTTP_ALLOWED_RANGES,
       httpMaxBytes: e.EXECUTOR_HTTP_MAX_BYTES,
     },
   };

@@ -88,6 +88,7 @@ describe('a crash between dispatch and commit', () => {
         knowledgeCollection: 'knowledge',
         workspaceRoot: workspace,
         httpAllowlist: ['127.0.0.1'],
+        httpAllowedRanges: ['127.0.0.1/32'], // the local test server
         httpMaxBytes: 1024 * 1024,
       },
       pause: { [mailKey]: 'beforeCommit', [updateKey]: 'afterDispatch', [deleteKey]: 'beforeCommit' },

@@ -66,6 +66,7 @@ describe('the executor on the real stack', () => {
           knowledgeCollection: 'knowledge',
           workspaceRoot: workspace,
           httpAllowlist: ['127.0.0.1'],
+          httpAllowedRanges: ['127.0.0.1/32'], // the local test server
           httpMaxBytes: 1024 * 1024,
         }),
         testTool(

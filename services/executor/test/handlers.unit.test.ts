@@ -4,7 +4,7 @@ import { createTestHandlerContext } from '@warden/runtime/testing';
 import { createRunnableToolRegistry } from '@warden/tools';
 import { describe, expect, it } from 'vitest';
 import { createHandlers, type HeldTask } from '../src/index.js';
-import { actionApproved, openResources } from './helpers.js';
+import { actionApproved, openResources, testTool } from './helpers.js';
 
 /** Deps that throw when touched: a refused approval must reach neither the ledger nor a breaker. */
 const untouchable = new Proxy(
@@ -114,6 +114,42 @@ describe("the executor's handlers, without Kafka", () => {
     await handlers.ActionApproved(event, t.ctx);
     expect(t.drafts.map((d) => d.type)).toEqual(['AlertRaised']);
     expect(t.drafts[0]!.data).toMatchObject({ subject: { reason: 'task_unknown' } });
+  });
+
+  it("dispatches nothing once the task's wall time has run out: the refusal is the effect's recorded outcome", async () => {
+    let runs = 0;
+    const finished: unknown[] = [];
+    const handlers = createHandlers({
+      ...untouchableDeps(),
+      verdictTrust: testVerdictTrust,
+      tasks: tasksHolding({ ...running, scope: { tools: ['test.count'], resources: openResources } }) as never,
+      ...{
+        tools: createRunnableToolRegistry([testTool('test.count', ({ n }) => Promise.resolve({ n: n + runs++ }))]),
+        ledger: {
+          recordIntent: () => Promise.resolve({ created: true }),
+          dispatch: () => {
+            throw new Error('dispatched after the deadline');
+          },
+          finish: (_key: string, outcome: unknown) => {
+            finished.push(outcome);
+            return Promise.resolve(outcome);
+          },
+        } as never,
+        now: () => new Date('2030-01-01T00:10:00.001Z'),
+      },
+    });
+    const draft = actionApproved('task-1', 'a1', 'test.count', { n: 1 });
+    const event = eventSchemas.ActionApproved.parse({
+      ...draft,
+      data: { ...draft.data, deadlineAt: '2030-01-01T00:10:00.000Z' },
+    }) as EventOf<'ActionApproved'>;
+    const t = createTestHandlerContext({ event });
+    await handlers.ActionApproved(event, t.ctx);
+    expect(runs).toBe(0);
+    expect(t.drafts.map((d) => d.type)).toEqual(['ToolFailed']);
+    expect(t.drafts[0]!.data).toMatchObject({ errorClass: 'refused', retryable: false, effectKey: 'task-1:a1' });
+    expect(String((t.drafts[0]!.data as { message: string }).message)).toMatch(/^budget_exhausted: /);
+    expect(finished).toHaveLength(1);
   });
 });
 

@@ -42,6 +42,7 @@ describe('demo tools on real stores: dry-run impact estimates and effects', () =
         knowledgeCollection: 'knowledge',
         workspaceRoot: workspace,
         httpAllowlist: ['127.0.0.1'],
+        httpAllowedRanges: ['127.0.0.1/32'], // the local test server
         httpMaxBytes: 1024,
       }).map((t) => [t.spec.name, t]),
     );

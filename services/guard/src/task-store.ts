@@ -9,6 +9,8 @@ interface TaskDoc {
   task?: EventData<'TaskSubmitted'>;
   /** The id of the TaskSubmitted that defined the task (absent in records written before it was kept). */
   submittedEventId?: string;
+  /** The TaskSubmitted's occurredAt: the start of the task's wall-time budget (absent in older records). */
+  submittedAt?: string;
   /** Absent until the first record of each kind ($setOnInsert is not relied upon). */
   results?: ToolResultRecord[];
   approved?: ApprovedAction[];
@@ -27,7 +29,10 @@ export class GuardTaskStore {
    * only ever appended ($addToSet), so a read folds only the new ones; the task data and tool results are frozen
    * and reused by identity across proposals, so decide()'s canonical hash of them is computed once, not per proposal.
    */
-  private readonly views = new Map<string, { view: TaskView; results: number; approved: number }>();
+  private readonly views = new Map<
+    string,
+    { view: TaskView; results: number; approved: number; submittedAtMs: number | undefined }
+  >();
   private static readonly MAX_CACHED_TASKS = 10_000;
 
   constructor(db: Db) {
@@ -38,7 +43,13 @@ export class GuardTaskStore {
    * Records the submitted task, once: the same TaskSubmitted again changes nothing, and another one for a task
    * already defined is refused with a TaskConflictError (a task's scope, limits and tenant never change).
    */
-  async recordTask(taskId: string, tenantId: string, task: EventData<'TaskSubmitted'>, eventId: string): Promise<void> {
+  async recordTask(
+    taskId: string,
+    tenantId: string,
+    task: EventData<'TaskSubmitted'>,
+    eventId: string,
+    submittedAt: string,
+  ): Promise<void> {
     const existing = await this.tasks.findOne(
       { _id: taskId },
       { projection: { tenantId: 1, task: 1, submittedEventId: 1 } },
@@ -52,7 +63,7 @@ export class GuardTaskStore {
     }
     await this.tasks.updateOne(
       { _id: taskId },
-      { $set: { tenantId, task, submittedEventId: eventId } },
+      { $set: { tenantId, task, submittedEventId: eventId, submittedAt } },
       { upsert: true },
     );
   }
@@ -75,7 +86,8 @@ export class GuardTaskStore {
     if (cached === undefined) {
       if (this.views.size >= GuardTaskStore.MAX_CACHED_TASKS) this.views.delete(this.views.keys().next().value!);
       const submitted = { type: 'TaskSubmitted', tenantId: doc.tenantId, data: deepFreeze(doc.task) } as const;
-      cached = { view: evolve(initialTaskView(taskId), submitted), results: 0, approved: 0 };
+      const submittedAtMs = doc.submittedAt === undefined ? undefined : Date.parse(doc.submittedAt);
+      cached = { view: evolve(initialTaskView(taskId), submitted), results: 0, approved: 0, submittedAtMs };
       this.views.set(taskId, cached);
     }
     const results = doc.results ?? [];
@@ -88,5 +100,16 @@ export class GuardTaskStore {
     cached.results = Math.max(cached.results, results.length);
     cached.approved = Math.max(cached.approved, approved.length);
     return cached.view;
+  }
+
+  /**
+   * The end of the task's wall-time budget in ms (its TaskSubmitted's occurredAt plus budgets.maxWallTimeMs), as
+   * of the last viewOf; undefined for a task not viewed yet or recorded before the submission time was kept.
+   */
+  deadlineOf(taskId: string): number | undefined {
+    const cached = this.views.get(taskId);
+    const task = cached?.view.task;
+    if (cached?.submittedAtMs === undefined || task === undefined) return undefined;
+    return cached.submittedAtMs + task.budgets.maxWallTimeMs;
   }
 }

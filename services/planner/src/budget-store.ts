@@ -35,6 +35,10 @@ const ZERO: Figures = { committedTokens: 0, committedMicroUsd: 0, usedTokens: 0,
 
 /** Appends lost to another writer before giving up (the runtime then retries the event). */
 const MAX_APPEND_ATTEMPTS = 500;
+/** Budget heads a planner remembers (the oldest is forgotten first); a forgotten one is read again. */
+const MAX_REMEMBERED_HEADS = 100_000;
+
+type Head = { readonly seq: number; readonly figures: Figures };
 
 /** A limit in tokens and micro-USD. */
 export interface BudgetLimit {
@@ -83,6 +87,14 @@ export class BudgetStore {
   private indexed: Promise<unknown> | undefined;
   /** Reservations that expired before this were swept already (by this process). */
   private sweptUntil: Date;
+  /**
+   * The head of each budget as this process last wrote or read it: a guess that saves reading the log (FerretDB
+   * scans it on every lookup), checked by the insert itself: a stale guess collides on the unique _id, is forgotten
+   * and the head read. A budget never seen is guessed empty the same way. A refusal is only ever made on a head read.
+   */
+  private readonly heads = new Map<string, Head>();
+  /** Appends to one budget by this process run one at a time: they would only race each other for the same seq. */
+  private readonly appending = new Map<string, Promise<unknown>>();
 
   constructor(
     db: Db,
@@ -133,23 +145,62 @@ export class BudgetStore {
     return { seq: doc.seq, figures: { committedTokens, committedMicroUsd, usedTokens, usedMicroUsd } };
   }
 
+  private remember(scope: string, head: Head): void {
+    this.heads.delete(scope);
+    if (this.heads.size >= MAX_REMEMBERED_HEADS) this.heads.delete(this.heads.keys().next().value!);
+    this.heads.set(scope, head);
+  }
+
+  /** Runs `fn` after this process's earlier appends to the same budget. */
+  private serially<T>(scope: string, fn: () => Promise<T>): Promise<T> {
+    const run = (this.appending.get(scope) ?? Promise.resolve()).then(fn);
+    const settled = run.catch(() => undefined);
+    this.appending.set(scope, settled);
+    void settled.then(() => {
+      if (this.appending.get(scope) === settled) this.appending.delete(scope);
+    });
+    return run;
+  }
+
   /** Appends the change `next` computes from the head; null from `next` refuses (nothing is written). */
-  private async append(
+  private append(
+    scope: string,
+    kind: BudgetEntry['kind'],
+    ref: string,
+    next: (head: Figures) => Figures | null,
+  ): Promise<{ ok: true; figures: Figures } | { ok: false; head: Figures } | { ok: false; closed: true }> {
+    return this.serially(scope, () => this.appendNow(scope, kind, ref, next));
+  }
+
+  private async appendNow(
     scope: string,
     kind: BudgetEntry['kind'],
     ref: string,
     next: (head: Figures) => Figures | null,
   ): Promise<{ ok: true; figures: Figures } | { ok: false; head: Figures } | { ok: false; closed: true }> {
     const closes = kind !== 'reserve';
+    await this.ready();
     for (let attempt = 0; attempt < MAX_APPEND_ATTEMPTS; attempt++) {
-      let head;
-      try {
-        head = await this.head(scope);
-      } catch (error) {
-        throw new BudgetStoreError(`could not read budget ${scope}`, { cause: error });
+      let head: Head = this.heads.get(scope) ?? { seq: 0, figures: ZERO };
+      let read = false;
+      const readHead = async (): Promise<Head> => {
+        read = true;
+        try {
+          return await this.head(scope);
+        } catch (error) {
+          throw new BudgetStoreError(`could not read budget ${scope}`, { cause: error });
+        }
+      };
+      if (attempt > 0) head = await readHead();
+      let figures = next(head.figures);
+      if (figures === null && !read) {
+        head = await readHead(); // refuse only on the head as read, never on a guess
+        figures = next(head.figures);
       }
-      const figures = next(head.figures);
-      if (figures === null) return { ok: false, head: head.figures };
+      if (figures === null) {
+        this.remember(scope, head);
+        return { ok: false, head: head.figures };
+      }
       const seq = head.seq + 1;
       const _id = `${scope}#${String(seq).padStart(12, '0')}`;
       try {
@@ -167,8 +218,10 @@ export class BudgetStore {
           closeKey: closes ? closeKeyOf(scope, ref) : _id,
           ...(closes ? {} : { expiresAt: new Date(this.now().getTime() + this.options.reservationTtlMs) }),
         });
+        this.remember(scope, { seq, figures });
         return { ok: true, figures };
       } catch (error) {
+        this.heads.delete(scope);
         if (!isDuplicateKeyError(error)) {
           throw new BudgetStoreError(`could not write budget ${scope}`, { cause: error });
         }

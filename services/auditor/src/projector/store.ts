@@ -69,8 +69,8 @@ export interface UndecodableDoc {
 /** A labelled point of the calibration (ADR 0025), keyed `<taskId>:<actionId>`. */
 export type PointDoc = LabelledPoint & { _id: string };
 
-/** Task upserts per bulk write. */
-const SAVE_CHUNK = 50;
+/** Statements per bulk write (task upserts, alert updates): FerretDB 1.24 hangs on bulks of 100 or more. */
+export const SAVE_CHUNK = 50;
 
 /** The auditor's MongoDB collections (prefix `audit_` by default). */
 export class AuditStore {

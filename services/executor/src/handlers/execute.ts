@@ -80,32 +80,30 @@ export const effectKeyOf = (approval: Pick<Approval, 'taskId' | 'actionId'>): st
  * recorded outcome; an effect dispatched but never finished is reconciled through the tool's verify() or
  * escalated as outcome_unknown, never blindly re-run.
  */
-export async function executeApproval(
-  deps: ExecutorHandlerDeps,
-  approval: Approval,
-  ctx: HandlerContext,
-): Promise<void> {
-  if (approval.tool === null) return; // an approved answer (by the guard or a person): nothing to run
-  const key = effectKeyOf(approval);
+export async function executeApproval(deps: ExecutorHandlerDeps, given: Approval, ctx: HandlerContext): Promise<void> {
+  if (given.tool === null) return; // an approved answer (by the guard or a person): nothing to run
+  const key = effectKeyOf(given);
   ctx.span.setAttribute('warden.executor.effect_key', key);
   // Who vouches for it first (cheap, no I/O): a forged verdict is refused without touching any state, and without a
   // ToolFailed, which would tell a real task that an action it may still get approved had failed.
-  const signed = checkVerdictSignature(approval, deps.verdictTrust);
+  const signed = checkVerdictSignature(given, deps.verdictTrust);
   if (!signed.ok) {
-    await alertRefusal(approval, ctx, signed.code, signed.message);
+    await alertRefusal(given, ctx, signed.code, signed.message);
     return;
   }
-  const task = await taskOf(deps, approval.taskId, ctx.signal);
-  const inScope = checkTaskScope(approval, task, deps.tools.get(approval.tool)?.spec);
+  const task = await taskOf(deps, given.taskId, ctx.signal);
+  const inScope = checkTaskScope(given, task, deps.tools.get(given.tool)?.spec);
   if (!inScope.ok) {
-    if (task?.scope === undefined || task.ended) await alertRefusal(approval, ctx, inScope.code, inScope.message);
-    else await refuse(deps, approval, ctx, inScope.code, inScope.message); // the running task learns of it
+    if (task?.scope === undefined || task.ended) await alertRefusal(given, ctx, inScope.code, inScope.message);
+    else await refuse(deps, given, ctx, inScope.code, inScope.message); // the running task learns of it
     return;
   }
   const held =
-    approval.kind === 'HumanApproved' && approval.decision !== undefined
-      ? await deps.escalations.get(approval.taskId, approval.decision.data.escalationId)
+    given.kind === 'HumanApproved' && given.decision !== undefined
+      ? await deps.escalations.get(given.taskId, given.decision.data.escalationId)
       : undefined;
+  // A person's approval runs within the task's wall time as the escalation stated it.
+  const approval: Approval = held?.deadlineAt === undefined ? given : { ...given, deadlineAt: held.deadlineAt };
   const check = checkApproval(approval, deps.tools, deps.now(), deps.decisionTrust, held);
   if (!check.ok) {
     await refuse(deps, approval, ctx, check.code, check.message);
@@ -155,6 +153,22 @@ async function dispatchAndRun(
   ctx: HandlerContext,
 ): Promise<void> {
   const name = tool.spec.name;
+  // Budgets are checked before an effect, never only after it: past the task's wall time nothing new is dispatched
+  // (a first dispatch, or another after verify() found the last one not applied). The refusal is recorded as the
+  // effect's outcome, so a redelivered approval gets the same answer.
+  if (approval.deadlineAt !== undefined && deps.now().getTime() > Date.parse(approval.deadlineAt)) {
+    const outcome: OutcomeRecord = {
+      status: 'failed',
+      errorClass: 'refused',
+      message: clip(`budget_exhausted: the task's wall time ran out at ${approval.deadlineAt}; ${name} not dispatched`),
+      retryable: false,
+      durationMs: 0,
+      approvalEventId: approval.eventId,
+    };
+    ctx.logger.warn({ key, deadlineAt: approval.deadlineAt }, 'wall-time budget run out: effect not dispatched');
+    await publishOutcome(deps, approval, tool, key, await deps.ledger.finish(key, outcome), ctx);
+    return;
+  }
   if (!deps.breakers.allows(name)) {
     await breakerOpen(deps, approval, tool, key, ctx);
     return;

@@ -117,6 +117,26 @@ function isComplete(state: GuardState | undefined, cited: ReadonlySet<string>): 
   return [...cited].every((id) => have.has(id));
 }
 
+/** Why a proposed action is refused on its task's budgets: wall time run out, or steps spent. */
+function spentBudget(
+  state: GuardState,
+  step: number,
+  deadlineMs: number | undefined,
+  nowMs: number,
+): { readonly code: 'wall_time_exhausted' | 'steps_exhausted'; readonly message: string } | undefined {
+  const { maxWallTimeMs, maxSteps } = state.task.budgets;
+  if (deadlineMs !== undefined && nowMs > deadlineMs) {
+    return {
+      code: 'wall_time_exhausted',
+      message: `the task's wall-time budget of ${maxWallTimeMs} ms ran out at ${new Date(deadlineMs).toISOString()}: no new effect`,
+    };
+  }
+  if (step > maxSteps) {
+    return { code: 'steps_exhausted', message: `step ${step} is past the task's budget of ${maxSteps} steps` };
+  }
+  return undefined;
+}
+
 async function judge(
   deps: GuardHandlerDeps,
   event: EventOf<'ActionProposed'> | EventOf<'AnswerProposed'>,
@@ -162,6 +182,33 @@ async function judge(
     );
     return;
   }
+  // Budgets before the verdict: an action approved now is dispatched later, so a task whose wall time has run out or
+  // whose steps are spent gets no new effect; its planner halts it with the partial result it has.
+  const deadlineMs = deps.store.deadlineOf(event.taskId);
+  const deadlineAt = deadlineMs === undefined ? undefined : new Date(deadlineMs).toISOString();
+  if (proposal.kind === 'action') {
+    const spent = spentBudget(state, event.data.step, deadlineMs, deps.now().getTime());
+    if (spent !== undefined) {
+      await ctx.publish(
+        'ActionRejected',
+        sign('ActionRejected', taskId, tenantId, {
+          proposalEventId: event.id,
+          proposalKind: proposal.kind,
+          actionId: proposal.actionId,
+          rulesEvaluated: [{ rule: 'budget', mode: 'enforce', outcome: 'deny', code: spent.code }],
+          ruleFired: 'budget',
+          reasonCode: spent.code,
+          policyVersion,
+          inputHashes: { proposal: canonicalHash(proposal), state: canonicalHash(state), policy: policy.hash },
+          tool: proposal.tool,
+          argsHash: proposal.argsHash,
+          message: spent.message,
+        }),
+        { policyVersion },
+      );
+      return;
+    }
+  }
   const verdict = withReviewSample(
     decide(state, proposal, policy),
     `${event.taskId}:${proposal.actionId}`,
@@ -206,6 +253,7 @@ async function judge(
           args: proposal.kind === 'action' ? proposal.args : null,
           argsHash: verdict.argsHash,
           ...(verdict.impact === undefined ? {} : { impact: verdict.impact }),
+          ...(proposal.kind === 'action' && deadlineAt !== undefined ? { deadlineAt } : {}),
         }),
         { policyVersion },
       );
@@ -238,6 +286,7 @@ async function judge(
                   args: proposal.args,
                   argsHash: verdict.argsHash,
                   ...(verdict.impact === undefined ? {} : { impact: verdict.impact }),
+                  ...(deadlineAt === undefined ? {} : { deadlineAt }),
                 }
               : null,
           ...(proposal.kind === 'answer'
@@ -271,7 +320,7 @@ export function createHandlers(deps: GuardHandlerDeps): Handlers<Consumed> {
     TaskSubmitted: async (event, ctx) => {
       const cap = deps.tenantCaps?.(event.tenantId);
       if (cap === undefined) {
-        await deps.store.recordTask(event.taskId, event.tenantId, event.data, event.id);
+        await deps.store.recordTask(event.taskId, event.tenantId, event.data, event.id, event.occurredAt);
         return;
       }
       // A task may lower its tenant's limits, never lift them: what it asked above a cap is cut to the cap.
@@ -294,7 +343,7 @@ export function createHandlers(deps: GuardHandlerDeps): Handlers<Consumed> {
           { policyVersion: deps.policy.version },
         );
       }
-      await deps.store.recordTask(event.taskId, event.tenantId, { ...event.data, limits }, event.id);
+      await deps.store.recordTask(event.taskId, event.tenantId, { ...event.data, limits }, event.id, event.occurredAt);
     },
     ToolSucceeded: async (event, ctx) => {
       deps.metrics?.outcome(event.taskId, event.data.actionId, 'succeeded');
