@@ -138,11 +138,9 @@ describe("the executor's handlers, without Kafka", () => {
         now: () => new Date('2030-01-01T00:10:00.001Z'),
       },
     });
-    const draft = actionApproved('task-1', 'a1', 'test.count', { n: 1 });
-    const event = eventSchemas.ActionApproved.parse({
-      ...draft,
-      data: { ...draft.data, deadlineAt: '2030-01-01T00:10:00.000Z' },
-    }) as EventOf<'ActionApproved'>;
+    const draft = actionApproved('task-1', 'a1', 'test.count', { n: 1 }, undefined, false);
+    // Signed with the deadline, as the guard signs what it approves.
+    const event = parsed(signedVerdict({ ...draft, data: { ...draft.data, deadlineAt: '2030-01-01T00:10:00.000Z' } }));
     const t = createTestHandlerContext({ event });
     await handlers.ActionApproved(event, t.ctx);
     expect(runs).toBe(0);
