@@ -1,6 +1,9 @@
 import type { JsonValue } from './common-schemas.js';
 import type { EventData } from './events.js';
 import {
+  authenticateSignature,
+  type Authentication,
+  type SignatureTrust,
   signEvent,
   signingPayload,
   verifySignature,
@@ -60,16 +63,10 @@ export function verifyDecision(
  * How a worker trusts people's decisions: the public keys of the services allowed to sign them, and the
  * development escape hatch. With no keys and no escape hatch every decision is refused (fail closed).
  */
-export interface DecisionTrust {
-  readonly keys: ReadonlyMap<string, VerifyingKey>;
-  /** WARDEN_INSECURE_UNSIGNED_DECISIONS: accept decisions without checking who signed them (development only). */
-  readonly insecureAcceptUnsigned: boolean;
-}
+export type DecisionTrust = SignatureTrust;
 
 /** Whether a decision is authentic under a trust configuration. */
-export type DecisionAuthentication =
-  | { readonly ok: true; readonly keyId: string | null }
-  | { readonly ok: false; readonly reason: 'no_keys' | 'unsigned' | 'unknown_key' | 'bad_signature' };
+export type DecisionAuthentication = Authentication;
 
 /**
  * Authenticates a decision: with the insecure development setting anything passes (keyId null); without
@@ -82,9 +79,7 @@ export function authenticateDecision(
   data: DecisionData,
   trust: DecisionTrust,
 ): DecisionAuthentication {
-  if (trust.insecureAcceptUnsigned) return { ok: true, keyId: null };
-  if (trust.keys.size === 0) return { ok: false, reason: 'no_keys' };
-  return verifyDecision(type, taskId, tenantId, data, trust.keys);
+  return authenticateSignature(type, taskId, tenantId, boundOf(data), data.signature, trust);
 }
 
 /** The escalation a decision must answer, as a worker holds it (see heldEscalationOf). */

@@ -75,6 +75,36 @@ export function verifySignature(
     : { ok: false, reason: 'bad_signature' };
 }
 
+/** Which public keys a worker trusts for one kind of signed event, or the loudly logged insecure development setting. */
+export interface SignatureTrust {
+  readonly keys: ReadonlyMap<string, VerifyingKey>;
+  /** Development only: accept anything, signed or not. */
+  readonly insecureAcceptUnsigned: boolean;
+}
+
+/** Whether a signed event is authentic under a trust configuration (keyId null: accepted by the insecure setting). */
+export type Authentication =
+  | { readonly ok: true; readonly keyId: string | null }
+  | { readonly ok: false; readonly reason: 'no_keys' | Extract<SignatureCheck, { ok: false }>['reason'] };
+
+/**
+ * The one fail-closed rule of every signed event (people's decisions, admins' halt decisions, the guard's
+ * verdicts): with the insecure development setting anything passes (keyId null); without keys nothing does
+ * (`no_keys`); otherwise the signature must verify under one of the keys.
+ */
+export function authenticateSignature(
+  type: string,
+  taskId: string,
+  tenantId: string,
+  bound: JsonValue,
+  signature: { readonly keyId: string; readonly ed25519?: string | undefined } | undefined,
+  trust: SignatureTrust,
+): Authentication {
+  if (trust.insecureAcceptUnsigned) return { ok: true, keyId: null };
+  if (trust.keys.size === 0) return { ok: false, reason: 'no_keys' };
+  return verifySignature(type, taskId, tenantId, bound, signature, trust.keys);
+}
+
 /** A new Ed25519 key pair under one key id, with the text forms parseSigningKey and parseVerifyingKeys read. */
 export function generateSigningKeyPair(keyId: string): {
   signingKey: SigningKey;

@@ -2,6 +2,7 @@ import type { JsonValue } from './common-schemas.js';
 import type { DecisionAuthentication, DecisionTrust } from './decision-signature.js';
 import type { EventData } from './events.js';
 import {
+  authenticateSignature,
   signEvent,
   verifySignature,
   type EventSignature,
@@ -61,9 +62,7 @@ export function authenticateHaltDecision(
   data: HaltDecisionData,
   trust: DecisionTrust,
 ): DecisionAuthentication {
-  if (trust.insecureAcceptUnsigned) return { ok: true, keyId: null };
-  if (trust.keys.size === 0) return { ok: false, reason: 'no_keys' };
-  return verifyHaltDecision(type, taskId, tenantId, data, trust.keys);
+  return authenticateSignature(type, taskId, tenantId, boundOf(data), data.signature, trust);
 }
 
 /** The halt a task is in, as the worker that acts on halt decisions holds it. */

@@ -1,6 +1,9 @@
 import type { JsonValue } from './common-schemas.js';
 import type { EventData } from './events.js';
 import {
+  authenticateSignature,
+  type Authentication,
+  type SignatureTrust,
   signEvent,
   signingPayload,
   verifySignature,
@@ -54,17 +57,10 @@ export function signVerdict(
  * How a worker trusts the guard's verdicts: the guard's public keys and the development escape hatch. With no keys
  * and no escape hatch every verdict is refused (fail closed).
  */
-export interface VerdictTrust {
-  readonly keys: ReadonlyMap<string, VerifyingKey>;
-  /** WARDEN_INSECURE_UNSIGNED_VERDICTS: accept verdicts without checking who signed them (development only). */
-  readonly insecureAcceptUnsigned: boolean;
-}
+export type VerdictTrust = SignatureTrust;
 
 /** Whether a verdict is authentic under a trust configuration. */
-export type VerdictAuthentication =
-  | { readonly ok: true; readonly keyId: string | null }
-  | { readonly ok: false; readonly reason: 'no_keys' | SignatureCheckFailure };
-type SignatureCheckFailure = Extract<SignatureCheck, { ok: false }>['reason'];
+export type VerdictAuthentication = Authentication;
 
 /** Checks a verdict's Ed25519 signature against the guard's public keys. */
 export function verifyVerdict(
@@ -88,7 +84,5 @@ export function authenticateVerdict(
   data: VerdictData,
   trust: VerdictTrust,
 ): VerdictAuthentication {
-  if (trust.insecureAcceptUnsigned) return { ok: true, keyId: null };
-  if (trust.keys.size === 0) return { ok: false, reason: 'no_keys' };
-  return verifyVerdict(type, taskId, tenantId, data, trust.keys);
+  return authenticateSignature(type, taskId, tenantId, boundOf(data), data.signature, trust);
 }
