@@ -124,8 +124,13 @@ export const topicRights: Readonly<Record<Exclude<KafkaPrincipal, 'admin'>, Topi
     write: ['planning', 'proposals', 'verdicts', 'outcomes', 'alerts', 'dlq'],
   },
   guard: { read: ['tasks', 'results', 'proposals'], write: ['verdicts', 'alerts', 'dlq'] },
-  executor: { read: ['verdicts'], write: ['results', 'alerts', 'dlq'] },
-  escalation: { read: ['verdicts', 'alerts', 'outcomes'], write: ['verdicts', 'alerts', 'dlq'] },
+  // The executor keeps its own record of each task (ADR 0018): it reads the tasks and their ends.
+  executor: { read: ['tasks', 'verdicts', 'outcomes'], write: ['results', 'alerts', 'dlq'] },
+  // An admin's rollback (ADR 0026) reads the task's log and submits the compensations as a new task.
+  escalation: {
+    read: ['tasks', 'proposals', 'verdicts', 'results', 'outcomes', 'alerts'],
+    write: ['tasks', 'verdicts', 'alerts', 'dlq'],
+  },
   auditor: {
     read: ['tasks', 'planning', 'proposals', 'verdicts', 'results', 'outcomes', 'alerts', 'dlq'],
     write: ['alerts', 'dlq'],
@@ -150,6 +155,16 @@ export const CLIENT_GROUP_PREFIXES = ['warden-cli-', 'warden-python-', 'python-p
 const ownTopics = (prefix: string): ReadonlyArray<{ principal: WorkerPrincipal; topic: string; groups?: string }> => [
   { principal: 'executor', topic: `${prefix}.breakers.v1`, groups: `${prefix}.breakers.v1.` },
   { principal: 'auditor', topic: `${prefix}.checkpoints.v1` },
+];
+
+/**
+ * Topics one principal reads and another (the admin, through the CLI) writes: the published calibrations (ADR 0025),
+ * followed by every guard replica under its own group `<topic>.<replica>`.
+ */
+const readOnlyTopics = (
+  prefix: string,
+): ReadonlyArray<{ principal: WorkerPrincipal; topic: string; groups: string }> => [
+  { principal: 'guard', topic: `${prefix}.calibrations.v1`, groups: `${prefix}.calibrations.v1.` },
 ];
 
 function acl(
@@ -193,6 +208,9 @@ export function kafkaAclsFor(prefix: string): AclEntry[] {
       entries.push(acl(principal, GROUP, id, READ), acl(principal, TRANSACTIONAL_ID, id, WRITE));
       entries.push(acl(principal, TRANSACTIONAL_ID, id, DESCRIBE));
     }
+  }
+  for (const own of readOnlyTopics(prefix)) {
+    entries.push(acl(own.principal, TOPIC, own.topic, READ, LITERAL), acl(own.principal, GROUP, own.groups, READ));
   }
   for (const own of ownTopics(prefix)) {
     for (const operation of [READ, WRITE]) entries.push(acl(own.principal, TOPIC, own.topic, operation, LITERAL));

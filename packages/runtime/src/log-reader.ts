@@ -65,6 +65,8 @@ export interface ReadOptions {
   readonly onMessage: (m: ReadMessage) => void | Promise<void>;
   /** Called once the consumer has joined and is reading (follow mode: live from here on). */
   readonly onReady?: () => void;
+  /** The throw-away group's name starts with this (default `warden-cli-`, a client's); a worker passes its own. */
+  readonly groupPrefix?: string;
 }
 
 /**
@@ -87,7 +89,7 @@ export async function readTopics(deps: LogReaderDeps, topics: readonly string[],
   }
   if (!options.follow && remaining.size === 0) return;
   const consumer = deps.kafka.consumer({
-    groupId: `warden-cli-${randomBytes(6).toString('hex')}`,
+    groupId: `${options.groupPrefix ?? 'warden-cli-'}${randomBytes(6).toString('hex')}`,
     readUncommitted: false,
   });
   let finish: () => void = () => undefined;

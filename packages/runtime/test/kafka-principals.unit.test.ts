@@ -67,7 +67,8 @@ describe('Kafka principals of a local installation (ADR 0019)', () => {
     expect(writers('w.verdicts.v1')).toEqual(['escalation', 'guard', 'planner']);
     expect(writers('w.proposals.v1')).toEqual(['planner']);
     expect(writers('w.results.v1')).toEqual(['executor']);
-    expect(writers('w.tasks.v1')).toEqual(['client']);
+    // Clients submit tasks; the escalation service submits an admin's rollback as a new task (ADR 0026).
+    expect(writers('w.tasks.v1')).toEqual(['client', 'escalation']);
     expect(writable('w', 'executor')).toEqual(['w.alerts.v1', 'w.breakers.v1', 'w.dlq.v1', 'w.results.v1']);
   });
 

@@ -84,6 +84,8 @@ export class Rollbacks {
       PLAN_TOPICS.map((k) => topics.of(k)).filter((t) => present.has(t)),
       {
         follow: false,
+        // Under the service's own groups: its Kafka principal may use no other (ADR 0019).
+        groupPrefix: `${topics.prefix}.escalation.log-`,
         onMessage: (m) => {
           const e = m.decoded?.event;
           if (e !== undefined && (e.taskId === taskId || e.taskId.includes('.rollback-'))) events.push(e);
