@@ -40,7 +40,7 @@ async function decode(
 const NEW_TOPIC_WAIT_MS = 15_000;
 
 /** A topic's offsets; a topic created a moment ago may not have its leaders yet (a retriable answer): wait. */
-async function offsetsOf(
+export async function offsetsOf(
   admin: Admin,
   topic: string,
 ): Promise<Array<{ partition: number; high: string; low: string }>> {

@@ -3,6 +3,7 @@ import {
   connectRuntime,
   createAuditorMetrics,
   createRuntimeMetrics,
+  offsetsOf,
   producerConfig,
   type RuntimeDeps,
 } from '@warden/runtime';
@@ -119,7 +120,8 @@ export function createAuditor(options: AuditorOptions): Auditor {
           await ensureAuditTopics(admin, topics);
           // The DLQ's depth from the start (then kept by each batch read from it).
           const dlqTopic = d.topics.of('dlq');
-          for (const p of await admin.fetchTopicOffsets(dlqTopic)) dlqHighWatermarks.set(p.partition, Number(p.high));
+          // Waits out a topic created a moment ago whose leader is not elected yet (a retriable answer).
+          for (const p of await offsetsOf(admin, dlqTopic)) dlqHighWatermarks.set(p.partition, Number(p.high));
           agentMetrics.dlqDepth(
             dlqTopic,
             [...dlqHighWatermarks.values()].reduce((a, b) => a + b, 0),
