@@ -373,7 +373,8 @@ describe('the escalation service on the real stack', () => {
 
   it('keeps parallel escalations of one task apart: each is shown, decided and run on its own', async () => {
     const far = new Date(Date.now() + 3_600_000);
-    await publisher.publish(escalation('esc-par', { n: 1 }, far, 'a1'));
+    // The task first: the executor runs an approval only for a task it knows to be running, within its scope.
+    await publisher.publish(...withTasks(escalation('esc-par', { n: 1 }, far, 'a1')));
     await publisher.publish(escalation('esc-par', { n: 2 }, far, 'a2'));
     const at = (actionId: string) => `/tasks/esc-par/escalations/${encodeURIComponent(`esc-par:${actionId}:guard`)}`;
     for (const id of ['a1', 'a2'])
