@@ -70,7 +70,11 @@ export interface Pipeline {
    * args hash and policy version shown); returns the HumanApproved's event id.
    */
   approve(taskId: string, escalationId: string, comment?: string): Promise<string>;
-  /** Publishes events as they are (forged input, in tests of what the workers refuse). */
+  /**
+   * Publishes events as they are (forged input, in tests of what the workers refuse), as a compromised planner would:
+   * the one worker besides the guard and the escalation service whose Kafka principal may write the verdicts topic
+   * (ADR 0019), so that a forged verdict reaches the executor and its own checks are what refuse it.
+   */
   publish(...drafts: EventDraft[]): Promise<EncodedEvent[]>;
   /** Submits a task played by a bundled scenario; returns its TaskSubmitted. */
   submit(
@@ -187,6 +191,7 @@ export async function startPipeline(
   const db = workers[0]!.deps().db;
   await db.collection('customers').insertMany(demoCustomers as never[]);
   const publisher: TestPublisher = await startTestPublisher(as('submitter', 'client'));
+  const forger: TestPublisher = await startTestPublisher(as('planner', 'planner'));
   const topics = ['tasks', 'planning', 'proposals', 'verdicts', 'results', 'outcomes', 'alerts'].map(
     (k) => `${config.topicPrefix}.${k}.v1`,
   );
@@ -231,7 +236,7 @@ export async function startPipeline(
       return body.eventId;
     },
     taskEvents,
-    publish: (...drafts) => publisher.publish(...drafts),
+    publish: (...drafts) => forger.publish(...drafts),
     submit: async (taskId, scenario, data = {}, tenantId = 'tenant-demo') => {
       const [encoded] = await publisher.publish(
         newTask(sampleTask({ model: `scripted:${scenario}`, ...data }), {
@@ -265,6 +270,7 @@ export async function startPipeline(
     close: async () => {
       await events.close();
       await publisher.close();
+      await forger.close();
       for (const w of [...started].reverse()) await w.close();
       await model.close();
       await rm(workspace, { recursive: true, force: true });
