@@ -20,6 +20,11 @@ interface TaskDoc {
   /** The TaskSubmitted that defined it: a task is defined once, the first definition stands. */
   submittedEventId?: string;
   ended: boolean;
+  /**
+   * The seq of the last event that ended or reopened it (a TaskHalted, then an admin's TaskResumed): they travel on
+   * different topics, so the later in the task's chain stands whichever is handled first.
+   */
+  stateSeq?: number;
 }
 
 /**
@@ -90,11 +95,34 @@ export class TaskBook {
   }
 
   /** Marks a task ended (its TaskCompleted, TaskFailed or TaskHalted): no approval of it runs any more. */
-  async end(taskId: string, tenantId: string): Promise<void> {
+  async end(taskId: string, tenantId: string, seq: number): Promise<void> {
+    const doc = await this.docs.findOne({ _id: taskId }, { projection: { stateSeq: 1 } });
+    if (doc?.stateSeq !== undefined && doc.stateSeq > seq) return; // reopened by a later resume
     this.running.delete(taskId);
     this.ended.add(taskId);
     if (this.ended.size > this.endedWindow) this.ended.delete(this.ended.values().next().value!);
-    await this.docs.updateOne({ _id: taskId }, { $set: { ended: true }, $setOnInsert: { tenantId } }, { upsert: true });
+    await this.docs.updateOne(
+      { _id: taskId },
+      { $set: { ended: true, stateSeq: seq }, $setOnInsert: { tenantId } },
+      { upsert: true },
+    );
+  }
+
+  /**
+   * Puts a halted task back among the running ones after an admin's authenticated TaskResumed (seq: its place in the
+   * task's chain), unless an end later in the chain was already seen.
+   */
+  async reopen(taskId: string, tenantId: string, seq: number): Promise<void> {
+    const doc = await this.docs.findOne({ _id: taskId });
+    if (doc?.stateSeq !== undefined && doc.stateSeq > seq) return;
+    await this.docs.updateOne(
+      { _id: taskId },
+      { $set: { ended: false, stateSeq: seq }, $setOnInsert: { tenantId } },
+      { upsert: true },
+    );
+    this.ended.delete(taskId);
+    const held = doc === null ? undefined : heldOf({ ...doc, ended: false });
+    if (held?.scope !== undefined) this.running.set(taskId, held);
   }
 
   /** The task as the executor knows it: from memory when running, else from MongoDB (undefined: never seen). */

@@ -1,4 +1,4 @@
-import { heldEscalationOf, type EventOf } from '@warden/contracts';
+import { authenticateHaltDecision, heldEscalationOf, type EventOf } from '@warden/contracts';
 import { TaskConflictError, type Handlers } from '@warden/runtime';
 import { approvalOf } from '../approval.js';
 import { executeApproval, type ExecutorHandlerDeps } from './execute.js';
@@ -12,6 +12,7 @@ export const executorConsumes = [
   'TaskCompleted',
   'TaskFailed',
   'TaskHalted',
+  'TaskResumed',
 ] as const;
 type Consumed = (typeof executorConsumes)[number];
 
@@ -22,7 +23,7 @@ type Consumed = (typeof executorConsumes)[number];
  */
 export function createHandlers(deps: ExecutorHandlerDeps): Handlers<Consumed> {
   const ended = async (event: EventOf<'TaskCompleted' | 'TaskFailed' | 'TaskHalted'>): Promise<void> => {
-    await deps.tasks.end(event.taskId, event.tenantId);
+    await deps.tasks.end(event.taskId, event.tenantId, event.seq);
   };
   return {
     ActionApproved: (event, ctx) => executeApproval(deps, approvalOf(event), ctx),
@@ -40,5 +41,18 @@ export function createHandlers(deps: ExecutorHandlerDeps): Handlers<Consumed> {
     TaskCompleted: ended,
     TaskFailed: ended,
     TaskHalted: ended,
+    // An admin's resume of a halted task (ADR 0023) reopens it, only when signed by a trusted key (the planner, which
+    // acts on it, raises the alert for a forged one); nothing else here depends on it.
+    TaskResumed: async (event, ctx) => {
+      const auth = authenticateHaltDecision(event.type, event.taskId, event.tenantId, event.data, deps.decisionTrust);
+      if (!auth.ok) {
+        ctx.logger.warn(
+          { taskId: event.taskId, reason: auth.reason },
+          'TaskResumed not authenticated: task stays ended',
+        );
+        return;
+      }
+      await deps.tasks.reopen(event.taskId, event.tenantId, event.seq);
+    },
   };
 }
