@@ -3,6 +3,7 @@ import { sampleTask } from '@warden/contracts/testing';
 import {
   EventCollector,
   startTestPublisher,
+  testKafka,
   testWorkerConfig,
   waitUntil,
   type TestPublisher,
@@ -10,7 +11,7 @@ import {
 import { GUARD_CALIBRATION_KEY, calibrationTopic } from '@warden/calibration';
 import { createGuardWorker, type GuardWorker } from '@warden/guard-service';
 import { DEFAULT_POLICY_FILE, type CalibrationDocument } from '@warden/policy';
-import { Kafka, logLevel, type Producer } from 'kafkajs';
+import type { Producer } from 'kafkajs';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { z } from 'zod';
@@ -50,7 +51,8 @@ describe('the guard adopts a calibration only once it is published (real stack)'
     worker = await startGuard();
     publisher = await startTestPublisher(config);
     out = await EventCollector.start(stack(), [`${config.topicPrefix}.verdicts.v1`], config.mongoDb);
-    producer = new Kafka({ brokers: [...config.brokers], logLevel: logLevel.NOTHING }).producer();
+    // As the stack's admin (the operators' principal, the only one that may publish calibrations, ADR 0019).
+    producer = testKafka(stack()).producer();
     await producer.connect();
   });
   afterAll(async () => {
