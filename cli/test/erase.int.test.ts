@@ -11,6 +11,7 @@ import {
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testKafkaEnv } from '@warden/runtime/testing';
 import { startPipeline, type Pipeline } from '../../infra/pipeline.js';
 import { stack } from '../../test/support/index.js';
 import { testEnv, warden } from './support/run.js';
@@ -25,7 +26,12 @@ function pythonSubscriber(brokers: string, registry: string, topics: string[], g
         ...['--brokers', brokers, '--registry', registry, '--topics', topics.join(','), '--group', group],
         ...['--idle-seconds', '5'],
       ],
-      { cwd: resolve(import.meta.dirname, '../..'), stdio: ['ignore', 'pipe', 'pipe'] },
+      {
+        cwd: resolve(import.meta.dirname, '../..'),
+        // The stack's Kafka credentials (SASL, ADR 0019), as the Python subscriber test passes them.
+        env: { ...process.env, ...testKafkaEnv(stack()) },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
     );
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
