@@ -30,22 +30,7 @@ const running: HeldTask = {
 };
 
 function handlersWith(task: HeldTask | undefined) {
-  return createHandlers({
-    tools: createRunnableToolRegistry([]),
-    ledger: untouchable as never,
-    breakers: untouchable as never,
-    replicaId: 'r1',
-    defaultTimeoutMs: 1_000,
-    leaseGraceMs: 100,
-    maxDispatches: 3,
-    escalationTtlMs: 3_600_000,
-    now: () => new Date('2030-01-01T00:00:00Z'),
-    decisionTrust: { keys: new Map(), insecureAcceptUnsigned: false },
-    escalations: untouchable as never,
-    verdictTrust: testVerdictTrust,
-    tasks: tasksHolding(task) as never,
-    taskWaitMs: 0,
-  });
+  return createHandlers({ ...untouchableDeps(), verdictTrust: testVerdictTrust, tasks: tasksHolding(task) as never });
 }
 
 const parsed = (draft: ReturnType<typeof actionApproved>): EventOf<'ActionApproved'> =>
