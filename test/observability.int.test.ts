@@ -179,7 +179,10 @@ describe('traces and agent metrics of the agent loop', () => {
       decidedBefore + 1,
     );
     await p.waitFor('obs-expire', (e) => e.type === 'EscalationExpired', ESCALATION_TTL_MS + 30_000);
-    expect(await valueOf('warden_escalations_expired_total')).toBeGreaterThanOrEqual(expiredBefore + 1);
+    // Counted once the service has recorded the outcome, which it does after publishing the event seen above.
+    await waitUntil(async () => (await valueOf('warden_escalations_expired_total')) >= expiredBefore + 1, {
+      what: 'the expiry counted',
+    });
     expect(await valueOf('warden_escalations_opened_total', { source: 'guard' })).toBeGreaterThanOrEqual(2);
 
     // a tool failing across tasks opens its breaker (five failures in a row)

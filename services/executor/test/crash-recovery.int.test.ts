@@ -106,7 +106,7 @@ describe('a crash between dispatch and commit', () => {
     await publisher.publish(...withTasks(mail, update, del));
     await waitUntil(() => [mailKey, updateKey, deleteKey].every((k) => first.output().includes(`PAUSED ${k}`)), {
       timeoutMs: 90_000,
-      what: `all three effects paused:\n${first.output()}`,
+      what: () => `all three effects paused:\n${first.output()}`,
     });
     first.child.kill('SIGKILL');
     await first.exited;

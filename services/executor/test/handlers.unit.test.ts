@@ -1,9 +1,10 @@
 import { eventSchemas, generateSigningKeyPair, type EventOf } from '@warden/contracts';
 import { signedVerdict, testVerdictTrust } from '@warden/contracts/testing';
+import { Topics } from '@warden/runtime';
 import { createTestHandlerContext } from '@warden/runtime/testing';
 import { createRunnableToolRegistry } from '@warden/tools';
 import { describe, expect, it } from 'vitest';
-import { createHandlers, type HeldTask } from '../src/index.js';
+import { createHandlers, executorConsumes, type HeldTask } from '../src/index.js';
 import { actionApproved, openResources, testTool } from './helpers.js';
 
 /** Deps that throw when touched: a refused approval must reach neither the ledger nor a breaker. */
@@ -154,3 +155,11 @@ function untouchableDeps() {
     taskWaitMs: 0,
   };
 }
+
+describe("the executor's subscription", () => {
+  it('lists the tasks topic first, so that a fetch queues the TaskSubmitted batches before the approvals', () => {
+    const topics = new Topics('t').forTypes(executorConsumes);
+    expect(topics[0]).toBe('t.tasks.v1');
+    expect(topics).toContain('t.verdicts.v1');
+  });
+});

@@ -108,17 +108,24 @@ export function testWorkerConfig(
   };
 }
 
-/** Polls `condition` until it returns a value other than undefined/false, or throws after `timeoutMs`. */
+/**
+ * Polls `condition` until it returns a value other than undefined/false, or throws after `timeoutMs`. `what` names
+ * the awaited condition in the error; as a function it is evaluated at the timeout (e.g. a child's output by then).
+ */
 export async function waitUntil<T>(
   condition: () => T | undefined | false | Promise<T | undefined | false>,
-  options: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
+  options: { timeoutMs?: number; intervalMs?: number; what?: string | (() => string) } = {},
 ): Promise<T> {
   const deadline = Date.now() + (options.timeoutMs ?? 30_000);
   for (;;) {
     const value = await condition();
     if (value !== undefined && value !== false) return value;
     if (Date.now() > deadline)
-      throw new Error(`timed out after ${options.timeoutMs ?? 30_000} ms waiting for ${options.what ?? 'a condition'}`);
+      throw new Error(
+        `timed out after ${options.timeoutMs ?? 30_000} ms waiting for ${
+          typeof options.what === 'function' ? options.what() : (options.what ?? 'a condition')
+        }`,
+      );
     await new Promise((r) => setTimeout(r, options.intervalMs ?? 50));
   }
 }

@@ -3,12 +3,17 @@ import { TaskConflictError, type Handlers } from '@warden/runtime';
 import { approvalOf } from '../approval.js';
 import { executeApproval, type ExecutorHandlerDeps } from './execute.js';
 
-/** The event types the executor consumes. */
+/**
+ * The event types the executor consumes, the tasks' definitions first. The order is the subscription's, which kafkajs
+ * keeps in each fetch: the batches of the tasks topic are queued for the handlers before the verdicts', so an
+ * approval fetched with its task's TaskSubmitted does not wait for it behind other approvals (with fewer handler
+ * slots than partitions, it would otherwise wait out EXECUTOR_TASK_WAIT_MS and be refused as task_unknown).
+ */
 export const executorConsumes = [
+  'TaskSubmitted',
   'ActionApproved',
   'HumanApproved',
   'EscalationRequested',
-  'TaskSubmitted',
   'TaskCompleted',
   'TaskFailed',
   'TaskHalted',
