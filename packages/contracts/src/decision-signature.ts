@@ -1,63 +1,30 @@
-import type { JsonValue } from './common-schemas.js';
 import type { EventData } from './events.js';
-import {
-  authenticateSignature,
-  type Authentication,
-  type SignatureTrust,
-  signEvent,
-  signingPayload,
-  verifySignature,
-  type EventSignature,
-  type SignatureCheck,
-  type SigningKey,
-  type VerifyingKey,
-} from './event-signature.js';
+import { signatureScheme, type Authentication, type SignatureTrust } from './event-signature.js';
 
 /** A person's decision as its event carries it. */
 export type DecisionType = 'HumanApproved' | 'HumanDenied';
 type DecisionData = EventData<'HumanApproved'> | EventData<'HumanDenied'>;
 
-/** Every field of a decision but its signature and the free-text comment: what a signature binds. */
-function boundOf(data: DecisionData): JsonValue {
-  const { signature: _signature, comment: _comment, ...bound } = data;
-  return JSON.parse(JSON.stringify(bound)) as JsonValue; // drops undefined optional fields, as the wire does
-}
-
 /**
- * What a decision's signature covers (canonical JSON): its type, task and tenant (so it cannot be replayed onto
- * another task or tenant), and every field of the decision except the signature and the free-text comment
- * (escalation, action, args hash, args, policy version, expiry, who decided in which role).
+ * A decision's signature covers its type, task and tenant and every field of the decision except the signature and
+ * the free-text comment (escalation, action, args hash, args, policy version, expiry, who decided in which role).
  */
-export function decisionSigningPayload(
-  type: DecisionType,
-  taskId: string,
-  tenantId: string,
-  data: DecisionData,
-): string {
-  return signingPayload(type, taskId, tenantId, boundOf(data));
-}
+const decisions = signatureScheme<DecisionType, DecisionData>(['comment']);
+
+/** What a decision's signature covers (canonical JSON). */
+export const decisionSigningPayload = decisions.payload;
 
 /** Signs a decision with the deciding service's Ed25519 key: the `signature` field to put in its data. */
-export function signDecision(
-  type: DecisionType,
-  taskId: string,
-  tenantId: string,
-  data: DecisionData,
-  key: SigningKey,
-): EventSignature {
-  return signEvent(type, taskId, tenantId, boundOf(data), key);
-}
+export const signDecision = decisions.sign;
 
 /** Checks a decision's Ed25519 signature against the configured public keys. */
-export function verifyDecision(
-  type: DecisionType,
-  taskId: string,
-  tenantId: string,
-  data: DecisionData,
-  keys: ReadonlyMap<string, VerifyingKey>,
-): SignatureCheck {
-  return verifySignature(type, taskId, tenantId, boundOf(data), data.signature, keys);
-}
+export const verifyDecision = decisions.verify;
+
+/**
+ * Authenticates a decision: with the insecure development setting anything passes (keyId null); without
+ * verification keys nothing does (`no_keys`); otherwise its signature must verify under a configured key.
+ */
+export const authenticateDecision = decisions.authenticate;
 
 /**
  * How a worker trusts people's decisions: the public keys of the services allowed to sign them, and the
@@ -67,20 +34,6 @@ export type DecisionTrust = SignatureTrust;
 
 /** Whether a decision is authentic under a trust configuration. */
 export type DecisionAuthentication = Authentication;
-
-/**
- * Authenticates a decision: with the insecure development setting anything passes (keyId null); without
- * verification keys nothing does (`no_keys`); otherwise its signature must verify under a configured key.
- */
-export function authenticateDecision(
-  type: DecisionType,
-  taskId: string,
-  tenantId: string,
-  data: DecisionData,
-  trust: DecisionTrust,
-): DecisionAuthentication {
-  return authenticateSignature(type, taskId, tenantId, boundOf(data), data.signature, trust);
-}
 
 /** The escalation a decision must answer, as a worker holds it (see heldEscalationOf). */
 export interface HeldEscalation {

@@ -105,6 +105,46 @@ export function authenticateSignature(
   return verifySignature(type, taskId, tenantId, bound, signature, trust.keys);
 }
 
+/** A signed event's data: whatever it carries, and its signature. */
+type SignedData = {
+  readonly signature?: { readonly keyId: string; readonly ed25519?: string | undefined } | undefined;
+};
+
+/** The four operations of one kind of signed event (a verdict, a person's decision, an admin's halt decision). */
+export interface SignatureScheme<T extends string, D extends SignedData> {
+  /** What a signature covers (canonical JSON): the type, task, tenant and every bound field. */
+  payload(type: T, taskId: string, tenantId: string, data: D): string;
+  /** Signs with an Ed25519 key: the `signature` field to put in the data (sign the data as it goes on the wire). */
+  sign(type: T, taskId: string, tenantId: string, data: D, key: SigningKey): EventSignature;
+  /** Checks the data's signature against the given public keys. */
+  verify(type: T, taskId: string, tenantId: string, data: D, keys: ReadonlyMap<string, VerifyingKey>): SignatureCheck;
+  /** Authenticates under a trust configuration (the fail-closed rule of authenticateSignature). */
+  authenticate(type: T, taskId: string, tenantId: string, data: D, trust: SignatureTrust): Authentication;
+}
+
+/**
+ * The scheme of one kind of signed event: a signature binds its type, task and tenant (so it cannot be replayed onto
+ * another task or tenant) and every field of its data except the signature itself and the `unbound` ones (free text
+ * such as a person's comment).
+ */
+export function signatureScheme<T extends string, D extends SignedData>(
+  unbound: readonly string[] = [],
+): SignatureScheme<T, D> {
+  const left = new Set(['signature', ...unbound]);
+  const boundOf = (data: D): JsonValue => {
+    const bound = Object.fromEntries(Object.entries(data).filter(([k]) => !left.has(k)));
+    return JSON.parse(JSON.stringify(bound)) as JsonValue; // drops undefined optional fields, as the wire does
+  };
+  return {
+    payload: (type, taskId, tenantId, data) => signingPayload(type, taskId, tenantId, boundOf(data)),
+    sign: (type, taskId, tenantId, data, key) => signEvent(type, taskId, tenantId, boundOf(data), key),
+    verify: (type, taskId, tenantId, data, keys) =>
+      verifySignature(type, taskId, tenantId, boundOf(data), data.signature, keys),
+    authenticate: (type, taskId, tenantId, data, trust) =>
+      authenticateSignature(type, taskId, tenantId, boundOf(data), data.signature, trust),
+  };
+}
+
 /** A new Ed25519 key pair under one key id, with the text forms parseSigningKey and parseVerifyingKeys read. */
 export function generateSigningKeyPair(keyId: string): {
   signingKey: SigningKey;

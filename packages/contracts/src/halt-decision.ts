@@ -1,15 +1,5 @@
-import type { JsonValue } from './common-schemas.js';
-import type { DecisionAuthentication, DecisionTrust } from './decision-signature.js';
 import type { EventData } from './events.js';
-import {
-  authenticateSignature,
-  signEvent,
-  verifySignature,
-  type EventSignature,
-  type SignatureCheck,
-  type SigningKey,
-  type VerifyingKey,
-} from './event-signature.js';
+import { signatureScheme } from './event-signature.js';
 
 /** An admin's answer to a halted task, as its event carries it. */
 export type HaltDecisionType = 'TaskResumed' | 'TaskCancelled';
@@ -23,47 +13,20 @@ export const ResumableHaltReasons: ReadonlySet<string> = new Set([
   'model_overrun',
 ]);
 
-/** Every field but the signature and the free-text comment: what a halt decision's signature binds. */
-function boundOf(data: HaltDecisionData): JsonValue {
-  const { signature: _signature, comment: _comment, ...bound } = data;
-  return JSON.parse(JSON.stringify(bound)) as JsonValue; // drops undefined optional fields, as the wire does
-}
+/**
+ * A halt decision's signature binds every field but the signature and the free-text comment; it is authenticated
+ * under the same trust as people's decisions (the scheme of event-signature.ts).
+ */
+const haltDecisions = signatureScheme<HaltDecisionType, HaltDecisionData>(['comment']);
 
-/** Signs an admin's halt decision with the deciding service's Ed25519 key (the scheme of event-signature.ts). */
-export function signHaltDecision(
-  type: HaltDecisionType,
-  taskId: string,
-  tenantId: string,
-  data: HaltDecisionData,
-  key: SigningKey,
-): EventSignature {
-  return signEvent(type, taskId, tenantId, boundOf(data), key);
-}
+/** Signs an admin's halt decision with the deciding service's Ed25519 key. */
+export const signHaltDecision = haltDecisions.sign;
 
 /** Checks a halt decision's Ed25519 signature against the given public keys. */
-export function verifyHaltDecision(
-  type: HaltDecisionType,
-  taskId: string,
-  tenantId: string,
-  data: HaltDecisionData,
-  keys: ReadonlyMap<string, VerifyingKey>,
-): SignatureCheck {
-  return verifySignature(type, taskId, tenantId, boundOf(data), data.signature, keys);
-}
+export const verifyHaltDecision = haltDecisions.verify;
 
-/**
- * Authenticates a halt decision under the same trust as people's decisions: the insecure development setting
- * passes anything; without keys nothing passes; otherwise the signature must verify under a configured key.
- */
-export function authenticateHaltDecision(
-  type: HaltDecisionType,
-  taskId: string,
-  tenantId: string,
-  data: HaltDecisionData,
-  trust: DecisionTrust,
-): DecisionAuthentication {
-  return authenticateSignature(type, taskId, tenantId, boundOf(data), data.signature, trust);
-}
+/** Authenticates a halt decision: the insecure setting passes anything, no keys nothing, else a key must verify it. */
+export const authenticateHaltDecision = haltDecisions.authenticate;
 
 /** The halt a task is in, as the worker that acts on halt decisions holds it. */
 export interface HeldHalt {
