@@ -113,13 +113,19 @@ type SignedData = {
 /** The four operations of one kind of signed event (a verdict, a person's decision, an admin's halt decision). */
 export interface SignatureScheme<T extends string, D extends SignedData> {
   /** What a signature covers (canonical JSON): the type, task, tenant and every bound field. */
-  payload(type: T, taskId: string, tenantId: string, data: D): string;
+  readonly payload: (type: T, taskId: string, tenantId: string, data: D) => string;
   /** Signs with an Ed25519 key: the `signature` field to put in the data (sign the data as it goes on the wire). */
-  sign(type: T, taskId: string, tenantId: string, data: D, key: SigningKey): EventSignature;
+  readonly sign: (type: T, taskId: string, tenantId: string, data: D, key: SigningKey) => EventSignature;
   /** Checks the data's signature against the given public keys. */
-  verify(type: T, taskId: string, tenantId: string, data: D, keys: ReadonlyMap<string, VerifyingKey>): SignatureCheck;
+  readonly verify: (
+    type: T,
+    taskId: string,
+    tenantId: string,
+    data: D,
+    keys: ReadonlyMap<string, VerifyingKey>,
+  ) => SignatureCheck;
   /** Authenticates under a trust configuration (the fail-closed rule of authenticateSignature). */
-  authenticate(type: T, taskId: string, tenantId: string, data: D, trust: SignatureTrust): Authentication;
+  readonly authenticate: (type: T, taskId: string, tenantId: string, data: D, trust: SignatureTrust) => Authentication;
 }
 
 /**
