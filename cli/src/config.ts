@@ -1,7 +1,7 @@
 /**
  * The CLI's configuration: the only place the CLI reads process.env. Endpoints come from KAFKA_BROKERS,
- * SCHEMA_REGISTRY_URL and MONGO_URL when set, else from the running local stack (<cache>/run/stack.json, written by
- * `warden stack up`), else the local defaults. Everything else a worker reads (WARDEN_*, LOG_LEVEL, ...) is parsed
+ * SCHEMA_REGISTRY_URL and MONGO_URL when set, else from the running local stack (stack.json in WARDEN_STACK_RUN_DIR,
+ * default <cache>/run, written by `warden stack up`), else the local defaults. Everything else a worker reads (WARDEN_*, LOG_LEVEL, ...) is parsed
  * with the workers' own WorkerEnv, so the CLI and the fleet it starts agree on topics, subjects and database.
  */
 import { readFileSync } from 'node:fs';
@@ -61,6 +61,8 @@ export interface CliOverrides {
 
 const CliEnv = z.object({
   WARDEN_CACHE_DIR: z.string().min(1).optional(),
+  /** A second local stack's state directory (as `npm run stack` takes it), else <cache>/run. */
+  WARDEN_STACK_RUN_DIR: z.string().min(1).optional(),
   NO_COLOR: z.string().optional(),
   FORCE_COLOR: z.string().optional(),
   ESCALATION_URL: z.url().default('http://127.0.0.1:8090'),
@@ -75,11 +77,11 @@ const StackFile = z.object({
   kafkaUsersFile: z.string().optional(),
 });
 
-/** The endpoints recorded by the local stack, if it wrote them. */
-function stackEndpoints(cacheDir: string): z.infer<typeof StackFile> | undefined {
+/** The endpoints recorded by the local stack in its run directory, if it wrote them. */
+function stackEndpoints(runDir: string): z.infer<typeof StackFile> | undefined {
   let text: string;
   try {
-    text = readFileSync(join(cacheDir, 'run', 'stack.json'), 'utf8');
+    text = readFileSync(join(runDir, 'stack.json'), 'utf8');
   } catch {
     return undefined; // no local stack up: the defaults or the environment apply
   }
@@ -99,7 +101,8 @@ export function loadCliConfig(
   const given = (name: string): string | undefined =>
     env[name] === undefined || env[name] === '' ? undefined : env[name];
   const fromEnv = ['KAFKA_BROKERS', 'SCHEMA_REGISTRY_URL', 'MONGO_URL'].every((n) => given(n) !== undefined);
-  const stack = fromEnv ? undefined : stackEndpoints(cacheDir);
+  const runDir = cli.WARDEN_STACK_RUN_DIR === undefined ? join(cacheDir, 'run') : resolve(cli.WARDEN_STACK_RUN_DIR);
+  const stack = fromEnv ? undefined : stackEndpoints(runDir);
   const filled: Record<string, string> = {};
   for (const [k, v] of Object.entries(env)) if (v !== undefined) filled[k] = v;
   if (stack !== undefined) {
