@@ -124,17 +124,20 @@ export {
 } from './limits.js';
 export { MONGO_DUPLICATE_KEY_CODE, isDuplicateKeyError } from './mongo-errors.js';
 export {
+  CachedSubjectKeyStore,
   ERASED_VALUE,
   MemorySubjectKeyStore,
   MongoSubjectKeyStore,
   SEALED_FIELD,
   isSealed,
   openSealed,
+  openSealedInText,
   sealValue,
   sealedPlaceholder,
   subjectErasedDraft,
   type SealedValue,
   type SubjectKey,
+  type SubjectKeyCacheSettings,
   type SubjectKeyDoc,
   type SubjectKeyStore,
 } from './sealing.js';

@@ -5,6 +5,7 @@
  * while the chain still verifies. Keys live behind a KMS-like interface (SubjectKeyStore); MongoDB implements it here.
  */
 import { createCipheriv, createDecipheriv, randomBytes, randomUUID } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import type { Collection, Db } from 'mongodb';
 import type { EventDraft } from './chain.js';
 import type { JsonValue } from './common-schemas.js';
@@ -120,6 +121,60 @@ export class MongoSubjectKeyStore implements SubjectKeyStore {
 
 const fromDoc = (doc: SubjectKeyDoc): SubjectKey => ({ keyId: doc.keyId, key: Buffer.from(doc.key, 'base64') });
 
+/** How a worker caches subject keys: how many, and for how long (the delay before another process's erasure holds). */
+export interface SubjectKeyCacheSettings {
+  readonly maxKeys: number;
+  readonly ttlMs: number;
+}
+
+/**
+ * A subject key store with a bounded cache in front (ADR 0026): the workers that seal or open values per event look
+ * each subject's key up in MongoDB once per `ttlMs` at most, not per value. An erasure through this store drops the
+ * key from its cache at once; an erasure by another process (`warden erase`) holds here once the cached entry has
+ * expired, so `ttlMs` bounds how long a worker may still open an erased subject's values in memory. An erased
+ * subject is cached as erased too (for the same time), so its values do not cost a lookup each.
+ */
+export class CachedSubjectKeyStore implements SubjectKeyStore {
+  /** Subject → its key, as last read or made. */
+  private readonly keys: LRUCache<string, SubjectKey>;
+  /** `subject NUL keyId` of keys found missing (erased): a later key of the same subject is not among them. */
+  private readonly missing: LRUCache<string, true>;
+
+  constructor(
+    private readonly store: SubjectKeyStore,
+    settings: SubjectKeyCacheSettings,
+  ) {
+    this.keys = new LRUCache({ max: settings.maxKeys, ttl: settings.ttlMs });
+    this.missing = new LRUCache({ max: settings.maxKeys, ttl: settings.ttlMs });
+  }
+
+  async keyFor(subject: string): Promise<SubjectKey> {
+    const cached = this.keys.get(subject);
+    if (cached !== undefined) return cached;
+    const key = await this.store.keyFor(subject);
+    this.keys.set(subject, key);
+    return key;
+  }
+
+  async find(subject: string, keyId: string): Promise<SubjectKey | undefined> {
+    const cached = this.keys.get(subject);
+    if (cached?.keyId === keyId) return cached;
+    if (this.missing.has(`${subject}\u0000${keyId}`)) return undefined;
+    const key = await this.store.find(subject, keyId);
+    if (key === undefined) this.missing.set(`${subject}\u0000${keyId}`, true);
+    else this.keys.set(subject, key);
+    return key;
+  }
+
+  async erase(subject: string): Promise<number> {
+    const erased = await this.store.erase(subject);
+    const cached = this.keys.get(subject);
+    this.keys.delete(subject);
+    if (cached !== undefined) this.missing.set(`${subject}\u0000${cached.keyId}`, true);
+    return erased;
+  }
+}
+
 /** Subject keys in memory, for unit tests. */
 export class MemorySubjectKeyStore implements SubjectKeyStore {
   private readonly keys = new Map<string, SubjectKey>();
@@ -185,6 +240,32 @@ export async function openSealed(keys: SubjectKeyStore, value: JsonValue): Promi
     return out;
   }
   return value;
+}
+
+/** A sealed value as JSON text: its one field holds an object of strings and a number, with no nested braces. */
+const SEALED_IN_TEXT = new RegExp(`\\{"${SEALED_FIELD}":\\{[^{}]*\\}\\}`, 'g');
+
+/**
+ * Opens the sealed values written as JSON inside a text (a tool result rendered into a model's context): each is
+ * replaced by its clear value's JSON, or by ERASED_VALUE's. A piece that does not parse as a sealed value (a
+ * truncated one) stays as it is: the text never gains clear data it did not seal.
+ */
+export async function openSealedInText(keys: SubjectKeyStore, text: string): Promise<string> {
+  if (!text.includes(SEALED_FIELD)) return text;
+  const pieces = [...text.matchAll(SEALED_IN_TEXT)];
+  const opened = await Promise.all(
+    pieces.map(async (m) => {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(m[0]);
+      } catch {
+        return m[0];
+      }
+      return isSealed(parsed) ? JSON.stringify(await openSealed(keys, parsed)) : m[0];
+    }),
+  );
+  let i = 0;
+  return text.replace(SEALED_IN_TEXT, () => opened[i++]!);
 }
 
 /** What a reader without the right role shows of a sealed value: that it is sealed, and whose, never its content. */

@@ -1,4 +1,5 @@
 import {
+  CachedSubjectKeyStore,
   ERASED_VALUE,
   MemorySubjectKeyStore,
   SEALED_FIELD,
@@ -6,6 +7,7 @@ import {
   eventDataSchemas,
   isSealed,
   openSealed,
+  openSealedInText,
   sealValue,
   outOfChainEventTypes,
   subjectErasedDraft,
@@ -56,5 +58,64 @@ describe('sealing personal data (crypto-shredding)', () => {
     expect(eventDataSchemas.SubjectErased.safeParse(draft.data).success).toBe(true);
     expect(draft.taskId).toMatch(/^erasure:t1:cus_1:/);
     expect(outOfChainEventTypes.has('SubjectErased')).toBe(true);
+  });
+});
+
+/** A key store that counts its lookups (to see what a cache saves). */
+class CountingStore extends MemorySubjectKeyStore {
+  finds = 0;
+  override find(subject: string, keyId: string) {
+    this.finds++;
+    return super.find(subject, keyId);
+  }
+}
+
+describe('a cached subject key store', () => {
+  it("looks a key up once per lifetime, sees its own erasure at once and another process's once the entry expires", async () => {
+    const store = new CountingStore();
+    const cached = new CachedSubjectKeyStore(store, { maxKeys: 100, ttlMs: 60_000 });
+    const sealed = await sealValue(store, 't1:cus_1', 'ada@example.com');
+    for (let i = 0; i < 5; i++) await expect(openSealed(cached, sealed)).resolves.toBe('ada@example.com');
+    expect(store.finds).toBe(1);
+    await store.erase('t1:cus_1'); // another process erases
+    await expect(openSealed(cached, sealed)).resolves.toBe('ada@example.com'); // until the entry expires
+    const fresh = new CachedSubjectKeyStore(store, { maxKeys: 100, ttlMs: 60_000 });
+    await expect(openSealed(fresh, sealed)).resolves.toBe(ERASED_VALUE);
+    await fresh.erase('t1:cus_1'); // nothing left to erase; still erased
+    await expect(openSealed(fresh, sealed)).resolves.toBe(ERASED_VALUE);
+  });
+
+  it('an erasure through it holds at once; a later key of the same subject is not taken for erased', async () => {
+    const store = new MemorySubjectKeyStore();
+    const cached = new CachedSubjectKeyStore(store, { maxKeys: 100, ttlMs: 60_000 });
+    const before = await sealValue(cached, 't1:cus_2', 'bob@example.com');
+    await expect(openSealed(cached, before)).resolves.toBe('bob@example.com');
+    expect(await cached.erase('t1:cus_2')).toBe(1);
+    await expect(openSealed(cached, before)).resolves.toBe(ERASED_VALUE);
+    const after = await sealValue(cached, 't1:cus_2', 'bob@new.example.com'); // a new key for new data
+    await expect(openSealed(cached, after)).resolves.toBe('bob@new.example.com');
+    await expect(openSealed(cached, before)).resolves.toBe(ERASED_VALUE);
+  });
+});
+
+describe('sealed values inside a text', () => {
+  it('opens each sealed JSON value in a rendered text, shows an erased one as erased, and leaves a cut one sealed', async () => {
+    const keys = new MemorySubjectKeyStore();
+    const ada = await sealValue(keys, 't1:cus_1', 'ada@example.com');
+    const bob = await sealValue(keys, 't1:cus_2', { name: 'Bob', email: 'bob@example.com' });
+    const text = JSON.stringify({ rows: [{ email: ada }, { contact: bob }], plan: 'gold' });
+    const opened = await openSealedInText(keys, text);
+    expect(JSON.parse(opened)).toEqual({
+      rows: [{ email: 'ada@example.com' }, { contact: { name: 'Bob', email: 'bob@example.com' } }],
+      plan: 'gold',
+    });
+    await keys.erase('t1:cus_2');
+    expect(JSON.parse(await openSealedInText(keys, text))).toEqual({
+      rows: [{ email: 'ada@example.com' }, { contact: ERASED_VALUE }],
+      plan: 'gold',
+    });
+    const cut = text.slice(0, text.indexOf(SEALED_FIELD) + 40);
+    expect(await openSealedInText(keys, cut)).toBe(cut);
+    expect(await openSealedInText(keys, 'no sealed value here')).toBe('no sealed value here');
   });
 });

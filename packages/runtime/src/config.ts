@@ -22,6 +22,8 @@ const csv = z
 
 const intFrom = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
+/** A minute, and the keys of 10,000 subjects: an erasure holds in every worker within a minute. */
+export const DEFAULT_SUBJECT_KEY_CACHE = { ttlMs: 60_000, maxKeys: 10_000 } as const;
 /** The most events handled in one transaction (WARDEN_BATCH_SIZE's default). */
 export const DEFAULT_BATCH_SIZE = 2_000;
 /** How old a transaction's first event may get before it commits (WARDEN_COMMIT_INTERVAL_MS's default). */
@@ -186,6 +188,13 @@ export const WorkerEnv = z.object({
   WARDEN_HTTP_HOST: z.string().default('127.0.0.1'),
   WARDEN_CLAIM_CHECK_BYTES: intFrom(1024, 64 * 1024 * 1024).default(256 * 1024),
   WARDEN_TRANSACTION_TIMEOUT_MS: intFrom(1_000, 900_000).default(60_000),
+  /**
+   * Sealed personal data (ADR 0026): how long a worker keeps a data subject's key in memory, which bounds how long
+   * after `warden erase` another process may still open the subject's values...
+   */
+  WARDEN_SUBJECT_KEY_CACHE_TTL_MS: intFrom(0, 3_600_000).default(DEFAULT_SUBJECT_KEY_CACHE.ttlMs),
+  /** ...and how many subjects' keys it keeps. */
+  WARDEN_SUBJECT_KEY_CACHE_MAX: intFrom(1, 10_000_000).default(DEFAULT_SUBJECT_KEY_CACHE.maxKeys),
   /** While a dependency is down, a partition waits this long first, then twice as long each time (with jitter)... */
   WARDEN_OUTAGE_RETRY_BASE_MS: intFrom(1, 60_000).default(DEFAULT_OUTAGE_RETRY_BASE_MS),
   /** ...up to this long between two tries. */

@@ -1,9 +1,13 @@
 import {
+  CachedSubjectKeyStore,
   EventCodec,
   createRegistryClient,
   MongoBlobStore,
+  MongoSubjectKeyStore,
   Redactor,
   type BlobStore,
+  type SubjectKeyCacheSettings,
+  type SubjectKeyStore,
   type DecisionTrust,
   type ProducerKey,
   type SigningKey,
@@ -13,6 +17,7 @@ import { MongoClient, type Db } from 'mongodb';
 import { pino, type Logger } from 'pino';
 import {
   DEFAULT_MONGO_OPERATION_TIMEOUT_MS,
+  DEFAULT_SUBJECT_KEY_CACHE,
   MONGO_CONNECT_TIMEOUT_MS,
   MONGO_HEARTBEAT_FREQUENCY_MS,
   MONGO_SERVER_SELECTION_TIMEOUT_MS,
@@ -58,6 +63,8 @@ export interface WorkerRuntimeConfig {
   /** The producers' public keys by key id, with their roles (WARDEN_PRODUCER_PUBLIC_KEYS): for verifiers. */
   readonly producerKeys?: ReadonlyMap<string, ProducerKey>;
   readonly logLevel: string;
+  /** The cache of data subjects' keys of the workers that seal or open personal data (default DEFAULT_SUBJECT_KEY_CACHE). */
+  readonly subjectKeyCache?: SubjectKeyCacheSettings;
   /** The most messages handled in one transaction (outputs + consumed offsets committed together). Default 2000. */
   readonly batchSize?: number;
   /**
@@ -105,6 +112,7 @@ export function runtimeConfigFrom(env: WorkerEnv): WorkerRuntimeConfig {
     httpHost: env.WARDEN_HTTP_HOST,
     claimCheckBytes: env.WARDEN_CLAIM_CHECK_BYTES,
     transactionTimeoutMs: env.WARDEN_TRANSACTION_TIMEOUT_MS,
+    subjectKeyCache: { ttlMs: env.WARDEN_SUBJECT_KEY_CACHE_TTL_MS, maxKeys: env.WARDEN_SUBJECT_KEY_CACHE_MAX },
     outageRetryBaseMs: env.WARDEN_OUTAGE_RETRY_BASE_MS,
     outageRetryMaxMs: env.WARDEN_OUTAGE_RETRY_MAX_MS,
     healthProbeIntervalMs: env.WARDEN_HEALTH_PROBE_INTERVAL_MS,
@@ -209,4 +217,12 @@ export async function connectRuntime(name: string, config: WorkerRuntimeConfig, 
 /** The base64 PKCS#8 text of a producer's private key, as configured: never to appear in an event. */
 function producerKeyText(key: SigningKey): string {
   return key.privateKey.export({ type: 'pkcs8', format: 'der' }).toString('base64');
+}
+
+/**
+ * The data subjects' keys as a worker reads them (ADR 0026): MongoDB behind a bounded cache, so sealing and opening
+ * cost a lookup per subject per cache lifetime, not per value.
+ */
+export function subjectKeysOf(db: Db, config: Pick<WorkerRuntimeConfig, 'subjectKeyCache'>): SubjectKeyStore {
+  return new CachedSubjectKeyStore(new MongoSubjectKeyStore(db), config.subjectKeyCache ?? DEFAULT_SUBJECT_KEY_CACHE);
 }

@@ -12,6 +12,7 @@ export {
   connectRuntime,
   createMongoClient,
   runtimeConfigFrom,
+  subjectKeysOf,
   type RuntimeDeps,
   type WorkerRuntimeConfig,
 } from './deps.js';

@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { MongoSubjectKeyStore, type SubjectKeyStore } from '@warden/contracts';
+import type { SubjectKeyStore } from '@warden/contracts';
 import {
   createExecutorMetrics,
   createRuntimeMetrics,
   decisionTrustOf,
   defineWorker,
+  subjectKeysOf,
   type RuntimeDeps,
   type Worker,
   type WorkerRuntimeConfig,
@@ -91,7 +92,9 @@ export function createExecutorWorker(options: ExecutorWorkerOptions): ExecutorWo
         verdictTrust,
         tasks,
         taskWaitMs: s.taskWaitMs ?? DEFAULT_TASK_WAIT_MS,
-        ...(s.sealing === undefined ? {} : { sealResult: resultSealer(new MongoSubjectKeyStore(deps.db), s.sealing) }),
+        ...(s.sealing === undefined
+          ? {}
+          : { sealResult: resultSealer(subjectKeysOf(deps.db, deps.config), s.sealing) }),
         metrics: agentMetrics,
       });
     },

@@ -9,6 +9,7 @@ import {
   clipText,
   decodeAnswerContent,
   decodeToolTurnContent,
+  type ChatMessage,
   type EventData,
   type EventDataInput,
   type EventType,
@@ -56,6 +57,22 @@ export interface PlannerDeps {
   readonly redact: <T>(value: T) => T;
   /** Agent metrics (tokens, cost, budgets, loops) on the worker's /metrics; none in unit tests. */
   readonly metrics?: PlannerMetrics;
+  /**
+   * Opens the sealed personal data in a text (ADR 0026): the model gets the clear values (or `[erased]`), while
+   * the task's state and everything published (ModelCalled's messages included) keep the sealed form. None: the
+   * model gets the text as it is.
+   */
+  readonly openSealed?: (text: string) => Promise<string>;
+}
+
+/** The messages as the model gets them: each one's sealed values opened (the published ModelCalled keeps them sealed). */
+export async function clearMessages(
+  messages: readonly ChatMessage[],
+  deps: PlannerDeps,
+): Promise<readonly ChatMessage[]> {
+  const open = deps.openSealed;
+  if (open === undefined) return messages;
+  return Promise.all(messages.map(async (m) => (m.content === null ? m : { ...m, content: await open(m.content) })));
 }
 
 type Publish = HandlerContext['publish'];
@@ -329,7 +346,13 @@ async function callModel(
     );
     const started = performance.now();
     try {
-      reply = await deps.model.complete({ model: s.model, messages, tools: offered.tools, maxTokens, signal });
+      reply = await deps.model.complete({
+        model: s.model,
+        messages: await clearMessages(messages, deps),
+        tools: offered.tools,
+        maxTokens,
+        signal,
+      });
     } catch (error) {
       failModelSpan(span, error instanceof ModelCallError ? error.errorClass : 'unexpected', (error as Error).message);
       if (!(error instanceof ModelCallError)) throw error;

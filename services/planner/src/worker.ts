@@ -3,6 +3,7 @@ import {
   createRuntimeMetrics,
   decisionTrustOf,
   defineWorker,
+  subjectKeysOf,
   TELEMETRY_OFF,
   type PlannerMetrics,
   type TelemetryConfig,
@@ -11,6 +12,7 @@ import {
   type Worker,
   type WorkerRuntimeConfig,
 } from '@warden/runtime';
+import { openSealedInText } from '@warden/contracts';
 import { demoTools, type ToolRegistry } from '@warden/tools';
 import { BudgetStore } from './budget-store.js';
 import type { PlannerSettings } from './config.js';
@@ -46,6 +48,7 @@ export function createPlannerHandlers(
   const s = options.settings;
   const now = options.now ?? (() => new Date());
   const { openTools } = options;
+  const keys = subjectKeysOf(deps.db, deps.config);
   return createHandlers(
     {
       model: options.model,
@@ -66,6 +69,7 @@ export function createPlannerHandlers(
       policyVersion: s.policyVersion,
       now,
       redact: (value) => deps.codec.redact(value),
+      openSealed: (text) => openSealedInText(keys, text),
       decisionTrust: decisionTrustOf(deps),
       ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
     },
