@@ -132,6 +132,7 @@ export {
   isSealed,
   openSealed,
   openSealedInText,
+  presentSealed,
   sealValue,
   sealedPlaceholder,
   subjectErasedDraft,

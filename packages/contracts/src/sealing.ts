@@ -242,6 +242,26 @@ export async function openSealed(keys: SubjectKeyStore, value: JsonValue): Promi
   return value;
 }
 
+/**
+ * A value as a reader is shown it (at any depth): with `open`, each sealed value opened (openSealed); without, a
+ * sealed value whose subject's key is gone as ERASED_VALUE and any other as its placeholder (whose it is, never
+ * what). Either way an erased value reads `[erased]`.
+ */
+export async function presentSealed(keys: SubjectKeyStore, value: JsonValue, open: boolean): Promise<JsonValue> {
+  if (open) return openSealed(keys, value);
+  if (isSealed(value)) {
+    const s = value[SEALED_FIELD];
+    return (await keys.find(s.subject, s.keyId)) === undefined ? ERASED_VALUE : sealedPlaceholder(value);
+  }
+  if (Array.isArray(value)) return Promise.all(value.map((v) => presentSealed(keys, v, false)));
+  if (typeof value === 'object' && value !== null) {
+    const out: Record<string, JsonValue> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = await presentSealed(keys, v, false);
+    return out;
+  }
+  return value;
+}
+
 /** A sealed value as JSON text: its one field holds an object of strings and a number, with no nested braces. */
 const SEALED_IN_TEXT = new RegExp(`\\{"${SEALED_FIELD}":\\{[^{}]*\\}\\}`, 'g');
 

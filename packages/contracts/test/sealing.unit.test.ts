@@ -8,6 +8,7 @@ import {
   isSealed,
   openSealed,
   openSealedInText,
+  presentSealed,
   sealValue,
   outOfChainEventTypes,
   subjectErasedDraft,
@@ -117,5 +118,17 @@ describe('sealed values inside a text', () => {
     const cut = text.slice(0, text.indexOf(SEALED_FIELD) + 40);
     expect(await openSealedInText(keys, cut)).toBe(cut);
     expect(await openSealedInText(keys, 'no sealed value here')).toBe('no sealed value here');
+  });
+});
+
+describe('a sealed value as a reader is shown it', () => {
+  it('opened for a reader allowed to open it, a placeholder for others, and [erased] for both once erased', async () => {
+    const keys = new MemorySubjectKeyStore();
+    const doc = { to: [await sealValue(keys, 't1:cus_1', 'ada@example.com')], subject: 'Hi' };
+    expect(await presentSealed(keys, doc, true)).toEqual({ to: ['ada@example.com'], subject: 'Hi' });
+    expect(await presentSealed(keys, doc, false)).toEqual({ to: ['[sealed: t1:cus_1]'], subject: 'Hi' });
+    await keys.erase('t1:cus_1');
+    expect(await presentSealed(keys, doc, true)).toEqual({ to: [ERASED_VALUE], subject: 'Hi' });
+    expect(await presentSealed(keys, doc, false)).toEqual({ to: [ERASED_VALUE], subject: 'Hi' });
   });
 });
