@@ -16,6 +16,7 @@ import { sampleTask } from '@warden/contracts/testing';
 import { pino, type Level } from 'pino';
 import { Topics } from '../topics.js';
 import { chainedPublish, handlingLogFields } from '../worker/handling.js';
+import { StateLayer } from '../worker/state-store.js';
 import type { HandlerContext } from '../worker/types.js';
 
 /**
@@ -60,6 +61,8 @@ export interface TestHandlerContextOptions<E extends WardenEvent> {
   readonly logLevel?: Level | 'silent';
   /** ctx.span (default a span that records nothing). */
   readonly span?: Span;
+  /** The state ctx.state reads and writes (keyed by the event's taskId); share one between contexts of a test. */
+  readonly state?: StateLayer<unknown>;
 }
 
 /** A handler context for a unit test, and what the handler did with it. */
@@ -76,6 +79,8 @@ export interface TestHandlerContext<E extends WardenEvent> {
   readonly logs: Array<Record<string, unknown>>;
   /** Fires ctx.signal, as a worker's forced close does. */
   abort(reason?: unknown): void;
+  /** The state behind ctx.state (its `changes` are what the chunk would write to the changelog). */
+  readonly state: StateLayer<unknown>;
 }
 
 /** The TaskSubmitted a test handler context handles when given none. */
@@ -104,7 +109,9 @@ export function createTestHandlerContext<E extends WardenEvent = EventOf<'TaskSu
   const abort = new AbortController();
   const drafts: EventDraft[] = [];
   const published: EncodedEvent[] = [];
+  const state = options.state ?? new StateLayer<unknown>(() => undefined);
   const ctx: HandlerContext = {
+    state: state.handle(event.taskId),
     logger,
     signal: abort.signal,
     span,
@@ -121,5 +128,5 @@ export function createTestHandlerContext<E extends WardenEvent = EventOf<'TaskSu
       },
     ),
   };
-  return { ctx, event, drafts, published, logs, abort: (reason) => abort.abort(reason) };
+  return { ctx, event, drafts, published, logs, state, abort: (reason) => abort.abort(reason) };
 }
