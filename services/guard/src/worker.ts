@@ -35,6 +35,11 @@ export interface GuardWorkerOptions {
   readonly signingKey?: SigningKey;
   /** The review sample of auto-approved actions (ADR 0025); rate 0 (the default) samples nothing. */
   readonly reviewSample?: { readonly rate: number; readonly salt: string };
+  /**
+   * How long a proposal whose causes (its TaskSubmitted, cited results) have not arrived waits in its task's state
+   * before it is judged on what is known (default DEFAULT_CAUSE_WAIT_MS).
+   */
+  readonly causeWaitMs?: number;
   /** How long start may take to read the published calibrations (default 30 s). */
   readonly calibrationLoadTimeoutMs?: number;
 }
@@ -98,6 +103,7 @@ export function createGuardWorker(options: GuardWorkerOptions): GuardWorker {
         estimateImpact:
           options.estimateImpact ?? storeImpactEstimator(deps.db, options.customerCollections ?? ['customers']),
         escalationTtlMs: options.escalationTtlMs,
+        ...(options.causeWaitMs === undefined ? {} : { causeWaitMs: options.causeWaitMs }),
         now: options.now ?? (() => new Date()),
         ...(options.tenantCaps === undefined ? {} : { tenantCaps: capsLookup(options.tenantCaps) }),
         metrics: agentMetrics,

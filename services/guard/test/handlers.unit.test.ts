@@ -63,7 +63,7 @@ describe("the guard's handlers, without Kafka", () => {
     const deadlineMs = submittedAtMs + 600_000;
     /** A state holding task-1 as submitted at submittedAtMs. */
     const stateWithTask = () => {
-      const state = new StateLayer<unknown>(() => undefined);
+      const state = new StateLayer<GuardTaskState>(() => undefined);
       const value: GuardTaskState = {
         ...emptyTaskState(),
         tenantId: 'tenant-a',
@@ -129,12 +129,12 @@ describe("the guard's handlers, without Kafka", () => {
 
     it('keeps a proposal whose task has not arrived, and judges it when the TaskSubmitted does', async () => {
       const handlers = createHandlers(deps);
-      const state = new StateLayer<unknown>(() => undefined);
+      const state = new StateLayer<GuardTaskState>(() => undefined);
       const event = proposal();
       const early = createTestHandlerContext({ event, state });
       await handlers.ActionProposed(event, early.ctx);
       expect(early.drafts).toEqual([]);
-      const waiting = state.handle('task-1').get() as GuardTaskState;
+      const waiting = state.handle('task-1').get()!;
       expect(waiting.pending.map((p) => p.event.id)).toEqual([event.id]);
       expect(state.handle('task-1').wakesAt()).toBe(waiting.pending[0]!.deadlineMs);
 
@@ -149,7 +149,7 @@ describe("the guard's handlers, without Kafka", () => {
         seq: event.seq + 1,
         prevHashes: [early.ctx.hash],
       });
-      const after = state.handle('task-1').get() as GuardTaskState;
+      const after = state.handle('task-1').get()!;
       expect(after.pending).toEqual([]);
       expect(after.task).toBeDefined();
       expect(state.handle('task-1').wakesAt()).toBeUndefined();
@@ -157,7 +157,7 @@ describe("the guard's handlers, without Kafka", () => {
 
     it('judges a waiting proposal on what is known at its deadline (the wake-up): no task, rejected', async () => {
       const handlers = createHandlers({ ...deps, causeWaitMs: 1 });
-      const state = new StateLayer<unknown>(() => undefined);
+      const state = new StateLayer<GuardTaskState>(() => undefined);
       const event = proposal();
       const early = createTestHandlerContext({ event, state });
       await handlers.ActionProposed(event, early.ctx);
@@ -167,12 +167,12 @@ describe("the guard's handlers, without Kafka", () => {
       await createWake({ ...deps, causeWaitMs: 1 })('task-1', wakeCtx.ctx);
       expect(wakeCtx.drafts.map((d) => d.type)).toEqual(['ActionRejected']);
       expect(wakeCtx.drafts[0]!.data).toMatchObject({ reasonCode: 'task_unknown', proposalEventId: event.id });
-      expect((state.handle('task-1').get() as GuardTaskState).pending).toEqual([]);
+      expect(state.handle('task-1').get()!.pending).toEqual([]);
     });
 
     it("evicts the task's state at its end (a tombstone in the changelog)", async () => {
       const handlers = createHandlers(deps);
-      const state = new StateLayer<unknown>(() => undefined);
+      const state = new StateLayer<GuardTaskState>(() => undefined);
       const task = submitted();
       await handlers.TaskSubmitted(task, createTestHandlerContext({ event: task, state }).ctx);
       expect(state.handle('task-1').get()).toBeDefined();

@@ -44,7 +44,8 @@ export function createTestCodec(): EventCodec {
 }
 
 /** Options of createTestHandlerContext. */
-export interface TestHandlerContextOptions<E extends WardenEvent> {
+/** S: the worker's state (never by default, which fits a handler of any state). */
+export interface TestHandlerContextOptions<E extends WardenEvent, S = never> {
   /** The event being handled, what responses chain to (default: a sample TaskSubmitted of task-1, tenant-a). */
   readonly event?: E;
   /** Its hash (default: the canonical hash of the event). */
@@ -62,13 +63,13 @@ export interface TestHandlerContextOptions<E extends WardenEvent> {
   /** ctx.span (default a span that records nothing). */
   readonly span?: Span;
   /** The state ctx.state reads and writes (keyed by the event's taskId); share one between contexts of a test. */
-  readonly state?: StateLayer<unknown>;
+  readonly state?: StateLayer<S>;
 }
 
 /** A handler context for a unit test, and what the handler did with it. */
-export interface TestHandlerContext<E extends WardenEvent> {
+export interface TestHandlerContext<E extends WardenEvent, S = never> {
   /** Pass it to the handler: handler(event, ctx). */
-  readonly ctx: HandlerContext;
+  readonly ctx: HandlerContext<S>;
   /** The event being handled. */
   readonly event: E;
   /** Drafts published through ctx.publish, in order (as the handler wrote them, before encoding). */
@@ -80,7 +81,7 @@ export interface TestHandlerContext<E extends WardenEvent> {
   /** Fires ctx.signal, as a worker's forced close does. */
   abort(reason?: unknown): void;
   /** The state behind ctx.state (its `changes` are what the chunk would write to the changelog). */
-  readonly state: StateLayer<unknown>;
+  readonly state: StateLayer<S>;
 }
 
 /** The TaskSubmitted a test handler context handles when given none. */
@@ -94,9 +95,9 @@ function sampleTaskSubmitted(): EventOf<'TaskSubmitted'> {
  * AbortSignal, a span, and a publish that chains, encodes and records each response as a worker's would (nothing is
  * sent). Handlers built by createHandlers(deps) get their fakes through deps; this gives them the rest.
  */
-export function createTestHandlerContext<E extends WardenEvent = EventOf<'TaskSubmitted'>>(
-  options: TestHandlerContextOptions<E> = {},
-): TestHandlerContext<E> {
+export function createTestHandlerContext<E extends WardenEvent = EventOf<'TaskSubmitted'>, S = never>(
+  options: TestHandlerContextOptions<E, S> = {},
+): TestHandlerContext<E, S> {
   const event = options.event ?? (sampleTaskSubmitted() as WardenEvent as E);
   const hash = options.hash ?? canonicalHash(event);
   const logs: Array<Record<string, unknown>> = [];
@@ -109,8 +110,8 @@ export function createTestHandlerContext<E extends WardenEvent = EventOf<'TaskSu
   const abort = new AbortController();
   const drafts: EventDraft[] = [];
   const published: EncodedEvent[] = [];
-  const state = options.state ?? new StateLayer<unknown>(() => undefined);
-  const ctx: HandlerContext = {
+  const state = options.state ?? new StateLayer<S>(() => undefined);
+  const ctx: HandlerContext<S> = {
     state: state.handle(event.taskId),
     logger,
     signal: abort.signal,

@@ -259,3 +259,4 @@ export {
   type TestHandlerContextOptions,
 } from './handler-context.js';
 export { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './otlp-receiver.js';
+export { readStateChangelog } from './state-changelog.js';
