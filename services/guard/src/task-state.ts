@@ -81,7 +81,7 @@ export function viewOf(taskId: string, state: GuardTaskState): TaskView {
   let view = evolve(initialTaskView(taskId), {
     type: 'TaskSubmitted',
     tenantId: state.tenantId,
-    data: deepFreeze(state.task) as EventData<'TaskSubmitted'>,
+    data: deepFreeze<EventData<'TaskSubmitted'>>(state.task),
   });
   for (const r of state.results) {
     view = evolve(view, {

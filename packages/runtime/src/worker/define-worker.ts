@@ -180,7 +180,9 @@ export function defineWorker<C extends EventType, S = unknown>(definition: Worke
     opened.wakeTimer = setInterval(() => {
       if (waking) return;
       waking = true;
-      wakeDue().finally(() => (waking = false));
+      wakeDue()
+        .catch((error: unknown) => logger.error({ err: error }, 'wake-ups failed: tried again at the next check'))
+        .finally(() => (waking = false));
     }, definition.state!.wakeCheckIntervalMs ?? STATE_WAKE_CHECK_INTERVAL_MS);
     opened.wakeTimer.unref();
   }

@@ -59,7 +59,7 @@ function storedOf(text: string): Stored | undefined {
   if (typeof parsed !== 'object' || parsed === null || !('v' in parsed)) return undefined;
   const w = (parsed as { w?: unknown }).w;
   if (w !== undefined && typeof w !== 'number') return undefined;
-  return parsed as Stored;
+  return parsed;
 }
 
 /** The writes of one chunk (or of one attempt inside it), over what is below them. */
@@ -253,10 +253,11 @@ export class StateStores<S> {
       await consumer.subscribe({ topics: [topic], fromBeginning: true });
       await consumer.run({
         autoCommit: false,
-        eachBatch: async ({ batch, pause }) => {
+        eachBatch: (payload) => {
+          const { batch } = payload;
           if (batch.partition !== partition) {
-            pause(); // another partition's state: not ours to restore
-            return;
+            payload.pause(); // another partition's state: not ours to restore
+            return Promise.resolve();
           }
           for (const message of batch.messages) {
             const key = message.key?.toString() ?? '';
@@ -276,6 +277,7 @@ export class StateStores<S> {
             }
           }
           advance(batch.lastOffset());
+          return Promise.resolve();
         },
       });
       await done;
