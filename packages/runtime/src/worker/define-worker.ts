@@ -260,7 +260,16 @@ export function defineWorker<C extends EventType, S = unknown>(definition: Worke
       consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
         joined = true;
         resolve();
-        stores?.retain(new Set(Object.values(payload.memberAssignment).flat()));
+        if (stores !== undefined) {
+          const assigned = new Set(Object.values(payload.memberAssignment).flat());
+          stores.retain(assigned);
+          // Restored when assigned, not when the first event comes (that chunk awaits the same restore).
+          for (const partition of assigned) {
+            stores.load(partition).catch((error: unknown) => {
+              d.logger.warn({ err: error, partition }, 'state restore failed: tried again by the first chunk');
+            });
+          }
+        }
         txs
           .retain(payload.memberAssignment)
           .catch((error: unknown) => d.logger.warn({ err: error }, 'could not close producers of revoked partitions'));
