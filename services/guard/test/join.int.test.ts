@@ -54,7 +54,7 @@ describe("the guard's event-time join on the real stack", () => {
     await worker.close();
   });
 
-  it('judges a proposal that arrived before its TaskSubmitted once the task arrives, chained to the proposal', async () => {
+  it('judges a proposal that arrived before its TaskSubmitted once the task arrives, and evicts the task at its end', async () => {
     const taskId = 'join-late-task';
     const task = newTask(sampleTask({ input: { orderId: '1001', customerId: 'c-42', amountUsd: 25 } }), {
       tenantId: 'tenant-a',
@@ -98,5 +98,24 @@ describe("the guard's event-time join on the real stack", () => {
     const after = await latestState(kafka, changelog, taskId);
     expect(after?.pending).toEqual([]);
     expect(after?.task).toBeDefined();
+
+    // The task's end evicts its state: a tombstone in the changelog.
+    const [submitted] = await publisher.publish(
+      follow(
+        { envelope: task, hash: canonicalHash(task) },
+        'TaskCompleted',
+        {
+          answer: 'done',
+          totals: { steps: 1, usage: { promptTokens: 0, completionTokens: 0, totalTokens: 0 }, costUsd: 0 },
+        },
+        { producer: 'test' },
+      ),
+    );
+    expect(submitted).toBeDefined();
+    await waitUntil(async () => (await readStateChangelog(kafka, changelog)).has(taskId) === false, {
+      timeoutMs: 30_000,
+      intervalMs: 200,
+      what: "the task's state tombstoned at its end",
+    });
   });
 });
