@@ -157,14 +157,15 @@ export function defineWorker<C extends EventType, S = unknown>(definition: Worke
     const onWake = definition.state!.onWake! as Parameters<Handling['wake']>[2];
     let waking = false;
     const wakeDue = async (): Promise<void> => {
-      for (const store of await stores.loaded()) {
+      for (const store of stores.loaded()) {
         const { partition } = store.changelog;
-        if (!running() || !stores.owns(partition) || store.due(Date.now()).length === 0) continue;
+        if (!running() || store.due(Date.now()).length === 0) continue;
         const release = await store.lock();
         try {
           const due = store.due(Date.now());
           const producer = txs.held(topic, partition);
-          if (due.length === 0 || producer === undefined || !stores.owns(partition)) continue;
+          // A store dropped by a rebalance (even if restored again since) is never written from.
+          if (due.length === 0 || producer === undefined || !stores.holds(store)) continue;
           const layer = store.begin();
           const outputs = [];
           for (const taskId of due) outputs.push(...(await handling.wake(taskId, layer, onWake)));

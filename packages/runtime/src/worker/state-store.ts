@@ -181,7 +181,8 @@ export interface StateStoresOptions<S> {
 /** The state stores of one worker, by partition number. */
 export class StateStores<S> {
   private readonly partitions = new Map<number, Promise<PartitionState<S>>>();
-  private assigned: ReadonlySet<number> | undefined;
+  /** The stores restored and still held (a store dropped by a rebalance is no longer here, even if restored again). */
+  private readonly ready = new Map<number, PartitionState<S>>();
 
   constructor(private readonly options: StateStoresOptions<S>) {}
 
@@ -189,33 +190,38 @@ export class StateStores<S> {
   load(partition: number): Promise<PartitionState<S>> {
     let loading = this.partitions.get(partition);
     if (loading === undefined) {
-      loading = this.restore(partition);
-      this.partitions.set(partition, loading);
-      loading.catch(() => this.partitions.delete(partition)); // the next use tries again
+      const restoring = this.restore(partition);
+      loading = restoring;
+      this.partitions.set(partition, restoring);
+      restoring.then(
+        (store) => {
+          if (this.partitions.get(partition) === restoring) this.ready.set(partition, store);
+        },
+        () => {
+          if (this.partitions.get(partition) === restoring) this.partitions.delete(partition); // tried again
+        },
+      );
     }
     return loading;
   }
 
-  /** The stores loaded now (for wake-ups). */
-  async loaded(): Promise<PartitionState<S>[]> {
-    const settled = await Promise.allSettled([...this.partitions.values()]);
-    return settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  /** The stores restored and held now (for wake-ups); a restore in progress is not waited for. */
+  loaded(): PartitionState<S>[] {
+    return [...this.ready.values()];
+  }
+
+  /** Whether this store is still the one held for its partition (not dropped by a rebalance since). */
+  holds(store: PartitionState<S>): boolean {
+    return this.ready.get(store.changelog.partition) === store;
   }
 
   /** Forgets the stores of partition numbers this member no longer owns (a new owner restores them). */
   retain(partitions: ReadonlySet<number>): void {
-    this.assigned = partitions;
-    for (const p of [...this.partitions.keys()]) if (!partitions.has(p)) this.partitions.delete(p);
-  }
-
-  /** Whether partition p is (still) assigned here; true before the first assignment is known. */
-  owns(partition: number): boolean {
-    return this.assigned === undefined || this.assigned.has(partition);
-  }
-
-  /** Drops a store after a failure that may have left memory ahead of the changelog: the next use restores. */
-  forget(partition: number): void {
-    this.partitions.delete(partition);
+    for (const p of [...this.partitions.keys()]) {
+      if (partitions.has(p)) continue;
+      this.partitions.delete(p);
+      this.ready.delete(p);
+    }
   }
 
   private async restore(partition: number): Promise<PartitionState<S>> {
