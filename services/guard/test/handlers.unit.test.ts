@@ -3,7 +3,7 @@ import { canonicalHash, eventSchemas, follow, newTask, type EventOf } from '@war
 import { sampleTask } from '@warden/contracts/testing';
 import { createHandlers, createWake, emptyTaskState, type GuardTaskState } from '@warden/guard-service';
 import { DEFAULT_POLICY_FILE, loadPolicy } from '@warden/policy';
-import { StateLayer } from '@warden/runtime';
+import { StateLayer, TerminalHandlerError } from '@warden/runtime';
 import { createTestHandlerContext } from '@warden/runtime/testing';
 import { describe, expect, it } from 'vitest';
 
@@ -168,6 +168,24 @@ describe("the guard's handlers, without Kafka", () => {
       expect(wakeCtx.drafts.map((d) => d.type)).toEqual(['ActionRejected']);
       expect(wakeCtx.drafts[0]!.data).toMatchObject({ reasonCode: 'task_unknown', proposalEventId: event.id });
       expect(state.handle('task-1').get()!.pending).toEqual([]);
+    });
+
+    it('drops a waiting proposal that can never be judged with a critical alert, and still records its task', async () => {
+      const handlers = createHandlers({
+        ...deps,
+        estimateImpact: () => Promise.reject(new TerminalHandlerError('no store to size it in')),
+      });
+      const state = new StateLayer<GuardTaskState>(() => undefined);
+      const event = proposal();
+      await handlers.ActionProposed(event, createTestHandlerContext({ event, state }).ctx);
+      const task = submitted();
+      const late = createTestHandlerContext({ event: task, state });
+      await handlers.TaskSubmitted(task, late.ctx); // does not throw: the TaskSubmitted is not dead-lettered
+      expect(late.drafts.map((d) => d.type)).toEqual(['AlertRaised']);
+      expect(late.drafts[0]!.data).toMatchObject({ code: 'dead_lettered', severity: 'critical' });
+      expect(late.published[0]!.envelope.causationId).toBe(event.id);
+      expect(state.handle('task-1').get()!.pending).toEqual([]);
+      expect(state.handle('task-1').get()!.task).toBeDefined();
     });
 
     it("evicts the task's state at its end (a tombstone in the changelog)", async () => {

@@ -1,6 +1,8 @@
 import {
   MAX_MESSAGE_CHARS,
+  isWardenError,
   type ChainLink,
+  type WardenError,
   answerHash,
   canonicalHash,
   clipText,
@@ -162,7 +164,7 @@ function spentBudget(
 }
 
 /** What judging needs of a handler's (or a wake-up's) context. */
-type JudgeContext = Pick<WakeContext<GuardTaskState>, 'publish' | 'signal' | 'span'>;
+type JudgeContext = Pick<WakeContext<GuardTaskState>, 'publish' | 'signal' | 'span' | 'logger'>;
 
 /**
  * Judges a proposal on its task's state as it stands and publishes the verdict (chained to the proposal: `cause`
@@ -360,9 +362,43 @@ async function judgeWaiting(
       continue;
     }
     const cause = { envelope: pending.event, hash: pending.hash };
-    state = await judge(deps, pending.event, ctx, state, cause);
+    try {
+      state = await judge(deps, pending.event, ctx, state, cause);
+    } catch (error) {
+      // What may pass later (an outage) fails the handling, which is tried again whole. A proposal that can never be
+      // judged must not take the event that released it (its TaskSubmitted) to the DLQ: it alone is dropped, with a
+      // critical alert chained to it, as its own dead letter would have been.
+      if (!isWardenError(error) || error.retryable) throw error;
+      await unjudged(deps, ctx, pending, error, cause);
+    }
   }
   return { ...state, pending: waiting };
+}
+
+/** The critical alert of a waiting proposal that could not be judged (a terminal error): it gets no verdict. */
+async function unjudged(
+  deps: GuardHandlerDeps,
+  ctx: Pick<WakeContext<GuardTaskState>, 'publish' | 'logger'>,
+  pending: PendingProposal,
+  error: WardenError,
+  cause: ChainLink,
+): Promise<void> {
+  const { taskId, data } = pending.event;
+  ctx.logger.error({ err: error, proposalEventId: pending.event.id }, 'a waiting proposal could not be judged');
+  await ctx.publish(
+    'AlertRaised',
+    {
+      alertId: `${taskId}:${data.actionId}:guard:unjudged`,
+      code: 'dead_lettered',
+      severity: 'critical',
+      message: clipText(
+        `the guard could not judge proposal ${pending.event.id} (${error.code}): ${error.message}; it gets no verdict`,
+        MAX_MESSAGE_CHARS,
+      ),
+      subject: { taskId, actionId: data.actionId, proposalEventId: pending.event.id, errorCode: error.code },
+    },
+    { policyVersion: deps.policy.version, cause },
+  );
 }
 
 /** Keeps a task's state and its wake-up (the earliest deadline of its waiting proposals). */
