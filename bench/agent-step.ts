@@ -30,7 +30,7 @@ const endpoints = benchEndpoints();
 /** The floor: hops of a raw transactional consume-produce relay, in milliseconds. */
 async function floorHops(): Promise<number[]> {
   const config = testWorkerConfig(endpoints, { logLevel: 'error' });
-  const kafka = createKafka(config.brokers, 'bench-floor', pino({ level: 'error' }));
+  const kafka = createKafka(config.brokers, 'bench-floor', pino({ level: 'error' }), config.kafkaSecurity);
   const [a, b] = [`${config.topicPrefix}.floor-a`, `${config.topicPrefix}.floor-b`];
   const admin = kafka.admin();
   await admin.connect();

@@ -8,8 +8,14 @@ import { canonicalHash, follow, newTask } from '@warden/contracts';
 import { sampleTask } from '@warden/contracts/testing';
 import { createGuardWorker } from '@warden/guard-service';
 import { DEFAULT_POLICY_FILE } from '@warden/policy';
-import { createKafka, ensureTopics } from '@warden/runtime';
-import { EventCollector, startTestPublisher, testWorkerConfig, waitUntil } from '@warden/runtime/testing';
+import { createKafka, ensureTopics, Topics } from '@warden/runtime';
+import {
+  EventCollector,
+  readStateChangelog,
+  startTestPublisher,
+  testWorkerConfig,
+  waitUntil,
+} from '@warden/runtime/testing';
 import { pino } from 'pino';
 import { benchEndpoints, report } from './support.js';
 import { benchSetting } from './config.js';
@@ -37,8 +43,14 @@ for (let i = 0; i < N + 20; i++) {
   });
   tasks.push((await publisher.publish(draft))[0]!);
 }
-const recorded = guard.deps().db.collection('guard_tasks');
-await waitUntil(async () => (await recorded.countDocuments()) >= N + 20, { timeoutMs: 60_000, what: 'tasks recorded' });
+// The guard keeps each task in its state (ADR 0027): recorded once its changelog holds every task.
+const changelog = new Topics(config.topicPrefix).stateOf('guard');
+const stateReader = createKafka(config.brokers, 'bench-state', pino({ level: 'error' }), config.kafkaSecurity);
+await waitUntil(async () => (await readStateChangelog(stateReader, changelog)).size >= N + 20, {
+  timeoutMs: 60_000,
+  intervalMs: 500,
+  what: 'tasks recorded',
+});
 
 const samplesUs: number[] = [];
 for (let i = 0; i < N + 20; i++) {

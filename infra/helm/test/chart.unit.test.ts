@@ -271,9 +271,13 @@ describe('the Helm chart, production values', () => {
   });
 
   it('defines every topic with infinite retention, no compaction, replication 3 and min.insync.replicas 2', () => {
-    const kafkaTopics = ofKind(objects, 'KafkaTopic').map(
+    const all = ofKind(objects, 'KafkaTopic').map(
       (t) => t.spec as { topicName: string; replicas: number; config: Record<string, unknown> },
     );
+    // The guard's keyed state (ADR 0027) is the one compacted topic: not an audit topic.
+    const state = all.filter((t) => t.topicName === topics.stateOf('guard'));
+    expect(state.map((t) => t.config['cleanup.policy'])).toEqual(['compact']);
+    const kafkaTopics = all.filter((t) => t.topicName !== topics.stateOf('guard'));
     expect(kafkaTopics.map((t) => t.topicName).sort()).toEqual([...topics.all(), checkpointTopic(prefix)].sort());
     for (const t of kafkaTopics) {
       expect(t.config['retention.ms'], t.topicName).toBe(-1);
@@ -451,7 +455,8 @@ describe('the Helm chart, other settings', () => {
       const reads = acls
         .filter((a) => a.resource.type === 'topic' && a.operations.includes('Read'))
         .map((a) => a.resource.name);
-      expect(reads.sort(), name).toEqual([...consumedTopics[name]!].sort());
+      const own = name === 'guard' ? [topics.stateOf('guard')] : []; // its keyed state (ADR 0027)
+      expect(reads.sort(), name).toEqual([...consumedTopics[name]!, ...own].sort());
       const group = acls.find((a) => a.resource.type === 'group');
       expect(group?.resource.name, name).toBe(`${prefix}.${name}`);
       for (const acl of acls) {

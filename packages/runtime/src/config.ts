@@ -68,6 +68,15 @@ export const FETCH_MAX_BYTES_PER_PARTITION = 1024 * 1024;
  * retry after a lost ack). A window in events, per worker; the oldest id is forgotten first.
  */
 export const DEDUPE_WINDOW_EVENTS = 50_000;
+
+/** How often a stateful worker looks for due wake-ups (TaskState.wakeAt), in ms (ADR 0027). */
+export const STATE_WAKE_CHECK_INTERVAL_MS = 100;
+
+/** Settings of a state changelog topic: compacted (the latest value of each task; a tombstone removes it). */
+export const stateChangelogConfig: Readonly<Record<string, string>> = {
+  'cleanup.policy': 'compact',
+  'retention.ms': '-1',
+};
 /**
  * How many listeners one handling may hold on the worker's abort signal at once (a retry's backoff, a tool call, its
  * fetch). Node warns of a leak past 10 listeners on one signal; the worker allows this many per concurrent

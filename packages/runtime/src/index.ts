@@ -114,7 +114,17 @@ export { TopicKinds, Topics, auditTopicConfig, topicKindOf, type TopicKind } fro
 export { defineWorker } from './worker/define-worker.js';
 export type { DependencyState } from './worker/dependency-monitor.js';
 export { WorkerLifecycle, WorkerStates, WorkerTransitions, type WorkerState } from './worker/lifecycle.js';
-export type { Handler, HandlerContext, Handlers, Worker, WorkerDefinition } from './worker/types.js';
+export type {
+  Handler,
+  HandlerContext,
+  Handlers,
+  StateDefinition,
+  WakeContext,
+  Worker,
+  WorkerDefinition,
+} from './worker/types.js';
+export { StateLayer, StateStores, PartitionState, type TaskState } from './worker/state-store.js';
+export { coPartitionedAssigner, CO_PARTITIONED_ASSIGNER } from './worker/co-partitioned-assigner.js';
 export { DEAD_LETTER_ALERT_TASK_PREFIX, deadLetterAlertTaskId } from './worker/dead-letter.js';
 export {
   LOCAL_GUARD_KEY_ID,

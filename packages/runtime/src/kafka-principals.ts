@@ -123,7 +123,8 @@ export const topicRights: Readonly<Record<Exclude<KafkaPrincipal, 'admin'>, Topi
     read: ['tasks', 'results', 'verdicts', 'alerts'],
     write: ['planning', 'proposals', 'verdicts', 'outcomes', 'alerts', 'dlq'],
   },
-  guard: { read: ['tasks', 'results', 'proposals'], write: ['verdicts', 'alerts', 'dlq'] },
+  // The guard reads the tasks' ends to evict their state (ADR 0027).
+  guard: { read: ['tasks', 'results', 'proposals', 'outcomes'], write: ['verdicts', 'alerts', 'dlq'] },
   // The executor keeps its own record of each task (ADR 0018): it reads the tasks and their ends.
   executor: { read: ['tasks', 'verdicts', 'outcomes'], write: ['results', 'alerts', 'dlq'] },
   // An admin's rollback (ADR 0026) reads the task's log and submits the compensations as a new task.
@@ -149,12 +150,14 @@ export const CLIENT_GROUP_PREFIXES = ['warden-cli-', 'warden-python-', 'python-p
 
 /**
  * Topics outside the audit kinds, each read and written by one principal: the executor's compacted breaker states
- * (`<prefix>.breakers.v1`, shared by its replicas, each with its own group `<topic>.<replica>`) and the auditor's
- * signed checkpoints (`<prefix>.checkpoints.v1`).
+ * (`<prefix>.breakers.v1`, shared by its replicas, each with its own group `<topic>.<replica>`), the auditor's
+ * signed checkpoints (`<prefix>.checkpoints.v1`) and each worker's compacted state changelog
+ * (`<prefix>.<worker>-state.v1`, ADR 0027; restored under throw-away groups inside the worker's group prefix).
  */
 const ownTopics = (prefix: string): ReadonlyArray<{ principal: WorkerPrincipal; topic: string; groups?: string }> => [
   { principal: 'executor', topic: `${prefix}.breakers.v1`, groups: `${prefix}.breakers.v1.` },
   { principal: 'auditor', topic: `${prefix}.checkpoints.v1` },
+  ...WorkerPrincipals.map((principal) => ({ principal, topic: new Topics(prefix).stateOf(principal) })),
 ];
 
 /**

@@ -9,8 +9,11 @@ import type { Topics } from './topics.js';
 export interface OutgoingMessage {
   readonly topic: string;
   readonly key: string;
-  readonly value: Buffer;
+  /** null: a tombstone (a state changelog's deleted key). */
+  readonly value: Buffer | null;
   readonly headers: Readonly<Record<string, string>>;
+  /** An explicit partition (a state changelog's record goes to its store's partition); default: by key. */
+  readonly partition?: number;
 }
 
 /** Header names Warden writes on every message. */
@@ -65,7 +68,7 @@ export const MAX_REQUEST_BYTES = 900 * 1024;
 
 /** A record's bytes on the wire, over-estimated: value, key, headers and the record's own framing. */
 function recordBytes(m: OutgoingMessage): number {
-  let size = m.value.length + Buffer.byteLength(m.key) + 24;
+  let size = (m.value?.length ?? 0) + Buffer.byteLength(m.key) + 24;
   for (const name in m.headers) size += Buffer.byteLength(name) + Buffer.byteLength(m.headers[name]!) + 10;
   return size;
 }
@@ -120,7 +123,11 @@ async function sendRequest(
       topicMessages: [...byTopic].map(([topic, ms]) => ({
         topic,
         // kafkajs only reads the headers: passed as they are, not copied per message.
-        messages: ms.map((m) => ({ key: m.key, value: m.value, headers: m.headers })),
+        messages: ms.map((m) =>
+          m.partition === undefined
+            ? { key: m.key, value: m.value, headers: m.headers }
+            : { key: m.key, value: m.value, headers: m.headers, partition: m.partition },
+        ),
       })),
     });
   } catch (error) {

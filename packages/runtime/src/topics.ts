@@ -63,6 +63,11 @@ export class Topics {
     return [...new Set(types.map((t) => this.forType(t)))];
   }
 
+  /** A stateful worker's compacted state changelog (ADR 0027): `<prefix>.<worker>-state.v1`. */
+  stateOf(worker: string): string {
+    return `${this.prefix}.${worker}-state.v1`;
+  }
+
   /** Every Warden topic. */
   all(): string[] {
     return TopicKinds.map((k) => this.of(k));

@@ -23,6 +23,8 @@ export interface AcquiredPartition {
  */
 export class PartitionTransactions {
   private readonly producers = new Map<string, Producer>();
+  /** Committed offsets read by fence(), handed to the first acquire() of the partition that follows. */
+  private readonly fencedOffsets = new Map<string, bigint | undefined>();
 
   constructor(
     private readonly kafka: Kafka,
@@ -36,7 +38,34 @@ export class PartitionTransactions {
   async acquire(topic: string, partition: number): Promise<AcquiredPartition> {
     const key = `${topic}|${partition}`;
     const held = this.producers.get(key);
-    if (held !== undefined) return { producer: held };
+    if (held !== undefined) {
+      if (!this.fencedOffsets.has(key)) return { producer: held };
+      const committedOffset = this.fencedOffsets.get(key);
+      this.fencedOffsets.delete(key);
+      return committedOffset === undefined ? { producer: held } : { producer: held, committedOffset };
+    }
+    return this.create(topic, partition);
+  }
+
+  /**
+   * Fences the partition's earlier holders now (a state store does it for every consumed topic of a partition
+   * number before it restores from its changelog, so that no zombie commits to the changelog after the restore).
+   * The committed offset read after the fence is handed to the next acquire(), as if it had fenced.
+   */
+  async fence(topic: string, partition: number): Promise<void> {
+    const key = `${topic}|${partition}`;
+    if (this.producers.has(key)) return;
+    const { committedOffset } = await this.create(topic, partition);
+    this.fencedOffsets.set(key, committedOffset);
+  }
+
+  /** The partition's producer if this member holds one (fenced), without touching what acquire() hands over. */
+  held(topic: string, partition: number): Producer | undefined {
+    return this.producers.get(`${topic}|${partition}`);
+  }
+
+  private async create(topic: string, partition: number): Promise<AcquiredPartition> {
+    const key = `${topic}|${partition}`;
     const producer = this.kafka.producer({
       ...producerConfig,
       transactionalId: `${this.groupId}|${key}`,
@@ -70,18 +99,24 @@ export class PartitionTransactions {
    */
   async commit(
     producer: Producer,
-    consumed: { readonly topic: string; readonly partition: number; readonly nextOffset: string },
+    consumed: {
+      readonly topic: string;
+      readonly partition: number;
+      /** Absent: a transaction of outputs alone (a state store's wake-up, which consumed nothing). */
+      readonly nextOffset?: string;
+    },
     messages: readonly OutgoingMessage[],
   ): Promise<void> {
     const txn = await producer.transaction();
     try {
       await sendAll(txn, messages);
-      await txn.sendOffsets({
-        consumerGroupId: this.groupId,
-        topics: [
-          { topic: consumed.topic, partitions: [{ partition: consumed.partition, offset: consumed.nextOffset }] },
-        ],
-      });
+      if (consumed.nextOffset !== undefined)
+        await txn.sendOffsets({
+          consumerGroupId: this.groupId,
+          topics: [
+            { topic: consumed.topic, partitions: [{ partition: consumed.partition, offset: consumed.nextOffset }] },
+          ],
+        });
       await txn.commit();
     } catch (error) {
       if (txn.isActive()) await txn.abort().catch(() => undefined);
@@ -108,6 +143,7 @@ export class PartitionTransactions {
     const producer = this.producers.get(key);
     if (producer === undefined) return;
     this.producers.delete(key);
+    this.fencedOffsets.delete(key);
     await producer
       .disconnect()
       .catch((error: unknown) => this.logger.warn({ err: error, key }, 'producer close failed'));

@@ -64,8 +64,8 @@ function harness(
           dropped = true;
           return Promise.reject(fault);
         }
-        commits.push({ nextOffset: consumed.nextOffset, outputs: outputs.map((o) => o.key) });
-        lastCommitted = BigInt(consumed.nextOffset);
+        commits.push({ nextOffset: consumed.nextOffset!, outputs: outputs.map((o) => o.key) });
+        lastCommitted = BigInt(consumed.nextOffset!);
         return Promise.resolve();
       },
     },

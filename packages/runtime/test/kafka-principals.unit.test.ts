@@ -25,6 +25,8 @@ afterEach(() => {
 const TOPIC = 2;
 const CLUSTER = 4;
 const WRITE = 4;
+/** AclOperationTypes.READ. */
+const READ = 3;
 
 /** The topics a principal may write under a prefix, from the ACLs themselves. */
 const writable = (prefix: string, principal: string): string[] =>
@@ -69,7 +71,27 @@ describe('Kafka principals of a local installation (ADR 0019)', () => {
     expect(writers('w.results.v1')).toEqual(['executor']);
     // Clients submit tasks; the escalation service submits an admin's rollback as a new task (ADR 0026).
     expect(writers('w.tasks.v1')).toEqual(['client', 'escalation']);
-    expect(writable('w', 'executor')).toEqual(['w.alerts.v1', 'w.breakers.v1', 'w.dlq.v1', 'w.results.v1']);
+    expect(writable('w', 'executor')).toEqual([
+      'w.alerts.v1',
+      'w.breakers.v1',
+      'w.dlq.v1',
+      'w.executor-state.v1',
+      'w.results.v1',
+    ]);
+  });
+
+  it("lets each worker alone read and write its state changelog (ADR 0027); the guard reads the tasks' ends", () => {
+    const writers = (topic: string): string[] =>
+      Object.keys(topicRights)
+        .filter((p) => writable('w', p).includes(topic))
+        .sort();
+    expect(writers('w.guard-state.v1')).toEqual(['guard']);
+    expect(writers('w.planner-state.v1')).toEqual(['planner']);
+    const reads = kafkaAclsFor('w').filter(
+      (a) => a.resourceName === 'w.guard-state.v1' && Number(a.operation) === READ,
+    );
+    expect(reads.map((a) => a.principal)).toEqual(['User:guard']);
+    expect(topicRights.guard.read).toContain('outcomes');
   });
 
   it('grants nothing outside its prefix: topics, worker groups and transactional ids all start with "<prefix>."', () => {

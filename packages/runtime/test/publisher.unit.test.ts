@@ -14,7 +14,7 @@ const payload = (ms: readonly OutgoingMessage[]): number =>
   ms.reduce(
     (n, m) =>
       n +
-      m.value.length +
+      (m.value?.length ?? 0) +
       Buffer.byteLength(m.key) +
       Object.entries(m.headers).reduce((h, [k, v]) => h + Buffer.byteLength(k) + Buffer.byteLength(v), 0),
     0,

@@ -3,9 +3,16 @@
  * events), judges every proposal with decide() from @warden/policy and publishes the verdicts.
  */
 export { GuardEnv, TenantCapsSetting, capsLookup, loadGuardConfig, type GuardConfig } from './config.js';
-export { createHandlers, guardConsumes, withReviewSample, type GuardHandlerDeps } from './handlers/index.js';
+export {
+  DEFAULT_CAUSE_WAIT_MS,
+  createHandlers,
+  createWake,
+  guardConsumes,
+  withReviewSample,
+  type GuardHandlerDeps,
+} from './handlers/index.js';
 export { storeImpactEstimator } from './impact.js';
-export { GuardTaskStore } from './task-store.js';
+export { GuardTaskState, emptyTaskState, type PendingProposal } from './task-state.js';
 export { CalibrationFollower } from './calibrations.js';
 export { CalibrationLoadError, GuardServiceErrorCodes } from './errors.js';
 export {

@@ -9,9 +9,9 @@ import {
 } from '@warden/runtime';
 import { loadPolicy, type ImpactEstimator } from '@warden/policy';
 import { CalibrationFollower } from './calibrations.js';
-import { createHandlers, guardConsumes } from './handlers/index.js';
+import { createHandlers, createWake, guardConsumes, type GuardHandlerDeps } from './handlers/index.js';
 import { storeImpactEstimator } from './impact.js';
-import { GuardTaskStore } from './task-store.js';
+import { GuardTaskState } from './task-state.js';
 import { capsLookup, type TenantCapsSetting } from './config.js';
 import { verdictSigner } from './verdict-signer.js';
 
@@ -35,6 +35,11 @@ export interface GuardWorkerOptions {
   readonly signingKey?: SigningKey;
   /** The review sample of auto-approved actions (ADR 0025); rate 0 (the default) samples nothing. */
   readonly reviewSample?: { readonly rate: number; readonly salt: string };
+  /**
+   * How long a proposal whose causes (its TaskSubmitted, cited results) have not arrived waits in its task's state
+   * before it is judged on what is known (default DEFAULT_CAUSE_WAIT_MS).
+   */
+  readonly causeWaitMs?: number;
   /** How long start may take to read the published calibrations (default 30 s). */
   readonly calibrationLoadTimeoutMs?: number;
 }
@@ -60,11 +65,18 @@ export function createGuardWorker(options: GuardWorkerOptions): GuardWorker {
   const metrics = createRuntimeMetrics('guard');
   const agentMetrics = createGuardMetrics(metrics.meter);
   let follower: CalibrationFollower | undefined;
+  let wake: ReturnType<typeof createWake> | undefined;
   const worker = defineWorker({
     name: 'guard',
     consumes: [...guardConsumes],
     config: options.runtime,
     metrics,
+    // Each task's records and waiting proposals (ADR 0027): in memory per partition, changelogged in each
+    // transaction; a proposal whose causes are late is judged when they arrive, or at its deadline by the wake-up.
+    state: {
+      schema: GuardTaskState,
+      onWake: (taskId, ctx) => (wake === undefined ? Promise.resolve() : wake(taskId, ctx)),
+    },
     handlers: async (deps) => {
       const replicaId = randomBytes(4).toString('hex');
       follower = new CalibrationFollower(
@@ -84,19 +96,21 @@ export function createGuardWorker(options: GuardWorkerOptions): GuardWorker {
       } else {
         deps.logger.info({ keyId: options.signingKey.keyId }, 'verdicts are signed (Ed25519)');
       }
-      return createHandlers({
-        store: new GuardTaskStore(deps.db),
+      const handlerDeps: GuardHandlerDeps = {
         policy,
         currentPolicy: () => current.policy(),
         ...(options.reviewSample === undefined ? {} : { reviewSample: options.reviewSample }),
         estimateImpact:
           options.estimateImpact ?? storeImpactEstimator(deps.db, options.customerCollections ?? ['customers']),
         escalationTtlMs: options.escalationTtlMs,
+        ...(options.causeWaitMs === undefined ? {} : { causeWaitMs: options.causeWaitMs }),
         now: options.now ?? (() => new Date()),
         ...(options.tenantCaps === undefined ? {} : { tenantCaps: capsLookup(options.tenantCaps) }),
         metrics: agentMetrics,
         sign: verdictSigner(options.signingKey, (value) => deps.codec.redact(value)),
-      });
+      };
+      wake = createWake(handlerDeps);
+      return createHandlers(handlerDeps);
     },
     onClosing: async () => {
       await follower?.stop();

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { canonicalHash, eventSchemas, follow, newTask, type EventOf } from '@warden/contracts';
 import { sampleTask } from '@warden/contracts/testing';
-import { createHandlers } from '@warden/guard-service';
-import { DEFAULT_POLICY_FILE, evolve, initialTaskView, loadPolicy } from '@warden/policy';
+import { createHandlers, createWake, emptyTaskState, type GuardTaskState } from '@warden/guard-service';
+import { DEFAULT_POLICY_FILE, loadPolicy } from '@warden/policy';
+import { StateLayer, TerminalHandlerError } from '@warden/runtime';
 import { createTestHandlerContext } from '@warden/runtime/testing';
 import { describe, expect, it } from 'vitest';
 
@@ -29,7 +30,6 @@ function proposal(step = 1): EventOf<'ActionProposed'> {
 describe("the guard's handlers, without Kafka", () => {
   it('rejects a proposal of a task it has never seen (no scope is known), chained to the proposal', async () => {
     const handlers = createHandlers({
-      store: { viewOf: (taskId: string) => Promise.resolve(initialTaskView(taskId)) } as never,
       policy,
       estimateImpact: () => Promise.resolve({ rows: 1, files: 0, recipients: 0, moneyUsd: 0 }),
       escalationTtlMs: 3_600_000,
@@ -60,19 +60,22 @@ describe("the guard's handlers, without Kafka", () => {
   describe('budgets before the verdict', () => {
     const submittedAtMs = Date.parse('2030-01-01T00:00:00Z');
     const task = sampleTask({ budgets: { maxTokens: 50_000, maxCostUsd: 1, maxSteps: 3, maxWallTimeMs: 600_000 } });
-    const view = evolve(initialTaskView('task-1'), {
-      type: 'TaskSubmitted',
-      tenantId: 'tenant-a',
-      data: task as never,
-    });
     const deadlineMs = submittedAtMs + 600_000;
+    /** A state holding task-1 as submitted at submittedAtMs. */
+    const stateWithTask = () => {
+      const state = new StateLayer<GuardTaskState>(() => undefined);
+      const value: GuardTaskState = {
+        ...emptyTaskState(),
+        tenantId: 'tenant-a',
+        task: task as never,
+        submittedEventId: 'submitted-1',
+        submittedAt: new Date(submittedAtMs).toISOString(),
+      };
+      state.handle('task-1').set(value);
+      return state;
+    };
     const guardAt = (nowMs: number) =>
       createHandlers({
-        store: {
-          viewOf: () => Promise.resolve(view),
-          deadlineOf: () => deadlineMs,
-          recordApproval: () => Promise.resolve(),
-        } as never,
         policy,
         estimateImpact: () => Promise.resolve({ rows: 1, files: 0, recipients: 0, moneyUsd: 0 }),
         escalationTtlMs: 3_600_000,
@@ -82,7 +85,7 @@ describe("the guard's handlers, without Kafka", () => {
 
     it("rejects an action once the task's wall time has run out: no effect is approved after it", async () => {
       const event = proposal();
-      const t = createTestHandlerContext({ event });
+      const t = createTestHandlerContext({ event, state: stateWithTask() });
       await guardAt(deadlineMs + 1).ActionProposed(event, t.ctx);
       expect(t.drafts.map((d) => d.type)).toEqual(['ActionRejected']);
       expect(t.drafts[0]!.data).toMatchObject({
@@ -94,20 +97,108 @@ describe("the guard's handlers, without Kafka", () => {
 
     it('rejects an action past the step budget', async () => {
       const event = proposal(4);
-      const t = createTestHandlerContext({ event });
+      const t = createTestHandlerContext({ event, state: stateWithTask() });
       await guardAt(submittedAtMs + 1_000).ActionProposed(event, t.ctx);
       expect(t.drafts[0]!.data).toMatchObject({ ruleFired: 'budget', reasonCode: 'steps_exhausted' });
     });
 
     it("judges an action within the budgets as usual, and its verdict carries the task's deadline", async () => {
       const event = proposal(3);
-      const t = createTestHandlerContext({ event });
+      const t = createTestHandlerContext({ event, state: stateWithTask() });
       await guardAt(deadlineMs - 1).ActionProposed(event, t.ctx);
       const verdict = t.drafts.find((d) => d.type === 'ActionApproved' || d.type === 'EscalationRequested');
       expect(verdict, JSON.stringify(t.drafts.map((d) => d.data))).toBeDefined();
       const deadlineAt = new Date(deadlineMs).toISOString();
       if (verdict!.type === 'ActionApproved') expect(verdict!.data).toMatchObject({ deadlineAt });
       else expect(verdict!.data).toMatchObject({ action: { deadlineAt } });
+    });
+  });
+
+  describe('the event-time join (ADR 0027): a proposal waits in its task state for its causes', () => {
+    const deps = {
+      policy,
+      estimateImpact: () => Promise.resolve({ rows: 1, files: 0, recipients: 0, moneyUsd: 0 }),
+      escalationTtlMs: 3_600_000,
+      now: () => new Date(),
+      causeWaitMs: 60_000,
+    };
+    const submitted = () =>
+      eventSchemas.TaskSubmitted.parse(
+        newTask(sampleTask(), { tenantId: 'tenant-a', taskId: 'task-1', producer: 'test' }),
+      ) as EventOf<'TaskSubmitted'>;
+
+    it('keeps a proposal whose task has not arrived, and judges it when the TaskSubmitted does', async () => {
+      const handlers = createHandlers(deps);
+      const state = new StateLayer<GuardTaskState>(() => undefined);
+      const event = proposal();
+      const early = createTestHandlerContext({ event, state });
+      await handlers.ActionProposed(event, early.ctx);
+      expect(early.drafts).toEqual([]);
+      const waiting = state.handle('task-1').get()!;
+      expect(waiting.pending.map((p) => p.event.id)).toEqual([event.id]);
+      expect(state.handle('task-1').wakesAt()).toBe(waiting.pending[0]!.deadlineMs);
+
+      const task = submitted();
+      const late = createTestHandlerContext({ event: task, state });
+      await handlers.TaskSubmitted(task, late.ctx);
+      const verdicts = late.published.filter((e) => e.envelope.type !== 'AlertRaised');
+      expect(verdicts.map((e) => e.envelope.type)).toEqual(['ActionApproved']);
+      // Chained to the proposal it judges, not to the TaskSubmitted that completed it.
+      expect(verdicts[0]!.envelope).toMatchObject({
+        causationId: event.id,
+        seq: event.seq + 1,
+        prevHashes: [early.ctx.hash],
+      });
+      const after = state.handle('task-1').get()!;
+      expect(after.pending).toEqual([]);
+      expect(after.task).toBeDefined();
+      expect(state.handle('task-1').wakesAt()).toBeUndefined();
+    });
+
+    it('judges a waiting proposal on what is known at its deadline (the wake-up): no task, rejected', async () => {
+      const handlers = createHandlers({ ...deps, causeWaitMs: 1 });
+      const state = new StateLayer<GuardTaskState>(() => undefined);
+      const event = proposal();
+      const early = createTestHandlerContext({ event, state });
+      await handlers.ActionProposed(event, early.ctx);
+      expect(early.drafts).toEqual([]);
+      await new Promise((r) => setTimeout(r, 5));
+      const wakeCtx = createTestHandlerContext({ event, state });
+      await createWake({ ...deps, causeWaitMs: 1 })('task-1', wakeCtx.ctx);
+      expect(wakeCtx.drafts.map((d) => d.type)).toEqual(['ActionRejected']);
+      expect(wakeCtx.drafts[0]!.data).toMatchObject({ reasonCode: 'task_unknown', proposalEventId: event.id });
+      expect(state.handle('task-1').get()!.pending).toEqual([]);
+    });
+
+    it('drops a waiting proposal that can never be judged with a critical alert, and still records its task', async () => {
+      const handlers = createHandlers({
+        ...deps,
+        estimateImpact: () => Promise.reject(new TerminalHandlerError('no store to size it in')),
+      });
+      const state = new StateLayer<GuardTaskState>(() => undefined);
+      const event = proposal();
+      await handlers.ActionProposed(event, createTestHandlerContext({ event, state }).ctx);
+      const task = submitted();
+      const late = createTestHandlerContext({ event: task, state });
+      await handlers.TaskSubmitted(task, late.ctx); // does not throw: the TaskSubmitted is not dead-lettered
+      expect(late.drafts.map((d) => d.type)).toEqual(['AlertRaised']);
+      expect(late.drafts[0]!.data).toMatchObject({ code: 'dead_lettered', severity: 'critical' });
+      expect(late.published[0]!.envelope.causationId).toBe(event.id);
+      expect(state.handle('task-1').get()!.pending).toEqual([]);
+      expect(state.handle('task-1').get()!.task).toBeDefined();
+    });
+
+    it("evicts the task's state at its end (a tombstone in the changelog)", async () => {
+      const handlers = createHandlers(deps);
+      const state = new StateLayer<GuardTaskState>(() => undefined);
+      const task = submitted();
+      await handlers.TaskSubmitted(task, createTestHandlerContext({ event: task, state }).ctx);
+      expect(state.handle('task-1').get()).toBeDefined();
+      // The handler reads nothing of the end event but its task (the state's key).
+      const end = { ...task, type: 'TaskHalted' } as never as EventOf<'TaskHalted'>;
+      await handlers.TaskHalted(end, createTestHandlerContext({ event: task, state }).ctx);
+      expect(state.handle('task-1').get()).toBeUndefined();
+      expect(state.changes.get('task-1')).toBeNull();
     });
   });
 });

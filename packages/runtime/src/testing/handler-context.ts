@@ -16,6 +16,7 @@ import { sampleTask } from '@warden/contracts/testing';
 import { pino, type Level } from 'pino';
 import { Topics } from '../topics.js';
 import { chainedPublish, handlingLogFields } from '../worker/handling.js';
+import { StateLayer } from '../worker/state-store.js';
 import type { HandlerContext } from '../worker/types.js';
 
 /**
@@ -43,7 +44,8 @@ export function createTestCodec(): EventCodec {
 }
 
 /** Options of createTestHandlerContext. */
-export interface TestHandlerContextOptions<E extends WardenEvent> {
+/** S: the worker's state (never by default, which fits a handler of any state). */
+export interface TestHandlerContextOptions<E extends WardenEvent, S = never> {
   /** The event being handled, what responses chain to (default: a sample TaskSubmitted of task-1, tenant-a). */
   readonly event?: E;
   /** Its hash (default: the canonical hash of the event). */
@@ -60,12 +62,14 @@ export interface TestHandlerContextOptions<E extends WardenEvent> {
   readonly logLevel?: Level | 'silent';
   /** ctx.span (default a span that records nothing). */
   readonly span?: Span;
+  /** The state ctx.state reads and writes (keyed by the event's taskId); share one between contexts of a test. */
+  readonly state?: StateLayer<S>;
 }
 
 /** A handler context for a unit test, and what the handler did with it. */
-export interface TestHandlerContext<E extends WardenEvent> {
+export interface TestHandlerContext<E extends WardenEvent, S = never> {
   /** Pass it to the handler: handler(event, ctx). */
-  readonly ctx: HandlerContext;
+  readonly ctx: HandlerContext<S>;
   /** The event being handled. */
   readonly event: E;
   /** Drafts published through ctx.publish, in order (as the handler wrote them, before encoding). */
@@ -76,6 +80,8 @@ export interface TestHandlerContext<E extends WardenEvent> {
   readonly logs: Array<Record<string, unknown>>;
   /** Fires ctx.signal, as a worker's forced close does. */
   abort(reason?: unknown): void;
+  /** The state behind ctx.state (its `changes` are what the chunk would write to the changelog). */
+  readonly state: StateLayer<S>;
 }
 
 /** The TaskSubmitted a test handler context handles when given none. */
@@ -89,9 +95,9 @@ function sampleTaskSubmitted(): EventOf<'TaskSubmitted'> {
  * AbortSignal, a span, and a publish that chains, encodes and records each response as a worker's would (nothing is
  * sent). Handlers built by createHandlers(deps) get their fakes through deps; this gives them the rest.
  */
-export function createTestHandlerContext<E extends WardenEvent = EventOf<'TaskSubmitted'>>(
-  options: TestHandlerContextOptions<E> = {},
-): TestHandlerContext<E> {
+export function createTestHandlerContext<E extends WardenEvent = EventOf<'TaskSubmitted'>, S = never>(
+  options: TestHandlerContextOptions<E, S> = {},
+): TestHandlerContext<E, S> {
   const event = options.event ?? (sampleTaskSubmitted() as WardenEvent as E);
   const hash = options.hash ?? canonicalHash(event);
   const logs: Array<Record<string, unknown>> = [];
@@ -104,7 +110,9 @@ export function createTestHandlerContext<E extends WardenEvent = EventOf<'TaskSu
   const abort = new AbortController();
   const drafts: EventDraft[] = [];
   const published: EncodedEvent[] = [];
-  const ctx: HandlerContext = {
+  const state = options.state ?? new StateLayer<S>(() => undefined);
+  const ctx: HandlerContext<S> = {
+    state: state.handle(event.taskId),
     logger,
     signal: abort.signal,
     span,
@@ -121,5 +129,5 @@ export function createTestHandlerContext<E extends WardenEvent = EventOf<'TaskSu
       },
     ),
   };
-  return { ctx, event, drafts, published, logs, abort: (reason) => abort.abort(reason) };
+  return { ctx, event, drafts, published, logs, state, abort: (reason) => abort.abort(reason) };
 }

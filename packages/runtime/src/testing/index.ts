@@ -266,3 +266,4 @@ export {
   type TestHandlerContextOptions,
 } from './handler-context.js';
 export { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './otlp-receiver.js';
+export { readStateChangelog } from './state-changelog.js';

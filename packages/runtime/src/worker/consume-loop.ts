@@ -14,6 +14,7 @@ import {
   type DedupeWindow,
 } from './chunking.js';
 import type { Handling } from './handling.js';
+import type { StateStores } from './state-store.js';
 import { retryDelayMs } from './retry.js';
 
 /** What the consume loop needs. */
@@ -37,6 +38,11 @@ export interface ConsumeLoopOptions {
   readonly outageRetry: { readonly retryBaseMs: number; readonly retryMaxMs: number };
   /** A number in [0, 1) for the backoff's jitter (tests fix it). */
   readonly random?: () => number;
+  /**
+   * A stateful worker's stores (ADR 0027): each chunk runs under its partition number's lock with a state layer,
+   * and its writes go to the changelog in the chunk's transaction (applied to memory once it commits).
+   */
+  readonly state?: Pick<StateStores<unknown>, 'load'>;
 }
 
 /** What the consume loop tells the worker's dependency monitor, and asks it. */
@@ -147,57 +153,71 @@ function createBatchHandler(
       let next = 0;
       while (next < messages.length) {
         if (!payload.isRunning() || payload.isStale() || !options.running()) break;
-        const first = next;
-        const opened = now();
-        const outputs: OutgoingMessage[] = [];
-        const handledKeys = new Map<string, string>();
-        let closes = false;
-        while (!closes) {
-          const item = await handling.decode(source, messages[next]!);
-          next++;
-          // Duplicates (the same event published twice: the same id and the same hash): an in-memory window,
-          // filled only once a transaction has committed (a chunk that failed is handled again in full). A crash
-          // redelivery needs no window: the crashed transaction was aborted, so nothing of it was ever visible. An id
-          // seen with another hash is a conflict: dead-lettered with an alert, never skipped as a duplicate.
-          const hash = item.decoded?.hash ?? item.key;
-          const seen = handledKeys.get(item.key) ?? committingKeys.get(item.key) ?? recent.get(item.key);
-          const recurrence = recurrenceOf(seen, hash);
-          if (recurrence.kind === 'duplicate') {
-            m.duplicates.add(1, workerAttrs);
-          } else if (recurrence.kind === 'conflict') {
-            outputs.push(...(await handling.conflict(source, item, recurrence.seenHash)));
-          } else {
-            handledKeys.set(item.key, hash);
-            outputs.push(...(await handling.handle(source, item)));
+        // A stateful worker: the partition number's store (restored on first use), locked until the chunk commits.
+        const store = options.state === undefined ? undefined : await options.state.load(batch.partition);
+        let release = store === undefined ? undefined : await store.lock();
+        try {
+          const layer = store?.begin();
+          const first = next;
+          const opened = now();
+          const outputs: OutgoingMessage[] = [];
+          const handledKeys = new Map<string, string>();
+          let closes = false;
+          while (!closes) {
+            const item = await handling.decode(source, messages[next]!);
+            next++;
+            // Duplicates (the same event published twice: the same id and the same hash): an in-memory window,
+            // filled only once a transaction has committed (a chunk that failed is handled again in full). A crash
+            // redelivery needs no window: the crashed transaction was aborted, so nothing of it was ever visible. An id
+            // seen with another hash is a conflict: dead-lettered with an alert, never skipped as a duplicate.
+            const hash = item.decoded?.hash ?? item.key;
+            const seen = handledKeys.get(item.key) ?? committingKeys.get(item.key) ?? recent.get(item.key);
+            const recurrence = recurrenceOf(seen, hash);
+            if (recurrence.kind === 'duplicate') {
+              m.duplicates.add(1, workerAttrs);
+            } else if (recurrence.kind === 'conflict') {
+              outputs.push(...(await handling.conflict(source, item, recurrence.seenHash)));
+            } else {
+              handledKeys.set(item.key, hash);
+              outputs.push(...(await handling.handle(source, item, layer)));
+            }
+            const t = now();
+            if (t - lastBeat >= options.heartbeatCheckIntervalMs) {
+              lastBeat = t;
+              await payload.heartbeat();
+            }
+            closes = chunkCloses(
+              {
+                size: next - first,
+                ageMs: t - opened,
+                remaining: messages.length - next,
+                stopping: !options.running() || payload.isStale(),
+              },
+              limits,
+            );
           }
-          const t = now();
-          if (t - lastBeat >= options.heartbeatCheckIntervalMs) {
-            lastBeat = t;
-            await payload.heartbeat();
-          }
-          closes = chunkCloses(
-            {
-              size: next - first,
-              ageMs: t - opened,
-              remaining: messages.length - next,
-              stopping: !options.running() || payload.isStale(),
-            },
-            limits,
-          );
+          m.messagesIn.add(next - first, { worker: options.worker, topic: batch.topic });
+          await committing;
+          if (payload.isStale()) break; // the partition moved: the new owner handles the chunk
+          const lastOffset = lastOffsetOf(messages, next, batch.lastOffset());
+          committingKeys = handledKeys;
+          const nextOffset = nextOffsetAfter(lastOffset);
+          const records = store === undefined || layer === undefined ? [] : store.recordsOf(layer);
+          committing = txs.commit(producer, { ...source, nextOffset }, [...outputs, ...records]).then(() => {
+            if (layer !== undefined) store?.apply(layer);
+            progress.nextOffset = BigInt(nextOffset);
+            for (const [key, hash] of handledKeys) recent.add(key, hash);
+            m.messagesOut.add(outputs.length, workerAttrs);
+            payload.resolveOffset(lastOffset);
+          });
+          committing.catch(() => undefined); // observed below; never an unhandled rejection meanwhile
+          // The lock is the commit's now: released once it settles (the next chunk of the partition number waits).
+          const held = release;
+          release = undefined;
+          if (held !== undefined) void committing.finally(held).catch(() => undefined);
+        } finally {
+          release?.(); // the chunk ended without a commit: nothing of its state layer was kept
         }
-        m.messagesIn.add(next - first, { worker: options.worker, topic: batch.topic });
-        await committing;
-        if (payload.isStale()) break; // the partition moved: the new owner handles the chunk
-        const lastOffset = lastOffsetOf(messages, next, batch.lastOffset());
-        committingKeys = handledKeys;
-        const nextOffset = nextOffsetAfter(lastOffset);
-        committing = txs.commit(producer, { ...source, nextOffset }, outputs).then(() => {
-          progress.nextOffset = BigInt(nextOffset);
-          for (const [key, hash] of handledKeys) recent.add(key, hash);
-          m.messagesOut.add(outputs.length, workerAttrs);
-          payload.resolveOffset(lastOffset);
-        });
-        committing.catch(() => undefined); // observed below; never an unhandled rejection meanwhile
       }
     } finally {
       await committing;

@@ -18,6 +18,8 @@ import {
   HEARTBEAT_CHECK_INTERVAL_MS,
   HEARTBEATS_PER_SESSION,
   MAX_HEARTBEAT_INTERVAL_MS,
+  STATE_WAKE_CHECK_INTERVAL_MS,
+  stateChangelogConfig,
 } from '../config.js';
 import { connectRuntime, type RuntimeDeps } from '../deps.js';
 import { LifecycleError, ShutdownTimeoutError } from '../errors.js';
@@ -27,12 +29,14 @@ import { closeInOrder } from '../signals.js';
 import { createRuntimeMetrics, type RuntimeMetrics } from '../telemetry.js';
 import { PartitionTransactions } from '../transactions.js';
 import { DedupeWindow } from './chunking.js';
+import { coPartitionedAssigner } from './co-partitioned-assigner.js';
 import { createConsumeLoop } from './consume-loop.js';
 import { DependencyMonitor } from './dependency-monitor.js';
 import { createHandling, type Handling } from './handling.js';
 import { startHealthServer, type HealthServer } from './health-server.js';
 import { WorkerLifecycle, WorkerStates } from './lifecycle.js';
 import { kafkaProbe, mongoProbe, registryProbe } from './probes.js';
+import { StateStores } from './state-store.js';
 import type { Handler, Handlers, Worker, WorkerDefinition } from './types.js';
 
 /** The consumer's heartbeat interval for a session timeout: several beats per session, at most kafkajs's default. */
@@ -41,13 +45,13 @@ export function heartbeatIntervalMs(sessionTimeoutMs: number): number {
 }
 
 /** The handlers of the consumed types, by type. */
-function handlerMap<C extends EventType>(
+function handlerMap<C extends EventType, S>(
   consumes: readonly C[],
-  handlers: Handlers<C>,
+  handlers: Handlers<C, S>,
 ): Map<EventType, Handler<EventType>> {
   const map = new Map<EventType, Handler<EventType>>();
   for (const type of consumes) {
-    const handler = handlers[type] as Handler<EventType> | undefined;
+    const handler = handlers[type] as unknown as Handler<EventType> | undefined;
     if (handler !== undefined) map.set(type, handler);
   }
   return map;
@@ -65,13 +69,15 @@ interface Opened {
   transactions?: PartitionTransactions;
   producer?: Producer;
   consumer?: Consumer;
+  stores?: StateStores<unknown>;
+  wakeTimer?: NodeJS.Timeout;
 }
 
 /**
  * Defines a worker: the shared consume → decode → dedupe → handle → publish → commit loop (createConsumeLoop,
  * createHandling), its health server and its lifecycle (WorkerStates). Nothing connects before start().
  */
-export function defineWorker<C extends EventType>(definition: WorkerDefinition<C>): Worker {
+export function defineWorker<C extends EventType, S = unknown>(definition: WorkerDefinition<C, S>): Worker {
   const { name, config: cfg } = definition;
   const producerName = `${name}@${definition.version ?? DEFAULT_WORKER_VERSION}`;
   const consumes = [...new Set(definition.consumes)];
@@ -102,6 +108,85 @@ export function defineWorker<C extends EventType>(definition: WorkerDefinition<C
       ? `one event's handling has run ${Math.round(ms)} ms (limit ${wedgedAfterMs} ms)`
       : undefined;
   };
+
+  /**
+   * The state stores of a stateful worker (ADR 0027): its compacted changelog created with one partition per
+   * partition number of its topics, which must all have the same count (the co-partitioned assignor needs it).
+   */
+  async function openStateStores(
+    d: RuntimeDeps,
+    admin: Admin,
+    txs: PartitionTransactions,
+    topics: readonly string[],
+  ): Promise<StateStores<unknown>> {
+    const state = definition.state!;
+    const metadata = await admin.fetchTopicMetadata({ topics: [...topics] });
+    const counts = new Set(metadata.topics.map((t) => t.partitions.length));
+    if (counts.size !== 1) {
+      throw new LifecycleError(
+        `${name} keeps state, so its topics must have one partition count: ${metadata.topics.map((t) => `${t.name}=${t.partitions.length}`).join(', ')}`,
+      );
+    }
+    const changelog = d.topics.stateOf(name);
+    await ensureTopics(admin, [changelog], { partitions: [...counts][0]!, configs: stateChangelogConfig });
+    const metrics = opened.metrics!;
+    return (opened.stores = new StateStores<unknown>({
+      kafka: d.kafka,
+      topic: changelog,
+      groupId,
+      schema: state.schema,
+      logger: d.logger,
+      fence: async (partition) => {
+        for (const topic of topics) await txs.fence(topic, partition);
+      },
+      onCorrupt: () => metrics.errors.add(1, { worker: name, code: 'STATE_RECORD_CORRUPT' }),
+    }));
+  }
+
+  /**
+   * Runs due wake-ups (TaskState.wakeAt) every wakeCheckIntervalMs: for each partition number held here, under its
+   * lock, each due task's onWake, and its outputs and state in one transaction (on the producer of the partition of
+   * the first consumed topic: fenced like the others, no offset). A failure is logged and tried at the next check.
+   */
+  function startWakes(
+    stores: StateStores<unknown>,
+    topic: string,
+    handling: Handling,
+    txs: PartitionTransactions,
+  ): void {
+    const onWake = definition.state!.onWake! as Parameters<Handling['wake']>[2];
+    let waking = false;
+    const wakeDue = async (): Promise<void> => {
+      for (const store of stores.loaded()) {
+        const { partition } = store.changelog;
+        if (!running() || store.due(Date.now()).length === 0) continue;
+        const release = await store.lock();
+        try {
+          const due = store.due(Date.now());
+          const producer = txs.held(topic, partition);
+          // A store dropped by a rebalance (even if restored again since) is never written from.
+          if (due.length === 0 || producer === undefined || !stores.holds(store)) continue;
+          const layer = store.begin();
+          const outputs = [];
+          for (const taskId of due) outputs.push(...(await handling.wake(taskId, layer, onWake)));
+          await txs.commit(producer, { topic, partition }, [...outputs, ...store.recordsOf(layer)]);
+          store.apply(layer);
+        } catch (error) {
+          logger.error({ err: error, partition }, 'wake-up failed: tried again at the next check');
+        } finally {
+          release();
+        }
+      }
+    };
+    opened.wakeTimer = setInterval(() => {
+      if (waking) return;
+      waking = true;
+      wakeDue()
+        .catch((error: unknown) => logger.error({ err: error }, 'wake-ups failed: tried again at the next check'))
+        .finally(() => (waking = false));
+    }, definition.state!.wakeCheckIntervalMs ?? STATE_WAKE_CHECK_INTERVAL_MS);
+    opened.wakeTimer.unref();
+  }
 
   async function open(): Promise<void> {
     const d = (opened.deps = definition.deps ?? (await connectRuntime(name, cfg, logger)));
@@ -161,17 +246,31 @@ export function defineWorker<C extends EventType>(definition: WorkerDefinition<C
     ));
     const producer = (opened.producer = d.kafka.producer(producerConfig));
     await producer.connect();
+    const topics = d.topics.forTypes(consumes);
+    const stores = definition.state === undefined ? undefined : await openStateStores(d, admin, txs, topics);
     const sessionTimeoutMs = cfg.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS;
     const consumer = (opened.consumer = d.kafka.consumer({
       groupId,
       sessionTimeout: sessionTimeoutMs,
       heartbeatInterval: heartbeatIntervalMs(sessionTimeoutMs),
       maxBytesPerPartition: FETCH_MAX_BYTES_PER_PARTITION,
+      // A stateful worker: partition p of every topic to one member, the one that holds the state of its tasks.
+      ...(stores === undefined ? {} : { partitionAssigners: [coPartitionedAssigner] }),
     }));
     const joinedOnce = new Promise<void>((resolve) => {
       consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
         joined = true;
         resolve();
+        if (stores !== undefined) {
+          const assigned = new Set(Object.values(payload.memberAssignment).flat());
+          stores.retain(assigned);
+          // Restored when assigned, not when the first event comes (that chunk awaits the same restore).
+          for (const partition of assigned) {
+            stores.load(partition).catch((error: unknown) => {
+              d.logger.warn({ err: error, partition }, 'state restore failed: tried again by the first chunk');
+            });
+          }
+        }
         txs
           .retain(payload.memberAssignment)
           .catch((error: unknown) => d.logger.warn({ err: error }, 'could not close producers of revoked partitions'));
@@ -185,7 +284,6 @@ export function defineWorker<C extends EventType>(definition: WorkerDefinition<C
       }
     });
     await consumer.connect();
-    const topics = d.topics.forTypes(consumes);
     await consumer.subscribe({ topics, fromBeginning: true });
     // Offsets are committed inside each chunk's transaction, never by the consumer itself.
     await consumer.run({
@@ -209,8 +307,10 @@ export function defineWorker<C extends EventType>(definition: WorkerDefinition<C
           retryBaseMs: cfg.outageRetryBaseMs ?? DEFAULT_OUTAGE_RETRY_BASE_MS,
           retryMaxMs: cfg.outageRetryMaxMs ?? DEFAULT_OUTAGE_RETRY_MAX_MS,
         },
+        ...(stores === undefined ? {} : { state: stores }),
       }),
     });
+    if (stores !== undefined && definition.state?.onWake !== undefined) startWakes(stores, topics[0]!, handling, txs);
     lifecycle.moveTo(WorkerStates.running, { groupId, topics, http: opened.http.address() });
     await joinedOnce;
     await definition.onStarted?.(d);
@@ -224,6 +324,7 @@ export function defineWorker<C extends EventType>(definition: WorkerDefinition<C
     });
     try {
       await definition.onClosing?.();
+      clearInterval(opened.wakeTimer);
       const stopped = (async () => {
         await starting?.catch(() => undefined); // a start in progress settles first (it cannot reach running now)
         await opened.consumer?.stop();

@@ -26,7 +26,15 @@ import { taskRootContext, taskRootsEnabled } from '../telemetry-sdk.js';
 import type { Topics } from '../topics.js';
 import { deadLetterAlertDraft, deadLetterDraft } from './dead-letter.js';
 import { FailureOutcomes, errorCodeOf, isRetryable, withRetries, type Attempted, type RetryPolicy } from './retry.js';
-import type { Handler, HandlerContext } from './types.js';
+import type { StateLayer, TaskState } from './state-store.js';
+import type { Handler, HandlerContext, StateDefinition, WakeContext } from './types.js';
+
+/** ctx.state of a worker that declares no state. */
+const noState: TaskState<unknown> = new Proxy({} as TaskState<unknown>, {
+  get: () => () => {
+    throw new Error('this worker declares no state (WorkerDefinition.state): ctx.state is not available');
+  },
+});
 
 /** The partition a message was consumed from. */
 export interface PartitionSource {
@@ -55,7 +63,7 @@ export function chainedPublish(
 ): HandlerContext['publish'] {
   let link = cause;
   return async (type, data, options) => {
-    const draft = follow(link, type, data, {
+    const draft = follow(options?.cause ?? link, type, data, {
       producer,
       ...(options?.policyVersion === undefined ? {} : { policyVersion: options.policyVersion }),
     });
@@ -113,7 +121,17 @@ export interface Handling {
    * Handles one item with retries and returns what to publish: the handler's outputs, a DeadLettered event, or
    * nothing for a type it does not consume. Throws when the event is released uncommitted (the worker stops).
    */
-  handle(source: PartitionSource, item: ConsumedItem): Promise<OutgoingMessage[]>;
+  handle(source: PartitionSource, item: ConsumedItem, state?: StateLayer<unknown>): Promise<OutgoingMessage[]>;
+  /**
+   * Runs a stateful worker's onWake for one task (its wake-up is due) and returns what it published; the task's
+   * wake-up is cleared first (onWake may ask for another). A failure is thrown: the caller aborts the wake-up's
+   * transaction and tries again later.
+   */
+  wake(
+    taskId: string,
+    state: StateLayer<unknown>,
+    onWake: NonNullable<StateDefinition<unknown>['onWake']>,
+  ): Promise<OutgoingMessage[]>;
   /**
    * The outputs for an event whose id was handled before with other content: a DeadLettered event (with its alert)
    * naming the id conflict. Never handled.
@@ -203,6 +221,7 @@ export function createHandling(options: HandlingOptions): Handling {
     item: ConsumedItem,
     decoded: DecodedEvent,
     handler: Handler<EventType>,
+    state: StateLayer<unknown> | undefined,
   ): Promise<OutgoingMessage[]> {
     const { span, ctx: spanCtx } = startSpan(source, item, decoded);
     let childLogger: Logger | undefined;
@@ -219,6 +238,8 @@ export function createHandling(options: HandlingOptions): Handling {
       const result = await withRetries(
         async (attempt) => {
           const out: OutgoingMessage[] = [];
+          // The attempt's state writes are kept only if the handler returns (a retry starts from the chunk's).
+          const layer = state?.attempt();
           const ctx: HandlerContext = {
             get logger() {
               return logger();
@@ -231,8 +252,10 @@ export function createHandling(options: HandlingOptions): Handling {
             publish: chainedPublish(cause, codec, options.producer, (encoded) =>
               out.push(toOutgoing(encoded, topics, spanCtx)),
             ),
+            state: layer === undefined ? noState : layer.handle(decoded.envelope.taskId),
           };
           await context.with(spanCtx, () => handler(decoded.event, ctx));
+          layer?.keep();
           return out;
         },
         {
@@ -302,7 +325,7 @@ export function createHandling(options: HandlingOptions): Handling {
       return deadLetter(source, item, error, 1);
     },
 
-    async handle(source, item) {
+    async handle(source, item, state) {
       const decoded = item.decoded;
       if (decoded === undefined) {
         m.errors.add(1, { worker, code: errorCodeOf(item.decodeError) });
@@ -314,7 +337,44 @@ export function createHandling(options: HandlingOptions): Handling {
       }
       const handler = options.handlers.get(decoded.event.type);
       if (handler === undefined) return [];
-      return handleDecoded(source, item, decoded, handler);
+      return handleDecoded(source, item, decoded, handler, state);
+    },
+
+    async wake(taskId, state, onWake) {
+      const span = runtimeTracer().startSpan('wake', { kind: SpanKind.INTERNAL });
+      span.setAttributes({ [A.taskId]: taskId, [A.worker]: worker });
+      const spanCtx = trace.setSpan(context.active(), span);
+      const layer = state.attempt();
+      const task = layer.handle(taskId);
+      if (task.get() !== undefined) task.wakeAt(undefined);
+      const out: OutgoingMessage[] = [];
+      // A wake-up has no consumed event: every publish names its cause (the event the task's state kept).
+      const publish: HandlerContext['publish'] = async (type, data, publishOptions) => {
+        const cause = publishOptions?.cause;
+        if (cause === undefined) throw new Error('a wake-up publishes only with a cause (publish options.cause)');
+        return chainedPublish(cause, codec, options.producer, (encoded) =>
+          out.push(toOutgoing(encoded, topics, spanCtx)),
+        )(type, data, publishOptions);
+      };
+      const ctx: WakeContext<unknown> = {
+        logger: options.logger.child({ taskId, wake: true }),
+        signal,
+        span,
+        publish,
+        state: task,
+      };
+      try {
+        await context.with(spanCtx, () => onWake(taskId, ctx));
+        layer.keep();
+        span.setStatus({ code: SpanStatusCode.OK });
+        return out;
+      } catch (error) {
+        span.recordException(error as Error);
+        span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
+        throw error;
+      } finally {
+        span.end();
+      }
     },
   };
 }

@@ -1,13 +1,15 @@
 import type { Span } from '@opentelemetry/api';
-import type { EncodedEvent, EventDataInput, EventOf, EventType } from '@warden/contracts';
+import type { ChainLink, EncodedEvent, EventDataInput, EventOf, EventType } from '@warden/contracts';
 import type { Logger } from 'pino';
+import type { ZodType } from 'zod';
 import type { RuntimeDeps, WorkerRuntimeConfig } from '../deps.js';
 import type { Publisher } from '../publisher.js';
 import type { RuntimeMetrics } from '../telemetry.js';
 import type { WorkerState } from './lifecycle.js';
+import type { TaskState } from './state-store.js';
 
-/** What a handler gets besides its event. */
-export interface HandlerContext {
+/** What a handler gets besides its event; S is the worker's state (WorkerDefinition.state). */
+export interface HandlerContext<S = unknown> {
   /** A child logger carrying eventId, type, taskId, tenantId and traceId. */
   readonly logger: Logger;
   /** Aborted when the worker is forced to stop (its reason a ShutdownTimeoutError). */
@@ -23,23 +25,43 @@ export interface HandlerContext {
   /**
    * Publishes an event in response: the next seq, chained to the consumed event (or to the previous event
    * published in this handling). Nothing is sent until the handler returns; then all outputs go out together,
-   * or none do. Returns the encoded event (its id and hash).
+   * or none do. Returns the encoded event (its id and hash). `cause` chains it to another event instead (one the
+   * handler kept in its state: a verdict on a proposal judged when its task arrived).
    */
   publish<T extends EventType>(
     type: T,
     data: EventDataInput<T>,
-    options?: { policyVersion?: string },
+    options?: { policyVersion?: string; cause?: ChainLink },
   ): Promise<EncodedEvent>;
+  /**
+   * The state of the message's task (ADR 0027), for a worker that declares `state`: read from memory, written to
+   * the worker's compacted changelog in the same transaction as the outputs and the consumed offset. A worker
+   * without state gets a handle that throws on use.
+   */
+  readonly state: TaskState<S>;
+}
+
+/** What a wake-up (TaskState.wakeAt) gets: a handler context without a consumed event (publish needs a cause). */
+export type WakeContext<S = unknown> = Pick<HandlerContext<S>, 'logger' | 'signal' | 'span' | 'publish' | 'state'>;
+
+/** A stateful worker's state (ADR 0027). */
+export interface StateDefinition<S> {
+  /** Validates each value restored from the changelog; a record that fails is skipped with an alert. */
+  readonly schema: ZodType<S>;
+  /** Runs for a task whose wakeAt time has come, in a transaction of its own (no consumed offset). */
+  readonly onWake?: (taskId: string, ctx: WakeContext<S>) => Promise<void>;
+  /** How often due wake-ups are looked for (default STATE_WAKE_CHECK_INTERVAL_MS). */
+  readonly wakeCheckIntervalMs?: number;
 }
 
 /** A handler of one event type. */
-export type Handler<T extends EventType> = (event: EventOf<T>, ctx: HandlerContext) => Promise<void>;
+export type Handler<T extends EventType, S = unknown> = (event: EventOf<T>, ctx: HandlerContext<S>) => Promise<void>;
 
 /** One handler per consumed event type. */
-export type Handlers<C extends EventType> = { readonly [T in C]: Handler<T> };
+export type Handlers<C extends EventType, S = unknown> = { readonly [T in C]: Handler<T, S> };
 
 /** A worker's definition: its name, what it consumes and its handlers. */
-export interface WorkerDefinition<C extends EventType> {
+export interface WorkerDefinition<C extends EventType, S = unknown> {
   /** Worker name, used in the consumer group, logs and the producer field. */
   readonly name: string;
   /** Stamped in the producer field as `name@version` (default DEFAULT_WORKER_VERSION). */
@@ -47,7 +69,13 @@ export interface WorkerDefinition<C extends EventType> {
   /** The event types it consumes; every event on those topics of another type is skipped (and counted). */
   readonly consumes: readonly C[];
   /** Handlers, or a factory given the runtime's connections (for handlers built by createHandlers(deps)). */
-  readonly handlers: Handlers<C> | ((deps: RuntimeDeps) => Handlers<C> | Promise<Handlers<C>>);
+  readonly handlers: Handlers<C, S> | ((deps: RuntimeDeps) => Handlers<C, S> | Promise<Handlers<C, S>>);
+  /**
+   * Keyed state per task (ADR 0027): held in memory per assigned partition number, changelogged to
+   * `<prefix>.<name>-state.v1` (compacted) in each chunk's transaction, restored on assignment. A stateful worker's
+   * group uses the co-partitioned assignor, so all its topics must share one partition count.
+   */
+  readonly state?: StateDefinition<S>;
   readonly config: WorkerRuntimeConfig;
   /** Connections to reuse (tests); otherwise the worker opens and closes its own. */
   readonly deps?: RuntimeDeps;

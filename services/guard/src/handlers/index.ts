@@ -1,5 +1,8 @@
 import {
   MAX_MESSAGE_CHARS,
+  isWardenError,
+  type ChainLink,
+  type WardenError,
   answerHash,
   canonicalHash,
   clipText,
@@ -7,7 +10,7 @@ import {
   type MagnitudeLimits,
   type VerdictRecord,
 } from '@warden/contracts';
-import type { GuardMetrics, Handlers, HandlerContext } from '@warden/runtime';
+import type { GuardMetrics, HandlerContext, Handlers, WakeContext } from '@warden/runtime';
 import type { z } from 'zod';
 import {
   capLimits,
@@ -21,21 +24,29 @@ import {
   type Verdict,
 } from '@warden/policy';
 import { CALIBRATION_REVIEW_CODE, inReviewSample } from '@warden/calibration';
-import type { GuardTaskStore } from '../task-store.js';
+import {
+  deadlineOf,
+  nextWake,
+  stateOf,
+  viewOf,
+  withTask,
+  type GuardTaskState,
+  type PendingProposal,
+} from '../task-state.js';
 import type { VerdictSigner } from '../verdict-signer.js';
 
-/** What the guard's handlers need. */
+/** What the guard's handlers need. Each task's records are in its state (ctx.state, ADR 0027). */
 export interface GuardHandlerDeps {
-  readonly store: GuardTaskStore;
   readonly policy: Policy;
   readonly estimateImpact: ImpactEstimator;
   readonly escalationTtlMs: number;
   /** The clock (tests pass a fixed one). */
   readonly now: () => Date;
   /**
-   * How long a proposal waits for the events it rests on (its task's TaskSubmitted, the tool results its claims
-   * cite), which travel on other topics and may be consumed a moment later. After that it is judged on what is
-   * known, which can only make the verdict stricter (unknown task: deny; missing evidence: escalate).
+   * How long a proposal waits, in its task's state, for the events it rests on (its task's TaskSubmitted, the tool
+   * results its claims cite), which travel on other topics and may be consumed later: it is judged as soon as they
+   * arrive (an event-time join), or at this deadline on what is known, which can only make the verdict stricter
+   * (unknown task: deny; missing evidence: escalate). Default DEFAULT_CAUSE_WAIT_MS; 0 judges at once.
    */
   readonly causeWaitMs?: number;
   /** The tenant's caps on magnitude limits (GUARD_TENANT_CAPS); undefined: the task's own limits hold. */
@@ -56,13 +67,19 @@ export interface GuardHandlerDeps {
   readonly metrics?: GuardMetrics;
 }
 
-/** The event types the guard consumes. */
+/** How long a proposal waits for its causes by default. */
+export const DEFAULT_CAUSE_WAIT_MS = 3_000;
+
+/** The event types the guard consumes (a task's end evicts its state). */
 export const guardConsumes = [
   'TaskSubmitted',
   'ToolSucceeded',
   'ToolFailed',
   'ActionProposed',
   'AnswerProposed',
+  'TaskCompleted',
+  'TaskFailed',
+  'TaskHalted',
 ] as const;
 type Consumed = (typeof guardConsumes)[number];
 
@@ -110,11 +127,20 @@ export function withReviewSample(
   };
 }
 
-function isComplete(state: GuardState | undefined, cited: ReadonlySet<string>): boolean {
-  if (state === undefined) return false;
-  if (cited.size === 0) return true;
-  const have = new Set(state.toolResults.map((r) => r.actionId));
-  return [...cited].every((id) => have.has(id));
+type Proposal = EventOf<'ActionProposed'> | EventOf<'AnswerProposed'>;
+
+/** The tool results a proposal's claims cite. */
+function citedBy(event: Proposal): Set<string> {
+  return new Set(
+    event.data.claims.flatMap((c) => c.evidence.filter((e) => e.kind === 'tool_result').map((e) => e.ref)),
+  );
+}
+
+/** Whether every cause of a proposal has arrived: its task's TaskSubmitted and every tool result it cites. */
+function causesArrived(state: GuardTaskState, event: Proposal): boolean {
+  if (state.task === undefined) return false;
+  const have = new Set(state.results.map((r) => r.actionId));
+  return [...citedBy(event)].every((id) => have.has(id));
 }
 
 /** Why a proposed action is refused on its task's budgets: wall time run out, or steps spent. */
@@ -137,25 +163,25 @@ function spentBudget(
   return undefined;
 }
 
+/** What judging needs of a handler's (or a wake-up's) context. */
+type JudgeContext = Pick<WakeContext<GuardTaskState>, 'publish' | 'signal' | 'span' | 'logger'>;
+
+/**
+ * Judges a proposal on its task's state as it stands and publishes the verdict (chained to the proposal: `cause`
+ * when it is judged later than it was consumed). Returns the state with the approval's impact recorded.
+ */
 async function judge(
   deps: GuardHandlerDeps,
-  event: EventOf<'ActionProposed'> | EventOf<'AnswerProposed'>,
-  ctx: HandlerContext,
-): Promise<void> {
+  event: Proposal,
+  ctx: JudgeContext,
+  taskState: GuardTaskState,
+  cause?: ChainLink,
+): Promise<GuardTaskState> {
   const proposal = proposalFromEvent(event);
   const impact =
     proposal.kind === 'action' ? await deps.estimateImpact(proposal.tool, proposal.args, ctx.signal) : null;
-  const cited = new Set(
-    proposal.claims.flatMap((c) => c.evidence.filter((e) => e.kind === 'tool_result').map((e) => e.ref)),
-  );
-  const deadline = Date.now() + (deps.causeWaitMs ?? 3_000);
-  const stateNow = async (): Promise<GuardState | undefined> =>
-    guardStateOf(await deps.store.viewOf(event.taskId), proposal.actionId, impact);
-  let state = await stateNow();
-  while (!isComplete(state, cited) && Date.now() < deadline && !ctx.signal.aborted) {
-    await new Promise((r) => setTimeout(r, 50));
-    state = await stateNow();
-  }
+  const state: GuardState | undefined = guardStateOf(viewOf(event.taskId, taskState), proposal.actionId, impact);
+  const publishOptions = (policyVersion: string) => ({ policyVersion, ...(cause === undefined ? {} : { cause }) });
   const policy = deps.currentPolicy?.() ?? deps.policy;
   const policyVersion = policy.version;
   const sign: VerdictSigner = (type, taskId, tenantId, data) =>
@@ -178,13 +204,13 @@ async function judge(
         argsHash: proposal.kind === 'action' ? proposal.argsHash : answerHash(proposal.answer, proposal.output),
         message: `no TaskSubmitted is known for task ${event.taskId}: its scope is undefined`,
       }),
-      { policyVersion },
+      publishOptions(policyVersion),
     );
-    return;
+    return taskState;
   }
   // Budgets before the verdict: an action approved now is dispatched later, so a task whose wall time has run out or
   // whose steps are spent gets no new effect; its planner halts it with the partial result it has.
-  const deadlineMs = deps.store.deadlineOf(event.taskId);
+  const deadlineMs = deadlineOf(taskState);
   const deadlineAt = deadlineMs === undefined ? undefined : new Date(deadlineMs).toISOString();
   if (proposal.kind === 'action') {
     const spent = spentBudget(state, event.data.step, deadlineMs, deps.now().getTime());
@@ -204,9 +230,9 @@ async function judge(
           argsHash: proposal.argsHash,
           message: spent.message,
         }),
-        { policyVersion },
+        publishOptions(policyVersion),
       );
-      return;
+      return taskState;
     }
   }
   const verdict = withReviewSample(
@@ -235,7 +261,7 @@ async function judge(
         message: `rule ${w.rule} would ${w.wouldBe}: ${w.detail}`,
         subject: { taskId: event.taskId, actionId: proposal.actionId, rule: w.rule, code: w.code },
       },
-      { policyVersion },
+      publishOptions(policyVersion),
     );
   }
   const base = record(event, verdict);
@@ -243,7 +269,10 @@ async function judge(
   switch (verdict.outcome) {
     case 'allow':
       if (proposal.kind === 'action' && verdict.impact !== undefined) {
-        await deps.store.recordApproval(event.taskId, proposal.actionId, verdict.impact);
+        const { actionId } = proposal;
+        const known = taskState.approved.some((a) => a.actionId === actionId);
+        if (!known)
+          taskState = { ...taskState, approved: [...taskState.approved, { actionId, impact: verdict.impact }] };
       }
       await ctx.publish(
         'ActionApproved',
@@ -255,9 +284,9 @@ async function judge(
           ...(verdict.impact === undefined ? {} : { impact: verdict.impact }),
           ...(proposal.kind === 'action' && deadlineAt !== undefined ? { deadlineAt } : {}),
         }),
-        { policyVersion },
+        publishOptions(policyVersion),
       );
-      return;
+      return taskState;
     case 'deny':
       await ctx.publish(
         'ActionRejected',
@@ -267,9 +296,9 @@ async function judge(
           argsHash: verdict.argsHash,
           message: verdict.message,
         }),
-        { policyVersion },
+        publishOptions(policyVersion),
       );
-      return;
+      return taskState;
     case 'escalate':
       await ctx.publish(
         'EscalationRequested',
@@ -304,9 +333,9 @@ async function judge(
           policyVersion,
           expiresAt: new Date(deps.now().getTime() + deps.escalationTtlMs).toISOString(),
         }),
-        { policyVersion },
+        publishOptions(policyVersion),
       );
-      return;
+      return taskState;
     default: {
       const never: never = verdict.outcome;
       throw new Error(`unknown verdict outcome ${String(never)}`);
@@ -314,36 +343,127 @@ async function judge(
   }
 }
 
-/** The guard's handlers: it records what defines a task's bounds and judges every proposal. */
-export function createHandlers(deps: GuardHandlerDeps): Handlers<Consumed> {
+/**
+ * Judges the waiting proposals of a task whose causes have now arrived, and, with `dueAtMs`, those whose deadline
+ * has passed (on what is known); the rest keep waiting. Returns the state without the judged ones.
+ */
+async function judgeWaiting(
+  deps: GuardHandlerDeps,
+  ctx: JudgeContext,
+  taskState: GuardTaskState,
+  dueAtMs?: number,
+): Promise<GuardTaskState> {
+  let state = taskState;
+  const waiting: PendingProposal[] = [];
+  for (const pending of taskState.pending) {
+    const ready = causesArrived(state, pending.event) || (dueAtMs !== undefined && pending.deadlineMs <= dueAtMs);
+    if (!ready) {
+      waiting.push(pending);
+      continue;
+    }
+    const cause = { envelope: pending.event, hash: pending.hash };
+    try {
+      state = await judge(deps, pending.event, ctx, state, cause);
+    } catch (error) {
+      // What may pass later (an outage) fails the handling, which is tried again whole. A proposal that can never be
+      // judged must not take the event that released it (its TaskSubmitted) to the DLQ: it alone is dropped, with a
+      // critical alert chained to it, as its own dead letter would have been.
+      if (!isWardenError(error) || error.retryable) throw error;
+      await unjudged(deps, ctx, pending, error, cause);
+    }
+  }
+  return { ...state, pending: waiting };
+}
+
+/** The critical alert of a waiting proposal that could not be judged (a terminal error): it gets no verdict. */
+async function unjudged(
+  deps: GuardHandlerDeps,
+  ctx: Pick<WakeContext<GuardTaskState>, 'publish' | 'logger'>,
+  pending: PendingProposal,
+  error: WardenError,
+  cause: ChainLink,
+): Promise<void> {
+  const { taskId, data } = pending.event;
+  ctx.logger.error({ err: error, proposalEventId: pending.event.id }, 'a waiting proposal could not be judged');
+  await ctx.publish(
+    'AlertRaised',
+    {
+      alertId: `${taskId}:${data.actionId}:guard:unjudged`,
+      code: 'dead_lettered',
+      severity: 'critical',
+      message: clipText(
+        `the guard could not judge proposal ${pending.event.id} (${error.code}): ${error.message}; it gets no verdict`,
+        MAX_MESSAGE_CHARS,
+      ),
+      subject: { taskId, actionId: data.actionId, proposalEventId: pending.event.id, errorCode: error.code },
+    },
+    { policyVersion: deps.policy.version, cause },
+  );
+}
+
+/** Keeps a task's state and its wake-up (the earliest deadline of its waiting proposals). */
+function keep(ctx: Pick<WakeContext<GuardTaskState>, 'state'>, state: GuardTaskState): void {
+  ctx.state.set(state);
+  ctx.state.wakeAt(nextWake(state));
+}
+
+/**
+ * A proposal: judged at once if its causes have arrived (or it may not wait), else kept in its task's state until
+ * they do (judged by the handler of the event that completes them) or until its deadline (judged by the wake-up).
+ */
+async function onProposal(
+  deps: GuardHandlerDeps,
+  event: Proposal,
+  ctx: WakeContext<GuardTaskState> & { readonly hash: string },
+): Promise<void> {
+  const state = stateOf(ctx.state);
+  const waitMs = deps.causeWaitMs ?? DEFAULT_CAUSE_WAIT_MS;
+  if (causesArrived(state, event) || waitMs <= 0) {
+    keep(ctx, await judge(deps, event, ctx, state));
+    return;
+  }
+  if (state.pending.some((p) => p.event.id === event.id)) return; // already waiting (a redelivery)
+  const pending = { event, hash: ctx.hash, deadlineMs: Date.now() + waitMs };
+  ctx.logger.debug({ actionId: event.data.actionId }, 'proposal waits for its causes');
+  keep(ctx, { ...state, pending: [...state.pending, pending] });
+}
+
+/** The guard's handlers: it keeps what defines a task's bounds in the task's state and judges every proposal. */
+export function createHandlers(deps: GuardHandlerDeps): Handlers<Consumed, GuardTaskState> {
+  /** A task's end: its state is evicted (a tombstone in the changelog); what still waited is moot. */
+  const evict = (_event: unknown, ctx: HandlerContext<GuardTaskState>): Promise<void> => {
+    if (ctx.state.get() !== undefined) ctx.state.delete();
+    return Promise.resolve();
+  };
   return {
     TaskSubmitted: async (event, ctx) => {
       const cap = deps.tenantCaps?.(event.tenantId);
-      if (cap === undefined) {
-        await deps.store.recordTask(event.taskId, event.tenantId, event.data, event.id, event.occurredAt);
-        return;
+      let data = event.data;
+      if (cap !== undefined) {
+        // A task may lower its tenant's limits, never lift them: what it asked above a cap is cut to the cap.
+        const { limits, lowered } = capLimits(event.data.limits, cap);
+        data = { ...event.data, limits };
+        if (lowered.length > 0) {
+          const list = lowered.map((l) => `${l.limit} ${l.requested} -> ${l.cap}`).join(', ');
+          ctx.logger.warn({ lowered }, 'task limits above the tenant caps: lowered to the caps');
+          await ctx.publish(
+            'AlertRaised',
+            {
+              alertId: `${event.taskId}:guard:tenant-caps`,
+              code: 'policy_warn',
+              severity: 'warning',
+              message: clipText(
+                `task ${event.taskId} asked for limits above its tenant's caps; lowered: ${list}`,
+                MAX_MESSAGE_CHARS,
+              ),
+              subject: { taskId: event.taskId, tenantId: event.tenantId, rule: 'tenant_caps' },
+            },
+            { policyVersion: deps.policy.version },
+          );
+        }
       }
-      // A task may lower its tenant's limits, never lift them: what it asked above a cap is cut to the cap.
-      const { limits, lowered } = capLimits(event.data.limits, cap);
-      if (lowered.length > 0) {
-        const list = lowered.map((l) => `${l.limit} ${l.requested} -> ${l.cap}`).join(', ');
-        ctx.logger.warn({ lowered }, 'task limits above the tenant caps: lowered to the caps');
-        await ctx.publish(
-          'AlertRaised',
-          {
-            alertId: `${event.taskId}:guard:tenant-caps`,
-            code: 'policy_warn',
-            severity: 'warning',
-            message: clipText(
-              `task ${event.taskId} asked for limits above its tenant's caps; lowered: ${list}`,
-              MAX_MESSAGE_CHARS,
-            ),
-            subject: { taskId: event.taskId, tenantId: event.tenantId, rule: 'tenant_caps' },
-          },
-          { policyVersion: deps.policy.version },
-        );
-      }
-      await deps.store.recordTask(event.taskId, event.tenantId, { ...event.data, limits }, event.id, event.occurredAt);
+      const state = withTask(stateOf(ctx.state), event, data);
+      keep(ctx, await judgeWaiting(deps, ctx, state));
     },
     ToolSucceeded: async (event, ctx) => {
       deps.metrics?.outcome(event.taskId, event.data.actionId, 'succeeded');
@@ -356,18 +476,32 @@ export function createHandlers(deps: GuardHandlerDeps): Handlers<Consumed> {
         );
         return;
       }
-      await deps.store.recordResult(event.taskId, {
-        actionId: event.data.actionId,
-        tool: event.data.tool,
-        result: event.data.result,
-      });
+      const state = stateOf(ctx.state);
+      const record = { actionId: event.data.actionId, tool: event.data.tool, result: event.data.result };
+      const known = state.results.some((r) => r.actionId === record.actionId && r.tool === record.tool);
+      const recorded = known ? state : { ...state, results: [...state.results, record] };
+      keep(ctx, await judgeWaiting(deps, ctx, recorded));
     },
     // Only the confidence metric's outcome: a failed call is no evidence.
     ToolFailed: (event) => {
       deps.metrics?.outcome(event.taskId, event.data.actionId, 'failed');
       return Promise.resolve();
     },
-    ActionProposed: (event, ctx) => judge(deps, event, ctx),
-    AnswerProposed: (event, ctx) => judge(deps, event, ctx),
+    ActionProposed: (event, ctx) => onProposal(deps, event, ctx),
+    AnswerProposed: (event, ctx) => onProposal(deps, event, ctx),
+    TaskCompleted: evict,
+    TaskFailed: evict,
+    TaskHalted: evict,
+  };
+}
+
+/** The guard's wake-up: the waiting proposals of a task whose deadline has passed are judged on what is known. */
+export function createWake(
+  deps: GuardHandlerDeps,
+): (taskId: string, ctx: WakeContext<GuardTaskState>) => Promise<void> {
+  return async (_taskId, ctx) => {
+    const state = ctx.state.get();
+    if (state === undefined) return;
+    keep(ctx, await judgeWaiting(deps, ctx, state, Date.now()));
   };
 }
