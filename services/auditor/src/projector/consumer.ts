@@ -48,12 +48,18 @@ const b64 = (b: Buffer | null): string | null => (b === null ? null : b.toString
 export class ProjectorConsumer {
   private consumer: Consumer | undefined;
   private readonly positions = new Map<string, bigint>();
+  /** The group's committed offsets when it started: read (in an earlier life) up to there. */
+  private readonly committedAtStart = new Map<string, bigint>();
 
   constructor(private readonly o: ProjectorConsumerOptions) {}
 
-  /** Next offset to read per `topic|partition` (what has been projected). */
+  /**
+   * Next offset to read per `topic|partition`: what has been projected, or, for a partition not read since the
+   * start, the offset the group had committed (what an earlier run projected).
+   */
   position(topic: string, partition: number): bigint | undefined {
-    return this.positions.get(`${topic}|${partition}`);
+    const key = `${topic}|${partition}`;
+    return this.positions.get(key) ?? this.committedAtStart.get(key);
   }
 
   private advance(topic: string, partition: number, lastOffset: string): void {
@@ -81,10 +87,28 @@ export class ProjectorConsumer {
     consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
       if (payload.batchSize === 0) this.advance(payload.topic, payload.partition, payload.lastOffset);
     });
+    await this.readCommitted();
     await consumer.connect();
     await consumer.subscribe({ topics: [...this.o.topics], fromBeginning: true });
     await consumer.run({ eachBatchAutoResolve: false, eachBatch: (p) => this.eachBatch(p) });
     await joined;
+  }
+
+  private async readCommitted(): Promise<void> {
+    const admin = this.o.kafka.admin();
+    await admin.connect();
+    try {
+      for (const { topic, partitions } of await admin.fetchOffsets({
+        groupId: this.o.groupId,
+        topics: [...this.o.topics],
+      })) {
+        for (const p of partitions) {
+          if (BigInt(p.offset) >= 0n) this.committedAtStart.set(`${topic}|${p.partition}`, BigInt(p.offset));
+        }
+      }
+    } finally {
+      await admin.disconnect();
+    }
   }
 
   /** Stops consuming (finishing the batch in hand) and disconnects. Idempotent. */

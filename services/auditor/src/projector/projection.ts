@@ -157,13 +157,22 @@ export class Projection {
     return findings;
   }
 
-  /** Declares absent causes missing for tasks quiet for settleMs (all tasks when `all`); returns new breaks. */
-  async settle(all = false): Promise<ChainFinding[]> {
+  /**
+   * Declares absent causes missing (returns the new breaks) for tasks whose causes must all have been read: tasks
+   * quiet for settleMs whose last event was read no later than `readBeforeMs`, the time of the newest log end the
+   * reader has passed since (ReadFrontier); none while that is unknown. `all` settles every task (a rebuild that
+   * has read the log to its end).
+   */
+  async settle(all = false, readBeforeMs?: number): Promise<ChainFinding[]> {
     const t = this.now();
     const moved = new Set<TaskState>();
     const findings: ChainFinding[] = [];
     for (const state of this.tasks.values()) {
-      if (!state.chain.isPending() || (!all && t - state.lastMovedMs < this.options.settleMs)) continue;
+      if (!state.chain.isPending()) continue;
+      if (!all) {
+        if (t - state.lastMovedMs < this.options.settleMs) continue;
+        if (readBeforeMs === undefined || state.lastMovedMs > readBeforeMs) continue;
+      }
       findings.push(...this.findingsOf(state, state.chain.settle()));
       moved.add(state);
     }
