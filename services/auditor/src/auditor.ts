@@ -158,6 +158,7 @@ export function createAuditor(options: AuditorOptions): Auditor {
         projection = new Projection(store, {
           settleMs: cfg.settleMs,
           maxTasksInMemory: cfg.maxTasksInMemory,
+          ...(cfg.verifyCacheBytes === undefined ? {} : { verifyCacheBytes: cfg.verifyCacheBytes }),
           ...(cfg.runtime.producerKeys === undefined ? {} : { producerKeys: cfg.runtime.producerKeys }),
         });
         if ((cfg.runtime.producerKeys?.size ?? 0) === 0) {
@@ -204,6 +205,7 @@ export function createAuditor(options: AuditorOptions): Auditor {
           keys: cfg.apiKeys,
           checkpointKey: cfg.checkpointKey,
           metrics: (req, res) => metrics.handle(req, res),
+          liveChain: (taskId, tenantId) => projection?.liveChain(taskId, tenantId),
         });
         await api.listen({ port: cfg.apiPort, host: cfg.apiHost });
         timer = setInterval(() => {

@@ -151,3 +151,35 @@ describe('Projection.settle with the read frontier', () => {
     expect(await quick.projection.settle(true)).not.toEqual([]); // a rebuild at the end of the log settles all
   });
 });
+
+describe('Projection.liveChain: the events kept in memory for verification', () => {
+  const chain = sampleChain(6, TASK);
+  const bytesOf = (envs: readonly WireEnvelope[]) => envs.reduce((n, e) => n + JSON.stringify(e).length, 0);
+
+  it("holds every event of a task once, for the task's tenant only", async () => {
+    const s = setup();
+    await s.projection.apply([...chain, chain[2]!].map((e, i) => input(e, i)));
+    const live = s.projection.liveChain(TASK, chain[0]!.tenantId);
+    expect(live?.envelopes.map((e) => e.id).sort()).toEqual(chain.map((e) => e.id).sort());
+    expect(live?.checkpoint).toBeNull();
+    expect(s.projection.liveChain(TASK, 'another-tenant')).toBeUndefined();
+    expect(s.projection.liveChain('no-such-task', chain[0]!.tenantId)).toBeUndefined();
+    expect(s.projection.cachedWireBytes()).toBe(bytesOf(chain));
+  });
+
+  it('drops the least recently moved tasks past its bytes, and never answers with part of a task', async () => {
+    const other = sampleChain(6, 'task-other');
+    const projection = new Projection(memoryStore(), {
+      settleMs: SETTLE_MS,
+      maxTasksInMemory: 100,
+      verifyCacheBytes: bytesOf(other) + 10,
+    });
+    await projection.apply(chain.slice(0, 3).map((e, i) => input(e, i)));
+    await projection.apply(other.map((e, i) => input(e, 10 + i)));
+    expect(projection.liveChain(TASK, chain[0]!.tenantId)).toBeUndefined(); // dropped for room
+    expect(projection.liveChain('task-other', other[0]!.tenantId)?.envelopes).toHaveLength(6);
+    await projection.apply(chain.slice(3).map((e, i) => input(e, 3 + i)));
+    expect(projection.liveChain(TASK, chain[0]!.tenantId)).toBeUndefined(); // its first events are not cached
+    expect(projection.cachedWireBytes()).toBe(bytesOf(other));
+  });
+});
