@@ -78,6 +78,12 @@ export interface SoakReport {
   readonly apiChainsSampled: number;
   /** Why tasks halted or failed, with counts. */
   readonly endings: Record<string, number>;
+  /** AlertRaised events of the run's tenant, by code. */
+  readonly alerts: Record<string, number>;
+  /** The auditor's chain-broken alerts (audit_chain_broken); each is false when every chain verified. */
+  readonly chainAlerts: number;
+  /** Messages on the DLQ (every task of the soak is good: none belongs there). */
+  readonly deadLetters: number;
   readonly faults: readonly FaultRecord[];
   /** From the submission to the last task's end (or the timeout). */
   readonly elapsedS: number;
@@ -342,7 +348,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     };
 
     // The final count, from the topics read again from their beginning.
-    const kinds = ['tasks', 'planning', 'proposals', 'verdicts', 'results', 'outcomes', 'alerts'];
+    const kinds = ['tasks', 'planning', 'proposals', 'verdicts', 'results', 'outcomes', 'alerts', 'dlq'];
     const all = await EventCollector.start(endpoints, kinds.map(topic), mongoDb);
     closers.push(() => all.close());
     let seen = -1;
@@ -365,7 +371,19 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     });
     const sample = taskIds.filter((_, i) => i % Math.max(1, Math.floor(taskIds.length / API_VERIFY_SAMPLE)) === 0);
     const verify = await verifyChains(workers.get('auditor')!, auditorKey, sample, o.log);
+    const alerts: Record<string, number> = {};
+    for (const e of events) if (e.type === 'AlertRaised') alerts[e.data.code] = (alerts[e.data.code] ?? 0) + 1;
+    const chainAlerts = alerts.audit_chain_broken ?? 0;
+    const deadLetters = all.messages.filter((m) => m.topic === topic('dlq')).length;
     const problems = [...report.problems];
+    if (chainAlerts > 0) {
+      problems.push(
+        broken.length === 0
+          ? `${chainAlerts} chain-broken alerts raised for chains that are whole in the log`
+          : `${chainAlerts} chain-broken alerts raised`,
+      );
+    }
+    if (deadLetters > 0) problems.push(`${deadLetters} messages dead-lettered (the soak sends none that belong there)`);
     if (broken.length > 0) problems.push(`${broken.length} chains not verified, e.g. ${broken.slice(0, 3).join('; ')}`);
     if (verify.notVerified.length > 0) {
       problems.push(
@@ -381,6 +399,9 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       chainsNotVerified: broken.length,
       apiChainsVerified: verify.verified,
       apiChainsSampled: sample.length,
+      alerts,
+      chainAlerts,
+      deadLetters,
       faults,
       elapsedS: seconds(elapsedMs),
       p50S: at(0.5),
@@ -397,6 +418,9 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
 
 type Counted = Omit<
   SoakReport,
+  | 'alerts'
+  | 'chainAlerts'
+  | 'deadLetters'
   | 'hops'
   | 'apiChainsVerified'
   | 'apiChainsSampled'
@@ -534,6 +558,11 @@ export function formatReport(r: SoakReport): string {
     }`,
     `effects: ${r.refunds} refunds, duplicated ${r.duplicatedEffects}; duplicated ToolSucceeded ${r.duplicatedResults}; duplicated terminal events ${r.duplicatedOutcomes}; refunds past the wall-time budget ${r.effectsPastDeadline}`,
     `chains verified (the auditor's auditTask over the topics): ${r.chainsVerified}/${r.tasks}; through the auditor's API: ${r.apiChainsVerified}/${r.apiChainsSampled} sampled`,
+    `alerts: ${
+      Object.entries(r.alerts)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ') || 'none'
+    }; chain-broken alerts ${r.chainAlerts}; dead letters ${r.deadLetters}`,
     `time: all ended after ${r.p100S ?? '-'} s (half after ${r.p50S ?? '-'} s); run ${r.elapsedS} s`,
     `faults: ${r.faults.map((f) => `${f.fault} at ${f.atS} s (${f.endedBefore} ended, back in ${f.downS} s)`).join('; ') || 'none'}`,
     'hops (cause -> event: count, p50 / p95 / max s):',

@@ -8,7 +8,7 @@ import {
   type RuntimeDeps,
 } from '@warden/runtime';
 import type { FastifyInstance } from 'fastify';
-import type { Producer } from 'kafkajs';
+import type { Admin, Producer } from 'kafkajs';
 import { AlertRaiser } from './alerts.js';
 import { buildQueryApi } from './api/server.js';
 import { checkpointTopic, writeCheckpoints } from './checkpoints/checkpointer.js';
@@ -16,6 +16,7 @@ import type { AuditorConfig } from './config.js';
 import { AuditorLifecycleError } from './errors.js';
 import { ProjectorConsumer, Serial } from './projector/consumer.js';
 import { Projection, type ProjectedInput } from './projector/projection.js';
+import { ReadFrontier, endOffsetsOf } from './projector/read-frontier.js';
 import { AuditStore } from './projector/store.js';
 import { ensureAuditTopics } from './topics/topic-settings.js';
 
@@ -65,6 +66,9 @@ export function createAuditor(options: AuditorOptions): Auditor {
   let producer: Producer | undefined;
   let api: FastifyInstance | undefined;
   let alerts: AlertRaiser | undefined;
+  let admin: Admin | undefined;
+  const frontier = new ReadFrontier();
+  let frontierFailing = false;
   let timer: NodeJS.Timeout | undefined;
   let closing: Promise<void> | undefined;
   const serial = new Serial();
@@ -78,10 +82,35 @@ export function createAuditor(options: AuditorOptions): Auditor {
     return v;
   };
 
+  /**
+   * Records the log's end offsets now and returns the newest recorded moment the projection has read past (see
+   * ReadFrontier). Without a broker it records nothing: no absent cause is declared missing meanwhile.
+   */
+  const readFrontier = async (): Promise<number | undefined> => {
+    const c = need(consumer, 'consumer');
+    try {
+      const at = Date.now();
+      const a = need(admin, 'admin');
+      const topics = need(deps, 'deps').topics.all();
+      const offsets = await Promise.all(
+        topics.map(async (topic) => ({ topic, partitions: await a.fetchTopicOffsets(topic) })),
+      );
+      frontier.observe(at, endOffsetsOf(offsets));
+      if (frontierFailing) deps?.logger.info('auditor reads the log end offsets again');
+      frontierFailing = false;
+    } catch (error) {
+      if (!frontierFailing) {
+        deps?.logger.warn({ err: error }, 'auditor cannot read the log end offsets: no cause is declared missing');
+      }
+      frontierFailing = true;
+    }
+    return frontier.advance((topic, partition) => c.position(topic, partition));
+  };
+
   const tick = (): Promise<void> =>
     serial.run(async () => {
       const p = need(projection, 'projection');
-      await need(alerts, 'alerts').raise(await p.settle());
+      await need(alerts, 'alerts').raise(await p.settle(false, await readFrontier()));
       await writeCheckpoints(
         p,
         need(store, 'store'),
@@ -114,25 +143,22 @@ export function createAuditor(options: AuditorOptions): Auditor {
         deps = options.deps ?? (await connectRuntime(AUDITOR_NAME, cfg.runtime));
         const d = deps;
         const topics = [...d.topics.all(), checkpointTopic(cfg.runtime.topicPrefix)];
-        const admin = d.kafka.admin();
+        admin = d.kafka.admin();
         await admin.connect();
-        try {
-          await ensureAuditTopics(admin, topics);
-          // The DLQ's depth from the start (then kept by each batch read from it).
-          const dlqTopic = d.topics.of('dlq');
-          // Waits out a topic created a moment ago whose leader is not elected yet (a retriable answer).
-          for (const p of await offsetsOf(admin, dlqTopic)) dlqHighWatermarks.set(p.partition, Number(p.high));
-          agentMetrics.dlqDepth(
-            dlqTopic,
-            [...dlqHighWatermarks.values()].reduce((a, b) => a + b, 0),
-          );
-        } finally {
-          await admin.disconnect();
-        }
+        await ensureAuditTopics(admin, topics);
+        // The DLQ's depth from the start (then kept by each batch read from it).
+        const dlqTopic = d.topics.of('dlq');
+        // Waits out a topic created a moment ago whose leader is not elected yet (a retriable answer).
+        for (const p of await offsetsOf(admin, dlqTopic)) dlqHighWatermarks.set(p.partition, Number(p.high));
+        agentMetrics.dlqDepth(
+          dlqTopic,
+          [...dlqHighWatermarks.values()].reduce((a, b) => a + b, 0),
+        );
         store = new AuditStore(d.db, options.collectionPrefix);
         projection = new Projection(store, {
           settleMs: cfg.settleMs,
           maxTasksInMemory: cfg.maxTasksInMemory,
+          ...(cfg.verifyCacheBytes === undefined ? {} : { verifyCacheBytes: cfg.verifyCacheBytes }),
           ...(cfg.runtime.producerKeys === undefined ? {} : { producerKeys: cfg.runtime.producerKeys }),
         });
         if ((cfg.runtime.producerKeys?.size ?? 0) === 0) {
@@ -147,7 +173,6 @@ export function createAuditor(options: AuditorOptions): Auditor {
         alerts = new AlertRaiser(store, d.codec, producer, d.topics, producerName, d.logger, (kind) =>
           agentMetrics.chainBreak(kind),
         );
-        const dlqTopic = d.topics.of('dlq');
         await alerts.republishPending();
         const raiser = alerts;
         consumer = new ProjectorConsumer({
@@ -180,6 +205,7 @@ export function createAuditor(options: AuditorOptions): Auditor {
           keys: cfg.apiKeys,
           checkpointKey: cfg.checkpointKey,
           metrics: (req, res) => metrics.handle(req, res),
+          liveChain: (taskId, tenantId) => projection?.liveChain(taskId, tenantId),
         });
         await api.listen({ port: cfg.apiPort, host: cfg.apiHost });
         timer = setInterval(() => {
@@ -207,6 +233,7 @@ export function createAuditor(options: AuditorOptions): Auditor {
             ['tick', previous === 'running' ? () => tick() : undefined],
             ['api', api === undefined ? undefined : () => api!.close()],
             ['producer', producer === undefined ? undefined : () => producer!.disconnect()],
+            ['admin', admin === undefined ? undefined : () => admin!.disconnect()],
             ['metrics', () => metrics.shutdown()],
             ['mongo', options.deps === undefined && deps !== undefined ? () => deps!.mongo.close() : undefined],
           ],

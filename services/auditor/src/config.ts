@@ -39,10 +39,18 @@ export const AuditorEnv = WorkerEnv.extend({
   /** HMAC-SHA256 key that signs checkpoints (at least 32 characters). */
   AUDITOR_CHECKPOINT_KEY: z.string().min(32),
   AUDITOR_CHECKPOINT_INTERVAL_MS: z.coerce.number().int().min(100).max(3_600_000).default(30_000),
-  /** A task quiet for this long with a referenced-but-absent event is reported as missing (alert). */
+  /**
+   * A task quiet for this long with a referenced-but-absent event is reported as missing (alert), once the log has
+   * also been read past its end as seen after the task's last event (so the event cannot be on a partition read late).
+   */
   AUDITOR_SETTLE_MS: z.coerce.number().int().min(0).max(86_400_000).default(60_000),
   /** Tasks kept in memory for incremental verification; older settled ones reload from MongoDB when they move. */
   AUDITOR_MAX_TASKS_IN_MEMORY: z.coerce.number().int().min(10).max(10_000_000).default(20_000),
+  /**
+   * Wire envelopes kept in memory, by the tasks moved most recently, so that GET /v1/tasks/{id}/verify answers
+   * without reading MongoDB (FerretDB scans a collection per lookup); tasks past it are read from MongoDB.
+   */
+  AUDITOR_VERIFY_CACHE_MB: z.coerce.number().int().min(0).max(65_536).default(256),
 });
 export type AuditorEnv = z.infer<typeof AuditorEnv>;
 
@@ -58,6 +66,8 @@ export interface AuditorConfig {
   readonly checkpointIntervalMs: number;
   readonly settleMs: number;
   readonly maxTasksInMemory: number;
+  /** Bytes of wire envelopes kept in memory for verification (default DEFAULT_VERIFY_CACHE_BYTES). */
+  readonly verifyCacheBytes?: number;
 }
 
 /** The auditor's configuration from an environment (the only reader of process.env is main.ts via this). */
@@ -73,5 +83,6 @@ export function auditorConfigFrom(env: Readonly<Record<string, string | undefine
     checkpointIntervalMs: parsed.AUDITOR_CHECKPOINT_INTERVAL_MS,
     settleMs: parsed.AUDITOR_SETTLE_MS,
     maxTasksInMemory: parsed.AUDITOR_MAX_TASKS_IN_MEMORY,
+    verifyCacheBytes: parsed.AUDITOR_VERIFY_CACHE_MB * 1024 * 1024,
   };
 }

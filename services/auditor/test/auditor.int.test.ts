@@ -133,9 +133,11 @@ describe('auditor on the real stack', () => {
     expect(cp).toMatchObject({ count: 8, head: { seq: 7, hash: a[7]!.hash }, terminal: true });
     expect(await s.json('/v1/tasks/task-a1/verify', KEY_A)).toMatchObject({ status: 'complete', problems: [] });
 
-    // the projection loses its trailing event: verification says truncated, naming the head the checkpoint saw
+    // the projection loses its trailing event: verification of the stored record says truncated, naming the head the
+    // checkpoint saw (by default it answers from the events in memory, which the projection's loss does not touch)
     await s.auditor.store().events.deleteOne({ _id: a[7]!.hash });
-    const truncated = await s.json('/v1/tasks/task-a1/verify', KEY_A);
+    expect(await s.json('/v1/tasks/task-a1/verify', KEY_A)).toMatchObject({ status: 'complete' });
+    const truncated = await s.json('/v1/tasks/task-a1/verify?source=store', KEY_A);
     expect(truncated).toMatchObject({ status: 'incomplete' });
     expect(truncated.problems).toEqual(
       expect.arrayContaining([
@@ -246,6 +248,32 @@ describe('auditor on the real stack', () => {
     expect(await s.auditor.store().alerts.countDocuments({ published: true })).toBe(
       await s.auditor.store().alerts.countDocuments(),
     );
+  });
+
+  it('verifies a task from the events it holds in memory, and from MongoDB once they are not cached', async () => {
+    const cached = await setup();
+    const uncached = await setup({ verifyCacheBytes: 0 });
+    for (const s of [cached, uncached]) {
+      await s.wire.send(await encodeChain(s.wire.deps.codec, 'task-v', 'tenant-a', fullTaskSteps()));
+      await s.waitTask('task-v', (t) => t.eventCount === 8 && t.chain.status === 'ok', 'task-v projected');
+      await s.auditor.tick(); // a checkpoint
+      expect(await s.json('/v1/tasks/task-v/verify', KEY_A)).toMatchObject({
+        status: 'complete',
+        chain: { ok: true, count: 8 },
+        checkpoint: { count: 8 },
+      });
+      expect((await s.get('/v1/tasks/task-v/verify', KEY_B)).status).toBe(404);
+      // Which copy answers: with the stored events gone, only the one in memory still holds the whole chain.
+      await s.auditor.store().events.deleteMany({ taskId: 'task-v' });
+    }
+    expect(await cached.json('/v1/tasks/task-v/verify', KEY_A)).toMatchObject({ status: 'complete' });
+    const truncated = {
+      status: 'incomplete',
+      problems: expect.arrayContaining([expect.objectContaining({ kind: 'truncated' })]),
+    };
+    expect(await cached.json('/v1/tasks/task-v/verify?source=store', KEY_A)).toMatchObject(truncated);
+    expect(await uncached.json('/v1/tasks/task-v/verify', KEY_A)).toMatchObject(truncated);
+    expect((await cached.get('/v1/tasks/task-v/verify?source=bogus', KEY_A)).status).toBe(400);
   });
 
   it('records a task with a 5 MB tool result and a task of 10,000 steps whole, and a rebuild equals the live projection', async () => {

@@ -22,10 +22,11 @@ describe("the auditor's projection of labelled points (real stack)", () => {
     const events = await encodeChain(wire.deps.codec, 'task-cal-1', 'tenant-a', fullTaskSteps('customers.query'));
     await wire.send(events);
     const point = await waitUntil(
-      // The tool's outcome travels on another topic: the point is written unlabelled first, then labelled.
+      // The verdict and the tool's outcome travel on other topics than the proposal, read in any order: the point is
+      // written unlabelled first, then labelled, and gets its verdict whenever that is read.
       async () => {
         const found = await auditor.store().points.findOne({ _id: 'task-cal-1:a1' });
-        return found?.label != null ? found : undefined;
+        return found?.label != null && found.verdict != null ? found : undefined;
       },
       { what: 'the labelled point of task-cal-1' },
     );

@@ -129,7 +129,18 @@ export const openApiDocument = {
       get: {
         operationId: 'verifyTask',
         summary: "Verifies the task's hash chain now, and its completeness against the latest signed checkpoint",
-        parameters: [{ $ref: '#/components/parameters/taskId' }],
+        description:
+          'By default from the events the auditor read from the log and holds in memory, when it holds all of the ' +
+          "task's (fast: no database read); otherwise, or with source=store, from the stored projection.",
+        parameters: [
+          { $ref: '#/components/parameters/taskId' },
+          {
+            name: 'source',
+            in: 'query',
+            description: 'store: verify the events stored in the projection (MongoDB), never the copy in memory',
+            schema: { type: 'string', enum: ['any', 'store'], default: 'any' },
+          },
+        ],
         responses: {
           '200': {
             description: 'The audit',

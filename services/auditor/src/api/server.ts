@@ -4,6 +4,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import type { Filter } from 'mongodb';
 import { z } from 'zod';
 import type { Checkpoint } from '../checkpoints/checkpoint.js';
+import type { LiveChain } from '../projector/projection.js';
 import type { AuditStore, EventDoc, TaskDoc } from '../projector/store.js';
 import { auditTask } from '../verify/audit-task.js';
 import { TenantKeys, keyFromHeaders } from './auth.js';
@@ -17,6 +18,11 @@ export interface QueryApiOptions {
   readonly checkpointKey: string;
   /** Serves the Prometheus text format on GET /metrics (no API key: scraped by Prometheus, holds no audit data). */
   readonly metrics?: (req: IncomingMessage, res: ServerResponse) => void;
+  /**
+   * A task's events as the live projection holds them in memory (Projection.liveChain): verification answers from
+   * them without reading MongoDB, which scans, and which the projection keeps busy under load.
+   */
+  readonly liveChain?: (taskId: string, tenantId: string) => LiveChain | undefined;
 }
 
 const SearchQuery = z
@@ -173,18 +179,37 @@ export function buildQueryApi(options: QueryApiOptions): FastifyInstance {
     },
   );
 
-  app.get<{ Params: { taskId: string } }>('/v1/tasks/:taskId/verify', async (req, reply) => {
-    const task = await taskOf(req);
-    if (task === null) return notFound(reply, req.params.taskId);
-    const envelopes = (await eventsOf(task)).map((d) => JSON.parse(d.wire) as WireEnvelope);
-    const cp = await store.latestCheckpoint(task._id);
-    let checkpoint: Checkpoint | null = null;
-    if (cp !== null) {
-      const { _id, ...rest } = cp;
-      checkpoint = rest;
-    }
-    return auditTask(task._id, envelopes, checkpoint, options.checkpointKey);
-  });
+  app.get<{ Params: { taskId: string }; Querystring: { source?: string } }>(
+    '/v1/tasks/:taskId/verify',
+    async (req, reply) => {
+      const source = req.query.source ?? 'any';
+      if (source !== 'any' && source !== 'store') {
+        return reply.code(400).send({ error: 'bad_request', message: 'source: expected any or store' });
+      }
+      const live = source === 'store' ? undefined : options.liveChain?.(req.params.taskId, tenantOf(req));
+      if (live !== undefined) {
+        let checkpoint = live.checkpoint;
+        if (checkpoint === null) {
+          const cp = await store.latestCheckpoint(req.params.taskId);
+          if (cp !== null) {
+            const { _id, ...rest } = cp;
+            checkpoint = rest;
+          }
+        }
+        return auditTask(req.params.taskId, live.envelopes, checkpoint, options.checkpointKey);
+      }
+      const task = await taskOf(req);
+      if (task === null) return notFound(reply, req.params.taskId);
+      const envelopes = (await eventsOf(task)).map((d) => JSON.parse(d.wire) as WireEnvelope);
+      const cp = await store.latestCheckpoint(task._id);
+      let checkpoint: Checkpoint | null = null;
+      if (cp !== null) {
+        const { _id, ...rest } = cp;
+        checkpoint = rest;
+      }
+      return auditTask(task._id, envelopes, checkpoint, options.checkpointKey);
+    },
+  );
 
   return app;
 }

@@ -40,6 +40,7 @@ export async function writeCheckpoints(
     return { _id: `${h.taskId}|${h.count}|${h.head.hash}`, ...cp };
   });
   const fresh = await store.insertNew(store.checkpoints, docs);
+  for (const { _id, ...cp } of docs) projection.checkpointStored(cp);
   const toSend = docs.filter((d) => fresh.has(d._id));
   if (toSend.length > 0) {
     await producer.send({

@@ -39,6 +39,15 @@ export interface ProjectorConsumerOptions {
 
 const b64 = (b: Buffer | null): string | null => (b === null ? null : b.toString('base64'));
 
+/** The group session: a member silent this long is evicted, and what it read is read again by its next life. */
+const SESSION_TIMEOUT_MS = 30_000;
+/** Heartbeats: between chunks, and on a timer while a chunk is projected (its MongoDB writes can take longer). */
+const HEARTBEAT_INTERVAL_MS = 3_000;
+/** Projected offsets are committed at most this often (after a chunk), not only at the end of a whole fetch. */
+const COMMIT_INTERVAL_MS = 5_000;
+/** Messages decoded and projected at once. */
+const CHUNK_SIZE = 500;
+
 /**
  * Reads every audit topic from the beginning with its own consumer group and projects each batch. Decoding comes
  * first: a registry or blob store outage throws before anything is applied, nothing is committed and kafkajs retries
@@ -48,12 +57,18 @@ const b64 = (b: Buffer | null): string | null => (b === null ? null : b.toString
 export class ProjectorConsumer {
   private consumer: Consumer | undefined;
   private readonly positions = new Map<string, bigint>();
+  /** The group's committed offsets when it started: read (in an earlier life) up to there. */
+  private readonly committedAtStart = new Map<string, bigint>();
 
   constructor(private readonly o: ProjectorConsumerOptions) {}
 
-  /** Next offset to read per `topic|partition` (what has been projected). */
+  /**
+   * Next offset to read per `topic|partition`: what has been projected, or, for a partition not read since the
+   * start, the offset the group had committed (what an earlier run projected).
+   */
   position(topic: string, partition: number): bigint | undefined {
-    return this.positions.get(`${topic}|${partition}`);
+    const key = `${topic}|${partition}`;
+    return this.positions.get(key) ?? this.committedAtStart.get(key);
   }
 
   private advance(topic: string, partition: number, lastOffset: string): void {
@@ -66,8 +81,8 @@ export class ProjectorConsumer {
   async start(onCrash: (error: Error) => void): Promise<void> {
     const consumer = this.o.kafka.consumer({
       groupId: this.o.groupId,
-      sessionTimeout: 30_000,
-      heartbeatInterval: 3_000,
+      sessionTimeout: SESSION_TIMEOUT_MS,
+      heartbeatInterval: HEARTBEAT_INTERVAL_MS,
       maxBytesPerPartition: 4 * 1024 * 1024,
     });
     this.consumer = consumer;
@@ -81,10 +96,32 @@ export class ProjectorConsumer {
     consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
       if (payload.batchSize === 0) this.advance(payload.topic, payload.partition, payload.lastOffset);
     });
+    await this.readCommitted();
     await consumer.connect();
     await consumer.subscribe({ topics: [...this.o.topics], fromBeginning: true });
-    await consumer.run({ eachBatchAutoResolve: false, eachBatch: (p) => this.eachBatch(p) });
+    await consumer.run({
+      eachBatchAutoResolve: false,
+      autoCommitInterval: COMMIT_INTERVAL_MS,
+      eachBatch: (p) => this.eachBatch(p),
+    });
     await joined;
+  }
+
+  private async readCommitted(): Promise<void> {
+    const admin = this.o.kafka.admin();
+    await admin.connect();
+    try {
+      for (const { topic, partitions } of await admin.fetchOffsets({
+        groupId: this.o.groupId,
+        topics: [...this.o.topics],
+      })) {
+        for (const p of partitions) {
+          if (BigInt(p.offset) >= 0n) this.committedAtStart.set(`${topic}|${p.partition}`, BigInt(p.offset));
+        }
+      }
+    } finally {
+      await admin.disconnect();
+    }
   }
 
   /** Stops consuming (finishing the batch in hand) and disconnects. Idempotent. */
@@ -119,26 +156,44 @@ export class ProjectorConsumer {
     }
   }
 
+  /**
+   * Runs one chunk's projection while heartbeating on a timer. Under load (FerretDB shared by every worker) a chunk's
+   * writes took longer than the session: the member was evicted, its commit refused, and it read the same batches
+   * again and again, falling ever further behind (the 1,000-task soak). A failed heartbeat here is left to the one
+   * after the chunk, which ends the batch as kafkajs expects.
+   */
+  private async keepingSession<T>(payload: EachBatchPayload, work: () => Promise<T>): Promise<T> {
+    const timer = setInterval(() => void payload.heartbeat().catch(() => undefined), HEARTBEAT_INTERVAL_MS);
+    try {
+      return await work();
+    } finally {
+      clearInterval(timer);
+    }
+  }
+
   private async eachBatch(payload: EachBatchPayload): Promise<void> {
     const { batch } = payload;
     this.o.onBatch?.(batch.topic, batch.partition, batch.highWatermark);
-    const chunkSize = 500;
+    const chunkSize = CHUNK_SIZE;
     for (let i = 0; i < batch.messages.length; i += chunkSize) {
       if (!payload.isRunning() || payload.isStale()) return;
       const chunk = batch.messages.slice(i, i + chunkSize);
-      const decoded = await Promise.all(chunk.map((m) => this.decode(batch.topic, batch.partition, m)));
-      const inputs = decoded.filter((d): d is ProjectedInput => 'decoded' in d);
-      const bad = decoded.filter((d): d is UndecodableDoc => !('decoded' in d));
-      await this.o.serial.run(async () => {
-        if (bad.length > 0) {
-          this.o.logger.warn(
-            { topic: batch.topic, count: bad.length, first: bad[0]?._id },
-            'undecodable audit messages recorded',
-          );
-          await this.o.projection.store.insertNew(this.o.projection.store.undecodable, bad);
-        }
-        const findings = await this.o.projection.apply(inputs);
-        await this.o.onFindings(findings);
+      const inputs = await this.keepingSession(payload, async () => {
+        const decoded = await Promise.all(chunk.map((m) => this.decode(batch.topic, batch.partition, m)));
+        const projected = decoded.filter((d): d is ProjectedInput => 'decoded' in d);
+        const bad = decoded.filter((d): d is UndecodableDoc => !('decoded' in d));
+        await this.o.serial.run(async () => {
+          if (bad.length > 0) {
+            this.o.logger.warn(
+              { topic: batch.topic, count: bad.length, first: bad[0]?._id },
+              'undecodable audit messages recorded',
+            );
+            await this.o.projection.store.insertNew(this.o.projection.store.undecodable, bad);
+          }
+          const findings = await this.o.projection.apply(projected);
+          await this.o.onFindings(findings);
+        });
+        return projected;
       });
       this.o.onProjected?.(inputs);
       // The last chunk also covers the markers after its last record (producers write in transactions).

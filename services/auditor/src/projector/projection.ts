@@ -12,6 +12,7 @@ import {
 } from '@warden/contracts';
 import { DEAD_LETTER_ALERT_TASK_PREFIX } from '@warden/runtime';
 import { TaskPoints, type LabelledPoint } from '@warden/calibration';
+import type { Checkpoint } from '../checkpoints/checkpoint.js';
 import { storedFactsOf, type EventFacts } from './facts.js';
 import type { AuditStore, EventDoc, EventSource, TaskDoc } from './store.js';
 import { TaskSummaryFold } from './task-summary.js';
@@ -47,6 +48,20 @@ export interface ProjectionOptions {
    * emit its type, or it is reported as an `unverified_producer` break. Empty or absent: producers are not checked.
    */
   readonly producerKeys?: ReadonlyMap<string, ProducerKey>;
+  /** Bytes of wire envelopes kept for verification (see liveChain); default DEFAULT_VERIFY_CACHE_BYTES. */
+  readonly verifyCacheBytes?: number;
+}
+
+/** The wire envelopes kept in memory for verification unless told otherwise: 256 MiB of their JSON. */
+export const DEFAULT_VERIFY_CACHE_BYTES = 256 * 1024 * 1024;
+
+/** A task's record as the projection holds it in memory (see Projection.liveChain). */
+export interface LiveChain {
+  readonly tenantId: string;
+  /** Every in-chain and out-of-chain event of the task read so far, one per hash, of the task's tenant. */
+  readonly envelopes: readonly WireEnvelope[];
+  /** The latest checkpoint this auditor signed for the task since it was loaded (null: none; read the store). */
+  readonly checkpoint: Checkpoint | null;
 }
 
 interface TaskState {
@@ -61,6 +76,13 @@ interface TaskState {
   readonly points: TaskPoints;
   readonly dirtyPoints: Set<string>;
   readonly pointsWritten: Map<string, string>;
+  /**
+   * The task's wire envelopes by hash with their JSON's length, while the cache holds all of them; null once dropped
+   * for room (then, until the task is reloaded, verification reads MongoDB).
+   */
+  wires: Map<string, { readonly env: WireEnvelope; readonly bytes: number }> | null;
+  /** The latest checkpoint signed for it in this life. */
+  lastCheckpoint: Checkpoint | null;
 }
 
 /** One decoded event and where it was read. */
@@ -110,6 +132,8 @@ export class Projection {
   private onDisk = new Set<string>();
   private readonly now: () => number;
   private readonly maxAlerts: number;
+  private readonly cacheLimit: number;
+  private cachedBytes = 0;
 
   constructor(
     readonly store: AuditStore,
@@ -117,6 +141,32 @@ export class Projection {
   ) {
     this.now = options.now ?? Date.now;
     this.maxAlerts = options.maxAlertsPerTask ?? 20;
+    this.cacheLimit = options.verifyCacheBytes ?? DEFAULT_VERIFY_CACHE_BYTES;
+  }
+
+  /**
+   * The task's events as read, from memory, for on-demand verification: undefined unless the task is in memory with
+   * all its events cached and belongs to `tenantId`. They are the same envelopes the projection stored.
+   */
+  liveChain(taskId: string, tenantId: string): LiveChain | undefined {
+    const state = this.tasks.get(taskId);
+    if (state === undefined || state.wires === null || state.tenantId !== tenantId) return undefined;
+    const envelopes: WireEnvelope[] = [];
+    for (const { env } of state.wires.values()) if (env.tenantId === tenantId) envelopes.push(env);
+    return { tenantId, envelopes, checkpoint: state.lastCheckpoint };
+  }
+
+  /** Remembers a checkpoint stored for a task (the latest, for liveChain). */
+  checkpointStored(cp: Checkpoint): void {
+    const state = this.tasks.get(cp.taskId);
+    if (state !== undefined && (state.lastCheckpoint === null || cp.count >= state.lastCheckpoint.count)) {
+      state.lastCheckpoint = cp;
+    }
+  }
+
+  /** Bytes of wire envelopes cached now. */
+  cachedWireBytes(): number {
+    return this.cachedBytes;
   }
 
   /** Reads which tasks the projection already has (once, at start). */
@@ -141,8 +191,10 @@ export class Projection {
     for (const { decoded, source, producerSignature } of inputs) {
       const env = decoded.envelope;
       const facts = storedFactsOf(decoded.event);
-      docs.push(eventDocOf(env, decoded.hash, facts, source));
+      const doc = eventDocOf(env, decoded.hash, facts, source);
+      docs.push(doc);
       const state = this.stateOf(env);
+      this.cache(state, env, doc._id, doc.wire.length);
       findings.push(...this.applyOne(state, env, decoded.hash, facts));
       if (keys !== undefined && keys.size > 0 && !env.taskId.startsWith(DEAD_LETTER_ALERT_TASK_PREFIX)) {
         const forged = producerBreak(env, decoded.hash, producerSignature, keys);
@@ -154,16 +206,26 @@ export class Projection {
     await this.save(moved);
     await this.savePoints(moved);
     this.evict();
+    this.trimCache();
     return findings;
   }
 
-  /** Declares absent causes missing for tasks quiet for settleMs (all tasks when `all`); returns new breaks. */
-  async settle(all = false): Promise<ChainFinding[]> {
+  /**
+   * Declares absent causes missing (returns the new breaks) for tasks whose causes must all have been read: tasks
+   * quiet for settleMs whose last event was read no later than `readBeforeMs`, the time of the newest log end the
+   * reader has passed since (ReadFrontier); none while that is unknown. `all` settles every task (a rebuild that
+   * has read the log to its end).
+   */
+  async settle(all = false, readBeforeMs?: number): Promise<ChainFinding[]> {
     const t = this.now();
     const moved = new Set<TaskState>();
     const findings: ChainFinding[] = [];
     for (const state of this.tasks.values()) {
-      if (!state.chain.isPending() || (!all && t - state.lastMovedMs < this.options.settleMs)) continue;
+      if (!state.chain.isPending()) continue;
+      if (!all) {
+        if (t - state.lastMovedMs < this.options.settleMs) continue;
+        if (readBeforeMs === undefined || state.lastMovedMs > readBeforeMs) continue;
+      }
       findings.push(...this.findingsOf(state, state.chain.settle()));
       moved.add(state);
     }
@@ -211,6 +273,8 @@ export class Projection {
         points: new TaskPoints(env.taskId, env.tenantId),
         dirtyPoints: new Set(),
         pointsWritten: new Map(),
+        wires: new Map(),
+        lastCheckpoint: null,
       };
     }
     // Map order is recency order: the least recently moved task is evicted first.
@@ -269,7 +333,9 @@ export class Projection {
     );
     for (const doc of docs) {
       const env = JSON.parse(doc.wire) as WireEnvelope;
-      this.applyOne(this.stateOf(env), env, doc._id, doc.facts);
+      const state = this.stateOf(env);
+      this.cache(state, env, doc._id, doc.wire.length);
+      this.applyOne(state, env, doc._id, doc.facts);
     }
   }
 
@@ -309,10 +375,31 @@ export class Projection {
     await this.store.savePoints(changed);
   }
 
+  private cache(state: TaskState, env: WireEnvelope, hash: string, bytes: number): void {
+    if (state.wires === null || state.wires.has(hash)) return;
+    state.wires.set(hash, { env, bytes });
+    this.cachedBytes += bytes;
+  }
+
+  private uncache(state: TaskState): void {
+    if (state.wires === null) return;
+    for (const { bytes } of state.wires.values()) this.cachedBytes -= bytes;
+    state.wires = null;
+  }
+
+  /** Drops the cached envelopes of the tasks moved least recently until the cache is within its bytes. */
+  private trimCache(): void {
+    for (const state of this.tasks.values()) {
+      if (this.cachedBytes <= this.cacheLimit) return;
+      this.uncache(state);
+    }
+  }
+
   private evict(): void {
     for (const [taskId, state] of this.tasks) {
       if (this.tasks.size <= this.options.maxTasksInMemory) return;
       if (state.chain.isPending() && this.tasks.size <= this.options.maxTasksInMemory * 2) continue;
+      this.uncache(state);
       this.tasks.delete(taskId);
     }
   }
