@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import type { SigningKey } from '@warden/contracts';
+import { openSealed, type SigningKey } from '@warden/contracts';
 import {
   createGuardMetrics,
   createRuntimeMetrics,
   defineWorker,
+  subjectKeysOf,
   type Worker,
   type WorkerRuntimeConfig,
 } from '@warden/runtime';
@@ -96,6 +97,7 @@ export function createGuardWorker(options: GuardWorkerOptions): GuardWorker {
       } else {
         deps.logger.info({ keyId: options.signingKey.keyId }, 'verdicts are signed (Ed25519)');
       }
+      const keys = subjectKeysOf(deps.db, deps.config);
       const handlerDeps: GuardHandlerDeps = {
         policy,
         currentPolicy: () => current.policy(),
@@ -108,6 +110,7 @@ export function createGuardWorker(options: GuardWorkerOptions): GuardWorker {
         ...(options.tenantCaps === undefined ? {} : { tenantCaps: capsLookup(options.tenantCaps) }),
         metrics: agentMetrics,
         sign: verdictSigner(options.signingKey, (value) => deps.codec.redact(value)),
+        openSealed: (value) => openSealed(keys, value),
       };
       wake = createWake(handlerDeps);
       return createHandlers(handlerDeps);

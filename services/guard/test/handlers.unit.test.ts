@@ -1,5 +1,15 @@
 import { readFileSync } from 'node:fs';
-import { canonicalHash, eventSchemas, follow, newTask, type EventOf } from '@warden/contracts';
+import {
+  MemorySubjectKeyStore,
+  canonicalHash,
+  eventSchemas,
+  follow,
+  newTask,
+  openSealed,
+  sealValue,
+  type EventOf,
+  type JsonValue,
+} from '@warden/contracts';
 import { sampleTask } from '@warden/contracts/testing';
 import { createHandlers, createWake, emptyTaskState, type GuardTaskState } from '@warden/guard-service';
 import { DEFAULT_POLICY_FILE, loadPolicy } from '@warden/policy';
@@ -200,5 +210,75 @@ describe("the guard's handlers, without Kafka", () => {
       expect(state.handle('task-1').get()).toBeUndefined();
       expect(state.changes.get('task-1')).toBeNull();
     });
+  });
+});
+
+describe('sealed personal data in tool results (ADR 0026)', () => {
+  it('grounds an action in a sealed result once opened in memory, and keeps the result sealed in its state', async () => {
+    const keys = new MemorySubjectKeyStore();
+    const email = await sealValue(keys, 'tenant-a:cus_7', 'ada.lovelace@example.com');
+    const task = sampleTask({
+      goal: 'Write to the customer cus_7 that the order shipped',
+      input: { customerId: 'cus_7' },
+      scope: { tools: ['customers.query', 'email.send'], resources: { collections: ['customers'], recipients: ['*'] } },
+    });
+    const submitted = eventSchemas.TaskSubmitted.parse(
+      newTask(task, { tenantId: 'tenant-a', taskId: 'task-1', producer: 'test' }),
+    ) as EventOf<'TaskSubmitted'>;
+    const link = { envelope: submitted, hash: canonicalHash(submitted) };
+    const result = { rows: [{ id: 'cus_7', email, status: 'active' }], total: 1 };
+    const succeeded = eventSchemas.ToolSucceeded.parse(
+      follow(
+        link,
+        'ToolSucceeded',
+        { actionId: 'q1', tool: 'customers.query', effectKey: 'task-1:q1', result, durationMs: 2 },
+        { producer: 'executor' },
+      ),
+    ) as EventOf<'ToolSucceeded'>;
+    const args = { to: ['ada.lovelace@example.com'], subject: 'Shipped', body: 'Your order shipped.' };
+    const proposed = eventSchemas.ActionProposed.parse(
+      follow(
+        link,
+        'ActionProposed',
+        {
+          actionId: 'a2',
+          step: 2,
+          tool: 'email.send',
+          args,
+          argsHash: canonicalHash(args),
+          reasoning: 'tell the customer',
+          confidence: { value: 0.97, source: 'structured' as const },
+          claims: [],
+        },
+        { producer: 'planner' },
+      ),
+    ) as EventOf<'ActionProposed'>;
+    const groundingOf = async (openSealedValues: boolean) => {
+      const handlers = createHandlers({
+        policy,
+        estimateImpact: () => Promise.resolve({ rows: 0, files: 0, recipients: 1, moneyUsd: 0 }),
+        escalationTtlMs: 3_600_000,
+        now: () => new Date(),
+        causeWaitMs: 0,
+        ...(openSealedValues ? { openSealed: (value: JsonValue) => openSealed(keys, value) } : {}),
+      });
+      const state = new StateLayer<GuardTaskState>(() => undefined);
+      for (const event of [submitted, succeeded, proposed]) {
+        const t = createTestHandlerContext({ event, state });
+        await (handlers[event.type] as (e: typeof event, c: typeof t.ctx) => Promise<void>)(event, t.ctx);
+        if (event === proposed) {
+          const kept = JSON.stringify(state.handle('task-1').get());
+          expect(kept).not.toContain('ada.lovelace@example.com'); // the state (and its changelog) stays sealed
+          const verdicts = ['ActionApproved', 'ActionRejected', 'EscalationRequested'];
+          return t.drafts.find((d) => verdicts.includes(d.type))!;
+        }
+      }
+      throw new Error('unreachable');
+    };
+    const opened = await groundingOf(true);
+    expect(opened.type, JSON.stringify(opened.data)).toBe('ActionApproved');
+    const sealedOnly = await groundingOf(false); // a sealed value grounds nothing: fail closed
+    expect(sealedOnly.type).not.toBe('ActionApproved');
+    expect(JSON.stringify(sealedOnly.data)).toContain('ungrounded_literal');
   });
 });

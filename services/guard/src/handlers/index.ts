@@ -7,6 +7,7 @@ import {
   canonicalHash,
   clipText,
   type EventOf,
+  type JsonValue,
   type MagnitudeLimits,
   type VerdictRecord,
 } from '@warden/contracts';
@@ -65,6 +66,22 @@ export interface GuardHandlerDeps {
   readonly sign?: VerdictSigner;
   /** Verdicts and confidence against outcomes on the worker's /metrics; none in unit tests. */
   readonly metrics?: GuardMetrics;
+  /**
+   * Opens sealed personal data (ADR 0026) in memory, for checking a result's shape and for grounding: the task's
+   * state (and its changelog) keeps results sealed as they were published; an erased value reads `[erased]`. None:
+   * values are judged as they are (a sealed value then grounds nothing: fail closed).
+   */
+  readonly openSealed?: (value: JsonValue) => Promise<JsonValue>;
+}
+
+/** The task's state with its results opened (in memory only) for judging; the state kept stays sealed. */
+async function openedResults(deps: GuardHandlerDeps, state: GuardTaskState): Promise<GuardTaskState> {
+  const open = deps.openSealed;
+  if (open === undefined || state.results.length === 0) return state;
+  const results = await Promise.all(
+    state.results.map(async (r) => ({ ...r, result: await open(r.result as JsonValue) })),
+  );
+  return { ...state, results };
 }
 
 /** How long a proposal waits for its causes by default. */
@@ -180,7 +197,8 @@ async function judge(
   const proposal = proposalFromEvent(event);
   const impact =
     proposal.kind === 'action' ? await deps.estimateImpact(proposal.tool, proposal.args, ctx.signal) : null;
-  const state: GuardState | undefined = guardStateOf(viewOf(event.taskId, taskState), proposal.actionId, impact);
+  const opened = await openedResults(deps, taskState);
+  const state: GuardState | undefined = guardStateOf(viewOf(event.taskId, opened), proposal.actionId, impact);
   const publishOptions = (policyVersion: string) => ({ policyVersion, ...(cause === undefined ? {} : { cause }) });
   const policy = deps.currentPolicy?.() ?? deps.policy;
   const policyVersion = policy.version;
@@ -467,7 +485,8 @@ export function createHandlers(deps: GuardHandlerDeps): Handlers<Consumed, Guard
     },
     ToolSucceeded: async (event, ctx) => {
       deps.metrics?.outcome(event.taskId, event.data.actionId, 'succeeded');
-      const checked = validateToolOutput(event.data.tool, event.data.result, deps.currentPolicy?.() ?? deps.policy);
+      const clear = deps.openSealed === undefined ? event.data.result : await deps.openSealed(event.data.result);
+      const checked = validateToolOutput(event.data.tool, clear, deps.currentPolicy?.() ?? deps.policy);
       if (!checked.ok) {
         // An invalid result never becomes evidence for grounding.
         ctx.logger.warn(
