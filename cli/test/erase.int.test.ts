@@ -8,10 +8,11 @@ import {
   type JsonValue,
   type WardenEvent,
 } from '@warden/contracts';
+import { createAuditor, type Auditor } from '@warden/auditor';
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testKafkaEnv } from '@warden/runtime/testing';
+import { testKafkaEnv, waitUntil } from '@warden/runtime/testing';
 import { startPipeline, type Pipeline } from '../../infra/pipeline.js';
 import { stack } from '../../test/support/index.js';
 import { testEnv, warden } from './support/run.js';
@@ -44,13 +45,45 @@ function pythonSubscriber(brokers: string, registry: string, topics: string[], g
 describe('warden erase', () => {
   let p: Pipeline;
   let env: Record<string, string>;
+  let auditor: Auditor;
+  const readerKey = 'erase-reader-key-0123456789';
+  const privacyKey = 'erase-privacy-key-0123456789';
   beforeAll(async () => {
     p = await startPipeline(stack(), 'warn', 0, { executorEnv: { EXECUTOR_SEALING: 'subject' } });
     env = { ...testEnv('cli-erase'), WARDEN_TOPIC_PREFIX: p.config.topicPrefix, MONGO_DB: p.config.mongoDb };
+    auditor = createAuditor({
+      config: {
+        // no key cache: `warden erase` (another process) holds for the auditor's readers at once
+        runtime: { ...p.config, subjectKeyCache: { ttlMs: 0, maxKeys: 1 } },
+        apiKeys: [{ tenantId: 'tenant-demo', key: readerKey }],
+        personalDataApiKeys: [{ tenantId: 'tenant-demo', key: privacyKey }],
+        apiPort: 0,
+        apiHost: '127.0.0.1',
+        checkpointKey: 'erase-checkpoint-key-0123456789abcdef0123',
+        checkpointIntervalMs: 3_600_000,
+        settleMs: 100,
+        maxTasksInMemory: 1_000,
+      },
+    });
+    await auditor.start();
   }, 180_000);
   afterAll(async () => {
+    await auditor?.close();
     await p?.close();
   });
+
+  /** The first customer row of task er-1's ToolSucceeded, as the auditor's timeline shows it to a key's holder. */
+  async function rowShown(key: string): Promise<Record<string, JsonValue> | undefined> {
+    const a = auditor.apiAddress()!;
+    const res = await fetch(`http://${a.host}:${a.port}/v1/tasks/er-1/timeline`, {
+      headers: { authorization: `Bearer ${key}` },
+    });
+    if (res.status !== 200) return undefined;
+    const body = (await res.json()) as {
+      events: { type: string; data: { result?: { rows: Record<string, JsonValue>[] } } }[];
+    };
+    return body.events.find((e) => e.type === 'ToolSucceeded')?.data.result?.rows[0];
+  }
 
   it("keeps a customer's personal data out of the log in clear, and erases it with the key while the chain verifies", async () => {
     await p.submit('er-1', 'refund-happy', {
@@ -91,6 +124,18 @@ describe('warden erase', () => {
     const keys = new MongoSubjectKeyStore(p.db);
     await expect(openSealed(keys, row)).resolves.toMatchObject({ email: 'ada@example.com', name: 'Ada Lovelace' });
 
+    // the auditor's timeline: clear to a personal-data key, sealed (whose, never what) to any other
+    const clearRow = await waitUntil(() => rowShown(privacyKey), {
+      timeoutMs: 60_000,
+      what: 'the task in the auditor',
+    });
+    expect(clearRow).toMatchObject({ id: 'cus_1042', email: 'ada@example.com', name: 'Ada Lovelace' });
+    expect(await rowShown(readerKey)).toMatchObject({
+      id: 'cus_1042',
+      email: '[sealed: tenant-demo:cus_1042]',
+      name: '[sealed: tenant-demo:cus_1042]',
+    });
+
     const erased = await warden(['erase', 'cus_1042', '--tenant', 'tenant-demo', '--reason', 'test', '--json'], env);
     expect(erased.code, erased.stderr).toBe(0);
     expect(JSON.parse(erased.stdout)).toMatchObject({ subject: 'tenant-demo:cus_1042', keysDeleted: 1 });
@@ -102,6 +147,9 @@ describe('warden erase', () => {
       'the SubjectErased event',
     );
     await expect(openSealed(keys, row)).resolves.toMatchObject({ email: ERASED_VALUE, name: ERASED_VALUE });
+    for (const key of [privacyKey, readerKey]) {
+      expect(await rowShown(key)).toMatchObject({ id: 'cus_1042', email: ERASED_VALUE, name: ERASED_VALUE });
+    }
     const chain = verifyChain(
       p.events.messages.filter((m) => m.decoded?.event.taskId === 'er-1').map((m) => m.decoded!.envelope),
       'er-1',

@@ -199,7 +199,7 @@ export const WorkerEnv = z.object({
   WARDEN_TRANSACTION_TIMEOUT_MS: intFrom(1_000, 900_000).default(60_000),
   /**
    * Sealed personal data (ADR 0026): how long a worker keeps a data subject's key in memory, which bounds how long
-   * after `warden erase` another process may still open the subject's values...
+   * after `warden erase` another process may still open the subject's values (0: no cache, a lookup per value)...
    */
   WARDEN_SUBJECT_KEY_CACHE_TTL_MS: intFrom(0, 3_600_000).default(DEFAULT_SUBJECT_KEY_CACHE.ttlMs),
   /** ...and how many subjects' keys it keeps. */

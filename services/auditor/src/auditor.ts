@@ -5,6 +5,7 @@ import {
   createRuntimeMetrics,
   offsetsOf,
   producerConfig,
+  subjectKeysOf,
   type RuntimeDeps,
 } from '@warden/runtime';
 import type { FastifyInstance } from 'fastify';
@@ -203,6 +204,8 @@ export function createAuditor(options: AuditorOptions): Auditor {
           store,
           blobs: d.blobs,
           keys: cfg.apiKeys,
+          ...(cfg.personalDataApiKeys === undefined ? {} : { personalDataKeys: cfg.personalDataApiKeys }),
+          subjectKeys: subjectKeysOf(d.db, d.config),
           checkpointKey: cfg.checkpointKey,
           metrics: (req, res) => metrics.handle(req, res),
           liveChain: (taskId, tenantId) => projection?.liveChain(taskId, tenantId),

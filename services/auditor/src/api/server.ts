@@ -1,5 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { fetchVerified, isBlobRef, type BlobStore, type WireEnvelope } from '@warden/contracts';
+import {
+  fetchVerified,
+  isBlobRef,
+  presentSealed,
+  type BlobStore,
+  type JsonValue,
+  type SubjectKeyStore,
+  type WireEnvelope,
+} from '@warden/contracts';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Filter } from 'mongodb';
 import { z } from 'zod';
@@ -15,6 +23,13 @@ export interface QueryApiOptions {
   readonly store: AuditStore;
   readonly blobs: BlobStore;
   readonly keys: ReadonlyArray<{ readonly tenantId: string; readonly key: string }>;
+  /** Keys whose holders read personal data in clear: the timeline opens sealed values for them (ADR 0026). */
+  readonly personalDataKeys?: ReadonlyArray<{ readonly tenantId: string; readonly key: string }>;
+  /**
+   * The data subjects' keys: the timeline shows a sealed value opened (to a personal-data key), as its placeholder
+   * (to any other), or `[erased]` once its key is gone. None: sealed values are shown as they are stored.
+   */
+  readonly subjectKeys?: SubjectKeyStore;
   readonly checkpointKey: string;
   /** Serves the Prometheus text format on GET /metrics (no API key: scraped by Prometheus, holds no audit data). */
   readonly metrics?: (req: IncomingMessage, res: ServerResponse) => void;
@@ -56,8 +71,14 @@ function bySeq(a: EventDoc, b: EventDoc): number {
 export function buildQueryApi(options: QueryApiOptions): FastifyInstance {
   const app = Fastify({ logger: false });
   const keys = new TenantKeys(options.keys);
+  const personalDataKeys = new TenantKeys(options.personalDataKeys ?? []);
   const { store } = options;
   const tenants = new WeakMap<FastifyRequest, string>();
+  /** Requests made with a personal-data key. */
+  const mayOpen = new WeakSet<FastifyRequest>();
+  /** An event's data as this request's caller may see it. */
+  const shown = (req: FastifyRequest, data: JsonValue): Promise<JsonValue> | JsonValue =>
+    options.subjectKeys === undefined ? data : presentSealed(options.subjectKeys, data, mayOpen.has(req));
 
   const tenantOf = (req: FastifyRequest): string => tenants.get(req) ?? '';
   const notFound = (reply: FastifyReply, taskId: string) =>
@@ -74,7 +95,10 @@ export function buildQueryApi(options: QueryApiOptions): FastifyInstance {
 
   app.addHook('onRequest', async (req, reply) => {
     if (req.url === '/openapi.json' || req.url === '/healthz' || req.url === '/metrics') return;
-    const tenant = keys.tenantOf(keyFromHeaders(req.headers));
+    const given = keyFromHeaders(req.headers);
+    const clearTenant = personalDataKeys.tenantOf(given);
+    if (clearTenant !== undefined) mayOpen.add(req);
+    const tenant = clearTenant ?? keys.tenantOf(given);
     if (tenant === undefined) {
       await reply
         .code(401)
@@ -131,9 +155,11 @@ export function buildQueryApi(options: QueryApiOptions): FastifyInstance {
   app.get<{ Params: { taskId: string } }>('/v1/tasks/:taskId/timeline', async (req, reply) => {
     const task = await taskOf(req);
     if (task === null) return notFound(reply, req.params.taskId);
-    const events = (await eventsOf(task)).map((d) => {
+    const docs = await eventsOf(task);
+    const events = [];
+    for (const d of docs) {
       const env = JSON.parse(d.wire) as WireEnvelope;
-      return {
+      events.push({
         seq: d.seq,
         type: d.type,
         kind: d.facts.kind,
@@ -145,9 +171,9 @@ export function buildQueryApi(options: QueryApiOptions): FastifyInstance {
         causationId: d.causationId,
         prevHashes: env.prevHashes,
         facts: d.facts,
-        data: env.data,
-      };
-    });
+        data: await shown(req, env.data as JsonValue),
+      });
+    }
     return { taskId: task._id, events };
   });
 
