@@ -198,15 +198,17 @@ describe("the guard's handlers, without Kafka", () => {
       expect(state.handle('task-1').get()!.task).toBeDefined();
     });
 
-    it("evicts the task's state at its end (a tombstone in the changelog)", async () => {
+    it("evicts the task's state at its end (a tombstone in the changelog), and keeps it through a halt", async () => {
       const handlers = createHandlers(deps);
       const state = new StateLayer<GuardTaskState>(() => undefined);
       const task = submitted();
       await handlers.TaskSubmitted(task, createTestHandlerContext({ event: task, state }).ctx);
       expect(state.handle('task-1').get()).toBeDefined();
+      // A halted task may be resumed by an admin: the guard has no TaskHalted handler that could drop its state.
+      expect(Object.keys(handlers)).not.toContain('TaskHalted');
       // The handler reads nothing of the end event but its task (the state's key).
-      const end = { ...task, type: 'TaskHalted' } as never as EventOf<'TaskHalted'>;
-      await handlers.TaskHalted(end, createTestHandlerContext({ event: task, state }).ctx);
+      const end = { ...task, type: 'TaskFailed' } as never as EventOf<'TaskFailed'>;
+      await handlers.TaskFailed(end, createTestHandlerContext({ event: task, state }).ctx);
       expect(state.handle('task-1').get()).toBeUndefined();
       expect(state.changes.get('task-1')).toBeNull();
     });

@@ -87,7 +87,10 @@ async function openedResults(deps: GuardHandlerDeps, state: GuardTaskState): Pro
 /** How long a proposal waits for its causes by default. */
 export const DEFAULT_CAUSE_WAIT_MS = 3_000;
 
-/** The event types the guard consumes (a task's end evicts its state). */
+/**
+ * The event types the guard consumes (a task's end evicts its state). A TaskHalted is no end: an admin may resume the
+ * task (TaskResumed), and its next proposals are judged on the same state; a cancelled one ends in TaskFailed.
+ */
 export const guardConsumes = [
   'TaskSubmitted',
   'ToolSucceeded',
@@ -96,7 +99,6 @@ export const guardConsumes = [
   'AnswerProposed',
   'TaskCompleted',
   'TaskFailed',
-  'TaskHalted',
 ] as const;
 type Consumed = (typeof guardConsumes)[number];
 
@@ -510,7 +512,6 @@ export function createHandlers(deps: GuardHandlerDeps): Handlers<Consumed, Guard
     AnswerProposed: (event, ctx) => onProposal(deps, event, ctx),
     TaskCompleted: evict,
     TaskFailed: evict,
-    TaskHalted: evict,
   };
 }
 
