@@ -166,6 +166,16 @@ export class CachedSubjectKeyStore implements SubjectKeyStore {
     return key;
   }
 
+  /**
+   * Drops a subject's cached key (another process erased it: its SubjectErased event was read), so that the next
+   * lookup asks the store, which no longer has it. A reader of the log calls this to make an erasure hold at once.
+   */
+  forget(subject: string): void {
+    const cached = this.keys.get(subject);
+    this.keys.delete(subject);
+    if (cached !== undefined) this.missing.delete(`${subject}\u0000${cached.keyId}`);
+  }
+
   async erase(subject: string): Promise<number> {
     const erased = await this.store.erase(subject);
     const cached = this.keys.get(subject);

@@ -7,7 +7,6 @@ import {
   Redactor,
   type BlobStore,
   type SubjectKeyCacheSettings,
-  type SubjectKeyStore,
   type DecisionTrust,
   type ProducerKey,
   type SigningKey,
@@ -223,6 +222,6 @@ function producerKeyText(key: SigningKey): string {
  * The data subjects' keys as a worker reads them (ADR 0026): MongoDB behind a bounded cache, so sealing and opening
  * cost a lookup per subject per cache lifetime, not per value.
  */
-export function subjectKeysOf(db: Db, config: Pick<WorkerRuntimeConfig, 'subjectKeyCache'>): SubjectKeyStore {
+export function subjectKeysOf(db: Db, config: Pick<WorkerRuntimeConfig, 'subjectKeyCache'>): CachedSubjectKeyStore {
   return new CachedSubjectKeyStore(new MongoSubjectKeyStore(db), config.subjectKeyCache ?? DEFAULT_SUBJECT_KEY_CACHE);
 }

@@ -34,6 +34,11 @@ const apiKeys = z
 export const AuditorEnv = WorkerEnv.extend({
   /** `tenantA:key1,tenantB:key2`: one API key (at least 16 characters) per tenant. */
   AUDITOR_API_KEYS: apiKeys,
+  /**
+   * `tenantA:key1,...`: API keys with the personal-data role (ADR 0026), whose timelines show sealed personal data
+   * opened (an erased value still reads `[erased]`). Other keys see `[sealed: <subject>]`. None by default.
+   */
+  AUDITOR_PERSONAL_DATA_KEYS: apiKeys.optional(),
   AUDITOR_API_PORT: z.coerce.number().int().min(0).max(65_535).default(8090),
   AUDITOR_API_HOST: z.string().default('127.0.0.1'),
   /** HMAC-SHA256 key that signs checkpoints (at least 32 characters). */
@@ -60,6 +65,8 @@ export interface AuditorConfig {
   /** Tracing (OTEL_* variables) and metric-label settings; tracing off when absent. */
   readonly telemetry?: TelemetryConfig;
   readonly apiKeys: ReadonlyArray<{ readonly tenantId: string; readonly key: string }>;
+  /** API keys with the personal-data role: they see sealed values opened (none by default). */
+  readonly personalDataKeys: ReadonlyArray<{ readonly tenantId: string; readonly key: string }>;
   readonly apiPort: number;
   readonly apiHost: string;
   readonly checkpointKey: string;
@@ -77,6 +84,7 @@ export function auditorConfigFrom(env: Readonly<Record<string, string | undefine
     telemetry: telemetryConfigFrom(loadConfig(TelemetryEnv, env)),
     runtime: runtimeConfigFrom(parsed),
     apiKeys: parsed.AUDITOR_API_KEYS,
+    personalDataKeys: parsed.AUDITOR_PERSONAL_DATA_KEYS ?? [],
     apiPort: parsed.AUDITOR_API_PORT,
     apiHost: parsed.AUDITOR_API_HOST,
     checkpointKey: parsed.AUDITOR_CHECKPOINT_KEY,

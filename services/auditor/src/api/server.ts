@@ -1,5 +1,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { fetchVerified, isBlobRef, type BlobStore, type WireEnvelope } from '@warden/contracts';
+import {
+  fetchVerified,
+  isBlobRef,
+  presentSealed,
+  SEALED_FIELD,
+  type BlobStore,
+  type JsonValue,
+  type SubjectKeyStore,
+  type WireEnvelope,
+} from '@warden/contracts';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Filter } from 'mongodb';
 import { z } from 'zod';
@@ -15,6 +24,13 @@ export interface QueryApiOptions {
   readonly store: AuditStore;
   readonly blobs: BlobStore;
   readonly keys: ReadonlyArray<{ readonly tenantId: string; readonly key: string }>;
+  /**
+   * API keys with the personal-data role (ADR 0026): their timelines show sealed values opened. Every other key sees
+   * a sealed value as its placeholder (`[sealed: <subject>]`), and everyone an erased one as `[erased]`.
+   */
+  readonly personalDataKeys?: ReadonlyArray<{ readonly tenantId: string; readonly key: string }>;
+  /** The subject keys that open sealed values (cached: ADR 0026). None: sealed values are shown as they are. */
+  readonly subjectKeys?: SubjectKeyStore;
   readonly checkpointKey: string;
   /** Serves the Prometheus text format on GET /metrics (no API key: scraped by Prometheus, holds no audit data). */
   readonly metrics?: (req: IncomingMessage, res: ServerResponse) => void;
@@ -56,8 +72,17 @@ function bySeq(a: EventDoc, b: EventDoc): number {
 export function buildQueryApi(options: QueryApiOptions): FastifyInstance {
   const app = Fastify({ logger: false });
   const keys = new TenantKeys(options.keys);
-  const { store } = options;
+  const personalDataKeys = new TenantKeys(options.personalDataKeys ?? []);
+  const { store, subjectKeys } = options;
   const tenants = new WeakMap<FastifyRequest, string>();
+  /** Requests made with a personal-data key: they may open sealed values. */
+  const openers = new WeakSet<FastifyRequest>();
+
+  /** An event's data as this caller is shown it: sealed values opened (personal-data role), placeholders, [erased]. */
+  const present = (req: FastifyRequest, data: unknown): Promise<unknown> =>
+    subjectKeys === undefined || !JSON.stringify(data).includes(SEALED_FIELD)
+      ? Promise.resolve(data)
+      : presentSealed(subjectKeys, data as JsonValue, openers.has(req));
 
   const tenantOf = (req: FastifyRequest): string => tenants.get(req) ?? '';
   const notFound = (reply: FastifyReply, taskId: string) =>
@@ -74,7 +99,9 @@ export function buildQueryApi(options: QueryApiOptions): FastifyInstance {
 
   app.addHook('onRequest', async (req, reply) => {
     if (req.url === '/openapi.json' || req.url === '/healthz' || req.url === '/metrics') return;
-    const tenant = keys.tenantOf(keyFromHeaders(req.headers));
+    const given = keyFromHeaders(req.headers);
+    const opener = personalDataKeys.tenantOf(given);
+    const tenant = opener ?? keys.tenantOf(given);
     if (tenant === undefined) {
       await reply
         .code(401)
@@ -83,6 +110,7 @@ export function buildQueryApi(options: QueryApiOptions): FastifyInstance {
       return;
     }
     tenants.set(req, tenant);
+    if (opener !== undefined) openers.add(req);
   });
 
   app.get('/healthz', (_req, reply) => reply.send({ status: 'ok' }));
@@ -120,20 +148,24 @@ export function buildQueryApi(options: QueryApiOptions): FastifyInstance {
       .sort({ submittedAt: -1, _id: 1 })
       .limit(q.limit)
       .toArray();
-    return { tasks: docs.map(publicTask) };
+    const tasks = [];
+    for (const doc of docs) tasks.push(await present(req, publicTask(doc)));
+    return { tasks };
   });
 
   app.get<{ Params: { taskId: string } }>('/v1/tasks/:taskId', async (req, reply) => {
     const task = await taskOf(req);
-    return task === null ? notFound(reply, req.params.taskId) : publicTask(task);
+    return task === null ? notFound(reply, req.params.taskId) : present(req, publicTask(task));
   });
 
   app.get<{ Params: { taskId: string } }>('/v1/tasks/:taskId/timeline', async (req, reply) => {
     const task = await taskOf(req);
     if (task === null) return notFound(reply, req.params.taskId);
-    const events = (await eventsOf(task)).map((d) => {
+    const docs = await eventsOf(task);
+    const events = [];
+    for (const d of docs) {
       const env = JSON.parse(d.wire) as WireEnvelope;
-      return {
+      events.push({
         seq: d.seq,
         type: d.type,
         kind: d.facts.kind,
@@ -144,10 +176,10 @@ export function buildQueryApi(options: QueryApiOptions): FastifyInstance {
         policyVersion: d.policyVersion,
         causationId: d.causationId,
         prevHashes: env.prevHashes,
-        facts: d.facts,
-        data: env.data,
-      };
-    });
+        facts: await present(req, d.facts),
+        data: await present(req, env.data),
+      });
+    }
     return { taskId: task._id, events };
   });
 
