@@ -80,6 +80,9 @@ describe('a cached subject key store', () => {
     expect(store.finds).toBe(1);
     await store.erase('t1:cus_1'); // another process erases
     await expect(openSealed(cached, sealed)).resolves.toBe('ada@example.com'); // until the entry expires
+    cached.forget('t1:cus_1'); // or until its SubjectErased is read
+    await expect(openSealed(cached, sealed)).resolves.toBe(ERASED_VALUE);
+    expect(store.finds).toBe(2);
     const fresh = new CachedSubjectKeyStore(store, { maxKeys: 100, ttlMs: 60_000 });
     await expect(openSealed(fresh, sealed)).resolves.toBe(ERASED_VALUE);
     await fresh.erase('t1:cus_1'); // nothing left to erase; still erased
