@@ -210,7 +210,7 @@ export function createAuditor(options: AuditorOptions): Auditor {
           store,
           blobs: d.blobs,
           keys: cfg.apiKeys,
-          personalDataKeys: cfg.personalDataKeys,
+          personalDataKeys: cfg.personalDataKeys ?? [],
           subjectKeys,
           checkpointKey: cfg.checkpointKey,
           metrics: (req, res) => metrics.handle(req, res),

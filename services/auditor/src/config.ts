@@ -66,7 +66,7 @@ export interface AuditorConfig {
   readonly telemetry?: TelemetryConfig;
   readonly apiKeys: ReadonlyArray<{ readonly tenantId: string; readonly key: string }>;
   /** API keys with the personal-data role: they see sealed values opened (none by default). */
-  readonly personalDataKeys: ReadonlyArray<{ readonly tenantId: string; readonly key: string }>;
+  readonly personalDataKeys?: ReadonlyArray<{ readonly tenantId: string; readonly key: string }>;
   readonly apiPort: number;
   readonly apiHost: string;
   readonly checkpointKey: string;
