@@ -56,7 +56,7 @@ describe('warden erase', () => {
         // no key cache: `warden erase` (another process) holds for the auditor's readers at once
         runtime: { ...p.config, subjectKeyCache: { ttlMs: 0, maxKeys: 1 } },
         apiKeys: [{ tenantId: 'tenant-demo', key: readerKey }],
-        personalDataApiKeys: [{ tenantId: 'tenant-demo', key: privacyKey }],
+        personalDataKeys: [{ tenantId: 'tenant-demo', key: privacyKey }],
         apiPort: 0,
         apiHost: '127.0.0.1',
         checkpointKey: 'erase-checkpoint-key-0123456789abcdef0123',
@@ -84,6 +84,32 @@ describe('warden erase', () => {
     };
     return body.events.find((e) => e.type === 'ToolSucceeded')?.data.result?.rows[0];
   }
+
+  it('the guard grounds an action in a sealed result by opening it in memory, and publishes no clear result', async () => {
+    await p.submit('er-ground', 'sealed-grounding', {
+      goal: 'Tell customer cus_1042 that their refund is on its way.',
+      input: { customerId: 'cus_1042' },
+      scope: {
+        tools: ['customers.query', 'email.send'],
+        resources: { collections: ['customers'], recipients: ['*@example.com'] },
+      },
+    });
+    const end = await p.waitFor('er-ground', (e) => terminalEventTypes.has(e.type) || e.type === 'EscalationRequested');
+    const events = p.taskEvents('er-ground');
+    expect(end.type, JSON.stringify(events.map((e) => [e.type, e.data]))).toBe('TaskCompleted');
+    // the address the e-mail went to was grounded in the sealed lookup: approved, not escalated
+    expect(events.some((e) => e.type === 'ActionApproved' && e.data.tool === 'email.send')).toBe(true);
+    const query = events.find(
+      (e): e is Extract<WardenEvent, { type: 'ToolSucceeded' }> =>
+        e.type === 'ToolSucceeded' && e.data.tool === 'customers.query',
+    );
+    const row = (query!.data.result as { rows: Record<string, JsonValue>[] }).rows[0]!;
+    expect(isSealed(row.email)).toBe(true);
+    // what the planner gave the model (ModelCalled) keeps the result sealed
+    for (const e of events.filter((x) => x.type === 'ModelCalled')) {
+      expect(JSON.stringify(e.data)).not.toContain('Ada Lovelace');
+    }
+  }, 180_000);
 
   it("keeps a customer's personal data out of the log in clear, and erases it with the key while the chain verifies", async () => {
     await p.submit('er-1', 'refund-happy', {
@@ -173,9 +199,11 @@ describe('warden erase', () => {
     expect(summary.erasedFields.filter((f) => f.taskId === 'er-1').map((f) => f.path)).toEqual(
       expect.arrayContaining(['data.result.rows[0].name', 'data.result.rows[0].email']),
     );
-    // no topic's raw bytes hold the clear data
-    expect(p.events.messages.length).toBeGreaterThan(0);
-    for (const m of p.events.messages) {
+    // no topic's raw bytes hold the clear data (but er-ground's: its model wrote the address into its own proposal,
+    // and the model's output is not sealed, ADR 0026)
+    const sealedOnly = p.events.messages.filter((m) => m.decoded?.event.taskId !== 'er-ground');
+    expect(sealedOnly.length).toBeGreaterThan(0);
+    for (const m of sealedOnly) {
       const raw = m.message.value ?? Buffer.alloc(0);
       for (const clear of ['ada@example.com', 'Ada Lovelace']) expect(raw.includes(clear), m.topic).toBe(false);
     }

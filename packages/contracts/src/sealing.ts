@@ -139,20 +139,25 @@ export class CachedSubjectKeyStore implements SubjectKeyStore {
   private readonly keys: LRUCache<string, SubjectKey>;
   /** `subject NUL keyId` of keys found missing (erased): a later key of the same subject is not among them. */
   private readonly missing: LRUCache<string, true>;
+  /** False with a lifetime of 0: every lookup goes to the store. */
+  private readonly enabled: boolean;
 
   constructor(
     private readonly store: SubjectKeyStore,
     settings: SubjectKeyCacheSettings,
   ) {
-    this.keys = new LRUCache({ max: settings.maxKeys, ttl: settings.ttlMs });
-    this.missing = new LRUCache({ max: settings.maxKeys, ttl: settings.ttlMs });
+    // lru-cache reads a ttl of 0 as "for ever": a lifetime of 0 here means no cache, so cache nothing at all.
+    const max = settings.ttlMs === 0 ? 1 : settings.maxKeys;
+    this.keys = new LRUCache({ max, ttl: Math.max(1, settings.ttlMs) });
+    this.missing = new LRUCache({ max, ttl: Math.max(1, settings.ttlMs) });
+    this.enabled = settings.ttlMs > 0;
   }
 
   async keyFor(subject: string): Promise<SubjectKey> {
     const cached = this.keys.get(subject);
     if (cached !== undefined) return cached;
     const key = await this.store.keyFor(subject);
-    this.keys.set(subject, key);
+    if (this.enabled) this.keys.set(subject, key);
     return key;
   }
 
@@ -161,16 +166,27 @@ export class CachedSubjectKeyStore implements SubjectKeyStore {
     if (cached?.keyId === keyId) return cached;
     if (this.missing.has(`${subject}\u0000${keyId}`)) return undefined;
     const key = await this.store.find(subject, keyId);
+    if (!this.enabled) return key;
     if (key === undefined) this.missing.set(`${subject}\u0000${keyId}`, true);
     else this.keys.set(subject, key);
     return key;
+  }
+
+  /**
+   * Drops a subject's cached key (another process erased it: its SubjectErased event was read), so that the next
+   * lookup asks the store, which no longer has it. A reader of the log calls this to make an erasure hold at once.
+   */
+  forget(subject: string): void {
+    const cached = this.keys.get(subject);
+    this.keys.delete(subject);
+    if (cached !== undefined) this.missing.delete(`${subject}\u0000${cached.keyId}`);
   }
 
   async erase(subject: string): Promise<number> {
     const erased = await this.store.erase(subject);
     const cached = this.keys.get(subject);
     this.keys.delete(subject);
-    if (cached !== undefined) this.missing.set(`${subject}\u0000${cached.keyId}`, true);
+    if (cached !== undefined && this.enabled) this.missing.set(`${subject}\u0000${cached.keyId}`, true);
     return erased;
   }
 }

@@ -80,6 +80,9 @@ describe('a cached subject key store', () => {
     expect(store.finds).toBe(1);
     await store.erase('t1:cus_1'); // another process erases
     await expect(openSealed(cached, sealed)).resolves.toBe('ada@example.com'); // until the entry expires
+    cached.forget('t1:cus_1'); // or until its SubjectErased is read
+    await expect(openSealed(cached, sealed)).resolves.toBe(ERASED_VALUE);
+    expect(store.finds).toBe(2);
     const fresh = new CachedSubjectKeyStore(store, { maxKeys: 100, ttlMs: 60_000 });
     await expect(openSealed(fresh, sealed)).resolves.toBe(ERASED_VALUE);
     await fresh.erase('t1:cus_1'); // nothing left to erase; still erased
@@ -130,5 +133,18 @@ describe('a sealed value as a reader is shown it', () => {
     await keys.erase('t1:cus_1');
     expect(await presentSealed(keys, doc, true)).toEqual({ to: [ERASED_VALUE], subject: 'Hi' });
     expect(await presentSealed(keys, doc, false)).toEqual({ to: [ERASED_VALUE], subject: 'Hi' });
+  });
+});
+
+describe('a subject key cache with a lifetime of 0', () => {
+  it("caches nothing (lru-cache would read 0 as for ever): another process's erasure holds at once", async () => {
+    const store = new CountingStore();
+    const cached = new CachedSubjectKeyStore(store, { maxKeys: 100, ttlMs: 0 });
+    const sealed = await sealValue(cached, 't1:cus_3', 'cy@example.com');
+    await expect(openSealed(cached, sealed)).resolves.toBe('cy@example.com');
+    await expect(openSealed(cached, sealed)).resolves.toBe('cy@example.com');
+    expect(store.finds).toBe(2);
+    await store.erase('t1:cus_3');
+    await expect(openSealed(cached, sealed)).resolves.toBe(ERASED_VALUE);
   });
 });

@@ -7,7 +7,6 @@ import {
   Redactor,
   type BlobStore,
   type SubjectKeyCacheSettings,
-  type SubjectKeyStore,
   type DecisionTrust,
   type ProducerKey,
   type SigningKey,
@@ -223,8 +222,6 @@ function producerKeyText(key: SigningKey): string {
  * The data subjects' keys as a worker reads them (ADR 0026): MongoDB behind a bounded cache, so sealing and opening
  * cost a lookup per subject per cache lifetime, not per value (WARDEN_SUBJECT_KEY_CACHE_TTL_MS=0: no cache).
  */
-export function subjectKeysOf(db: Db, config: Pick<WorkerRuntimeConfig, 'subjectKeyCache'>): SubjectKeyStore {
-  const store = new MongoSubjectKeyStore(db);
-  const cache = config.subjectKeyCache ?? DEFAULT_SUBJECT_KEY_CACHE;
-  return cache.ttlMs === 0 ? store : new CachedSubjectKeyStore(store, cache); // 0: no cache, an erasure holds at once
+export function subjectKeysOf(db: Db, config: Pick<WorkerRuntimeConfig, 'subjectKeyCache'>): CachedSubjectKeyStore {
+  return new CachedSubjectKeyStore(new MongoSubjectKeyStore(db), config.subjectKeyCache ?? DEFAULT_SUBJECT_KEY_CACHE);
 }

@@ -5,8 +5,8 @@ import {
   createRuntimeMetrics,
   offsetsOf,
   producerConfig,
-  subjectKeysOf,
   type RuntimeDeps,
+  subjectKeysOf,
 } from '@warden/runtime';
 import type { FastifyInstance } from 'fastify';
 import type { Admin, Producer } from 'kafkajs';
@@ -156,6 +156,7 @@ export function createAuditor(options: AuditorOptions): Auditor {
           [...dlqHighWatermarks.values()].reduce((a, b) => a + b, 0),
         );
         store = new AuditStore(d.db, options.collectionPrefix);
+        const subjectKeys = subjectKeysOf(d.db, cfg.runtime);
         projection = new Projection(store, {
           settleMs: cfg.settleMs,
           maxTasksInMemory: cfg.maxTasksInMemory,
@@ -186,6 +187,11 @@ export function createAuditor(options: AuditorOptions): Auditor {
           serial,
           onFindings: async (findings) => void (await raiser.raise(findings)),
           onProjected: (inputs) => {
+            // An erasure holds in the API at once: the erased subject's cached key is dropped (ADR 0026).
+            for (const i of inputs) {
+              const e = i.decoded.event;
+              if (e.type === 'SubjectErased') subjectKeys.forget(e.data.subject);
+            }
             const newest = inputs.reduce((t, i) => Math.max(t, Date.parse(i.decoded.envelope.occurredAt)), 0);
             if (newest > 0) agentMetrics.projected((Date.now() - newest) / 1000);
             options.onProjected?.(inputs);
@@ -204,8 +210,8 @@ export function createAuditor(options: AuditorOptions): Auditor {
           store,
           blobs: d.blobs,
           keys: cfg.apiKeys,
-          ...(cfg.personalDataApiKeys === undefined ? {} : { personalDataKeys: cfg.personalDataApiKeys }),
-          subjectKeys: subjectKeysOf(d.db, d.config),
+          personalDataKeys: cfg.personalDataKeys ?? [],
+          subjectKeys,
           checkpointKey: cfg.checkpointKey,
           metrics: (req, res) => metrics.handle(req, res),
           liveChain: (taskId, tenantId) => projection?.liveChain(taskId, tenantId),

@@ -35,11 +35,10 @@ export const AuditorEnv = WorkerEnv.extend({
   /** `tenantA:key1,tenantB:key2`: one API key (at least 16 characters) per tenant. */
   AUDITOR_API_KEYS: apiKeys,
   /**
-   * `tenantA:key1,...`: API keys whose holders may read personal data in clear (ADR 0026): the timeline opens sealed
-   * values for them. Every other key sees a sealed value as `[sealed: <subject>]`; everyone sees an erased one as
-   * `[erased]`. A key here is also a key of its tenant (it need not be repeated in AUDITOR_API_KEYS).
+   * `tenantA:key1,...`: API keys with the personal-data role (ADR 0026), whose timelines show sealed personal data
+   * opened (an erased value still reads `[erased]`). Other keys see `[sealed: <subject>]`. None by default.
    */
-  AUDITOR_PERSONAL_DATA_API_KEYS: apiKeys.optional(),
+  AUDITOR_PERSONAL_DATA_KEYS: apiKeys.optional(),
   AUDITOR_API_PORT: z.coerce.number().int().min(0).max(65_535).default(8090),
   AUDITOR_API_HOST: z.string().default('127.0.0.1'),
   /** HMAC-SHA256 key that signs checkpoints (at least 32 characters). */
@@ -66,8 +65,8 @@ export interface AuditorConfig {
   /** Tracing (OTEL_* variables) and metric-label settings; tracing off when absent. */
   readonly telemetry?: TelemetryConfig;
   readonly apiKeys: ReadonlyArray<{ readonly tenantId: string; readonly key: string }>;
-  /** Keys whose holders read personal data in clear (none by default). */
-  readonly personalDataApiKeys?: ReadonlyArray<{ readonly tenantId: string; readonly key: string }>;
+  /** API keys with the personal-data role: they see sealed values opened (none by default). */
+  readonly personalDataKeys?: ReadonlyArray<{ readonly tenantId: string; readonly key: string }>;
   readonly apiPort: number;
   readonly apiHost: string;
   readonly checkpointKey: string;
@@ -85,9 +84,7 @@ export function auditorConfigFrom(env: Readonly<Record<string, string | undefine
     telemetry: telemetryConfigFrom(loadConfig(TelemetryEnv, env)),
     runtime: runtimeConfigFrom(parsed),
     apiKeys: parsed.AUDITOR_API_KEYS,
-    ...(parsed.AUDITOR_PERSONAL_DATA_API_KEYS === undefined
-      ? {}
-      : { personalDataApiKeys: parsed.AUDITOR_PERSONAL_DATA_API_KEYS }),
+    personalDataKeys: parsed.AUDITOR_PERSONAL_DATA_KEYS ?? [],
     apiPort: parsed.AUDITOR_API_PORT,
     apiHost: parsed.AUDITOR_API_HOST,
     checkpointKey: parsed.AUDITOR_CHECKPOINT_KEY,

@@ -78,7 +78,9 @@ export const openApiDocument = {
       get: {
         operationId: 'getTimeline',
         summary:
-          "A task's events in chain order: prompts, reasoning, proposals, verdicts, human decisions, tool results, outcome",
+          "A task's events in chain order: prompts, reasoning, proposals, verdicts, human decisions, tool results, outcome. " +
+          'Sealed personal data (ADR 0026) is opened for a key with the personal-data role, shown as `[sealed: <subject>]` ' +
+          'to other keys, and as `[erased]` to all once its subject is erased.',
         parameters: [{ $ref: '#/components/parameters/taskId' }],
         responses: {
           '200': {

@@ -3,6 +3,7 @@ import {
   fetchVerified,
   isBlobRef,
   presentSealed,
+  SEALED_FIELD,
   type BlobStore,
   type JsonValue,
   type SubjectKeyStore,
@@ -23,12 +24,12 @@ export interface QueryApiOptions {
   readonly store: AuditStore;
   readonly blobs: BlobStore;
   readonly keys: ReadonlyArray<{ readonly tenantId: string; readonly key: string }>;
-  /** Keys whose holders read personal data in clear: the timeline opens sealed values for them (ADR 0026). */
-  readonly personalDataKeys?: ReadonlyArray<{ readonly tenantId: string; readonly key: string }>;
   /**
-   * The data subjects' keys: the timeline shows a sealed value opened (to a personal-data key), as its placeholder
-   * (to any other), or `[erased]` once its key is gone. None: sealed values are shown as they are stored.
+   * API keys with the personal-data role (ADR 0026): their timelines show sealed values opened. Every other key sees
+   * a sealed value as its placeholder (`[sealed: <subject>]`), and everyone an erased one as `[erased]`.
    */
+  readonly personalDataKeys?: ReadonlyArray<{ readonly tenantId: string; readonly key: string }>;
+  /** The subject keys that open sealed values (cached: ADR 0026). None: sealed values are shown as they are. */
   readonly subjectKeys?: SubjectKeyStore;
   readonly checkpointKey: string;
   /** Serves the Prometheus text format on GET /metrics (no API key: scraped by Prometheus, holds no audit data). */
@@ -72,13 +73,16 @@ export function buildQueryApi(options: QueryApiOptions): FastifyInstance {
   const app = Fastify({ logger: false });
   const keys = new TenantKeys(options.keys);
   const personalDataKeys = new TenantKeys(options.personalDataKeys ?? []);
-  const { store } = options;
+  const { store, subjectKeys } = options;
   const tenants = new WeakMap<FastifyRequest, string>();
-  /** Requests made with a personal-data key. */
-  const mayOpen = new WeakSet<FastifyRequest>();
-  /** An event's data as this request's caller may see it. */
-  const shown = (req: FastifyRequest, data: JsonValue): Promise<JsonValue> | JsonValue =>
-    options.subjectKeys === undefined ? data : presentSealed(options.subjectKeys, data, mayOpen.has(req));
+  /** Requests made with a personal-data key: they may open sealed values. */
+  const openers = new WeakSet<FastifyRequest>();
+
+  /** An event's data as this caller is shown it: sealed values opened (personal-data role), placeholders, [erased]. */
+  const present = (req: FastifyRequest, data: unknown): Promise<unknown> =>
+    subjectKeys === undefined || !JSON.stringify(data).includes(SEALED_FIELD)
+      ? Promise.resolve(data)
+      : presentSealed(subjectKeys, data as JsonValue, openers.has(req));
 
   const tenantOf = (req: FastifyRequest): string => tenants.get(req) ?? '';
   const notFound = (reply: FastifyReply, taskId: string) =>
@@ -96,9 +100,8 @@ export function buildQueryApi(options: QueryApiOptions): FastifyInstance {
   app.addHook('onRequest', async (req, reply) => {
     if (req.url === '/openapi.json' || req.url === '/healthz' || req.url === '/metrics') return;
     const given = keyFromHeaders(req.headers);
-    const clearTenant = personalDataKeys.tenantOf(given);
-    if (clearTenant !== undefined) mayOpen.add(req);
-    const tenant = clearTenant ?? keys.tenantOf(given);
+    const opener = personalDataKeys.tenantOf(given);
+    const tenant = opener ?? keys.tenantOf(given);
     if (tenant === undefined) {
       await reply
         .code(401)
@@ -107,6 +110,7 @@ export function buildQueryApi(options: QueryApiOptions): FastifyInstance {
       return;
     }
     tenants.set(req, tenant);
+    if (opener !== undefined) openers.add(req);
   });
 
   app.get('/healthz', (_req, reply) => reply.send({ status: 'ok' }));
@@ -144,12 +148,14 @@ export function buildQueryApi(options: QueryApiOptions): FastifyInstance {
       .sort({ submittedAt: -1, _id: 1 })
       .limit(q.limit)
       .toArray();
-    return { tasks: docs.map(publicTask) };
+    const tasks = [];
+    for (const doc of docs) tasks.push(await present(req, publicTask(doc)));
+    return { tasks };
   });
 
   app.get<{ Params: { taskId: string } }>('/v1/tasks/:taskId', async (req, reply) => {
     const task = await taskOf(req);
-    return task === null ? notFound(reply, req.params.taskId) : publicTask(task);
+    return task === null ? notFound(reply, req.params.taskId) : present(req, publicTask(task));
   });
 
   app.get<{ Params: { taskId: string } }>('/v1/tasks/:taskId/timeline', async (req, reply) => {
@@ -170,8 +176,8 @@ export function buildQueryApi(options: QueryApiOptions): FastifyInstance {
         policyVersion: d.policyVersion,
         causationId: d.causationId,
         prevHashes: env.prevHashes,
-        facts: d.facts,
-        data: await shown(req, env.data as JsonValue),
+        facts: await present(req, d.facts),
+        data: await present(req, env.data),
       });
     }
     return { taskId: task._id, events };
