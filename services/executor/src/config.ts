@@ -65,8 +65,8 @@ export const ExecutorEnv = WorkerEnv.extend({
    * them (ADR 0018). Unset: every verdict is refused, unless WARDEN_INSECURE_UNSIGNED_DECISIONS=true.
    */
   WARDEN_GUARD_PUBLIC_KEYS: verifyingKeysEnv(),
-  /** Seal the personal data of tool results before the log (ADR 0026): off, a key per data subject, or per tenant. */
-  EXECUTOR_SEALING: z.enum(['off', 'subject', 'tenant']).default('off'),
+  /** Seal the personal data of tool results before the log (ADR 0026): a key per data subject (default), per tenant, or off. */
+  EXECUTOR_SEALING: z.enum(['off', 'subject', 'tenant']).default('subject'),
   /** With sealing on: any other string of a result matching one of these (a JSON array of regexes) is sealed too. */
   EXECUTOR_SEAL_PATTERNS: z
     .string()
