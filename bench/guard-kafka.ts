@@ -4,8 +4,8 @@
  * produce-to-consume round trip of the same bytes on the same broker. Needs the stack: npm run stack -- up.
  */
 import { readFileSync } from 'node:fs';
-import { canonicalHash, follow, newTask } from '@warden/contracts';
-import { sampleTask } from '@warden/contracts/testing';
+import { follow, newTask } from '@warden/contracts';
+import { sampleProposal, sampleTask } from '@warden/contracts/testing';
 import { createGuardWorker } from '@warden/guard-service';
 import { DEFAULT_POLICY_FILE } from '@warden/policy';
 import { createKafka, ensureTopics, Topics } from '@warden/runtime';
@@ -54,22 +54,7 @@ await waitUntil(async () => (await readStateChangelog(stateReader, changelog)).s
 
 const samplesUs: number[] = [];
 for (let i = 0; i < N + 20; i++) {
-  const args = { collection: 'customers', id: 'c-42', set: { status: 'inactive' } };
-  const proposal = follow(
-    tasks[i]!,
-    'ActionProposed',
-    {
-      actionId: 'a1',
-      step: 1,
-      tool: 'customers.update',
-      args,
-      argsHash: canonicalHash(args),
-      reasoning: 'bench',
-      confidence: { value: 0.97, source: 'structured' },
-      claims: [],
-    },
-    { producer: 'bench' },
-  );
+  const proposal = follow(tasks[i]!, 'ActionProposed', sampleProposal({ reasoning: 'bench' }), { producer: 'bench' });
   const started = process.hrtime.bigint();
   await publisher.publish(proposal);
   await waitUntil(() => verdicts.messages.some((m) => m.decoded?.event.causationId === proposal.id), { intervalMs: 1 });

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { sampleTask } from '@warden/contracts/testing';
+import { sampleProposal, sampleTask } from '@warden/contracts/testing';
 import { DEFAULT_POLICY_FILE, loadPolicy } from '@warden/policy';
 import {
   canonicalHash,
@@ -371,19 +371,7 @@ describe('auditor on the real stack', () => {
     const args = { collection: 'customers', id: 'c-42', set: { status: 'inactive' } };
     const hash = canonicalHash({});
     const chain = await encodeChain(s.wire.deps.codec, 'task-bt', 'tenant-a', [
-      [
-        'ActionProposed',
-        {
-          actionId: 'a1',
-          step: 1,
-          tool: 'customers.update',
-          args,
-          argsHash: canonicalHash(args),
-          reasoning: 'r',
-          confidence: { value: 0.97, source: 'structured' },
-          claims: [],
-        },
-      ],
+      ['ActionProposed', sampleProposal({ reasoning: 'r' })],
     ]);
     const proposal = chain.at(-1)!;
     chain.push(

@@ -1,5 +1,5 @@
-import { canonicalHash, follow, newTask, type DecodedEvent, type WardenEvent } from '@warden/contracts';
-import { sampleTask } from '@warden/contracts/testing';
+import { follow, newTask, type DecodedEvent, type WardenEvent } from '@warden/contracts';
+import { sampleProposal, sampleTask } from '@warden/contracts/testing';
 import {
   EventCollector,
   startTestPublisher,
@@ -74,20 +74,10 @@ describe('the guard adopts a calibration only once it is published (real stack)'
       envelope: encoded!.envelope,
       hash: encoded!.hash,
     };
-    const args = { collection: 'customers', id: 'c-42', set: { status: 'inactive' } };
     const draft = follow(
       cause,
       'ActionProposed',
-      {
-        actionId: 'a1',
-        step: 1,
-        tool: 'customers.update',
-        args,
-        argsHash: canonicalHash(args),
-        reasoning: 'the customer asked',
-        confidence: { value: 0.5, source: 'structured' },
-        claims: [],
-      },
+      sampleProposal({ confidence: { value: 0.5, source: 'structured' } }),
       { producer: 'test' },
     );
     await publisher.publish(draft);

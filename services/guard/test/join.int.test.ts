@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { canonicalHash, follow, newTask } from '@warden/contracts';
-import { sampleTask, testGuardKeys } from '@warden/contracts/testing';
+import { sampleProposal, sampleTask, testGuardKeys } from '@warden/contracts/testing';
 import { createGuardWorker, GuardTaskState } from '@warden/guard-service';
 import { DEFAULT_POLICY_FILE } from '@warden/policy';
 import { Topics, type Worker } from '@warden/runtime';
@@ -61,22 +61,9 @@ describe("the guard's event-time join on the real stack", () => {
       taskId,
       producer: 'test',
     });
-    const args = { collection: 'customers', id: 'c-42', set: { status: 'inactive' } };
-    const proposal = follow(
-      { envelope: task, hash: canonicalHash(task) },
-      'ActionProposed',
-      {
-        actionId: 'a1',
-        step: 1,
-        tool: 'customers.update',
-        args,
-        argsHash: canonicalHash(args),
-        reasoning: 'the customer asked',
-        confidence: { value: 0.97, source: 'structured' },
-        claims: [],
-      },
-      { producer: 'test' },
-    );
+    const proposal = follow({ envelope: task, hash: canonicalHash(task) }, 'ActionProposed', sampleProposal(), {
+      producer: 'test',
+    });
     await publisher.publish(proposal);
     // The proposal waits in the task's state, committed to the changelog with the proposal's offset.
     const waiting = await waitUntil(

@@ -21,6 +21,27 @@ export function sampleTask(overrides: Partial<EventDataInput<'TaskSubmitted'>> =
 }
 
 /**
+ * A valid ActionProposed payload of sampleTask's kind, for tests: step 1 proposes to set customer c-42 inactive
+ * (customers.update), with its args hash and a confident structured score. Override any field.
+ */
+export function sampleProposal(
+  overrides: Partial<EventDataInput<'ActionProposed'>> = {},
+): EventDataInput<'ActionProposed'> {
+  const args = overrides.args ?? { collection: 'customers', id: 'c-42', set: { status: 'inactive' } };
+  return {
+    actionId: 'a1',
+    step: 1,
+    tool: 'customers.update',
+    args,
+    argsHash: canonicalHash(args),
+    reasoning: 'the customer asked',
+    confidence: { value: 0.97, source: 'structured' },
+    claims: [],
+    ...overrides,
+  };
+}
+
+/**
  * Builds a linear chain of `length` wire envelopes (TaskSubmitted, then ToolFailed-free planner/guard/executor
  * steps) without a registry, for chain tests. Deterministic given the seed time.
  */
