@@ -132,7 +132,7 @@ export function loadCliConfig(
     runtime,
     endpointSource: fromEnv ? 'environment' : stack === undefined ? 'defaults' : 'local stack',
     cacheDir,
-    fleetDir: join(cacheDir, 'run', 'fleet', runtime.topicPrefix),
+    fleetDir: join(runDir, 'fleet', runtime.topicPrefix),
     workerEnv: filled,
     color: cli.FORCE_COLOR !== undefined && cli.FORCE_COLOR !== '0' ? true : cli.NO_COLOR === undefined && isTty,
     escalationUrl: cli.ESCALATION_URL.replace(/\/+$/, ''),

@@ -19,6 +19,11 @@ export interface KafkaConfig extends ServerConfig {
   readonly aclPrefix: string;
   /** Credentials for an external KAFKA_BROKERS (KAFKA_SASL_*); the local Kafka uses its users file. */
   readonly sasl: SaslEnv | undefined;
+  /**
+   * The broker's Java heap in MiB (KAFKA_HEAP_MB, default 1024). Every partition on disk costs heap at start: 512 MiB
+   * ran out (OutOfMemoryError) on a data directory holding some 16,000 partitions of earlier test runs.
+   */
+  readonly heapMb: number;
 }
 
 /** SASL credentials given through KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD. */
@@ -74,6 +79,14 @@ function port(env: Env, name: string, fallback: number): number {
   if (!Number.isInteger(value) || value < 1 || value > 65535) {
     throw new ConfigError(`${name}=${raw} is not a TCP port (1-65535)`);
   }
+  return value;
+}
+
+function positiveInteger(env: Env, name: string, fallback: number): number {
+  const raw = nonEmpty(env, name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value <= 0) throw new ConfigError(`${name}=${raw} is not a positive integer`);
   return value;
 }
 
@@ -137,6 +150,7 @@ export function loadConfig(env: Env = process.env): StackConfig {
       external: endpoints.kafkaBrokers,
       aclPrefix: nonEmpty(env, 'WARDEN_TOPIC_PREFIX') ?? 'warden',
       sasl: endpoints.kafkaSasl,
+      heapMb: positiveInteger(env, 'KAFKA_HEAP_MB', 1024),
     },
     registry: { port: port(env, 'SCHEMA_REGISTRY_PORT', 8081), external: endpoints.schemaRegistryUrl },
     mongo: { port: port(env, 'MONGO_PORT', 27017), external: endpoints.mongoUrl },

@@ -115,6 +115,18 @@ function parseBroker(broker: string): { host: string; port: number } {
   return { host, port };
 }
 
+/** Above this many partitions on disk, `up` warns: the broker's heap and start time grow with them. */
+const MANY_PARTITIONS = 5_000;
+
+/** Partition directories (topic-N) in a Kafka data directory; the metadata log and checkpoints are not counted. */
+export function partitionDirectories(dataDir: string): number {
+  if (!fs.existsSync(dataDir)) return 0;
+  return fs
+    .readdirSync(dataDir, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory() && /-\d+$/.test(entry.name) && !entry.name.startsWith('__cluster_metadata'))
+    .length;
+}
+
 /** A kafkajs client of the stack (health checks, ACLs), as the admin when SASL is on. */
 function stackKafka(brokers: readonly string[], timeoutMs: number, sasl: SaslEnv | undefined): Kafka {
   return new Kafka({
@@ -134,7 +146,15 @@ function stackKafka(brokers: readonly string[], timeoutMs: number, sasl: SaslEnv
  * (left damaged by a crash, a full disk, files removed under it); it does the same on every start until the data is
  * wiped. Returns what to do about it when the log says so.
  */
-export function diagnoseKafkaLog(log: string, dataDir: string): string | undefined {
+export function diagnoseKafkaLog(log: string, dataDir: string, heapMb?: number): string | undefined {
+  if (/java\.lang\.OutOfMemoryError: Java heap space/.test(log)) {
+    return (
+      `Kafka ran out of heap (OutOfMemoryError${heapMb === undefined ? '' : `, KAFKA_HEAP_MB=${heapMb}`}). The heap ` +
+      `it needs grows with the partitions in ${dataDir} (${partitionDirectories(dataDir)} now). Cure: raise ` +
+      'KAFKA_HEAP_MB, or `npm run stack -- down` then `npm run stack -- up --fresh` to drop the topics of earlier ' +
+      "runs (this wipes the stack's data)."
+    );
+  }
   if (!/all log dirs in .* have failed/i.test(log)) return undefined;
   return (
     `Kafka's data directory ${dataDir} is unusable ("all log dirs ... have failed"), e.g. left damaged by a crash ` +
@@ -174,7 +194,7 @@ export function kafkaServer(config: StackConfig, paths: StackPaths): ServerDefin
   const java = (mainClass: string, ...args: string[]): { command: string; args: string[]; cwd: string } => ({
     command: config.javaBin,
     args: [
-      '-Xmx512m',
+      `-Xmx${config.kafka.heapMb}m`,
       '-Djava.awt.headless=true',
       `-Dlog4j.configuration=file:${log4jFile}`,
       `-Dkafka.logs.dir=${path.join(dir, 'logs')}`,
@@ -251,6 +271,14 @@ export function kafkaServer(config: StackConfig, paths: StackPaths): ServerDefin
         fs.rmSync(dataDir, { recursive: true, force: true });
       }
       fs.mkdirSync(dataDir, { recursive: true });
+      const partitions = partitionDirectories(dataDir);
+      if (partitions > MANY_PARTITIONS) {
+        progress(
+          `warning: the data directory holds ${partitions} partitions (topics of earlier runs and tests); each costs ` +
+            `the broker heap at start (KAFKA_HEAP_MB=${config.kafka.heapMb}). For a clean slate: ` +
+            '`npm run stack -- down` then `npm run stack -- up --fresh` (this wipes the stack\'s data).',
+        );
+      }
       // It holds the admin's password: readable by this user only.
       fs.writeFileSync(propertiesFile, serverProperties(config, dataDir, current), { mode: 0o600 });
       fs.chmodSync(propertiesFile, 0o600);
@@ -282,6 +310,6 @@ export function kafkaServer(config: StackConfig, paths: StackPaths): ServerDefin
       }
       progress(`ACLs granted to each worker's principal for topic prefix "${config.kafka.aclPrefix}"`);
     },
-    diagnose: (log) => diagnoseKafkaLog(log, dataDir),
+    diagnose: (log) => diagnoseKafkaLog(log, dataDir, config.kafka.heapMb),
   };
 }

@@ -53,6 +53,7 @@ commands:
 environment:
   WARDEN_CACHE_DIR       downloads, builds and run state (default ~/.cache/warden)
   KAFKA_PORT             default 9092; KAFKA_CONTROLLER_PORT default 9093
+  KAFKA_HEAP_MB          the broker's Java heap in MiB (default 1024)
   SCHEMA_REGISTRY_PORT   default 8081
   MONGO_PORT             default 27017
   KAFKA_BROKERS, SCHEMA_REGISTRY_URL, MONGO_URL
