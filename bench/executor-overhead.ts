@@ -18,7 +18,6 @@ import { MongoClient } from 'mongodb';
 import { pino } from 'pino';
 import { z } from 'zod';
 import {
-  EscalationBook,
   callTool,
   checkApproval,
   checkVerdictSignature,
@@ -27,6 +26,7 @@ import {
   ToolBreakers,
   type Approval,
   type ExecutorHandlerDeps,
+  type KnownTask,
 } from '../services/executor/src/index.js';
 import { benchEndpoints, report, timeEachAsync } from './support.js';
 import { benchSetting } from './config.js';
@@ -97,15 +97,16 @@ function approval(i: number, run: string): Approval {
 }
 
 /** Every task is running, with the bench tool in scope (the task record's in-memory hit). */
-const runningTasks = {
-  get: (taskId: string) => Promise.resolve(runningTasks.peek(taskId)),
-  peek: (taskId: string) => ({
+/** What the executor knows of each approval's task, as its task state (ADR 0028) would give it: running, in scope. */
+const runningTask = (taskId: string): KnownTask => ({
+  task: {
     taskId,
     tenantId: 'bench',
     ended: false,
     scope: { tools: ['bench.noop'], resources: { collections: [], paths: [], hosts: [], recipients: [] } },
-  }),
-};
+  },
+  escalations: [],
+});
 
 const stubCtx = (): HandlerContext =>
   ({
@@ -169,15 +170,17 @@ try {
     escalationTtlMs: 3_600_000,
     now: () => new Date(),
     decisionTrust: noDecisionKeys,
-    escalations: new EscalationBook(db),
     verdictTrust,
-    tasks: runningTasks as never,
     taskWaitMs: 0,
   };
   const fullApprovals = Array.from({ length: N }, (_, i) => approval(i, 'full'));
-  const full = await timeEachAsync(N, (i) => executeApproval(deps, fullApprovals[i]!, stubCtx()));
+  const full = await timeEachAsync(N, (i) =>
+    executeApproval(deps, fullApprovals[i]!, stubCtx(), runningTask(fullApprovals[i]!.taskId)),
+  );
   const fullR = report('executeApproval end to end (no Kafka)', full);
-  const redelivered = await timeEachAsync(N, (i) => executeApproval(deps, fullApprovals[i]!, stubCtx()));
+  const redelivered = await timeEachAsync(N, (i) =>
+    executeApproval(deps, fullApprovals[i]!, stubCtx(), runningTask(fullApprovals[i]!.taskId)),
+  );
   report('a duplicate approval (ledger lookup, nothing run)', redelivered);
 
   console.log(

@@ -276,7 +276,7 @@ export function kafkaServer(config: StackConfig, paths: StackPaths): ServerDefin
         progress(
           `warning: the data directory holds ${partitions} partitions (topics of earlier runs and tests); each costs ` +
             `the broker heap at start (KAFKA_HEAP_MB=${config.kafka.heapMb}). For a clean slate: ` +
-            '`npm run stack -- down` then `npm run stack -- up --fresh` (this wipes the stack\'s data).',
+            "`npm run stack -- down` then `npm run stack -- up --fresh` (this wipes the stack's data).",
         );
       }
       // It holds the admin's password: readable by this user only.

@@ -37,11 +37,17 @@ export {
   ToolRefusedError,
   ToolTimeoutError,
 } from './errors.js';
-export { EscalationBook } from './escalations.js';
-export { TaskBook, type HeldTask } from './tasks.js';
+export { ExecutorTaskState, type HeldTask, type PendingApproval } from './task-state.js';
 export { checkTaskScope, checkVerdictSignature, type TrustCheck } from './task-check.js';
-export { createHandlers, executorConsumes } from './handlers/index.js';
-export { effectKeyOf, executeApproval, type ExecutorHandlerDeps, type ExecutorHooks } from './handlers/execute.js';
+export { createHandlers, createWake, executorConsumes } from './handlers/index.js';
+export {
+  effectKeyOf,
+  executeApproval,
+  type ExecuteContext,
+  type ExecutorHandlerDeps,
+  type ExecutorHooks,
+  type KnownTask,
+} from './handlers/execute.js';
 export {
   EffectLedger,
   type DispatchRecord,

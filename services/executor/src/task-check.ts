@@ -2,7 +2,7 @@ import { authenticateVerdict, type VerdictTrust } from '@warden/contracts';
 import { resourcePathsOf, resourcesOutOfScope } from '@warden/policy';
 import type { ToolSpec } from '@warden/tools';
 import { RefusalCodes, type Approval, type RefusalCode } from './approval.js';
-import type { HeldTask } from './tasks.js';
+import type { HeldTask } from './task-state.js';
 
 /** A check's verdict: go on, or refuse with a code and why. */
 export type TrustCheck =

@@ -13,11 +13,10 @@ import {
 import { createRunnableToolRegistry, sealPersonalData, ToolDefinitionError, type RunnableTool } from '@warden/tools';
 import { BreakerSync, ToolBreakers, breakerTopic } from './breakers.js';
 import { DEFAULT_TASK_WAIT_MS, type ExecutorSettings } from './config.js';
-import { createHandlers, executorConsumes } from './handlers/index.js';
+import { createHandlers, createWake, executorConsumes } from './handlers/index.js';
 import type { ExecutorHandlerDeps, ExecutorHooks } from './handlers/execute.js';
-import { EscalationBook } from './escalations.js';
 import { EffectLedger } from './ledger.js';
-import { TaskBook } from './tasks.js';
+import { ExecutorTaskState } from './task-state.js';
 
 /** Options of the executor worker. */
 export interface ExecutorWorkerOptions {
@@ -48,12 +47,20 @@ export function createExecutorWorker(options: ExecutorWorkerOptions): ExecutorWo
   let sync: BreakerSync | undefined;
   const metrics = createRuntimeMetrics('executor');
   const agentMetrics = createExecutorMetrics(metrics.meter, () => breakers?.states() ?? []);
+  let wake: ReturnType<typeof createWake> | undefined;
   const worker = defineWorker({
     name: 'executor',
     consumes: [...executorConsumes],
     config: options.runtime,
     metrics,
-    handlers: async (deps) => {
+    // Each task's definition, end, escalations and waiting approvals (ADR 0028): in memory per partition,
+    // changelogged in each transaction; an approval that comes before its task's TaskSubmitted runs when it comes,
+    // or is refused at its deadline by the wake-up.
+    state: {
+      schema: ExecutorTaskState,
+      onWake: (taskId, ctx) => (wake === undefined ? Promise.resolve() : wake(taskId, ctx)),
+    },
+    handlers: (deps) => {
       const all = options.tools(deps);
       const enabled = s.enabledTools === undefined ? all : all.filter((t) => s.enabledTools!.includes(t.spec.name));
       const missing = (s.enabledTools ?? []).filter((n) => !all.some((t) => t.spec.name === n));
@@ -72,11 +79,9 @@ export function createExecutorWorker(options: ExecutorWorkerOptions): ExecutorWo
       } else {
         logger.info({ keyIds: [...verdictTrust.keys.keys()] }, "the guard's verdicts must be signed by these keys");
       }
-      const tasks = new TaskBook(deps.db);
-      logger.info({ running: await tasks.restore() }, 'running tasks restored');
       breakers.onTransition((tool, to) => agentMetrics.breakerTransition(tool, to));
       sync = new BreakerSync(deps.kafka, breakerTopic(deps.topics.prefix), breakers, replicaId, logger);
-      return createHandlers({
+      const handlerDeps: ExecutorHandlerDeps = {
         tools: createRunnableToolRegistry(enabled),
         ledger: new EffectLedger(deps.db, { blobs: deps.blobs, claimCheckBytes: deps.config.claimCheckBytes }),
         breakers,
@@ -88,15 +93,15 @@ export function createExecutorWorker(options: ExecutorWorkerOptions): ExecutorWo
         now: options.now ?? (() => new Date()),
         ...(options.hooks === undefined ? {} : { hooks: options.hooks }),
         decisionTrust: decisionTrustOf({ config: deps.config, logger }),
-        escalations: new EscalationBook(deps.db),
         verdictTrust,
-        tasks,
         taskWaitMs: s.taskWaitMs ?? DEFAULT_TASK_WAIT_MS,
         ...(s.sealing === undefined
           ? {}
           : { sealResult: resultSealer(subjectKeysOf(deps.db, deps.config), s.sealing) }),
         metrics: agentMetrics,
-      });
+      };
+      wake = createWake(handlerDeps);
+      return createHandlers(handlerDeps);
     },
     onStarted: async () => {
       await sync?.start();

@@ -234,10 +234,17 @@ describe('approval checks', () => {
     );
     for (const kind of ['ActionApproved', 'HumanApproved'] as const) {
       await expect(
-        executeApproval(untouchable as never, { ...base, kind, tool: null, args: {} }, untouchable as never),
+        executeApproval(
+          untouchable as never,
+          { ...base, kind, tool: null, args: {} },
+          untouchable as never,
+          untouchable as never,
+        ),
       ).resolves.toBeUndefined();
     }
-    await expect(executeApproval(untouchable as never, base, untouchable as never)).rejects.toThrow(/touched/);
+    await expect(
+      executeApproval(untouchable as never, base, untouchable as never, untouchable as never),
+    ).rejects.toThrow(/touched/);
   });
 });
 

@@ -1,11 +1,11 @@
 import { eventSchemas, generateSigningKeyPair, type EventOf } from '@warden/contracts';
 import { signedVerdict, testVerdictTrust } from '@warden/contracts/testing';
-import { Topics } from '@warden/runtime';
+import { StateLayer, TaskConflictError, Topics } from '@warden/runtime';
 import { createTestHandlerContext } from '@warden/runtime/testing';
 import { createRunnableToolRegistry } from '@warden/tools';
-import { describe, expect, it } from 'vitest';
-import { createHandlers, executorConsumes, type HeldTask } from '../src/index.js';
-import { actionApproved, openResources, testTool } from './helpers.js';
+import { describe, expect, it, vi } from 'vitest';
+import { createHandlers, createWake, executorConsumes, ExecutorTaskState, type HeldTask } from '../src/index.js';
+import { actionApproved, openResources, taskSubmitted, testTool } from './helpers.js';
 
 /** Deps that throw when touched: a refused approval must reach neither the ledger nor a breaker. */
 const untouchable = new Proxy(
@@ -17,11 +17,23 @@ const untouchable = new Proxy(
   },
 );
 
-/** A task book holding one task (or none), in memory. */
-const tasksHolding = (task: HeldTask | undefined) => ({
-  get: (taskId: string) => Promise.resolve(task?.taskId === taskId ? task : undefined),
-  peek: (taskId: string) => (task?.taskId === taskId ? task : undefined),
-});
+/** The executor's state holding one task (or none), as the runtime would restore it. */
+function stateHolding(task: HeldTask | undefined): StateLayer<ExecutorTaskState> {
+  return new StateLayer<ExecutorTaskState>((key) =>
+    task?.taskId === key
+      ? {
+          value: {
+            tenantId: task.tenantId,
+            ...(task.scope === undefined ? {} : { scope: task.scope }),
+            submittedEventId: 'submitted-1',
+            ended: task.ended,
+            escalations: [],
+            pending: [],
+          },
+        }
+      : undefined,
+  );
+}
 
 const running: HeldTask = {
   taskId: 'task-1',
@@ -30,19 +42,16 @@ const running: HeldTask = {
   ended: false,
 };
 
-function handlersWith(task: HeldTask | undefined) {
-  return createHandlers({ ...untouchableDeps(), verdictTrust: testVerdictTrust, tasks: tasksHolding(task) as never });
-}
+const handlers = () => createHandlers({ ...untouchableDeps(), verdictTrust: testVerdictTrust });
 
 const parsed = (draft: ReturnType<typeof actionApproved>): EventOf<'ActionApproved'> =>
   eventSchemas.ActionApproved.parse(draft) as EventOf<'ActionApproved'>;
 
 describe("the executor's handlers, without Kafka", () => {
   it('refuses an approval of a tool it does not have: ToolFailed and an alert, the ledger untouched', async () => {
-    const handlers = handlersWith(running);
     const event = parsed(actionApproved('task-1', 'a1', 'files.shred', { path: 'x' }));
-    const t = createTestHandlerContext({ event });
-    await handlers.ActionApproved(event, t.ctx);
+    const t = createTestHandlerContext({ event, state: stateHolding(running) });
+    await handlers().ActionApproved(event, t.ctx);
     expect(t.drafts.map((d) => d.type)).toEqual(['ToolFailed', 'AlertRaised']);
     expect(t.drafts[0]!.data).toMatchObject({
       actionId: 'a1',
@@ -74,12 +83,16 @@ describe("the executor's handlers, without Kafka", () => {
       },
     ],
   ])('refuses a verdict %s with a critical alert only, touching no state', async (_what, draft) => {
-    const handlers = createHandlers({ ...untouchableDeps(), verdictTrust: testVerdictTrust });
+    // Even with a wait for unknown tasks: a forged verdict never waits in a task's state.
     const event = parsed(draft());
-    const t = createTestHandlerContext({ event });
-    await handlers.ActionApproved(event, t.ctx);
+    const t = createTestHandlerContext<EventOf<'ActionApproved'>, ExecutorTaskState>({ event });
+    await createHandlers({ ...untouchableDeps(), verdictTrust: testVerdictTrust, taskWaitMs: 3_000 }).ActionApproved(
+      event,
+      t.ctx,
+    );
     expect(t.drafts.map((d) => d.type)).toEqual(['AlertRaised']);
     expect(t.drafts[0]!.data).toMatchObject({ severity: 'critical', subject: { reason: 'verdict_unauthenticated' } });
+    expect(t.state.changes.size).toBe(0);
   });
 
   it('fails closed: without the guard keys a signed verdict is refused too', async () => {
@@ -94,10 +107,9 @@ describe("the executor's handlers, without Kafka", () => {
   });
 
   it('refuses a signed verdict of a task it never saw with an alert only, no ToolFailed', async () => {
-    const handlers = handlersWith(undefined);
     const event = parsed(actionApproved('task-ghost', 'a1', 'customers.delete', { ids: ['c-1'] }));
-    const t = createTestHandlerContext({ event });
-    await handlers.ActionApproved(event, t.ctx);
+    const t = createTestHandlerContext<EventOf<'ActionApproved'>, ExecutorTaskState>({ event });
+    await handlers().ActionApproved(event, t.ctx);
     expect(t.drafts.map((d) => d.type)).toEqual(['AlertRaised']);
     expect(t.drafts[0]!.data).toMatchObject({ subject: { reason: 'task_unknown' } });
   });
@@ -108,7 +120,6 @@ describe("the executor's handlers, without Kafka", () => {
     const handlers = createHandlers({
       ...untouchableDeps(),
       verdictTrust: testVerdictTrust,
-      tasks: tasksHolding({ ...running, scope: { tools: ['test.count'], resources: openResources } }) as never,
       ...{
         tools: createRunnableToolRegistry([testTool('test.count', ({ n }) => Promise.resolve({ n: n + runs++ }))]),
         ledger: {
@@ -127,13 +138,183 @@ describe("the executor's handlers, without Kafka", () => {
     const draft = actionApproved('task-1', 'a1', 'test.count', { n: 1 }, undefined, false);
     // Signed with the deadline, as the guard signs what it approves.
     const event = parsed(signedVerdict({ ...draft, data: { ...draft.data, deadlineAt: '2030-01-01T00:10:00.000Z' } }));
-    const t = createTestHandlerContext({ event });
+    const state = stateHolding({ ...running, scope: { tools: ['test.count'], resources: openResources } });
+    const t = createTestHandlerContext({ event, state });
     await handlers.ActionApproved(event, t.ctx);
     expect(runs).toBe(0);
     expect(t.drafts.map((d) => d.type)).toEqual(['ToolFailed']);
     expect(t.drafts[0]!.data).toMatchObject({ errorClass: 'refused', retryable: false, effectKey: 'task-1:a1' });
     expect(String((t.drafts[0]!.data as { message: string }).message)).toMatch(/^budget_exhausted: /);
     expect(finished).toHaveLength(1);
+  });
+});
+
+/** Deps that run test.count for real: an in-memory ledger, a breaker that lets every call through. */
+function runningDeps(runs: { n: number }) {
+  const outcomes = new Map<string, unknown>();
+  return {
+    ...untouchableDeps(),
+    verdictTrust: testVerdictTrust,
+    taskWaitMs: 3_000,
+    now: () => new Date(),
+    tools: createRunnableToolRegistry([testTool('test.count', ({ n }) => Promise.resolve({ n: n + runs.n++ }))]),
+    ledger: {
+      recordIntent: (key: string) =>
+        Promise.resolve(
+          outcomes.has(key)
+            ? { created: false, state: { dispatches: [], outcome: outcomes.get(key) } }
+            : { created: true },
+        ),
+      dispatch: () => Promise.resolve(true),
+      finish: (key: string, outcome: unknown) => {
+        outcomes.set(key, outcome);
+        return Promise.resolve(outcome);
+      },
+    } as never,
+    breakers: {
+      allows: () => true,
+      fire: async (_name: string, call: () => Promise<unknown>) => ({ ok: true, value: await call() }),
+    } as never,
+  };
+}
+
+const countScope = { tools: ['test.count'], resources: openResources };
+
+describe("the executor's join of an approval with its task (ADR 0028)", () => {
+  it('keeps an approval that comes before its TaskSubmitted in the task state, and runs it when the task comes', async () => {
+    const runs = { n: 0 };
+    const h = createHandlers(runningDeps(runs));
+    const state = new StateLayer<ExecutorTaskState>(() => undefined);
+    const approval = parsed(actionApproved('task-late', 'a1', 'test.count', { n: 1 }));
+    const a = createTestHandlerContext({ event: approval, state });
+    await h.ActionApproved(approval, a.ctx);
+    expect(a.drafts).toEqual([]); // nothing yet, and no handler waited
+    expect(runs.n).toBe(0);
+    const waiting = state.entry('task-late');
+    expect(waiting?.value.pending.map((p) => p.event.id)).toEqual([approval.id]);
+    expect(waiting?.wakeAtMs).toBeGreaterThan(Date.now());
+    // The same approval again (a redelivery) does not wait twice.
+    await h.ActionApproved(approval, createTestHandlerContext({ event: approval, state }).ctx);
+    expect(state.entry('task-late')?.value.pending).toHaveLength(1);
+
+    const submitted = eventSchemas.TaskSubmitted.parse(
+      taskSubmitted('task-late', countScope),
+    ) as EventOf<'TaskSubmitted'>;
+    const t = createTestHandlerContext({ event: submitted, state });
+    await h.TaskSubmitted(submitted, t.ctx);
+    expect(runs.n).toBe(1);
+    expect(t.drafts.map((d) => d.type)).toEqual(['ToolSucceeded']);
+    expect(t.drafts[0]!.data).toMatchObject({ actionId: 'a1', effectKey: 'task-late:a1', result: { n: 1 } });
+    // Chained to the approval it answers, not to the TaskSubmitted that released it.
+    expect(t.published[0]!.envelope).toMatchObject({ causationId: approval.id, seq: approval.seq + 1 });
+    const after = state.entry('task-late');
+    expect(after?.value.pending).toEqual([]);
+    expect(after?.wakeAtMs).toBeUndefined();
+    expect(after?.value).toMatchObject({ tenantId: 'tenant-a', submittedEventId: submitted.id, ended: false });
+  });
+
+  it('refuses a waiting approval as task_unknown at its deadline (the wake-up), with an alert chained to it', async () => {
+    const runs = { n: 0 };
+    const deps = runningDeps(runs);
+    const state = new StateLayer<ExecutorTaskState>(() => undefined);
+    const approval = parsed(actionApproved('task-never', 'a1', 'test.count', { n: 1 }));
+    await createHandlers(deps).ActionApproved(approval, createTestHandlerContext({ event: approval, state }).ctx);
+    const deadline = state.entry('task-never')!.wakeAtMs!;
+    const w = createTestHandlerContext({ event: approval, state });
+    await createWake(deps)('task-never', w.ctx);
+    expect(w.drafts).toEqual([]); // not due yet: the wake-up of another task's deadline changes nothing here
+    const clock = vi.spyOn(Date, 'now').mockReturnValue(deadline + 1);
+    try {
+      await createWake(deps)('task-never', w.ctx);
+    } finally {
+      clock.mockRestore();
+    }
+    expect(runs.n).toBe(0);
+    expect(w.drafts.map((d) => d.type)).toEqual(['AlertRaised']);
+    expect(w.drafts[0]!.data).toMatchObject({ severity: 'critical', subject: { reason: 'task_unknown' } });
+    expect(state.entry('task-never')?.value.pending).toEqual([]);
+  });
+
+  it("refuses what waited when the task ends first, and a second definition of a task's id", async () => {
+    const runs = { n: 0 };
+    const h = createHandlers(runningDeps(runs));
+    const state = new StateLayer<ExecutorTaskState>(() => undefined);
+    const approval = parsed(actionApproved('task-x', 'a1', 'test.count', { n: 1 }));
+    await h.ActionApproved(approval, createTestHandlerContext({ event: approval, state }).ctx);
+    const submitted = eventSchemas.TaskSubmitted.parse(taskSubmitted('task-x', countScope)) as EventOf<'TaskSubmitted'>;
+    // The handler reads the end's task, tenant and seq only.
+    const failed = {
+      ...submitted,
+      id: crypto.randomUUID(),
+      type: 'TaskFailed',
+      seq: 9,
+    } as unknown as EventOf<'TaskFailed'>;
+    const f = createTestHandlerContext({ event: failed, state });
+    await h.TaskFailed(failed, f.ctx);
+    expect(runs.n).toBe(0);
+    expect(f.drafts.map((d) => d.type)).toEqual(['AlertRaised']);
+    expect(f.drafts[0]!.data).toMatchObject({ subject: { reason: 'task_ended' } });
+    expect(state.entry('task-x')?.value).toMatchObject({ ended: true, pending: [] });
+
+    await h.TaskSubmitted(submitted, createTestHandlerContext({ event: submitted, state }).ctx);
+    const again = eventSchemas.TaskSubmitted.parse(taskSubmitted('task-x', countScope)) as EventOf<'TaskSubmitted'>;
+    await expect(h.TaskSubmitted(again, createTestHandlerContext({ event: again, state }).ctx)).rejects.toThrow(
+      TaskConflictError,
+    );
+    // The same TaskSubmitted again (a redelivery) changes nothing.
+    await h.TaskSubmitted(submitted, createTestHandlerContext({ event: submitted, state }).ctx);
+    // Ended before it was defined: it stays ended, and a late approval is refused at once.
+    const late = parsed(actionApproved('task-x', 'a2', 'test.count', { n: 2 }));
+    const l = createTestHandlerContext({ event: late, state });
+    await h.ActionApproved(late, l.ctx);
+    expect(l.drafts[0]!.data).toMatchObject({ subject: { reason: 'task_ended' } });
+    expect(runs.n).toBe(0);
+  });
+
+  it('republishes an outcome_unknown with its alert and escalation when the approval is redelivered', async () => {
+    // The first handling recorded the outcome in the ledger, then its transaction aborted (a fenced producer): the
+    // redelivery must publish everything the first handling would have, not the outcome alone.
+    const approval = parsed(actionApproved('task-1', 'a1', 'test.count', { n: 1 }));
+    const outcome = {
+      status: 'failed',
+      errorClass: 'outcome_unknown',
+      message: 'effect task-1:a1 of test.count was dispatched but its outcome is unknown: cannot verify',
+      retryable: false,
+      durationMs: 0,
+      approvalEventId: approval.id,
+    };
+    const h = createHandlers({
+      ...runningDeps({ n: 0 }),
+      ledger: {
+        recordIntent: () =>
+          Promise.resolve({
+            created: false,
+            state: { intent: { argsHash: approval.data.argsHash }, dispatches: [], outcome },
+          }),
+      } as never,
+    });
+    const t = createTestHandlerContext({
+      event: approval,
+      state: stateHolding({ ...running, scope: countScope }),
+    });
+    await h.ActionApproved(approval, t.ctx);
+    expect(t.drafts.map((d) => d.type)).toEqual(['ToolFailed', 'AlertRaised', 'EscalationRequested']);
+    expect(t.drafts[1]!.data).toMatchObject({ code: 'outcome_unknown', alertId: 'task-1:a1:outcome_unknown' });
+    expect(t.drafts[2]!.data).toMatchObject({ escalationId: 'task-1:a1:executor:outcome_unknown', action: null });
+  });
+
+  it('validates what it restores: a state from the changelog parses with the schema, a damaged one does not', () => {
+    const approval = parsed(actionApproved('task-1', 'a1', 'test.count', { n: 1 }));
+    const value = {
+      tenantId: 'tenant-a',
+      scope: countScope,
+      submittedEventId: 's',
+      ended: false,
+      escalations: [],
+      pending: [{ event: approval, hash: 'h', deadlineMs: 1 }],
+    };
+    expect(ExecutorTaskState.safeParse(JSON.parse(JSON.stringify(value))).success).toBe(true);
+    expect(ExecutorTaskState.safeParse({ ...value, ended: 'no' }).success).toBe(false);
   });
 });
 
@@ -150,8 +331,6 @@ function untouchableDeps() {
     escalationTtlMs: 3_600_000,
     now: () => new Date('2030-01-01T00:00:00Z'),
     decisionTrust: { keys: new Map(), insecureAcceptUnsigned: false },
-    escalations: untouchable as never,
-    tasks: untouchable as never,
     taskWaitMs: 0,
   };
 }

@@ -13,7 +13,7 @@ import {
 } from '@warden/contracts';
 import { sampleTask, signedVerdict, testVerdictTrust } from '@warden/contracts/testing';
 import { defineRunnableTool, defineTool, type RunnableTool } from '@warden/tools';
-import type { EventCollector } from '@warden/runtime/testing';
+import { readStateChangelog, testKafka, type EventCollector, type TestEndpoints } from '@warden/runtime/testing';
 import { z } from 'zod';
 import type { BreakerSettings, ExecutorSettings } from '../src/index.js';
 
@@ -245,4 +245,22 @@ export function testTool(
     ...(timeoutMs === undefined ? {} : { timeoutMs }),
     run: run as (args: { n: number }, ctx: { signal: AbortSignal }) => Promise<{ n: number }>,
   });
+}
+
+/**
+ * The executor's task states as its changelog holds them (what it committed, ADR 0028), for the tasks asked about:
+ * a test waits on them where one event must be handled before another that travels on another topic.
+ */
+export async function executorStates(
+  endpoints: TestEndpoints,
+  prefix: string,
+  taskIds: readonly string[],
+): Promise<Map<string, { submittedEventId?: string; ended: boolean }>> {
+  const all = await readStateChangelog(testKafka(endpoints), `${prefix}.executor-state.v1`);
+  const found = new Map<string, { submittedEventId?: string; ended: boolean }>();
+  for (const id of taskIds) {
+    const value = all.get(id) as { submittedEventId?: string; ended: boolean } | undefined;
+    if (value !== undefined) found.set(id, value);
+  }
+  return found;
 }

@@ -12,7 +12,7 @@ import { MongoClient, type Db } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stack } from '../../../test/support/index.js';
 import { createDemoTools, createExecutorWorker, type ExecutorWorker } from '../src/index.js';
-import { actionApproved, responsesTo, resultOf, taskSubmitted, testSettings } from './helpers.js';
+import { actionApproved, executorStates, responsesTo, resultOf, taskSubmitted, testSettings } from './helpers.js';
 
 /*
  * Issue 24, item 1: the executor runs an ActionApproved only when the guard signed it and it fits the executor's own
@@ -142,7 +142,7 @@ describe("the executor checks the guard's verdicts against the guard's keys and 
     // The outcome travels on another topic than the approval: publish the approval once the executor saw the end.
     await waitUntil(
       async () =>
-        (await db.collection<{ _id: string; ended: boolean }>('executor_tasks').findOne({ _id: 'trust-ended' }))?.ended,
+        (await executorStates(stack(), config.topicPrefix, ['trust-ended'])).get('trust-ended')?.ended === true,
       { timeoutMs: 60_000, what: 'the executor to record the end of the task' },
     );
     const late = actionApproved('trust-ended', 'a1', 'customers.delete', deleteAll);

@@ -5,6 +5,7 @@ import {
   isIdentifier,
   isWardenError,
   type DecisionTrust,
+  type HeldEscalation,
   type JsonObject,
   type VerdictTrust,
   type JsonValue,
@@ -13,13 +14,23 @@ import { abortableSleep, type ExecutorMetrics, type HandlerContext } from '@ward
 import type { RunnableTool, RunnableToolRegistry, ToolSpec } from '@warden/tools';
 import { checkApproval, RefusalCodes, type Approval, type RefusalCode } from '../approval.js';
 import type { BreakerTransition, ToolBreakers } from '../breakers.js';
-import type { EscalationBook } from '../escalations.js';
 import { callTool, checkOutput } from '../call.js';
 import { endToolSpan, startToolSpan } from '../telemetry.js';
 import { InvalidToolOutputError, LedgerConflictError, ToolRefusedError, ToolTimeoutError } from '../errors.js';
 import type { EffectLedger, EffectState, FailureClass, OutcomeRecord } from '../ledger.js';
 import { checkTaskScope, checkVerdictSignature } from '../task-check.js';
-import type { HeldTask, TaskBook } from '../tasks.js';
+import type { HeldTask } from '../task-state.js';
+
+/** What running an approval needs of its handler's (or a wake-up's) context. */
+export type ExecuteContext = Pick<HandlerContext, 'logger' | 'signal' | 'span' | 'publish'>;
+
+/** What the executor knows of an approval's task, from the task's state (ADR 0028). */
+export interface KnownTask {
+  /** The task, or undefined when neither its TaskSubmitted nor its end has been seen. */
+  readonly task: HeldTask | undefined;
+  /** The escalations of the task that a person's approval may answer. */
+  readonly escalations: readonly HeldEscalation[];
+}
 
 /** Test hooks at the two moments a crash matters (the SIGKILL test pauses the process there). */
 export interface ExecutorHooks {
@@ -47,15 +58,11 @@ export interface ExecutorHandlerDeps {
   readonly hooks?: ExecutorHooks;
   /** Which signatures a person's approval must carry (WARDEN_DECISION_PUBLIC_KEYS); no keys: every one is refused. */
   readonly decisionTrust: DecisionTrust;
-  /** The escalations seen, which a person's approval must answer exactly. */
-  readonly escalations: EscalationBook;
   /** Which keys the guard's verdicts must be signed with (WARDEN_GUARD_PUBLIC_KEYS); no keys: every one is refused. */
   readonly verdictTrust: VerdictTrust;
-  /** The executor's own record of the tasks: an approval runs only for a running task, within its scope. */
-  readonly tasks: TaskBook;
   /**
-   * How long an authenticated approval waits for its task's TaskSubmitted, which travels on another topic and may be
-   * consumed a moment later; after that the task is unknown and the approval refused.
+   * How long an authenticated approval waits, in its task's state, for the task's TaskSubmitted, which travels on
+   * another topic and may be consumed later; it runs when the TaskSubmitted comes, else is refused as task_unknown.
    */
   readonly taskWaitMs: number;
   /** Seals the personal data of a result before it is published (ADR 0026); absent: results go out as they are. */
@@ -63,9 +70,6 @@ export interface ExecutorHandlerDeps {
   /** Tool calls and breakers on the worker's /metrics; none in unit tests. */
   readonly metrics?: ExecutorMetrics;
 }
-
-/** How often a waiting approval looks for its task again. */
-const TASK_POLL_MS = 50;
 
 /** A message clipped to what the events' message fields hold. */
 const clip = (s: string): string => clipText(s, MAX_MESSAGE_CHARS);
@@ -75,12 +79,17 @@ export const effectKeyOf = (approval: Pick<Approval, 'taskId' | 'actionId'>): st
   `${approval.taskId}:${approval.actionId}`;
 
 /**
- * Handles one approval: refuse it, or run its effect exactly once through the ledger (intent → dispatch →
- * committed / failed) and the tool's breaker, and publish the outcome. A redelivered approval republishes the
- * recorded outcome; an effect dispatched but never finished is reconciled through the tool's verify() or
- * escalated as outcome_unknown, never blindly re-run.
+ * Handles one approval against what is known of its task: refuse it, or run its effect exactly once through the
+ * ledger (intent → dispatch → committed / failed) and the tool's breaker, and publish the outcome. A redelivered
+ * approval republishes the recorded outcome; an effect dispatched but never finished is reconciled through the
+ * tool's verify() or escalated as outcome_unknown, never blindly re-run.
  */
-export async function executeApproval(deps: ExecutorHandlerDeps, given: Approval, ctx: HandlerContext): Promise<void> {
+export async function executeApproval(
+  deps: ExecutorHandlerDeps,
+  given: Approval,
+  ctx: ExecuteContext,
+  known: KnownTask,
+): Promise<void> {
   if (given.tool === null) return; // an approved answer (by the guard or a person): nothing to run
   const key = effectKeyOf(given);
   ctx.span.setAttribute('warden.executor.effect_key', key);
@@ -91,17 +100,16 @@ export async function executeApproval(deps: ExecutorHandlerDeps, given: Approval
     await alertRefusal(given, ctx, signed.code, signed.message);
     return;
   }
-  const task = await taskOf(deps, given.taskId, ctx.signal);
+  const { task } = known;
   const inScope = checkTaskScope(given, task, deps.tools.get(given.tool)?.spec);
   if (!inScope.ok) {
     if (task?.scope === undefined || task.ended) await alertRefusal(given, ctx, inScope.code, inScope.message);
     else await refuse(deps, given, ctx, inScope.code, inScope.message); // the running task learns of it
     return;
   }
+  const decision = given.kind === 'HumanApproved' ? given.decision : undefined;
   const held =
-    given.kind === 'HumanApproved' && given.decision !== undefined
-      ? await deps.escalations.get(given.taskId, given.decision.data.escalationId)
-      : undefined;
+    decision === undefined ? undefined : known.escalations.find((e) => e.escalationId === decision.data.escalationId);
   // A person's approval runs within the task's wall time as the escalation stated it.
   const approval: Approval = held?.deadlineAt === undefined ? given : { ...given, deadlineAt: held.deadlineAt };
   const check = checkApproval(approval, deps.tools, deps.now(), deps.decisionTrust, held);
@@ -129,7 +137,9 @@ export async function executeApproval(deps: ExecutorHandlerDeps, given: Approval
     }
     if (state.outcome !== undefined) {
       if (state.outcome.approvalEventId === approval.eventId) {
-        await publishOutcome(deps, approval, tool, key, state.outcome, ctx); // redelivered: the same outcome again
+        // Redelivered (its first handling's transaction aborted, or its offset was not committed): the same outputs
+        // again, the outcome and what came with it.
+        await publishRecorded(deps, approval, tool, key, state.outcome, ctx);
       } else {
         ctx.logger.warn({ key }, 'another approval of an effect already done: not run again');
       }
@@ -150,7 +160,7 @@ async function dispatchAndRun(
   args: JsonObject,
   key: string,
   attempt: number,
-  ctx: HandlerContext,
+  ctx: ExecuteContext,
 ): Promise<void> {
   const name = tool.spec.name;
   // Budgets are checked before an effect, never only after it: past the task's wall time nothing new is dispatched
@@ -237,7 +247,7 @@ async function reconcile(
   args: JsonObject,
   key: string,
   state: EffectState,
-  ctx: HandlerContext,
+  ctx: ExecuteContext,
 ): Promise<void> {
   const last = state.dispatches.at(-1)!;
   // Until the lease expires the dispatching executor may still be running the call (its timeout cancels it).
@@ -310,7 +320,7 @@ async function publishOutcome(
   tool: RunnableTool,
   key: string,
   outcome: OutcomeRecord,
-  ctx: HandlerContext,
+  ctx: ExecuteContext,
 ): Promise<void> {
   const base = { actionId: approval.actionId, tool: tool.spec.name, effectKey: key, durationMs: outcome.durationMs };
   if (outcome.status === 'committed') {
@@ -333,7 +343,7 @@ async function publishTransition(
   approval: Approval,
   tool: string,
   transition: BreakerTransition,
-  ctx: HandlerContext,
+  ctx: ExecuteContext,
 ): Promise<void> {
   if (transition.kind === 'closed') {
     await ctx.publish('BreakerClosed', { scope: 'tool', name: tool, reason: transition.reason });
@@ -360,7 +370,7 @@ async function breakerOpen(
   approval: Approval,
   tool: RunnableTool,
   key: string,
-  ctx: HandlerContext,
+  ctx: ExecuteContext,
 ): Promise<void> {
   const name = tool.spec.name;
   await ctx.publish('ToolFailed', {
@@ -389,7 +399,7 @@ async function outcomeUnknown(
   tool: RunnableTool,
   key: string,
   why: string,
-  ctx: HandlerContext,
+  ctx: ExecuteContext,
 ): Promise<void> {
   const message = clip(`effect ${key} of ${tool.spec.name} was dispatched but its outcome is unknown: ${why}`);
   const recorded = await deps.ledger.finish(key, {
@@ -400,8 +410,25 @@ async function outcomeUnknown(
     durationMs: 0,
     approvalEventId: approval.eventId,
   });
+  await publishRecorded(deps, approval, tool, key, recorded, ctx);
+}
+
+/**
+ * Publishes an effect's recorded outcome with what comes with it: for an outcome_unknown, a critical alert and a
+ * person asked to check the tool's store. A redelivered approval gets the same outputs as its first handling, whose
+ * transaction may have aborted (a fenced producer at a rebalance) after the outcome was recorded in the ledger.
+ */
+async function publishRecorded(
+  deps: ExecutorHandlerDeps,
+  approval: Approval,
+  tool: RunnableTool,
+  key: string,
+  recorded: OutcomeRecord,
+  ctx: ExecuteContext,
+): Promise<void> {
   await publishOutcome(deps, approval, tool, key, recorded, ctx);
   if (recorded.status !== 'failed' || recorded.errorClass !== 'outcome_unknown') return;
+  const message = clip(recorded.message);
   await ctx.publish('AlertRaised', {
     alertId: `${key}:outcome_unknown`,
     code: 'outcome_unknown',
@@ -413,22 +440,11 @@ async function outcomeUnknown(
     escalationId: `${key}:executor:outcome_unknown`,
     source: 'executor',
     reasonCode: 'outcome_unknown',
-    reason: `${message}; check the tool's store and tell the task what happened`,
+    reason: clip(`${message}; check the tool's store and tell the task what happened`),
     action: null,
     policyVersion: approval.policyVersion,
     expiresAt: new Date(deps.now().getTime() + deps.escalationTtlMs).toISOString(),
   });
-}
-
-/** The task of an approval, waiting up to taskWaitMs for a TaskSubmitted not consumed yet. */
-async function taskOf(deps: ExecutorHandlerDeps, taskId: string, signal: AbortSignal): Promise<HeldTask | undefined> {
-  let task = await deps.tasks.get(taskId);
-  const deadline = Date.now() + deps.taskWaitMs;
-  while (task === undefined && Date.now() < deadline && !signal.aborted) {
-    await abortableSleep(TASK_POLL_MS, signal);
-    task = deps.tasks.peek(taskId);
-  }
-  return task ?? (await deps.tasks.get(taskId));
 }
 
 /**
@@ -437,7 +453,7 @@ async function taskOf(deps: ExecutorHandlerDeps, taskId: string, signal: AbortSi
  */
 async function alertRefusal(
   approval: Approval,
-  ctx: HandlerContext,
+  ctx: ExecuteContext,
   code: RefusalCode,
   message: string,
 ): Promise<void> {
@@ -448,7 +464,7 @@ async function alertRefusal(
 /** The alert of a refusal: critical, but a warning for bad args or an expired approval. */
 async function publishRefusalAlert(
   approval: Approval,
-  ctx: HandlerContext,
+  ctx: ExecuteContext,
   code: RefusalCode,
   message: string,
 ): Promise<void> {
@@ -465,7 +481,7 @@ async function publishRefusalAlert(
 async function refuse(
   _deps: ExecutorHandlerDeps,
   approval: Approval,
-  ctx: HandlerContext,
+  ctx: ExecuteContext,
   code: RefusalCode,
   message: string,
 ): Promise<void> {

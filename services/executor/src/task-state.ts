@@ -1,0 +1,129 @@
+import { Scope, eventSchemas, type EventOf, type HeldEscalation } from '@warden/contracts';
+import { TaskConflictError, type TaskState } from '@warden/runtime';
+import { z } from 'zod';
+
+/** A task as the executor holds it: whose it is, what it may touch, and whether it has ended. */
+export interface HeldTask {
+  readonly taskId: string;
+  readonly tenantId: string;
+  /** The scope of its TaskSubmitted; absent when only its end was seen. */
+  readonly scope?: Scope;
+  readonly ended: boolean;
+}
+
+/** An approval consumed before its task's TaskSubmitted, waiting for it (ADR 0028). */
+const PendingApproval = z.object({
+  event: z.union([eventSchemas.ActionApproved, eventSchemas.HumanApproved]),
+  /** The approval's hash: what the executor publishes for it chains to it. */
+  hash: z.string().min(1),
+  /** When it is refused as task_unknown if the TaskSubmitted has still not come (epoch ms). */
+  deadlineMs: z.number(),
+});
+/** A waiting approval, as the handlers use it. */
+export interface PendingApproval {
+  readonly event: EventOf<'ActionApproved'> | EventOf<'HumanApproved'>;
+  readonly hash: string;
+  readonly deadlineMs: number;
+}
+
+const HeldEscalationSchema = z.object({
+  escalationId: z.string(),
+  taskId: z.string(),
+  actionId: z.string().nullable(),
+  argsHash: z.string().nullable(),
+  policyVersion: z.string(),
+  expiresAt: z.string(),
+  deadlineAt: z.string().optional(),
+});
+
+/**
+ * The executor's state of one task (ADR 0028), kept by the runtime in the executor's changelog
+ * (`<prefix>.executor-state.v1`) and validated with this schema when it is restored: the task's definition (tenant and
+ * scope of its first TaskSubmitted), whether it has ended (and the seq of the event that said so, since an end and an
+ * admin's resume travel on different topics), the escalations a person's approval must answer, and the approvals
+ * that wait for the TaskSubmitted.
+ */
+const ExecutorTaskStateSchema = z.object({
+  tenantId: z.string().optional(),
+  scope: Scope.optional(),
+  /** The TaskSubmitted that defined it: a task is defined once, the first definition stands. */
+  submittedEventId: z.string().optional(),
+  ended: z.boolean(),
+  /** The seq of the last event that ended or reopened it (a TaskHalted, then an admin's TaskResumed). */
+  stateSeq: z.number().optional(),
+  escalations: z.array(HeldEscalationSchema),
+  pending: z.array(PendingApproval),
+});
+/** The executor's state of one task, as the handlers use it. */
+export type ExecutorTaskState = Omit<z.infer<typeof ExecutorTaskStateSchema>, 'pending' | 'escalations'> & {
+  readonly escalations: readonly HeldEscalation[];
+  readonly pending: readonly PendingApproval[];
+};
+/** The schema a restored value is checked with (a record that fails is skipped, ADR 0027). */
+export const ExecutorTaskState = ExecutorTaskStateSchema as unknown as z.ZodType<ExecutorTaskState>;
+
+/** The state of a task nothing is known of yet. */
+export const emptyTaskState = (): ExecutorTaskState => ({ ended: false, escalations: [], pending: [] });
+
+/** The task's state, or an empty one. */
+export const stateOf = (state: TaskState<ExecutorTaskState>): ExecutorTaskState => state.get() ?? emptyTaskState();
+
+/** Whether the task's TaskSubmitted has been seen. */
+export const isDefined = (state: ExecutorTaskState | undefined): boolean => state?.submittedEventId !== undefined;
+
+/** The task as the checks see it: undefined when nothing of it is known (neither its definition nor its end). */
+export function heldTaskOf(taskId: string, state: ExecutorTaskState | undefined): HeldTask | undefined {
+  if (state?.tenantId === undefined) return undefined;
+  return {
+    taskId,
+    tenantId: state.tenantId,
+    ended: state.ended,
+    ...(state.scope === undefined ? {} : { scope: state.scope }),
+  };
+}
+
+/**
+ * Records the task from its TaskSubmitted, once: the same TaskSubmitted again changes nothing, and another one for
+ * a task already defined is refused with a TaskConflictError (a task's tenant and scope never change). An end seen
+ * before the definition stays.
+ */
+export function withTask(current: ExecutorTaskState, event: EventOf<'TaskSubmitted'>): ExecutorTaskState {
+  if (current.submittedEventId !== undefined) {
+    if (current.submittedEventId === event.id) return current;
+    throw new TaskConflictError(
+      `task ${event.taskId} is already defined (by event ${current.submittedEventId}); TaskSubmitted ${event.id} of tenant ${event.tenantId} is refused`,
+      { details: { taskId: event.taskId, eventId: event.id, tenantId: event.tenantId } },
+    );
+  }
+  return { ...current, tenantId: event.tenantId, scope: event.data.scope, submittedEventId: event.id };
+}
+
+/**
+ * The task ended (TaskCompleted, TaskFailed, TaskHalted at `seq` of its chain), unless a later resume was already
+ * seen. A completed or failed task keeps only what refuses its late approvals and a second definition (tenant,
+ * definition, end); a halted one keeps its scope and escalations for an admin's resume.
+ */
+export function withEnd(current: ExecutorTaskState, tenantId: string, seq: number, final: boolean): ExecutorTaskState {
+  if (current.stateSeq !== undefined && current.stateSeq > seq) return current; // reopened by a later resume
+  const ended = { ...current, tenantId: current.tenantId ?? tenantId, ended: true, stateSeq: seq };
+  if (!final) return ended;
+  const { scope: _scope, ...rest } = ended;
+  return { ...rest, escalations: [] };
+}
+
+/** An admin's authenticated resume at `seq`: the task runs again, unless an end later in its chain was seen. */
+export function withResume(current: ExecutorTaskState, tenantId: string, seq: number): ExecutorTaskState {
+  if (current.stateSeq !== undefined && current.stateSeq > seq) return current;
+  return { ...current, tenantId: current.tenantId ?? tenantId, ended: false, stateSeq: seq };
+}
+
+/** Records (or replaces: the same id again) an escalation of the task. */
+export function withEscalation(current: ExecutorTaskState, held: HeldEscalation): ExecutorTaskState {
+  const others = current.escalations.filter((e) => e.escalationId !== held.escalationId);
+  return { ...current, escalations: [...others, held] };
+}
+
+/** The earliest deadline of the waiting approvals: when the wake-up refuses them. */
+export function nextWake(state: ExecutorTaskState): number | undefined {
+  return state.pending.length === 0 ? undefined : Math.min(...state.pending.map((p) => p.deadlineMs));
+}
