@@ -207,5 +207,9 @@ describe('warden erase', () => {
       const raw = m.message.value ?? Buffer.alloc(0);
       for (const clear of ['ada@example.com', 'Ada Lovelace']) expect(raw.includes(clear), m.topic).toBe(false);
     }
+    // nor does the executor's effect ledger in MongoDB: it records the result sealed, as the log has it
+    const outcome = await p.db.collection('executor_effects').findOne({ _id: 'er-1:q1#outcome' } as never);
+    expect(outcome).toMatchObject({ status: 'committed' });
+    for (const clear of ['ada@example.com', 'Ada Lovelace']) expect(JSON.stringify(outcome)).not.toContain(clear);
   }, 300_000);
 });

@@ -231,7 +231,12 @@ async function dispatchAndRun(
   }
   await deps.hooks?.beforeCommit?.(key);
   const outcome: OutcomeRecord = call.ok
-    ? { status: 'committed', result: call.value, durationMs, approvalEventId: approval.eventId }
+    ? {
+        status: 'committed',
+        result: await sealedResult(deps, approval, tool, call.value),
+        durationMs,
+        approvalEventId: approval.eventId,
+      }
     : { status: 'failed', ...classify(call.error), durationMs, approvalEventId: approval.eventId };
   const recorded = await deps.ledger.finish(key, outcome);
   // The breaker's transition first, the outcome last: the planner continues the task's chain from the outcome, so
@@ -277,7 +282,7 @@ async function reconcile(
       try {
         outcome = {
           status: 'committed',
-          result: checkOutput(tool, verdict.output),
+          result: await sealedResult(deps, approval, tool, checkOutput(tool, verdict.output)),
           durationMs: 0,
           approvalEventId: approval.eventId,
         };
@@ -314,6 +319,19 @@ function tenantOf(approval: Approval): string {
   return approval.tenantId;
 }
 
+/**
+ * A result with its personal data sealed (ADR 0026), before the ledger records it: the ledger in MongoDB then holds
+ * the ciphertext the log holds, and an erasure covers both.
+ */
+async function sealedResult(
+  deps: Pick<ExecutorHandlerDeps, 'sealResult'>,
+  approval: Approval,
+  tool: RunnableTool,
+  result: JsonValue,
+): Promise<JsonValue> {
+  return deps.sealResult === undefined ? result : deps.sealResult(tool.spec, tenantOf(approval), result);
+}
+
 async function publishOutcome(
   deps: Pick<ExecutorHandlerDeps, 'sealResult'>,
   approval: Approval,
@@ -324,10 +342,9 @@ async function publishOutcome(
 ): Promise<void> {
   const base = { actionId: approval.actionId, tool: tool.spec.name, effectKey: key, durationMs: outcome.durationMs };
   if (outcome.status === 'committed') {
-    const result =
-      deps.sealResult === undefined
-        ? outcome.result
-        : await deps.sealResult(tool.spec, tenantOf(approval), outcome.result);
+    // Sealed again (sealing skips what is sealed): an outcome the ledger recorded before results were sealed there
+    // never goes out in clear.
+    const result = await sealedResult(deps, approval, tool, outcome.result);
     await ctx.publish('ToolSucceeded', { ...base, result });
     return;
   }
