@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSigningKeyPair } from '@warden/contracts';
-import { testKafkaEnv } from '@warden/runtime/testing';
+import { testKafkaEnv, waitUntil } from '@warden/runtime/testing';
 import { stack, unique } from './support/index.js';
 
 const root = resolve(import.meta.dirname, '..');
@@ -28,20 +28,21 @@ async function freePort(): Promise<number> {
 
 /** Polls a URL until it answers 200, or fails at the deadline with the process's output. */
 async function until200(url: string, child: ChildProcess, output: () => string, deadlineMs: number): Promise<void> {
-  const deadline = Date.now() + deadlineMs;
   let last = 'no answer';
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`exited ${child.exitCode} before ${url} answered:\n${output()}`);
-    try {
-      const res = await fetch(url);
-      if (res.status === 200) return;
-      last = `${res.status} ${await res.text()}`;
-    } catch (error) {
-      last = (error as Error).message;
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`${url} did not answer 200 within ${deadlineMs} ms (last: ${last}):\n${output()}`);
+  await waitUntil(
+    async () => {
+      if (child.exitCode !== null) throw new Error(`exited ${child.exitCode} before ${url} answered:\n${output()}`);
+      try {
+        const res = await fetch(url);
+        if (res.status === 200) return true;
+        last = `${res.status} ${await res.text()}`;
+      } catch (error) {
+        last = (error as Error).message;
+      }
+      return false;
+    },
+    { timeoutMs: deadlineMs, intervalMs: 250, what: () => `${url} to answer 200 (last: ${last}):\n${output()}` },
+  );
 }
 
 /** Waits for the process to exit; fails at the deadline (and kills it) with its output. */

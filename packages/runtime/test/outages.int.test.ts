@@ -76,7 +76,10 @@ describe('a worker through outages of Kafka, MongoDB and the registry', () => {
       return { status: res.status, dependencies: body.dependencies ?? {} };
     };
 
-    // A steady stream of tasks; a publish that fails (the broker is down) is tried again with the same event.
+    // A steady stream of tasks (one every FEED_GAP_MS: the load, not a wait for anything); a publish that fails (the
+    // broker is down) is tried again with the same event after FEED_RETRY_MS.
+    const FEED_GAP_MS = 20;
+    const FEED_RETRY_MS = 200;
     const published: string[] = [];
     let feeding = true;
     const feeder = (async () => {
@@ -91,11 +94,11 @@ describe('a worker through outages of Kafka, MongoDB and the registry', () => {
             await worker.publisher().publish(draft);
             break;
           } catch {
-            await new Promise((r) => setTimeout(r, 200));
+            await new Promise((r) => setTimeout(r, FEED_RETRY_MS));
           }
         }
         published.push(draft.taskId);
-        await new Promise((r) => setTimeout(r, 20));
+        await new Promise((r) => setTimeout(r, FEED_GAP_MS));
       }
     })();
     const caughtUp = (what: string) =>
