@@ -207,25 +207,30 @@ async function judge(
   const sign: VerdictSigner = (type, taskId, tenantId, data) =>
     deps.sign === undefined ? data : deps.sign(type, taskId, tenantId, data);
   const { taskId, tenantId } = event;
-  if (state === undefined) {
-    // No TaskSubmitted seen for this task: nothing defines its scope, so nothing is allowed.
+  /** A rejection before decide(): by `rule` (task or budget), on what is known of the task (`stateHash`). */
+  const rejectEarly = async (rule: 'task' | 'budget', code: string, message: string, stateHash: string) => {
     await ctx.publish(
       'ActionRejected',
       sign('ActionRejected', taskId, tenantId, {
         proposalEventId: event.id,
         proposalKind: proposal.kind,
         actionId: proposal.actionId,
-        rulesEvaluated: [{ rule: 'task', mode: 'enforce', outcome: 'deny', code: 'task_unknown' }],
-        ruleFired: 'task',
-        reasonCode: 'task_unknown',
+        rulesEvaluated: [{ rule, mode: 'enforce', outcome: 'deny', code }],
+        ruleFired: rule,
+        reasonCode: code,
         policyVersion,
-        inputHashes: { proposal: canonicalHash(proposal), state: canonicalHash(null), policy: policy.hash },
+        inputHashes: { proposal: canonicalHash(proposal), state: stateHash, policy: policy.hash },
         tool: proposal.kind === 'action' ? proposal.tool : null,
         argsHash: proposal.kind === 'action' ? proposal.argsHash : answerHash(proposal.answer, proposal.output),
-        message: `no TaskSubmitted is known for task ${event.taskId}: its scope is undefined`,
+        message,
       }),
       publishOptions(policyVersion),
     );
+  };
+  if (state === undefined) {
+    // No TaskSubmitted seen for this task: nothing defines its scope, so nothing is allowed.
+    const why = `no TaskSubmitted is known for task ${event.taskId}: its scope is undefined`;
+    await rejectEarly('task', 'task_unknown', why, canonicalHash(null));
     return taskState;
   }
   // Budgets before the verdict: an action approved now is dispatched later, so a task whose wall time has run out or
@@ -235,23 +240,7 @@ async function judge(
   if (proposal.kind === 'action') {
     const spent = spentBudget(state, event.data.step, deadlineMs, deps.now().getTime());
     if (spent !== undefined) {
-      await ctx.publish(
-        'ActionRejected',
-        sign('ActionRejected', taskId, tenantId, {
-          proposalEventId: event.id,
-          proposalKind: proposal.kind,
-          actionId: proposal.actionId,
-          rulesEvaluated: [{ rule: 'budget', mode: 'enforce', outcome: 'deny', code: spent.code }],
-          ruleFired: 'budget',
-          reasonCode: spent.code,
-          policyVersion,
-          inputHashes: { proposal: canonicalHash(proposal), state: canonicalHash(state), policy: policy.hash },
-          tool: proposal.tool,
-          argsHash: proposal.argsHash,
-          message: spent.message,
-        }),
-        publishOptions(policyVersion),
-      );
+      await rejectEarly('budget', spent.code, spent.message, canonicalHash(state));
       return taskState;
     }
   }
