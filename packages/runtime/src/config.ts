@@ -34,6 +34,8 @@ export const DEFAULT_SESSION_TIMEOUT_MS = 30_000;
 export const DEFAULT_OUTAGE_RETRY_BASE_MS = 250;
 /** The longest wait between two tries while a dependency is down (WARDEN_OUTAGE_RETRY_MAX_MS's default). */
 export const DEFAULT_OUTAGE_RETRY_MAX_MS = 10_000;
+/** How long start() keeps trying a step that meets a dependency down (WARDEN_START_TIMEOUT_MS's default). */
+export const DEFAULT_START_TIMEOUT_MS = 120_000;
 /** How often a worker probes Kafka, the registry and MongoDB for readiness (WARDEN_HEALTH_PROBE_INTERVAL_MS). */
 export const DEFAULT_HEALTH_PROBE_INTERVAL_MS = 5_000;
 /** How long one probe may take before its dependency counts as down (WARDEN_HEALTH_PROBE_TIMEOUT_MS). */
@@ -208,6 +210,11 @@ export const WorkerEnv = z.object({
   WARDEN_OUTAGE_RETRY_BASE_MS: intFrom(1, 60_000).default(DEFAULT_OUTAGE_RETRY_BASE_MS),
   /** ...up to this long between two tries. */
   WARDEN_OUTAGE_RETRY_MAX_MS: intFrom(1, 600_000).default(DEFAULT_OUTAGE_RETRY_MAX_MS),
+  /**
+   * How long start() keeps trying a step (connect, topics, producer, consumer, schema registration) that meets a
+   * dependency down or not answering, with the outage backoff, before the worker fails (0: fail at once).
+   */
+  WARDEN_START_TIMEOUT_MS: intFrom(0, 3_600_000).default(DEFAULT_START_TIMEOUT_MS),
   /** How often Kafka, the registry and MongoDB are probed for /readyz. */
   WARDEN_HEALTH_PROBE_INTERVAL_MS: intFrom(100, 600_000).default(DEFAULT_HEALTH_PROBE_INTERVAL_MS),
   /** A probe without an answer after this long counts its dependency as down. */

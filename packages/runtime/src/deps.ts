@@ -77,6 +77,8 @@ export interface WorkerRuntimeConfig {
   readonly outageRetryBaseMs?: number;
   /** The longest wait between two tries while a dependency is down. Default 10 s. */
   readonly outageRetryMaxMs?: number;
+  /** How long start() keeps trying a step that meets a dependency down (0: fail at once). Default 120 s. */
+  readonly startTimeoutMs?: number;
   /** How often the dependencies are probed for readiness. Default 5 s. */
   readonly healthProbeIntervalMs?: number;
   /** How long a probe may take before its dependency counts as down. Default 2 s. */
@@ -114,6 +116,7 @@ export function runtimeConfigFrom(env: WorkerEnv): WorkerRuntimeConfig {
     subjectKeyCache: { ttlMs: env.WARDEN_SUBJECT_KEY_CACHE_TTL_MS, maxKeys: env.WARDEN_SUBJECT_KEY_CACHE_MAX },
     outageRetryBaseMs: env.WARDEN_OUTAGE_RETRY_BASE_MS,
     outageRetryMaxMs: env.WARDEN_OUTAGE_RETRY_MAX_MS,
+    startTimeoutMs: env.WARDEN_START_TIMEOUT_MS,
     healthProbeIntervalMs: env.WARDEN_HEALTH_PROBE_INTERVAL_MS,
     healthProbeTimeoutMs: env.WARDEN_HEALTH_PROBE_TIMEOUT_MS,
     wedgedAfterMs: env.WARDEN_WEDGED_AFTER_MS,

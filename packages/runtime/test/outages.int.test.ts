@@ -166,4 +166,46 @@ describe('a worker through outages of Kafka, MongoDB and the registry', () => {
     for (const dependency of ['kafka', 'mongo', 'registry'] as const) expect(reported[dependency]).toMatch(/\w+: /);
     await worker.close();
   }, 600_000);
+
+  it('starts while the schema registry is down: the start waits for it instead of failing', async () => {
+    const s = privateStack!;
+    const config = testWorkerConfig(s.endpoints, {
+      outageRetryBaseMs: 100,
+      outageRetryMaxMs: 1_000,
+      healthProbeIntervalMs: 500,
+      healthProbeTimeoutMs: 1_000,
+      startTimeoutMs: RECOVERY_TIMEOUT_MS,
+    });
+    const worker: Worker = defineWorker({
+      name: 'late-start',
+      consumes: ['TaskSubmitted'],
+      config,
+      handlers: { TaskSubmitted: () => Promise.resolve() },
+    });
+    await s.stop('registry');
+    let registryUp = false;
+    const started = worker.start();
+    try {
+      // The health server is up before the schemas are registered: it reports the registry down while start waits.
+      await waitUntil(
+        async () => {
+          const address = worker.httpAddress();
+          if (address === undefined) return false;
+          const res = await fetch(`http://${address.host}:${address.port}/readyz`);
+          const body = (await res.json()) as { dependencies?: Readiness['dependencies'] };
+          return body.dependencies?.registry?.status === 'down';
+        },
+        { timeoutMs: RECOVERY_TIMEOUT_MS, what: 'the starting worker to report the registry down' },
+      );
+      expect(worker.state()).toBe('starting');
+      await s.start('registry');
+      registryUp = true;
+      await started;
+      expect(worker.state()).toBe('running');
+    } finally {
+      if (!registryUp) await s.start('registry');
+      await started.catch(() => undefined);
+      await worker.close();
+    }
+  }, 300_000);
 });

@@ -1,11 +1,13 @@
 import { RetryableHandlerError, ShutdownTimeoutError, TerminalHandlerError } from '@warden/runtime';
 import { EventValidationError, RegistryUnavailableError } from '@warden/contracts';
+import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import {
   errorCodeOf,
   failureOutcome,
   isRetryable,
   retryDelayMs,
+  retryWhileStarting,
   withRetries,
   type RetryPolicy,
 } from '../src/worker/retry.js';
@@ -103,5 +105,69 @@ describe('the retry policy', () => {
       onFailure: () => queueMicrotask(() => abort.abort(new ShutdownTimeoutError('shutdown grace period expired'))),
     });
     await expect(pending).rejects.toBeInstanceOf(ShutdownTimeoutError);
+  });
+});
+
+describe("a step of a worker's start", () => {
+  const policy = { retryBaseMs: 1, retryMaxMs: 5 };
+  /** A kafkajs timeout, as kafkajs throws it (by name: kafkajs exports no error types). */
+  const metadataTimeout = () =>
+    Object.assign(new Error('Request Metadata(key: 3, version: 6) timed out'), {
+      name: 'KafkaJSRequestTimeoutError',
+      retriable: true,
+    });
+  const silent = pino({ level: 'silent' });
+
+  it('is tried again while a dependency does not answer, and succeeds once it does', async () => {
+    let calls = 0;
+    const logs: Array<Record<string, unknown>> = [];
+    const logger = pino(
+      { level: 'warn' },
+      { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) },
+    );
+    const value = await retryWhileStarting(
+      'connect the producer',
+      () => (++calls < 3 ? Promise.reject(metadataTimeout()) : Promise.resolve('up')),
+      { deadlineMs: Date.now() + 10_000, policy, logger, signal: new AbortController().signal },
+    );
+    expect(value).toBe('up');
+    expect(calls).toBe(3);
+    expect(logs).toHaveLength(2);
+    expect(logs[0]).toMatchObject({ step: 'connect the producer', dependency: 'kafka', attempt: 1 });
+  });
+
+  it('fails at once on an error that is not an outage, and at the deadline on one that is', async () => {
+    let calls = 0;
+    const options = { deadlineMs: Date.now() + 10_000, policy, logger: silent, signal: new AbortController().signal };
+    await expect(
+      retryWhileStarting('register the schemas', () => (calls++, Promise.reject(new Error('bad schema'))), options),
+    ).rejects.toThrow('bad schema');
+    expect(calls).toBe(1);
+    let now = 0;
+    calls = 0;
+    await expect(
+      retryWhileStarting(
+        'create the topics',
+        () => {
+          calls++;
+          now += 1_000; // each try takes a second of the 2.5 s allowed
+          return Promise.reject(metadataTimeout());
+        },
+        { ...options, deadlineMs: 2_500, now: () => now },
+      ),
+    ).rejects.toThrow(/timed out/);
+    expect(calls).toBe(3);
+  });
+
+  it('gives up when the start is aborted (the worker is closed while starting)', async () => {
+    const abort = new AbortController();
+    const run = retryWhileStarting('connect the consumer', () => Promise.reject(metadataTimeout()), {
+      deadlineMs: Date.now() + 60_000,
+      policy: { retryBaseMs: 1_000, retryMaxMs: 1_000 },
+      logger: silent,
+      signal: abort.signal,
+    });
+    abort.abort(new Error('closed'));
+    await expect(run).rejects.toThrow();
   });
 });

@@ -10,6 +10,7 @@ import {
   DEFAULT_HEALTH_PROBE_INTERVAL_MS,
   DEFAULT_HEALTH_PROBE_TIMEOUT_MS,
   DEFAULT_OUTAGE_RETRY_BASE_MS,
+  DEFAULT_START_TIMEOUT_MS,
   DEFAULT_OUTAGE_RETRY_MAX_MS,
   DEFAULT_SESSION_TIMEOUT_MS,
   DEFAULT_WEDGED_AFTER_MS,
@@ -33,6 +34,7 @@ import { coPartitionedAssigner } from './co-partitioned-assigner.js';
 import { createConsumeLoop } from './consume-loop.js';
 import { DependencyMonitor } from './dependency-monitor.js';
 import { createHandling, type Handling } from './handling.js';
+import { retryWhileStarting } from './retry.js';
 import { startHealthServer, type HealthServer } from './health-server.js';
 import { WorkerLifecycle, WorkerStates } from './lifecycle.js';
 import { kafkaProbe, mongoProbe, registryProbe } from './probes.js';
@@ -86,6 +88,8 @@ export function defineWorker<C extends EventType, S = unknown>(definition: Worke
   const lifecycle = new WorkerLifecycle(name, logger);
   const running = (): boolean => lifecycle.state === WorkerStates.running;
   const abort = new AbortController();
+  /** Aborted by close(): a start waiting for a dependency stops waiting. */
+  const stopStarting = new AbortController();
   // Every in-flight handling may listen on this signal several times at once; see ABORT_LISTENERS_PER_HANDLING.
   setMaxListeners(Math.max(10, ABORT_LISTENERS_PER_HANDLING * cfg.concurrency), abort.signal);
   const crashListeners: Array<(e: Error) => void> = [];
@@ -189,6 +193,18 @@ export function defineWorker<C extends EventType, S = unknown>(definition: Worke
   }
 
   async function open(): Promise<void> {
+    const startDeadlineMs = Date.now() + (cfg.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS);
+    /** A step of the start, tried again while a dependency is down or slow to answer (until the start deadline). */
+    const step = <T>(what: string, run: () => Promise<T>): Promise<T> =>
+      retryWhileStarting(what, run, {
+        deadlineMs: startDeadlineMs,
+        policy: {
+          retryBaseMs: cfg.outageRetryBaseMs ?? DEFAULT_OUTAGE_RETRY_BASE_MS,
+          retryMaxMs: cfg.outageRetryMaxMs ?? DEFAULT_OUTAGE_RETRY_MAX_MS,
+        },
+        logger,
+        signal: AbortSignal.any([abort.signal, stopStarting.signal]),
+      });
     const d = (opened.deps = definition.deps ?? (await connectRuntime(name, cfg, logger)));
     const metrics = (opened.metrics = definition.metrics ?? createRuntimeMetrics(name));
     // Its own quiet client: a probe of a broker that is down must not log kafkajs's errors every interval.
@@ -219,7 +235,7 @@ export function defineWorker<C extends EventType, S = unknown>(definition: Worke
       metrics: (req, res) => metrics.handle(req, res),
     });
     await monitor.start();
-    await d.codec.registerAll();
+    await step('register the schemas', () => d.codec.registerAll());
     const handlers = typeof definition.handlers === 'function' ? await definition.handlers(d) : definition.handlers;
     const handling = (opened.handling = createHandling({
       worker: name,
@@ -235,8 +251,8 @@ export function defineWorker<C extends EventType, S = unknown>(definition: Worke
       running,
     }));
     const admin = (opened.admin = d.kafka.admin());
-    await admin.connect();
-    if (definition.createTopics !== false) await ensureTopics(admin, d.topics.all());
+    await step('connect the admin client', () => admin.connect());
+    if (definition.createTopics !== false) await step('create the topics', () => ensureTopics(admin, d.topics.all()));
     const txs = (opened.transactions = new PartitionTransactions(
       d.kafka,
       admin,
@@ -245,9 +261,12 @@ export function defineWorker<C extends EventType, S = unknown>(definition: Worke
       d.logger,
     ));
     const producer = (opened.producer = d.kafka.producer(producerConfig));
-    await producer.connect();
+    await step('connect the producer', () => producer.connect());
     const topics = d.topics.forTypes(consumes);
-    const stores = definition.state === undefined ? undefined : await openStateStores(d, admin, txs, topics);
+    const stores =
+      definition.state === undefined
+        ? undefined
+        : await step('open the state stores', () => openStateStores(d, admin, txs, topics));
     const sessionTimeoutMs = cfg.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS;
     const consumer = (opened.consumer = d.kafka.consumer({
       groupId,
@@ -283,8 +302,8 @@ export function defineWorker<C extends EventType, S = unknown>(definition: Worke
         for (const l of crashListeners) l(payload.error);
       }
     });
-    await consumer.connect();
-    await consumer.subscribe({ topics, fromBeginning: true });
+    await step('connect the consumer', () => consumer.connect());
+    await step('subscribe', () => consumer.subscribe({ topics, fromBeginning: true }));
     // Offsets are committed inside each chunk's transaction, never by the consumer itself.
     await consumer.run({
       partitionsConsumedConcurrently: cfg.concurrency,
@@ -367,6 +386,7 @@ export function defineWorker<C extends EventType, S = unknown>(definition: Worke
     },
 
     close() {
+      stopStarting.abort(new LifecycleError(`${name} closed while starting`));
       closing ??= (async () => {
         if (lifecycle.is(WorkerStates.created)) {
           lifecycle.moveTo(WorkerStates.stopped);

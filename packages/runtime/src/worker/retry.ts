@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isWardenError } from '@warden/contracts';
 import { UNCLASSIFIED_ERROR_CODE } from '../errors.js';
-import { FailureKinds, failureKindOf } from '../infrastructure.js';
+import type { Logger } from 'pino';
+import { FailureKinds, dependencyOf, failureKindOf, outageReason } from '../infrastructure.js';
 
 /** How often and how patiently a failed step is tried again (from WARDEN_MAX_ATTEMPTS, _RETRY_BASE_MS, _RETRY_MAX_MS). */
 export interface RetryPolicy {
@@ -130,6 +131,45 @@ export async function withRetries<T>(
           throw signal.aborted ? signal.reason : error; // the reason itself, not node's AbortError wrapping it
         },
       );
+    }
+  }
+}
+
+/** Options of retryWhileStarting. */
+export interface StartRetryOptions {
+  /** Epoch ms after which a failure is final. */
+  readonly deadlineMs: number;
+  readonly policy: Pick<RetryPolicy, 'retryBaseMs' | 'retryMaxMs'>;
+  readonly logger: Logger;
+  /** Aborts a wait (close() during start). */
+  readonly signal: AbortSignal;
+  readonly now?: () => number;
+}
+
+/**
+ * Runs one step of a worker's start (a connect, the topics, the schemas), trying it again while it fails because a
+ * dependency is down or does not answer (an infrastructure failure: a broker not answering a Metadata request in
+ * time, a registry restarting), with the outage backoff, until the deadline. Any other failure, or one past the
+ * deadline, is thrown as it is. Each retry is logged with the step and the dependency.
+ */
+export async function retryWhileStarting<T>(
+  step: string,
+  run: () => Promise<T>,
+  options: StartRetryOptions,
+): Promise<T> {
+  const now = options.now ?? Date.now;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await run();
+    } catch (error) {
+      if (failureKindOf(error) !== FailureKinds.infrastructure) throw error;
+      const waitMs = retryDelayMs(attempt, options.policy);
+      if (now() + waitMs > options.deadlineMs || options.signal.aborted) throw error;
+      options.logger.warn(
+        { step, dependency: dependencyOf(error), reason: outageReason(error), attempt, retryInMs: waitMs },
+        `starting: ${step} failed, a dependency is unavailable; trying again`,
+      );
+      await sleep(waitMs, undefined, { signal: options.signal });
     }
   }
 }
