@@ -28,6 +28,8 @@ const list = z
 
 /** How long an approval waits for its task's TaskSubmitted by default (EXECUTOR_TASK_WAIT_MS). */
 export const DEFAULT_TASK_WAIT_MS = 3_000;
+/** How long the record of a completed or failed task is kept by default (EXECUTOR_ENDED_TASK_RETENTION_MS): 7 days. */
+export const DEFAULT_ENDED_TASK_RETENTION_MS = 7 * 24 * 3_600_000;
 
 /** The executor's environment: the worker's plus tool timeouts, breaker thresholds and the tools' stores. */
 export const ExecutorEnv = WorkerEnv.extend({
@@ -60,6 +62,11 @@ export const ExecutorEnv = WorkerEnv.extend({
     .refine((ranges) => ranges.every(isAddressRange), 'expected CIDR ranges, e.g. 127.0.0.1/32,fd00::/8'),
   EXECUTOR_HTTP_MAX_BYTES: ms(1, 64 * 1024 * 1024).default(1024 * 1024),
   EXECUTOR_TASK_WAIT_MS: ms(0, 600_000).default(DEFAULT_TASK_WAIT_MS),
+  /**
+   * How long the executor keeps the record of a completed or failed task (ADR 0028), which refuses its late approvals
+   * as task_ended; then it is deleted (a late approval is refused as task_unknown). 0 keeps them for ever.
+   */
+  EXECUTOR_ENDED_TASK_RETENTION_MS: ms(0, 365 * 24 * 3_600_000).default(DEFAULT_ENDED_TASK_RETENTION_MS),
   /**
    * The guard's public keys, `keyId:base64(Ed25519 SPKI DER),...`: an ActionApproved runs only when signed by one of
    * them (ADR 0018). Unset: every verdict is refused, unless WARDEN_INSECURE_UNSIGNED_DECISIONS=true.
@@ -99,6 +106,8 @@ export interface ExecutorSettings {
   readonly verdictTrust?: VerdictTrust;
   /** How long an approval waits for its task's TaskSubmitted (default DEFAULT_TASK_WAIT_MS). */
   readonly taskWaitMs?: number;
+  /** How long a completed or failed task's record is kept (default DEFAULT_ENDED_TASK_RETENTION_MS; 0: for ever). */
+  readonly endedTaskRetentionMs?: number;
   /** Sealing of personal data in results (ADR 0026); absent: off. */
   readonly sealing?: { readonly keyScope: 'subject' | 'tenant'; readonly patterns: readonly RegExp[] };
 }
@@ -135,6 +144,7 @@ export function loadExecutorConfig(env: Readonly<Record<string, string | undefin
       ...(e.EXECUTOR_TOOLS === undefined ? {} : { enabledTools: e.EXECUTOR_TOOLS }),
       verdictTrust: { keys: e.WARDEN_GUARD_PUBLIC_KEYS, insecureAcceptUnsigned: e.WARDEN_INSECURE_UNSIGNED_DECISIONS },
       taskWaitMs: e.EXECUTOR_TASK_WAIT_MS,
+      endedTaskRetentionMs: e.EXECUTOR_ENDED_TASK_RETENTION_MS,
       ...(e.EXECUTOR_SEALING === 'off'
         ? {}
         : { sealing: { keyScope: e.EXECUTOR_SEALING, patterns: e.EXECUTOR_SEAL_PATTERNS } }),

@@ -53,6 +53,8 @@ const ExecutorTaskStateSchema = z.object({
   stateSeq: z.number().optional(),
   escalations: z.array(HeldEscalationSchema),
   pending: z.array(PendingApproval),
+  /** When the record of a completed or failed task is deleted (epoch ms); absent: kept. */
+  expiresAtMs: z.number().optional(),
 });
 /** The executor's state of one task, as the handlers use it. */
 export type ExecutorTaskState = Omit<z.infer<typeof ExecutorTaskStateSchema>, 'pending' | 'escalations'> & {
@@ -103,12 +105,17 @@ export function withTask(current: ExecutorTaskState, event: EventOf<'TaskSubmitt
  * seen. A completed or failed task keeps only what refuses its late approvals and a second definition (tenant,
  * definition, end); a halted one keeps its scope and escalations for an admin's resume.
  */
-export function withEnd(current: ExecutorTaskState, tenantId: string, seq: number, final: boolean): ExecutorTaskState {
+export function withEnd(
+  current: ExecutorTaskState,
+  tenantId: string,
+  seq: number,
+  final: { readonly expiresAtMs: number | undefined } | undefined,
+): ExecutorTaskState {
   if (current.stateSeq !== undefined && current.stateSeq > seq) return current; // reopened by a later resume
   const ended = { ...current, tenantId: current.tenantId ?? tenantId, ended: true, stateSeq: seq };
-  if (!final) return ended;
-  const { scope: _scope, ...rest } = ended;
-  return { ...rest, escalations: [] };
+  if (final === undefined) return ended;
+  const { scope: _scope, expiresAtMs: _expires, ...rest } = ended;
+  return { ...rest, escalations: [], ...(final.expiresAtMs === undefined ? {} : { expiresAtMs: final.expiresAtMs }) };
 }
 
 /** An admin's authenticated resume at `seq`: the task runs again, unless an end later in its chain was seen. */
@@ -123,7 +130,15 @@ export function withEscalation(current: ExecutorTaskState, held: HeldEscalation)
   return { ...current, escalations: [...others, held] };
 }
 
-/** The earliest deadline of the waiting approvals: when the wake-up refuses them. */
+/** The next wake-up: the earliest deadline of the waiting approvals (refused then), or the record's expiry. */
 export function nextWake(state: ExecutorTaskState): number | undefined {
-  return state.pending.length === 0 ? undefined : Math.min(...state.pending.map((p) => p.deadlineMs));
+  const times = [
+    ...state.pending.map((p) => p.deadlineMs),
+    ...(state.expiresAtMs === undefined ? [] : [state.expiresAtMs]),
+  ];
+  return times.length === 0 ? undefined : Math.min(...times);
 }
+
+/** Whether the record is past its retention (a completed or failed task with nothing waiting): it is deleted. */
+export const isExpired = (state: ExecutorTaskState, nowMs: number): boolean =>
+  state.expiresAtMs !== undefined && state.expiresAtMs <= nowMs && state.pending.length === 0;

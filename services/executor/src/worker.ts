@@ -12,7 +12,7 @@ import {
 } from '@warden/runtime';
 import { createRunnableToolRegistry, sealPersonalData, ToolDefinitionError, type RunnableTool } from '@warden/tools';
 import { BreakerSync, ToolBreakers, breakerTopic } from './breakers.js';
-import { DEFAULT_TASK_WAIT_MS, type ExecutorSettings } from './config.js';
+import { DEFAULT_ENDED_TASK_RETENTION_MS, DEFAULT_TASK_WAIT_MS, type ExecutorSettings } from './config.js';
 import { createHandlers, createWake, executorConsumes } from './handlers/index.js';
 import type { ExecutorHandlerDeps, ExecutorHooks } from './handlers/execute.js';
 import { EffectLedger } from './ledger.js';
@@ -95,6 +95,7 @@ export function createExecutorWorker(options: ExecutorWorkerOptions): ExecutorWo
         decisionTrust: decisionTrustOf({ config: deps.config, logger }),
         verdictTrust,
         taskWaitMs: s.taskWaitMs ?? DEFAULT_TASK_WAIT_MS,
+        endedTaskRetentionMs: s.endedTaskRetentionMs ?? DEFAULT_ENDED_TASK_RETENTION_MS,
         ...(s.sealing === undefined
           ? {}
           : { sealResult: resultSealer(subjectKeysOf(deps.db, deps.config), s.sealing) }),

@@ -303,6 +303,48 @@ describe("the executor's join of an approval with its task (ADR 0028)", () => {
     expect(t.drafts[2]!.data).toMatchObject({ escalationId: 'task-1:a1:executor:outcome_unknown', action: null });
   });
 
+  it("deletes a completed task's record once its retention has passed (the wake-up), keeping a halted one", async () => {
+    const deps = { ...runningDeps({ n: 0 }), endedTaskRetentionMs: 60_000 };
+    const h = createHandlers(deps);
+    const state = new StateLayer<ExecutorTaskState>(() => undefined);
+    const submitted = eventSchemas.TaskSubmitted.parse(taskSubmitted('task-r', countScope)) as EventOf<'TaskSubmitted'>;
+    await h.TaskSubmitted(submitted, createTestHandlerContext({ event: submitted, state }).ctx);
+    const completed = {
+      ...submitted,
+      id: crypto.randomUUID(),
+      type: 'TaskCompleted',
+      seq: 5,
+    } as unknown as EventOf<'TaskCompleted'>;
+    const before = Date.now();
+    await h.TaskCompleted(completed, createTestHandlerContext({ event: completed, state }).ctx);
+    const marker = state.entry('task-r')!;
+    expect(marker.value).toMatchObject({ ended: true, submittedEventId: submitted.id, escalations: [] });
+    expect(marker.value.scope).toBeUndefined();
+    expect(marker.value.expiresAtMs).toBeGreaterThanOrEqual(before + 60_000);
+    expect(marker.wakeAtMs).toBe(marker.value.expiresAtMs);
+    const w = createTestHandlerContext({ event: completed, state });
+    await createWake(deps)('task-r', w.ctx); // not yet
+    expect(state.entry('task-r')).toBeDefined();
+    const clock = vi.spyOn(Date, 'now').mockReturnValue(marker.value.expiresAtMs! + 1);
+    try {
+      await createWake(deps)('task-r', w.ctx);
+    } finally {
+      clock.mockRestore();
+    }
+    expect(state.entry('task-r')).toBeUndefined(); // a tombstone in the changelog
+    expect(state.changes.get('task-r')).toBeNull();
+
+    const halted = {
+      ...submitted,
+      taskId: 'task-h',
+      id: crypto.randomUUID(),
+      type: 'TaskHalted',
+      seq: 5,
+    } as unknown as EventOf<'TaskHalted'>;
+    await h.TaskHalted(halted, createTestHandlerContext({ event: halted, state }).ctx);
+    expect(state.entry('task-h')?.value.expiresAtMs).toBeUndefined(); // an admin may resume it
+  });
+
   it('validates what it restores: a state from the changelog parses with the schema, a damaged one does not', () => {
     const approval = parsed(actionApproved('task-1', 'a1', 'test.count', { n: 1 }));
     const value = {

@@ -65,6 +65,8 @@ export interface ExecutorHandlerDeps {
    * another topic and may be consumed later; it runs when the TaskSubmitted comes, else is refused as task_unknown.
    */
   readonly taskWaitMs: number;
+  /** How long a completed or failed task's record is kept before it is deleted (0: for ever). */
+  readonly endedTaskRetentionMs?: number;
   /** Seals the personal data of a result before it is published (ADR 0026); absent: results go out as they are. */
   readonly sealResult?: (spec: ToolSpec, tenantId: string, result: JsonValue) => Promise<JsonValue>;
   /** Tool calls and breakers on the worker's /metrics; none in unit tests. */

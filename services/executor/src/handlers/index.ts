@@ -13,6 +13,7 @@ import { checkVerdictSignature } from '../task-check.js';
 import {
   heldTaskOf,
   isDefined,
+  isExpired,
   nextWake,
   stateOf,
   withEnd,
@@ -138,13 +139,16 @@ async function runWaiting(
  * only for a running task within its scope, and a person's only if it answers exactly one of the task's escalations.
  */
 export function createHandlers(deps: ExecutorHandlerDeps): Handlers<Consumed, ExecutorTaskState> {
+  const retentionMs = deps.endedTaskRetentionMs ?? 0;
   const ended =
     (final: boolean) =>
     async (
       event: EventOf<'TaskCompleted' | 'TaskFailed' | 'TaskHalted'>,
       ctx: HandlerContext<ExecutorTaskState>,
     ): Promise<void> => {
-      const state = withEnd(stateOf(ctx.state), event.tenantId, event.seq, final);
+      // A completed or failed task's record is kept for the retention from now (processing time), then deleted.
+      const expiry = final ? { expiresAtMs: retentionMs > 0 ? Date.now() + retentionMs : undefined } : undefined;
+      const state = withEnd(stateOf(ctx.state), event.tenantId, event.seq, expiry);
       // What still waited for the TaskSubmitted is refused now: the task is over.
       keep(ctx, await runWaiting(deps, ctx, state, event.taskId));
     };
@@ -180,13 +184,19 @@ export function createHandlers(deps: ExecutorHandlerDeps): Handlers<Consumed, Ex
   };
 }
 
-/** The executor's wake-up: the approvals of a task whose TaskSubmitted never came in time are refused (task_unknown). */
+/**
+ * The executor's wake-up: the approvals of a task whose TaskSubmitted never came in time are refused (task_unknown),
+ * and the record of a task ended longer ago than the retention is deleted (a tombstone in the changelog).
+ */
 export function createWake(
   deps: ExecutorHandlerDeps,
 ): (taskId: string, ctx: WakeContext<ExecutorTaskState>) => Promise<void> {
   return async (taskId, ctx) => {
     const state = ctx.state.get();
     if (state === undefined) return;
-    keep(ctx, await runWaiting(deps, ctx, state, taskId, Date.now()));
+    const nowMs = Date.now();
+    const after = await runWaiting(deps, ctx, state, taskId, nowMs);
+    if (isExpired(after, nowMs)) ctx.state.delete();
+    else keep(ctx, after);
   };
 }
