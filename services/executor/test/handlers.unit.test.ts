@@ -180,6 +180,19 @@ function runningDeps(runs: { n: number }) {
 
 const countScope = { tools: ['test.count'], resources: openResources };
 
+/** A test task's TaskSubmitted, parsed as the worker would get it. */
+const submittedOf = (taskId: string): EventOf<'TaskSubmitted'> =>
+  eventSchemas.TaskSubmitted.parse(taskSubmitted(taskId, countScope)) as EventOf<'TaskSubmitted'>;
+
+/** An end of the task (the handlers read its task, tenant and seq only), after its TaskSubmitted. */
+function endOf<T extends 'TaskCompleted' | 'TaskFailed' | 'TaskHalted'>(
+  submitted: EventOf<'TaskSubmitted'>,
+  type: T,
+  taskId = submitted.taskId,
+): EventOf<T> {
+  return { ...submitted, taskId, id: crypto.randomUUID(), type, seq: 5 } as unknown as EventOf<T>;
+}
+
 describe("the executor's join of an approval with its task (ADR 0028)", () => {
   it('keeps an approval that comes before its TaskSubmitted in the task state, and runs it when the task comes', async () => {
     const runs = { n: 0 };
@@ -241,14 +254,8 @@ describe("the executor's join of an approval with its task (ADR 0028)", () => {
     const state = new StateLayer<ExecutorTaskState>(() => undefined);
     const approval = parsed(actionApproved('task-x', 'a1', 'test.count', { n: 1 }));
     await h.ActionApproved(approval, createTestHandlerContext({ event: approval, state }).ctx);
-    const submitted = eventSchemas.TaskSubmitted.parse(taskSubmitted('task-x', countScope)) as EventOf<'TaskSubmitted'>;
-    // The handler reads the end's task, tenant and seq only.
-    const failed = {
-      ...submitted,
-      id: crypto.randomUUID(),
-      type: 'TaskFailed',
-      seq: 9,
-    } as unknown as EventOf<'TaskFailed'>;
+    const submitted = submittedOf('task-x');
+    const failed = endOf(submitted, 'TaskFailed');
     const f = createTestHandlerContext({ event: failed, state });
     await h.TaskFailed(failed, f.ctx);
     expect(runs.n).toBe(0);
@@ -257,7 +264,7 @@ describe("the executor's join of an approval with its task (ADR 0028)", () => {
     expect(state.entry('task-x')?.value).toMatchObject({ ended: true, pending: [] });
 
     await h.TaskSubmitted(submitted, createTestHandlerContext({ event: submitted, state }).ctx);
-    const again = eventSchemas.TaskSubmitted.parse(taskSubmitted('task-x', countScope)) as EventOf<'TaskSubmitted'>;
+    const again = submittedOf('task-x');
     await expect(h.TaskSubmitted(again, createTestHandlerContext({ event: again, state }).ctx)).rejects.toThrow(
       TaskConflictError,
     );
@@ -307,14 +314,9 @@ describe("the executor's join of an approval with its task (ADR 0028)", () => {
     const deps = { ...runningDeps({ n: 0 }), endedTaskRetentionMs: 60_000 };
     const h = createHandlers(deps);
     const state = new StateLayer<ExecutorTaskState>(() => undefined);
-    const submitted = eventSchemas.TaskSubmitted.parse(taskSubmitted('task-r', countScope)) as EventOf<'TaskSubmitted'>;
+    const submitted = submittedOf('task-r');
     await h.TaskSubmitted(submitted, createTestHandlerContext({ event: submitted, state }).ctx);
-    const completed = {
-      ...submitted,
-      id: crypto.randomUUID(),
-      type: 'TaskCompleted',
-      seq: 5,
-    } as unknown as EventOf<'TaskCompleted'>;
+    const completed = endOf(submitted, 'TaskCompleted');
     const before = Date.now();
     await h.TaskCompleted(completed, createTestHandlerContext({ event: completed, state }).ctx);
     const marker = state.entry('task-r')!;
@@ -334,13 +336,7 @@ describe("the executor's join of an approval with its task (ADR 0028)", () => {
     expect(state.entry('task-r')).toBeUndefined(); // a tombstone in the changelog
     expect(state.changes.get('task-r')).toBeNull();
 
-    const halted = {
-      ...submitted,
-      taskId: 'task-h',
-      id: crypto.randomUUID(),
-      type: 'TaskHalted',
-      seq: 5,
-    } as unknown as EventOf<'TaskHalted'>;
+    const halted = endOf(submitted, 'TaskHalted', 'task-h');
     await h.TaskHalted(halted, createTestHandlerContext({ event: halted, state }).ctx);
     expect(state.entry('task-h')?.value.expiresAtMs).toBeUndefined(); // an admin may resume it
   });
