@@ -36,8 +36,15 @@ describe('PartitionTransactions on the real broker', () => {
       ).rejects.toBeInstanceOf(PublishError);
       await successor.commit(taken.producer, { topic: input, partition: 0, nextOffset: '9' }, [message('new-1')]);
 
-      const [offsets] = await admin.fetchOffsets({ groupId, topics: [input] });
-      expect(offsets?.partitions[0]?.offset).toBe('9');
+      // The transaction's offset is visible once its commit marker is written to __consumer_offsets, which the
+      // coordinator does after EndTxn returns: a fetch at once may still read 5 (it did in CI, two test files at a
+      // time). It must become 9; the zombie's 9 never counted, as the output below shows.
+      const committed = async (): Promise<string | undefined> =>
+        (await admin.fetchOffsets({ groupId, topics: [input] }))[0]?.partitions[0]?.offset;
+      await waitUntil(async () => (await committed()) === '9', {
+        timeoutMs: 30_000,
+        what: "the successor's committed offset 9",
+      });
       // A marker after the transactions: read (read_committed) only once all before it on the partition have ended,
       // so what is seen before it is all that will ever be seen of them.
       await marker.connect();
