@@ -10,9 +10,9 @@ import {
   DEFAULT_HEALTH_PROBE_INTERVAL_MS,
   DEFAULT_HEALTH_PROBE_TIMEOUT_MS,
   DEFAULT_OUTAGE_RETRY_BASE_MS,
-  DEFAULT_START_TIMEOUT_MS,
   DEFAULT_OUTAGE_RETRY_MAX_MS,
   DEFAULT_SESSION_TIMEOUT_MS,
+  DEFAULT_START_TIMEOUT_MS,
   DEFAULT_WEDGED_AFTER_MS,
   DEFAULT_WORKER_VERSION,
   FETCH_MAX_BYTES_PER_PARTITION,
@@ -34,10 +34,10 @@ import { coPartitionedAssigner } from './co-partitioned-assigner.js';
 import { createConsumeLoop } from './consume-loop.js';
 import { DependencyMonitor } from './dependency-monitor.js';
 import { createHandling, type Handling } from './handling.js';
-import { retryWhileStarting } from './retry.js';
 import { startHealthServer, type HealthServer } from './health-server.js';
 import { WorkerLifecycle, WorkerStates } from './lifecycle.js';
 import { kafkaProbe, mongoProbe, registryProbe } from './probes.js';
+import { retryWhileStarting } from './retry.js';
 import { StateStores } from './state-store.js';
 import type { Handler, Handlers, Worker, WorkerDefinition } from './types.js';
 

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isWardenError } from '@warden/contracts';
-import { UNCLASSIFIED_ERROR_CODE } from '../errors.js';
 import type { Logger } from 'pino';
+import { UNCLASSIFIED_ERROR_CODE } from '../errors.js';
 import { FailureKinds, dependencyOf, failureKindOf, outageReason } from '../infrastructure.js';
 
 /** How often and how patiently a failed step is tried again (from WARDEN_MAX_ATTEMPTS, _RETRY_BASE_MS, _RETRY_MAX_MS). */

@@ -141,7 +141,7 @@ export async function executeApproval(
       if (state.outcome.approvalEventId === approval.eventId) {
         // Redelivered (its first handling's transaction aborted, or its offset was not committed): the same outputs
         // again, the outcome and what came with it.
-        await publishRecorded(deps, approval, tool, key, state.outcome, ctx);
+        await publishRecorded(deps, approval, tool, key, await sealedRecord(deps, approval, tool, state.outcome), ctx);
       } else {
         ctx.logger.warn({ key }, 'another approval of an effect already done: not run again');
       }
@@ -178,7 +178,7 @@ async function dispatchAndRun(
       approvalEventId: approval.eventId,
     };
     ctx.logger.warn({ key, deadlineAt: approval.deadlineAt }, 'wall-time budget run out: effect not dispatched');
-    await publishOutcome(deps, approval, tool, key, await deps.ledger.finish(key, outcome), ctx);
+    await publishOutcome(approval, tool, key, await deps.ledger.finish(key, outcome), ctx);
     return;
   }
   if (!deps.breakers.allows(name)) {
@@ -244,7 +244,7 @@ async function dispatchAndRun(
   // The breaker's transition first, the outcome last: the planner continues the task's chain from the outcome, so
   // an event chained after it here would claim the seq the planner's next event takes (a forked chain).
   if (call.transition !== undefined) await publishTransition(approval, name, call.transition, ctx);
-  await publishOutcome(deps, approval, tool, key, recorded, ctx);
+  await publishOutcome(approval, tool, key, recorded, ctx);
 }
 
 async function reconcile(
@@ -291,7 +291,7 @@ async function reconcile(
       } catch (error) {
         outcome = { status: 'failed', ...classify(error), durationMs: 0, approvalEventId: approval.eventId };
       }
-      await publishOutcome(deps, approval, tool, key, await deps.ledger.finish(key, outcome), ctx);
+      await publishOutcome(approval, tool, key, await deps.ledger.finish(key, outcome), ctx);
       return;
     }
     case 'not_applied':
@@ -334,8 +334,22 @@ async function sealedResult(
   return deps.sealResult === undefined ? result : deps.sealResult(tool.spec, tenantOf(approval), result);
 }
 
-async function publishOutcome(
+/**
+ * A recorded outcome read back from the ledger, its result sealed again (sealing skips what is sealed): an outcome
+ * recorded before results were sealed in the ledger never goes out in clear.
+ */
+async function sealedRecord(
   deps: Pick<ExecutorHandlerDeps, 'sealResult'>,
+  approval: Approval,
+  tool: RunnableTool,
+  outcome: OutcomeRecord,
+): Promise<OutcomeRecord> {
+  if (outcome.status !== 'committed' || deps.sealResult === undefined) return outcome;
+  return { ...outcome, result: await sealedResult(deps, approval, tool, outcome.result) };
+}
+
+/** Publishes an outcome as recorded: its result is already sealed (sealedResult before the ledger, or sealedRecord). */
+async function publishOutcome(
   approval: Approval,
   tool: RunnableTool,
   key: string,
@@ -344,10 +358,7 @@ async function publishOutcome(
 ): Promise<void> {
   const base = { actionId: approval.actionId, tool: tool.spec.name, effectKey: key, durationMs: outcome.durationMs };
   if (outcome.status === 'committed') {
-    // Sealed again (sealing skips what is sealed): an outcome the ledger recorded before results were sealed there
-    // never goes out in clear.
-    const result = await sealedResult(deps, approval, tool, outcome.result);
-    await ctx.publish('ToolSucceeded', { ...base, result });
+    await ctx.publish('ToolSucceeded', { ...base, result: outcome.result });
     return;
   }
   await ctx.publish('ToolFailed', {
@@ -445,7 +456,7 @@ async function publishRecorded(
   recorded: OutcomeRecord,
   ctx: ExecuteContext,
 ): Promise<void> {
-  await publishOutcome(deps, approval, tool, key, recorded, ctx);
+  await publishOutcome(approval, tool, key, recorded, ctx);
   if (recorded.status !== 'failed' || recorded.errorClass !== 'outcome_unknown') return;
   const message = clip(recorded.message);
   await ctx.publish('AlertRaised', {
