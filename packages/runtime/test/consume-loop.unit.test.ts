@@ -5,8 +5,14 @@ import { PublishError } from '../src/errors.js';
 import { DedupeWindow } from '../src/worker/chunking.js';
 import { createConsumeLoop, type BatchPayload } from '../src/worker/consume-loop.js';
 import type { ConsumedItem } from '../src/worker/handling.js';
+import { PartitionState } from '../src/worker/state-store.js';
 
 const counter = { add: () => undefined };
+
+/** Resolves once `done()` holds (checked on every turn of the event loop's timers). */
+async function waitFor(done: () => boolean): Promise<void> {
+  while (!done()) await new Promise((resolve) => setImmediate(resolve));
+}
 
 /** Messages at the given offsets whose value is the event key. */
 const messagesOf = (keys: string[], from = 0): KafkaMessage[] =>
@@ -27,6 +33,9 @@ function harness(
     heartbeatFaults?: Error[];
     /** The worker starts draining when an outage is reported. */
     drainOnOutage?: boolean;
+    /** A stateful worker whose partition's restore completes only after this many heartbeats. */
+    restoreAfterHeartbeats?: number;
+    heartbeatCheckIntervalMs?: number;
   } = {},
 ) {
   let clock = 0;
@@ -45,7 +54,17 @@ function harness(
   const loop = createConsumeLoop({
     worker: 'echo',
     limits: { batchSize: options.batchSize ?? 100, commitIntervalMs: options.commitIntervalMs ?? 1_000 },
-    heartbeatCheckIntervalMs: 250,
+    heartbeatCheckIntervalMs: options.heartbeatCheckIntervalMs ?? 250,
+    ...(options.restoreAfterHeartbeats === undefined
+      ? {}
+      : {
+          state: {
+            load: (partition: number) =>
+              waitFor(() => heartbeats.count >= options.restoreAfterHeartbeats!).then(
+                () => new PartitionState<unknown>({ topic: 'state', partition }),
+              ),
+          },
+        }),
     transactions: {
       acquire: () => {
         // Like PartitionTransactions: a new producer (the first, or one after a failed commit) reads the offset.
@@ -192,6 +211,15 @@ describe('the consume loop', () => {
     const done = harness({ committedOffset: 10n });
     await done.run(messagesOf(['a', 'b']));
     expect([done.handled, done.commits, done.resolved]).toEqual([[], [], ['1']]);
+  });
+
+  it('heartbeats while the partition state restores, so a long restore keeps the member in its group', async () => {
+    // The restore ends only after three heartbeats: without them the fetch would wait for ever (the session lost).
+    const h = harness({ restoreAfterHeartbeats: 3, heartbeatCheckIntervalMs: 1 });
+    await h.run(messagesOf(['a', 'b']));
+    expect(h.heartbeats.count).toBeGreaterThanOrEqual(3);
+    expect(h.handled).toEqual(['a', 'b']);
+    expect(h.commits).toEqual([{ nextOffset: '2', outputs: ['a', 'b'] }]);
   });
 
   it('commits what it handled when the worker stops, and starts nothing more', async () => {

@@ -134,6 +134,23 @@ function createBatchHandler(
   const now = options.now ?? (() => performance.now());
   const workerAttrs = { worker: options.worker };
 
+  /** Awaits `work`, heartbeating every heartbeatCheckIntervalMs until it settles. */
+  async function beatingWhile<T>(work: Promise<T>, payload: BatchPayload): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const settled = work.then(() => 'settled' as const);
+    try {
+      for (;;) {
+        const tick = new Promise<'tick'>(
+          (resolve) => (timer = setTimeout(resolve, options.heartbeatCheckIntervalMs, 'tick')),
+        );
+        if ((await Promise.race([settled, tick])) === 'settled') return await work;
+        await payload.heartbeat();
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   return async function handleFrom(payload, progress, firstPass): Promise<void> {
     const { batch } = payload;
     const source = { topic: batch.topic, partition: batch.partition };
@@ -154,8 +171,10 @@ function createBatchHandler(
       while (next < messages.length) {
         if (!payload.isRunning() || payload.isStale() || !options.running()) break;
         // A stateful worker: the partition number's store (restored on first use), locked until the chunk commits.
-        const store = options.state === undefined ? undefined : await options.state.load(batch.partition);
-        let release = store === undefined ? undefined : await store.lock();
+        // A restore (or a wait for the lock) can outlast the group session: the member heartbeats meanwhile.
+        const store =
+          options.state === undefined ? undefined : await beatingWhile(options.state.load(batch.partition), payload);
+        let release = store === undefined ? undefined : await beatingWhile(store.lock(), payload);
         try {
           const layer = store?.begin();
           const first = next;
