@@ -39,6 +39,7 @@ export {
   type FailureKind,
 } from './infrastructure.js';
 export { insertNewDocuments } from './insert-new.js';
+export { createIndexesOnce } from './mongo-indexes.js';
 export {
   EVENT_CONTENT_TYPE,
   Publisher,
