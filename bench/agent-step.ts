@@ -20,6 +20,7 @@ import { testWorkerConfig, waitUntil } from '@warden/runtime/testing';
 import type { EachMessagePayload } from 'kafkajs';
 import { pino } from 'pino';
 import { startPipeline } from '../infra/pipeline.js';
+import { recordHandlings } from './hop-breakdown.js';
 import { benchSetting } from './config.js';
 import { benchEndpoints, percentile, target } from './support.js';
 
@@ -91,6 +92,13 @@ async function floorHops(): Promise<number[]> {
 interface Hop {
   readonly label: string;
   readonly ms: number;
+  /** The cause, the worker that handled it, and when the effect was published (for the breakdown). */
+  readonly causeId: string;
+  readonly causeAtMs: number;
+  readonly worker: string;
+  readonly effectAtMs: number;
+  /** The hop whose handling published this hop's cause, when it is in the task's chain. */
+  readonly previous?: Hop;
 }
 
 const at = (e: WardenEvent): number => Date.parse(e.occurredAt);
@@ -103,21 +111,34 @@ const at = (e: WardenEvent): number => Date.parse(e.occurredAt);
 function hopsOf(events: readonly WardenEvent[]): { hops: Hop[]; steps: number[] } {
   const hops: Hop[] = [];
   const steps: number[] = [];
+  /** A hop from `cause` to `effect`, handled by `worker`, after the hop that published `cause` (if it is the last). */
+  const hop = (label: string, worker: string, cause: WardenEvent, effect: WardenEvent): Hop => {
+    const last = hops.at(-1);
+    return {
+      label,
+      ms: at(effect) - at(cause),
+      causeId: cause.id,
+      causeAtMs: at(cause),
+      worker,
+      effectAtMs: at(effect),
+      ...(last !== undefined && last.effectAtMs === at(cause) ? { previous: last } : {}),
+    };
+  };
   let proposal: WardenEvent | undefined;
   let approval: WardenEvent | undefined;
   let result: WardenEvent | undefined;
   for (const e of events) {
     if (e.type === 'ActionProposed' || e.type === 'AnswerProposed') {
-      if (result !== undefined) hops.push({ label: 'result -> next proposal (planner)', ms: at(e) - at(result) });
+      if (result !== undefined) hops.push(hop('result -> next proposal (planner)', 'planner', result, e));
       if (proposal !== undefined && result !== undefined) steps.push(at(e) - at(proposal));
       proposal = e;
       approval = undefined;
       result = undefined;
     } else if (e.type === 'ActionApproved' && proposal !== undefined) {
-      hops.push({ label: 'proposal -> verdict (guard)', ms: at(e) - at(proposal) });
+      hops.push(hop('proposal -> verdict (guard)', 'guard', proposal, e));
       approval = e;
     } else if ((e.type === 'ToolSucceeded' || e.type === 'ToolFailed') && approval !== undefined) {
-      hops.push({ label: 'approval -> result (executor)', ms: at(e) - at(approval) });
+      hops.push(hop('approval -> result (executor)', 'executor', approval, e));
       result = e;
     }
   }
@@ -132,6 +153,8 @@ console.log(
   `floor: raw kafkajs transactional consume-produce hop   p50 ${floorP50.toFixed(1)} ms   p99 ${floorP99.toFixed(1)} ms (${floor.length} hops)`,
 );
 
+// The workers' handling spans, kept in memory, split each hop (bench/hop-breakdown.ts).
+const handlings = recordHandlings();
 const pipeline = await startPipeline(endpoints, 'error');
 const all: Hop[] = [];
 const steps: number[] = [];
@@ -159,6 +182,26 @@ try {
 }
 
 const labels = [...new Set(all.map((h) => h.label))];
+const handled = handlings.lookup();
+console.log(
+  'where each hop goes (p50, ms): the rest of the handling that published the cause; its commit, the fetch, the lock and decoding; the handling to the effect',
+);
+for (const label of labels) {
+  const split = all
+    .filter((h) => h.label === label)
+    .flatMap((h) => {
+      const start = handled(h.causeId, h.worker)?.startMs;
+      const published = h.previous === undefined ? undefined : handled(h.previous.causeId, h.previous.worker)?.endMs;
+      if (start === undefined || published === undefined) return [];
+      return [{ rest: published - h.causeAtMs, kafka: start - published, handling: h.effectAtMs - start }];
+    });
+  const p50 = (pick: (x: (typeof split)[number]) => number): string =>
+    percentile(split.map(pick), 50).toFixed(1).padStart(6);
+  console.log(
+    `  ${label.padEnd(36)} rest of previous ${p50((x) => x.rest)}   commit+fetch ${p50((x) => x.kafka)}   handling ${p50((x) => x.handling)}   (floor ${floorP50.toFixed(1)}; n=${split.length})`,
+  );
+}
+await handlings.stop();
 let ok = true;
 for (const label of labels) {
   const ms = all.filter((h) => h.label === label).map((h) => h.ms);
