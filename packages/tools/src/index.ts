@@ -29,7 +29,17 @@ export {
   type VerifyContext,
   type VerifyOutcome,
 } from './runnable.js';
-export { sealPersonalData, subjectKeyId, type PersonalDataDeclaration, type SealingOptions } from './personal-data.js';
+export {
+  MIN_REPEATED_VALUE_CHARS,
+  OpenedValues,
+  sealPersonalData,
+  sealRepeated,
+  sealRepeatedText,
+  subjectKeyId,
+  type PersonalDataDeclaration,
+  type RepeatSealing,
+  type SealingOptions,
+} from './personal-data.js';
 export {
   RollbackPlanningError,
   compensationOf,

@@ -1,4 +1,4 @@
-import { ERASED_VALUE, MemorySubjectKeyStore, openSealedInText, sealValue, type ChatMessage } from '@warden/contracts';
+import { ERASED_VALUE, MemorySubjectKeyStore, sealValue, type ChatMessage } from '@warden/contracts';
 import { describe, expect, it } from 'vitest';
 import { clearMessages, type PlannerDeps } from '../src/index.js';
 
@@ -12,7 +12,7 @@ describe("the model's context with sealed personal data (ADR 0026)", () => {
       { role: 'tool', toolCallId: 'c1', content: JSON.stringify({ rows: [{ id: 'cus_1', email }] }) },
     ];
     const published = JSON.stringify(messages);
-    const deps = { openSealed: (text: string) => openSealedInText(keys, text) } as Pick<PlannerDeps, 'openSealed'>;
+    const deps = { sealing: { keys, patterns: [] } } as Pick<PlannerDeps, 'sealing'>;
     const clear = await clearMessages(messages, deps as PlannerDeps);
     expect(JSON.parse(clear[2]!.content!)).toEqual({ rows: [{ id: 'cus_1', email: 'ada@example.com' }] });
     expect(clear[0]).toEqual(messages[0]);
