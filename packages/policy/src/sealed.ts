@@ -5,7 +5,14 @@
  * holds it (sealed): the args hash an approval carries is unchanged. A sealed value that cannot be opened (its
  * subject was erased) grounds nothing: such a proposal is never allowed, it escalates (fail closed).
  */
-import { answerHash, canonicalHash, type JsonValue } from '@warden/contracts';
+import {
+  answerHash,
+  canonicalHash,
+  holdsErased,
+  openSealed,
+  type JsonValue,
+  type SubjectKeyStore,
+} from '@warden/contracts';
 import { GuardReasonCodes } from './reason-codes.js';
 import type { Proposal, Verdict } from './types.js';
 
@@ -73,4 +80,9 @@ export function verdictOnSealed(verdict: Verdict, sealed: Proposal, judged: Prop
       { rule: 'grounding', mode: 'enforce', outcome: 'escalate', code, detail },
     ],
   };
+}
+
+/** The opener over a subject key store (its cached form in a worker). */
+export function sealedOpener(keys: SubjectKeyStore): SealedOpener {
+  return { open: (value) => openSealed(keys, value), erased: (value) => holdsErased(keys, value) };
 }
