@@ -4,17 +4,23 @@
  * log and submit the plan; the planner, the guard and the executor run it like any task.
  */
 import {
+  SEALED_FIELD,
   canonicalHash,
   clipText,
+  holdsErased,
+  openSealed,
   MAX_ID_CHARS,
   MAX_REASONING_CHARS,
   type EventData,
   type EventDataInput,
   type GivenStep,
   type JsonObject,
+  type JsonValue,
+  type SubjectKeyStore,
   type WardenEvent,
 } from '@warden/contracts';
 import type { z } from 'zod';
+import { OpenedValues, sealRepeated } from './personal-data.js';
 import type { ToolDefinitionRegistry } from './runnable.js';
 import type { CompensatingCall, RecordedEffect } from './spec.js';
 
@@ -106,6 +112,7 @@ export function planRollback(
   events: readonly LoggedEvent[],
   taskId: string,
   fromStep = 0,
+  unplannable: ReadonlyMap<string, string> = new Map(),
 ): RollbackPlan {
   const mine = events.filter((e) => e.taskId === taskId).sort((a, b) => a.seq - b.seq);
   const submitted = mine.map((e) => dataOf(e, 'TaskSubmitted')).find((d) => d !== undefined);
@@ -175,6 +182,11 @@ export function planRollback(
       inProgress.push({ ...ref, by: runningBy });
       continue;
     }
+    const cannot = unplannable.get(effect.actionId);
+    if (cannot !== undefined && tools.get(effect.tool)?.destructive !== false) {
+      irreversible.push({ ...ref, reason: cannot });
+      continue;
+    }
     if (effect.args === undefined) {
       if (tools.get(effect.tool)?.destructive === false) continue;
       irreversible.push({ ...ref, reason: 'no approval in the log binds the args it ran with' });
@@ -205,6 +217,54 @@ export function planRollback(
     inProgress,
     original: submitted,
   };
+}
+
+/** Why an effect holding an erased subject's personal data is not planned (ADR 0026). */
+export const ERASED_EFFECT_REASON =
+  'its recorded args or result hold personal data whose subject was erased: what it changed can no longer be read, so it is not undone';
+
+/**
+ * planRollback over a log whose personal data is sealed (ADR 0026): the task's approved args and results are opened
+ * in memory (a compensation is planned from what the effect really did: files.write's content hash, the ids), an
+ * effect holding an erased value is listed as irreversible with the reason (never planned from `[erased]`), and the
+ * compensations' args are sealed again wherever they repeat an opened value, under its subject: the plan the
+ * rollback task publishes holds no clear personal data.
+ */
+export async function planSealedRollback(
+  tools: ToolDefinitionRegistry<unknown, unknown>,
+  events: readonly LoggedEvent[],
+  taskId: string,
+  fromStep: number,
+  keys: SubjectKeyStore,
+): Promise<RollbackPlan> {
+  const opened = new OpenedValues();
+  const erased = new Map<string, string>();
+  const clear: LoggedEvent[] = [];
+  for (const e of events) {
+    const sealedPart =
+      e.taskId !== taskId
+        ? undefined
+        : e.type === 'ActionApproved' || e.type === 'HumanApproved'
+          ? 'args'
+          : e.type === 'ToolSucceeded'
+            ? 'result'
+            : undefined;
+    const data = e.data as unknown as Record<string, JsonValue>;
+    const value = sealedPart === undefined ? undefined : data[sealedPart];
+    if (sealedPart === undefined || value === undefined || !JSON.stringify(value).includes(SEALED_FIELD)) {
+      clear.push(e);
+      continue;
+    }
+    if (await holdsErased(keys, value)) erased.set(String(data.actionId), ERASED_EFFECT_REASON);
+    clear.push({ ...e, data: { ...data, [sealedPart]: await openSealed(keys, value, opened.record) } } as LoggedEvent);
+  }
+  const plan = planRollback(tools, clear, taskId, fromStep, erased);
+  if (opened.size === 0) return plan;
+  const how = { keys, tenantId: plan.tenantId, opened, patterns: [] };
+  const steps = await Promise.all(
+    plan.steps.map(async (s) => ({ ...s, args: (await sealRepeated(s.args, how)) as JsonObject })),
+  );
+  return { ...plan, steps };
 }
 
 /** The given plan of a rollback task: its steps, with the effect each undoes. */

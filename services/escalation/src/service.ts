@@ -89,7 +89,7 @@ export function createEscalationService(options: EscalationServiceOptions): Esca
         metrics: agentMetrics,
       });
       const subjectKeys = subjectKeysOf(deps.db, deps.config);
-      const rollbacks = new Rollbacks({ runtime: deps, publisher: () => worker.publisher() });
+      const rollbacks = new Rollbacks({ runtime: deps, publisher: () => worker.publisher(), subjectKeys });
       api = buildPeopleApi({
         store,
         decisions,

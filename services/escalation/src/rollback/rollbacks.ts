@@ -3,12 +3,13 @@
  * compensations of its succeeded effects with the tools' declarations, and, unless it is a dry run, publishes the
  * plan as a new task linked to the first. The planner, the guard and the executor then run it like any task.
  */
-import { newTask, type WardenEvent } from '@warden/contracts';
+import { newTask, type SubjectKeyStore, type WardenEvent } from '@warden/contracts';
 import { readTopics, type Publisher, type RuntimeDeps, type TopicKind } from '@warden/runtime';
 import {
   RollbackPlanningError,
   demoTools,
   planRollback,
+  planSealedRollback,
   rollbackTask,
   type RollbackPlan,
   type ToolDefinitionRegistry,
@@ -36,6 +37,8 @@ export interface RollbacksDeps {
   readonly runtime: Pick<RuntimeDeps, 'kafka' | 'codec' | 'topics'>;
   readonly publisher: () => Publisher;
   readonly tools?: ToolDefinitionRegistry<unknown, unknown>;
+  /** Opens the log's sealed personal data for planning (ADR 0026); absent: planned from the log as it is. */
+  readonly subjectKeys?: SubjectKeyStore;
 }
 
 /** Plans and submits rollbacks of tasks, for an admin of their tenant. */
@@ -50,7 +53,16 @@ export class Rollbacks {
     const events = await this.logOf(taskId);
     let plan: RollbackPlan;
     try {
-      plan = planRollback(this.deps.tools ?? demoTools, events, taskId, request.fromStep);
+      plan =
+        this.deps.subjectKeys === undefined
+          ? planRollback(this.deps.tools ?? demoTools, events, taskId, request.fromStep)
+          : await planSealedRollback(
+              this.deps.tools ?? demoTools,
+              events,
+              taskId,
+              request.fromStep,
+              this.deps.subjectKeys,
+            );
     } catch (error) {
       if (error instanceof RollbackPlanningError) return null;
       throw error;
