@@ -72,12 +72,14 @@ export {
   type ToolSpec,
 } from './spec.js';
 export {
+  CUSTOMER_PERSONAL_FIELDS,
   CustomerCollections,
   EFFECTS_FIELD,
   publicRecord,
   storeFilter,
   type CustomerDoc,
   type CustomersReader,
+  type KeptSealing,
   type ReadonlyCustomers,
   type TombstoneDoc,
   type VersionDoc,

@@ -11,10 +11,12 @@ import {
   type WorkerRuntimeConfig,
 } from '@warden/runtime';
 import {
+  createDemoTools,
   createRunnableToolRegistry,
   sealPersonalData,
   sealRepeated,
   ToolDefinitionError,
+  type DemoToolStores,
   type RunnableTool,
 } from '@warden/tools';
 import { BreakerSync, ToolBreakers, breakerTopic } from './breakers.js';
@@ -124,6 +126,25 @@ export function createExecutorWorker(options: ExecutorWorkerOptions): ExecutorWo
   });
   return Object.assign(worker, {
     breakerState: (tool: string) => breakers?.state(tool) ?? ('closed' as const),
+  });
+}
+
+/**
+ * The demo tools over the executor's stores: with sealing on, the personal data they keep for undo (customer
+ * versions, archived records) is sealed under each customer's key like results are, so `warden erase` shreds it.
+ */
+export function executorDemoTools(
+  deps: Pick<RuntimeDeps, 'db' | 'config'>,
+  stores: Omit<DemoToolStores, 'db'>,
+  settings: Pick<ExecutorSettings, 'sealing'>,
+): RunnableTool[] {
+  const sealing = settings.sealing;
+  return createDemoTools({
+    db: deps.db,
+    ...stores,
+    ...(sealing === undefined
+      ? {}
+      : { keptSealing: { keys: subjectKeysOf(deps.db, deps.config), keyScope: sealing.keyScope } }),
   });
 }
 

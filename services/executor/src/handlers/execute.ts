@@ -244,7 +244,13 @@ async function dispatchAndRun(
     attempt,
   });
   const call = await deps.breakers.fire(name, () =>
-    callTool(tool, args, { idempotencyKey: key, timeoutMs, logger: ctx.logger, signal: ctx.signal }),
+    callTool(tool, args, {
+      idempotencyKey: key,
+      timeoutMs,
+      logger: ctx.logger,
+      signal: ctx.signal,
+      ...(approval.tenantId === undefined ? {} : { tenantId: approval.tenantId }),
+    }),
   );
   const durationMs = Math.round((performance.now() - started) * 1000) / 1000;
   const failure = call.ok ? undefined : classify(call.error);
