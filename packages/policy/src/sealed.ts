@@ -50,7 +50,7 @@ export async function openProposal(
     return { judged: { ...proposal, args, argsHash, claims }, erased };
   }
   const answer = (await opener.open(proposal.answer)) as string;
-  const output = proposal.output === undefined ? {} : { output: await opener.open(proposal.output as JsonValue) };
+  const output = proposal.output === undefined ? {} : { output: await opener.open(proposal.output) };
   return { judged: { ...proposal, answer, ...output, claims }, erased };
 }
 

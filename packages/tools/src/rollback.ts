@@ -255,7 +255,7 @@ export async function planSealedRollback(
       clear.push(e);
       continue;
     }
-    if (await holdsErased(keys, value)) erased.set(String(data.actionId), ERASED_EFFECT_REASON);
+    if (await holdsErased(keys, value)) erased.set(data.actionId as string, ERASED_EFFECT_REASON);
     clear.push({ ...e, data: { ...data, [sealedPart]: await openSealed(keys, value, opened.record) } } as LoggedEvent);
   }
   const plan = planRollback(tools, clear, taskId, fromStep, erased);

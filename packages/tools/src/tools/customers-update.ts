@@ -28,16 +28,14 @@ async function recordPrevious(
   // the personal values kept for undo are sealed under the customer's key: an erasure shreds them (ADR 0026)
   const kept = await customers.sealKept(previous, id, tenantId);
   try {
-    await customers
-      .versions(collection)
-      .insertOne({
-        _id: `${effectKey}|${id}`,
-        effectKey,
-        customerId: id,
-        previous: kept,
-        absent,
-        recordedAt: new Date(),
-      });
+    await customers.versions(collection).insertOne({
+      _id: `${effectKey}|${id}`,
+      effectKey,
+      customerId: id,
+      previous: kept,
+      absent,
+      recordedAt: new Date(),
+    });
   } catch (error) {
     if (!isDuplicateKeyError(error)) throw error;
   }
