@@ -215,6 +215,10 @@ describe('warden erase', () => {
     expect(summary.erasedFields.filter((f) => f.taskId === 'er-1').map((f) => f.path)).toEqual(
       expect.arrayContaining(['data.result.rows[0].name', 'data.result.rows[0].email']),
     );
+    // and the pieces the planner sealed in what the model wrote (er-ground's e-mail to the subject)
+    expect(summary.erasedFields.filter((f) => f.taskId === 'er-ground').map((f) => f.path)).toEqual(
+      expect.arrayContaining(['data.args.to[0]', 'data.args.body']),
+    );
     // no topic's raw bytes hold the clear data: the tool results nor what the model repeated of them (er-ground's
     // e-mail, its answer), which the planner sealed again
     const all = p.events.messages;
