@@ -37,20 +37,25 @@ export function subjectKeyId(tenantId: string, subject: string | null, scope: Se
   return scope === 'tenant' || subject === null ? `tenant:${tenantId}` : `${tenantId}:${subject}`;
 }
 
-async function sealMatches(value: JsonValue, options: SealingOptions): Promise<JsonValue> {
-  if (typeof value === 'string') {
-    return options.patterns.some((p) => p.test(value))
-      ? sealValue(options.keys, subjectKeyId(options.tenantId, null, 'tenant'), value)
-      : value;
-  }
+/** A JSON value with each of its strings (outside sealed values) replaced by what `seal` makes of it. */
+async function sealStrings(value: JsonValue, seal: (text: string) => Promise<JsonValue>): Promise<JsonValue> {
+  if (typeof value === 'string') return seal(value);
   if (isSealed(value)) return value;
-  if (Array.isArray(value)) return Promise.all(value.map((v) => sealMatches(v, options)));
+  if (Array.isArray(value)) return Promise.all(value.map((v) => sealStrings(v, seal)));
   if (typeof value === 'object' && value !== null) {
     const out: Record<string, JsonValue> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = await sealMatches(v, options);
+    for (const [k, v] of Object.entries(value)) out[k] = await sealStrings(v, seal);
     return out;
   }
   return value;
+}
+
+/** Every string matching a pattern sealed whole under the tenant's key. */
+function sealMatches(value: JsonValue, options: SealingOptions): Promise<JsonValue> {
+  const tenant = subjectKeyId(options.tenantId, null, 'tenant');
+  return sealStrings(value, async (text) =>
+    options.patterns.some((p) => p.test(text)) ? sealValue(options.keys, tenant, text) : text,
+  );
 }
 
 /**
@@ -171,14 +176,6 @@ export async function sealRepeatedText(text: string, options: RepeatSealing): Pr
 }
 
 /** A JSON value (a model's tool arguments, an answer's output) with every string sealed as sealRepeatedText does. */
-export async function sealRepeated(value: JsonValue, options: RepeatSealing): Promise<JsonValue> {
-  if (typeof value === 'string') return sealRepeatedText(value, options);
-  if (isSealed(value)) return value;
-  if (Array.isArray(value)) return Promise.all(value.map((v) => sealRepeated(v, options)));
-  if (typeof value === 'object' && value !== null) {
-    const out: Record<string, JsonValue> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = await sealRepeated(v, options);
-    return out;
-  }
-  return value;
+export function sealRepeated(value: JsonValue, options: RepeatSealing): Promise<JsonValue> {
+  return sealStrings(value, (text) => sealRepeatedText(text, options));
 }
