@@ -569,7 +569,7 @@ async function callModel(
       });
       return null;
     }
-    return interpretation.kind === 'answer' ? { ...interpretation, opened } : interpretation;
+    return { ...interpretation, opened };
   } finally {
     // a call that threw (publish, encode) still gives its reservation back: an idle task never blocks others
     await settle(0, 0);
@@ -588,6 +588,8 @@ export async function advance(
   ctx: Pick<HandlerContext, 'publish' | 'signal'> & { readonly span?: Span },
 ): Promise<TaskState> {
   const e = emitterFor(state, ctx.publish, deps);
+  /** What the model call made in this move opened: its queued calls are sealed from it, not from a second opening. */
+  let calledWith: OpenedValues | undefined;
   for (;;) {
     const next = decideNext(e.current, deps.now().getTime(), deps.loops);
     switch (next.kind) {
@@ -600,8 +602,15 @@ export async function advance(
         const last = e.current.turns.at(-1);
         // The turn as the model wrote it: its state holds it sealed (ADR 0026); what the model was shown for it
         // (its context) and what it wrote are opened in memory, and the proposal is sealed again from them.
-        const opened = new OpenedValues();
-        const [content, call] = await openedTurn(e.current, last?.assistant.content ?? null, next.call, deps, opened);
+        const opened = calledWith ?? new OpenedValues();
+        const [content, call] = await openedTurn(
+          e.current,
+          last?.assistant.content ?? null,
+          next.call,
+          deps,
+          opened,
+          calledWith === undefined,
+        );
         const interpretation = interpretQueuedCall(
           { content, logprobConfidence: last?.logprobConfidence ?? null },
           call,
@@ -625,6 +634,7 @@ export async function advance(
       case 'call_model': {
         const interpretation = await callModel(e, deps, ctx.signal, ctx.span);
         if (interpretation === null || interpretation.kind === 'bad_output') continue;
+        calledWith = interpretation.opened;
         if (interpretation.kind === 'answer') {
           await propose(e, interpretation, deps, interpretation.opened ?? new OpenedValues());
           return e.current;
@@ -646,7 +656,8 @@ export async function advance(
 
 /**
  * A queued call's turn opened (ADR 0026): its content and arguments in clear, and in `opened` every value opened for
- * it: the turn's own and its context's (what the model was shown), so that whatever it repeats is sealed again.
+ * it: the turn's own and (`withContext`, unless the model call of this move recorded them) its context's, what the
+ * model was shown, so that whatever it repeats is sealed again.
  */
 async function openedTurn(
   state: TaskState,
@@ -654,10 +665,11 @@ async function openedTurn(
   call: Extract<NextStep, { kind: 'propose_queued' }>['call'],
   deps: PlannerDeps,
   opened: OpenedValues,
+  withContext: boolean,
 ): Promise<[string | null, Extract<NextStep, { kind: 'propose_queued' }>['call']]> {
   const keys = deps.sealing?.keys;
   if (keys === undefined) return [content, call];
-  await clearMessages(buildContext(state, deps.window, deps.tokens), deps, opened);
+  if (withContext) await clearMessages(buildContext(state, deps.window, deps.tokens), deps, opened);
   return [
     content === null ? null : await openSealedInText(keys, content, opened.record),
     { ...call, arguments: await openArguments(keys, call.arguments, opened) },
