@@ -138,6 +138,7 @@ export {
   sealedPlaceholder,
   sealedTextPiece,
   sealedTextSegments,
+  withPlaceholders,
   subjectErasedDraft,
   type OnOpened,
   type SealedValue,

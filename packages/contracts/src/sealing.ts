@@ -407,6 +407,30 @@ export async function openSealedInText(keys: SubjectKeyStore, text: string, onOp
   });
 }
 
+/**
+ * A value with each sealed value (at any depth, pieces of a text too) shown as its placeholder, with no key lookup:
+ * a compact display (a CLI line) for a reader that does not open them.
+ */
+export function withPlaceholders(value: JsonValue): JsonValue {
+  if (isSealed(value)) return sealedPlaceholder(value);
+  if (typeof value === 'string') {
+    if (!value.includes(SEALED_FIELD)) return value;
+    return value.replace(SEALED_IN_TEXT, (piece) => {
+      try {
+        const parsed: unknown = JSON.parse(piece);
+        return isSealed(parsed) ? sealedPlaceholder(parsed) : piece;
+      } catch {
+        return piece;
+      }
+    });
+  }
+  if (Array.isArray(value)) return value.map(withPlaceholders);
+  if (typeof value === 'object' && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withPlaceholders(v)]));
+  }
+  return value;
+}
+
 /** What a reader without the right role shows of a sealed value: that it is sealed, and whose, never its content. */
 export function sealedPlaceholder(value: SealedValue): string {
   return `[sealed: ${value[SEALED_FIELD].subject}]`;
