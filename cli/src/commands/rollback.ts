@@ -5,7 +5,14 @@
  */
 import type { WardenEvent } from '@warden/contracts';
 import { subjectKeysOf } from '@warden/runtime';
-import { demoTools, planSealedRollback, rollbackTask, RollbackPlanningError, type RollbackPlan } from '@warden/tools';
+import {
+  demoTools,
+  keptErasedIn,
+  planSealedRollback,
+  rollbackTask,
+  RollbackPlanningError,
+  type RollbackPlan,
+} from '@warden/tools';
 import type { CliConfig } from '../config.js';
 import { CliError, CliErrorCodes, ExitCodes } from '../errors.js';
 import { connect } from '../events.js';
@@ -55,14 +62,9 @@ export async function rollback(config: CliConfig, taskId: string, options: Rollb
   try {
     // the log's sealed personal data is opened in memory to plan from (ADR 0026): the key store is in MongoDB
     const deps = await connect(config.runtime);
+    const keys = subjectKeysOf(deps.db, config.runtime);
     try {
-      plan = await planSealedRollback(
-        demoTools,
-        events,
-        taskId,
-        options.fromStep,
-        subjectKeysOf(deps.db, config.runtime),
-      );
+      plan = await planSealedRollback(demoTools, events, taskId, options.fromStep, keys, keptErasedIn(deps.db, keys));
     } finally {
       await deps.mongo.close();
     }

@@ -20,7 +20,9 @@ import {
   type WardenEvent,
 } from '@warden/contracts';
 import type { z } from 'zod';
+import type { Db } from 'mongodb';
 import { OpenedValues, sealRepeated } from './personal-data.js';
+import { keptCopyErased } from './stores/customers.js';
 import type { ToolDefinitionRegistry } from './runnable.js';
 import type { CompensatingCall, RecordedEffect } from './spec.js';
 
@@ -223,6 +225,19 @@ export function planRollback(
 export const ERASED_EFFECT_REASON =
   'its recorded args or result hold personal data whose subject was erased: what it changed can no longer be read, so it is not undone';
 
+/** Why an effect whose kept copy holds an erased subject's personal data is not planned (ADR 0026). */
+export const ERASED_COPY_REASON =
+  'the copy it kept for undo holds personal data whose subject was erased: it can no longer be put back';
+
+/** Whether the copy an effect kept for undo holds an erased subject's data (keptCopyErased over the stores). */
+export type KeptCopyErased = (tool: string, args: JsonObject, effectKey: string) => Promise<boolean>;
+
+/** KeptCopyErased over the demo tools' stores in a database. */
+export const keptErasedIn =
+  (db: Db, keys: SubjectKeyStore): KeptCopyErased =>
+  (tool, args, effectKey) =>
+    keptCopyErased(db, keys, tool, args, effectKey);
+
 /**
  * planRollback over a log whose personal data is sealed (ADR 0026): the task's approved args and results are opened
  * in memory (a compensation is planned from what the effect really did: files.write's content hash, the ids), an
@@ -236,6 +251,7 @@ export async function planSealedRollback(
   taskId: string,
   fromStep: number,
   keys: SubjectKeyStore,
+  keptErased?: KeptCopyErased,
 ): Promise<RollbackPlan> {
   const opened = new OpenedValues();
   const erased = new Map<string, string>();
@@ -257,6 +273,22 @@ export async function planSealedRollback(
     }
     if (await holdsErased(keys, value)) erased.set(data.actionId as string, ERASED_EFFECT_REASON);
     clear.push({ ...e, data: { ...data, [sealedPart]: await openSealed(keys, value, opened.record) } } as LoggedEvent);
+  }
+  if (keptErased !== undefined) {
+    // the copies kept for undo (customer versions, archived records): an erased one cannot be put back
+    const approved = new Map<string, JsonObject>();
+    for (const e of clear) {
+      if (e.taskId !== taskId) continue;
+      const d = e.data as unknown as { actionId: string; args?: JsonObject | null; tool?: string | null };
+      if ((e.type === 'ActionApproved' || e.type === 'HumanApproved') && d.args != null)
+        approved.set(d.actionId, d.args);
+      if (e.type !== 'ToolSucceeded' || erased.has(d.actionId)) continue;
+      const args = approved.get(d.actionId);
+      const effectKey = (e.data as { effectKey: string }).effectKey;
+      if (args !== undefined && (await keptErased(d.tool ?? '', args, effectKey))) {
+        erased.set(d.actionId, ERASED_COPY_REASON);
+      }
+    }
   }
   const plan = planRollback(tools, clear, taskId, fromStep, erased);
   if (opened.size === 0) return plan;

@@ -3,13 +3,35 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MongoSubjectKeyStore, isSealed } from '@warden/contracts';
 import { testWorkerConfig } from '@warden/runtime/testing';
-import type { RunnableTool } from '@warden/tools';
+import {
+  ERASED_COPY_REASON,
+  demoTools,
+  keptErasedIn,
+  planSealedRollback,
+  type LoggedEvent,
+  type RunnableTool,
+} from '@warden/tools';
+import { sampleTask } from '@warden/contracts/testing';
 import { MongoClient, type Db } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stack } from '../../../test/support/index.js';
 import { createDemoTools } from '../src/index.js';
 
 const signal = new AbortController().signal;
+
+/** The log of task `t` whose actions (id, tool, args) were approved and succeeded under `t:<id>` (what planning reads). */
+function logOf(actions: [string, string, Record<string, unknown>][]): LoggedEvent[] {
+  const at = (seq: number, type: string, data: unknown) => ({ taskId: 't', tenantId: 'tenant-k', seq, type, data });
+  const result = (tool: string) => (tool === 'customers.delete' ? { deleted: 1 } : { matched: 1, modified: 1 });
+  return [
+    at(0, 'TaskSubmitted', sampleTask()),
+    ...actions.flatMap(([id, tool, args], i) => [
+      at(3 * i + 1, 'ActionProposed', { actionId: id, step: i + 1, tool, args }),
+      at(3 * i + 2, 'ActionApproved', { actionId: id, tool, args }),
+      at(3 * i + 3, 'ToolSucceeded', { actionId: id, tool, effectKey: `t:${id}`, result: result(tool) }),
+    ]),
+  ] as LoggedEvent[];
+}
 const logger = { info: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined };
 
 /** The copies customers.update and customers.delete keep for undo, with sealing on (ADR 0026), on real MongoDB. */
@@ -82,6 +104,23 @@ describe("the customers' copies kept for undo hold their personal data sealed, a
       /erased/,
     );
     expect(await db.collection('customers').findOne({ _id: 'cus_8' } as never)).toBeNull();
+    // a rollback planned now reports both effects as not undoable, with the reason, rather than failing at them
+    const plan = await planSealedRollback(
+      demoTools,
+      logOf([
+        ['u2', 'customers.update', update],
+        ['d1', 'customers.delete', { collection: 'customers', ids: ['cus_8'] }],
+      ]),
+      't',
+      0,
+      keys,
+      keptErasedIn(db, keys),
+    );
+    expect(plan.steps).toEqual([]);
+    expect(plan.irreversible.map((e) => [e.actionId, e.reason])).toEqual([
+      ['d1', ERASED_COPY_REASON],
+      ['u2', ERASED_COPY_REASON],
+    ]);
     expect(await db.collection('customers').findOne({ _id: 'cus_9' } as never)).toMatchObject({ name: 'G. Hopper' });
   });
 

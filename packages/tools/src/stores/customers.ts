@@ -23,6 +23,35 @@ export interface CustomersReader {
   readArchive?(name: string): Pick<Collection<TombstoneDoc>, 'countDocuments'>;
 }
 
+/**
+ * Whether the copy customers.update or customers.delete kept for undo under an effect holds personal data whose
+ * subject was erased (ADR 0026): read straight from `<collection>_versions` / `<collection>_deleted` (an admin's
+ * rollback planning reads them once per effect, never on a hot path). False for any other tool.
+ */
+export async function keptCopyErased(
+  db: Db,
+  keys: SubjectKeyStore,
+  tool: string,
+  args: Readonly<Record<string, unknown>>,
+  effectKey: string,
+): Promise<boolean> {
+  const collection = args.collection;
+  if (typeof collection !== 'string') return false;
+  const personal = (doc: Record<string, unknown>): JsonValue[] =>
+    CUSTOMER_PERSONAL_FIELDS.flatMap((f) => (isSealed(doc[f]) ? [doc[f]] : []));
+  if (tool === 'customers.update' && typeof args.id === 'string') {
+    const version = await db
+      .collection<VersionDoc>(`${collection}_versions`)
+      .findOne({ _id: `${effectKey}|${args.id}` });
+    return version !== null && (await holdsErased(keys, personal(version.previous)));
+  }
+  if (tool === 'customers.delete') {
+    const archived = await db.collection<TombstoneDoc>(`${collection}_deleted`).find({ effectKey }).toArray();
+    for (const t of archived) if (await holdsErased(keys, personal(t.record))) return true;
+  }
+  return false;
+}
+
 /** A customer record's personal fields (ADR 0026): customers.query declares them, and copies kept for undo seal them. */
 export const CUSTOMER_PERSONAL_FIELDS: readonly string[] = ['name', 'email', 'phone'];
 

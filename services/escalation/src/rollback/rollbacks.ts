@@ -8,6 +8,7 @@ import { readTopics, type Publisher, type RuntimeDeps, type TopicKind } from '@w
 import {
   RollbackPlanningError,
   demoTools,
+  keptErasedIn,
   planRollback,
   planSealedRollback,
   rollbackTask,
@@ -34,7 +35,7 @@ export interface RollbackResult {
 
 /** What the rollbacks need. */
 export interface RollbacksDeps {
-  readonly runtime: Pick<RuntimeDeps, 'kafka' | 'codec' | 'topics'>;
+  readonly runtime: Pick<RuntimeDeps, 'kafka' | 'codec' | 'topics' | 'db'>;
   readonly publisher: () => Publisher;
   readonly tools?: ToolDefinitionRegistry<unknown, unknown>;
   /** Opens the log's sealed personal data for planning (ADR 0026); absent: planned from the log as it is. */
@@ -62,6 +63,7 @@ export class Rollbacks {
               taskId,
               request.fromStep,
               this.deps.subjectKeys,
+              keptErasedIn(this.deps.runtime.db, this.deps.subjectKeys),
             );
     } catch (error) {
       if (error instanceof RollbackPlanningError) return null;
