@@ -6,6 +6,7 @@
  * subject was erased) grounds nothing: such a proposal is never allowed, it escalates (fail closed).
  */
 import {
+  SEALED_FIELD,
   answerHash,
   canonicalHash,
   holdsErased,
@@ -39,7 +40,7 @@ export async function openProposal(
 ): Promise<{ readonly judged: Proposal; readonly erased: boolean }> {
   if (opener === undefined) return { judged: proposal, erased: false };
   const held = sealable(proposal);
-  if (!JSON.stringify(held).includes('__wardenSealed')) return { judged: proposal, erased: false };
+  if (!JSON.stringify(held).includes(SEALED_FIELD)) return { judged: proposal, erased: false };
   const erased = await opener.erased(held);
   const claims = await Promise.all(
     proposal.claims.map(async (c) => ({ ...c, text: (await opener.open(c.text)) as string })),
