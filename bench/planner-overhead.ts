@@ -1,10 +1,12 @@
 /**
  * Planner overhead per step without the model's time, and prompt tokens per step as the conversation grows.
  * `node --conditions=@warden/source --import tsx bench/planner-overhead.ts`. In process: an instant fake model,
- * an in-memory budget and publish, the real decide/, context window, tokenizer (o200k) and tool-schema checks.
+ * an in-memory budget and publish, the real decide/, context window, tokenizer (o200k) and tool-schema checks. Run
+ * twice in the same process: as it is (the baseline), and with each result's name sealed (ADR 0026), opened for the
+ * model and sealed again where the model repeats it (an in-memory key store: the cached store's hot path).
  */
 import { randomUUID } from 'node:crypto';
-import { Redactor, type EventData } from '@warden/contracts';
+import { MemorySubjectKeyStore, Redactor, sealValue, type EventData, type JsonValue } from '@warden/contracts';
 import { sampleTask } from '@warden/contracts/testing';
 import { demoTools } from '@warden/tools';
 import {
@@ -14,6 +16,7 @@ import {
   o200kCounter,
   type ModelClient,
   type PlannerDeps,
+  type PlannerSealing,
   type TaskState,
 } from '../services/planner/src/index.js';
 import { percentile, report, target } from './support.js';
@@ -21,6 +24,8 @@ import { percentile, report, target } from './support.js';
 const STEPS = 60;
 const promptTokensPerStep: number[] = [];
 let turn = 0;
+/** Each run's texts differ (the tokenizer remembers what it counted): no run is measured on another's cache. */
+let runNo = 0;
 const model: ModelClient = {
   isOpen: () => false,
   close: () => undefined,
@@ -28,7 +33,11 @@ const model: ModelClient = {
     turn++;
     const args = JSON.stringify({ collection: 'customers', filter: { id: `c-${turn}` } });
     return Promise.resolve({
-      content: JSON.stringify({ reasoning: `Look up customer c-${turn}.`, confidence: 0.9 }),
+      // repeats the name the last result gave (sealed in the sealed run)
+      content: JSON.stringify({
+        reasoning: `Run ${runNo}: after Customer ${turn - 2}, look up c-${turn}.`,
+        confidence: 0.9,
+      }),
       reasoning: null,
       toolCalls: [{ id: `call_${turn}`, name: 'customers.query', arguments: args }],
       finishReason: 'tool_calls',
@@ -74,7 +83,7 @@ o200kCounter.count('warm up the tokenizer');
 const task = sampleTask({
   budgets: { maxTokens: 100_000_000, maxCostUsd: 1_000, maxSteps: 10_000, maxWallTimeMs: 3_600_000 },
 });
-let state: TaskState = initialState({
+const initial: TaskState = initialState({
   eventId: 'e0',
   taskId: 'bench',
   tenantId: 'bench',
@@ -84,35 +93,54 @@ let state: TaskState = initialState({
   limits: { maxTokens: 1e8, maxCostUsd: 1e3, maxSteps: 10_000, maxWallTimeMs: 3_600_000, maxConsecutiveFailures: 5 },
 });
 const signal = new AbortController().signal;
-const samples: number[] = [];
-state = await advance(state, deps, { publish, signal });
-for (let i = 0; i < STEPS; i++) {
-  const pending = state.pending;
-  if (pending?.kind !== 'action') throw new Error(`expected a pending action at step ${i}`);
-  const result = {
-    rows: [
+
+/** The per-step overhead (µs) of a run of STEPS steps, with sealing or without. */
+async function run(sealing: PlannerSealing | undefined): Promise<number[]> {
+  const runDeps: PlannerDeps = sealing === undefined ? deps : { ...deps, sealing };
+  const samples: number[] = [];
+  let state: TaskState = initial;
+  turn = 0;
+  runNo++;
+  promptTokensPerStep.length = 0;
+  state = await advance(state, runDeps, { publish, signal });
+  for (let i = 0; i < STEPS; i++) {
+    const pending = state.pending;
+    if (pending?.kind !== 'action') throw new Error(`expected a pending action at step ${i}`);
+    const name: JsonValue =
+      sealing === undefined ? `Customer ${i}` : await sealValue(sealing.keys, `bench:c-${i}`, `Customer ${i}`);
+    const result = {
+      rows: [
+        {
+          id: `c-${i}`,
+          name,
+          status: 'active',
+          note: `Customer asked about order ord_${7000 + i} (run ${runNo}); refund approved on 2024-03-02, 42.50 USD. `.repeat(
+            5,
+          ),
+        },
+      ],
+      total: 1,
+    };
+    const t = process.hrtime.bigint();
+    state = evolve(
+      state,
       {
-        id: `c-${i}`,
-        name: `Customer ${i}`,
-        status: 'active',
-        note: `Customer ${i} asked about order ord_${7000 + i}; refund approved on 2024-03-02, 42.50 USD. `.repeat(5),
+        id: `r${i}`,
+        type: 'ToolSucceeded',
+        data: { actionId: pending.actionId, tool: pending.tool, effectKey: `bench:${i}`, result, durationMs: 1 },
       },
-    ],
-    total: 1,
-  };
-  const t = process.hrtime.bigint();
-  state = evolve(
-    state,
-    {
-      id: `r${i}`,
-      type: 'ToolSucceeded',
-      data: { actionId: pending.actionId, tool: pending.tool, effectKey: `bench:${i}`, result, durationMs: 1 },
-    },
-    { tokens: o200kCounter, window: deps.window },
-  );
-  state = await advance(state, deps, { publish, signal });
-  samples.push(Number(process.hrtime.bigint() - t) / 1000);
+      { tokens: o200kCounter, window: deps.window },
+    );
+    state = await advance(state, runDeps, { publish, signal });
+    samples.push(Number(process.hrtime.bigint() - t) / 1000);
+  }
+  return samples;
 }
+
+await run(undefined); // warm-up: both measured runs start with a warm JIT
+const sealed = await run({ keys: new MemorySubjectKeyStore(), patterns: [] });
+const samples = await run(undefined); // the baseline, last: promptTokensPerStep is its own
+report('planner step, sealing (the same steps, names sealed and repeated)', sealed.slice(5));
 report('planner step (evolve + window + count + check)', samples.slice(5));
 console.log('prompt tokens per step:', promptTokensPerStep.join(' '));
 // once the window is full only the running summary grows, until its own budget; from then on the prompt is flat
@@ -121,6 +149,11 @@ target(
   'prompt tokens flatten once the window and the summary are full',
   Math.max(...tail) === Math.min(...tail),
   `last 20 calls: ${Math.min(...tail)}..${Math.max(...tail)} tokens; first call ${promptTokensPerStep[0]}`,
+);
+target(
+  'planner overhead with sealing per step p50 under 20 ms',
+  percentile(sealed.slice(5), 50) < 20_000,
+  `${(percentile(sealed.slice(5), 50) / 1000).toFixed(2)} ms (baseline ${(percentile(samples.slice(5), 50) / 1000).toFixed(2)} ms)`,
 );
 target(
   'planner overhead per step p50 under 20 ms',

@@ -20,7 +20,7 @@ import {
 } from '@warden/contracts';
 import { sampleTask } from '@warden/contracts/testing';
 import { createEscalationService } from '@warden/escalation';
-import { createDemoTools, createExecutorWorker, loadExecutorConfig } from '@warden/executor';
+import { createExecutorWorker, executorDemoTools, loadExecutorConfig } from '@warden/executor';
 import { createGuardWorker } from '@warden/guard-service';
 import { DEFAULT_POLICY_FILE } from '@warden/policy';
 import { createPlannerWorker, loadPlannerConfig } from '@warden/planner';
@@ -161,7 +161,7 @@ export async function startPipeline(
     createExecutorWorker({
       runtime: as('executor', 'executor'),
       settings: executorConfig.settings,
-      tools: (deps) => createDemoTools({ db: deps.db, ...executorConfig.stores }),
+      tools: (deps) => executorDemoTools(deps, executorConfig.stores, executorConfig.settings),
     }),
     createPlannerWorker({ runtime: as('planner', 'planner'), settings: plannerConfig.settings }),
   ];

@@ -1,5 +1,8 @@
 /** How the CLI shows events to a person: one readable line per event, coloured on a terminal. */
-import type { WardenEvent } from '@warden/contracts';
+import { withPlaceholders, type JsonValue, type WardenEvent } from '@warden/contracts';
+
+/** A value as a line shows it: sealed personal data as `[sealed: <subject>]` (ADR 0026). */
+const shown = (value: JsonValue): string => JSON.stringify(withPlaceholders(value));
 
 const codes = { red: 31, green: 32, yellow: 33, blue: 34, magenta: 35, cyan: 36, dim: 2, bold: 1 } as const;
 /** A colour the CLI uses. */
@@ -15,9 +18,9 @@ export function describeEvent(e: WardenEvent): string {
     case 'TaskSubmitted':
       return JSON.stringify(e.data.goal).slice(0, 100);
     case 'ActionProposed':
-      return `${e.data.tool} ${JSON.stringify(e.data.args).slice(0, 100)} (confidence ${Number(e.data.confidence.value.toFixed(2))})`;
+      return `${e.data.tool} ${shown(e.data.args).slice(0, 100)} (confidence ${Number(e.data.confidence.value.toFixed(2))})`;
     case 'AnswerProposed':
-      return JSON.stringify(e.data.answer).slice(0, 100);
+      return shown(e.data.answer).slice(0, 100);
     case 'ActionApproved':
     case 'ActionRejected':
       return `${e.data.reasonCode}${e.data.ruleFired === null ? '' : ` (rule ${e.data.ruleFired})`}`;
@@ -26,7 +29,7 @@ export function describeEvent(e: WardenEvent): string {
     case 'HumanApproved':
       return `${e.data.decidedBy.id} (${e.data.decidedBy.role ?? 'no role'}), signed by key ${e.data.signature?.keyId ?? 'none'}`;
     case 'ToolSucceeded':
-      return `${e.data.tool} -> ${JSON.stringify(e.data.result).slice(0, 90)}`;
+      return `${e.data.tool} -> ${shown(e.data.result).slice(0, 90)}`;
     case 'ToolFailed':
       return `${e.data.tool}: ${e.data.errorClass} ${e.data.message.slice(0, 80)}`;
     case 'ModelCalled':
@@ -44,7 +47,7 @@ export function describeEvent(e: WardenEvent): string {
     case 'LoopDetected':
       return `${e.data.kind}: ${e.data.message}`;
     case 'TaskCompleted':
-      return JSON.stringify(e.data.answer).slice(0, 100);
+      return shown(e.data.answer).slice(0, 100);
     case 'TaskHalted':
       return `${e.data.reasonCode}: ${e.data.partial.why}`;
     default:

@@ -109,6 +109,22 @@ describe('warden erase', () => {
     for (const e of events.filter((x) => x.type === 'ModelCalled')) {
       expect(JSON.stringify(e.data)).not.toContain('Ada Lovelace');
     }
+    // what the model repeated (the address, the name) is published sealed, and opens to what it wrote
+    const mail = events.find(
+      (e): e is Extract<WardenEvent, { type: 'ActionProposed' }> =>
+        e.type === 'ActionProposed' && e.data.tool === 'email.send',
+    )!;
+    expect(JSON.stringify(mail.data)).not.toContain('ada@example.com');
+    const keys = new MongoSubjectKeyStore(p.db);
+    await expect(openSealed(keys, mail.data.args)).resolves.toMatchObject({
+      to: ['ada@example.com'],
+      body: 'Dear Ada Lovelace, your refund is on its way.',
+    });
+    const completed = events.find((e) => e.type === 'TaskCompleted') as Extract<WardenEvent, { type: 'TaskCompleted' }>;
+    expect(completed.data.answer).not.toContain('Ada Lovelace');
+    await expect(openSealed(keys, completed.data.answer)).resolves.toBe(
+      'Told Ada Lovelace (customer cus_1042) that their refund is on its way.',
+    );
   }, 180_000);
 
   it("keeps a customer's personal data out of the log in clear, and erases it with the key while the chain verifies", async () => {
@@ -199,14 +215,35 @@ describe('warden erase', () => {
     expect(summary.erasedFields.filter((f) => f.taskId === 'er-1').map((f) => f.path)).toEqual(
       expect.arrayContaining(['data.result.rows[0].name', 'data.result.rows[0].email']),
     );
-    // no topic's raw bytes hold the clear data (but er-ground's: its model wrote the address into its own proposal,
-    // and the model's output is not sealed, ADR 0026)
-    const sealedOnly = p.events.messages.filter((m) => m.decoded?.event.taskId !== 'er-ground');
-    expect(sealedOnly.length).toBeGreaterThan(0);
-    for (const m of sealedOnly) {
-      const raw = m.message.value ?? Buffer.alloc(0);
-      for (const clear of ['ada@example.com', 'Ada Lovelace']) expect(raw.includes(clear), m.topic).toBe(false);
+    // and the pieces the planner sealed in what the model wrote (er-ground's e-mail to the subject)
+    expect(summary.erasedFields.filter((f) => f.taskId === 'er-ground').map((f) => f.path)).toEqual(
+      expect.arrayContaining(['data.args.to[0]', 'data.args.body']),
+    );
+    // no topic's raw bytes hold the clear data: the tool results nor what the model repeated of them (er-ground's
+    // e-mail, its answer), which the planner sealed again
+    const all = p.events.messages;
+    expect(all.filter((m) => m.decoded?.event.taskId === 'er-ground').length).toBeGreaterThan(0);
+    for (const m of all) {
+      const raw = (m.message.value ?? Buffer.alloc(0)).toString('utf8').toLowerCase();
+      for (const clear of ['ada@example.com', 'ada lovelace']) {
+        expect(raw.includes(clear), `${m.topic} ${m.decoded?.event.type}`).toBe(false);
+      }
     }
+    // and what the model repeated reads as erased, while er-ground's chain verifies too
+    const ground = p.taskEvents('er-ground');
+    const mail = ground.find(
+      (e): e is Extract<WardenEvent, { type: 'ActionProposed' }> =>
+        e.type === 'ActionProposed' && e.data.tool === 'email.send',
+    )!;
+    await expect(openSealed(keys, mail.data.args)).resolves.toMatchObject({
+      to: [ERASED_VALUE],
+      body: `Dear ${ERASED_VALUE}, your refund is on its way.`,
+    });
+    const groundChain = verifyChain(
+      all.filter((m) => m.decoded?.event.taskId === 'er-ground').map((m) => m.decoded!.envelope),
+      'er-ground',
+    );
+    expect(groundChain.ok, JSON.stringify(groundChain)).toBe(true);
     // nor does the executor's effect ledger in MongoDB: it records the result sealed, as the log has it
     const outcome = await p.db.collection('executor_effects').findOne({ _id: 'er-1:q1#outcome' } as never);
     expect(outcome).toMatchObject({ status: 'committed' });

@@ -18,6 +18,7 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import struct
 import sys
 import time
@@ -86,6 +87,8 @@ class Registry:
 
 
 SEALED_FIELD = "__wardenSealed"
+# a sealed value written as JSON inside a text: its one field holds strings and a number, no nested braces
+SEALED_IN_TEXT = re.compile(r'\{"' + SEALED_FIELD + r'":\{[^{}]*\}\}')
 
 
 def sealed_values(value, path="data"):
@@ -100,6 +103,14 @@ def sealed_values(value, path="data"):
     elif isinstance(value, list):
         for i, v in enumerate(value):
             yield from sealed_values(v, f"{path}[{i}]")
+    elif isinstance(value, str) and SEALED_FIELD in value:
+        # pieces of a text sealed in place (what a model repeated of personal data): the sealed value's JSON
+        for m in SEALED_IN_TEXT.finditer(value):
+            try:
+                piece = json.loads(m.group(0))
+            except ValueError:
+                continue  # a truncated piece: not a sealed value
+            yield from sealed_values(piece, path)
 
 
 def decode(raw, registry):

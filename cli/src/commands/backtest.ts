@@ -4,9 +4,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { backtestTasks, type Outcome } from '@warden/auditor';
-import { applyCalibration, loadPolicy, parseCalibration, PolicyInvalidError } from '@warden/policy';
+import { applyCalibration, loadPolicy, parseCalibration, PolicyInvalidError, sealedOpener } from '@warden/policy';
+import { subjectKeysOf } from '@warden/runtime';
 import type { CliConfig } from '../config.js';
 import { ExitCodes, usageError } from '../errors.js';
+import { connect } from '../events.js';
 import { readTasks } from './audit.js';
 import { say } from './io.js';
 
@@ -53,7 +55,14 @@ export async function backtest(config: CliConfig, policyFile: string, options: B
   const chosen = [...tasks.values()]
     .map((decoded) => decoded.map((d) => d.event))
     .filter((events) => options.tenantId === undefined || events[0]?.tenantId === options.tenantId);
-  const result = await backtestTasks(chosen, policy);
+  // sealed personal data is opened in memory, as the live guard judged it (ADR 0026): the key store is in MongoDB
+  const deps = await connect(config.runtime);
+  let result;
+  try {
+    result = await backtestTasks(chosen, policy, { opener: sealedOpener(subjectKeysOf(deps.db, config.runtime)) });
+  } finally {
+    await deps.mongo.close();
+  }
   if (options.json) say(JSON.stringify(result));
   else {
     say(

@@ -4,9 +4,18 @@
  * task linked to the first (ADR 0026). Each compensation is then proposed, guarded and executed like any action.
  */
 import type { WardenEvent } from '@warden/contracts';
-import { demoTools, planRollback, rollbackTask, RollbackPlanningError, type RollbackPlan } from '@warden/tools';
+import { subjectKeysOf } from '@warden/runtime';
+import {
+  demoTools,
+  keptErasedIn,
+  planSealedRollback,
+  rollbackTask,
+  RollbackPlanningError,
+  type RollbackPlan,
+} from '@warden/tools';
 import type { CliConfig } from '../config.js';
 import { CliError, CliErrorCodes, ExitCodes } from '../errors.js';
+import { connect } from '../events.js';
 import { readTasks } from './audit.js';
 import { say } from './io.js';
 import { submit } from './submit.js';
@@ -51,7 +60,14 @@ export async function rollback(config: CliConfig, taskId: string, options: Rollb
   const events: WardenEvent[] = [...tasks.values()].flatMap((list) => list.map((d) => d.event));
   let plan: RollbackPlan;
   try {
-    plan = planRollback(demoTools, events, taskId, options.fromStep);
+    // the log's sealed personal data is opened in memory to plan from (ADR 0026): the key store is in MongoDB
+    const deps = await connect(config.runtime);
+    const keys = subjectKeysOf(deps.db, config.runtime);
+    try {
+      plan = await planSealedRollback(demoTools, events, taskId, options.fromStep, keys, keptErasedIn(deps.db, keys));
+    } finally {
+      await deps.mongo.close();
+    }
   } catch (error) {
     if (!(error instanceof RollbackPlanningError)) throw error;
     throw new CliError(CliErrorCodes.notFound, error.message, {

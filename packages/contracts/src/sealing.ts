@@ -4,7 +4,7 @@
  * sealed form. Deleting the subject's key (erasure) makes every sealed value of that subject unreadable for ever,
  * while the chain still verifies. Keys live behind a KMS-like interface (SubjectKeyStore); MongoDB implements it here.
  */
-import { createCipheriv, createDecipheriv, randomBytes, randomUUID } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { Collection, Db } from 'mongodb';
 import type { EventDraft } from './chain.js';
@@ -34,6 +34,11 @@ export type SealedValue = {
     readonly iv: string;
     readonly data: string;
     readonly tag: string;
+    /**
+     * Written inside a text (a piece of a model's answer, reasoning or argument string): it opens to its clear string
+     * as it stood in the text, not to that string's JSON (ADR 0026).
+     */
+    readonly text?: true;
   };
 };
 
@@ -214,13 +219,32 @@ export class MemorySubjectKeyStore implements SubjectKeyStore {
 /** The additional authenticated data: a sealed value opens only as its own subject's, under its own key id. */
 const aad = (subject: string, keyId: string): Buffer => Buffer.from(`warden-sealed:v1:${subject}:${keyId}`, 'utf8');
 
-/** Seals a JSON value with the subject's key. */
-export async function sealValue(keys: SubjectKeyStore, subject: string, value: JsonValue): Promise<SealedValue> {
+/**
+ * The nonce of a piece sealed in a text: derived from the key and the clear piece (a synthetic IV), so the same piece
+ * seals the same way and a proposal repeated word for word keeps its args hash (loop detection compares it). Equal
+ * pieces of one subject are thus seen to be equal, never what they are; distinct pieces never share a nonce.
+ */
+function syntheticIv(key: Uint8Array, subject: string, json: string): Buffer {
+  const ivKey = createHmac('sha256', key).update('warden-sealed-iv:v1').digest();
+  return createHmac('sha256', ivKey).update(`${subject}\u0000${json}`).digest().subarray(0, 12);
+}
+
+/**
+ * Seals a JSON value with the subject's key. `inText`: to be written as a piece of a text (sealedTextPiece), with a
+ * synthetic nonce (the same piece seals to the same text).
+ */
+export async function sealValue(
+  keys: SubjectKeyStore,
+  subject: string,
+  value: JsonValue,
+  inText = false,
+): Promise<SealedValue> {
   const { keyId, key } = await keys.keyFor(subject);
-  const iv = randomBytes(12);
+  const json = JSON.stringify(value);
+  const iv = inText ? syntheticIv(key, subject, json) : randomBytes(12);
   const cipher = createCipheriv('aes-256-gcm', key, iv);
   cipher.setAAD(aad(subject, keyId));
-  const data = Buffer.concat([cipher.update(JSON.stringify(value), 'utf8'), cipher.final()]);
+  const data = Buffer.concat([cipher.update(json, 'utf8'), cipher.final()]);
   return {
     [SEALED_FIELD]: {
       v: 1,
@@ -230,32 +254,68 @@ export async function sealValue(keys: SubjectKeyStore, subject: string, value: J
       iv: iv.toString('base64'),
       data: data.toString('base64'),
       tag: cipher.getAuthTag().toString('base64'),
+      ...(inText ? { text: true as const } : {}),
     },
   };
+}
+
+/**
+ * A piece of a text sealed with the subject's key: the sealed value's JSON, written in place of the clear piece.
+ * openSealedInText (and openSealed, on a string) puts the clear piece back exactly as it stood.
+ */
+export async function sealedTextPiece(keys: SubjectKeyStore, subject: string, piece: string): Promise<string> {
+  return JSON.stringify(await sealValue(keys, subject, piece, true));
+}
+
+/** Told of each sealed value opened: its subject and its clear value (the planner reseals what the model repeats). */
+export type OnOpened = (subject: string, clear: JsonValue) => void;
+
+/** The clear value of one sealed value, or ERASED_VALUE when its key is gone. */
+async function openOne(keys: SubjectKeyStore, value: SealedValue, onOpened?: OnOpened): Promise<JsonValue> {
+  const s = value[SEALED_FIELD];
+  const key = await keys.find(s.subject, s.keyId);
+  if (key === undefined) return ERASED_VALUE;
+  const decipher = createDecipheriv('aes-256-gcm', key.key, Buffer.from(s.iv, 'base64'));
+  decipher.setAAD(aad(s.subject, s.keyId));
+  decipher.setAuthTag(Buffer.from(s.tag, 'base64'));
+  const clear = JSON.parse(
+    Buffer.concat([decipher.update(Buffer.from(s.data, 'base64')), decipher.final()]).toString('utf8'),
+  ) as JsonValue;
+  onOpened?.(s.subject, clear);
+  return clear;
 }
 
 /**
  * Opens every sealed value inside `value` (at any depth): the clear value where the subject's key is there,
  * ERASED_VALUE where it was erased. A sealed value that does not authenticate under its key throws (tampering).
  */
-export async function openSealed(keys: SubjectKeyStore, value: JsonValue): Promise<JsonValue> {
-  if (isSealed(value)) {
-    const s = value[SEALED_FIELD];
-    const key = await keys.find(s.subject, s.keyId);
-    if (key === undefined) return ERASED_VALUE;
-    const decipher = createDecipheriv('aes-256-gcm', key.key, Buffer.from(s.iv, 'base64'));
-    decipher.setAAD(aad(s.subject, s.keyId));
-    decipher.setAuthTag(Buffer.from(s.tag, 'base64'));
-    const clear = Buffer.concat([decipher.update(Buffer.from(s.data, 'base64')), decipher.final()]);
-    return JSON.parse(clear.toString('utf8')) as JsonValue;
-  }
-  if (Array.isArray(value)) return Promise.all(value.map((v) => openSealed(keys, v)));
+export async function openSealed(keys: SubjectKeyStore, value: JsonValue, onOpened?: OnOpened): Promise<JsonValue> {
+  if (isSealed(value)) return openOne(keys, value, onOpened);
+  if (typeof value === 'string') return openSealedInText(keys, value, onOpened);
+  if (Array.isArray(value)) return Promise.all(value.map((v) => openSealed(keys, v, onOpened)));
   if (typeof value === 'object' && value !== null) {
     const out: Record<string, JsonValue> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = await openSealed(keys, v);
+    for (const [k, v] of Object.entries(value)) out[k] = await openSealed(keys, v, onOpened);
     return out;
   }
   return value;
+}
+
+/** True when a value holds a sealed value (at any depth, in a string too) that the keys cannot open: it was erased. */
+export async function holdsErased(keys: SubjectKeyStore, value: JsonValue): Promise<boolean> {
+  if (isSealed(value)) return (await keys.find(value[SEALED_FIELD].subject, value[SEALED_FIELD].keyId)) === undefined;
+  if (typeof value === 'string') {
+    for (const piece of sealedPiecesOf(value)) if (await holdsErased(keys, piece)) return true;
+    return false;
+  }
+  if (Array.isArray(value)) {
+    for (const v of value) if (await holdsErased(keys, v)) return true;
+    return false;
+  }
+  if (typeof value === 'object' && value !== null) {
+    for (const v of Object.values(value)) if (await holdsErased(keys, v)) return true;
+  }
+  return false;
 }
 
 /**
@@ -265,10 +325,8 @@ export async function openSealed(keys: SubjectKeyStore, value: JsonValue): Promi
  */
 export async function presentSealed(keys: SubjectKeyStore, value: JsonValue, open: boolean): Promise<JsonValue> {
   if (open) return openSealed(keys, value);
-  if (isSealed(value)) {
-    const s = value[SEALED_FIELD];
-    return (await keys.find(s.subject, s.keyId)) === undefined ? ERASED_VALUE : sealedPlaceholder(value);
-  }
+  if (isSealed(value)) return presentOne(keys, value);
+  if (typeof value === 'string') return replaceSealedPieces(value, async (piece) => presentOne(keys, piece));
   if (Array.isArray(value)) return Promise.all(value.map((v) => presentSealed(keys, v, false)));
   if (typeof value === 'object' && value !== null) {
     const out: Record<string, JsonValue> = {};
@@ -278,18 +336,51 @@ export async function presentSealed(keys: SubjectKeyStore, value: JsonValue, ope
   return value;
 }
 
+async function presentOne(keys: SubjectKeyStore, value: SealedValue): Promise<string> {
+  const s = value[SEALED_FIELD];
+  return (await keys.find(s.subject, s.keyId)) === undefined ? ERASED_VALUE : sealedPlaceholder(value);
+}
+
 /** A sealed value as JSON text: its one field holds an object of strings and a number, with no nested braces. */
 const SEALED_IN_TEXT = new RegExp(`\\{"${SEALED_FIELD}":\\{[^{}]*\\}\\}`, 'g');
 
+/** A text cut into the pieces that are sealed values written as JSON (`sealed`) and the text between them. */
+export function sealedTextSegments(text: string): { readonly text: string; readonly sealed: boolean }[] {
+  if (!text.includes(SEALED_FIELD)) return [{ text, sealed: false }];
+  const out: { text: string; sealed: boolean }[] = [];
+  let at = 0;
+  for (const m of text.matchAll(SEALED_IN_TEXT)) {
+    if (m.index > at) out.push({ text: text.slice(at, m.index), sealed: false });
+    out.push({ text: m[0], sealed: true });
+    at = m.index + m[0].length;
+  }
+  if (at < text.length) out.push({ text: text.slice(at), sealed: false });
+  return out;
+}
+
+/** The sealed values written as JSON inside a text. */
+function sealedPiecesOf(text: string): SealedValue[] {
+  if (!text.includes(SEALED_FIELD)) return [];
+  const out: SealedValue[] = [];
+  for (const m of text.matchAll(SEALED_IN_TEXT)) {
+    try {
+      const parsed: unknown = JSON.parse(m[0]);
+      if (isSealed(parsed)) out.push(parsed);
+    } catch {
+      // a truncated piece: not a sealed value
+    }
+  }
+  return out;
+}
+
 /**
- * Opens the sealed values written as JSON inside a text (a tool result rendered into a model's context): each is
- * replaced by its clear value's JSON, or by ERASED_VALUE's. A piece that does not parse as a sealed value (a
- * truncated one) stays as it is: the text never gains clear data it did not seal.
+ * The text with each sealed value written in it replaced by what `render` makes of it. A piece that does not parse
+ * as a sealed value (a truncated one) stays as it is: the text never gains clear data it did not seal.
  */
-export async function openSealedInText(keys: SubjectKeyStore, text: string): Promise<string> {
+async function replaceSealedPieces(text: string, render: (piece: SealedValue) => Promise<string>): Promise<string> {
   if (!text.includes(SEALED_FIELD)) return text;
   const pieces = [...text.matchAll(SEALED_IN_TEXT)];
-  const opened = await Promise.all(
+  const rendered = await Promise.all(
     pieces.map(async (m) => {
       let parsed: unknown;
       try {
@@ -297,11 +388,47 @@ export async function openSealedInText(keys: SubjectKeyStore, text: string): Pro
       } catch {
         return m[0];
       }
-      return isSealed(parsed) ? JSON.stringify(await openSealed(keys, parsed)) : m[0];
+      return isSealed(parsed) ? render(parsed) : m[0];
     }),
   );
   let i = 0;
-  return text.replace(SEALED_IN_TEXT, () => opened[i++]!);
+  return text.replace(SEALED_IN_TEXT, () => rendered[i++]!);
+}
+
+/**
+ * Opens the sealed values written as JSON inside a text: a tool result rendered into a model's context (each sealed
+ * value replaced by its clear value's JSON) or a model's text sealed piece by piece (sealedTextPiece: each piece put
+ * back as it stood). An erased one reads ERASED_VALUE (as JSON in a result, as is in a text).
+ */
+export async function openSealedInText(keys: SubjectKeyStore, text: string, onOpened?: OnOpened): Promise<string> {
+  return replaceSealedPieces(text, async (piece) => {
+    const clear = await openOne(keys, piece, onOpened);
+    return piece[SEALED_FIELD].text === true && typeof clear === 'string' ? clear : JSON.stringify(clear);
+  });
+}
+
+/**
+ * A value with each sealed value (at any depth, pieces of a text too) shown as its placeholder, with no key lookup:
+ * a compact display (a CLI line) for a reader that does not open them.
+ */
+export function withPlaceholders(value: JsonValue): JsonValue {
+  if (isSealed(value)) return sealedPlaceholder(value);
+  if (typeof value === 'string') {
+    if (!value.includes(SEALED_FIELD)) return value;
+    return value.replace(SEALED_IN_TEXT, (piece) => {
+      try {
+        const parsed: unknown = JSON.parse(piece);
+        return isSealed(parsed) ? sealedPlaceholder(parsed) : piece;
+      } catch {
+        return piece;
+      }
+    });
+  }
+  if (Array.isArray(value)) return value.map(withPlaceholders);
+  if (typeof value === 'object' && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withPlaceholders(v)]));
+  }
+  return value;
 }
 
 /** What a reader without the right role shows of a sealed value: that it is sealed, and whose, never its content. */

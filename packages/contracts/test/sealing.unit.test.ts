@@ -5,11 +5,14 @@ import {
   SEALED_FIELD,
   canonicalHash,
   eventDataSchemas,
+  holdsErased,
   isSealed,
   openSealed,
   openSealedInText,
   presentSealed,
   sealValue,
+  sealedTextPiece,
+  withPlaceholders,
   outOfChainEventTypes,
   subjectErasedDraft,
 } from '@warden/contracts';
@@ -146,5 +149,25 @@ describe('a subject key cache with a lifetime of 0', () => {
     expect(store.finds).toBe(2);
     await store.erase('t1:cus_3');
     await expect(openSealed(cached, sealed)).resolves.toBe(ERASED_VALUE);
+  });
+});
+
+describe('pieces of a text sealed in place (ADR 0026)', () => {
+  it('open back exactly, seal the same piece to the same bytes, and show as placeholders without a key', async () => {
+    const keys = new MemorySubjectKeyStore();
+    const piece = await sealedTextPiece(keys, 'tenant-a:cus_1', 'ada@example.com');
+    expect(await sealedTextPiece(keys, 'tenant-a:cus_1', 'ada@example.com')).toBe(piece); // synthetic nonce
+    expect(await sealedTextPiece(keys, 'tenant-a:cus_1', 'bob@example.com')).not.toBe(piece);
+    const text = `mail ${piece} today`;
+    expect(await openSealed(keys, text)).toBe('mail ada@example.com today');
+    expect(await openSealedInText(keys, text)).toBe('mail ada@example.com today');
+    expect(withPlaceholders({ to: [text] })).toEqual({ to: ['mail [sealed: tenant-a:cus_1] today'] });
+    expect(await holdsErased(keys, text)).toBe(false);
+    // a tampered piece does not open as anything else
+    const tampered = text.replace(/"data":"[^"]+"/, '"data":"AAAA"');
+    await expect(openSealed(keys, tampered)).rejects.toThrow();
+    await keys.erase('tenant-a:cus_1');
+    expect(await openSealed(keys, text)).toBe(`mail ${ERASED_VALUE} today`);
+    expect(await holdsErased(keys, text)).toBe(true);
   });
 });

@@ -27,6 +27,8 @@ export const GuardReasonCodes = {
   // grounding
   ungroundedLiteral: 'ungrounded_literal',
   ungroundedClaim: 'ungrounded_claim',
+  /** A proposal holds personal data sealed under an erased subject's key (ADR 0026): it grounds nothing. */
+  sealedValueErased: 'sealed_value_erased',
   // provenance, injection
   untrustedSource: 'untrusted_source',
   untrustedInstructions: 'untrusted_instructions',

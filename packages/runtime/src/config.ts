@@ -136,6 +136,24 @@ export const jsonEnv = <T extends z.ZodType>(schema: T) =>
   });
 
 /**
+ * A JSON array of regexes naming personal data (ADR 0026): the executor seals any string of a tool result matching
+ * one, the planner any piece of the model's output matching one, under the tenant's key. Default: none.
+ */
+export const sealPatternsEnv = () =>
+  z
+    .string()
+    .default('[]')
+    .transform((text, ctx) => {
+      try {
+        const list = z.array(z.string().min(1).max(500)).max(50).parse(JSON.parse(text));
+        return list.map((source) => new RegExp(source, 'u'));
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: `expected a JSON array of regexes: ${(error as Error).message}` });
+        return z.NEVER;
+      }
+    });
+
+/**
  * An optional setting holding key text, parsed by `parse` (which throws an Error naming the problem, never the key);
  * unset or blank: `empty()`.
  */

@@ -2,6 +2,7 @@ export {
   DEFAULT_BATCH_SIZE,
   WorkerEnv,
   jsonEnv,
+  sealPatternsEnv,
   keyTextEnv,
   loadConfig,
   signingKeyEnv,

@@ -4,7 +4,7 @@ import type { z } from 'zod';
 import { ToolRefusedError } from './errors.js';
 import { parseAddressRanges } from './address-ranges.js';
 import { defineToolDefinition, type ToolDefinition } from './runnable.js';
-import { CustomerCollections, type CustomersReader } from './stores/customers.js';
+import { CustomerCollections, type CustomersReader, type KeptSealing } from './stores/customers.js';
 import { MongoKeptFiles, type KeptFiles } from './stores/kept-files.js';
 import { Workspace } from './stores/workspace.js';
 
@@ -67,6 +67,11 @@ export interface DemoToolStores {
   /** CIDR ranges of non-public addresses http.get may reach (HttpAllowlist.allowedRanges); none when absent. */
   readonly httpAllowedRanges?: readonly string[];
   readonly httpMaxBytes: number;
+  /**
+   * Seal the personal fields of the copies kept for undo (customer versions and archived records) under each
+   * customer's key (ADR 0026: `warden erase` shreds them); absent: kept as they were.
+   */
+  readonly keptSealing?: KeptSealing;
 }
 
 /** The GridFS bucket of kept file copies (content-addressed, apart from the claim-check blobs). */
@@ -75,7 +80,7 @@ export const KEPT_FILES_BUCKET = 'warden_kept_files';
 /** The demo tools' stores, opened on a database and a workspace root. */
 export function demoToolDeps(stores: DemoToolStores): DemoToolDeps {
   return {
-    customers: new CustomerCollections(stores.db, new Set(stores.customerCollections)),
+    customers: new CustomerCollections(stores.db, new Set(stores.customerCollections), stores.keptSealing),
     workspace: new Workspace(stores.workspaceRoot),
     db: stores.db,
     knowledgeCollection: stores.knowledgeCollection,

@@ -29,15 +29,30 @@ export {
   type VerifyContext,
   type VerifyOutcome,
 } from './runnable.js';
-export { sealPersonalData, subjectKeyId, type PersonalDataDeclaration, type SealingOptions } from './personal-data.js';
+export {
+  MIN_REPEATED_VALUE_CHARS,
+  OpenedValues,
+  sealPersonalData,
+  sealRepeated,
+  sealRepeatedText,
+  subjectKeyId,
+  type PersonalDataDeclaration,
+  type RepeatSealing,
+  type SealingOptions,
+} from './personal-data.js';
 export {
   RollbackPlanningError,
   compensationOf,
   givenStepsOf,
+  ERASED_COPY_REASON,
+  ERASED_EFFECT_REASON,
+  keptErasedIn,
   planRollback,
+  planSealedRollback,
   rollbackTask,
   rollbackTaskIdOf,
   type EffectRef,
+  type KeptCopyErased,
   type LoggedEvent,
   type PlannedCompensation,
   type RollbackPlan,
@@ -60,12 +75,15 @@ export {
   type ToolSpec,
 } from './spec.js';
 export {
+  CUSTOMER_PERSONAL_FIELDS,
   CustomerCollections,
   EFFECTS_FIELD,
+  keptCopyErased,
   publicRecord,
   storeFilter,
   type CustomerDoc,
   type CustomersReader,
+  type KeptSealing,
   type ReadonlyCustomers,
   type TombstoneDoc,
   type VersionDoc,

@@ -3,7 +3,14 @@
  * them with the subject's key (or the tenant's) before the result is written to the log, so that erasing the key
  * erases them from every copy of the log while the chain still verifies.
  */
-import { isSealed, sealValue, type JsonValue, type SubjectKeyStore } from '@warden/contracts';
+import {
+  isSealed,
+  sealValue,
+  sealedTextPiece,
+  sealedTextSegments,
+  type JsonValue,
+  type SubjectKeyStore,
+} from '@warden/contracts';
 
 /** Where a tool's output holds personal data: records, the field naming each record's subject, its personal fields. */
 export interface PersonalDataDeclaration {
@@ -30,20 +37,25 @@ export function subjectKeyId(tenantId: string, subject: string | null, scope: Se
   return scope === 'tenant' || subject === null ? `tenant:${tenantId}` : `${tenantId}:${subject}`;
 }
 
-async function sealMatches(value: JsonValue, options: SealingOptions): Promise<JsonValue> {
-  if (typeof value === 'string') {
-    return options.patterns.some((p) => p.test(value))
-      ? sealValue(options.keys, subjectKeyId(options.tenantId, null, 'tenant'), value)
-      : value;
-  }
+/** A JSON value with each of its strings (outside sealed values) replaced by what `seal` makes of it. */
+async function sealStrings(value: JsonValue, seal: (text: string) => Promise<JsonValue>): Promise<JsonValue> {
+  if (typeof value === 'string') return seal(value);
   if (isSealed(value)) return value;
-  if (Array.isArray(value)) return Promise.all(value.map((v) => sealMatches(v, options)));
+  if (Array.isArray(value)) return Promise.all(value.map((v) => sealStrings(v, seal)));
   if (typeof value === 'object' && value !== null) {
     const out: Record<string, JsonValue> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = await sealMatches(v, options);
+    for (const [k, v] of Object.entries(value)) out[k] = await sealStrings(v, seal);
     return out;
   }
   return value;
+}
+
+/** Every string matching a pattern sealed whole under the tenant's key. */
+function sealMatches(value: JsonValue, options: SealingOptions): Promise<JsonValue> {
+  const tenant = subjectKeyId(options.tenantId, null, 'tenant');
+  return sealStrings(value, async (text) =>
+    options.patterns.some((p) => p.test(text)) ? sealValue(options.keys, tenant, text) : text,
+  );
 }
 
 /**
@@ -79,4 +91,91 @@ export async function sealPersonalData(
     sealed = { ...(output as Record<string, JsonValue>), [declaration.records]: out };
   }
   return options.patterns.length === 0 ? sealed : sealMatches(sealed, options);
+}
+
+/** The shortest clear value looked for in a model's output: shorter ones (initials, "Al") would seal common words. */
+export const MIN_REPEATED_VALUE_CHARS = 3;
+
+/**
+ * The clear personal values a worker opened (ADR 0026), each with the subject it was sealed under: what a model shown
+ * them may repeat in its output. `record` is an OnOpened for openSealed / openSealedInText.
+ */
+export class OpenedValues {
+  /** Lower-cased value → its subject (the first one opened: one value of two subjects is sealed under the first). */
+  private readonly subjects = new Map<string, string>();
+
+  readonly record = (subject: string, clear: JsonValue): void => {
+    if (typeof clear === 'string') {
+      const v = clear.trim();
+      if (v.length >= MIN_REPEATED_VALUE_CHARS && !this.subjects.has(v.toLowerCase())) {
+        this.subjects.set(v.toLowerCase(), subject);
+      }
+    } else if (Array.isArray(clear)) for (const c of clear) this.record(subject, c);
+    else if (typeof clear === 'object' && clear !== null) for (const c of Object.values(clear)) this.record(subject, c);
+  };
+
+  get size(): number {
+    return this.subjects.size;
+  }
+
+  subjectOf(value: string): string | undefined {
+    return this.subjects.get(value.toLowerCase());
+  }
+
+  /** One case-insensitive regex matching any of the values, longest first; undefined when there are none. */
+  matcher(): RegExp | undefined {
+    if (this.subjects.size === 0) return undefined;
+    const values = [...this.subjects.keys()].sort((a, b) => b.length - a.length);
+    return new RegExp(values.map((v) => v.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'giu');
+  }
+}
+
+/** How a model's output is sealed: the values opened for it, and the tenant's patterns (SealingOptions'). */
+export interface RepeatSealing {
+  readonly keys: SubjectKeyStore;
+  readonly tenantId: string;
+  readonly opened: OpenedValues;
+  readonly patterns: readonly RegExp[];
+}
+
+const globalOf = (p: RegExp): RegExp => new RegExp(p.source, p.flags.includes('g') ? p.flags : `${p.flags}g`);
+
+/**
+ * A text (a model's answer, reasoning, argument) with each repetition of an opened value sealed in place under that
+ * value's subject (sealedTextPiece), then each match of a pattern under the tenant's key. What is sealed already
+ * stays as it is; a text with nothing to seal is returned unchanged.
+ */
+export async function sealRepeatedText(text: string, options: RepeatSealing): Promise<string> {
+  const matchers: { re: RegExp; subject: (m: string) => string | undefined }[] = [];
+  const values = options.opened.matcher();
+  if (values !== undefined) matchers.push({ re: values, subject: (m) => options.opened.subjectOf(m) });
+  const tenant = subjectKeyId(options.tenantId, null, 'tenant');
+  for (const p of options.patterns) matchers.push({ re: globalOf(p), subject: () => tenant });
+  if (matchers.length === 0) return text;
+  let segments = sealedTextSegments(text).map((s) => ({ ...s }));
+  for (const { re, subject } of matchers) {
+    const next: { text: string; sealed: boolean }[] = [];
+    for (const seg of segments) {
+      if (seg.sealed) {
+        next.push(seg);
+        continue;
+      }
+      let at = 0;
+      for (const m of seg.text.matchAll(re)) {
+        const who = m[0] === '' ? undefined : subject(m[0]);
+        if (who === undefined) continue;
+        if (m.index > at) next.push({ text: seg.text.slice(at, m.index), sealed: false });
+        next.push({ text: await sealedTextPiece(options.keys, who, m[0]), sealed: true });
+        at = m.index + m[0].length;
+      }
+      if (at < seg.text.length) next.push({ text: seg.text.slice(at), sealed: false });
+    }
+    segments = next;
+  }
+  return segments.map((s) => s.text).join('');
+}
+
+/** A JSON value (a model's tool arguments, an answer's output) with every string sealed as sealRepeatedText does. */
+export function sealRepeated(value: JsonValue, options: RepeatSealing): Promise<JsonValue> {
+  return sealStrings(value, (text) => sealRepeatedText(text, options));
 }

@@ -4,17 +4,25 @@
  * log and submit the plan; the planner, the guard and the executor run it like any task.
  */
 import {
+  SEALED_FIELD,
   canonicalHash,
   clipText,
+  holdsErased,
+  openSealed,
   MAX_ID_CHARS,
   MAX_REASONING_CHARS,
   type EventData,
   type EventDataInput,
   type GivenStep,
   type JsonObject,
+  type JsonValue,
+  type SubjectKeyStore,
   type WardenEvent,
 } from '@warden/contracts';
 import type { z } from 'zod';
+import type { Db } from 'mongodb';
+import { OpenedValues, sealRepeated } from './personal-data.js';
+import { keptCopyErased } from './stores/customers.js';
 import type { ToolDefinitionRegistry } from './runnable.js';
 import type { CompensatingCall, RecordedEffect } from './spec.js';
 
@@ -106,6 +114,7 @@ export function planRollback(
   events: readonly LoggedEvent[],
   taskId: string,
   fromStep = 0,
+  unplannable: ReadonlyMap<string, string> = new Map(),
 ): RollbackPlan {
   const mine = events.filter((e) => e.taskId === taskId).sort((a, b) => a.seq - b.seq);
   const submitted = mine.map((e) => dataOf(e, 'TaskSubmitted')).find((d) => d !== undefined);
@@ -175,6 +184,11 @@ export function planRollback(
       inProgress.push({ ...ref, by: runningBy });
       continue;
     }
+    const cannot = unplannable.get(effect.actionId);
+    if (cannot !== undefined && tools.get(effect.tool)?.destructive !== false) {
+      irreversible.push({ ...ref, reason: cannot });
+      continue;
+    }
     if (effect.args === undefined) {
       if (tools.get(effect.tool)?.destructive === false) continue;
       irreversible.push({ ...ref, reason: 'no approval in the log binds the args it ran with' });
@@ -205,6 +219,84 @@ export function planRollback(
     inProgress,
     original: submitted,
   };
+}
+
+/** Why an effect holding an erased subject's personal data is not planned (ADR 0026). */
+export const ERASED_EFFECT_REASON =
+  'its recorded args or result hold personal data whose subject was erased: what it changed can no longer be read, so it is not undone';
+
+/** Why an effect whose kept copy holds an erased subject's personal data is not planned (ADR 0026). */
+export const ERASED_COPY_REASON =
+  'the copy it kept for undo holds personal data whose subject was erased: it can no longer be put back';
+
+/** Whether the copy an effect kept for undo holds an erased subject's data (keptCopyErased over the stores). */
+export type KeptCopyErased = (tool: string, args: JsonObject, effectKey: string) => Promise<boolean>;
+
+/** KeptCopyErased over the demo tools' stores in a database. */
+export const keptErasedIn =
+  (db: Db, keys: SubjectKeyStore): KeptCopyErased =>
+  (tool, args, effectKey) =>
+    keptCopyErased(db, keys, tool, args, effectKey);
+
+/**
+ * planRollback over a log whose personal data is sealed (ADR 0026): the task's approved args and results are opened
+ * in memory (a compensation is planned from what the effect really did: files.write's content hash, the ids), an
+ * effect holding an erased value is listed as irreversible with the reason (never planned from `[erased]`), and the
+ * compensations' args are sealed again wherever they repeat an opened value, under its subject: the plan the
+ * rollback task publishes holds no clear personal data.
+ */
+export async function planSealedRollback(
+  tools: ToolDefinitionRegistry<unknown, unknown>,
+  events: readonly LoggedEvent[],
+  taskId: string,
+  fromStep: number,
+  keys: SubjectKeyStore,
+  keptErased?: KeptCopyErased,
+): Promise<RollbackPlan> {
+  const opened = new OpenedValues();
+  const erased = new Map<string, string>();
+  const clear: LoggedEvent[] = [];
+  for (const e of events) {
+    const sealedPart =
+      e.taskId !== taskId
+        ? undefined
+        : e.type === 'ActionApproved' || e.type === 'HumanApproved'
+          ? 'args'
+          : e.type === 'ToolSucceeded'
+            ? 'result'
+            : undefined;
+    const data = e.data as unknown as Record<string, JsonValue>;
+    const value = sealedPart === undefined ? undefined : data[sealedPart];
+    if (sealedPart === undefined || value === undefined || !JSON.stringify(value).includes(SEALED_FIELD)) {
+      clear.push(e);
+      continue;
+    }
+    if (await holdsErased(keys, value)) erased.set(data.actionId as string, ERASED_EFFECT_REASON);
+    clear.push({ ...e, data: { ...data, [sealedPart]: await openSealed(keys, value, opened.record) } } as LoggedEvent);
+  }
+  if (keptErased !== undefined) {
+    // the copies kept for undo (customer versions, archived records): an erased one cannot be put back
+    const approved = new Map<string, JsonObject>();
+    for (const e of clear) {
+      if (e.taskId !== taskId) continue;
+      const d = e.data as unknown as { actionId: string; args?: JsonObject | null; tool?: string | null };
+      if ((e.type === 'ActionApproved' || e.type === 'HumanApproved') && d.args != null)
+        approved.set(d.actionId, d.args);
+      if (e.type !== 'ToolSucceeded' || erased.has(d.actionId)) continue;
+      const args = approved.get(d.actionId);
+      const effectKey = (e.data as { effectKey: string }).effectKey;
+      if (args !== undefined && (await keptErased(d.tool ?? '', args, effectKey))) {
+        erased.set(d.actionId, ERASED_COPY_REASON);
+      }
+    }
+  }
+  const plan = planRollback(tools, clear, taskId, fromStep, erased);
+  if (opened.size === 0) return plan;
+  const how = { keys, tenantId: plan.tenantId, opened, patterns: [] };
+  const steps = await Promise.all(
+    plan.steps.map(async (s) => ({ ...s, args: (await sealRepeated(s.args, how)) as JsonObject })),
+  );
+  return { ...plan, steps };
 }
 
 /** The given plan of a rollback task: its steps, with the effect each undoes. */

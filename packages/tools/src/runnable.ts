@@ -21,6 +21,11 @@ export interface ToolRunContext {
   /** Aborted at the tool's timeout (or when the executor stops): the tool must stop its I/O and reject. */
   readonly signal: AbortSignal;
   readonly logger: ToolLogger;
+  /**
+   * The tenant the call runs for: what a tool that keeps personal data for undo seals it under (ADR 0026). The
+   * executor always gives it.
+   */
+  readonly tenantId?: string;
 }
 
 /** What a dry run gets besides its arguments and its read-only stores. */

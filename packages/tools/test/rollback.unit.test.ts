@@ -2,8 +2,11 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  MemorySubjectKeyStore,
   canonicalHash,
   eventDataSchemas,
+  openSealed,
+  sealedTextPiece,
   sha256Hex,
   type EventType,
   type JsonValue,
@@ -11,6 +14,7 @@ import {
 } from '@warden/contracts';
 import { sampleTask } from '@warden/contracts/testing';
 import {
+  ERASED_EFFECT_REASON,
   MemoryKeptFiles,
   ToolCallError,
   Workspace,
@@ -21,6 +25,7 @@ import {
   filesRestore,
   filesWrite,
   planRollback,
+  planSealedRollback,
   rollbackTask,
   type DemoToolDeps,
   type LoggedEvent,
@@ -265,5 +270,41 @@ describe('planRollback', () => {
     expect(again.compensated).toEqual([expect.objectContaining({ actionId: 'a5', by: rb })]);
     expect(again.steps.map((s) => s.compensates.actionId)).toEqual(['a4', 'a2']);
     expect(again.rollbackTaskId).not.toBe(rb);
+  });
+});
+
+describe('planSealedRollback (ADR 0026)', () => {
+  it('plans from the opened args and results, reseals the plan, and lists an erased subject’s effect as irreversible', async () => {
+    const keys = new MemorySubjectKeyStore();
+    const ada = 'tenant-a:cus_1';
+    const bob = 'tenant-a:cus_2';
+    const content = `Dear ${await sealedTextPiece(keys, ada, 'Ada Lovelace')}, hello.`;
+    const path = `letters/${await sealedTextPiece(keys, ada, 'ada@example.com')}.txt`;
+    const bobName = await sealedTextPiece(keys, bob, 'Bob Smith');
+    const log = taskLog('t2', [
+      ['files.write', { path, content }, { sizeBytes: 1, previousSha256: null }],
+      [
+        'customers.update',
+        { collection: 'customers', id: 'cus_2', set: { name: bobName } },
+        { matched: 1, modified: 1 },
+      ],
+    ]);
+    const plan = await planSealedRollback(demoTools, log, 't2', 0, keys);
+    const restore = plan.steps.find((s) => s.tool === 'files.restore')!;
+    // planned from what the effect wrote (its clear content's hash), not from the sealed text
+    const clearContent = 'Dear Ada Lovelace, hello.';
+    expect(restore.args).toMatchObject({ files: [{ sha256: null, ifSha256: sha256Hex(clearContent) }] });
+    // the plan the rollback task publishes holds no clear personal data, and opens to the path written
+    expect(JSON.stringify(plan.steps)).not.toContain('ada@example.com');
+    expect(await openSealed(keys, restore.args)).toMatchObject({ files: [{ path: 'letters/ada@example.com.txt' }] });
+    expect(plan.steps.map((s) => s.tool).sort()).toEqual(['customers.revert', 'files.restore']);
+
+    // Bob is erased: his update is reported, not planned from [erased]; the rest is planned as before
+    await keys.erase(bob);
+    const after = await planSealedRollback(demoTools, log, 't2', 0, keys);
+    expect(after.steps.map((s) => s.tool)).toEqual(['files.restore']);
+    expect(after.irreversible).toEqual([
+      expect.objectContaining({ actionId: 'a2', tool: 'customers.update', reason: ERASED_EFFECT_REASON }),
+    ]);
   });
 });

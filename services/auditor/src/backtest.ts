@@ -14,10 +14,13 @@ import {
   evolve,
   guardStateOf,
   initialTaskView,
+  openProposal,
   proposalFromEvent,
   validateToolOutput,
+  verdictOnSealed,
   type ImpactEstimator,
   type Policy,
+  type SealedOpener,
 } from '@warden/policy';
 import type { AuditStore } from './projector/store.js';
 
@@ -63,6 +66,12 @@ function outcomeOf(event: WardenEvent): { outcome: Outcome; reasonCode: string }
 export interface BacktestOptions {
   /** The tenant caps on magnitude limits the live guard ran with (GUARD_TENANT_CAPS); unset: a task's limits hold. */
   readonly tenantCaps?: (tenantId: string) => MagnitudeLimits | undefined;
+  /**
+   * Opens sealed personal data (ADR 0026) in memory, as the live guard does: tool results for grounding, and the
+   * proposals' sealed args and answers (judged clear; an erased value escalates). Unset: judged as the log holds
+   * them (a sealed value grounds nothing).
+   */
+  readonly opener?: SealedOpener;
 }
 
 /**
@@ -97,10 +106,13 @@ export async function backtestTask(
       const data = cap === undefined ? e.data : { ...e.data, limits: capLimits(e.data.limits, cap).limits };
       view = evolve(view, { type: 'TaskSubmitted', tenantId: e.tenantId, data });
     } else if (e.type === 'ToolSucceeded') {
-      if (validateToolOutput(e.data.tool, e.data.result, policy).ok) view = evolve(view, e);
+      const result = options.opener === undefined ? e.data.result : await options.opener.open(e.data.result);
+      if (validateToolOutput(e.data.tool, result, policy).ok)
+        view = evolve(view, { ...e, data: { ...e.data, result } });
     } else if (e.type === 'ActionApproved') view = evolve(view, e);
     else if (e.type === 'ActionProposed' || e.type === 'AnswerProposed') {
       const proposal = proposalFromEvent(e);
+      const { judged, erased } = await openProposal(proposal, options.opener);
       const recordedEvent = verdictOf.get(e.id);
       const recorded = recordedEvent === undefined ? undefined : outcomeOf(recordedEvent);
       const recordedImpact =
@@ -110,11 +122,11 @@ export async function backtestTask(
             ? recordedEvent.data.action?.impact
             : undefined;
       const impact =
-        recordedImpact ?? (proposal.kind === 'action' ? await estimateImpact(proposal.tool, proposal.args) : null);
+        recordedImpact ?? (judged.kind === 'action' ? await estimateImpact(judged.tool, judged.args) : null);
       const state = guardStateOf(view, proposal.actionId, impact);
       if (state === undefined) continue; // no TaskSubmitted before it: nothing to judge it on
       proposals++;
-      const verdict = decide(state, proposal, policy);
+      const verdict = verdictOnSealed(decide(state, judged, policy), proposal, judged, erased);
       if (recorded === undefined || recordedEvent === undefined) {
         unjudged++;
         continue;

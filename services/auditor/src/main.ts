@@ -3,14 +3,21 @@
  * it from the log, then exits; `node dist/main.js backtest <policy.json> [tenantId]` replays the recorded proposals
  * through a candidate guard policy, offline, and prints which verdicts would change. Wiring and signals only.
  */
-import { TELEMETRY_OFF, closingTelemetry, connectRuntime, runUntilSignal, startTelemetry } from '@warden/runtime';
+import {
+  TELEMETRY_OFF,
+  closingTelemetry,
+  connectRuntime,
+  runUntilSignal,
+  startTelemetry,
+  subjectKeysOf,
+} from '@warden/runtime';
 import { pino } from 'pino';
 import { AUDITOR_NAME, createAuditor } from './auditor.js';
 import { auditorConfigFrom } from './config.js';
 import { rebuildProjection } from './rebuild.js';
 import { backtestProjection } from './backtest.js';
 import { AuditStore } from './projector/store.js';
-import { loadPolicy } from '@warden/policy';
+import { loadPolicy, sealedOpener } from '@warden/policy';
 import { readFileSync } from 'node:fs';
 
 const config = auditorConfigFrom();
@@ -33,12 +40,11 @@ async function backtest(policyFile: string | undefined, tenantId: string | undef
   const policy = loadPolicy(readFileSync(policyFile, 'utf8'));
   const deps = await connectRuntime(AUDITOR_NAME, config.runtime, logger);
   try {
-    const report = await backtestProjection(
-      new AuditStore(deps.db),
-      deps.blobs,
-      policy,
-      tenantId === undefined ? {} : { tenantId },
-    );
+    const report = await backtestProjection(new AuditStore(deps.db), deps.blobs, policy, {
+      ...(tenantId === undefined ? {} : { tenantId }),
+      // sealed personal data opened in memory, as the live guard judged it (ADR 0026)
+      opener: sealedOpener(subjectKeysOf(deps.db, config.runtime)),
+    });
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   } finally {
     await deps.mongo.close();

@@ -1,5 +1,11 @@
-import { verifyingKeyOf } from '@warden/contracts';
-import { createEscalationMetrics, createRuntimeMetrics, defineWorker, type Worker } from '@warden/runtime';
+import { presentSealed, verifyingKeyOf } from '@warden/contracts';
+import {
+  createEscalationMetrics,
+  createRuntimeMetrics,
+  defineWorker,
+  subjectKeysOf,
+  type Worker,
+} from '@warden/runtime';
 import type { FastifyInstance } from 'fastify';
 import { buildPeopleApi } from './api/server.js';
 import { Authenticator } from './auth.js';
@@ -87,13 +93,15 @@ export function createEscalationService(options: EscalationServiceOptions): Esca
         logger,
         metrics: agentMetrics,
       });
-      const rollbacks = new Rollbacks({ runtime: deps, publisher: () => worker.publisher() });
+      const subjectKeys = subjectKeysOf(deps.db, deps.config);
+      const rollbacks = new Rollbacks({ runtime: deps, publisher: () => worker.publisher(), subjectKeys });
       api = buildPeopleApi({
         store,
         decisions,
         views,
         auth: new Authenticator(config.staticTokens, config.jwt),
         rollbacks,
+        presentSealed: (value, open) => presentSealed(subjectKeys, value, open),
       });
       await api.listen({ port: config.httpPort, host: config.httpHost });
       const bound = api.server.address();

@@ -4,10 +4,12 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  MongoSubjectKeyStore,
   authenticateHaltDecision,
   canonicalHash,
   follow,
   generateSigningKeyPair,
+  sealedTextPiece,
   verifyDecision,
   type EventDraft,
   type JsonObject,
@@ -22,6 +24,7 @@ import {
   waitUntil,
   type TestPublisher,
 } from '@warden/runtime/testing';
+import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { causeOf, testSettings, testTool, withTasks } from '../../executor/test/helpers.js';
 import { stack } from '../../../test/support/index.js';
@@ -88,6 +91,7 @@ describe('the escalation service on the real stack', () => {
   let base: string;
   let echoed = 0;
   let receiver: Server;
+  let mongoDb: string;
   const received: Received[] = [];
 
   beforeAll(async () => {
@@ -126,6 +130,7 @@ describe('the escalation service on the real stack', () => {
       ]),
     );
     const runtime = testWorkerConfig(stack());
+    mongoDb = runtime.mongoDb;
     const loaded = escalationConfigFrom({
       ...testKafkaEnv(stack()),
       ESCALATION_HTTP_PORT: '0',
@@ -508,6 +513,28 @@ describe('the escalation service on the real stack', () => {
     );
     const res = await call('POST', `${path}/resume`, tokens.root, {});
     expect([res.status, res.body.error]).toEqual([410, 'expired']);
+  });
+
+  it("shows a proposal's sealed personal data opened to those who decide, and sealed to a viewer (ADR 0026)", async () => {
+    const mongo = new MongoClient(stack().mongoUrl);
+    await mongo.connect();
+    try {
+      const subjectKeys = new MongoSubjectKeyStore(mongo.db(mongoDb));
+      const piece = await sealedTextPiece(subjectKeys, 'tenant-a:cus_5', 'eve@example.com');
+      await publisher.publish(
+        escalation('esc-sealed', { to: piece, note: `write to ${piece}` }, new Date(Date.now() + 3_600_000)),
+      );
+      await seen('esc-sealed');
+      const argsShown = async (token: string) =>
+        ((await call('GET', pathOf('esc-sealed'), token)).body as { requested: { action: { args: unknown } } })
+          .requested.action.args;
+      expect(await argsShown(tokens.ana)).toEqual({ to: 'eve@example.com', note: 'write to eve@example.com' });
+      expect(await argsShown(tokens.root)).toEqual({ to: 'eve@example.com', note: 'write to eve@example.com' });
+      const sealed = '[sealed: tenant-a:cus_5]';
+      expect(await argsShown(tokens.vic)).toEqual({ to: sealed, note: `write to ${sealed}` });
+    } finally {
+      await mongo.close();
+    }
   });
 
   it('serves its OpenAPI document without a token', async () => {

@@ -77,6 +77,8 @@ export const RefusalCodes = {
   tenantMismatch: 'tenant_mismatch',
   toolOutOfScope: 'tool_out_of_scope',
   resourceOutOfScope: 'resource_out_of_scope',
+  /** The args hold personal data sealed under an erased subject's key (ADR 0026): nothing to run them with. */
+  sealedValueErased: 'sealed_value_erased',
 } as const;
 /** A refusal code: one of RefusalCodes, or why a person's approval does not answer its escalation. */
 export type RefusalCode = (typeof RefusalCodes)[keyof typeof RefusalCodes] | DecisionBindingFailure;
@@ -91,7 +93,8 @@ export type ApprovalCheck =
  * closed: no keys, no human approvals, unless the insecure development setting is on) and answer exactly the
  * escalation it names as the executor holds it (`held`: same task, action, args hash, policy version, unexpired).
  * Then, for every approval: the tool is known, the args are present and hash to the approved argsHash (an approval
- * binds exactly those args), a person's approval has not expired, and the args pass the tool's schema.
+ * binds exactly those args), a person's approval has not expired, and the args pass the tool's schema. `clearArgs`:
+ * the args with their sealed values opened (ADR 0026), which the schema checks and the tool gets.
  */
 export function checkApproval(
   approval: Approval,
@@ -99,6 +102,7 @@ export function checkApproval(
   now: Date,
   trust: DecisionTrust,
   held?: HeldEscalation,
+  clearArgs?: JsonObject,
 ): ApprovalCheck {
   if (approval.kind === 'HumanApproved') {
     const decision = approval.decision;
@@ -139,10 +143,13 @@ export function checkApproval(
       message: `the approval expired at ${approval.expiresAt}`,
     };
   }
-  const parsed = tool.spec.argsSchema.safeParse(approval.args);
+  // The args as the tool gets them: opened in memory when they hold sealed values (ADR 0026); the hash above binds
+  // them as the approval holds them.
+  const args = clearArgs ?? approval.args;
+  const parsed = tool.spec.argsSchema.safeParse(args);
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(args)'}: ${i.message}`).join('; ');
     return { ok: false, code: RefusalCodes.invalidArgs, message: `args do not match ${name}: ${issues}` };
   }
-  return { ok: true, tool, args: approval.args };
+  return { ok: true, tool, args };
 }

@@ -9,6 +9,8 @@ export interface CallOptions {
   readonly logger: ToolLogger;
   /** The worker's own signal (aborted when it is forced to stop). */
   readonly signal: AbortSignal;
+  /** The tenant the call runs for (what a tool seals kept personal data under, ADR 0026). */
+  readonly tenantId?: string;
 }
 
 /**
@@ -36,7 +38,12 @@ export async function callTool(tool: RunnableTool, args: unknown, options: CallO
       controller.signal.addEventListener('abort', () => reject(controller.signal.reason as Error), { once: true });
     });
     const output = await Promise.race([
-      tool.run(args, { idempotencyKey: options.idempotencyKey, signal: controller.signal, logger: options.logger }),
+      tool.run(args, {
+        idempotencyKey: options.idempotencyKey,
+        signal: controller.signal,
+        logger: options.logger,
+        ...(options.tenantId === undefined ? {} : { tenantId: options.tenantId }),
+      }),
       aborted,
     ]);
     return checkOutput(tool, output);

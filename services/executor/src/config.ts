@@ -4,6 +4,7 @@ import type { VerdictTrust } from '@warden/contracts';
 import {
   loadConfig,
   runtimeConfigFrom,
+  sealPatternsEnv,
   verifyingKeysEnv,
   WorkerEnv,
   type WorkerRuntimeConfig,
@@ -75,18 +76,7 @@ export const ExecutorEnv = WorkerEnv.extend({
   /** Seal the personal data of tool results before the log (ADR 0026): a key per data subject (default), per tenant, or off. */
   EXECUTOR_SEALING: z.enum(['off', 'subject', 'tenant']).default('subject'),
   /** With sealing on: any other string of a result matching one of these (a JSON array of regexes) is sealed too. */
-  EXECUTOR_SEAL_PATTERNS: z
-    .string()
-    .default('[]')
-    .transform((text, ctx) => {
-      try {
-        const list = z.array(z.string().min(1).max(500)).max(50).parse(JSON.parse(text));
-        return list.map((source) => new RegExp(source, 'u'));
-      } catch (error) {
-        ctx.addIssue({ code: 'custom', message: `expected a JSON array of regexes: ${(error as Error).message}` });
-        return z.NEVER;
-      }
-    }),
+  EXECUTOR_SEAL_PATTERNS: sealPatternsEnv(),
 });
 
 /** Settings of the executor itself (besides the runtime's and the tools' stores). */

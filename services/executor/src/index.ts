@@ -66,4 +66,4 @@ export {
   publicRecord,
   type DemoToolStores,
 } from '@warden/tools';
-export { createExecutorWorker, type ExecutorWorker, type ExecutorWorkerOptions } from './worker.js';
+export { createExecutorWorker, executorDemoTools, type ExecutorWorker, type ExecutorWorkerOptions } from './worker.js';

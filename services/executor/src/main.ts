@@ -1,8 +1,7 @@
 import { pino } from 'pino';
 import { TELEMETRY_OFF, closingTelemetry, runUntilSignal, startTelemetry } from '@warden/runtime';
-import { createDemoTools } from '@warden/tools';
 import { loadExecutorConfig } from './config.js';
-import { createExecutorWorker } from './worker.js';
+import { createExecutorWorker, executorDemoTools } from './worker.js';
 
 const config = loadExecutorConfig();
 // Tracing first: everything after it may start spans.
@@ -11,7 +10,7 @@ const logger = pino({ name: 'executor', level: config.runtime.logLevel });
 const worker = createExecutorWorker({
   runtime: config.runtime,
   settings: config.settings,
-  tools: (deps) => createDemoTools({ db: deps.db, ...config.stores }),
+  tools: (deps) => executorDemoTools(deps, config.stores, config.settings),
 });
 runUntilSignal(closingTelemetry(worker, telemetry), logger);
 await worker.start();

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { SubjectKeyStore } from '@warden/contracts';
+import { holdsErased, openSealed, type JsonObject, type SubjectKeyStore } from '@warden/contracts';
 import {
   createExecutorMetrics,
   createRuntimeMetrics,
@@ -10,7 +10,15 @@ import {
   type Worker,
   type WorkerRuntimeConfig,
 } from '@warden/runtime';
-import { createRunnableToolRegistry, sealPersonalData, ToolDefinitionError, type RunnableTool } from '@warden/tools';
+import {
+  createDemoTools,
+  createRunnableToolRegistry,
+  sealPersonalData,
+  sealRepeated,
+  ToolDefinitionError,
+  type DemoToolStores,
+  type RunnableTool,
+} from '@warden/tools';
 import { BreakerSync, ToolBreakers, breakerTopic } from './breakers.js';
 import { DEFAULT_ENDED_TASK_RETENTION_MS, DEFAULT_TASK_WAIT_MS, type ExecutorSettings } from './config.js';
 import { createHandlers, createWake, executorConsumes } from './handlers/index.js';
@@ -81,6 +89,7 @@ export function createExecutorWorker(options: ExecutorWorkerOptions): ExecutorWo
       }
       breakers.onTransition((tool, to) => agentMetrics.breakerTransition(tool, to));
       sync = new BreakerSync(deps.kafka, breakerTopic(deps.topics.prefix), breakers, replicaId, logger);
+      const keys = subjectKeysOf(deps.db, deps.config);
       const handlerDeps: ExecutorHandlerDeps = {
         tools: createRunnableToolRegistry(enabled),
         ledger: new EffectLedger(deps.db, { blobs: deps.blobs, claimCheckBytes: deps.config.claimCheckBytes }),
@@ -96,9 +105,12 @@ export function createExecutorWorker(options: ExecutorWorkerOptions): ExecutorWo
         verdictTrust,
         taskWaitMs: s.taskWaitMs ?? DEFAULT_TASK_WAIT_MS,
         endedTaskRetentionMs: s.endedTaskRetentionMs ?? DEFAULT_ENDED_TASK_RETENTION_MS,
-        ...(s.sealing === undefined
-          ? {}
-          : { sealResult: resultSealer(subjectKeysOf(deps.db, deps.config), s.sealing) }),
+        ...(s.sealing === undefined ? {} : { sealResult: resultSealer(keys, s.sealing) }),
+        // Args the planner sealed are opened whether or not results are sealed here (ADR 0026).
+        openArgs: async (args, onOpened) => ({
+          args: (await openSealed(keys, args, onOpened)) as JsonObject,
+          erased: await holdsErased(keys, args),
+        }),
         metrics: agentMetrics,
       };
       wake = createWake(handlerDeps);
@@ -117,16 +129,40 @@ export function createExecutorWorker(options: ExecutorWorkerOptions): ExecutorWo
   });
 }
 
+/**
+ * The demo tools over the executor's stores: with sealing on, the personal data they keep for undo (customer
+ * versions, archived records) is sealed under each customer's key like results are, so `warden erase` shreds it.
+ */
+export function executorDemoTools(
+  deps: Pick<RuntimeDeps, 'db' | 'config'>,
+  stores: Omit<DemoToolStores, 'db'>,
+  settings: Pick<ExecutorSettings, 'sealing'>,
+): RunnableTool[] {
+  const sealing = settings.sealing;
+  return createDemoTools({
+    db: deps.db,
+    ...stores,
+    ...(sealing === undefined
+      ? {}
+      : { keptSealing: { keys: subjectKeysOf(deps.db, deps.config), keyScope: sealing.keyScope } }),
+  });
+}
+
 /** Seals a result's personal data (the tool's declaration and the patterns) with the subjects' keys (ADR 0026). */
 function resultSealer(
   keys: SubjectKeyStore,
   sealing: NonNullable<ExecutorSettings['sealing']>,
 ): NonNullable<ExecutorHandlerDeps['sealResult']> {
-  return (spec, tenantId, result) =>
-    sealPersonalData(spec.personalData, result, {
+  return async (spec, tenantId, result, opened) => {
+    const sealed = await sealPersonalData(spec.personalData, result, {
       keys,
       tenantId,
       keyScope: sealing.keyScope,
       patterns: sealing.patterns,
     });
+    // what the result repeats of the args' opened values (an e-mail's accepted addresses) is sealed as they were
+    return opened === undefined || opened.size === 0
+      ? sealed
+      : sealRepeated(sealed, { keys, tenantId, opened, patterns: [] });
+  };
 }

@@ -1,8 +1,19 @@
-import { eventSchemas, generateSigningKeyPair, type EventOf } from '@warden/contracts';
+import {
+  MemorySubjectKeyStore,
+  eventSchemas,
+  generateSigningKeyPair,
+  holdsErased,
+  openSealed,
+  sealedTextPiece,
+  type EventOf,
+  type JsonObject,
+  type JsonValue,
+} from '@warden/contracts';
 import { signedVerdict, testVerdictTrust } from '@warden/contracts/testing';
 import { StateLayer, TaskConflictError, Topics } from '@warden/runtime';
 import { createTestHandlerContext } from '@warden/runtime/testing';
-import { createRunnableToolRegistry } from '@warden/tools';
+import { createRunnableToolRegistry, defineRunnableTool, defineTool, sealRepeated } from '@warden/tools';
+import { z } from 'zod';
 import { describe, expect, it, vi } from 'vitest';
 import { createHandlers, createWake, executorConsumes, ExecutorTaskState, type HeldTask } from '../src/index.js';
 import { actionApproved, openResources, taskSubmitted, testTool } from './helpers.js';
@@ -408,5 +419,58 @@ describe("the executor's subscription", () => {
     const topics = new Topics('t').forTypes(executorConsumes);
     expect(topics[0]).toBe('t.tasks.v1');
     expect(topics).toContain('t.verdicts.v1');
+  });
+});
+
+describe('sealed args (ADR 0026)', () => {
+  it('runs the tool with its args opened, seals what the result repeats, and refuses args whose subject was erased', async () => {
+    const keys = new MemorySubjectKeyStore();
+    const piece = await sealedTextPiece(keys, 'tenant-a:cus_1', 'ada@example.com');
+    const got: unknown[] = [];
+    const mail = defineRunnableTool({
+      spec: defineTool({
+        name: 'test.mail',
+        description: 'test tool test.mail',
+        destructive: false,
+        argsSchema: z.object({ to: z.email() }).strict(),
+        outputSchema: z.object({ accepted: z.array(z.string()) }),
+        riskTier: 'low',
+        resources: {},
+        criticalFields: [],
+      }),
+      run: (args: { to: string }) => {
+        got.push(args);
+        return Promise.resolve({ accepted: [args.to] });
+      },
+    });
+    const h = createHandlers({
+      ...runningDeps({ n: 0 }),
+      tools: createRunnableToolRegistry([mail]),
+      openArgs: async (args, onOpened) => ({
+        args: (await openSealed(keys, args, onOpened)) as JsonObject,
+        erased: await holdsErased(keys, args),
+      }),
+      sealResult: (_spec, tenantId, result, opened) =>
+        opened === undefined ? Promise.resolve(result) : sealRepeated(result, { keys, tenantId, opened, patterns: [] }),
+    });
+    const state = stateHolding({ ...running, scope: { tools: ['test.mail'], resources: openResources } });
+    const run = async (actionId: string) => {
+      const event = parsed(actionApproved('task-1', actionId, 'test.mail', { to: piece }));
+      const t = createTestHandlerContext({ event, state });
+      await h.ActionApproved(event, t.ctx);
+      return t.drafts;
+    };
+    const done = await run('m1');
+    expect(got).toEqual([{ to: 'ada@example.com' }]); // the tool got the clear address; the hash bound it sealed
+    expect(done.map((d) => d.type)).toEqual(['ToolSucceeded']);
+    expect(JSON.stringify(done)).not.toContain('ada@example.com');
+    const result = (done[0]!.data as { result: JsonValue }).result;
+    expect(await openSealed(keys, result)).toEqual({ accepted: ['ada@example.com'] });
+
+    await keys.erase('tenant-a:cus_1');
+    const refused = await run('m2');
+    expect(got).toHaveLength(1); // not run
+    expect(refused[0]).toMatchObject({ type: 'ToolFailed', data: { errorClass: 'refused' } });
+    expect(JSON.stringify(refused[0]!.data)).toContain('erased');
   });
 });

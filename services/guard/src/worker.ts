@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { openSealed, type SigningKey } from '@warden/contracts';
+import { holdsErased, openSealed, type SigningKey } from '@warden/contracts';
 import {
   createGuardMetrics,
   createRuntimeMetrics,
@@ -111,6 +111,7 @@ export function createGuardWorker(options: GuardWorkerOptions): GuardWorker {
         metrics: agentMetrics,
         sign: verdictSigner(options.signingKey, (value) => deps.codec.redact(value)),
         openSealed: (value) => openSealed(keys, value),
+        holdsErased: (value) => holdsErased(keys, value),
       };
       wake = createWake(handlerDeps);
       return createHandlers(handlerDeps);

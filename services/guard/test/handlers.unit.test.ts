@@ -8,6 +8,9 @@ import {
   openSealed,
   sealValue,
   type EventOf,
+  holdsErased,
+  sealedTextPiece,
+  type JsonObject,
   type JsonValue,
 } from '@warden/contracts';
 import { sampleTask } from '@warden/contracts/testing';
@@ -215,9 +218,11 @@ describe("the guard's handlers, without Kafka", () => {
   });
 });
 
-describe('sealed personal data in tool results (ADR 0026)', () => {
-  it('grounds an action in a sealed result once opened in memory, and keeps the result sealed in its state', async () => {
-    const keys = new MemorySubjectKeyStore();
+describe('sealed personal data in tool results and proposals (ADR 0026)', () => {
+  const clearArgs = { to: ['ada.lovelace@example.com'], subject: 'Shipped', body: 'Your order shipped.' };
+
+  /** A task that looked cus_7 up (its e-mail sealed) and proposes `args`; the verdict the guard gives, as drafted. */
+  async function verdictOn(keys: MemorySubjectKeyStore, args: JsonObject, openSealedValues: boolean) {
     const email = await sealValue(keys, 'tenant-a:cus_7', 'ada.lovelace@example.com');
     const task = sampleTask({
       goal: 'Write to the customer cus_7 that the order shipped',
@@ -237,7 +242,6 @@ describe('sealed personal data in tool results (ADR 0026)', () => {
         { producer: 'executor' },
       ),
     ) as EventOf<'ToolSucceeded'>;
-    const args = { to: ['ada.lovelace@example.com'], subject: 'Shipped', body: 'Your order shipped.' };
     const proposed = eventSchemas.ActionProposed.parse(
       follow(
         link,
@@ -255,32 +259,63 @@ describe('sealed personal data in tool results (ADR 0026)', () => {
         { producer: 'planner' },
       ),
     ) as EventOf<'ActionProposed'>;
-    const groundingOf = async (openSealedValues: boolean) => {
-      const handlers = createHandlers({
-        policy,
-        estimateImpact: () => Promise.resolve({ rows: 0, files: 0, recipients: 1, moneyUsd: 0 }),
-        escalationTtlMs: 3_600_000,
-        now: () => new Date(),
-        causeWaitMs: 0,
-        ...(openSealedValues ? { openSealed: (value: JsonValue) => openSealed(keys, value) } : {}),
-      });
-      const state = new StateLayer<GuardTaskState>(() => undefined);
-      for (const event of [submitted, succeeded, proposed]) {
-        const t = createTestHandlerContext({ event, state });
-        await (handlers[event.type] as (e: typeof event, c: typeof t.ctx) => Promise<void>)(event, t.ctx);
-        if (event === proposed) {
-          const kept = JSON.stringify(state.handle('task-1').get());
-          expect(kept).not.toContain('ada.lovelace@example.com'); // the state (and its changelog) stays sealed
-          const verdicts = ['ActionApproved', 'ActionRejected', 'EscalationRequested'];
-          return t.drafts.find((d) => verdicts.includes(d.type))!;
-        }
+    const handlers = createHandlers({
+      policy,
+      estimateImpact: () => Promise.resolve({ rows: 0, files: 0, recipients: 1, moneyUsd: 0 }),
+      escalationTtlMs: 3_600_000,
+      now: () => new Date(),
+      causeWaitMs: 0,
+      ...(openSealedValues
+        ? {
+            openSealed: (value: JsonValue) => openSealed(keys, value),
+            holdsErased: (value: JsonValue) => holdsErased(keys, value),
+          }
+        : {}),
+    });
+    const state = new StateLayer<GuardTaskState>(() => undefined);
+    for (const event of [submitted, succeeded, proposed]) {
+      const t = createTestHandlerContext({ event, state });
+      await (handlers[event.type] as (e: typeof event, c: typeof t.ctx) => Promise<void>)(event, t.ctx);
+      if (event === proposed) {
+        const kept = JSON.stringify(state.handle('task-1').get());
+        expect(kept).not.toContain('ada.lovelace@example.com'); // the state (and its changelog) stays sealed
+        const verdicts = ['ActionApproved', 'ActionRejected', 'EscalationRequested'];
+        return { verdict: t.drafts.find((d) => verdicts.includes(d.type))!, drafts: t.drafts, proposed };
       }
-      throw new Error('unreachable');
-    };
-    const opened = await groundingOf(true);
+    }
+    throw new Error('unreachable');
+  }
+
+  it('grounds an action in a sealed result once opened in memory, and keeps the result sealed in its state', async () => {
+    const keys = new MemorySubjectKeyStore();
+    const { verdict: opened } = await verdictOn(keys, clearArgs, true);
     expect(opened.type, JSON.stringify(opened.data)).toBe('ActionApproved');
-    const sealedOnly = await groundingOf(false); // a sealed value grounds nothing: fail closed
+    const { verdict: sealedOnly } = await verdictOn(keys, clearArgs, false); // a sealed value grounds nothing
     expect(sealedOnly.type).not.toBe('ActionApproved');
     expect(JSON.stringify(sealedOnly.data)).toContain('ungrounded_literal');
+  });
+
+  it('grounds sealed args as their clear text and binds the approval to them as sealed; erased: escalates', async () => {
+    const keys = new MemorySubjectKeyStore();
+    const to = await sealedTextPiece(keys, 'tenant-a:cus_7', 'ada.lovelace@example.com');
+    const args = { ...clearArgs, to: [to] }; // as the planner publishes what the model repeated
+    const { verdict, drafts, proposed } = await verdictOn(keys, args, true);
+    expect(verdict.type, JSON.stringify(verdict.data)).toBe('ActionApproved');
+    expect(verdict.data).toMatchObject({ args, argsHash: proposed.data.argsHash }); // what the event holds: sealed
+    expect(JSON.stringify(drafts)).not.toContain('ada.lovelace@example.com');
+
+    // without an opener the sealed recipient is judged as it stands: never allowed
+    expect((await verdictOn(keys, args, false)).verdict.type).not.toBe('ActionApproved');
+
+    // erased (the result's key is new, the args' is gone): never allowed. An erased recipient fails the tool's
+    // schema (denied); an erased piece of the body escalates, whatever else holds
+    await keys.erase('tenant-a:cus_7');
+    const erasedTo = await verdictOn(new MemorySubjectKeyStore(), args, true);
+    expect(erasedTo.verdict.type).toBe('ActionRejected');
+    const name = await sealedTextPiece(keys, 'tenant-a:cus_7', 'Ada');
+    await keys.erase('tenant-a:cus_7');
+    const erasedBody = await verdictOn(keys, { ...clearArgs, body: `Dear ${name}, your order shipped.` }, true);
+    expect(erasedBody.verdict.type).toBe('EscalationRequested');
+    expect(JSON.stringify(erasedBody.drafts)).toContain('sealed_value_erased');
   });
 });

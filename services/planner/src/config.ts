@@ -3,6 +3,7 @@ import {
   jsonEnv,
   loadConfig,
   runtimeConfigFrom,
+  sealPatternsEnv,
   WorkerEnv,
   type WorkerRuntimeConfig,
   TelemetryEnv,
@@ -81,6 +82,12 @@ export const PlannerEnv = WorkerEnv.extend({
   PLANNER_RESERVATION_TTL_MS: int(10_000, 24 * 3_600_000).default(30 * 60_000),
   PLANNER_RESERVATION_SWEEP_MS: int(1_000, 3_600_000).default(60_000),
   PLANNER_POLICY_VERSION: z.string().min(1).max(MAX_ID_CHARS).default('planner.v1'),
+  /**
+   * Personal-data patterns (ADR 0026, EXECUTOR_SEAL_PATTERNS' format: a JSON array of regexes): any piece of the
+   * model's output matching one is sealed under the tenant's key before it is published. Repetitions of values the
+   * model was shown opened are sealed under their subjects' keys whatever this holds.
+   */
+  PLANNER_SEAL_PATTERNS: sealPatternsEnv(),
 });
 
 /** The planner's own settings (besides the runtime's). */
@@ -102,6 +109,8 @@ export interface PlannerSettings {
   /** Reservations open longer than this are expired by the sweep (longer than any call with all its retries). */
   readonly reservationTtlMs: number;
   readonly reservationSweepMs: number;
+  /** Personal-data patterns sealed in the model's output under the tenant's key (PLANNER_SEAL_PATTERNS). */
+  readonly sealPatterns: readonly RegExp[];
 }
 
 /** The planner's configuration. */
@@ -142,6 +151,7 @@ export function loadPlannerConfig(env: Readonly<Record<string, string | undefine
       ],
     },
     settings: {
+      sealPatterns: e.PLANNER_SEAL_PATTERNS,
       defaultModel: e.PLANNER_MODEL,
       model: {
         baseURL: e.OPENAI_BASE_URL,

@@ -65,6 +65,6 @@ export type { ModelClient, ModelReply, ModelRequest, OfferedTool } from './model
 export { classifyModelError, createOpenAiModel, type OpenAiModelSettings } from './model/openai-model.js';
 export { countCompletionTokens, countPromptTokens, o200kCounter } from './model/tokens.js';
 export { OpenTools } from './open-tools.js';
-export { advance, clearMessages, complete, type PlannerDeps } from './planning.js';
+export { advance, clearMessages, complete, type PlannerDeps, type PlannerSealing } from './planning.js';
 export { TaskStore } from './task-store.js';
 export { createPlannerHandlers, createPlannerWorker, type PlannerWorkerOptions } from './worker.js';

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   MAX_ANSWER_CHARS,
+  MAX_CLAIM_TEXT_CHARS,
   MAX_CLAIMS_PER_PROPOSAL,
   MAX_MESSAGE_CHARS,
   MAX_NOTE_CHARS,
@@ -9,14 +10,27 @@ import {
   clipText,
   decodeAnswerContent,
   decodeToolTurnContent,
+  openSealed,
+  openSealedInText,
+  SEALED_FIELD,
   type ChatMessage,
+  type JsonValue,
+  type SubjectKeyStore,
   type EventData,
   type EventDataInput,
   type EventType,
 } from '@warden/contracts';
 import type { Span } from '@opentelemetry/api';
 import type { HandlerContext, PlannerMetrics } from '@warden/runtime';
-import { toolParametersJsonSchema, type ToolRegistry, type ToolSpec } from '@warden/tools';
+import {
+  OpenedValues,
+  sealRepeated,
+  sealRepeatedText,
+  toolParametersJsonSchema,
+  type RepeatSealing,
+  type ToolRegistry,
+  type ToolSpec,
+} from '@warden/tools';
 import type { BudgetStore } from './budget-store.js';
 import { costOf, priceOf, reservationFor, toMicroUsd, type ModelPrice } from './decide/budget.js';
 import { buildContext } from './decide/context-window.js';
@@ -58,21 +72,110 @@ export interface PlannerDeps {
   /** Agent metrics (tokens, cost, budgets, loops) on the worker's /metrics; none in unit tests. */
   readonly metrics?: PlannerMetrics;
   /**
-   * Opens the sealed personal data in a text (ADR 0026): the model gets the clear values (or `[erased]`), while
-   * the task's state and everything published (ModelCalled's messages included) keep the sealed form. None: the
-   * model gets the text as it is.
+   * Sealed personal data (ADR 0026): the model gets the clear values (or `[erased]`), while the task's state and
+   * everything published (ModelCalled's messages included) keep the sealed form; what the model writes is sealed
+   * again before it is published wherever it repeats a value it was shown (under that value's subject) or matches
+   * a pattern (under the tenant's key). None: the model gets the text as it is and its output goes out as it is.
    */
-  readonly openSealed?: (text: string) => Promise<string>;
+  readonly sealing?: PlannerSealing;
 }
 
-/** The messages as the model gets them: each one's sealed values opened (the published ModelCalled keeps them sealed). */
+/** How the planner opens sealed values for the model and seals its output again (ADR 0026). */
+export interface PlannerSealing {
+  /** The worker's cached subject key store. */
+  readonly keys: SubjectKeyStore;
+  /** Any other string of the model's output matching one of these is sealed under the tenant's key. */
+  readonly patterns: readonly RegExp[];
+}
+
+/**
+ * The messages as the model gets them: each one's sealed values opened (the published ModelCalled keeps them sealed),
+ * each opened value recorded in `opened`: what the model may repeat.
+ */
 export async function clearMessages(
   messages: readonly ChatMessage[],
-  deps: PlannerDeps,
+  deps: Pick<PlannerDeps, 'sealing'>,
+  opened: OpenedValues = new OpenedValues(),
 ): Promise<readonly ChatMessage[]> {
-  const open = deps.openSealed;
-  if (open === undefined) return messages;
-  return Promise.all(messages.map(async (m) => (m.content === null ? m : { ...m, content: await open(m.content) })));
+  const keys = deps.sealing?.keys;
+  if (keys === undefined) return messages;
+  return Promise.all(
+    messages.map(async (m) => {
+      const content = m.content === null ? null : await openSealedInText(keys, m.content, opened.record);
+      const toolCalls =
+        m.toolCalls === undefined
+          ? undefined
+          : await Promise.all(
+              m.toolCalls.map(async (c) => ({ ...c, arguments: await openArguments(keys, c.arguments, opened) })),
+            );
+      return { ...m, content, ...(toolCalls === undefined ? {} : { toolCalls }) };
+    }),
+  );
+}
+
+/** A tool call's arguments (JSON text) with their sealed pieces opened: JSON strings hold them escaped. */
+async function openArguments(keys: SubjectKeyStore, args: string, opened: OpenedValues): Promise<string> {
+  if (!args.includes(SEALED_FIELD)) return args;
+  try {
+    return JSON.stringify(await openSealed(keys, JSON.parse(args) as JsonValue, opened.record));
+  } catch {
+    return openSealedInText(keys, args, opened.record);
+  }
+}
+
+/** A tool call's arguments (JSON text, or not) with what the model repeated sealed (sealRepeated). */
+async function sealArguments(args: string, how: RepeatSealing): Promise<string> {
+  let parsed: JsonValue;
+  try {
+    parsed = JSON.parse(args) as JsonValue;
+  } catch {
+    return sealRepeatedText(args, how);
+  }
+  const sealed = await sealRepeated(parsed, how);
+  return JSON.stringify(sealed) === JSON.stringify(parsed) ? args : JSON.stringify(sealed);
+}
+
+/** What sealing the model's output of a task needs, or undefined when the planner does not seal. */
+function repeatSealing(deps: PlannerDeps, tenantId: string, opened: OpenedValues): RepeatSealing | undefined {
+  const sealing = deps.sealing;
+  if (sealing === undefined || (opened.size === 0 && sealing.patterns.length === 0)) return undefined;
+  return { keys: sealing.keys, tenantId, opened, patterns: sealing.patterns };
+}
+
+/**
+ * A text of the model's output sealed (sealRepeatedText) to fit in `maxChars`: sealing lengthens it, so a text that
+ * no longer fits is cut (before sealing, never through a sealed piece) until it does.
+ */
+async function sealedText(text: string, how: RepeatSealing | undefined, maxChars: number): Promise<string> {
+  if (how === undefined) return text;
+  let clear = text;
+  for (;;) {
+    const sealed = await sealRepeatedText(clear, how);
+    if (sealed.length <= maxChars || clear.length === 0) return sealed;
+    clear = clipText(clear, Math.max(0, clear.length - (sealed.length - maxChars) - 16));
+  }
+}
+
+/** The model's interpretation with what it repeated sealed: args, answer, output, reasoning, claims (ADR 0026). */
+async function sealedInterpretation(
+  interpretation: Interpretation & { kind: 'action' | 'answer' },
+  how: RepeatSealing | undefined,
+): Promise<Interpretation & { kind: 'action' | 'answer' }> {
+  if (how === undefined) return interpretation;
+  const reasoning = await sealedText(interpretation.reasoning, how, MAX_REASONING_CHARS);
+  const claims = await Promise.all(
+    interpretation.claims.map(async (c) => ({ ...c, text: await sealedText(c.text, how, MAX_CLAIM_TEXT_CHARS) })),
+  );
+  if (interpretation.kind === 'action') {
+    const args = (await sealRepeated(interpretation.args, how)) as typeof interpretation.args;
+    return { ...interpretation, args, reasoning, claims };
+  }
+  return {
+    ...interpretation,
+    answer: await sealedText(interpretation.answer, how, MAX_ANSWER_CHARS),
+    reasoning,
+    claims,
+  };
 }
 
 type Publish = HandlerContext['publish'];
@@ -135,10 +238,12 @@ function actionIdFor(state: TaskState, toolCallId: string): string {
 
 async function propose(
   e: Emitter,
-  interpretation: Interpretation & { kind: 'action' | 'answer' },
+  clear: Interpretation & { kind: 'action' | 'answer' },
   deps: PlannerDeps,
+  opened: OpenedValues,
 ): Promise<void> {
   const state = e.current;
+  const interpretation = await sealedInterpretation(clear, repeatSealing(deps, state.tenantId, opened));
   if (interpretation.kind === 'action') {
     // The hash binds the args as they go on the wire (redacted), which is what the guard and the executor check.
     const args = deps.redact(interpretation.args);
@@ -276,7 +381,7 @@ async function callModel(
   deps: PlannerDeps,
   signal: AbortSignal,
   parentSpan: Span | undefined,
-): Promise<Interpretation | null> {
+): Promise<(Interpretation & { opened?: OpenedValues }) | null> {
   const s = e.current;
   const callId = randomUUID();
   const price = priceOf(s.model, deps.prices);
@@ -293,6 +398,7 @@ async function callModel(
   }
   const messages = buildContext(s, deps.window, deps.tokens);
   const offered = offeredTools(s, deps);
+  const opened = new OpenedValues();
   const promptTokens = countPromptTokens(messages, offered.tools, deps.tokens);
   const maxTokens = deps.maxCompletionTokens;
   const wanted = reservationFor(promptTokens, maxTokens, price);
@@ -348,7 +454,7 @@ async function callModel(
     try {
       reply = await deps.model.complete({
         model: s.model,
-        messages: await clearMessages(messages, deps),
+        messages: await clearMessages(messages, deps, opened),
         tools: offered.tools,
         maxTokens,
         signal,
@@ -403,12 +509,21 @@ async function callModel(
     await settle(fullUsage.totalTokens, costUsd);
     const decoded =
       reply.toolCalls.length > 0 ? decodeToolTurnContent(reply.content) : decodeAnswerContent(reply.content);
+    // What the model wrote goes out (and into the task's state) with what it repeated of the personal data it was
+    // shown sealed again; it is interpreted from the clear reply (ADR 0026).
+    const how = repeatSealing(deps, s.tenantId, opened);
+    const reasoning = reply.reasoning ?? (decoded.ok ? decoded.envelope.reasoning : null);
     await e.emit('ModelResponded', {
       callId,
       model: s.model,
-      content: reply.content,
-      reasoning: reply.reasoning ?? (decoded.ok ? decoded.envelope.reasoning : null),
-      toolCalls: reply.toolCalls.map((c) => ({ ...c })),
+      content: reply.content === null || how === undefined ? reply.content : await sealRepeatedText(reply.content, how),
+      reasoning: reasoning === null || how === undefined ? reasoning : await sealRepeatedText(reasoning, how),
+      toolCalls: await Promise.all(
+        reply.toolCalls.map(async (c) => ({
+          ...c,
+          arguments: how === undefined ? c.arguments : await sealArguments(c.arguments, how),
+        })),
+      ),
       finishReason: reply.finishReason,
       usage: fullUsage,
       costUsd,
@@ -454,7 +569,7 @@ async function callModel(
       });
       return null;
     }
-    return interpretation;
+    return { ...interpretation, opened };
   } finally {
     // a call that threw (publish, encode) still gives its reservation back: an idle task never blocks others
     await settle(0, 0);
@@ -473,6 +588,8 @@ export async function advance(
   ctx: Pick<HandlerContext, 'publish' | 'signal'> & { readonly span?: Span },
 ): Promise<TaskState> {
   const e = emitterFor(state, ctx.publish, deps);
+  /** What the model call made in this move opened: its queued calls are sealed from it, not from a second opening. */
+  let calledWith: OpenedValues | undefined;
   for (;;) {
     const next = decideNext(e.current, deps.now().getTime(), deps.loops);
     switch (next.kind) {
@@ -483,9 +600,20 @@ export async function advance(
         return e.current;
       case 'propose_queued': {
         const last = e.current.turns.at(-1);
-        const interpretation = interpretQueuedCall(
-          { content: last?.assistant.content ?? null, logprobConfidence: last?.logprobConfidence ?? null },
+        // The turn as the model wrote it: its state holds it sealed (ADR 0026); what the model was shown for it
+        // (its context) and what it wrote are opened in memory, and the proposal is sealed again from them.
+        const opened = calledWith ?? new OpenedValues();
+        const [content, call] = await openedTurn(
+          e.current,
+          last?.assistant.content ?? null,
           next.call,
+          deps,
+          opened,
+          calledWith === undefined,
+        );
+        const interpretation = interpretQueuedCall(
+          { content, logprobConfidence: last?.logprobConfidence ?? null },
+          call,
           offeredTools(e.current, deps).names,
           deps.tools,
         );
@@ -500,14 +628,15 @@ export async function advance(
           });
           continue;
         }
-        await propose(e, interpretation, deps);
+        await propose(e, interpretation, deps, opened);
         return e.current;
       }
       case 'call_model': {
         const interpretation = await callModel(e, deps, ctx.signal, ctx.span);
         if (interpretation === null || interpretation.kind === 'bad_output') continue;
+        calledWith = interpretation.opened;
         if (interpretation.kind === 'answer') {
-          await propose(e, interpretation, deps);
+          await propose(e, interpretation, deps, interpretation.opened ?? new OpenedValues());
           return e.current;
         }
         continue; // the turn's calls are queued: the next round proposes the first
@@ -523,6 +652,28 @@ export async function advance(
       }
     }
   }
+}
+
+/**
+ * A queued call's turn opened (ADR 0026): its content and arguments in clear, and in `opened` every value opened for
+ * it: the turn's own and (`withContext`, unless the model call of this move recorded them) its context's, what the
+ * model was shown, so that whatever it repeats is sealed again.
+ */
+async function openedTurn(
+  state: TaskState,
+  content: string | null,
+  call: Extract<NextStep, { kind: 'propose_queued' }>['call'],
+  deps: PlannerDeps,
+  opened: OpenedValues,
+  withContext: boolean,
+): Promise<[string | null, Extract<NextStep, { kind: 'propose_queued' }>['call']]> {
+  const keys = deps.sealing?.keys;
+  if (keys === undefined) return [content, call];
+  if (withContext) await clearMessages(buildContext(state, deps.window, deps.tokens), deps, opened);
+  return [
+    content === null ? null : await openSealedInText(keys, content, opened.record),
+    { ...call, arguments: await openArguments(keys, call.arguments, opened) },
+  ];
 }
 
 /** The requester's own plan stands for the model's judgement: full confidence, from no model (ADR 0026). */

@@ -12,7 +12,6 @@ import {
   type Worker,
   type WorkerRuntimeConfig,
 } from '@warden/runtime';
-import { openSealedInText } from '@warden/contracts';
 import { demoTools, type ToolRegistry } from '@warden/tools';
 import { BudgetStore } from './budget-store.js';
 import type { PlannerSettings } from './config.js';
@@ -69,7 +68,7 @@ export function createPlannerHandlers(
       policyVersion: s.policyVersion,
       now,
       redact: (value) => deps.codec.redact(value),
-      openSealed: (text) => openSealedInText(keys, text),
+      sealing: { keys, patterns: s.sealPatterns },
       decisionTrust: decisionTrustOf(deps),
       ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
     },

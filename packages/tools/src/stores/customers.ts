@@ -1,6 +1,7 @@
-import type { JsonValue } from '@warden/contracts';
+import { holdsErased, isSealed, openSealed, sealValue, type JsonValue, type SubjectKeyStore } from '@warden/contracts';
 import type { Collection, Db, Document, UpdateFilter } from 'mongodb';
-import { ToolRefusedError } from '../errors.js';
+import { ToolCallError, ToolRefusedError } from '../errors.js';
+import { subjectKeyId } from '../personal-data.js';
 
 /** The field of a customer record listing the effect keys applied to it (for verify and idempotent re-runs). */
 export const EFFECTS_FIELD = '_effects';
@@ -22,12 +23,96 @@ export interface CustomersReader {
   readArchive?(name: string): Pick<Collection<TombstoneDoc>, 'countDocuments'>;
 }
 
+/**
+ * Whether the copy customers.update or customers.delete kept for undo under an effect holds personal data whose
+ * subject was erased (ADR 0026): read straight from `<collection>_versions` / `<collection>_deleted` (an admin's
+ * rollback planning reads them once per effect, never on a hot path). False for any other tool.
+ */
+export async function keptCopyErased(
+  db: Db,
+  keys: SubjectKeyStore,
+  tool: string,
+  args: Readonly<Record<string, unknown>>,
+  effectKey: string,
+): Promise<boolean> {
+  const collection = args.collection;
+  if (typeof collection !== 'string') return false;
+  const personal = (doc: Record<string, unknown>): JsonValue[] =>
+    CUSTOMER_PERSONAL_FIELDS.flatMap((f) => (isSealed(doc[f]) ? [doc[f]] : []));
+  if (tool === 'customers.update' && typeof args.id === 'string') {
+    const version = await db
+      .collection<VersionDoc>(`${collection}_versions`)
+      .findOne({ _id: `${effectKey}|${args.id}` });
+    return version !== null && (await holdsErased(keys, personal(version.previous)));
+  }
+  if (tool === 'customers.delete') {
+    const archived = await db.collection<TombstoneDoc>(`${collection}_deleted`).find({ effectKey }).toArray();
+    for (const t of archived) if (await holdsErased(keys, personal(t.record))) return true;
+  }
+  return false;
+}
+
+/** A customer record's personal fields (ADR 0026): customers.query declares them, and copies kept for undo seal them. */
+export const CUSTOMER_PERSONAL_FIELDS: readonly string[] = ['name', 'email', 'phone'];
+
+/**
+ * How copies kept for undo (`<collection>_versions`, `<collection>_deleted`) hold a customer's personal fields: sealed
+ * under the customer's key (or the tenant's), as results are (ADR 0026), so that `warden erase` shreds them too.
+ */
+export interface KeptSealing {
+  readonly keys: SubjectKeyStore;
+  readonly keyScope: 'subject' | 'tenant';
+}
+
 /** Customer collections the tools may touch; anything else (the ledger, the outbox) is refused. */
 export class CustomerCollections implements CustomersReader {
   constructor(
     private readonly db: Db,
     private readonly allowed: ReadonlySet<string>,
+    private readonly sealing?: KeptSealing,
   ) {}
+
+  /**
+   * The fields of a customer record, with its personal ones sealed for keeping (unchanged without sealing). A call
+   * with sealing on but no tenant keeps nothing in clear: it fails (fail closed).
+   */
+  async sealKept<T extends Record<string, unknown>>(fields: T, customerId: string, tenantId?: string): Promise<T> {
+    const sealing = this.sealing;
+    if (sealing === undefined) return fields;
+    if (tenantId === undefined) {
+      throw new ToolCallError('no tenant to seal the kept personal data under', { retryable: false });
+    }
+    const subject = subjectKeyId(tenantId, customerId, sealing.keyScope);
+    const out: Record<string, unknown> = { ...fields };
+    for (const field of CUSTOMER_PERSONAL_FIELDS) {
+      const v = out[field];
+      if (v !== undefined && v !== null && !isSealed(v))
+        out[field] = await sealValue(sealing.keys, subject, v as JsonValue);
+    }
+    return out as T;
+  }
+
+  /**
+   * Kept fields opened to be put back: ToolRefusedError when one's subject was erased (what it held is gone: nothing
+   * is restored from `[erased]`), or when they are sealed and this store has no keys.
+   */
+  async openKept<T extends Record<string, unknown>>(fields: T, what: string): Promise<T> {
+    const sealed = CUSTOMER_PERSONAL_FIELDS.filter((f) => isSealed(fields[f]));
+    if (sealed.length === 0) return fields;
+    const keys = this.sealing?.keys;
+    if (keys === undefined) throw new ToolRefusedError(`${what} holds sealed personal data and no key store is set`);
+    const out: Record<string, unknown> = { ...fields };
+    for (const field of sealed) {
+      const value = fields[field] as JsonValue;
+      if (await holdsErased(keys, value)) {
+        throw new ToolRefusedError(
+          `${what} holds personal data whose subject was erased (warden erase): it can no longer be restored`,
+        );
+      }
+      out[field] = await openSealed(keys, value);
+    }
+    return out as T;
+  }
 
   /** The collection, or ToolRefusedError when it is not a customer collection. */
   get(name: string): Collection<CustomerDoc> {

@@ -48,8 +48,10 @@ export const customersDelete = defineDemoTool({
     if (docs.length > 0) {
       ctx.signal.throwIfAborted();
       try {
+        // each record's personal fields are kept sealed under its customer's key: an erasure shreds them (ADR 0026)
+        const kept = await Promise.all(docs.map((record) => deps.customers.sealKept(record, record._id, ctx.tenantId)));
         await tombstones.insertMany(
-          docs.map((record) => ({
+          kept.map((record) => ({
             _id: `${ctx.idempotencyKey}|${record._id}`,
             effectKey: ctx.idempotencyKey,
             customerId: record._id,

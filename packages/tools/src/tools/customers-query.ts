@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { JsonValue, noImpact } from '@warden/contracts';
 import { defineDemoTool } from '../demo-deps.js';
-import { publicRecord, storeFilter } from '../stores/customers.js';
+import { CUSTOMER_PERSONAL_FIELDS, publicRecord, storeFilter } from '../stores/customers.js';
 import { Collection, Count, FieldName, Scalar } from './fields.js';
 
 /** customers.query: customers matching an equality filter (`id` matches the record id). Read-only. */
@@ -20,7 +20,7 @@ export const customersQuery = defineDemoTool({
   outputSchema: z.object({ rows: z.array(z.record(z.string(), JsonValue)), total: Count }),
   resources: { collections: ['collection'] },
   outputTrust: 'trusted',
-  personalData: { records: 'rows', subjectField: 'id', fields: ['name', 'email', 'phone'] },
+  personalData: { records: 'rows', subjectField: 'id', fields: CUSTOMER_PERSONAL_FIELDS },
   criticalFields: [],
   estimateImpact: () => Promise.resolve(noImpact),
   run: async (args, deps, ctx) => {

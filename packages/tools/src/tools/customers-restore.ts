@@ -52,10 +52,16 @@ export const customersRestore = defineDemoTool({
       .find({ effectKey: args.deletedBy }, { signal: ctx.signal })
       .toArray();
     if (archived.length > 0) {
+      // opened to be put back; an erased customer's record refuses the whole call (nothing restored from [erased])
+      const records = await Promise.all(
+        archived.map((t) =>
+          deps.customers.openKept(t.record, `the record of ${t.customerId} kept by ${args.deletedBy}`),
+        ),
+      );
       ctx.signal.throwIfAborted();
       try {
         await deps.customers.get(args.collection).insertMany(
-          archived.map((t) => ({ ...t.record, _id: t.customerId })),
+          records.map((record, i) => ({ ...record, _id: archived[i]!.customerId })),
           { ordered: false },
         );
       } catch (error) {

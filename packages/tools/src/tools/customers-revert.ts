@@ -32,9 +32,13 @@ export const customersRevert = defineDemoTool({
         retryable: false,
       });
     }
+    const previous = await deps.customers.openKept(
+      version.previous,
+      `the version of ${args.id} kept by ${args.reverts}`,
+    );
     ctx.signal.throwIfAborted();
     const update: UpdateFilter<CustomerDoc> = {};
-    if (Object.keys(version.previous).length > 0) update.$set = version.previous;
+    if (Object.keys(previous).length > 0) update.$set = previous;
     if (version.absent.length > 0) update.$unset = Object.fromEntries(version.absent.map((f) => [f, '']));
     return updateOnce(collection, args.id, update, ctx.idempotencyKey, ctx.signal);
   },

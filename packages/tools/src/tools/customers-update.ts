@@ -14,6 +14,7 @@ async function recordPrevious(
   id: string,
   fields: readonly string[],
   effectKey: string,
+  tenantId: string | undefined,
 ): Promise<void> {
   const record = await customers.get(collection).findOne({ _id: id });
   if (record === null || (record[EFFECTS_FIELD] ?? []).includes(effectKey)) return;
@@ -24,10 +25,17 @@ async function recordPrevious(
     if (value === undefined) absent.push(field);
     else previous[field] = JSON.parse(JSON.stringify(value)) as JsonValue;
   }
+  // the personal values kept for undo are sealed under the customer's key: an erasure shreds them (ADR 0026)
+  const kept = await customers.sealKept(previous, id, tenantId);
   try {
-    await customers
-      .versions(collection)
-      .insertOne({ _id: `${effectKey}|${id}`, effectKey, customerId: id, previous, absent, recordedAt: new Date() });
+    await customers.versions(collection).insertOne({
+      _id: `${effectKey}|${id}`,
+      effectKey,
+      customerId: id,
+      previous: kept,
+      absent,
+      recordedAt: new Date(),
+    });
   } catch (error) {
     if (!isDuplicateKeyError(error)) throw error;
   }
@@ -72,7 +80,14 @@ export const customersUpdate = defineDemoTool({
   run: async (args, deps, ctx) => {
     const collection = deps.customers.get(args.collection);
     ctx.signal.throwIfAborted();
-    await recordPrevious(deps.customers, args.collection, args.id, Object.keys(args.set), ctx.idempotencyKey);
+    await recordPrevious(
+      deps.customers,
+      args.collection,
+      args.id,
+      Object.keys(args.set),
+      ctx.idempotencyKey,
+      ctx.tenantId,
+    );
     ctx.signal.throwIfAborted();
     return updateOnce(collection, args.id, { $set: args.set }, ctx.idempotencyKey, ctx.signal);
   },

@@ -1,7 +1,8 @@
 import type { ServerResponse } from 'node:http';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { bearerToken, type Authenticator, type Principal } from '../auth.js';
+import { SEALED_FIELD, type JsonValue } from '@warden/contracts';
+import { bearerToken, decidingRole, type Authenticator, type Principal } from '../auth.js';
 import type { Decisions } from '../decisions.js';
 import type { Refusal } from '../decide.js';
 import { EscalationStatuses, type EscalationDoc, type EscalationStore } from '../store.js';
@@ -23,6 +24,12 @@ export interface PeopleApiOptions {
   readonly views: TaskViews;
   /** Admins' rollbacks (ADR 0026); absent: no rollback route. */
   readonly rollbacks?: Rollbacks;
+  /**
+   * How a sealed value (ADR 0026: personal data the planner sealed in a proposal's args or answer) is shown: opened
+   * for a caller who decides (approver, admin: they judge what they approve), `[sealed: <subject>]` for a viewer,
+   * `[erased]` for all once its subject is erased (presentSealed). Absent: shown as the event holds it.
+   */
+  readonly presentSealed?: (value: JsonValue, open: boolean) => Promise<JsonValue>;
 }
 
 const DecisionBody = z
@@ -82,9 +89,19 @@ function publicEscalation(doc: EscalationDoc, task?: TaskView): Record<string, u
 export function buildPeopleApi(options: PeopleApiOptions): FastifyInstance {
   const app = Fastify({ logger: false });
   const { store, decisions, auth, views } = options;
+  /** The escalation with its sealed values presented to the caller (ADR 0026). */
+  const presented = async (doc: EscalationDoc, principal: Principal): Promise<EscalationDoc> => {
+    const present = options.presentSealed;
+    if (present === undefined || !JSON.stringify(doc.requested).includes(SEALED_FIELD)) return doc;
+    const open = decidingRole(principal) !== undefined;
+    return { ...doc, requested: (await present(doc.requested as JsonValue, open)) as EscalationDoc['requested'] };
+  };
   // pending escalations show their task's budget and breakers (read when asked, cached briefly: never per event)
-  const shown = async (doc: EscalationDoc) =>
-    publicEscalation(doc, doc.status === 'pending' ? await views.of(doc.taskId, doc.tenantId) : undefined);
+  const shown = async (doc: EscalationDoc, principal: Principal) =>
+    publicEscalation(
+      await presented(doc, principal),
+      doc.status === 'pending' ? await views.of(doc.taskId, doc.tenantId) : undefined,
+    );
   const principals = new WeakMap<FastifyRequest, Principal>();
   const streams = new Set<ServerResponse>();
   const principalOf = (req: FastifyRequest): Principal => principals.get(req)!;
@@ -140,13 +157,15 @@ export function buildPeopleApi(options: PeopleApiOptions): FastifyInstance {
     const status = z.enum(EscalationStatuses).optional().safeParse(req.query.status);
     if (!status.success) return reply.code(400).send({ error: 'bad_request', message: 'unknown status' });
     const docs = await store.list(principalOf(req).tenants, status.data);
-    return reply.send({ escalations: await Promise.all(docs.map(shown)) });
+    return reply.send({ escalations: await Promise.all(docs.map((d) => shown(d, principalOf(req)))) });
   });
 
   app.get<{ Params: Params }>('/tasks/:taskId/escalations/:escalationId', async (req, reply) => {
     const doc = await store.get(req.params.taskId, req.params.escalationId, principalOf(req).tenants);
     if (doc === null) return reply.code(404).send({ error: 'not_found', message: 'no such escalation' });
-    return reply.send(publicEscalation(doc, await views.of(doc.taskId, doc.tenantId)));
+    return reply.send(
+      publicEscalation(await presented(doc, principalOf(req)), await views.of(doc.taskId, doc.tenantId)),
+    );
   });
 
   for (const kind of ['approve', 'deny'] as const) {

@@ -3,12 +3,14 @@
  * compensations of its succeeded effects with the tools' declarations, and, unless it is a dry run, publishes the
  * plan as a new task linked to the first. The planner, the guard and the executor then run it like any task.
  */
-import { newTask, type WardenEvent } from '@warden/contracts';
+import { newTask, type SubjectKeyStore, type WardenEvent } from '@warden/contracts';
 import { readTopics, type Publisher, type RuntimeDeps, type TopicKind } from '@warden/runtime';
 import {
   RollbackPlanningError,
   demoTools,
+  keptErasedIn,
   planRollback,
+  planSealedRollback,
   rollbackTask,
   type RollbackPlan,
   type ToolDefinitionRegistry,
@@ -33,9 +35,11 @@ export interface RollbackResult {
 
 /** What the rollbacks need. */
 export interface RollbacksDeps {
-  readonly runtime: Pick<RuntimeDeps, 'kafka' | 'codec' | 'topics'>;
+  readonly runtime: Pick<RuntimeDeps, 'kafka' | 'codec' | 'topics' | 'db'>;
   readonly publisher: () => Publisher;
   readonly tools?: ToolDefinitionRegistry<unknown, unknown>;
+  /** Opens the log's sealed personal data for planning (ADR 0026); absent: planned from the log as it is. */
+  readonly subjectKeys?: SubjectKeyStore;
 }
 
 /** Plans and submits rollbacks of tasks, for an admin of their tenant. */
@@ -50,7 +54,17 @@ export class Rollbacks {
     const events = await this.logOf(taskId);
     let plan: RollbackPlan;
     try {
-      plan = planRollback(this.deps.tools ?? demoTools, events, taskId, request.fromStep);
+      plan =
+        this.deps.subjectKeys === undefined
+          ? planRollback(this.deps.tools ?? demoTools, events, taskId, request.fromStep)
+          : await planSealedRollback(
+              this.deps.tools ?? demoTools,
+              events,
+              taskId,
+              request.fromStep,
+              this.deps.subjectKeys,
+              keptErasedIn(this.deps.runtime.db, this.deps.subjectKeys),
+            );
     } catch (error) {
       if (error instanceof RollbackPlanningError) return null;
       throw error;

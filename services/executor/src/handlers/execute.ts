@@ -4,14 +4,16 @@ import {
   clipText,
   isIdentifier,
   isWardenError,
+  SEALED_FIELD,
   type DecisionTrust,
   type HeldEscalation,
   type JsonObject,
   type VerdictTrust,
   type JsonValue,
+  type OnOpened,
 } from '@warden/contracts';
 import { abortableSleep, type ExecutorMetrics, type HandlerContext } from '@warden/runtime';
-import type { RunnableTool, RunnableToolRegistry, ToolSpec } from '@warden/tools';
+import { OpenedValues, type RunnableTool, type RunnableToolRegistry, type ToolSpec } from '@warden/tools';
 import { checkApproval, RefusalCodes, type Approval, type RefusalCode } from '../approval.js';
 import type { BreakerTransition, ToolBreakers } from '../breakers.js';
 import { callTool, checkOutput } from '../call.js';
@@ -72,8 +74,22 @@ export interface ExecutorHandlerDeps {
   readonly taskWaitMs: number;
   /** How long a completed or failed task's record is kept before it is deleted (0: for ever). */
   readonly endedTaskRetentionMs?: number;
-  /** Seals the personal data of a result before it is published (ADR 0026); absent: results go out as they are. */
-  readonly sealResult?: (spec: ToolSpec, tenantId: string, result: JsonValue) => Promise<JsonValue>;
+  /**
+   * Seals the personal data of a result before it is published (ADR 0026), and (`opened`) whatever repeats a value
+   * opened from the args; absent: results go out as they are.
+   */
+  readonly sealResult?: (
+    spec: ToolSpec,
+    tenantId: string,
+    result: JsonValue,
+    opened?: OpenedValues,
+  ) => Promise<JsonValue>;
+  /**
+   * Opens the sealed values of an approval's args in memory (ADR 0026: the planner seals what the model repeats),
+   * telling each one opened to `onOpened`; `erased` when one could not be (its subject was erased). Absent: args
+   * are run as they are.
+   */
+  readonly openArgs?: (args: JsonObject, onOpened: OnOpened) => Promise<{ args: JsonObject; erased: boolean }>;
   /** Tool calls and breakers on the worker's /metrics; none in unit tests. */
   readonly metrics?: ExecutorMetrics;
 }
@@ -108,7 +124,23 @@ export async function executeApproval(
     return;
   }
   const { task } = known;
-  const inScope = checkTaskScope(given, task, deps.tools.get(given.tool)?.spec);
+  // Sealed args (ADR 0026) are opened in memory: the scope, the schema and the tool see them clear; an erased value
+  // leaves nothing to run (fail closed).
+  const opened = new OpenedValues();
+  const clear =
+    deps.openArgs === undefined || given.args === null || !JSON.stringify(given.args).includes(SEALED_FIELD)
+      ? undefined
+      : await deps.openArgs(given.args, opened.record);
+  if (clear?.erased === true) {
+    const message = `the args of ${given.tool} hold personal data whose subject was erased: not run`;
+    await refuse(deps, given, ctx, RefusalCodes.sealedValueErased, message);
+    return;
+  }
+  const inScope = checkTaskScope(
+    clear === undefined ? given : { ...given, args: clear.args },
+    task,
+    deps.tools.get(given.tool)?.spec,
+  );
   if (!inScope.ok) {
     if (task?.scope === undefined || task.ended) await alertRefusal(given, ctx, inScope.code, inScope.message);
     else await refuse(deps, given, ctx, inScope.code, inScope.message); // the running task learns of it
@@ -119,7 +151,7 @@ export async function executeApproval(
     decision === undefined ? undefined : known.escalations.find((e) => e.escalationId === decision.data.escalationId);
   // A person's approval runs within the task's wall time as the escalation stated it.
   const approval: Approval = held?.deadlineAt === undefined ? given : { ...given, deadlineAt: held.deadlineAt };
-  const check = checkApproval(approval, deps.tools, deps.now(), deps.decisionTrust, held);
+  const check = checkApproval(approval, deps.tools, deps.now(), deps.decisionTrust, held, clear?.args);
   if (!check.ok) {
     await refuse(deps, approval, ctx, check.code, check.message);
     return;
@@ -141,7 +173,13 @@ export async function executeApproval(
     } // else the same approval again: its outcome was published in the transaction that committed this state
     return;
   }
-  const intent = await deps.ledger.recordIntent(key, {
+  // What the result repeats of the opened args is sealed again under the same subjects (ADR 0026).
+  const sealResult = deps.sealResult;
+  const run: ExecutorHandlerDeps =
+    clear === undefined || sealResult === undefined
+      ? deps
+      : { ...deps, sealResult: (spec, tenantId, result) => sealResult(spec, tenantId, result, opened) };
+  const intent = await run.ledger.recordIntent(key, {
     tool: tool.spec.name,
     argsHash: approval.argsHash,
     approvalEventId: approval.eventId,
@@ -162,18 +200,18 @@ export async function executeApproval(
       if (state.outcome.approvalEventId === approval.eventId) {
         // Redelivered (its first handling's transaction aborted, or its offset was not committed): the same outputs
         // again, the outcome and what came with it.
-        await publishRecorded(deps, approval, tool, key, await sealedRecord(deps, approval, tool, state.outcome), ctx);
+        await publishRecorded(run, approval, tool, key, await sealedRecord(run, approval, tool, state.outcome), ctx);
       } else {
         ctx.logger.warn({ key }, 'another approval of an effect already done: not run again');
       }
       return;
     }
     if (state.dispatches.length > 0) {
-      await reconcile(deps, approval, tool, args, key, state, ctx);
+      await reconcile(run, approval, tool, args, key, state, ctx);
       return;
     }
   }
-  await dispatchAndRun(deps, approval, tool, args, key, 1, ctx);
+  await dispatchAndRun(run, approval, tool, args, key, 1, ctx);
 }
 
 async function dispatchAndRun(
@@ -227,7 +265,13 @@ async function dispatchAndRun(
     attempt,
   });
   const call = await deps.breakers.fire(name, () =>
-    callTool(tool, args, { idempotencyKey: key, timeoutMs, logger: ctx.logger, signal: ctx.signal }),
+    callTool(tool, args, {
+      idempotencyKey: key,
+      timeoutMs,
+      logger: ctx.logger,
+      signal: ctx.signal,
+      ...(approval.tenantId === undefined ? {} : { tenantId: approval.tenantId }),
+    }),
   );
   const durationMs = Math.round((performance.now() - started) * 1000) / 1000;
   const failure = call.ok ? undefined : classify(call.error);

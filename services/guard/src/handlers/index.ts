@@ -17,9 +17,12 @@ import {
   capLimits,
   decide,
   guardStateOf,
+  openProposal,
   proposalFromEvent,
   validateToolOutput,
+  verdictOnSealed,
   type GuardState,
+  type SealedOpener,
   type ImpactEstimator,
   type Policy,
   type Verdict,
@@ -72,7 +75,19 @@ export interface GuardHandlerDeps {
    * values are judged as they are (a sealed value then grounds nothing: fail closed).
    */
   readonly openSealed?: (value: JsonValue) => Promise<JsonValue>;
+  /**
+   * Whether a value holds a sealed value whose subject was erased (ADR 0026): a proposal holding one is judged
+   * opened (as `[erased]`) and escalated, never allowed. None: no proposal is opened (its sealed values ground
+   * nothing).
+   */
+  readonly holdsErased?: (value: JsonValue) => Promise<boolean>;
 }
+
+/** The opener of sealed proposals (ADR 0026), when the guard has keys. */
+const proposalOpener = (deps: GuardHandlerDeps): SealedOpener | undefined =>
+  deps.openSealed === undefined || deps.holdsErased === undefined
+    ? undefined
+    : { open: deps.openSealed, erased: deps.holdsErased };
 
 /** The task's state with its results opened (in memory only) for judging; the state kept stays sealed. */
 async function openedResults(deps: GuardHandlerDeps, state: GuardTaskState): Promise<GuardTaskState> {
@@ -197,8 +212,9 @@ async function judge(
   cause?: ChainLink,
 ): Promise<GuardTaskState> {
   const proposal = proposalFromEvent(event);
-  const impact =
-    proposal.kind === 'action' ? await deps.estimateImpact(proposal.tool, proposal.args, ctx.signal) : null;
+  // Judged opened (in memory only), bound as the event holds it: sealed (ADR 0026).
+  const { judged, erased } = await openProposal(proposal, proposalOpener(deps));
+  const impact = judged.kind === 'action' ? await deps.estimateImpact(judged.tool, judged.args, ctx.signal) : null;
   const opened = await openedResults(deps, taskState);
   const state: GuardState | undefined = guardStateOf(viewOf(event.taskId, opened), proposal.actionId, impact);
   const publishOptions = (policyVersion: string) => ({ policyVersion, ...(cause === undefined ? {} : { cause }) });
@@ -245,7 +261,7 @@ async function judge(
     }
   }
   const verdict = withReviewSample(
-    decide(state, proposal, policy),
+    verdictOnSealed(decide(state, judged, policy), proposal, judged, erased),
     `${event.taskId}:${proposal.actionId}`,
     proposal.kind,
     deps.reviewSample,
