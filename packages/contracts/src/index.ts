@@ -160,6 +160,7 @@ export {
   authenticateDecision,
   checkDecisionBinding,
   decisionSigningPayload,
+  HeldEscalationSchema,
   heldEscalationOf,
   signDecision,
   verifyDecision,
@@ -171,6 +172,7 @@ export {
   type HeldEscalation,
 } from './decision-signature.js';
 export {
+  HeldHaltSchema,
   ResumableHaltReasons,
   authenticateHaltDecision,
   checkHaltBinding,

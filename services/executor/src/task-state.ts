@@ -1,4 +1,4 @@
-import { Scope, eventSchemas, type EventOf, type HeldEscalation } from '@warden/contracts';
+import { HeldEscalationSchema, Scope, eventSchemas, type EventOf, type HeldEscalation } from '@warden/contracts';
 import { TaskConflictError, type TaskState } from '@warden/runtime';
 import { z } from 'zod';
 
@@ -25,16 +25,6 @@ export interface PendingApproval {
   readonly hash: string;
   readonly deadlineMs: number;
 }
-
-const HeldEscalationSchema = z.object({
-  escalationId: z.string(),
-  taskId: z.string(),
-  actionId: z.string().nullable(),
-  argsHash: z.string().nullable(),
-  policyVersion: z.string(),
-  expiresAt: z.string(),
-  deadlineAt: z.string().optional(),
-});
 
 /**
  * The executor's state of one task (ADR 0028), kept by the runtime in the executor's changelog
