@@ -262,3 +262,65 @@ describe('a planner SIGKILLed after a step committed', () => {
     await second.exited;
   }, 300_000);
 });
+
+describe('a rebalance that moves a task to another planner', () => {
+  it('has the new owner restore the task from the changelog: one model call and one proposal per step', async () => {
+    const model = await startScriptedModel({ scenarios: [lookUp('planner-move')] });
+    cleanups.push(() => model.close());
+    const config = testWorkerConfig(stack(), { logLevel: 'error' });
+    const { settings } = loadPlannerConfig({ OPENAI_BASE_URL: model.baseURL, PLANNER_MODEL_TIMEOUT_MS: '10000' });
+    const topic = (kind: string): string => `${config.topicPrefix}.${kind}.v1`;
+    const out = await EventCollector.start(
+      stack(),
+      [topic('tasks'), topic('planning'), topic('proposals'), topic('results')],
+      config.mongoDb,
+    );
+    cleanups.push(() => out.close());
+    const publisher = await startTestPublisher(config);
+    cleanups.push(() => publisher.close());
+    const taskId = 'move-1';
+    const taskEvents = (): WardenEvent[] => out.events().filter((e) => e.taskId === taskId);
+
+    // The first planner plans step 1 alone; a second one joins (the group rebalances), then the first leaves: every
+    // partition ends with the second, which never handled this task.
+    const first = createPlannerWorker({ runtime: config, settings });
+    cleanups.push(() => first.close());
+    await first.start();
+    await publisher.publish(
+      newTask(sampleTask({ goal: 'Look up c-42', model: 'scripted:planner-move' }), {
+        tenantId: 'tenant-a',
+        taskId,
+        producer: 'test',
+      }),
+    );
+    await out.waitFor(() => taskEvents().some((e) => e.type === 'ActionProposed'), 60_000);
+    const second = createPlannerWorker({ runtime: config, settings });
+    cleanups.push(() => second.close());
+    await second.start();
+    await first.close();
+    await groupSettled(`${config.topicPrefix}.planner`);
+
+    const decoded = out.messages.find((m) => m.decoded?.event.type === 'ActionProposed')!.decoded!;
+    const proposal = decoded.event as EventOf<'ActionProposed'>;
+    await publisher.publish(
+      follow(
+        { envelope: decoded.envelope, hash: decoded.hash },
+        'ToolSucceeded',
+        {
+          actionId: proposal.data.actionId,
+          tool: proposal.data.tool,
+          effectKey: `${taskId}:${proposal.data.actionId}`,
+          result: { rows: [{ id: 'c-42', status: 'active' }] },
+          durationMs: 3,
+        },
+        { producer: 'executor@test' },
+      ),
+    );
+    await out.waitFor(() => taskEvents().some((e) => e.type === 'AnswerProposed'), 60_000);
+    const events = taskEvents();
+    expect(events.filter((e) => e.type === 'ActionProposed')).toHaveLength(1);
+    expect(events.filter((e) => e.type === 'AnswerProposed')).toHaveLength(1);
+    expect(events.filter((e) => e.type === 'ModelCalled')).toHaveLength(2);
+    expect(await reservationsOf(config.mongoDb, taskId)).toBe(2);
+  }, 180_000);
+});
