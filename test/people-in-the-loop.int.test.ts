@@ -186,9 +186,17 @@ describe('people decide through the whole pipeline', () => {
     const before = p.taskEvents(taskId).filter((e) => e.type === 'ToolSucceeded');
     const path = escalationPath(taskId, halted.data.escalationId!);
     const shown = await haltedBudgetShown(path);
-    const budget = (shown.body.task as { budget: { tokens: { used: number; limit: number } } }).budget;
+    const budget = (
+      shown.body.task as { budget: Record<'tokens' | 'costUsd' | 'steps', { used: number; limit: number }> }
+    ).budget;
     expect(budget.tokens.limit).toBe(6_000);
     expect(budget.tokens.used).toBeGreaterThan(0);
+    // the same figures as the planner's state when it halted (its TaskHalted totals)
+    expect([budget.tokens.used, budget.costUsd.used, budget.steps.used]).toEqual([
+      halted.data.totals.usage.totalTokens,
+      halted.data.totals.costUsd,
+      halted.data.totals.steps,
+    ]);
 
     const resumed = await people(p, 'POST', `${path}/resume`, {
       comment: 'worth finishing',
