@@ -1,12 +1,4 @@
-import {
-  answerHash,
-  canonicalHash,
-  eventSchemas,
-  follow,
-  newTask,
-  type EventData,
-  type EventOf,
-} from '@warden/contracts';
+import { answerHash, canonicalHash, eventSchemas, follow, newTask, type EventOf } from '@warden/contracts';
 import { sampleTask } from '@warden/contracts/testing';
 import { StateLayer, TaskConflictError } from '@warden/runtime';
 import { createTestHandlerContext } from '@warden/runtime/testing';
@@ -37,7 +29,7 @@ const running: TaskState = {
     taskId: 'task-1',
     tenantId: 'tenant-a',
     model: 'scripted:x',
-    task: task.data as EventData<'TaskSubmitted'>,
+    task: task.data,
     startedAtMs: T0,
     limits,
   }),
