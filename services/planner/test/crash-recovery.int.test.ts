@@ -85,28 +85,66 @@ async function plannerState(prefix: string, taskId: string): Promise<PlannerReco
   return all.get(taskId) as PlannerRecord | undefined;
 }
 
-describe('a planner crash between a model call and its commit', () => {
-  it('leaves neither outputs nor state: the record read again is planned once more, its first call charged', async () => {
-    const model = await startScriptedModel({ scenarios: [lookUp('planner-crash')] });
-    cleanups.push(() => model.close());
-    const config = testWorkerConfig(stack(), { logLevel: 'error' });
-    const { settings } = loadPlannerConfig({ OPENAI_BASE_URL: model.baseURL, PLANNER_MODEL_TIMEOUT_MS: '10000' });
-    const topic = (kind: string): string => `${config.topicPrefix}.${kind}.v1`;
-    const out = await EventCollector.start(
-      stack(),
-      [topic('tasks'), topic('planning'), topic('proposals')],
-      config.mongoDb,
-    );
-    cleanups.push(() => out.close());
-    const publisher = await startTestPublisher(config);
-    cleanups.push(() => publisher.close());
-    await publisher.publish(
-      newTask(sampleTask({ goal: 'Look up c-42', model: 'scripted:planner-crash' }), {
+/** A scripted model serving `lookUp(scenario)`, a worker config, a collector of the task's topics and a publisher. */
+async function setUp(scenario: string, logLevel: 'error' | 'warn') {
+  const model = await startScriptedModel({ scenarios: [lookUp(scenario)] });
+  cleanups.push(() => model.close());
+  const config = testWorkerConfig(stack(), { logLevel, shutdownGraceMs: 5_000 });
+  const env = { OPENAI_BASE_URL: model.baseURL, PLANNER_MODEL_TIMEOUT_MS: '10000' };
+  const { settings } = loadPlannerConfig(env);
+  const out = await EventCollector.start(
+    stack(),
+    ['tasks', 'planning', 'proposals', 'results'].map((kind) => `${config.topicPrefix}.${kind}.v1`),
+    config.mongoDb,
+  );
+  cleanups.push(() => out.close());
+  const publisher = await startTestPublisher(config);
+  cleanups.push(() => publisher.close());
+  const submit = (taskId: string) =>
+    publisher.publish(
+      newTask(sampleTask({ goal: 'Look up c-42', model: `scripted:${scenario}` }), {
         tenantId: 'tenant-a',
-        taskId: 'crash-1',
+        taskId,
         producer: 'test',
       }),
     );
+  const taskEvents = (taskId: string): WardenEvent[] => out.events().filter((e) => e.taskId === taskId);
+  /** Publishes the executor's result of the task's proposed lookup. */
+  const lookUpDone = async (taskId: string): Promise<void> => {
+    const decoded = out.messages.find(
+      (m) => m.decoded?.event.type === 'ActionProposed' && m.decoded.event.taskId === taskId,
+    )!.decoded!;
+    const proposal = decoded.event as EventOf<'ActionProposed'>;
+    await publisher.publish(
+      follow(
+        { envelope: decoded.envelope, hash: decoded.hash },
+        'ToolSucceeded',
+        {
+          actionId: proposal.data.actionId,
+          tool: proposal.data.tool,
+          effectKey: `${taskId}:${proposal.data.actionId}`,
+          result: { rows: [{ id: 'c-42', status: 'active' }] },
+          durationMs: 3,
+        },
+        { producer: 'executor@test' },
+      ),
+    );
+  };
+  /** Both steps done once each: one proposal and one model call per step, each call reserved once. */
+  const expectOnePerStep = async (taskId: string): Promise<void> => {
+    const events = taskEvents(taskId);
+    expect(events.filter((e) => e.type === 'ActionProposed')).toHaveLength(1);
+    expect(events.filter((e) => e.type === 'AnswerProposed')).toHaveLength(1);
+    expect(events.filter((e) => e.type === 'ModelCalled')).toHaveLength(2);
+    expect(await reservationsOf(config.mongoDb, taskId)).toBe(2);
+  };
+  return { model, config, env, settings, out, publisher, submit, taskEvents, lookUpDone, expectOnePerStep };
+}
+
+describe('a planner crash between a model call and its commit', () => {
+  it('leaves neither outputs nor state: the record read again is planned once more, its first call charged', async () => {
+    const { config, settings, out, submit } = await setUp('planner-crash', 'error');
+    await submit('crash-1');
     await out.waitFor((es) => es.some((e) => e.type === 'TaskSubmitted'));
     const record = out.messages.find((m) => m.decoded?.event.type === 'TaskSubmitted')!;
 
@@ -188,19 +226,7 @@ describe('a planner SIGKILLed after a step committed', () => {
   });
 
   it("is followed by a new owner that restores the task's state from the changelog and goes on", async () => {
-    const model = await startScriptedModel({ scenarios: [lookUp('planner-kill')] });
-    cleanups.push(() => model.close());
-    const config = testWorkerConfig(stack(), { logLevel: 'warn', shutdownGraceMs: 5_000 });
-    const env = { OPENAI_BASE_URL: model.baseURL, PLANNER_MODEL_TIMEOUT_MS: '10000' };
-    const topic = (kind: string): string => `${config.topicPrefix}.${kind}.v1`;
-    const out = await EventCollector.start(
-      stack(),
-      [topic('tasks'), topic('planning'), topic('proposals'), topic('results')],
-      config.mongoDb,
-    );
-    cleanups.push(() => out.close());
-    const publisher = await startTestPublisher(config);
-    cleanups.push(() => publisher.close());
+    const { config, env, out, submit, taskEvents, lookUpDone, expectOnePerStep } = await setUp('planner-kill', 'warn');
     const start = async (): Promise<ChildWorker> => {
       const child = await startChildWorker(fixture, { runtime: config, env }, { readyTimeoutMs: 90_000 });
       children.push(child);
@@ -208,15 +234,8 @@ describe('a planner SIGKILLed after a step committed', () => {
     };
     const first = await start();
     const taskId = 'kill-1';
-    await publisher.publish(
-      newTask(sampleTask({ goal: 'Look up c-42', model: 'scripted:planner-kill' }), {
-        tenantId: 'tenant-a',
-        taskId,
-        producer: 'test',
-      }),
-    );
-    const taskEvents = (): WardenEvent[] => out.events().filter((e) => e.taskId === taskId);
-    await out.waitFor(() => taskEvents().some((e) => e.type === 'ActionProposed'), 60_000);
+    await submit(taskId);
+    await out.waitFor(() => taskEvents(taskId).some((e) => e.type === 'ActionProposed'), 60_000);
     await waitUntil(async () => (await plannerState(config.topicPrefix, taskId)) !== undefined, {
       timeoutMs: 30_000,
       what: () => `the task in the planner changelog:\n${first.output()}`,
@@ -229,32 +248,12 @@ describe('a planner SIGKILLed after a step committed', () => {
     // handling in flight (ADR 0028) and its model call would be made again (charged, never visible: ADR 0029).
     // Waiting for the group to settle on the new owner keeps this test about the restore.
     await groupSettled(`${config.topicPrefix}.planner`);
-    // The executor's result of the proposed lookup, handled by the new owner.
-    const decoded = out.messages.find((m) => m.decoded?.event.type === 'ActionProposed')!.decoded!;
-    const proposal = decoded.event as EventOf<'ActionProposed'>;
-    await publisher.publish(
-      follow(
-        { envelope: decoded.envelope, hash: decoded.hash },
-        'ToolSucceeded',
-        {
-          actionId: proposal.data.actionId,
-          tool: proposal.data.tool,
-          effectKey: `${taskId}:${proposal.data.actionId}`,
-          result: { rows: [{ id: 'c-42', status: 'active' }] },
-          durationMs: 3,
-        },
-        { producer: 'executor@test' },
-      ),
-    );
-    await out.waitFor(() => taskEvents().some((e) => e.type === 'AnswerProposed'), 150_000);
+    await lookUpDone(taskId); // the executor's result, handled by the new owner
+    await out.waitFor(() => taskEvents(taskId).some((e) => e.type === 'AnswerProposed'), 150_000);
 
     // One proposal per step and one model call per step: the new owner knew the task (its state restored from the
     // changelog), neither planned it again nor called the model for the step already done.
-    const events = taskEvents();
-    expect(events.filter((e) => e.type === 'ActionProposed')).toHaveLength(1);
-    expect(events.filter((e) => e.type === 'AnswerProposed')).toHaveLength(1);
-    expect(events.filter((e) => e.type === 'ModelCalled')).toHaveLength(2);
-    expect(await reservationsOf(config.mongoDb, taskId)).toBe(2);
+    await expectOnePerStep(taskId);
     expect(await plannerState(config.topicPrefix, taskId)).toMatchObject({
       task: { status: 'waiting', steps: 2, pending: { kind: 'answer', answer: 'Done.' } },
     });
@@ -265,62 +264,26 @@ describe('a planner SIGKILLed after a step committed', () => {
 
 describe('a rebalance that moves a task to another planner', () => {
   it('has the new owner restore the task from the changelog: one model call and one proposal per step', async () => {
-    const model = await startScriptedModel({ scenarios: [lookUp('planner-move')] });
-    cleanups.push(() => model.close());
-    const config = testWorkerConfig(stack(), { logLevel: 'error' });
-    const { settings } = loadPlannerConfig({ OPENAI_BASE_URL: model.baseURL, PLANNER_MODEL_TIMEOUT_MS: '10000' });
-    const topic = (kind: string): string => `${config.topicPrefix}.${kind}.v1`;
-    const out = await EventCollector.start(
-      stack(),
-      [topic('tasks'), topic('planning'), topic('proposals'), topic('results')],
-      config.mongoDb,
+    const { config, settings, out, submit, taskEvents, lookUpDone, expectOnePerStep } = await setUp(
+      'planner-move',
+      'error',
     );
-    cleanups.push(() => out.close());
-    const publisher = await startTestPublisher(config);
-    cleanups.push(() => publisher.close());
     const taskId = 'move-1';
-    const taskEvents = (): WardenEvent[] => out.events().filter((e) => e.taskId === taskId);
-
     // The first planner plans step 1 alone; a second one joins (the group rebalances), then the first leaves: every
     // partition ends with the second, which never handled this task.
     const first = createPlannerWorker({ runtime: config, settings });
     cleanups.push(() => first.close());
     await first.start();
-    await publisher.publish(
-      newTask(sampleTask({ goal: 'Look up c-42', model: 'scripted:planner-move' }), {
-        tenantId: 'tenant-a',
-        taskId,
-        producer: 'test',
-      }),
-    );
-    await out.waitFor(() => taskEvents().some((e) => e.type === 'ActionProposed'), 60_000);
+    await submit(taskId);
+    await out.waitFor(() => taskEvents(taskId).some((e) => e.type === 'ActionProposed'), 60_000);
     const second = createPlannerWorker({ runtime: config, settings });
     cleanups.push(() => second.close());
     await second.start();
     await first.close();
     await groupSettled(`${config.topicPrefix}.planner`);
 
-    const decoded = out.messages.find((m) => m.decoded?.event.type === 'ActionProposed')!.decoded!;
-    const proposal = decoded.event as EventOf<'ActionProposed'>;
-    await publisher.publish(
-      follow(
-        { envelope: decoded.envelope, hash: decoded.hash },
-        'ToolSucceeded',
-        {
-          actionId: proposal.data.actionId,
-          tool: proposal.data.tool,
-          effectKey: `${taskId}:${proposal.data.actionId}`,
-          result: { rows: [{ id: 'c-42', status: 'active' }] },
-          durationMs: 3,
-        },
-        { producer: 'executor@test' },
-      ),
-    );
-    await out.waitFor(() => taskEvents().some((e) => e.type === 'AnswerProposed'), 60_000);
-    const events = taskEvents();
-    expect(events.filter((e) => e.type === 'ActionProposed')).toHaveLength(1);
-    expect(events.filter((e) => e.type === 'AnswerProposed')).toHaveLength(1);
-    expect(events.filter((e) => e.type === 'ModelCalled')).toHaveLength(2);
-    expect(await reservationsOf(config.mongoDb, taskId)).toBe(2);
+    await lookUpDone(taskId);
+    await out.waitFor(() => taskEvents(taskId).some((e) => e.type === 'AnswerProposed'), 60_000);
+    await expectOnePerStep(taskId);
   }, 180_000);
 });
