@@ -38,8 +38,8 @@ export function keepTask(deps: HandlerDeps, ctx: Pick<PlannerContext, 'state'>, 
 /**
  * Reads the task's state, folds the event in and, when it answered the pending proposal, moves the task on
  * (`then`: plan the next step, or complete). A task the planner does not hold is skipped with a log line; an event
- * already folded in changes nothing. A record read again after a crash finds the state its aborted handling left
- * (the state is written in the same transaction as the outputs) and is handled again (ADR 0029).
+ * already folded in changes nothing. A record read again after its handling's transaction aborted finds the state as
+ * it was before that handling (state and outputs commit together) and is handled again (ADR 0029).
  */
 export async function onTaskEvent(
   deps: HandlerDeps,
