@@ -1,4 +1,4 @@
-import { Scope, eventSchemas, type EventOf, type HeldEscalation } from '@warden/contracts';
+import { HeldEscalationSchema, Scope, eventSchemas, type EventOf, type HeldEscalation } from '@warden/contracts';
 import { TaskConflictError, type TaskState } from '@warden/runtime';
 import { z } from 'zod';
 
@@ -36,16 +36,6 @@ const DoneEffect = z.object({
 });
 /** An effect done, as the handlers use it. */
 export type DoneEffect = z.infer<typeof DoneEffect>;
-
-const HeldEscalationSchema = z.object({
-  escalationId: z.string(),
-  taskId: z.string(),
-  actionId: z.string().nullable(),
-  argsHash: z.string().nullable(),
-  policyVersion: z.string(),
-  expiresAt: z.string(),
-  deadlineAt: z.string().optional(),
-});
 
 /**
  * The executor's state of one task (ADR 0028), kept by the runtime in the executor's changelog
