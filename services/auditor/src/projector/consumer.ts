@@ -35,7 +35,15 @@ export interface ProjectorConsumerOptions {
   readonly onProjected?: (inputs: readonly ProjectedInput[]) => void;
   /** Called with each batch's partition and high watermark before it is projected (DLQ depth). */
   readonly onBatch?: (topic: string, partition: number, highWatermark: string) => void;
+  /**
+   * How often the task summaries are written behind (Projection.flush), after which the offsets of the batches the
+   * flush covered are committed. Default DEFAULT_TASK_FLUSH_MS.
+   */
+  readonly taskFlushMs?: number;
 }
+
+/** Task summaries are written behind the event projection at most this often unless told otherwise. */
+export const DEFAULT_TASK_FLUSH_MS = 250;
 
 const b64 = (b: Buffer | null): string | null => (b === null ? null : b.toString('base64'));
 
@@ -43,8 +51,6 @@ const b64 = (b: Buffer | null): string | null => (b === null ? null : b.toString
 const SESSION_TIMEOUT_MS = 30_000;
 /** Heartbeats: between chunks, and on a timer while a chunk is projected (its MongoDB writes can take longer). */
 const HEARTBEAT_INTERVAL_MS = 3_000;
-/** Projected offsets are committed at most this often (after a chunk), not only at the end of a whole fetch. */
-const COMMIT_INTERVAL_MS = 5_000;
 /** Messages decoded and projected at once. */
 const CHUNK_SIZE = 500;
 
@@ -59,6 +65,11 @@ export class ProjectorConsumer {
   private readonly positions = new Map<string, bigint>();
   /** The group's committed offsets when it started: read (in an earlier life) up to there. */
   private readonly committedAtStart = new Map<string, bigint>();
+  /** Offsets projected but not committed yet, each with the projection generation that must be flushed first. */
+  private uncommitted: Array<{ topic: string; partition: number; next: string; generation: number }> = [];
+  private writer: Promise<void> | undefined;
+  private stopping = false;
+  private wake: (() => void) | undefined;
 
   constructor(private readonly o: ProjectorConsumerOptions) {}
 
@@ -101,10 +112,55 @@ export class ProjectorConsumer {
     await consumer.subscribe({ topics: [...this.o.topics], fromBeginning: true });
     await consumer.run({
       eachBatchAutoResolve: false,
-      autoCommitInterval: COMMIT_INTERVAL_MS,
+      // Offsets are committed by the task writer, once the summaries of the batches before them are written: a
+      // restart then re-reads whatever a flush had not covered, and the projection on disk is never behind them.
+      autoCommit: false,
       eachBatch: (p) => this.eachBatch(p),
     });
     await joined;
+    this.writer = this.writeBehind();
+  }
+
+  /** The task writer: every taskFlushMs, writes the task summaries moved since, then commits what that covered. */
+  private async writeBehind(): Promise<void> {
+    const interval = this.o.taskFlushMs ?? DEFAULT_TASK_FLUSH_MS;
+    while (!this.stopping) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, interval);
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.wake = undefined;
+      if (this.stopping) return;
+      await this.flushAndCommit().catch((error: unknown) =>
+        this.o.logger.warn({ err: error }, 'auditor: writing task summaries failed; tried again at the next flush'),
+      );
+    }
+  }
+
+  /** Writes the task summaries not written yet and commits the offsets of the batches that covered. */
+  async flushAndCommit(): Promise<void> {
+    const covered = await this.o.projection.flush();
+    const ready = this.uncommitted.filter((u) => u.generation <= covered);
+    if (ready.length === 0 || this.consumer === undefined) return;
+    this.uncommitted = this.uncommitted.filter((u) => u.generation > covered);
+    const latest = new Map<string, { topic: string; partition: number; offset: string }>();
+    for (const u of ready) {
+      const key = `${u.topic}|${u.partition}`;
+      const had = latest.get(key);
+      if (had === undefined || BigInt(u.next) > BigInt(had.offset)) {
+        latest.set(key, { topic: u.topic, partition: u.partition, offset: u.next });
+      }
+    }
+    try {
+      await this.consumer.commitOffsets([...latest.values()]);
+    } catch (error) {
+      // A rebalance or a broker outage: committed with the next flush (or re-read, idempotently, by the next owner).
+      this.uncommitted.unshift(...ready);
+      throw error;
+    }
   }
 
   private async readCommitted(): Promise<void> {
@@ -124,11 +180,23 @@ export class ProjectorConsumer {
     }
   }
 
-  /** Stops consuming (finishing the batch in hand) and disconnects. Idempotent. */
+  /**
+   * Stops consuming: no new chunk is started, the chunk in hand finishes, the task summaries are written and what they
+   * cover committed, then it disconnects. Idempotent.
+   */
   async stop(): Promise<void> {
+    this.stopping = true;
+    this.wake?.();
+    await this.writer;
+    this.writer = undefined;
     const c = this.consumer;
+    if (c === undefined) return;
+    await this.o.serial.run(() => Promise.resolve());
+    await this.flushAndCommit().catch((error: unknown) =>
+      this.o.logger.warn({ err: error }, 'auditor: last write of task summaries failed; re-read at the next start'),
+    );
     this.consumer = undefined;
-    await c?.disconnect();
+    await c.disconnect();
   }
 
   private async decode(
@@ -176,8 +244,9 @@ export class ProjectorConsumer {
     this.o.onBatch?.(batch.topic, batch.partition, batch.highWatermark);
     const chunkSize = CHUNK_SIZE;
     for (let i = 0; i < batch.messages.length; i += chunkSize) {
-      if (!payload.isRunning() || payload.isStale()) return;
+      if (this.stopping || !payload.isRunning() || payload.isStale()) return;
       const chunk = batch.messages.slice(i, i + chunkSize);
+      let generation = this.o.projection.generation();
       const inputs = await this.keepingSession(payload, async () => {
         const decoded = await Promise.all(chunk.map((m) => this.decode(batch.topic, batch.partition, m)));
         const projected = decoded.filter((d): d is ProjectedInput => 'decoded' in d);
@@ -191,6 +260,7 @@ export class ProjectorConsumer {
             await this.o.projection.store.insertNew(this.o.projection.store.undecodable, bad);
           }
           const findings = await this.o.projection.apply(projected);
+          generation = this.o.projection.generation();
           await this.o.onFindings(findings);
         });
         return projected;
@@ -201,8 +271,9 @@ export class ProjectorConsumer {
       if (last !== undefined) {
         payload.resolveOffset(last);
         this.advance(batch.topic, batch.partition, last);
+        const next = (BigInt(last) + 1n).toString();
+        this.uncommitted.push({ topic: batch.topic, partition: batch.partition, next, generation });
       }
-      await payload.commitOffsetsIfNecessary();
       await payload.heartbeat();
     }
   }

@@ -126,7 +126,8 @@ export class AuditStore {
         docs
           .slice(i, i + SAVE_CHUNK)
           .map((doc) => ({ replaceOne: { filter: { _id: doc._id }, replacement: doc, upsert: true } })),
-        { ordered: true },
+        // Distinct ids, each replace independent of the others: unordered.
+        { ordered: false },
       );
     }
   }
@@ -138,7 +139,7 @@ export class AuditStore {
         points
           .slice(i, i + SAVE_CHUNK)
           .map((p) => ({ replaceOne: { filter: { _id: p.id }, replacement: { _id: p.id, ...p }, upsert: true } })),
-        { ordered: true },
+        { ordered: false },
       );
     }
   }
