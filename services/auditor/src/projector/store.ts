@@ -94,11 +94,25 @@ export class AuditStore {
     this.points = db.collection<PointDoc>(`${prefix}calibration_points`);
   }
 
-  /** Creates the indexes the query API uses (a server that ignores them still answers correctly). */
+  /**
+   * Creates an index for every query the auditor and its API make (ADR 0030 lists them). A real MongoDB answers
+   * each from its index; FerretDB 1.x creates them but scans anyway (STACK-NOTES section 5), which is why nothing on
+   * the projection's per-event path queries by key. Creating an index that exists is a no-op.
+   */
   async init(): Promise<void> {
+    // timeline, export, verify?source=store, backtest: a task's events ({taskId, tenantId}); a task's reload ($in).
     await this.events.createIndex({ taskId: 1, seq: 1 });
-    await this.tasks.createIndex({ tenantId: 1, submittedAt: -1 });
-    await this.checkpoints.createIndex({ taskId: 1, count: -1 });
+    // GET /v1/tasks: a tenant's tasks, newest first (sort {submittedAt: -1, _id: 1}), optionally from/to; and each
+    // other filter of the search with the tenant and the same sort (tools and rules are arrays: multikey).
+    await this.tasks.createIndex({ tenantId: 1, submittedAt: -1, _id: 1 });
+    await this.tasks.createIndex({ tenantId: 1, status: 1, submittedAt: -1 });
+    await this.tasks.createIndex({ tenantId: 1, 'chain.status': 1, submittedAt: -1 });
+    await this.tasks.createIndex({ tenantId: 1, tools: 1, submittedAt: -1 });
+    await this.tasks.createIndex({ tenantId: 1, rules: 1, submittedAt: -1 });
+    // latestCheckpoint: a task's checkpoints by count, then time.
+    await this.checkpoints.createIndex({ taskId: 1, count: -1, at: -1 });
+    // republishPending at start: the alerts not published yet.
+    await this.alerts.createIndex({ published: 1 });
   }
 
   /** Drops the projection (events, tasks, undecodable, calibration points). Alerts and checkpoints are records, not projection. */
