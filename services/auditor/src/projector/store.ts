@@ -1,6 +1,6 @@
 import type { LabelledPoint } from '@warden/calibration';
 import type { ChainBreak, ChainState } from '@warden/contracts';
-import { insertNewDocuments } from '@warden/runtime';
+import { createIndexesOnce, insertNewDocuments } from '@warden/runtime';
 import type { Collection, Db } from 'mongodb';
 import type { Checkpoint } from '../checkpoints/checkpoint.js';
 import type { EventFacts } from './facts.js';
@@ -101,18 +101,20 @@ export class AuditStore {
    */
   async init(): Promise<void> {
     // timeline, export, verify?source=store, backtest: a task's events ({taskId, tenantId}); a task's reload ($in).
-    await this.events.createIndex({ taskId: 1, seq: 1 });
+    await createIndexesOnce(this.events, [{ key: { taskId: 1, seq: 1 }, name: 'taskId_1_seq_1' }]);
     // GET /v1/tasks: a tenant's tasks, newest first (sort {submittedAt: -1, _id: 1}), optionally from/to; and each
     // other filter of the search with the tenant and the same sort (tools and rules are arrays: multikey).
-    await this.tasks.createIndex({ tenantId: 1, submittedAt: -1, _id: 1 });
-    await this.tasks.createIndex({ tenantId: 1, status: 1, submittedAt: -1 });
-    await this.tasks.createIndex({ tenantId: 1, 'chain.status': 1, submittedAt: -1 });
-    await this.tasks.createIndex({ tenantId: 1, tools: 1, submittedAt: -1 });
-    await this.tasks.createIndex({ tenantId: 1, rules: 1, submittedAt: -1 });
+    await createIndexesOnce(this.tasks, [
+      { key: { tenantId: 1, submittedAt: -1, _id: 1 }, name: 'tenant_submitted' },
+      { key: { tenantId: 1, status: 1, submittedAt: -1 }, name: 'tenant_status_submitted' },
+      { key: { tenantId: 1, 'chain.status': 1, submittedAt: -1 }, name: 'tenant_chain_submitted' },
+      { key: { tenantId: 1, tools: 1, submittedAt: -1 }, name: 'tenant_tools_submitted' },
+      { key: { tenantId: 1, rules: 1, submittedAt: -1 }, name: 'tenant_rules_submitted' },
+    ]);
     // latestCheckpoint: a task's checkpoints by count, then time.
-    await this.checkpoints.createIndex({ taskId: 1, count: -1, at: -1 });
+    await createIndexesOnce(this.checkpoints, [{ key: { taskId: 1, count: -1, at: -1 }, name: 'task_count_at' }]);
     // republishPending at start: the alerts not published yet.
-    await this.alerts.createIndex({ published: 1 });
+    await createIndexesOnce(this.alerts, [{ key: { published: 1 }, name: 'published_1' }]);
   }
 
   /** Drops the projection (events, tasks, undecodable, calibration points). Alerts and checkpoints are records, not projection. */
