@@ -34,6 +34,9 @@ const TASKS = benchSetting('BENCH_TASKS', 20);
 const FLOOR_HOPS = benchSetting('BENCH_FLOOR_HOPS', 300);
 /** Earlier tasks to leave behind before a second run (0: no second run); see earlier-tasks.ts. */
 const EARLIER_TASKS = benchSetting('BENCH_EARLIER_TASKS', 0);
+/** How long ago the earlier tasks ran, in days (their documents' dates; see earlier-tasks.ts). */
+const EARLIER_AGE_DAYS = benchSetting('BENCH_EARLIER_AGE_DAYS', 8);
+const DAY_MS = 86_400_000;
 /** Wait after the template task's end before taking it, so that its last state writes are committed. */
 const TEMPLATE_SETTLE_MS = 2_000;
 const endpoints = benchEndpoints();
@@ -218,7 +221,7 @@ target(
 if (EARLIER_TASKS > 0 && template !== undefined) {
   const t = template;
   console.log(
-    `\nthe same bench after ${EARLIER_TASKS} earlier tasks, each a copy of what task ${t.taskId} left (taken after it ended):`,
+    `\nthe same bench after ${EARLIER_TASKS} earlier tasks, ${EARLIER_AGE_DAYS} days old, each a copy of what task ${t.taskId} left (taken after it ended):`,
   );
   for (const [name, docs] of t.documents) console.log(`  per task: ${docs.length} document(s) in ${name}`);
   for (const [worker, c] of t.changelogs)
@@ -228,7 +231,9 @@ if (EARLIER_TASKS > 0 && template !== undefined) {
   const seededAt = performance.now();
   const after = await measure({
     beforeStart: async (config) => {
-      seeded = await seedEarlierTasks(testKafka(endpoints), config, t, EARLIER_TASKS, (l) => console.log(l));
+      seeded = await seedEarlierTasks(testKafka(endpoints), config, t, EARLIER_TASKS, EARLIER_AGE_DAYS * DAY_MS, (l) =>
+        console.log(l),
+      );
     },
   });
   if (seeded !== undefined) {

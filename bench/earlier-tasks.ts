@@ -9,6 +9,11 @@
  * database (bulk inserts) and changelogs before its workers start: they restore those changelogs and query those
  * collections as they would after `count` tasks.
  *
+ * The copies' dates are moved back by `ageMs` (agent-step: BENCH_EARLIER_AGE_DAYS, default 8): the earlier tasks ran
+ * that long ago. A starting planner sweeps the reservations of the past 7 days, each checked by a lookup that scans
+ * the budget log on FerretDB (10,000 copies dated now held the second run's tasks past 90 s: a cost of a restart,
+ * not of a hop); a small age (0.001 days) measures that restart instead.
+ *
  * Not seeded: the event topics (tasks, planning, proposals, ...). The workers read them from their committed offsets,
  * so a history behind those offsets is never read again; a fresh group would read it from the start, which is not
  * what a worker after 100,000 tasks does. The auditor's projection is not seeded either (agent-step runs no auditor).
@@ -94,9 +99,23 @@ export async function captureTemplate(
 /** A task id for earlier task i, shaped as the bench's own (`bench-step-<i>-<8 hex>`), unique per seeding. */
 const earlierTaskId = (run: string, i: number): string => `earlier-${run}-${i}-${randomBytes(4).toString('hex')}`;
 
-/** A document of the template, made the document of task `newId`: its id replaced wherever it appears. */
-function cloneDocument(text: string, templateId: string, newId: string, i: number): Document {
-  const doc = EJSON.parse(text.replaceAll(templateId, newId), { relaxed: false }) as Document;
+/** Moves every date in a document back by `ms` (in place). */
+function age(value: unknown, ms: number): unknown {
+  if (value instanceof Date) return new Date(value.getTime() - ms);
+  if (Array.isArray(value)) return value.map((v) => age(v, ms));
+  if (value !== null && typeof value === 'object' && !(value instanceof ObjectId)) {
+    const o = value as Record<string, unknown>;
+    for (const k of Object.keys(o)) o[k] = age(o[k], ms);
+  }
+  return value;
+}
+
+/**
+ * A document of the template, made the document of task `newId`: its id replaced wherever it appears, its dates
+ * moved `ageMs` into the past.
+ */
+function cloneDocument(text: string, templateId: string, newId: string, i: number, ageMs: number): Document {
+  const doc = age(EJSON.parse(text.replaceAll(templateId, newId), { relaxed: false }), ageMs) as Document;
   // An _id that does not name the task (a generated one) is made unique per copy.
   const id: unknown = doc._id;
   if (id instanceof ObjectId) doc._id = new ObjectId();
@@ -113,6 +132,7 @@ export async function seedEarlierTasks(
   config: WorkerRuntimeConfig,
   template: TaskTemplate,
   count: number,
+  ageMs: number,
   log: (line: string) => void,
 ): Promise<SeedReport> {
   const run = randomBytes(3).toString('hex');
@@ -128,7 +148,7 @@ export async function seedEarlierTasks(
       let bulk: Document[] = [];
       let written = 0;
       for (let i = 0; i < ids.length; i++) {
-        for (const text of texts) bulk.push(cloneDocument(text, template.taskId, ids[i]!, i));
+        for (const text of texts) bulk.push(cloneDocument(text, template.taskId, ids[i]!, i, ageMs));
         if (bulk.length >= INSERT_BULK || i === ids.length - 1) {
           await db.collection(name).insertMany(bulk, { ordered: false });
           written += bulk.length;
