@@ -69,8 +69,14 @@ export interface UndecodableDoc {
 /** A labelled point of the calibration (ADR 0025), keyed `<taskId>:<actionId>`. */
 export type PointDoc = LabelledPoint & { _id: string };
 
-/** Statements per bulk write (task upserts, alert updates): FerretDB 1.24 hangs on bulks of 100 or more. */
+/** Statements per bulk write (alert updates): FerretDB 1.24 hangs on bulks of 100 or more. */
 export const SAVE_CHUNK = 50;
+/**
+ * Replaces per bulk write of task summaries and labelled points, written behind the events: small, so that an
+ * insert of events waits for at most a few replaces (on FerretDB a bulk holds the store for its whole length, each
+ * replace a scan of the collection: 0.4-2.6 s for 50 at 1,250-3,750 tasks under load, ADR 0030).
+ */
+export const SUMMARY_CHUNK = 10;
 
 /** The auditor's MongoDB collections (prefix `audit_` by default). */
 export class AuditStore {
@@ -133,14 +139,14 @@ export class AuditStore {
   }
 
   /**
-   * Replaces task documents whole (upsert by _id): idempotent. Sent in bulks of SAVE_CHUNK: on FerretDB 1.24 a bulk
-   * of 50 replaces costs about 1.7 ms each, while one bulk of 250 replaces of existing documents ran for minutes.
+   * Replaces task documents whole (upsert by _id): idempotent. Sent in unordered bulks of SUMMARY_CHUNK (FerretDB 1.24
+   * ran one bulk of 250 replaces of existing documents for minutes).
    */
   async saveTasks(docs: readonly TaskDoc[]): Promise<void> {
-    for (let i = 0; i < docs.length; i += SAVE_CHUNK) {
+    for (let i = 0; i < docs.length; i += SUMMARY_CHUNK) {
       await this.tasks.bulkWrite(
         docs
-          .slice(i, i + SAVE_CHUNK)
+          .slice(i, i + SUMMARY_CHUNK)
           .map((doc) => ({ replaceOne: { filter: { _id: doc._id }, replacement: doc, upsert: true } })),
         // Distinct ids, each replace independent of the others: unordered.
         { ordered: false },
@@ -148,12 +154,12 @@ export class AuditStore {
     }
   }
 
-  /** Replaces labelled points whole (upsert by id; in bulks of SAVE_CHUNK, as tasks): idempotent. */
+  /** Replaces labelled points whole (upsert by id; in bulks of SUMMARY_CHUNK, as tasks): idempotent. */
   async savePoints(points: readonly LabelledPoint[]): Promise<void> {
-    for (let i = 0; i < points.length; i += SAVE_CHUNK) {
+    for (let i = 0; i < points.length; i += SUMMARY_CHUNK) {
       await this.points.bulkWrite(
         points
-          .slice(i, i + SAVE_CHUNK)
+          .slice(i, i + SUMMARY_CHUNK)
           .map((p) => ({ replaceOne: { filter: { _id: p.id }, replacement: { _id: p.id, ...p }, upsert: true } })),
         { ordered: false },
       );
