@@ -17,6 +17,7 @@
  * with none"): after the run above (with none), a second fresh pipeline is started on a database and changelogs
  * holding N copies of what the first run's last task left behind (earlier-tasks.ts: what is and is not seeded), and
  * the same tasks run again; each hop's p50 and p99 is printed against the run with none, with a PASS/FAIL line at 10%.
+ * BENCH_EARLIER_AGE_DAYS (8): how long ago they ran; BENCH_EARLIER_PARTS=all|documents|changelogs: what is seeded.
  */
 import { randomUUID } from 'node:crypto';
 import type { WardenEvent } from '@warden/contracts';
@@ -27,7 +28,7 @@ import type { EachMessagePayload } from 'kafkajs';
 import { pino } from 'pino';
 import { startPipeline, type Pipeline, type PipelineOptions } from '../infra/pipeline.js';
 import { captureTemplate, seedEarlierTasks, type SeedReport, type TaskTemplate } from './earlier-tasks.js';
-import { benchSetting } from './config.js';
+import { benchChoice, benchSetting } from './config.js';
 import { benchEndpoints, percentile, target } from './support.js';
 
 const TASKS = benchSetting('BENCH_TASKS', 20);
@@ -37,6 +38,8 @@ const EARLIER_TASKS = benchSetting('BENCH_EARLIER_TASKS', 0);
 /** How long ago the earlier tasks ran, in days (their documents' dates; see earlier-tasks.ts). */
 const EARLIER_AGE_DAYS = benchSetting('BENCH_EARLIER_AGE_DAYS', 8);
 const DAY_MS = 86_400_000;
+/** What of the earlier tasks is seeded: all (default), only their documents, or only their changelog records. */
+const EARLIER_PARTS = benchChoice('BENCH_EARLIER_PARTS', ['all', 'documents', 'changelogs'] as const, 'all');
 /** Wait after the template task's end before taking it, so that its last state writes are committed. */
 const TEMPLATE_SETTLE_MS = 2_000;
 const endpoints = benchEndpoints();
@@ -227,12 +230,21 @@ if (EARLIER_TASKS > 0 && template !== undefined) {
   for (const [worker, c] of t.changelogs)
     console.log(`  per task: ${c.values.length} record(s) on the ${worker} changelog`);
   console.log('  not seeded: the event topics (workers read from their committed offsets), the auditor (not run here)');
+  const seedParts = { documents: EARLIER_PARTS !== 'changelogs', changelogs: EARLIER_PARTS !== 'documents' };
+  if (EARLIER_PARTS !== 'all')
+    console.log(`  BENCH_EARLIER_PARTS=${EARLIER_PARTS}: only the ${EARLIER_PARTS} are seeded`);
   let seeded: SeedReport | undefined;
   const seededAt = performance.now();
   const after = await measure({
     beforeStart: async (config) => {
-      seeded = await seedEarlierTasks(testKafka(endpoints), config, t, EARLIER_TASKS, EARLIER_AGE_DAYS * DAY_MS, (l) =>
-        console.log(l),
+      seeded = await seedEarlierTasks(
+        testKafka(endpoints),
+        config,
+        t,
+        EARLIER_TASKS,
+        EARLIER_AGE_DAYS * DAY_MS,
+        seedParts,
+        (l) => console.log(l),
       );
     },
   });

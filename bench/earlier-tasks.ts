@@ -133,6 +133,7 @@ export async function seedEarlierTasks(
   template: TaskTemplate,
   count: number,
   ageMs: number,
+  parts: { readonly documents: boolean; readonly changelogs: boolean },
   log: (line: string) => void,
 ): Promise<SeedReport> {
   const run = randomBytes(3).toString('hex');
@@ -143,7 +144,7 @@ export async function seedEarlierTasks(
   const mongoStart = performance.now();
   try {
     const db = client.db(config.mongoDb);
-    for (const [name, texts] of template.documents) {
+    for (const [name, texts] of parts.documents ? template.documents : new Map<string, string[]>()) {
       const started = performance.now();
       let bulk: Document[] = [];
       let written = 0;
@@ -170,7 +171,7 @@ export async function seedEarlierTasks(
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   try {
-    for (const [worker, c] of template.changelogs) {
+    for (const [worker, c] of parts.changelogs ? template.changelogs : new Map<string, never>()) {
       const topic = `${config.topicPrefix}.${worker}${changelogSuffix}`;
       await ensureTopics(admin, [topic], { partitions: c.partitions, configs: stateChangelogConfig });
       let messages: Array<{ key: string; value: string | null }> = [];
