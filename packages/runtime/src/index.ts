@@ -6,6 +6,7 @@ export {
   keyTextEnv,
   loadConfig,
   signingKeyEnv,
+  stateChangelogConfig,
   verifyingKeysEnv,
 } from './config.js';
 export { decisionTrustOf } from './decision-trust.js';
