@@ -25,6 +25,13 @@ export class PartitionTransactions {
   private readonly producers = new Map<string, Producer>();
   /** Committed offsets read by fence(), handed to the first acquire() of the partition that follows. */
   private readonly fencedOffsets = new Map<string, bigint | undefined>();
+  /**
+   * Producers being created (connected and fenced), by partition: a fence() and an acquire() of one partition at
+   * the same moment (a state restore at the group join, and the partition's first chunk) share one creation. Two
+   * would each bump the transactional id's epoch, and the chunk could be left holding the fenced one: its commit
+   * fails and the chunk is handled again, with whatever it did outside Kafka (a model call) done twice.
+   */
+  private readonly creating = new Map<string, Promise<AcquiredPartition>>();
 
   constructor(
     private readonly kafka: Kafka,
@@ -44,7 +51,12 @@ export class PartitionTransactions {
       this.fencedOffsets.delete(key);
       return committedOffset === undefined ? { producer: held } : { producer: held, committedOffset };
     }
-    return this.create(topic, partition);
+    const creating = this.creating.get(key);
+    if (creating !== undefined) {
+      await creating; // then held, with what a fence() that created it read
+      return this.acquire(topic, partition);
+    }
+    return this.create(topic, partition, false);
   }
 
   /**
@@ -55,8 +67,12 @@ export class PartitionTransactions {
   async fence(topic: string, partition: number): Promise<void> {
     const key = `${topic}|${partition}`;
     if (this.producers.has(key)) return;
-    const { committedOffset } = await this.create(topic, partition);
-    this.fencedOffsets.set(key, committedOffset);
+    const creating = this.creating.get(key);
+    if (creating !== undefined) {
+      await creating; // an acquire() is creating it: it fences, and it reads the offset for itself
+      return;
+    }
+    await this.create(topic, partition, true);
   }
 
   /** The partition's producer if this member holds one (fenced), without touching what acquire() hands over. */
@@ -64,7 +80,20 @@ export class PartitionTransactions {
     return this.producers.get(`${topic}|${partition}`);
   }
 
-  private async create(topic: string, partition: number): Promise<AcquiredPartition> {
+  /** Creates the partition's producer once at a time; `handOver`: its committed offset goes to the next acquire(). */
+  private create(topic: string, partition: number, handOver: boolean): Promise<AcquiredPartition> {
+    const key = `${topic}|${partition}`;
+    const creating = this.createNow(topic, partition)
+      .then((created) => {
+        if (handOver) this.fencedOffsets.set(key, created.committedOffset);
+        return created;
+      })
+      .finally(() => this.creating.delete(key));
+    this.creating.set(key, creating);
+    return creating;
+  }
+
+  private async createNow(topic: string, partition: number): Promise<AcquiredPartition> {
     const key = `${topic}|${partition}`;
     const producer = this.kafka.producer({
       ...producerConfig,

@@ -62,4 +62,30 @@ describe('PartitionTransactions on the real broker', () => {
       await admin.disconnect();
     }
   });
+  it('shares one producer between a fence and an acquire of a partition at the same moment: the chunk commits', async () => {
+    // A state restore fences every partition at the group join while the partition's first chunk acquires it. Two
+    // creations would each bump the epoch, and the chunk could hold the fenced producer: its commit would fail.
+    const config = testWorkerConfig(stack());
+    const logger = pino({ level: 'silent' });
+    const kafka = createKafka(config.brokers, 'tx-race', logger, config.kafkaSecurity);
+    const admin = kafka.admin();
+    await admin.connect();
+    const input = `${config.topicPrefix}.in`;
+    const output = `${config.topicPrefix}.out`;
+    const groupId = `${config.topicPrefix}.group`;
+    await ensureTopics(admin, [input, output], { partitions: 4 });
+    const txs = new PartitionTransactions(kafka, admin, groupId, 30_000, logger);
+    try {
+      for (const partition of [0, 1, 2, 3]) {
+        const [, acquired] = await Promise.all([txs.fence(input, partition), txs.acquire(input, partition)]);
+        expect(txs.held(input, partition)).toBe(acquired.producer);
+        await txs.commit(acquired.producer, { topic: input, partition, nextOffset: '1' }, [
+          { topic: output, key: 'k', value: Buffer.from(`p${partition}`), headers: {} },
+        ]);
+      }
+    } finally {
+      await txs.closeAll();
+      await admin.disconnect();
+    }
+  });
 });
