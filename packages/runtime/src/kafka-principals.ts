@@ -113,9 +113,10 @@ interface TopicRights {
 /**
  * Which topic kinds each principal reads and writes (from the event types its handlers consume and emit, see
  * topicKindOf). Every worker writes alerts and its dead letters. Kafka's ACLs are per topic: the verdicts topic is
- * written by the guard (verdicts, escalations), the escalation service (people's decisions, expiries) and the planner
- * (the escalation it raises when it cannot go on), never by the executor, the auditor or a client; an ActionApproved
- * is trusted for its guard signature, not for its topic. Proposals are written by the planner only, tool results by
+ * written by the guard (verdicts, escalations), the escalation service (people's decisions, expiries), the planner
+ * (the escalation it raises when it cannot go on) and the executor (the person it asks when a tool's breaker is open
+ * or an effect's outcome is unknown: EscalationRequested travels on the verdicts topic), never by the auditor or a
+ * client; an ActionApproved or a person's decision is trusted for its signature, not for its topic. Proposals are written by the planner only, tool results by
  * the executor only, tasks by clients only.
  */
 export const topicRights: Readonly<Record<Exclude<KafkaPrincipal, 'admin'>, TopicRights>> = {
@@ -126,7 +127,7 @@ export const topicRights: Readonly<Record<Exclude<KafkaPrincipal, 'admin'>, Topi
   // The guard reads the tasks' ends to evict their state (ADR 0027).
   guard: { read: ['tasks', 'results', 'proposals', 'outcomes'], write: ['verdicts', 'alerts', 'dlq'] },
   // The executor keeps its own record of each task (ADR 0018): it reads the tasks and their ends.
-  executor: { read: ['tasks', 'verdicts', 'outcomes'], write: ['results', 'alerts', 'dlq'] },
+  executor: { read: ['tasks', 'verdicts', 'outcomes'], write: ['results', 'verdicts', 'alerts', 'dlq'] },
   // An admin's rollback (ADR 0026) reads the task's log and submits the compensations as a new task.
   escalation: {
     read: ['tasks', 'proposals', 'verdicts', 'results', 'outcomes', 'alerts'],

@@ -10,6 +10,7 @@ import {
   readKafkaUsersFile,
   topicRights,
 } from '../src/kafka-principals.js';
+import { Topics } from '../src/topics.js';
 
 const dirs: string[] = [];
 const tempFile = (): string => {
@@ -61,12 +62,14 @@ describe('Kafka principals of a local installation (ADR 0019)', () => {
     expect(Object.keys(ensureKafkaUsersFile(file).users)).toHaveLength(KafkaPrincipals.length);
   });
 
-  it('lets only the guard, the escalation service and the planner write verdicts; proposals only the planner', () => {
+  it('lets only the guard, the escalation service, the planner and the executor (its escalations) write verdicts; proposals only the planner', () => {
     const writers = (topic: string): string[] =>
       Object.keys(topicRights)
         .filter((p) => writable('w', p).includes(topic))
         .sort();
-    expect(writers('w.verdicts.v1')).toEqual(['escalation', 'guard', 'planner']);
+    expect(writers('w.verdicts.v1')).toEqual(['escalation', 'executor', 'guard', 'planner']);
+    // The executor asks a person (breaker open, outcome unknown): EscalationRequested goes to the verdicts topic.
+    expect(writable('w', 'executor')).toContain(new Topics('w').forType('EscalationRequested'));
     expect(writers('w.proposals.v1')).toEqual(['planner']);
     expect(writers('w.results.v1')).toEqual(['executor']);
     // Clients submit tasks; the escalation service submits an admin's rollback as a new task (ADR 0026).
@@ -77,6 +80,7 @@ describe('Kafka principals of a local installation (ADR 0019)', () => {
       'w.dlq.v1',
       'w.executor-state.v1',
       'w.results.v1',
+      'w.verdicts.v1',
     ]);
   });
 
