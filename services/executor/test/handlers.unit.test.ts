@@ -12,7 +12,13 @@ import {
 import { signedVerdict, testVerdictTrust } from '@warden/contracts/testing';
 import { StateLayer, TaskConflictError, Topics } from '@warden/runtime';
 import { createTestHandlerContext } from '@warden/runtime/testing';
-import { createRunnableToolRegistry, defineRunnableTool, defineTool, sealRepeated } from '@warden/tools';
+import {
+  createRunnableToolRegistry,
+  defineRunnableTool,
+  defineTool,
+  sealRepeated,
+  sealRepeatedTextWithin,
+} from '@warden/tools';
 import { z } from 'zod';
 import { describe, expect, it, vi } from 'vitest';
 import { createHandlers, createWake, executorConsumes, ExecutorTaskState, type HeldTask } from '../src/index.js';
@@ -405,7 +411,7 @@ describe('sealed args (ADR 0026)', () => {
         argsSchema: z.object({ to: z.email() }).strict(),
         outputSchema: z.object({ accepted: z.array(z.string()) }),
         riskTier: 'low',
-        resources: {},
+        resources: { recipients: ['to'] },
         criticalFields: [],
       }),
       run: (args: { to: string }) => {
@@ -420,13 +426,15 @@ describe('sealed args (ADR 0026)', () => {
         args: (await openSealed(keys, args, onOpened)) as JsonObject,
         erased: await holdsErased(keys, args),
       }),
+      resealText: (text, opened, tenantId, maxChars) =>
+        sealRepeatedTextWithin(text, { keys, tenantId, opened, patterns: [] }, maxChars),
       sealResult: (_spec, tenantId, result, opened) =>
         opened === undefined ? Promise.resolve(result) : sealRepeated(result, { keys, tenantId, opened, patterns: [] }),
     });
     const state = stateHolding({ ...running, scope: { tools: ['test.mail'], resources: openResources } });
-    const run = async (actionId: string) => {
-      const event = parsed(actionApproved('task-1', actionId, 'test.mail', { to: piece }));
-      const t = createTestHandlerContext({ event, state });
+    const run = async (actionId: string, to = piece, held = state) => {
+      const event = parsed(actionApproved('task-1', actionId, 'test.mail', { to }));
+      const t = createTestHandlerContext({ event, state: held });
       await h.ActionApproved(event, t.ctx);
       return t.drafts;
     };
@@ -436,6 +444,16 @@ describe('sealed args (ADR 0026)', () => {
     expect(JSON.stringify(done)).not.toContain('ada@example.com');
     const result = (done[0]!.data as { result: JsonValue }).result;
     expect(await openSealed(keys, result)).toEqual({ accepted: ['ada@example.com'] });
+
+    // out of the task's scope: refused, and the refusal that names the address seals it again
+    const narrow = stateHolding({
+      ...running,
+      scope: { tools: ['test.mail'], resources: { ...openResources, recipients: ['*@example.org'] } },
+    });
+    const outOfScope = await run('m3', await sealedTextPiece(keys, 'tenant-a:cus_2', 'bob@example.com'), narrow);
+    expect(outOfScope[0]).toMatchObject({ type: 'ToolFailed', data: { errorClass: 'refused' } });
+    expect(JSON.stringify(outOfScope)).toContain('resource_out_of_scope');
+    expect(JSON.stringify(outOfScope)).not.toContain('bob@example.com');
 
     await keys.erase('tenant-a:cus_1');
     const refused = await run('m2');

@@ -85,6 +85,8 @@ export interface ExecutorHandlerDeps {
    * are run as they are.
    */
   readonly openArgs?: (args: JsonObject, onOpened: OnOpened) => Promise<{ args: JsonObject; erased: boolean }>;
+  /** Seals again, in a text the executor publishes, what quotes a value opened from the args (ADR 0026). */
+  readonly resealText?: (text: string, opened: OpenedValues, tenantId: string, maxChars: number) => Promise<string>;
   /** Tool calls and breakers on the worker's /metrics; none in unit tests. */
   readonly metrics?: ExecutorMetrics;
 }
@@ -137,8 +139,13 @@ export async function executeApproval(
     deps.tools.get(given.tool)?.spec,
   );
   if (!inScope.ok) {
-    if (task?.scope === undefined || task.ended) await alertRefusal(given, ctx, inScope.code, inScope.message);
-    else await refuse(deps, given, ctx, inScope.code, inScope.message); // the running task learns of it
+    // the refusal names the resource it judged: opened from sealed args, it is sealed again (ADR 0026)
+    const message =
+      clear === undefined || deps.resealText === undefined || given.tenantId === undefined
+        ? inScope.message
+        : await deps.resealText(inScope.message, opened, given.tenantId, MAX_MESSAGE_CHARS);
+    if (task?.scope === undefined || task.ended) await alertRefusal(given, ctx, inScope.code, message);
+    else await refuse(deps, given, ctx, inScope.code, message); // the running task learns of it
     return;
   }
   const decision = given.kind === 'HumanApproved' ? given.decision : undefined;
