@@ -18,6 +18,7 @@ import {
   defineTool,
   sealRepeated,
   sealRepeatedTextWithin,
+  ToolCallError,
 } from '@warden/tools';
 import { z } from 'zod';
 import { describe, expect, it, vi } from 'vitest';
@@ -415,6 +416,7 @@ describe('sealed args (ADR 0026)', () => {
         criticalFields: [],
       }),
       run: (args: { to: string }) => {
+        if (args.to.startsWith('nobody@')) throw new ToolCallError(`no mailbox ${args.to}`, { retryable: false });
         got.push(args);
         return Promise.resolve({ accepted: [args.to] });
       },
@@ -422,6 +424,16 @@ describe('sealed args (ADR 0026)', () => {
     const h = createHandlers({
       ...runningDeps({ n: 0 }),
       tools: createRunnableToolRegistry([mail]),
+      breakers: {
+        allows: () => true,
+        fire: async (_name: string, call: () => Promise<unknown>) => {
+          try {
+            return { ok: true, value: await call() };
+          } catch (error) {
+            return { ok: false, error };
+          }
+        },
+      } as never,
       openArgs: async (args, onOpened) => ({
         args: (await openSealed(keys, args, onOpened)) as JsonObject,
         erased: await holdsErased(keys, args),
@@ -454,6 +466,14 @@ describe('sealed args (ADR 0026)', () => {
     expect(outOfScope[0]).toMatchObject({ type: 'ToolFailed', data: { errorClass: 'refused' } });
     expect(JSON.stringify(outOfScope)).toContain('resource_out_of_scope');
     expect(JSON.stringify(outOfScope)).not.toContain('bob@example.com');
+
+    // a tool's error that quotes the address: the failure is published with it sealed again
+    const failed = await run('m4', await sealedTextPiece(keys, 'tenant-a:cus_3', 'nobody@example.com'));
+    expect(failed[0]).toMatchObject({ type: 'ToolFailed', data: { errorClass: 'tool_error' } });
+    expect(JSON.stringify(failed)).not.toContain('nobody@example.com');
+    expect(await openSealed(keys, (failed[0]!.data as { message: string }).message)).toBe(
+      'no mailbox nobody@example.com',
+    );
 
     await keys.erase('tenant-a:cus_1');
     const refused = await run('m2');
