@@ -12,19 +12,37 @@
  *
  * Needs the stack: npm run stack -- up; then npm run bench -- agent-step. BENCH_TASKS (default 20) tasks,
  * BENCH_FLOOR_HOPS (default 300) floor hops.
+ *
+ * BENCH_EARLIER_TASKS=N (issue 17: "the same bench after 100,000 earlier tasks: per-hop latency within 10% of the run
+ * with none"): after the run above (with none), a second fresh pipeline is started on a database and changelogs
+ * holding N copies of what the first run's last task left behind (earlier-tasks.ts: what is and is not seeded), and
+ * the same tasks run again; each hop's p50 and p99 is printed against the run with none, with a PASS/FAIL line at 10%.
+ * BENCH_EARLIER_AGE_DAYS (8): how long ago they ran; BENCH_EARLIER_PARTS=all|documents|changelogs: what is seeded.
  */
 import { randomUUID } from 'node:crypto';
 import type { WardenEvent } from '@warden/contracts';
+import { loadavg } from 'node:os';
 import { createKafka, ensureTopics } from '@warden/runtime';
-import { testWorkerConfig, waitUntil } from '@warden/runtime/testing';
+import { testKafka, testWorkerConfig, waitUntil } from '@warden/runtime/testing';
 import type { EachMessagePayload } from 'kafkajs';
 import { pino } from 'pino';
-import { startPipeline } from '../infra/pipeline.js';
-import { benchSetting } from './config.js';
+import { startPipeline, type Pipeline, type PipelineOptions } from '../infra/pipeline.js';
+import { recordHandlings } from './hop-breakdown.js';
+import { captureTemplate, seedEarlierTasks, type SeedReport, type TaskTemplate } from './earlier-tasks.js';
+import { benchChoice, benchSetting } from './config.js';
 import { benchEndpoints, percentile, target } from './support.js';
 
 const TASKS = benchSetting('BENCH_TASKS', 20);
 const FLOOR_HOPS = benchSetting('BENCH_FLOOR_HOPS', 300);
+/** Earlier tasks to leave behind before a second run (0: no second run); see earlier-tasks.ts. */
+const EARLIER_TASKS = benchSetting('BENCH_EARLIER_TASKS', 0);
+/** How long ago the earlier tasks ran, in days (their documents' dates; see earlier-tasks.ts). */
+const EARLIER_AGE_DAYS = benchSetting('BENCH_EARLIER_AGE_DAYS', 8);
+const DAY_MS = 86_400_000;
+/** What of the earlier tasks is seeded: all (default), only their documents, or only their changelog records. */
+const EARLIER_PARTS = benchChoice('BENCH_EARLIER_PARTS', ['all', 'documents', 'changelogs'] as const, 'all');
+/** Wait after the template task's end before taking it, so that its last state writes are committed. */
+const TEMPLATE_SETTLE_MS = 2_000;
 const endpoints = benchEndpoints();
 
 /** The floor: hops of a raw transactional consume-produce relay, in milliseconds. */
@@ -91,6 +109,13 @@ async function floorHops(): Promise<number[]> {
 interface Hop {
   readonly label: string;
   readonly ms: number;
+  /** The cause, the worker that handled it, and when the effect was published (for the breakdown). */
+  readonly causeId: string;
+  readonly causeAtMs: number;
+  readonly worker: string;
+  readonly effectAtMs: number;
+  /** The hop whose handling published this hop's cause, when it is in the task's chain. */
+  readonly previous?: Hop;
 }
 
 const at = (e: WardenEvent): number => Date.parse(e.occurredAt);
@@ -103,21 +128,34 @@ const at = (e: WardenEvent): number => Date.parse(e.occurredAt);
 function hopsOf(events: readonly WardenEvent[]): { hops: Hop[]; steps: number[] } {
   const hops: Hop[] = [];
   const steps: number[] = [];
+  /** A hop from `cause` to `effect`, handled by `worker`, after the hop that published `cause` (if it is the last). */
+  const hop = (label: string, worker: string, cause: WardenEvent, effect: WardenEvent): Hop => {
+    const last = hops.at(-1);
+    return {
+      label,
+      ms: at(effect) - at(cause),
+      causeId: cause.id,
+      causeAtMs: at(cause),
+      worker,
+      effectAtMs: at(effect),
+      ...(last !== undefined && last.effectAtMs === at(cause) ? { previous: last } : {}),
+    };
+  };
   let proposal: WardenEvent | undefined;
   let approval: WardenEvent | undefined;
   let result: WardenEvent | undefined;
   for (const e of events) {
     if (e.type === 'ActionProposed' || e.type === 'AnswerProposed') {
-      if (result !== undefined) hops.push({ label: 'result -> next proposal (planner)', ms: at(e) - at(result) });
+      if (result !== undefined) hops.push(hop('result -> next proposal (planner)', 'planner', result, e));
       if (proposal !== undefined && result !== undefined) steps.push(at(e) - at(proposal));
       proposal = e;
       approval = undefined;
       result = undefined;
     } else if (e.type === 'ActionApproved' && proposal !== undefined) {
-      hops.push({ label: 'proposal -> verdict (guard)', ms: at(e) - at(proposal) });
+      hops.push(hop('proposal -> verdict (guard)', 'guard', proposal, e));
       approval = e;
     } else if ((e.type === 'ToolSucceeded' || e.type === 'ToolFailed') && approval !== undefined) {
-      hops.push({ label: 'approval -> result (executor)', ms: at(e) - at(approval) });
+      hops.push(hop('approval -> result (executor)', 'executor', approval, e));
       result = e;
     }
   }
@@ -132,33 +170,78 @@ console.log(
   `floor: raw kafkajs transactional consume-produce hop   p50 ${floorP50.toFixed(1)} ms   p99 ${floorP99.toFixed(1)} ms (${floor.length} hops)`,
 );
 
-const pipeline = await startPipeline(endpoints, 'error');
-const all: Hop[] = [];
-const steps: number[] = [];
-try {
-  for (let i = 0; i < TASKS; i++) {
-    const taskId = `bench-step-${i}-${randomUUID().slice(0, 8)}`;
-    await pipeline.submit(taskId, 'pipeline-refund', {
-      goal: 'Refund order ord_7731 of customer cus_1042: 42.50 USD for a damaged item.',
-      input: { customerId: 'cus_1042', orderId: 'ord_7731', amountUsd: 42.5 },
-      scope: { tools: ['customers.query', 'payments.refund'], resources: { collections: ['customers'] } },
-    });
-    const end = await pipeline.waitFor(taskId, (e) => ['TaskCompleted', 'TaskFailed', 'TaskHalted'].includes(e.type));
-    if (end.type !== 'TaskCompleted') throw new Error(`task ${taskId} ended ${end.type}: ${JSON.stringify(end.data)}`);
-    const found = hopsOf(await pipeline.waitForWholeChain(taskId));
-    // The first task warms every worker (producers fenced, schemas cached): not counted.
-    if (i > 0) {
-      all.push(...found.hops);
-      steps.push(...found.steps);
+/** One measured run: TASKS tasks one at a time through a fresh pipeline; the hops and steps of all but the first. */
+async function measure(
+  options: PipelineOptions,
+  onLastTask?: (pipeline: Pipeline, taskId: string) => Promise<void>,
+): Promise<{ hops: Hop[]; steps: number[] }> {
+  const pipeline = await startPipeline(endpoints, 'error', 0, options);
+  const hops: Hop[] = [];
+  const steps: number[] = [];
+  try {
+    for (let i = 0; i < TASKS; i++) {
+      const taskId = `bench-step-${i}-${randomUUID().slice(0, 8)}`;
+      await pipeline.submit(taskId, 'pipeline-refund', {
+        goal: 'Refund order ord_7731 of customer cus_1042: 42.50 USD for a damaged item.',
+        input: { customerId: 'cus_1042', orderId: 'ord_7731', amountUsd: 42.5 },
+        scope: { tools: ['customers.query', 'payments.refund'], resources: { collections: ['customers'] } },
+      });
+      const end = await pipeline.waitFor(taskId, (e) => ['TaskCompleted', 'TaskFailed', 'TaskHalted'].includes(e.type));
+      if (end.type !== 'TaskCompleted')
+        throw new Error(`task ${taskId} ended ${end.type}: ${JSON.stringify(end.data)}`);
+      const found = hopsOf(await pipeline.waitForWholeChain(taskId));
+      // The first task warms every worker (producers fenced, schemas cached): not counted.
+      if (i > 0) {
+        hops.push(...found.hops);
+        steps.push(...found.steps);
+      }
+      process.stdout.write(`\rtasks done: ${i + 1}/${TASKS}`);
+      if (i === TASKS - 1) await onLastTask?.(pipeline, taskId);
     }
-    process.stdout.write(`\rtasks done: ${i + 1}/${TASKS}`);
+    process.stdout.write('\n');
+  } finally {
+    await pipeline.close();
   }
-  process.stdout.write('\n');
-} finally {
-  await pipeline.close();
+  return { hops, steps };
 }
 
+const byLabel = (hops: readonly Hop[]): Map<string, number[]> => {
+  const out = new Map<string, number[]>();
+  for (const h of hops) out.set(h.label, [...(out.get(h.label) ?? []), h.ms]);
+  return out;
+};
+
+// The workers' handling spans, kept in memory, split each hop (bench/hop-breakdown.ts).
+const handlings = recordHandlings();
+let template: TaskTemplate | undefined;
+const none = await measure({}, async (pipeline, taskId) => {
+  if (EARLIER_TASKS === 0) return;
+  // What one finished task left behind, to copy (after its last event, the workers' state writes are committed).
+  await new Promise((r) => setTimeout(r, TEMPLATE_SETTLE_MS));
+  template = await captureTemplate(testKafka(endpoints), pipeline.db, pipeline.config, taskId);
+});
+const all: Hop[] = none.hops;
+const steps: number[] = none.steps;
 const labels = [...new Set(all.map((h) => h.label))];
+const handled = handlings.lookup();
+console.log(
+  'where each hop goes (p50, ms): the rest of the handling that published the cause; its commit, the fetch, the lock and decoding; the handling to the effect',
+);
+for (const label of labels) {
+  const split = all
+    .filter((h) => h.label === label)
+    .flatMap((h) => {
+      const start = handled(h.causeId, h.worker)?.startMs;
+      const published = h.previous === undefined ? undefined : handled(h.previous.causeId, h.previous.worker)?.endMs;
+      if (start === undefined || published === undefined) return [];
+      return [{ rest: published - h.causeAtMs, kafka: start - published, handling: h.effectAtMs - start }];
+    });
+  const p50 = (pick: (x: (typeof split)[number]) => number): string =>
+    percentile(split.map(pick), 50).toFixed(1).padStart(6);
+  console.log(
+    `  ${label.padEnd(36)} rest of previous ${p50((x) => x.rest)}   commit+fetch ${p50((x) => x.kafka)}   handling ${p50((x) => x.handling)}   (floor ${floorP50.toFixed(1)}; n=${split.length})`,
+  );
+}
 let ok = true;
 for (const label of labels) {
   const ms = all.filter((h) => h.label === label).map((h) => h.ms);
@@ -179,4 +262,57 @@ target(
   stepP50 <= 2.5 * 3 * floorP50,
   `${(stepP50 / (3 * floorP50)).toFixed(1)}x`,
 );
+
+if (EARLIER_TASKS > 0 && template !== undefined) {
+  const t = template;
+  console.log(
+    `\nthe same bench after ${EARLIER_TASKS} earlier tasks, ${EARLIER_AGE_DAYS} days old, each a copy of what task ${t.taskId} left (taken after it ended):`,
+  );
+  for (const [name, docs] of t.documents) console.log(`  per task: ${docs.length} document(s) in ${name}`);
+  for (const [worker, c] of t.changelogs)
+    console.log(`  per task: ${c.values.length} record(s) on the ${worker} changelog`);
+  console.log('  not seeded: the event topics (workers read from their committed offsets), the auditor (not run here)');
+  const seedParts = { documents: EARLIER_PARTS !== 'changelogs', changelogs: EARLIER_PARTS !== 'documents' };
+  if (EARLIER_PARTS !== 'all')
+    console.log(`  BENCH_EARLIER_PARTS=${EARLIER_PARTS}: only the ${EARLIER_PARTS} are seeded`);
+  let seeded: SeedReport | undefined;
+  const seededAt = performance.now();
+  const after = await measure({
+    beforeStart: async (config) => {
+      seeded = await seedEarlierTasks(
+        testKafka(endpoints),
+        config,
+        t,
+        EARLIER_TASKS,
+        EARLIER_AGE_DAYS * DAY_MS,
+        seedParts,
+        (l) => console.log(l),
+      );
+    },
+  });
+  if (seeded !== undefined) {
+    const docs = [...seeded.documents.values()].reduce((a, b) => a + b, 0);
+    console.log(
+      `seeding: ${docs} documents in ${(seeded.mongoMs / 1000).toFixed(1)} s (${((docs / seeded.mongoMs) * 1000).toFixed(0)}/s, ${((EARLIER_TASKS / seeded.mongoMs) * 1000).toFixed(0)} tasks/s), changelog records in ${(seeded.kafkaMs / 1000).toFixed(1)} s; whole run ${((performance.now() - seededAt) / 1000).toFixed(0)} s; load average ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}`,
+    );
+  }
+  const before = byLabel(none.hops);
+  for (const [label, ms] of byLabel(after.hops)) {
+    const base = before.get(label) ?? [];
+    const r50 = percentile(ms, 50) / percentile(base, 50);
+    const r99 = percentile(ms, 99) / percentile(base, 99);
+    console.log(
+      `${label.padEnd(36)} after ${EARLIER_TASKS}: p50 ${percentile(ms, 50).toFixed(1).padStart(7)} ms (${r50.toFixed(2)}x none)   p99 ${percentile(ms, 99).toFixed(1).padStart(7)} ms (${r99.toFixed(2)}x none)`,
+    );
+    target(`${label} p50 within 10% of none after ${EARLIER_TASKS} tasks`, r50 <= 1.1, `${r50.toFixed(2)}x`);
+  }
+  const s50 = percentile(after.steps, 50) / percentile(none.steps, 50);
+  console.log(
+    `whole step after ${EARLIER_TASKS}: p50 ${percentile(after.steps, 50).toFixed(1)} ms (${s50.toFixed(2)}x none)`,
+  );
+  target(`step p50 within 10% of none after ${EARLIER_TASKS} tasks`, s50 <= 1.1, `${s50.toFixed(2)}x`);
+}
+await handlings.stop();
 process.exit(0);

@@ -12,6 +12,17 @@ export function benchSetting(name: string, fallback: number): number {
   return value;
 }
 
+/** One of `choices` from the environment, or the fallback; anything else stops the bench with its name. */
+export function benchChoice<T extends string>(name: string, choices: readonly T[], fallback: T): T {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!(choices as readonly string[]).includes(raw)) {
+    console.error(`bench: ${name}=${raw} is not one of ${choices.join(', ')}`);
+    process.exit(2);
+  }
+  return raw as T;
+}
+
 /** A file path from the environment (e.g. where to write a CPU profile), or undefined when unset. */
 export function benchPath(name: string): string | undefined {
   const raw = process.env[name];

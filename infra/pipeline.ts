@@ -101,6 +101,11 @@ export interface PipelineOptions {
   readonly guardEscalationTtlMs?: number;
   /** Extra executor settings, as environment variables (e.g. EXECUTOR_SEALING). */
   readonly executorEnv?: Readonly<Record<string, string>>;
+  /**
+   * Runs with the pipeline's configuration (topic prefix, database) before any worker starts: a bench leaves
+   * behind what earlier tasks would have (documents, changelog records) so that the workers start on them.
+   */
+  readonly beforeStart?: (config: WorkerRuntimeConfig) => Promise<void>;
 }
 
 /** Starts the pipeline against the stack's endpoints. */
@@ -137,6 +142,7 @@ export async function startPipeline(
     ...(users === undefined ? config : { ...config, kafkaSecurity: kafkaSecurityOf(users, principal) }),
     producerKey: parseSigningKey(producerKeys[role].signingKeyText),
   });
+  await options.beforeStart?.(config);
   const token = `demo-${randomBytes(16).toString('hex')}`;
   const model = await startScriptedModel();
   const workspace = await mkdtemp(join(tmpdir(), 'warden-pipeline-'));

@@ -73,6 +73,18 @@ describe('people decide through the whole pipeline', () => {
     return halted;
   }
 
+  /** The escalation as the people API shows it once its task's budget view says halted (written behind). */
+  async function haltedBudgetShown(path: string): Promise<Awaited<ReturnType<typeof people>>> {
+    return waitUntil(
+      async () => {
+        const shown = await people(p, 'GET', path);
+        const task = shown.body.task as { budget?: { status: string } } | undefined;
+        return task?.budget?.status === 'halted' ? shown : undefined;
+      },
+      { what: `the halted budget shown at ${path}` },
+    );
+  }
+
   it('a denied delete never runs; the task halts at its step limit, and an admin cancels it (a forged resume refused)', async () => {
     const taskId = 'people-deny';
     await p.submit(taskId, 'low-confidence-delete', {
@@ -108,9 +120,9 @@ describe('people decide through the whole pipeline', () => {
     expect(events.some((e) => e.type === 'ToolSucceeded' && e.data.tool === 'customers.delete')).toBe(false);
     expect(await p.db.collection('customers').countDocuments({ _id: 'cus_2291' } as never)).toBe(1);
 
-    // the page shows the halted task's budget: every step spent
+    // the page shows the halted task's budget: every step spent (the planner writes its views behind, ADR 0029)
     const path = escalationPath(taskId, halted.data.escalationId!);
-    const shown = await people(p, 'GET', path);
+    const shown = await haltedBudgetShown(path);
     expect(shown.body).toMatchObject({
       status: 'pending',
       halt: { eventId: halted.id, reasonCode: 'budget_exhausted' },
@@ -173,10 +185,18 @@ describe('people decide through the whole pipeline', () => {
     expect(halted.data.reasonCode).toBe('budget_exhausted');
     const before = p.taskEvents(taskId).filter((e) => e.type === 'ToolSucceeded');
     const path = escalationPath(taskId, halted.data.escalationId!);
-    const shown = await people(p, 'GET', path);
-    const budget = (shown.body.task as { budget: { tokens: { used: number; limit: number } } }).budget;
+    const shown = await haltedBudgetShown(path);
+    const budget = (
+      shown.body.task as { budget: Record<'tokens' | 'costUsd' | 'steps', { used: number; limit: number }> }
+    ).budget;
     expect(budget.tokens.limit).toBe(6_000);
     expect(budget.tokens.used).toBeGreaterThan(0);
+    // the same figures as the planner's state when it halted (its TaskHalted totals)
+    expect([budget.tokens.used, budget.costUsd.used, budget.steps.used]).toEqual([
+      halted.data.totals.usage.totalTokens,
+      halted.data.totals.costUsd,
+      halted.data.totals.steps,
+    ]);
 
     const resumed = await people(p, 'POST', `${path}/resume`, {
       comment: 'worth finishing',

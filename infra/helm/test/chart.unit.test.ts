@@ -94,6 +94,9 @@ function helmBinary(): string {
   return helm;
 }
 
+/** The workers with keyed state (`state: true` in values.yaml): the guard, the executor and the planner. */
+const STATEFUL_WORKERS: readonly string[] = ['guard', 'executor', 'planner'];
+
 /** Runs helm; returns its exit status and output. */
 function helm(args: readonly string[]): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(helmBinary(), args, { encoding: 'utf8', timeout: 60_000 });
@@ -274,10 +277,12 @@ describe('the Helm chart, production values', () => {
     const all = ofKind(objects, 'KafkaTopic').map(
       (t) => t.spec as { topicName: string; replicas: number; config: Record<string, unknown> },
     );
-    // The guard's keyed state (ADR 0027) is the one compacted topic: not an audit topic.
-    const state = all.filter((t) => t.topicName === topics.stateOf('guard'));
-    expect(state.map((t) => t.config['cleanup.policy'])).toEqual(['compact']);
-    const kafkaTopics = all.filter((t) => t.topicName !== topics.stateOf('guard'));
+    // The stateful workers' keyed state (ADR 0027-0029) are the compacted topics: not audit topics.
+    const stateTopics = new Set(STATEFUL_WORKERS.map((w) => topics.stateOf(w)));
+    const state = all.filter((t) => stateTopics.has(t.topicName));
+    expect(state.map((t) => t.topicName).sort()).toEqual([...stateTopics].sort());
+    for (const t of state) expect(t.config['cleanup.policy'], t.topicName).toBe('compact');
+    const kafkaTopics = all.filter((t) => !stateTopics.has(t.topicName));
     expect(kafkaTopics.map((t) => t.topicName).sort()).toEqual([...topics.all(), checkpointTopic(prefix)].sort());
     for (const t of kafkaTopics) {
       expect(t.config['retention.ms'], t.topicName).toBe(-1);
@@ -455,7 +460,7 @@ describe('the Helm chart, other settings', () => {
       const reads = acls
         .filter((a) => a.resource.type === 'topic' && a.operations.includes('Read'))
         .map((a) => a.resource.name);
-      const own = name === 'guard' ? [topics.stateOf('guard')] : []; // its keyed state (ADR 0027)
+      const own = STATEFUL_WORKERS.includes(name) ? [topics.stateOf(name)] : []; // its keyed state (ADR 0027)
       expect(reads.sort(), name).toEqual([...consumedTopics[name]!, ...own].sort());
       const group = acls.find((a) => a.resource.type === 'group');
       expect(group?.resource.name, name).toBe(`${prefix}.${name}`);

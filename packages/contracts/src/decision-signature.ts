@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import type { EventData } from './events.js';
 import { signatureScheme, type Authentication, type SignatureTrust } from './event-signature.js';
 
@@ -48,6 +49,17 @@ export interface HeldEscalation {
   /** The end of the task's wall-time budget, when the escalation states it: nothing is dispatched after it. */
   readonly deadlineAt?: string;
 }
+
+/** A HeldEscalation as a worker keeps it in its keyed state, checked when the state is restored (ADR 0027). */
+export const HeldEscalationSchema = z.object({
+  escalationId: z.string(),
+  taskId: z.string(),
+  actionId: z.string().nullable(),
+  argsHash: z.string().nullable(),
+  policyVersion: z.string(),
+  expiresAt: z.string(),
+  deadlineAt: z.string().optional(),
+}) as unknown as z.ZodType<HeldEscalation>;
 
 /** The escalation an EscalationRequested of a task asks about, as a decision is checked against it. */
 export function heldEscalationOf(taskId: string, data: EventData<'EscalationRequested'>): HeldEscalation {

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import type { EventData } from './events.js';
 import { signatureScheme } from './event-signature.js';
 
@@ -35,6 +36,13 @@ export interface HeldHalt {
   readonly escalationId: string;
   readonly reasonCode: string;
 }
+
+/** A HeldHalt as a worker keeps it in its keyed state, checked when the state is restored (ADR 0027). */
+export const HeldHaltSchema: z.ZodType<HeldHalt> = z.object({
+  eventId: z.string(),
+  escalationId: z.string(),
+  reasonCode: z.string(),
+});
 
 /** Why a halt decision does not answer the task's halt. */
 export type HaltBindingFailure = 'not_halted' | 'halt_mismatch' | 'not_resumable' | 'not_admin' | 'decision_expired';

@@ -165,6 +165,7 @@ export {
   authenticateDecision,
   checkDecisionBinding,
   decisionSigningPayload,
+  HeldEscalationSchema,
   heldEscalationOf,
   signDecision,
   verifyDecision,
@@ -176,6 +177,7 @@ export {
   type HeldEscalation,
 } from './decision-signature.js';
 export {
+  HeldHaltSchema,
   ResumableHaltReasons,
   authenticateHaltDecision,
   checkHaltBinding,

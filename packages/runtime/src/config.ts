@@ -71,6 +71,13 @@ export const FETCH_MAX_BYTES_PER_PARTITION = 1024 * 1024;
  */
 export const DEDUPE_WINDOW_EVENTS = 50_000;
 
+/**
+ * A task whose keyed state nobody writes for this long has it deleted (WARDEN_STATE_IDLE_TTL_MS's default, 30 days):
+ * the bound on the state of a task that never ends (its end lost or never sent). Longer than any wait a task may
+ * have (an escalation waits at most its expiry, a task at most its wall time).
+ */
+export const DEFAULT_STATE_IDLE_TTL_MS = 30 * 24 * 3_600_000;
+
 /** How often a stateful worker looks for due wake-ups (TaskState.wakeAt), in ms (ADR 0027). */
 export const STATE_WAKE_CHECK_INTERVAL_MS = 100;
 
@@ -233,6 +240,11 @@ export const WorkerEnv = z.object({
    * dependency down or not answering, with the outage backoff, before the worker fails (0: fail at once).
    */
   WARDEN_START_TIMEOUT_MS: intFrom(0, 3_600_000).default(DEFAULT_START_TIMEOUT_MS),
+  /**
+   * A stateful worker deletes the state of a task nobody wrote for this long (a task that never ended); 0: never.
+   * At most a year: a wake-up timer's time must stay a safe integer far from overflow, and nothing waits longer.
+   */
+  WARDEN_STATE_IDLE_TTL_MS: intFrom(0, 366 * 24 * 3_600_000).default(DEFAULT_STATE_IDLE_TTL_MS),
   /** How often Kafka, the registry and MongoDB are probed for /readyz. */
   WARDEN_HEALTH_PROBE_INTERVAL_MS: intFrom(100, 600_000).default(DEFAULT_HEALTH_PROBE_INTERVAL_MS),
   /** A probe without an answer after this long counts its dependency as down. */

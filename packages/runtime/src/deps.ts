@@ -79,6 +79,8 @@ export interface WorkerRuntimeConfig {
   readonly outageRetryMaxMs?: number;
   /** How long start() keeps trying a step that meets a dependency down (0: fail at once). Default 120 s. */
   readonly startTimeoutMs?: number;
+  /** A stateful worker deletes the state of a task nobody wrote for this long (0: never; default 30 days). */
+  readonly stateIdleTtlMs?: number;
   /** How often the dependencies are probed for readiness. Default 5 s. */
   readonly healthProbeIntervalMs?: number;
   /** How long a probe may take before its dependency counts as down. Default 2 s. */
@@ -117,6 +119,7 @@ export function runtimeConfigFrom(env: WorkerEnv): WorkerRuntimeConfig {
     outageRetryBaseMs: env.WARDEN_OUTAGE_RETRY_BASE_MS,
     outageRetryMaxMs: env.WARDEN_OUTAGE_RETRY_MAX_MS,
     startTimeoutMs: env.WARDEN_START_TIMEOUT_MS,
+    stateIdleTtlMs: env.WARDEN_STATE_IDLE_TTL_MS,
     healthProbeIntervalMs: env.WARDEN_HEALTH_PROBE_INTERVAL_MS,
     healthProbeTimeoutMs: env.WARDEN_HEALTH_PROBE_TIMEOUT_MS,
     wedgedAfterMs: env.WARDEN_WEDGED_AFTER_MS,

@@ -6,6 +6,7 @@ export {
   keyTextEnv,
   loadConfig,
   signingKeyEnv,
+  stateChangelogConfig,
   verifyingKeysEnv,
 } from './config.js';
 export { decisionTrustOf } from './decision-trust.js';
@@ -40,6 +41,7 @@ export {
   type FailureKind,
 } from './infrastructure.js';
 export { insertNewDocuments } from './insert-new.js';
+export { createIndexesOnce } from './mongo-indexes.js';
 export {
   EVENT_CONTENT_TYPE,
   Publisher,

@@ -10,6 +10,7 @@ import { sampleTask } from '@warden/contracts/testing';
 import { ensureTopics, Topics, type Worker, type WorkerRuntimeConfig } from '@warden/runtime';
 import {
   EventCollector,
+  readStateChangelog,
   startChildWorker,
   startTestPublisher,
   testKafka,
@@ -133,6 +134,29 @@ describe('keyed state (ctx.state) on the real stack', () => {
       [...(xs ?? [])].sort((x, y) => Number(x.slice(6)) - Number(y.slice(6)));
     for (const t of tasks) expect(sorted(byTask.get(t)), t).toEqual(counts(10));
     expect(b.state()).toBe('running');
+  });
+
+  it("drops a task's state nobody wrote for the idle TTL: a tombstone in the changelog, the task starts again", async () => {
+    const config = testWorkerConfig(stack(), { logLevel: 'silent', stateIdleTtlMs: 1_500 });
+    const changelog = new Topics(config.topicPrefix).stateOf('counter');
+    await started(counterWorker(config));
+    const out = await outcomes(config);
+    const publisher = await publisherFor(config);
+    await publishRounds(publisher, ['idle-a', 'idle-b'], 2);
+    await out.waitFor((es) => es.length >= 4, 60_000, 'the first answers');
+    // Before the TTL the values are there; after it (and a wake check) they are tombstoned.
+    const kafka = testKafka(stack());
+    const dropped = await waitUntil(
+      async () => {
+        const values = await readStateChangelog(kafka, changelog);
+        return values.size === 0 ? values : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 500, what: 'the idle states to be tombstoned' },
+    );
+    expect(dropped.size).toBe(0);
+    await publishRounds(publisher, ['idle-a'], 1);
+    await out.waitFor((es) => es.length >= 5, 60_000, 'the answer after the drop');
+    expect(answersByTask(out.events()).get('idle-a')).toEqual(['count 1', 'count 2', 'count 1']);
   });
 
   it('restores from a compacted changelog: latest values, tombstoned keys gone, a corrupt record skipped', async () => {

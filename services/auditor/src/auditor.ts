@@ -108,8 +108,8 @@ export function createAuditor(options: AuditorOptions): Auditor {
     return frontier.advance((topic, partition) => c.position(topic, partition));
   };
 
-  const tick = (): Promise<void> =>
-    serial.run(async () => {
+  const tick = async (): Promise<void> => {
+    await serial.run(async () => {
       const p = need(projection, 'projection');
       await need(alerts, 'alerts').raise(await p.settle(false, await readFrontier()));
       await writeCheckpoints(
@@ -121,6 +121,10 @@ export function createAuditor(options: AuditorOptions): Auditor {
         producerName,
       );
     });
+    // The summaries the settle changed (and any not written yet), outside the serial section: a flush under load
+    // takes seconds on FerretDB, and batches go on being projected meanwhile.
+    await need(consumer, 'consumer').flushAndCommit();
+  };
 
   const crash = (error: Error): void => {
     state = 'failed';
@@ -185,6 +189,7 @@ export function createAuditor(options: AuditorOptions): Auditor {
           groupId: options.groupId ?? cfg.runtime.groupId ?? `${cfg.runtime.topicPrefix}.${AUDITOR_NAME}`,
           logger: d.logger,
           serial,
+          ...(cfg.taskFlushMs === undefined ? {} : { taskFlushMs: cfg.taskFlushMs }),
           onFindings: async (findings) => void (await raiser.raise(findings)),
           onProjected: (inputs) => {
             // An erasure holds in the API at once: the erased subject's cached key is dropped (ADR 0026).

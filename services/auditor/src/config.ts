@@ -56,6 +56,11 @@ export const AuditorEnv = WorkerEnv.extend({
    * without reading MongoDB (FerretDB scans a collection per lookup); tasks past it are read from MongoDB.
    */
   AUDITOR_VERIFY_CACHE_MB: z.coerce.number().int().min(0).max(65_536).default(256),
+  /**
+   * Task summaries (audit_tasks) and labelled points are written behind the events, coalesced, at most this often;
+   * the consumed offsets are committed once the summaries of what they cover are written (ADR 0030).
+   */
+  AUDITOR_TASK_FLUSH_MS: z.coerce.number().int().min(10).max(60_000).default(250),
 });
 export type AuditorEnv = z.infer<typeof AuditorEnv>;
 
@@ -75,6 +80,8 @@ export interface AuditorConfig {
   readonly maxTasksInMemory: number;
   /** Bytes of wire envelopes kept in memory for verification (default DEFAULT_VERIFY_CACHE_BYTES). */
   readonly verifyCacheBytes?: number;
+  /** AUDITOR_TASK_FLUSH_MS; default DEFAULT_TASK_FLUSH_MS. */
+  readonly taskFlushMs?: number;
 }
 
 /** The auditor's configuration from an environment (the only reader of process.env is main.ts via this). */
@@ -92,5 +99,6 @@ export function auditorConfigFrom(env: Readonly<Record<string, string | undefine
     settleMs: parsed.AUDITOR_SETTLE_MS,
     maxTasksInMemory: parsed.AUDITOR_MAX_TASKS_IN_MEMORY,
     verifyCacheBytes: parsed.AUDITOR_VERIFY_CACHE_MB * 1024 * 1024,
+    taskFlushMs: parsed.AUDITOR_TASK_FLUSH_MS,
   };
 }

@@ -40,7 +40,12 @@ export {
   type TaskStatus,
   type TokenTotals,
 } from './projector/facts.js';
-export { ProjectorConsumer, Serial, type ProjectorConsumerOptions } from './projector/consumer.js';
+export {
+  DEFAULT_TASK_FLUSH_MS,
+  ProjectorConsumer,
+  Serial,
+  type ProjectorConsumerOptions,
+} from './projector/consumer.js';
 export {
   AUDIT_TASK_PREFIX,
   Projection,

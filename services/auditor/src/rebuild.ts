@@ -82,5 +82,6 @@ export async function rebuildProjection(options: RebuildOptions): Promise<Rebuil
     await a.disconnect();
   }
   await projection.settle(true);
+  await projection.flush();
   return { events, tasks: await store.tasks.countDocuments(), durationMs: Date.now() - started };
 }

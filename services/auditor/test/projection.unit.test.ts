@@ -183,3 +183,67 @@ describe('Projection.liveChain: the events kept in memory for verification', () 
     expect(projection.cachedWireBytes()).toBe(bytesOf(other));
   });
 });
+
+describe('Projection.flush: task summaries written behind the events', () => {
+  /** A store that records the task summaries written, and fails its next save when told to. */
+  function recordingStore() {
+    const saved: Array<Array<{ _id: string; eventCount: number }>> = [];
+    let failNext = false;
+    const store = {
+      ...memoryStore(),
+      saveTasks: async (docs: ReadonlyArray<{ _id: string; eventCount: number }>) => {
+        if (failNext) {
+          failNext = false;
+          throw new Error('MongoDB is down');
+        }
+        saved.push(docs.map((d) => ({ _id: d._id, eventCount: d.eventCount })));
+      },
+    } as unknown as AuditStore;
+    return { store, saved, failNextSave: () => (failNext = true) };
+  }
+  const chain = sampleChain(6, TASK);
+  const other = sampleChain(3, 'task-other');
+
+  it('writes no summary while projecting, then each moved task once per flush, with the generation it covers', async () => {
+    const r = recordingStore();
+    const projection = new Projection(r.store, { settleMs: SETTLE_MS, maxTasksInMemory: 100 });
+    await projection.apply(chain.slice(0, 2).map((e, i) => input(e, i)));
+    await projection.apply(other.map((e, i) => input(e, 10 + i)));
+    await projection.apply(chain.slice(2).map((e, i) => input(e, 2 + i)));
+    expect(r.saved).toEqual([]);
+    expect(projection.generation()).toBe(3);
+    expect(projection.flushedGeneration()).toBe(0);
+    expect(projection.unwrittenTasks()).toBe(2);
+    expect(await projection.flush()).toBe(3);
+    expect(r.saved.flat().sort((a, b) => a._id.localeCompare(b._id))).toEqual([
+      { _id: 'task-other', eventCount: 3 },
+      { _id: TASK, eventCount: 6 },
+    ]);
+    expect(projection.flushedGeneration()).toBe(3);
+    expect(await projection.flush()).toBe(3); // nothing moved since: nothing written
+    expect(r.saved.flat()).toHaveLength(2);
+  });
+
+  it('keeps the tasks of a failed flush for the next one, and does not count the failed flush as covering them', async () => {
+    const r = recordingStore();
+    const projection = new Projection(r.store, { settleMs: SETTLE_MS, maxTasksInMemory: 100 });
+    await projection.apply(chain.map((e, i) => input(e, i)));
+    r.failNextSave();
+    await expect(projection.flush()).rejects.toThrow('MongoDB is down');
+    expect(projection.flushedGeneration()).toBe(0);
+    expect(projection.unwrittenTasks()).toBe(1);
+    expect(await projection.flush()).toBe(1);
+    expect(r.saved.flat()).toEqual([{ _id: TASK, eventCount: 6 }]);
+  });
+
+  it('never evicts a task from memory before its summary is written', async () => {
+    const r = recordingStore();
+    const projection = new Projection(r.store, { settleMs: SETTLE_MS, maxTasksInMemory: 10 });
+    const many = Array.from({ length: 15 }, (_, i) => sampleChain(2, `task-${i}`));
+    for (const [i, c] of many.entries()) await projection.apply(c.map((e, j) => input(e, 2 * i + j)));
+    expect(projection.tasksInMemory()).toBe(15); // all unwritten: none dropped
+    await projection.flush();
+    await projection.apply([input(many[0]![1]!, 1)]); // eviction runs after a batch
+    expect(projection.tasksInMemory()).toBe(10);
+  });
+});

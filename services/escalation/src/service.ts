@@ -63,8 +63,13 @@ export function createEscalationService(options: EscalationServiceOptions): Esca
     consumes: [...escalationConsumes],
     config: config.runtime,
     metrics,
-    handlers: (deps) => {
+    handlers: async (deps) => {
       store = new EscalationStore(deps.db);
+      await store
+        .ensureIndexes()
+        .catch((error: unknown) =>
+          deps.logger.warn({ err: error }, 'could not create the escalation indexes: queries scan until they exist'),
+        );
       views = new TaskViews(deps.db, config.taskViewCacheMs ?? DEFAULT_TASK_VIEW_CACHE_MS, now);
       if (config.webhooks !== undefined)
         webhooks = new Webhooks(deps.db, config.webhooks, deps.logger.child({ component: 'webhooks' }));

@@ -1,6 +1,6 @@
 import type { ChainLink, EventData, EventOf, HeldEscalation, WardenEvent } from '@warden/contracts';
 import { heldEscalationOf, isDuplicateKeyError } from '@warden/contracts';
-import { insertNewDocuments } from '@warden/runtime';
+import { createIndexesOnce, insertNewDocuments } from '@warden/runtime';
 import { randomUUID } from 'node:crypto';
 import type { Collection, Db } from 'mongodb';
 
@@ -119,6 +119,20 @@ export class EscalationStore {
     this.alerts = db.collection<AlertDoc>('escalation_alerts');
   }
 
+  /**
+   * The indexes every query of this store is served by on a real MongoDB (docs/mongodb-queries.md; FerretDB 1.x
+   * scans regardless). Called once at start; a failure is the caller's to log: queries still answer, slower.
+   */
+  async ensureIndexes(): Promise<void> {
+    await createIndexesOnce(this.escalations, [
+      { key: { taskId: 1, status: 1 }, name: 'task_status' }, // cancelPending
+      { key: { tenantId: 1, requestedAt: -1 }, name: 'tenant_requested' }, // list, any status
+      { key: { tenantId: 1, status: 1, requestedAt: -1 }, name: 'tenant_status_requested' }, // list by status
+      { key: { status: 1, expiresAt: 1 }, name: 'status_expires' }, // overdue
+      { key: { updatedAt: 1 }, name: 'updated' }, // announceOthers
+    ]);
+  }
+
   /** Records an escalation as pending, unless already known. */
   async recordRequested(event: EventOf<'EscalationRequested'>, hash: string): Promise<void> {
     const _id = escalationKey(event.taskId, event.data.escalationId);
@@ -225,8 +239,8 @@ export class EscalationStore {
       requested: { $exists: true },
       ...(status === undefined ? {} : { status }),
     };
-    const docs = await this.escalations.find(filter).toArray();
-    return docs.sort((a, b) => b.requestedAt.localeCompare(a.requestedAt)).slice(0, limit);
+    // Newest first, at most `limit`, from the index (tenant[, status], requestedAt): never the tenants' whole history.
+    return this.escalations.find(filter).sort({ requestedAt: -1 }).limit(limit).toArray();
   }
 
   /** Pending escalations past their expiry. */

@@ -4,7 +4,7 @@ import type { Collection, Db } from 'mongodb';
 
 /** A task's budget and breaker state, as a person deciding about it sees it. */
 export interface TaskView {
-  /** The planner's view of the task (absent: the planner has not saved one, or it is another tenant's). */
+  /** The planner's view of the task (absent: the planner has not written one yet, or it is another tenant's). */
   readonly budget?: {
     readonly status: string;
     readonly tokens: { readonly used: number; readonly limit: number; readonly remaining: number };
@@ -32,31 +32,33 @@ interface BreakerDoc {
   at: string;
 }
 
-/** The fields of the planner's per-task document the view reads (planner_tasks, see the planner's TaskStore). */
-interface PlannerTaskDoc {
+/**
+ * The planner's view of a task (`planner_task_views`, written behind by the planner: its TaskViewDoc, ADR 0029), the
+ * fields read here. Looked up by `_id`, which the `_id` index serves on MongoDB.
+ */
+interface PlannerTaskViewDoc {
   _id: string;
-  state: {
-    tenantId: string;
-    status: string;
-    steps: number;
-    consecutiveFailures: number;
-    totals: { usage: { totalTokens: number }; costUsd: number };
-    limits: { maxTokens: number; maxCostUsd: number; maxSteps: number; maxConsecutiveFailures: number };
-  };
+  tenantId: string;
+  status: string;
+  tokens: { used: number; limit: number };
+  costUsd: { used: number; limit: number };
+  steps: { used: number; limit: number };
+  failures: { consecutive: number; limit: number };
 }
 
 /** How many task views are cached at most. */
 const MAX_CACHED_VIEWS = 1_000;
 
 /**
- * Budget and breaker state for the people's page. Budgets are read from where they live, the planner's per-task
- * state, by key when a person asks (never per event), and cached for `cacheMs` or until one of the task's
- * escalations changes; breakers are projected from the
+ * Budget and breaker state for the people's page. Budgets are read from the planner's task views (the planner writes
+ * them behind its keyed state, in batches: a view may lag the task by the planner's flush interval), by key when a
+ * person asks (never per event), and cached for `cacheMs` or until one of the task's escalations changes; breakers
+ * are projected from the
  * alerts topic's BreakerOpened and BreakerClosed, which are rare. Nothing here is on a per-event hot path.
  */
 export class TaskViews {
   private readonly breakers: Collection<BreakerDoc>;
-  private readonly plannerTasks: Collection<PlannerTaskDoc>;
+  private readonly plannerViews: Collection<PlannerTaskViewDoc>;
   private readonly cache = new Map<string, { atMs: number; view: TaskView }>();
 
   constructor(
@@ -65,7 +67,7 @@ export class TaskViews {
     private readonly now: () => Date = () => new Date(),
   ) {
     this.breakers = db.collection<BreakerDoc>('escalation_breakers');
-    this.plannerTasks = db.collection<PlannerTaskDoc>('planner_tasks');
+    this.plannerViews = db.collection<PlannerTaskViewDoc>('planner_task_views');
   }
 
   /** Records a breaker's change, unless a later one is recorded already (idempotent). */
@@ -99,32 +101,19 @@ export class TaskViews {
     const cached = this.cache.get(`${tenantId}|${taskId}`);
     if (cached !== undefined && nowMs - cached.atMs < this.cacheMs) return cached.view;
     const [planner, open] = await Promise.all([
-      this.plannerTasks.findOne(
-        { _id: taskId },
-        {
-          projection: {
-            'state.tenantId': 1,
-            'state.status': 1,
-            'state.steps': 1,
-            'state.consecutiveFailures': 1,
-            'state.totals': 1,
-            'state.limits': 1,
-          },
-        },
-      ),
+      this.plannerViews.findOne({ _id: taskId }),
       this.breakers.find({ open: true }).toArray(),
     ]);
-    const s = planner?.state;
     const view: TaskView = {
-      ...(s === undefined || s.tenantId !== tenantId
+      ...(planner === null || planner.tenantId !== tenantId
         ? {}
         : {
             budget: {
-              status: s.status,
-              tokens: figures(s.totals.usage.totalTokens, s.limits.maxTokens),
-              costUsd: figures(s.totals.costUsd, s.limits.maxCostUsd),
-              steps: figures(s.steps, s.limits.maxSteps),
-              failures: { consecutive: s.consecutiveFailures, limit: s.limits.maxConsecutiveFailures },
+              status: planner.status,
+              tokens: figures(planner.tokens),
+              costUsd: figures(planner.costUsd),
+              steps: figures(planner.steps),
+              failures: { consecutive: planner.failures.consecutive, limit: planner.failures.limit },
             },
           }),
       breakers: {
@@ -138,6 +127,6 @@ export class TaskViews {
   }
 }
 
-function figures(used: number, limit: number): { used: number; limit: number; remaining: number } {
+function figures({ used, limit }: { used: number; limit: number }): { used: number; limit: number; remaining: number } {
   return { used, limit, remaining: Math.max(0, limit - used) };
 }

@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { insertNewDocuments } from '@warden/runtime';
+import { createIndexesOnce, insertNewDocuments } from '@warden/runtime';
 import type { Collection, Db } from 'mongodb';
 import type { Logger } from 'pino';
 
@@ -98,6 +98,10 @@ export class Webhooks {
 
   /** Resumes deliveries left pending (by a crash). */
   async resumePending(): Promise<void> {
+    // the only query of this collection besides its _id (docs/mongodb-queries.md)
+    await createIndexesOnce(this.docs, [{ key: { status: 1 }, name: 'status' }]).catch((error: unknown) =>
+      this.logger.warn({ err: error }, 'could not create the deliveries index'),
+    );
     for (const doc of await this.docs.find({ status: 'pending' }).toArray()) this.start(doc);
   }
 

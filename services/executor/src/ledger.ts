@@ -5,6 +5,7 @@ import {
   type BlobStore,
   type JsonValue,
 } from '@warden/contracts';
+import { createIndexesOnce } from '@warden/runtime';
 import type { Collection, Db } from 'mongodb';
 import { LedgerUnavailableError } from './errors.js';
 
@@ -115,10 +116,20 @@ export class EffectLedger {
     }
   }
 
+  /**
+   * The index of the ledger's one query (`state`, by key: read only after a failure, docs/mongodb-queries.md),
+   * created at the first read; the normal path only inserts by unique _id.
+   */
+  private indexed: Promise<unknown> | undefined;
+
   /** Everything recorded under a key. */
   async state(key: string): Promise<EffectState> {
     let docs: LedgerDoc[];
     try {
+      this.indexed ??= createIndexesOnce(this.effects, [{ key: { key: 1 }, name: 'key' }]).catch(
+        () => (this.indexed = undefined),
+      );
+      await this.indexed;
       docs = await this.effects.find({ key }).toArray();
     } catch (error) {
       throw unavailable('read', key, error);

@@ -1,4 +1,4 @@
-import { Scope, eventSchemas, type EventOf, type HeldEscalation } from '@warden/contracts';
+import { HeldEscalationSchema, Scope, eventSchemas, type EventOf, type HeldEscalation } from '@warden/contracts';
 import { TaskConflictError, type TaskState } from '@warden/runtime';
 import { z } from 'zod';
 
@@ -26,15 +26,16 @@ export interface PendingApproval {
   readonly deadlineMs: number;
 }
 
-const HeldEscalationSchema = z.object({
-  escalationId: z.string(),
-  taskId: z.string(),
-  actionId: z.string().nullable(),
-  argsHash: z.string().nullable(),
-  policyVersion: z.string(),
-  expiresAt: z.string(),
-  deadlineAt: z.string().optional(),
+/** An effect of the task whose outcome is recorded, and published in a committed transaction with this state. */
+const DoneEffect = z.object({
+  actionId: z.string(),
+  /** The args hash the effect was approved with: another approval of the action must bind the same args. */
+  argsHash: z.string(),
+  /** The approval the outcome was recorded under. */
+  approvalEventId: z.string(),
 });
+/** An effect done, as the handlers use it. */
+export type DoneEffect = z.infer<typeof DoneEffect>;
 
 /**
  * The executor's state of one task (ADR 0028), kept by the runtime in the executor's changelog
@@ -53,6 +54,11 @@ const ExecutorTaskStateSchema = z.object({
   stateSeq: z.number().optional(),
   escalations: z.array(HeldEscalationSchema),
   pending: z.array(PendingApproval),
+  /**
+   * The effects whose outcome this state committed with (absent in records written before it was kept): another
+   * approval of one of them is answered from here, without reading the effect ledger (a scan on FerretDB).
+   */
+  effects: z.array(DoneEffect).optional(),
   /** When the record of a completed or failed task is deleted (epoch ms); absent: kept. */
   expiresAtMs: z.number().optional(),
 });
@@ -114,7 +120,7 @@ export function withEnd(
   if (current.stateSeq !== undefined && current.stateSeq > seq) return current; // reopened by a later resume
   const ended = { ...current, tenantId: current.tenantId ?? tenantId, ended: true, stateSeq: seq };
   if (final === undefined) return ended;
-  const { scope: _scope, expiresAtMs: _expires, ...rest } = ended;
+  const { scope: _scope, expiresAtMs: _expires, effects: _effects, ...rest } = ended;
   return { ...rest, escalations: [], ...(final.expiresAtMs === undefined ? {} : { expiresAtMs: final.expiresAtMs }) };
 }
 
@@ -122,6 +128,14 @@ export function withEnd(
 export function withResume(current: ExecutorTaskState, tenantId: string, seq: number): ExecutorTaskState {
   if (current.stateSeq !== undefined && current.stateSeq > seq) return current;
   return { ...current, tenantId: current.tenantId ?? tenantId, ended: false, stateSeq: seq };
+}
+
+/** Records effects whose outcomes were published in this handling (once each). */
+export function withEffects(current: ExecutorTaskState, done: readonly DoneEffect[]): ExecutorTaskState {
+  if (done.length === 0) return current;
+  const known = new Set((current.effects ?? []).map((e) => e.actionId));
+  const added = done.filter((e) => !known.has(e.actionId) && known.add(e.actionId));
+  return added.length === 0 ? current : { ...current, effects: [...(current.effects ?? []), ...added] };
 }
 
 /** Records (or replaces: the same id again) an escalation of the task. */

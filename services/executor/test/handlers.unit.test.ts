@@ -328,6 +328,36 @@ describe("the executor's join of an approval with its task (ADR 0028)", () => {
     expect(t.drafts[2]!.data).toMatchObject({ escalationId: 'task-1:a1:executor:outcome_unknown', action: null });
   });
 
+  it("answers another approval of an effect already done from the task's state, never reading the ledger", async () => {
+    const runs = { n: 0 };
+    const first = parsed(actionApproved('task-1', 'a1', 'test.count', { n: 1 }));
+    const t1 = createTestHandlerContext({ event: first, state: stateHolding({ ...running, scope: countScope }) });
+    await createHandlers(runningDeps(runs)).ActionApproved(first, t1.ctx);
+    expect(t1.drafts.map((d) => d.type)).toEqual(['ToolSucceeded']);
+    expect(t1.state.entry('task-1')?.value.effects).toEqual([
+      { actionId: 'a1', argsHash: first.data.argsHash, approvalEventId: first.id },
+    ]);
+    // The state as its transaction committed it; the ledger and the breakers must not be touched any more.
+    const committed = () => new StateLayer<ExecutorTaskState>((key) => t1.state.entry(key));
+    const h = createHandlers({ ...runningDeps(runs), ledger: untouchable as never, breakers: untouchable as never });
+    const again = parsed(actionApproved('task-1', 'a1', 'test.count', { n: 1 }));
+    const t2 = createTestHandlerContext({ event: again, state: committed() });
+    await h.ActionApproved(again, t2.ctx);
+    expect(t2.drafts).toEqual([]);
+    expect(t2.logs).toContainEqual(
+      expect.objectContaining({ msg: 'another approval of an effect already done: not run again' }),
+    );
+    const t3 = createTestHandlerContext({ event: first, state: committed() });
+    await h.ActionApproved(first, t3.ctx); // the same approval again: its outcome went out with the state
+    expect(t3.drafts).toEqual([]);
+    const other = parsed(actionApproved('task-1', 'a1', 'test.count', { n: 2 }));
+    const t4 = createTestHandlerContext({ event: other, state: committed() });
+    await h.ActionApproved(other, t4.ctx);
+    expect(t4.drafts.map((d) => d.type)).toEqual(['ToolFailed', 'AlertRaised']);
+    expect(String((t4.drafts[0]!.data as { message: string }).message)).toMatch(/^ledger_args_mismatch: /);
+    expect(runs.n).toBe(1);
+  });
+
   it("deletes a completed task's record once its retention has passed (the wake-up), keeping a halted one", async () => {
     const deps = { ...runningDeps({ n: 0 }), endedTaskRetentionMs: 60_000 };
     const h = createHandlers(deps);

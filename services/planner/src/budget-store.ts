@@ -113,6 +113,8 @@ export class BudgetStore {
   private ready(): Promise<unknown> {
     this.indexed ??= Promise.all([
       this.log.createIndex({ scope: 1, seq: -1 }).catch(() => undefined),
+      // the sweep's query: open reservations by expiry (docs/mongodb-queries.md)
+      this.log.createIndex({ kind: 1, expiresAt: 1 }).catch(() => undefined),
       // without it a close could happen twice: creating it must succeed (or a unique one must be there already)
       this.uniqueCloseKeyIndex(),
     ]).catch((error: unknown) => {

@@ -35,6 +35,13 @@ export const DEFAULT_PRICES: readonly ModelPrice[] = [
   { model: 'gpt-4.1', inputUsdPerMTok: 2, outputUsdPerMTok: 8 },
 ];
 
+/** How long a completed or failed task's record is kept by default (PLANNER_ENDED_TASK_RETENTION_MS): 7 days. */
+export const DEFAULT_ENDED_TASK_RETENTION_MS = 7 * 24 * 3_600_000;
+/** How often task views are written by default (PLANNER_TASK_VIEW_FLUSH_MS). */
+export const DEFAULT_TASK_VIEW_FLUSH_MS = 500;
+/** Most task views waiting to be written by default (PLANNER_TASK_VIEW_MAX_PENDING). */
+export const DEFAULT_TASK_VIEW_MAX_PENDING = 50_000;
+
 /**
  * The planner's environment: the worker's, the model endpoint, the price table, and finite defaults for the model
  * breaker, retries, loops, the context window, task ceilings and tenant budgets.
@@ -88,6 +95,15 @@ export const PlannerEnv = WorkerEnv.extend({
    * model was shown opened are sealed under their subjects' keys whatever this holds.
    */
   PLANNER_SEAL_PATTERNS: sealPatternsEnv(),
+  /**
+   * How long the small record of a completed or failed task stays in the planner's keyed state (refusing a second
+   * TaskSubmitted of its id, ignoring its late events); 0: for ever (ADR 0029).
+   */
+  PLANNER_ENDED_TASK_RETENTION_MS: int(0, 365 * 24 * 3_600_000).default(DEFAULT_ENDED_TASK_RETENTION_MS),
+  /** How often the task views (planner_task_views, what the escalation page shows) are written, batched. */
+  PLANNER_TASK_VIEW_FLUSH_MS: int(10, 600_000).default(DEFAULT_TASK_VIEW_FLUSH_MS),
+  /** Most task views waiting to be written; beyond it the oldest waiting one is dropped (logged). */
+  PLANNER_TASK_VIEW_MAX_PENDING: int(1, 10_000_000).default(DEFAULT_TASK_VIEW_MAX_PENDING),
 });
 
 /** The planner's own settings (besides the runtime's). */
@@ -111,6 +127,10 @@ export interface PlannerSettings {
   readonly reservationSweepMs: number;
   /** Personal-data patterns sealed in the model's output under the tenant's key (PLANNER_SEAL_PATTERNS). */
   readonly sealPatterns: readonly RegExp[];
+  /** How long a completed or failed task's record stays in keyed state (ms; 0: for ever). */
+  readonly endedTaskRetentionMs: number;
+  /** The task views' write-behind (planner_task_views): flush interval and most waiting views. */
+  readonly taskViews: { readonly flushMs: number; readonly maxPending: number };
 }
 
 /** The planner's configuration. */
@@ -197,6 +217,8 @@ export function loadPlannerConfig(env: Readonly<Record<string, string | undefine
       policyVersion: e.PLANNER_POLICY_VERSION,
       reservationTtlMs: e.PLANNER_RESERVATION_TTL_MS,
       reservationSweepMs: e.PLANNER_RESERVATION_SWEEP_MS,
+      endedTaskRetentionMs: e.PLANNER_ENDED_TASK_RETENTION_MS,
+      taskViews: { flushMs: e.PLANNER_TASK_VIEW_FLUSH_MS, maxPending: e.PLANNER_TASK_VIEW_MAX_PENDING },
     },
   };
 }

@@ -4,7 +4,6 @@ import { WardenError, type WardenErrorOptions } from '@warden/contracts';
 export const PlannerErrorCodes = {
   modelCall: 'WARDEN_PLANNER_MODEL_CALL',
   budgetStore: 'WARDEN_PLANNER_BUDGET_STORE',
-  stateConflict: 'WARDEN_PLANNER_STATE_CONFLICT',
 } as const;
 
 /** The failure classes of a model call (ModelFailed.errorClass for transport failures). */
@@ -32,11 +31,5 @@ export class ModelCallError extends WardenError {
 /** The budget store (MongoDB) could not be read or written. Retryable: the runtime retries the event. */
 export class BudgetStoreError extends WardenError {
   readonly code = PlannerErrorCodes.budgetStore;
-  readonly retryable = true;
-}
-
-/** Another handling saved the task's state first (a rebalance overlap). Retryable: the event is handled again. */
-export class StateConflictError extends WardenError {
-  readonly code = PlannerErrorCodes.stateConflict;
   readonly retryable = true;
 }

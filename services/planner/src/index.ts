@@ -56,15 +56,32 @@ export {
   ModelCallError,
   ModelCallFailureClasses,
   PlannerErrorCodes,
-  StateConflictError,
   type ModelCallFailureClass,
 } from './errors.js';
-export { createHandlers, plannerConsumes } from './handlers/index.js';
-export type { HandlerDeps } from './handlers/outcome.js';
+export { createHandlers, plannerConsumes, plannerWake } from './handlers/index.js';
+export type { HandlerDeps, PlannerContext } from './handlers/outcome.js';
 export type { ModelClient, ModelReply, ModelRequest, OfferedTool } from './model/model-client.js';
 export { classifyModelError, createOpenAiModel, type OpenAiModelSettings } from './model/openai-model.js';
 export { countCompletionTokens, countPromptTokens, o200kCounter } from './model/tokens.js';
 export { OpenTools } from './open-tools.js';
 export { advance, clearMessages, complete, type PlannerDeps, type PlannerSealing } from './planning.js';
-export { TaskStore } from './task-store.js';
+export {
+  PlannerRecord,
+  endedTask,
+  expire,
+  keep,
+  recordOf,
+  runningTask,
+  type EndedTask,
+  type KeepOptions,
+} from './task-state.js';
+export {
+  NO_TASK_VIEWS,
+  TASK_VIEWS_COLLECTION,
+  TaskViewWriter,
+  taskViewOf,
+  type TaskViewDoc,
+  type TaskViewSink,
+  type TaskViewWriterOptions,
+} from './task-views.js';
 export { createPlannerHandlers, createPlannerWorker, type PlannerWorkerOptions } from './worker.js';

@@ -15,12 +15,13 @@ import {
 import { demoTools, type ToolRegistry } from '@warden/tools';
 import { BudgetStore } from './budget-store.js';
 import type { PlannerSettings } from './config.js';
-import { createHandlers, plannerConsumes } from './handlers/index.js';
+import { createHandlers, plannerConsumes, plannerWake } from './handlers/index.js';
 import type { ModelClient } from './model/model-client.js';
 import { createOpenAiModel } from './model/openai-model.js';
 import { o200kCounter } from './model/tokens.js';
 import { OpenTools } from './open-tools.js';
-import { TaskStore } from './task-store.js';
+import { PlannerRecord } from './task-state.js';
+import { NO_TASK_VIEWS, TaskViewWriter, type TaskViewSink } from './task-views.js';
 
 /** Options of the planner worker. */
 export interface PlannerWorkerOptions {
@@ -42,8 +43,10 @@ export function createPlannerHandlers(
     readonly model: ModelClient;
     readonly openTools: OpenTools;
     readonly metrics?: PlannerMetrics;
+    /** Where task views go (planner_task_views, written behind); none kept by default. */
+    readonly views?: TaskViewSink;
   },
-): Handlers<(typeof plannerConsumes)[number]> {
+): Handlers<(typeof plannerConsumes)[number], PlannerRecord> {
   const s = options.settings;
   const now = options.now ?? (() => new Date());
   const { openTools } = options;
@@ -53,7 +56,8 @@ export function createPlannerHandlers(
       model: options.model,
       tools: options.tools ?? demoTools,
       budgets: new BudgetStore(deps.db, { reservationTtlMs: s.reservationTtlMs, now }),
-      store: new TaskStore(deps.db),
+      views: options.views ?? NO_TASK_VIEWS,
+      endedTaskRetentionMs: s.endedTaskRetentionMs,
       tokens: o200kCounter,
       prices: s.prices,
       loops: s.loops,
@@ -77,14 +81,17 @@ export function createPlannerHandlers(
 }
 
 /**
- * The planner as a worker: consumes TaskSubmitted and every step outcome, keeps per-task state and budgets in
- * MongoDB, calls the model and publishes proposals or the task's end.
+ * The planner as a worker: consumes TaskSubmitted and every step outcome, keeps each task's state in its keyed state
+ * (ADR 0029: in memory per partition, changelogged in each transaction) and budgets in MongoDB, calls the model and
+ * publishes proposals or the task's end. The task views people read are written behind, in batches.
  */
 export function createPlannerWorker(options: PlannerWorkerOptions): Worker {
   const s = options.settings;
   const model = options.model ?? createOpenAiModel(s.model, o200kCounter);
   const openTools = new OpenTools(s.toolBreakerTtlMs);
   let sweeper: NodeJS.Timeout | undefined;
+  let views: TaskViewWriter | undefined;
+  const now = options.now ?? (() => new Date());
   const metrics = createRuntimeMetrics('planner');
   const agentMetrics = createPlannerMetrics(metrics.meter, (options.telemetry ?? TELEMETRY_OFF).maxTenantLabels);
   return defineWorker({
@@ -92,7 +99,13 @@ export function createPlannerWorker(options: PlannerWorkerOptions): Worker {
     consumes: [...plannerConsumes],
     config: options.runtime,
     metrics,
-    handlers: (deps) => createPlannerHandlers(deps, { ...options, model, openTools, metrics: agentMetrics }),
+    // Each task's state (ADR 0029); the wake-up deletes an ended task's record once its retention has passed.
+    state: { schema: PlannerRecord, onWake: plannerWake(now) },
+    handlers: (deps) => {
+      views = new TaskViewWriter(deps.db, { ...s.taskViews, logger: deps.logger.child({ component: 'task-views' }) });
+      views.start();
+      return createPlannerHandlers(deps, { ...options, model, openTools, metrics: agentMetrics, views });
+    },
     onStarted: (deps) => {
       // Reservations a crash left open (reserved, never settled) are expired and charged in full.
       const budgets = new BudgetStore(deps.db, {
@@ -109,9 +122,10 @@ export function createPlannerWorker(options: PlannerWorkerOptions): Worker {
       sweeper = setInterval(sweep, s.reservationSweepMs);
       sweeper.unref();
     },
-    onClosing: () => {
+    onClosing: async () => {
       if (sweeper !== undefined) clearInterval(sweeper);
       if (options.model === undefined) model.close();
+      await views?.close();
     },
   });
 }

@@ -9,9 +9,14 @@ import {
   type EventOf,
 } from '@warden/contracts';
 import { sampleTask } from '@warden/contracts/testing';
+import { StateLayer } from '@warden/runtime';
 import { createTestHandlerContext } from '@warden/runtime/testing';
 import { describe, expect, it } from 'vitest';
-import { createHandlers, initialState, type HandlerDeps, type TaskState } from '../src/index.js';
+import { createHandlers, initialState, type HandlerDeps, type PlannerRecord, type TaskState } from '../src/index.js';
+
+/** A keyed state holding `record` for every task. */
+const holding = (record: PlannerRecord | undefined) =>
+  new StateLayer<PlannerRecord>(() => (record === undefined ? undefined : { value: record }));
 
 /** Deps that throw when touched, but for those a test gives. */
 function depsWith(given: Partial<HandlerDeps>): HandlerDeps {
@@ -39,23 +44,12 @@ function toolSucceeded(): EventOf<'ToolSucceeded'> {
 }
 
 describe("the planner's handlers, without Kafka", () => {
-  it('skips, with a warning and nothing published, a result for a task it has no state for', async () => {
-    const loaded: string[] = [];
-    const handlers = createHandlers(
-      depsWith({
-        store: {
-          load: (taskId: string) => {
-            loaded.push(taskId);
-            return Promise.resolve(null);
-          },
-        } as unknown as HandlerDeps['store'],
-      }),
-      settings,
-    );
+  it('skips, with a warning and nothing published or kept, a result for a task it has no state for', async () => {
+    const handlers = createHandlers(depsWith({}), settings);
     const event = toolSucceeded();
-    const t = createTestHandlerContext({ event });
+    const t = createTestHandlerContext<EventOf<'ToolSucceeded'>, PlannerRecord>({ event, state: holding(undefined) });
     await handlers.ToolSucceeded(event, t.ctx);
-    expect(loaded).toEqual(['task-1']);
+    expect(t.state.changes.size).toBe(0);
     expect(t.published).toEqual([]);
     expect(t.logs).toEqual([
       expect.objectContaining({ level: 40, taskId: 'task-1', eventId: event.id, type: 'ToolSucceeded' }),
@@ -100,16 +94,14 @@ describe("the planner's handlers, without Kafka", () => {
       return eventSchemas.TaskResumed.parse(draft) as EventOf<'TaskResumed'>;
     };
     const refusal = async (event: EventOf<'TaskResumed'>, state: TaskState = halted) => {
-      const handlers = createHandlers(
-        depsWith({
-          store: { load: () => Promise.resolve({ state, version: 3 }) } as unknown as HandlerDeps['store'],
-          decisionTrust: trust,
-          now: () => new Date(),
-        }),
-        settings,
-      );
-      const t = createTestHandlerContext({ event });
-      await handlers.TaskResumed(event, t.ctx); // a save or a model call would touch what depsWith does not give
+      const handlers = createHandlers(depsWith({ decisionTrust: trust, now: () => new Date() }), settings);
+      const record: PlannerRecord =
+        state.status === 'completed'
+          ? { ended: { tenantId: state.tenantId, status: 'completed', submittedEventId: task.id, endReason: null } }
+          : { task: state, revision: 3 };
+      const t = createTestHandlerContext<EventOf<'TaskResumed'>, PlannerRecord>({ event, state: holding(record) });
+      await handlers.TaskResumed(event, t.ctx); // a model call or a kept view would touch what depsWith does not give
+      expect(t.state.changes.size, 'nothing kept').toBe(0);
       expect(t.published.map((e) => e.envelope.type)).toEqual(['AlertRaised']);
       const alert = t.published[0]!.envelope as unknown as { data: EventData<'AlertRaised'> };
       expect(alert.data).toMatchObject({ code: 'policy_warn', severity: 'critical' });
@@ -122,6 +114,9 @@ describe("the planner's handlers, without Kafka", () => {
       expect(await refusal(resume({ decidedBy: { id: 'ana', kind: 'user', role: 'approver' } }))).toBe('not_admin');
       expect(await refusal(resume({}, 'tenant-b'))).toBe('tenant_mismatch');
       expect(await refusal(resume(), { ...halted, status: 'planning' })).toBe('not_halted');
+      expect(await refusal(resume(), { ...halted, status: 'completed' }), 'a task ended (its marker only)').toBe(
+        'not_halted',
+      );
       expect(await refusal(resume({}, 'tenant-a', generateSigningKeyPair('esc-1').signingKey))).toBe(
         'decision_unauthenticated',
       );

@@ -13,6 +13,7 @@ import {
   DEFAULT_OUTAGE_RETRY_MAX_MS,
   DEFAULT_SESSION_TIMEOUT_MS,
   DEFAULT_START_TIMEOUT_MS,
+  DEFAULT_STATE_IDLE_TTL_MS,
   DEFAULT_WEDGED_AFTER_MS,
   DEFAULT_WORKER_VERSION,
   FETCH_MAX_BYTES_PER_PARTITION,
@@ -143,14 +144,17 @@ export function defineWorker<C extends EventType, S = unknown>(definition: Worke
       fence: async (partition) => {
         for (const topic of topics) await txs.fence(topic, partition);
       },
+      idleTtlMs: cfg.stateIdleTtlMs ?? DEFAULT_STATE_IDLE_TTL_MS,
       onCorrupt: () => metrics.errors.add(1, { worker: name, code: 'STATE_RECORD_CORRUPT' }),
     }));
   }
 
   /**
-   * Runs due wake-ups (TaskState.wakeAt) every wakeCheckIntervalMs: for each partition number held here, under its
-   * lock, each due task's onWake, and its outputs and state in one transaction (on the producer of the partition of
-   * the first consumed topic: fenced like the others, no offset). A failure is logged and tried at the next check.
+   * Runs what is due every wakeCheckIntervalMs, for each partition number held here, under its lock, in one
+   * transaction (on the producer of the partition of the first consumed topic: fenced like the others, no offset):
+   * each due task's onWake (TaskState.wakeAt) with its outputs and state, and a tombstone for each task whose state
+   * nobody wrote for the idle TTL (a task that never ended: its end was lost, or it never comes). A failure is logged
+   * and tried at the next check.
    */
   function startWakes(
     stores: StateStores<unknown>,
@@ -158,21 +162,30 @@ export function defineWorker<C extends EventType, S = unknown>(definition: Worke
     handling: Handling,
     txs: PartitionTransactions,
   ): void {
-    const onWake = definition.state!.onWake! as Parameters<Handling['wake']>[2];
+    const onWake = definition.state!.onWake as Parameters<Handling['wake']>[2] | undefined;
+    const idleTtlMs = cfg.stateIdleTtlMs ?? DEFAULT_STATE_IDLE_TTL_MS;
     let waking = false;
     const wakeDue = async (): Promise<void> => {
       for (const store of stores.loaded()) {
         const { partition } = store.changelog;
-        if (!running() || store.due(Date.now()).length === 0) continue;
+        if (!running() || !store.hasDue(Date.now())) continue;
         const release = await store.lock();
         try {
           const due = store.due(Date.now());
           const producer = txs.held(topic, partition);
           // A store dropped by a rebalance (even if restored again since) is never written from.
-          if (due.length === 0 || producer === undefined || !stores.holds(store)) continue;
+          if (due.wake.length + due.expire.length === 0 || producer === undefined || !stores.holds(store)) continue;
           const layer = store.begin();
           const outputs = [];
-          for (const taskId of due) outputs.push(...(await handling.wake(taskId, layer, onWake)));
+          for (const taskId of due.wake) {
+            if (onWake !== undefined) outputs.push(...(await handling.wake(taskId, layer, onWake)));
+            else layer.handle(taskId).wakeAt(undefined); // nothing to wake: the request is dropped
+          }
+          for (const taskId of due.expire) {
+            layer.handle(taskId).delete();
+            logger.warn({ taskId, partition, idleTtlMs }, 'task state dropped: nothing wrote it for the idle TTL');
+            opened.metrics?.errors.add(1, { worker: name, code: 'STATE_EXPIRED' });
+          }
           await txs.commit(producer, { topic, partition }, [...outputs, ...store.recordsOf(layer)]);
           store.apply(layer);
         } catch (error) {
@@ -329,7 +342,7 @@ export function defineWorker<C extends EventType, S = unknown>(definition: Worke
         ...(stores === undefined ? {} : { state: stores }),
       }),
     });
-    if (stores !== undefined && definition.state?.onWake !== undefined) startWakes(stores, topics[0]!, handling, txs);
+    if (stores !== undefined) startWakes(stores, topics[0]!, handling, txs);
     lifecycle.moveTo(WorkerStates.running, { groupId, topics, http: opened.http.address() });
     await joinedOnce;
     await definition.onStarted?.(d);

@@ -17,6 +17,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
+import { Heap } from 'heap-js';
 import type { ZodType } from 'zod';
 import { offsetsOf } from '../log-reader.js';
 import type { OutgoingMessage } from '../publisher.js';
@@ -38,27 +39,30 @@ export interface TaskState<S> {
   wakesAt(): number | undefined;
 }
 
-/** One key's entry: its value and the wake-up it asked for. */
+/** One key's entry: its value, the wake-up it asked for, and when its value was last written (epoch ms). */
 interface Entry<S> {
   readonly value: S;
   readonly wakeAtMs?: number;
+  readonly writtenAtMs?: number;
 }
 
 /** A key's pending change: a new entry, or null for a delete. */
 type Change<S> = Entry<S> | null;
 
-/** The JSON of a changelog record: `{ v: value, w?: wakeAtMs }`. */
+/** The JSON of a changelog record: `{ v: value, w?: wakeAtMs, t?: writtenAtMs }`. */
 interface Stored {
   readonly v: unknown;
   readonly w?: number;
+  readonly t?: number;
 }
 
 /** Validates a changelog record's shape (the value itself is checked with the worker's schema). */
 function storedOf(text: string): Stored | undefined {
   const parsed: unknown = JSON.parse(text);
   if (typeof parsed !== 'object' || parsed === null || !('v' in parsed)) return undefined;
-  const w = (parsed as { w?: unknown }).w;
+  const { w, t } = parsed as { w?: unknown; t?: unknown };
   if (w !== undefined && typeof w !== 'number') return undefined;
+  if (t !== undefined && typeof t !== 'number') return undefined;
   return parsed;
 }
 
@@ -109,12 +113,92 @@ interface ChangelogTarget {
   readonly partition: number;
 }
 
-/** The state of one partition number: its entries, its lock and its chunks. */
+/** What a partition's store has to do at a time: wake a task, or drop the state of one idle for too long. */
+export interface DueKeys {
+  /** Keys whose wake-up (TaskState.wakeAt) has come. */
+  readonly wake: string[];
+  /** Keys whose value nobody wrote for the idle TTL: their state is deleted (a tombstone). */
+  readonly expire: string[];
+}
+
+/** A key's next time of attention in the heap; stale once the key's entry says otherwise. */
+type Attention = readonly [atMs: number, key: string];
+
+/**
+ * The state of one partition number: its entries, its lock and its chunks. The times at which a key needs attention
+ * (its wake-up, or the end of its idle TTL) are kept in a min-heap, so finding what is due costs O(k log n) for k due
+ * keys, not a scan of every task held. The heap is lazy: an entry changed or deleted leaves its old time behind,
+ * dropped when it reaches the top (and the heap is rebuilt when stale times outnumber live ones).
+ */
 export class PartitionState<S> {
-  readonly entries = new Map<string, Entry<S>>();
+  private readonly map = new Map<string, Entry<S>>();
+  private readonly attention = new Heap<Attention>((a, b) => a[0] - b[0]);
+  /** Keys with a time in the heap now (live times). */
+  private live = 0;
   private tail: Promise<void> = Promise.resolve();
 
-  constructor(readonly changelog: ChangelogTarget) {}
+  /**
+   * @param idleTtlMs a key whose value is not written for this long is deleted (WARDEN_STATE_IDLE_TTL_MS); 0 never.
+   * @param now the clock (epoch ms)
+   */
+  constructor(
+    readonly changelog: ChangelogTarget,
+    private readonly idleTtlMs = 0,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** The entries held (committed). */
+  get entries(): ReadonlyMap<string, Entry<S>> {
+    return this.map;
+  }
+
+  /** Sets a key's committed entry (a restored record, or a committed write). */
+  put(key: string, entry: Entry<S>): void {
+    const before = this.map.get(key);
+    this.map.set(key, entry);
+    const at = this.attentionAt(entry);
+    if (before !== undefined && this.attentionAt(before) !== undefined) this.live--;
+    if (at !== undefined) {
+      this.live++;
+      this.attention.push([at, key]);
+    }
+    this.compactIfStale();
+  }
+
+  /** Deletes a key's committed entry. */
+  remove(key: string): void {
+    const before = this.map.get(key);
+    if (before === undefined) return;
+    this.map.delete(key);
+    if (this.attentionAt(before) !== undefined) this.live--;
+    this.compactIfStale();
+  }
+
+  /** When a key needs attention: its wake-up, or the end of its idle TTL, whichever is first. */
+  private attentionAt(entry: Entry<S>): number | undefined {
+    const expiresAt =
+      this.idleTtlMs > 0 && entry.writtenAtMs !== undefined ? entry.writtenAtMs + this.idleTtlMs : undefined;
+    if (entry.wakeAtMs === undefined) return expiresAt;
+    return expiresAt === undefined ? entry.wakeAtMs : Math.min(entry.wakeAtMs, expiresAt);
+  }
+
+  private isLive([at, key]: Attention): boolean {
+    const entry = this.map.get(key);
+    return entry !== undefined && this.attentionAt(entry) === at;
+  }
+
+  /** Rebuilds the heap from the entries when stale times outnumber live ones (bounded memory). */
+  private compactIfStale(): void {
+    if (this.attention.size() <= 2 * this.live + 1_024) return;
+    const times: Attention[] = [];
+    for (const [key, entry] of this.map) {
+      const at = this.attentionAt(entry);
+      if (at !== undefined) times.push([at, key]);
+    }
+    this.attention.clear();
+    this.attention.addAll(times);
+    this.live = times.length;
+  }
 
   /** Waits for the partition's lock; resolves with its release. */
   async lock(): Promise<() => void> {
@@ -128,11 +212,11 @@ export class PartitionState<S> {
 
   /** A chunk's layer over the committed entries. */
   begin(): StateLayer<S> {
-    return new StateLayer<S>((key) => this.entries.get(key));
+    return new StateLayer<S>((key) => this.map.get(key));
   }
 
-  /** The changelog records of a chunk's writes. */
-  recordsOf(layer: StateLayer<S>): OutgoingMessage[] {
+  /** The changelog records of a chunk's writes, stamped with when they were written. */
+  recordsOf(layer: StateLayer<S>, writtenAtMs = this.now()): OutgoingMessage[] {
     return [...layer.changes].map(([key, change]) => ({
       topic: this.changelog.topic,
       partition: this.changelog.partition,
@@ -142,7 +226,9 @@ export class PartitionState<S> {
           ? null
           : Buffer.from(
               JSON.stringify(
-                change.wakeAtMs === undefined ? { v: change.value } : { v: change.value, w: change.wakeAtMs },
+                change.wakeAtMs === undefined
+                  ? { v: change.value, t: writtenAtMs }
+                  : { v: change.value, w: change.wakeAtMs, t: writtenAtMs },
               ),
             ),
       headers: {},
@@ -150,16 +236,39 @@ export class PartitionState<S> {
   }
 
   /** Applies a committed chunk's writes to memory. */
-  apply(layer: StateLayer<S>): void {
+  apply(layer: StateLayer<S>, writtenAtMs = this.now()): void {
     for (const [key, change] of layer.changes) {
-      if (change === null) this.entries.delete(key);
-      else this.entries.set(key, change);
+      if (change === null) this.remove(key);
+      else this.put(key, { ...change, writtenAtMs });
     }
   }
 
-  /** The keys whose wake-up is due at `nowMs`. */
-  due(nowMs: number): string[] {
-    return [...this.entries].filter(([, e]) => e.wakeAtMs !== undefined && e.wakeAtMs <= nowMs).map(([k]) => k);
+  /** Whether anything is due at `nowMs` (cheap: a look at the heap's top). */
+  hasDue(nowMs: number): boolean {
+    for (;;) {
+      const top = this.attention.peek();
+      if (top === undefined) return false;
+      if (this.isLive(top)) return top[0] <= nowMs;
+      this.attention.pop(); // stale: its key changed or went
+    }
+  }
+
+  /** The keys due at `nowMs`: to wake, or expired. They stay due until a committed write changes them. */
+  due(nowMs: number): DueKeys {
+    const taken: Attention[] = [];
+    const wake = new Set<string>();
+    const expire = new Set<string>();
+    while (this.hasDue(nowMs)) {
+      const top = this.attention.pop()!;
+      taken.push(top);
+      const entry = this.map.get(top[1])!;
+      const expired =
+        this.idleTtlMs > 0 && entry.writtenAtMs !== undefined && entry.writtenAtMs + this.idleTtlMs <= nowMs;
+      (expired ? expire : wake).add(top[1]);
+    }
+    this.attention.addAll(taken);
+    for (const key of expire) wake.delete(key);
+    return { wake: [...wake], expire: [...expire] };
   }
 }
 
@@ -174,6 +283,8 @@ export interface StateStoresOptions<S> {
   readonly logger: Logger;
   /** Fences every earlier holder of partition p of every consumed topic (before the restore reads the changelog). */
   readonly fence: (partition: number) => Promise<void>;
+  /** A task whose state nobody writes for this long has it deleted (WARDEN_STATE_IDLE_TTL_MS); 0 or absent never. */
+  readonly idleTtlMs?: number;
   /** Called for each changelog record that cannot be restored (skipped): the worker raises an alert. */
   readonly onCorrupt?: (record: { partition: number; offset: string; key: string; reason: string }) => void;
 }
@@ -227,7 +338,7 @@ export class StateStores<S> {
   private async restore(partition: number): Promise<PartitionState<S>> {
     const { kafka, topic, schema, logger } = this.options;
     await this.options.fence(partition);
-    const store = new PartitionState<S>({ topic, partition });
+    const store = new PartitionState<S>({ topic, partition }, this.options.idleTtlMs ?? 0);
     const admin = kafka.admin();
     await admin.connect();
     let end: bigint;
@@ -241,6 +352,7 @@ export class StateStores<S> {
       await admin.disconnect();
     }
     const started = performance.now();
+    const restoredAtMs = Date.now();
     let records = 0;
     const consumer = kafka.consumer({
       groupId: `${this.options.groupId}.restore-${randomBytes(6).toString('hex')}`,
@@ -269,12 +381,12 @@ export class StateStores<S> {
             const key = message.key?.toString() ?? '';
             records++;
             if (message.value === null) {
-              store.entries.delete(key);
+              store.remove(key);
               continue;
             }
-            const reason = this.restoreOne(store, key, message.value.toString('utf8'), schema);
+            const reason = this.restoreOne(store, key, message.value.toString('utf8'), schema, restoredAtMs);
             if (reason !== undefined) {
-              store.entries.delete(key); // its latest value is unknown: the task goes on without state (fail closed)
+              store.remove(key); // its latest value is unknown: the task goes on without state (fail closed)
               logger.error(
                 { topic, partition, offset: message.offset, key, reason },
                 'corrupt state record skipped: the task restores with no state',
@@ -298,7 +410,13 @@ export class StateStores<S> {
   }
 
   /** Restores one record into the store; returns why it was skipped, if it was. */
-  private restoreOne(store: PartitionState<S>, key: string, text: string, schema: ZodType<S>): string | undefined {
+  private restoreOne(
+    store: PartitionState<S>,
+    key: string,
+    text: string,
+    schema: ZodType<S>,
+    restoredAtMs: number,
+  ): string | undefined {
     let stored: Stored | undefined;
     try {
       stored = storedOf(text);
@@ -308,9 +426,13 @@ export class StateStores<S> {
     if (stored === undefined) return 'not a state record ({ v, w? })';
     const parsed = schema.safeParse(stored.v);
     if (!parsed.success) return `invalid value: ${parsed.error.issues[0]?.message ?? 'schema mismatch'}`;
-    store.entries.set(
+    // A record from before writes were stamped counts as written now: its idle TTL starts at the restore.
+    const writtenAtMs = stored.t ?? restoredAtMs;
+    store.put(
       key,
-      stored.w === undefined ? { value: parsed.data } : { value: parsed.data, wakeAtMs: stored.w },
+      stored.w === undefined
+        ? { value: parsed.data, writtenAtMs }
+        : { value: parsed.data, wakeAtMs: stored.w, writtenAtMs },
     );
     return undefined;
   }

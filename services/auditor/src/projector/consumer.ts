@@ -35,7 +35,15 @@ export interface ProjectorConsumerOptions {
   readonly onProjected?: (inputs: readonly ProjectedInput[]) => void;
   /** Called with each batch's partition and high watermark before it is projected (DLQ depth). */
   readonly onBatch?: (topic: string, partition: number, highWatermark: string) => void;
+  /**
+   * How often the task summaries are written behind (Projection.flush), after which the offsets of the batches the
+   * flush covered are committed. Default DEFAULT_TASK_FLUSH_MS.
+   */
+  readonly taskFlushMs?: number;
 }
+
+/** Task summaries are written behind the event projection at most this often unless told otherwise. */
+export const DEFAULT_TASK_FLUSH_MS = 250;
 
 const b64 = (b: Buffer | null): string | null => (b === null ? null : b.toString('base64'));
 
@@ -43,10 +51,10 @@ const b64 = (b: Buffer | null): string | null => (b === null ? null : b.toString
 const SESSION_TIMEOUT_MS = 30_000;
 /** Heartbeats: between chunks, and on a timer while a chunk is projected (its MongoDB writes can take longer). */
 const HEARTBEAT_INTERVAL_MS = 3_000;
-/** Projected offsets are committed at most this often (after a chunk), not only at the end of a whole fetch. */
-const COMMIT_INTERVAL_MS = 5_000;
 /** Messages decoded and projected at once. */
 const CHUNK_SIZE = 500;
+/** Partitions whose batches are handled at once (their chunks projected together, see together()). */
+const PARTITIONS_CONSUMED_CONCURRENTLY = 8;
 
 /**
  * Reads every audit topic from the beginning with its own consumer group and projects each batch. Decoding comes
@@ -59,6 +67,19 @@ export class ProjectorConsumer {
   private readonly positions = new Map<string, bigint>();
   /** The group's committed offsets when it started: read (in an earlier life) up to there. */
   private readonly committedAtStart = new Map<string, bigint>();
+  /** Offsets projected but not committed yet, each with the projection generation that must be flushed first. */
+  private uncommitted: Array<{ topic: string; partition: number; next: string; generation: number }> = [];
+  private writer: Promise<void> | undefined;
+  /** Chunks handed in by partitions consumed concurrently, projected together (see together()). */
+  private waiting: Array<{
+    projected: ProjectedInput[];
+    bad: UndecodableDoc[];
+    resolve: (generation: number) => void;
+    reject: (error: unknown) => void;
+  }> = [];
+  private draining = false;
+  private stopping = false;
+  private wake: (() => void) | undefined;
 
   constructor(private readonly o: ProjectorConsumerOptions) {}
 
@@ -101,10 +122,62 @@ export class ProjectorConsumer {
     await consumer.subscribe({ topics: [...this.o.topics], fromBeginning: true });
     await consumer.run({
       eachBatchAutoResolve: false,
-      autoCommitInterval: COMMIT_INTERVAL_MS,
+      // Offsets are committed by the task writer, once the summaries of the batches before them are written: a
+      // restart then re-reads whatever a flush had not covered, and the projection on disk is never behind them.
+      autoCommit: false,
+      partitionsConsumedConcurrently: PARTITIONS_CONSUMED_CONCURRENTLY,
       eachBatch: (p) => this.eachBatch(p),
     });
     await joined;
+    this.writer = this.writeBehind();
+  }
+
+  /** The task writer: every taskFlushMs, writes the task summaries moved since, then commits what that covered. */
+  private async writeBehind(): Promise<void> {
+    const interval = this.o.taskFlushMs ?? DEFAULT_TASK_FLUSH_MS;
+    let lastFlushMs = 0;
+    while (!this.stopping) {
+      // Paced: it waits at least as long as the last flush took, so that under load the summaries take at most about
+      // half of the store's time (on FerretDB each replace scans the collection), the events' inserts the rest; a
+      // task that moves meanwhile is written once for all its moves.
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.max(interval, lastFlushMs));
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.wake = undefined;
+      if (this.stopping) return;
+      const started = Date.now();
+      await this.flushAndCommit().catch((error: unknown) =>
+        this.o.logger.warn({ err: error }, 'auditor: writing task summaries failed; tried again at the next flush'),
+      );
+      lastFlushMs = Date.now() - started;
+    }
+  }
+
+  /** Writes the task summaries not written yet and commits the offsets of the batches that covered. */
+  async flushAndCommit(): Promise<void> {
+    const covered = await this.o.projection.flush();
+    const ready = this.uncommitted.filter((u) => u.generation <= covered);
+    if (ready.length === 0 || this.consumer === undefined) return;
+    this.uncommitted = this.uncommitted.filter((u) => u.generation > covered);
+    const latest = new Map<string, { topic: string; partition: number; offset: string }>();
+    for (const u of ready) {
+      const key = `${u.topic}|${u.partition}`;
+      const had = latest.get(key);
+      if (had === undefined || BigInt(u.next) > BigInt(had.offset)) {
+        latest.set(key, { topic: u.topic, partition: u.partition, offset: u.next });
+      }
+    }
+    try {
+      await this.consumer.commitOffsets([...latest.values()]);
+    } catch (error) {
+      // A rebalance or a broker outage: committed with the next flush (or re-read, idempotently, by the next owner).
+      this.uncommitted.unshift(...ready);
+      throw error;
+    }
   }
 
   private async readCommitted(): Promise<void> {
@@ -124,11 +197,23 @@ export class ProjectorConsumer {
     }
   }
 
-  /** Stops consuming (finishing the batch in hand) and disconnects. Idempotent. */
+  /**
+   * Stops consuming: no new chunk is started, the chunk in hand finishes, the task summaries are written and what they
+   * cover committed, then it disconnects. Idempotent.
+   */
   async stop(): Promise<void> {
+    this.stopping = true;
+    this.wake?.();
+    await this.writer;
+    this.writer = undefined;
     const c = this.consumer;
+    if (c === undefined) return;
+    await this.o.serial.run(() => Promise.resolve());
+    await this.flushAndCommit().catch((error: unknown) =>
+      this.o.logger.warn({ err: error }, 'auditor: last write of task summaries failed; re-read at the next start'),
+    );
     this.consumer = undefined;
-    await c?.disconnect();
+    await c.disconnect();
   }
 
   private async decode(
@@ -171,28 +256,59 @@ export class ProjectorConsumer {
     }
   }
 
+  /**
+   * Projects a chunk together with the chunks other partitions hand in meanwhile: one insert of events for all of
+   * them (on FerretDB an insert costs 5-30 ms whatever its size up to hundreds of events, and a fetch brings a batch
+   * per partition). Resolves with the projection's generation once applied and its findings raised; a failure fails
+   * every chunk of the group (each batch is then read again).
+   */
+  private together(projected: ProjectedInput[], bad: UndecodableDoc[]): Promise<number> {
+    return new Promise<number>((resolve, reject) => {
+      this.waiting.push({ projected, bad, resolve, reject });
+      if (!this.draining) void this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    this.draining = true;
+    while (this.waiting.length > 0) {
+      const group = this.waiting.splice(0);
+      try {
+        const generation = await this.o.serial.run(async () => {
+          const bad = group.flatMap((g) => g.bad);
+          if (bad.length > 0) {
+            this.o.logger.warn(
+              { topics: [...new Set(bad.map((b) => b.source.topic))], count: bad.length, first: bad[0]?._id },
+              'undecodable audit messages recorded',
+            );
+            await this.o.projection.store.insertNew(this.o.projection.store.undecodable, bad);
+          }
+          const findings = await this.o.projection.apply(group.flatMap((g) => g.projected));
+          const applied = this.o.projection.generation();
+          await this.o.onFindings(findings);
+          return applied;
+        });
+        for (const g of group) g.resolve(generation);
+      } catch (error) {
+        for (const g of group) g.reject(error);
+      }
+    }
+    this.draining = false;
+  }
+
   private async eachBatch(payload: EachBatchPayload): Promise<void> {
     const { batch } = payload;
     this.o.onBatch?.(batch.topic, batch.partition, batch.highWatermark);
     const chunkSize = CHUNK_SIZE;
     for (let i = 0; i < batch.messages.length; i += chunkSize) {
-      if (!payload.isRunning() || payload.isStale()) return;
+      if (this.stopping || !payload.isRunning() || payload.isStale()) return;
       const chunk = batch.messages.slice(i, i + chunkSize);
+      let generation = 0;
       const inputs = await this.keepingSession(payload, async () => {
         const decoded = await Promise.all(chunk.map((m) => this.decode(batch.topic, batch.partition, m)));
         const projected = decoded.filter((d): d is ProjectedInput => 'decoded' in d);
         const bad = decoded.filter((d): d is UndecodableDoc => !('decoded' in d));
-        await this.o.serial.run(async () => {
-          if (bad.length > 0) {
-            this.o.logger.warn(
-              { topic: batch.topic, count: bad.length, first: bad[0]?._id },
-              'undecodable audit messages recorded',
-            );
-            await this.o.projection.store.insertNew(this.o.projection.store.undecodable, bad);
-          }
-          const findings = await this.o.projection.apply(projected);
-          await this.o.onFindings(findings);
-        });
+        generation = await this.together(projected, bad);
         return projected;
       });
       this.o.onProjected?.(inputs);
@@ -201,8 +317,9 @@ export class ProjectorConsumer {
       if (last !== undefined) {
         payload.resolveOffset(last);
         this.advance(batch.topic, batch.partition, last);
+        const next = (BigInt(last) + 1n).toString();
+        this.uncommitted.push({ topic: batch.topic, partition: batch.partition, next, generation });
       }
-      await payload.commitOffsetsIfNecessary();
       await payload.heartbeat();
     }
   }

@@ -130,6 +130,12 @@ export function eventDocOf(env: WireEnvelope, hash: string, facts: EventFacts, s
 export class Projection {
   private readonly tasks = new Map<string, TaskState>();
   private onDisk = new Set<string>();
+  /** Tasks moved since their summary was last written (written behind by flush()). */
+  private readonly dirty = new Set<TaskState>();
+  /** Batches applied so far, and how many of them flush() has written the task summaries of. */
+  private appliedGeneration = 0;
+  private flushedGen = 0;
+  private flushing: Promise<unknown> = Promise.resolve();
   private readonly now: () => number;
   private readonly maxAlerts: number;
   private readonly cacheLimit: number;
@@ -180,7 +186,14 @@ export class Projection {
     return this.tasks.size;
   }
 
-  /** Projects a batch and returns the new chain breaks. Idempotent: replaying a batch finds nothing new. */
+  /**
+   * Projects a batch and returns the new chain breaks: its events inserted (one unordered insertMany), its tasks'
+   * chains checked and summaries folded in memory. The task summaries and labelled points are written behind, by
+   * flush(): on FerretDB every replace costs 10-20 ms (a write transaction per statement), so they stay off the
+   * per-batch path and a task that moves many times between two flushes is written once. A batch's offsets may be
+   * committed once a flush has covered it (flushedGeneration() >= the generation() after its apply). Idempotent:
+   * replaying a batch finds nothing new.
+   */
   async apply(batch: readonly ProjectedInput[]): Promise<ChainFinding[]> {
     const inputs = batch.filter((b) => !this.isAuditorFinding(b.decoded.envelope));
     await this.load(inputs.map((b) => b.decoded.envelope.taskId));
@@ -203,11 +216,50 @@ export class Projection {
       moved.add(state);
     }
     await this.store.insertNew(this.store.events, docs);
-    await this.save(moved);
-    await this.savePoints(moved);
+    for (const state of moved) this.dirty.add(state);
+    this.appliedGeneration += 1;
     this.evict();
     this.trimCache();
     return findings;
+  }
+
+  /** Batches applied so far (a counter): the generation of the batch apply() last finished. */
+  generation(): number {
+    return this.appliedGeneration;
+  }
+
+  /** The generation whose task summaries are all written: every batch applied up to it is in MongoDB whole. */
+  flushedGeneration(): number {
+    return this.flushedGen;
+  }
+
+  /** Tasks whose summary is not written yet. */
+  unwrittenTasks(): number {
+    return this.dirty.size;
+  }
+
+  /**
+   * Writes the summaries (and changed labelled points) of the tasks moved since the last flush, in bulks of unordered
+   * whole-document replaces by _id, and returns the generation now covered. One flush at a time; a failed one puts
+   * its tasks back to be written by the next.
+   */
+  flush(): Promise<number> {
+    const run = this.flushing.then(async () => {
+      const generation = this.appliedGeneration;
+      const states = [...this.dirty];
+      this.dirty.clear();
+      try {
+        await this.save(states);
+        await this.savePoints(states);
+      } catch (error) {
+        for (const s of states) this.dirty.add(s);
+        throw error;
+      }
+      this.flushedGen = Math.max(this.flushedGen, generation);
+      return generation;
+    });
+    this.flushing = run.catch(() => undefined);
+    return run;
   }
 
   /**
@@ -218,7 +270,6 @@ export class Projection {
    */
   async settle(all = false, readBeforeMs?: number): Promise<ChainFinding[]> {
     const t = this.now();
-    const moved = new Set<TaskState>();
     const findings: ChainFinding[] = [];
     for (const state of this.tasks.values()) {
       if (!state.chain.isPending()) continue;
@@ -227,9 +278,8 @@ export class Projection {
         if (readBeforeMs === undefined || state.lastMovedMs > readBeforeMs) continue;
       }
       findings.push(...this.findingsOf(state, state.chain.settle()));
-      moved.add(state);
+      this.dirty.add(state);
     }
-    await this.save(moved);
     return findings;
   }
 
@@ -339,8 +389,8 @@ export class Projection {
     }
   }
 
-  private async save(moved: ReadonlySet<TaskState>): Promise<void> {
-    const docs: TaskDoc[] = [...moved].map((s) => {
+  private async save(moved: readonly TaskState[]): Promise<void> {
+    const docs: TaskDoc[] = moved.map((s) => {
       const chain = s.chain.state();
       return {
         _id: s.taskId,
@@ -358,21 +408,24 @@ export class Projection {
    * (O(1) per event for a task's events in order). A task reloaded from MongoDB rewrites its points once (the same
    * documents: a replace by id).
    */
-  private async savePoints(moved: ReadonlySet<TaskState>): Promise<void> {
-    const changed: LabelledPoint[] = [];
+  private async savePoints(moved: readonly TaskState[]): Promise<void> {
+    const changed: Array<{ state: TaskState; actionId: string; point: LabelledPoint; json: string }> = [];
     for (const s of moved) {
-      for (const actionId of s.dirtyPoints) {
+      for (const actionId of [...s.dirtyPoints]) {
+        s.dirtyPoints.delete(actionId);
         const point = s.points.point(actionId);
         if (point === undefined) continue; // its proposal has not arrived yet: it will mark the action again
         const json = JSON.stringify(point);
-        if (s.pointsWritten.get(point.id) !== json) {
-          s.pointsWritten.set(point.id, json);
-          changed.push(point);
-        }
+        if (s.pointsWritten.get(point.id) !== json) changed.push({ state: s, actionId, point, json });
       }
-      s.dirtyPoints.clear();
     }
-    await this.store.savePoints(changed);
+    try {
+      await this.store.savePoints(changed.map((c) => c.point));
+    } catch (error) {
+      for (const c of changed) c.state.dirtyPoints.add(c.actionId); // written by the next flush
+      throw error;
+    }
+    for (const c of changed) c.state.pointsWritten.set(c.point.id, c.json);
   }
 
   private cache(state: TaskState, env: WireEnvelope, hash: string, bytes: number): void {
@@ -399,6 +452,8 @@ export class Projection {
     for (const [taskId, state] of this.tasks) {
       if (this.tasks.size <= this.options.maxTasksInMemory) return;
       if (state.chain.isPending() && this.tasks.size <= this.options.maxTasksInMemory * 2) continue;
+      // Not before its summary is written: a task dropped unwritten would be lost to the projection.
+      if (this.dirty.has(state)) continue;
       this.uncache(state);
       this.tasks.delete(taskId);
     }

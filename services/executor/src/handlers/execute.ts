@@ -21,10 +21,13 @@ import { endToolSpan, startToolSpan } from '../telemetry.js';
 import { InvalidToolOutputError, LedgerConflictError, ToolRefusedError, ToolTimeoutError } from '../errors.js';
 import type { EffectLedger, EffectState, FailureClass, OutcomeRecord } from '../ledger.js';
 import { checkTaskScope, checkVerdictSignature } from '../task-check.js';
-import type { HeldTask } from '../task-state.js';
+import type { DoneEffect, HeldTask } from '../task-state.js';
 
 /** What running an approval needs of its handler's (or a wake-up's) context. */
-export type ExecuteContext = Pick<HandlerContext, 'logger' | 'signal' | 'span' | 'publish'>;
+export type ExecuteContext = Pick<HandlerContext, 'logger' | 'signal' | 'span' | 'publish'> & {
+  /** Told of each effect whose recorded outcome is published (kept in the task's state, committed with it). */
+  readonly recorded?: (effect: DoneEffect) => void;
+};
 
 /** What the executor knows of an approval's task, from the task's state (ADR 0028). */
 export interface KnownTask {
@@ -32,6 +35,8 @@ export interface KnownTask {
   readonly task: HeldTask | undefined;
   /** The escalations of the task that a person's approval may answer. */
   readonly escalations: readonly HeldEscalation[];
+  /** The task's effects whose outcomes were published with its committed state. */
+  readonly effects?: readonly DoneEffect[];
 }
 
 /** Test hooks at the two moments a crash matters (the SIGKILL test pauses the process there). */
@@ -161,6 +166,22 @@ export async function executeApproval(
     return;
   }
   const { tool, args } = check;
+  // An effect whose outcome went out with the task's committed state: answered from the state, not the ledger.
+  const done = known.effects?.find((e) => e.actionId === approval.actionId);
+  if (done !== undefined) {
+    if (done.argsHash !== approval.argsHash) {
+      await refuse(
+        deps,
+        approval,
+        ctx,
+        RefusalCodes.ledgerMismatch,
+        `effect ${key} was recorded with args hash ${done.argsHash}, not ${approval.argsHash}`,
+      );
+    } else if (done.approvalEventId !== approval.eventId) {
+      ctx.logger.warn({ key }, 'another approval of an effect already done: not run again');
+    } // else the same approval again: its outcome was published in the transaction that committed this state
+    return;
+  }
   // What the result repeats of the opened args is sealed again under the same subjects (ADR 0026).
   // What a failure's message quotes of them (a tool's error) too.
   const { sealResult, resealText } = deps;
@@ -435,6 +456,11 @@ async function publishOutcome(
   outcome: OutcomeRecord,
   ctx: ExecuteContext,
 ): Promise<void> {
+  ctx.recorded?.({
+    actionId: approval.actionId,
+    argsHash: approval.argsHash,
+    approvalEventId: outcome.approvalEventId,
+  });
   const base = { actionId: approval.actionId, tool: tool.spec.name, effectKey: key, durationMs: outcome.durationMs };
   if (outcome.status === 'committed') {
     await ctx.publish('ToolSucceeded', { ...base, result: outcome.result });

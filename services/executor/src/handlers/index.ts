@@ -19,7 +19,9 @@ import {
   withEnd,
   withEscalation,
   withResume,
+  withEffects,
   withTask,
+  type DoneEffect,
   type ExecutorTaskState,
   type PendingApproval,
 } from '../task-state.js';
@@ -47,7 +49,14 @@ type Approved = EventOf<'ActionApproved'> | EventOf<'HumanApproved'>;
 const knownOf = (taskId: string, state: ExecutorTaskState | undefined): KnownTask => ({
   task: heldTaskOf(taskId, state),
   escalations: state?.escalations ?? [],
+  ...(state?.effects === undefined ? {} : { effects: state.effects }),
 });
+
+/** A context that collects the effects whose outcomes a handling publishes (for the task's state). */
+function collecting<C extends ExecuteContext>(ctx: C): { ctx: C; done: DoneEffect[] } {
+  const done: DoneEffect[] = [];
+  return { ctx: { ...ctx, recorded: (effect: DoneEffect) => void done.push(effect) }, done };
+}
 
 /** Keeps a task's state and its wake-up (the earliest deadline of its waiting approvals). */
 function keep(ctx: Pick<WakeContext<ExecutorTaskState>, 'state'>, state: ExecutorTaskState): void {
@@ -62,6 +71,7 @@ function chainedTo(ctx: ExecuteContext, cause: ChainLink): ExecuteContext {
     signal: ctx.signal,
     span: ctx.span,
     publish: (type, data, options) => ctx.publish(type, data, { ...options, cause }),
+    ...(ctx.recorded === undefined ? {} : { recorded: ctx.recorded }),
   };
 }
 
@@ -91,7 +101,9 @@ async function onApproval(
     });
     return;
   }
-  await executeApproval(deps, approval, ctx, knownOf(event.taskId, state));
+  const run = collecting(ctx);
+  await executeApproval(deps, approval, run.ctx, knownOf(event.taskId, state));
+  if (state !== undefined && run.done.length > 0) keep(ctx, withEffects(stateOf(ctx.state), run.done));
 }
 
 /**
@@ -107,6 +119,7 @@ async function runWaiting(
 ): Promise<ExecutorTaskState> {
   const known = isDefined(state) || state.ended;
   const waiting: PendingApproval[] = [];
+  const run = collecting(ctx);
   for (const pending of state.pending) {
     if (!known && (dueAtMs === undefined || pending.deadlineMs > dueAtMs)) {
       waiting.push(pending);
@@ -114,7 +127,7 @@ async function runWaiting(
     }
     const cause = { envelope: pending.event, hash: pending.hash };
     try {
-      await executeApproval(deps, approvalOf(pending.event), chainedTo(ctx, cause), knownOf(taskId, state));
+      await executeApproval(deps, approvalOf(pending.event), chainedTo(run.ctx, cause), knownOf(taskId, state));
     } catch (error) {
       // What may pass later (an outage) fails the handling, which is tried again whole (the ledger makes a second
       // run of an effect republish its outcome). An approval that can never run must not take the event that
@@ -130,7 +143,7 @@ async function runWaiting(
       });
     }
   }
-  return { ...state, pending: waiting };
+  return withEffects({ ...state, pending: waiting }, run.done);
 }
 
 /**

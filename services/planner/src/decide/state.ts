@@ -51,6 +51,7 @@ export function initialState(input: {
 }): TaskState {
   return {
     taskId: input.taskId,
+    submittedEventId: input.eventId,
     tenantId: input.tenantId,
     model: input.model,
     goal: input.task.goal,

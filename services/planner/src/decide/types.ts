@@ -96,10 +96,12 @@ export interface Totals {
 
 /**
  * The planner's state of one task: a projection of the task's events (rebuildable by folding them with evolve()),
- * cached in MongoDB.
+ * kept in the planner's keyed state (ADR 0029).
  */
 export interface TaskState {
   readonly taskId: string;
+  /** The TaskSubmitted that defined the task: the same one again changes nothing, another one is a conflict. */
+  readonly submittedEventId: string;
   readonly tenantId: string;
   readonly model: string;
   readonly goal: string;

@@ -1,10 +1,9 @@
 import { authenticateHaltDecision, checkHaltBinding, type EventOf } from '@warden/contracts';
-import type { HandlerContext } from '@warden/runtime';
 import { evolve } from '../decide/state.js';
 import type { TaskState } from '../decide/types.js';
 import { cancel, resume } from '../planning.js';
-import type { HandlerDeps } from './outcome.js';
-import { handlingOf, recording, replayIfRedelivered } from './replay.js';
+import { endedTask, runningTask } from '../task-state.js';
+import { keepTask, type HandlerDeps, type PlannerContext } from './outcome.js';
 
 type HaltDecision = EventOf<'TaskResumed'> | EventOf<'TaskCancelled'>;
 
@@ -13,7 +12,12 @@ type HaltDecision = EventOf<'TaskResumed'> | EventOf<'TaskCancelled'>;
  * of the task's tenant, and answering exactly the halt the task is in (its TaskHalted event, escalation and reason,
  * a resumable reason, the admin role, unexpired). A refused one raises a critical alert and changes nothing.
  */
-async function accepted(deps: HandlerDeps, state: TaskState, event: HaltDecision, ctx: HandlerContext) {
+async function accepted(
+  deps: HandlerDeps,
+  state: Pick<TaskState, 'tenantId' | 'status' | 'halt'>,
+  event: HaltDecision,
+  ctx: PlannerContext,
+) {
   const d = event.data;
   const signed = authenticateHaltDecision(event.type, event.taskId, event.tenantId, d, deps.decisionTrust);
   let reason: string;
@@ -49,24 +53,27 @@ async function accepted(deps: HandlerDeps, state: TaskState, event: HaltDecision
  * a resume moves the task on from where it stopped (never re-running what it did), a cancel ends it as failed.
  */
 export function haltDecided(deps: HandlerDeps) {
-  return async (event: HaltDecision, ctx: HandlerContext): Promise<void> => {
-    const loaded = await deps.store.load(event.taskId);
-    if (loaded === null) {
+  return async (event: HaltDecision, ctx: PlannerContext): Promise<void> => {
+    const record = ctx.state.get();
+    const ended = endedTask(record);
+    if (ended !== undefined) {
+      // A decision on a task that has ended is refused as for any task not halted (an alert, nothing changes).
+      await accepted(deps, { tenantId: ended.tenantId, status: ended.status }, event, ctx);
+      return;
+    }
+    const held = runningTask(record);
+    if (held === undefined) {
       ctx.logger.warn('halt decision for a task this planner has no state for: skipped');
       return;
     }
-    if (loaded.state.applied.includes(event.id)) {
-      await replayIfRedelivered(loaded.handled, event, ctx);
-      return;
-    }
-    if (!(await accepted(deps, loaded.state, event, ctx))) return;
-    const rec = recording(ctx);
+    if (held.applied.includes(event.id)) return;
+    if (!(await accepted(deps, held, event, ctx))) return;
     const by = event.data.decidedBy.id;
-    let state = evolve(loaded.state, event, { tokens: deps.tokens, window: deps.window });
+    let state = evolve(held, event, { tokens: deps.tokens, window: deps.window });
     state =
       event.type === 'TaskResumed'
-        ? await resume(state, event.data.haltReasonCode, by, deps, rec.ctx)
-        : await cancel(state, by, deps, rec.ctx.publish.bind(rec.ctx));
-    await deps.store.save(state, loaded.version, handlingOf(event, ctx, rec.outputs));
+        ? await resume(state, event.data.haltReasonCode, by, deps, ctx)
+        : await cancel(state, by, deps, ctx.publish.bind(ctx));
+    keepTask(deps, ctx, state);
   };
 }

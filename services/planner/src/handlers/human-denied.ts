@@ -1,7 +1,7 @@
 import type { EventOf } from '@warden/contracts';
-import type { HandlerContext } from '@warden/runtime';
+import { runningTask } from '../task-state.js';
 import { acceptedDecision } from './decision-auth.js';
-import { onTaskEvent, type HandlerDeps } from './outcome.js';
+import { onTaskEvent, type HandlerDeps, type PlannerContext } from './outcome.js';
 
 /**
  * HumanDenied of the pending proposal: like a rejection, with the person's comment; next step. A denial of anything
@@ -9,12 +9,11 @@ import { onTaskEvent, type HandlerDeps } from './outcome.js';
  * refused with an alert.
  */
 export function humanDenied(deps: HandlerDeps) {
-  return async (event: EventOf<'HumanDenied'>, ctx: HandlerContext): Promise<void> => {
-    const loaded = await deps.store.load(event.taskId);
-    if (loaded === null || loaded.state.pending?.actionId !== event.data.actionId) return;
-    if (!loaded.state.applied.includes(event.id)) {
-      if (!(await acceptedDecision(deps.decisionTrust, loaded.state, event, deps.now(), ctx))) return;
-    }
+  return async (event: EventOf<'HumanDenied'>, ctx: PlannerContext): Promise<void> => {
+    const state = runningTask(ctx.state.get());
+    if (state === undefined || state.pending?.actionId !== event.data.actionId) return;
+    if (state.applied.includes(event.id)) return;
+    if (!(await acceptedDecision(deps.decisionTrust, state, event, deps.now(), ctx))) return;
     await onTaskEvent(deps, event, ctx, 'advance');
   };
 }

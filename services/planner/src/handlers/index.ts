@@ -1,4 +1,5 @@
-import type { Handlers } from '@warden/runtime';
+import type { Handlers, WakeContext } from '@warden/runtime';
+import { expire, type PlannerRecord } from '../task-state.js';
 import { actionApproved } from './action-approved.js';
 import { actionRejected } from './action-rejected.js';
 import { breakerClosed } from './breaker-closed.js';
@@ -31,8 +32,8 @@ export const plannerConsumes = [
 ] as const;
 type Consumed = (typeof plannerConsumes)[number];
 
-/** The planner's handlers, one per consumed event type. */
-export function createHandlers(deps: HandlerDeps, settings: SubmitSettings): Handlers<Consumed> {
+/** The planner's handlers, one per consumed event type, over its keyed state (ADR 0029). */
+export function createHandlers(deps: HandlerDeps, settings: SubmitSettings): Handlers<Consumed, PlannerRecord> {
   return {
     TaskSubmitted: taskSubmitted(deps, settings),
     ToolSucceeded: toolSucceeded(deps),
@@ -47,5 +48,13 @@ export function createHandlers(deps: HandlerDeps, settings: SubmitSettings): Han
     EscalationExpired: escalationExpired(deps),
     TaskResumed: haltDecided(deps),
     TaskCancelled: haltDecided(deps),
+  };
+}
+
+/** The planner's wake-up: the record of a task ended longer ago than its retention is deleted (a tombstone). */
+export function plannerWake(now: () => Date) {
+  return (_taskId: string, ctx: WakeContext<PlannerRecord>): Promise<void> => {
+    expire(ctx.state, now().getTime());
+    return Promise.resolve();
   };
 }

@@ -4,41 +4,51 @@ import type { HandlerContext } from '@warden/runtime';
 import { evolve } from '../decide/state.js';
 import type { TaskState } from '../decide/types.js';
 import { advance, complete, haltOnMismatch, type PlannerDeps } from '../planning.js';
-import type { TaskStore } from '../task-store.js';
-import { handlingOf, recording, replayIfRedelivered } from './replay.js';
+import { endedTask, keep, runningTask, type KeepOptions, type PlannerRecord } from '../task-state.js';
 
-/** What the handlers share: the planner's dependencies, its task store and the open-tools view. */
-export interface HandlerDeps extends PlannerDeps {
-  readonly store: TaskStore;
+/** What the handlers share: the planner's dependencies, how task states are kept, and the open-tools view. */
+export interface HandlerDeps extends PlannerDeps, Omit<KeepOptions, 'now'> {
   readonly markToolOpen: (tool: string, atMs: number) => void;
   readonly markToolClosed: (tool: string) => void;
   /** Which signatures a person's decision must carry (WARDEN_DECISION_PUBLIC_KEYS); no keys: every one is refused. */
   readonly decisionTrust: DecisionTrust;
 }
 
+/** The handlers' context: the planner's keyed state is a PlannerRecord per task (ADR 0029). */
+export type PlannerContext = HandlerContext<PlannerRecord>;
+
 /**
- * Loads the task's state, folds the event in and, when it answered the pending proposal, moves the task on
- * (`then`: plan the next step, or complete). A task the planner never saw is skipped with a warning; an event
- * already folded in changes nothing, except that the same record read again after a crash publishes the outputs
- * its first handling recorded (that handling's transaction was aborted; its state was saved).
+ * The task's running (or halted) state from the keyed state; undefined, with a log line, when the task is unknown
+ * (warning) or has ended (debug: its late events change nothing).
+ */
+export function runningOr(ctx: PlannerContext, what: string): TaskState | undefined {
+  const record = ctx.state.get();
+  const state = runningTask(record);
+  if (state !== undefined) return state;
+  if (endedTask(record) !== undefined) ctx.logger.debug(`${what} for a task that has ended: skipped`);
+  else ctx.logger.warn(`${what} for a task this planner has no state for: skipped`);
+  return undefined;
+}
+
+/** Keeps the task's new state (in the handling's transaction) and leaves its view for the write-behind. */
+export function keepTask(deps: HandlerDeps, ctx: Pick<PlannerContext, 'state'>, state: TaskState): void {
+  keep(ctx.state, state, deps);
+}
+
+/**
+ * Reads the task's state, folds the event in and, when it answered the pending proposal, moves the task on
+ * (`then`: plan the next step, or complete). A task the planner does not hold is skipped with a log line; an event
+ * already folded in changes nothing. A record read again after its handling's transaction aborted finds the state as
+ * it was before that handling (state and outputs commit together) and is handled again (ADR 0029).
  */
 export async function onTaskEvent(
   deps: HandlerDeps,
   event: WardenEvent,
-  ctx: HandlerContext,
+  ctx: PlannerContext,
   then: 'advance' | 'complete' | 'halt',
 ): Promise<void> {
-  const loaded = await deps.store.load(event.taskId);
-  if (loaded === null) {
-    ctx.logger.warn('event for a task this planner has no state for: skipped');
-    return;
-  }
-  if (loaded.state.applied.includes(event.id)) {
-    await replayIfRedelivered(loaded.handled, event, ctx);
-    return;
-  }
-  const rec = recording(ctx);
-  const before = loaded.state;
+  const before = runningOr(ctx, 'event');
+  if (before === undefined || before.applied.includes(event.id)) return;
   let state: TaskState = evolve(before, event, { tokens: deps.tokens, window: deps.window });
   if (then === 'complete') {
     const approval = event.data as { actionId?: string; argsHash?: string; expiresAt?: string };
@@ -47,7 +57,7 @@ export async function onTaskEvent(
       // An approval completes the task only if it is bound to exactly this answer, and a person's is still valid.
       const bound = approval.argsHash === answerHash(pending.answer, pending.output);
       const expired = approval.expiresAt !== undefined && Date.parse(approval.expiresAt) <= deps.now().getTime();
-      const publish = rec.ctx.publish.bind(rec.ctx);
+      const publish = ctx.publish.bind(ctx);
       if (!bound && event.type === 'ActionApproved') {
         // Liveness: the guard judges each proposal once; its verdict on something other than the pending answer
         // can never be followed by the right one, so waiting would be for ever: the task halts and a person is
@@ -70,12 +80,12 @@ export async function onTaskEvent(
     }
   } else if (then === 'halt') {
     if (event.type === 'EscalationExpired' && state.status === 'waiting') {
-      state = await haltOnExpiry(state, event, rec.ctx);
+      state = await haltOnExpiry(state, event, ctx);
     }
   } else if (before.status === 'waiting' && state.status === 'planning') {
-    state = await advance(state, deps, rec.ctx);
+    state = await advance(state, deps, ctx);
   }
-  await deps.store.save(state, loaded.version, handlingOf(event, ctx, rec.outputs));
+  keepTask(deps, ctx, state);
 }
 
 /**
