@@ -1,7 +1,7 @@
 /**
  * `warden erase SUBJECT`: crypto-shredding (ADR 0026). Deletes the data subject's key, so every value sealed with it
- * reads as erased in every copy of the log while the chains still verify, and records the erasure as a
- * SubjectErased event.
+ * reads as erased in every copy of the log while the chains still verify (tool results, what the model repeated of
+ * them, the effect ledger, the copies the tools kept for undo), and records the erasure as a SubjectErased event.
  */
 import { MongoSubjectKeyStore, subjectErasedDraft } from '@warden/contracts';
 import { ensureTopics, Publisher, producerConfig } from '@warden/runtime';

@@ -43,7 +43,7 @@ export {
   type TenantCaps,
 } from './limits.js';
 export { proposalFromEvent } from './proposal.js';
-export { openProposal, sealedOpener, verdictOnSealed, type SealedOpener } from './sealed.js';
+export { openProposal, sealVerdictTexts, sealedOpener, verdictOnSealed, type SealedOpener } from './sealed.js';
 export { parseArgPath, resolvePointer, valuesAt, type ArgPath, type Located } from './paths.js';
 export { CheckNames, GuardReasonCodes, checkOrder, type CheckName, type GuardReasonCode } from './reason-codes.js';
 export {

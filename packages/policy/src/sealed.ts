@@ -5,22 +5,30 @@
  * holds it (sealed): the args hash an approval carries is unchanged. A sealed value that cannot be opened (its
  * subject was erased) grounds nothing: such a proposal is never allowed, it escalates (fail closed).
  */
+import { OpenedValues, sealRepeatedTextWithin } from '@warden/tools';
 import {
+  MAX_MESSAGE_CHARS,
+  MAX_NOTE_CHARS,
   SEALED_FIELD,
   answerHash,
   canonicalHash,
   holdsErased,
   openSealed,
   type JsonValue,
+  type OnOpened,
   type SubjectKeyStore,
 } from '@warden/contracts';
 import { GuardReasonCodes } from './reason-codes.js';
 import type { Proposal, Verdict } from './types.js';
 
-/** Opens sealed values (at any depth, in strings too) and tells whether a value holds one that was erased. */
+/**
+ * Opens sealed values (at any depth, in strings too), tells whether a value holds one that was erased, and seals
+ * again, in a text, what repeats a value it opened (`reseal`: a verdict's message and details quote args).
+ */
 export interface SealedOpener {
-  readonly open: (value: JsonValue) => Promise<JsonValue>;
+  readonly open: (value: JsonValue, onOpened?: OnOpened) => Promise<JsonValue>;
   readonly erased: (value: JsonValue) => Promise<boolean>;
+  readonly reseal?: (text: string, opened: OpenedValues, tenantId: string, maxChars: number) => Promise<string>;
 }
 
 /** What a proposal holds that the planner may have sealed: args, answer, output and the claims' texts. */
@@ -37,22 +45,45 @@ function sealable(p: Proposal): JsonValue {
 export async function openProposal(
   proposal: Proposal,
   opener: SealedOpener | undefined,
-): Promise<{ readonly judged: Proposal; readonly erased: boolean }> {
-  if (opener === undefined) return { judged: proposal, erased: false };
+): Promise<{ readonly judged: Proposal; readonly erased: boolean; readonly opened: OpenedValues }> {
+  const opened = new OpenedValues();
+  if (opener === undefined) return { judged: proposal, erased: false, opened };
   const held = sealable(proposal);
-  if (!JSON.stringify(held).includes(SEALED_FIELD)) return { judged: proposal, erased: false };
+  if (!JSON.stringify(held).includes(SEALED_FIELD)) return { judged: proposal, erased: false, opened };
   const erased = await opener.erased(held);
-  const claims = await Promise.all(
-    proposal.claims.map(async (c) => ({ ...c, text: (await opener.open(c.text)) as string })),
-  );
+  const open = (value: JsonValue) => opener.open(value, opened.record);
+  const claims = await Promise.all(proposal.claims.map(async (c) => ({ ...c, text: (await open(c.text)) as string })));
   if (proposal.kind === 'action') {
-    const args = (await opener.open(proposal.args)) as typeof proposal.args;
+    const args = (await open(proposal.args)) as typeof proposal.args;
     const argsHash = canonicalHash(proposal.args) === proposal.argsHash ? canonicalHash(args) : proposal.argsHash;
-    return { judged: { ...proposal, args, argsHash, claims }, erased };
+    return { judged: { ...proposal, args, argsHash, claims }, erased, opened };
   }
-  const answer = (await opener.open(proposal.answer)) as string;
-  const output = proposal.output === undefined ? {} : { output: await opener.open(proposal.output) };
-  return { judged: { ...proposal, answer, ...output, claims }, erased };
+  const answer = (await open(proposal.answer)) as string;
+  const output = proposal.output === undefined ? {} : { output: await open(proposal.output) };
+  return { judged: { ...proposal, answer, ...output, claims }, erased, opened };
+}
+
+/**
+ * A verdict on an opened proposal with its texts (message, each rule's detail, each warning's) sealed again where
+ * they quote a value opened from the proposal (ADR 0026): a check's detail names the literal it judged, and the
+ * verdict goes into the log. Unchanged when nothing was opened.
+ */
+export async function sealVerdictTexts(
+  verdict: Verdict,
+  opener: SealedOpener | undefined,
+  opened: OpenedValues,
+  tenantId: string,
+): Promise<Verdict> {
+  const reseal = opener?.reseal;
+  if (reseal === undefined || opened.size === 0) return verdict;
+  const detail = async <T extends { readonly detail?: string | undefined }>(x: T): Promise<T> =>
+    x.detail === undefined ? x : { ...x, detail: await reseal(x.detail, opened, tenantId, MAX_NOTE_CHARS) };
+  return {
+    ...verdict,
+    message: await reseal(verdict.message, opened, tenantId, MAX_MESSAGE_CHARS),
+    rulesEvaluated: await Promise.all(verdict.rulesEvaluated.map(detail)),
+    warnings: await Promise.all(verdict.warnings.map(detail)),
+  };
 }
 
 /**
@@ -85,5 +116,10 @@ export function verdictOnSealed(verdict: Verdict, sealed: Proposal, judged: Prop
 
 /** The opener over a subject key store (its cached form in a worker). */
 export function sealedOpener(keys: SubjectKeyStore): SealedOpener {
-  return { open: (value) => openSealed(keys, value), erased: (value) => holdsErased(keys, value) };
+  return {
+    open: (value, onOpened) => openSealed(keys, value, onOpened),
+    erased: (value) => holdsErased(keys, value),
+    reseal: (text, opened, tenantId, maxChars) =>
+      sealRepeatedTextWithin(text, { keys, tenantId, opened, patterns: [] }, maxChars),
+  };
 }

@@ -35,6 +35,7 @@ export {
   sealPersonalData,
   sealRepeated,
   sealRepeatedText,
+  sealRepeatedTextWithin,
   subjectKeyId,
   type PersonalDataDeclaration,
   type RepeatSealing,

@@ -4,6 +4,7 @@
  * erases them from every copy of the log while the chain still verifies.
  */
 import {
+  clipText,
   isSealed,
   sealValue,
   sealedTextPiece,
@@ -173,6 +174,19 @@ export async function sealRepeatedText(text: string, options: RepeatSealing): Pr
     segments = next;
   }
   return segments.map((s) => s.text).join('');
+}
+
+/**
+ * sealRepeatedText within `maxChars` (a field's limit): sealing lengthens a text, so one that no longer fits is cut
+ * (before sealing, never through a sealed piece) until it does.
+ */
+export async function sealRepeatedTextWithin(text: string, options: RepeatSealing, maxChars: number): Promise<string> {
+  let clear = text;
+  for (;;) {
+    const sealed = await sealRepeatedText(clear, options);
+    if (sealed.length <= maxChars || clear.length === 0) return sealed;
+    clear = clipText(clear, Math.max(0, clear.length - (sealed.length - maxChars) - 16));
+  }
 }
 
 /** A JSON value (a model's tool arguments, an answer's output) with every string sealed as sealRepeatedText does. */

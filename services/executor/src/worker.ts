@@ -15,6 +15,7 @@ import {
   createRunnableToolRegistry,
   sealPersonalData,
   sealRepeated,
+  sealRepeatedTextWithin,
   ToolDefinitionError,
   type DemoToolStores,
   type RunnableTool,
@@ -107,6 +108,8 @@ export function createExecutorWorker(options: ExecutorWorkerOptions): ExecutorWo
         endedTaskRetentionMs: s.endedTaskRetentionMs ?? DEFAULT_ENDED_TASK_RETENTION_MS,
         ...(s.sealing === undefined ? {} : { sealResult: resultSealer(keys, s.sealing) }),
         // Args the planner sealed are opened whether or not results are sealed here (ADR 0026).
+        resealText: (text, opened, tenantId, maxChars) =>
+          sealRepeatedTextWithin(text, { keys, tenantId, opened, patterns: [] }, maxChars),
         openArgs: async (args, onOpened) => ({
           args: (await openSealed(keys, args, onOpened)) as JsonObject,
           erased: await holdsErased(keys, args),

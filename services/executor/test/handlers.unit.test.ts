@@ -12,7 +12,14 @@ import {
 import { signedVerdict, testVerdictTrust } from '@warden/contracts/testing';
 import { StateLayer, TaskConflictError, Topics } from '@warden/runtime';
 import { createTestHandlerContext } from '@warden/runtime/testing';
-import { createRunnableToolRegistry, defineRunnableTool, defineTool, sealRepeated } from '@warden/tools';
+import {
+  createRunnableToolRegistry,
+  defineRunnableTool,
+  defineTool,
+  sealRepeated,
+  sealRepeatedTextWithin,
+  ToolCallError,
+} from '@warden/tools';
 import { z } from 'zod';
 import { describe, expect, it, vi } from 'vitest';
 import { createHandlers, createWake, executorConsumes, ExecutorTaskState, type HeldTask } from '../src/index.js';
@@ -435,10 +442,11 @@ describe('sealed args (ADR 0026)', () => {
         argsSchema: z.object({ to: z.email() }).strict(),
         outputSchema: z.object({ accepted: z.array(z.string()) }),
         riskTier: 'low',
-        resources: {},
+        resources: { recipients: ['to'] },
         criticalFields: [],
       }),
       run: (args: { to: string }) => {
+        if (args.to.startsWith('nobody@')) throw new ToolCallError(`no mailbox ${args.to}`, { retryable: false });
         got.push(args);
         return Promise.resolve({ accepted: [args.to] });
       },
@@ -446,17 +454,29 @@ describe('sealed args (ADR 0026)', () => {
     const h = createHandlers({
       ...runningDeps({ n: 0 }),
       tools: createRunnableToolRegistry([mail]),
+      breakers: {
+        allows: () => true,
+        fire: async (_name: string, call: () => Promise<unknown>) => {
+          try {
+            return { ok: true, value: await call() };
+          } catch (error) {
+            return { ok: false, error };
+          }
+        },
+      } as never,
       openArgs: async (args, onOpened) => ({
         args: (await openSealed(keys, args, onOpened)) as JsonObject,
         erased: await holdsErased(keys, args),
       }),
+      resealText: (text, opened, tenantId, maxChars) =>
+        sealRepeatedTextWithin(text, { keys, tenantId, opened, patterns: [] }, maxChars),
       sealResult: (_spec, tenantId, result, opened) =>
         opened === undefined ? Promise.resolve(result) : sealRepeated(result, { keys, tenantId, opened, patterns: [] }),
     });
     const state = stateHolding({ ...running, scope: { tools: ['test.mail'], resources: openResources } });
-    const run = async (actionId: string) => {
-      const event = parsed(actionApproved('task-1', actionId, 'test.mail', { to: piece }));
-      const t = createTestHandlerContext({ event, state });
+    const run = async (actionId: string, to = piece, held = state) => {
+      const event = parsed(actionApproved('task-1', actionId, 'test.mail', { to }));
+      const t = createTestHandlerContext({ event, state: held });
       await h.ActionApproved(event, t.ctx);
       return t.drafts;
     };
@@ -466,6 +486,24 @@ describe('sealed args (ADR 0026)', () => {
     expect(JSON.stringify(done)).not.toContain('ada@example.com');
     const result = (done[0]!.data as { result: JsonValue }).result;
     expect(await openSealed(keys, result)).toEqual({ accepted: ['ada@example.com'] });
+
+    // out of the task's scope: refused, and the refusal that names the address seals it again
+    const narrow = stateHolding({
+      ...running,
+      scope: { tools: ['test.mail'], resources: { ...openResources, recipients: ['*@example.org'] } },
+    });
+    const outOfScope = await run('m3', await sealedTextPiece(keys, 'tenant-a:cus_2', 'bob@example.com'), narrow);
+    expect(outOfScope[0]).toMatchObject({ type: 'ToolFailed', data: { errorClass: 'refused' } });
+    expect(JSON.stringify(outOfScope)).toContain('resource_out_of_scope');
+    expect(JSON.stringify(outOfScope)).not.toContain('bob@example.com');
+
+    // a tool's error that quotes the address: the failure is published with it sealed again
+    const failed = await run('m4', await sealedTextPiece(keys, 'tenant-a:cus_3', 'nobody@example.com'));
+    expect(failed[0]).toMatchObject({ type: 'ToolFailed', data: { errorClass: 'tool_error' } });
+    expect(JSON.stringify(failed)).not.toContain('nobody@example.com');
+    expect(await openSealed(keys, (failed[0]!.data as { message: string }).message)).toBe(
+      'no mailbox nobody@example.com',
+    );
 
     await keys.erase('tenant-a:cus_1');
     const refused = await run('m2');

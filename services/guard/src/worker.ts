@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { holdsErased, openSealed, type SigningKey } from '@warden/contracts';
+import type { SigningKey } from '@warden/contracts';
 import {
   createGuardMetrics,
   createRuntimeMetrics,
@@ -8,7 +8,7 @@ import {
   type Worker,
   type WorkerRuntimeConfig,
 } from '@warden/runtime';
-import { loadPolicy, type ImpactEstimator } from '@warden/policy';
+import { loadPolicy, sealedOpener, type ImpactEstimator } from '@warden/policy';
 import { CalibrationFollower } from './calibrations.js';
 import { createHandlers, createWake, guardConsumes, type GuardHandlerDeps } from './handlers/index.js';
 import { storeImpactEstimator } from './impact.js';
@@ -97,7 +97,7 @@ export function createGuardWorker(options: GuardWorkerOptions): GuardWorker {
       } else {
         deps.logger.info({ keyId: options.signingKey.keyId }, 'verdicts are signed (Ed25519)');
       }
-      const keys = subjectKeysOf(deps.db, deps.config);
+      const opener = sealedOpener(subjectKeysOf(deps.db, deps.config));
       const handlerDeps: GuardHandlerDeps = {
         policy,
         currentPolicy: () => current.policy(),
@@ -110,8 +110,9 @@ export function createGuardWorker(options: GuardWorkerOptions): GuardWorker {
         ...(options.tenantCaps === undefined ? {} : { tenantCaps: capsLookup(options.tenantCaps) }),
         metrics: agentMetrics,
         sign: verdictSigner(options.signingKey, (value) => deps.codec.redact(value)),
-        openSealed: (value) => openSealed(keys, value),
-        holdsErased: (value) => holdsErased(keys, value),
+        openSealed: opener.open,
+        holdsErased: opener.erased,
+        ...(opener.reseal === undefined ? {} : { resealText: opener.reseal }),
       };
       wake = createWake(handlerDeps);
       return createHandlers(handlerDeps);

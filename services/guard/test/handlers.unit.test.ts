@@ -5,17 +5,14 @@ import {
   eventSchemas,
   follow,
   newTask,
-  openSealed,
   sealValue,
   type EventOf,
-  holdsErased,
   sealedTextPiece,
   type JsonObject,
-  type JsonValue,
 } from '@warden/contracts';
 import { sampleTask } from '@warden/contracts/testing';
 import { createHandlers, createWake, emptyTaskState, type GuardTaskState } from '@warden/guard-service';
-import { DEFAULT_POLICY_FILE, loadPolicy } from '@warden/policy';
+import { DEFAULT_POLICY_FILE, loadPolicy, sealedOpener } from '@warden/policy';
 import { StateLayer, TerminalHandlerError } from '@warden/runtime';
 import { createTestHandlerContext } from '@warden/runtime/testing';
 import { describe, expect, it } from 'vitest';
@@ -266,10 +263,10 @@ describe('sealed personal data in tool results and proposals (ADR 0026)', () => 
       now: () => new Date(),
       causeWaitMs: 0,
       ...(openSealedValues
-        ? {
-            openSealed: (value: JsonValue) => openSealed(keys, value),
-            holdsErased: (value: JsonValue) => holdsErased(keys, value),
-          }
+        ? (() => {
+            const opener = sealedOpener(keys);
+            return { openSealed: opener.open, holdsErased: opener.erased, resealText: opener.reseal! };
+          })()
         : {}),
     });
     const state = new StateLayer<GuardTaskState>(() => undefined);
@@ -306,6 +303,13 @@ describe('sealed personal data in tool results and proposals (ADR 0026)', () => 
 
     // without an opener the sealed recipient is judged as it stands: never allowed
     expect((await verdictOn(keys, args, false)).verdict.type).not.toBe('ActionApproved');
+
+    // a sealed recipient the results do not hold: not grounded, and the verdict's texts that quote it seal it again
+    const eve = await sealedTextPiece(keys, 'tenant-a:cus_7', 'eve@example.com');
+    const ungrounded = await verdictOn(keys, { ...clearArgs, to: [eve] }, true);
+    expect(ungrounded.verdict.type).not.toBe('ActionApproved');
+    expect(JSON.stringify(ungrounded.drafts)).toContain('ungrounded_literal');
+    expect(JSON.stringify(ungrounded.drafts)).not.toContain('eve@example.com');
 
     // erased (the result's key is new, the args' is gone): never allowed. An erased recipient fails the tool's
     // schema (denied); an erased piece of the body escalates, whatever else holds

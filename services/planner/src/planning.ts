@@ -26,6 +26,7 @@ import {
   OpenedValues,
   sealRepeated,
   sealRepeatedText,
+  sealRepeatedTextWithin,
   toolParametersJsonSchema,
   type RepeatSealing,
   type ToolRegistry,
@@ -142,19 +143,9 @@ function repeatSealing(deps: PlannerDeps, tenantId: string, opened: OpenedValues
   return { keys: sealing.keys, tenantId, opened, patterns: sealing.patterns };
 }
 
-/**
- * A text of the model's output sealed (sealRepeatedText) to fit in `maxChars`: sealing lengthens it, so a text that
- * no longer fits is cut (before sealing, never through a sealed piece) until it does.
- */
-async function sealedText(text: string, how: RepeatSealing | undefined, maxChars: number): Promise<string> {
-  if (how === undefined) return text;
-  let clear = text;
-  for (;;) {
-    const sealed = await sealRepeatedText(clear, how);
-    if (sealed.length <= maxChars || clear.length === 0) return sealed;
-    clear = clipText(clear, Math.max(0, clear.length - (sealed.length - maxChars) - 16));
-  }
-}
+/** A text of the model's output sealed to fit in `maxChars` (sealRepeatedTextWithin); unchanged without sealing. */
+const sealedText = (text: string, how: RepeatSealing | undefined, maxChars: number): Promise<string> =>
+  how === undefined ? Promise.resolve(text) : sealRepeatedTextWithin(text, how, maxChars);
 
 /** The model's interpretation with what it repeated sealed: args, answer, output, reasoning, claims (ADR 0026). */
 async function sealedInterpretation(

@@ -90,6 +90,10 @@ export interface ExecutorHandlerDeps {
    * are run as they are.
    */
   readonly openArgs?: (args: JsonObject, onOpened: OnOpened) => Promise<{ args: JsonObject; erased: boolean }>;
+  /** Set per approval whose args were opened: seals again what a failure's message quotes of them (ADR 0026). */
+  readonly sealFailure?: (message: string) => Promise<string>;
+  /** Seals again, in a text the executor publishes, what quotes a value opened from the args (ADR 0026). */
+  readonly resealText?: (text: string, opened: OpenedValues, tenantId: string, maxChars: number) => Promise<string>;
   /** Tool calls and breakers on the worker's /metrics; none in unit tests. */
   readonly metrics?: ExecutorMetrics;
 }
@@ -142,8 +146,13 @@ export async function executeApproval(
     deps.tools.get(given.tool)?.spec,
   );
   if (!inScope.ok) {
-    if (task?.scope === undefined || task.ended) await alertRefusal(given, ctx, inScope.code, inScope.message);
-    else await refuse(deps, given, ctx, inScope.code, inScope.message); // the running task learns of it
+    // the refusal names the resource it judged: opened from sealed args, it is sealed again (ADR 0026)
+    const message =
+      clear === undefined || deps.resealText === undefined || given.tenantId === undefined
+        ? inScope.message
+        : await deps.resealText(inScope.message, opened, given.tenantId, MAX_MESSAGE_CHARS);
+    if (task?.scope === undefined || task.ended) await alertRefusal(given, ctx, inScope.code, message);
+    else await refuse(deps, given, ctx, inScope.code, message); // the running task learns of it
     return;
   }
   const decision = given.kind === 'HumanApproved' ? given.decision : undefined;
@@ -174,11 +183,19 @@ export async function executeApproval(
     return;
   }
   // What the result repeats of the opened args is sealed again under the same subjects (ADR 0026).
-  const sealResult = deps.sealResult;
+  // What a failure's message quotes of them (a tool's error) too.
+  const { sealResult, resealText } = deps;
+  const tenantId = approval.tenantId;
   const run: ExecutorHandlerDeps =
-    clear === undefined || sealResult === undefined
+    clear === undefined
       ? deps
-      : { ...deps, sealResult: (spec, tenantId, result) => sealResult(spec, tenantId, result, opened) };
+      : {
+          ...deps,
+          ...(sealResult === undefined ? {} : { sealResult: (spec, t, result) => sealResult(spec, t, result, opened) }),
+          ...(resealText === undefined || tenantId === undefined
+            ? {}
+            : { sealFailure: (message) => resealText(message, opened, tenantId, MAX_MESSAGE_CHARS) }),
+        };
   const intent = await run.ledger.recordIntent(key, {
     tool: tool.spec.name,
     argsHash: approval.argsHash,
@@ -304,7 +321,12 @@ async function dispatchAndRun(
         durationMs,
         approvalEventId: approval.eventId,
       }
-    : { status: 'failed', ...classify(call.error), durationMs, approvalEventId: approval.eventId };
+    : {
+        status: 'failed',
+        ...(await sealedFailure(deps, classify(call.error))),
+        durationMs,
+        approvalEventId: approval.eventId,
+      };
   const recorded = await deps.ledger.finish(key, outcome);
   // The breaker's transition first, the outcome last: the planner continues the task's chain from the outcome, so
   // an event chained after it here would claim the seq the planner's next event takes (a forked chain).
@@ -354,7 +376,12 @@ async function reconcile(
           approvalEventId: approval.eventId,
         };
       } catch (error) {
-        outcome = { status: 'failed', ...classify(error), durationMs: 0, approvalEventId: approval.eventId };
+        outcome = {
+          status: 'failed',
+          ...(await sealedFailure(deps, classify(error))),
+          durationMs: 0,
+          approvalEventId: approval.eventId,
+        };
       }
       await publishOutcome(approval, tool, key, await deps.ledger.finish(key, outcome), ctx);
       return;
@@ -370,6 +397,14 @@ async function reconcile(
       throw new Error(`unknown verify outcome ${JSON.stringify(never)}`);
     }
   }
+}
+
+/** A failure with its message sealed again where it quotes opened args (sealFailure), or as it is. */
+async function sealedFailure<F extends { readonly message: string }>(
+  deps: Pick<ExecutorHandlerDeps, 'sealFailure'>,
+  failure: F,
+): Promise<F> {
+  return deps.sealFailure === undefined ? failure : { ...failure, message: await deps.sealFailure(failure.message) };
 }
 
 function classify(error: unknown): { errorClass: FailureClass; message: string; retryable: boolean } {

@@ -8,6 +8,7 @@ import {
   clipText,
   type EventOf,
   type JsonValue,
+  type OnOpened,
   type MagnitudeLimits,
   type VerdictRecord,
 } from '@warden/contracts';
@@ -19,6 +20,7 @@ import {
   guardStateOf,
   openProposal,
   proposalFromEvent,
+  sealVerdictTexts,
   validateToolOutput,
   verdictOnSealed,
   type GuardState,
@@ -74,20 +76,26 @@ export interface GuardHandlerDeps {
    * state (and its changelog) keeps results sealed as they were published; an erased value reads `[erased]`. None:
    * values are judged as they are (a sealed value then grounds nothing: fail closed).
    */
-  readonly openSealed?: (value: JsonValue) => Promise<JsonValue>;
+  readonly openSealed?: (value: JsonValue, onOpened?: OnOpened) => Promise<JsonValue>;
   /**
    * Whether a value holds a sealed value whose subject was erased (ADR 0026): a proposal holding one is judged
    * opened (as `[erased]`) and escalated, never allowed. None: no proposal is opened (its sealed values ground
    * nothing).
    */
   readonly holdsErased?: (value: JsonValue) => Promise<boolean>;
+  /** Seals again, in a verdict's texts, what quotes a value opened from the proposal (ADR 0026); none: as they are. */
+  readonly resealText?: SealedOpener['reseal'];
 }
 
 /** The opener of sealed proposals (ADR 0026), when the guard has keys. */
 const proposalOpener = (deps: GuardHandlerDeps): SealedOpener | undefined =>
   deps.openSealed === undefined || deps.holdsErased === undefined
     ? undefined
-    : { open: deps.openSealed, erased: deps.holdsErased };
+    : {
+        open: deps.openSealed,
+        erased: deps.holdsErased,
+        ...(deps.resealText === undefined ? {} : { reseal: deps.resealText }),
+      };
 
 /** The task's state with its results opened (in memory only) for judging; the state kept stays sealed. */
 async function openedResults(deps: GuardHandlerDeps, state: GuardTaskState): Promise<GuardTaskState> {
@@ -213,7 +221,8 @@ async function judge(
 ): Promise<GuardTaskState> {
   const proposal = proposalFromEvent(event);
   // Judged opened (in memory only), bound as the event holds it: sealed (ADR 0026).
-  const { judged, erased } = await openProposal(proposal, proposalOpener(deps));
+  const opener = proposalOpener(deps);
+  const { judged, erased, opened: openedValues } = await openProposal(proposal, opener);
   const impact = judged.kind === 'action' ? await deps.estimateImpact(judged.tool, judged.args, ctx.signal) : null;
   const opened = await openedResults(deps, taskState);
   const state: GuardState | undefined = guardStateOf(viewOf(event.taskId, opened), proposal.actionId, impact);
@@ -260,11 +269,16 @@ async function judge(
       return taskState;
     }
   }
-  const verdict = withReviewSample(
-    verdictOnSealed(decide(state, judged, policy), proposal, judged, erased),
-    `${event.taskId}:${proposal.actionId}`,
-    proposal.kind,
-    deps.reviewSample,
+  const verdict = await sealVerdictTexts(
+    withReviewSample(
+      verdictOnSealed(decide(state, judged, policy), proposal, judged, erased),
+      `${event.taskId}:${proposal.actionId}`,
+      proposal.kind,
+      deps.reviewSample,
+    ),
+    opener,
+    openedValues,
+    event.tenantId,
   );
   ctx.span.setAttribute('warden.guard.outcome', verdict.outcome);
   ctx.span.setAttribute('warden.guard.reason', verdict.reasonCode);
