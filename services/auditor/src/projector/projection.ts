@@ -268,7 +268,7 @@ export class Projection {
    * reader has passed since (ReadFrontier); none while that is unknown. `all` settles every task (a rebuild that
    * has read the log to its end).
    */
-  async settle(all = false, readBeforeMs?: number): Promise<ChainFinding[]> {
+  settle(all = false, readBeforeMs?: number): Promise<ChainFinding[]> {
     const t = this.now();
     const findings: ChainFinding[] = [];
     for (const state of this.tasks.values()) {
@@ -280,7 +280,7 @@ export class Projection {
       findings.push(...this.findingsOf(state, state.chain.settle()));
       this.dirty.add(state);
     }
-    return findings;
+    return Promise.resolve(findings); // their summaries are written by the next flush
   }
 
   /** The heads of tasks that moved since their last checkpoint; marks them checkpointed. */
