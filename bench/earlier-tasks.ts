@@ -21,7 +21,13 @@
  * changelog (the planner's task state, say) changes what is seeded without a change here.
  */
 import { randomBytes } from 'node:crypto';
-import { ensureTopics, readTopics, stateChangelogConfig, type WorkerRuntimeConfig } from '@warden/runtime';
+import {
+  MAX_REQUEST_BYTES,
+  ensureTopics,
+  readTopics,
+  stateChangelogConfig,
+  type WorkerRuntimeConfig,
+} from '@warden/runtime';
 import type { Kafka } from 'kafkajs';
 import { BSON, MongoClient, ObjectId, type Db, type Document } from 'mongodb';
 
@@ -175,18 +181,24 @@ export async function seedEarlierTasks(
       const topic = `${config.topicPrefix}.${worker}${changelogSuffix}`;
       await ensureTopics(admin, [topic], { partitions: c.partitions, configs: stateChangelogConfig });
       let messages: Array<{ key: string; value: string | null }> = [];
+      let bytes = 0;
       let written = 0;
-      for (let i = 0; i < ids.length; i++) {
-        const id = ids[i]!;
-        for (const v of c.values)
-          messages.push({ key: id, value: v === null ? null : v.replaceAll(template.taskId, id) });
-        if (messages.length >= PRODUCE_BULK || i === ids.length - 1) {
-          // Keyed by task id with the default partitioner: the partition the task's events go to, as the worker writes.
-          await producer.send({ topic, acks: -1, messages });
-          written += messages.length;
-          messages = [];
-        }
+      const send = async (): Promise<void> => {
+        // Keyed by task id with the default partitioner: the partition the task's events go to, as the worker writes.
+        if (messages.length > 0) await producer.send({ topic, acks: -1, messages });
+        written += messages.length;
+        messages = [];
+        bytes = 0;
+      };
+      for (const id of ids) {
+        const mine = c.values.map((v) => ({ key: id, value: v === null ? null : v.replaceAll(template.taskId, id) }));
+        const size = mine.reduce((n, m) => n + m.key.length + (m.value?.length ?? 0), 0);
+        // A request stays under the broker's message.max.bytes (a planner's task state is tens of kilobytes).
+        if (messages.length >= PRODUCE_BULK || bytes + size > MAX_REQUEST_BYTES) await send();
+        messages.push(...mine);
+        bytes += size;
       }
+      await send();
       records.set(worker, written);
       log(`  seeded ${topic}: ${written} records`);
     }

@@ -280,7 +280,7 @@ export class Projection {
       findings.push(...this.findingsOf(state, state.chain.settle()));
       this.dirty.add(state);
     }
-    return Promise.resolve(findings);
+    return Promise.resolve(findings); // their summaries are written by the next flush
   }
 
   /** The heads of tasks that moved since their last checkpoint; marks them checkpointed. */
