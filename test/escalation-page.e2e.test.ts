@@ -45,8 +45,12 @@ describe("the people's page in headless Chromium", () => {
     const pending = page.locator('section.esc[data-status="pending"]').first();
     await pending.waitFor({ timeout: 60_000 });
     await expect(pending.textContent()).resolves.toMatch(/customers\.delete[\s\S]*cus_2291[\s\S]*confidence/i);
-    // beside the action: the task's budget (spent and left) and its open breakers
-    await expect(pending.textContent()).resolves.toMatch(/Budgettokens: \d+ spent of \d+, \d+ left; cost: /);
+    // beside the action: the task's budget (spent and left; the planner writes it behind its state, so the page
+    // reads it again until it is there) and its open breakers
+    await page
+      .locator('section.esc[data-status="pending"]', { hasText: /Budgettokens: \d+ spent of \d+, \d+ left; cost: / })
+      .first()
+      .waitFor({ timeout: 15_000 });
     await expect(pending.textContent()).resolves.toMatch(/Open breakersnone/);
     await pending.locator('textarea').fill('checked: cus_2291 is the duplicate');
     mkdirSync(artifacts, { recursive: true });

@@ -121,6 +121,9 @@ export class TaskViews {
         openTools: open.filter((b) => b.scope === 'tool').map((b) => ({ tool: b.name, since: b.at })),
       },
     };
+    // A view without the planner's figures is not kept: the planner writes them behind its state (ADR 0029), so
+    // they may come a moment after the escalation; the next request reads again.
+    if (view.budget === undefined) return view;
     if (this.cache.size >= MAX_CACHED_VIEWS) this.cache.clear();
     this.cache.set(`${tenantId}|${taskId}`, { atMs: nowMs, view });
     return view;

@@ -63,8 +63,12 @@ export const peoplePage = `<!doctype html>
     dd.appendChild(pre ? el('pre', {}, value) : document.createTextNode(value));
     dl.appendChild(dd);
   }
+  // A pending escalation whose task's budget is not recorded yet is read again, a few times, a second apart.
+  var budgetRetries = 0;
+  var awaitingBudget = false;
   function render(escs) {
     list.textContent = '';
+    awaitingBudget = false;
     if (escs.length === 0) list.appendChild(el('p', {}, 'Nothing to decide.'));
     escs.forEach(function (x) {
       var r = x.requested;
@@ -90,6 +94,10 @@ export const peoplePage = `<!doctype html>
         var num = function (v) { return String(Math.round(v * 1e6) / 1e6); };
         var fig = function (f, unit) { return num(f.used) + unit + ' spent of ' + num(f.limit) + unit + ', ' + num(f.remaining) + unit + ' left'; };
         field(dl, 'Budget', 'tokens: ' + fig(b.tokens, '') + '; cost: ' + fig(b.costUsd, ' USD') + '; steps: ' + fig(b.steps, '') + '; failures in a row: ' + b.failures.consecutive + ' of ' + b.failures.limit + ' (task ' + b.status + ')');
+      }
+      if (x.task && !x.task.budget && x.status === 'pending') {
+        field(dl, 'Budget', 'not recorded yet (the planner writes it within a second)');
+        awaitingBudget = true;
       }
       if (x.task) {
         var open = x.task.breakers.openTools.map(function (t) { return t.tool + ' (since ' + t.since + ')'; });
@@ -130,6 +138,11 @@ export const peoplePage = `<!doctype html>
       }
       list.appendChild(box);
     });
+    if (!awaitingBudget) budgetRetries = 0;
+    else if (budgetRetries < 10) {
+      budgetRetries++;
+      setTimeout(refresh, 1000);
+    }
   }
   function refresh() {
     return api('GET', '/escalations').then(function (res) {
