@@ -20,16 +20,21 @@
  * BENCH_EARLIER_AGE_DAYS (8): how long ago they ran; BENCH_EARLIER_PARTS=all|documents|changelogs: what is seeded.
  */
 import { randomUUID } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
+import { join } from 'node:path';
 import type { WardenEvent } from '@warden/contracts';
 import { loadavg } from 'node:os';
-import { createKafka, ensureTopics } from '@warden/runtime';
+import { createKafka, ensureTopics, type WorkerRuntimeConfig } from '@warden/runtime';
 import { testKafka, testWorkerConfig, waitUntil } from '@warden/runtime/testing';
 import type { EachMessagePayload } from 'kafkajs';
 import { pino } from 'pino';
 import { startPipeline, type Pipeline, type PipelineOptions } from '../infra/pipeline.js';
 import { recordHandlings } from './hop-breakdown.js';
-import { captureTemplate, seedEarlierTasks, type SeedReport, type TaskTemplate } from './earlier-tasks.js';
-import { benchChoice, benchSetting } from './config.js';
+import { captureTemplate, dropSeeded, seedEarlierTasks, type SeedReport, type TaskTemplate } from './earlier-tasks.js';
+import { benchChoice, benchPath, benchSetting } from './config.js';
+import { monitorMongoCommands } from './mongo-commands.js';
+import { stackCpu } from './stack-cpu.js';
 import { benchEndpoints, percentile, target } from './support.js';
 
 const TASKS = benchSetting('BENCH_TASKS', 20);
@@ -43,7 +48,15 @@ const DAY_MS = 86_400_000;
 const EARLIER_PARTS = benchChoice('BENCH_EARLIER_PARTS', ['all', 'documents', 'changelogs'] as const, 'all');
 /** Wait after the template task's end before taking it, so that its last state writes are committed. */
 const TEMPLATE_SETTLE_MS = 2_000;
+/** A directory to write a CPU profile of each run's tasks into (this process: the workers run in it), when set. */
+const CPU_PROFILE_DIR = benchPath('BENCH_CPU_PROFILE_DIR');
 const endpoints = benchEndpoints();
+// The workers' MongoDB commands, timed per run (bench/mongo-commands.ts).
+const mongoCommands = monitorMongoCommands();
+const load = (): string =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
 
 /** The floor: hops of a raw transactional consume-produce relay, in milliseconds. */
 async function floorHops(): Promise<number[]> {
@@ -172,6 +185,7 @@ console.log(
 
 /** One measured run: TASKS tasks one at a time through a fresh pipeline; the hops and steps of all but the first. */
 async function measure(
+  label: string,
   options: PipelineOptions,
   onLastTask?: (pipeline: Pipeline, taskId: string) => Promise<void>,
   keepWhatEnded = false,
@@ -180,6 +194,15 @@ async function measure(
   const hops: Hop[] = [];
   const steps: number[] = [];
   let i = 0;
+  console.log(`${label}: pipeline started; load average ${load()}`);
+  mongoCommands.reset();
+  const cpu = stackCpu();
+  const profiler = CPU_PROFILE_DIR === undefined ? undefined : new Session();
+  if (profiler !== undefined) {
+    profiler.connect();
+    await profiler.post('Profiler.enable');
+    await profiler.post('Profiler.start');
+  }
   try {
     for (; i < TASKS; i++) {
       const taskId = `bench-step-${i}-${randomUUID().slice(0, 8)}`;
@@ -206,6 +229,15 @@ async function measure(
     // After many earlier tasks a task may not end in time: the figures are those of the tasks that ended.
     console.log(`\nthe run stopped at task ${i + 1} of ${TASKS}: ${(error as Error).message}`);
   } finally {
+    if (profiler !== undefined && CPU_PROFILE_DIR !== undefined) {
+      const { profile } = await profiler.post('Profiler.stop');
+      const file = join(CPU_PROFILE_DIR, `agent-step-${label.replace(/[^a-z0-9]+/gi, '-')}.cpuprofile`);
+      await writeFile(file, JSON.stringify(profile));
+      profiler.disconnect();
+      console.log(`  CPU profile of ${label}: ${file}`);
+    }
+    console.log(`${label}: ${i} task(s) ended; load average ${load()}; ${cpu()}`);
+    mongoCommands.print(label);
     await pipeline.close();
   }
   return { hops, steps };
@@ -219,8 +251,31 @@ const byLabel = (hops: readonly Hop[]): Map<string, number[]> => {
 
 // The workers' handling spans, kept in memory, split each hop (bench/hop-breakdown.ts).
 const handlings = recordHandlings();
+/** Where each hop of `hops` goes (bench/hop-breakdown.ts), p50s. */
+function printBreakdown(hops: readonly Hop[]): void {
+  const handled = handlings.lookup();
+  console.log(
+    'where each hop goes (p50, ms): the rest of the handling that published the cause; its commit, the fetch, the lock and decoding; the handling to the effect',
+  );
+  for (const label of new Set(hops.map((h) => h.label))) {
+    const split = hops
+      .filter((h) => h.label === label)
+      .flatMap((h) => {
+        const start = handled(h.causeId, h.worker)?.startMs;
+        const published = h.previous === undefined ? undefined : handled(h.previous.causeId, h.previous.worker)?.endMs;
+        if (start === undefined || published === undefined) return [];
+        return [{ rest: published - h.causeAtMs, kafka: start - published, handling: h.effectAtMs - start }];
+      });
+    const p50 = (pick: (x: (typeof split)[number]) => number): string =>
+      percentile(split.map(pick), 50).toFixed(1).padStart(6);
+    console.log(
+      `  ${label.padEnd(36)} rest of previous ${p50((x) => x.rest)}   commit+fetch ${p50((x) => x.kafka)}   handling ${p50((x) => x.handling)}   (floor ${floorP50.toFixed(1)}; n=${split.length})`,
+    );
+  }
+}
+
 let template: TaskTemplate | undefined;
-const none = await measure({}, async (pipeline, taskId) => {
+const none = await measure('the run with none', {}, async (pipeline, taskId) => {
   if (EARLIER_TASKS === 0) return;
   // What one finished task left behind, to copy (after its last event, the workers' state writes are committed).
   await new Promise((r) => setTimeout(r, TEMPLATE_SETTLE_MS));
@@ -229,25 +284,7 @@ const none = await measure({}, async (pipeline, taskId) => {
 const all: Hop[] = none.hops;
 const steps: number[] = none.steps;
 const labels = [...new Set(all.map((h) => h.label))];
-const handled = handlings.lookup();
-console.log(
-  'where each hop goes (p50, ms): the rest of the handling that published the cause; its commit, the fetch, the lock and decoding; the handling to the effect',
-);
-for (const label of labels) {
-  const split = all
-    .filter((h) => h.label === label)
-    .flatMap((h) => {
-      const start = handled(h.causeId, h.worker)?.startMs;
-      const published = h.previous === undefined ? undefined : handled(h.previous.causeId, h.previous.worker)?.endMs;
-      if (start === undefined || published === undefined) return [];
-      return [{ rest: published - h.causeAtMs, kafka: start - published, handling: h.effectAtMs - start }];
-    });
-  const p50 = (pick: (x: (typeof split)[number]) => number): string =>
-    percentile(split.map(pick), 50).toFixed(1).padStart(6);
-  console.log(
-    `  ${label.padEnd(36)} rest of previous ${p50((x) => x.rest)}   commit+fetch ${p50((x) => x.kafka)}   handling ${p50((x) => x.handling)}   (floor ${floorP50.toFixed(1)}; n=${split.length})`,
-  );
-}
+printBreakdown(all);
 let ok = true;
 for (const label of labels) {
   const ms = all.filter((h) => h.label === label).map((h) => h.ms);
@@ -282,10 +319,13 @@ if (EARLIER_TASKS > 0 && template !== undefined) {
   if (EARLIER_PARTS !== 'all')
     console.log(`  BENCH_EARLIER_PARTS=${EARLIER_PARTS}: only the ${EARLIER_PARTS} are seeded`);
   let seeded: SeedReport | undefined;
+  let seededConfig: WorkerRuntimeConfig | undefined;
   const seededAt = performance.now();
   const after = await measure(
+    `the run after ${EARLIER_TASKS} earlier tasks`,
     {
       beforeStart: async (config) => {
+        seededConfig = config;
         seeded = await seedEarlierTasks(
           testKafka(endpoints),
           config,
@@ -308,6 +348,9 @@ if (EARLIER_TASKS > 0 && template !== undefined) {
         .join(' ')}`,
     );
   }
+  if (seededConfig !== undefined)
+    console.log(`dropped what the seeded run left: ${await dropSeeded(testKafka(endpoints), seededConfig)}`);
+  printBreakdown(after.hops);
   const before = byLabel(none.hops);
   if (after.hops.length === 0) console.log(`no hop measured after ${EARLIER_TASKS} earlier tasks`);
   for (const [label, ms] of byLabel(after.hops)) {
