@@ -48,6 +48,8 @@ const DAY_MS = 86_400_000;
 const EARLIER_PARTS = benchChoice('BENCH_EARLIER_PARTS', ['all', 'documents', 'changelogs'] as const, 'all');
 /** Wait after the template task's end before taking it, so that its last state writes are committed. */
 const TEMPLATE_SETTLE_MS = 2_000;
+/** The task ids of a run (below): `bench-step-<i>-<8 hex>`. */
+const TASK_ID = /bench-step-\d+-[0-9a-f]{8}/;
 /** A directory to write a CPU profile of each run's tasks into (this process: the workers run in it), when set. */
 const CPU_PROFILE_DIR = benchPath('BENCH_CPU_PROFILE_DIR');
 const endpoints = benchEndpoints();
@@ -205,7 +207,7 @@ async function measure(
   }
   try {
     for (; i < TASKS; i++) {
-      const taskId = `bench-step-${i}-${randomUUID().slice(0, 8)}`;
+      const taskId = `bench-step-${i}-${randomUUID().slice(0, 8)}`; // TASK_ID
       await pipeline.submit(taskId, 'pipeline-refund', {
         goal: 'Refund order ord_7731 of customer cus_1042: 42.50 USD for a damaged item.',
         input: { customerId: 'cus_1042', orderId: 'ord_7731', amountUsd: 42.5 },
@@ -279,7 +281,7 @@ const none = await measure('the run with none', {}, async (pipeline, taskId) => 
   if (EARLIER_TASKS === 0) return;
   // What one finished task left behind, to copy (after its last event, the workers' state writes are committed).
   await new Promise((r) => setTimeout(r, TEMPLATE_SETTLE_MS));
-  template = await captureTemplate(testKafka(endpoints), pipeline.db, pipeline.config, taskId);
+  template = await captureTemplate(testKafka(endpoints), pipeline.db, pipeline.config, taskId, TASK_ID);
 });
 const all: Hop[] = none.hops;
 const steps: number[] = none.steps;

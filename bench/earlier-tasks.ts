@@ -76,6 +76,8 @@ export async function captureTemplate(
   db: Db,
   config: WorkerRuntimeConfig,
   taskId: string,
+  /** What the run's task ids look like: a generated id that other tasks' documents hold too is no link of this one. */
+  taskIds: RegExp,
 ): Promise<TaskTemplate> {
   const all = new Map<string, string[]>();
   for (const { name } of await db.listCollections({}, { nameOnly: true }).toArray()) {
@@ -87,9 +89,17 @@ export async function captureTemplate(
   }
   // The documents that name the task, then those linked to them by a generated id without naming it: the entries of
   // the tenant's budget log for the task's reservations (`ref`), for one.
+  // A generated id is a link when no document of another task holds it (a replica's id, a subject's key are not).
   const links = new Set<string>();
+  const shared = new Set<string>();
+  const others = new RegExp(taskIds.source, 'g');
   for (const texts of all.values())
-    for (const text of texts) if (text.includes(taskId)) for (const m of text.matchAll(UUID)) links.add(m[0]);
+    for (const text of texts) {
+      const ids = [...text.matchAll(UUID)].map((m) => m[0]);
+      if (text.includes(taskId)) for (const id of ids) links.add(id);
+      if ([...text.matchAll(others)].some((m) => m[0] !== taskId)) for (const id of ids) shared.add(id);
+    }
+  for (const id of shared) links.delete(id);
   const documents = new Map<string, string[]>();
   for (const [name, texts] of all) {
     const mine = texts.filter((text) => text.includes(taskId) || [...text.matchAll(UUID)].some((m) => links.has(m[0])));
@@ -145,14 +155,14 @@ function age(value: unknown, ms: number): unknown {
 type SharedLogPlace = (scope: string, seq: number, i: number) => number | undefined;
 
 /** The renumbering of the template's shared-log entries (by scope, their seqs in order). */
-function sharedLogPlaces(template: TaskTemplate): SharedLogPlace {
+export function sharedLogPlaces(template: TaskTemplate): SharedLogPlace {
   const seqs = new Map<string, number[]>();
   for (const texts of template.documents.values())
     for (const text of texts) {
       const doc = EJSON.parse(text, { relaxed: false }) as Document;
       const id: unknown = doc._id;
       if (typeof id !== 'string' || id.includes(template.taskId) || !isSharedLogEntry(doc)) continue;
-      seqs.set(doc.scope, [...(seqs.get(doc.scope) ?? []), doc.seq]);
+      seqs.set(doc.scope, [...(seqs.get(doc.scope) ?? []), Number(doc.seq)]);
     }
   for (const list of seqs.values()) list.sort((a, b) => a - b);
   return (scope, seq, i) => {
@@ -162,16 +172,17 @@ function sharedLogPlaces(template: TaskTemplate): SharedLogPlace {
   };
 }
 
-function isSharedLogEntry(doc: Document): doc is Document & { _id: string; scope: string; seq: number } {
+/** Whether a template document is an entry of a shared log (its numbers are BSON values: EJSON read canonically). */
+function isSharedLogEntry(doc: Document): doc is Document & { _id: string; scope: string } {
   const m = typeof doc._id === 'string' ? SHARED_LOG_ID.exec(doc._id) : null;
-  return m !== null && doc.scope === m[1] && doc.seq === Number(m[2]);
+  return m !== null && doc.scope === m[1] && Number(doc.seq) === Number(m[2]);
 }
 
 /**
  * A document of the template, made the document of task `newId` (copy i): its id replaced wherever it appears, its
  * generated ids (`links`) replaced by fresh ones, its dates moved `ageMs` into the past.
  */
-function cloneDocument(
+export function cloneDocument(
   text: string,
   template: TaskTemplate,
   newId: string,
@@ -186,7 +197,7 @@ function cloneDocument(
   const id: unknown = doc._id;
   if (typeof id === 'string' && !id.includes(newId) && isSharedLogEntry(doc)) {
     // An entry of a log shared with other tasks: it continues the log's sequence (its close key, if its own id, too).
-    const seq = place(doc.scope, doc.seq, i);
+    const seq = place(doc.scope, Number(doc.seq), i);
     if (seq !== undefined) {
       const _id = `${doc.scope}#${String(seq).padStart(12, '0')}`;
       if (doc.closeKey === id) doc.closeKey = _id;
