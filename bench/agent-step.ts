@@ -17,7 +17,8 @@
  * with none"): after the run above (with none), a second fresh pipeline is started on a database and changelogs
  * holding N copies of what the first run's last task left behind (earlier-tasks.ts: what is and is not seeded), and
  * the same tasks run again; each hop's p50 and p99 is printed against the run with none, with a PASS/FAIL line at 10%.
- * BENCH_EARLIER_AGE_DAYS (8): how long ago they ran; BENCH_EARLIER_PARTS=all|documents|changelogs: what is seeded.
+ * BENCH_EARLIER_AGE_DAYS (8): how long ago they ran; BENCH_EARLIER_PARTS=all|documents|changelogs: what is seeded;
+ * BENCH_EARLIER_SKIP=collection,...: collections left out of the seeding.
  */
 import { randomUUID } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
@@ -32,7 +33,7 @@ import { pino } from 'pino';
 import { startPipeline, type Pipeline, type PipelineOptions } from '../infra/pipeline.js';
 import { recordHandlings } from './hop-breakdown.js';
 import { captureTemplate, dropSeeded, seedEarlierTasks, type SeedReport, type TaskTemplate } from './earlier-tasks.js';
-import { benchChoice, benchPath, benchSetting } from './config.js';
+import { benchChoice, benchList, benchPath, benchSetting } from './config.js';
 import { monitorMongoCommands } from './mongo-commands.js';
 import { stackCpu } from './stack-cpu.js';
 import { benchEndpoints, percentile, target } from './support.js';
@@ -46,6 +47,8 @@ const EARLIER_AGE_DAYS = benchSetting('BENCH_EARLIER_AGE_DAYS', 8);
 const DAY_MS = 86_400_000;
 /** What of the earlier tasks is seeded: all (default), only their documents, or only their changelog records. */
 const EARLIER_PARTS = benchChoice('BENCH_EARLIER_PARTS', ['all', 'documents', 'changelogs'] as const, 'all');
+/** Collections of the earlier tasks' documents not seeded (e.g. planner_budget_log: what the rest costs without it). */
+const EARLIER_SKIP = new Set(benchList('BENCH_EARLIER_SKIP'));
 /** Wait after the template task's end before taking it, so that its last state writes are committed. */
 const TEMPLATE_SETTLE_MS = 2_000;
 /** The task ids of a run (below): `bench-step-<i>-<8 hex>`. */
@@ -317,7 +320,12 @@ if (EARLIER_TASKS > 0 && template !== undefined) {
   for (const [worker, c] of t.changelogs)
     console.log(`  per task: ${c.values.length} record(s) on the ${worker} changelog`);
   console.log('  not seeded: the event topics (workers read from their committed offsets), the auditor (not run here)');
-  const seedParts = { documents: EARLIER_PARTS !== 'changelogs', changelogs: EARLIER_PARTS !== 'documents' };
+  const seedParts = {
+    documents: EARLIER_PARTS !== 'changelogs',
+    changelogs: EARLIER_PARTS !== 'documents',
+    skip: EARLIER_SKIP,
+  };
+  if (EARLIER_SKIP.size > 0) console.log(`  BENCH_EARLIER_SKIP: not seeded: ${[...EARLIER_SKIP].join(', ')}`);
   if (EARLIER_PARTS !== 'all')
     console.log(`  BENCH_EARLIER_PARTS=${EARLIER_PARTS}: only the ${EARLIER_PARTS} are seeded`);
   let seeded: SeedReport | undefined;

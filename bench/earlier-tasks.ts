@@ -222,7 +222,7 @@ export async function seedEarlierTasks(
   template: TaskTemplate,
   count: number,
   ageMs: number,
-  parts: { readonly documents: boolean; readonly changelogs: boolean },
+  parts: { readonly documents: boolean; readonly changelogs: boolean; readonly skip?: ReadonlySet<string> },
   log: (line: string) => void,
 ): Promise<SeedReport> {
   const run = randomBytes(3).toString('hex');
@@ -237,6 +237,7 @@ export async function seedEarlierTasks(
   try {
     const db = client.db(config.mongoDb);
     for (const [name, texts] of parts.documents ? template.documents : new Map<string, string[]>()) {
+      if (parts.skip?.has(name) === true) continue;
       const started = performance.now();
       let bulk: Document[] = [];
       let written = 0;
