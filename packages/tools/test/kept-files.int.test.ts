@@ -6,9 +6,9 @@ import { stack } from '../../../test/support/index.js';
 import { MongoKeptFiles } from '../src/stores/kept-files.js';
 
 /**
- * Issue 17: files.write's look-up of what it kept does not grow with the files written before. On FerretDB 1.24 every
- * query but one by `_id` scans the collection; the record of an effect and path is read by its `_id`. Checked
- * through the driver's command monitoring.
+ * Issue 17: files.write's look-up of what it kept queried `{effectKey}`, which decodes every record kept before on
+ * FerretDB 1.24; the record of an effect and path is now read by its `_id` (the `_id` index on MongoDB, a much
+ * cheaper scan on FerretDB: ADR 0030). Checked through the driver's command monitoring.
  */
 describe('kept files: the record of an effect and path', () => {
   const dbName = `t_kept_${randomBytes(5).toString('hex')}`;

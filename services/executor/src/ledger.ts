@@ -118,9 +118,9 @@ export class EffectLedger {
   /**
    * Everything recorded under a key, read by `_id` only (`key#intent`, `key#outcome`, then `key#dispatch#1`, `#2`, ...
    * until one is missing: dispatches are numbered from 1, each after the one before). A lookup by `_id` is served by
-   * the `_id` index on MongoDB and is the one lookup FerretDB 1.24 does not answer with a scan of the collection
-   * (measured on a database of 10,000 earlier tasks: 1.6-5 ms among 60,000 documents, where a query on another field
-   * took 4.1-4.9 s, ADR 0030): the time does not grow with the effects recorded before (issue 17).
+   * the `_id` index on MongoDB. FerretDB 1.24 still scans for it, but in SQLite, without decoding each document: 250-345
+   * ms for the whole read among 60,000 entries, where `find({key})` took 2.5-4.7 s (ADR 0030, issue 17). It still
+   * grows with the collection there, 15x slower.
    */
   async state(key: string): Promise<EffectState> {
     let docs: LedgerDoc[];

@@ -6,10 +6,10 @@ import { stack } from '../../../test/support/index.js';
 import { EffectLedger } from '../src/ledger.js';
 
 /**
- * Issue 17: the ledger's read of an effect does not grow with the effects recorded before it. On FerretDB 1.24 every
- * query but a lookup by `_id` scans the collection, so a read by `key` took longer with every task ever run; the
- * ledger now reads each phase's document by its `_id`. Checked through the driver's command monitoring: every query
- * the read sends filters by `_id` alone.
+ * Issue 17: the ledger's read of an effect by `key` decoded every effect ever recorded on FerretDB 1.24 (2.5-4.7 s
+ * among 60,000); it now reads each phase's document by its `_id`, the `_id` index on MongoDB and a 15x cheaper scan
+ * on FerretDB (ADR 0030). Checked through the driver's command monitoring: every query the read sends filters by
+ * `_id` alone.
  */
 describe('effect ledger reads by _id', () => {
   const dbName = `t_ledger_${randomBytes(5).toString('hex')}`;
