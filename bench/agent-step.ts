@@ -20,6 +20,7 @@
  * BENCH_EARLIER_AGE_DAYS (8): how long ago they ran; BENCH_EARLIER_PARTS=all|documents|changelogs: what is seeded.
  */
 import { randomUUID } from 'node:crypto';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { WardenEvent } from '@warden/contracts';
 import { loadavg } from 'node:os';
 import { createKafka, ensureTopics } from '@warden/runtime';
@@ -220,12 +221,19 @@ const byLabel = (hops: readonly Hop[]): Map<string, number[]> => {
 // The workers' handling spans, kept in memory, split each hop (bench/hop-breakdown.ts).
 const handlings = recordHandlings();
 let template: TaskTemplate | undefined;
+const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+loopDelay.enable();
 const none = await measure({}, async (pipeline, taskId) => {
   if (EARLIER_TASKS === 0) return;
   // What one finished task left behind, to copy (after its last event, the workers' state writes are committed).
   await new Promise((r) => setTimeout(r, TEMPLATE_SETTLE_MS));
   template = await captureTemplate(testKafka(endpoints), pipeline.db, pipeline.config, taskId);
 });
+loopDelay.disable();
+// Every worker runs in this process: a handling that holds the event loop delays the others' Kafka round trips.
+console.log(
+  `event-loop delay of this process (every worker in it) while measuring: p50 ${(loopDelay.percentile(50) / 1e6).toFixed(1)} ms   p99 ${(loopDelay.percentile(99) / 1e6).toFixed(1)} ms   max ${(loopDelay.max / 1e6).toFixed(1)} ms`,
+);
 const all: Hop[] = none.hops;
 const steps: number[] = none.steps;
 const labels = [...new Set(all.map((h) => h.label))];
