@@ -57,7 +57,7 @@ const deps: PlannerDeps = {
       Promise.resolve({
         ok: true,
         reservation: { reservationId: r.reservationId, tokens: r.tokens, microUsd: r.microUsd, scopes: [] },
-        taskCommitted: { tokens: 0, microUsd: 0 },
+        tenantCommitted: { tokens: 0, microUsd: 0 },
       }),
     settle: () => Promise.resolve(true),
   },

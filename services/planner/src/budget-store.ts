@@ -67,20 +67,18 @@ export type ReserveOutcome =
   | {
       readonly ok: true;
       readonly reservation: Reservation;
-      readonly taskCommitted: { tokens: number; microUsd: number };
       /** The tenant's budget committed with this reservation (its metrics: budget remaining). */
-      readonly tenantCommitted?: { tokens: number; microUsd: number };
+      readonly tenantCommitted: { tokens: number; microUsd: number };
     }
   | { readonly ok: false; readonly refusal: BudgetRefusal };
 
 /**
- * Token and money budgets per task and per tenant in MongoDB, correct with any number of planner replicas. Each
+ * Token and money budgets per tenant (the `tenant:` scope; `task:` scopes are only in logs written before ADR 0031) in MongoDB, correct with any number of planner replicas. Each
  * budget is an append-only log; a change reads the head entry (seq n), checks the limit, and inserts entry n + 1.
  * The insert is the atomic step: when two replicas race for n + 1, the unique _id lets one win and the other reads
  * the new head and checks again. (FerretDB 1.24 does not apply `$inc` or conditional updates atomically under
- * concurrency: 400 concurrent `$inc` gave 23; unique inserts are exact. See docs/adr/0007-planner.md.) The task's
- * budget is taken first, then the tenant's; if the tenant's is refused the task's is given back. Settling replaces
- * a reservation by the actual usage.
+ * concurrency: 400 concurrent `$inc` gave 23; unique inserts are exact. See docs/adr/0007-planner.md.) Settling
+ * replaces a reservation by the actual usage.
  */
 export class BudgetStore {
   private readonly log: Collection<BudgetEntry>;
@@ -285,34 +283,22 @@ export class BudgetStore {
     };
   }
 
-  /** Reserves `tokens` and `microUsd` from the task's and the tenant's budgets, or says which one is short. */
+  /**
+   * Reserves `tokens` and `microUsd` from the tenant's budget, or says it is short. (The task's own budget is in the
+   * task's keyed state, ADR 0031: it needs no store.)
+   */
   async reserve(request: {
     readonly reservationId: string;
-    readonly taskId: string;
     readonly tenantId: string;
     readonly tokens: number;
     readonly microUsd: number;
-    readonly taskLimit: BudgetLimit;
     readonly tenantLimit: BudgetLimit;
   }): Promise<ReserveOutcome> {
-    const taskKey = `task:${request.taskId}`;
     const tenantKey = `tenant:${request.tenantId}`;
     const { tokens, microUsd, reservationId } = request;
-    const task = await this.take(taskKey, reservationId, tokens, microUsd, request.taskLimit);
-    if (!task.ok) {
-      if (!('head' in task)) throw new BudgetStoreError(`reservation ${reservationId} is not new`);
-      return {
-        ok: false,
-        refusal: BudgetStore.refusal(task.head, request.taskLimit, tokens, microUsd, {
-          tokens: 'tokens',
-          cost: 'cost',
-        }),
-      };
-    }
     const tenant = await this.take(tenantKey, reservationId, tokens, microUsd, request.tenantLimit);
     if (!tenant.ok) {
       if (!('head' in tenant)) throw new BudgetStoreError(`reservation ${reservationId} is not new`);
-      await this.give(taskKey, reservationId, { tokens, microUsd }, { tokens: 0, microUsd: 0 });
       return {
         ok: false,
         refusal: BudgetStore.refusal(tenant.head, request.tenantLimit, tokens, microUsd, {
@@ -323,8 +309,7 @@ export class BudgetStore {
     }
     return {
       ok: true,
-      reservation: { reservationId, tokens, microUsd, scopes: [taskKey, tenantKey] },
-      taskCommitted: { tokens: task.figures.committedTokens, microUsd: task.figures.committedMicroUsd },
+      reservation: { reservationId, tokens, microUsd, scopes: [tenantKey] },
       tenantCommitted: { tokens: tenant.figures.committedTokens, microUsd: tenant.figures.committedMicroUsd },
     };
   }

@@ -33,7 +33,15 @@ import {
   type ToolSpec,
 } from '@warden/tools';
 import type { BudgetStore } from './budget-store.js';
-import { costOf, priceOf, reservationFor, toMicroUsd, type ModelPrice } from './decide/budget.js';
+import {
+  costOf,
+  priceOf,
+  reservationFor,
+  taskBudgetOf,
+  taskBudgetRefusal,
+  toMicroUsd,
+  type ModelPrice,
+} from './decide/budget.js';
 import { buildContext } from './decide/context-window.js';
 import { functionNameOf, interpretQueuedCall, interpretReply } from './decide/interpret.js';
 import { decideNext, type HaltReason, type NextStep } from './decide/next-step.js';
@@ -393,14 +401,21 @@ async function callModel(
   const promptTokens = countPromptTokens(messages, offered.tools, deps.tokens);
   const maxTokens = deps.maxCompletionTokens;
   const wanted = reservationFor(promptTokens, maxTokens, price);
+  // The task's own budget is in its state (ADR 0031): checked here, recorded by BudgetReserved, settled by the call's
+  // ModelResponded or ModelFailed, all in this handling's transaction.
+  const taskBudget = taskBudgetOf(s);
+  const taskShort = taskBudgetRefusal(taskBudget, s.limits, wanted);
+  if (taskShort !== null) {
+    deps.metrics?.budgetRefused(s.tenantId, taskShort.budget);
+    await halt(e, budgetHalt(taskShort), deps);
+    return null;
+  }
   const tenant = deps.tenantLimit(s.tenantId);
   const reserved = await deps.budgets.reserve({
     reservationId: callId,
-    taskId: s.taskId,
     tenantId: s.tenantId,
     tokens: wanted.tokens,
     microUsd: wanted.costMicroUsd,
-    taskLimit: { tokens: s.limits.maxTokens, microUsd: toMicroUsd(s.limits.maxCostUsd) },
     tenantLimit: { tokens: tenant.tokens, microUsd: toMicroUsd(tenant.costUsd) },
   });
   if (!reserved.ok) {
@@ -409,9 +424,7 @@ async function callModel(
     return null;
   }
   const reservation = reserved.reservation;
-  if (reserved.tenantCommitted !== undefined) {
-    deps.metrics?.tenantBudget(s.tenantId, tenant.costUsd, tenant.costUsd - reserved.tenantCommitted.microUsd / 1e6);
-  }
+  deps.metrics?.tenantBudget(s.tenantId, tenant.costUsd, tenant.costUsd - reserved.tenantCommitted.microUsd / 1e6);
   let settled = false;
   const settle = async (tokens: number, costUsd: number): Promise<void> => {
     if (settled) return;
@@ -434,7 +447,10 @@ async function callModel(
       callId,
       tokens: wanted.tokens,
       costUsd: wanted.costMicroUsd / 1_000_000,
-      taskUsed: { tokens: reserved.taskCommitted.tokens, costUsd: reserved.taskCommitted.microUsd / 1_000_000 },
+      taskUsed: {
+        tokens: taskBudget.tokens + wanted.tokens,
+        costUsd: (taskBudget.microUsd + wanted.costMicroUsd) / 1_000_000,
+      },
     });
     let reply;
     const span = startModelSpan(

@@ -148,11 +148,9 @@ describe('budget reservations on FerretDB', () => {
         Array.from({ length: 40 }, (_, i) =>
           stores[i % 2]!.reserve({
             reservationId: `r${i}`,
-            taskId: `t${i}`,
             tenantId: 'race',
             tokens: 1_000,
             microUsd: 1,
-            taskLimit: limit,
             tenantLimit: limit,
           }),
         ),
@@ -199,11 +197,9 @@ describe('budget reservations on FerretDB', () => {
       const reserve = (id: string, tokens: number) =>
         stores[0]!.reserve({
           reservationId: id,
-          taskId: 'sweep-task',
           tenantId: 'sweep-tenant',
           tokens,
           microUsd: tokens,
-          taskLimit: limit,
           tenantLimit: limit,
         });
       const crashed = await reserve('crashed', 300);
@@ -216,22 +212,21 @@ describe('budget reservations on FerretDB', () => {
       const fresh = await reserve('fresh', 100); // made after the crash: not due yet
       if (!fresh.ok) throw new Error('reservation refused');
       const swept = await Promise.all(stores.map((s) => s.sweepExpired()));
-      expect(swept[0]! + swept[1]!, 'the crashed reservation, in the task and the tenant budget, once').toBe(2);
+      expect(swept[0]! + swept[1]!, 'the crashed reservation, once').toBe(1);
       const expected = {
         committedTokens: 300 + 50 + 100,
         usedTokens: 300 + 50,
         committedMicroUsd: 450,
         usedMicroUsd: 350,
       };
-      expect(await stores[0]!.figures('task:sweep-task')).toEqual(expected);
       expect(await stores[1]!.figures('tenant:sweep-tenant')).toEqual(expected);
       // The crashed call's planner comes back late and settles: refused, the figures stay.
       expect(await stores[1]!.settle(crashed.reservation, { tokens: 10, microUsd: 10 })).toBe(false);
-      expect(await stores[0]!.figures('task:sweep-task')).toEqual(expected);
+      expect(await stores[0]!.figures('tenant:sweep-tenant')).toEqual(expected);
       expect(await stores[0]!.sweepExpired()).toBe(0);
       // The fresh one settles normally.
       expect(await stores[1]!.settle(fresh.reservation, { tokens: 40, microUsd: 40 })).toBe(true);
-      expect((await stores[0]!.figures('task:sweep-task')).committedTokens).toBe(300 + 50 + 40);
+      expect((await stores[0]!.figures('tenant:sweep-tenant')).committedTokens).toBe(300 + 50 + 40);
     } finally {
       await db.dropDatabase();
       await client.close();
@@ -285,10 +280,13 @@ describe('the planner on the real stack with the scripted model', () => {
     expect(responded.every((r) => r.data.usage.completionTokens > 0 && r.data.costUsd > 0)).toBe(true);
     const totalTokens = responded.reduce((t, e) => t + e.data.usage.totalTokens, 0);
     expect(done[0]!.data.totals.usage.totalTokens).toBe(totalTokens);
-    const budgets = new BudgetStore(h.workers[0]!.deps().db);
-    expect(await budgets.figures('task:stream-1')).toMatchObject({
-      committedTokens: totalTokens,
-      usedTokens: totalTokens,
+    // the task's budget (in its state, ADR 0031) counts each call at its usage: each reservation adds to what the
+    // calls before it used
+    const reserved = ofType(events, 'BudgetReserved');
+    expect(reserved).toHaveLength(3);
+    reserved.forEach((r, i) => {
+      const before = responded.slice(0, i).reduce((t, e) => t + e.data.usage.totalTokens, 0);
+      expect(r.data.taskUsed.tokens).toBe(before + r.data.tokens);
     });
   });
 

@@ -70,11 +70,9 @@ describe("a planner replica's task views and budget heads, when another replica 
     const reserve = (store: BudgetStore, id: string, tokens: number) =>
       store.reserve({
         reservationId: id,
-        taskId: id,
         tenantId: 'shared',
         tokens,
         microUsd: 1,
-        taskLimit: limit,
         tenantLimit: limit,
       });
     const first = await reserve(a, 'r1', 9_000); // a remembers the tenant at 9,000 committed

@@ -115,7 +115,7 @@ function depsFor(keys: MemorySubjectKeyStore, reply: Omit<ModelReply, 'usage' | 
         Promise.resolve({
           ok: true,
           reservation: { reservationId: r.reservationId, tokens: r.tokens, microUsd: r.microUsd, scopes: [] },
-          taskCommitted: { tokens: 0, microUsd: 0 },
+          tenantCommitted: { tokens: 0, microUsd: 0 },
         }),
       settle: () => Promise.resolve(true),
     },
