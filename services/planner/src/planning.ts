@@ -32,7 +32,6 @@ import {
   type ToolRegistry,
   type ToolSpec,
 } from '@warden/tools';
-import type { BudgetStore } from './budget-store.js';
 import {
   costOf,
   priceOf,
@@ -52,12 +51,14 @@ import { ModelCallError } from './errors.js';
 import type { ModelClient, OfferedTool } from './model/model-client.js';
 import { endModelSpan, failModelSpan, startModelSpan } from './model/telemetry.js';
 import { countCompletionTokens, countPromptTokens } from './model/tokens.js';
+import type { TenantBudgets } from './tenant-allowances.js';
 
 /** Everything the planner's handlers need; built once by the worker, faked in tests. */
 export interface PlannerDeps {
   readonly model: ModelClient;
   readonly tools: ToolRegistry;
-  readonly budgets: Pick<BudgetStore, 'reserve' | 'settle'>;
+  /** The tenants' budgets, by allowance (ADR 0031); the task's own budget is in its state. */
+  readonly budgets: TenantBudgets;
   readonly tokens: TokenCounter;
   readonly prices: readonly ModelPrice[];
   readonly loops: LoopSettings;
@@ -412,24 +413,24 @@ async function callModel(
   }
   const tenant = deps.tenantLimit(s.tenantId);
   const reserved = await deps.budgets.reserve({
-    reservationId: callId,
     tenantId: s.tenantId,
     tokens: wanted.tokens,
     microUsd: wanted.costMicroUsd,
-    tenantLimit: { tokens: tenant.tokens, microUsd: toMicroUsd(tenant.costUsd) },
+    limit: { tokens: tenant.tokens, microUsd: toMicroUsd(tenant.costUsd) },
   });
   if (!reserved.ok) {
     deps.metrics?.budgetRefused(s.tenantId, reserved.refusal.budget);
     await halt(e, budgetHalt(reserved.refusal), deps);
     return null;
   }
-  const reservation = reserved.reservation;
-  deps.metrics?.tenantBudget(s.tenantId, tenant.costUsd, tenant.costUsd - reserved.tenantCommitted.microUsd / 1e6);
+  const hold = reserved.hold;
+  // what this replica may still spend for the tenant, as of its last exchange with the owner (ADR 0031)
+  deps.metrics?.tenantBudget(s.tenantId, tenant.costUsd, reserved.remainingMicroUsd / 1e6);
   let settled = false;
   const settle = async (tokens: number, costUsd: number): Promise<void> => {
     if (settled) return;
     settled = true;
-    await deps.budgets.settle(reservation, { tokens, microUsd: toMicroUsd(costUsd) });
+    await deps.budgets.settle(hold, { tokens, microUsd: Math.max(0, toMicroUsd(costUsd)) });
   };
   try {
     await e.emit('ModelCalled', {
