@@ -1,6 +1,7 @@
 import { isDuplicateKeyError } from '@warden/contracts';
 import type { Collection, Db } from 'mongodb';
 import { BudgetStoreError } from './errors.js';
+import { OneAtATime } from './one-at-a-time.js';
 import type { Amount, Grant, TakeOutcome, TenantBudgetOwner } from './tenant-allowances.js';
 
 /**
@@ -76,7 +77,7 @@ export class BudgetStore implements TenantBudgetOwner {
    */
   private readonly heads = new Map<string, Head>();
   /** Appends to one budget by this process run one at a time: they would only race each other for the same seq. */
-  private readonly appending = new Map<string, Promise<unknown>>();
+  private readonly appending = new OneAtATime();
 
   constructor(
     db: Db,
@@ -135,17 +136,6 @@ export class BudgetStore implements TenantBudgetOwner {
     this.heads.set(scope, head);
   }
 
-  /** Runs `fn` after this process's earlier appends to the same budget. */
-  private serially<T>(scope: string, fn: () => Promise<T>): Promise<T> {
-    const run = (this.appending.get(scope) ?? Promise.resolve()).then(fn);
-    const settled = run.catch(() => undefined);
-    this.appending.set(scope, settled);
-    void settled.then(() => {
-      if (this.appending.get(scope) === settled) this.appending.delete(scope);
-    });
-    return run;
-  }
-
   /** Appends the change `next` computes from the head; null from `next` refuses (nothing is written). */
   private append(
     scope: string,
@@ -153,7 +143,7 @@ export class BudgetStore implements TenantBudgetOwner {
     ref: string,
     next: (head: Figures) => Figures | null,
   ): Promise<{ ok: true; figures: Figures } | { ok: false; head: Figures } | { ok: false; closed: true }> {
-    return this.serially(scope, () => this.appendNow(scope, kind, ref, next));
+    return this.appending.run(scope, () => this.appendNow(scope, kind, ref, next));
   }
 
   private async appendNow(

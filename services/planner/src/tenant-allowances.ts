@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { BudgetLimit, BudgetRefusal } from './budget-store.js';
+import { OneAtATime } from './one-at-a-time.js';
 
 /** Tokens and whole micro-USD (integers: budgets never drift). */
 export interface Amount {
@@ -134,7 +135,7 @@ export class TenantAllowances implements TenantBudgets {
   private readonly current = new Map<string, Lease>();
   private readonly retiring = new Set<Lease>();
   /** Takes and gives per tenant run one at a time (a refill is re-checked once it runs). */
-  private readonly serial = new Map<string, Promise<unknown>>();
+  private readonly serial = new OneAtATime();
   /** What the owner had left per tenant (micro-USD) at this process's last take: the metric's base. */
   private readonly ownerLeft = new Map<string, number>();
   private closed = false;
@@ -153,16 +154,6 @@ export class TenantAllowances implements TenantBudgets {
 
   private now(): number {
     return this.options.now?.() ?? Date.now();
-  }
-
-  private serially<T>(tenantId: string, fn: () => Promise<T>): Promise<T> {
-    const run = (this.serial.get(tenantId) ?? Promise.resolve()).then(fn);
-    const settled = run.catch(() => undefined);
-    this.serial.set(tenantId, settled);
-    void settled.then(() => {
-      if (this.serial.get(tenantId) === settled) this.serial.delete(tenantId);
-    });
-    return run;
   }
 
   /** Holds `need` on the tenant's current allowance when it is usable and has room; undefined otherwise. */
@@ -216,7 +207,7 @@ export class TenantAllowances implements TenantBudgets {
     const need = { tokens: request.tokens, microUsd: request.microUsd };
     return (
       this.tryHold(tenantId, need) ??
-      this.serially(tenantId, async () => {
+      this.serial.run(tenantId, async () => {
         const again = this.tryHold(tenantId, need); // another call refilled while this one waited
         if (again !== undefined) return again;
         await this.retire(this.current.get(tenantId));
@@ -276,7 +267,7 @@ export class TenantAllowances implements TenantBudgets {
       [...this.current.entries()]
         .filter(([, lease]) => due(lease, now))
         .map(([tenantId, lease]) =>
-          this.serially(tenantId, async () => {
+          this.serial.run(tenantId, async () => {
             if (this.current.get(tenantId) !== lease || !due(lease, this.now())) return 0;
             await this.giveBack(lease);
             return 1;
