@@ -242,4 +242,20 @@ describe('tenant budgets by allowance (ADR 0031)', () => {
     expect(owner.used).toEqual(settings.size);
     expect(owner.committed).toEqual(settings.size);
   });
+
+  it('never throws when the owner cannot take an allowance back: it reports it, and the sweep charges it in full', async () => {
+    const owner = new MemoryOwner();
+    owner.give = () => Promise.reject(new Error('MongoDB is down'));
+    const errors: string[] = [];
+    const allowances = new TenantAllowances(owner, settings, {
+      onError: (error, grant) => errors.push(`${grant.leaseId}: ${(error as Error).message}`),
+      newId: () => '1',
+    });
+    const r = await allowances.reserve({ tenantId: 'ten', tokens: 100, microUsd: 1, limit });
+    if (!r.ok) throw new Error('refused');
+    await allowances.settle(r.hold, { tokens: 50, microUsd: 1 });
+    await allowances.close();
+    expect(errors).toEqual(['lease-1: MongoDB is down']);
+    expect(owner.committed, 'still held in full at the owner').toEqual(settings.size);
+  });
 });
