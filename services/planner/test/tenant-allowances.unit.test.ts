@@ -1,56 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  TenantAllowances,
-  type Amount,
-  type BudgetLimit,
-  type Grant,
-  type TakeOutcome,
-  type TenantBudgetOwner,
-  type TenantHold,
-} from '../src/index.js';
-
-/** The owner's figures in memory: what BudgetStore's `tenant:` scope does, without MongoDB. */
-class MemoryOwner implements TenantBudgetOwner {
-  committed: Amount = { tokens: 0, microUsd: 0 };
-  used: Amount = { tokens: 0, microUsd: 0 };
-  readonly open = new Map<string, Amount>();
-  readonly takes: Array<{ min: Amount; want: Amount }> = [];
-  readonly gives: Array<{ leaseId: string; used: Amount }> = [];
-
-  take(request: { tenantId: string; leaseId: string; min: Amount; want: Amount; limit: BudgetLimit }) {
-    this.takes.push({ min: request.min, want: request.want });
-    const { limit, min, want } = request;
-    const tokens = Math.min(want.tokens, limit.tokens - this.committed.tokens);
-    const microUsd = Math.min(want.microUsd, limit.microUsd - this.committed.microUsd);
-    if (tokens < min.tokens || microUsd < min.microUsd) {
-      return Promise.resolve<TakeOutcome>({ ok: false, committed: this.committed });
-    }
-    this.committed = { tokens: this.committed.tokens + tokens, microUsd: this.committed.microUsd + microUsd };
-    this.open.set(request.leaseId, { tokens, microUsd });
-    return Promise.resolve<TakeOutcome>({ ok: true, granted: { tokens, microUsd }, committed: this.committed });
-  }
-
-  give(grant: Grant, used: Amount) {
-    const granted = this.open.get(grant.leaseId);
-    if (granted === undefined) return Promise.resolve(false);
-    this.open.delete(grant.leaseId);
-    this.gives.push({ leaseId: grant.leaseId, used });
-    this.committed = {
-      tokens: this.committed.tokens - granted.tokens + used.tokens,
-      microUsd: this.committed.microUsd - granted.microUsd + used.microUsd,
-    };
-    this.used = { tokens: this.used.tokens + used.tokens, microUsd: this.used.microUsd + used.microUsd };
-    return Promise.resolve(true);
-  }
-
-  /** The sweep: an allowance nobody gave back is charged in full. */
-  expireAll(): void {
-    for (const [leaseId, granted] of this.open) {
-      this.open.delete(leaseId);
-      this.used = { tokens: this.used.tokens + granted.tokens, microUsd: this.used.microUsd + granted.microUsd };
-    }
-  }
-}
+import { TenantAllowances, type BudgetLimit, type TenantHold } from '../src/index.js';
+import { MemoryOwner } from './fixtures/memory-owner.js';
 
 const limit: BudgetLimit = { tokens: 10_000, microUsd: 1_000_000 };
 const settings = { size: { tokens: 3_000, microUsd: 300_000 }, usableMs: 60_000, idleMs: 5_000 };
