@@ -427,6 +427,7 @@ async function callModel(
   // what this replica may still spend for the tenant, as of its last exchange with the owner (ADR 0031)
   deps.metrics?.tenantBudget(s.tenantId, tenant.costUsd, reserved.remainingMicroUsd / 1e6);
   let settled = false;
+  let called = false;
   const settle = async (tokens: number, costUsd: number): Promise<void> => {
     if (settled) return;
     settled = true;
@@ -459,6 +460,7 @@ async function callModel(
       parentSpan,
     );
     const started = performance.now();
+    called = true;
     try {
       reply = await deps.model.complete({
         model: s.model,
@@ -579,8 +581,11 @@ async function callModel(
     }
     return { ...interpretation, opened };
   } finally {
-    // a call that threw (publish, encode) still gives its reservation back: an idle task never blocks others
-    await settle(0, 0);
+    // A handling that threw (publish, encode) still settles its hold: an idle task never blocks others. Before the
+    // model was called nothing was used; after, what was is not known here: charged in full (the tenant never
+    // under-counts; the task's figures go with the aborted handling, ADR 0031).
+    if (called) await settle(wanted.tokens, wanted.costMicroUsd / 1_000_000);
+    else await settle(0, 0);
   }
 }
 

@@ -130,4 +130,27 @@ describe("a model call's budgets (ADR 0031)", () => {
     expect(owner.takes).toHaveLength(1);
     expect(calls()).toBe(0);
   });
+
+  it('charges a call in full when the handling throws after the model was called (its usage is not known)', async () => {
+    const { allowances, deps } = depsFor(1_000_000);
+    const broken: PlannerDeps = {
+      ...deps,
+      model: { ...deps.model, complete: () => Promise.reject(new Error('the client broke')) },
+    };
+    await expect(move(taskOf('t1'), broken)).rejects.toThrow('the client broke');
+    const a = allowances.allowanceOf('tenant-a')!;
+    expect(a.held).toEqual({ tokens: 0, microUsd: 0 });
+    expect(a.spent.tokens).toBeGreaterThan(1_000); // the prompt plus the 1,000 completion tokens it reserved
+    // a publish that throws before the call: nothing charged
+    const { allowances: other, deps: d2, calls } = depsFor(1_000_000);
+    const failing = ((type: string) =>
+      type === 'ModelCalled'
+        ? Promise.reject(new Error('encode failed'))
+        : Promise.resolve({ envelope: { id: 'x' } })) as unknown as HandlerContext['publish'];
+    await expect(advance(taskOf('t2'), d2, { publish: failing, signal: new AbortController().signal })).rejects.toThrow(
+      'encode failed',
+    );
+    expect(calls()).toBe(0);
+    expect(other.allowanceOf('tenant-a')).toMatchObject({ spent: { tokens: 0 }, held: { tokens: 0 } });
+  });
 });
