@@ -7,8 +7,9 @@
  * transaction, as the workers commit), ping-ponged between two relays.
  *
  * Targets (issue 17): each hop within 2x the floor at p50 and 3x at p99; a whole step outside the model (proposal,
- * verdict, result, back to the next proposal) within 2.5x of three floor hops at p50. Printed as PASS/FAIL lines;
- * the bench measures, it does not gate.
+ * verdict, result, back to the next proposal, less the planner's model call from its ModelCalled to its
+ * ModelResponded) within 2.5x of three floor hops at p50; the whole step with the call is printed too. Printed as
+ * PASS/FAIL lines; the bench measures, it does not gate.
  *
  * Needs the stack: npm run stack -- up; then npm run bench -- agent-step. BENCH_TASKS (default 20) tasks,
  * BENCH_FLOOR_HOPS (default 300) floor hops.
@@ -24,6 +25,7 @@ import { randomUUID } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { WardenEvent } from '@warden/contracts';
 import { loadavg } from 'node:os';
 import { createKafka, ensureTopics, type WorkerRuntimeConfig } from '@warden/runtime';
@@ -143,9 +145,13 @@ const at = (e: WardenEvent): number => Date.parse(e.occurredAt);
  * inside one handling, so a hop runs from one worker's output to the next worker's output: proposal to verdict
  * (the guard), approval to result (the executor), result to the next proposal (the planner, with the model call).
  */
-function hopsOf(events: readonly WardenEvent[]): { hops: Hop[]; steps: number[] } {
+function hopsOf(events: readonly WardenEvent[]): { hops: Hop[]; steps: number[]; outsideModel: number[] } {
   const hops: Hop[] = [];
   const steps: number[] = [];
+  /** Each step less its model call (ModelCalled to ModelResponded): issue 17's "a whole step's time outside the model". */
+  const outsideModel: number[] = [];
+  let modelCalledAt: number | undefined;
+  let modelMs = 0;
   /** A hop from `cause` to `effect`, handled by `worker`, after the hop that published `cause` (if it is the last). */
   const hop = (label: string, worker: string, cause: WardenEvent, effect: WardenEvent): Hop => {
     const last = hops.at(-1);
@@ -165,10 +171,19 @@ function hopsOf(events: readonly WardenEvent[]): { hops: Hop[]; steps: number[] 
   for (const e of events) {
     if (e.type === 'ActionProposed' || e.type === 'AnswerProposed') {
       if (result !== undefined) hops.push(hop('result -> next proposal (planner)', 'planner', result, e));
-      if (proposal !== undefined && result !== undefined) steps.push(at(e) - at(proposal));
+      if (proposal !== undefined && result !== undefined) {
+        steps.push(at(e) - at(proposal));
+        outsideModel.push(at(e) - at(proposal) - modelMs);
+      }
+      modelMs = 0;
       proposal = e;
       approval = undefined;
       result = undefined;
+    } else if (e.type === 'ModelCalled') {
+      modelCalledAt = at(e);
+    } else if (e.type === 'ModelResponded' && modelCalledAt !== undefined) {
+      modelMs += at(e) - modelCalledAt;
+      modelCalledAt = undefined;
     } else if (e.type === 'ActionApproved' && proposal !== undefined) {
       hops.push(hop('proposal -> verdict (guard)', 'guard', proposal, e));
       approval = e;
@@ -177,7 +192,7 @@ function hopsOf(events: readonly WardenEvent[]): { hops: Hop[]; steps: number[] 
       result = e;
     }
   }
-  return { hops, steps };
+  return { hops, steps, outsideModel };
 }
 
 console.log(`agent-step bench: ${TASKS} pipeline-refund tasks one at a time; floor: ${FLOOR_HOPS} raw hops`);
@@ -194,10 +209,11 @@ async function measure(
   options: PipelineOptions,
   onLastTask?: (pipeline: Pipeline, taskId: string) => Promise<void>,
   keepWhatEnded = false,
-): Promise<{ hops: Hop[]; steps: number[] }> {
+): Promise<{ hops: Hop[]; steps: number[]; outsideModel: number[] }> {
   const pipeline = await startPipeline(endpoints, 'error', 0, options);
   const hops: Hop[] = [];
   const steps: number[] = [];
+  const outsideModel: number[] = [];
   let i = 0;
   console.log(`${label}: pipeline started; load average ${load()}`);
   mongoCommands.reset();
@@ -224,6 +240,7 @@ async function measure(
       if (i > 0) {
         hops.push(...found.hops);
         steps.push(...found.steps);
+        outsideModel.push(...found.outsideModel);
       }
       process.stdout.write(`\rtasks done: ${i + 1}/${TASKS}`);
       if (i === TASKS - 1) await onLastTask?.(pipeline, taskId);
@@ -245,7 +262,7 @@ async function measure(
     mongoCommands.print(label);
     await pipeline.close();
   }
-  return { hops, steps };
+  return { hops, steps, outsideModel };
 }
 
 const byLabel = (hops: readonly Hop[]): Map<string, number[]> => {
@@ -280,12 +297,19 @@ function printBreakdown(hops: readonly Hop[]): void {
 }
 
 let template: TaskTemplate | undefined;
+const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+loopDelay.enable();
 const none = await measure('the run with none', {}, async (pipeline, taskId) => {
   if (EARLIER_TASKS === 0) return;
   // What one finished task left behind, to copy (after its last event, the workers' state writes are committed).
   await new Promise((r) => setTimeout(r, TEMPLATE_SETTLE_MS));
   template = await captureTemplate(testKafka(endpoints), pipeline.db, pipeline.config, taskId, TASK_ID);
 });
+loopDelay.disable();
+// Every worker runs in this process: a handling that holds the event loop delays the others' Kafka round trips.
+console.log(
+  `event-loop delay of this process (every worker in it) while measuring: p50 ${(loopDelay.percentile(50) / 1e6).toFixed(1)} ms   p99 ${(loopDelay.percentile(99) / 1e6).toFixed(1)} ms   max ${(loopDelay.max / 1e6).toFixed(1)} ms`,
+);
 const all: Hop[] = none.hops;
 const steps: number[] = none.steps;
 const labels = [...new Set(all.map((h) => h.label))];
@@ -301,12 +325,16 @@ for (const label of labels) {
   ok = target(`${label} p50 within 2x floor`, p50 <= 2 * floorP50, `${(p50 / floorP50).toFixed(1)}x`) && ok;
   ok = target(`${label} p99 within 3x floor`, p99 <= 3 * floorP99, `${(p99 / floorP99).toFixed(1)}x`) && ok;
 }
-const stepP50 = percentile(steps, 50);
 console.log(
-  `whole step (proposal -> next proposal)   p50 ${stepP50.toFixed(1)} ms   p99 ${percentile(steps, 99).toFixed(1)} ms   n=${steps.length}; three floor hops ${(3 * floorP50).toFixed(1)} ms`,
+  `whole step (proposal -> next proposal)   p50 ${percentile(steps, 50).toFixed(1)} ms   p99 ${percentile(steps, 99).toFixed(1)} ms   n=${steps.length}; three floor hops ${(3 * floorP50).toFixed(1)} ms`,
+);
+// The target is on the step outside the model (issue 17): less the time from ModelCalled to ModelResponded.
+const stepP50 = percentile(none.outsideModel, 50);
+console.log(
+  `step outside the model call             p50 ${stepP50.toFixed(1)} ms   p99 ${percentile(none.outsideModel, 99).toFixed(1)} ms   (model call p50 ${(percentile(steps, 50) - stepP50).toFixed(1)} ms by difference)`,
 );
 target(
-  'step p50 within 2.5x of three floor hops',
+  'step outside the model, p50 within 2.5x of three floor hops',
   stepP50 <= 2.5 * 3 * floorP50,
   `${(stepP50 / (3 * floorP50)).toFixed(1)}x`,
 );

@@ -53,13 +53,8 @@ const deps: PlannerDeps = {
   model,
   tools: demoTools,
   budgets: {
-    reserve: (r) =>
-      Promise.resolve({
-        ok: true,
-        reservation: { reservationId: r.reservationId, tokens: r.tokens, microUsd: r.microUsd, scopes: [] },
-        taskCommitted: { tokens: 0, microUsd: 0 },
-      }),
-    settle: () => Promise.resolve(true),
+    reserve: (r) => Promise.resolve({ ok: true, hold: r, remainingMicroUsd: r.limit.microUsd }),
+    settle: () => Promise.resolve(),
   },
   tokens: o200kCounter,
   prices: [{ model: 'scripted:*', inputUsdPerMTok: 0.15, outputUsdPerMTok: 0.6 }],

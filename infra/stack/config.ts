@@ -43,6 +43,12 @@ export interface StackConfig {
   readonly kafka: KafkaConfig;
   readonly registry: ServerConfig;
   readonly mongo: ServerConfig;
+  /**
+   * FerretDB's SQLite synchronous pragma (FERRETDB_SQLITE_SYNCHRONOUS): `normal` (the default) syncs SQLite's WAL at
+   * checkpoints, so a commit survives any process crash and only an OS crash or power cut can lose the last ones,
+   * the contract of a standalone MongoDB's default write concern; `full` syncs at every commit.
+   */
+  readonly mongoSqliteSynchronous: 'full' | 'normal';
   /** How long each server may take to become healthy. */
   readonly startTimeoutMs: number;
   /** How long a server may take to exit after SIGTERM before it gets SIGKILL. */
@@ -137,6 +143,14 @@ export function endpointEnv(env: Env = process.env): EndpointEnv {
   };
 }
 
+function sqliteSynchronous(env: Env): StackConfig['mongoSqliteSynchronous'] {
+  const value = nonEmpty(env, 'FERRETDB_SQLITE_SYNCHRONOUS') ?? 'normal';
+  if (value !== 'full' && value !== 'normal') {
+    throw new ConfigError(`FERRETDB_SQLITE_SYNCHRONOUS must be full or normal, not ${value}`);
+  }
+  return value;
+}
+
 export function loadConfig(env: Env = process.env): StackConfig {
   const endpoints = endpointEnv(env);
   const javaHome = nonEmpty(env, 'JAVA_HOME');
@@ -154,6 +168,7 @@ export function loadConfig(env: Env = process.env): StackConfig {
     },
     registry: { port: port(env, 'SCHEMA_REGISTRY_PORT', 8081), external: endpoints.schemaRegistryUrl },
     mongo: { port: port(env, 'MONGO_PORT', 27017), external: endpoints.mongoUrl },
+    mongoSqliteSynchronous: sqliteSynchronous(env),
     startTimeoutMs: seconds(env, 'WARDEN_STACK_TIMEOUT', 120),
     stopTimeoutMs: seconds(env, 'WARDEN_STACK_STOP_TIMEOUT', 30),
     javaBin: nonEmpty(env, 'WARDEN_JAVA') ?? (javaHome !== undefined ? path.join(javaHome, 'bin', 'java') : 'java'),

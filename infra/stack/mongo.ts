@@ -91,7 +91,14 @@ export function mongoServer(config: StackConfig, paths: StackPaths): ServerDefin
 
     command: () => ({
       command: paths.ferretBin,
-      args: ['--listen', `127.0.0.1:${config.mongo.port}`, '--sqlite-dir', dataDir],
+      args: [
+        '--listen',
+        `127.0.0.1:${config.mongo.port}`,
+        '--sqlite-dir',
+        dataDir,
+        '--sqlite-synchronous',
+        config.mongoSqliteSynchronous,
+      ],
       cwd: dir,
     }),
 

@@ -53,3 +53,11 @@ describe("the broker's heap", () => {
     expect(partitionDirectories(path.join(os.tmpdir(), 'warden-no-such-dir'))).toBe(0);
   });
 });
+
+describe("FerretDB's SQLite durability", () => {
+  it('syncs at checkpoints (normal) unless FERRETDB_SQLITE_SYNCHRONOUS says full, and refuses anything else', () => {
+    expect(loadConfig({}).mongoSqliteSynchronous).toBe('normal');
+    expect(loadConfig({ FERRETDB_SQLITE_SYNCHRONOUS: 'full' }).mongoSqliteSynchronous).toBe('full');
+    expect(() => loadConfig({ FERRETDB_SQLITE_SYNCHRONOUS: 'off' })).toThrow(/FERRETDB_SQLITE_SYNCHRONOUS/);
+  });
+});

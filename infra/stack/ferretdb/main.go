@@ -4,7 +4,12 @@
 // when FerretDB is the main module (FerretDB#2982); embedding the `ferretdb` package in this small
 // main module avoids that.
 //
-// Usage: ferretdb --listen 127.0.0.1:27017 --sqlite-dir /abs/data/dir
+// Usage: ferretdb --listen 127.0.0.1:27017 --sqlite-dir /abs/data/dir [--sqlite-synchronous normal]
+//
+// --sqlite-synchronous sets SQLite's synchronous pragma (FerretDB runs SQLite in WAL mode). SQLite's own
+// default, full, syncs the WAL to disk at every commit; normal syncs it at checkpoints only: a commit survives
+// a crash of FerretDB or of any process, and only an operating-system crash or a power cut can lose the last
+// ones, the same contract as a standalone MongoDB's default (w:1 without j, journal flushed every 100 ms).
 package main
 
 import (
@@ -24,17 +29,22 @@ func main() {
 	listen := flag.String("listen", "127.0.0.1:27017", "TCP address to listen on")
 	sqliteDir := flag.String("sqlite-dir", "", "directory holding the SQLite databases (created if missing)")
 	logLevel := flag.String("log-level", "info", "log level: debug, info, warn or error")
+	synchronous := flag.String("sqlite-synchronous", "full", "SQLite synchronous pragma: full or normal")
 	flag.Parse()
 
-	if err := run(*listen, *sqliteDir, *logLevel); err != nil {
+	if err := run(*listen, *sqliteDir, *logLevel, *synchronous); err != nil {
 		fmt.Fprintf(os.Stderr, "ferretdb: %v\n", err)
 		os.Exit(1)
 	}
 }
 
-func run(listen, sqliteDir, logLevel string) error {
+func run(listen, sqliteDir, logLevel, synchronous string) error {
 	if sqliteDir == "" {
 		return fmt.Errorf("--sqlite-dir is required")
+	}
+
+	if synchronous != "full" && synchronous != "normal" {
+		return fmt.Errorf("--sqlite-synchronous: %q is neither full nor normal", synchronous)
 	}
 
 	dir, err := filepath.Abs(sqliteDir)
@@ -58,7 +68,7 @@ func run(listen, sqliteDir, logLevel string) error {
 		Listener:  ferretdb.ListenerConfig{TCP: listen},
 		Logger:    logger,
 		Handler:   "sqlite",
-		SQLiteURL: "file:" + filepath.ToSlash(dir) + "/",
+		SQLiteURL: "file:" + filepath.ToSlash(dir) + "/?_pragma=synchronous(" + synchronous + ")",
 	})
 	if err != nil {
 		return err

@@ -83,6 +83,26 @@ export interface EffectLedgerOptions {
   readonly claimCheckBytes?: number;
 }
 
+function dispatchDoc(key: string, d: Omit<DispatchRecord, 'at'>, now: Date): LedgerDoc {
+  return {
+    _id: `${key}#dispatch#${d.attempt}`,
+    key,
+    phase: 'dispatch',
+    at: now,
+    attempt: d.attempt,
+    replicaId: d.replicaId,
+    leaseUntil: d.leaseUntil,
+  };
+}
+
+/** The index of the first document an ordered insertMany failed on (a MongoBulkWriteError's first write error). */
+function firstFailedIndex(error: unknown): number | undefined {
+  const writeErrors = (error as { writeErrors?: unknown }).writeErrors;
+  const first: unknown = Array.isArray(writeErrors) ? writeErrors[0] : writeErrors;
+  const index = (first as { index?: unknown } | undefined)?.index;
+  return typeof index === 'number' ? index : undefined;
+}
+
 /**
  * The effect ledger (invariant 4): every effect, under its idempotency key `taskId:actionId`, goes through intent,
  * dispatch, then a committed or failed outcome. Each phase is its own document with a unique `_id`
@@ -100,17 +120,29 @@ export class EffectLedger {
     this.claimCheckBytes = options.claimCheckBytes ?? 256 * 1024;
   }
 
-  /** Records the intent; when one exists already, returns what the ledger knows instead. */
+  /**
+   * Records the intent; when one exists already, returns what the ledger knows instead. With `dispatch`, the same
+   * round trip also claims that dispatch, after the intent: one ordered `insertMany`, which stops at its first
+   * duplicate, so the claim is only made when the intent was new and it is still written after the intent (MongoDB
+   * and FerretDB both keep the documents before the failing one). `dispatched` says whether the claim was made: it
+   * can fail when another executor, having found this intent, claimed the same dispatch first.
+   */
   async recordIntent(
     key: string,
     intent: Omit<IntentRecord, 'at'>,
     now = new Date(),
-  ): Promise<{ readonly created: true } | { readonly created: false; readonly state: EffectState }> {
+    dispatch?: Omit<DispatchRecord, 'at'>,
+  ): Promise<
+    { readonly created: true; readonly dispatched: boolean } | { readonly created: false; readonly state: EffectState }
+  > {
+    const intentDoc: LedgerDoc = { _id: `${key}#intent`, key, phase: 'intent', at: now, ...intent };
     try {
-      await this.effects.insertOne({ _id: `${key}#intent`, key, phase: 'intent', at: now, ...intent });
-      return { created: true };
+      if (dispatch === undefined) await this.effects.insertOne(intentDoc);
+      else await this.effects.insertMany([intentDoc, dispatchDoc(key, dispatch, now)], { ordered: true });
+      return { created: true, dispatched: dispatch !== undefined };
     } catch (error) {
       if (!isDuplicateKeyError(error)) throw unavailable('record the intent of', key, error);
+      if (dispatch !== undefined && firstFailedIndex(error) === 1) return { created: true, dispatched: false };
       return { created: false, state: await this.state(key) };
     }
   }
@@ -175,15 +207,7 @@ export class EffectLedger {
     now = new Date(),
   ): Promise<boolean> {
     try {
-      await this.effects.insertOne({
-        _id: `${key}#dispatch#${attempt}`,
-        key,
-        phase: 'dispatch',
-        at: now,
-        attempt,
-        replicaId,
-        leaseUntil,
-      });
+      await this.effects.insertOne(dispatchDoc(key, { attempt, replicaId, leaseUntil }, now));
       return true;
     } catch (error) {
       if (isDuplicateKeyError(error)) return false;

@@ -1,6 +1,8 @@
 import { isDuplicateKeyError } from '@warden/contracts';
 import type { Collection, Db } from 'mongodb';
 import { BudgetStoreError } from './errors.js';
+import { OneAtATime } from './one-at-a-time.js';
+import type { Amount, Grant, TakeOutcome, TenantBudgetOwner } from './tenant-allowances.js';
 
 /**
  * One entry of a budget's log: the budget's figures after a change. Integers only (tokens, micro-USD). Entries are
@@ -46,14 +48,6 @@ export interface BudgetLimit {
   readonly microUsd: number;
 }
 
-/** A reservation made before a model call; settle it when the call ends, whatever the outcome. */
-export interface Reservation {
-  readonly reservationId: string;
-  readonly tokens: number;
-  readonly microUsd: number;
-  readonly scopes: readonly string[];
-}
-
 /** Why a reservation was refused: which budget, its limit, what is committed, what was asked. */
 export interface BudgetRefusal {
   readonly budget: 'tokens' | 'cost' | 'tenant_tokens' | 'tenant_cost';
@@ -62,27 +56,16 @@ export interface BudgetRefusal {
   readonly requested: number;
 }
 
-/** The outcome of a reserve. */
-export type ReserveOutcome =
-  | {
-      readonly ok: true;
-      readonly reservation: Reservation;
-      readonly taskCommitted: { tokens: number; microUsd: number };
-      /** The tenant's budget committed with this reservation (its metrics: budget remaining). */
-      readonly tenantCommitted?: { tokens: number; microUsd: number };
-    }
-  | { readonly ok: false; readonly refusal: BudgetRefusal };
-
 /**
- * Token and money budgets per task and per tenant in MongoDB, correct with any number of planner replicas. Each
- * budget is an append-only log; a change reads the head entry (seq n), checks the limit, and inserts entry n + 1.
+ * Tenants' token and money budgets in MongoDB: the owner of their figures, which grants allowances (ADR 0031), correct
+ * with any number of planner replicas (scope `tenant:<id>`; `task:` scopes are only in logs written before ADR 0031,
+ * the task's budget is in its keyed state now). Each budget is an append-only log; a change reads the head entry (seq n), checks the limit, and inserts entry n + 1.
  * The insert is the atomic step: when two replicas race for n + 1, the unique _id lets one win and the other reads
  * the new head and checks again. (FerretDB 1.24 does not apply `$inc` or conditional updates atomically under
- * concurrency: 400 concurrent `$inc` gave 23; unique inserts are exact. See docs/adr/0007-planner.md.) The task's
- * budget is taken first, then the tenant's; if the tenant's is refused the task's is given back. Settling replaces
- * a reservation by the actual usage.
+ * concurrency: 400 concurrent `$inc` gave 23; unique inserts are exact. See docs/adr/0007-planner.md.) Settling
+ * replaces a reservation by the actual usage.
  */
-export class BudgetStore {
+export class BudgetStore implements TenantBudgetOwner {
   private readonly log: Collection<BudgetEntry>;
   private indexed: Promise<unknown> | undefined;
   /** Reservations that expired before this were swept already (by this process). */
@@ -94,7 +77,7 @@ export class BudgetStore {
    */
   private readonly heads = new Map<string, Head>();
   /** Appends to one budget by this process run one at a time: they would only race each other for the same seq. */
-  private readonly appending = new Map<string, Promise<unknown>>();
+  private readonly appending = new OneAtATime();
 
   constructor(
     db: Db,
@@ -153,17 +136,6 @@ export class BudgetStore {
     this.heads.set(scope, head);
   }
 
-  /** Runs `fn` after this process's earlier appends to the same budget. */
-  private serially<T>(scope: string, fn: () => Promise<T>): Promise<T> {
-    const run = (this.appending.get(scope) ?? Promise.resolve()).then(fn);
-    const settled = run.catch(() => undefined);
-    this.appending.set(scope, settled);
-    void settled.then(() => {
-      if (this.appending.get(scope) === settled) this.appending.delete(scope);
-    });
-    return run;
-  }
-
   /** Appends the change `next` computes from the head; null from `next` refuses (nothing is written). */
   private append(
     scope: string,
@@ -171,7 +143,7 @@ export class BudgetStore {
     ref: string,
     next: (head: Figures) => Figures | null,
   ): Promise<{ ok: true; figures: Figures } | { ok: false; head: Figures } | { ok: false; closed: true }> {
-    return this.serially(scope, () => this.appendNow(scope, kind, ref, next));
+    return this.appending.run(scope, () => this.appendNow(scope, kind, ref, next));
   }
 
   private async appendNow(
@@ -237,21 +209,8 @@ export class BudgetStore {
     throw new BudgetStoreError(`budget ${scope}: gave up after ${MAX_APPEND_ATTEMPTS} contended appends`);
   }
 
-  private take(scope: string, ref: string, tokens: number, microUsd: number, limit: BudgetLimit) {
-    return this.append(scope, 'reserve', ref, (h) =>
-      h.committedTokens + tokens > limit.tokens || h.committedMicroUsd + microUsd > limit.microUsd
-        ? null
-        : {
-            committedTokens: h.committedTokens + tokens,
-            committedMicroUsd: h.committedMicroUsd + microUsd,
-            usedTokens: h.usedTokens,
-            usedMicroUsd: h.usedMicroUsd,
-          },
-    );
-  }
-
   /** Closes a reservation with its actual usage; false when it was closed already (expired by the sweep). */
-  private async give(
+  private async closeIn(
     scope: string,
     ref: string,
     reserved: { tokens: number; microUsd: number },
@@ -267,84 +226,49 @@ export class BudgetStore {
     return r.ok;
   }
 
-  private static refusal(
-    head: Figures,
-    limit: BudgetLimit,
-    tokens: number,
-    microUsd: number,
-    names: { tokens: BudgetRefusal['budget']; cost: BudgetRefusal['budget'] },
-  ): BudgetRefusal {
-    if (head.committedTokens + tokens > limit.tokens) {
-      return { budget: names.tokens, limit: limit.tokens, used: head.committedTokens, requested: tokens };
-    }
-    return {
-      budget: names.cost,
-      limit: limit.microUsd / 1_000_000,
-      used: head.committedMicroUsd / 1_000_000,
-      requested: microUsd / 1_000_000,
-    };
-  }
-
-  /** Reserves `tokens` and `microUsd` from the task's and the tenant's budgets, or says which one is short. */
-  async reserve(request: {
-    readonly reservationId: string;
-    readonly taskId: string;
+  /**
+   * Grants an allowance of the tenant's budget (TenantBudgetOwner, ADR 0031): a reservation of at least `min` and
+   * at most `want`, each figure capped at what the tenant has left (limit minus committed: what is used plus every
+   * allowance outstanding, any replica's), or a refusal with the figures as read when less than `min` is left.
+   */
+  async take(request: {
     readonly tenantId: string;
-    readonly tokens: number;
-    readonly microUsd: number;
-    readonly taskLimit: BudgetLimit;
-    readonly tenantLimit: BudgetLimit;
-  }): Promise<ReserveOutcome> {
-    const taskKey = `task:${request.taskId}`;
-    const tenantKey = `tenant:${request.tenantId}`;
-    const { tokens, microUsd, reservationId } = request;
-    const task = await this.take(taskKey, reservationId, tokens, microUsd, request.taskLimit);
-    if (!task.ok) {
-      if (!('head' in task)) throw new BudgetStoreError(`reservation ${reservationId} is not new`);
+    readonly leaseId: string;
+    readonly min: Amount;
+    readonly want: Amount;
+    readonly limit: BudgetLimit;
+  }): Promise<TakeOutcome> {
+    const { min, want, limit } = request;
+    let granted: Amount = min;
+    const r = await this.append(`tenant:${request.tenantId}`, 'reserve', request.leaseId, (h) => {
+      const tokens = Math.min(want.tokens, limit.tokens - h.committedTokens);
+      const microUsd = Math.min(want.microUsd, limit.microUsd - h.committedMicroUsd);
+      if (tokens < min.tokens || microUsd < min.microUsd) return null;
+      granted = { tokens, microUsd }; // the last computation is the one inserted
       return {
-        ok: false,
-        refusal: BudgetStore.refusal(task.head, request.taskLimit, tokens, microUsd, {
-          tokens: 'tokens',
-          cost: 'cost',
-        }),
+        committedTokens: h.committedTokens + tokens,
+        committedMicroUsd: h.committedMicroUsd + microUsd,
+        usedTokens: h.usedTokens,
+        usedMicroUsd: h.usedMicroUsd,
       };
-    }
-    const tenant = await this.take(tenantKey, reservationId, tokens, microUsd, request.tenantLimit);
-    if (!tenant.ok) {
-      if (!('head' in tenant)) throw new BudgetStoreError(`reservation ${reservationId} is not new`);
-      await this.give(taskKey, reservationId, { tokens, microUsd }, { tokens: 0, microUsd: 0 });
-      return {
-        ok: false,
-        refusal: BudgetStore.refusal(tenant.head, request.tenantLimit, tokens, microUsd, {
-          tokens: 'tenant_tokens',
-          cost: 'tenant_cost',
-        }),
-      };
+    });
+    if (!r.ok) {
+      if (!('head' in r)) throw new BudgetStoreError(`allowance ${request.leaseId} is not new`);
+      return { ok: false, committed: { tokens: r.head.committedTokens, microUsd: r.head.committedMicroUsd } };
     }
     return {
       ok: true,
-      reservation: { reservationId, tokens, microUsd, scopes: [taskKey, tenantKey] },
-      taskCommitted: { tokens: task.figures.committedTokens, microUsd: task.figures.committedMicroUsd },
-      tenantCommitted: { tokens: tenant.figures.committedTokens, microUsd: tenant.figures.committedMicroUsd },
+      granted,
+      committed: { tokens: r.figures.committedTokens, microUsd: r.figures.committedMicroUsd },
     };
   }
 
   /**
-   * Replaces a reservation by what the call actually used (0 when it failed before any usage). Returns false when
-   * the sweep had expired it already (it was then charged in full, which is never less than the usage).
+   * Gives an allowance back, replacing it by what was used of it. Returns false when the sweep had expired it
+   * already (it was then charged in full, which is never less than what was used).
    */
-  async settle(reservation: Reservation, used: { tokens: number; microUsd: number }): Promise<boolean> {
-    let all = true;
-    for (const scope of reservation.scopes) {
-      const closed = await this.give(
-        scope,
-        reservation.reservationId,
-        { tokens: reservation.tokens, microUsd: reservation.microUsd },
-        used,
-      );
-      all &&= closed;
-    }
-    return all;
+  give(grant: Grant, used: Amount): Promise<boolean> {
+    return this.closeIn(`tenant:${grant.tenantId}`, grant.leaseId, grant.granted, used);
   }
 
   /**
@@ -368,7 +292,7 @@ export class BudgetStore {
         tokens: entry.committedTokens - (previous?.committedTokens ?? 0),
         microUsd: entry.committedMicroUsd - (previous?.committedMicroUsd ?? 0),
       };
-      if (await this.give(entry.scope, entry.ref, reserved, reserved, 'expire')) expired++;
+      if (await this.closeIn(entry.scope, entry.ref, reserved, reserved, 'expire')) expired++;
     }
     if (due.length < 1_000) this.sweptUntil = now;
     return expired;

@@ -41,6 +41,16 @@ export const DEFAULT_ENDED_TASK_RETENTION_MS = 7 * 24 * 3_600_000;
 export const DEFAULT_TASK_VIEW_FLUSH_MS = 500;
 /** Most task views waiting to be written by default (PLANNER_TASK_VIEW_MAX_PENDING). */
 export const DEFAULT_TASK_VIEW_MAX_PENDING = 50_000;
+/**
+ * The least a planner takes of a tenant's budget at a time by default (PLANNER_TENANT_LEASE_TOKENS and
+ * _COST_USD, ADR 0031): a few model calls' worth at the default completion size, small beside the default tenant
+ * limits (0.5%), so that allowances held by other replicas rarely cause an early refusal.
+ */
+export const DEFAULT_TENANT_LEASE_TOKENS = 50_000;
+/** See DEFAULT_TENANT_LEASE_TOKENS. */
+export const DEFAULT_TENANT_LEASE_COST_USD = 0.5;
+/** How long an allowance may go unused before it is given back, by default (PLANNER_TENANT_LEASE_IDLE_MS). */
+export const DEFAULT_TENANT_LEASE_IDLE_MS = 10_000;
 
 /**
  * The planner's environment: the worker's, the model endpoint, the price table, and finite defaults for the model
@@ -83,9 +93,21 @@ export const PlannerEnv = WorkerEnv.extend({
   PLANNER_TENANT_MAX_COST_USD: num(0.000001, 10_000_000).default(100),
   /** JSON object tenantId → {tokens, costUsd}, overriding the tenant defaults. */
   PLANNER_TENANT_LIMITS: jsonEnv(z.record(z.string(), TenantLimit)).optional(),
+  /**
+   * The least a planner takes of a tenant's budget at a time (an allowance, ADR 0031): model calls are reserved
+   * against it in memory; more when a call needs more, less when the tenant has less left. Larger: fewer MongoDB
+   * writes, but more of the tenant's budget held by one replica (another replica may be refused early).
+   */
+  PLANNER_TENANT_LEASE_TOKENS: int(1, 10_000_000_000).default(DEFAULT_TENANT_LEASE_TOKENS),
+  PLANNER_TENANT_LEASE_COST_USD: num(0.000001, 10_000_000).default(DEFAULT_TENANT_LEASE_COST_USD),
+  /** An allowance no model call used for this long is given back (its unspent part returns to the tenant). */
+  PLANNER_TENANT_LEASE_IDLE_MS: int(10, 24 * 3_600_000).default(DEFAULT_TENANT_LEASE_IDLE_MS),
   PLANNER_TOOL_BREAKER_TTL_MS: int(1_000, 24 * 3_600_000).default(30_000),
   PLANNER_ESCALATION_TTL_MS: int(60_000, 30 * 24 * 3_600_000).default(24 * 3_600_000),
-  /** A reservation still open this long after it was made was left by a crash: the sweep charges it in full. */
+  /**
+   * A reservation (a tenant's allowance) still open this long after it was made was left by a crash: the sweep
+   * charges it in full. An allowance takes new calls until this minus the longest model call.
+   */
   PLANNER_RESERVATION_TTL_MS: int(10_000, 24 * 3_600_000).default(30 * 60_000),
   PLANNER_RESERVATION_SWEEP_MS: int(1_000, 3_600_000).default(60_000),
   PLANNER_POLICY_VERSION: z.string().min(1).max(MAX_ID_CHARS).default('planner.v1'),
@@ -119,6 +141,16 @@ export interface PlannerSettings {
   readonly ceilings: TaskCeilings;
   readonly tenantDefault: { readonly tokens: number; readonly costUsd: number };
   readonly tenantOverrides: Readonly<Record<string, { readonly tokens: number; readonly costUsd: number }>>;
+  /**
+   * Tenant allowances (ADR 0031): the least taken at a time, how long one takes new calls (the reservation TTL
+   * minus the longest model call with its retries) and after how long unused it is given back.
+   */
+  readonly tenantLease: {
+    readonly tokens: number;
+    readonly costUsd: number;
+    readonly usableMs: number;
+    readonly idleMs: number;
+  };
   readonly toolBreakerTtlMs: number;
   readonly escalationTtlMs: number;
   readonly policyVersion: string;
@@ -141,15 +173,26 @@ export interface PlannerConfig {
   readonly settings: PlannerSettings;
 }
 
+/** The longest a model call can take with every retry (ms). */
+function longestModelCallMs(
+  e: Pick<
+    z.infer<typeof PlannerEnv>,
+    'PLANNER_MODEL_TIMEOUT_MS' | 'PLANNER_MODEL_MAX_RETRIES' | 'PLANNER_MODEL_RETRY_MAX_MS'
+  >,
+): number {
+  return (
+    e.PLANNER_MODEL_TIMEOUT_MS * (e.PLANNER_MODEL_MAX_RETRIES + 1) +
+    e.PLANNER_MODEL_RETRY_MAX_MS * e.PLANNER_MODEL_MAX_RETRIES
+  );
+}
+
 /** Reads the planner's configuration (the only place the planner reads process.env). */
 export function loadPlannerConfig(env: Readonly<Record<string, string | undefined>> = process.env): PlannerConfig {
   const e = loadConfig(
     PlannerEnv.superRefine((v, ctx) => {
-      // The longest a model call can take with every retry; a reservation must outlive it, or the sweep could expire
-      // a call still running (its settlement would then be refused and its usage charged at the reservation's bound).
-      const longestCallMs =
-        v.PLANNER_MODEL_TIMEOUT_MS * (v.PLANNER_MODEL_MAX_RETRIES + 1) +
-        v.PLANNER_MODEL_RETRY_MAX_MS * v.PLANNER_MODEL_MAX_RETRIES;
+      // A reservation must outlive the longest model call, or the sweep could expire a call still running (its
+      // settlement would then be refused and its usage charged at the reservation's bound).
+      const longestCallMs = longestModelCallMs(v);
       if (v.PLANNER_RESERVATION_TTL_MS <= longestCallMs) {
         ctx.addIssue({
           code: 'custom',
@@ -161,6 +204,7 @@ export function loadPlannerConfig(env: Readonly<Record<string, string | undefine
     env,
   );
   const runtime = runtimeConfigFrom(e);
+  const longestCallMs = longestModelCallMs(e);
   return {
     telemetry: telemetryConfigFrom(loadConfig(TelemetryEnv, env)),
     runtime: {
@@ -212,6 +256,12 @@ export function loadPlannerConfig(env: Readonly<Record<string, string | undefine
       },
       tenantDefault: { tokens: e.PLANNER_TENANT_MAX_TOKENS, costUsd: e.PLANNER_TENANT_MAX_COST_USD },
       tenantOverrides: e.PLANNER_TENANT_LIMITS ?? {},
+      tenantLease: {
+        tokens: e.PLANNER_TENANT_LEASE_TOKENS,
+        costUsd: e.PLANNER_TENANT_LEASE_COST_USD,
+        usableMs: e.PLANNER_RESERVATION_TTL_MS - longestCallMs,
+        idleMs: e.PLANNER_TENANT_LEASE_IDLE_MS,
+      },
       toolBreakerTtlMs: e.PLANNER_TOOL_BREAKER_TTL_MS,
       escalationTtlMs: e.PLANNER_ESCALATION_TTL_MS,
       policyVersion: e.PLANNER_POLICY_VERSION,

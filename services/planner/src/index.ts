@@ -2,19 +2,29 @@
  * @warden/planner: calls the model through the openai package and turns its output into proposals, with budgets
  * reserved before each call, a bounded context window, loop detection and a per-task breaker. decide/ is pure.
  */
+export { BudgetStore, type BudgetLimit, type BudgetRefusal } from './budget-store.js';
 export {
-  BudgetStore,
-  type BudgetLimit,
-  type BudgetRefusal,
-  type Reservation,
-  type ReserveOutcome,
-} from './budget-store.js';
+  TenantAllowances,
+  tenantRefusal,
+  type AllowanceSettings,
+  type Amount,
+  type Grant,
+  type TakeOutcome,
+  type TenantBudgetOwner,
+  type TenantBudgets,
+  type TenantHold,
+  type TenantReserveOutcome,
+} from './tenant-allowances.js';
 export { DEFAULT_PRICES, PlannerEnv, loadPlannerConfig, type PlannerConfig, type PlannerSettings } from './config.js';
 export {
   costOf,
   priceOf,
   reservationFor,
   resolveLimits,
+  reserveTaskBudget,
+  settleTaskBudget,
+  taskBudgetOf,
+  taskBudgetRefusal,
   toMicroUsd,
   type ModelPrice,
   type TaskCeilings,
@@ -43,6 +53,8 @@ export {
   type LoopSettings,
   type PendingProposal,
   type RawToolCall,
+  type OpenReservation,
+  type TaskBudget,
   type TaskLimits,
   type TaskState,
   type TaskStatus,
@@ -84,4 +96,4 @@ export {
   type TaskViewSink,
   type TaskViewWriterOptions,
 } from './task-views.js';
-export { createPlannerHandlers, createPlannerWorker, type PlannerWorkerOptions } from './worker.js';
+export { createPlannerHandlers, createPlannerWorker, tenantAllowances, type PlannerWorkerOptions } from './worker.js';

@@ -32,8 +32,15 @@ import {
   type ToolRegistry,
   type ToolSpec,
 } from '@warden/tools';
-import type { BudgetStore } from './budget-store.js';
-import { costOf, priceOf, reservationFor, toMicroUsd, type ModelPrice } from './decide/budget.js';
+import {
+  costOf,
+  priceOf,
+  reservationFor,
+  taskBudgetOf,
+  taskBudgetRefusal,
+  toMicroUsd,
+  type ModelPrice,
+} from './decide/budget.js';
 import { buildContext } from './decide/context-window.js';
 import { functionNameOf, interpretQueuedCall, interpretReply } from './decide/interpret.js';
 import { decideNext, type HaltReason, type NextStep } from './decide/next-step.js';
@@ -44,12 +51,14 @@ import { ModelCallError } from './errors.js';
 import type { ModelClient, OfferedTool } from './model/model-client.js';
 import { endModelSpan, failModelSpan, startModelSpan } from './model/telemetry.js';
 import { countCompletionTokens, countPromptTokens } from './model/tokens.js';
+import type { TenantBudgets } from './tenant-allowances.js';
 
 /** Everything the planner's handlers need; built once by the worker, faked in tests. */
 export interface PlannerDeps {
   readonly model: ModelClient;
   readonly tools: ToolRegistry;
-  readonly budgets: Pick<BudgetStore, 'reserve' | 'settle'>;
+  /** The tenants' budgets, by allowance (ADR 0031); the task's own budget is in its state. */
+  readonly budgets: TenantBudgets;
   readonly tokens: TokenCounter;
   readonly prices: readonly ModelPrice[];
   readonly loops: LoopSettings;
@@ -393,30 +402,36 @@ async function callModel(
   const promptTokens = countPromptTokens(messages, offered.tools, deps.tokens);
   const maxTokens = deps.maxCompletionTokens;
   const wanted = reservationFor(promptTokens, maxTokens, price);
+  // The task's own budget is in its state (ADR 0031): checked here, recorded by BudgetReserved, settled by the call's
+  // ModelResponded or ModelFailed, all in this handling's transaction.
+  const taskBudget = taskBudgetOf(s);
+  const taskShort = taskBudgetRefusal(taskBudget, s.limits, wanted);
+  if (taskShort !== null) {
+    deps.metrics?.budgetRefused(s.tenantId, taskShort.budget);
+    await halt(e, budgetHalt(taskShort), deps);
+    return null;
+  }
   const tenant = deps.tenantLimit(s.tenantId);
   const reserved = await deps.budgets.reserve({
-    reservationId: callId,
-    taskId: s.taskId,
     tenantId: s.tenantId,
     tokens: wanted.tokens,
     microUsd: wanted.costMicroUsd,
-    taskLimit: { tokens: s.limits.maxTokens, microUsd: toMicroUsd(s.limits.maxCostUsd) },
-    tenantLimit: { tokens: tenant.tokens, microUsd: toMicroUsd(tenant.costUsd) },
+    limit: { tokens: tenant.tokens, microUsd: toMicroUsd(tenant.costUsd) },
   });
   if (!reserved.ok) {
     deps.metrics?.budgetRefused(s.tenantId, reserved.refusal.budget);
     await halt(e, budgetHalt(reserved.refusal), deps);
     return null;
   }
-  const reservation = reserved.reservation;
-  if (reserved.tenantCommitted !== undefined) {
-    deps.metrics?.tenantBudget(s.tenantId, tenant.costUsd, tenant.costUsd - reserved.tenantCommitted.microUsd / 1e6);
-  }
+  const hold = reserved.hold;
+  // what this replica may still spend for the tenant, as of its last exchange with the owner (ADR 0031)
+  deps.metrics?.tenantBudget(s.tenantId, tenant.costUsd, reserved.remainingMicroUsd / 1e6);
   let settled = false;
+  let called = false;
   const settle = async (tokens: number, costUsd: number): Promise<void> => {
     if (settled) return;
     settled = true;
-    await deps.budgets.settle(reservation, { tokens, microUsd: toMicroUsd(costUsd) });
+    await deps.budgets.settle(hold, { tokens, microUsd: Math.max(0, toMicroUsd(costUsd)) });
   };
   try {
     await e.emit('ModelCalled', {
@@ -434,7 +449,10 @@ async function callModel(
       callId,
       tokens: wanted.tokens,
       costUsd: wanted.costMicroUsd / 1_000_000,
-      taskUsed: { tokens: reserved.taskCommitted.tokens, costUsd: reserved.taskCommitted.microUsd / 1_000_000 },
+      taskUsed: {
+        tokens: taskBudget.tokens + wanted.tokens,
+        costUsd: (taskBudget.microUsd + wanted.costMicroUsd) / 1_000_000,
+      },
     });
     let reply;
     const span = startModelSpan(
@@ -442,6 +460,7 @@ async function callModel(
       parentSpan,
     );
     const started = performance.now();
+    called = true;
     try {
       reply = await deps.model.complete({
         model: s.model,
@@ -562,8 +581,11 @@ async function callModel(
     }
     return { ...interpretation, opened };
   } finally {
-    // a call that threw (publish, encode) still gives its reservation back: an idle task never blocks others
-    await settle(0, 0);
+    // A handling that threw (publish, encode) still settles its hold: an idle task never blocks others. Before the
+    // model was called nothing was used; after, what was is not known here: charged in full (the tenant never
+    // under-counts; the task's figures go with the aborted handling, ADR 0031).
+    if (called) await settle(wanted.tokens, wanted.costMicroUsd / 1_000_000);
+    else await settle(0, 0);
   }
 }
 

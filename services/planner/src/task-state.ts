@@ -68,6 +68,20 @@ const TaskStateSchema = z.object({
   given: z
     .array(z.object({ actionId: z.string(), tool: z.string(), args: JsonObject, reasoning: z.string() }))
     .optional(),
+  // absent in records written before ADR 0031: derived from totals (taskBudgetOf)
+  budget: z
+    .object({
+      tokens: z.number().int().nonnegative(),
+      microUsd: z.number().int().nonnegative(),
+      open: z
+        .object({
+          callId: z.string(),
+          tokens: z.number().int().nonnegative(),
+          microUsd: z.number().int().nonnegative(),
+        })
+        .optional(),
+    })
+    .optional(),
 });
 
 /** What is kept of a completed or failed task until its retention ends (ADR 0029). */

@@ -15,12 +15,14 @@ import {
 import { demoTools, type ToolRegistry } from '@warden/tools';
 import { BudgetStore } from './budget-store.js';
 import type { PlannerSettings } from './config.js';
+import { toMicroUsd } from './decide/budget.js';
 import { createHandlers, plannerConsumes, plannerWake } from './handlers/index.js';
 import type { ModelClient } from './model/model-client.js';
 import { createOpenAiModel } from './model/openai-model.js';
 import { o200kCounter } from './model/tokens.js';
 import { OpenTools } from './open-tools.js';
 import { PlannerRecord } from './task-state.js';
+import { TenantAllowances } from './tenant-allowances.js';
 import { NO_TASK_VIEWS, TaskViewWriter, type TaskViewSink } from './task-views.js';
 
 /** Options of the planner worker. */
@@ -45,6 +47,8 @@ export function createPlannerHandlers(
     readonly metrics?: PlannerMetrics;
     /** Where task views go (planner_task_views, written behind); none kept by default. */
     readonly views?: TaskViewSink;
+    /** The tenants' allowances (ADR 0031); by default over the budget log, never given back when idle. */
+    readonly allowances?: TenantAllowances;
   },
 ): Handlers<(typeof plannerConsumes)[number], PlannerRecord> {
   const s = options.settings;
@@ -55,7 +59,7 @@ export function createPlannerHandlers(
     {
       model: options.model,
       tools: options.tools ?? demoTools,
-      budgets: new BudgetStore(deps.db, { reservationTtlMs: s.reservationTtlMs, now }),
+      budgets: options.allowances ?? tenantAllowances(deps, s, now),
       views: options.views ?? NO_TASK_VIEWS,
       endedTaskRetentionMs: s.endedTaskRetentionMs,
       tokens: o200kCounter,
@@ -80,9 +84,31 @@ export function createPlannerHandlers(
   );
 }
 
+/** Tenant allowances over the budget log in MongoDB (ADR 0031), from the planner's settings. */
+export function tenantAllowances(deps: RuntimeDeps, s: PlannerSettings, now: () => Date): TenantAllowances {
+  const logger = deps.logger.child({ component: 'tenant-allowances' });
+  return new TenantAllowances(
+    new BudgetStore(deps.db, { reservationTtlMs: s.reservationTtlMs, now }),
+    {
+      size: { tokens: s.tenantLease.tokens, microUsd: toMicroUsd(s.tenantLease.costUsd) },
+      usableMs: s.tenantLease.usableMs,
+      idleMs: s.tenantLease.idleMs,
+    },
+    {
+      now: () => now().getTime(),
+      onError: (error, grant) =>
+        logger.warn(
+          { err: error, tenantId: grant.tenantId, leaseId: grant.leaseId },
+          'could not give a tenant allowance back: the sweep charges it in full at its TTL',
+        ),
+    },
+  );
+}
+
 /**
  * The planner as a worker: consumes TaskSubmitted and every step outcome, keeps each task's state in its keyed state
- * (ADR 0029: in memory per partition, changelogged in each transaction) and budgets in MongoDB, calls the model and
+ * (ADR 0029: in memory per partition, changelogged in each transaction, with the task's budget) and holds allowances of
+ * the tenants' budgets taken from MongoDB (ADR 0031), calls the model and
  * publishes proposals or the task's end. The task views people read are written behind, in batches.
  */
 export function createPlannerWorker(options: PlannerWorkerOptions): Worker {
@@ -91,6 +117,7 @@ export function createPlannerWorker(options: PlannerWorkerOptions): Worker {
   const openTools = new OpenTools(s.toolBreakerTtlMs);
   let sweeper: NodeJS.Timeout | undefined;
   let views: TaskViewWriter | undefined;
+  let allowances: TenantAllowances | undefined;
   const now = options.now ?? (() => new Date());
   const metrics = createRuntimeMetrics('planner');
   const agentMetrics = createPlannerMetrics(metrics.meter, (options.telemetry ?? TELEMETRY_OFF).maxTenantLabels);
@@ -104,10 +131,12 @@ export function createPlannerWorker(options: PlannerWorkerOptions): Worker {
     handlers: (deps) => {
       views = new TaskViewWriter(deps.db, { ...s.taskViews, logger: deps.logger.child({ component: 'task-views' }) });
       views.start();
-      return createPlannerHandlers(deps, { ...options, model, openTools, metrics: agentMetrics, views });
+      allowances = tenantAllowances(deps, s, now);
+      allowances.start();
+      return createPlannerHandlers(deps, { ...options, model, openTools, metrics: agentMetrics, views, allowances });
     },
     onStarted: (deps) => {
-      // Reservations a crash left open (reserved, never settled) are expired and charged in full.
+      // Reservations (tenant allowances) a crash left open are expired and charged in full.
       const budgets = new BudgetStore(deps.db, {
         reservationTtlMs: s.reservationTtlMs,
         ...(options.now ? { now: options.now } : {}),
@@ -125,6 +154,8 @@ export function createPlannerWorker(options: PlannerWorkerOptions): Worker {
     onClosing: async () => {
       if (sweeper !== undefined) clearInterval(sweeper);
       if (options.model === undefined) model.close();
+      // allowances go back (calls still in flight charged in full; later ones take only what they need)
+      await allowances?.close();
       await views?.close();
     },
   });

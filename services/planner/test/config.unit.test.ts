@@ -26,4 +26,21 @@ describe('loadPlannerConfig', () => {
       /PLANNER_RESERVATION_TTL_MS: 300000 must exceed the longest model call with its retries \(410000 ms\)/,
     );
   });
+
+  it("takes tenant allowances' size and idle time, usable for the reservation TTL minus the longest call", () => {
+    expect(loadPlannerConfig({}).settings.tenantLease).toEqual({
+      tokens: 50_000,
+      costUsd: 0.5,
+      usableMs: 30 * 60_000 - 410_000,
+      idleMs: 10_000,
+    });
+    const { settings } = loadPlannerConfig({
+      PLANNER_TENANT_LEASE_TOKENS: '2000',
+      PLANNER_TENANT_LEASE_COST_USD: '0.02',
+      PLANNER_TENANT_LEASE_IDLE_MS: '500',
+      PLANNER_RESERVATION_TTL_MS: '900000',
+    });
+    expect(settings.tenantLease).toEqual({ tokens: 2_000, costUsd: 0.02, usableMs: 490_000, idleMs: 500 });
+    expect(() => loadPlannerConfig({ PLANNER_TENANT_LEASE_TOKENS: '0' })).toThrow(ConfigError);
+  });
 });

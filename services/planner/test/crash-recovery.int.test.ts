@@ -18,6 +18,7 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { stack } from '../../../test/support/index.js';
 import {
+  BudgetStore,
   OpenTools,
   createOpenAiModel,
   type ModelClient,
@@ -48,15 +49,12 @@ const lookUp = (id: string) => ({
   ],
 });
 
-/** The model calls the planner made for a task: each one reserves its budget first (planner_budget_log). */
-async function reservationsOf(mongoDb: string, taskId: string): Promise<number> {
+/** A tenant's figures in the budget log (planner_budget_log): what it has committed. */
+async function tenantFigures(mongoDb: string, tenantId: string) {
   const client = new MongoClient(stack().mongoUrl);
   await client.connect();
   try {
-    return await client
-      .db(mongoDb)
-      .collection('planner_budget_log')
-      .countDocuments({ scope: `task:${taskId}`, kind: 'reserve' });
+    return await new BudgetStore(client.db(mongoDb)).figures(`tenant:${tenantId}`);
   } finally {
     await client.close();
   }
@@ -130,13 +128,14 @@ async function setUp(scenario: string, logLevel: 'error' | 'warn') {
       ),
     );
   };
-  /** Both steps done once each: one proposal and one model call per step, each call reserved once. */
+  /** Both steps done once each: one proposal and one model call per step, the tenant charged for both. */
   const expectOnePerStep = async (taskId: string): Promise<void> => {
     const events = taskEvents(taskId);
     expect(events.filter((e) => e.type === 'ActionProposed')).toHaveLength(1);
     expect(events.filter((e) => e.type === 'AnswerProposed')).toHaveLength(1);
     expect(events.filter((e) => e.type === 'ModelCalled')).toHaveLength(2);
-    expect(await reservationsOf(config.mongoDb, taskId)).toBe(2);
+    const used = events.reduce((t, e) => t + (e.type === 'ModelResponded' ? e.data.usage.totalTokens : 0), 0);
+    expect((await tenantFigures(config.mongoDb, 'tenant-a')).committedTokens).toBeGreaterThanOrEqual(used);
   };
   return { model, config, env, settings, out, publisher, submit, taskEvents, lookUpDone, expectOnePerStep };
 }
@@ -208,13 +207,22 @@ describe('a planner crash between a model call and its commit', () => {
     const visible = events.filter((e: WardenEvent) => e.taskId === 'crash-1' && e.type !== 'TaskSubmitted');
     expect(visible.filter((e) => e.type === 'ActionProposed')).toHaveLength(1);
     expect(visible.filter((e) => e.type === 'ModelCalled')).toHaveLength(1);
-    // The model was called again (the aborted call is a side effect outside Kafka), and both calls were charged
-    // to the task's budget: its log holds every call made, so a crash never lets a task spend more than its limit.
+    // The model was called again (the aborted call is a side effect outside Kafka). The task's budget is in its
+    // state (ADR 0031), written with the aborted outputs: it counts the committed call only. The tenant's budget
+    // counts both calls: the crash window's bound (ADR 0031).
     expect(modelCalls).toBe(2);
-    expect(await reservationsOf(config.mongoDb, 'crash-1')).toBe(2);
-    expect(await plannerState(config.topicPrefix, 'crash-1')).toMatchObject({
+    const responded = visible.filter((e) => e.type === 'ModelResponded');
+    const used = responded.reduce((t, e) => t + (e.data as { usage: { totalTokens: number } }).usage.totalTokens, 0);
+    const aborted1 = aborted.find((e) => e.envelope.type === 'ModelResponded')!;
+    const abortedUsed = (aborted1.envelope.data as { usage: { totalTokens: number } }).usage.totalTokens;
+    const state = await plannerState(config.topicPrefix, 'crash-1');
+    expect(state).toMatchObject({
       task: { status: 'waiting', steps: 1, pending: { kind: 'action', tool: 'customers.query' } },
     });
+    expect(state !== undefined && 'task' in state ? state.task.budget?.tokens : undefined).toBe(used);
+    expect((await tenantFigures(config.mongoDb, 'tenant-a')).committedTokens).toBeGreaterThanOrEqual(
+      used + abortedUsed,
+    );
   });
 });
 

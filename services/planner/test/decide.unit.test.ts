@@ -16,6 +16,8 @@ import {
   reservationFor,
   resolveLimits,
   summariseTurns,
+  taskBudgetOf,
+  taskBudgetRefusal,
   toMicroUsd,
   o200kCounter,
   type ActionRecord,
@@ -613,6 +615,80 @@ describe('budgets, prices and partial results', () => {
     });
     expect(toMicroUsd(0.0000001)).toBe(1);
   });
+  it("keeps the task's own budget in its state: reserved by BudgetReserved, settled at the call's usage (ADR 0031)", () => {
+    const before = fresh({ limits: { ...limits, maxTokens: 3_000, maxCostUsd: 0.001 } });
+    expect(taskBudgetOf(before)).toEqual({ tokens: 0, microUsd: 0 });
+    const wanted = { tokens: 2_000, costMicroUsd: 600 };
+    expect(taskBudgetRefusal(taskBudgetOf(before), before.limits, wanted)).toBeNull();
+    const reserved = evolve(
+      before,
+      {
+        id: id(),
+        type: 'BudgetReserved',
+        data: {
+          reservationId: 'c1',
+          callId: 'c1',
+          tokens: 2_000,
+          costUsd: 0.0006,
+          taskUsed: { tokens: 2_000, costUsd: 0.0006 },
+        },
+      },
+      opts,
+    );
+    expect(reserved.budget).toEqual({
+      tokens: 2_000,
+      microUsd: 600,
+      open: { callId: 'c1', tokens: 2_000, microUsd: 600 },
+    });
+    // a second call now would be refused on the reservation, not on a guess
+    expect(taskBudgetRefusal(reserved.budget!, before.limits, wanted)).toEqual({
+      budget: 'tokens',
+      limit: 3_000,
+      used: 2_000,
+      requested: 2_000,
+    });
+    const usage = { promptTokens: 900, completionTokens: 100, totalTokens: 1_000 };
+    const settled = evolve(
+      reserved,
+      {
+        id: id(),
+        type: 'ModelResponded',
+        data: {
+          callId: 'c1',
+          model: 'scripted:x',
+          content: 'hi',
+          reasoning: null,
+          toolCalls: [],
+          finishReason: 'stop',
+          usage,
+          costUsd: 0.000195,
+          durationMs: 1,
+          attempts: 1,
+          logprobConfidence: null,
+        },
+      },
+      opts,
+    );
+    expect(settled.budget).toEqual({ tokens: 1_000, microUsd: 195 });
+    // a later failure of the same call (bad output) changes nothing; a failed call with no usage settles at 0
+    const bad = evolve(
+      settled,
+      {
+        id: id(),
+        type: 'ModelFailed',
+        data: { callId: 'c1', model: 'x', errorClass: 'empty_answer', message: 'm', attempts: 1 },
+      },
+      opts,
+    );
+    expect(bad.budget).toEqual({ tokens: 1_000, microUsd: 195 });
+    expect(taskBudgetRefusal(settled.budget!, before.limits, { tokens: 1_000, costMicroUsd: 900 })).toEqual({
+      budget: 'cost',
+      limit: 0.001,
+      used: 0.000195,
+      requested: 0.0009,
+    });
+  });
+
   it('caps a task budget by the ceilings', () => {
     const l = resolveLimits(
       { maxTokens: 1e6, maxCostUsd: 0.5, maxSteps: 3, maxWallTimeMs: 1e9 },

@@ -63,25 +63,24 @@ describe("a planner replica's task views and budget heads, when another replica 
     expect(writer.waiting()).toBe(2);
   });
 
-  it('never refuses a reservation on a stale budget head, and never writes over a newer one', async () => {
+  it('never refuses an allowance on a stale budget head, and never writes over a newer one', async () => {
     const db = client.db(dbName);
     const [a, b] = [new BudgetStore(db), new BudgetStore(db)];
     const limit = { tokens: 10_000, microUsd: 1_000_000_000 };
-    const reserve = (store: BudgetStore, id: string, tokens: number) =>
-      store.reserve({
-        reservationId: id,
-        taskId: id,
+    const take = (store: BudgetStore, leaseId: string, tokens: number) =>
+      store.take({
         tenantId: 'shared',
-        tokens,
-        microUsd: 1,
-        taskLimit: limit,
-        tenantLimit: limit,
+        leaseId,
+        min: { tokens, microUsd: 1 },
+        want: { tokens, microUsd: 1 },
+        limit,
       });
-    const first = await reserve(a, 'r1', 9_000); // a remembers the tenant at 9,000 committed
+    const first = await take(a, 'r1', 9_000); // a remembers the tenant at 9,000 committed
     expect(first.ok).toBe(true);
     if (!first.ok) return;
-    await b.settle(first.reservation, { tokens: 1_000, microUsd: 1 }); // b: 1,000 committed now
-    const second = await reserve(a, 'r2', 5_000); // a's guess (9,000) would refuse it
+    const grant = { tenantId: 'shared', leaseId: 'r1', granted: first.granted };
+    await b.give(grant, { tokens: 1_000, microUsd: 1 }); // b: 1,000 committed now
+    const second = await take(a, 'r2', 5_000); // a's guess (9,000) would refuse it
     expect(second.ok).toBe(true);
     expect(await b.figures('tenant:shared')).toMatchObject({ committedTokens: 6_000, usedTokens: 1_000 });
   });

@@ -8,6 +8,8 @@ import {
   createHandlers,
   expire,
   initialState,
+  taskBudgetOf,
+  toMicroUsd,
   keep,
   o200kCounter,
   plannerWake,
@@ -79,6 +81,20 @@ describe("the planner's keyed state of a task (ADR 0029)", () => {
         ended: { tenantId: 'tenant-a', status: 'failed', submittedEventId: task.id, endReason: 'cancelled' },
       };
       expect(restored(ended)).toEqual({ success: true, data: ended });
+    });
+
+    it("takes back the task's budget figures (ADR 0031), and a record written before them, without", () => {
+      const withBudget = { task: { ...running, budget: { tokens: 1_200, microUsd: 340 } }, revision: 3 };
+      expect(restored(withBudget)).toEqual({ success: true, data: withBudget });
+      const old = { task: { ...running }, revision: 2 };
+      delete (old.task as { budget?: unknown }).budget;
+      const back = restored(old);
+      expect(back.success).toBe(true);
+      expect(taskBudgetOf((back.data as { task: TaskState }).task)).toEqual({
+        tokens: running.totals.usage.totalTokens,
+        microUsd: toMicroUsd(running.totals.costUsd),
+      });
+      expect(restored({ task: { ...running, budget: { tokens: -1, microUsd: 0 } }, revision: 1 }).success).toBe(false);
     });
 
     it('refuses a value that is not a record it wrote (the key then restores with no state, failing closed)', () => {

@@ -196,11 +196,18 @@ export async function executeApproval(
             ? {}
             : { sealFailure: (message) => resealText(message, opened, tenantId, MAX_MESSAGE_CHARS) }),
         };
-  const intent = await run.ledger.recordIntent(key, {
-    tool: tool.spec.name,
-    argsHash: approval.argsHash,
-    approvalEventId: approval.eventId,
-  });
+  // A new effect that may be dispatched now claims its first dispatch in the intent's round trip (ADR 0028).
+  const first = dispatchable(run, approval, tool, 1) ? dispatchClaim(run, tool, 1) : undefined;
+  const intent = await run.ledger.recordIntent(
+    key,
+    { tool: tool.spec.name, argsHash: approval.argsHash, approvalEventId: approval.eventId },
+    run.now(),
+    first,
+  );
+  if (intent.created && intent.dispatched && first !== undefined) {
+    await runDispatched(run, approval, tool, args, key, first.attempt, ctx);
+    return;
+  }
   if (!intent.created) {
     const state = intent.state;
     if (state.intent !== undefined && state.intent.argsHash !== approval.argsHash) {
@@ -244,7 +251,7 @@ async function dispatchAndRun(
   // Budgets are checked before an effect, never only after it: past the task's wall time nothing new is dispatched
   // (a first dispatch, or another after verify() found the last one not applied). The refusal is recorded as the
   // effect's outcome, so a redelivered approval gets the same answer.
-  if (approval.deadlineAt !== undefined && deps.now().getTime() > Date.parse(approval.deadlineAt)) {
+  if (pastDeadline(deps, approval)) {
     const outcome: OutcomeRecord = {
       status: 'failed',
       errorClass: 'refused',
@@ -265,13 +272,46 @@ async function dispatchAndRun(
     await outcomeUnknown(deps, approval, tool, key, `dispatched ${attempt - 1} times without an outcome`, ctx);
     return;
   }
-  const timeoutMs = tool.timeoutMs ?? deps.defaultTimeoutMs;
-  const leaseUntil = new Date(deps.now().getTime() + timeoutMs + deps.leaseGraceMs);
+  const { leaseUntil } = dispatchClaim(deps, tool, attempt);
   if (!(await deps.ledger.dispatch(key, attempt, deps.replicaId, leaseUntil))) {
     throw new LedgerConflictError(`effect ${key} dispatch ${attempt} is held by another executor`, {
       details: { key },
     });
   }
+  await runDispatched(deps, approval, tool, args, key, attempt, ctx);
+}
+
+function pastDeadline(deps: ExecutorHandlerDeps, approval: Approval): boolean {
+  return approval.deadlineAt !== undefined && deps.now().getTime() > Date.parse(approval.deadlineAt);
+}
+
+/** Whether dispatch `attempt` may go ahead now: what dispatchAndRun checks before claiming it. */
+function dispatchable(deps: ExecutorHandlerDeps, approval: Approval, tool: RunnableTool, attempt: number): boolean {
+  return !pastDeadline(deps, approval) && deps.breakers.allows(tool.spec.name) && attempt <= deps.maxDispatches;
+}
+
+/** This replica's claim of dispatch `attempt`, leased for the tool's timeout and the grace. */
+function dispatchClaim(deps: ExecutorHandlerDeps, tool: RunnableTool, attempt: number) {
+  const timeoutMs = tool.timeoutMs ?? deps.defaultTimeoutMs;
+  return {
+    attempt,
+    replicaId: deps.replicaId,
+    leaseUntil: new Date(deps.now().getTime() + timeoutMs + deps.leaseGraceMs),
+  };
+}
+
+/** Runs the tool of a dispatch this replica has claimed, records the outcome and publishes it. */
+async function runDispatched(
+  deps: ExecutorHandlerDeps,
+  approval: Approval,
+  tool: RunnableTool,
+  args: JsonObject,
+  key: string,
+  attempt: number,
+  ctx: ExecuteContext,
+): Promise<void> {
+  const name = tool.spec.name;
+  const timeoutMs = tool.timeoutMs ?? deps.defaultTimeoutMs;
   await deps.hooks?.afterDispatch?.(key);
   const started = performance.now();
   const span = startToolSpan(ctx.span, {

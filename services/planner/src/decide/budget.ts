@@ -1,5 +1,5 @@
 import type { Budgets, RiskSettings, TokenUsage } from '@warden/contracts';
-import type { TaskLimits } from './types.js';
+import type { TaskBudget, TaskLimits, TaskState } from './types.js';
 
 /** The price of a model, in USD per million tokens. */
 export interface ModelPrice {
@@ -54,5 +54,55 @@ export function resolveLimits(budgets: Budgets, risk: RiskSettings, ceilings: Ta
     maxSteps: Math.min(budgets.maxSteps, ceilings.maxSteps),
     maxWallTimeMs: Math.min(budgets.maxWallTimeMs, ceilings.maxWallTimeMs),
     maxConsecutiveFailures: Math.min(risk.maxConsecutiveFailures, ceilings.maxConsecutiveFailures),
+  };
+}
+
+/** A task's budget figures (ADR 0031): as kept, or (a state saved before they were) derived from its totals. Pure. */
+export function taskBudgetOf(state: Pick<TaskState, 'budget' | 'totals'>): TaskBudget {
+  return (
+    state.budget ?? { tokens: state.totals.usage.totalTokens, microUsd: Math.max(0, toMicroUsd(state.totals.costUsd)) }
+  );
+}
+
+/** Why a task's own budget cannot take a reservation (BudgetExhausted's figures), or null when it can. Pure. */
+export function taskBudgetRefusal(
+  budget: TaskBudget,
+  limits: Pick<TaskLimits, 'maxTokens' | 'maxCostUsd'>,
+  wanted: { readonly tokens: number; readonly costMicroUsd: number },
+): { budget: 'tokens' | 'cost'; limit: number; used: number; requested: number } | null {
+  if (budget.tokens + wanted.tokens > limits.maxTokens) {
+    return { budget: 'tokens', limit: limits.maxTokens, used: budget.tokens, requested: wanted.tokens };
+  }
+  if (budget.microUsd + wanted.costMicroUsd > toMicroUsd(limits.maxCostUsd)) {
+    return {
+      budget: 'cost',
+      limit: limits.maxCostUsd,
+      used: budget.microUsd / 1_000_000,
+      requested: wanted.costMicroUsd / 1_000_000,
+    };
+  }
+  return null;
+}
+
+/**
+ * A task's budget with a model call's reservation recorded (BudgetReserved), or settled at the call's usage
+ * (ModelResponded, ModelFailed). A settlement with no open reservation of that call adds its usage (never
+ * under-counts). Pure.
+ */
+export function reserveTaskBudget(budget: TaskBudget, open: TaskBudget['open'] & object): TaskBudget {
+  return { tokens: budget.tokens + open.tokens, microUsd: budget.microUsd + open.microUsd, open };
+}
+
+/** See reserveTaskBudget. */
+export function settleTaskBudget(
+  budget: TaskBudget,
+  callId: string,
+  used: { readonly tokens: number; readonly microUsd: number },
+): TaskBudget {
+  const open = budget.open?.callId === callId ? budget.open : undefined;
+  return {
+    tokens: budget.tokens - (open?.tokens ?? 0) + used.tokens,
+    microUsd: budget.microUsd - (open?.microUsd ?? 0) + used.microUsd,
+    ...(open === undefined && budget.open !== undefined ? { open: budget.open } : {}),
   };
 }

@@ -7,6 +7,7 @@ import {
   type EventType,
   type JsonValue,
 } from '@warden/contracts';
+import { reserveTaskBudget, settleTaskBudget, taskBudgetOf, toMicroUsd } from './budget.js';
 import { renderToolOutput } from './tool-output.js';
 import type {
   ActionRecord,
@@ -199,12 +200,22 @@ function apply(state: TaskState, fact: Fact, options: EvolveOptions): TaskState 
         turns: [...state.turns, { assistant, replies: [], logprobConfidence: d.logprobConfidence }],
         queue: d.toolCalls.map((c) => ({ ...c })),
         totals: addUsage(state, d.usage, d.costUsd),
+        budget: settleTaskBudget(taskBudgetOf(state), d.callId, {
+          tokens: d.usage.totalTokens,
+          microUsd: toMicroUsd(d.costUsd),
+        }),
       };
     }
     case 'ModelFailed': {
       const d = fact.data;
       const totals = addUsage(state, d.usage, d.costUsd ?? 0);
-      if (!isBadOutput(d.errorClass)) return { ...state, totals, consecutiveFailures: state.consecutiveFailures + 1 };
+      const budget = settleTaskBudget(taskBudgetOf(state), d.callId, {
+        tokens: d.usage?.totalTokens ?? 0,
+        microUsd: toMicroUsd(d.costUsd ?? 0),
+      });
+      if (!isBadOutput(d.errorClass)) {
+        return { ...state, totals, budget, consecutiveFailures: state.consecutiveFailures + 1 };
+      }
       const last = state.turns.at(-1);
       const error = JSON.stringify({ error: d.errorClass, message: d.message });
       const calls = last?.assistant.toolCalls ?? [];
@@ -220,6 +231,7 @@ function apply(state: TaskState, fact: Fact, options: EvolveOptions): TaskState 
       return {
         ...state,
         totals,
+        budget,
         turns: withReplies(state, replies),
         queue: [],
         consecutiveFailures: state.consecutiveFailures + 1,
@@ -343,6 +355,19 @@ function apply(state: TaskState, fact: Fact, options: EvolveOptions): TaskState 
       const others = (state.escalations ?? []).filter((e) => e.escalationId !== held.escalationId);
       return { ...state, escalations: [...others, held].slice(-ESCALATION_MEMORY) };
     }
+    case 'BudgetReserved': {
+      // The task's reservation (ADR 0031): its figures in the state, settled by the call's ModelResponded or
+      // ModelFailed in the same handling.
+      const d = fact.data;
+      return {
+        ...state,
+        budget: reserveTaskBudget(taskBudgetOf(state), {
+          callId: d.callId,
+          tokens: d.tokens,
+          microUsd: Math.round(d.costUsd * 1_000_000),
+        }),
+      };
+    }
     case 'TaskSubmitted':
     case 'ActionApproved':
     case 'HumanApproved':
@@ -350,7 +375,6 @@ function apply(state: TaskState, fact: Fact, options: EvolveOptions): TaskState 
     case 'TaskCancelled':
     case 'BreakerOpened':
     case 'BreakerClosed':
-    case 'BudgetReserved':
     case 'BudgetExhausted':
     case 'LoopDetected':
     case 'AlertRaised':

@@ -94,6 +94,25 @@ export interface Totals {
   readonly costUsd: number;
 }
 
+/** A reservation of the task's budget made for a model call and not settled yet (ADR 0031). */
+export interface OpenReservation {
+  readonly callId: string;
+  readonly tokens: number;
+  readonly microUsd: number;
+}
+
+/**
+ * The task's own budget figures (ADR 0031): what it has committed (used, plus the open reservation if any), in tokens
+ * and whole micro-USD, the integers a reservation is checked with. Kept in the task's keyed state, so a reservation
+ * needs no store: the task's partition serialises its handlings.
+ */
+export interface TaskBudget {
+  readonly tokens: number;
+  readonly microUsd: number;
+  /** The reservation of the model call in progress; a handling settles it before it commits. */
+  readonly open?: OpenReservation;
+}
+
 /**
  * The planner's state of one task: a projection of the task's events (rebuildable by folding them with evolve()),
  * kept in the planner's keyed state (ADR 0029).
@@ -139,6 +158,11 @@ export interface TaskState {
    * The steps of a given plan (a rollback, ADR 0026), proposed in order without a model. Absent for a planned task.
    */
   readonly given?: readonly GivenPlanStep[];
+  /**
+   * The task's budget figures (ADR 0031). Absent in states saved before they were kept: derived from `totals` then
+   * (taskBudgetOf), which counts the same committed calls.
+   */
+  readonly budget?: TaskBudget;
 }
 
 /** One step of a given plan, as the planner keeps it. */
