@@ -18,20 +18,26 @@
  * with none"): after the run above (with none), a second fresh pipeline is started on a database and changelogs
  * holding N copies of what the first run's last task left behind (earlier-tasks.ts: what is and is not seeded), and
  * the same tasks run again; each hop's p50 and p99 is printed against the run with none, with a PASS/FAIL line at 10%.
- * BENCH_EARLIER_AGE_DAYS (8): how long ago they ran; BENCH_EARLIER_PARTS=all|documents|changelogs: what is seeded.
+ * BENCH_EARLIER_AGE_DAYS (8): how long ago they ran; BENCH_EARLIER_PARTS=all|documents|changelogs: what is seeded;
+ * BENCH_EARLIER_SKIP=collection,...: collections left out of the seeding.
  */
 import { randomUUID } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
+import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { WardenEvent } from '@warden/contracts';
 import { loadavg } from 'node:os';
-import { createKafka, ensureTopics } from '@warden/runtime';
+import { createKafka, ensureTopics, type WorkerRuntimeConfig } from '@warden/runtime';
 import { testKafka, testWorkerConfig, waitUntil } from '@warden/runtime/testing';
 import type { EachMessagePayload } from 'kafkajs';
 import { pino } from 'pino';
 import { startPipeline, type Pipeline, type PipelineOptions } from '../infra/pipeline.js';
 import { recordHandlings } from './hop-breakdown.js';
-import { captureTemplate, seedEarlierTasks, type SeedReport, type TaskTemplate } from './earlier-tasks.js';
-import { benchChoice, benchSetting } from './config.js';
+import { captureTemplate, dropSeeded, seedEarlierTasks, type SeedReport, type TaskTemplate } from './earlier-tasks.js';
+import { benchChoice, benchList, benchPath, benchSetting } from './config.js';
+import { monitorMongoCommands } from './mongo-commands.js';
+import { stackCpu } from './stack-cpu.js';
 import { benchEndpoints, percentile, target } from './support.js';
 
 const TASKS = benchSetting('BENCH_TASKS', 20);
@@ -43,9 +49,21 @@ const EARLIER_AGE_DAYS = benchSetting('BENCH_EARLIER_AGE_DAYS', 8);
 const DAY_MS = 86_400_000;
 /** What of the earlier tasks is seeded: all (default), only their documents, or only their changelog records. */
 const EARLIER_PARTS = benchChoice('BENCH_EARLIER_PARTS', ['all', 'documents', 'changelogs'] as const, 'all');
+/** Collections of the earlier tasks' documents not seeded (e.g. planner_budget_log: what the rest costs without it). */
+const EARLIER_SKIP = new Set(benchList('BENCH_EARLIER_SKIP'));
 /** Wait after the template task's end before taking it, so that its last state writes are committed. */
 const TEMPLATE_SETTLE_MS = 2_000;
+/** The task ids of a run (below): `bench-step-<i>-<8 hex>`. */
+const TASK_ID = /bench-step-\d+-[0-9a-f]{8}/;
+/** A directory to write a CPU profile of each run's tasks into (this process: the workers run in it), when set. */
+const CPU_PROFILE_DIR = benchPath('BENCH_CPU_PROFILE_DIR');
 const endpoints = benchEndpoints();
+// The workers' MongoDB commands, timed per run (bench/mongo-commands.ts).
+const mongoCommands = monitorMongoCommands();
+const load = (): string =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
 
 /** The floor: hops of a raw transactional consume-produce relay, in milliseconds. */
 async function floorHops(): Promise<number[]> {
@@ -187,6 +205,7 @@ console.log(
 
 /** One measured run: TASKS tasks one at a time through a fresh pipeline; the hops and steps of all but the first. */
 async function measure(
+  label: string,
   options: PipelineOptions,
   onLastTask?: (pipeline: Pipeline, taskId: string) => Promise<void>,
   keepWhatEnded = false,
@@ -196,9 +215,18 @@ async function measure(
   const steps: number[] = [];
   const outsideModel: number[] = [];
   let i = 0;
+  console.log(`${label}: pipeline started; load average ${load()}`);
+  mongoCommands.reset();
+  const cpu = stackCpu();
+  const profiler = CPU_PROFILE_DIR === undefined ? undefined : new Session();
+  if (profiler !== undefined) {
+    profiler.connect();
+    await profiler.post('Profiler.enable');
+    await profiler.post('Profiler.start');
+  }
   try {
     for (; i < TASKS; i++) {
-      const taskId = `bench-step-${i}-${randomUUID().slice(0, 8)}`;
+      const taskId = `bench-step-${i}-${randomUUID().slice(0, 8)}`; // TASK_ID
       await pipeline.submit(taskId, 'pipeline-refund', {
         goal: 'Refund order ord_7731 of customer cus_1042: 42.50 USD for a damaged item.',
         input: { customerId: 'cus_1042', orderId: 'ord_7731', amountUsd: 42.5 },
@@ -223,6 +251,15 @@ async function measure(
     // After many earlier tasks a task may not end in time: the figures are those of the tasks that ended.
     console.log(`\nthe run stopped at task ${i + 1} of ${TASKS}: ${(error as Error).message}`);
   } finally {
+    if (profiler !== undefined && CPU_PROFILE_DIR !== undefined) {
+      const { profile } = await profiler.post('Profiler.stop');
+      const file = join(CPU_PROFILE_DIR, `agent-step-${label.replace(/[^a-z0-9]+/gi, '-')}.cpuprofile`);
+      await writeFile(file, JSON.stringify(profile));
+      profiler.disconnect();
+      console.log(`  CPU profile of ${label}: ${file}`);
+    }
+    console.log(`${label}: ${i} task(s) ended; load average ${load()}; ${cpu()}`);
+    mongoCommands.print(label);
     await pipeline.close();
   }
   return { hops, steps, outsideModel };
@@ -236,14 +273,37 @@ const byLabel = (hops: readonly Hop[]): Map<string, number[]> => {
 
 // The workers' handling spans, kept in memory, split each hop (bench/hop-breakdown.ts).
 const handlings = recordHandlings();
+/** Where each hop of `hops` goes (bench/hop-breakdown.ts), p50s. */
+function printBreakdown(hops: readonly Hop[]): void {
+  const handled = handlings.lookup();
+  console.log(
+    'where each hop goes (p50, ms): the rest of the handling that published the cause; its commit, the fetch, the lock and decoding; the handling to the effect',
+  );
+  for (const label of new Set(hops.map((h) => h.label))) {
+    const split = hops
+      .filter((h) => h.label === label)
+      .flatMap((h) => {
+        const start = handled(h.causeId, h.worker)?.startMs;
+        const published = h.previous === undefined ? undefined : handled(h.previous.causeId, h.previous.worker)?.endMs;
+        if (start === undefined || published === undefined) return [];
+        return [{ rest: published - h.causeAtMs, kafka: start - published, handling: h.effectAtMs - start }];
+      });
+    const p50 = (pick: (x: (typeof split)[number]) => number): string =>
+      percentile(split.map(pick), 50).toFixed(1).padStart(6);
+    console.log(
+      `  ${label.padEnd(36)} rest of previous ${p50((x) => x.rest)}   commit+fetch ${p50((x) => x.kafka)}   handling ${p50((x) => x.handling)}   (floor ${floorP50.toFixed(1)}; n=${split.length})`,
+    );
+  }
+}
+
 let template: TaskTemplate | undefined;
 const loopDelay = monitorEventLoopDelay({ resolution: 1 });
 loopDelay.enable();
-const none = await measure({}, async (pipeline, taskId) => {
+const none = await measure('the run with none', {}, async (pipeline, taskId) => {
   if (EARLIER_TASKS === 0) return;
   // What one finished task left behind, to copy (after its last event, the workers' state writes are committed).
   await new Promise((r) => setTimeout(r, TEMPLATE_SETTLE_MS));
-  template = await captureTemplate(testKafka(endpoints), pipeline.db, pipeline.config, taskId);
+  template = await captureTemplate(testKafka(endpoints), pipeline.db, pipeline.config, taskId, TASK_ID);
 });
 loopDelay.disable();
 // Every worker runs in this process: a handling that holds the event loop delays the others' Kafka round trips.
@@ -253,25 +313,7 @@ console.log(
 const all: Hop[] = none.hops;
 const steps: number[] = none.steps;
 const labels = [...new Set(all.map((h) => h.label))];
-const handled = handlings.lookup();
-console.log(
-  'where each hop goes (p50, ms): the rest of the handling that published the cause; its commit, the fetch, the lock and decoding; the handling to the effect',
-);
-for (const label of labels) {
-  const split = all
-    .filter((h) => h.label === label)
-    .flatMap((h) => {
-      const start = handled(h.causeId, h.worker)?.startMs;
-      const published = h.previous === undefined ? undefined : handled(h.previous.causeId, h.previous.worker)?.endMs;
-      if (start === undefined || published === undefined) return [];
-      return [{ rest: published - h.causeAtMs, kafka: start - published, handling: h.effectAtMs - start }];
-    });
-  const p50 = (pick: (x: (typeof split)[number]) => number): string =>
-    percentile(split.map(pick), 50).toFixed(1).padStart(6);
-  console.log(
-    `  ${label.padEnd(36)} rest of previous ${p50((x) => x.rest)}   commit+fetch ${p50((x) => x.kafka)}   handling ${p50((x) => x.handling)}   (floor ${floorP50.toFixed(1)}; n=${split.length})`,
-  );
-}
+printBreakdown(all);
 let ok = true;
 for (const label of labels) {
   const ms = all.filter((h) => h.label === label).map((h) => h.ms);
@@ -306,14 +348,22 @@ if (EARLIER_TASKS > 0 && template !== undefined) {
   for (const [worker, c] of t.changelogs)
     console.log(`  per task: ${c.values.length} record(s) on the ${worker} changelog`);
   console.log('  not seeded: the event topics (workers read from their committed offsets), the auditor (not run here)');
-  const seedParts = { documents: EARLIER_PARTS !== 'changelogs', changelogs: EARLIER_PARTS !== 'documents' };
+  const seedParts = {
+    documents: EARLIER_PARTS !== 'changelogs',
+    changelogs: EARLIER_PARTS !== 'documents',
+    skip: EARLIER_SKIP,
+  };
+  if (EARLIER_SKIP.size > 0) console.log(`  BENCH_EARLIER_SKIP: not seeded: ${[...EARLIER_SKIP].join(', ')}`);
   if (EARLIER_PARTS !== 'all')
     console.log(`  BENCH_EARLIER_PARTS=${EARLIER_PARTS}: only the ${EARLIER_PARTS} are seeded`);
   let seeded: SeedReport | undefined;
+  let seededConfig: WorkerRuntimeConfig | undefined;
   const seededAt = performance.now();
   const after = await measure(
+    `the run after ${EARLIER_TASKS} earlier tasks`,
     {
       beforeStart: async (config) => {
+        seededConfig = config;
         seeded = await seedEarlierTasks(
           testKafka(endpoints),
           config,
@@ -336,6 +386,9 @@ if (EARLIER_TASKS > 0 && template !== undefined) {
         .join(' ')}`,
     );
   }
+  if (seededConfig !== undefined)
+    console.log(`dropped what the seeded run left: ${await dropSeeded(testKafka(endpoints), seededConfig)}`);
+  printBreakdown(after.hops);
   const before = byLabel(none.hops);
   if (after.hops.length === 0) console.log(`no hop measured after ${EARLIER_TASKS} earlier tasks`);
   for (const [label, ms] of byLabel(after.hops)) {

@@ -23,6 +23,14 @@ export function benchChoice<T extends string>(name: string, choices: readonly T[
   return raw as T;
 }
 
+/** A comma-separated list of names from the environment (empty when unset). */
+export function benchList(name: string): string[] {
+  return (process.env[name] ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+}
+
 /** A file path from the environment (e.g. where to write a CPU profile), or undefined when unset. */
 export function benchPath(name: string): string | undefined {
   const raw = process.env[name];

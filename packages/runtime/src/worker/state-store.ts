@@ -285,7 +285,10 @@ export interface StateStoresOptions<S> {
   readonly fence: (partition: number) => Promise<void>;
   /** A task whose state nobody writes for this long has it deleted (WARDEN_STATE_IDLE_TTL_MS); 0 or absent never. */
   readonly idleTtlMs?: number;
-  /** Called for each changelog record that cannot be restored (skipped): the worker raises an alert. */
+  /**
+   * Called for each key whose latest changelog record cannot be restored (skipped): the worker raises an alert. A
+   * record that a later one (a value or a tombstone) replaces is never parsed, so it raises none.
+   */
   readonly onCorrupt?: (record: { partition: number; offset: string; key: string; reason: string }) => void;
 }
 
@@ -354,6 +357,13 @@ export class StateStores<S> {
     const started = performance.now();
     const restoredAtMs = Date.now();
     let records = 0;
+    /**
+     * The latest record of each key read so far (its text and offset), a tombstone removing it: a value is parsed and
+     * checked once, after the read, and only if nothing came after it. A changelog holds many records per key until
+     * Kafka's cleaner compacts it (every task's writes, and their tombstones for a while), so parsing each as it came
+     * cost a restore in proportion to every record, where the state is only the last of each key (issue 17).
+     */
+    const latest = new Map<string, { text: string; offset: string }>();
     const consumer = kafka.consumer({
       groupId: `${this.options.groupId}.restore-${randomBytes(6).toString('hex')}`,
       readUncommitted: false,
@@ -380,19 +390,8 @@ export class StateStores<S> {
           for (const message of batch.messages) {
             const key = message.key?.toString() ?? '';
             records++;
-            if (message.value === null) {
-              store.remove(key);
-              continue;
-            }
-            const reason = this.restoreOne(store, key, message.value.toString('utf8'), schema, restoredAtMs);
-            if (reason !== undefined) {
-              store.remove(key); // its latest value is unknown: the task goes on without state (fail closed)
-              logger.error(
-                { topic, partition, offset: message.offset, key, reason },
-                'corrupt state record skipped: the task restores with no state',
-              );
-              this.options.onCorrupt?.({ partition, offset: message.offset, key, reason });
-            }
+            if (message.value === null) latest.delete(key);
+            else latest.set(key, { text: message.value.toString('utf8'), offset: message.offset });
           }
           advance(batch.lastOffset());
           return Promise.resolve();
@@ -401,6 +400,17 @@ export class StateStores<S> {
       await done;
     } finally {
       await consumer.disconnect();
+    }
+    for (const [key, { text, offset }] of latest) {
+      const reason = this.restoreOne(store, key, text, schema, restoredAtMs);
+      if (reason !== undefined) {
+        // its latest value is unknown: the task goes on without state (fail closed)
+        logger.error(
+          { topic, partition, offset, key, reason },
+          'corrupt state record skipped: the task restores with no state',
+        );
+        this.options.onCorrupt?.({ partition, offset, key, reason });
+      }
     }
     logger.info(
       { topic, partition, records, keys: store.entries.size, ms: Math.round(performance.now() - started) },

@@ -32,7 +32,7 @@ export const filesWrite = defineDemoTool({
   run: async (args, deps, ctx) => {
     const path = await deps.workspace.resolve(args.path);
     const before = await unlessMissing(() => readFile(path, { signal: ctx.signal }));
-    const recorded = (await deps.kept.recorded(ctx.idempotencyKey)).find((r) => r.path === args.path);
+    const recorded = await deps.kept.recordOf(ctx.idempotencyKey, args.path);
     if (args.overwrite !== true && before !== null && recorded === undefined) {
       if (sha256(before) !== sha256(args.content)) {
         throw new ToolCallError(`${args.path} exists and overwrite is not set`, { retryable: false });
@@ -53,7 +53,7 @@ export const filesWrite = defineDemoTool({
     const path = await deps.workspace.resolve(args.path);
     const current = await unlessMissing(() => readFile(path, { signal: ctx.signal }));
     if (current === null) return { status: 'not_applied' };
-    const recorded = (await deps.kept.recorded(ctx.idempotencyKey)).find((r) => r.path === args.path);
+    const recorded = await deps.kept.recordOf(ctx.idempotencyKey, args.path);
     return sha256(current) === sha256(args.content) && recorded !== undefined
       ? { status: 'applied', output: { sizeBytes: current.byteLength, previousSha256: recorded.previousSha256 } }
       : { status: 'not_applied' };
