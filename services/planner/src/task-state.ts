@@ -162,8 +162,19 @@ export interface KeepOptions {
 }
 
 /**
+ * Whether people may look at the task's view: the escalation page, its only reader, shows it beside an escalation of
+ * the task. So a task that holds an escalation or a halt, or has halted, has its view written (and from then on at
+ * each handling: it keeps its escalations), and one that never came before a person has none: no write for it at
+ * all. On FerretDB each view write scans the collection (ADR 0030: 1.1-2.2 s at 10,000 views, taking the CPU the
+ * hops' writes need), so views of tasks nobody will look at are not worth their cost.
+ */
+export function viewShown(state: TaskState): boolean {
+  return (state.escalations?.length ?? 0) > 0 || state.halt !== undefined || state.status === 'halted';
+}
+
+/**
  * Keeps a task's state in its keyed state (written in the handling's transaction), with its wake-up once it has
- * ended, and leaves its view for the write-behind.
+ * ended, and leaves its view for the write-behind when people may look at it (viewShown).
  */
 export function keep(handle: KeyedState<PlannerRecord>, state: TaskState, options: KeepOptions): void {
   const current = handle.get();
@@ -172,7 +183,7 @@ export function keep(handle: KeyedState<PlannerRecord>, state: TaskState, option
   const record = recordOf(state, revision, options.endedTaskRetentionMs, now.getTime());
   handle.set(record);
   handle.wakeAt(endedTask(record)?.expiresAtMs);
-  options.views.put(taskViewOf(state, revision, now));
+  if (viewShown(state)) options.views.put(taskViewOf(state, revision, now));
 }
 
 /** The wake-up: an ended task's marker past its retention is deleted (a tombstone in the changelog). */

@@ -137,6 +137,22 @@ describe("the planner's keyed state of a task (ADR 0029)", () => {
       ]);
     });
 
+    it('leaves no view of a task that never came before a person: only the escalation page reads views', () => {
+      const h = held({ task: running, revision: 1 });
+      const unseen: TaskState = { ...running, escalations: [] };
+      keep(h.handle, unseen, options(h.sink));
+      keep(h.handle, { ...unseen, status: 'completed', endReason: 'completed' }, options(h.sink));
+      expect(h.views, 'running, then completed, with no escalation').toEqual([]);
+      expect(h.handle.get(), 'its state is kept all the same').toMatchObject({ ended: { status: 'completed' } });
+      const halting = held({ task: running, revision: 1 });
+      keep(halting.handle, { ...unseen, status: 'halted' }, options(halting.sink));
+      keep(halting.handle, { ...running, escalations: undefined, status: 'waiting' }, options(halting.sink));
+      expect(
+        halting.views.map((v) => v.status),
+        'a halted task is shown; a waiting one without escalation is not',
+      ).toEqual(['halted']);
+    });
+
     it('keeps only a marker of a completed or failed task, deleted by the wake-up once its retention has passed', () => {
       const h = held({ task: running, revision: 4 });
       keep(h.handle, { ...running, status: 'completed', endReason: 'completed' }, options(h.sink));
