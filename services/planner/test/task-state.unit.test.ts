@@ -146,7 +146,7 @@ describe("the planner's keyed state of a task (ADR 0029)", () => {
       expect(h.handle.get(), 'its state is kept all the same').toMatchObject({ ended: { status: 'completed' } });
       const halting = held({ task: running, revision: 1 });
       keep(halting.handle, { ...unseen, status: 'halted' }, options(halting.sink));
-      keep(halting.handle, { ...running, escalations: undefined, status: 'waiting' }, options(halting.sink));
+      keep(halting.handle, { ...unseen, status: 'waiting' }, options(halting.sink));
       expect(
         halting.views.map((v) => v.status),
         'a halted task is shown; a waiting one without escalation is not',
