@@ -100,6 +100,8 @@ describe("the people's page in headless Chromium", () => {
     if (halted.type !== 'TaskHalted') throw new Error(`expected a halt, got ${halted.type}`);
     const section = page.locator(`section.esc[data-escalation="${halted.data.escalationId}"]`);
     await section.locator('dt', { hasText: 'Task halted' }).waitFor({ timeout: 60_000 });
+    // the planner writes the task's budget view behind its state; the page reads it again until it is there
+    await section.locator('dd', { hasText: /^tokens: / }).waitFor({ timeout: 30_000 });
     const text = await section.textContent();
     expect(text).toMatch(/Task haltedbudget_exhausted/);
     expect(text).toMatch(/Budgettokens: \d+ spent of 6000, \d+ left/);

@@ -63,10 +63,21 @@ export const peoplePage = `<!doctype html>
     dd.appendChild(pre ? el('pre', {}, value) : document.createTextNode(value));
     dl.appendChild(dd);
   }
-  // A pending escalation whose task's budget is not recorded yet is read again, a few times, a second apart.
+  // A pending escalation whose task's budget is not recorded yet is read again, a second apart, for up to 30 s
+  // (the planner writes it behind its state: a second or so, longer when MongoDB is busy).
   var budgetRetries = 0;
   var awaitingBudget = false;
+  // What a person typed or entered survives a re-render (a refresh on a live update or a budget read).
+  function typed() {
+    var kept = {};
+    list.querySelectorAll('section.esc textarea, section.esc input').forEach(function (f) {
+      var box = f.closest('section.esc');
+      if (f.value !== '') kept[box.getAttribute('data-escalation') + ' ' + (f.getAttribute('data-grant') || 'comment')] = f.value;
+    });
+    return kept;
+  }
   function render(escs) {
+    var kept = typed();
     list.textContent = '';
     awaitingBudget = false;
     if (escs.length === 0) list.appendChild(el('p', {}, 'Nothing to decide.'));
@@ -96,7 +107,7 @@ export const peoplePage = `<!doctype html>
         field(dl, 'Budget', 'tokens: ' + fig(b.tokens, '') + '; cost: ' + fig(b.costUsd, ' USD') + '; steps: ' + fig(b.steps, '') + '; failures in a row: ' + b.failures.consecutive + ' of ' + b.failures.limit + ' (task ' + b.status + ')');
       }
       if (x.task && !x.task.budget && x.status === 'pending') {
-        field(dl, 'Budget', 'not recorded yet (the planner writes it within a second)');
+        field(dl, 'Budget', 'not recorded yet (the planner writes it shortly; this page reads it again)');
         awaitingBudget = true;
       }
       if (x.task) {
@@ -138,8 +149,12 @@ export const peoplePage = `<!doctype html>
       }
       list.appendChild(box);
     });
+    list.querySelectorAll('section.esc textarea, section.esc input').forEach(function (f) {
+      var key = f.closest('section.esc').getAttribute('data-escalation') + ' ' + (f.getAttribute('data-grant') || 'comment');
+      if (kept[key] !== undefined) f.value = kept[key];
+    });
     if (!awaitingBudget) budgetRetries = 0;
-    else if (budgetRetries < 10) {
+    else if (budgetRetries < 30) {
       budgetRetries++;
       setTimeout(refresh, 1000);
     }
