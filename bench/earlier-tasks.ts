@@ -32,7 +32,8 @@ import {
   stateChangelogConfig,
   type WorkerRuntimeConfig,
 } from '@warden/runtime';
-import type { Kafka } from 'kafkajs';
+import { tenantBudgetTopic, tenantBudgetTopicConfig, type TenantBudgetRecord } from '@warden/planner';
+import type { Admin, Kafka, Producer } from 'kafkajs';
 import { BSON, MongoClient, ObjectId, type Db, type Document } from 'mongodb';
 
 const { EJSON } = BSON;
@@ -59,6 +60,11 @@ export interface TaskTemplate {
   readonly documents: ReadonlyMap<string, readonly string[]>;
   /** Worker name -> the task's changelog records in order (null: a tombstone), and the changelog's partitions. */
   readonly changelogs: ReadonlyMap<string, { partitions: number; values: ReadonlyArray<string | null> }>;
+  /**
+   * The tenant budget log (ADR 0032): its partitions and the tenants the run's allowances were taken for. Its records
+   * are keyed by tenant, not by task (a take and a give per allowance, about every ten model calls).
+   */
+  readonly tenantBudgets?: { readonly partitions: number; readonly tenantIds: readonly string[] };
 }
 
 /** What one seeding wrote, and how fast. */
@@ -130,7 +136,8 @@ export async function captureTemplate(
     await admin.disconnect();
   }
   for (const [worker, c] of changelogs) if (c.values.length === 0) changelogs.delete(worker);
-  return { taskId, links: [...links], documents, changelogs };
+  const tenantBudgets = await tenantsOfBudgetLog(kafka, config);
+  return { taskId, links: [...links], documents, changelogs, ...(tenantBudgets ? { tenantBudgets } : {}) };
 }
 
 /** A task id for earlier task i, shaped as the bench's own (`bench-step-<i>-<8 hex>`), unique per seeding. */
@@ -296,11 +303,72 @@ export async function seedEarlierTasks(
       records.set(worker, written);
       log(`  seeded ${topic}: ${written} records`);
     }
+    if (parts.changelogs && template.tenantBudgets !== undefined) {
+      const written = await seedTenantBudgets(producer, admin, config, template.tenantBudgets, count);
+      records.set('tenant-budgets', written);
+      log(`  seeded ${tenantBudgetTopic(config.topicPrefix)}: ${written} records`);
+    }
   } finally {
     await producer.disconnect();
     await admin.disconnect();
   }
   return { tasks: count, documents, records, mongoMs, kafkaMs: performance.now() - kafkaStart };
+}
+
+/** The tenant budget log's partitions and the tenants it holds records of; undefined when the run wrote none. */
+async function tenantsOfBudgetLog(
+  kafka: Kafka,
+  config: WorkerRuntimeConfig,
+): Promise<TaskTemplate['tenantBudgets'] | undefined> {
+  const topic = tenantBudgetTopic(config.topicPrefix);
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    if (!(await admin.listTopics()).includes(topic)) return undefined;
+    const meta = await admin.fetchTopicMetadata({ topics: [topic] });
+    const tenantIds = new Set<string>();
+    const notAnEvent = { decode: () => Promise.reject(new Error('a budget record')) };
+    await readTopics({ kafka, codec: notAnEvent as never }, [topic], {
+      follow: false,
+      onMessage: (m) => void tenantIds.add(m.message.key?.toString() ?? ''),
+    });
+    tenantIds.delete('');
+    return tenantIds.size === 0 ? undefined : { partitions: meta.topics[0]!.partitions.length, tenantIds: [...tenantIds] };
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/**
+ * What `count` earlier tasks left in the tenant budget log, over-counted: one allowance taken and given back per task
+ * (the planner takes one about every ten model calls at the default sizes, three per bench task), charged one token
+ * each so that no tenant's limit is reached. A starting planner folds them all before its first take.
+ */
+async function seedTenantBudgets(
+  producer: Producer,
+  admin: Admin,
+  config: WorkerRuntimeConfig,
+  budgets: NonNullable<TaskTemplate['tenantBudgets']>,
+  count: number,
+): Promise<number> {
+  const topic = tenantBudgetTopic(config.topicPrefix);
+  await ensureTopics(admin, [topic], { partitions: budgets.partitions, configs: tenantBudgetTopicConfig });
+  const one = { tokens: 1, microUsd: 1 };
+  const limit = { tokens: Number.MAX_SAFE_INTEGER, microUsd: Number.MAX_SAFE_INTEGER };
+  let written = 0;
+  for (let i = 0; i < count; i += PRODUCE_BULK / 2) {
+    const messages = [];
+    for (let j = i; j < Math.min(count, i + PRODUCE_BULK / 2); j++) {
+      const key = budgets.tenantIds[j % budgets.tenantIds.length]!;
+      const lease = randomUUID();
+      const take: TenantBudgetRecord = { k: 'take', lease, min: one, want: one, limit, ttlMs: 30 * 60_000 };
+      const give: TenantBudgetRecord = { k: 'give', lease, used: one };
+      messages.push({ key, value: JSON.stringify(take) }, { key, value: JSON.stringify(give) });
+    }
+    await producer.send({ topic, acks: -1, messages });
+    written += messages.length;
+  }
+  return written;
 }
 
 /**

@@ -1,5 +1,6 @@
 export {
   DEFAULT_BATCH_SIZE,
+  DEFAULT_TOPIC_PARTITIONS,
   WorkerEnv,
   jsonEnv,
   sealPatternsEnv,
@@ -31,6 +32,7 @@ export {
   UNCLASSIFIED_ERROR_CODE,
 } from './errors.js';
 export { createKafka, ensureTopics, kafkajsLogCreator, type EnsureTopicsOptions, type KafkaSecurity } from './kafka.js';
+export { jsonOrUndefined } from './json.js';
 export {
   ALL_DEPENDENCIES,
   Dependencies,

@@ -1,5 +1,5 @@
 import { MAX_ID_CHARS, MAX_NOTE_CHARS } from '@warden/contracts';
-import { ensureTopics } from '@warden/runtime';
+import { ensureTopics, jsonOrUndefined } from '@warden/runtime';
 import type { Consumer, Kafka, Producer } from 'kafkajs';
 import CircuitBreaker from 'opossum';
 import type { Logger } from 'pino';
@@ -282,7 +282,7 @@ export class BreakerSync implements BreakerStateSink {
     await consumer.subscribe({ topics: [this.topic], fromBeginning: true });
     await consumer.run({
       eachMessage: ({ message }) => {
-        const parsed = SharedBreakerState.safeParse(safeJson(message.value?.toString('utf8')));
+        const parsed = SharedBreakerState.safeParse(jsonOrUndefined(message.value?.toString('utf8')));
         if (!parsed.success) {
           this.logger.warn(
             { offset: message.offset, issues: parsed.error.issues },
@@ -309,14 +309,5 @@ export class BreakerSync implements BreakerStateSink {
   async stop(): Promise<void> {
     await this.consumer?.disconnect();
     await this.producer?.disconnect();
-  }
-}
-
-function safeJson(text: string | undefined): unknown {
-  if (text === undefined) return undefined;
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return undefined; // reported by the schema check as malformed
   }
 }

@@ -1,6 +1,7 @@
 import { MAX_ID_CHARS } from '@warden/contracts';
 import {
   jsonEnv,
+  DEFAULT_TOPIC_PARTITIONS,
   loadConfig,
   runtimeConfigFrom,
   sealPatternsEnv,
@@ -105,11 +106,17 @@ export const PlannerEnv = WorkerEnv.extend({
   PLANNER_TOOL_BREAKER_TTL_MS: int(1_000, 24 * 3_600_000).default(30_000),
   PLANNER_ESCALATION_TTL_MS: int(60_000, 30 * 24 * 3_600_000).default(24 * 3_600_000),
   /**
-   * A reservation (a tenant's allowance) still open this long after it was made was left by a crash: the sweep
-   * charges it in full. An allowance takes new calls until this minus the longest model call.
+   * A tenant's allowance not given back this long after it was taken was left by a crash: the tenant budget log
+   * charges it in full (ADR 0032). An allowance takes new calls until this minus the longest model call.
    */
   PLANNER_RESERVATION_TTL_MS: int(10_000, 24 * 3_600_000).default(30 * 60_000),
-  PLANNER_RESERVATION_SWEEP_MS: int(1_000, 3_600_000).default(60_000),
+  /** Partitions of the tenant budget topic (`<prefix>.tenant-budgets.v1`, keyed by tenant) when a planner creates it. */
+  PLANNER_TENANT_BUDGET_PARTITIONS: int(1, 1_000).default(DEFAULT_TOPIC_PARTITIONS),
+  /**
+   * How long taking or giving back an allowance waits for this replica's reader to reach its record in the tenant
+   * budget log (a planner that starts reads the whole log first); then the handling fails and is tried again.
+   */
+  PLANNER_TENANT_BUDGET_ANSWER_TIMEOUT_MS: int(1_000, 600_000).default(30_000),
   PLANNER_POLICY_VERSION: z.string().min(1).max(MAX_ID_CHARS).default('planner.v1'),
   /**
    * Personal-data patterns (ADR 0026, EXECUTOR_SEAL_PATTERNS' format: a JSON array of regexes): any piece of the
@@ -154,9 +161,11 @@ export interface PlannerSettings {
   readonly toolBreakerTtlMs: number;
   readonly escalationTtlMs: number;
   readonly policyVersion: string;
-  /** Reservations open longer than this are expired by the sweep (longer than any call with all its retries). */
+  /** Allowances not given back within this are charged in full (longer than any call with all its retries). */
   readonly reservationTtlMs: number;
-  readonly reservationSweepMs: number;
+  /** The tenant budget topic's partitions (when created here) and how long a take or give waits for its answer. */
+  readonly tenantBudgetPartitions: number;
+  readonly tenantBudgetAnswerTimeoutMs: number;
   /** Personal-data patterns sealed in the model's output under the tenant's key (PLANNER_SEAL_PATTERNS). */
   readonly sealPatterns: readonly RegExp[];
   /** How long a completed or failed task's record stays in keyed state (ms; 0: for ever). */
@@ -266,7 +275,8 @@ export function loadPlannerConfig(env: Readonly<Record<string, string | undefine
       escalationTtlMs: e.PLANNER_ESCALATION_TTL_MS,
       policyVersion: e.PLANNER_POLICY_VERSION,
       reservationTtlMs: e.PLANNER_RESERVATION_TTL_MS,
-      reservationSweepMs: e.PLANNER_RESERVATION_SWEEP_MS,
+      tenantBudgetPartitions: e.PLANNER_TENANT_BUDGET_PARTITIONS,
+      tenantBudgetAnswerTimeoutMs: e.PLANNER_TENANT_BUDGET_ANSWER_TIMEOUT_MS,
       endedTaskRetentionMs: e.PLANNER_ENDED_TASK_RETENTION_MS,
       taskViews: { flushMs: e.PLANNER_TASK_VIEW_FLUSH_MS, maxPending: e.PLANNER_TASK_VIEW_MAX_PENDING },
     },

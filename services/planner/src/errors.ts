@@ -28,7 +28,7 @@ export class ModelCallError extends WardenError {
   }
 }
 
-/** The budget store (MongoDB) could not be read or written. Retryable: the runtime retries the event. */
+/** The tenants' budget owner (the tenant budget log) did not answer a take or a give. Retryable: the runtime retries the event. */
 export class BudgetStoreError extends WardenError {
   readonly code = PlannerErrorCodes.budgetStore;
   readonly retryable = true;

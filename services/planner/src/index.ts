@@ -2,12 +2,13 @@
  * @warden/planner: calls the model through the openai package and turns its output into proposals, with budgets
  * reserved before each call, a bounded context window, loop detection and a per-task breaker. decide/ is pure.
  */
-export { BudgetStore, type BudgetLimit, type BudgetRefusal } from './budget-store.js';
 export {
   TenantAllowances,
   tenantRefusal,
   type AllowanceSettings,
   type Amount,
+  type BudgetLimit,
+  type BudgetRefusal,
   type Grant,
   type TakeOutcome,
   type TenantBudgetOwner,
@@ -15,6 +16,14 @@ export {
   type TenantHold,
   type TenantReserveOutcome,
 } from './tenant-allowances.js';
+export {
+  TenantBudgetLog,
+  TenantBudgetRecord,
+  TenantFigures,
+  tenantBudgetTopic,
+  tenantBudgetTopicConfig,
+  type TenantBudgetLogOptions,
+} from './tenant-budget-log.js';
 export { DEFAULT_PRICES, PlannerEnv, loadPlannerConfig, type PlannerConfig, type PlannerSettings } from './config.js';
 export {
   costOf,
@@ -96,4 +105,10 @@ export {
   type TaskViewSink,
   type TaskViewWriterOptions,
 } from './task-views.js';
-export { createPlannerHandlers, createPlannerWorker, tenantAllowances, type PlannerWorkerOptions } from './worker.js';
+export {
+  createPlannerHandlers,
+  createPlannerWorker,
+  tenantAllowances,
+  tenantBudgetLog,
+  type PlannerWorkerOptions,
+} from './worker.js';

@@ -1,6 +1,19 @@
 import { randomUUID } from 'node:crypto';
-import type { BudgetLimit, BudgetRefusal } from './budget-store.js';
 import { OneAtATime } from './one-at-a-time.js';
+
+/** A limit in tokens and micro-USD. */
+export interface BudgetLimit {
+  readonly tokens: number;
+  readonly microUsd: number;
+}
+
+/** Why a reservation was refused: which budget, its limit, what is committed, what was asked. */
+export interface BudgetRefusal {
+  readonly budget: 'tokens' | 'cost' | 'tenant_tokens' | 'tenant_cost';
+  readonly limit: number;
+  readonly used: number;
+  readonly requested: number;
+}
 
 /** Tokens and whole micro-USD (integers: budgets never drift). */
 export interface Amount {
@@ -22,7 +35,7 @@ export type TakeOutcome =
 
 /**
  * The owner of a tenant's budget figures (ADR 0031): whoever serialises its reservations between planner replicas.
- * Today the budget log in MongoDB (BudgetStore, the `tenant:` scope); a topic keyed by tenant may replace it (ADR 0029).
+ * The tenant budget log (ADR 0032): the partitions of a topic keyed by tenant, whose order decides every take.
  */
 export interface TenantBudgetOwner {
   /**

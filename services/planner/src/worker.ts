@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import {
   createPlannerMetrics,
   createRuntimeMetrics,
@@ -13,7 +14,6 @@ import {
   type WorkerRuntimeConfig,
 } from '@warden/runtime';
 import { demoTools, type ToolRegistry } from '@warden/tools';
-import { BudgetStore } from './budget-store.js';
 import type { PlannerSettings } from './config.js';
 import { toMicroUsd } from './decide/budget.js';
 import { createHandlers, plannerConsumes, plannerWake } from './handlers/index.js';
@@ -23,6 +23,7 @@ import { o200kCounter } from './model/tokens.js';
 import { OpenTools } from './open-tools.js';
 import { PlannerRecord } from './task-state.js';
 import { TenantAllowances } from './tenant-allowances.js';
+import { TenantBudgetLog, tenantBudgetTopic } from './tenant-budget-log.js';
 import { NO_TASK_VIEWS, TaskViewWriter, type TaskViewSink } from './task-views.js';
 
 /** Options of the planner worker. */
@@ -47,8 +48,8 @@ export function createPlannerHandlers(
     readonly metrics?: PlannerMetrics;
     /** Where task views go (planner_task_views, written behind); none kept by default. */
     readonly views?: TaskViewSink;
-    /** The tenants' allowances (ADR 0031); by default over the budget log, never given back when idle. */
-    readonly allowances?: TenantAllowances;
+    /** The tenants' allowances (ADR 0031), taken from their owner (tenantAllowances: the tenant budget log). */
+    readonly allowances: TenantAllowances;
   },
 ): Handlers<(typeof plannerConsumes)[number], PlannerRecord> {
   const s = options.settings;
@@ -59,7 +60,7 @@ export function createPlannerHandlers(
     {
       model: options.model,
       tools: options.tools ?? demoTools,
-      budgets: options.allowances ?? tenantAllowances(deps, s, now),
+      budgets: options.allowances,
       views: options.views ?? NO_TASK_VIEWS,
       endedTaskRetentionMs: s.endedTaskRetentionMs,
       tokens: o200kCounter,
@@ -84,11 +85,28 @@ export function createPlannerHandlers(
   );
 }
 
-/** Tenant allowances over the budget log in MongoDB (ADR 0031), from the planner's settings. */
-export function tenantAllowances(deps: RuntimeDeps, s: PlannerSettings, now: () => Date): TenantAllowances {
+/** The tenants' budgets owned by the partitions of the topic keyed by tenant (ADR 0032); start it before use. */
+export function tenantBudgetLog(deps: RuntimeDeps, s: PlannerSettings): TenantBudgetLog {
+  return new TenantBudgetLog(deps.kafka, {
+    topic: tenantBudgetTopic(deps.topics.prefix),
+    partitions: s.tenantBudgetPartitions,
+    reservationTtlMs: s.reservationTtlMs,
+    answerTimeoutMs: s.tenantBudgetAnswerTimeoutMs,
+    replicaId: `${hostname()}-${process.pid}`,
+    logger: deps.logger.child({ component: 'tenant-budget-log' }),
+  });
+}
+
+/** Tenant allowances (ADR 0031) taken from the tenant budget log (ADR 0032), from the planner's settings. */
+export function tenantAllowances(
+  deps: RuntimeDeps,
+  s: PlannerSettings,
+  now: () => Date,
+  owner: TenantBudgetLog,
+): TenantAllowances {
   const logger = deps.logger.child({ component: 'tenant-allowances' });
   return new TenantAllowances(
-    new BudgetStore(deps.db, { reservationTtlMs: s.reservationTtlMs, now }),
+    owner,
     {
       size: { tokens: s.tenantLease.tokens, microUsd: toMicroUsd(s.tenantLease.costUsd) },
       usableMs: s.tenantLease.usableMs,
@@ -99,7 +117,7 @@ export function tenantAllowances(deps: RuntimeDeps, s: PlannerSettings, now: () 
       onError: (error, grant) =>
         logger.warn(
           { err: error, tenantId: grant.tenantId, leaseId: grant.leaseId },
-          'could not give a tenant allowance back: the sweep charges it in full at its TTL',
+          'could not give a tenant allowance back: it is charged in full at its TTL',
         ),
     },
   );
@@ -108,14 +126,14 @@ export function tenantAllowances(deps: RuntimeDeps, s: PlannerSettings, now: () 
 /**
  * The planner as a worker: consumes TaskSubmitted and every step outcome, keeps each task's state in its keyed state
  * (ADR 0029: in memory per partition, changelogged in each transaction, with the task's budget) and holds allowances of
- * the tenants' budgets taken from MongoDB (ADR 0031), calls the model and
+ * the tenants' budgets (ADR 0031) taken from the topic keyed by tenant that owns them (ADR 0032), calls the model and
  * publishes proposals or the task's end. The task views people read are written behind, in batches.
  */
 export function createPlannerWorker(options: PlannerWorkerOptions): Worker {
   const s = options.settings;
   const model = options.model ?? createOpenAiModel(s.model, o200kCounter);
   const openTools = new OpenTools(s.toolBreakerTtlMs);
-  let sweeper: NodeJS.Timeout | undefined;
+  let budgetLog: TenantBudgetLog | undefined;
   let views: TaskViewWriter | undefined;
   let allowances: TenantAllowances | undefined;
   const now = options.now ?? (() => new Date());
@@ -128,34 +146,20 @@ export function createPlannerWorker(options: PlannerWorkerOptions): Worker {
     metrics,
     // Each task's state (ADR 0029); the wake-up deletes an ended task's record once its retention has passed.
     state: { schema: PlannerRecord, onWake: plannerWake(now) },
-    handlers: (deps) => {
+    handlers: async (deps) => {
       views = new TaskViewWriter(deps.db, { ...s.taskViews, logger: deps.logger.child({ component: 'task-views' }) });
       views.start();
-      allowances = tenantAllowances(deps, s, now);
+      budgetLog = tenantBudgetLog(deps, s);
+      await budgetLog.start();
+      allowances = tenantAllowances(deps, s, now, budgetLog);
       allowances.start();
       return createPlannerHandlers(deps, { ...options, model, openTools, metrics: agentMetrics, views, allowances });
     },
-    onStarted: (deps) => {
-      // Reservations (tenant allowances) a crash left open are expired and charged in full.
-      const budgets = new BudgetStore(deps.db, {
-        reservationTtlMs: s.reservationTtlMs,
-        ...(options.now ? { now: options.now } : {}),
-      });
-      const sweep = (): void =>
-        void budgets
-          .sweepExpired()
-          .then((n) => {
-            if (n > 0) deps.logger.warn({ expired: n }, 'expired reservations left open by a crash: charged in full');
-          })
-          .catch((error: unknown) => deps.logger.warn({ err: error }, 'reservation sweep failed'));
-      sweeper = setInterval(sweep, s.reservationSweepMs);
-      sweeper.unref();
-    },
     onClosing: async () => {
-      if (sweeper !== undefined) clearInterval(sweeper);
       if (options.model === undefined) model.close();
       // allowances go back (calls still in flight charged in full; later ones take only what they need)
       await allowances?.close();
+      await budgetLog?.stop();
       await views?.close();
     },
   });

@@ -3,13 +3,17 @@ import { describe, expect, it } from 'vitest';
 import { loadPlannerConfig } from '../src/index.js';
 
 describe('loadPlannerConfig', () => {
-  it('takes the reservation TTL and sweep interval', () => {
+  it("takes the reservation TTL and the tenant budget log's partitions and answer timeout, with defaults", () => {
     const { settings } = loadPlannerConfig({
       PLANNER_RESERVATION_TTL_MS: '900000',
-      PLANNER_RESERVATION_SWEEP_MS: '5000',
+      PLANNER_TENANT_BUDGET_PARTITIONS: '6',
+      PLANNER_TENANT_BUDGET_ANSWER_TIMEOUT_MS: '5000',
     });
     expect(settings.reservationTtlMs).toBe(900_000);
-    expect(settings.reservationSweepMs).toBe(5_000);
+    expect(settings.tenantBudgetPartitions).toBe(6);
+    expect(settings.tenantBudgetAnswerTimeoutMs).toBe(5_000);
+    const defaults = loadPlannerConfig({}).settings;
+    expect([defaults.tenantBudgetPartitions, defaults.tenantBudgetAnswerTimeoutMs]).toEqual([3, 30_000]);
   });
 
   it('refuses a reservation TTL a model call with its retries could outlast', () => {

@@ -13,13 +13,14 @@ import {
   type ChildWorker,
 } from '@warden/runtime/testing';
 import { startScriptedModel } from '@warden/scripted-model/testing';
-import { MongoClient } from 'mongodb';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { stack } from '../../../test/support/index.js';
 import {
-  BudgetStore,
   OpenTools,
+  TenantBudgetLog,
+  tenantAllowances,
+  tenantBudgetTopic,
   createOpenAiModel,
   type ModelClient,
   type PlannerRecord,
@@ -49,16 +50,26 @@ const lookUp = (id: string) => ({
   ],
 });
 
-/** A tenant's figures in the budget log (planner_budget_log): what it has committed. */
-async function tenantFigures(mongoDb: string, tenantId: string) {
-  const client = new MongoClient(stack().mongoUrl);
-  await client.connect();
+/** A tenant's figures in the tenant budget log (ADR 0032), folded by a reader of its own: what it has committed. */
+async function tenantFigures(topicPrefix: string, tenantId: string) {
+  const log = tenantBudgetLogOf(topicPrefix);
+  await log.start();
   try {
-    return await new BudgetStore(client.db(mongoDb)).figures(`tenant:${tenantId}`);
+    return (await log.figures(tenantId)).committed;
   } finally {
-    await client.close();
+    await log.stop();
   }
 }
+
+const tenantBudgetLogOf = (topicPrefix: string) =>
+  new TenantBudgetLog(testKafka(stack()), {
+    topic: tenantBudgetTopic(topicPrefix),
+    partitions: 3,
+    reservationTtlMs: 30 * 60_000,
+    answerTimeoutMs: 30_000,
+    replicaId: 'test',
+    logger: pino({ level: 'silent' }),
+  });
 
 /** Waits until the consumer group has exactly one member and is stable. */
 async function groupSettled(groupId: string): Promise<void> {
@@ -135,7 +146,7 @@ async function setUp(scenario: string, logLevel: 'error' | 'warn') {
     expect(events.filter((e) => e.type === 'AnswerProposed')).toHaveLength(1);
     expect(events.filter((e) => e.type === 'ModelCalled')).toHaveLength(2);
     const used = events.reduce((t, e) => t + (e.type === 'ModelResponded' ? e.data.usage.totalTokens : 0), 0);
-    expect((await tenantFigures(config.mongoDb, 'tenant-a')).committedTokens).toBeGreaterThanOrEqual(used);
+    expect((await tenantFigures(config.topicPrefix, 'tenant-a')).tokens).toBeGreaterThanOrEqual(used);
   };
   return { model, config, env, settings, out, publisher, submit, taskEvents, lookUpDone, expectOnePerStep };
 }
@@ -163,11 +174,16 @@ describe('a planner crash between a model call and its commit', () => {
       isOpen: () => inner.isOpen(),
       close: () => undefined,
     };
+    const budgetLog = tenantBudgetLogOf(config.topicPrefix);
+    await budgetLog.start();
+    cleanups.push(() => budgetLog.stop());
     const handlers = createPlannerHandlers(deps, {
       runtime: config,
       settings,
       model: countingModel,
       openTools: new OpenTools(settings.toolBreakerTtlMs),
+      // the crashed handling's allowance: never given back (the process dies), charged in full at its TTL
+      allowances: tenantAllowances(deps, settings, () => new Date(), budgetLog),
     });
     const aborted: EncodedEvent[] = [];
     const ctx = {
@@ -220,9 +236,7 @@ describe('a planner crash between a model call and its commit', () => {
       task: { status: 'waiting', steps: 1, pending: { kind: 'action', tool: 'customers.query' } },
     });
     expect(state !== undefined && 'task' in state ? state.task.budget?.tokens : undefined).toBe(used);
-    expect((await tenantFigures(config.mongoDb, 'tenant-a')).committedTokens).toBeGreaterThanOrEqual(
-      used + abortedUsed,
-    );
+    expect((await tenantFigures(config.topicPrefix, 'tenant-a')).tokens).toBeGreaterThanOrEqual(used + abortedUsed);
   });
 });
 

@@ -6,11 +6,11 @@ import {
   type EventData,
   type WardenEvent,
 } from '@warden/contracts';
-import { MongoClient } from 'mongodb';
 import { afterEach, describe, expect, it } from 'vitest';
-import { stack, unique } from '../../../test/support/index.js';
-import { BudgetStore } from '../src/index.js';
-import { waitUntil } from '@warden/runtime/testing';
+import { stack } from '../../../test/support/index.js';
+import { TenantBudgetLog, tenantBudgetTopic } from '../src/index.js';
+import { testKafka, waitUntil } from '@warden/runtime/testing';
+import { pino } from 'pino';
 import {
   approveAnswer,
   escalateAnswer,
@@ -136,103 +136,6 @@ async function escalatedAnswer(h: Harness, taskId: string) {
   const [requested] = await h.publisher.publish(follow(cause, escalation.type, escalation.data, { producer: 'test' }));
   return { proposal, cause, escalation, requested: requested! };
 }
-
-describe("tenant allowances from the budget log on FerretDB (ADR 0031's owner)", () => {
-  it('grants exactly what fits when two stores race for one budget, the last grant capped at what is left', async () => {
-    const clients = [new MongoClient(stack().mongoUrl), new MongoClient(stack().mongoUrl)];
-    await Promise.all(clients.map((c) => c.connect()));
-    const dbName = unique('t_budget').replaceAll('-', '_');
-    try {
-      const stores = clients.map((c) => new BudgetStore(c.db(dbName)));
-      const limit = { tokens: 10_000, microUsd: 1_000_000_000 };
-      const leases = Array.from({ length: 40 }, (_, i) => ({ tenantId: 'race', leaseId: `r${i}` }));
-      const outcomes = await Promise.all(
-        leases.map((lease, i) =>
-          stores[i % 2]!.take({
-            ...lease,
-            min: { tokens: 1_000, microUsd: 1 },
-            want: { tokens: 1_500, microUsd: 1 },
-            limit,
-          }),
-        ),
-      );
-      // six of 1,500, then the 1,000 left: the sum of allowances never exceeds the limit
-      const grants = outcomes.flatMap((o, i) => (o.ok ? [{ ...leases[i]!, granted: o.granted }] : []));
-      expect(grants.map((g) => g.granted.tokens).sort()).toEqual([1_000, 1_500, 1_500, 1_500, 1_500, 1_500, 1_500]);
-      expect((await stores[0]!.figures('tenant:race')).committedTokens).toBe(10_000);
-      const refused = outcomes.find((o) => !o.ok);
-      expect(refused).toEqual({ ok: false, committed: { tokens: 10_000, microUsd: 7 } });
-      await Promise.all(grants.map((g, i) => stores[i % 2]!.give(g, { tokens: 100, microUsd: 1 })));
-      expect(await stores[1]!.figures('tenant:race')).toEqual({
-        committedTokens: 700,
-        usedTokens: 700,
-        committedMicroUsd: 7,
-        usedMicroUsd: 7,
-      });
-    } finally {
-      await clients[0]!.db(dbName).dropDatabase();
-      await Promise.all(clients.map((c) => c.close()));
-    }
-  });
-
-  it('expires an allowance a crash left open, once, charging it in full; a late return changes nothing', async () => {
-    const client = new MongoClient(stack().mongoUrl);
-    await client.connect();
-    const db = client.db(unique('t_sweep').replaceAll('-', '_'));
-    try {
-      let nowMs = Date.parse('2026-11-25T12:00:00Z');
-      const now = (): Date => new Date(nowMs);
-      // entries written before closeKey existed (no closeKey, no expiresAt) must not break the index or the sweep
-      const legacy = (seq: number) => ({
-        _id: `task:legacy#${String(seq).padStart(12, '0')}`,
-        scope: 'task:legacy',
-        seq,
-        committedTokens: 10 * seq,
-        committedMicroUsd: 0,
-        usedTokens: 0,
-        usedMicroUsd: 0,
-        kind: 'reserve',
-        ref: `old-${seq}`,
-      });
-      await db.collection('planner_budget_log').insertMany([legacy(1), legacy(2)] as never[]);
-      // two replicas sweeping at once
-      const stores = [0, 1].map(() => new BudgetStore(db, { reservationTtlMs: 60_000, now }));
-      const limit = { tokens: 1_000, microUsd: 1_000_000 };
-      const reserve = async (leaseId: string, tokens: number) => {
-        const amount = { tokens, microUsd: tokens };
-        const taken = await stores[0]!.take({ tenantId: 'sweep-tenant', leaseId, min: amount, want: amount, limit });
-        if (!taken.ok) throw new Error('allowance refused');
-        return { tenantId: 'sweep-tenant', leaseId, granted: taken.granted };
-      };
-      const crashed = await reserve('crashed', 300);
-      const finished = await reserve('finished', 200);
-      expect(await stores[0]!.give(finished, { tokens: 50, microUsd: 50 })).toBe(true);
-      nowMs += 30_000;
-      expect(await stores[0]!.sweepExpired(), 'nothing is due before the TTL').toBe(0);
-      nowMs += 31_000;
-      const fresh = await reserve('fresh', 100); // made after the crash: not due yet
-      const swept = await Promise.all(stores.map((s) => s.sweepExpired()));
-      expect(swept[0]! + swept[1]!, 'the crashed allowance, once').toBe(1);
-      const expected = {
-        committedTokens: 300 + 50 + 100,
-        usedTokens: 300 + 50,
-        committedMicroUsd: 450,
-        usedMicroUsd: 350,
-      };
-      expect(await stores[1]!.figures('tenant:sweep-tenant')).toEqual(expected);
-      // The crashed allowance's planner comes back late and gives it back: refused, the figures stay.
-      expect(await stores[1]!.give(crashed, { tokens: 10, microUsd: 10 })).toBe(false);
-      expect(await stores[0]!.figures('tenant:sweep-tenant')).toEqual(expected);
-      expect(await stores[0]!.sweepExpired()).toBe(0);
-      // The fresh one goes back normally.
-      expect(await stores[1]!.give(fresh, { tokens: 40, microUsd: 40 })).toBe(true);
-      expect((await stores[0]!.figures('tenant:sweep-tenant')).committedTokens).toBe(300 + 50 + 40);
-    } finally {
-      await db.dropDatabase();
-      await client.close();
-    }
-  });
-});
 
 describe('the planner on the real stack with the scripted model', () => {
   it('runs a multi-step task to TaskCompleted, with a verifiable chain', async () => {
@@ -583,17 +486,24 @@ describe('the planner on the real stack with the scripted model', () => {
     expect(refused.length).toBeGreaterThan(0);
     expect(refused.every((r) => r.data.budget === 'tenant_tokens')).toBe(true);
     expect(answered + refused.length).toBe(ids.length);
-    const mongo = new MongoClient(stack().mongoUrl);
+    const budgets = new TenantBudgetLog(testKafka(stack()), {
+      topic: tenantBudgetTopic(h.config.topicPrefix),
+      partitions: 3,
+      reservationTtlMs: 60_000,
+      answerTimeoutMs: 30_000,
+      replicaId: 'test-reader',
+      logger: pino({ level: 'silent' }),
+    });
+    await budgets.start();
     try {
-      const budgets = new BudgetStore(mongo.db(h.config.mongoDb));
       // idle allowances go back, charged what their calls used: nothing left blocking the tenant
-      await waitUntil(async () => (await budgets.figures('tenant:tenant-b')).committedTokens === used, {
+      await waitUntil(async () => (await budgets.figures('tenant-b')).committed.tokens === used, {
         timeoutMs: 30_000,
         what: "the replicas' allowances given back",
       });
-      expect((await budgets.figures('tenant:tenant-b')).usedTokens).toBe(used);
+      expect((await budgets.figures('tenant-b')).used.tokens).toBe(used);
     } finally {
-      await mongo.close();
+      await budgets.stop();
     }
   });
 

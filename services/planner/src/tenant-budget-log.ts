@@ -1,0 +1,288 @@
+import { randomBytes } from 'node:crypto';
+import { ensureTopics, jsonOrUndefined } from '@warden/runtime';
+import type { Consumer, Kafka, Producer } from 'kafkajs';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import { BudgetStoreError } from './errors.js';
+import type { Amount, BudgetLimit, Grant, TakeOutcome, TenantBudgetOwner } from './tenant-allowances.js';
+
+/** The topic keyed by tenant whose partitions order every take and give of tenants' budgets (ADR 0032). */
+export const tenantBudgetTopic = (prefix: string): string => `${prefix}.tenant-budgets.v1`;
+
+/**
+ * Settings of the tenant budget topic: kept for ever (a tenant's spend is the fold of its whole history), and
+ * timestamped by the broker, so that every reader folds the same record with the same time and expires the same
+ * allowances at the same point of the log.
+ */
+export const tenantBudgetTopicConfig: Readonly<Record<string, string>> = {
+  'cleanup.policy': 'delete',
+  'retention.ms': '-1',
+  'retention.bytes': '-1',
+  'message.timestamp.type': 'LogAppendTime',
+};
+
+const AmountSchema = z.object({ tokens: z.number().int().nonnegative(), microUsd: z.number().int().nonnegative() });
+
+/** One record of the tenant budget topic (JSON, keyed by tenant id): internal state, not a contract event. */
+export const TenantBudgetRecord = z.discriminatedUnion('k', [
+  z.object({
+    k: z.literal('take'),
+    lease: z.string().min(1),
+    min: AmountSchema,
+    want: AmountSchema,
+    limit: AmountSchema,
+    /** After this long (from the record's log-append time) an allowance not given back is charged in full. */
+    ttlMs: z.number().int().positive(),
+  }),
+  z.object({ k: z.literal('give'), lease: z.string().min(1), used: AmountSchema }),
+]);
+export type TenantBudgetRecord = z.infer<typeof TenantBudgetRecord>;
+
+const add = (a: Amount, b: Amount): Amount => ({ tokens: a.tokens + b.tokens, microUsd: a.microUsd + b.microUsd });
+
+/**
+ * One tenant's figures as the fold of its records in log order: what is spent (allowances given back, charged what
+ * they were used for, and allowances expired, charged in full) and the allowances outstanding. Pure and
+ * deterministic: every planner replica that folds the same partition computes the same grants and refusals, so the
+ * partition's order is what serialises them (no store, no lock, no lost update).
+ */
+export class TenantFigures {
+  private spent: Amount = { tokens: 0, microUsd: 0 };
+  private readonly outstanding = new Map<string, { readonly granted: Amount; readonly expiresAtMs: number }>();
+
+  /** What is committed: spent plus every allowance outstanding. */
+  committed(): Amount {
+    let c = this.spent;
+    for (const { granted } of this.outstanding.values()) c = add(c, granted);
+    return c;
+  }
+
+  /** What was spent: allowances given back (at their use) or expired (in full). */
+  used(): Amount {
+    return this.spent;
+  }
+
+  /** Allowances outstanding. */
+  open(): number {
+    return this.outstanding.size;
+  }
+
+  /**
+   * Applies a take (its outcome) or a give (true when the allowance was outstanding; false when it had expired or
+   * was never granted, and then nothing changes), at the record's log-append time `atMs`.
+   */
+  apply(record: TenantBudgetRecord, atMs: number): TakeOutcome | boolean {
+    this.expire(atMs);
+    if (record.k === 'give') {
+      const lease = this.outstanding.get(record.lease);
+      if (lease === undefined) return false;
+      this.outstanding.delete(record.lease);
+      this.spent = add(this.spent, record.used);
+      return true;
+    }
+    const committed = this.committed();
+    if (this.outstanding.has(record.lease)) return { ok: false, committed }; // a lease is taken once
+    const { min, want, limit } = record;
+    const tokens = Math.min(want.tokens, limit.tokens - committed.tokens);
+    const microUsd = Math.min(want.microUsd, limit.microUsd - committed.microUsd);
+    if (tokens < min.tokens || microUsd < min.microUsd) return { ok: false, committed };
+    const granted = { tokens, microUsd };
+    this.outstanding.set(record.lease, { granted, expiresAtMs: atMs + record.ttlMs });
+    return { ok: true, granted, committed: add(committed, granted) };
+  }
+
+  /** Charges in full every allowance past its TTL (a crashed replica's: never given back). */
+  private expire(atMs: number): void {
+    for (const [lease, { granted, expiresAtMs }] of this.outstanding) {
+      if (expiresAtMs > atMs) continue;
+      this.outstanding.delete(lease);
+      this.spent = add(this.spent, granted);
+    }
+  }
+}
+
+/** Options of the tenant budget log. */
+export interface TenantBudgetLogOptions {
+  readonly topic: string;
+  /** Partitions of the topic when this replica creates it. */
+  readonly partitions: number;
+  /** An allowance not given back this long after its take is charged in full (PLANNER_RESERVATION_TTL_MS). */
+  readonly reservationTtlMs: number;
+  /** How long a take or give waits to see its own record folded before it fails (retryable). */
+  readonly answerTimeoutMs: number;
+  readonly logger: Logger;
+  /** Names this replica's reader (its consumer group is `<topic>.<replicaId>-<random>`). */
+  readonly replicaId: string;
+}
+
+type Waiter = { resolve(outcome: TakeOutcome | boolean): void };
+
+/**
+ * Tenants' budgets owned by the partitions of a topic keyed by tenant (ADR 0032). A take or a give is a record
+ * appended to the tenant's partition; its outcome is what the fold of that partition, in log order, says at that
+ * record. Every replica reads the whole topic from the beginning and folds it, so it answers its own takes and gives
+ * once its reader reaches them, and every replica agrees on every outcome. Kafka's partition order serialises
+ * reservations between replicas; nothing is read or written in MongoDB.
+ */
+export class TenantBudgetLog implements TenantBudgetOwner {
+  private readonly tenants = new Map<string, TenantFigures>();
+  private readonly waiting = new Map<string, Waiter>();
+  /** The next offset to fold, per partition. */
+  private readonly position = new Map<number, number>();
+  private producer: Producer | undefined;
+  private consumer: Consumer | undefined;
+  private corrupt = 0;
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly options: TenantBudgetLogOptions,
+  ) {}
+
+  /** Creates the topic if needed and starts folding it from the beginning. */
+  async start(): Promise<void> {
+    const { topic, partitions } = this.options;
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      await ensureTopics(admin, [topic], { partitions, configs: tenantBudgetTopicConfig });
+    } finally {
+      await admin.disconnect();
+    }
+    const producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    await producer.connect();
+    this.producer = producer;
+    const consumer = this.kafka.consumer({
+      groupId: `${topic}.${this.options.replicaId}-${randomBytes(4).toString('hex')}`,
+      sessionTimeout: 30_000,
+      heartbeatInterval: 3_000,
+      maxWaitTimeInMs: 100,
+    });
+    this.consumer = consumer;
+    await consumer.connect();
+    await consumer.subscribe({ topics: [topic], fromBeginning: true });
+    await consumer.run({
+      autoCommit: false, // a reader folds from the beginning every time: nothing to resume from
+      eachMessage: ({ partition, message }) => {
+        this.fold(partition, message.offset, message.key?.toString('utf8'), message.value, message.timestamp);
+        return Promise.resolve();
+      },
+    });
+  }
+
+  private fold(partition: number, offset: string, tenantId: string | undefined, value: Buffer | null, ts: string) {
+    this.position.set(partition, Number(offset) + 1);
+    const parsed = TenantBudgetRecord.safeParse(jsonOrUndefined(value?.toString('utf8')));
+    if (tenantId === undefined || !parsed.success) {
+      this.corrupt++;
+      this.options.logger.error(
+        { topic: this.options.topic, partition, offset, tenantId },
+        'ignored a malformed tenant budget record',
+      );
+      return;
+    }
+    let figures = this.tenants.get(tenantId);
+    if (figures === undefined) this.tenants.set(tenantId, (figures = new TenantFigures()));
+    const outcome = figures.apply(parsed.data, Number(ts));
+    const key = `${parsed.data.k}:${parsed.data.lease}`;
+    this.waiting.get(key)?.resolve(outcome);
+    this.waiting.delete(key);
+  }
+
+  /** Appends a record and waits for the fold to reach it. */
+  private async append(tenantId: string, record: TenantBudgetRecord): Promise<TakeOutcome | boolean> {
+    const producer = this.producer;
+    if (producer === undefined) throw new BudgetStoreError('the tenant budget log is not started');
+    const key = `${record.k}:${record.lease}`;
+    let timer: NodeJS.Timeout | undefined;
+    const answered = new Promise<TakeOutcome | boolean>((resolve, reject) => {
+      this.waiting.set(key, { resolve });
+      timer = setTimeout(() => {
+        this.waiting.delete(key);
+        reject(
+          new BudgetStoreError(
+            `tenant ${tenantId}: ${record.k} ${record.lease} not folded within ${this.options.answerTimeoutMs} ms`,
+          ),
+        );
+      }, this.options.answerTimeoutMs);
+    });
+    answered.catch(() => undefined); // awaited below; a failed send must not leave it unhandled
+    try {
+      await producer.send({
+        topic: this.options.topic,
+        acks: -1,
+        messages: [{ key: tenantId, value: JSON.stringify(record) }],
+      });
+      return await answered;
+    } catch (error) {
+      this.waiting.delete(key);
+      throw error instanceof BudgetStoreError
+        ? error
+        : new BudgetStoreError(`tenant ${tenantId}: could not append ${record.k} ${record.lease}`, { cause: error });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async take(request: {
+    readonly tenantId: string;
+    readonly leaseId: string;
+    readonly min: Amount;
+    readonly want: Amount;
+    readonly limit: BudgetLimit;
+  }): Promise<TakeOutcome> {
+    const { tenantId, leaseId, min, want, limit } = request;
+    const record: TenantBudgetRecord = {
+      k: 'take',
+      lease: leaseId,
+      min,
+      want,
+      limit,
+      ttlMs: this.options.reservationTtlMs,
+    };
+    try {
+      return (await this.append(tenantId, record)) as TakeOutcome;
+    } catch (error) {
+      // The take may still be folded later: give it back unused at once, so that it is not held until its TTL.
+      void this.append(tenantId, { k: 'give', lease: leaseId, used: { tokens: 0, microUsd: 0 } }).catch(
+        () => undefined,
+      );
+      throw error;
+    }
+  }
+
+  async give(grant: Grant, used: Amount): Promise<boolean> {
+    return (await this.append(grant.tenantId, { k: 'give', lease: grant.leaseId, used })) as boolean;
+  }
+
+  /**
+   * Waits until this replica has folded everything appended to the topic before the call (tests, diagnostics), then
+   * returns the tenant's figures.
+   */
+  async figures(tenantId: string, timeoutMs = 30_000): Promise<{ committed: Amount; used: Amount; open: number }> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      const ends = await admin.fetchTopicOffsets(this.options.topic);
+      const deadline = Date.now() + timeoutMs;
+      while (ends.some((e) => (this.position.get(e.partition) ?? 0) < Number(e.high))) {
+        if (Date.now() > deadline)
+          throw new BudgetStoreError(`the tenant budget log is not folded within ${timeoutMs} ms`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    } finally {
+      await admin.disconnect();
+    }
+    const f = this.tenants.get(tenantId) ?? new TenantFigures();
+    return { committed: f.committed(), used: f.used(), open: f.open() };
+  }
+
+  /** Records this replica could not parse (logged at error level). */
+  corruptRecords(): number {
+    return this.corrupt;
+  }
+
+  async stop(): Promise<void> {
+    await this.consumer?.disconnect();
+    await this.producer?.disconnect();
+  }
+}

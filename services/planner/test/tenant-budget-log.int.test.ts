@@ -1,0 +1,101 @@
+import { testKafka, waitUntil } from '@warden/runtime/testing';
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { stack, unique } from '../../../test/support/index.js';
+import { TenantBudgetLog, tenantBudgetTopic, type Amount, type Grant } from '../src/index.js';
+
+const stops: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  for (const stop of stops.splice(0).reverse()) await stop().catch(() => undefined);
+});
+
+/** A replica's view of the tenant budget log of `prefix`: started, stopped after the test. */
+async function replica(prefix: string, name: string, reservationTtlMs = 60_000): Promise<TenantBudgetLog> {
+  const log = new TenantBudgetLog(testKafka(stack()), {
+    topic: tenantBudgetTopic(prefix),
+    partitions: 3,
+    reservationTtlMs,
+    answerTimeoutMs: 30_000,
+    replicaId: name,
+    logger: pino({ level: 'silent' }),
+  });
+  stops.push(() => log.stop());
+  await log.start();
+  return log;
+}
+
+const amount = (tokens: number, microUsd = tokens): Amount => ({ tokens, microUsd });
+
+describe('tenant budgets owned by the partitions of a topic keyed by tenant (ADR 0032)', () => {
+  it('grants exactly what fits when two replicas race for one budget, the last grant capped at what is left', async () => {
+    const prefix = unique('tbl');
+    const replicas = [await replica(prefix, 'a'), await replica(prefix, 'b')];
+    const limit = { tokens: 10_000, microUsd: 1_000_000_000 };
+    const leases = Array.from({ length: 40 }, (_, i) => ({ tenantId: 'race', leaseId: `r${i}` }));
+    const outcomes = await Promise.all(
+      leases.map((lease, i) =>
+        replicas[i % 2]!.take({
+          ...lease,
+          min: { tokens: 1_000, microUsd: 1 },
+          want: { tokens: 1_500, microUsd: 1 },
+          limit,
+        }),
+      ),
+    );
+    // six of 1,500, then the 1,000 left: the sum of allowances never exceeds the limit
+    const grants: Grant[] = outcomes.flatMap((o, i) => (o.ok ? [{ ...leases[i]!, granted: o.granted }] : []));
+    expect(grants.map((g) => g.granted.tokens).sort()).toEqual([1_000, 1_500, 1_500, 1_500, 1_500, 1_500, 1_500]);
+    expect(outcomes.filter((o) => !o.ok)).toHaveLength(33);
+    expect(outcomes.find((o) => !o.ok)).toEqual({ ok: false, committed: { tokens: 10_000, microUsd: 7 } });
+    expect((await replicas[0]!.figures('race')).committed.tokens).toBe(10_000);
+    // each goes back through either replica, charged what was used of it; both replicas agree
+    await Promise.all(grants.map((g, i) => replicas[(i + 1) % 2]!.give(g, { tokens: 100, microUsd: 1 })));
+    const expected = { committed: { tokens: 700, microUsd: 7 }, used: { tokens: 700, microUsd: 7 }, open: 0 };
+    expect(await replicas[1]!.figures('race')).toEqual(expected);
+    expect(await replicas[0]!.figures('race')).toEqual(expected);
+    // a replica started now folds the log from the beginning to the same figures
+    expect(await (await replica(prefix, 'late')).figures('race')).toEqual(expected);
+  });
+
+  it('charges an allowance a crash left open in full once its TTL passed; a late give changes nothing', async () => {
+    const prefix = unique('tbl-ttl');
+    const [a, b] = [await replica(prefix, 'a', 2_000), await replica(prefix, 'b', 2_000)];
+    const limit = { tokens: 1_000, microUsd: 1_000_000 };
+    const take = async (log: TenantBudgetLog, leaseId: string, tokens: number): Promise<Grant> => {
+      const taken = await log.take({ tenantId: 'ttl', leaseId, min: amount(tokens), want: amount(tokens), limit });
+      if (!taken.ok) throw new Error(`allowance ${leaseId} refused`);
+      return { tenantId: 'ttl', leaseId, granted: taken.granted };
+    };
+    const crashed = await take(a, 'crashed', 300); // its replica dies: never given back
+    const finished = await take(b, 'finished', 200);
+    expect(await b.give(finished, amount(50))).toBe(true);
+    expect(await b.figures('ttl')).toEqual({ committed: amount(350), used: amount(50), open: 1 });
+    await new Promise((r) => setTimeout(r, 2_500));
+    // the next record of the tenant comes after the crashed allowance's TTL (by the broker's clock): charged in full
+    const fresh = await take(b, 'fresh', 100);
+    expect(await a.figures('ttl')).toEqual({ committed: amount(450), used: amount(350), open: 1 });
+    expect(await a.give(crashed, amount(10)), 'the crashed replica comes back late').toBe(false);
+    expect(await b.give(fresh, amount(40))).toBe(true);
+    expect(await a.figures('ttl')).toEqual({ committed: amount(390), used: amount(390), open: 0 });
+  });
+
+  it('logs and skips a malformed record; the records after it fold as before', async () => {
+    const prefix = unique('tbl-bad');
+    const log = await replica(prefix, 'a');
+    const kafka = testKafka(stack());
+    const producer = kafka.producer();
+    await producer.connect();
+    stops.push(() => producer.disconnect());
+    await producer.send({
+      topic: tenantBudgetTopic(prefix),
+      messages: [
+        { key: 'bad', value: 'not json' },
+        { key: 'bad', value: JSON.stringify({ k: 'take', lease: 'x', min: amount(-1) }) },
+      ],
+    });
+    const limit = { tokens: 1_000, microUsd: 1_000 };
+    const taken = await log.take({ tenantId: 'bad', leaseId: 'ok', min: amount(10), want: amount(10), limit });
+    expect(taken).toEqual({ ok: true, granted: amount(10), committed: amount(10) });
+    await waitUntil(() => log.corruptRecords() === 2, { what: 'both malformed records seen' });
+  });
+});
