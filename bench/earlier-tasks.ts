@@ -333,7 +333,9 @@ async function tenantsOfBudgetLog(
       onMessage: (m) => void tenantIds.add(m.message.key?.toString() ?? ''),
     });
     tenantIds.delete('');
-    return tenantIds.size === 0 ? undefined : { partitions: meta.topics[0]!.partitions.length, tenantIds: [...tenantIds] };
+    return tenantIds.size === 0
+      ? undefined
+      : { partitions: meta.topics[0]!.partitions.length, tenantIds: [...tenantIds] };
   } finally {
     await admin.disconnect();
   }
