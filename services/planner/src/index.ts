@@ -17,11 +17,14 @@ export {
   type TenantReserveOutcome,
 } from './tenant-allowances.js';
 export {
+  BudgetLogFold,
   TenantBudgetLog,
   TenantBudgetRecord,
   TenantFigures,
   tenantBudgetTopic,
   tenantBudgetTopicConfig,
+  type BudgetLogRecord,
+  type Folded,
   type TenantBudgetLogOptions,
 } from './tenant-budget-log.js';
 export { DEFAULT_PRICES, PlannerEnv, loadPlannerConfig, type PlannerConfig, type PlannerSettings } from './config.js';

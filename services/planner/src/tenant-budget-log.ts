@@ -101,6 +101,54 @@ export class TenantFigures {
   }
 }
 
+/** A record of the topic as read: its place, its key (the tenant), its value and its log-append time. */
+export interface BudgetLogRecord {
+  readonly partition: number;
+  readonly offset: string;
+  readonly tenantId: string | undefined;
+  readonly value: Buffer | null;
+  readonly timestamp: string;
+}
+
+/** What folding one record gave: a take's outcome or a give's answer, for the lease; skipped or malformed records. */
+export type Folded =
+  | { readonly kind: 'applied'; readonly key: string; readonly outcome: TakeOutcome | boolean }
+  | { readonly kind: 'seen' }
+  | { readonly kind: 'malformed' };
+
+/**
+ * Every tenant's figures, folded from the topic's records in each partition's order. A record at an offset it has
+ * folded already is skipped: a reader that restarts (kafkajs restarting a crashed consumer, a broker restart) reads
+ * from the beginning again, since it commits nothing, and a given-back allowance must not be granted twice.
+ */
+export class BudgetLogFold {
+  private readonly tenants = new Map<string, TenantFigures>();
+  /** The next offset to fold, per partition. */
+  private readonly next = new Map<number, number>();
+
+  apply(record: BudgetLogRecord): Folded {
+    const offset = Number(record.offset);
+    if (offset < (this.next.get(record.partition) ?? 0)) return { kind: 'seen' };
+    this.next.set(record.partition, offset + 1);
+    const parsed = TenantBudgetRecord.safeParse(jsonOrUndefined(record.value?.toString('utf8')));
+    if (record.tenantId === undefined || record.tenantId === '' || !parsed.success) return { kind: 'malformed' };
+    let figures = this.tenants.get(record.tenantId);
+    if (figures === undefined) this.tenants.set(record.tenantId, (figures = new TenantFigures()));
+    const outcome = figures.apply(parsed.data, Number(record.timestamp));
+    return { kind: 'applied', key: `${parsed.data.k}:${parsed.data.lease}`, outcome };
+  }
+
+  /** The next offset to fold in `partition`. */
+  position(partition: number): number {
+    return this.next.get(partition) ?? 0;
+  }
+
+  /** A tenant's figures (empty when it has no record). */
+  figures(tenantId: string): TenantFigures {
+    return this.tenants.get(tenantId) ?? new TenantFigures();
+  }
+}
+
 /** Options of the tenant budget log. */
 export interface TenantBudgetLogOptions {
   readonly topic: string;
@@ -125,10 +173,8 @@ type Waiter = { resolve(outcome: TakeOutcome | boolean): void };
  * reservations between replicas; nothing is read or written in MongoDB.
  */
 export class TenantBudgetLog implements TenantBudgetOwner {
-  private readonly tenants = new Map<string, TenantFigures>();
+  private readonly fold = new BudgetLogFold();
   private readonly waiting = new Map<string, Waiter>();
-  /** The next offset to fold, per partition. */
-  private readonly position = new Map<number, number>();
   private producer: Producer | undefined;
   private consumer: Consumer | undefined;
   private corrupt = 0;
@@ -163,29 +209,26 @@ export class TenantBudgetLog implements TenantBudgetOwner {
     await consumer.run({
       autoCommit: false, // a reader folds from the beginning every time: nothing to resume from
       eachMessage: ({ partition, message }) => {
-        this.fold(partition, message.offset, message.key?.toString('utf8'), message.value, message.timestamp);
+        const { offset, value, timestamp } = message;
+        this.folded({ partition, offset, tenantId: message.key?.toString('utf8'), value, timestamp });
         return Promise.resolve();
       },
     });
   }
 
-  private fold(partition: number, offset: string, tenantId: string | undefined, value: Buffer | null, ts: string) {
-    this.position.set(partition, Number(offset) + 1);
-    const parsed = TenantBudgetRecord.safeParse(jsonOrUndefined(value?.toString('utf8')));
-    if (tenantId === undefined || !parsed.success) {
+  private folded(record: BudgetLogRecord): void {
+    const folded = this.fold.apply(record);
+    if (folded.kind === 'malformed') {
       this.corrupt++;
+      const { partition, offset, tenantId } = record;
       this.options.logger.error(
         { topic: this.options.topic, partition, offset, tenantId },
         'ignored a malformed tenant budget record',
       );
-      return;
     }
-    let figures = this.tenants.get(tenantId);
-    if (figures === undefined) this.tenants.set(tenantId, (figures = new TenantFigures()));
-    const outcome = figures.apply(parsed.data, Number(ts));
-    const key = `${parsed.data.k}:${parsed.data.lease}`;
-    this.waiting.get(key)?.resolve(outcome);
-    this.waiting.delete(key);
+    if (folded.kind !== 'applied') return;
+    this.waiting.get(folded.key)?.resolve(folded.outcome);
+    this.waiting.delete(folded.key);
   }
 
   /** Appends a record and waits for the fold to reach it. */
@@ -264,7 +307,7 @@ export class TenantBudgetLog implements TenantBudgetOwner {
     try {
       const ends = await admin.fetchTopicOffsets(this.options.topic);
       const deadline = Date.now() + timeoutMs;
-      while (ends.some((e) => (this.position.get(e.partition) ?? 0) < Number(e.high))) {
+      while (ends.some((e) => this.fold.position(e.partition) < Number(e.high))) {
         if (Date.now() > deadline)
           throw new BudgetStoreError(`the tenant budget log is not folded within ${timeoutMs} ms`);
         await new Promise((r) => setTimeout(r, 20));
@@ -272,7 +315,7 @@ export class TenantBudgetLog implements TenantBudgetOwner {
     } finally {
       await admin.disconnect();
     }
-    const f = this.tenants.get(tenantId) ?? new TenantFigures();
+    const f = this.fold.figures(tenantId);
     return { committed: f.committed(), used: f.used(), open: f.open() };
   }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TenantFigures, type TenantBudgetRecord } from '../src/index.js';
+import { BudgetLogFold, TenantFigures, type TenantBudgetRecord } from '../src/index.js';
 
 const limit = { tokens: 10_000, microUsd: 1_000 };
 const take = (lease: string, tokens: number, opts: { min?: number; ttlMs?: number } = {}): TenantBudgetRecord => ({
@@ -74,5 +74,44 @@ describe("a tenant's figures folded from its budget records in log order (ADR 00
     expect(b).toEqual(a);
     expect(a.outcomes.some((o) => typeof o === 'object' && !o.ok)).toBe(true);
     expect(a.committed.tokens).toBeLessThanOrEqual(limit.tokens);
+  });
+});
+
+describe('the fold of the tenant budget topic (BudgetLogFold)', () => {
+  const at = (partition: number, offset: number, tenantId: string | undefined, value: unknown, ms: number) => ({
+    partition,
+    offset: String(offset),
+    tenantId,
+    value: Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)),
+    timestamp: String(ms),
+  });
+
+  it('folds each partition once: a reader that reads from the beginning again grants nothing twice', () => {
+    const fold = new BudgetLogFold();
+    const records = [
+      at(0, 0, 'a', take('l1', 1_000), 1),
+      at(0, 1, 'a', give('l1', 100), 2),
+      at(1, 0, 'b', take('l2', 500), 3),
+    ];
+    expect(records.map((r) => fold.apply(r).kind)).toEqual(['applied', 'applied', 'applied']);
+    // kafkajs restarted the consumer: it reads both partitions from offset 0 again
+    expect(records.map((r) => fold.apply(r).kind)).toEqual(['seen', 'seen', 'seen']);
+    expect(fold.figures('a').committed()).toEqual({ tokens: 100, microUsd: 1 });
+    expect(fold.figures('b').committed()).toEqual({ tokens: 500, microUsd: 1 });
+    expect([fold.position(0), fold.position(1), fold.position(2)]).toEqual([2, 1, 0]);
+    expect(fold.apply(at(0, 2, 'a', take('l3', 10), 4))).toEqual({
+      kind: 'applied',
+      key: 'take:l3',
+      outcome: { ok: true, granted: { tokens: 10, microUsd: 1 }, committed: { tokens: 110, microUsd: 2 } },
+    });
+  });
+
+  it('reports a record that is not JSON, not a take or give, or has no tenant as malformed, and moves past it', () => {
+    const fold = new BudgetLogFold();
+    expect(fold.apply(at(0, 0, 'a', 'not json', 1)).kind).toBe('malformed');
+    expect(fold.apply(at(0, 1, 'a', { k: 'take', lease: 'x' }, 1)).kind).toBe('malformed');
+    expect(fold.apply(at(0, 2, undefined, take('l', 1), 1)).kind).toBe('malformed');
+    expect(fold.position(0)).toBe(3);
+    expect(fold.figures('a').open()).toBe(0);
   });
 });
