@@ -32,6 +32,7 @@ import { createKafka, ensureTopics, type WorkerRuntimeConfig } from '@warden/run
 import { testKafka, testWorkerConfig, waitUntil } from '@warden/runtime/testing';
 import type { EachMessagePayload } from 'kafkajs';
 import { pino } from 'pino';
+import { TenantBudgetLog, tenantBudgetTopic } from '@warden/planner';
 import { startPipeline, type Pipeline, type PipelineOptions } from '../infra/pipeline.js';
 import { recordHandlings } from './hop-breakdown.js';
 import { captureTemplate, dropSeeded, seedEarlierTasks, type SeedReport, type TaskTemplate } from './earlier-tasks.js';
@@ -357,6 +358,7 @@ if (EARLIER_TASKS > 0 && template !== undefined) {
   if (EARLIER_PARTS !== 'all')
     console.log(`  BENCH_EARLIER_PARTS=${EARLIER_PARTS}: only the ${EARLIER_PARTS} are seeded`);
   let seeded: SeedReport | undefined;
+  let budgetFold: string | undefined;
   let seededConfig: WorkerRuntimeConfig | undefined;
   const seededAt = performance.now();
   const after = await measure(
@@ -373,6 +375,8 @@ if (EARLIER_TASKS > 0 && template !== undefined) {
           seedParts,
           (l) => console.log(l),
         );
+        budgetFold = await timeBudgetFold(config);
+        if (budgetFold !== undefined) console.log(`  ${budgetFold}`);
       },
     },
     undefined,
@@ -408,3 +412,33 @@ if (EARLIER_TASKS > 0 && template !== undefined) {
 }
 await handlings.stop();
 process.exit(0);
+
+/**
+ * How long a starting planner takes to fold the seeded tenant budget log (ADR 0032) before its first take can be
+ * answered: a reader of its own, started on the seeded topic, until it has folded everything there.
+ */
+async function timeBudgetFold(config: WorkerRuntimeConfig): Promise<string | undefined> {
+  const kafka = testKafka(endpoints);
+  const admin = kafka.admin();
+  await admin.connect();
+  const exists = (await admin.listTopics()).includes(tenantBudgetTopic(config.topicPrefix));
+  const records = exists
+    ? (await admin.fetchTopicOffsets(tenantBudgetTopic(config.topicPrefix))).reduce((n, o) => n + Number(o.high), 0)
+    : 0;
+  await admin.disconnect();
+  if (!exists) return undefined;
+  const log = new TenantBudgetLog(kafka, {
+    topic: tenantBudgetTopic(config.topicPrefix),
+    partitions: 3,
+    reservationTtlMs: 30 * 60_000,
+    answerTimeoutMs: 600_000,
+    replicaId: 'bench',
+    logger: pino({ level: 'silent' }),
+  });
+  const started = performance.now();
+  await log.start();
+  await log.figures('', 600_000);
+  const ms = performance.now() - started;
+  await log.stop();
+  return `a planner's fold of the tenant budget log at start: ${records} records in ${(ms / 1000).toFixed(2)} s (${((records / ms) * 1000).toFixed(0)} records/s, group join included)`;
+}

@@ -178,6 +178,8 @@ export class TenantBudgetLog implements TenantBudgetOwner {
   private producer: Producer | undefined;
   private consumer: Consumer | undefined;
   private corrupt = 0;
+  /** Until the reader reaches the end the topic had at start: those ends, when it started, and records folded. */
+  private catchingUp: { ends: Map<number, number>; startedMs: number; records: number } | undefined;
 
   constructor(
     private readonly kafka: Kafka,
@@ -191,6 +193,13 @@ export class TenantBudgetLog implements TenantBudgetOwner {
     await admin.connect();
     try {
       await ensureTopics(admin, [topic], { partitions, configs: tenantBudgetTopicConfig });
+      const ends = await admin.fetchTopicOffsets(topic);
+      this.catchingUp = {
+        ends: new Map(ends.map((e) => [e.partition, Number(e.high)])),
+        startedMs: performance.now(),
+        records: 0,
+      };
+      this.caughtUp();
     } finally {
       await admin.disconnect();
     }
@@ -216,8 +225,23 @@ export class TenantBudgetLog implements TenantBudgetOwner {
     });
   }
 
+  /** Logs once when the reader has folded what the topic held at start (a take waits for it). */
+  private caughtUp(): void {
+    const c = this.catchingUp;
+    if (c === undefined || [...c.ends].some(([partition, end]) => this.fold.position(partition) < end)) return;
+    this.catchingUp = undefined;
+    this.options.logger.info(
+      { topic: this.options.topic, records: c.records, ms: Math.round(performance.now() - c.startedMs) },
+      'tenant budget log folded up to where it was at start',
+    );
+  }
+
   private folded(record: BudgetLogRecord): void {
     const folded = this.fold.apply(record);
+    if (this.catchingUp !== undefined) {
+      this.catchingUp.records++;
+      this.caughtUp();
+    }
     if (folded.kind === 'malformed') {
       this.corrupt++;
       const { partition, offset, tenantId } = record;
