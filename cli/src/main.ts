@@ -10,6 +10,7 @@ import { buildTask, type TaskFlags } from './task.js';
 import { configFrom, say, type GlobalOptions } from './commands/io.js';
 import { runStack } from './commands/stack.js';
 import { logs } from './commands/logs.js';
+import { showBudgets } from './commands/budgets.js';
 import { decideEscalation, decideHalt, listEscalations, showEscalation } from './commands/escalations.js';
 import type * as AuditModule from './commands/audit.js';
 import type * as BacktestModule from './commands/backtest.js';
@@ -293,6 +294,20 @@ program
   .option('--retire', 'retire the published calibration: the policy file applies again')
   .action(async (file: string | undefined, o: { retire?: boolean }) => {
     exitCode = await publishCalibrationFile(configFrom(globals()), file, o.retire === true);
+  });
+
+program
+  .command('budgets')
+  .description(
+    "what each tenant has spent and what planners hold of its budget, folded from the tenant budget log (needs a Kafka principal that may read it: the admin's or the planner's)",
+  )
+  .option('--tenant <id>', 'only this tenant')
+  .option('--json', 'one JSON document')
+  .action(async (o: { tenant?: string; json?: boolean }) => {
+    exitCode = await showBudgets(configFrom(globals()), {
+      ...(o.tenant === undefined ? {} : { tenant: o.tenant }),
+      json: o.json === true,
+    });
   });
 
 program

@@ -23,6 +23,7 @@ const COMMANDS = [
   ['backtest'],
   ['calibrate'],
   ['publish-calibration'],
+  ['budgets'],
   ['escalations'],
   ['escalations', 'list'],
   ['escalations', 'show'],

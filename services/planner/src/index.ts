@@ -26,6 +26,7 @@ export {
   type BudgetLogRecord,
   type Folded,
   type TenantBudgetLogOptions,
+  type TenantFiguresView,
 } from './tenant-budget-log.js';
 export { DEFAULT_PRICES, PlannerEnv, loadPlannerConfig, type PlannerConfig, type PlannerSettings } from './config.js';
 export {

@@ -48,6 +48,7 @@ const add = (a: Amount, b: Amount): Amount => ({ tokens: a.tokens + b.tokens, mi
  */
 export class TenantFigures {
   private spent: Amount = { tokens: 0, microUsd: 0 };
+  private lastLimit: Amount | undefined;
   private readonly outstanding = new Map<string, { readonly granted: Amount; readonly expiresAtMs: number }>();
 
   /** What is committed: spent plus every allowance outstanding. */
@@ -67,6 +68,11 @@ export class TenantFigures {
     return this.outstanding.size;
   }
 
+  /** The limit the latest take was checked against (each replica sends its configured one), if any. */
+  limit(): Amount | undefined {
+    return this.lastLimit;
+  }
+
   /**
    * Applies a take (its outcome) or a give (true when the allowance was outstanding; false when it had expired or
    * was never granted, and then nothing changes), at the record's log-append time `atMs`.
@@ -83,6 +89,7 @@ export class TenantFigures {
     const committed = this.committed();
     if (this.outstanding.has(record.lease)) return { ok: false, committed }; // a lease is taken once
     const { min, want, limit } = record;
+    this.lastLimit = limit;
     const tokens = Math.min(want.tokens, limit.tokens - committed.tokens);
     const microUsd = Math.min(want.microUsd, limit.microUsd - committed.microUsd);
     if (tokens < min.tokens || microUsd < min.microUsd) return { ok: false, committed };
@@ -100,6 +107,24 @@ export class TenantFigures {
     }
   }
 }
+
+/** A tenant's figures as `figures` and `everyTenant` report them. */
+export interface TenantFiguresView {
+  readonly tenantId: string;
+  /** Spent plus every allowance outstanding. */
+  readonly committed: Amount;
+  /** Allowances given back (charged their use) or expired (charged in full). */
+  readonly used: Amount;
+  /** Allowances outstanding. */
+  readonly open: number;
+  /** The limit of the latest take. */
+  readonly limit?: Amount;
+}
+
+const viewOf = (tenantId: string, f: TenantFigures): TenantFiguresView => {
+  const limit = f.limit();
+  return { tenantId, committed: f.committed(), used: f.used(), open: f.open(), ...(limit ? { limit } : {}) };
+};
 
 /** A record of the topic as read: its place, its key (the tenant), its value and its log-append time. */
 export interface BudgetLogRecord {
@@ -141,6 +166,11 @@ export class BudgetLogFold {
   /** The next offset to fold in `partition`. */
   position(partition: number): number {
     return this.next.get(partition) ?? 0;
+  }
+
+  /** The tenants with records. */
+  tenantIds(): string[] {
+    return [...this.tenants.keys()];
   }
 
   /** A tenant's figures (empty when it has no record). */
@@ -325,7 +355,22 @@ export class TenantBudgetLog implements TenantBudgetOwner {
    * Waits until this replica has folded everything appended to the topic before the call (tests, diagnostics), then
    * returns the tenant's figures.
    */
-  async figures(tenantId: string, timeoutMs = 30_000): Promise<{ committed: Amount; used: Amount; open: number }> {
+  async figures(tenantId: string, timeoutMs = 30_000): Promise<TenantFiguresView> {
+    await this.caughtUpToNow(timeoutMs);
+    return viewOf(tenantId, this.fold.figures(tenantId));
+  }
+
+  /** Every tenant's figures, once this replica has folded everything appended before the call (`warden budgets`). */
+  async everyTenant(timeoutMs = 30_000): Promise<TenantFiguresView[]> {
+    await this.caughtUpToNow(timeoutMs);
+    return this.fold
+      .tenantIds()
+      .sort()
+      .map((id) => viewOf(id, this.fold.figures(id)));
+  }
+
+  /** Waits until this replica has folded everything appended to the topic before the call. */
+  private async caughtUpToNow(timeoutMs: number): Promise<void> {
     const admin = this.kafka.admin();
     await admin.connect();
     try {
@@ -339,8 +384,6 @@ export class TenantBudgetLog implements TenantBudgetOwner {
     } finally {
       await admin.disconnect();
     }
-    const f = this.fold.figures(tenantId);
-    return { committed: f.committed(), used: f.used(), open: f.open() };
   }
 
   /** Records this replica could not parse (logged at error level). */

@@ -50,7 +50,13 @@ describe('tenant budgets owned by the partitions of a topic keyed by tenant (ADR
     expect((await replicas[0]!.figures('race')).committed.tokens).toBe(10_000);
     // each goes back through either replica, charged what was used of it; both replicas agree
     await Promise.all(grants.map((g, i) => replicas[(i + 1) % 2]!.give(g, { tokens: 100, microUsd: 1 })));
-    const expected = { committed: { tokens: 700, microUsd: 7 }, used: { tokens: 700, microUsd: 7 }, open: 0 };
+    const expected = {
+      tenantId: 'race',
+      committed: { tokens: 700, microUsd: 7 },
+      used: { tokens: 700, microUsd: 7 },
+      open: 0,
+      limit,
+    };
     expect(await replicas[1]!.figures('race')).toEqual(expected);
     expect(await replicas[0]!.figures('race')).toEqual(expected);
     // a replica started now folds the log from the beginning to the same figures
@@ -69,14 +75,32 @@ describe('tenant budgets owned by the partitions of a topic keyed by tenant (ADR
     const crashed = await take(a, 'crashed', 300); // its replica dies: never given back
     const finished = await take(b, 'finished', 200);
     expect(await b.give(finished, amount(50))).toBe(true);
-    expect(await b.figures('ttl')).toEqual({ committed: amount(350), used: amount(50), open: 1 });
+    expect(await b.figures('ttl')).toEqual({
+      tenantId: 'ttl',
+      committed: amount(350),
+      used: amount(50),
+      open: 1,
+      limit,
+    });
     await new Promise((r) => setTimeout(r, 2_500));
     // the next record of the tenant comes after the crashed allowance's TTL (by the broker's clock): charged in full
     const fresh = await take(b, 'fresh', 100);
-    expect(await a.figures('ttl')).toEqual({ committed: amount(450), used: amount(350), open: 1 });
+    expect(await a.figures('ttl')).toEqual({
+      tenantId: 'ttl',
+      committed: amount(450),
+      used: amount(350),
+      open: 1,
+      limit,
+    });
     expect(await a.give(crashed, amount(10)), 'the crashed replica comes back late').toBe(false);
     expect(await b.give(fresh, amount(40))).toBe(true);
-    expect(await a.figures('ttl')).toEqual({ committed: amount(390), used: amount(390), open: 0 });
+    expect(await a.figures('ttl')).toEqual({
+      tenantId: 'ttl',
+      committed: amount(390),
+      used: amount(390),
+      open: 0,
+      limit,
+    });
   });
 
   it('logs and skips a malformed record; the records after it fold as before', async () => {
@@ -97,5 +121,6 @@ describe('tenant budgets owned by the partitions of a topic keyed by tenant (ADR
     const taken = await log.take({ tenantId: 'bad', leaseId: 'ok', min: amount(10), want: amount(10), limit });
     expect(taken).toEqual({ ok: true, granted: amount(10), committed: amount(10) });
     await waitUntil(() => log.corruptRecords() === 2, { what: 'both malformed records seen' });
+    expect((await log.everyTenant()).map((t) => t.tenantId)).toEqual(['bad']);
   });
 });
