@@ -34,6 +34,7 @@ import type { EachMessagePayload } from 'kafkajs';
 import { pino } from 'pino';
 import { TenantBudgetLog, tenantBudgetTopic } from '@warden/planner';
 import { startPipeline, type Pipeline, type PipelineOptions } from '../infra/pipeline.js';
+import { startProcessPipeline, type StepPipeline } from './process-pipeline.js';
 import { recordHandlings } from './hop-breakdown.js';
 import { captureTemplate, dropSeeded, seedEarlierTasks, type SeedReport, type TaskTemplate } from './earlier-tasks.js';
 import { benchChoice, benchList, benchPath, benchSetting } from './config.js';
@@ -58,6 +59,15 @@ const TEMPLATE_SETTLE_MS = 2_000;
 const TASK_ID = /bench-step-\d+-[0-9a-f]{8}/;
 /** A directory to write a CPU profile of each run's tasks into (this process: the workers run in it), when set. */
 const CPU_PROFILE_DIR = benchPath('BENCH_CPU_PROFILE_DIR');
+/**
+ * Where the workers run: all in this process (the default, with the hop breakdown and the earlier-tasks run), or each
+ * in its own process as deployed (bench/process-pipeline.ts: hops and step only).
+ */
+const WORKERS = benchChoice('BENCH_WORKERS', ['in-process', 'processes'] as const, 'in-process');
+if (WORKERS === 'processes' && EARLIER_TASKS > 0) {
+  console.error('bench: BENCH_WORKERS=processes measures the run with none only; unset BENCH_EARLIER_TASKS');
+  process.exit(2);
+}
 const endpoints = benchEndpoints();
 // The workers' MongoDB commands, timed per run (bench/mongo-commands.ts).
 const mongoCommands = monitorMongoCommands();
@@ -211,7 +221,8 @@ async function measure(
   onLastTask?: (pipeline: Pipeline, taskId: string) => Promise<void>,
   keepWhatEnded = false,
 ): Promise<{ hops: Hop[]; steps: number[]; outsideModel: number[] }> {
-  const pipeline = await startPipeline(endpoints, 'error', 0, options);
+  const inProcess = WORKERS === 'in-process' ? await startPipeline(endpoints, 'error', 0, options) : undefined;
+  const pipeline: StepPipeline = inProcess ?? (await startProcessPipeline((l) => console.log(l)));
   const hops: Hop[] = [];
   const steps: number[] = [];
   const outsideModel: number[] = [];
@@ -244,7 +255,7 @@ async function measure(
         outsideModel.push(...found.outsideModel);
       }
       process.stdout.write(`\rtasks done: ${i + 1}/${TASKS}`);
-      if (i === TASKS - 1) await onLastTask?.(pipeline, taskId);
+      if (i === TASKS - 1 && inProcess !== undefined) await onLastTask?.(inProcess, taskId);
     }
     process.stdout.write('\n');
   } catch (error) {
@@ -307,14 +318,16 @@ const none = await measure('the run with none', {}, async (pipeline, taskId) => 
   template = await captureTemplate(testKafka(endpoints), pipeline.db, pipeline.config, taskId, TASK_ID);
 });
 loopDelay.disable();
-// Every worker runs in this process: a handling that holds the event loop delays the others' Kafka round trips.
-console.log(
-  `event-loop delay of this process (every worker in it) while measuring: p50 ${(loopDelay.percentile(50) / 1e6).toFixed(1)} ms   p99 ${(loopDelay.percentile(99) / 1e6).toFixed(1)} ms   max ${(loopDelay.max / 1e6).toFixed(1)} ms`,
-);
+// In-process, every worker runs in this process: a handling that holds the event loop delays the others' round trips.
+if (WORKERS === 'processes') console.log('workers: each in its own process (BENCH_WORKERS=processes)');
+else
+  console.log(
+    `event-loop delay of this process (every worker in it) while measuring: p50 ${(loopDelay.percentile(50) / 1e6).toFixed(1)} ms   p99 ${(loopDelay.percentile(99) / 1e6).toFixed(1)} ms   max ${(loopDelay.max / 1e6).toFixed(1)} ms`,
+  );
 const all: Hop[] = none.hops;
 const steps: number[] = none.steps;
 const labels = [...new Set(all.map((h) => h.label))];
-printBreakdown(all);
+if (WORKERS === 'in-process') printBreakdown(all);
 let ok = true;
 for (const label of labels) {
   const ms = all.filter((h) => h.label === label).map((h) => h.ms);
