@@ -14,6 +14,7 @@ import { Decisions } from './decisions.js';
 import { createHandlers, escalationConsumes } from './handlers/index.js';
 import { Rollbacks } from './rollback/rollbacks.js';
 import { EscalationStore } from './store.js';
+import { TaskEscalations } from './task-escalations.js';
 import { TaskViews } from './task-view.js';
 import { Webhooks } from './webhooks.js';
 
@@ -63,6 +64,8 @@ export function createEscalationService(options: EscalationServiceOptions): Esca
     consumes: [...escalationConsumes],
     config: config.runtime,
     metrics,
+    // the escalations each task was asked about, so that its end cancels them by id (ADR 0033)
+    state: { schema: TaskEscalations },
     handlers: async (deps) => {
       store = new EscalationStore(deps.db);
       await store

@@ -125,7 +125,6 @@ export class EscalationStore {
    */
   async ensureIndexes(): Promise<void> {
     await createIndexesOnce(this.escalations, [
-      { key: { taskId: 1, status: 1 }, name: 'task_status' }, // cancelPending
       { key: { tenantId: 1, requestedAt: -1 }, name: 'tenant_requested' }, // list, any status
       { key: { tenantId: 1, status: 1, requestedAt: -1 }, name: 'tenant_status_requested' }, // list by status
       { key: { status: 1, expiresAt: 1 }, name: 'status_expires' }, // overdue
@@ -210,14 +209,13 @@ export class EscalationStore {
     this.changed(await this.escalations.findOne({ _id: key }));
   }
 
-  /** Cancels a task's pending escalations (the task ended), except `keep`. */
-  async cancelPending(taskId: string, keep?: string): Promise<void> {
-    const pending = await this.escalations.find({ taskId, status: 'pending' }).toArray();
-    for (const doc of pending) {
-      if (doc.escalationId === keep) continue;
-      await this.escalations.updateOne(
-        { _id: doc._id, status: 'pending' },
+  /** Cancels those of a task's escalations that are still pending (the task ended), each by `_id`. */
+  async cancelPending(taskId: string, escalationIds: readonly string[]): Promise<void> {
+    for (const escalationId of escalationIds) {
+      const doc = await this.escalations.findOneAndUpdate(
+        { _id: escalationKey(taskId, escalationId), status: 'pending' },
         { $set: { status: 'cancelled', ...this.stamp() } },
+        { returnDocument: 'after' },
       );
       this.changed(doc);
     }

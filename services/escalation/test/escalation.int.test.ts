@@ -504,6 +504,30 @@ describe('the escalation service on the real stack', () => {
     });
   });
 
+  it("cancels a task's pending escalations when it ends, each by id from its state; a decided one stays decided", async () => {
+    const expires = new Date(Date.now() + 3_600_000);
+    await publisher.publish(escalation('esc-end', { n: 5 }, expires));
+    const [secondEvent] = await publisher.publish(escalation('esc-end', { n: 6 }, expires, 'a2'));
+    const second = `/tasks/esc-end/escalations/${encodeURIComponent('esc-end:a2:guard')}`;
+    await seen('esc-end');
+    await waitUntil(async () => (await call('GET', second, tokens.ana)).status === 200, { what: 'the second one' });
+    const denied = await call('POST', second + '/deny', tokens.ana, { comment: 'no' });
+    expect(denied.status).toBe(200);
+    const totals = { steps: 1, usage: { promptTokens: 1, completionTokens: 1, totalTokens: 2 }, costUsd: 0 };
+    await publisher.publish(
+      follow(
+        { envelope: secondEvent!.envelope, hash: secondEvent!.hash },
+        'TaskCompleted',
+        { answer: 'done', totals },
+        { producer: 'test' },
+      ),
+    );
+    await waitUntil(async () => (await call('GET', pathOf('esc-end'), tokens.ana)).body.status === 'cancelled', {
+      what: 'the pending escalation cancelled at the task end',
+    });
+    expect((await call('GET', second, tokens.ana)).body.status).toBe('denied');
+  });
+
   it('refuses to resume a halt whose escalation expired (410)', async () => {
     const { path } = await halt('esc-halt-late', new Date(Date.now() + 1_500));
     await out.waitFor(

@@ -1,9 +1,12 @@
 import type { EventOf } from '@warden/contracts';
 import type { HandlerContext } from '@warden/runtime';
 import type { EscalationStore } from '../store.js';
+import { withEscalation, type TaskEscalations } from '../task-escalations.js';
 
-/** EscalationRequested: a pending escalation people can see and decide. */
+/** EscalationRequested: a pending escalation people can see and decide; its id kept in the task's state. */
 export function escalationRequested(store: EscalationStore) {
-  return (event: EventOf<'EscalationRequested'>, ctx: HandlerContext): Promise<void> =>
-    store.recordRequested(event, ctx.hash);
+  return async (event: EventOf<'EscalationRequested'>, ctx: HandlerContext<TaskEscalations>): Promise<void> => {
+    await store.recordRequested(event, ctx.hash);
+    ctx.state.set(withEscalation(ctx.state.get(), event.data.escalationId));
+  };
 }

@@ -8,6 +8,7 @@ import { escalationExpired } from './escalation-expired.js';
 import { escalationRequested } from './escalation-requested.js';
 import { haltDecided } from './halt-decided.js';
 import { humanApproved, humanDenied } from './human-decided.js';
+import type { TaskEscalations } from '../task-escalations.js';
 import { taskEnded } from './task-ended.js';
 
 /**
@@ -45,7 +46,7 @@ export function createHandlers(
   ownKeys: ReadonlyMap<string, VerifyingKey>,
   notifier?: Notifier,
   metrics?: Pick<EscalationMetrics, 'opened'>,
-): Handlers<Consumed> {
+): Handlers<Consumed, TaskEscalations> {
   return {
     EscalationRequested: async (event, ctx) => {
       await escalationRequested(store)(event, ctx);
