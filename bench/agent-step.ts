@@ -32,7 +32,7 @@ import { createKafka, ensureTopics, type WorkerRuntimeConfig } from '@warden/run
 import { testKafka, testWorkerConfig, waitUntil } from '@warden/runtime/testing';
 import type { EachMessagePayload } from 'kafkajs';
 import { pino } from 'pino';
-import { TenantBudgetLog, tenantBudgetTopic } from '@warden/planner';
+import { tenantBudgetLogOf, tenantBudgetTopic } from '@warden/planner';
 import { startPipeline, type Pipeline, type PipelineOptions } from '../infra/pipeline.js';
 import { startProcessPipeline, type StepPipeline } from './process-pipeline.js';
 import { recordHandlings } from './hop-breakdown.js';
@@ -440,14 +440,7 @@ async function timeBudgetFold(config: WorkerRuntimeConfig): Promise<string | und
     : 0;
   await admin.disconnect();
   if (!exists) return undefined;
-  const log = new TenantBudgetLog(kafka, {
-    topic: tenantBudgetTopic(config.topicPrefix),
-    partitions: 3,
-    reservationTtlMs: 30 * 60_000,
-    answerTimeoutMs: 600_000,
-    replicaId: 'bench',
-    logger: pino({ level: 'silent' }),
-  });
+  const log = tenantBudgetLogOf(kafka, config.topicPrefix, { answerTimeoutMs: 600_000, replicaId: 'bench' });
   const started = performance.now();
   await log.start();
   await log.figures('', 600_000);

@@ -28,13 +28,12 @@ export async function connect(config: WorkerRuntimeConfig): Promise<RuntimeDeps>
   }
 }
 
-/** The topics of the prefix that exist (the planning, DLQ and others are created by the workers). */
-export async function existingTopics(deps: RuntimeDeps): Promise<string[]> {
+/** Every topic of the cluster; a broker that does not answer is a clear `unavailable` error. */
+export async function listTopics(deps: RuntimeDeps): Promise<Set<string>> {
   const admin = deps.kafka.admin();
   try {
     await admin.connect();
-    const present = new Set(await admin.listTopics());
-    return TopicKinds.map((k) => deps.topics.of(k)).filter((t) => present.has(t));
+    return new Set(await admin.listTopics());
   } catch (error) {
     throw unavailableError(
       `cannot reach Kafka at ${deps.config.brokers.join(',')}: ${(error as Error).message}`,
@@ -44,6 +43,12 @@ export async function existingTopics(deps: RuntimeDeps): Promise<string[]> {
   } finally {
     await admin.disconnect();
   }
+}
+
+/** The topics of the prefix that exist (the planning, DLQ and others are created by the workers). */
+export async function existingTopics(deps: RuntimeDeps): Promise<string[]> {
+  const present = await listTopics(deps);
+  return TopicKinds.map((k) => deps.topics.of(k)).filter((t) => present.has(t));
 }
 
 /** One message read from a Warden topic: decoded, or the reason it could not be. */

@@ -1,6 +1,5 @@
-import { TenantBudgetLog, tenantBudgetTopic } from '@warden/planner';
+import { tenantBudgetLogOf, tenantBudgetTopic } from '@warden/planner';
 import { testKafka } from '@warden/runtime/testing';
-import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { stack } from '../../test/support/index.js';
 import { testEnv, warden } from './support/run.js';
@@ -12,14 +11,7 @@ describe('warden budgets', () => {
     expect(empty.code, empty.stderr).toBe(0);
     expect(empty.stdout).toContain(`no tenant budget recorded on ${tenantBudgetTopic(env.WARDEN_TOPIC_PREFIX!)}`);
 
-    const log = new TenantBudgetLog(testKafka(stack()), {
-      topic: tenantBudgetTopic(env.WARDEN_TOPIC_PREFIX!),
-      partitions: 3,
-      reservationTtlMs: 60_000,
-      answerTimeoutMs: 30_000,
-      replicaId: 'cli-test',
-      logger: pino({ level: 'silent' }),
-    });
+    const log = tenantBudgetLogOf(testKafka(stack()), env.WARDEN_TOPIC_PREFIX!, { reservationTtlMs: 60_000 });
     await log.start();
     try {
       const limit = { tokens: 100_000, microUsd: 5_000_000 };

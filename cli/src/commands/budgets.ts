@@ -1,10 +1,9 @@
 /** `warden budgets`: what each tenant has spent and holds, folded from the tenant budget log (ADR 0032). */
 import { hostname } from 'node:os';
-import { TenantBudgetLog, tenantBudgetTopic, type TenantFiguresView } from '@warden/planner';
-import { pino } from 'pino';
+import { tenantBudgetLogOf, tenantBudgetTopic, type TenantFiguresView } from '@warden/planner';
 import type { CliConfig } from '../config.js';
-import { ExitCodes, unavailableError, type ExitCode } from '../errors.js';
-import { connect } from '../events.js';
+import { ExitCodes, type ExitCode } from '../errors.js';
+import { connect, listTopics } from '../events.js';
 import { say } from './io.js';
 
 const usd = (microUsd: number): string => (microUsd / 1e6).toFixed(6).replace(/\.?0+$/, '');
@@ -28,30 +27,10 @@ export async function showBudgets(
   const deps = await connect(config.runtime);
   const topic = tenantBudgetTopic(config.runtime.topicPrefix);
   try {
-    const admin = deps.kafka.admin();
-    let exists: boolean;
-    try {
-      await admin.connect();
-      exists = (await admin.listTopics()).includes(topic);
-    } catch (error) {
-      throw unavailableError(
-        `cannot reach Kafka at ${deps.config.brokers.join(',')}: ${(error as Error).message}`,
-        'start the local stack with `warden stack up`, or set KAFKA_BROKERS',
-        error,
-      );
-    } finally {
-      await admin.disconnect();
-    }
+    const exists = (await listTopics(deps)).has(topic);
     let tenants: TenantFiguresView[] = [];
     if (exists) {
-      const log = new TenantBudgetLog(deps.kafka, {
-        topic,
-        partitions: 1, // never created here: it exists
-        reservationTtlMs: 30 * 60_000, // never takes
-        answerTimeoutMs: 30_000,
-        replicaId: `warden-cli-${hostname()}`,
-        logger: pino({ level: 'fatal' }),
-      });
+      const log = tenantBudgetLogOf(deps.kafka, config.runtime.topicPrefix, { replicaId: `warden-cli-${hostname()}` });
       await log.start();
       try {
         tenants = await log.everyTenant(120_000);

@@ -23,6 +23,7 @@ export {
   TenantFigures,
   tenantBudgetTopic,
   tenantBudgetTopicConfig,
+  tenantBudgetLogOf,
   type BudgetLogRecord,
   type Folded,
   type TenantBudgetLogOptions,

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { ensureTopics, jsonOrUndefined } from '@warden/runtime';
 import type { Admin, Consumer, Kafka, Producer } from 'kafkajs';
-import type { Logger } from 'pino';
+import { pino, type Logger } from 'pino';
 import { z } from 'zod';
 import { BudgetStoreError } from './errors.js';
 import type { Amount, BudgetLimit, Grant, TakeOutcome, TenantBudgetOwner } from './tenant-allowances.js';
@@ -415,4 +415,24 @@ async function endOffsets(
       await new Promise((r) => setTimeout(r, waitMs));
     }
   }
+}
+
+/**
+ * A tenant budget log with defaults, for readers that fold the topic of `topicPrefix` (`warden budgets`, tests,
+ * benches) and writers in tests: 3 partitions if it creates the topic, a 30-minute TTL, 30 s to answer, no logs.
+ */
+export function tenantBudgetLogOf(
+  kafka: Kafka,
+  topicPrefix: string,
+  overrides: Partial<TenantBudgetLogOptions> = {},
+): TenantBudgetLog {
+  return new TenantBudgetLog(kafka, {
+    topic: tenantBudgetTopic(topicPrefix),
+    partitions: 3,
+    reservationTtlMs: 30 * 60_000,
+    answerTimeoutMs: 30_000,
+    replicaId: `reader-${process.pid}`,
+    logger: pino({ level: 'silent' }),
+    ...overrides,
+  });
 }

@@ -18,9 +18,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { stack } from '../../../test/support/index.js';
 import {
   OpenTools,
-  TenantBudgetLog,
   tenantAllowances,
-  tenantBudgetTopic,
+  tenantBudgetLogOf,
   createOpenAiModel,
   type ModelClient,
   type PlannerRecord,
@@ -52,7 +51,7 @@ const lookUp = (id: string) => ({
 
 /** A tenant's figures in the tenant budget log (ADR 0032), folded by a reader of its own: what it has committed. */
 async function tenantFigures(topicPrefix: string, tenantId: string) {
-  const log = tenantBudgetLogOf(topicPrefix);
+  const log = tenantBudgetLogOf(testKafka(stack()), topicPrefix);
   await log.start();
   try {
     return (await log.figures(tenantId)).committed;
@@ -60,16 +59,6 @@ async function tenantFigures(topicPrefix: string, tenantId: string) {
     await log.stop();
   }
 }
-
-const tenantBudgetLogOf = (topicPrefix: string) =>
-  new TenantBudgetLog(testKafka(stack()), {
-    topic: tenantBudgetTopic(topicPrefix),
-    partitions: 3,
-    reservationTtlMs: 30 * 60_000,
-    answerTimeoutMs: 30_000,
-    replicaId: 'test',
-    logger: pino({ level: 'silent' }),
-  });
 
 /** Waits until the consumer group has exactly one member and is stable. */
 async function groupSettled(groupId: string): Promise<void> {
@@ -174,7 +163,7 @@ describe('a planner crash between a model call and its commit', () => {
       isOpen: () => inner.isOpen(),
       close: () => undefined,
     };
-    const budgetLog = tenantBudgetLogOf(config.topicPrefix);
+    const budgetLog = tenantBudgetLogOf(testKafka(stack()), config.topicPrefix);
     await budgetLog.start();
     cleanups.push(() => budgetLog.stop());
     const handlers = createPlannerHandlers(deps, {

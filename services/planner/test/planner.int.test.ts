@@ -8,9 +8,8 @@ import {
 } from '@warden/contracts';
 import { afterEach, describe, expect, it } from 'vitest';
 import { stack } from '../../../test/support/index.js';
-import { TenantBudgetLog, tenantBudgetTopic } from '../src/index.js';
+import { tenantBudgetLogOf } from '../src/index.js';
 import { testKafka, waitUntil } from '@warden/runtime/testing';
-import { pino } from 'pino';
 import {
   approveAnswer,
   escalateAnswer,
@@ -486,14 +485,7 @@ describe('the planner on the real stack with the scripted model', () => {
     expect(refused.length).toBeGreaterThan(0);
     expect(refused.every((r) => r.data.budget === 'tenant_tokens')).toBe(true);
     expect(answered + refused.length).toBe(ids.length);
-    const budgets = new TenantBudgetLog(testKafka(stack()), {
-      topic: tenantBudgetTopic(h.config.topicPrefix),
-      partitions: 3,
-      reservationTtlMs: 60_000,
-      answerTimeoutMs: 30_000,
-      replicaId: 'test-reader',
-      logger: pino({ level: 'silent' }),
-    });
+    const budgets = tenantBudgetLogOf(testKafka(stack()), h.config.topicPrefix);
     await budgets.start();
     try {
       // idle allowances go back, charged what their calls used: nothing left blocking the tenant

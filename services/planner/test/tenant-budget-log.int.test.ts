@@ -1,8 +1,7 @@
 import { testKafka, waitUntil } from '@warden/runtime/testing';
-import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { stack, unique } from '../../../test/support/index.js';
-import { TenantBudgetLog, tenantBudgetTopic, type Amount, type Grant } from '../src/index.js';
+import { tenantBudgetLogOf, tenantBudgetTopic, type Amount, type Grant, type TenantBudgetLog } from '../src/index.js';
 
 const stops: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -11,14 +10,7 @@ afterEach(async () => {
 
 /** A replica's view of the tenant budget log of `prefix`: started, stopped after the test. */
 async function replica(prefix: string, name: string, reservationTtlMs = 60_000): Promise<TenantBudgetLog> {
-  const log = new TenantBudgetLog(testKafka(stack()), {
-    topic: tenantBudgetTopic(prefix),
-    partitions: 3,
-    reservationTtlMs,
-    answerTimeoutMs: 30_000,
-    replicaId: name,
-    logger: pino({ level: 'silent' }),
-  });
+  const log = tenantBudgetLogOf(testKafka(stack()), prefix, { reservationTtlMs, replicaId: name });
   stops.push(() => log.stop());
   await log.start();
   return log;
