@@ -13,7 +13,7 @@ import { escalationConfigFrom, escalationConsumes } from '@warden/escalation';
 import { executorConsumes, loadExecutorConfig } from '@warden/executor';
 import { guardConsumes, loadGuardConfig } from '@warden/guard-service';
 import { loadPolicy } from '@warden/policy';
-import { loadPlannerConfig, plannerConsumes } from '@warden/planner';
+import { loadPlannerConfig, plannerConsumes, tenantBudgetTopic } from '@warden/planner';
 import { TopicKinds, Topics, auditTopicConfig } from '@warden/runtime';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
@@ -95,7 +95,7 @@ function helmBinary(): string {
 }
 
 /** The workers with keyed state (`state: true` in values.yaml): the guard, the executor and the planner. */
-const STATEFUL_WORKERS: readonly string[] = ['guard', 'executor', 'planner'];
+const STATEFUL_WORKERS: readonly string[] = ['guard', 'executor', 'planner', 'escalation'];
 
 /** Runs helm; returns its exit status and output. */
 function helm(args: readonly string[]): { status: number | null; stdout: string; stderr: string } {
@@ -283,7 +283,12 @@ describe('the Helm chart, production values', () => {
     expect(state.map((t) => t.topicName).sort()).toEqual([...stateTopics].sort());
     for (const t of state) expect(t.config['cleanup.policy'], t.topicName).toBe('compact');
     const kafkaTopics = all.filter((t) => !stateTopics.has(t.topicName));
-    expect(kafkaTopics.map((t) => t.topicName).sort()).toEqual([...topics.all(), checkpointTopic(prefix)].sort());
+    expect(kafkaTopics.map((t) => t.topicName).sort()).toEqual(
+      [...topics.all(), checkpointTopic(prefix), tenantBudgetTopic(prefix)].sort(),
+    );
+    // the tenant budget log (ADR 0032): kept like an audit topic, timestamped by the broker
+    const budgets = kafkaTopics.find((t) => t.topicName === tenantBudgetTopic(prefix));
+    expect(budgets?.config['message.timestamp.type']).toBe('LogAppendTime');
     for (const t of kafkaTopics) {
       expect(t.config['retention.ms'], t.topicName).toBe(-1);
       for (const [key, value] of Object.entries(auditTopicConfig)) expect(String(t.config[key]), key).toBe(value);
@@ -461,6 +466,7 @@ describe('the Helm chart, other settings', () => {
         .filter((a) => a.resource.type === 'topic' && a.operations.includes('Read'))
         .map((a) => a.resource.name);
       const own = STATEFUL_WORKERS.includes(name) ? [topics.stateOf(name)] : []; // its keyed state (ADR 0027)
+      if (name === 'planner') own.push(tenantBudgetTopic(prefix)); // the tenant budget log (ADR 0032)
       expect(reads.sort(), name).toEqual([...consumedTopics[name]!, ...own].sort());
       const group = acls.find((a) => a.resource.type === 'group');
       expect(group?.resource.name, name).toBe(`${prefix}.${name}`);
