@@ -7,12 +7,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { EventDataInput, WardenEvent } from '@warden/contracts';
-import { ensureTopics, readTopics, type RuntimeDeps, type WorkerRuntimeConfig } from '@warden/runtime';
+import type { RuntimeDeps, WorkerRuntimeConfig } from '@warden/runtime';
 import { waitUntil } from '@warden/runtime/testing';
 import { publishTasks } from '../cli/src/commands/submit.js';
 import { loadCliConfig } from '../cli/src/config.js';
 import { DEMO_CUSTOMERS } from '../cli/src/demo/scenarios.js';
-import { connect } from '../cli/src/events.js';
+import { connect, followLoop } from '../cli/src/events.js';
 import { fleetDown, fleetUp } from '../cli/src/fleet.js';
 import { DEFAULT_TASK_FIELDS } from '../cli/src/task.js';
 
@@ -47,25 +47,10 @@ export async function startProcessPipeline(log: (line: string) => void): Promise
       loadCliConfig(undefined, { prefix: cfg.runtime.topicPrefix, db: cfg.runtime.mongoDb }).runtime,
     );
     await deps.db.collection('customers').insertMany(DEMO_CUSTOMERS.map((c) => ({ ...c })) as never[]);
-    const topics = (['tasks', 'planning', 'proposals', 'verdicts', 'results', 'outcomes', 'alerts'] as const).map((k) =>
-      deps!.topics.of(k),
-    );
-    const admin = deps.kafka.admin();
-    await admin.connect();
-    await ensureTopics(admin, topics);
-    await admin.disconnect();
-    let ready: () => void = () => undefined;
-    const joined = new Promise<void>((res) => (ready = res));
-    reading = readTopics(deps, topics, {
-      follow: true,
-      signal: stop.signal,
-      onReady: () => ready(),
-      onMessage: (m) => {
-        const e = m.decoded?.event;
-        if (e !== undefined) events.set(e.taskId, [...(events.get(e.taskId) ?? []), e]);
-      },
-    });
-    await Promise.race([joined, reading]);
+    ({ reading } = await followLoop(deps, stop.signal, (m) => {
+      const e = m.decoded?.event;
+      if (e !== undefined) events.set(e.taskId, [...(events.get(e.taskId) ?? []), e]);
+    }));
   } catch (error) {
     stop.abort();
     await deps?.mongo.close();

@@ -5,6 +5,7 @@
  */
 import {
   connectRuntime,
+  ensureTopics,
   readTopics,
   TopicKinds,
   type ReadMessage,
@@ -59,3 +60,30 @@ export type { ReadMessage, ReadOptions };
  * up to its end offset as of the call.
  */
 export const read = readTopics;
+
+/** The topics of the agent loop a run follows: every event of a task (the DLQ aside). */
+const LOOP_TOPICS = ['tasks', 'planning', 'proposals', 'verdicts', 'results', 'outcomes', 'alerts'] as const;
+
+/**
+ * Creates the agent loop's topics if needed and follows them from the beginning until `signal` aborts (the demo,
+ * agent-step with the workers as processes). Returns once the reader has joined, with the reading itself.
+ */
+export async function followLoop(
+  deps: RuntimeDeps,
+  signal: AbortSignal,
+  onMessage: ReadOptions['onMessage'],
+): Promise<{ readonly reading: Promise<void> }> {
+  const topics = LOOP_TOPICS.map((k) => deps.topics.of(k));
+  const admin = deps.kafka.admin();
+  await admin.connect();
+  try {
+    await ensureTopics(admin, topics);
+  } finally {
+    await admin.disconnect();
+  }
+  let ready: () => void = () => undefined;
+  const joined = new Promise<void>((res) => (ready = res));
+  const reading = readTopics(deps, topics, { follow: true, signal, onReady: () => ready(), onMessage });
+  await Promise.race([joined, reading]);
+  return { reading };
+}

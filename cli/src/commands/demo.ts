@@ -6,9 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { verifyChain, type DecodedEvent, type EventDataInput, type WardenEvent } from '@warden/contracts';
-import { ensureTopics } from '@warden/runtime';
 import { ExitCodes, CliError, CliErrorCodes } from '../errors.js';
-import { connect, read } from '../events.js';
+import { connect, followLoop } from '../events.js';
 import { fleetDown, fleetUp, workspaceOf } from '../fleet.js';
 import { eventLine, paint } from '../format.js';
 import { DEFAULT_TASK_FIELDS } from '../task.js';
@@ -92,27 +91,12 @@ export async function demo(g: GlobalOptions, keep: boolean): Promise<number> {
   let ok = true;
   try {
     await deps.db.collection('customers').insertMany(DEMO_CUSTOMERS.map((c) => ({ ...c })) as never[]);
-    const topics = ['tasks', 'planning', 'proposals', 'verdicts', 'results', 'outcomes', 'alerts'].map((k) =>
-      deps.topics.of(k as 'tasks'),
-    );
-    const admin = deps.kafka.admin();
-    await admin.connect();
-    await ensureTopics(admin, topics);
-    await admin.disconnect();
     const seen: DecodedEvent[] = [];
     let leaked = false;
-    let ready: () => void = () => undefined;
-    const joined = new Promise<void>((res) => (ready = res));
-    reading = read(deps, topics, {
-      follow: true,
-      signal: stop.signal,
-      onReady: () => ready(),
-      onMessage: (m) => {
-        if (m.message.value?.toString().includes(DEMO_SECRET) === true) leaked = true;
-        if (m.decoded !== undefined) seen.push(m.decoded);
-      },
-    });
-    await Promise.race([joined, reading]);
+    ({ reading } = await followLoop(deps, stop.signal, (m) => {
+      if (m.message.value?.toString().includes(DEMO_SECRET) === true) leaked = true;
+      if (m.decoded !== undefined) seen.push(m.decoded);
+    }));
     const runId = Date.now().toString(36);
     const workspace = workspaceOf(cfg);
     for (const s of DEMO_SCENARIOS) s.prepare?.({ workspace });

@@ -11,6 +11,7 @@ export {
   type BudgetRefusal,
   type Grant,
   type TakeOutcome,
+  type TakeRequest,
   type TenantBudgetOwner,
   type TenantBudgets,
   type TenantHold,

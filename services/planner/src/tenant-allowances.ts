@@ -33,6 +33,15 @@ export type TakeOutcome =
   | { readonly ok: true; readonly granted: Amount; readonly committed: Amount }
   | { readonly ok: false; readonly committed: Amount };
 
+/** A take of an allowance: at least `min`, at most `want`, of the tenant's budget under `limit`. */
+export interface TakeRequest {
+  readonly tenantId: string;
+  readonly leaseId: string;
+  readonly min: Amount;
+  readonly want: Amount;
+  readonly limit: BudgetLimit;
+}
+
 /**
  * The owner of a tenant's budget figures (ADR 0031): whoever serialises its reservations between planner replicas.
  * The tenant budget log (ADR 0032): the partitions of a topic keyed by tenant, whose order decides every take.
@@ -43,13 +52,7 @@ export interface TenantBudgetOwner {
    * `limit`, counting every allowance outstanding), or refuses when less than `min` is left. An allowance not given
    * back before its TTL is charged in full.
    */
-  take(request: {
-    readonly tenantId: string;
-    readonly leaseId: string;
-    readonly min: Amount;
-    readonly want: Amount;
-    readonly limit: BudgetLimit;
-  }): Promise<TakeOutcome>;
+  take(request: TakeRequest): Promise<TakeOutcome>;
   /** Gives an allowance back, charging the tenant `used`; false when it had expired (then charged in full). */
   give(grant: Grant, used: Amount): Promise<boolean>;
 }

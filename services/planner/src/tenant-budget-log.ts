@@ -4,7 +4,7 @@ import type { Admin, Consumer, Kafka, Producer } from 'kafkajs';
 import { pino, type Logger } from 'pino';
 import { z } from 'zod';
 import { BudgetStoreError } from './errors.js';
-import type { Amount, BudgetLimit, Grant, TakeOutcome, TenantBudgetOwner } from './tenant-allowances.js';
+import type { Amount, Grant, TakeOutcome, TakeRequest, TenantBudgetOwner } from './tenant-allowances.js';
 
 /** The topic keyed by tenant whose partitions order every take and give of tenants' budgets (ADR 0032). */
 export const tenantBudgetTopic = (prefix: string): string => `${prefix}.tenant-budgets.v1`;
@@ -320,13 +320,7 @@ export class TenantBudgetLog implements TenantBudgetOwner {
     }
   }
 
-  async take(request: {
-    readonly tenantId: string;
-    readonly leaseId: string;
-    readonly min: Amount;
-    readonly want: Amount;
-    readonly limit: BudgetLimit;
-  }): Promise<TakeOutcome> {
+  async take(request: TakeRequest): Promise<TakeOutcome> {
     const { tenantId, leaseId, min, want, limit } = request;
     const record: TenantBudgetRecord = {
       k: 'take',
