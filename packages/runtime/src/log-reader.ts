@@ -37,20 +37,26 @@ async function decode(
 }
 
 /** How long a topic just created may take to be served by its partition leaders. */
-const NEW_TOPIC_WAIT_MS = 15_000;
+const NEW_TOPIC_WAIT_MS = 30_000;
 
-/** A topic's offsets; a topic created a moment ago may not have its leaders yet (a retriable answer): wait. */
+/**
+ * A topic's offsets. A topic created a moment ago (by this process or another replica) may not have its partition
+ * leaders yet, and kafkajs' admin does not retry the broker's retriable answer (NOT_LEADER_FOR_PARTITION,
+ * LEADER_NOT_AVAILABLE): asked again with capped backoff for up to `timeoutMs` (30 s). Every reader of end offsets
+ * goes through here: a worker that starts on a fresh deployment must not fail on a topic created a moment ago.
+ */
 export async function offsetsOf(
-  admin: Admin,
+  admin: Pick<Admin, 'fetchTopicOffsets'>,
   topic: string,
+  timeoutMs = NEW_TOPIC_WAIT_MS,
 ): Promise<Array<{ partition: number; high: string; low: string }>> {
-  const deadline = Date.now() + NEW_TOPIC_WAIT_MS;
-  for (;;) {
+  const deadline = Date.now() + timeoutMs;
+  for (let waitMs = 50; ; waitMs = Math.min(1_000, waitMs * 2)) {
     try {
       return await admin.fetchTopicOffsets(topic);
     } catch (error) {
-      if ((error as { retriable?: unknown }).retriable !== true || Date.now() > deadline) throw error;
-      await new Promise((r) => setTimeout(r, 200));
+      if ((error as { retriable?: unknown }).retriable !== true || Date.now() + waitMs > deadline) throw error;
+      await new Promise((r) => setTimeout(r, waitMs));
     }
   }
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { RuntimeDeps } from '@warden/runtime';
+import { offsetsOf, type RuntimeDeps } from '@warden/runtime';
 import { RebuildError } from './errors.js';
 import { ProjectorConsumer, Serial } from './projector/consumer.js';
 import { Projection } from './projector/projection.js';
@@ -37,7 +37,7 @@ export async function rebuildProjection(options: RebuildOptions): Promise<Rebuil
   const targets = new Map<string, bigint>();
   try {
     for (const topic of topics) {
-      for (const p of await admin.fetchTopicOffsets(topic)) {
+      for (const p of await offsetsOf(admin, topic)) {
         if (BigInt(p.high) > BigInt(p.low)) targets.set(`${topic}|${p.partition}`, BigInt(p.high));
       }
     }

@@ -1,6 +1,6 @@
 import { GUARD_CALIBRATION_KEY, calibrationTopic, calibrationTopicConfig } from '@warden/calibration';
 import { applyCalibration, parseCalibration, type Policy } from '@warden/policy';
-import { ensureTopics } from '@warden/runtime';
+import { ensureTopics, offsetsOf } from '@warden/runtime';
 import type { Consumer, Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import { CalibrationLoadError } from './errors.js';
@@ -48,7 +48,7 @@ export class CalibrationFollower {
     let end: bigint;
     try {
       await ensureTopics(admin, [topic], { partitions: 1, configs: { ...calibrationTopicConfig } });
-      const offsets = await admin.fetchTopicOffsets(topic);
+      const offsets = await offsetsOf(admin, topic);
       end = BigInt(offsets.find((o) => o.partition === 0)?.high ?? '0');
     } finally {
       await admin.disconnect();

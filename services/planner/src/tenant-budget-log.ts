@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { ensureTopics, jsonOrUndefined } from '@warden/runtime';
-import type { Admin, Consumer, Kafka, Producer } from 'kafkajs';
+import { ensureTopics, jsonOrUndefined, offsetsOf } from '@warden/runtime';
+import type { Consumer, Kafka, Producer } from 'kafkajs';
 import { pino, type Logger } from 'pino';
 import { z } from 'zod';
 import { BudgetStoreError } from './errors.js';
@@ -223,7 +223,7 @@ export class TenantBudgetLog implements TenantBudgetOwner {
     await admin.connect();
     try {
       await ensureTopics(admin, [topic], { partitions, configs: tenantBudgetTopicConfig });
-      const ends = await endOffsets(admin, topic);
+      const ends = await offsetsOf(admin, topic);
       this.catchingUp = {
         ends: new Map(ends.map((e) => [e.partition, Number(e.high)])),
         startedMs: performance.now(),
@@ -368,7 +368,7 @@ export class TenantBudgetLog implements TenantBudgetOwner {
     const admin = this.kafka.admin();
     await admin.connect();
     try {
-      const ends = await endOffsets(admin, this.options.topic);
+      const ends = await offsetsOf(admin, this.options.topic);
       const deadline = Date.now() + timeoutMs;
       while (ends.some((e) => this.fold.position(e.partition) < Number(e.high))) {
         if (Date.now() > deadline)
@@ -388,26 +388,6 @@ export class TenantBudgetLog implements TenantBudgetOwner {
   async stop(): Promise<void> {
     await this.consumer?.disconnect();
     await this.producer?.disconnect();
-  }
-}
-
-/**
- * The topic's end offsets, tried again while the broker answers with a retriable error: a topic another replica has
- * just created may have no leader yet (NOT_LEADER_FOR_PARTITION), which kafkajs' admin does not retry.
- */
-async function endOffsets(
-  admin: Admin,
-  topic: string,
-  timeoutMs = 30_000,
-): Promise<Array<{ partition: number; high: string }>> {
-  const deadline = Date.now() + timeoutMs;
-  for (let waitMs = 50; ; waitMs = Math.min(1_000, waitMs * 2)) {
-    try {
-      return await admin.fetchTopicOffsets(topic);
-    } catch (error) {
-      if ((error as { retriable?: unknown }).retriable !== true || Date.now() + waitMs > deadline) throw error;
-      await new Promise((r) => setTimeout(r, waitMs));
-    }
   }
 }
 
