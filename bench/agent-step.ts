@@ -76,8 +76,15 @@ const load = (): string =>
     .map((l) => l.toFixed(2))
     .join(' ');
 
-/** The floor: hops of a raw transactional consume-produce relay, in milliseconds. */
-async function floorHops(): Promise<number[]> {
+/** The floor's hops, and each split into its transaction (send, offsets, commit) and the rest (the fetch), in ms. */
+interface Floor {
+  readonly hops: number[];
+  readonly commits: number[];
+  readonly fetches: number[];
+}
+
+/** The floor: hops of a raw transactional consume-produce relay. */
+async function floorHops(): Promise<Floor> {
   const config = testWorkerConfig(endpoints, { logLevel: 'error' });
   const kafka = createKafka(config.brokers, 'bench-floor', pino({ level: 'error' }), config.kafkaSecurity);
   const [a, b] = [`${config.topicPrefix}.floor-a`, `${config.topicPrefix}.floor-b`];
@@ -86,6 +93,9 @@ async function floorHops(): Promise<number[]> {
   await ensureTopics(admin, [a, b], { partitions: 1 });
   await admin.disconnect();
   const hops: number[] = [];
+  /** By hop number: how long the transaction that published it took. */
+  const commitMs = new Map<number, number>();
+  const numbers: number[] = [];
   const relays: Array<{ stop(): Promise<void> }> = [];
   for (const [from, to] of [
     [a, b],
@@ -107,7 +117,9 @@ async function floorHops(): Promise<number[]> {
         const hop = Number(String(message.value));
         const now = Date.now();
         if (hop > 0) hops.push(now - Number(message.timestamp));
+        if (hop > 0) numbers.push(hop);
         if (hop >= FLOOR_HOPS) return;
+        const began = performance.now();
         const txn = await producer.transaction();
         await txn.send({ topic: to, messages: [{ key: 'k', value: String(hop + 1), timestamp: String(now) }] });
         await txn.sendOffsets({
@@ -115,6 +127,7 @@ async function floorHops(): Promise<number[]> {
           topics: [{ topic: from, partitions: [{ partition, offset: String(Number(message.offset) + 1) }] }],
         });
         await txn.commit();
+        commitMs.set(hop + 1, performance.now() - began);
       },
     });
     relays.push({
@@ -133,7 +146,9 @@ async function floorHops(): Promise<number[]> {
   await waitUntil(() => hops.length >= FLOOR_HOPS - 1, { timeoutMs: 300_000, what: 'the floor ping-pong' });
   for (const r of relays) await r.stop();
   // The first few hops include the relays' first transaction (InitProducerId, partition added): warm-up.
-  return hops.slice(5);
+  const kept = hops.slice(5);
+  const commits = numbers.slice(5).map((n) => commitMs.get(n) ?? 0);
+  return { hops: kept, commits, fetches: kept.map((h, i) => h - commits[i]!) };
 }
 
 /** One hop of a task's chain: the type of the cause and of the effect, and the milliseconds between them. */
@@ -207,7 +222,8 @@ function hopsOf(events: readonly WardenEvent[]): { hops: Hop[]; steps: number[];
 }
 
 console.log(`agent-step bench: ${TASKS} pipeline-refund tasks one at a time; floor: ${FLOOR_HOPS} raw hops`);
-const floor = await floorHops();
+const floorRun = await floorHops();
+const floor = floorRun.hops;
 const floorP50 = percentile(floor, 50);
 const floorP99 = percentile(floor, 99);
 console.log(
@@ -285,25 +301,49 @@ const byLabel = (hops: readonly Hop[]): Map<string, number[]> => {
 
 // The workers' handling spans, kept in memory, split each hop (bench/hop-breakdown.ts).
 const handlings = recordHandlings();
-/** Where each hop of `hops` goes (bench/hop-breakdown.ts), p50s. */
+/** Where each hop of `hops` goes (bench/hop-breakdown.ts), p50s; and each hop less the tools' and the model's time. */
 function printBreakdown(hops: readonly Hop[]): void {
   const handled = handlings.lookup();
+  const fmt = (n: number): string => n.toFixed(1).padStart(5);
   console.log(
-    'where each hop goes (p50, ms): the rest of the handling that published the cause; its commit, the fetch, the lock and decoding; the handling to the effect',
+    `where each hop goes (p50, ms): the rest of the handling that published the cause; its transaction (the floor's: ${fmt(percentile(floorRun.commits, 50))}); the fetch, lock and decoding (the floor's: ${fmt(percentile(floorRun.fetches, 50))}); the handling, Warden's own and the tool's or model's`,
   );
   for (const label of new Set(hops.map((h) => h.label))) {
     const split = hops
       .filter((h) => h.label === label)
       .flatMap((h) => {
-        const start = handled(h.causeId, h.worker)?.startMs;
-        const published = h.previous === undefined ? undefined : handled(h.previous.causeId, h.previous.worker)?.endMs;
-        if (start === undefined || published === undefined) return [];
-        return [{ rest: published - h.causeAtMs, kafka: start - published, handling: h.effectAtMs - start }];
+        const handling = handled(h.causeId, h.worker);
+        const previous = h.previous === undefined ? undefined : handled(h.previous.causeId, h.previous.worker);
+        const commit = previous?.commit;
+        if (handling === undefined || previous === undefined || commit === undefined) return [];
+        return [
+          {
+            rest: previous.endMs - h.causeAtMs,
+            commit: commit.endMs - Math.max(commit.startMs, previous.endMs),
+            fetch: handling.startMs - commit.endMs,
+            own: h.effectAtMs - handling.startMs - handling.worldMs,
+            world: handling.worldMs,
+          },
+        ];
       });
-    const p50 = (pick: (x: (typeof split)[number]) => number): string =>
-      percentile(split.map(pick), 50).toFixed(1).padStart(6);
+    const p50 = (pick: (x: (typeof split)[number]) => number): string => fmt(percentile(split.map(pick), 50));
     console.log(
-      `  ${label.padEnd(36)} rest of previous ${p50((x) => x.rest)}   commit+fetch ${p50((x) => x.kafka)}   handling ${p50((x) => x.handling)}   (floor ${floorP50.toFixed(1)}; n=${split.length})`,
+      `  ${label.padEnd(36)} rest ${p50((x) => x.rest)}   transaction ${p50((x) => x.commit)}   fetch ${p50((x) => x.fetch)}   handling: own ${p50((x) => x.own)}, tool or model ${p50((x) => x.world)}   (n=${split.length})`,
+    );
+  }
+  // What a hop takes less the world's time (the tools' and the model's spans): what Warden adds to an instant tool or
+  // model. Printed against the floor; the issue's targets are on the whole hop (above and below).
+  for (const label of new Set(hops.map((h) => h.label))) {
+    const less = hops
+      .filter((h) => h.label === label)
+      .flatMap((h) => {
+        const handling = handled(h.causeId, h.worker);
+        return handling === undefined ? [] : [h.ms - handling.worldMs];
+      });
+    const p50 = percentile(less, 50);
+    const p99 = percentile(less, 99);
+    console.log(
+      `  ${label.padEnd(36)} less the tool or model: p50 ${fmt(p50)} ms (${(p50 / floorP50).toFixed(1)}x floor)   p99 ${fmt(p99)} ms (${(p99 / floorP99).toFixed(1)}x floor)`,
     );
   }
 }

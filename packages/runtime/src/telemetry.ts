@@ -1,4 +1,13 @@
-import { context, trace, type Context, type Span, type Tracer } from '@opentelemetry/api';
+import {
+  SpanKind,
+  SpanStatusCode,
+  context,
+  trace,
+  type Context,
+  type Link,
+  type Span,
+  type Tracer,
+} from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
@@ -30,6 +39,9 @@ export const RuntimeSpanAttributes = {
   taskId: 'warden.task.id',
   tenantId: 'warden.tenant.id',
   worker: 'warden.worker',
+  /** A chunk's transaction: the events it publishes, and the state records (changelog) it writes. */
+  commitMessages: 'warden.commit.messages',
+  commitStateRecords: 'warden.commit.state_records',
 } as const;
 
 /** The instruments one worker records into. */
@@ -128,6 +140,46 @@ export function extractTraceContext(headers: Readonly<Record<string, HeaderValue
     get: (carrier: Readonly<Record<string, HeaderValue>>, key: string) => headerText(carrier[key]),
     keys: (carrier: Readonly<Record<string, HeaderValue>>) => Object.keys(carrier),
   });
+}
+
+/**
+ * The span of one chunk's transaction (its outputs, its state records and the consumed offsets, ADR 0027): from the
+ * start of the commit to the broker's answer. It links to the handling spans whose events it publishes, so a trace
+ * shows when what a handling published became visible to read_committed consumers (the commit's end, give or take
+ * the markers). Links are read from the outputs' trace headers only when the span records.
+ */
+export function startCommitSpan(
+  worker: string,
+  consumed: { readonly topic: string; readonly partition: number },
+  outputs: readonly { readonly headers: Readonly<Record<string, HeaderValue>> }[],
+  stateRecords: number,
+): { end(error?: unknown): void } {
+  const span = runtimeTracer().startSpan('commit', { kind: SpanKind.INTERNAL });
+  if (span.isRecording()) {
+    span.setAttributes({
+      [RuntimeSpanAttributes.system]: 'kafka',
+      [RuntimeSpanAttributes.destination]: consumed.topic,
+      [RuntimeSpanAttributes.partition]: String(consumed.partition),
+      [RuntimeSpanAttributes.worker]: worker,
+      [RuntimeSpanAttributes.commitMessages]: outputs.length,
+      [RuntimeSpanAttributes.commitStateRecords]: stateRecords,
+    });
+    const links = new Map<string, Link>();
+    for (const o of outputs) {
+      const linked = trace.getSpanContext(extractTraceContext(o.headers));
+      if (linked !== undefined) links.set(linked.spanId, { context: linked });
+    }
+    span.addLinks([...links.values()]);
+  }
+  return {
+    end: (error?: unknown) => {
+      if (error !== undefined) {
+        span.recordException(error as Error);
+        span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
+      }
+      span.end();
+    },
+  };
 }
 
 /** The tracer of the runtime (no-op until a service registers an SDK). */

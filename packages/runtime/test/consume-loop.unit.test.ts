@@ -1,7 +1,10 @@
+import { SpanStatusCode, context, trace } from '@opentelemetry/api';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { KafkaJSConnectionError, type KafkaMessage, type Producer } from 'kafkajs';
 import { MongoNetworkError } from 'mongodb';
 import { describe, expect, it } from 'vitest';
 import { PublishError } from '../src/errors.js';
+import { injectTraceHeaders, runtimeTracer } from '../src/telemetry.js';
 import { DedupeWindow } from '../src/worker/chunking.js';
 import { createConsumeLoop, type BatchPayload } from '../src/worker/consume-loop.js';
 import type { ConsumedItem } from '../src/worker/handling.js';
@@ -108,7 +111,12 @@ function harness(
         handled.push(item.key);
         clock += options.handleMs ?? 1;
         if (item.key === 'stop') running = false;
-        return Promise.resolve([{ topic: 'out', key: item.key, value: Buffer.alloc(0), headers: {} }]);
+        // Like a handling: its outputs carry the trace context of its span (when a tracer provider records).
+        const span = runtimeTracer().startSpan(`process ${item.key}`);
+        const headers: Record<string, string> = {};
+        injectTraceHeaders(trace.setSpan(context.active(), span), headers);
+        span.end();
+        return Promise.resolve([{ topic: 'out', key: item.key, value: Buffer.alloc(0), headers }]);
       },
     },
     metrics: { setLag: () => undefined, duplicates: counter, messagesIn: counter, messagesOut: counter },
@@ -236,6 +244,35 @@ describe('the consume loop', () => {
     expect(h.commits.map((c) => c.nextOffset)).toEqual(['2']);
     expect(h.resolved).toEqual(['1']);
     expect(['a', 'b', 'c', 'd'].map((k) => h.recent.has(k))).toEqual([true, true, false, false]);
+  });
+
+  it('records a span per transaction that links to the handlings whose events it publishes, failed ones marked', async () => {
+    const exporter = new InMemorySpanExporter();
+    trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }));
+    try {
+      const h = harness({ batchSize: 2 });
+      h.failAt(1);
+      await expect(h.run(messagesOf(['a', 'b', 'c', 'd']))).rejects.toThrow('fenced');
+      const spans = exporter.getFinishedSpans();
+      const handlings = new Map(
+        spans.filter((s) => s.name.startsWith('process ')).map((s) => [s.spanContext().spanId, s.name]),
+      );
+      const commits = spans.filter((s) => s.name === 'commit');
+      expect(commits.map((c) => c.links.map((l) => handlings.get(l.context.spanId)))).toEqual([
+        ['process a', 'process b'],
+        ['process c', 'process d'],
+      ]);
+      expect(commits.map((c) => c.status.code)).toEqual([SpanStatusCode.UNSET, SpanStatusCode.ERROR]);
+      expect(commits[0]!.attributes).toMatchObject({
+        'messaging.destination.name': 'in',
+        'messaging.destination.partition.id': '0',
+        'warden.worker': 'echo',
+        'warden.commit.messages': 2,
+        'warden.commit.state_records': 0,
+      });
+    } finally {
+      trace.disable();
+    }
   });
 
   describe('when a dependency is down', () => {

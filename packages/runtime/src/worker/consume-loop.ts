@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { EachBatchPayload } from 'kafkajs';
 import { dependencyOf, type Dependency } from '../infrastructure.js';
 import type { OutgoingMessage } from '../publisher.js';
-import type { RuntimeMetrics } from '../telemetry.js';
+import { startCommitSpan, type RuntimeMetrics } from '../telemetry.js';
 import type { PartitionTransactions } from '../transactions.js';
 import {
   chunkCloses,
@@ -222,13 +222,21 @@ function createBatchHandler(
           committingKeys = handledKeys;
           const nextOffset = nextOffsetAfter(lastOffset);
           const records = store === undefined || layer === undefined ? [] : store.recordsOf(layer);
-          committing = txs.commit(producer, { ...source, nextOffset }, [...outputs, ...records]).then(() => {
-            if (layer !== undefined) store?.apply(layer);
-            progress.nextOffset = BigInt(nextOffset);
-            for (const [key, hash] of handledKeys) recent.add(key, hash);
-            m.messagesOut.add(outputs.length, workerAttrs);
-            payload.resolveOffset(lastOffset);
-          });
+          const span = startCommitSpan(options.worker, source, outputs, records.length);
+          committing = txs.commit(producer, { ...source, nextOffset }, [...outputs, ...records]).then(
+            () => {
+              span.end();
+              if (layer !== undefined) store?.apply(layer);
+              progress.nextOffset = BigInt(nextOffset);
+              for (const [key, hash] of handledKeys) recent.add(key, hash);
+              m.messagesOut.add(outputs.length, workerAttrs);
+              payload.resolveOffset(lastOffset);
+            },
+            (error: unknown) => {
+              span.end(error);
+              throw error;
+            },
+          );
           committing.catch(() => undefined); // observed below; never an unhandled rejection meanwhile
           // The lock is the commit's now: released once it settles (the next chunk of the partition number waits).
           const held = release;
