@@ -21,11 +21,17 @@ interface Interval {
   readonly endMs: number;
 }
 
+/** One chunk's transaction: when, and how many events and state records it carried. */
+export interface Commit extends Interval {
+  readonly messages: number;
+  readonly stateRecords: number;
+}
+
 /** One handling of an event by a worker, its chunk's transaction, and the world's time inside it (ms). */
 export interface Handling extends Interval {
   readonly worker: string;
   /** The transaction that published what the handling published (absent: not recorded, or it published nothing). */
-  readonly commit?: Interval;
+  readonly commit?: Commit;
   /** The time of the tools' and the model's spans inside the handling. */
   readonly worldMs: number;
 }
@@ -46,12 +52,17 @@ export function recordHandlings(): { lookup: () => Handlings; stop: () => Promis
   return {
     lookup: () => {
       const spans = exporter.getFinishedSpans();
-      const commits = new Map<string, Interval>();
+      const commits = new Map<string, Commit>();
       const world = new Map<string, number>();
       for (const span of spans) {
         if (span.name === 'commit') {
-          for (const link of span.links)
-            commits.set(link.context.spanId, { startMs: ms(span.startTime), endMs: ms(span.endTime) });
+          const commit = {
+            startMs: ms(span.startTime),
+            endMs: ms(span.endTime),
+            messages: Number(span.attributes[A.commitMessages] ?? 0),
+            stateRecords: Number(span.attributes[A.commitStateRecords] ?? 0),
+          };
+          for (const link of span.links) commits.set(link.context.spanId, commit);
         } else if (WORLD_SPAN.test(span.name) && span.parentSpanContext !== undefined) {
           const parent = span.parentSpanContext.spanId;
           world.set(parent, (world.get(parent) ?? 0) + ms(span.duration));
