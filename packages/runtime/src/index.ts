@@ -56,7 +56,7 @@ export {
   type OutgoingMessage,
 } from './publisher.js';
 export { closeInOrder, runUntilSignal, type CloseStep, type Stoppable } from './signals.js';
-export { abortableSleep } from './sleep.js';
+export { abortableSleep, withScopedSignal } from './sleep.js';
 export {
   RuntimeMetricNames,
   RuntimeSpanAttributes,

@@ -20,3 +20,25 @@ export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> 
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
+
+/**
+ * Runs `work` with a signal of its own that aborts when `signal` does, and unlinks the two when `work` settles. For
+ * a long-lived signal (a worker's stop signal) handed to a library that adds an abort listener per call and never
+ * removes it (the openai client does): without this, every call leaves a listener, and its closure, on the
+ * worker's signal for as long as the worker runs.
+ */
+export async function withScopedSignal<T>(
+  signal: AbortSignal | undefined,
+  work: (scoped: AbortSignal | undefined) => Promise<T>,
+): Promise<T> {
+  if (signal === undefined) return work(undefined);
+  const scoped = new AbortController();
+  if (signal.aborted) scoped.abort(signal.reason);
+  const forward = (): void => scoped.abort(signal.reason);
+  signal.addEventListener('abort', forward, { once: true });
+  try {
+    return await work(scoped.signal);
+  } finally {
+    signal.removeEventListener('abort', forward);
+  }
+}

@@ -1,4 +1,4 @@
-import { once } from 'node:events';
+import { getEventListeners, once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ChatMessage } from '@warden/contracts';
@@ -322,6 +322,26 @@ describe('the model adapter, streaming', () => {
       expect(failure, when).toMatchObject({ errorClass: 'other', attempts: 1, details: { transient: false } });
       expect((failure as Error).cause, when).toBeInstanceOf(APIUserAbortError);
       await stalledClosed.promise; // the proxy saw the connection go away
+    }
+  });
+});
+
+describe("the model adapter and the caller's signal", () => {
+  it('leaves no abort listener on a long-lived signal (a worker stop signal) after its calls, streaming or not', async () => {
+    const worker = new AbortController();
+    for (const stream of [false, true]) {
+      const model = adapter({ stream });
+      for (let i = 0; i < 3; i++) {
+        const reply = await model.complete({
+          model: 'scripted:refund-happy',
+          messages: conversation(),
+          tools: [],
+          maxTokens: 1_000,
+          signal: worker.signal,
+        });
+        expect(reply.finishReason).toBe('tool_calls');
+      }
+      expect(getEventListeners(worker.signal, 'abort'), `stream: ${stream}`).toHaveLength(0);
     }
   });
 });

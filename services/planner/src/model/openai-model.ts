@@ -1,5 +1,5 @@
 import { logprobsToConfidence, type TokenUsage } from '@warden/contracts';
-import { abortableSleep } from '@warden/runtime';
+import { abortableSleep, withScopedSignal } from '@warden/runtime';
 import OpenAI, {
   APIConnectionError,
   APIConnectionTimeoutError,
@@ -251,7 +251,10 @@ export function createOpenAiModel(settings: OpenAiModelSettings, counter?: Token
     params: ChatCompletionCreateParamsNonStreaming,
     signal?: AbortSignal,
   ): Promise<AttemptReply> {
-    return replyOfCompletion(await client.chat.completions.create(params, signal === undefined ? {} : { signal }));
+    // The openai client adds an abort listener to the signal it is given and never removes it: a call-scoped one.
+    return withScopedSignal(signal, async (scoped) =>
+      replyOfCompletion(await client.chat.completions.create(params, scoped === undefined ? {} : { signal: scoped })),
+    );
   }
 
   /**
