@@ -46,7 +46,7 @@ const endpoints = benchEndpoints();
 const config = testWorkerConfig(endpoints, { concurrency: 3, logLevel: 'error' });
 const tasksTopic = `${config.topicPrefix}.tasks.v1`;
 console.log(`tracing bench: ${N} events, 3 partitions, ${ROUNDS} rounds of off then on, Node ${process.version}`);
-const kafka = createKafka(config.brokers, 'bench', pino({ level: 'error' }));
+const kafka = createKafka(config.brokers, 'bench', pino({ level: 'error' }), config.kafkaSecurity);
 const admin = kafka.admin();
 await admin.connect();
 await ensureTopics(admin, [tasksTopic, `${config.topicPrefix}.outcomes.v1`]);
