@@ -42,8 +42,8 @@ const NEW_TOPIC_WAIT_MS = 30_000;
 /**
  * A topic's offsets. A topic created a moment ago (by this process or another replica) may not have its partition
  * leaders yet, and kafkajs' admin does not retry the broker's retriable answer (NOT_LEADER_FOR_PARTITION,
- * LEADER_NOT_AVAILABLE): asked again with capped backoff for up to `timeoutMs` (30 s). Every reader of end offsets
- * goes through here: a worker that starts on a fresh deployment must not fail on a topic created a moment ago.
+ * LEADER_NOT_AVAILABLE): asked again with capped backoff for up to `timeoutMs` (30 s). Start-up reads of end
+ * offsets go through here: a worker that starts on a fresh deployment must not fail on a topic created a moment ago.
  */
 export async function offsetsOf(
   admin: Pick<Admin, 'fetchTopicOffsets'>,
