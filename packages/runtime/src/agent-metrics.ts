@@ -217,6 +217,7 @@ export const WorkerMetricCatalog: ReadonlyArray<{ readonly name: string; readonl
   { name: `${R.messagesIn}_total`, type: 'counter' },
   { name: `${R.messagesOut}_total`, type: 'counter' },
   { name: R.handlerDuration, type: 'histogram' },
+  { name: R.commitDuration, type: 'histogram' },
   { name: `${R.errors}_total`, type: 'counter' },
   { name: `${R.deadLettered}_total`, type: 'counter' },
   { name: `${R.duplicates}_total`, type: 'counter' },

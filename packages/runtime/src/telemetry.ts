@@ -18,6 +18,7 @@ export const RuntimeMetricNames = {
   messagesIn: 'warden_messages_in',
   messagesOut: 'warden_messages_out',
   handlerDuration: 'warden_handler_duration_seconds',
+  commitDuration: 'warden_commit_duration_seconds',
   errors: 'warden_handler_errors',
   deadLettered: 'warden_dead_lettered',
   duplicates: 'warden_duplicates_skipped',
@@ -49,6 +50,8 @@ export interface RuntimeMetrics {
   readonly messagesIn: ReturnType<ReturnType<MeterProvider['getMeter']>['createCounter']>;
   readonly messagesOut: ReturnType<ReturnType<MeterProvider['getMeter']>['createCounter']>;
   readonly handlerDuration: ReturnType<ReturnType<MeterProvider['getMeter']>['createHistogram']>;
+  /** A chunk's transaction, from the start of its commit to the broker's answer (committed ones). */
+  readonly commitDuration: ReturnType<ReturnType<MeterProvider['getMeter']>['createHistogram']>;
   readonly errors: ReturnType<ReturnType<MeterProvider['getMeter']>['createCounter']>;
   readonly deadLettered: ReturnType<ReturnType<MeterProvider['getMeter']>['createCounter']>;
   readonly duplicates: ReturnType<ReturnType<MeterProvider['getMeter']>['createCounter']>;
@@ -92,6 +95,11 @@ export function createRuntimeMetrics(worker: string): RuntimeMetrics {
       advice: {
         explicitBucketBoundaries: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       },
+    }),
+    commitDuration: meter.createHistogram(RuntimeMetricNames.commitDuration, {
+      unit: 's',
+      description: "A chunk's transaction (its outputs, state records and consumed offsets), committed",
+      advice: { explicitBucketBoundaries: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5] },
     }),
     errors: meter.createCounter(RuntimeMetricNames.errors, { description: 'Handler errors by code' }),
     deadLettered: meter.createCounter(RuntimeMetricNames.deadLettered, { description: 'Messages sent to the DLQ' }),

@@ -51,6 +51,8 @@ function harness(
   const conflicts: string[] = [];
   const commits: Array<{ nextOffset: string; outputs: string[] }> = [];
   const resolved: string[] = [];
+  /** The durations the loop recorded, one per committed transaction. */
+  const commitSeconds: number[] = [];
   let failCommit: number | undefined;
   let firstAcquire = true;
   const recent = new DedupeWindow(100);
@@ -119,7 +121,13 @@ function harness(
         return Promise.resolve([{ topic: 'out', key: item.key, value: Buffer.alloc(0), headers }]);
       },
     },
-    metrics: { setLag: () => undefined, duplicates: counter, messagesIn: counter, messagesOut: counter },
+    metrics: {
+      setLag: () => undefined,
+      duplicates: counter,
+      messagesIn: counter,
+      messagesOut: counter,
+      commitDuration: { record: (seconds: number) => void commitSeconds.push(seconds) },
+    },
     recent,
     running: () => running,
     now: () => clock,
@@ -162,6 +170,7 @@ function harness(
     recent,
     outages,
     heartbeats,
+    commitSeconds,
     failAt: (n: number) => (failCommit = n),
   };
 }
@@ -263,6 +272,9 @@ describe('the consume loop', () => {
         ['process c', 'process d'],
       ]);
       expect(commits.map((c) => c.status.code)).toEqual([SpanStatusCode.UNSET, SpanStatusCode.ERROR]);
+      // warden_commit_duration_seconds: the committed transaction only
+      expect(h.commitSeconds).toHaveLength(1);
+      expect(h.commitSeconds[0]).toBeGreaterThanOrEqual(0);
       expect(commits[0]!.attributes).toMatchObject({
         'messaging.destination.name': 'in',
         'messaging.destination.partition.id': '0',

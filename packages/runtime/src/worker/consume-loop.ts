@@ -25,7 +25,7 @@ export interface ConsumeLoopOptions {
   readonly heartbeatCheckIntervalMs: number;
   readonly transactions: Pick<PartitionTransactions, 'acquire' | 'commit'>;
   readonly handling: Pick<Handling, 'decode' | 'handle' | 'conflict'>;
-  readonly metrics: Pick<RuntimeMetrics, 'setLag' | 'duplicates' | 'messagesIn' | 'messagesOut'>;
+  readonly metrics: Pick<RuntimeMetrics, 'setLag' | 'duplicates' | 'messagesIn' | 'messagesOut' | 'commitDuration'>;
   /** Event keys (and hashes) whose transaction committed: the window that recognises an event published twice. */
   readonly recent: DedupeWindow;
   /** Whether the worker still runs; once it drains, the chunk in hand commits and nothing more starts. */
@@ -223,9 +223,11 @@ function createBatchHandler(
           const nextOffset = nextOffsetAfter(lastOffset);
           const records = store === undefined || layer === undefined ? [] : store.recordsOf(layer);
           const span = startCommitSpan(options.worker, source, outputs, records.length);
+          const commitStarted = performance.now();
           committing = txs.commit(producer, { ...source, nextOffset }, [...outputs, ...records]).then(
             () => {
               span.end();
+              m.commitDuration.record((performance.now() - commitStarted) / 1000, workerAttrs);
               if (layer !== undefined) store?.apply(layer);
               progress.nextOffset = BigInt(nextOffset);
               for (const [key, hash] of handledKeys) recent.add(key, hash);
