@@ -8,40 +8,30 @@ function protocolError(type: string, retriable: boolean): Error {
 
 const OFFSETS = [{ partition: 0, offset: '7', high: '7', low: '0' }];
 
+/** An admin whose n-th fetchTopicOffsets (from 1) answers `answer(n)`; `calls()` counts them. */
+function adminAnswering(answer: (call: number) => Promise<typeof OFFSETS>) {
+  let calls = 0;
+  return { fetchTopicOffsets: () => answer(++calls), calls: () => calls };
+}
+
 describe('offsetsOf', () => {
   it('asks again while a new topic has no leader yet, then answers', async () => {
-    let calls = 0;
-    const admin = {
-      fetchTopicOffsets: () => {
-        calls++;
-        return calls < 3 ? Promise.reject(protocolError('NOT_LEADER_FOR_PARTITION', true)) : Promise.resolve(OFFSETS);
-      },
-    };
+    const admin = adminAnswering((n) =>
+      n < 3 ? Promise.reject(protocolError('NOT_LEADER_FOR_PARTITION', true)) : Promise.resolve(OFFSETS),
+    );
     await expect(offsetsOf(admin, 't')).resolves.toEqual(OFFSETS);
-    expect(calls).toBe(3);
+    expect(admin.calls()).toBe(3);
   });
 
   it('throws an error that is not retriable at once', async () => {
-    let calls = 0;
-    const admin = {
-      fetchTopicOffsets: () => {
-        calls++;
-        return Promise.reject(protocolError('TOPIC_AUTHORIZATION_FAILED', false));
-      },
-    };
+    const admin = adminAnswering(() => Promise.reject(protocolError('TOPIC_AUTHORIZATION_FAILED', false)));
     await expect(offsetsOf(admin, 't')).rejects.toThrow('TOPIC_AUTHORIZATION_FAILED');
-    expect(calls).toBe(1);
+    expect(admin.calls()).toBe(1);
   });
 
   it('gives up with the broker error once its time is up', async () => {
-    let calls = 0;
-    const admin = {
-      fetchTopicOffsets: () => {
-        calls++;
-        return Promise.reject(protocolError('LEADER_NOT_AVAILABLE', true));
-      },
-    };
+    const admin = adminAnswering(() => Promise.reject(protocolError('LEADER_NOT_AVAILABLE', true)));
     await expect(offsetsOf(admin, 't', 200)).rejects.toThrow('LEADER_NOT_AVAILABLE');
-    expect(calls).toBeGreaterThan(1);
+    expect(admin.calls()).toBeGreaterThan(1);
   });
 });
