@@ -88,4 +88,64 @@ describe('PartitionTransactions on the real broker', () => {
       await admin.disconnect();
     }
   });
+
+  it('commits only once the work given with the chunk settles, and aborts the transaction when it rejects', async () => {
+    // ctx.commitAfter (ADR 0035): the outputs are sent while the work runs; EndTxn waits for it; a rejection aborts.
+    const config = testWorkerConfig(stack());
+    const logger = pino({ level: 'silent' });
+    const kafka = createKafka(config.brokers, 'tx-after', logger, config.kafkaSecurity);
+    const admin = kafka.admin();
+    await admin.connect();
+    const input = `${config.topicPrefix}.in`;
+    const output = `${config.topicPrefix}.out`;
+    const groupId = `${config.topicPrefix}.group`;
+    await ensureTopics(admin, [input, output], { partitions: 1 });
+    const txs = new PartitionTransactions(kafka, admin, groupId, 30_000, logger);
+    const message = (value: string) => ({ topic: output, key: 'k', value: Buffer.from(value), headers: {} });
+    const committed = async (): Promise<string | undefined> =>
+      (await admin.fetchOffsets({ groupId, topics: [input] }))[0]?.partitions[0]?.offset;
+    const consumer = kafka.consumer({ groupId: `${groupId}.reader` }); // read_committed
+    const marker = kafka.producer();
+    const seen: string[] = [];
+    try {
+      const first = await txs.acquire(input, 0);
+      let settle!: () => void;
+      const work = new Promise<void>((resolve) => (settle = resolve));
+      let done = false;
+      const commit = txs
+        .commit(first.producer, { topic: input, partition: 0, nextOffset: '1' }, [message('waited')], [work])
+        .then(() => void (done = true));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(done).toBe(false); // still waiting for the work
+      settle();
+      await commit;
+
+      const rejected = new Error('the ledger already has another outcome');
+      const failing = Promise.reject(rejected);
+      failing.catch(() => undefined);
+      const again = await txs.acquire(input, 0);
+      const error = await txs
+        .commit(again.producer, { topic: input, partition: 0, nextOffset: '2' }, [message('aborted')], [failing])
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(PublishError);
+      expect((error as PublishError).cause).toBe(rejected);
+
+      // The next owner's view: the first chunk's offset, not the aborted one's; its output only.
+      const after = await txs.acquire(input, 0);
+      expect(after.committedOffset).toBe(1n);
+      await waitUntil(async () => (await committed()) === '1', { what: 'the committed offset 1' });
+      await marker.connect();
+      await marker.send({ topic: output, acks: -1, messages: [message('marker')] });
+      await consumer.connect();
+      await consumer.subscribe({ topic: output, fromBeginning: true });
+      await consumer.run({ eachMessage: async ({ message: m }) => void seen.push(String(m.value)) });
+      await waitUntil(() => seen.includes('marker'), { what: 'the marker after the transactions' });
+      expect(seen).toEqual(['waited', 'marker']);
+    } finally {
+      await consumer.disconnect();
+      await marker.disconnect();
+      await txs.closeAll();
+      await admin.disconnect();
+    }
+  });
 });

@@ -71,6 +71,7 @@ function chainedTo(ctx: ExecuteContext, cause: ChainLink): ExecuteContext {
     signal: ctx.signal,
     span: ctx.span,
     publish: (type, data, options) => ctx.publish(type, data, { ...options, cause }),
+    commitAfter: ctx.commitAfter,
     ...(ctx.recorded === undefined ? {} : { recorded: ctx.recorded }),
   };
 }
