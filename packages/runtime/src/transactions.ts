@@ -122,8 +122,7 @@ export class PartitionTransactions {
   }
 
   /**
-   * Publishes `messages` and commits `nextOffset` for the consumed partition in one transaction; its EndTxn waits
-   * for `after` (the handlings' ctx.commitAfter work), and a rejection there aborts it. On any failure the
+   * Publishes `messages` and commits `nextOffset` for the consumed partition in one transaction. On any failure the
    * transaction is aborted, the producer dropped (the next acquire fences again and re-reads the committed offset)
    * and a PublishError thrown, so nothing of the chunk counts.
    */
@@ -136,7 +135,6 @@ export class PartitionTransactions {
       readonly nextOffset?: string;
     },
     messages: readonly OutgoingMessage[],
-    after: readonly Promise<unknown>[] = [],
   ): Promise<void> {
     const txn = await producer.transaction();
     try {
@@ -148,7 +146,6 @@ export class PartitionTransactions {
             { topic: consumed.topic, partitions: [{ partition: consumed.partition, offset: consumed.nextOffset }] },
           ],
         });
-      if (after.length > 0) await Promise.all(after);
       await txn.commit();
     } catch (error) {
       if (txn.isActive()) await txn.abort().catch(() => undefined);

@@ -234,41 +234,6 @@ describe('defineWorker on the real broker', () => {
     expect(out.events().filter((e) => e.taskId === 'dup')).toHaveLength(1);
   });
 
-  it("commits a handling's outputs only once its commitAfter work passes; a rejection handles the event again", async () => {
-    const config = testWorkerConfig(stack());
-    const attempts = new Map<string, number>();
-    const worker = await started(
-      defineWorker({
-        name: 'echo',
-        consumes: ['TaskSubmitted'],
-        config,
-        handlers: {
-          TaskSubmitted: async (event, ctx) => {
-            const n = (attempts.get(event.taskId) ?? 0) + 1;
-            attempts.set(event.taskId, n);
-            await ctx.publish('TaskCompleted', {
-              answer: `attempt ${n}`,
-              totals: { steps: 1, usage: { promptTokens: 0, completionTokens: 0, totalTokens: 0 }, costUsd: 0 },
-            });
-            // The first handling of "held" hands the commit a write that fails after its outputs were sent.
-            const write = new Promise<void>((resolve, reject) =>
-              setTimeout(() => (event.taskId === 'held' && n === 1 ? reject(new Error('write lost')) : resolve()), 50),
-            );
-            ctx.commitAfter(write);
-          },
-        },
-      }),
-    );
-    const out = await collector(config, ['outcomes']);
-    await worker.publisher().publish(task('held', { n: 1 }), task('other', { n: 2 }));
-    await out.waitFor((es) => es.some((e) => e.taskId === 'held') && es.some((e) => e.taskId === 'other'));
-    expect(attempts.get('held')).toBe(2);
-    const held = out.events().filter((e) => e.taskId === 'held');
-    expect(held).toHaveLength(1); // the first handling's output was sent in the aborted transaction: never read
-    expect(held[0]!.data).toMatchObject({ answer: 'attempt 2' });
-    expect(worker.state()).toBe('running');
-  });
-
   it('loses nothing across a rebalance between two workers of one group', async () => {
     const { config, out, drafts, slow } = await halfwayThrough('r', 5);
     const b = await started(echoWorker(config, [], slow));

@@ -217,7 +217,7 @@ export class EffectLedger {
 
   /**
    * Records the outcome. Exactly one outcome is ever recorded per key: when one exists already, that one is
-   * returned and the given one is dropped; the given object itself is returned when it was the one recorded.
+   * returned and the given one is dropped.
    */
   async finish(key: string, outcome: OutcomeRecord, now = new Date()): Promise<OutcomeRecord> {
     const doc: LedgerDoc = { _id: `${key}#outcome`, key, phase: 'outcome', at: now, ...flatten(outcome) };

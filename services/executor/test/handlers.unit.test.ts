@@ -358,58 +358,6 @@ describe("the executor's join of an approval with its task (ADR 0028)", () => {
     expect(runs.n).toBe(1);
   });
 
-  it("publishes an effect's outcome while its ledger write runs: the write is what the commit waits for (ADR 0035)", async () => {
-    const runs = { n: 0 };
-    let written!: (outcome: unknown) => void;
-    const finishes: unknown[] = [];
-    const deps = runningDeps(runs);
-    const h = createHandlers({
-      ...deps,
-      ledger: {
-        ...(deps.ledger as object),
-        finish: (_key: string, outcome: unknown) => {
-          finishes.push(outcome);
-          return new Promise((resolve) => (written = resolve));
-        },
-      } as never,
-    });
-    const approval = parsed(actionApproved('task-1', 'a1', 'test.count', { n: 1 }));
-    const t = createTestHandlerContext({ event: approval, state: stateHolding({ ...running, scope: countScope }) });
-    await h.ActionApproved(approval, t.ctx);
-    // The handler returned with the outcome published, its write still running and handed to the commit.
-    expect(t.drafts.map((d) => d.type)).toEqual(['ToolSucceeded']);
-    expect(finishes).toHaveLength(1);
-    expect(t.commitWaits).toHaveLength(1);
-    let settled = false;
-    const committed = t.committed().then(() => void (settled = true));
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(settled).toBe(false);
-    written(finishes[0]); // recorded: the ledger returns the outcome it was given
-    await committed;
-    expect(runs.n).toBe(1);
-  });
-
-  it('fails the commit when the ledger holds another outcome of the effect: that one is published on redelivery', async () => {
-    const runs = { n: 0 };
-    const deps = runningDeps(runs);
-    const recordedFirst = {
-      status: 'failed',
-      errorClass: 'outcome_unknown',
-      message: 'reconciled after the lease ran out',
-      retryable: false,
-      durationMs: 0,
-      approvalEventId: 'another',
-    };
-    const h = createHandlers({
-      ...deps,
-      ledger: { ...(deps.ledger as object), finish: () => Promise.resolve(recordedFirst) } as never,
-    });
-    const approval = parsed(actionApproved('task-1', 'a1', 'test.count', { n: 1 }));
-    const t = createTestHandlerContext({ event: approval, state: stateHolding({ ...running, scope: countScope }) });
-    await h.ActionApproved(approval, t.ctx);
-    await expect(t.committed()).rejects.toMatchObject({ code: 'WARDEN_EXECUTOR_LEDGER_CONFLICT' });
-  });
-
   it("deletes a completed task's record once its retention has passed (the wake-up), keeping a halted one", async () => {
     const deps = { ...runningDeps({ n: 0 }), endedTaskRetentionMs: 60_000 };
     const h = createHandlers(deps);

@@ -82,10 +82,6 @@ export interface TestHandlerContext<E extends WardenEvent, S = never> {
   abort(reason?: unknown): void;
   /** The state behind ctx.state (its `changes` are what the chunk would write to the changelog). */
   readonly state: StateLayer<S>;
-  /** What the handler gave ctx.commitAfter, in order (a worker's transaction would commit once all settled). */
-  readonly commitWaits: Promise<unknown>[];
-  /** Waits for them as the commit would: rejects with the first that rejects. */
-  committed(): Promise<void>;
 }
 
 /** The TaskSubmitted a test handler context handles when given none. */
@@ -115,7 +111,6 @@ export function createTestHandlerContext<E extends WardenEvent = EventOf<'TaskSu
   const drafts: EventDraft[] = [];
   const published: EncodedEvent[] = [];
   const state = options.state ?? new StateLayer<S>(() => undefined);
-  const commitWaits: Promise<unknown>[] = [];
   const ctx: HandlerContext<S> = {
     state: state.handle(event.taskId),
     logger,
@@ -133,20 +128,6 @@ export function createTestHandlerContext<E extends WardenEvent = EventOf<'TaskSu
         drafts.push(draft);
       },
     ),
-    commitAfter: (work) => {
-      work.catch(() => undefined); // seen by committed(), never unhandled meanwhile
-      commitWaits.push(work);
-    },
   };
-  return {
-    ctx,
-    event,
-    drafts,
-    published,
-    logs,
-    state,
-    abort: (reason) => abort.abort(reason),
-    commitWaits,
-    committed: async () => void (await Promise.all(commitWaits)),
-  };
+  return { ctx, event, drafts, published, logs, state, abort: (reason) => abort.abort(reason) };
 }

@@ -180,7 +180,6 @@ function createBatchHandler(
           const first = next;
           const opened = now();
           const outputs: OutgoingMessage[] = [];
-          const commitWaits: Promise<unknown>[] = []; // what the handlers gave ctx.commitAfter
           const handledKeys = new Map<string, string>();
           let closes = false;
           while (!closes) {
@@ -199,7 +198,7 @@ function createBatchHandler(
               outputs.push(...(await handling.conflict(source, item, recurrence.seenHash)));
             } else {
               handledKeys.set(item.key, hash);
-              outputs.push(...(await handling.handle(source, item, layer, commitWaits)));
+              outputs.push(...(await handling.handle(source, item, layer)));
             }
             const t = now();
             if (t - lastBeat >= options.heartbeatCheckIntervalMs) {
@@ -225,7 +224,7 @@ function createBatchHandler(
           const records = store === undefined || layer === undefined ? [] : store.recordsOf(layer);
           const span = startCommitSpan(options.worker, source, outputs, records.length);
           const commitStarted = performance.now();
-          committing = txs.commit(producer, { ...source, nextOffset }, [...outputs, ...records], commitWaits).then(
+          committing = txs.commit(producer, { ...source, nextOffset }, [...outputs, ...records]).then(
             () => {
               span.end();
               m.commitDuration.record((performance.now() - commitStarted) / 1000, workerAttrs);

@@ -177,9 +177,8 @@ export function defineWorker<C extends EventType, S = unknown>(definition: Worke
           if (due.wake.length + due.expire.length === 0 || producer === undefined || !stores.holds(store)) continue;
           const layer = store.begin();
           const outputs = [];
-          const commitWaits: Promise<unknown>[] = [];
           for (const taskId of due.wake) {
-            if (onWake !== undefined) outputs.push(...(await handling.wake(taskId, layer, onWake, commitWaits)));
+            if (onWake !== undefined) outputs.push(...(await handling.wake(taskId, layer, onWake)));
             else layer.handle(taskId).wakeAt(undefined); // nothing to wake: the request is dropped
           }
           for (const taskId of due.expire) {
@@ -187,7 +186,7 @@ export function defineWorker<C extends EventType, S = unknown>(definition: Worke
             logger.warn({ taskId, partition, idleTtlMs }, 'task state dropped: nothing wrote it for the idle TTL');
             opened.metrics?.errors.add(1, { worker: name, code: 'STATE_EXPIRED' });
           }
-          await txs.commit(producer, { topic, partition }, [...outputs, ...store.recordsOf(layer)], commitWaits);
+          await txs.commit(producer, { topic, partition }, [...outputs, ...store.recordsOf(layer)]);
           store.apply(layer);
         } catch (error) {
           logger.error({ err: error, partition }, 'wake-up failed: tried again at the next check');

@@ -36,28 +36,6 @@ const noState: TaskState<unknown> = new Proxy({} as TaskState<unknown>, {
   },
 });
 
-/**
- * A handling's commitAfter, collecting into `waits` what its transaction's commit must wait for. Each one is observed
- * here, so a rejection is never unhandled while it waits for the commit (which sees it).
- */
-function collectingCommitAfter(waits: Promise<unknown>[]): HandlerContext['commitAfter'] {
-  return (work) => {
-    work.catch(() => undefined);
-    waits.push(work);
-  };
-}
-
-/** Runs one attempt of a handler; a failed attempt's commitAfter work is settled before its error is thrown. */
-async function attemptWith(waits: readonly Promise<unknown>[], run: () => Promise<void>): Promise<void> {
-  try {
-    await run();
-  } catch (error) {
-    // The next attempt may read what that work writes (the executor's ledger): it must not race it.
-    await Promise.allSettled(waits);
-    throw error;
-  }
-}
-
 /** The partition a message was consumed from. */
 export interface PartitionSource {
   readonly topic: string;
@@ -142,24 +120,17 @@ export interface Handling {
   /**
    * Handles one item with retries and returns what to publish: the handler's outputs, a DeadLettered event, or
    * nothing for a type it does not consume. Throws when the event is released uncommitted (the worker stops).
-   * What the handler gave ctx.commitAfter is added to `commitWaits`: the transaction's commit waits for it.
    */
-  handle(
-    source: PartitionSource,
-    item: ConsumedItem,
-    state?: StateLayer<unknown>,
-    commitWaits?: Promise<unknown>[],
-  ): Promise<OutgoingMessage[]>;
+  handle(source: PartitionSource, item: ConsumedItem, state?: StateLayer<unknown>): Promise<OutgoingMessage[]>;
   /**
    * Runs a stateful worker's onWake for one task (its wake-up is due) and returns what it published; the task's
    * wake-up is cleared first (onWake may ask for another). A failure is thrown: the caller aborts the wake-up's
-   * transaction and tries again later. What onWake gave ctx.commitAfter is added to `commitWaits`.
+   * transaction and tries again later.
    */
   wake(
     taskId: string,
     state: StateLayer<unknown>,
     onWake: NonNullable<StateDefinition<unknown>['onWake']>,
-    commitWaits?: Promise<unknown>[],
   ): Promise<OutgoingMessage[]>;
   /**
    * The outputs for an event whose id was handled before with other content: a DeadLettered event (with its alert)
@@ -251,7 +222,6 @@ export function createHandling(options: HandlingOptions): Handling {
     decoded: DecodedEvent,
     handler: Handler<EventType>,
     state: StateLayer<unknown> | undefined,
-    commitWaits: Promise<unknown>[] | undefined,
   ): Promise<OutgoingMessage[]> {
     const { span, ctx: spanCtx } = startSpan(source, item, decoded);
     let childLogger: Logger | undefined;
@@ -268,7 +238,6 @@ export function createHandling(options: HandlingOptions): Handling {
       const result = await withRetries(
         async (attempt) => {
           const out: OutgoingMessage[] = [];
-          const waits: Promise<unknown>[] = [];
           // The attempt's state writes are kept only if the handler returns (a retry starts from the chunk's).
           const layer = state?.attempt();
           const ctx: HandlerContext = {
@@ -284,11 +253,10 @@ export function createHandling(options: HandlingOptions): Handling {
               out.push(toOutgoing(encoded, topics, spanCtx)),
             ),
             state: layer === undefined ? noState : layer.handle(decoded.envelope.taskId),
-            commitAfter: collectingCommitAfter(waits),
           };
-          await attemptWith(waits, () => context.with(spanCtx, () => handler(decoded.event, ctx)));
+          await context.with(spanCtx, () => handler(decoded.event, ctx));
           layer?.keep();
-          return { out, waits };
+          return out;
         },
         {
           policy: options.retry,
@@ -306,8 +274,7 @@ export function createHandling(options: HandlingOptions): Handling {
       );
       if (result.ok) {
         span.setStatus({ code: SpanStatusCode.OK });
-        commitWaits?.push(...result.value.waits);
-        return result.value.out;
+        return result.value;
       }
       throwIfNotDeadLettered(result);
       const error = result.error as Error;
@@ -358,7 +325,7 @@ export function createHandling(options: HandlingOptions): Handling {
       return deadLetter(source, item, error, 1);
     },
 
-    async handle(source, item, state, commitWaits) {
+    async handle(source, item, state) {
       const decoded = item.decoded;
       if (decoded === undefined) {
         m.errors.add(1, { worker, code: errorCodeOf(item.decodeError) });
@@ -370,10 +337,10 @@ export function createHandling(options: HandlingOptions): Handling {
       }
       const handler = options.handlers.get(decoded.event.type);
       if (handler === undefined) return [];
-      return handleDecoded(source, item, decoded, handler, state, commitWaits);
+      return handleDecoded(source, item, decoded, handler, state);
     },
 
-    async wake(taskId, state, onWake, commitWaits) {
+    async wake(taskId, state, onWake) {
       const span = runtimeTracer().startSpan('wake', { kind: SpanKind.INTERNAL });
       span.setAttributes({ [A.taskId]: taskId, [A.worker]: worker });
       const spanCtx = trace.setSpan(context.active(), span);
@@ -381,7 +348,6 @@ export function createHandling(options: HandlingOptions): Handling {
       const task = layer.handle(taskId);
       if (task.get() !== undefined) task.wakeAt(undefined);
       const out: OutgoingMessage[] = [];
-      const waits: Promise<unknown>[] = [];
       // A wake-up has no consumed event: every publish names its cause (the event the task's state kept).
       const publish: HandlerContext['publish'] = async (type, data, publishOptions) => {
         const cause = publishOptions?.cause;
@@ -396,12 +362,10 @@ export function createHandling(options: HandlingOptions): Handling {
         span,
         publish,
         state: task,
-        commitAfter: collectingCommitAfter(waits),
       };
       try {
-        await attemptWith(waits, () => context.with(spanCtx, () => onWake(taskId, ctx)));
+        await context.with(spanCtx, () => onWake(taskId, ctx));
         layer.keep();
-        commitWaits?.push(...waits);
         span.setStatus({ code: SpanStatusCode.OK });
         return out;
       } catch (error) {

@@ -39,21 +39,10 @@ export interface HandlerContext<S = unknown> {
    * without state gets a handle that throws on use.
    */
   readonly state: TaskState<S>;
-  /**
-   * Holds the commit of this handling's transaction until `work` settles (ADR 0035): the outputs and the consumed
-   * offset are sent meanwhile, and only EndTxn waits. If `work` rejects, the transaction is aborted and the chunk is
-   * handled again, as after any failed commit (an outage in its causes is waited out). For a durable write that no
-   * reader may see the outputs without, but that need not delay them. Only the attempt that returns counts: a
-   * failed attempt's work is awaited before the next attempt starts, and then forgotten.
-   */
-  commitAfter(work: Promise<unknown>): void;
 }
 
 /** What a wake-up (TaskState.wakeAt) gets: a handler context without a consumed event (publish needs a cause). */
-export type WakeContext<S = unknown> = Pick<
-  HandlerContext<S>,
-  'logger' | 'signal' | 'span' | 'publish' | 'state' | 'commitAfter'
->;
+export type WakeContext<S = unknown> = Pick<HandlerContext<S>, 'logger' | 'signal' | 'span' | 'publish' | 'state'>;
 
 /** A stateful worker's state (ADR 0027). */
 export interface StateDefinition<S> {

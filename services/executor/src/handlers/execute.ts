@@ -24,7 +24,7 @@ import { checkTaskScope, checkVerdictSignature } from '../task-check.js';
 import type { DoneEffect, HeldTask } from '../task-state.js';
 
 /** What running an approval needs of its handler's (or a wake-up's) context. */
-export type ExecuteContext = Pick<HandlerContext, 'logger' | 'signal' | 'span' | 'publish' | 'commitAfter'> & {
+export type ExecuteContext = Pick<HandlerContext, 'logger' | 'signal' | 'span' | 'publish'> & {
   /** Told of each effect whose recorded outcome is published (kept in the task's state, committed with it). */
   readonly recorded?: (effect: DoneEffect) => void;
 };
@@ -367,25 +367,11 @@ async function runDispatched(
         durationMs,
         approvalEventId: approval.eventId,
       };
-  // The outcome's write overlaps the transaction that publishes it (ADR 0035): the commit waits for it, so no
-  // outcome is ever published that the ledger lacks. This dispatch was claimed by this replica, so the outcome is
-  // normally the first; if another was recorded first (a reconciliation after the lease ran out), the write fails,
-  // the transaction aborts, and the approval, handled again, publishes the recorded one.
-  ctx.commitAfter(recordOutcome(deps, key, outcome));
+  const recorded = await deps.ledger.finish(key, outcome);
   // The breaker's transition first, the outcome last: the planner continues the task's chain from the outcome, so
   // an event chained after it here would claim the seq the planner's next event takes (a forked chain).
   if (call.transition !== undefined) await publishTransition(approval, name, call.transition, ctx);
-  await publishOutcome(approval, tool, key, outcome, ctx);
-}
-
-/** Records an effect's outcome; rejects (LedgerConflictError) when another outcome was recorded first. */
-async function recordOutcome(deps: ExecutorHandlerDeps, key: string, outcome: OutcomeRecord): Promise<void> {
-  const recorded = await deps.ledger.finish(key, outcome);
-  if (recorded !== outcome) {
-    throw new LedgerConflictError(`effect ${key} already has an outcome: this one is not published`, {
-      details: { key },
-    });
-  }
+  await publishOutcome(approval, tool, key, recorded, ctx);
 }
 
 async function reconcile(

@@ -71,7 +71,6 @@ function chainedTo(ctx: ExecuteContext, cause: ChainLink): ExecuteContext {
     signal: ctx.signal,
     span: ctx.span,
     publish: (type, data, options) => ctx.publish(type, data, { ...options, cause }),
-    commitAfter: ctx.commitAfter,
     ...(ctx.recorded === undefined ? {} : { recorded: ctx.recorded }),
   };
 }
