@@ -32,7 +32,12 @@ import { DEFAULT_TOPIC_PARTITIONS, createKafka, ensureTopics, type WorkerRuntime
 import { testKafka, testWorkerConfig, waitUntil } from '@warden/runtime/testing';
 import { Partitioners, type EachMessagePayload } from 'kafkajs';
 import { pino } from 'pino';
-import { tenantBudgetLogOf, tenantBudgetTopic } from '@warden/planner';
+import {
+  tenantBudgetLogOf,
+  tenantBudgetSnapshotTopic,
+  tenantBudgetTopic,
+  type TenantBudgetLogOptions,
+} from '@warden/planner';
 import { startPipeline, type Pipeline, type PipelineOptions } from '../infra/pipeline.js';
 import { startProcessPipeline, type StepPipeline } from './process-pipeline.js';
 import { recordHandlings } from './hop-breakdown.js';
@@ -519,7 +524,7 @@ if (EARLIER_TASKS > 0 && template !== undefined) {
           (l) => console.log(l),
         );
         budgetFold = await timeBudgetFold(config);
-        if (budgetFold !== undefined) console.log(`  ${budgetFold}`);
+        if (budgetFold !== undefined) console.log(budgetFold.replace(/^/gm, '  '));
       },
     },
     undefined,
@@ -558,7 +563,9 @@ process.exit(0);
 
 /**
  * How long a starting planner takes to fold the seeded tenant budget log (ADR 0032) before its first take can be
- * answered: a reader of its own, started on the seeded topic, until it has folded everything there.
+ * answered: a reader of its own, started on the seeded topic, until it has folded everything there. Measured three
+ * times in a row: without snapshots (the whole log, the baseline), then with them (ADR 0035): the first reader folds
+ * the whole log and writes snapshots as it goes, the second starts from them.
  */
 async function timeBudgetFold(config: WorkerRuntimeConfig): Promise<string | undefined> {
   const kafka = testKafka(endpoints);
@@ -570,11 +577,26 @@ async function timeBudgetFold(config: WorkerRuntimeConfig): Promise<string | und
     : 0;
   await admin.disconnect();
   if (!exists) return undefined;
-  const log = tenantBudgetLogOf(kafka, config.topicPrefix, { answerTimeoutMs: 600_000, replicaId: 'bench' });
-  const started = performance.now();
-  await log.start();
-  await log.figures('', 600_000);
-  const ms = performance.now() - started;
-  await log.stop();
-  return `a planner's fold of the tenant budget log at start: ${records} records in ${(ms / 1000).toFixed(2)} s (${((records / ms) * 1000).toFixed(0)} records/s, group join included)`;
+  const timeFold = async (name: string, options: Partial<TenantBudgetLogOptions>) => {
+    const log = tenantBudgetLogOf(kafka, config.topicPrefix, { answerTimeoutMs: 600_000, replicaId: name, ...options });
+    const started = performance.now();
+    await log.start();
+    await log.figures('', 600_000);
+    const ms = performance.now() - started;
+    await log.stop();
+    const from = [...log.startedFrom().values()].reduce((n, o) => n + o, 0);
+    return { ms, folded: records - from };
+  };
+  const snapshots = { snapshotTopic: tenantBudgetSnapshotTopic(config.topicPrefix) };
+  const whole = await timeFold('bench', {});
+  const first = await timeFold('bench-snapshots-1', snapshots);
+  const second = await timeFold('bench-snapshots-2', snapshots);
+  const line = (what: string, r: { ms: number; folded: number }) =>
+    `${what}: ${r.folded} records folded in ${(r.ms / 1000).toFixed(2)} s`;
+  return [
+    `a planner's fold of the tenant budget log at start (${records} records, group join included):`,
+    `  ${line('without snapshots (baseline)', whole)} (${((records / whole.ms) * 1000).toFixed(0)} records/s)`,
+    `  ${line('with snapshots, the first start (writes them as it folds)', first)}`,
+    `  ${line('with snapshots, the next start (from them)', second)}: ${(second.ms / whole.ms).toFixed(2)}x the baseline`,
+  ].join('\n');
 }

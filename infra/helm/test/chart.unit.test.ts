@@ -13,7 +13,7 @@ import { escalationConfigFrom, escalationConsumes } from '@warden/escalation';
 import { executorConsumes, loadExecutorConfig } from '@warden/executor';
 import { guardConsumes, loadGuardConfig } from '@warden/guard-service';
 import { loadPolicy } from '@warden/policy';
-import { loadPlannerConfig, plannerConsumes, tenantBudgetTopic } from '@warden/planner';
+import { loadPlannerConfig, plannerConsumes, tenantBudgetSnapshotTopic, tenantBudgetTopic } from '@warden/planner';
 import { TopicKinds, Topics, auditTopicConfig } from '@warden/runtime';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
@@ -275,14 +275,18 @@ describe('the Helm chart, production values', () => {
 
   it('defines every topic with infinite retention, no compaction, replication 3 and min.insync.replicas 2', () => {
     const all = ofKind(objects, 'KafkaTopic').map(
-      (t) => t.spec as { topicName: string; replicas: number; config: Record<string, unknown> },
+      (t) => t.spec as { topicName: string; partitions: number; replicas: number; config: Record<string, unknown> },
     );
     // The stateful workers' keyed state (ADR 0027-0029) are the compacted topics: not audit topics.
     const stateTopics = new Set(STATEFUL_WORKERS.map((w) => topics.stateOf(w)));
     const state = all.filter((t) => stateTopics.has(t.topicName));
     expect(state.map((t) => t.topicName).sort()).toEqual([...stateTopics].sort());
     for (const t of state) expect(t.config['cleanup.policy'], t.topicName).toBe('compact');
-    const kafkaTopics = all.filter((t) => !stateTopics.has(t.topicName));
+    // The tenant budget log's snapshots (ADR 0035): compacted, one partition.
+    const snapshots = all.find((t) => t.topicName === tenantBudgetSnapshotTopic(prefix));
+    expect(snapshots?.config['cleanup.policy']).toBe('compact');
+    expect(snapshots?.partitions).toBe(1);
+    const kafkaTopics = all.filter((t) => !stateTopics.has(t.topicName) && t !== snapshots);
     expect(kafkaTopics.map((t) => t.topicName).sort()).toEqual(
       [...topics.all(), checkpointTopic(prefix), tenantBudgetTopic(prefix)].sort(),
     );
@@ -466,7 +470,8 @@ describe('the Helm chart, other settings', () => {
         .filter((a) => a.resource.type === 'topic' && a.operations.includes('Read'))
         .map((a) => a.resource.name);
       const own = STATEFUL_WORKERS.includes(name) ? [topics.stateOf(name)] : []; // its keyed state (ADR 0027)
-      if (name === 'planner') own.push(tenantBudgetTopic(prefix)); // the tenant budget log (ADR 0032)
+      // the tenant budget log (ADR 0032) and its snapshots (ADR 0035)
+      if (name === 'planner') own.push(tenantBudgetTopic(prefix), tenantBudgetSnapshotTopic(prefix));
       expect(reads.sort(), name).toEqual([...consumedTopics[name]!, ...own].sort());
       const group = acls.find((a) => a.resource.type === 'group');
       expect(group?.resource.name, name).toBe(`${prefix}.${name}`);

@@ -114,7 +114,15 @@ export {
   type TraceSampler,
 } from './telemetry-sdk.js';
 export { PartitionTransactions, type AcquiredPartition } from './transactions.js';
-export { offsetsOf, readTopics, type LogReaderDeps, type ReadMessage, type ReadOptions } from './log-reader.js';
+export {
+  offsetsOf,
+  readLatestByKey,
+  readTopics,
+  type LatestByKey,
+  type LogReaderDeps,
+  type ReadMessage,
+  type ReadOptions,
+} from './log-reader.js';
 export { TopicKinds, Topics, auditTopicConfig, topicKindOf, type TopicKind } from './topics.js';
 export { defineWorker } from './worker/define-worker.js';
 export type { DependencyState } from './worker/dependency-monitor.js';

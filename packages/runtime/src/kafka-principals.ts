@@ -152,13 +152,15 @@ export const CLIENT_GROUP_PREFIXES = ['warden-cli-', 'warden-python-', 'python-p
 /**
  * Topics outside the audit kinds, each read and written by one principal: the executor's compacted breaker states
  * (`<prefix>.breakers.v1`, shared by its replicas, each with its own group `<topic>.<replica>`), the planner's tenant
- * budget log (`<prefix>.tenant-budgets.v1`, ADR 0032: folded by every replica under its own group), the auditor's
+ * budget log (`<prefix>.tenant-budgets.v1`, ADR 0032: folded by every replica under its own group) and its snapshots
+ * (`<prefix>.tenant-budget-snapshots.v1`, ADR 0035: read under the log's group prefix), the auditor's
  * signed checkpoints (`<prefix>.checkpoints.v1`) and each worker's compacted state changelog
  * (`<prefix>.<worker>-state.v1`, ADR 0027; restored under throw-away groups inside the worker's group prefix).
  */
 const ownTopics = (prefix: string): ReadonlyArray<{ principal: WorkerPrincipal; topic: string; groups?: string }> => [
   { principal: 'executor', topic: `${prefix}.breakers.v1`, groups: `${prefix}.breakers.v1.` },
   { principal: 'planner', topic: `${prefix}.tenant-budgets.v1`, groups: `${prefix}.tenant-budgets.v1.` },
+  { principal: 'planner', topic: `${prefix}.tenant-budget-snapshots.v1` }, // read under the log's groups (ADR 0035)
   { principal: 'auditor', topic: `${prefix}.checkpoints.v1` },
   ...WorkerPrincipals.map((principal) => ({ principal, topic: new Topics(prefix).stateOf(principal) })),
 ];

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { DecodedEvent } from '@warden/contracts';
-import type { Admin, KafkaMessage } from 'kafkajs';
+import type { Admin, Kafka, KafkaMessage } from 'kafkajs';
 import type { RuntimeDeps } from './deps.js';
 
 /** What reading needs: the Kafka client and the codec. */
@@ -59,6 +59,78 @@ export async function offsetsOf(
       await new Promise((r) => setTimeout(r, waitMs));
     }
   }
+}
+
+/** What readLatestByKey found: each key's latest value (as text, with its offset), and how many records it read. */
+export interface LatestByKey {
+  readonly latest: Map<string, { readonly text: string; readonly offset: string }>;
+  readonly records: number;
+}
+
+/**
+ * Reads one partition of a compacted topic (a changelog, a snapshot topic) from its beginning to the end it has now,
+ * read_committed, with a throw-away group `<groupPrefix><random>`, and keeps each key's latest value, a tombstone
+ * removing it. Values are kept as text and never parsed here: a compacted topic holds many records per key until
+ * Kafka's cleaner compacts it, and only the last one of each key counts (the caller parses those).
+ */
+export async function readLatestByKey(
+  kafka: Kafka,
+  topic: string,
+  partition: number,
+  groupPrefix: string,
+): Promise<LatestByKey> {
+  const latest = new Map<string, { text: string; offset: string }>();
+  const admin = kafka.admin();
+  await admin.connect();
+  let end: bigint;
+  try {
+    const p = (await offsetsOf(admin, topic)).find((o) => o.partition === partition);
+    if (p === undefined) throw new Error(`${topic} has no partition ${partition}`);
+    end = BigInt(p.high);
+    if (end <= BigInt(p.low)) return { latest, records: 0 };
+  } finally {
+    await admin.disconnect();
+  }
+  let records = 0;
+  const consumer = kafka.consumer({
+    groupId: `${groupPrefix}${randomBytes(6).toString('hex')}`,
+    readUncommitted: false,
+  });
+  let finish: () => void = () => undefined;
+  const done = new Promise<void>((r) => (finish = r));
+  // A partition whose last records are transaction markers (or aborted) ends in an empty batch: its last offset says.
+  const advance = (lastOffset: string): void => {
+    if (BigInt(lastOffset) + 1n >= end) finish();
+  };
+  consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+    if (payload.partition === partition && payload.batchSize === 0) advance(payload.lastOffset);
+  });
+  try {
+    await consumer.connect();
+    await consumer.subscribe({ topics: [topic], fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatch: (payload) => {
+        const { batch } = payload;
+        if (batch.partition !== partition) {
+          payload.pause(); // another partition: not asked for
+          return Promise.resolve();
+        }
+        for (const message of batch.messages) {
+          const key = message.key?.toString() ?? '';
+          records++;
+          if (message.value === null) latest.delete(key);
+          else latest.set(key, { text: message.value.toString('utf8'), offset: message.offset });
+        }
+        advance(batch.lastOffset());
+        return Promise.resolve();
+      },
+    });
+    await done;
+  } finally {
+    await consumer.disconnect();
+  }
+  return { latest, records };
 }
 
 /** Options of `read`. */

@@ -15,6 +15,7 @@ import { z } from 'zod';
 import type { ModelPrice, TaskCeilings } from './decide/budget.js';
 import type { LoopSettings, WindowSettings } from './decide/types.js';
 import type { OpenAiModelSettings } from './model/openai-model.js';
+import { DEFAULT_TENANT_BUDGET_SNAPSHOT_EVERY } from './tenant-budget-log.js';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const num = (min: number, max: number) => z.coerce.number().min(min).max(max);
@@ -117,6 +118,11 @@ export const PlannerEnv = WorkerEnv.extend({
    * budget log (a planner that starts reads the whole log first); then the handling fails and is tried again.
    */
   PLANNER_TENANT_BUDGET_ANSWER_TIMEOUT_MS: int(1_000, 600_000).default(30_000),
+  /**
+   * Records folded in a partition of the tenant budget log between two snapshots of it (ADR 0035: a starting planner
+   * folds from the latest snapshot, not from the beginning); 0: no snapshots are written.
+   */
+  PLANNER_TENANT_BUDGET_SNAPSHOT_EVERY: int(0, 100_000_000).default(DEFAULT_TENANT_BUDGET_SNAPSHOT_EVERY),
   PLANNER_POLICY_VERSION: z.string().min(1).max(MAX_ID_CHARS).default('planner.v1'),
   /**
    * Personal-data patterns (ADR 0026, EXECUTOR_SEAL_PATTERNS' format: a JSON array of regexes): any piece of the
@@ -166,6 +172,7 @@ export interface PlannerSettings {
   /** The tenant budget topic's partitions (when created here) and how long a take or give waits for its answer. */
   readonly tenantBudgetPartitions: number;
   readonly tenantBudgetAnswerTimeoutMs: number;
+  readonly tenantBudgetSnapshotEvery: number;
   /** Personal-data patterns sealed in the model's output under the tenant's key (PLANNER_SEAL_PATTERNS). */
   readonly sealPatterns: readonly RegExp[];
   /** How long a completed or failed task's record stays in keyed state (ms; 0: for ever). */
@@ -277,6 +284,7 @@ export function loadPlannerConfig(env: Readonly<Record<string, string | undefine
       reservationTtlMs: e.PLANNER_RESERVATION_TTL_MS,
       tenantBudgetPartitions: e.PLANNER_TENANT_BUDGET_PARTITIONS,
       tenantBudgetAnswerTimeoutMs: e.PLANNER_TENANT_BUDGET_ANSWER_TIMEOUT_MS,
+      tenantBudgetSnapshotEvery: e.PLANNER_TENANT_BUDGET_SNAPSHOT_EVERY,
       endedTaskRetentionMs: e.PLANNER_ENDED_TASK_RETENTION_MS,
       taskViews: { flushMs: e.PLANNER_TASK_VIEW_FLUSH_MS, maxPending: e.PLANNER_TASK_VIEW_MAX_PENDING },
     },

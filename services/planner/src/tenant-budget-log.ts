@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { ensureTopics, jsonOrUndefined, offsetsOf } from '@warden/runtime';
+import { ensureTopics, jsonOrUndefined, offsetsOf, readLatestByKey } from '@warden/runtime';
 import type { Consumer, Kafka, Producer } from 'kafkajs';
 import { pino, type Logger } from 'pino';
 import { z } from 'zod';
@@ -21,6 +21,22 @@ export const tenantBudgetTopicConfig: Readonly<Record<string, string>> = {
   'message.timestamp.type': 'LogAppendTime',
 };
 
+/**
+ * The compacted topic of the tenant budget log's snapshots (ADR 0035): each tenant's figures as folded up to a point
+ * of its partition, and per partition the point every tenant with records before it has a snapshot at or after.
+ * A starting replica folds from there instead of from the beginning.
+ */
+export const tenantBudgetSnapshotTopic = (prefix: string): string => `${prefix}.tenant-budget-snapshots.v1`;
+
+/** Settings of the snapshot topic: compacted, one record per tenant and per partition of the log is what counts. */
+export const tenantBudgetSnapshotTopicConfig: Readonly<Record<string, string>> = {
+  'cleanup.policy': 'compact',
+  'min.cleanable.dirty.ratio': '0.5',
+};
+
+/** Records folded in a partition of the log between two snapshots of it, by default. */
+export const DEFAULT_TENANT_BUDGET_SNAPSHOT_EVERY = 10_000;
+
 const AmountSchema = z.object({ tokens: z.number().int().nonnegative(), microUsd: z.number().int().nonnegative() });
 
 /** One record of the tenant budget topic (JSON, keyed by tenant id): internal state, not a contract event. */
@@ -37,6 +53,33 @@ export const TenantBudgetRecord = z.discriminatedUnion('k', [
   z.object({ k: z.literal('give'), lease: z.string().min(1), used: AmountSchema }),
 ]);
 export type TenantBudgetRecord = z.infer<typeof TenantBudgetRecord>;
+
+const OffsetSchema = z.number().int().nonnegative();
+
+/** One tenant's figures as a snapshot holds them. */
+const FiguresSnapshot = z.object({
+  spent: AmountSchema,
+  limit: AmountSchema.optional(),
+  open: z.array(z.object({ lease: z.string().min(1), granted: AmountSchema, expiresAtMs: z.number().int() })),
+});
+export type FiguresSnapshot = z.infer<typeof FiguresSnapshot>;
+
+/**
+ * A record of the snapshot topic (JSON): a tenant's figures after folding its partition up to `next` (keyed
+ * `tenant:<id>`), or a partition's mark (keyed `partition:<n>`), written after the snapshots of every tenant of the
+ * partition at `next`.
+ */
+export const TenantBudgetSnapshotRecord = z.discriminatedUnion('k', [
+  z.object({
+    k: z.literal('tenant'),
+    tenantId: z.string().min(1),
+    partition: z.number().int().nonnegative(),
+    next: OffsetSchema,
+    figures: FiguresSnapshot,
+  }),
+  z.object({ k: z.literal('partition'), partition: z.number().int().nonnegative(), next: OffsetSchema }),
+]);
+export type TenantBudgetSnapshotRecord = z.infer<typeof TenantBudgetSnapshotRecord>;
 
 const add = (a: Amount, b: Amount): Amount => ({ tokens: a.tokens + b.tokens, microUsd: a.microUsd + b.microUsd });
 
@@ -71,6 +114,25 @@ export class TenantFigures {
   /** The limit the latest take was checked against (each replica sends its configured one), if any. */
   limit(): Amount | undefined {
     return this.lastLimit;
+  }
+
+  /** Everything the fold goes on from: restoring it and folding the records after gives what folding all gives. */
+  snapshot(): FiguresSnapshot {
+    return {
+      spent: this.spent,
+      ...(this.lastLimit === undefined ? {} : { limit: this.lastLimit }),
+      open: [...this.outstanding].map(([lease, { granted, expiresAtMs }]) => ({ lease, granted, expiresAtMs })),
+    };
+  }
+
+  /** The figures a snapshot holds. */
+  static restored(snapshot: FiguresSnapshot): TenantFigures {
+    const figures = new TenantFigures();
+    figures.spent = snapshot.spent;
+    figures.lastLimit = snapshot.limit;
+    for (const { lease, granted, expiresAtMs } of snapshot.open)
+      figures.outstanding.set(lease, { granted, expiresAtMs });
+    return figures;
   }
 
   /**
@@ -148,6 +210,10 @@ export type Folded =
  */
 export class BudgetLogFold {
   private readonly tenants = new Map<string, TenantFigures>();
+  /** The partition of each tenant's records. */
+  private readonly partitionOf = new Map<string, number>();
+  /** A restored tenant's records before this offset are in its snapshot already. */
+  private readonly restoredTo = new Map<string, number>();
   /** The next offset to fold, per partition. */
   private readonly next = new Map<number, number>();
 
@@ -157,10 +223,45 @@ export class BudgetLogFold {
     this.next.set(record.partition, offset + 1);
     const parsed = TenantBudgetRecord.safeParse(jsonOrUndefined(record.value?.toString('utf8')));
     if (record.tenantId === undefined || record.tenantId === '' || !parsed.success) return { kind: 'malformed' };
+    if (offset < (this.restoredTo.get(record.tenantId) ?? 0)) return { kind: 'seen' };
     let figures = this.tenants.get(record.tenantId);
     if (figures === undefined) this.tenants.set(record.tenantId, (figures = new TenantFigures()));
+    this.partitionOf.set(record.tenantId, record.partition);
     const outcome = figures.apply(parsed.data, Number(record.timestamp));
     return { kind: 'applied', key: `${parsed.data.k}:${parsed.data.lease}`, outcome };
+  }
+
+  /**
+   * Starts from snapshots (the latest record of each key of the snapshot topic, as read): a partition with a mark
+   * starts at the earliest of its mark and its tenants' snapshots, each tenant skipping what its own snapshot holds.
+   * A partition without a mark starts from the beginning, and its tenants' snapshots are not used (a tenant of it may
+   * have none). Call before folding anything. Returns where each partition starts.
+   */
+  restore(snapshots: readonly TenantBudgetSnapshotRecord[]): Map<number, number> {
+    const marks = new Map<number, number>();
+    for (const r of snapshots) if (r.k === 'partition') marks.set(r.partition, r.next);
+    const starts = new Map(marks);
+    for (const r of snapshots) {
+      if (r.k !== 'tenant' || !marks.has(r.partition)) continue;
+      this.tenants.set(r.tenantId, TenantFigures.restored(r.figures));
+      this.partitionOf.set(r.tenantId, r.partition);
+      this.restoredTo.set(r.tenantId, r.next);
+      starts.set(r.partition, Math.min(starts.get(r.partition)!, r.next));
+    }
+    for (const [partition, start] of starts) this.next.set(partition, start);
+    return starts;
+  }
+
+  /** Snapshots of every tenant of `partition` as folded now, then the partition's mark (the order to write them). */
+  snapshotOf(partition: number): TenantBudgetSnapshotRecord[] {
+    const next = this.position(partition);
+    const records: TenantBudgetSnapshotRecord[] = [];
+    for (const [tenantId, p] of this.partitionOf) {
+      if (p !== partition) continue;
+      records.push({ k: 'tenant', tenantId, partition, next, figures: this.tenants.get(tenantId)!.snapshot() });
+    }
+    records.push({ k: 'partition', partition, next });
+    return records;
   }
 
   /** The next offset to fold in `partition`. */
@@ -179,6 +280,10 @@ export class BudgetLogFold {
   }
 }
 
+/** The key of a snapshot record in the snapshot topic. */
+export const snapshotKeyOf = (r: TenantBudgetSnapshotRecord): string =>
+  r.k === 'tenant' ? `tenant:${r.tenantId}` : `partition:${r.partition}`;
+
 /** Options of the tenant budget log. */
 export interface TenantBudgetLogOptions {
   readonly topic: string;
@@ -191,6 +296,13 @@ export interface TenantBudgetLogOptions {
   readonly logger: Logger;
   /** Names this replica's reader (its consumer group is `<topic>.<replicaId>-<random>`). */
   readonly replicaId: string;
+  /**
+   * The snapshot topic (ADR 0035); absent: no snapshots, the whole log is folded at start. Read at start with a
+   * group `<topic>.snapshots-<random>` (inside the log's group prefix).
+   */
+  readonly snapshotTopic?: string;
+  /** Records folded in a partition between two snapshots of it (default DEFAULT_TENANT_BUDGET_SNAPSHOT_EVERY). */
+  readonly snapshotEvery?: number;
 }
 
 type Waiter = { resolve(outcome: TakeOutcome | boolean): void };
@@ -208,6 +320,12 @@ export class TenantBudgetLog implements TenantBudgetOwner {
   private producer: Producer | undefined;
   private consumer: Consumer | undefined;
   private corrupt = 0;
+  /** Per partition: where this replica's last snapshot of it stood (or where it started from one). */
+  private readonly snapshotAt = new Map<number, number>();
+  /** Where each partition's fold started from snapshots at start (none: from the beginning). */
+  private restored = new Map<number, number>();
+  /** A snapshot being written (one at a time). */
+  private snapshotting: Promise<void> | undefined;
   /** Until the reader reaches the end the topic had at start: those ends, when it started, and records folded. */
   private catchingUp: { ends: Map<number, number>; startedMs: number; records: number } | undefined;
 
@@ -216,13 +334,21 @@ export class TenantBudgetLog implements TenantBudgetOwner {
     private readonly options: TenantBudgetLogOptions,
   ) {}
 
-  /** Creates the topic if needed and starts folding it from the beginning. */
+  /**
+   * Creates the topics if needed and starts folding the log: from the latest snapshots when there are some (ADR
+   * 0035), else from the beginning.
+   */
   async start(): Promise<void> {
-    const { topic, partitions } = this.options;
+    const { topic, partitions, snapshotTopic } = this.options;
     const admin = this.kafka.admin();
     await admin.connect();
+    let starts = new Map<number, number>();
     try {
       await ensureTopics(admin, [topic], { partitions, configs: tenantBudgetTopicConfig });
+      if (snapshotTopic !== undefined) {
+        await ensureTopics(admin, [snapshotTopic], { partitions: 1, configs: tenantBudgetSnapshotTopicConfig });
+        starts = await this.restoreSnapshots(snapshotTopic);
+      }
       const ends = await offsetsOf(admin, topic);
       this.catchingUp = {
         ends: new Map(ends.map((e) => [e.partition, Number(e.high)])),
@@ -246,13 +372,80 @@ export class TenantBudgetLog implements TenantBudgetOwner {
     await consumer.connect();
     await consumer.subscribe({ topics: [topic], fromBeginning: true });
     await consumer.run({
-      autoCommit: false, // a reader folds from the beginning every time: nothing to resume from
+      autoCommit: false, // a reader folds from the beginning (or its snapshots) every time: nothing to resume from
       eachMessage: ({ partition, message }) => {
         const { offset, value, timestamp } = message;
         this.folded({ partition, offset, tenantId: message.key?.toString('utf8'), value, timestamp });
         return Promise.resolve();
       },
     });
+    // What the snapshots hold is not read again (the fold would skip it anyway, as records it has seen).
+    for (const [partition, offset] of starts)
+      if (offset > 0) consumer.seek({ topic, partition, offset: String(offset) });
+  }
+
+  /**
+   * Restores the fold from the snapshot topic's latest records; a record that does not parse is skipped with an
+   * error (its partition then has no mark, or its tenant no snapshot: that partition is folded from the beginning).
+   */
+  private async restoreSnapshots(snapshotTopic: string): Promise<Map<number, number>> {
+    const started = performance.now();
+    const { latest } = await readLatestByKey(this.kafka, snapshotTopic, 0, `${this.options.topic}.snapshots-`);
+    const snapshots: TenantBudgetSnapshotRecord[] = [];
+    const unusable = new Set<number>();
+    for (const [key, { text, offset }] of latest) {
+      const parsed = TenantBudgetSnapshotRecord.safeParse(jsonOrUndefined(text));
+      if (parsed.success && snapshotKeyOf(parsed.data) === key) {
+        snapshots.push(parsed.data);
+        continue;
+      }
+      const partition = parsed.success ? parsed.data.partition : undefined;
+      if (partition !== undefined) unusable.add(partition);
+      this.options.logger.error({ topic: snapshotTopic, offset, key }, 'ignored a malformed tenant budget snapshot');
+      // A tenant's snapshot that cannot be read leaves its partition without a usable mark: folded from the start.
+      if (partition === undefined && key.startsWith('tenant:')) return new Map();
+    }
+    const starts = this.fold.restore(snapshots.filter((r) => !unusable.has(r.partition)));
+    for (const [partition, start] of starts) this.snapshotAt.set(partition, start);
+    this.restored = starts;
+    if (starts.size > 0) {
+      this.options.logger.info(
+        {
+          topic: snapshotTopic,
+          tenants: snapshots.filter((r) => r.k === 'tenant').length,
+          starts: Object.fromEntries(starts),
+          ms: Math.round(performance.now() - started),
+        },
+        'tenant budget log restored from its snapshots',
+      );
+    }
+    return starts;
+  }
+
+  /** Writes a snapshot of `partition` once it has folded snapshotEvery records since the last (one at a time). */
+  private maybeSnapshot(partition: number): void {
+    const { snapshotTopic } = this.options;
+    const every = this.options.snapshotEvery ?? DEFAULT_TENANT_BUDGET_SNAPSHOT_EVERY;
+    const producer = this.producer;
+    if (snapshotTopic === undefined || every <= 0 || producer === undefined || this.snapshotting !== undefined) return;
+    const position = this.fold.position(partition);
+    if (position - (this.snapshotAt.get(partition) ?? 0) < every) return;
+    this.snapshotAt.set(partition, position);
+    const records = this.fold.snapshotOf(partition); // taken now, in memory: what is written is this point
+    this.snapshotting = producer
+      .send({
+        topic: snapshotTopic,
+        acks: -1,
+        messages: records.map((r) => ({ key: snapshotKeyOf(r), value: JSON.stringify(r), partition: 0 })),
+      })
+      .then(
+        () => this.options.logger.debug({ partition, next: position, records: records.length }, 'snapshot written'),
+        (error: unknown) => {
+          this.snapshotAt.set(partition, position - every); // tried again at the next record
+          this.options.logger.warn({ err: error, partition }, 'could not write a tenant budget snapshot');
+        },
+      )
+      .finally(() => (this.snapshotting = undefined));
   }
 
   /** Logs once when the reader has folded what the topic held at start (a take waits for it). */
@@ -268,6 +461,7 @@ export class TenantBudgetLog implements TenantBudgetOwner {
 
   private folded(record: BudgetLogRecord): void {
     const folded = this.fold.apply(record);
+    this.maybeSnapshot(record.partition);
     if (this.catchingUp !== undefined) {
       this.catchingUp.records++;
       this.caughtUp();
@@ -380,6 +574,11 @@ export class TenantBudgetLog implements TenantBudgetOwner {
     }
   }
 
+  /** Where this replica's fold of each partition started, from the snapshots (absent: from the beginning). */
+  startedFrom(): ReadonlyMap<number, number> {
+    return this.restored;
+  }
+
   /** Records this replica could not parse (logged at error level). */
   corruptRecords(): number {
     return this.corrupt;
@@ -387,6 +586,7 @@ export class TenantBudgetLog implements TenantBudgetOwner {
 
   async stop(): Promise<void> {
     await this.consumer?.disconnect();
+    await this.snapshotting;
     await this.producer?.disconnect();
   }
 }

@@ -23,7 +23,7 @@ import { o200kCounter } from './model/tokens.js';
 import { OpenTools } from './open-tools.js';
 import { PlannerRecord } from './task-state.js';
 import { TenantAllowances } from './tenant-allowances.js';
-import { TenantBudgetLog, tenantBudgetTopic } from './tenant-budget-log.js';
+import { TenantBudgetLog, tenantBudgetSnapshotTopic, tenantBudgetTopic } from './tenant-budget-log.js';
 import { NO_TASK_VIEWS, TaskViewWriter, type TaskViewSink } from './task-views.js';
 
 /** Options of the planner worker. */
@@ -92,6 +92,8 @@ export function tenantBudgetLog(deps: RuntimeDeps, s: PlannerSettings): TenantBu
     partitions: s.tenantBudgetPartitions,
     reservationTtlMs: s.reservationTtlMs,
     answerTimeoutMs: s.tenantBudgetAnswerTimeoutMs,
+    snapshotTopic: tenantBudgetSnapshotTopic(deps.topics.prefix),
+    snapshotEvery: s.tenantBudgetSnapshotEvery,
     replicaId: `${hostname()}-${process.pid}`,
     logger: deps.logger.child({ component: 'tenant-budget-log' }),
   });

@@ -14,12 +14,11 @@
  * leaves nothing), a chunk's only once its transaction commits (an aborted transaction leaves memory as the
  * changelog has it).
  */
-import { randomBytes } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import { Heap } from 'heap-js';
 import type { ZodType } from 'zod';
-import { offsetsOf } from '../log-reader.js';
+import { readLatestByKey } from '../log-reader.js';
 import type { OutgoingMessage } from '../publisher.js';
 
 /** A task's state as a handler sees it (`ctx.state`). */
@@ -342,65 +341,12 @@ export class StateStores<S> {
     const { kafka, topic, schema, logger } = this.options;
     await this.options.fence(partition);
     const store = new PartitionState<S>({ topic, partition }, this.options.idleTtlMs ?? 0);
-    const admin = kafka.admin();
-    await admin.connect();
-    let end: bigint;
-    try {
-      const offsets = await offsetsOf(admin, topic);
-      const p = offsets.find((o) => o.partition === partition);
-      if (p === undefined) throw new Error(`changelog ${topic} has no partition ${partition}`);
-      end = BigInt(p.high);
-      if (end <= BigInt(p.low)) return store;
-    } finally {
-      await admin.disconnect();
-    }
     const started = performance.now();
     const restoredAtMs = Date.now();
-    let records = 0;
-    /**
-     * The latest record of each key read so far (its text and offset), a tombstone removing it: a value is parsed and
-     * checked once, after the read, and only if nothing came after it. A changelog holds many records per key until
-     * Kafka's cleaner compacts it (every task's writes, and their tombstones for a while), so parsing each as it came
-     * cost a restore in proportion to every record, where the state is only the last of each key (issue 17).
-     */
-    const latest = new Map<string, { text: string; offset: string }>();
-    const consumer = kafka.consumer({
-      groupId: `${this.options.groupId}.restore-${randomBytes(6).toString('hex')}`,
-      readUncommitted: false,
-    });
-    let finish: () => void = () => undefined;
-    const done = new Promise<void>((r) => (finish = r));
-    const advance = (lastOffset: string): void => {
-      if (BigInt(lastOffset) + 1n >= end) finish();
-    };
-    consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
-      if (payload.partition === partition && payload.batchSize === 0) advance(payload.lastOffset);
-    });
-    try {
-      await consumer.connect();
-      await consumer.subscribe({ topics: [topic], fromBeginning: true });
-      await consumer.run({
-        autoCommit: false,
-        eachBatch: (payload) => {
-          const { batch } = payload;
-          if (batch.partition !== partition) {
-            payload.pause(); // another partition's state: not ours to restore
-            return Promise.resolve();
-          }
-          for (const message of batch.messages) {
-            const key = message.key?.toString() ?? '';
-            records++;
-            if (message.value === null) latest.delete(key);
-            else latest.set(key, { text: message.value.toString('utf8'), offset: message.offset });
-          }
-          advance(batch.lastOffset());
-          return Promise.resolve();
-        },
-      });
-      await done;
-    } finally {
-      await consumer.disconnect();
-    }
+    // Each key's latest record only: a value is parsed and checked once, after the read, and only if nothing came
+    // after it (issue 17: parsing every record cost a restore in proportion to all of them).
+    const { latest, records } = await readLatestByKey(kafka, topic, partition, `${this.options.groupId}.restore-`);
+    if (records === 0) return store;
     for (const [key, { text, offset }] of latest) {
       const reason = this.restoreOne(store, key, text, schema, restoredAtMs);
       if (reason !== undefined) {
