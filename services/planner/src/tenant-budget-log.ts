@@ -212,8 +212,8 @@ export class BudgetLogFold {
   private readonly tenants = new Map<string, TenantFigures>();
   /** The partition of each tenant's records. */
   private readonly partitionOf = new Map<string, number>();
-  /** A restored tenant's records before this offset are in its snapshot already. */
-  private readonly restoredTo = new Map<string, number>();
+  /** A restored tenant's records of this partition before this offset are in its snapshot already. */
+  private readonly restoredTo = new Map<string, { readonly partition: number; readonly next: number }>();
   /** The next offset to fold, per partition. */
   private readonly next = new Map<number, number>();
 
@@ -223,7 +223,10 @@ export class BudgetLogFold {
     this.next.set(record.partition, offset + 1);
     const parsed = TenantBudgetRecord.safeParse(jsonOrUndefined(record.value?.toString('utf8')));
     if (record.tenantId === undefined || record.tenantId === '' || !parsed.success) return { kind: 'malformed' };
-    if (offset < (this.restoredTo.get(record.tenantId) ?? 0)) return { kind: 'seen' };
+    const restored = this.restoredTo.get(record.tenantId);
+    if (restored !== undefined && restored.partition === record.partition && offset < restored.next) {
+      return { kind: 'seen' };
+    }
     let figures = this.tenants.get(record.tenantId);
     if (figures === undefined) this.tenants.set(record.tenantId, (figures = new TenantFigures()));
     this.partitionOf.set(record.tenantId, record.partition);
@@ -245,7 +248,7 @@ export class BudgetLogFold {
       if (r.k !== 'tenant' || !marks.has(r.partition)) continue;
       this.tenants.set(r.tenantId, TenantFigures.restored(r.figures));
       this.partitionOf.set(r.tenantId, r.partition);
-      this.restoredTo.set(r.tenantId, r.next);
+      this.restoredTo.set(r.tenantId, { partition: r.partition, next: r.next });
       starts.set(r.partition, Math.min(starts.get(r.partition)!, r.next));
     }
     for (const [partition, start] of starts) this.next.set(partition, start);
