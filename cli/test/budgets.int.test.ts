@@ -1,4 +1,4 @@
-import { tenantBudgetLogOf, tenantBudgetTopic } from '@warden/planner';
+import { tenantBudgetLogOf, tenantBudgetSnapshotTopic, tenantBudgetTopic } from '@warden/planner';
 import { testKafka } from '@warden/runtime/testing';
 import { describe, expect, it } from 'vitest';
 import { stack } from '../../test/support/index.js';
@@ -11,7 +11,12 @@ describe('warden budgets', () => {
     expect(empty.code, empty.stderr).toBe(0);
     expect(empty.stdout).toContain(`no tenant budget recorded on ${tenantBudgetTopic(env.WARDEN_TOPIC_PREFIX!)}`);
 
-    const log = tenantBudgetLogOf(testKafka(stack()), env.WARDEN_TOPIC_PREFIX!, { reservationTtlMs: 60_000 });
+    // A planner's log that writes a snapshot every 2 records (ADR 0035): the CLI folds from the latest.
+    const log = tenantBudgetLogOf(testKafka(stack()), env.WARDEN_TOPIC_PREFIX!, {
+      reservationTtlMs: 60_000,
+      snapshotTopic: tenantBudgetSnapshotTopic(env.WARDEN_TOPIC_PREFIX!),
+      snapshotEvery: 2,
+    });
     await log.start();
     try {
       const limit = { tokens: 100_000, microUsd: 5_000_000 };

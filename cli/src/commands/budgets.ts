@@ -1,6 +1,11 @@
 /** `warden budgets`: what each tenant has spent and holds, folded from the tenant budget log (ADR 0032). */
 import { hostname } from 'node:os';
-import { tenantBudgetLogOf, tenantBudgetTopic, type TenantFiguresView } from '@warden/planner';
+import {
+  tenantBudgetLogOf,
+  tenantBudgetSnapshotTopic,
+  tenantBudgetTopic,
+  type TenantFiguresView,
+} from '@warden/planner';
 import type { CliConfig } from '../config.js';
 import { ExitCodes, type ExitCode } from '../errors.js';
 import { connect, listTopics } from '../events.js';
@@ -27,10 +32,15 @@ export async function showBudgets(
   const deps = await connect(config.runtime);
   const topic = tenantBudgetTopic(config.runtime.topicPrefix);
   try {
-    const exists = (await listTopics(deps)).has(topic);
+    const topics = await listTopics(deps);
+    const snapshotTopic = tenantBudgetSnapshotTopic(config.runtime.topicPrefix);
     let tenants: TenantFiguresView[] = [];
-    if (exists) {
-      const log = tenantBudgetLogOf(deps.kafka, config.runtime.topicPrefix, { replicaId: `warden-cli-${hostname()}` });
+    if (topics.has(topic)) {
+      // Folded from the planners' latest snapshots when there are some (ADR 0035); the CLI writes none.
+      const log = tenantBudgetLogOf(deps.kafka, config.runtime.topicPrefix, {
+        replicaId: `warden-cli-${hostname()}`,
+        ...(topics.has(snapshotTopic) ? { snapshotTopic, snapshotEvery: 0 } : {}),
+      });
       await log.start();
       try {
         tenants = await log.everyTenant(120_000);

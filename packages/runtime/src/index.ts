@@ -115,6 +115,7 @@ export {
 } from './telemetry-sdk.js';
 export { PartitionTransactions, type AcquiredPartition } from './transactions.js';
 export {
+  groupOffsetsOf,
   offsetsOf,
   readLatestByKey,
   readTopics,

@@ -50,10 +50,30 @@ export async function offsetsOf(
   topic: string,
   timeoutMs = NEW_TOPIC_WAIT_MS,
 ): Promise<Array<{ partition: number; high: string; low: string }>> {
+  return askedAgainWhileRetriable(() => admin.fetchTopicOffsets(topic), timeoutMs);
+}
+
+/**
+ * A consumer group's committed offsets. kafkajs' admin asks the group's coordinator once: a coordinator still loading
+ * the group (a broker that just started, `__consumer_offsets` just created) answers NOT_COORDINATOR or
+ * COORDINATOR_LOAD_IN_PROGRESS, retriable, and the admin throws it. Asked again, each time finding the coordinator
+ * afresh, with capped backoff for up to `timeoutMs` (30 s): a worker that starts beside a broker restart must not fail.
+ */
+export async function groupOffsetsOf(
+  admin: Pick<Admin, 'fetchOffsets'>,
+  groupId: string,
+  topics: readonly string[],
+  timeoutMs = NEW_TOPIC_WAIT_MS,
+): Promise<Awaited<ReturnType<Admin['fetchOffsets']>>> {
+  return askedAgainWhileRetriable(() => admin.fetchOffsets({ groupId, topics: [...topics] }), timeoutMs);
+}
+
+/** Runs `ask` again, with capped exponential backoff, while it throws a retriable kafkajs error, for up to `timeoutMs`. */
+async function askedAgainWhileRetriable<T>(ask: () => Promise<T>, timeoutMs: number): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (let waitMs = 50; ; waitMs = Math.min(1_000, waitMs * 2)) {
     try {
-      return await admin.fetchTopicOffsets(topic);
+      return await ask();
     } catch (error) {
       if ((error as { retriable?: unknown }).retriable !== true || Date.now() + waitMs > deadline) throw error;
       await new Promise((r) => setTimeout(r, waitMs));

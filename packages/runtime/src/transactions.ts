@@ -2,6 +2,7 @@ import type { Admin, Kafka, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { TRANSACTION_RETRY } from './config.js';
 import { PublishError } from './errors.js';
+import { groupOffsetsOf } from './log-reader.js';
 import { producerConfig, sendAll, type OutgoingMessage } from './publisher.js';
 
 /** What acquire() found: the partition's producer and, when it was just created, the group's committed offset. */
@@ -108,7 +109,7 @@ export class PartitionTransactions {
       // (or completes) its open transaction. kafkajs sends it at the first transaction; an empty one costs no EndTxn.
       const fence = await producer.transaction();
       await fence.abort();
-      const [offsets] = await this.admin.fetchOffsets({ groupId: this.groupId, topics: [topic] });
+      const [offsets] = await groupOffsetsOf(this.admin, this.groupId, [topic]);
       const committed = offsets?.partitions.find((p) => p.partition === partition)?.offset;
       this.producers.set(key, producer);
       return {

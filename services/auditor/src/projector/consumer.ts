@@ -5,6 +5,7 @@ import {
   isWardenError,
   type EventCodec,
 } from '@warden/contracts';
+import { groupOffsetsOf } from '@warden/runtime';
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { ChainFinding, ProjectedInput, Projection } from './projection.js';
@@ -184,10 +185,7 @@ export class ProjectorConsumer {
     const admin = this.o.kafka.admin();
     await admin.connect();
     try {
-      for (const { topic, partitions } of await admin.fetchOffsets({
-        groupId: this.o.groupId,
-        topics: [...this.o.topics],
-      })) {
+      for (const { topic, partitions } of await groupOffsetsOf(admin, this.o.groupId, this.o.topics)) {
         for (const p of partitions) {
           if (BigInt(p.offset) >= 0n) this.committedAtStart.set(`${topic}|${p.partition}`, BigInt(p.offset));
         }
