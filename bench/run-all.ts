@@ -18,6 +18,7 @@ const benches: Record<string, string> = {
   'auditor-lag': 'auditor-lag.ts',
   'agent-step': 'agent-step.ts',
   tracing: 'tracing-overhead.ts',
+  'coordinator-cache': 'coordinator-cache.ts',
 };
 const wanted = process.argv[2] ?? 'all';
 const names = wanted === 'all' ? Object.keys(benches) : [wanted];

@@ -8,6 +8,7 @@ export {
   loadConfig,
   signingKeyEnv,
   stateChangelogConfig,
+  TRANSACTION_RETRY,
   verifyingKeysEnv,
 } from './config.js';
 export { decisionTrustOf } from './decision-trust.js';

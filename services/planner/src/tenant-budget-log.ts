@@ -402,11 +402,11 @@ export class TenantBudgetLog implements TenantBudgetOwner {
         snapshots.push(parsed.data);
         continue;
       }
-      const partition = parsed.success ? parsed.data.partition : undefined;
-      if (partition !== undefined) unusable.add(partition);
       this.options.logger.error({ topic: snapshotTopic, offset, key }, 'ignored a malformed tenant budget snapshot');
-      // A tenant's snapshot that cannot be read leaves its partition without a usable mark: folded from the start.
-      if (partition === undefined && key.startsWith('tenant:')) return new Map();
+      // What is still trusted: every partition but the bad record's; none when a tenant's record does not say which
+      // partition it is of (a bad mark needs nothing more: its partition has no mark, so it is folded from the start).
+      if (parsed.success) unusable.add(parsed.data.partition);
+      else if (key.startsWith('tenant:')) return new Map();
     }
     const starts = this.fold.restore(snapshots.filter((r) => !unusable.has(r.partition)));
     for (const [partition, start] of starts) this.snapshotAt.set(partition, start);
