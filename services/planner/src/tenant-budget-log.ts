@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { ensureTopics, jsonOrUndefined, offsetsOf, readLatestByKey } from '@warden/runtime';
+import { ensureTopics, jsonOrUndefined, offsetsOf, readLatestByKey, sendAll } from '@warden/runtime';
 import type { Consumer, Kafka, Producer } from 'kafkajs';
 import { pino, type Logger } from 'pino';
 import { z } from 'zod';
@@ -435,12 +435,16 @@ export class TenantBudgetLog implements TenantBudgetOwner {
     if (position - (this.snapshotAt.get(partition) ?? 0) < every) return;
     this.snapshotAt.set(partition, position);
     const records = this.fold.snapshotOf(partition); // taken now, in memory: what is written is this point
-    this.snapshotting = producer
-      .send({
-        topic: snapshotTopic,
-        acks: -1,
-        messages: records.map((r) => ({ key: snapshotKeyOf(r), value: JSON.stringify(r), partition: 0 })),
-      })
+    // In requests under the broker's largest batch (a partition of many tenants is megabytes), in order: the mark
+    // goes last, after every tenant's snapshot.
+    const messages = records.map((r) => ({
+      topic: snapshotTopic,
+      key: snapshotKeyOf(r),
+      value: Buffer.from(JSON.stringify(r)),
+      headers: {},
+      partition: 0,
+    }));
+    this.snapshotting = sendAll(producer, messages)
       .then(
         () => this.options.logger.debug({ partition, next: position, records: records.length }, 'snapshot written'),
         (error: unknown) => {

@@ -177,4 +177,45 @@ describe('tenant budgets owned by the partitions of a topic keyed by tenant (ADR
     expect((await wary.figures('t1')).committed.tokens).toBe(472);
     expect(await wary.figures('t2')).toEqual(expected[1]);
   });
+
+  it("writes a partition's snapshot larger than the broker's largest batch (1 MiB) in several requests", async () => {
+    const prefix = unique('tbl-snap-big');
+    const kafka = testKafka(stack());
+    const topic = tenantBudgetTopic(prefix);
+    // 4,000 tenants of one partition, each with an allowance open: about 1.3 MB of snapshots at once.
+    const tenants = Array.from({ length: 4_000 }, (_, i) => `tenant-${String(i).padStart(4, '0')}-${'x'.repeat(80)}`);
+    const seeder = await replica(prefix, 'seeder', 60_000, { partitions: 1 }); // creates the topic, one partition
+    await seeder.stop();
+    const producer = kafka.producer();
+    await producer.connect();
+    const one = amount(1);
+    for (let i = 0; i < tenants.length; i += 1_000) {
+      await producer.send({
+        topic,
+        acks: -1,
+        messages: tenants.slice(i, i + 1_000).map((tenantId) => ({
+          key: tenantId,
+          value: JSON.stringify({
+            k: 'take',
+            lease: `${tenantId}-l`,
+            min: one,
+            want: one,
+            limit: amount(10),
+            ttlMs: 60_000,
+          }),
+        })),
+      });
+    }
+    await producer.disconnect();
+    const snapshots = { snapshotTopic: tenantBudgetSnapshotTopic(prefix), snapshotEvery: tenants.length };
+    const writer = await replica(prefix, 'writer', 60_000, snapshots);
+    const expected = await writer.figures(tenants[1_234]!);
+    expect(expected).toMatchObject({ committed: one, open: 1 });
+    await writer.stop(); // waits for the snapshot being written
+
+    const late = await replica(prefix, 'late', 60_000, { ...snapshots, snapshotEvery: 0 });
+    expect(late.startedFrom().get(0)).toBe(tenants.length);
+    expect(await late.figures(tenants[1_234]!)).toEqual(expected);
+    expect((await late.everyTenant()).length).toBe(tenants.length);
+  });
 });
