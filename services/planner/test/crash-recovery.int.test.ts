@@ -205,7 +205,12 @@ describe('a planner crash between a model call and its commit', () => {
     const worker = createPlannerWorker({ runtime: config, settings, model: countingModel });
     cleanups.push(() => worker.close());
     await worker.start();
-    const events = await out.waitFor((es) => es.some((e) => e.taskId === 'crash-1' && e.type === 'ActionProposed'));
+    // The call's events and the proposal travel on two topics, read independently: wait for all three to arrive.
+    const seen = (es: readonly WardenEvent[], type: string): boolean =>
+      es.some((e) => e.taskId === 'crash-1' && e.type === type);
+    const events = await out.waitFor((es) =>
+      ['ActionProposed', 'ModelCalled', 'ModelResponded'].every((type) => seen(es, type)),
+    );
     await waitUntil(async () => (await plannerState(config.topicPrefix, 'crash-1')) !== undefined, {
       what: 'the task in the planner changelog',
     });
