@@ -14,10 +14,13 @@ import { EventCollector, testWorkerConfig, waitUntil } from '@warden/runtime/tes
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPrivateStack, type PrivateStack } from '../../../test/support/private-stack.js';
 
-/** This file's stack: ports no other stack uses (the shared stack has the defaults). */
+/**
+ * This file's stack: ports no other stack uses (the shared stack has the defaults), below Linux's ephemeral range
+ * (32768-60999): a client socket's local port there once took 39092 in CI, and the stack could not start.
+ */
 const PRIVATE_STACK = {
   runDir: resolve(tmpdir(), 'warden-outages-stack'),
-  ports: { kafka: 39092, kafkaController: 39093, registry: 38081, mongo: 37019 },
+  ports: { kafka: 29092, kafkaController: 29093, registry: 28081, mongo: 27019 },
 } as const;
 /** How long a server may take to come back and the worker to catch up (Kafka restarts in about 15 s here). */
 const RECOVERY_TIMEOUT_MS = 120_000;
