@@ -10,7 +10,7 @@ import { buildTask, type TaskFlags } from './task.js';
 import { configFrom, say, type GlobalOptions } from './commands/io.js';
 import { runStack } from './commands/stack.js';
 import { logs } from './commands/logs.js';
-import { showBudgets } from './commands/budgets.js';
+import { carryOverBudgets, showBudgets } from './commands/budgets.js';
 import { decideEscalation, decideHalt, listEscalations, showEscalation } from './commands/escalations.js';
 import type * as AuditModule from './commands/audit.js';
 import type * as BacktestModule from './commands/backtest.js';
@@ -296,7 +296,7 @@ program
     exitCode = await publishCalibrationFile(configFrom(globals()), file, o.retire === true);
   });
 
-program
+const budgets = program
   .command('budgets')
   .description(
     "what each tenant has spent and what planners hold of its budget, folded from the tenant budget log (needs a Kafka principal that may read it: the admin's or the planner's)",
@@ -308,6 +308,19 @@ program
       ...(o.tenant === undefined ? {} : { tenant: o.tenant }),
       json: o.json === true,
     });
+  });
+
+budgets
+  .command('carry-over')
+  .description(
+    "carry each tenant's spend from the planners' MongoDB budget log of before ADR 0032 (planner_budget_log) into the tenant budget log, once; run after the old planners are stopped (needs the admin's or the planner's Kafka principal)",
+  )
+  .option('--dry-run', 'show what would be carried, write nothing')
+  .option('--json', 'one JSON document')
+  .action(async (o: { dryRun?: boolean; json?: boolean }) => {
+    // `--json` after the subcommand is parsed as `budgets`'s own option (commander's default): either counts
+    const json = o.json === true || budgets.opts<{ json?: boolean }>().json === true;
+    exitCode = await carryOverBudgets(configFrom(globals()), { dryRun: o.dryRun === true, json });
   });
 
 program

@@ -36,6 +36,14 @@ export {
   type TenantBudgetLogOptions,
   type TenantFiguresView,
 } from './tenant-budget-log.js';
+export {
+  LEGACY_BUDGET_COLLECTION,
+  LEGACY_BUDGET_SOURCE,
+  readLegacyBudgets,
+  warnOfUncarriedLegacySpend,
+  type LegacyBudgets,
+  type LegacyTenantSpend,
+} from './legacy-budget-log.js';
 export { DEFAULT_PRICES, PlannerEnv, loadPlannerConfig, type PlannerConfig, type PlannerSettings } from './config.js';
 export {
   costOf,

@@ -51,6 +51,11 @@ export const TenantBudgetRecord = z.discriminatedUnion('k', [
     ttlMs: z.number().int().positive(),
   }),
   z.object({ k: z.literal('give'), lease: z.string().min(1), used: AmountSchema }),
+  /**
+   * Spend recorded before this log, carried into it once per source (`warden budgets carry-over`): counted as
+   * spent by the first record of its source for the tenant, ignored after that.
+   */
+  z.object({ k: z.literal('carry'), source: z.string().min(1), spent: AmountSchema }),
 ]);
 export type TenantBudgetRecord = z.infer<typeof TenantBudgetRecord>;
 
@@ -61,6 +66,8 @@ const FiguresSnapshot = z.object({
   spent: AmountSchema,
   limit: AmountSchema.optional(),
   open: z.array(z.object({ lease: z.string().min(1), granted: AmountSchema, expiresAtMs: z.number().int() })),
+  /** The sources of spend carried over (absent in snapshots written before carry records existed: none). */
+  carried: z.array(z.string().min(1)).optional(),
 });
 export type FiguresSnapshot = z.infer<typeof FiguresSnapshot>;
 
@@ -93,6 +100,8 @@ export class TenantFigures {
   private spent: Amount = { tokens: 0, microUsd: 0 };
   private lastLimit: Amount | undefined;
   private readonly outstanding = new Map<string, { readonly granted: Amount; readonly expiresAtMs: number }>();
+  /** The sources whose spend was carried over (each counts once). */
+  private readonly carriedFrom = new Set<string>();
 
   /** What is committed: spent plus every allowance outstanding. */
   committed(): Amount {
@@ -116,12 +125,18 @@ export class TenantFigures {
     return this.lastLimit;
   }
 
+  /** The sources of spend carried over into the log, in the order they were folded. */
+  carried(): string[] {
+    return [...this.carriedFrom];
+  }
+
   /** Everything the fold goes on from: restoring it and folding the records after gives what folding all gives. */
   snapshot(): FiguresSnapshot {
     return {
       spent: this.spent,
       ...(this.lastLimit === undefined ? {} : { limit: this.lastLimit }),
       open: [...this.outstanding].map(([lease, { granted, expiresAtMs }]) => ({ lease, granted, expiresAtMs })),
+      ...(this.carriedFrom.size === 0 ? {} : { carried: this.carried() }),
     };
   }
 
@@ -132,15 +147,23 @@ export class TenantFigures {
     figures.lastLimit = snapshot.limit;
     for (const { lease, granted, expiresAtMs } of snapshot.open)
       figures.outstanding.set(lease, { granted, expiresAtMs });
+    for (const source of snapshot.carried ?? []) figures.carriedFrom.add(source);
     return figures;
   }
 
   /**
-   * Applies a take (its outcome) or a give (true when the allowance was outstanding; false when it had expired or
-   * was never granted, and then nothing changes), at the record's log-append time `atMs`.
+   * Applies a take (its outcome), a give (true when the allowance was outstanding; false when it had expired or
+   * was never granted, and then nothing changes) or a carry (true the first time of its source, false after), at the
+   * record's log-append time `atMs`.
    */
   apply(record: TenantBudgetRecord, atMs: number): TakeOutcome | boolean {
     this.expire(atMs);
+    if (record.k === 'carry') {
+      if (this.carriedFrom.has(record.source)) return false;
+      this.carriedFrom.add(record.source);
+      this.spent = add(this.spent, record.spent);
+      return true;
+    }
     if (record.k === 'give') {
       const lease = this.outstanding.get(record.lease);
       if (lease === undefined) return false;
@@ -181,12 +204,20 @@ export interface TenantFiguresView {
   readonly open: number;
   /** The limit of the latest take. */
   readonly limit?: Amount;
+  /** The sources of spend carried over into the log (`warden budgets carry-over`), if any. */
+  readonly carried?: readonly string[];
 }
 
 const viewOf = (tenantId: string, f: TenantFigures): TenantFiguresView => {
   const limit = f.limit();
-  return { tenantId, committed: f.committed(), used: f.used(), open: f.open(), ...(limit ? { limit } : {}) };
+  const view = { tenantId, committed: f.committed(), used: f.used(), open: f.open() };
+  const carried = f.carried();
+  return { ...view, ...(limit ? { limit } : {}), ...(carried.length === 0 ? {} : { carried }) };
 };
+
+/** The key a record's answer is awaited under: a take's or give's lease (unique), a carry's tenant and source. */
+const answerKeyOf = (tenantId: string, record: TenantBudgetRecord): string =>
+  record.k === 'carry' ? `carry:${tenantId}:${record.source}` : `${record.k}:${record.lease}`;
 
 /** A record of the topic as read: its place, its key (the tenant), its value and its log-append time. */
 export interface BudgetLogRecord {
@@ -231,7 +262,7 @@ export class BudgetLogFold {
     if (figures === undefined) this.tenants.set(record.tenantId, (figures = new TenantFigures()));
     this.partitionOf.set(record.tenantId, record.partition);
     const outcome = figures.apply(parsed.data, Number(record.timestamp));
-    return { kind: 'applied', key: `${parsed.data.k}:${parsed.data.lease}`, outcome };
+    return { kind: 'applied', key: answerKeyOf(record.tenantId, parsed.data), outcome };
   }
 
   /**
@@ -323,6 +354,8 @@ export class TenantBudgetLog implements TenantBudgetOwner {
   private producer: Producer | undefined;
   private consumer: Consumer | undefined;
   private corrupt = 0;
+  /** Set by stop(): nothing waits for the fold any more. */
+  private stopped = false;
   /** Per partition: where this replica's last snapshot of it stood (or where it started from one). */
   private readonly snapshotAt = new Map<number, number>();
   /** Where each partition's fold started from snapshots at start (none: from the beginning). */
@@ -490,17 +523,13 @@ export class TenantBudgetLog implements TenantBudgetOwner {
   private async append(tenantId: string, record: TenantBudgetRecord): Promise<TakeOutcome | boolean> {
     const producer = this.producer;
     if (producer === undefined) throw new BudgetStoreError('the tenant budget log is not started');
-    const key = `${record.k}:${record.lease}`;
+    const key = answerKeyOf(tenantId, record);
     let timer: NodeJS.Timeout | undefined;
     const answered = new Promise<TakeOutcome | boolean>((resolve, reject) => {
       this.waiting.set(key, { resolve });
       timer = setTimeout(() => {
         this.waiting.delete(key);
-        reject(
-          new BudgetStoreError(
-            `tenant ${tenantId}: ${record.k} ${record.lease} not folded within ${this.options.answerTimeoutMs} ms`,
-          ),
-        );
+        reject(new BudgetStoreError(`tenant ${tenantId}: ${key} not folded within ${this.options.answerTimeoutMs} ms`));
       }, this.options.answerTimeoutMs);
     });
     answered.catch(() => undefined); // awaited below; a failed send must not leave it unhandled
@@ -515,7 +544,7 @@ export class TenantBudgetLog implements TenantBudgetOwner {
       this.waiting.delete(key);
       throw error instanceof BudgetStoreError
         ? error
-        : new BudgetStoreError(`tenant ${tenantId}: could not append ${record.k} ${record.lease}`, { cause: error });
+        : new BudgetStoreError(`tenant ${tenantId}: could not append ${key}`, { cause: error });
     } finally {
       clearTimeout(timer);
     }
@@ -547,6 +576,14 @@ export class TenantBudgetLog implements TenantBudgetOwner {
   }
 
   /**
+   * Carries spend recorded before this log into it (`warden budgets carry-over`): true when it was counted, false
+   * when the tenant had spend of that source carried already (the first record of a source counts, whoever wrote it).
+   */
+  async carry(tenantId: string, source: string, spent: Amount): Promise<boolean> {
+    return (await this.append(tenantId, { k: 'carry', source, spent })) as boolean;
+  }
+
+  /**
    * Waits until this replica has folded everything appended to the topic before the call (tests, diagnostics), then
    * returns the tenant's figures.
    */
@@ -572,6 +609,7 @@ export class TenantBudgetLog implements TenantBudgetOwner {
       const ends = await offsetsOf(admin, this.options.topic);
       const deadline = Date.now() + timeoutMs;
       while (ends.some((e) => this.fold.position(e.partition) < Number(e.high))) {
+        if (this.stopped) throw new BudgetStoreError('the tenant budget log was stopped');
         if (Date.now() > deadline)
           throw new BudgetStoreError(`the tenant budget log is not folded within ${timeoutMs} ms`);
         await new Promise((r) => setTimeout(r, 20));
@@ -592,6 +630,7 @@ export class TenantBudgetLog implements TenantBudgetOwner {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     await this.consumer?.disconnect();
     await this.snapshotting;
     await this.producer?.disconnect();

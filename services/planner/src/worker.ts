@@ -23,6 +23,7 @@ import { o200kCounter } from './model/tokens.js';
 import { OpenTools } from './open-tools.js';
 import { PlannerRecord } from './task-state.js';
 import { TenantAllowances } from './tenant-allowances.js';
+import { warnOfUncarriedLegacySpend } from './legacy-budget-log.js';
 import { TenantBudgetLog, tenantBudgetSnapshotTopic, tenantBudgetTopic } from './tenant-budget-log.js';
 import { NO_TASK_VIEWS, TaskViewWriter, type TaskViewSink } from './task-views.js';
 
@@ -153,6 +154,7 @@ export function createPlannerWorker(options: PlannerWorkerOptions): Worker {
       views.start();
       budgetLog = tenantBudgetLog(deps, s);
       await budgetLog.start();
+      void warnOfUncarriedLegacySpend(deps.db, budgetLog, deps.logger.child({ component: 'tenant-budget-log' }));
       allowances = tenantAllowances(deps, s, now, budgetLog);
       allowances.start();
       return createPlannerHandlers(deps, { ...options, model, openTools, metrics: agentMetrics, views, allowances });

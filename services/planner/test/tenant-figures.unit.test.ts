@@ -60,6 +60,31 @@ describe("a tenant's figures folded from its budget records in log order (ADR 00
     expect(f.used()).toEqual({ tokens: 3_500, microUsd: 2 });
   });
 
+  it('counts spend carried over from a source once, as spent: later takes see it, a second carry of it changes nothing', () => {
+    const f = new TenantFigures();
+    const carry = (source: string, tokens: number): TenantBudgetRecord => ({
+      k: 'carry',
+      source,
+      spent: { tokens, microUsd: 500 },
+    });
+    expect(f.apply(carry('planner_budget_log', 9_000), 1)).toBe(true);
+    expect(f.apply(carry('planner_budget_log', 9_000), 2)).toBe(false); // a second run, or a run at the same time
+    expect(f.used()).toEqual({ tokens: 9_000, microUsd: 500 });
+    expect(f.carried()).toEqual(['planner_budget_log']);
+    expect(f.apply(take('over', 1_500, { min: 1_001 }), 3)).toEqual({
+      ok: false,
+      committed: { tokens: 9_000, microUsd: 500 },
+    });
+    expect(f.apply(take('fits', 1_500, { min: 1_000 }), 4)).toMatchObject({ ok: true, granted: { tokens: 1_000 } });
+    expect(f.apply(carry('another-store', 10), 5)).toBe(true);
+    expect(f.used()).toEqual({ tokens: 9_010, microUsd: 1_000 });
+    // the sources carried survive a snapshot: a replica restored from it does not count them again
+    const restored = TenantFigures.restored(f.snapshot());
+    expect(restored.apply(carry('planner_budget_log', 9_000), 6)).toBe(false);
+    expect(restored.used()).toEqual(f.used());
+    expect(restored.carried()).toEqual(['planner_budget_log', 'another-store']);
+  });
+
   it('gives every reader of the same records the same outcomes', () => {
     const records: Array<[TenantBudgetRecord, number]> = [];
     for (let i = 0; i < 200; i++) {
@@ -104,6 +129,22 @@ describe('the fold of the tenant budget topic (BudgetLogFold)', () => {
       key: 'take:l3',
       outcome: { ok: true, granted: { tokens: 10, microUsd: 1 }, committed: { tokens: 110, microUsd: 2 } },
     });
+  });
+
+  it("answers a carry under its tenant and source (two tenants' carries of one source are two answers)", () => {
+    const fold = new BudgetLogFold();
+    const carry = { k: 'carry', source: 'planner_budget_log', spent: { tokens: 5, microUsd: 1 } };
+    expect(fold.apply(at(0, 0, 'a', carry, 1))).toEqual({
+      kind: 'applied',
+      key: 'carry:a:planner_budget_log',
+      outcome: true,
+    });
+    expect(fold.apply(at(1, 0, 'b', carry, 1))).toMatchObject({ key: 'carry:b:planner_budget_log', outcome: true });
+    expect(fold.apply(at(0, 1, 'a', carry, 2))).toMatchObject({ key: 'carry:a:planner_budget_log', outcome: false });
+    expect(fold.apply(at(0, 2, 'a', { k: 'carry', source: '', spent: { tokens: 1, microUsd: 0 } }, 3)).kind).toBe(
+      'malformed',
+    );
+    expect(fold.figures('a').used()).toEqual({ tokens: 5, microUsd: 1 });
   });
 
   it('reports a record that is not JSON, not a take or give, or has no tenant as malformed, and moves past it', () => {
