@@ -19,6 +19,8 @@
  * world's, what an instant tool or model would not take) within 2x at p50 of the floor that does the same durable
  * work by hand: the raw floor for the guard and the planner, the floor with the effect ledger's writes (the intent
  * before the effect, as invariant 4 requires, and the outcome after it) for the executor.
+ * BENCH_COORDINATOR_LOOKUPS=kafkajs: the in-process workers send kafkajs's four coordinator lookups per transaction
+ * instead of the runtime's one (ADR 0036), for an A/B.
  *
  * BENCH_EARLIER_TASKS=N (issue 17: "the same bench after 100,000 earlier tasks: per-hop latency within 10% of the run
  * with none"): after the run above (with none), a second fresh pipeline is started on a database and changelogs
@@ -53,6 +55,7 @@ import { FloorRelay, SHAPE_RECORD_BYTES, type Floor, type HandWork, type Transac
 import { captureTemplate, dropSeeded, seedEarlierTasks, type SeedReport, type TaskTemplate } from './earlier-tasks.js';
 import { benchChoice, benchList, benchPath, benchSetting } from './config.js';
 import { monitorMongoCommands } from './mongo-commands.js';
+import { monitorKafkaRequests } from './kafka-requests.js';
 import { stackCpu } from './stack-cpu.js';
 import { benchEndpoints, percentile, target } from './support.js';
 
@@ -85,8 +88,25 @@ if (WORKERS === 'processes' && EARLIER_TASKS > 0) {
   process.exit(2);
 }
 const endpoints = benchEndpoints();
+/**
+ * The in-process workers' kafkajs coordinator lookups (ADR 0036): per transaction (the default, as deployed) or
+ * kafkajs's own four per transaction, for an A/B in one place (workers run as processes read
+ * WARDEN_KAFKA_COORDINATOR_LOOKUPS from their environment instead).
+ */
+const COORDINATOR_LOOKUPS = benchChoice(
+  'BENCH_COORDINATOR_LOOKUPS',
+  ['per-transaction', 'kafkajs'] as const,
+  'per-transaction',
+);
+
 // The workers' MongoDB commands, timed per run (bench/mongo-commands.ts).
 const mongoCommands = monitorMongoCommands();
+// The transactional producers' requests, the workers' (in-process) and the floors', timed per run.
+const kafkaRequests = monitorKafkaRequests((id) => {
+  const floor = /\.floor-([a-z0-9]+(?:-ledger)?)-[ab]\.relay\|/.exec(id ?? '');
+  if (floor !== null) return `floor ${floor[1]}`;
+  return /\.(guard|planner|executor)\|/.exec(id ?? '')?.[1];
+});
 const load = (): string =>
   loadavg()
     .map((l) => l.toFixed(2))
@@ -191,6 +211,7 @@ function hopsOf(events: readonly WardenEvent[]): { hops: Hop[]; steps: number[];
   return { hops, steps, outsideModel };
 }
 
+if (WORKERS === 'in-process') console.log(`the workers' coordinator lookups: ${COORDINATOR_LOOKUPS} (ADR 0036)`);
 console.log(
   `agent-step bench: ${TASKS} pipeline-refund tasks one at a time; floors measured between the tasks: ${FLOOR_HOPS} raw hops, ${LEDGER_FLOOR_HOPS} with the effect ledger's writes`,
 );
@@ -252,7 +273,10 @@ async function measure(
   keepWhatEnded = false,
 ): Promise<{ hops: Hop[]; steps: number[]; outsideModel: number[] }> {
   const betweenTasks = floorRounds(TASKS);
-  const inProcess = WORKERS === 'in-process' ? await startPipeline(endpoints, 'error', 0, options) : undefined;
+  const inProcess =
+    WORKERS === 'in-process'
+      ? await startPipeline(endpoints, 'error', 0, { ...options, coordinatorLookups: COORDINATOR_LOOKUPS })
+      : undefined;
   const pipeline: StepPipeline = inProcess ?? (await startProcessPipeline((l) => console.log(l)));
   const hops: Hop[] = [];
   const steps: number[] = [];
@@ -260,6 +284,7 @@ async function measure(
   let i = 0;
   console.log(`${label}: pipeline started; load average ${load()}`);
   mongoCommands.reset();
+  kafkaRequests.reset();
   const cpu = stackCpu();
   const profiler = CPU_PROFILE_DIR === undefined ? undefined : new Session();
   if (profiler !== undefined) {
@@ -306,6 +331,7 @@ async function measure(
     }
     console.log(`${label}: ${i} task(s) ended; load average ${load()}; ${cpu()}`);
     mongoCommands.print(label);
+    kafkaRequests.print(label);
     await pipeline.close();
   }
   return { hops, steps, outsideModel };

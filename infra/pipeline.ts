@@ -106,6 +106,8 @@ export interface PipelineOptions {
    * behind what earlier tasks would have (documents, changelog records) so that the workers start on them.
    */
   readonly beforeStart?: (config: WorkerRuntimeConfig) => Promise<void>;
+  /** The workers' kafkajs coordinator lookups (ADR 0036; default: per transaction, as deployed). */
+  readonly coordinatorLookups?: 'per-transaction' | 'kafkajs';
 }
 
 /** Starts the pipeline against the stack's endpoints. */
@@ -124,6 +126,7 @@ export async function startPipeline(
   const config = testWorkerConfig(endpoints, {
     logLevel,
     decisionTrust: { keys: parseVerifyingKeys(keys.verifyingKeyText), insecureAcceptUnsigned: false },
+    ...(options.coordinatorLookups === undefined ? {} : { coordinatorLookups: options.coordinatorLookups }),
   });
   // On a stack with one Kafka principal per worker (ADR 0019), each worker runs as its own, with the ACLs of this
   // run's topic prefix; the tasks are submitted as the client.

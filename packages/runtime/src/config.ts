@@ -225,6 +225,12 @@ export const WorkerEnv = z.object({
   WARDEN_CLAIM_CHECK_BYTES: intFrom(1024, 64 * 1024 * 1024).default(256 * 1024),
   WARDEN_TRANSACTION_TIMEOUT_MS: intFrom(1_000, 900_000).default(60_000),
   /**
+   * Which kafkajs coordinator lookups a worker's transaction sends (ADR 0036): `per-transaction` (one FindCoordinator
+   * at the transaction's start, a group's coordinator kept between transactions) or `kafkajs` (kafkajs's own: one
+   * before each of the four transactional requests).
+   */
+  WARDEN_KAFKA_COORDINATOR_LOOKUPS: z.enum(['per-transaction', 'kafkajs']).default('per-transaction'),
+  /**
    * Sealed personal data (ADR 0026): how long a worker keeps a data subject's key in memory, which bounds how long
    * after `warden erase` another process may still open the subject's values (0: no cache, a lookup per value)...
    */

@@ -49,6 +49,8 @@ export interface WorkerRuntimeConfig {
   readonly claimCheckBytes: number;
   /** How long the broker lets a worker's open transaction live before aborting it (a hung or dead owner). */
   readonly transactionTimeoutMs: number;
+  /** kafkajs's coordinator lookups per transaction (ADR 0036; absent: `per-transaction`). */
+  readonly coordinatorLookups?: 'per-transaction' | 'kafkajs';
   readonly redactPatterns: readonly RegExp[];
   /** Literal secrets of this process (API keys) that must never appear in an event. */
   readonly secretLiterals?: readonly string[];
@@ -115,6 +117,7 @@ export function runtimeConfigFrom(env: WorkerEnv): WorkerRuntimeConfig {
     httpHost: env.WARDEN_HTTP_HOST,
     claimCheckBytes: env.WARDEN_CLAIM_CHECK_BYTES,
     transactionTimeoutMs: env.WARDEN_TRANSACTION_TIMEOUT_MS,
+    coordinatorLookups: env.WARDEN_KAFKA_COORDINATOR_LOOKUPS,
     subjectKeyCache: { ttlMs: env.WARDEN_SUBJECT_KEY_CACHE_TTL_MS, maxKeys: env.WARDEN_SUBJECT_KEY_CACHE_MAX },
     outageRetryBaseMs: env.WARDEN_OUTAGE_RETRY_BASE_MS,
     outageRetryMaxMs: env.WARDEN_OUTAGE_RETRY_MAX_MS,

@@ -116,6 +116,12 @@ export {
 } from './telemetry-sdk.js';
 export { PartitionTransactions, type AcquiredPartition } from './transactions.js';
 export {
+  CoordinatorLookups,
+  coordinatorLookups,
+  installCoordinatorLookups,
+  type CoordinatorLookupArgs,
+} from './coordinator-lookups.js';
+export {
   groupOffsetsOf,
   offsetsOf,
   readLatestByKey,

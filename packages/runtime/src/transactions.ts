@@ -1,6 +1,7 @@
 import type { Admin, Kafka, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { TRANSACTION_RETRY } from './config.js';
+import { coordinatorLookups, installCoordinatorLookups } from './coordinator-lookups.js';
 import { PublishError } from './errors.js';
 import { groupOffsetsOf } from './log-reader.js';
 import { producerConfig, sendAll, type OutgoingMessage } from './publisher.js';
@@ -40,7 +41,16 @@ export class PartitionTransactions {
     private readonly groupId: string,
     private readonly transactionTimeoutMs: number,
     private readonly logger: Logger,
-  ) {}
+    options: { readonly coordinatorLookups?: 'per-transaction' | 'kafkajs' } = {},
+  ) {
+    // One FindCoordinator per transaction instead of four (ADR 0036), unless kafkajs's own lookups are asked for.
+    this.lookupsPerTransaction = options.coordinatorLookups !== 'kafkajs' && installCoordinatorLookups();
+    if (options.coordinatorLookups !== 'kafkajs' && !this.lookupsPerTransaction)
+      logger.warn('this kafkajs has no coordinator lookup to route: four per transaction, as kafkajs sends them');
+  }
+
+  /** Whether this member's producers are registered with the runtime's coordinator lookups (ADR 0036). */
+  private readonly lookupsPerTransaction: boolean;
 
   /** The transactional producer of a partition, created and fenced on first use. */
   async acquire(topic: string, partition: number): Promise<AcquiredPartition> {
@@ -96,9 +106,11 @@ export class PartitionTransactions {
 
   private async createNow(topic: string, partition: number): Promise<AcquiredPartition> {
     const key = `${topic}|${partition}`;
+    const transactionalId = `${this.groupId}|${key}`;
+    if (this.lookupsPerTransaction) coordinatorLookups.register(transactionalId);
     const producer = this.kafka.producer({
       ...producerConfig,
-      transactionalId: `${this.groupId}|${key}`,
+      transactionalId,
       transactionTimeout: this.transactionTimeoutMs,
       // kafkajs retries the coordinator's CONCURRENT_TRANSACTIONS right after a commit: see TRANSACTION_RETRY.
       retry: { initialRetryTime: TRANSACTION_RETRY.initialRetryTimeMs, maxRetryTime: TRANSACTION_RETRY.maxRetryTimeMs },
@@ -137,6 +149,8 @@ export class PartitionTransactions {
     },
     messages: readonly OutgoingMessage[],
   ): Promise<void> {
+    if (this.lookupsPerTransaction)
+      coordinatorLookups.beginTransaction(`${this.groupId}|${consumed.topic}|${consumed.partition}`);
     const txn = await producer.transaction();
     try {
       await sendAll(txn, messages);
@@ -174,6 +188,7 @@ export class PartitionTransactions {
     if (producer === undefined) return;
     this.producers.delete(key);
     this.fencedOffsets.delete(key);
+    coordinatorLookups.forget(`${this.groupId}|${key}`);
     await producer
       .disconnect()
       .catch((error: unknown) => this.logger.warn({ err: error, key }, 'producer close failed'));

@@ -1,4 +1,11 @@
-import { PartitionTransactions, PublishError, createKafka, ensureTopics } from '@warden/runtime';
+import {
+  PartitionTransactions,
+  PublishError,
+  coordinatorLookups,
+  createKafka,
+  ensureTopics,
+  groupOffsetsOf,
+} from '@warden/runtime';
 import { testWorkerConfig, waitUntil } from '@warden/runtime/testing';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
@@ -85,6 +92,59 @@ describe('PartitionTransactions on the real broker', () => {
       }
     } finally {
       await txs.closeAll();
+      await admin.disconnect();
+    }
+  });
+
+  it('sends one coordinator lookup per transaction (kafkajs sends four), back to back, with every output and offset committed (ADR 0036)', async () => {
+    const config = testWorkerConfig(stack());
+    const logger = pino({ level: 'silent' });
+    const kafka = createKafka(config.brokers, 'tx-lookups', logger, config.kafkaSecurity);
+    const admin = kafka.admin();
+    await admin.connect();
+    const input = `${config.topicPrefix}.in`;
+    const output = `${config.topicPrefix}.out`;
+    await ensureTopics(admin, [input, output], { partitions: 1 });
+    const TRANSACTIONS = 30;
+    /** Lookups sent to the broker per transaction by a member, once its producer is created and fenced. */
+    const perTransaction = async (groupId: string, lookups: 'per-transaction' | 'kafkajs') => {
+      const txs = new PartitionTransactions(kafka, admin, groupId, 30_000, logger, { coordinatorLookups: lookups });
+      try {
+        const { producer } = await txs.acquire(input, 0);
+        await txs.commit(producer, { topic: input, partition: 0, nextOffset: '1' }, []); // the group's first lookup
+        const before = coordinatorLookups.stats().sent;
+        for (let i = 2; i <= TRANSACTIONS + 1; i++) {
+          const value = Buffer.from(`${groupId}-${i}`);
+          await txs.commit(producer, { topic: input, partition: 0, nextOffset: String(i) }, [
+            { topic: output, key: groupId, value, headers: {} },
+          ]);
+        }
+        return (coordinatorLookups.stats().sent - before) / TRANSACTIONS;
+      } finally {
+        await txs.closeAll();
+      }
+    };
+    const consumer = kafka.consumer({ groupId: `${config.topicPrefix}.reader` });
+    const seen: string[] = [];
+    try {
+      const cached = await perTransaction(`${config.topicPrefix}.cached`, 'per-transaction');
+      const asIs = await perTransaction(`${config.topicPrefix}.as-is`, 'kafkajs');
+      expect(cached).toBe(1);
+      expect(asIs).toBeGreaterThanOrEqual(4); // and more when it retries CONCURRENT_TRANSACTIONS
+      // Every transaction committed its output and its offset, in order.
+      await consumer.connect();
+      await consumer.subscribe({ topic: output, fromBeginning: true });
+      await consumer.run({ eachMessage: ({ message }) => Promise.resolve(void seen.push(String(message.value))) });
+      await waitUntil(() => seen.length >= 2 * TRANSACTIONS, { timeoutMs: 30_000, what: 'the outputs' });
+      const expected = (g: string) =>
+        Array.from({ length: TRANSACTIONS }, (_, i) => `${config.topicPrefix}.${g}-${i + 2}`);
+      expect(seen).toEqual([...expected('cached'), ...expected('as-is')]);
+      for (const g of ['cached', 'as-is']) {
+        const [offsets] = await groupOffsetsOf(admin, `${config.topicPrefix}.${g}`, [input]);
+        expect(offsets?.partitions[0]?.offset).toBe(String(TRANSACTIONS + 1));
+      }
+    } finally {
+      await consumer.disconnect();
       await admin.disconnect();
     }
   });

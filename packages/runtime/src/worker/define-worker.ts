@@ -272,6 +272,7 @@ export function defineWorker<C extends EventType, S = unknown>(definition: Worke
       groupId,
       cfg.transactionTimeoutMs,
       d.logger,
+      { coordinatorLookups: cfg.coordinatorLookups ?? 'per-transaction' },
     ));
     const producer = (opened.producer = d.kafka.producer(producerConfig));
     await step('connect the producer', () => producer.connect());
