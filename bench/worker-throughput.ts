@@ -24,7 +24,7 @@ import { startTestPublisher, testWorkerConfig, waitUntil } from '@warden/runtime
 import type { Producer } from 'kafkajs';
 import { pino } from 'pino';
 import { benchEndpoints, target } from './support.js';
-import { benchPath, benchSetting } from './config.js';
+import { benchChoice, benchPath, benchSetting } from './config.js';
 import { Session } from 'node:inspector/promises';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -61,11 +61,21 @@ const noopAnswer = {
   totals: { steps: 0, usage: { promptTokens: 0, completionTokens: 0, totalTokens: 0 }, costUsd: 0 },
 };
 const endpoints = benchEndpoints();
-const config = testWorkerConfig(endpoints, { concurrency: 3, logLevel: 'error' });
+/** The worker's kafkajs coordinator lookups (ADR 0036): per transaction (as deployed) or kafkajs's own, for an A/B. */
+const COORDINATOR_LOOKUPS = benchChoice(
+  'BENCH_COORDINATOR_LOOKUPS',
+  ['per-transaction', 'kafkajs'] as const,
+  'per-transaction',
+);
+const config = testWorkerConfig(endpoints, {
+  concurrency: 3,
+  logLevel: 'error',
+  coordinatorLookups: COORDINATOR_LOOKUPS,
+});
 const tasksTopic = `${config.topicPrefix}.tasks.v1`;
 const rawOut = `${config.topicPrefix}.raw-out`;
 console.log(
-  `worker bench: ${N} events, 3 partitions, acks=all, ${ROUNDS} rounds; raw: idempotent producer; worker: a transaction per chunk, Node ${process.version}`,
+  `worker bench: ${N} events, 3 partitions, acks=all, ${ROUNDS} rounds; raw: idempotent producer; worker: a transaction per chunk (coordinator lookups: ${COORDINATOR_LOOKUPS}), Node ${process.version}`,
 );
 
 // Same input for both: N encoded TaskSubmitted events on the tasks topic.
