@@ -11,17 +11,23 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { stack } from '../../../test/support/index.js';
 
+/** A fresh prefix on the test stack: a connected admin, an input and an output topic, and a group id. */
+async function txSetup(clientId: string, partitions: number) {
+  const config = testWorkerConfig(stack());
+  const logger = pino({ level: 'silent' });
+  const kafka = createKafka(config.brokers, clientId, logger, config.kafkaSecurity);
+  const admin = kafka.admin();
+  await admin.connect();
+  const input = `${config.topicPrefix}.in`;
+  const output = `${config.topicPrefix}.out`;
+  const groupId = `${config.topicPrefix}.group`;
+  await ensureTopics(admin, [input, output], { partitions });
+  return { config, logger, kafka, admin, input, output, groupId };
+}
+
 describe('PartitionTransactions on the real broker', () => {
   it('fences an earlier owner of a partition: its commit fails, and the new owner reads the final offset', async () => {
-    const config = testWorkerConfig(stack());
-    const logger = pino({ level: 'silent' });
-    const kafka = createKafka(config.brokers, 'tx-test', logger, config.kafkaSecurity);
-    const admin = kafka.admin();
-    await admin.connect();
-    const input = `${config.topicPrefix}.in`;
-    const output = `${config.topicPrefix}.out`;
-    const groupId = `${config.topicPrefix}.group`;
-    await ensureTopics(admin, [input, output], { partitions: 1 });
+    const { logger, kafka, admin, input, output, groupId } = await txSetup('tx-test', 1);
     const old = new PartitionTransactions(kafka, admin, groupId, 30_000, logger);
     const successor = new PartitionTransactions(kafka, admin, groupId, 30_000, logger);
     const message = (value: string) => ({ topic: output, key: 'k', value: Buffer.from(value), headers: {} });
@@ -72,15 +78,7 @@ describe('PartitionTransactions on the real broker', () => {
   it('shares one producer between a fence and an acquire of a partition at the same moment: the chunk commits', async () => {
     // A state restore fences every partition at the group join while the partition's first chunk acquires it. Two
     // creations would each bump the epoch, and the chunk could hold the fenced producer: its commit would fail.
-    const config = testWorkerConfig(stack());
-    const logger = pino({ level: 'silent' });
-    const kafka = createKafka(config.brokers, 'tx-race', logger, config.kafkaSecurity);
-    const admin = kafka.admin();
-    await admin.connect();
-    const input = `${config.topicPrefix}.in`;
-    const output = `${config.topicPrefix}.out`;
-    const groupId = `${config.topicPrefix}.group`;
-    await ensureTopics(admin, [input, output], { partitions: 4 });
+    const { logger, kafka, admin, input, output, groupId } = await txSetup('tx-race', 4);
     const txs = new PartitionTransactions(kafka, admin, groupId, 30_000, logger);
     try {
       for (const partition of [0, 1, 2, 3]) {
@@ -97,14 +95,7 @@ describe('PartitionTransactions on the real broker', () => {
   });
 
   it('sends one coordinator lookup per transaction (kafkajs sends four), back to back, with every output and offset committed (ADR 0036)', async () => {
-    const config = testWorkerConfig(stack());
-    const logger = pino({ level: 'silent' });
-    const kafka = createKafka(config.brokers, 'tx-lookups', logger, config.kafkaSecurity);
-    const admin = kafka.admin();
-    await admin.connect();
-    const input = `${config.topicPrefix}.in`;
-    const output = `${config.topicPrefix}.out`;
-    await ensureTopics(admin, [input, output], { partitions: 1 });
+    const { config, logger, kafka, admin, input, output } = await txSetup('tx-lookups', 1);
     const TRANSACTIONS = 30;
     /** Lookups sent to the broker per transaction by a member, once its producer is created and fenced. */
     const perTransaction = async (groupId: string, lookups: 'per-transaction' | 'kafkajs') => {
