@@ -18,7 +18,8 @@
  * ADR 0036 adds revised targets, printed after the issue's: each hop less the tool's or the model's time (the
  * world's, what an instant tool or model would not take) within 2x at p50 of the floor that does the same durable
  * work by hand: the raw floor for the guard and the planner, the floor with the effect ledger's writes (the intent
- * before the effect, as invariant 4 requires, and the outcome after it) for the executor.
+ * before the effect, as invariant 4 requires, and the outcome after it) for the executor; and the step outside the
+ * model and the tool within 2.5x of two raw floor hops and one ledger floor hop.
  * BENCH_COORDINATOR_LOOKUPS=kafkajs: the in-process workers send kafkajs's four coordinator lookups per transaction
  * instead of the runtime's one (ADR 0036), for an A/B.
  *
@@ -161,11 +162,22 @@ const at = (e: WardenEvent): number => Date.parse(e.occurredAt);
  * inside one handling, so a hop runs from one worker's output to the next worker's output: proposal to verdict
  * (the guard), approval to result (the executor), result to the next proposal (the planner, with the model call).
  */
-function hopsOf(events: readonly WardenEvent[]): { hops: Hop[]; steps: number[]; outsideModel: number[] } {
+/** A task's hops and steps: each step's time, less its model call, and the approvals its tool calls answered. */
+interface Found {
+  readonly hops: Hop[];
+  readonly steps: number[];
+  /** Each step less its model call (ModelCalled to ModelResponded): issue 17's "a whole step's time outside the model". */
+  readonly outsideModel: number[];
+  /** Per step (as outsideModel): the approvals the executor handled in it (their handling spans hold the tool's time). */
+  readonly approvals: string[][];
+}
+
+function hopsOf(events: readonly WardenEvent[]): Found {
   const hops: Hop[] = [];
   const steps: number[] = [];
-  /** Each step less its model call (ModelCalled to ModelResponded): issue 17's "a whole step's time outside the model". */
   const outsideModel: number[] = [];
+  const approvals: string[][] = [];
+  let stepApprovals: string[] = [];
   let modelCalledAt: number | undefined;
   let modelMs = 0;
   /** A hop from `cause` to `effect`, handled by `worker`, after the hop that published `cause` (if it is the last). */
@@ -190,7 +202,9 @@ function hopsOf(events: readonly WardenEvent[]): { hops: Hop[]; steps: number[];
       if (proposal !== undefined && result !== undefined) {
         steps.push(at(e) - at(proposal));
         outsideModel.push(at(e) - at(proposal) - modelMs);
+        approvals.push(stepApprovals);
       }
+      stepApprovals = [];
       modelMs = 0;
       proposal = e;
       approval = undefined;
@@ -203,12 +217,13 @@ function hopsOf(events: readonly WardenEvent[]): { hops: Hop[]; steps: number[];
     } else if (e.type === 'ActionApproved' && proposal !== undefined) {
       hops.push(hop('proposal -> verdict (guard)', 'guard', proposal, e));
       approval = e;
+      stepApprovals.push(e.id);
     } else if ((e.type === 'ToolSucceeded' || e.type === 'ToolFailed') && approval !== undefined) {
       hops.push(hop('approval -> result (executor)', 'executor', approval, e));
       result = e;
     }
   }
-  return { hops, steps, outsideModel };
+  return { hops, steps, outsideModel, approvals };
 }
 
 if (WORKERS === 'in-process') console.log(`the workers' coordinator lookups: ${COORDINATOR_LOOKUPS} (ADR 0036)`);
@@ -271,7 +286,7 @@ async function measure(
   options: PipelineOptions,
   onLastTask?: (pipeline: Pipeline, taskId: string) => Promise<void>,
   keepWhatEnded = false,
-): Promise<{ hops: Hop[]; steps: number[]; outsideModel: number[] }> {
+): Promise<Found> {
   const betweenTasks = floorRounds(TASKS);
   const inProcess =
     WORKERS === 'in-process'
@@ -281,6 +296,7 @@ async function measure(
   const hops: Hop[] = [];
   const steps: number[] = [];
   const outsideModel: number[] = [];
+  const approvals: string[][] = [];
   let i = 0;
   console.log(`${label}: pipeline started; load average ${load()}`);
   mongoCommands.reset();
@@ -311,6 +327,7 @@ async function measure(
         hops.push(...found.hops);
         steps.push(...found.steps);
         outsideModel.push(...found.outsideModel);
+        approvals.push(...found.approvals);
         await betweenTasks();
       }
       process.stdout.write(`\rtasks done: ${i + 1}/${ids.length} (the first ${warmUp.length} warm up)`);
@@ -334,7 +351,7 @@ async function measure(
     kafkaRequests.print(label);
     await pipeline.close();
   }
-  return { hops, steps, outsideModel };
+  return { hops, steps, outsideModel, approvals };
 }
 
 const byLabel = (hops: readonly Hop[]): Map<string, number[]> => {
@@ -497,6 +514,18 @@ if (lessWorld.size > 0) {
       `${ratio.toFixed(1)}x`,
     );
   }
+  // The step less its model call and its tool calls, against the floors of its three hops' durable work.
+  const handled = handlings.lookup();
+  const stepLessWorld = none.outsideModel.map(
+    (ms, i) => ms - none.approvals[i]!.reduce((n, id) => n + (handled(id, 'executor')?.worldMs ?? 0), 0),
+  );
+  const stepBase = 2 * floorP50 + ledgerP50;
+  const stepRatio = percentile(stepLessWorld, 50) / stepBase;
+  target(
+    `step outside the model and the tool (p50 ${percentile(stepLessWorld, 50).toFixed(1)} ms), within 2.5x of two raw floor hops and a ledger floor hop (${stepBase.toFixed(1)} ms)`,
+    stepRatio <= 2.5,
+    `${stepRatio.toFixed(1)}x`,
+  );
 }
 
 if (EARLIER_TASKS > 0 && template !== undefined) {
