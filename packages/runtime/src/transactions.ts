@@ -52,6 +52,11 @@ export class PartitionTransactions {
   /** Whether this member's producers are registered with the runtime's coordinator lookups (ADR 0036). */
   private readonly lookupsPerTransaction: boolean;
 
+  /** The transactional id of a partition's producer (`<group>|<topic>|<partition>`), from its key `<topic>|<partition>`. */
+  private transactionalIdOf(key: string): string {
+    return `${this.groupId}|${key}`;
+  }
+
   /** The transactional producer of a partition, created and fenced on first use. */
   async acquire(topic: string, partition: number): Promise<AcquiredPartition> {
     const key = `${topic}|${partition}`;
@@ -106,7 +111,7 @@ export class PartitionTransactions {
 
   private async createNow(topic: string, partition: number): Promise<AcquiredPartition> {
     const key = `${topic}|${partition}`;
-    const transactionalId = `${this.groupId}|${key}`;
+    const transactionalId = this.transactionalIdOf(key);
     if (this.lookupsPerTransaction) coordinatorLookups.register(transactionalId);
     const producer = this.kafka.producer({
       ...producerConfig,
@@ -150,7 +155,7 @@ export class PartitionTransactions {
     messages: readonly OutgoingMessage[],
   ): Promise<void> {
     if (this.lookupsPerTransaction)
-      coordinatorLookups.beginTransaction(`${this.groupId}|${consumed.topic}|${consumed.partition}`);
+      coordinatorLookups.beginTransaction(this.transactionalIdOf(`${consumed.topic}|${consumed.partition}`));
     const txn = await producer.transaction();
     try {
       await sendAll(txn, messages);
@@ -188,7 +193,7 @@ export class PartitionTransactions {
     if (producer === undefined) return;
     this.producers.delete(key);
     this.fencedOffsets.delete(key);
-    coordinatorLookups.forget(`${this.groupId}|${key}`);
+    coordinatorLookups.forget(this.transactionalIdOf(key));
     await producer
       .disconnect()
       .catch((error: unknown) => this.logger.warn({ err: error, key }, 'producer close failed'));
