@@ -56,7 +56,7 @@ export {
   toOutgoing,
   type OutgoingMessage,
 } from './publisher.js';
-export { closeInOrder, runUntilSignal, type CloseStep, type Stoppable } from './signals.js';
+export { closeInOrder, runUntilSignal, type CloseStep, type Service, type Stoppable } from './signals.js';
 export { abortableSleep, withScopedSignal } from './sleep.js';
 export {
   RuntimeMetricNames,

@@ -7,13 +7,28 @@ export interface Stoppable {
   onCrash(listener: (error: Error) => void): void;
 }
 
+/** What runUntilSignal starts and stops. */
+export interface Service extends Stoppable {
+  /** Connects and starts; rejects if it cannot, or if close() is called before it is done. */
+  start(): Promise<void>;
+}
+
 /**
- * Wires a service's process to its worker (call it from main.ts only): SIGTERM and SIGINT drain within the grace
- * period and exit 0 (or 1 when forced); a crash, an uncaught exception or an unhandled rejection exits 1. A second
- * signal exits at once. With `graceMs`, a close that takes longer than that exits 1 (for a service whose close()
- * has no grace period of its own).
+ * Starts a service's worker and wires its process to it (call it from main.ts only): SIGTERM and SIGINT drain
+ * within the grace period and exit 0 (or 1 when forced); a failed start, a crash, an uncaught exception or an
+ * unhandled rejection exits 1. A second signal exits at once. With `graceMs`, a close that takes longer than that
+ * exits 1 (for a service whose close() has no grace period of its own).
+ *
+ * A start that a stop interrupts (a SIGTERM while the worker connects, or while its onStarted hook still runs) is
+ * not a failure: the start's error is the close's doing, and the close decides the exit code.
+ *
+ * Resolves true once the service has started, false if it did not (the process is then exiting).
  */
-export function runUntilSignal(worker: Stoppable, logger: Logger, options: { readonly graceMs?: number } = {}): void {
+export async function runUntilSignal(
+  service: Service,
+  logger: Logger,
+  options: { readonly graceMs?: number } = {},
+): Promise<boolean> {
   let stopping = false;
   const stop = (reason: string, code: number): void => {
     if (stopping) {
@@ -29,7 +44,7 @@ export function runUntilSignal(worker: Stoppable, logger: Logger, options: { rea
         process.exit(1);
       }, graceMs).unref();
     }
-    worker.close().then(
+    service.close().then(
       (result) => process.exit(result?.forced === true || code !== 0 ? Math.max(code, 1) : 0),
       (error: unknown) => {
         logger.fatal({ err: error }, 'close failed');
@@ -39,7 +54,7 @@ export function runUntilSignal(worker: Stoppable, logger: Logger, options: { rea
   };
   process.on('SIGTERM', () => stop('SIGTERM', 0));
   process.on('SIGINT', () => stop('SIGINT', 0));
-  worker.onCrash((error) => {
+  service.onCrash((error) => {
     logger.fatal({ err: error }, 'worker crashed');
     stop('crash', 1);
   });
@@ -51,6 +66,18 @@ export function runUntilSignal(worker: Stoppable, logger: Logger, options: { rea
     logger.fatal({ err: reason }, 'unhandled rejection');
     stop('unhandledRejection', 1);
   });
+  try {
+    await service.start();
+    return true;
+  } catch (error) {
+    if (stopping) {
+      logger.info({ err: error }, 'start interrupted by the stop');
+    } else {
+      logger.fatal({ err: error }, 'start failed');
+      stop('start failed', 1);
+    }
+    return false;
+  }
 }
 
 /** One step of a shutdown: a name for the log, and what to run (undefined: nothing to close). */

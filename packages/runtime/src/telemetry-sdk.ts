@@ -27,7 +27,7 @@ import {
 } from '@opentelemetry/sdk-trace-base';
 import { z } from 'zod';
 import { CommonAttributes } from './semconv.js';
-import type { Stoppable } from './signals.js';
+import type { Service } from './signals.js';
 
 /** The most distinct tenants a worker labels its metrics with (WARDEN_METRICS_MAX_TENANTS's default). */
 export const DEFAULT_METRICS_MAX_TENANTS = 50;
@@ -280,18 +280,19 @@ export function startTelemetry(config: TelemetryConfig, options: StartTelemetryO
 }
 
 /**
- * A stoppable that closes `stoppable`, then flushes and stops the telemetry (spans of the last handlings are sent
- * before the process exits). For runUntilSignal in main.ts.
+ * The service, whose close() then flushes and stops the telemetry (spans of the last handlings are sent before the
+ * process exits). For runUntilSignal in main.ts.
  */
-export function closingTelemetry(stoppable: Stoppable, telemetry: Telemetry): Stoppable {
+export function closingTelemetry(service: Service, telemetry: Telemetry): Service {
   return {
+    start: () => service.start(),
     close: async () => {
       try {
-        return await stoppable.close();
+        return await service.close();
       } finally {
         await telemetry.shutdown().catch(() => undefined);
       }
     },
-    onCrash: (listener) => stoppable.onCrash(listener),
+    onCrash: (listener) => service.onCrash(listener),
   };
 }

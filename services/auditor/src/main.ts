@@ -53,8 +53,7 @@ async function backtest(policyFile: string | undefined, tenantId: string | undef
 
 async function run(): Promise<void> {
   const auditor = createAuditor({ config });
-  runUntilSignal(closingTelemetry(auditor, telemetry), logger, { graceMs: config.runtime.shutdownGraceMs });
-  await auditor.start();
+  await runUntilSignal(closingTelemetry(auditor, telemetry), logger, { graceMs: config.runtime.shutdownGraceMs });
 }
 
 const command = process.argv[2] ?? 'run';

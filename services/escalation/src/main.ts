@@ -9,8 +9,4 @@ const config = escalationConfigFrom();
 const telemetry = startTelemetry(config.telemetry ?? TELEMETRY_OFF, { serviceName: ESCALATION_NAME });
 const logger = pino({ name: ESCALATION_NAME, level: config.runtime.logLevel });
 const service = createEscalationService({ config });
-runUntilSignal(closingTelemetry(service, telemetry), logger, { graceMs: config.runtime.shutdownGraceMs });
-service.start().catch((error: unknown) => {
-  logger.fatal({ err: error }, 'escalation service failed to start');
-  process.exit(1);
-});
+await runUntilSignal(closingTelemetry(service, telemetry), logger, { graceMs: config.runtime.shutdownGraceMs });

@@ -12,6 +12,6 @@ const worker = createExecutorWorker({
   settings: config.settings,
   tools: (deps) => executorDemoTools(deps, config.stores, config.settings),
 });
-runUntilSignal(closingTelemetry(worker, telemetry), logger);
-await worker.start();
-logger.info({ replica: config.settings.replicaId, workspace: config.stores.workspaceRoot }, 'executor ready');
+if (await runUntilSignal(closingTelemetry(worker, telemetry), logger)) {
+  logger.info({ replica: config.settings.replicaId, workspace: config.stores.workspaceRoot }, 'executor ready');
+}

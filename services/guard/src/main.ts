@@ -17,6 +17,6 @@ const worker = createGuardWorker({
   calibrationLoadTimeoutMs: config.calibrationLoadTimeoutMs,
   ...(config.signingKey === undefined ? {} : { signingKey: config.signingKey }),
 });
-runUntilSignal(closingTelemetry(worker, telemetry), logger);
-await worker.start();
-logger.info({ policyFile: config.policyFile, calibration: worker.calibrationVersion() }, 'guard ready');
+if (await runUntilSignal(closingTelemetry(worker, telemetry), logger)) {
+  logger.info({ policyFile: config.policyFile, calibration: worker.calibrationVersion() }, 'guard ready');
+}

@@ -12,6 +12,6 @@ const worker = createPlannerWorker({
   settings: config.settings,
   telemetry: config.telemetry ?? TELEMETRY_OFF,
 });
-runUntilSignal(closingTelemetry(worker, telemetry), logger);
-await worker.start();
-logger.info({ model: config.settings.defaultModel, baseURL: config.settings.model.baseURL }, 'planner ready');
+if (await runUntilSignal(closingTelemetry(worker, telemetry), logger)) {
+  logger.info({ model: config.settings.defaultModel, baseURL: config.settings.model.baseURL }, 'planner ready');
+}

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Logger } from 'pino';
-import { runUntilSignal, type Stoppable } from '../signals.js';
+import { runUntilSignal, type Service } from '../signals.js';
 
 /** The line a child worker prints once started (see runAsChildWorker). */
 export const CHILD_READY_LINE = 'READY';
@@ -80,13 +80,8 @@ export function childWorkerConfig<T>(): T {
  * In a fixture script run by startChildWorker: wires signals (runUntilSignal), starts the worker and prints
  * CHILD_READY_LINE once it runs; a failed start exits 1.
  */
-export function runAsChildWorker(worker: Stoppable & { start(): Promise<void> }, logger: Logger): void {
-  runUntilSignal(worker, logger);
-  worker.start().then(
-    () => process.stdout.write(`${CHILD_READY_LINE}\n`),
-    (error: unknown) => {
-      logger.fatal({ err: error }, 'start failed');
-      process.exit(1);
-    },
-  );
+export function runAsChildWorker(worker: Service, logger: Logger): void {
+  void runUntilSignal(worker, logger).then((started) => {
+    if (started) process.stdout.write(`${CHILD_READY_LINE}\n`);
+  });
 }
