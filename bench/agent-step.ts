@@ -22,6 +22,10 @@
  * model and the tool within 2.5x of two raw floor hops and one ledger floor hop.
  * BENCH_COORDINATOR_LOOKUPS=kafkajs: the in-process workers send kafkajs's four coordinator lookups per transaction
  * instead of the runtime's one (ADR 0036), for an A/B.
+ * BENCH_FLOOR_ALONGSIDE=yes: a third floor relay (raw, with the runtime's coordinator lookups, so that its
+ * transactions send the workers' requests) runs during each measured task, a hop every BENCH_FLOOR_ALONGSIDE_PAUSE_MS
+ * (10) plus the hop's own time, on the same machine, process and broker at the same moments as the workers' hops; it
+ * is printed beside the floor between the tasks, with its requests (ADR 0037). It loads the tasks' hops a little too.
  *
  * BENCH_EARLIER_TASKS=N (issue 17: "the same bench after 100,000 earlier tasks: per-hop latency within 10% of the run
  * with none"): after the run above (with none), a second fresh pipeline is started on a database and changelogs
@@ -52,7 +56,14 @@ import {
 import { startPipeline, type Pipeline, type PipelineOptions } from '../infra/pipeline.js';
 import { startProcessPipeline, type StepPipeline } from './process-pipeline.js';
 import { recordHandlings } from './hop-breakdown.js';
-import { FloorRelay, SHAPE_RECORD_BYTES, type Floor, type HandWork, type TransactionShape } from './floor-relay.js';
+import {
+  FloorRelay,
+  RAW,
+  SHAPE_RECORD_BYTES,
+  type Floor,
+  type HandWork,
+  type TransactionShape,
+} from './floor-relay.js';
 import { captureTemplate, dropSeeded, seedEarlierTasks, type SeedReport, type TaskTemplate } from './earlier-tasks.js';
 import { benchChoice, benchList, benchPath, benchSetting } from './config.js';
 import { monitorMongoCommands } from './mongo-commands.js';
@@ -88,6 +99,9 @@ if (WORKERS === 'processes' && EARLIER_TASKS > 0) {
   console.error('bench: BENCH_WORKERS=processes measures the run with none only; unset BENCH_EARLIER_TASKS');
   process.exit(2);
 }
+/** A raw floor run during each measured task as well (ADR 0037): what a task's load does to a raw hop. */
+const FLOOR_ALONGSIDE = benchChoice('BENCH_FLOOR_ALONGSIDE', ['no', 'yes'] as const, 'no') === 'yes';
+const FLOOR_ALONGSIDE_PAUSE_MS = benchSetting('BENCH_FLOOR_ALONGSIDE_PAUSE_MS', 10);
 const endpoints = benchEndpoints();
 /**
  * The in-process workers' kafkajs coordinator lookups (ADR 0036): per transaction (the default, as deployed) or
@@ -268,7 +282,11 @@ const ledgerFloor = await FloorRelay.start(
   { name: 'e0s1', events: 0, stateRecords: 1 },
   { name: 'ledger', work: ledgerWork },
 );
-for (const f of [rawFloor, ledgerFloor]) {
+/** The raw floor run during the tasks (BENCH_FLOOR_ALONGSIDE), on topics of its own. */
+const alongsideFloor = FLOOR_ALONGSIDE
+  ? await FloorRelay.start(floorConfig, { ...RAW, name: 'alongside' }, undefined, 'per-transaction')
+  : undefined;
+for (const f of [rawFloor, ledgerFloor, ...(alongsideFloor === undefined ? [] : [alongsideFloor])]) {
   await f.run(10); // the relays' first transactions (InitProducerId, partitions added): warm-up
   f.reset();
 }
@@ -314,12 +332,18 @@ async function measure(
   try {
     for (; i < ids.length; i++) {
       const taskId = ids[i]!; // TASK_ID
-      await pipeline.submit(taskId, 'pipeline-refund', {
-        goal: 'Refund order ord_7731 of customer cus_1042: 42.50 USD for a damaged item.',
-        input: { customerId: 'cus_1042', orderId: 'ord_7731', amountUsd: 42.5 },
-        scope: { tools: ['customers.query', 'payments.refund'], resources: { collections: ['customers'] } },
-      });
-      const end = await pipeline.waitFor(taskId, (e) => ['TaskCompleted', 'TaskFailed', 'TaskHalted'].includes(e.type));
+      const task = (async () => {
+        await pipeline.submit(taskId, 'pipeline-refund', {
+          goal: 'Refund order ord_7731 of customer cus_1042: 42.50 USD for a damaged item.',
+          input: { customerId: 'cus_1042', orderId: 'ord_7731', amountUsd: 42.5 },
+          scope: { tools: ['customers.query', 'payments.refund'], resources: { collections: ['customers'] } },
+        });
+        return pipeline.waitFor(taskId, (e) => ['TaskCompleted', 'TaskFailed', 'TaskHalted'].includes(e.type));
+      })();
+      const end =
+        alongsideFloor !== undefined && i >= warmUp.length
+          ? await alongsideFloor.runDuring(task, FLOOR_ALONGSIDE_PAUSE_MS)
+          : await task;
       if (end.type !== 'TaskCompleted')
         throw new Error(`task ${taskId} ended ${end.type}: ${JSON.stringify(end.data)}`);
       const found = hopsOf(await pipeline.waitForWholeChain(taskId));
@@ -468,6 +492,15 @@ const floorP50 = percentile(floorRun.hops, 50);
 const floorP99 = percentile(floorRun.hops, 99);
 console.log(floorLine('raw kafkajs transactional consume-produce hop', floorRun));
 console.log(floorLine("with the effect ledger's writes and the executor's transaction", ledgerRun));
+if (alongsideFloor !== undefined) {
+  const along = alongsideFloor.measured();
+  const split = (f: Floor): string =>
+    `transaction ${percentile(f.commits, 50).toFixed(1)} ms, fetch ${percentile(f.fetches, 50).toFixed(1)} ms`;
+  console.log(floorLine(`raw, runtime's lookups, during the tasks, ${FLOOR_ALONGSIDE_PAUSE_MS} ms apart`, along));
+  console.log(
+    `  during the tasks: ${split(along)} (p50); between the tasks: ${split(floorRun)}; hop ${(percentile(along.hops, 50) / floorP50).toFixed(2)}x the floor between`,
+  );
+}
 const all: Hop[] = none.hops;
 const steps: number[] = none.steps;
 const labels = [...new Set(all.map((h) => h.label))];
@@ -604,6 +637,7 @@ if (EARLIER_TASKS > 0 && template !== undefined) {
 await handlings.stop();
 await rawFloor.stop();
 await ledgerFloor.stop();
+await alongsideFloor?.stop();
 await floorDb.dropDatabase();
 await floorMongo.close();
 process.exit(0);

@@ -5,7 +5,13 @@
  * its tasks, on the same machine at the same moment as the hops it is compared with.
  */
 import { randomUUID } from 'node:crypto';
-import { createKafka, ensureTopics, type WorkerRuntimeConfig } from '@warden/runtime';
+import {
+  coordinatorLookups,
+  createKafka,
+  ensureTopics,
+  installCoordinatorLookups,
+  type WorkerRuntimeConfig,
+} from '@warden/runtime';
 import { waitUntil } from '@warden/runtime/testing';
 import type { EachMessagePayload, Producer } from 'kafkajs';
 import { pino } from 'pino';
@@ -32,6 +38,9 @@ export const SHAPE_RECORD_BYTES = 1_500;
  */
 export type HandWork = (hop: number) => Promise<void>;
 
+/** How a relay's producers find their coordinators: kafkajs's four lookups per transaction, or the runtime's one. */
+export type FloorLookups = 'kafkajs' | 'per-transaction';
+
 /** A floor's hops, and each split into its transaction (send, offsets, commit) and the rest (the fetch), in ms. */
 export interface Floor {
   readonly hops: number[];
@@ -51,23 +60,30 @@ export class FloorRelay {
   private round = 0;
   /** The topic a round starts on. */
   private floorTopic = '';
-  /** The current round: its number, where it stops, and the hops it has seen. */
-  private current = { round: 0, last: 0, seen: 0 };
+  /** The current round: its number, where it stops, the hops it has seen, and the pause before each transaction. */
+  private current = { round: 0, last: 0, seen: 0, pauseMs: 0 };
 
   private constructor(
     private readonly config: WorkerRuntimeConfig,
     readonly shape: TransactionShape,
     private readonly handWork: HandWork | undefined,
     private readonly name: string,
+    private readonly lookups: FloorLookups,
   ) {}
 
-  /** Starts a relay pair of `shape` (topics `<prefix>.floor-<name>-*`), with `handWork` before each transaction. */
+  /**
+   * Starts a relay pair of `shape` (topics `<prefix>.floor-<name>-*`), with `handWork` before each transaction.
+   * `lookups`: kafkajs's own (the default: issue 17's raw floor), or the runtime's one per transaction, as the workers'
+   * transactions send them (ADR 0036).
+   */
   static async start(
     config: WorkerRuntimeConfig,
     shape: TransactionShape = RAW,
     handWork?: { readonly name: string; readonly work: HandWork },
+    lookups: FloorLookups = 'kafkajs',
   ): Promise<FloorRelay> {
-    const relay = new FloorRelay(config, shape, handWork?.work, `${shape.name}${handWork ? `-${handWork.name}` : ''}`);
+    const name = `${shape.name}${handWork ? `-${handWork.name}` : ''}`;
+    const relay = new FloorRelay(config, shape, handWork?.work, name, lookups);
     await relay.open();
     return relay;
   }
@@ -104,8 +120,11 @@ export class FloorRelay {
       [b, a],
     ] as const) {
       const groupId = `${from}.relay`;
+      const transactionalId = `${groupId}|${randomUUID()}`;
+      const perTransaction = this.lookups === 'per-transaction' && installCoordinatorLookups();
+      if (perTransaction) coordinatorLookups.register(transactionalId);
       const producer = kafka.producer({
-        transactionalId: `${groupId}|${randomUUID()}`,
+        transactionalId,
         idempotent: true,
         maxInFlightRequests: 1,
       });
@@ -131,12 +150,17 @@ export class FloorRelay {
           }
           const next = hop + 1;
           if (round !== this.current.round || hop >= this.current.last) return; // the round is over
+          // A paced round waits before the hop it sends, and that hop counts from after the wait.
+          const pauseMs = this.current.pauseMs;
+          if (pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, pauseMs));
+          const sentFrom = pauseMs > 0 ? Date.now() : now;
           await this.handWork?.(round * 1_000_000 + next);
           const began = performance.now();
+          if (perTransaction) coordinatorLookups.beginTransaction(transactionalId);
           const txn = await producer.transaction();
           await txn.sendBatch({
             topicMessages: [
-              { topic: to, messages: [{ key: 'k', value: `${round}:${next}`, timestamp: String(now) }] },
+              { topic: to, messages: [{ key: 'k', value: `${round}:${next}`, timestamp: String(sentFrom) }] },
               ...extra,
             ],
           });
@@ -151,6 +175,7 @@ export class FloorRelay {
       this.stops.push(async () => {
         await consumer.disconnect();
         await producer.disconnect();
+        coordinatorLookups.forget(transactionalId);
       });
     }
     this.floorTopic = a;
@@ -162,7 +187,7 @@ export class FloorRelay {
   /** Runs one round of `hops` kept hops and waits for its end. */
   async run(hops: number): Promise<void> {
     this.round++;
-    this.current = { round: this.round, last: hops, seen: 0 };
+    this.current = { round: this.round, last: hops, seen: 0, pauseMs: 0 };
     const txn = await this.starter!.transaction();
     await txn.send({
       topic: this.floorTopic,
@@ -173,6 +198,26 @@ export class FloorRelay {
       timeoutMs: 120_000,
       what: `floor round ${this.round}`,
     });
+  }
+
+  /**
+   * Runs one round for as long as `meanwhile` takes, a hop every `pauseMs` plus the hop's own time, and ends it when
+   * that settles: a floor measured while something else runs on the same machine and broker (agent-step's tasks).
+   */
+  async runDuring<T>(meanwhile: Promise<T>, pauseMs: number): Promise<T> {
+    this.round++;
+    this.current = { round: this.round, last: Number.MAX_SAFE_INTEGER, seen: 0, pauseMs };
+    const txn = await this.starter!.transaction();
+    await txn.send({
+      topic: this.floorTopic,
+      messages: [{ key: 'k', value: `${this.round}:0`, timestamp: String(Date.now()) }],
+    });
+    await txn.commit();
+    try {
+      return await meanwhile;
+    } finally {
+      this.current = { ...this.current, last: this.current.seen }; // the hop in flight is the round's last
+    }
   }
 
   /** Forgets what was measured so far (after a warm-up round). */
