@@ -184,16 +184,21 @@ export class FloorRelay {
     this.stops.push(() => this.starter!.disconnect());
   }
 
-  /** Runs one round of `hops` kept hops and waits for its end. */
-  async run(hops: number): Promise<void> {
+  /** Starts a round that ends after hop `last`, pausing `pauseMs` before each transaction. */
+  private async startRound(last: number, pauseMs: number): Promise<void> {
     this.round++;
-    this.current = { round: this.round, last: hops, seen: 0, pauseMs: 0 };
+    this.current = { round: this.round, last, seen: 0, pauseMs };
     const txn = await this.starter!.transaction();
     await txn.send({
       topic: this.floorTopic,
       messages: [{ key: 'k', value: `${this.round}:0`, timestamp: String(Date.now()) }],
     });
     await txn.commit();
+  }
+
+  /** Runs one round of `hops` kept hops and waits for its end. */
+  async run(hops: number): Promise<void> {
+    await this.startRound(hops, 0);
     await waitUntil(() => this.current.seen >= this.current.last, {
       timeoutMs: 120_000,
       what: `floor round ${this.round}`,
@@ -205,14 +210,7 @@ export class FloorRelay {
    * that settles: a floor measured while something else runs on the same machine and broker (agent-step's tasks).
    */
   async runDuring<T>(meanwhile: Promise<T>, pauseMs: number): Promise<T> {
-    this.round++;
-    this.current = { round: this.round, last: Number.MAX_SAFE_INTEGER, seen: 0, pauseMs };
-    const txn = await this.starter!.transaction();
-    await txn.send({
-      topic: this.floorTopic,
-      messages: [{ key: 'k', value: `${this.round}:0`, timestamp: String(Date.now()) }],
-    });
-    await txn.commit();
+    await this.startRound(Number.MAX_SAFE_INTEGER, pauseMs);
     try {
       return await meanwhile;
     } finally {
