@@ -413,6 +413,7 @@ async function printBreakdown(hops: readonly Hop[], floorRun: Floor): Promise<Ma
         if (handling === undefined || previous === undefined || commit === undefined) return [];
         return [
           {
+            ms: h.ms,
             rest: previous.endMs - h.causeAtMs,
             commit: commit.endMs - Math.max(commit.startMs, previous.endMs),
             fetch: handling.startMs - commit.endMs,
@@ -432,6 +433,11 @@ async function printBreakdown(hops: readonly Hop[], floorRun: Floor): Promise<Ma
     shapes.set(label, { name: `e${events}s${stateRecords}`, events, stateRecords });
     console.log(
       `  ${label.padEnd(36)} rest ${p50((x) => x.rest)}   transaction ${p50((x) => x.commit)} (1 + ${events} events, ${stateRecords} state records)   fetch ${p50((x) => x.fetch)}   handling: own ${p50((x) => x.own)}, tool or model ${p50((x) => x.world)}   (n=${split.length})`,
+    );
+    // The tail: where the slowest hops went (what a p99 is made of).
+    const slowest = [...split].sort((x, y) => y.ms - x.ms).slice(0, 3);
+    console.log(
+      `    slowest: ${slowest.map((x) => `${x.ms.toFixed(0)} ms = rest ${x.rest.toFixed(1)} + transaction ${x.commit.toFixed(1)} + fetch ${x.fetch.toFixed(1)} + own ${x.own.toFixed(1)} + tool or model ${x.world.toFixed(1)}`).join('; ')}`,
     );
   }
   // A floor per transaction shape, measured now.
