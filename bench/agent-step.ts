@@ -500,13 +500,13 @@ const floorP50 = percentile(floorRun.hops, 50);
 const floorP99 = percentile(floorRun.hops, 99);
 console.log(floorLine('raw kafkajs transactional consume-produce hop', floorRun));
 console.log(floorLine("with the effect ledger's writes and the executor's transaction", ledgerRun));
-if (alongsideFloor !== undefined) {
-  const along = alongsideFloor.measured();
+const alongRun = alongsideFloor?.measured();
+if (alongRun !== undefined) {
   const split = (f: Floor): string =>
     `transaction ${percentile(f.commits, 50).toFixed(1)} ms, fetch ${percentile(f.fetches, 50).toFixed(1)} ms`;
-  console.log(floorLine(`raw, runtime's lookups, during the tasks, ${FLOOR_ALONGSIDE_PAUSE_MS} ms apart`, along));
+  console.log(floorLine(`raw, runtime's lookups, during the tasks, ${FLOOR_ALONGSIDE_PAUSE_MS} ms apart`, alongRun));
   console.log(
-    `  during the tasks: ${split(along)} (p50); between the tasks: ${split(floorRun)}; hop ${(percentile(along.hops, 50) / floorP50).toFixed(2)}x the floor between`,
+    `  during the tasks: ${split(alongRun)} (p50); between the tasks: ${split(floorRun)}; hop ${(percentile(alongRun.hops, 50) / floorP50).toFixed(2)}x the floor between`,
   );
 }
 const all: Hop[] = none.hops;
@@ -571,14 +571,11 @@ if (lessWorld.size > 0) {
 
 // ADR 0037: the hops against a raw hop at the same moments (the floor during the tasks), the ratio the load of a
 // running task does not inflate. Printed, not a target: that floor's own hops load the tasks' hops a little.
-if (alongsideFloor !== undefined) {
-  const alongP50 = percentile(alongsideFloor.measured().hops, 50);
+if (alongRun !== undefined) {
+  const alongP50 = percentile(alongRun.hops, 50);
   console.log(`each hop against the raw floor during the tasks (p50 ${alongP50.toFixed(1)} ms, ADR 0037):`);
-  for (const label of labels) {
-    const p50 = percentile(
-      all.filter((h) => h.label === label).map((h) => h.ms),
-      50,
-    );
+  for (const [label, ms] of byLabel(all)) {
+    const p50 = percentile(ms, 50);
     const less = lessWorld.get(label);
     console.log(
       `  ${label.padEnd(36)} p50 ${p50.toFixed(1).padStart(5)} ms (${(p50 / alongP50).toFixed(2)}x)${less === undefined ? '' : `, less the tool or model ${percentile(less, 50).toFixed(1)} ms (${(percentile(less, 50) / alongP50).toFixed(2)}x)`}`,
